@@ -1,0 +1,158 @@
+/**
+ * Domain types shared by main, preload, renderer and the engine process.
+ * Pure data: no imports from any process. Zod schemas live beside the types
+ * that arrive from outside (requests, files), so one definition serves both.
+ */
+import { z } from 'zod';
+
+export const SPLITS = ['train', 'val', 'test'] as const;
+export const splitSchema = z.enum(SPLITS);
+export type Split = z.infer<typeof splitSchema>;
+
+export interface ClassInfo {
+  id: number;
+  name: string;
+  color: string;
+  position: number;
+}
+
+export interface ClassCount extends ClassInfo {
+  train: number;
+  val: number;
+  test: number;
+  total: number;
+}
+
+export interface ProjectCounts {
+  total: number;
+  unlabelled: number;
+  bySplit: Record<Split, number>;
+  byClass: ClassCount[];
+}
+
+export interface ProjectInfo {
+  dir: string;
+  name: string;
+  schemaVersion: number;
+  createdAt: string;
+  counts: ProjectCounts;
+  runs: number;
+}
+
+export interface RecentProject {
+  dir: string;
+  name: string;
+  openedAt: string;
+}
+
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface JobProgress {
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface JobInfo {
+  id: string;
+  kind: string;
+  state: JobState;
+  progress: JobProgress;
+  result?: unknown;
+  error?: { code: string; message: string };
+  createdAt: string;
+  finishedAt?: string;
+}
+
+/** Which TensorFlow.js backend the engine runs, shown in the UI and stored with every run. */
+export interface BackendInfo {
+  name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  simd: boolean;
+  threads: number;
+}
+
+export const scenarioSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]);
+export type Scenario = z.infer<typeof scenarioSchema>;
+
+export const headSchema = z.object({
+  hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([128]),
+  dropout: z.number().min(0).max(0.9).default(0.2),
+  activation: z.enum(['relu', 'elu', 'tanh', 'sigmoid']).default('relu'),
+});
+export type HeadConfig = z.infer<typeof headSchema>;
+
+export const augmentSchema = z.object({
+  flip: z.boolean().default(true),
+  crop: z.boolean().default(true),
+  rotate: z.boolean().default(false),
+  brightness: z.boolean().default(true),
+  contrast: z.boolean().default(false),
+});
+export type AugmentConfig = z.infer<typeof augmentSchema>;
+
+export const trainConfigSchema = z.object({
+  scenario: scenarioSchema,
+  /** Model id in the catalog or of an imported model. */
+  model: z.string().min(1),
+  /** Layer whose output feeds the head (scenario 1); default: the model's feature layer. */
+  cutLayer: z.string().min(1).optional(),
+  /** Last frozen layer (scenario 2). */
+  freezeTo: z.string().min(1).optional(),
+  head: headSchema.default({ hidden: [128], dropout: 0.2, activation: 'relu' }),
+  optimizer: z.enum(['adam', 'sgd']).default('adam'),
+  lr: z.number().positive().max(10).default(0.001),
+  /** Learning rate for pretrained layers (scenarios 2 and 4); default lr / 10. */
+  lrPretrained: z.number().positive().max(10).optional(),
+  batchSize: z.number().int().min(1).max(1024).default(32),
+  epochs: z.number().int().min(1).max(1000).default(10),
+  /** Epochs without validation-loss improvement before stopping; 0 = off. */
+  patience: z.number().int().min(0).max(1000).default(3),
+  classWeights: z.boolean().default(false),
+  augment: augmentSchema.nullable().default(null),
+  /** Trainable BatchNorm layers run in inference mode unless this is set. */
+  trainBatchNorm: z.boolean().default(false),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+});
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  valLoss: number | null;
+  valAcc: number | null;
+  durationMs: number;
+}
+
+/** rows = true class, columns = predicted class, both in classNames order. */
+export interface ConfusionMatrix {
+  epoch: number;
+  classNames: string[];
+  matrix: number[][];
+}
+
+export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunSummary {
+  id: number;
+  scenario: Scenario;
+  model: string;
+  state: RunState;
+  config: TrainConfig;
+  backend: BackendInfo | null;
+  classNames: string[];
+  baseline: number | null;
+  bestEpoch: number | null;
+  bestValAcc: number | null;
+  bestValLoss: number | null;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface RunDetail extends RunSummary {
+  metrics: EpochMetrics[];
+  confusion: ConfusionMatrix | null;
+}
