@@ -43,6 +43,8 @@ export interface RecentProject {
   dir: string;
   name: string;
   openedAt: string;
+  /** The folder no longer holds a project (moved or deleted). */
+  missing?: boolean;
 }
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;

@@ -1,0 +1,248 @@
+/**
+ * The Studio: implements every request of the StudioApi contract by composing the services.
+ * Created the same way by the Electron shell, the browser-mode server, the CLI and tests.
+ * `handle` is the one entry point of every transport: it validates input with the request's
+ * zod schema and turns every failure into a typed error.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import {
+  type AppInfo,
+  type CheckResult,
+  type EventName,
+  type ParsedInput,
+  type RequestName,
+  type RequestOutput,
+  type StoreTopic,
+  type StudioEvents,
+  isRequestName,
+  requests,
+} from '../../shared/api';
+import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from '../../shared/domain';
+import { StudioError, type StudioErrorShape } from '../../shared/errors';
+import { JobManager, type JobWork } from '../jobs/job-manager';
+import * as classes from '../store/classes';
+import { listJobs, saveJob } from '../store/jobs';
+import { SCHEMA_VERSION } from '../store/migrations';
+import { APP_VERSION, ProjectStore } from '../store/project-store';
+import { RecentProjects } from './recent-projects';
+
+export interface StudioOptions {
+  /** Per-machine folder: recent projects, model cache. */
+  userDataDir: string;
+  mode: AppInfo['mode'];
+}
+
+/** Every request as a method taking its parsed input: the compiler checks Studio covers the contract. */
+export type StudioHandlers = { [K in RequestName]: (input: ParsedInput<K>) => Promise<RequestOutput<K>> };
+
+export type HandleResult = { ok: true; output: unknown } | { ok: false; error: StudioErrorShape };
+
+export class Studio implements StudioHandlers {
+  private project: ProjectStore | null = null;
+  private readonly events = new EventEmitter();
+  private readonly recent: RecentProjects;
+  readonly jobs: JobManager;
+
+  constructor(readonly options: StudioOptions) {
+    this.recent = new RecentProjects(options.userDataDir);
+    this.jobs = new JobManager({
+      save: (job) => {
+        if (this.project?.db.open) saveJob(this.project.db, job);
+      },
+      progress: (job) => this.emit('job.progress', job),
+      finished: (job) => {
+        this.emit('job.finished', job);
+        this.changed('jobs');
+      },
+    });
+  }
+
+  // ---- transport entry -------------------------------------------------------------------
+
+  /** Validates and runs one request. Never throws: failures come back as typed errors. */
+  async handle(name: unknown, input: unknown): Promise<HandleResult> {
+    try {
+      if (!isRequestName(name)) throw new StudioError('unknown_request', `There is no request named ${JSON.stringify(name)}.`);
+      const schema: z.ZodType = requests[name].input;
+      const parsed = schema.safeParse(input ?? {});
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.join('.') || undefined;
+        throw new StudioError('bad_request', `${name}: ${field ? `${field}: ` : ''}${issue.message}`, field);
+      }
+      const method = this[name] as (input: unknown) => Promise<unknown>;
+      const output = await method.call(this, parsed.data);
+      return { ok: true, output: output ?? null };
+    } catch (err) {
+      return { ok: false, error: StudioError.from(err).toJSON() };
+    }
+  }
+
+  /** Typed in-process call (CLI and tests), throwing StudioError on failure. */
+  async call<K extends RequestName>(name: K, input: z.input<(typeof requests)[K]['input']>): Promise<RequestOutput<K>> {
+    const r = await this.handle(name, input);
+    if (!r.ok) throw new StudioError(r.error.code, r.error.message, r.error.field);
+    return r.output as RequestOutput<K>;
+  }
+
+  on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void {
+    this.events.on(event, listener);
+    return () => this.events.off(event, listener);
+  }
+
+  /** Every event, for transports that forward all of them. */
+  onAny(listener: (event: EventName, payload: unknown) => void): () => void {
+    const fns = (['job.progress', 'job.finished', 'store.changed'] as const).map((e) => {
+      const fn = (p: unknown): void => listener(e, p);
+      this.events.on(e, fn);
+      return [e, fn] as const;
+    });
+    return () => fns.forEach(([e, fn]) => this.events.off(e, fn));
+  }
+
+  protected emit<E extends EventName>(event: E, payload: StudioEvents[E]): void {
+    this.events.emit(event, payload);
+  }
+
+  protected changed(...topics: StoreTopic[]): void {
+    this.emit('store.changed', { topics });
+  }
+
+  /** The open project, or a typed error for requests that need one. */
+  store(): ProjectStore {
+    if (!this.project) throw new StudioError('no_project', 'No project is open. Create or open a project first.');
+    return this.project;
+  }
+
+  /** Runs work as a job of the open project. */
+  protected startJob<T>(kind: string, work: JobWork<T>): JobInfo {
+    this.store();
+    return this.jobs.start(kind, work).job;
+  }
+
+  /** A file of the open project that transports may serve (thumbnails, originals); null if none. */
+  resolveFile(_kind: 'thumb' | 'image', _id: number): string | null {
+    return null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.jobs.cancelAll();
+    this.project?.close();
+    this.project = null;
+  }
+
+  // ---- app and project ---------------------------------------------------------------------
+
+  async appInfo(): Promise<AppInfo> {
+    return { version: APP_VERSION, mode: this.options.mode, schemaVersion: SCHEMA_VERSION, project: this.project?.info() ?? null };
+  }
+
+  async createProject(input: ParsedInput<'createProject'>): Promise<ProjectInfo> {
+    const store = ProjectStore.create(input.dir, input.name);
+    return this.switchTo(store);
+  }
+
+  async openProject(input: ParsedInput<'openProject'>): Promise<ProjectInfo> {
+    const abs = path.resolve(input.dir);
+    if (this.project?.dir === abs) return this.project.info();
+    return this.switchTo(ProjectStore.open(abs));
+  }
+
+  private async switchTo(store: ProjectStore): Promise<ProjectInfo> {
+    await this.jobs.cancelAll();
+    this.project?.close();
+    this.project = store;
+    const info = store.info();
+    this.recent.touch(info.dir, info.name);
+    this.changed('project', 'classes', 'images', 'runs', 'jobs');
+    return info;
+  }
+
+  async closeProject(): Promise<null> {
+    await this.jobs.cancelAll();
+    this.project?.close();
+    this.project = null;
+    this.changed('project');
+    return null;
+  }
+
+  async projectInfo(): Promise<ProjectInfo> {
+    return this.store().info();
+  }
+
+  async recentProjects(): Promise<RecentProject[]> {
+    return this.recent.list().map((p) => ({ ...p, missing: !fs.existsSync(path.join(p.dir, 'project.sqlite')) }));
+  }
+
+  async forgetRecent(input: ParsedInput<'forgetRecent'>): Promise<RecentProject[]> {
+    return this.recent.forget(input.dir);
+  }
+
+  async renameProject(input: ParsedInput<'renameProject'>): Promise<ProjectInfo> {
+    const store = this.store();
+    store.rename(input.name);
+    this.recent.touch(store.dir, input.name);
+    this.changed('project');
+    return store.info();
+  }
+
+  // ---- classes -----------------------------------------------------------------------------
+
+  async listClasses(): Promise<ClassInfo[]> {
+    return classes.listClasses(this.store().db);
+  }
+
+  async addClass(input: ParsedInput<'addClass'>): Promise<ClassInfo> {
+    const c = classes.addClass(this.store().db, input.name, input.color);
+    this.changed('classes');
+    return c;
+  }
+
+  async updateClass(input: ParsedInput<'updateClass'>): Promise<ClassInfo> {
+    const c = classes.updateClass(this.store().db, input.id, input);
+    this.changed('classes');
+    return c;
+  }
+
+  async deleteClass(input: ParsedInput<'deleteClass'>): Promise<null> {
+    classes.deleteClass(this.store().db, input.id);
+    this.changed('classes', 'images');
+    return null;
+  }
+
+  // ---- jobs --------------------------------------------------------------------------------
+
+  async listJobs(): Promise<JobInfo[]> {
+    const running = this.jobs.list();
+    const ids = new Set(running.map((j) => j.id));
+    const stored = this.project ? listJobs(this.project.db).filter((j) => !ids.has(j.id)) : [];
+    return [...running, ...stored];
+  }
+
+  async cancelJob(input: ParsedInput<'cancelJob'>): Promise<JobInfo> {
+    const job = this.jobs.cancel(input.id);
+    if (!job) throw new StudioError('not_found', `No running job has id ${input.id}.`, 'id');
+    return job;
+  }
+
+  async checkProject(): Promise<JobInfo> {
+    const store = this.store();
+    return this.startJob<CheckResult>('check', async (ctx) => {
+      const integrity = String(store.db.pragma('integrity_check', { simple: true }));
+      const rows = store.db
+        .prepare('SELECT s.root AS root, i.rel_path AS rel FROM images i JOIN sources s ON s.id = i.source_id ORDER BY i.id')
+        .all() as { root: string; rel: string }[];
+      let missingFiles = 0;
+      for (let i = 0; i < rows.length; i++) {
+        ctx.throwIfCancelled();
+        if (!fs.existsSync(path.join(rows[i]!.root, rows[i]!.rel))) missingFiles++;
+        ctx.progress(i + 1, rows.length, 'Checking image files');
+        if (i % 500 === 499) await new Promise((r) => setImmediate(r)); // let cancel and events through
+      }
+      return { integrity, images: rows.length, missingFiles };
+    });
+  }
+}

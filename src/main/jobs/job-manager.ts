@@ -1,0 +1,113 @@
+/**
+ * Long work as jobs: each has an id, a kind, progress events (throttled to about 10 per second),
+ * a typed result or error, and can be cancelled through its AbortSignal. Jobs are persisted in
+ * the project store so their outcome survives a restart; a job whose work throws is marked
+ * failed, never left running.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobInfo, JobProgress } from '../../shared/domain';
+import { StudioError } from '../../shared/errors';
+
+export interface JobContext {
+  readonly signal: AbortSignal;
+  readonly jobId: string;
+  /** Report progress; cheap to call per item, events are throttled. */
+  progress(done: number, total: number, message?: string): void;
+  /** Throws a `cancelled` StudioError when the job was cancelled; call at safe points. */
+  throwIfCancelled(): void;
+}
+
+export type JobWork<T> = (ctx: JobContext) => Promise<T>;
+
+export interface JobSink {
+  /** Persist the job's state (called on start, on throttled progress and at the end). */
+  save(job: JobInfo): void;
+  progress(job: JobInfo): void;
+  finished(job: JobInfo): void;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+interface Running {
+  job: JobInfo;
+  controller: AbortController;
+  done: Promise<JobInfo>;
+}
+
+export class JobManager {
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly sink: JobSink) {}
+
+  /** Starts `work` as a job and returns its info at once; `done` resolves when it ends. */
+  start<T>(kind: string, work: JobWork<T>): { job: JobInfo; done: Promise<JobInfo> } {
+    const controller = new AbortController();
+    const job: JobInfo = { id: randomUUID(), kind, state: 'running', progress: { done: 0, total: 0 }, createdAt: new Date().toISOString() };
+    this.sink.save(job);
+    let lastEmit = 0;
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const emit = (): void => {
+      pending = undefined;
+      lastEmit = Date.now();
+      if (job.state !== 'running') return;
+      this.sink.save(job);
+      this.sink.progress({ ...job, progress: { ...job.progress } });
+    };
+    const ctx: JobContext = {
+      signal: controller.signal,
+      jobId: job.id,
+      progress(done, total, message) {
+        const p: JobProgress = message === undefined ? { done, total } : { done, total, message };
+        job.progress = p;
+        const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastEmit);
+        if (wait <= 0) emit();
+        else pending ??= setTimeout(emit, wait);
+      },
+      throwIfCancelled() {
+        if (controller.signal.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
+      },
+    };
+    const done = (async (): Promise<JobInfo> => {
+      try {
+        const result = await work(ctx);
+        job.state = controller.signal.aborted ? 'cancelled' : 'succeeded';
+        if (result !== undefined) job.result = result;
+      } catch (err) {
+        const e = StudioError.from(err);
+        job.state = controller.signal.aborted || e.code === 'cancelled' ? 'cancelled' : 'failed';
+        job.error = { code: e.code, message: e.message };
+      } finally {
+        if (pending) clearTimeout(pending);
+      }
+      job.finishedAt = new Date().toISOString();
+      this.running.delete(job.id);
+      try {
+        this.sink.save(job);
+      } catch {
+        // The store may have been closed under a finishing job; the event still reports the outcome.
+      }
+      this.sink.finished({ ...job });
+      return job;
+    })();
+    this.running.set(job.id, { job, controller, done });
+    return { job: { ...job }, done };
+  }
+
+  cancel(id: string): JobInfo | undefined {
+    const r = this.running.get(id);
+    if (!r) return undefined;
+    r.controller.abort();
+    return { ...r.job };
+  }
+
+  list(): JobInfo[] {
+    return [...this.running.values()].map((r) => ({ ...r.job }));
+  }
+
+  /** Cancels every running job and waits for them to end (used when closing a project). */
+  async cancelAll(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const r of all) r.controller.abort();
+    await Promise.allSettled(all.map((r) => r.done));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Numbered schema migrations. The schema version is SQLite's user_version; a migration runs
+ * in one transaction with its version bump, so a project is never left half-migrated.
+ * Append only: never edit a migration that has shipped.
+ */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE project (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        app_version TEXT NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE TABLE classes (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        color TEXT NOT NULL,
+        position INTEGER NOT NULL
+      );
+      -- Where images were imported from. Images keep a path relative to their source's root,
+      -- so a moved folder is fixed by updating one row.
+      CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('folder', 'csv', 'files', 'zip')),
+        root TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        imported_at TEXT NOT NULL
+      );
+      CREATE TABLE images (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        rel_path TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        bytes INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+        class_id INTEGER REFERENCES classes(id) ON DELETE SET NULL,
+        imported_at TEXT NOT NULL
+      );
+      CREATE INDEX images_class ON images(class_id, id);
+      CREATE INDEX images_split ON images(split, id);
+      CREATE INDEX images_name ON images(file_name);
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        scenario INTEGER NOT NULL CHECK (scenario BETWEEN 1 AND 4),
+        model TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'cancelled')),
+        config TEXT NOT NULL,
+        backend TEXT,
+        class_names TEXT NOT NULL,
+        baseline REAL,
+        best_epoch INTEGER,
+        best_val_acc REAL,
+        best_val_loss REAL,
+        result TEXT,
+        error TEXT,
+        job_id TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE TABLE run_metrics (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        train_loss REAL NOT NULL,
+        train_acc REAL NOT NULL,
+        val_loss REAL,
+        val_acc REAL,
+        duration_ms REAL NOT NULL,
+        PRIMARY KEY (run_id, epoch)
+      );
+      CREATE TABLE confusion_matrices (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        matrix TEXT NOT NULL,
+        PRIMARY KEY (run_id, epoch)
+      );
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+        done REAL NOT NULL DEFAULT 0,
+        total REAL NOT NULL DEFAULT 0,
+        message TEXT,
+        result TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,58 @@
+/** Typed errors that cross the contract. Every failure a user can cause has a code and a plain message. */
+export const ERROR_CODES = [
+  'bad_request', // input failed its schema; `field` names the offending field
+  'unknown_request',
+  'no_project', // a request that needs an open project arrived without one
+  'not_found',
+  'not_a_project',
+  'not_empty',
+  'newer_schema',
+  'corrupt_database',
+  'locked',
+  'read_only',
+  'conflict',
+  'cancelled',
+  'engine_failed',
+  'bad_model',
+  'bad_input',
+  'unauthorized',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface StudioErrorShape {
+  code: ErrorCode;
+  message: string;
+  field?: string;
+}
+
+export class StudioError extends Error implements StudioErrorShape {
+  readonly code: ErrorCode;
+  readonly field?: string;
+
+  constructor(code: ErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'StudioError';
+    this.code = code;
+    if (field !== undefined) this.field = field;
+  }
+
+  toJSON(): StudioErrorShape {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+
+  static from(err: unknown): StudioError {
+    if (err instanceof StudioError) return err;
+    if (isErrorShape(err)) return new StudioError(err.code, err.message, err.field);
+    const message = err instanceof Error ? err.message : String(err);
+    return new StudioError('internal', message);
+  }
+}
+
+export function isErrorShape(v: unknown): v is StudioErrorShape {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.code === 'string' && (ERROR_CODES as readonly string[]).includes(o.code) && typeof o.message === 'string';
+}
