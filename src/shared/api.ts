@@ -81,6 +81,9 @@ export interface StudioApi {
   on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void;
 }
 
+/** The outcome of one request as every transport carries it: never a thrown error. */
+export type RequestResult = { ok: true; output: unknown } | { ok: false; error: StudioErrorShape };
+
 /** Wire messages, shared by both transports. */
 export interface WireRequest {
   id: number;

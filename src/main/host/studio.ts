@@ -15,13 +15,14 @@ import {
   type ParsedInput,
   type RequestName,
   type RequestOutput,
+  type RequestResult,
   type StoreTopic,
   type StudioEvents,
   isRequestName,
   requests,
 } from '../../shared/api';
 import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from '../../shared/domain';
-import { StudioError, type StudioErrorShape } from '../../shared/errors';
+import { StudioError } from '../../shared/errors';
 import { JobManager, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
 import { listJobs, saveJob } from '../store/jobs';
@@ -38,7 +39,6 @@ export interface StudioOptions {
 /** Every request as a method taking its parsed input: the compiler checks Studio covers the contract. */
 export type StudioHandlers = { [K in RequestName]: (input: ParsedInput<K>) => Promise<RequestOutput<K>> };
 
-export type HandleResult = { ok: true; output: unknown } | { ok: false; error: StudioErrorShape };
 
 export class Studio implements StudioHandlers {
   private project: ProjectStore | null = null;
@@ -63,7 +63,7 @@ export class Studio implements StudioHandlers {
   // ---- transport entry -------------------------------------------------------------------
 
   /** Validates and runs one request. Never throws: failures come back as typed errors. */
-  async handle(name: unknown, input: unknown): Promise<HandleResult> {
+  async handle(name: unknown, input: unknown): Promise<RequestResult> {
     try {
       if (!isRequestName(name)) throw new StudioError('unknown_request', `There is no request named ${JSON.stringify(name)}.`);
       const schema: z.ZodType = requests[name].input;

@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+/**
+ * transfer-studio: the Studio from a terminal, a third client of the same contract.
+ * Every command takes --json (one JSON object on stdout at the end, progress on stderr),
+ * draws a progress bar on a TTY, and exits 0 on success, 2 on bad input, 1 on failure.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import path from 'node:path';
+import fs from 'node:fs';
+import type { JobInfo } from '../shared/domain';
+import { StudioError, type ErrorCode } from '../shared/errors';
+import { Studio } from './host/studio';
+import { defaultUserDataDir, rendererDir } from './host/paths';
+import { startServer } from './host/server';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Output {
+  json: Record<string, unknown>;
+  text: string;
+}
+
+export interface Command {
+  /** Words after `transfer-studio`, e.g. 'project create'. */
+  name: string;
+  args: string;
+  summary: string;
+  options?: Options;
+  /** Number of required positionals, then optional ones. */
+  positionals: { required: string[]; optional?: string[] };
+  run(ctx: { studio: Studio; args: string[]; values: Values; json: boolean }): Promise<Output>;
+}
+
+const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'bad_request',
+  'unknown_request',
+  'no_project',
+  'not_found',
+  'not_a_project',
+  'not_empty',
+  'newer_schema',
+  'corrupt_database',
+  'read_only',
+  'conflict',
+  'bad_model',
+  'bad_input',
+]);
+
+class UsageError extends Error {}
+
+// ---- helpers shared by commands ----------------------------------------------------------------
+
+/** Waits for a job started by the Studio, drawing progress on a TTY; returns its result or throws its error. */
+export async function waitForJob<T>(studio: Studio, job: JobInfo): Promise<T> {
+  const tty = process.stderr.isTTY;
+  const draw = (j: JobInfo): void => {
+    if (!tty || j.id !== job.id) return;
+    const { done, total, message } = j.progress;
+    const frac = total > 0 ? Math.min(1, done / total) : 0;
+    const width = 30;
+    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '-');
+    process.stderr.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${message ?? ''}`.slice(0, 120).padEnd(100));
+  };
+  const finished = await new Promise<JobInfo>((resolve) => {
+    const offProgress = studio.on('job.progress', draw);
+    const offDone = studio.on('job.finished', (j) => {
+      if (j.id !== job.id) return;
+      offProgress();
+      offDone();
+      resolve(j);
+    });
+    // Ctrl-C cancels the job cleanly instead of killing the process mid-write.
+    process.once('SIGINT', () => studio.jobs.cancel(job.id));
+  });
+  if (tty) process.stderr.write('\n');
+  if (finished.state === 'succeeded') return finished.result as T;
+  if (finished.state === 'cancelled') throw new StudioError('cancelled', finished.error?.message ?? 'Cancelled.');
+  throw StudioError.from(finished.error ?? new Error('The job failed.'));
+}
+
+function projectText(info: Awaited<ReturnType<Studio['projectInfo']>>): string {
+  const lines = [
+    `${info.name}  (${info.dir})`,
+    `schema ${info.schemaVersion}, created ${info.createdAt}, ${info.runs} run(s)`,
+    `images: ${info.counts.total} (train ${info.counts.bySplit.train}, val ${info.counts.bySplit.val}, test ${info.counts.bySplit.test}), unlabelled ${info.counts.unlabelled}`,
+  ];
+  for (const c of info.counts.byClass) lines.push(`  ${c.name.padEnd(24)} ${String(c.total).padStart(7)}  train ${c.train}  val ${c.val}  test ${c.test}`);
+  if (info.counts.byClass.length === 0) lines.push('  no classes yet');
+  return lines.join('\n');
+}
+
+// ---- the commands ------------------------------------------------------------------------------
+
+export const commands: Command[] = [
+  {
+    name: 'project create',
+    args: 'DIR [--name NAME]',
+    summary: 'Create a project folder (project.sqlite and the project files).',
+    options: { name: { type: 'string' } },
+    positionals: { required: ['DIR'] },
+    async run({ studio, args, values }) {
+      const info = await studio.call('createProject', { dir: args[0]!, ...(typeof values.name === 'string' ? { name: values.name } : {}) });
+      return { json: { project: info }, text: `Created project "${info.name}" in ${info.dir}` };
+    },
+  },
+  {
+    name: 'project info',
+    args: 'DIR',
+    summary: 'Counts per class and split, runs, schema version.',
+    positionals: { required: ['DIR'] },
+    async run({ studio, args }) {
+      const info = await studio.call('openProject', { dir: args[0]! });
+      return { json: { project: info }, text: projectText(info) };
+    },
+  },
+  {
+    name: 'project check',
+    args: 'DIR',
+    summary: 'Check the database and that every image file is still in place.',
+    positionals: { required: ['DIR'] },
+    async run({ studio, args }) {
+      await studio.call('openProject', { dir: args[0]! });
+      const result = await waitForJob<{ integrity: string; images: number; missingFiles: number }>(studio, await studio.call('checkProject', {}));
+      return { json: { check: result }, text: `database: ${result.integrity}; images: ${result.images}; missing files: ${result.missingFiles}` };
+    },
+  },
+  {
+    name: 'serve',
+    args: '[DIR] [--port N]',
+    summary: 'Browser mode: serve the studio on 127.0.0.1 and print its address with the token.',
+    options: { port: { type: 'string' } },
+    positionals: { required: [], optional: ['DIR'] },
+    async run({ studio, args, values, json }) {
+      const port = values.port === undefined ? 0 : Number(values.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, not ${String(values.port)}`);
+      if (args[0]) await studio.call('openProject', { dir: args[0] });
+      const dir = rendererDir();
+      if (!fs.existsSync(path.join(dir, 'index.html'))) throw new StudioError('internal', `The UI is not built (${dir}); run npm run build first.`);
+      const server = await startServer({ studio, rendererDir: dir, port });
+      if (json) process.stdout.write(JSON.stringify({ url: server.url, port: server.port }) + '\n');
+      else process.stdout.write(`Transfer Studio is running in browser mode at ${server.url}\n(Ctrl-C stops it.)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.close();
+      return { json: {}, text: '' };
+    },
+  },
+];
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => `${c.name} ${c.args}`.length));
+  return [
+    'Usage: transfer-studio <command> [options]   (every command takes --json and --help)',
+    '',
+    ...commands.map((c) => `  ${`${c.name} ${c.args}`.padEnd(width)}  ${c.summary}`),
+    '',
+    'Exit codes: 0 success, 2 bad input, 1 failure.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const command = commands
+    .filter((c) => c.name.split(' ').every((w, i) => words[i] === w))
+    .sort((a, b) => b.name.length - a.name.length)[0];
+  const wantsJson = argv.includes('--json');
+  const fail = (code: number, error: { code: string; message: string }): number => {
+    if (wantsJson) process.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
+    process.stderr.write(`transfer-studio: ${error.message}\n`);
+    return code;
+  };
+  if (!command) {
+    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(usage() + '\n');
+      return argv.length === 0 ? 2 : 0;
+    }
+    return fail(2, { code: 'bad_request', message: `unknown command "${words.join(' ')}".\n${usage()}` });
+  }
+  let studio: Studio | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      process.stdout.write(`Usage: transfer-studio ${command.name} ${command.args}\n${command.summary}\n`);
+      return 0;
+    }
+    const args = positionals.slice(command.name.split(' ').length);
+    const { required, optional = [] } = command.positionals;
+    if (args.length < required.length) throw new UsageError(`missing ${required.slice(args.length).join(', ')}. Usage: transfer-studio ${command.name} ${command.args}`);
+    if (args.length > required.length + optional.length) throw new UsageError(`unexpected argument "${args[required.length + optional.length]}".`);
+    studio = new Studio({ userDataDir: defaultUserDataDir(), mode: 'cli' });
+    const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
+    if (values.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');
+    else if (out.text) process.stdout.write(out.text + '\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')))
+      return fail(2, { code: 'bad_request', message: err.message });
+    const e = StudioError.from(err);
+    return fail(BAD_INPUT.has(e.code) ? 2 : 1, e.toJSON());
+  } finally {
+    await studio?.dispose();
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /cli\.(ts|js|mjs)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      process.stderr.write(`transfer-studio: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * The Electron shell: one window with the renderer, the IPC transport, the app's own file
+ * protocol, and the security settings of DESIGN.md. Everything else is the plain-Node Studio.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { app, BrowserWindow, net, protocol, session, shell } from 'electron';
+import { Studio } from './host/studio';
+import { CSP } from './host/server';
+import { connectIpc } from './ipc';
+
+const FILE_SCHEME = 'studio-file';
+protocol.registerSchemesAsPrivileged([{ scheme: FILE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+let win: BrowserWindow | undefined;
+
+async function createWindow(studio: Studio): Promise<void> {
+  win = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'Transfer Studio',
+    show: false,
+    webPreferences: {
+      preload: path.join(__dirname, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  win.once('ready-to-show', () => win?.show());
+  // No navigation away from the app and no new windows; external links open in the system browser.
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  if (process.env.ELECTRON_RENDERER_URL) await win.loadURL(process.env.ELECTRON_RENDERER_URL);
+  else await win.loadFile(path.join(__dirname, '../renderer/index.html'));
+}
+
+app.whenReady().then(async () => {
+  const studio = new Studio({ userDataDir: app.getPath('userData'), mode: 'electron' });
+  // Strict CSP on every response, and no permission (camera, notifications...) is ever granted.
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP.replace("connect-src 'self'", `connect-src 'self' ${FILE_SCHEME}:`)] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
+  // Project files (thumbnails, originals) only through our protocol, only from the open project.
+  protocol.handle(FILE_SCHEME, (request) => {
+    const url = new URL(request.url);
+    const id = Number(url.pathname.replace(/^\//, ''));
+    const kind = url.hostname === 'thumb' ? 'thumb' : url.hostname === 'image' ? 'image' : null;
+    const file = kind && Number.isInteger(id) ? studio.resolveFile(kind, id) : null;
+    if (!file) return new Response('Not found', { status: 404 });
+    return net.fetch(pathToFileURL(file).toString());
+  });
+  connectIpc(studio, () => win?.webContents);
+  await createWindow(studio);
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) void createWindow(studio);
+  });
+  app.on('before-quit', () => void studio.dispose());
+});
+
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});

@@ -1,0 +1,124 @@
+/** The classes of the project: counts, a balance bar, add, rename, recolour, delete. */
+import { useState } from 'react';
+import { ActionIcon, Box, ColorInput, Group, Menu, Stack, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import type { ClassCount, ProjectCounts } from '../../../shared/domain';
+import { StudioError } from '../../../shared/errors';
+import { api } from '../../api/client';
+import { ErrorText } from '../../components/ErrorText';
+
+function BalanceBar({ counts }: { counts: ProjectCounts }) {
+  const labelled = counts.byClass.reduce((s, c) => s + c.total, 0);
+  if (labelled === 0) return null;
+  return (
+    <Group gap={0} h={8} wrap="nowrap" style={{ borderRadius: 4, overflow: 'hidden' }} aria-label="Class balance" data-testid="balance-bar">
+      {counts.byClass.map((c) => (
+        <Tooltip key={c.id} label={`${c.name}: ${c.total}`}>
+          <Box h="100%" style={{ width: `${(100 * c.total) / labelled}%`, background: c.color }} />
+        </Tooltip>
+      ))}
+    </Group>
+  );
+}
+
+function ClassRow({ c, index, onError }: { c: ClassCount; index: number; onError: (e: StudioError | undefined) => void }) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(c.name);
+  const run = (p: Promise<unknown>): void => {
+    p.then(() => onError(undefined), (err: unknown) => onError(StudioError.from(err)));
+  };
+  return (
+    <Group gap="xs" wrap="nowrap" justify="space-between" data-testid="class-row" data-class-name={c.name} data-class-id={c.id}>
+      <Group gap={6} wrap="nowrap" style={{ minWidth: 0 }}>
+        <Box w={12} h={12} style={{ borderRadius: 6, background: c.color, flex: 'none' }} />
+        {editing ? (
+          <TextInput
+            size="xs"
+            autoFocus
+            value={name}
+            aria-label="Class name"
+            onChange={(e) => setName(e.currentTarget.value)}
+            onBlur={() => setEditing(false)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                run(api.call('updateClass', { id: c.id, name }));
+                setEditing(false);
+              }
+              if (e.key === 'Escape') setEditing(false);
+            }}
+          />
+        ) : (
+          <Text size="sm" truncate onDoubleClick={() => setEditing(true)} title={`${c.name} — key ${index + 1 <= 9 ? index + 1 : '–'}`}>
+            {index < 9 && (
+              <Text span c="dimmed" size="xs" mr={4}>
+                {index + 1}
+              </Text>
+            )}
+            {c.name}
+          </Text>
+        )}
+      </Group>
+      <Group gap={4} wrap="nowrap">
+        <Text size="xs" c="dimmed" data-testid="class-count">
+          {c.total}
+        </Text>
+        <Menu position="right-start" withinPortal>
+          <Menu.Target>
+            <ActionIcon size="sm" variant="subtle" aria-label={`Actions for ${c.name}`}>
+              ⋯
+            </ActionIcon>
+          </Menu.Target>
+          <Menu.Dropdown>
+            <Menu.Item onClick={() => setEditing(true)}>Rename</Menu.Item>
+            <Box p="xs">
+              <ColorInput size="xs" label="Colour" defaultValue={c.color} format="hex" onChangeEnd={(color) => run(api.call('updateClass', { id: c.id, color }))} />
+            </Box>
+            <Menu.Item color="red" onClick={() => window.confirm(`Delete class "${c.name}"? Its ${c.total} images become unlabelled.`) && run(api.call('deleteClass', { id: c.id }))}>
+              Delete
+            </Menu.Item>
+          </Menu.Dropdown>
+        </Menu>
+      </Group>
+    </Group>
+  );
+}
+
+export function ClassesPanel({ counts }: { counts: ProjectCounts }) {
+  const [name, setName] = useState('');
+  const [error, setError] = useState<StudioError>();
+  const add = (): void => {
+    const wanted = name.trim();
+    if (!wanted) return;
+    setName(''); // clear at once so the next name can be typed while this one is saved
+    api.call('addClass', { name: wanted }).then(
+      () => setError(undefined),
+      (err: unknown) => {
+        setName(wanted);
+        setError(StudioError.from(err));
+      },
+    );
+  };
+  return (
+    <Stack gap="xs" mt="md" data-testid="classes-panel">
+      <Group justify="space-between">
+        <Title order={6}>Classes</Title>
+        <Text size="xs" c="dimmed">
+          {counts.unlabelled} unlabelled
+        </Text>
+      </Group>
+      <BalanceBar counts={counts} />
+      {counts.byClass.map((c, i) => (
+        <ClassRow key={c.id} c={c} index={i} onError={setError} />
+      ))}
+      <TextInput
+        size="xs"
+        placeholder="New class name, Enter to add"
+        aria-label="New class name"
+        value={name}
+        onChange={(e) => setName(e.currentTarget.value)}
+        onKeyDown={(e) => e.key === 'Enter' && add()}
+        data-testid="new-class"
+      />
+      <ErrorText error={error} />
+    </Stack>
+  );
+}
