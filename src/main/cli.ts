@@ -62,16 +62,13 @@ export async function waitForJob<T>(studio: Studio, job: JobInfo): Promise<T> {
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '-');
     process.stderr.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${message ?? ''}`.slice(0, 120).padEnd(100));
   };
-  const finished = await new Promise<JobInfo>((resolve) => {
-    const offProgress = studio.on('job.progress', draw);
-    const offDone = studio.on('job.finished', (j) => {
-      if (j.id !== job.id) return;
-      offProgress();
-      offDone();
-      resolve(j);
-    });
-    // Ctrl-C cancels the job cleanly instead of killing the process mid-write.
-    process.once('SIGINT', () => studio.jobs.cancel(job.id));
+  const offProgress = studio.on('job.progress', draw);
+  // Ctrl-C cancels the job cleanly instead of killing the process mid-write.
+  const cancel = (): void => void studio.jobs.cancel(job.id);
+  process.once('SIGINT', cancel);
+  const finished = await studio.jobs.wait(job.id).finally(() => {
+    offProgress();
+    process.off('SIGINT', cancel);
   });
   if (tty) process.stderr.write('\n');
   if (finished.state === 'succeeded') return finished.result as T;

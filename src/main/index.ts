@@ -8,6 +8,7 @@ import { app, BrowserWindow, net, protocol, session, shell } from 'electron';
 import { Studio } from './host/studio';
 import { CSP } from './host/server';
 import { connectIpc } from './ipc';
+import { defaultUserDataDir } from './host/paths';
 
 const FILE_SCHEME = 'studio-file';
 protocol.registerSchemesAsPrivileged([{ scheme: FILE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
@@ -43,7 +44,9 @@ async function createWindow(studio: Studio): Promise<void> {
 }
 
 app.whenReady().then(async () => {
-  const studio = new Studio({ userDataDir: app.getPath('userData'), mode: 'electron' });
+  // TRANSFER_STUDIO_HOME (tests, portable setups) overrides Electron's per-user folder.
+  const userDataDir = process.env.TRANSFER_STUDIO_HOME ? defaultUserDataDir() : app.getPath('userData');
+  const studio = new Studio({ userDataDir, mode: 'electron' });
   // Strict CSP on every response, and no permission (camera, notifications...) is ever granted.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP.replace("connect-src 'self'", `connect-src 'self' ${FILE_SCHEME}:`)] } });

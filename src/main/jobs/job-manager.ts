@@ -34,8 +34,12 @@ interface Running {
   done: Promise<JobInfo>;
 }
 
+/** How many finished jobs stay answerable by `wait` (a caller may ask just after a fast job ended). */
+const KEEP_FINISHED = 100;
+
 export class JobManager {
   private readonly running = new Map<string, Running>();
+  private readonly finished = new Map<string, JobInfo>();
 
   constructor(private readonly sink: JobSink) {}
 
@@ -47,6 +51,7 @@ export class JobManager {
     let lastEmit = 0;
     let pending: ReturnType<typeof setTimeout> | undefined;
     const emit = (): void => {
+      if (pending) clearTimeout(pending); // a late timer must not emit a second time
       pending = undefined;
       lastEmit = Date.now();
       if (job.state !== 'running') return;
@@ -81,6 +86,8 @@ export class JobManager {
       }
       job.finishedAt = new Date().toISOString();
       this.running.delete(job.id);
+      this.finished.set(job.id, { ...job });
+      if (this.finished.size > KEEP_FINISHED) this.finished.delete(this.finished.keys().next().value!);
       try {
         this.sink.save(job);
       } catch {
@@ -98,6 +105,15 @@ export class JobManager {
     if (!r) return undefined;
     r.controller.abort();
     return { ...r.job };
+  }
+
+  /** Resolves with the job's final state, whether it is still running or has just finished. */
+  wait(id: string): Promise<JobInfo> {
+    const r = this.running.get(id);
+    if (r) return r.done.then((j) => ({ ...j }));
+    const f = this.finished.get(id);
+    if (f) return Promise.resolve({ ...f });
+    return Promise.reject(new StudioError('not_found', `No job has id ${id}.`));
   }
 
   list(): JobInfo[] {

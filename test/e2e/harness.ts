@@ -1,0 +1,139 @@
+/**
+ * E2E harness: the real host in browser mode (the built CLI's `serve`, as a user starts it)
+ * and Debian's Chromium driven by playwright-core. Set E2E_ELECTRON=1 to drive the Electron
+ * app instead where its binary exists (see README).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { _electron, chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
+
+export interface Host {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `transfer-studio serve` from the build with its own user data folder. */
+export async function startHost(userDataDir: string, projectDir?: string): Promise<Host> {
+  const cli = path.join(ROOT, 'out', 'main', 'cli.js');
+  if (!fs.existsSync(cli)) throw new Error('Build first: npm run build');
+  const proc = spawn(process.execPath, [cli, 'serve', ...(projectDir ? [projectDir] : []), '--json'], {
+    env: { ...process.env, TRANSFER_STUDIO_HOME: userDataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += String(d);
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    proc.once('exit', (code) => reject(new Error(`host exited (${code}): ${stderr}`)));
+  });
+  const { url, port } = JSON.parse(line) as { url: string; port: number };
+  return {
+    url,
+    port,
+    proc,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that fails the test on any uncaught page error. */
+export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  return { page, errors };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ts-${prefix}-`));
+}
+
+/** The studio as a user sees it: a page, with the host behind it that a test can restart. */
+export interface App {
+  page: Page;
+  errors: string[];
+  /** Browser mode only: the host's address with its token. */
+  url?: string;
+  port?: number;
+  /** Stops the host (or Electron) and starts it again with the same user data; returns the new page. */
+  restart(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export const ELECTRON = process.env.E2E_ELECTRON === '1';
+
+/** Opens the studio in browser mode (default) or, with E2E_ELECTRON=1, as the Electron app. */
+export async function openApp(userDataDir: string): Promise<App> {
+  if (ELECTRON) {
+    const launch = async (): Promise<{ close(): Promise<void>; page: Page }> => {
+      const app = await _electron.launch({ args: [path.join(ROOT, 'out', 'main', 'index.js')], env: { ...process.env, TRANSFER_STUDIO_HOME: userDataDir } as Record<string, string> });
+      return { page: await app.firstWindow(), close: () => app.close() };
+    };
+    let current = await launch();
+    const errors: string[] = [];
+    current.page.on('pageerror', (e) => errors.push(e.message));
+    const app: App = {
+      page: current.page,
+      errors,
+      async restart() {
+        await current.close();
+        current = await launch();
+        app.page = current.page;
+        return current.page;
+      },
+      close: () => current.close(),
+    };
+    return app;
+  }
+  const browser = await launchBrowser();
+  let host = await startHost(userDataDir);
+  const { page, errors } = await openPage(browser, host.url);
+  const app: App = {
+    page,
+    errors,
+    url: host.url,
+    port: host.port,
+    async restart() {
+      await host.stop();
+      host = await startHost(userDataDir);
+      app.url = host.url;
+      app.port = host.port;
+      await app.page.goto(host.url);
+      return app.page;
+    },
+    async close() {
+      await browser.close();
+      await host.stop();
+    },
+  };
+  return app;
+}
