@@ -6,6 +6,17 @@
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from './domain';
+import {
+  type ImageDetails,
+  type ImageRow,
+  type LabelGroup,
+  type SourceStatus,
+  type SplitSummary,
+  imageFilterSchema,
+  imageSortSchema,
+  importRequestSchema,
+  splitSchema,
+} from './domain';
 
 /** A request definition: the input schema, and the output type carried as a phantom. */
 export interface RequestDef<I extends z.ZodType, O> {
@@ -55,6 +66,42 @@ export const requests = {
   cancelJob: req<JobInfo>()(z.object({ id: z.string().min(1) }).strict()),
   /** Starts the project integrity check job and returns it at once. */
   checkProject: req<JobInfo>()(none),
+
+  /** Starts an import job and returns it at once; the job's result is an ImportReport. */
+  importImages: req<JobInfo>()(importRequestSchema),
+  /** One page of the gallery (offset paging; the total is for the same filter). */
+  listImages: req<{ rows: ImageRow[]; total: number }>()(
+    z
+      .object({
+        filter: imageFilterSchema.default({}),
+        sort: imageSortSchema.default({ by: 'imported', desc: false }),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(500).default(100),
+      })
+      .strict(),
+  ),
+  /** Every id in a filter, in import order (select-all). */
+  imageIds: req<number[]>()(z.object({ filter: imageFilterSchema.default({}) }).strict()),
+  imageDetails: req<ImageDetails>()(z.object({ id }).strict()),
+  /** Labels images (classId null = unlabelled); `previous` is what restoreLabels needs to undo it. */
+  setLabels: req<{ previous: LabelGroup[]; changed: number }>()(
+    z.object({ ids: z.array(id).max(1_000_000), classId: id.nullable() }).strict(),
+  ),
+  /** Puts labels back (undo / redo); `previous` is what it replaced. */
+  restoreLabels: req<{ previous: LabelGroup[]; changed: number }>()(
+    z.object({ groups: z.array(z.object({ classId: id.nullable(), ids: z.array(id).max(1_000_000) }).strict()).max(10_000) }).strict(),
+  ),
+  setSplit: req<{ changed: number }>()(z.object({ ids: z.array(id).max(1_000_000), split: splitSchema }).strict()),
+  /** Moves the images of `from` into `into` and deletes the `from` classes. */
+  mergeClasses: req<{ moved: number }>()(z.object({ from: z.union([id, z.array(id).min(1)]), into: id }).strict()),
+  /** Stratified, seeded train/val split of the labelled non-test images. */
+  autoSplit: req<SplitSummary>()(
+    z.object({ val: z.number().min(0).lt(1).default(0.2), seed: z.number().int().min(0).max(2 ** 31 - 1).default(42) }).strict(),
+  ),
+  /** Import sources and whether their folders still exist (moved folders). */
+  sourcesStatus: req<SourceStatus[]>()(none),
+  /** Points a moved source at its new folder, after checking a sample of its files there. */
+  relocateSource: req<SourceStatus>()(z.object({ id, root: dir }).strict()),
 } as const;
 
 export type Requests = typeof requests;

@@ -29,6 +29,11 @@ import { listJobs, saveJob } from '../store/jobs';
 import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
+import type { ImageDetails, ImageRow, ImportReport, SourceStatus } from '../../shared/domain';
+import { runImport } from '../media/import';
+import { relocateSource } from '../media/sources';
+import * as images from '../store/images';
+import { sourcesStatus } from '../store/sources';
 
 export interface StudioOptions {
   /** Per-machine folder: recent projects, model cache. */
@@ -244,5 +249,80 @@ export class Studio implements StudioHandlers {
       }
       return { integrity, images: rows.length, missingFiles };
     });
+  }
+
+  // ---- images: import, gallery, labels, splits --------------------------------------------
+
+  async importImages(input: ParsedInput<'importImages'>): Promise<JobInfo> {
+    const store = this.store();
+    let lastChanged = 0;
+    return this.startJob<ImportReport>('import', async (ctx) => {
+      try {
+        return await runImport(store, input, ctx, {
+          onCommit: () => {
+            // Let the gallery show images as they arrive, at most once a second.
+            if (Date.now() - lastChanged < 1000) return;
+            lastChanged = Date.now();
+            this.changed('images', 'classes');
+          },
+        });
+      } finally {
+        this.changed('images', 'classes', 'project');
+      }
+    });
+  }
+
+  async listImages(input: ParsedInput<'listImages'>): Promise<{ rows: ImageRow[]; total: number }> {
+    return images.listImages(this.store().db, input);
+  }
+
+  async imageIds(input: ParsedInput<'imageIds'>): Promise<number[]> {
+    return images.imageIds(this.store().db, input.filter);
+  }
+
+  async imageDetails(input: ParsedInput<'imageDetails'>): Promise<ImageDetails> {
+    const d = images.imageDetails(this.store().db, input.id);
+    return { ...d, exists: fs.existsSync(d.path) };
+  }
+
+  async setLabels(input: ParsedInput<'setLabels'>): Promise<RequestOutput<'setLabels'>> {
+    const r = images.setLabels(this.store().db, input.ids, input.classId);
+    this.changed('images');
+    return r;
+  }
+
+  async restoreLabels(input: ParsedInput<'restoreLabels'>): Promise<RequestOutput<'restoreLabels'>> {
+    const r = images.restoreLabels(this.store().db, input.groups);
+    this.changed('images');
+    return r;
+  }
+
+  async setSplit(input: ParsedInput<'setSplit'>): Promise<{ changed: number }> {
+    const r = images.setSplit(this.store().db, input.ids, input.split);
+    this.changed('images');
+    return r;
+  }
+
+  async mergeClasses(input: ParsedInput<'mergeClasses'>): Promise<{ moved: number }> {
+    const r = images.mergeClasses(this.store().db, Array.isArray(input.from) ? input.from : [input.from], input.into);
+    this.changed('images', 'classes');
+    return r;
+  }
+
+  async autoSplit(input: ParsedInput<'autoSplit'>): Promise<RequestOutput<'autoSplit'>> {
+    const r = images.stratifiedSplit(this.store().db, input.val, input.seed);
+    this.changed('images');
+    return r;
+  }
+
+  async sourcesStatus(): Promise<SourceStatus[]> {
+    return sourcesStatus(this.store().db);
+  }
+
+  async relocateSource(input: ParsedInput<'relocateSource'>): Promise<SourceStatus> {
+    const store = this.store();
+    await relocateSource(store, input.id, input.root);
+    this.changed('images');
+    return sourcesStatus(store.db).find((s) => s.id === input.id)!;
   }
 }

@@ -100,6 +100,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    // Gallery at 100,000 images: each filter + sort the gallery offers is served by an index
+    // (name sort within a class or a split; class filter within a split), and per-source
+    // lookups (moved folders) do not scan.
+    sql: `
+      CREATE INDEX images_source ON images(source_id, id);
+      CREATE INDEX images_class_name ON images(class_id, file_name, id);
+      CREATE INDEX images_split_name ON images(split, file_name, id);
+      CREATE INDEX images_split_class ON images(split, class_id, id);
+      DROP INDEX images_name;
+      CREATE INDEX images_name ON images(file_name, id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

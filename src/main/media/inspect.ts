@@ -1,0 +1,151 @@
+/**
+ * One file in, facts or a specific reason out: streamed sha256, format from content, header
+ * dimensions (EXIF orientation applied), a pixel limit checked before decoding, and a full
+ * decode into a thumbnail, which is also what proves the file is not corrupt or truncated.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import sharp from 'sharp';
+import { SNIFF_BYTES, sniff, type ImageFormat } from './formats';
+import { thumbFile, writeThumbnail } from './thumbs';
+
+/** Images larger than this are refused before decoding (decompression bombs, giant scans). */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export interface ImageFacts {
+  hash: string;
+  bytes: number;
+  /** Displayed size, after EXIF orientation. */
+  width: number;
+  height: number;
+  format: ImageFormat;
+}
+
+export type InspectResult =
+  | { ok: true; facts: ImageFacts }
+  | { ok: false; reason: string; hash?: string }
+  /** Content already known (the caller's `isKnown` said so): not decoded again. */
+  | { ok: 'known'; hash: string; bytes: number };
+
+export interface InspectOptions {
+  maxPixels?: number;
+  /** Project thumbnails folder; when set, a thumbnail is written (or reused) for a good image. */
+  thumbsDir?: string;
+  /** Called with the hash before decoding; true skips the decode (a duplicate). */
+  isKnown?: (hash: string) => boolean;
+}
+
+/** A plain reason for a failed read (missing, permission, a folder...). */
+export function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'missing file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'unreadable (permission denied)';
+    case 'EISDIR':
+      return 'is a folder, not a file';
+    case 'ELOOP':
+      return 'unreadable (symbolic link loop)';
+    case 'EIO':
+      return 'unreadable (input/output error)';
+    default:
+      return `unreadable (${code ?? (err instanceof Error ? err.message : String(err))})`;
+  }
+}
+
+export class FileReadError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** Streams a file through sha256; also returns its size and first bytes. */
+export async function hashFile(file: string): Promise<{ hash: string; bytes: number; head: Buffer }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  const headParts: Buffer[] = [];
+  let headLen = 0;
+  try {
+    const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      h.update(chunk);
+      if (headLen < SNIFF_BYTES) {
+        headParts.push(chunk.subarray(0, SNIFF_BYTES - headLen));
+        headLen += Math.min(chunk.length, SNIFF_BYTES - headLen);
+      }
+      bytes += chunk.length;
+    }
+  } catch (err) {
+    throw new FileReadError(fsReason(err));
+  }
+  return { hash: h.digest('hex'), bytes, head: Buffer.concat(headParts) };
+}
+
+function firstLine(msg: string): string {
+  return msg.split('\n').find((l) => l.trim() !== '')?.trim() ?? msg;
+}
+
+function decodeReason(err: unknown, format: ImageFormat): string {
+  const msg = firstLine(err instanceof Error ? err.message : String(err));
+  if (/exceeds pixel limit/i.test(msg)) return 'too many pixels';
+  if (/unsupported image format/i.test(msg)) return `unsupported format (${format})`;
+  if (format === 'heif' && /compression format|not been built|no decoder|bad seek|unsupported/i.test(msg))
+    return 'unsupported format: HEIC/HEVC (this build decodes AVIF only; convert to JPEG)';
+  if (/no such file|ENOENT/i.test(msg)) return 'missing file';
+  if (/permission denied|EACCES/i.test(msg)) return 'unreadable (permission denied)';
+  return `corrupt or truncated image (${msg})`;
+}
+
+/** Everything short of the thumbnail: existence, size, hash, format, dimensions, pixel limit. */
+export async function inspectImage(file: string, opts: InspectOptions = {}): Promise<InspectResult> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (err) {
+    return { ok: false, reason: fsReason(err) };
+  }
+  if (st.isDirectory()) return { ok: false, reason: 'is a folder, not a file' };
+  if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
+  if (st.size === 0) return { ok: false, reason: 'zero bytes (empty file)' };
+
+  let hashed: Awaited<ReturnType<typeof hashFile>>;
+  try {
+    hashed = await hashFile(file);
+  } catch (err) {
+    return { ok: false, reason: err instanceof FileReadError ? err.reason : fsReason(err) };
+  }
+  const { hash, bytes, head } = hashed;
+  if (bytes === 0) return { ok: false, reason: 'zero bytes (empty file)', hash };
+  const kind = sniff(head);
+  if (kind.kind === 'other') return { ok: false, reason: `not an image (${kind.what})`, hash };
+  if (kind.kind === 'unsupported') return { ok: false, reason: `unsupported format: ${kind.format} (convert to PNG or JPEG)`, hash };
+  if (opts.isKnown?.(hash)) return { ok: 'known', hash, bytes };
+
+  let width: number;
+  let height: number;
+  try {
+    const meta = await sharp(file, { limitInputPixels: false }).metadata();
+    if (!meta.width || !meta.height) return { ok: false, reason: 'corrupt or truncated image (no dimensions in the header)', hash };
+    if (meta.width * meta.height > maxPixels) return { ok: false, reason: `too many pixels (${meta.width}x${meta.height})`, hash };
+    const swap = (meta.orientation ?? 1) >= 5;
+    width = meta.autoOrient?.width ?? (swap ? meta.height : meta.width);
+    height = meta.autoOrient?.height ?? (swap ? meta.width : meta.height);
+  } catch (err) {
+    return { ok: false, reason: decodeReason(err, kind.format), hash };
+  }
+
+  if (opts.thumbsDir !== undefined) {
+    try {
+      const target = thumbFile(opts.thumbsDir, hash);
+      if (!fs.existsSync(target)) await writeThumbnail(file, target, maxPixels);
+    } catch (err) {
+      if (err instanceof FileReadError) return { ok: false, reason: err.reason, hash };
+      return { ok: false, reason: decodeReason(err, kind.format), hash };
+    }
+  }
+  return { ok: true, facts: { hash, bytes, width, height, format: kind.format } };
+}

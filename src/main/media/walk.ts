@@ -1,0 +1,61 @@
+/**
+ * A streamed walk of a folder tree: yields files one at a time in directory order, holding
+ * only the stack of folders still to visit (never the list of files). Symbolic links to files
+ * are followed; links to folders are not (no cycles). Hidden files and OS clutter are skipped.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface WalkEntry {
+  /** Absolute path. */
+  file: string;
+  /** Path relative to the walk root, with '/' separators. */
+  rel: string;
+}
+
+const JUNK = new Set(['thumbs.db', 'desktop.ini', '__macosx', '$recycle.bin', 'system volume information']);
+
+export function isJunkName(name: string): boolean {
+  return name.startsWith('.') || JUNK.has(name.toLowerCase());
+}
+
+export async function* walkFiles(root: string, opts: { recursive?: boolean; skipDirs?: (rel: string) => boolean } = {}): AsyncGenerator<WalkEntry> {
+  const recursive = opts.recursive ?? true;
+  const stack: string[] = [''];
+  while (stack.length > 0) {
+    const relDir = stack.pop()!;
+    const absDir = relDir === '' ? root : path.join(root, relDir);
+    let dir: fs.Dir;
+    try {
+      dir = await fs.promises.opendir(absDir, { bufferSize: 64 });
+    } catch {
+      continue;
+    }
+    const subdirs: string[] = [];
+    for await (const d of dir) {
+      if (isJunkName(d.name)) continue;
+      const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
+      if (d.isDirectory()) {
+        if (recursive && !opts.skipDirs?.(rel)) subdirs.push(rel);
+      } else if (d.isFile()) {
+        yield { file: path.join(absDir, d.name), rel };
+      } else if (d.isSymbolicLink()) {
+        try {
+          if ((await fs.promises.stat(path.join(absDir, d.name))).isFile()) yield { file: path.join(absDir, d.name), rel };
+        } catch {
+          // A dangling link: not an image to import.
+        }
+      }
+    }
+    // Visit subfolders in name order (pushed reversed onto the stack).
+    subdirs.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    stack.push(...subdirs);
+  }
+}
+
+/** Counts what `walkFiles` would yield, without keeping any of it. */
+export async function countFiles(root: string, opts: { recursive?: boolean; skipDirs?: (rel: string) => boolean } = {}): Promise<number> {
+  let n = 0;
+  for await (const _ of walkFiles(root, opts)) n++;
+  return n;
+}
