@@ -1,0 +1,378 @@
+/**
+ * The gallery screen: filters, sort, thumbnail size, the virtualized grid, keyboard and bulk
+ * tagging with undo, splits, import and preview. Rows come page by page from SQLite
+ * (listImages); nothing ever loads the whole listing.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent, type MouseEvent } from 'react';
+import { ActionIcon, Button, Group, SegmentedControl, Select, Slider, Stack, Text, TextInput, Tooltip } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import type { ClassInfo, ImageFilter, ImageSort, JobInfo, ProjectCounts, Split } from '../../../shared/domain';
+import { StudioError } from '../../../shared/errors';
+import { api } from '../../api/client';
+import { useEvent } from '../../api/hooks';
+import { ErrorText } from '../../components/ErrorText';
+import { startImageDrag } from './drag';
+import { ImageGrid, type GridLayout } from './ImageGrid';
+import { ImportDialog } from './ImportDialog';
+import { ImportReportModal } from './ImportReportModal';
+import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
+import { forgetClasses } from './history';
+import { PreviewModal } from './PreviewModal';
+import {
+  EMPTY_SELECTION,
+  NAV_KEYS,
+  type NavKey,
+  type Selection,
+  clearSelection,
+  focusOnly,
+  moveFocus,
+  rangeBounds,
+  selectAll,
+  selectOne,
+  selectRange,
+  toggleOne,
+} from './selection';
+import { AutoSplitButton, MoveToSplitMenu, SPLIT_NAMES } from './SplitControls';
+import { useImagePages } from './useImagePages';
+
+type ClassFilter = 'all' | 'unlabelled' | `${number}`;
+type SplitFilter = 'all' | Split;
+
+function isEditable(t: EventTarget | null): boolean {
+  const el = t as HTMLElement | null;
+  if (!el || !el.closest) return false;
+  return !!el.closest('input, textarea, select, [contenteditable="true"], [role="dialog"], [role="menu"], [role="slider"], [role="listbox"]');
+}
+
+export function Gallery({ counts, projectDir }: { counts: ProjectCounts; projectDir: string }) {
+  bindLabelHistory(projectDir);
+  const [classFilter, setClassFilter] = useState<ClassFilter>('all');
+  const [splitFilter, setSplitFilter] = useState<SplitFilter>('all');
+  const [nameInput, setNameInput] = useState('');
+  const [name] = useDebouncedValue(nameInput.trim(), 250);
+  const [sort, setSort] = useState<ImageSort>({ by: 'imported', desc: false });
+  const [size, setSize] = useState(140);
+  const [sel, setSel] = useState<Selection>(EMPTY_SELECTION);
+  const [focusNonce, setFocusNonce] = useState(0);
+  const [preview, setPreview] = useState(false);
+  const [importOpen, setImportOpen] = useState(false);
+  const [importJob, setImportJob] = useState<string>();
+  const [report, setReport] = useState<JobInfo>();
+  const [error, setError] = useState<StudioError>();
+  const [notice, setNotice] = useState('');
+  const layout = useRef<GridLayout>({ columns: 1, visibleRows: 1 });
+  const history = useLabelHistory();
+
+  const filter = useMemo<ImageFilter>(() => {
+    const f: ImageFilter = {};
+    if (classFilter === 'unlabelled') f.classId = 'unlabelled';
+    else if (classFilter !== 'all') f.classId = Number(classFilter);
+    if (splitFilter !== 'all') f.split = splitFilter;
+    if (name) f.name = name;
+    return f;
+  }, [classFilter, splitFilter, name]);
+
+  const { cache, version } = useImagePages(filter, sort);
+  const total = cache.total ?? 0;
+
+  // A new listing: the old positions mean nothing in it.
+  useEffect(() => setSel(EMPTY_SELECTION), [cache]);
+
+  const classList: ClassInfo[] = counts.byClass;
+  const classById = useMemo(() => new Map(classList.map((c) => [c.id, c])), [classList]);
+
+  // A class that was deleted or merged away can no longer be restored by undo.
+  useEffect(() => {
+    replaceLabelHistory((h) => forgetClasses(h, new Set(classList.map((c) => c.id))));
+    if (classFilter !== 'all' && classFilter !== 'unlabelled' && !classById.has(Number(classFilter))) setClassFilter('all');
+  }, [classList, classById, classFilter]);
+
+  const fail = (err: unknown): void => setError(StudioError.from(err));
+  const run = (p: Promise<unknown>): void => {
+    p.then(() => setError(undefined), fail);
+  };
+  const say = (text: string): void => setNotice(text);
+
+  const selectedIds = (): number[] => {
+    if (sel.ids.size > 0) return [...sel.ids];
+    const row = sel.focus !== null ? cache.get(sel.focus) : undefined;
+    return row ? [row.id] : [];
+  };
+
+  const label = (classId: number | null): void => {
+    const ids = selectedIds();
+    if (ids.length === 0) return;
+    const cls = classId === null ? undefined : classById.get(classId);
+    run(applyLabels(ids, classId).then((n) => say(`${n} image${n === 1 ? '' : 's'} ${cls ? `labelled ${cls.name}` : 'unlabelled'}`)));
+  };
+  const undo = (): void => run(undoLabels().then((ok) => say(ok ? 'Undone' : 'Nothing to undo')));
+  const redo = (): void => run(redoLabels().then((ok) => say(ok ? 'Redone' : 'Nothing to redo')));
+
+  const moveSplit = (split: Split): void => {
+    const ids = selectedIds();
+    run(api.call('setSplit', { ids, split }).then((r) => say(`${r.changed} moved to ${SPLIT_NAMES[split].toLowerCase()}`)));
+  };
+
+  const doSelectAll = (): void => {
+    run(
+      api.call('imageIds', { filter }).then((ids) => {
+        setSel((s) => selectAll(s, ids));
+        say(`${ids.length} selected`);
+      }),
+    );
+  };
+
+  const requestFocus = (): void => setFocusNonce((n) => n + 1);
+
+  const onTileClick = (index: number, e: MouseEvent): void => {
+    const row = cache.get(index);
+    if (!row) return;
+    const mod = e.ctrlKey || e.metaKey;
+    if (e.shiftKey) {
+      const [a, b] = rangeBounds(sel, index);
+      void cache.idsBetween(a, b).then((ids) => setSel((s) => selectRange(s, index, ids, mod)));
+    } else if (mod) setSel((s) => toggleOne(s, index, row.id));
+    else setSel((s) => selectOne(s, index, row.id));
+  };
+
+  const onTileDragStart = (index: number, e: DragEvent): void => {
+    const row = cache.get(index);
+    if (!row) return;
+    if (sel.ids.has(row.id)) startImageDrag(e, [...sel.ids]);
+    else {
+      setSel((s) => selectOne(s, index, row.id));
+      startImageDrag(e, [row.id]);
+    }
+  };
+
+  const onKeyDown = (e: KeyboardEvent): void => {
+    if (isEditable(e.target)) return;
+    const mod = e.ctrlKey || e.metaKey;
+    const key = e.key;
+    if (NAV_KEYS.has(key)) {
+      e.preventDefault();
+      const { columns, visibleRows } = layout.current;
+      const to = moveFocus(sel.focus, key as NavKey, total, columns, visibleRows, mod);
+      if (to === null) return;
+      if (e.shiftKey) {
+        const [a, b] = rangeBounds(sel, to);
+        void cache.idsBetween(a, b).then((ids) => setSel((s) => selectRange(s, to, ids, mod)));
+        setSel((s) => focusOnly(s, to));
+      } else if (mod) setSel((s) => focusOnly(s, to));
+      else {
+        const row = cache.get(to);
+        setSel((s) => (row ? selectOne(s, to, row.id) : focusOnly(s, to)));
+      }
+      requestFocus();
+      return;
+    }
+    if (mod && (key === 'a' || key === 'A')) {
+      e.preventDefault();
+      doSelectAll();
+      return;
+    }
+    if (mod) return; // undo/redo: the window handler below
+    if (/^[1-9]$/.test(key)) {
+      const cls = classList[Number(key) - 1];
+      if (cls) label(cls.id);
+      else say(`There is no class ${key}`);
+      e.preventDefault();
+      return;
+    }
+    if (key === '0' || key === 'Backspace' || key === 'Delete') {
+      e.preventDefault();
+      label(null);
+      return;
+    }
+    if (key === ' ' || key === 'Enter') {
+      e.preventDefault();
+      if (e.shiftKey && sel.focus !== null) {
+        const row = cache.get(sel.focus);
+        if (row) setSel((s) => toggleOne(s, s.focus ?? 0, row.id));
+      } else if (sel.focus !== null && cache.get(sel.focus)) setPreview((p) => !p);
+      return;
+    }
+    if (key === 'Escape') setSel((s) => clearSelection(s));
+  };
+
+  // Undo / redo work wherever the focus is, except in text fields and dialogs.
+  const undoRef = useRef({ undo, redo });
+  undoRef.current = { undo, redo };
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent): void => {
+      if (!(e.ctrlKey || e.metaKey) || isEditable(e.target)) return;
+      const k = e.key.toLowerCase();
+      if (k === 'z' && !e.shiftKey) undoRef.current.undo();
+      else if ((k === 'z' && e.shiftKey) || k === 'y') undoRef.current.redo();
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  // An import's report opens when its job finishes (it may finish before its id arrives).
+  const finished = useRef(new Map<string, JobInfo>());
+  useEvent('job.finished', (j) => {
+    if (j.kind !== 'import') return;
+    finished.current.set(j.id, j);
+    if (j.id === importJob) {
+      setReport(j);
+      setImportJob(undefined);
+    }
+  });
+  const onImportStarted = (j: JobInfo): void => {
+    const done = finished.current.get(j.id);
+    if (done) setReport(done);
+    else setImportJob(j.id);
+  };
+
+  const onLayout = useCallback((l: GridLayout) => {
+    layout.current = l;
+  }, []);
+
+  const focusedRow = sel.focus !== null ? cache.get(sel.focus) : undefined;
+  const stepPreview = (delta: number): void => {
+    if (sel.focus === null) return;
+    const to = Math.max(0, Math.min(total - 1, sel.focus + delta));
+    const row = cache.get(to);
+    if (row) setSel((s) => selectOne(s, to, row.id));
+    cache.ensure(Math.max(0, to - 50), to + 50);
+    requestFocus();
+  };
+
+  const filtered = classFilter !== 'all' || splitFilter !== 'all' || !!name;
+  const classOptions = [
+    { value: 'all', label: 'All classes' },
+    { value: 'unlabelled', label: `Unlabelled (${counts.unlabelled})` },
+    ...classList.map((c) => ({ value: String(c.id), label: `${c.name} (${counts.byClass.find((x) => x.id === c.id)?.total ?? 0})` })),
+  ];
+
+  return (
+    <Stack gap="xs" h="calc(100dvh - var(--app-shell-header-offset, 0px) - var(--app-shell-footer-offset, 0px) - 2 * var(--mantine-spacing-md))" data-testid="gallery">
+      <Group gap="xs" wrap="wrap" justify="space-between">
+        <Group gap="xs" wrap="wrap">
+          <Select
+            size="xs"
+            w={190}
+            aria-label="Filter by class"
+            data={classOptions}
+            value={classFilter}
+            onChange={(v) => setClassFilter((v ?? 'all') as ClassFilter)}
+            allowDeselect={false}
+            data-testid="filter-class"
+          />
+          <SegmentedControl
+            size="xs"
+            aria-label="Filter by split"
+            value={splitFilter}
+            onChange={(v) => setSplitFilter(v as SplitFilter)}
+            data={[
+              { value: 'all', label: `All ${counts.total}` },
+              { value: 'train', label: `Train ${counts.bySplit.train}` },
+              { value: 'val', label: `Val ${counts.bySplit.val}` },
+              { value: 'test', label: `Test ${counts.bySplit.test}` },
+            ]}
+            data-testid="filter-split"
+          />
+          <TextInput size="xs" w={160} placeholder="File name contains…" aria-label="Filter by file name" value={nameInput} onChange={(e) => setNameInput(e.currentTarget.value)} data-testid="filter-name" />
+          <Select
+            size="xs"
+            w={140}
+            aria-label="Sort by"
+            data={[
+              { value: 'imported', label: 'Import order' },
+              { value: 'name', label: 'File name' },
+              { value: 'class', label: 'Class' },
+            ]}
+            value={sort.by}
+            onChange={(v) => v && setSort((s) => ({ ...s, by: v as ImageSort['by'] }))}
+            allowDeselect={false}
+            data-testid="sort"
+          />
+          <Tooltip label={sort.desc ? 'Descending' : 'Ascending'}>
+            <ActionIcon variant="default" size="md" aria-label={sort.desc ? 'Sort descending' : 'Sort ascending'} onClick={() => setSort((s) => ({ ...s, desc: !s.desc }))}>
+              {sort.desc ? '↓' : '↑'}
+            </ActionIcon>
+          </Tooltip>
+          <Group gap={4} wrap="nowrap" w={150}>
+            <Text size="xs" c="dimmed">
+              Size
+            </Text>
+            <Slider size="xs" min={64} max={256} step={8} value={size} onChange={setSize} style={{ flex: 1 }} label={null} aria-label="Thumbnail size" data-testid="tile-size" />
+          </Group>
+        </Group>
+        <Group gap="xs">
+          <Tooltip label="Undo labelling (Ctrl+Z)">
+            <ActionIcon variant="default" size="md" aria-label="Undo" disabled={history.undo.length === 0} onClick={undo} data-testid="undo">
+              ↶
+            </ActionIcon>
+          </Tooltip>
+          <Tooltip label="Redo (Ctrl+Shift+Z)">
+            <ActionIcon variant="default" size="md" aria-label="Redo" disabled={history.redo.length === 0} onClick={redo} data-testid="redo">
+              ↷
+            </ActionIcon>
+          </Tooltip>
+          <MoveToSplitMenu count={sel.ids.size} onMove={moveSplit} />
+          <AutoSplitButton />
+          <Button size="xs" onClick={() => setImportOpen(true)} loading={!!importJob} data-testid="import-open">
+            Import…
+          </Button>
+        </Group>
+      </Group>
+      <ErrorText error={error ?? (cache.error ? StudioError.from(cache.error) : undefined)} />
+      {cache.total === 0 && !filtered ? (
+        <Stack align="center" justify="center" style={{ flex: 1 }} data-testid="gallery-empty">
+          <Text c="dimmed">No images yet. Import a folder with one subfolder per class, a CSV, a zip or loose files.</Text>
+          <Button onClick={() => setImportOpen(true)}>Import images…</Button>
+        </Stack>
+      ) : (
+        <ImageGrid
+          cache={cache}
+          version={version}
+          total={total}
+          size={size}
+          classById={classById}
+          selected={sel.ids}
+          focus={sel.focus}
+          focusNonce={focusNonce}
+          onLayout={onLayout}
+          onTileClick={onTileClick}
+          onTileDoubleClick={(i) => {
+            const row = cache.get(i);
+            if (!row) return;
+            setSel((s) => selectOne(s, i, row.id));
+            setPreview(true);
+          }}
+          onTileDragStart={onTileDragStart}
+          onKeyDown={onKeyDown}
+          label="Images"
+        />
+      )}
+      <Group gap="md" justify="space-between">
+        <Text size="xs" c="dimmed" data-testid="gallery-status" aria-live="polite">
+          {cache.total === null ? 'Loading…' : `${total} image${total === 1 ? '' : 's'}${filtered ? ' in this filter' : ''}`} · <span data-testid="selected-count">{sel.ids.size}</span> selected
+          {notice ? ` · ${notice}` : ''}
+        </Text>
+        <Text size="xs" c="dimmed">
+          Click, Shift-click, Ctrl-click · arrows · 1–9 label · 0 unlabel · Space preview · Ctrl+A all · Ctrl+Z undo · drag onto a class
+        </Text>
+      </Group>
+      <ImportDialog opened={importOpen} onClose={() => setImportOpen(false)} onStarted={onImportStarted} />
+      {report && <ImportReportModal job={report} onClose={() => setReport(undefined)} />}
+      {preview && focusedRow && (
+        <PreviewModal
+          id={focusedRow.id}
+          position={sel.focus ?? 0}
+          total={total}
+          cls={focusedRow.classId !== null ? classById.get(focusedRow.classId) : undefined}
+          onClose={() => {
+            setPreview(false);
+            requestFocus();
+          }}
+          onStep={stepPreview}
+        />
+      )}
+    </Stack>
+  );
+}

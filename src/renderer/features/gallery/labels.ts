@@ -1,0 +1,88 @@
+/**
+ * Labelling actions shared by the gallery (keys 1–9, 0) and the classes panel (drop onto a
+ * class): each change goes through setLabels and is recorded for undo/redo in one history
+ * for the open project.
+ */
+import { useSyncExternalStore } from 'react';
+import { api } from '../../api/client';
+import { EMPTY_HISTORY, type History, afterRedo, afterUndo, recordChange, takeRedo, takeUndo } from './history';
+
+let history: History = EMPTY_HISTORY;
+let busy: Promise<unknown> = Promise.resolve();
+const listeners = new Set<() => void>();
+
+function set(h: History): void {
+  history = h;
+  listeners.forEach((l) => l());
+}
+
+/** Runs label changes one after another, so undo never overtakes the change it undoes. */
+function queue<T>(fn: () => Promise<T>): Promise<T> {
+  const next = busy.then(fn, fn);
+  busy = next.catch(() => undefined);
+  return next;
+}
+
+export function applyLabels(ids: readonly number[], classId: number | null): Promise<number> {
+  if (ids.length === 0) return Promise.resolve(0);
+  return queue(async () => {
+    const r = await api.call('setLabels', { ids: [...ids], classId });
+    set(recordChange(history, r.previous));
+    return ids.length;
+  });
+}
+
+export function undoLabels(): Promise<boolean> {
+  return queue(async () => {
+    const t = takeUndo(history);
+    if (!t) return false;
+    set(t.rest);
+    try {
+      const r = await api.call('restoreLabels', { groups: t.entry.map((g) => ({ classId: g.classId, ids: [...g.ids] })) });
+      set(afterUndo(history, r.previous));
+      return true;
+    } catch (err) {
+      set({ undo: [...history.undo, t.entry], redo: history.redo });
+      throw err;
+    }
+  });
+}
+
+export function redoLabels(): Promise<boolean> {
+  return queue(async () => {
+    const t = takeRedo(history);
+    if (!t) return false;
+    set(t.rest);
+    try {
+      const r = await api.call('restoreLabels', { groups: t.entry.map((g) => ({ classId: g.classId, ids: [...g.ids] })) });
+      set(afterRedo(history, r.previous));
+      return true;
+    } catch (err) {
+      set({ undo: history.undo, redo: [...history.redo, t.entry] });
+      throw err;
+    }
+  });
+}
+
+let boundProject: string | null = null;
+
+/** The history belongs to one project: another project starts with an empty one. */
+export function bindLabelHistory(projectDir: string): void {
+  if (boundProject === projectDir) return;
+  boundProject = projectDir;
+  history = EMPTY_HISTORY; // called while rendering: no notification, readers see it next
+
+}
+
+export function replaceLabelHistory(fn: (h: History) => History): void {
+  set(fn(history));
+}
+
+const subscribe = (fn: () => void): (() => void) => {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+};
+
+export function useLabelHistory(): History {
+  return useSyncExternalStore(subscribe, () => history);
+}

@@ -1,0 +1,24 @@
+/** React face of PageCache: one cache per filter + sort, refetched when images or classes change. */
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
+import type { ImageFilter, ImageSort } from '../../../shared/domain';
+import { api } from '../../api/client';
+import { PageCache } from './page-cache';
+
+export function useImagePages(filter: ImageFilter, sort: ImageSort): { cache: PageCache; version: number } {
+  const key = JSON.stringify({ filter, sort });
+  const cache = useMemo(() => {
+    const { filter: f, sort: s } = JSON.parse(key) as { filter: ImageFilter; sort: ImageSort };
+    return new PageCache((offset, limit) => api.call('listImages', { filter: f, sort: s, offset, limit }));
+  }, [key]);
+  useEffect(() => {
+    const off = api.on('store.changed', (e) => {
+      if (e.topics.includes('images') || e.topics.includes('classes') || e.topics.includes('project')) cache.invalidate();
+    });
+    return () => {
+      off();
+      cache.dispose();
+    };
+  }, [cache]);
+  const version = useSyncExternalStore(cache.subscribe, cache.getVersion);
+  return { cache, version };
+}
