@@ -31,10 +31,6 @@ export interface ZipResult {
   skipped: ZipSkipped[];
 }
 
-interface RawEntry extends yauzl.Entry {
-  fileName: string;
-}
-
 // The parts of yauzl 3 that @types/yauzl (2.x) does not describe.
 const yz = yauzl as unknown as typeof yauzl & {
   getFileNameLowLevel(flags: number, name: Buffer, extraFields: unknown[], strict: boolean): string;
@@ -112,7 +108,14 @@ export async function extractZip(
     let extracted = 0;
     let totalBytes = 0;
     let index = 0;
-    for (let e = await nextEntry(zf); e !== null; e = await nextEntry(zf)) {
+    const next = async (): Promise<yauzl.Entry | null> => {
+      try {
+        return await nextEntry(zf);
+      } catch (err) {
+        throw new StudioError('bad_input', `${path.basename(file)} is damaged or not a valid zip (${(err as Error).message}); nothing was imported.`, 'source');
+      }
+    };
+    for (let e = await next(); e !== null; e = await next()) {
       index++;
       opts.onProgress?.(index, zf.entryCount);
       if (opts.signal?.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
