@@ -12,6 +12,7 @@ import { StudioError, type ErrorCode } from '../shared/errors';
 import { Studio } from './host/studio';
 import { defaultUserDataDir, rendererDir } from './host/paths';
 import { startServer } from './host/server';
+import { mediaCommands } from './media/cli-commands';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -122,6 +123,7 @@ export const commands: Command[] = [
       return { json: { check: result }, text: `database: ${result.integrity}; images: ${result.images}; missing files: ${result.missingFiles}` };
     },
   },
+  ...mediaCommands,
   {
     name: 'serve',
     args: '[DIR] [--port N]',
