@@ -15,7 +15,7 @@ protocol.registerSchemesAsPrivileged([{ scheme: FILE_SCHEME, privileges: { stand
 
 let win: BrowserWindow | undefined;
 
-async function createWindow(studio: Studio): Promise<void> {
+async function createWindow(): Promise<void> {
   win = new BrowserWindow({
     width: 1400,
     height: 900,
@@ -62,9 +62,9 @@ app.whenReady().then(async () => {
     return net.fetch(pathToFileURL(file).toString());
   });
   connectIpc(studio, () => win?.webContents);
-  await createWindow(studio);
+  await createWindow();
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) void createWindow(studio);
+    if (BrowserWindow.getAllWindows().length === 0) void createWindow();
   });
   app.on('before-quit', () => void studio.dispose());
 });

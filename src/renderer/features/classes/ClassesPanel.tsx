@@ -5,6 +5,8 @@ import type { ClassCount, ProjectCounts } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { ErrorText } from '../../components/ErrorText';
+import { draggedImages, endImageDrag, isImageDrag } from '../gallery/drag';
+import { applyLabels } from '../gallery/labels';
 
 function BalanceBar({ counts }: { counts: ProjectCounts }) {
   const labelled = counts.byClass.reduce((s, c) => s + c.total, 0);
@@ -20,14 +22,39 @@ function BalanceBar({ counts }: { counts: ProjectCounts }) {
   );
 }
 
-function ClassRow({ c, index, onError }: { c: ClassCount; index: number; onError: (e: StudioError | undefined) => void }) {
+function ClassRow({ c, index, others, onError }: { c: ClassCount; index: number; others: ClassCount[]; onError: (e: StudioError | undefined) => void }) {
   const [editing, setEditing] = useState(false);
+  const [dropping, setDropping] = useState(false);
   const [name, setName] = useState(c.name);
   const run = (p: Promise<unknown>): void => {
     p.then(() => onError(undefined), (err: unknown) => onError(StudioError.from(err)));
   };
   return (
-    <Group gap="xs" wrap="nowrap" justify="space-between" data-testid="class-row" data-class-name={c.name} data-class-id={c.id}>
+    <Group
+      gap="xs"
+      wrap="nowrap"
+      justify="space-between"
+      data-testid="class-row"
+      data-class-name={c.name}
+      data-class-id={c.id}
+      // Drop images dragged from the gallery to label them with this class (undoable there).
+      onDragOver={(e) => {
+        if (!isImageDrag(e)) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'copy';
+        setDropping(true);
+      }}
+      onDragLeave={() => setDropping(false)}
+      onDrop={(e) => {
+        setDropping(false);
+        if (!isImageDrag(e)) return;
+        e.preventDefault();
+        run(applyLabels(draggedImages(), c.id));
+        endImageDrag();
+      }}
+      data-dropping={dropping || undefined}
+      style={dropping ? { outline: `2px dashed ${c.color}`, borderRadius: 4 } : undefined}
+    >
       <Group gap={6} wrap="nowrap" style={{ minWidth: 0 }}>
         <Box w={12} h={12} style={{ borderRadius: 6, background: c.color, flex: 'none' }} />
         {editing ? (
@@ -61,7 +88,8 @@ function ClassRow({ c, index, onError }: { c: ClassCount; index: number; onError
         <Text size="xs" c="dimmed" data-testid="class-count">
           {c.total}
         </Text>
-        <Menu position="right-start" withinPortal>
+        {/* returnFocus off: the rename field takes the focus when the menu closes. */}
+        <Menu position="right-start" withinPortal returnFocus={false}>
           <Menu.Target>
             <ActionIcon size="sm" variant="subtle" aria-label={`Actions for ${c.name}`}>
               ⋯
@@ -72,6 +100,23 @@ function ClassRow({ c, index, onError }: { c: ClassCount; index: number; onError
             <Box p="xs">
               <ColorInput size="xs" label="Colour" defaultValue={c.color} format="hex" onChangeEnd={(color) => run(api.call('updateClass', { id: c.id, color }))} />
             </Box>
+            {others.length > 1 && <Menu.Label>Merge into</Menu.Label>}
+            {others
+              .filter((o) => o.id !== c.id)
+              .map((o) => (
+                <Menu.Item
+                  key={o.id}
+                  leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: o.color }} />}
+                  onClick={() =>
+                    window.confirm(`Merge "${c.name}" into "${o.name}"? Its ${c.total} images become ${o.name} and "${c.name}" is deleted.`) &&
+                    run(api.call('mergeClasses', { from: c.id, into: o.id }))
+                  }
+                  data-testid="merge-into"
+                >
+                  {o.name}
+                </Menu.Item>
+              ))}
+            <Menu.Divider />
             <Menu.Item color="red" onClick={() => window.confirm(`Delete class "${c.name}"? Its ${c.total} images become unlabelled.`) && run(api.call('deleteClass', { id: c.id }))}>
               Delete
             </Menu.Item>
@@ -107,7 +152,7 @@ export function ClassesPanel({ counts }: { counts: ProjectCounts }) {
       </Group>
       <BalanceBar counts={counts} />
       {counts.byClass.map((c, i) => (
-        <ClassRow key={c.id} c={c} index={i} onError={setError} />
+        <ClassRow key={c.id} c={c} index={i} others={counts.byClass} onError={setError} />
       ))}
       <TextInput
         size="xs"
