@@ -9,6 +9,7 @@ import { ProjectPicker } from './features/project/ProjectPicker';
 import { ClassesPanel } from './features/classes/ClassesPanel';
 import { StatusBar } from './components/StatusBar';
 import { Placeholder } from './components/Placeholder';
+import { Gallery } from './features/gallery/Gallery';
 
 export type Screen = 'gallery' | 'train' | 'evaluate' | 'export';
 const SCREENS: { id: Screen; label: string }[] = [
@@ -63,7 +64,7 @@ function Studio({ project }: { project: ProjectInfo }) {
         <ClassesPanel counts={info.counts} />
       </AppShell.Navbar>
       <AppShell.Main>
-        {screen === 'gallery' && <Placeholder title="Gallery" text="Import images to see them here." />}
+        {screen === 'gallery' && <Gallery counts={info.counts} projectDir={info.dir} />}
         {screen === 'train' && <Placeholder title="Train" text="The scenario wizard appears here." />}
         {screen === 'evaluate' && <Placeholder title="Evaluate" text="Evaluation of trained runs appears here." />}
         {screen === 'export' && <Placeholder title="Export" text="Predictions and exports appear here." />}
