@@ -7,10 +7,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import sharp from 'sharp';
 import { SNIFF_BYTES, sniff, type ImageFormat } from './formats';
-import { thumbFile, writeThumbnail } from './thumbs';
+import { ThumbWriteError, thumbFile, writeThumbnail } from './thumbs';
 
 /** Images larger than this are refused before decoding (decompression bombs, giant scans). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+/** Files up to this size are read whole (at most `concurrency` of them in memory at once). */
+const IN_MEMORY_BYTES = 4 * 1024 * 1024;
 
 export interface ImageFacts {
   hash: string;
@@ -112,9 +114,16 @@ export async function inspectImage(file: string, opts: InspectOptions = {}): Pro
   if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
   if (st.size === 0) return { ok: false, reason: 'zero bytes (empty file)' };
 
+  // Small files are read once and decoded from memory (one open instead of three); larger
+  // ones are hashed as a stream and decoded from the file, so memory stays bounded.
   let hashed: Awaited<ReturnType<typeof hashFile>>;
+  let input: string | Buffer = file;
   try {
-    hashed = await hashFile(file);
+    if (st.size <= IN_MEMORY_BYTES) {
+      const buf = await fs.promises.readFile(file);
+      hashed = { hash: createHash('sha256').update(buf).digest('hex'), bytes: buf.length, head: buf.subarray(0, SNIFF_BYTES) };
+      input = buf;
+    } else hashed = await hashFile(file);
   } catch (err) {
     return { ok: false, reason: err instanceof FileReadError ? err.reason : fsReason(err) };
   }
@@ -128,7 +137,7 @@ export async function inspectImage(file: string, opts: InspectOptions = {}): Pro
   let width: number;
   let height: number;
   try {
-    const meta = await sharp(file, { limitInputPixels: false }).metadata();
+    const meta = await sharp(input, { limitInputPixels: false }).metadata();
     if (!meta.width || !meta.height) return { ok: false, reason: 'corrupt or truncated image (no dimensions in the header)', hash };
     if (meta.width * meta.height > maxPixels) return { ok: false, reason: `too many pixels (${meta.width}x${meta.height})`, hash };
     const swap = (meta.orientation ?? 1) >= 5;
@@ -141,9 +150,9 @@ export async function inspectImage(file: string, opts: InspectOptions = {}): Pro
   if (opts.thumbsDir !== undefined) {
     try {
       const target = thumbFile(opts.thumbsDir, hash);
-      if (!fs.existsSync(target)) await writeThumbnail(file, target, maxPixels);
+      if (!fs.existsSync(target)) await writeThumbnail(input, target, maxPixels);
     } catch (err) {
-      if (err instanceof FileReadError) return { ok: false, reason: err.reason, hash };
+      if (err instanceof ThumbWriteError) return { ok: false, reason: err.message, hash };
       return { ok: false, reason: decodeReason(err, kind.format), hash };
     }
   }

@@ -16,19 +16,41 @@ export function thumbFile(thumbsDir: string, hash: string): string {
   return path.join(thumbsDir, hash.slice(0, 2), `${hash}.webp`);
 }
 
-export async function writeThumbnail(source: string, target: string, maxPixels: number): Promise<void> {
-  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+const madeDirs = new Set<string>();
+
+/** Writing into the project failed (disk full, folder removed, permissions): not the image's fault. */
+export class ThumbWriteError extends Error {}
+
+async function writeAtomic(target: string, data: Buffer): Promise<void> {
+  const dir = path.dirname(target);
   const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await sharp(source, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })
-      .rotate()
-      .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true })
-      .toColourspace('srgb')
-      .webp({ quality: 78, effort: 2 })
-      .toFile(tmp);
-    await fs.promises.rename(tmp, target);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (!madeDirs.has(dir)) {
+        await fs.promises.mkdir(dir, { recursive: true });
+        if (madeDirs.size > 10_000) madeDirs.clear();
+        madeDirs.add(dir);
+      }
+      await fs.promises.writeFile(tmp, data);
+      await fs.promises.rename(tmp, target);
+      return;
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      madeDirs.delete(dir);
+      // The folder may have been removed since we made it: make it again, once.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;
+      throw new ThumbWriteError(`cannot write the thumbnail (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
   }
+}
+
+/** Writes the thumbnail of `source` (a file or its bytes) to `target` atomically. */
+export async function writeThumbnail(source: string | Buffer, target: string, maxPixels: number): Promise<void> {
+  const data = await sharp(source, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })
+    .rotate()
+    .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true })
+    .toColourspace('srgb')
+    .webp({ quality: 78, effort: 2 })
+    .toBuffer();
+  await writeAtomic(target, data);
 }
