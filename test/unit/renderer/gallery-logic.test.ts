@@ -104,7 +104,7 @@ describe('page cache', () => {
     c.ensure(250, 420);
     c.ensure(250, 420);
     await tick();
-    expect(f.calls.sort((a, b) => a - b)).toEqual([0, 200, 300, 400]);
+    expect(f.calls.sort((a, b) => a - b)).toEqual([200, 300, 400]);
     expect(c.total).toBe(TOTAL);
     expect(c.get(305)?.fileName).toBe('305.png');
     expect(c.get(900)).toBeUndefined();
@@ -119,6 +119,19 @@ describe('page cache', () => {
     expect(c.get(305)?.fileName).toBe('x305.png');
     // Pages out of view were dropped, not kept stale.
     expect(c.get(5)).toBeUndefined();
+  });
+
+  it('learns a new total after invalidate even when it was 0', async () => {
+    let total = 0;
+    const c = new PageCache(async (offset, limit) => ({ rows: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => row(offset + i)), total }), 100);
+    c.ensure(0, 50);
+    await tick();
+    expect(c.total).toBe(0);
+    total = 30;
+    c.invalidate();
+    await tick();
+    expect(c.total).toBe(30);
+    expect(c.get(29)?.id).toBe(30);
   });
 
   it('resolves ids of a range, loading missing pages', async () => {

@@ -40,7 +40,16 @@ const Tile = memo(function Tile({ index, row, cls, selected, focused, size }: Ti
       style={{ width: size, height: size + LABEL_HEIGHT, marginRight: GAP }}
     >
       {row ? (
-        <img className={classes.thumb} src={fileUrl('thumb', row.id)} alt="" draggable={false} decoding="async" style={{ height: size }} />
+        <img
+          className={classes.thumb}
+          src={fileUrl('thumb', row.id)}
+          alt=""
+          draggable={false}
+          decoding="async"
+          style={{ height: size }}
+          onLoad={(e) => (e.currentTarget.style.visibility = '')}
+          onError={(e) => (e.currentTarget.style.visibility = 'hidden')}
+        />
       ) : (
         <div className={classes.placeholder} style={{ height: size }} />
       )}

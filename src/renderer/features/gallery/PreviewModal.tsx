@@ -66,7 +66,7 @@ export function PreviewModal({
               <Table.Tbody>
                 <Table.Tr>
                   <Table.Th>Class</Table.Th>
-                  <Table.Td>{cls ? <Badge color={cls.color}>{cls.name}</Badge> : <Text c="dimmed">unlabelled</Text>}</Table.Td>
+                  <Table.Td>{cls ? <Badge color={cls.color} tt="none">{cls.name}</Badge> : <Text c="dimmed">unlabelled</Text>}</Table.Td>
                 </Table.Tr>
                 <Table.Tr>
                   <Table.Th>Split</Table.Th>

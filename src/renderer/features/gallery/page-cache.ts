@@ -32,6 +32,7 @@ export class PageCache {
   private lastRange: [number, number] = [0, 0];
   /** Rows in the listing; null until the first page arrives. */
   total: number | null = null;
+  private totalGen = -1;
   /** Bumped whenever something visible may have changed. */
   version = 0;
   error: unknown = null;
@@ -62,9 +63,10 @@ export class PageCache {
   ensure(start: number, end: number): void {
     if (this.disposed) return;
     this.lastRange = [start, end];
-    const last = this.total === null ? end : Math.min(end, this.total - 1);
-    const wanted = this.total === null ? [0, ...pagesFor(start, last, this.pageSize)] : pagesFor(start, last, this.pageSize);
-    for (const p of new Set(wanted)) this.load(p);
+    // Until a page of the current generation arrives the total is unknown or stale: ask anyway.
+    const known = this.total !== null && this.totalGen === this.gen;
+    const last = known ? Math.min(end, this.total! - 1) : end;
+    for (const p of pagesFor(start, last, this.pageSize)) void this.load(p);
     this.evict();
   }
 
@@ -81,8 +83,10 @@ export class PageCache {
         const current = this.pages.get(p);
         if (current && current.gen > gen) return;
         this.pages.set(p, { rows: r.rows, gen });
-        if (gen === this.gen) this.total = r.total;
-        else if (this.total === null) this.total = r.total;
+        if (gen === this.gen || this.total === null) {
+          this.total = r.total;
+          this.totalGen = gen;
+        }
         this.error = null;
         this.notify();
         if (gen !== this.gen && this.isWanted(p)) void this.load(p);
