@@ -366,7 +366,13 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
     }
   }
 
-  const plan = planFor(store, { ...request, ...(isZip ? { kind: 'zip' as const } : {}) }, extracted);
+  let plan: Plan;
+  try {
+    plan = planFor(store, { ...request, ...(isZip ? { kind: 'zip' as const } : {}) }, extracted);
+  } catch (err) {
+    if (extracted) fs.rmSync(extracted, { recursive: true, force: true });
+    throw err;
+  }
   const total = await plan.count();
   ctx.progress(0, total, 'Importing');
 
@@ -486,7 +492,8 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   }
   cancelled ||= ctx.signal.aborted;
   const keptSource = added > 0 || existingSource !== undefined;
-  if (!keptSource && extracted && !cancelled && failureCount === 0 && duplicateCount > 0) fs.rmSync(extracted, { recursive: true, force: true });
+  // Nothing references an extraction that added nothing: don't leave it in the project.
+  if (!keptSource && extracted) fs.rmSync(extracted, { recursive: true, force: true });
   ctx.progress(processed, total, progressMessage());
   return {
     sourceId: keptSource ? sourceId : null,
