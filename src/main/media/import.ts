@@ -84,18 +84,32 @@ function commonParent(files: string[]): string {
   return parent;
 }
 
+/**
+ * A dataset laid out by split first (train/cat/x.jpg, val/cat/y.jpg, test/z.jpg): true when
+ * every top-level subfolder is named like a split and there are no loose top-level images.
+ */
+function splitFolders(root: string): boolean {
+  const entries = fs.readdirSync(root, { withFileTypes: true }).filter((e) => !isJunkName(e.name));
+  const dirs = entries.filter((e) => e.isDirectory());
+  return dirs.length > 0 && dirs.every((d) => SPLIT_NAMES[d.name.toLowerCase()] !== undefined) && !entries.some((e) => e.isFile() && IMAGE_EXT.test(e.name));
+}
+
 function folderPlan(root: string, split: Split, labelled: boolean, skipDir: string): Plan {
   const skipDirs = (rel: string): boolean => path.join(root, rel) === skipDir;
+  const bySplit = labelled && splitFolders(root);
   return {
     kind: labelled ? 'folder' : 'files',
     root,
-    description: root,
+    description: bySplit ? `${root} (split folders)` : root,
     count: () => countFiles(root, { skipDirs }),
     async *items() {
       for await (const e of walkFiles(root, { skipDirs })) {
-        const slash = e.rel.indexOf('/');
-        const label = labelled && split !== 'test' && slash > 0 ? e.rel.slice(0, slash).trim() || null : null;
-        yield { file: e.file, rel: e.rel, label, split };
+        const parts = e.rel.split('/');
+        // train/cat/x.jpg: split from the first folder, class from the second; test is unlabelled.
+        const itemSplit = bySplit ? (SPLIT_NAMES[parts[0]!.toLowerCase()] ?? split) : split;
+        const classPart = bySplit ? (parts.length > 2 ? parts[1] : undefined) : parts.length > 1 ? parts[0] : undefined;
+        const label = labelled && itemSplit !== 'test' ? classPart?.trim() || null : null;
+        yield { file: e.file, rel: e.rel, label, split: itemSplit };
       }
     },
   };

@@ -63,6 +63,21 @@ describe('folder import (class per subfolder)', () => {
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM sources').get()).toEqual({ n: 1 });
   });
 
+  it('reads a split-first layout: train/<class>, validation/<class>, test (unlabelled)', async () => {
+    const src = tempDir();
+    await writeImage(path.join(src, 'train', 'cat', '1.png'), { seed: 31 });
+    await writeImage(path.join(src, 'train', 'dog', '2.png'), { seed: 32 });
+    await writeImage(path.join(src, 'validation', 'cat', '3.png'), { seed: 33 });
+    await writeImage(path.join(src, 'test', '4.png'), { seed: 34 });
+    await writeImage(path.join(src, 'test', 'dog', '5.png'), { seed: 35 });
+    const store = track(newStore());
+    const report = await importNow(store, { source: src });
+    expect(report.added).toBe(5);
+    expect(report.classesCreated.sort()).toEqual(['cat', 'dog']);
+    const got = Object.fromEntries(rows(store).map((r) => [r.file_name, [r.split, r.class_id === null ? null : listClasses(store.db).find((c) => c.id === r.class_id)!.name]]));
+    expect(got).toEqual({ '1.png': ['train', 'cat'], '2.png': ['train', 'dog'], '3.png': ['val', 'cat'], '4.png': ['test', null], '5.png': ['test', null] });
+  });
+
   it('refuses a source that does not exist, with a typed error', async () => {
     const store = track(newStore());
     await expect(importNow(store, { source: '/nope/not/here' })).rejects.toMatchObject({ code: 'bad_input', field: 'source' });
