@@ -1,7 +1,15 @@
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
+
+// electron-vite reads Electron's version from its package to pick build targets. Electron is an
+// optional dependency (its binary download fails on machines without outside access), so fall back
+// to the version pinned in package.json.
+if (!process.env.ELECTRON_MAJOR_VER && !existsSync(resolve(__dirname, 'node_modules/electron/package.json'))) {
+  const pinned = (JSON.parse(readFileSync(resolve(__dirname, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> }).optionalDependencies.electron!;
+  process.env.ELECTRON_MAJOR_VER = pinned.replace(/^\D*/, '').split('.')[0];
+}
 
 // Main-process entries: the Electron shell, the CLI (also browser mode), and the engine process.
 const mainEntries: Record<string, string> = {

@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'bench/results/**', 'patches/**'] },
+  { ignores: ['out/**', 'dist/**', 'types/**', 'node_modules/**', 'test-results/**', 'bench/results/**', 'patches/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from './domain';
+import { trainConfigSchema, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
   type ImageRow,
@@ -47,6 +48,50 @@ export interface CheckResult {
   missingFiles: number;
 }
 
+/** What an export writes: the test set's submission CSV or probabilities, or the labelled dataset as a class-per-folder tree or a CSV. */
+export const EXPORT_KINDS = ['submission', 'probabilities', 'dataset', 'dataset-csv'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+const columnName = z.string().trim().min(1, 'a column name is required').max(200);
+export const exportRequestSchema = z
+  .object({
+    kind: z.enum(EXPORT_KINDS),
+    /** The CSV file, or for `dataset` a new or empty folder. */
+    out: z.string().trim().min(1, 'an output path is required'),
+    /** The run whose predictions to use (submission, probabilities); default: the latest succeeded run. */
+    runId: id.optional(),
+    /** Column names of the test-set CSVs (default: the template's header, else filename and label). */
+    idColumn: columnName.optional(),
+    labelColumn: columnName.optional(),
+    /** Write test file names without their extension (competitions that list bare ids). */
+    stripExtension: z.boolean().default(false),
+    /** A CSV (the competition's sample submission or test list) whose ids, order and header the output follows. */
+    template: z.string().trim().min(1).optional(),
+    /** Replace an existing CSV (a dataset folder must always be new or empty). */
+    overwrite: z.boolean().default(false),
+  })
+  .strict();
+export type ExportRequest = z.output<typeof exportRequestSchema>;
+
+export interface ExportResult {
+  kind: ExportKind;
+  /** What was written: the CSV file, or the dataset folder. */
+  files: string[];
+  /** CSV data rows, or files copied into the dataset folder. */
+  rows: number;
+  runId: number | null;
+  columns?: string[];
+  /** submission: rows whose label came from the user's label rather than the prediction. */
+  fromLabels?: number;
+  /** dataset: classes whose folder name differs from the class name (characters a folder cannot hold). */
+  folders?: { className: string; folder: string }[];
+  /** dataset: files written under another name because the name was taken in their class folder. */
+  renamed?: number;
+  /** dataset, dataset-csv: images left out because they have no label. */
+  skippedUnlabelled?: number;
+  /** dataset-csv: the folder the filename column is relative to (import it with --images this folder). */
+  imagesFolder?: string;
+}
+
 export const requests = {
   appInfo: req<AppInfo>()(none),
   createProject: req<ProjectInfo>()(z.object({ dir, name: z.string().trim().min(1).max(200).optional() }).strict()),
@@ -66,6 +111,16 @@ export const requests = {
   cancelJob: req<JobInfo>()(z.object({ id: z.string().min(1) }).strict()),
   /** Starts the project integrity check job and returns it at once. */
   checkProject: req<JobInfo>()(none),
+  /** Starts an export job and returns it at once; the job's result is an ExportResult. */
+  exportData: req<JobInfo>()(exportRequestSchema),
+
+  /** Queues a training run; it starts when the runs before it have ended. */
+  startTraining: req<{ job: JobInfo; runId: number }>()(z.object({ config: trainConfigSchema }).strict()),
+  listRuns: req<RunSummary[]>()(none),
+  getRun: req<RunDetail>()(z.object({ id }).strict()),
+  deleteRun: req<null>()(z.object({ id }).strict()),
+  /** The engine's backend (starts the engine process if needed). */
+  engineInfo: req<BackendInfo>()(none),
 
   /** Starts an import job and returns it at once; the job's result is an ImportReport. */
   importImages: req<JobInfo>()(importRequestSchema),
@@ -118,9 +173,13 @@ export interface StudioEvents {
   'job.progress': JobInfo;
   'job.finished': JobInfo;
   'store.changed': { topics: StoreTopic[] };
+  /** Live training: throttled batch progress, each finished epoch, and log lines of a run. */
+  'run.progress': RunProgress;
+  'run.epoch': { runId: number; metrics: EpochMetrics; confusion: ConfusionMatrix | null };
+  'run.log': { runId: number; message: string };
 }
 export type EventName = keyof StudioEvents;
-export const EVENT_NAMES: readonly EventName[] = ['job.progress', 'job.finished', 'store.changed'];
+export const EVENT_NAMES: readonly EventName[] = ['job.progress', 'job.finished', 'store.changed', 'run.progress', 'run.epoch', 'run.log'];
 
 /** The client-side face of the contract, the same over IPC and WebSocket. */
 export interface StudioApi {

@@ -152,6 +152,9 @@ export interface RunSummary {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  jobId: string | null;
+  /** The engine's result (durations, cache hits, parameter counts...), once the run ended. */
+  result: Record<string, unknown> | null;
 }
 
 export interface RunDetail extends RunSummary {
@@ -278,4 +281,20 @@ export interface SplitSummary {
   train: number;
   val: number;
   perClass: { classId: number; name: string; train: number; val: number }[];
+}
+
+export interface RunProgress {
+  runId: number;
+  jobId: string;
+  phase: 'queued' | 'extract' | 'train' | 'predict';
+  done: number;
+  total: number;
+  epoch?: number;
+  epochs?: number;
+  batch?: number;
+  batches?: number;
+  imagesPerSec?: number;
+  /** Smoothed training loss of recent batches. */
+  loss?: number;
+  etaSeconds?: number;
 }

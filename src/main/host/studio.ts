@@ -18,27 +18,40 @@ import {
   type RequestResult,
   type StoreTopic,
   type StudioEvents,
+  EVENT_NAMES,
   isRequestName,
   requests,
 } from '../../shared/api';
-import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from '../../shared/domain';
+import type { BackendInfo, ClassInfo, JobInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import { JobManager, type JobWork } from '../jobs/job-manager';
+import { JobManager, type JobContext, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
 import { listJobs, saveJob } from '../store/jobs';
 import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
+import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
+import * as runs from '../store/runs';
 import type { ImageDetails, ImageRow, ImportReport, SourceStatus } from '../../shared/domain';
 import { runImport } from '../media/import';
 import { relocateSource } from '../media/sources';
 import * as images from '../store/images';
 import { sourcesStatus } from '../store/sources';
+import type { ExportResult } from '../../shared/api';
+import { runExport } from '../export/exports';
+
+/** The engine as the host sees it; the shell passes the function that starts its process. */
+export interface StudioEngine extends TrainingEngine {
+  backend(): Promise<BackendInfo>;
+  dispose(): Promise<void>;
+}
 
 export interface StudioOptions {
   /** Per-machine folder: recent projects, model cache. */
   userDataDir: string;
   mode: AppInfo['mode'];
+  /** Starts (lazily) the engine process; absent where no training is wanted (some tests). */
+  engine?: () => StudioEngine;
 }
 
 /** Every request as a method taking its parsed input: the compiler checks Studio covers the contract. */
@@ -51,8 +64,19 @@ export class Studio implements StudioHandlers {
   private readonly recent: RecentProjects;
   readonly jobs: JobManager;
 
+  private readonly training: TrainingService;
+  private engineInstance: StudioEngine | undefined;
+
   constructor(readonly options: StudioOptions) {
     this.recent = new RecentProjects(options.userDataDir);
+    this.training = new TrainingService(() => this.engine(), {
+      progress: (p) => this.emit('run.progress', p),
+      epoch: (e) => {
+        this.emit('run.epoch', e);
+        this.changed('runs');
+      },
+      log: (e) => this.emit('run.log', e),
+    });
     this.jobs = new JobManager({
       save: (job) => {
         if (this.project?.db.open) saveJob(this.project.db, job);
@@ -100,7 +124,7 @@ export class Studio implements StudioHandlers {
 
   /** Every event, for transports that forward all of them. */
   onAny(listener: (event: EventName, payload: unknown) => void): () => void {
-    const fns = (['job.progress', 'job.finished', 'store.changed'] as const).map((e) => {
+    const fns = EVENT_NAMES.map((e) => {
       const fn = (p: unknown): void => listener(e, p);
       this.events.on(e, fn);
       return [e, fn] as const;
@@ -133,7 +157,24 @@ export class Studio implements StudioHandlers {
     return null;
   }
 
+  /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
+  protected engine(): StudioEngine {
+    if (!this.options.engine) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
+    this.engineInstance ??= this.options.engine();
+    return this.engineInstance;
+  }
+
+  /** Folder of an installed model (imported or downloaded into the per-machine cache). */
+  modelDir(id: string): string {
+    const dir = path.join(this.options.userDataDir, 'models', id);
+    if (!/^[\w.-]+$/.test(id) || !fs.existsSync(path.join(dir, 'model.json')))
+      throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
+    return dir;
+  }
+
   async dispose(): Promise<void> {
+    await this.engineInstance?.dispose();
+    this.engineInstance = undefined;
     await this.jobs.cancelAll();
     this.project?.close();
     this.project = null;
@@ -315,6 +356,14 @@ export class Studio implements StudioHandlers {
     return r;
   }
 
+  // ---- export ------------------------------------------------------------------------------
+
+  /** Submission / probabilities CSV of the test set, or the labelled dataset (tree or CSV), as a job. */
+  async exportData(input: ParsedInput<'exportData'>): Promise<JobInfo> {
+    const store = this.store();
+    return this.startJob<ExportResult>('export', (ctx) => runExport(store, input, ctx));
+  }
+
   async sourcesStatus(): Promise<SourceStatus[]> {
     return sourcesStatus(this.store().db);
   }
@@ -324,5 +373,42 @@ export class Studio implements StudioHandlers {
     await relocateSource(store, input.id, input.root);
     this.changed('images');
     return sourcesStatus(store.db).find((s) => s.id === input.id)!;
+  }
+
+  // ---- training ----------------------------------------------------------------------------
+
+  async startTraining(input: ParsedInput<'startTraining'>): Promise<{ job: JobInfo; runId: number }> {
+    const store = this.store();
+    const { classNames, items } = trainingSet(store);
+    const modelDir = this.modelDir(input.config.model);
+    const jobId = JobManager.newId();
+    const runId = runs.createRun(store.db, { config: input.config, classNames, jobId });
+    const work = (ctx: JobContext): Promise<unknown> =>
+      this.training.enqueue(store, runId, { classNames, items, modelDir, config: input.config }, ctx).finally(() => this.changed('runs'));
+    const { job } = this.jobs.start('train', work, jobId);
+    this.changed('runs');
+    return { job, runId };
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    return runs.listRuns(this.store().db);
+  }
+
+  async getRun(input: ParsedInput<'getRun'>): Promise<RunDetail> {
+    return runs.runDetail(this.store().db, input.id);
+  }
+
+  async deleteRun(input: ParsedInput<'deleteRun'>): Promise<null> {
+    const store = this.store();
+    const run = runs.getRun(store.db, input.id);
+    if (run.state === 'running') throw new StudioError('conflict', `Run ${input.id} is still running; cancel it first.`, 'id');
+    store.db.prepare('DELETE FROM runs WHERE id = ?').run(input.id);
+    fs.rmSync(path.join(store.dir, 'runs', String(input.id)), { recursive: true, force: true });
+    this.changed('runs');
+    return null;
+  }
+
+  async engineInfo(): Promise<BackendInfo> {
+    return this.engine().backend();
   }
 }

@@ -44,9 +44,9 @@ export class JobManager {
   constructor(private readonly sink: JobSink) {}
 
   /** Starts `work` as a job and returns its info at once; `done` resolves when it ends. */
-  start<T>(kind: string, work: JobWork<T>): { job: JobInfo; done: Promise<JobInfo> } {
+  start<T>(kind: string, work: JobWork<T>, id: string = JobManager.newId()): { job: JobInfo; done: Promise<JobInfo> } {
     const controller = new AbortController();
-    const job: JobInfo = { id: randomUUID(), kind, state: 'running', progress: { done: 0, total: 0 }, createdAt: new Date().toISOString() };
+    const job: JobInfo = { id, kind, state: 'running', progress: { done: 0, total: 0 }, createdAt: new Date().toISOString() };
     this.sink.save(job);
     let lastEmit = 0;
     let pending: ReturnType<typeof setTimeout> | undefined;
@@ -98,6 +98,11 @@ export class JobManager {
     })();
     this.running.set(job.id, { job, controller, done });
     return { job: { ...job }, done };
+  }
+
+  /** Ids can be made before a job starts, so rows that reference it (a run) exist first. */
+  static newId(): string {
+    return randomUUID();
   }
 
   cancel(id: string): JobInfo | undefined {

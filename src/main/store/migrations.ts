@@ -114,6 +114,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX images_name ON images(file_name, id);
     `,
   },
+  {
+    version: 3,
+    // A run's predictions on any image (validation, test, unlabelled): the predicted class index
+    // in the run's class_names, its confidence, all probabilities (float32 blob), and the loss
+    // against the image's label where it has one (for top-loss views).
+    sql: `
+      CREATE TABLE predictions (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        predicted INTEGER NOT NULL,
+        confidence REAL NOT NULL,
+        probabilities BLOB NOT NULL,
+        loss REAL,
+        PRIMARY KEY (run_id, image_id)
+      );
+      CREATE INDEX predictions_run_conf ON predictions(run_id, confidence);
+      CREATE INDEX predictions_image ON predictions(image_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,141 @@
+/** Typed queries on training runs, their per-epoch metrics, confusion matrices and predictions. */
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunDetail, RunState, RunSummary, Scenario, TrainConfig } from '../../shared/domain';
+import { StudioError } from '../../shared/errors';
+import type { DB } from './open-database';
+
+interface RunRow {
+  id: number;
+  scenario: Scenario;
+  model: string;
+  state: RunState;
+  config: string;
+  backend: string | null;
+  class_names: string;
+  baseline: number | null;
+  best_epoch: number | null;
+  best_val_acc: number | null;
+  best_val_loss: number | null;
+  result: string | null;
+  error: string | null;
+  job_id: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+
+function toSummary(r: RunRow): RunSummary {
+  return {
+    id: r.id,
+    scenario: r.scenario,
+    model: r.model,
+    state: r.state,
+    config: JSON.parse(r.config) as TrainConfig,
+    backend: r.backend === null ? null : (JSON.parse(r.backend) as BackendInfo),
+    classNames: JSON.parse(r.class_names) as string[],
+    baseline: r.baseline,
+    bestEpoch: r.best_epoch,
+    bestValAcc: r.best_val_acc,
+    bestValLoss: r.best_val_loss,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    error: r.error,
+    jobId: r.job_id,
+    result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
+  };
+}
+
+export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string }): number {
+  const info = db
+    .prepare(
+      `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at)
+       VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+    )
+    .run(run.config.scenario, run.config.model, JSON.stringify(run.config), JSON.stringify(run.classNames), run.jobId, new Date().toISOString());
+  return Number(info.lastInsertRowid);
+}
+
+export function setRunBackend(db: DB, runId: number, backend: BackendInfo, baseline: number | null): void {
+  db.prepare('UPDATE runs SET backend = ?, baseline = ? WHERE id = ?').run(JSON.stringify(backend), baseline, runId);
+}
+
+/** One epoch's metrics and confusion matrix, and the best-epoch columns, in one transaction. */
+export function recordEpoch(db: DB, runId: number, m: EpochMetrics, confusion: ConfusionMatrix | null): void {
+  db.transaction(() => {
+    db.prepare(
+      `INSERT OR REPLACE INTO run_metrics (run_id, epoch, train_loss, train_acc, val_loss, val_acc, duration_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(runId, m.epoch, m.trainLoss, m.trainAcc, m.valLoss, m.valAcc, m.durationMs);
+    if (confusion) db.prepare('INSERT OR REPLACE INTO confusion_matrices (run_id, epoch, matrix) VALUES (?, ?, ?)').run(runId, m.epoch, JSON.stringify(confusion));
+    if (m.valLoss !== null)
+      db.prepare(
+        `UPDATE runs SET best_epoch = ?, best_val_loss = ?, best_val_acc = ?
+         WHERE id = ? AND (best_val_loss IS NULL OR best_val_loss > ?)`,
+      ).run(m.epoch, m.valLoss, m.valAcc, runId, m.valLoss);
+  })();
+}
+
+export function finishRun(db: DB, runId: number, state: Exclude<RunState, 'running'>, outcome: { result?: unknown; error?: string }): void {
+  db.prepare('UPDATE runs SET state = ?, result = ?, error = ?, finished_at = ? WHERE id = ?').run(
+    state,
+    outcome.result === undefined ? null : JSON.stringify(outcome.result),
+    outcome.error ?? null,
+    new Date().toISOString(),
+    runId,
+  );
+}
+
+export function listRuns(db: DB): RunSummary[] {
+  return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
+}
+
+export function getRun(db: DB, runId: number): RunSummary {
+  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  if (!row) throw new StudioError('not_found', `There is no run ${runId}.`, 'id');
+  return toSummary(row);
+}
+
+export function runDetail(db: DB, runId: number): RunDetail {
+  const run = getRun(db, runId);
+  const metrics = (
+    db
+      .prepare(
+        `SELECT epoch, train_loss AS trainLoss, train_acc AS trainAcc, val_loss AS valLoss, val_acc AS valAcc, duration_ms AS durationMs
+         FROM run_metrics WHERE run_id = ? ORDER BY epoch`,
+      )
+      .all(runId) as EpochMetrics[]
+  );
+  const cm = db.prepare('SELECT matrix FROM confusion_matrices WHERE run_id = ? ORDER BY epoch DESC LIMIT 1').get(runId) as { matrix: string } | undefined;
+  // The matrix of the best epoch is the one the kept model produced; fall back to the last.
+  const best =
+    run.bestEpoch === null
+      ? undefined
+      : (db.prepare('SELECT matrix FROM confusion_matrices WHERE run_id = ? AND epoch = ?').get(runId, run.bestEpoch) as { matrix: string } | undefined);
+  const chosen = best ?? cm;
+  return { ...run, metrics, confusion: chosen ? (JSON.parse(chosen.matrix) as ConfusionMatrix) : null };
+}
+
+export interface PredictionInput {
+  imageId: number;
+  probabilities: Float32Array | number[];
+  /** Index of the image's true class in the run's class names, when it has one. */
+  trueIndex: number | null;
+}
+
+/** Stores a batch of predictions (replacing earlier ones of the same run and image). */
+export function savePredictions(db: DB, runId: number, batch: PredictionInput[]): void {
+  const stmt = db.prepare(
+    'INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  db.transaction(() => {
+    for (const p of batch) {
+      const probs = Float32Array.from(p.probabilities);
+      let best = 0;
+      for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
+      const loss = p.trueIndex === null ? null : -Math.log(Math.max(probs[p.trueIndex] ?? 0, 1e-7));
+      stmt.run(runId, p.imageId, best, probs[best] ?? 0, Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength), loss);
+    }
+  })();
+}
+
+export function decodeProbabilities(blob: Buffer): number[] {
+  return Array.from(new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength)));
+}

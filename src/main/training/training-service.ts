@@ -1,0 +1,174 @@
+/**
+ * Host side of training: turns a TrainConfig into an engine job over the project's labelled
+ * images, queues runs one at a time (the engine is one process), records every epoch and the
+ * outcome in the store, and streams progress as run events. TensorFlow.js is not imported here:
+ * the engine process does the work.
+ */
+import path from 'node:path';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunProgress, TrainConfig } from '../../shared/domain';
+import { StudioError } from '../../shared/errors';
+import type { JobContext } from '../jobs/job-manager';
+import type { ProjectStore } from '../store/project-store';
+import { listClasses } from '../store/classes';
+import * as runs from '../store/runs';
+
+export interface TrainItem {
+  imageId: number;
+  path: string;
+  hash: string;
+  label: number;
+  split: 'train' | 'val';
+}
+
+export interface EngineTrainJob {
+  projectDir: string;
+  runDir: string;
+  cacheDir: string;
+  modelDir: string;
+  modelId: string;
+  classNames: string[];
+  items: TrainItem[];
+  config: TrainConfig;
+}
+
+export type EngineTrainEvent =
+  | { type: 'phase'; phase: 'extract' | 'train' | 'predict' }
+  | { type: 'progress'; done: number; total: number; epoch?: number; epochs?: number; batch?: number; batches?: number; imagesPerSec?: number; loss?: number }
+  | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix | null }
+  | { type: 'log'; message: string }
+  | { type: 'backend'; backend: BackendInfo; baseline: number | null };
+
+export interface EngineTrainResult {
+  backend: BackendInfo;
+  epochsRun: number;
+  bestEpoch: number | null;
+  baseline: number | null;
+  [key: string]: unknown;
+}
+
+/** What the training service needs from the engine (EngineClient implements it). */
+export interface TrainingEngine {
+  train(job: EngineTrainJob, onEvent: (e: EngineTrainEvent) => void, signal: AbortSignal): Promise<EngineTrainResult>;
+}
+
+export interface TrainingEvents {
+  progress(p: RunProgress): void;
+  epoch(e: { runId: number; metrics: EpochMetrics; confusion: ConfusionMatrix | null }): void;
+  log(e: { runId: number; message: string }): void;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+export interface TrainingInput {
+  classNames: string[];
+  items: TrainItem[];
+  modelDir: string;
+  config: TrainConfig;
+}
+
+/** The labelled train and validation images with their class index; refuses data that cannot train. */
+export function trainingSet(store: ProjectStore): { classNames: string[]; items: TrainItem[] } {
+  const rows = store.db
+    .prepare(
+      `SELECT i.id AS imageId, s.root AS root, i.rel_path AS rel, i.hash AS hash, i.class_id AS classId, i.split AS split
+       FROM images i JOIN sources s ON s.id = i.source_id
+       WHERE i.class_id IS NOT NULL AND i.split IN ('train', 'val') ORDER BY i.id`,
+    )
+    .all() as { imageId: number; root: string; rel: string; hash: string; classId: number; split: 'train' | 'val' }[];
+  const trained = new Set(rows.filter((r) => r.split === 'train').map((r) => r.classId));
+  // Only classes with training images get an output: an empty class can never be predicted right.
+  const classes = listClasses(store.db).filter((c) => trained.has(c.id));
+  if (classes.length < 2)
+    throw new StudioError('bad_input', `Training needs at least two classes with labelled training images; this project has ${classes.length}.`);
+  const index = new Map(classes.map((c, i) => [c.id, i]));
+  const items = rows
+    .filter((r) => index.has(r.classId))
+    .map((r) => ({ imageId: r.imageId, path: path.join(r.root, r.rel), hash: r.hash, label: index.get(r.classId)!, split: r.split }));
+  if (!items.some((i) => i.split === 'val'))
+    throw new StudioError('bad_input', 'The validation split is empty: run Auto split (or move some labelled images to validation) before training.');
+  return { classNames: classes.map((c) => c.name), items };
+}
+
+export class TrainingService {
+  /** Runs wait for the ones before them: one engine, one training at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly engine: () => TrainingEngine,
+    private readonly events: TrainingEvents,
+  ) {}
+
+  /** Runs one training job when the runs queued before it have ended. */
+  async enqueue(store: ProjectStore, runId: number, job: TrainingInput, ctx: JobContext): Promise<unknown> {
+    this.events.progress({ runId, jobId: ctx.jobId, phase: 'queued', done: 0, total: 0 });
+    const turn = this.queue;
+    let release!: () => void;
+    this.queue = new Promise<void>((r) => (release = r));
+    try {
+      await turn;
+      return await this.run(store, runId, ctx, job);
+    } finally {
+      release();
+    }
+  }
+
+  private async run(store: ProjectStore, runId: number, ctx: JobContext, job: TrainingInput): Promise<unknown> {
+    if (ctx.signal.aborted) {
+      runs.finishRun(store.db, runId, 'cancelled', { error: 'Cancelled before it started.' });
+      throw new StudioError('cancelled', 'Cancelled before it started.');
+    }
+    let phase: RunProgress['phase'] = 'extract';
+    let last = 0;
+    const onEvent = (e: EngineTrainEvent): void => {
+      switch (e.type) {
+        case 'phase':
+          phase = e.phase;
+          break;
+        case 'backend':
+          runs.setRunBackend(store.db, runId, e.backend, e.baseline);
+          break;
+        case 'epoch':
+          runs.recordEpoch(store.db, runId, e.metrics, e.confusion);
+          this.events.epoch({ runId, metrics: e.metrics, confusion: e.confusion });
+          break;
+        case 'log':
+          this.events.log({ runId, message: e.message });
+          break;
+        case 'progress': {
+          ctx.progress(e.done, e.total, phase === 'extract' ? 'Extracting features' : phase === 'predict' ? 'Predicting' : `Epoch ${e.epoch ?? ''}`);
+          const now = Date.now();
+          if (now - last < PROGRESS_INTERVAL_MS && e.done < e.total) break;
+          last = now;
+          const { type: _type, ...p } = e;
+          const eta = p.imagesPerSec && p.imagesPerSec > 0 ? (p.total - p.done) / p.imagesPerSec : undefined;
+          this.events.progress({ runId, jobId: ctx.jobId, phase, ...p, ...(eta === undefined ? {} : { etaSeconds: eta }) });
+          break;
+        }
+      }
+    };
+    try {
+      const result = await this.engine().train(
+        {
+          projectDir: store.dir,
+          runDir: store.folder('runs', String(runId)),
+          cacheDir: store.folder('cache'),
+          modelDir: job.modelDir,
+          modelId: job.config.model,
+          classNames: job.classNames,
+          items: job.items,
+          config: job.config,
+        },
+        onEvent,
+        ctx.signal,
+      );
+      runs.setRunBackend(store.db, runId, result.backend, result.baseline);
+      const state = ctx.signal.aborted ? 'cancelled' : 'succeeded';
+      runs.finishRun(store.db, runId, state, { result });
+      return { runId, ...result };
+    } catch (err) {
+      const e = StudioError.from(err);
+      runs.finishRun(store.db, runId, ctx.signal.aborted || e.code === 'cancelled' ? 'cancelled' : 'failed', { error: e.message });
+      throw e;
+    }
+  }
+}
