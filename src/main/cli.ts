@@ -13,6 +13,7 @@ import { Studio } from './host/studio';
 import { defaultUserDataDir, rendererDir } from './host/paths';
 import { startServer } from './host/server';
 import { mediaCommands } from './media/cli-commands';
+import { exportCommands } from './export/cli-commands';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -124,6 +125,7 @@ export const commands: Command[] = [
     },
   },
   ...mediaCommands,
+  ...exportCommands,
   {
     name: 'serve',
     args: '[DIR] [--port N]',

@@ -1,0 +1,257 @@
+/**
+ * Exports, run as jobs: the test set's submission CSV and probabilities CSV from a run's stored
+ * predictions, and the labelled dataset as a class-per-folder tree or a filename,label,split CSV.
+ * Every output appears complete or not at all (see atomic.ts); a failure says what to do.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ExportRequest, ExportResult } from '../../shared/api';
+import { StudioError } from '../../shared/errors';
+import type { JobContext } from '../jobs/job-manager';
+import type { DB } from '../store/open-database';
+import type { ProjectStore } from '../store/project-store';
+import { buildFolderAtomic, checkTarget, writeFileAtomic } from './atomic';
+import { csvLine } from './csv-write';
+import { UniqueNames, safeName } from './names';
+import { type ExportRow, defaultRows, templateRows } from './test-rows';
+
+/** Rows between yields to the event loop (so a cancel request and progress events get through). */
+const YIELD_EVERY = 2000;
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export interface RunRef {
+  id: number;
+  state: string;
+  classNames: string[];
+}
+
+/** The run to export from: the one asked for, or the latest succeeded run. */
+export function resolveRun(db: DB, runId: number | undefined): RunRef {
+  const row = (
+    runId === undefined
+      ? db.prepare(`SELECT id, state, class_names FROM runs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1`).get()
+      : db.prepare('SELECT id, state, class_names FROM runs WHERE id = ?').get(runId)
+  ) as { id: number; state: string; class_names: string } | undefined;
+  if (!row) {
+    if (runId !== undefined) throw new StudioError('not_found', `There is no run ${runId}.`, 'runId');
+    throw new StudioError('bad_input', 'There is no finished training run yet: train a model and predict the test set first.', 'runId');
+  }
+  return { id: row.id, state: row.state, classNames: JSON.parse(row.class_names) as string[] };
+}
+
+interface Prediction {
+  predicted: number;
+  probabilities: Buffer;
+}
+
+function predictionsFor(db: DB, runId: number, imageIds: number[]): Map<number, Prediction> {
+  const map = new Map<number, Prediction>();
+  const stmt = db.prepare('SELECT image_id AS imageId, predicted, probabilities FROM predictions WHERE run_id = ? AND image_id IN (SELECT value FROM json_each(?))');
+  const unique = [...new Set(imageIds)];
+  for (let i = 0; i < unique.length; i += 10_000) {
+    for (const r of stmt.all(runId, JSON.stringify(unique.slice(i, i + 10_000))) as (Prediction & { imageId: number })[]) map.set(r.imageId, r);
+  }
+  return map;
+}
+
+function decode(blob: Buffer): Float32Array {
+  return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+}
+
+async function testRows(store: ProjectStore, req: ExportRequest, ctx: JobContext): Promise<{ rows: ExportRow[]; header: { id: string; label: string | null } | null }> {
+  const plan = req.template !== undefined ? await templateRows(store.db, req.template, req.idColumn, ctx.signal) : defaultRows(store.db, req.stripExtension);
+  if (plan.rows.length === 0)
+    throw new StudioError('bad_input', 'The project has no test images: import the test set first (transfer-studio import DIR FOLDER --split test).', 'kind');
+  return plan;
+}
+
+function missingPredictions(run: RunRef, rows: ExportRow[], total: number): StudioError {
+  const first = rows[0]!.name;
+  return new StudioError(
+    'bad_input',
+    `Run ${run.id} has no prediction for ${rows.length} of ${total} test images (first: ${first}): run predict first (transfer-studio predict DIR --run ${run.id} --split test).`,
+    'runId',
+  );
+}
+
+async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: JobContext, target: string): Promise<ExportResult> {
+  const run = resolveRun(store.db, req.runId);
+  const { rows, header } = await testRows(store, req, ctx);
+  const preds = predictionsFor(store.db, run.id, rows.map((r) => r.image.id));
+  // A label the user gave a test image wins over the prediction; only the others need one.
+  const lacking = rows.filter((r) => r.image.label === null && !preds.has(r.image.id));
+  if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
+  const columns = [req.idColumn ?? header?.id ?? 'filename', req.labelColumn ?? header?.label ?? 'label'];
+  let fromLabels = 0;
+  await writeFileAtomic(target, async (sink) => {
+    await sink.write(csvLine(columns));
+    for (let i = 0; i < rows.length; i++) {
+      const { name, image } = rows[i]!;
+      let label = image.label;
+      if (label !== null) fromLabels++;
+      else {
+        const p = preds.get(image.id)!;
+        label = run.classNames[p.predicted] ?? null;
+        if (label === null) throw new StudioError('internal', `Run ${run.id} predicted class ${p.predicted}, which it does not have (${run.classNames.length} classes).`);
+      }
+      await sink.write(csvLine([name, label]));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) {
+        await tick();
+        ctx.throwIfCancelled();
+      }
+      ctx.progress(i + 1, rows.length, 'Writing the submission');
+    }
+    ctx.throwIfCancelled();
+  });
+  return { kind: 'submission', files: [target], rows: rows.length, runId: run.id, columns, fromLabels };
+}
+
+async function exportProbabilities(store: ProjectStore, req: ExportRequest, ctx: JobContext, target: string): Promise<ExportResult> {
+  const run = resolveRun(store.db, req.runId);
+  const { rows, header } = await testRows(store, req, ctx);
+  const preds = predictionsFor(store.db, run.id, rows.map((r) => r.image.id));
+  const lacking = rows.filter((r) => !preds.has(r.image.id));
+  if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
+  const columns = [req.idColumn ?? header?.id ?? 'filename', ...run.classNames];
+  await writeFileAtomic(target, async (sink) => {
+    await sink.write(csvLine(columns));
+    for (let i = 0; i < rows.length; i++) {
+      const { name, image } = rows[i]!;
+      const probs = decode(preds.get(image.id)!.probabilities);
+      if (probs.length !== run.classNames.length)
+        throw new StudioError('internal', `The prediction for ${name} has ${probs.length} probabilities; run ${run.id} has ${run.classNames.length} classes.`);
+      await sink.write(csvLine([name, ...probs]));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) {
+        await tick();
+        ctx.throwIfCancelled();
+      }
+      ctx.progress(i + 1, rows.length, 'Writing the probabilities');
+    }
+    ctx.throwIfCancelled();
+  });
+  return { kind: 'probabilities', files: [target], rows: rows.length, runId: run.id, columns };
+}
+
+interface LabelledImage {
+  id: number;
+  file: string;
+  fileName: string;
+  label: string;
+  split: string;
+  root: string;
+}
+
+function labelledImages(db: DB): { images: LabelledImage[]; unlabelled: number } {
+  const rows = db
+    .prepare(
+      `SELECT i.id, s.root, i.rel_path AS rel, i.file_name AS fileName, c.name AS label, i.split
+       FROM images i JOIN sources s ON s.id = i.source_id JOIN classes c ON c.id = i.class_id
+       ORDER BY c.position, c.id, i.id`,
+    )
+    .all() as { id: number; root: string; rel: string; fileName: string; label: string; split: string }[];
+  const unlabelled = (db.prepare('SELECT COUNT(*) AS n FROM images WHERE class_id IS NULL').get() as { n: number }).n;
+  if (rows.length === 0) throw new StudioError('bad_input', 'The project has no labelled images to export.', 'kind');
+  return {
+    images: rows.map((r) => ({ id: r.id, file: path.join(r.root, ...r.rel.split('/')), fileName: r.fileName, label: r.label, split: r.split, root: r.root })),
+    unlabelled,
+  };
+}
+
+function checkFilesExist(images: LabelledImage[]): void {
+  const missing = images.filter((i) => !fs.existsSync(i.file));
+  if (missing.length > 0)
+    throw new StudioError(
+      'bad_input',
+      `${missing.length} of ${images.length} image files are missing (first: ${missing[0]!.file}); if their folder moved, relocate its source first.`,
+      'kind',
+    );
+}
+
+async function exportDatasetTree(store: ProjectStore, ctx: JobContext, target: string): Promise<ExportResult> {
+  const { images, unlabelled } = labelledImages(store.db);
+  checkFilesExist(images);
+  // One folder per class; two class names that map to the same folder name (case, forbidden characters) get distinct folders.
+  const folderNames = new UniqueNames();
+  const folderOf = new Map<string, string>();
+  for (const img of images) if (!folderOf.has(img.label)) folderOf.set(img.label, folderNames.take(img.label));
+  let renamed = 0;
+  await buildFolderAtomic(target, async (tmp) => {
+    const names = new Map<string, UniqueNames>();
+    for (const folder of folderOf.values()) {
+      await fs.promises.mkdir(path.join(tmp, folder));
+      names.set(folder, new UniqueNames());
+    }
+    for (let i = 0; i < images.length; i++) {
+      ctx.throwIfCancelled();
+      const img = images[i]!;
+      const folder = folderOf.get(img.label)!;
+      const name = names.get(folder)!.take(img.fileName);
+      if (name !== safeName(img.fileName)) renamed++;
+      const dest = path.join(tmp, folder, name);
+      await fs.promises.copyFile(img.file, dest);
+      const fh = await fs.promises.open(dest, 'r');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      ctx.progress(i + 1, images.length, 'Copying images');
+    }
+    ctx.throwIfCancelled();
+  });
+  const folders = [...folderOf].filter(([c, f]) => c !== f).map(([className, folder]) => ({ className, folder }));
+  return { kind: 'dataset', files: [target], rows: images.length, runId: null, folders, renamed, skippedUnlabelled: unlabelled };
+}
+
+/** The deepest folder holding every one of `dirs`. */
+function commonFolder(dirs: string[]): string {
+  let base = dirs[0]!;
+  for (const d of dirs) {
+    while (path.relative(base, d).startsWith('..') || path.isAbsolute(path.relative(base, d))) {
+      const up = path.dirname(base);
+      if (up === base) break;
+      base = up;
+    }
+  }
+  return base;
+}
+
+async function exportDatasetCsv(store: ProjectStore, ctx: JobContext, target: string): Promise<ExportResult> {
+  const { images, unlabelled } = labelledImages(store.db);
+  const base = commonFolder([...new Set(images.map((i) => i.root))]);
+  const columns = ['filename', 'label', 'split'];
+  await writeFileAtomic(target, async (sink) => {
+    await sink.write(csvLine(columns));
+    for (let i = 0; i < images.length; i++) {
+      const img = images[i]!;
+      const rel = path.relative(base, img.file);
+      await sink.write(csvLine([path.isAbsolute(rel) ? img.file : rel.split(path.sep).join('/'), img.label, img.split]));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) {
+        await tick();
+        ctx.throwIfCancelled();
+      }
+      ctx.progress(i + 1, images.length, 'Writing the dataset CSV');
+    }
+    ctx.throwIfCancelled();
+  });
+  return { kind: 'dataset-csv', files: [target], rows: images.length, runId: null, columns, skippedUnlabelled: unlabelled, imagesFolder: base };
+}
+
+/** Runs one export (the work of an export job). */
+export async function runExport(store: ProjectStore, req: ExportRequest, ctx: JobContext): Promise<ExportResult> {
+  const target = checkTarget(req.out, { kind: req.kind === 'dataset' ? 'folder' : 'file', overwrite: req.overwrite });
+  if (path.resolve(store.dir) === target || !path.relative(store.dir, target).startsWith('..')) {
+    if (req.kind === 'dataset') throw new StudioError('bad_input', 'Export the dataset to a folder outside the project folder.', 'out');
+  }
+  ctx.progress(0, 0, 'Preparing the export');
+  switch (req.kind) {
+    case 'submission':
+      return exportSubmission(store, req, ctx, target);
+    case 'probabilities':
+      return exportProbabilities(store, req, ctx, target);
+    case 'dataset':
+      return exportDatasetTree(store, ctx, target);
+    case 'dataset-csv':
+      return exportDatasetCsv(store, ctx, target);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The rows of a test-set export (submission, probabilities): which image each row is, under
+ * which name, in which order.
+ *
+ * Without a template: every test image, source by source in import order; within a CSV source
+ * in the CSV's row order (the import commits rows in file order, so image ids follow it), within
+ * a folder or file source by path in natural order ("2.png" before "10.png"; a folder's listing
+ * order is the filesystem's, not something to reproduce). The name is the path the source gave
+ * the image (relative to its images folder, '/' separators).
+ *
+ * With a template (the competition's sample submission or test list): exactly its ids, in its
+ * order, named as it names them. Each id is matched to a test image by path or file name, with
+ * or without extension; an id that matches nothing is looked for as a file in the test sources'
+ * folders and matched by content, which finds test images the import merged with an identical
+ * image (a duplicate is imported once).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { StudioError } from '../../shared/errors';
+import { readCsv } from '../media/csv';
+import { hashFile } from '../media/inspect';
+import type { DB } from '../store/open-database';
+import { stripExtension } from './names';
+
+export interface TestImage {
+  id: number;
+  relPath: string;
+  fileName: string;
+  sourceId: number;
+  root: string;
+  /** The label the user gave this image (a correction wins over the prediction). */
+  label: string | null;
+}
+
+export interface ExportRow {
+  name: string;
+  image: TestImage;
+}
+
+export interface RowPlan {
+  rows: ExportRow[];
+  /** Column names the template's header suggests (its first column, and its label column). */
+  header: { id: string; label: string | null } | null;
+}
+
+interface ImageQueryRow {
+  id: number;
+  rel_path: string;
+  file_name: string;
+  source_id: number;
+  root: string;
+  kind: string;
+  description: string;
+  label: string | null;
+}
+
+const IMAGE_QUERY = `SELECT i.id, i.rel_path, i.file_name, i.source_id, s.root, s.kind, s.description, c.name AS label
+  FROM images i JOIN sources s ON s.id = i.source_id LEFT JOIN classes c ON c.id = i.class_id`;
+
+const toImage = (r: ImageQueryRow): TestImage => ({ id: r.id, relPath: r.rel_path, fileName: r.file_name, sourceId: r.source_id, root: r.root, label: r.label });
+
+/** A CSV source (or a zip whose labels came from a CSV) keeps its file's row order. */
+const isCsvOrdered = (r: ImageQueryRow): boolean => r.kind === 'csv' || (r.kind === 'zip' && /\.csv\)$/i.test(r.description));
+
+const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+export function testImages(db: DB): TestImage[] {
+  const all = db.prepare(`${IMAGE_QUERY} WHERE i.split = 'test' ORDER BY i.source_id, i.id`).all() as ImageQueryRow[];
+  const out: TestImage[] = [];
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    while (j < all.length && all[j]!.source_id === all[i]!.source_id) j++;
+    const group = all.slice(i, j);
+    if (!isCsvOrdered(group[0]!)) group.sort((a, b) => natural.compare(a.rel_path, b.rel_path) || a.id - b.id);
+    out.push(...group.map(toImage));
+    i = j;
+  }
+  return out;
+}
+
+export function defaultRows(db: DB, strip: boolean): RowPlan {
+  const images = testImages(db);
+  return { rows: images.map((image) => ({ name: strip ? stripExtension(image.relPath) : image.relPath, image })), header: null };
+}
+
+const TRY_EXTENSIONS = ['', '.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.JPG', '.JPEG', '.PNG'];
+
+/** Rows from a template CSV: its ids in its order; `idColumn` picks the id column by header name. */
+export async function templateRows(db: DB, template: string, idColumn: string | undefined, signal: AbortSignal): Promise<RowPlan> {
+  const file = path.resolve(template);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new StudioError('bad_input', `The template ${file} does not exist.`, 'template');
+  const images = testImages(db);
+  // Keys an id may use, most specific first; a key shared by two images is ambiguous and dropped.
+  const keyMaps: Map<string, TestImage | null>[] = [new Map(), new Map(), new Map(), new Map()];
+  const put = (m: Map<string, TestImage | null>, k: string, img: TestImage): void => {
+    const had = m.get(k);
+    m.set(k, had === undefined || had?.id === img.id ? img : null);
+  };
+  for (const img of images) {
+    put(keyMaps[0]!, img.relPath, img);
+    put(keyMaps[1]!, stripExtension(img.relPath), img);
+    put(keyMaps[2]!, img.fileName, img);
+    put(keyMaps[3]!, stripExtension(img.fileName), img);
+  }
+  const lookup = (id: string): TestImage | undefined => {
+    const k = id.trim().replace(/\\/g, '/').replace(/^\.\//, '');
+    for (const m of keyMaps) {
+      const hit = m.get(k);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+
+  let header: { id: string; label: string | null } | null = null;
+  let idIndex = 0;
+  let first = true;
+  const ids: string[] = [];
+  for await (const rec of readCsv(file)) {
+    if (first) {
+      first = false;
+      const cells = rec.fields.map((c) => c.trim());
+      const named = idColumn !== undefined ? cells.indexOf(idColumn) : -1;
+      if (idColumn !== undefined && named < 0)
+        throw new StudioError('bad_input', `The template has no column "${idColumn}" (its header: ${cells.join(', ')}).`, 'idColumn');
+      // A header is a first row whose id cell names no test image.
+      const isHeader = named >= 0 || lookup(cells[0] ?? '') === undefined;
+      if (isHeader) {
+        idIndex = Math.max(0, named);
+        const labelCell = cells.find((_, i) => i !== idIndex);
+        header = { id: cells[idIndex] ?? 'id', label: labelCell ?? null };
+        continue;
+      }
+    }
+    const id = (rec.fields[idIndex] ?? '').trim();
+    if (id !== '') ids.push(id);
+  }
+  if (ids.length === 0) throw new StudioError('bad_input', `The template ${file} lists no ids.`, 'template');
+
+  const slots: { name: string; image: TestImage | undefined }[] = ids.map((id) => ({ name: id, image: lookup(id) }));
+  const unmatched = slots.flatMap((s, index) => (s.image ? [] : [{ index, id: s.name }]));
+  if (unmatched.length > 0) {
+    // Identical files are imported once: find the image by the content of the file the id names.
+    const roots = [...new Set(images.map((i) => i.root))];
+    const byHash = db.prepare(`${IMAGE_QUERY} WHERE i.hash = ?`);
+    const still: string[] = [];
+    for (const u of unmatched) {
+      if (signal.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
+      let found: TestImage | undefined;
+      search: for (const root of roots) {
+        for (const ext of TRY_EXTENSIONS) {
+          const candidate = path.resolve(root, u.id + ext);
+          if (path.relative(root, candidate).startsWith('..')) continue;
+          try {
+            if (!fs.statSync(candidate).isFile()) continue;
+            const { hash } = await hashFile(candidate);
+            const row = byHash.get(hash) as ImageQueryRow | undefined;
+            if (row) {
+              found = toImage(row);
+              break search;
+            }
+          } catch {
+            /* not there */
+          }
+        }
+      }
+      if (found) slots[u.index]!.image = found;
+      else still.push(u.id);
+    }
+    if (still.length > 0)
+      throw new StudioError(
+        'bad_input',
+        `${still.length} of ${ids.length} ids in the template are not test images of this project (first: ${still.slice(0, 3).map((s) => JSON.stringify(s)).join(', ')}). Import the test set (--split test) first.`,
+        'template',
+      );
+  }
+  return { rows: slots.map((s) => ({ name: s.name, image: s.image! })), header };
+}
