@@ -1,0 +1,34 @@
+/**
+ * Typed errors of model folders: each has a stable `code` the UI and the CLI can switch on,
+ * and a message that says what is wrong in words an analyst can act on.
+ */
+export type ModelErrorCode =
+  | 'MODEL_DIR_MISSING'
+  | 'MODEL_JSON_MISSING'
+  | 'MODEL_JSON_INVALID'
+  | 'MODEL_IS_GRAPH_MODEL'
+  | 'MODEL_TOPOLOGY_MISSING'
+  | 'MODEL_MANIFEST_INVALID'
+  | 'SHARD_MISSING'
+  | 'SHARD_SIZE_MISMATCH'
+  | 'UNSUPPORTED_LAYER'
+  | 'LAYER_NOT_FOUND'
+  | 'MODEL_LOAD_FAILED'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
+  | 'UNKNOWN_CATALOG_MODEL';
+
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+  constructor(
+    readonly code: ModelErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isModelError(e: unknown): e is ModelError {
+  return e instanceof ModelError;
+}
