@@ -129,6 +129,7 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   console.log(`Node ${process.version}, ${os.cpus().length} cores, sharp ${sharp.versions.sharp} (libvips threads per op: ${sharp.concurrency()}), UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 'default 4'}`);
+  console.log(`load average at start: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (other work on the machine skews the throughput numbers)`);
   fs.mkdirSync(ROOT, { recursive: true });
 
   if (want('small')) {
@@ -209,6 +210,7 @@ async function main(): Promise<void> {
     console.log(`query: imageIds (select all)            ${(performance.now() - t).toFixed(1).padStart(7)} ms  (${ids.length} ids)`);
     store.close();
   }
+  console.log(`load average at end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
 await main();
