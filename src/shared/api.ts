@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from './domain';
+import { predictionQuerySchema, type PredictionRow } from './domain';
 import { trainConfigSchema, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
@@ -121,6 +122,18 @@ export const requests = {
   deleteRun: req<null>()(z.object({ id }).strict()),
   /** The engine's backend (starts the engine process if needed). */
   engineInfo: req<BackendInfo>()(none),
+  /** One page of a run's predictions joined with the images (evaluation grids, label suggestions). */
+  listPredictions: req<{ rows: PredictionRow[]; total: number; classNames: string[] }>()(predictionQuerySchema),
+  /**
+   * Labels images with a run's predictions: the listed images, or every unlabelled image predicted
+   * with at least minConfidence. `previous` is what restoreLabels needs to undo it.
+   */
+  acceptSuggestions: req<{ previous: LabelGroup[]; changed: number; skipped: number }>()(
+    z
+      .object({ runId: id, minConfidence: z.number().min(0).max(1).optional(), imageIds: z.array(id).min(1).max(1_000_000).optional() })
+      .strict()
+      .refine((v) => v.minConfidence !== undefined || v.imageIds !== undefined, { message: 'give imageIds or minConfidence', path: ['minConfidence'] }),
+  ),
 
   /** Starts an import job and returns it at once; the job's result is an ImportReport. */
   importImages: req<JobInfo>()(importRequestSchema),

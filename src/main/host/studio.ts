@@ -32,6 +32,7 @@ import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
 import * as runs from '../store/runs';
+import * as predictions from '../store/predictions';
 import type { ImageDetails, ImageRow, ImportReport, SourceStatus } from '../../shared/domain';
 import { runImport } from '../media/import';
 import { relocateSource } from '../media/sources';
@@ -410,5 +411,17 @@ export class Studio implements StudioHandlers {
 
   async engineInfo(): Promise<BackendInfo> {
     return this.engine().backend();
+  }
+
+  // ---- predictions: evaluation views and label suggestions -------------------------------
+
+  async listPredictions(input: ParsedInput<'listPredictions'>): Promise<RequestOutput<'listPredictions'>> {
+    return predictions.listPredictions(this.store().db, input);
+  }
+
+  async acceptSuggestions(input: ParsedInput<'acceptSuggestions'>): Promise<RequestOutput<'acceptSuggestions'>> {
+    const r = predictions.acceptSuggestions(this.store().db, input);
+    this.changed('images');
+    return r;
   }
 }
