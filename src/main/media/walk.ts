@@ -1,6 +1,7 @@
 /**
- * A streamed walk of a folder tree: yields files one at a time in directory order, holding
- * only the stack of folders still to visit (never the list of files). Symbolic links to files
+ * A streamed walk of a folder tree: yields files one at a time, holding only the stack of
+ * folders still to visit and at most SORT_LIMIT names of the current folder (to walk it in
+ * name order), never the list of all files. Symbolic links to files
  * are followed; links to folders are not (no cycles). Hidden files and OS clutter are skipped.
  */
 import fs from 'node:fs';
@@ -19,6 +20,26 @@ export function isJunkName(name: string): boolean {
   return name.startsWith('.') || JUNK.has(name.toLowerCase());
 }
 
+/** Folders with up to this many entries are walked in natural name order (img2 before img10). */
+const SORT_LIMIT = 10_000;
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/** A folder's entries: name-sorted when there are at most SORT_LIMIT, else in directory order. */
+async function* entries(dir: fs.Dir): AsyncGenerator<fs.Dirent> {
+  const buffered: fs.Dirent[] = [];
+  for await (const d of dir) {
+    if (buffered.length < SORT_LIMIT) {
+      buffered.push(d);
+      continue;
+    }
+    // A huge folder: give up on order rather than hold all its names.
+    yield* buffered.splice(0);
+    yield d;
+  }
+  buffered.sort((a, b) => collator.compare(a.name, b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  yield* buffered;
+}
+
 export async function* walkFiles(root: string, opts: { recursive?: boolean; skipDirs?: (rel: string) => boolean } = {}): AsyncGenerator<WalkEntry> {
   const recursive = opts.recursive ?? true;
   const stack: string[] = [''];
@@ -32,7 +53,7 @@ export async function* walkFiles(root: string, opts: { recursive?: boolean; skip
       continue;
     }
     const subdirs: string[] = [];
-    for await (const d of dir) {
+    for await (const d of entries(dir)) {
       if (isJunkName(d.name)) continue;
       const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
       if (d.isDirectory()) {
@@ -47,8 +68,8 @@ export async function* walkFiles(root: string, opts: { recursive?: boolean; skip
         }
       }
     }
-    // Visit subfolders in name order (pushed reversed onto the stack).
-    subdirs.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    // Files of a folder first, then its subfolders in name order (pushed reversed onto the stack).
+    subdirs.sort((a, b) => collator.compare(b, a));
     stack.push(...subdirs);
   }
 }

@@ -151,7 +151,7 @@ describe('through the Studio', () => {
       await studio.call('restoreLabels', { groups: set.previous });
       expect((await studio.call('listImages', { filter: { classId: red.id } })).total).toBe(6);
       const details = await studio.call('imageDetails', { id: ids[0]! });
-      expect(details).toMatchObject({ id: ids[0], className: 'blue', exists: true, format: 'png', width: 24 });
+      expect(details).toMatchObject({ id: ids[0], className: 'blue', fileName: '6.png', relPath: 'blue/6.png', exists: true, format: 'png', width: 24 });
       const split = await studio.call('autoSplit', { val: 0.5, seed: 3 });
       expect(split).toMatchObject({ train: 6, val: 6 });
       expect((await studio.call('sourcesStatus', {}))[0]).toMatchObject({ kind: 'folder', root: src, exists: true, images: 12 });

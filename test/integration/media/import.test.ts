@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { thumbnailPath, imagePath, ensureThumbnail } from '../../../src/main/media/files';
 import { listImages } from '../../../src/main/store/images';
+import { walkFiles } from '../../../src/main/media/walk';
 import { listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import { DIGITS_PNG, PHOTOS, writeBadCorpus, writeDigits, writeImage } from '../../fixtures/images';
@@ -76,6 +77,15 @@ describe('folder import (class per subfolder)', () => {
     expect(report.classesCreated.sort()).toEqual(['cat', 'dog']);
     const got = Object.fromEntries(rows(store).map((r) => [r.file_name, [r.split, r.class_id === null ? null : listClasses(store.db).find((c) => c.id === r.class_id)!.name]]));
     expect(got).toEqual({ '1.png': ['train', 'cat'], '2.png': ['train', 'dog'], '3.png': ['val', 'cat'], '4.png': ['test', null], '5.png': ['test', null] });
+  });
+
+  it('walks folders in natural name order: files first, then subfolders', async () => {
+    const src = tempDir();
+    for (const f of ['img10.png', 'img2.png', 'b/x.png', 'a/y.png', 'img1.png', 'A2/z.png']) fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
+    for (const f of ['img10.png', 'img2.png', 'b/x.png', 'a/y.png', 'img1.png', 'A2/z.png']) fs.writeFileSync(path.join(src, f), '');
+    const seen: string[] = [];
+    for await (const e of walkFiles(src)) seen.push(e.rel);
+    expect(seen).toEqual(['img1.png', 'img2.png', 'img10.png', 'a/y.png', 'A2/z.png', 'b/x.png']);
   });
 
   it('refuses a source that does not exist, with a typed error', async () => {
