@@ -13,7 +13,56 @@ import sharp from 'sharp';
 import { ProjectStore } from '../src/main/store/project-store';
 import { addClass } from '../src/main/store/classes';
 import { THUMBS_FOLDER, thumbFile } from '../src/main/media/thumbs';
-import { launchBrowser, openPage, startHost, tempDir } from '../test/e2e/harness';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+// The same start-up as test/e2e/harness.ts (which needs vitest's __dirname): the built CLI's
+// `serve` and Debian's Chromium.
+const ROOT = path.resolve(import.meta.dirname, '..');
+const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `ts-${prefix}-`));
+
+async function startHost(home: string, projectDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const cli = path.join(ROOT, 'out', 'main', 'cli.js');
+  if (!fs.existsSync(cli)) throw new Error('Build first: npx electron-vite build');
+  const proc = spawn(process.execPath, [cli, 'serve', projectDir, '--json'], { env: { ...process.env, TRANSFER_STUDIO_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += String(d);
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    proc.once('exit', (code) => reject(new Error(`host exited (${code})`)));
+  });
+  const { url } = JSON.parse(line) as { url: string };
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // tsx keeps function names with a helper that functions sent to the page must find there.
+  await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+  await page.goto(url);
+  return { page, errors };
+}
 
 const N = Number(process.env.GALLERY_IMAGES ?? 100_000);
 const CLASSES = 10;
@@ -88,7 +137,7 @@ async function main(): Promise<void> {
   try {
     // Warm-up load (browser caches, JIT of the host), then the measured load in a fresh page.
     const warm = await openPage(browser, host.url);
-    await warm.page.locator('[data-testid="tile"][data-image-id] img').first().waitFor({ timeout: 30_000 });
+    await warm.page.locator('[data-testid="tile"][data-image-id]').first().waitFor({ timeout: 30_000 });
     await warm.page.close();
 
     const { page, errors } = await openPage(browser, host.url);
@@ -101,6 +150,7 @@ async function main(): Promise<void> {
             if (t && !tiles) tiles = performance.now();
             const img = t?.querySelector('img');
             if (img && img.complete && img.naturalWidth > 0) resolve({ tiles, thumb: performance.now() });
+            else if (tiles && performance.now() - tiles > 10_000) resolve({ tiles, thumb: NaN });
             else requestAnimationFrame(check);
           };
           check();
@@ -111,14 +161,14 @@ async function main(): Promise<void> {
     console.log(`first gallery paint (navigation start -> first tile with its row): ${ms(firstPaint.tiles)}`);
     console.log(`first thumbnail painted: ${ms(firstPaint.thumb)}`);
 
-    const scroll = async (mode: 'wheel' | 'sweep'): Promise<{ deltas: number[]; blankAtEnd: number; frames: number; work: number[] }> =>
+    const scroll = async (mode: 'idle' | 'wheel' | 'sweep'): Promise<{ deltas: number[]; blankAtEnd: number; frames: number; work: number[] }> =>
       page.evaluate(async (mode) => {
         const el = document.querySelector<HTMLElement>('[data-testid="gallery-grid"]')!;
         el.scrollTop = 0;
         await new Promise((r) => setTimeout(r, 300));
         const max = el.scrollHeight - el.clientHeight;
-        const frames = mode === 'wheel' ? 600 : 1200;
-        const step = mode === 'wheel' ? 100 : max / frames;
+        const frames = mode === 'wheel' ? 600 : mode === 'idle' ? 120 : 1200;
+        const step = mode === 'wheel' ? 100 : mode === 'idle' ? 0 : max / frames;
         const deltas: number[] = [];
         const work: number[] = [];
         let last = performance.now();
@@ -145,11 +195,12 @@ async function main(): Promise<void> {
         return { deltas: deltas.slice(1), blankAtEnd, frames, work };
       }, mode);
 
-    for (const mode of ['wheel', 'sweep'] as const) {
+    const names = { idle: 'no scrolling (machine baseline, 120 frames)', wheel: 'wheel-speed (100 px/frame, 600 frames)', sweep: 'top -> bottom sweep (1200 frames)' };
+    for (const mode of ['idle', 'wheel', 'sweep'] as const) {
       const r = await scroll(mode);
       const long = r.deltas.filter((d) => d > 16.7 * 1.5).length;
       console.log(
-        `scroll ${mode === 'wheel' ? 'wheel-speed (100 px/frame, 600 frames)' : 'top -> bottom sweep (1200 frames)'}: ` +
+        `${names[mode]}: ` +
           `frame p50 ${ms(pct(r.deltas, 50))}, p95 ${ms(pct(r.deltas, 95))}, p99 ${ms(pct(r.deltas, 99))}, max ${ms(Math.max(...r.deltas))}; ` +
           `frames > 25 ms: ${long}/${r.deltas.length}; scroll handler+layout p95 ${ms(pct(r.work, 95))}; blank tiles 1.5 s after stopping: ${r.blankAtEnd}`,
       );

@@ -72,8 +72,9 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
     return f;
   }, [classFilter, splitFilter, name]);
 
-  const { cache, version } = useImagePages(filter, sort);
-  const total = cache.total ?? 0;
+  const pages = useImagePages(filter, sort);
+  const { cache } = pages;
+  const total = pages.total ?? 0;
 
   // A new listing: the old positions mean nothing in it.
   useEffect(() => setSel(EMPTY_SELECTION), [cache]);
@@ -320,8 +321,8 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
           </Button>
         </Group>
       </Group>
-      <ErrorText error={error ?? (cache.error ? StudioError.from(cache.error) : undefined)} />
-      {cache.total === 0 && !filtered ? (
+      <ErrorText error={error ?? (pages.error ? StudioError.from(pages.error) : undefined)} />
+      {pages.total === 0 && !filtered ? (
         <Stack align="center" justify="center" style={{ flex: 1 }} data-testid="gallery-empty">
           <Text c="dimmed">No images yet. Import a folder with one subfolder per class, a CSV, a zip or loose files.</Text>
           <Button onClick={() => setImportOpen(true)}>Import images…</Button>
@@ -329,7 +330,6 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
       ) : (
         <ImageGrid
           cache={cache}
-          version={version}
           total={total}
           size={size}
           classById={classById}
@@ -351,7 +351,7 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
       )}
       <Group gap="md" justify="space-between">
         <Text size="xs" c="dimmed" data-testid="gallery-status" aria-live="polite">
-          {cache.total === null ? 'Loading…' : `${total} image${total === 1 ? '' : 's'}${filtered ? ' in this filter' : ''}`} · <span data-testid="selected-count">{sel.ids.size}</span> selected
+          {pages.total === null ? 'Loading…' : `${total} image${total === 1 ? '' : 's'}${filtered ? ' in this filter' : ''}`} · <span data-testid="selected-count">{sel.ids.size}</span> selected
           {notice ? ` · ${notice}` : ''}
         </Text>
         <Text size="xs" c="dimmed">
@@ -362,10 +362,10 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
       {report && <ImportReportModal job={report} onClose={() => setReport(undefined)} />}
       {preview && focusedRow && (
         <PreviewModal
-          id={focusedRow.id}
-          position={sel.focus ?? 0}
+          cache={cache}
+          index={sel.focus ?? 0}
           total={total}
-          cls={focusedRow.classId !== null ? classById.get(focusedRow.classId) : undefined}
+          classById={classById}
           onClose={() => {
             setPreview(false);
             requestFocus();

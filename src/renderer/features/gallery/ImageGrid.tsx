@@ -8,6 +8,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import type { ClassInfo, ImageRow, Split } from '../../../shared/domain';
 import { fileUrl } from '../../api/client';
 import type { PageCache } from './page-cache';
+import { useCacheVersion } from './useImagePages';
 import classes from './gallery.module.css';
 
 export const GAP = 6;
@@ -21,9 +22,11 @@ interface TileProps {
   selected: boolean;
   focused: boolean;
   size: number;
+  /** False while the grid flies past (scrollbar drag, End): no thumbnail requests for tiles seen for one frame. */
+  loadImage: boolean;
 }
 
-const Tile = memo(function Tile({ index, row, cls, selected, focused, size }: TileProps) {
+const Tile = memo(function Tile({ index, row, cls, selected, focused, size, loadImage }: TileProps) {
   return (
     <div
       role="gridcell"
@@ -39,7 +42,7 @@ const Tile = memo(function Tile({ index, row, cls, selected, focused, size }: Ti
       draggable={!!row}
       style={{ width: size, height: size + LABEL_HEIGHT, marginRight: GAP }}
     >
-      {row ? (
+      {row && loadImage ? (
         <img
           className={classes.thumb}
           src={fileUrl('thumb', row.id)}
@@ -70,6 +73,51 @@ const Tile = memo(function Tile({ index, row, cls, selected, focused, size }: Ti
   );
 });
 
+interface GridRowProps {
+  rowIndex: number;
+  start: number;
+  columns: number;
+  total: number;
+  size: number;
+  height: number;
+  cache: PageCache;
+  version: number;
+  classById: ReadonlyMap<number, ClassInfo>;
+  selected: ReadonlySet<number>;
+  tabTarget: number;
+  loadImages: boolean;
+}
+
+/** One row of tiles; memoized so a scroll only renders the rows that come into view. */
+const GridRow = memo(function GridRow({ rowIndex, start, columns, total, size, height, cache, classById, selected, tabTarget, loadImages }: GridRowProps) {
+  const first = rowIndex * columns;
+  const end = Math.min(total, first + columns);
+  const tiles = [];
+  for (let i = first; i < end; i++) {
+    const row = cache.get(i);
+    tiles.push(
+      <Tile
+        key={i}
+        index={i}
+        row={row}
+        cls={row?.classId != null ? classById.get(row.classId) : undefined}
+        selected={row ? selected.has(row.id) : false}
+        focused={i === tabTarget}
+        size={size}
+        loadImage={loadImages}
+      />,
+    );
+  }
+  return (
+    <div role="row" aria-rowindex={rowIndex + 1} className={classes.row} style={{ transform: `translateY(${start}px)`, paddingLeft: GAP, height }}>
+      {tiles}
+    </div>
+  );
+});
+
+/** Scrolling faster than this (px per ms, about two rows a frame) defers thumbnail loading. */
+const FAST_SCROLL = 20;
+
 export interface GridLayout {
   columns: number;
   visibleRows: number;
@@ -77,7 +125,6 @@ export interface GridLayout {
 
 export interface ImageGridProps {
   cache: PageCache;
-  version: number;
   total: number;
   size: number;
   classById: ReadonlyMap<number, ClassInfo>;
@@ -100,6 +147,7 @@ function indexOf(target: EventTarget): number | null {
 
 export function ImageGrid(props: ImageGridProps) {
   const { cache, total, size, classById, selected, focus, focusNonce, onLayout } = props;
+  const version = useCacheVersion(cache);
   const scroller = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(0);
   const [height, setHeight] = useState(0);
@@ -134,6 +182,15 @@ export function ImageGrid(props: ImageGridProps) {
   useEffect(() => virtualizer.measure(), [rowHeight, virtualizer]);
 
   const items = virtualizer.getVirtualItems();
+
+  // Scroll speed between renders: when flying past, tiles are drawn without their thumbnails
+  // (which would be requested and dropped a frame later) until the scroll slows or stops.
+  const motion = useRef({ offset: 0, time: 0 });
+  const offset = virtualizer.scrollOffset ?? 0;
+  const now = performance.now();
+  const dt = now - motion.current.time;
+  const fast = virtualizer.isScrolling && dt > 0 && dt < 200 && Math.abs(offset - motion.current.offset) / dt > FAST_SCROLL;
+  motion.current = { offset, time: now };
   const firstRow = items[0]?.index ?? 0;
   const lastRow = items[items.length - 1]?.index ?? 0;
 
@@ -193,30 +250,23 @@ export function ImageGrid(props: ImageGridProps) {
       onKeyDown={props.onKeyDown}
     >
       <div style={{ height: virtualizer.getTotalSize() + GAP, width: '100%', position: 'relative' }}>
-        {items.map((vr) => {
-          const start = vr.index * columns;
-          const end = Math.min(total, start + columns);
-          const tiles = [];
-          for (let i = start; i < end; i++) {
-            const row = cache.get(i);
-            tiles.push(
-              <Tile
-                key={i}
-                index={i}
-                row={row}
-                cls={row?.classId != null ? classById.get(row.classId) : undefined}
-                selected={row ? selected.has(row.id) : false}
-                focused={i === tabTarget}
-                size={size}
-              />,
-            );
-          }
-          return (
-            <div key={vr.key} role="row" aria-rowindex={vr.index + 1} className={classes.row} style={{ transform: `translateY(${vr.start}px)`, paddingLeft: GAP, height: rowHeight }}>
-              {tiles}
-            </div>
-          );
-        })}
+        {items.map((vr) => (
+          <GridRow
+            key={vr.key}
+            rowIndex={vr.index}
+            start={vr.start}
+            columns={columns}
+            total={total}
+            size={size}
+            height={rowHeight}
+            cache={cache}
+            version={version}
+            classById={classById}
+            selected={selected}
+            tabTarget={tabTarget}
+            loadImages={!fast}
+          />
+        ))}
       </div>
     </div>
   );

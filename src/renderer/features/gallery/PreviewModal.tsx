@@ -4,6 +4,8 @@ import type { ClassInfo } from '../../../shared/domain';
 import { fileUrl } from '../../api/client';
 import { useQuery } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
+import type { PageCache } from './page-cache';
+import { useCacheVersion } from './useImagePages';
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -12,21 +14,26 @@ function formatBytes(n: number): string {
 }
 
 export function PreviewModal({
-  id,
-  position,
+  cache,
+  index,
   total,
-  cls,
+  classById,
   onClose,
   onStep,
 }: {
-  id: number;
-  position: number;
+  cache: PageCache;
+  index: number;
   total: number;
-  cls: ClassInfo | undefined;
+  classById: ReadonlyMap<number, ClassInfo>;
   onClose: () => void;
   onStep: (delta: number) => void;
 }) {
-  const details = useQuery('imageDetails', { id }, ['images', 'classes']);
+  useCacheVersion(cache);
+  const row = cache.get(index);
+  const id = row?.id ?? 0;
+  const cls = row?.classId != null ? classById.get(row.classId) : undefined;
+  const position = index;
+  const details = useQuery('imageDetails', { id }, ['images', 'classes'], id > 0);
   const d = details.data;
   return (
     <Modal

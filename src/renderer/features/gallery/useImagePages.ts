@@ -4,7 +4,11 @@ import type { ImageFilter, ImageSort } from '../../../shared/domain';
 import { api } from '../../api/client';
 import { PageCache } from './page-cache';
 
-export function useImagePages(filter: ImageFilter, sort: ImageSort): { cache: PageCache; version: number } {
+/**
+ * The cache for a filter + sort, and its total. Only the total re-renders the caller; the grid
+ * subscribes to page arrivals itself (useCacheVersion), so the toolbar never re-renders on scroll.
+ */
+export function useImagePages(filter: ImageFilter, sort: ImageSort): { cache: PageCache; total: number | null; error: unknown } {
   const key = JSON.stringify({ filter, sort });
   const cache = useMemo(() => {
     const { filter: f, sort: s } = JSON.parse(key) as { filter: ImageFilter; sort: ImageSort };
@@ -19,6 +23,12 @@ export function useImagePages(filter: ImageFilter, sort: ImageSort): { cache: Pa
       cache.dispose();
     };
   }, [cache]);
-  const version = useSyncExternalStore(cache.subscribe, cache.getVersion);
-  return { cache, version };
+  const total = useSyncExternalStore(cache.subscribe, () => cache.total);
+  const error = useSyncExternalStore(cache.subscribe, () => cache.error);
+  return { cache, total, error };
+}
+
+/** Re-renders on every page that arrives. */
+export function useCacheVersion(cache: PageCache): number {
+  return useSyncExternalStore(cache.subscribe, cache.getVersion);
 }
