@@ -375,7 +375,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
       fs.rmSync(extracted, { recursive: true, force: true });
       const e = StudioError.from(err);
       if (e.code === 'cancelled')
-        return { sourceId: null, root: '', added: 0, duplicateCount: 0, duplicates, failureCount, failures, classesCreated, cancelled: true, durationMs: performance.now() - started };
+        return { sourceId: null, root: '', added: 0, duplicateCount: 0, duplicates, failureCount, failures, classesCreated, cancelled: true, durationMs: Math.round(performance.now() - started) };
       throw e;
     }
   }
@@ -493,7 +493,8 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
     while (pending.length > 0) await take();
     commit();
   } finally {
-    // On an unexpected error: wait for in-flight work, keep what is complete, never leave a half batch.
+    // On an unexpected error: let in-flight reads settle, commit the rows already accepted (whole
+    // rows only, in one transaction), and drop the source row if nothing was added.
     await Promise.allSettled(pending);
     if (db.open) {
       try {
