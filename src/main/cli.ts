@@ -14,6 +14,7 @@ import { defaultUserDataDir, rendererDir } from './host/paths';
 import { startServer } from './host/server';
 import { mediaCommands } from './media/cli-commands';
 import { exportCommands } from './export/cli-commands';
+import { modelCommands } from './models/cli-commands';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -125,6 +126,7 @@ export const commands: Command[] = [
     },
   },
   ...mediaCommands,
+  ...modelCommands,
   ...exportCommands,
   {
     name: 'serve',
@@ -153,11 +155,16 @@ export const commands: Command[] = [
 ];
 
 function usage(): string {
-  const width = Math.max(...commands.map((c) => `${c.name} ${c.args}`.length));
+  // Long synopses go on a line of their own, the summary indented under them.
+  const width = Math.min(48, Math.max(...commands.map((c) => `${c.name} ${c.args}`.length)));
+  const line = (c: Command): string => {
+    const head = `${c.name} ${c.args}`;
+    return head.length <= width ? `  ${head.padEnd(width)}  ${c.summary}` : `  ${head}\n  ${''.padEnd(width)}  ${c.summary}`;
+  };
   return [
     'Usage: transfer-studio <command> [options]   (every command takes --json and --help)',
     '',
-    ...commands.map((c) => `  ${`${c.name} ${c.args}`.padEnd(width)}  ${c.summary}`),
+    ...commands.map(line),
     '',
     'Exit codes: 0 success, 2 bad input, 1 failure.',
   ].join('\n');

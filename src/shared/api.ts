@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from './domain';
 import { predictionQuerySchema, type PredictionRow } from './domain';
-import { trainConfigSchema, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
+import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
   type ImageRow,
@@ -122,6 +122,16 @@ export const requests = {
   deleteRun: req<null>()(z.object({ id }).strict()),
   /** The engine's backend (starts the engine process if needed). */
   engineInfo: req<BackendInfo>()(none),
+
+  /** Models installed on this machine (imported or downloaded), shared by all projects. */
+  listModels: req<InstalledModelInfo[]>()(none),
+  /** Validates a TensorFlow.js LayersModel folder and installs a copy. */
+  importModel: req<InstalledModelInfo>()(
+    z.object({ dir, id: z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, . _ - only').optional(), replace: z.boolean().default(false) }).strict(),
+  ),
+  removeModel: req<null>()(z.object({ id: z.string().min(1) }).strict()),
+  /** Every layer with type, output shape, parameters and whether it is a sensible cut point. */
+  inspectModel: req<ModelInspectionInfo>()(z.object({ id: z.string().min(1) }).strict()),
   /** One page of a run's predictions joined with the images (evaluation grids, label suggestions). */
   listPredictions: req<{ rows: PredictionRow[]; total: number; classNames: string[] }>()(predictionQuerySchema),
   /**
@@ -180,7 +190,7 @@ export type RequestInput<K extends RequestName> = z.input<Requests[K]['input']>;
 export type ParsedInput<K extends RequestName> = z.output<Requests[K]['input']>;
 export type RequestOutput<K extends RequestName> = Requests[K] extends RequestDef<z.ZodType, infer O> ? O : never;
 
-export type StoreTopic = 'project' | 'classes' | 'images' | 'runs' | 'jobs';
+export type StoreTopic = 'project' | 'classes' | 'images' | 'runs' | 'jobs' | 'models';
 
 export interface StudioEvents {
   'job.progress': JobInfo;

@@ -314,6 +314,8 @@ export const predictionQuerySchema = z
     /** Images without a label (label suggestions). */
     unlabelledOnly: z.boolean().default(false),
     split: splitSchema.optional(),
+    /** Only predictions at least this confident (accept-all preview). */
+    minConfidence: z.number().min(0).max(1).optional(),
     /** loss: highest loss first (labelled images only have one); confidence-asc: most uncertain first. */
     sort: z.enum(PREDICTION_SORTS).default('imported'),
     offset: z.number().int().min(0).default(0),
@@ -338,4 +340,37 @@ export interface PredictionRow {
   loss: number | null;
   /** The three most likely classes. */
   top: { name: string; p: number }[];
+}
+
+export interface InstalledModelInfo {
+  id: string;
+  name: string;
+  source: 'import' | 'catalog';
+  origin: string;
+  weightBytes: number;
+  layers: number;
+  installedAt: string;
+}
+
+export interface LayerInfoData {
+  index: number;
+  name: string;
+  className: string;
+  /** Without the batch dimension, e.g. [7, 7, 256]. */
+  outputShape: number[];
+  params: number;
+  /** A block boundary where the network can sensibly be cut or frozen up to. */
+  cutPoint: boolean;
+}
+
+export interface ModelInspectionInfo {
+  dir: string;
+  name: string;
+  format: 'layers-model';
+  inputShape: number[];
+  outputShape: number[];
+  params: number;
+  weightBytes: number;
+  layers: LayerInfoData[];
+  defaultCutLayer: string;
 }

@@ -22,7 +22,7 @@ import {
   isRequestName,
   requests,
 } from '../../shared/api';
-import type { BackendInfo, ClassInfo, JobInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
+import type { BackendInfo, InstalledModelInfo, ModelInspectionInfo, ClassInfo, JobInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { JobManager, type JobContext, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
@@ -32,6 +32,7 @@ import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
 import * as runs from '../store/runs';
+import { ModelLibrary, modelErrorToStudio } from '../models/library';
 import * as predictions from '../store/predictions';
 import type { ImageDetails, ImageRow, ImportReport, SourceStatus } from '../../shared/domain';
 import { runImport } from '../media/import';
@@ -44,6 +45,7 @@ import { runExport } from '../export/exports';
 /** The engine as the host sees it; the shell passes the function that starts its process. */
 export interface StudioEngine extends TrainingEngine {
   backend(): Promise<BackendInfo>;
+  inspectModel(modelDir: string): Promise<ModelInspectionInfo>;
   dispose(): Promise<void>;
 }
 
@@ -66,10 +68,12 @@ export class Studio implements StudioHandlers {
   readonly jobs: JobManager;
 
   private readonly training: TrainingService;
+  readonly models: ModelLibrary;
   private engineInstance: StudioEngine | undefined;
 
   constructor(readonly options: StudioOptions) {
     this.recent = new RecentProjects(options.userDataDir);
+    this.models = new ModelLibrary(options.userDataDir);
     this.training = new TrainingService(() => this.engine(), {
       progress: (p) => this.emit('run.progress', p),
       epoch: (e) => {
@@ -163,14 +167,6 @@ export class Studio implements StudioHandlers {
     if (!this.options.engine) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
     this.engineInstance ??= this.options.engine();
     return this.engineInstance;
-  }
-
-  /** Folder of an installed model (imported or downloaded into the per-machine cache). */
-  modelDir(id: string): string {
-    const dir = path.join(this.options.userDataDir, 'models', id);
-    if (!/^[\w.-]+$/.test(id) || !fs.existsSync(path.join(dir, 'model.json')))
-      throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
-    return dir;
   }
 
   async dispose(): Promise<void> {
@@ -381,7 +377,7 @@ export class Studio implements StudioHandlers {
   async startTraining(input: ParsedInput<'startTraining'>): Promise<{ job: JobInfo; runId: number }> {
     const store = this.store();
     const { classNames, items } = trainingSet(store);
-    const modelDir = this.modelDir(input.config.model);
+    const modelDir = this.models.require(input.config.model);
     const jobId = JobManager.newId();
     const runId = runs.createRun(store.db, { config: input.config, classNames, jobId });
     const work = (ctx: JobContext): Promise<unknown> =>
@@ -423,5 +419,31 @@ export class Studio implements StudioHandlers {
     const r = predictions.acceptSuggestions(this.store().db, input);
     this.changed('images');
     return r;
+  }
+
+  // ---- models ------------------------------------------------------------------------------
+
+  async listModels(): Promise<InstalledModelInfo[]> {
+    return this.models.list();
+  }
+
+  async importModel(input: ParsedInput<'importModel'>): Promise<InstalledModelInfo> {
+    const m = await this.models.importFolder(input.dir, input.id, input.replace);
+    this.changed('models');
+    return m;
+  }
+
+  async removeModel(input: ParsedInput<'removeModel'>): Promise<null> {
+    this.models.remove(input.id);
+    this.changed('models');
+    return null;
+  }
+
+  async inspectModel(input: ParsedInput<'inspectModel'>): Promise<ModelInspectionInfo> {
+    return this.engine()
+      .inspectModel(this.models.require(input.id))
+      .catch((err: unknown) => {
+        throw modelErrorToStudio(err);
+      });
   }
 }
