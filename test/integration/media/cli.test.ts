@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { writeImage } from '../../fixtures/images';
-import { tempDir } from './helpers';
+import { removeTempDirs, tempDir } from './helpers';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const home = tempDir('ts-cli-home-');
+afterAll(removeTempDirs);
 
 function cli(...args: string[]): { code: number; out: string; err: string; json: Record<string, unknown> | undefined } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli.ts'), ...args], {

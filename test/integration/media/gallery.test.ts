@@ -6,11 +6,14 @@ import { addClass, listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import type { ImportReport } from '../../../src/shared/domain';
 import { writeImage } from '../../fixtures/images';
-import { newStore, tempDir } from './helpers';
+import { newStore, removeTempDirs, tempDir } from './helpers';
 
 const stores: ProjectStore[] = [];
 const track = (s: ProjectStore): ProjectStore => (stores.push(s), s);
-afterAll(() => stores.forEach((s) => s.close()));
+afterAll(() => {
+  stores.forEach((s) => s.close());
+  removeTempDirs();
+});
 
 /** Fills a store with `n` synthetic image rows (no files): the queries do not read files. */
 function fill(store: ProjectStore, n: number, classNames: string[]): number[] {

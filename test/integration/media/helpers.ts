@@ -8,8 +8,17 @@ import { StudioError } from '../../../src/shared/errors';
 import { runImport, type ImportOptions } from '../../../src/main/media/import';
 import { ProjectStore } from '../../../src/main/store/project-store';
 
+const made: string[] = [];
+
 export function tempDir(prefix = 'ts-media-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+/** Removes every folder `tempDir` made (call after closing the stores in them). */
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
 export function newStore(): ProjectStore {

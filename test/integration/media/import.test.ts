@@ -8,11 +8,14 @@ import { walkFiles } from '../../../src/main/media/walk';
 import { listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import { DIGITS_PNG, PHOTOS, writeBadCorpus, writeDigits, writeImage } from '../../fixtures/images';
-import { importNow, newStore, reasonOf, tempDir, testContext } from './helpers';
+import { importNow, newStore, reasonOf, removeTempDirs, tempDir, testContext } from './helpers';
 
 const stores: ProjectStore[] = [];
 const track = (s: ProjectStore): ProjectStore => (stores.push(s), s);
-afterAll(() => stores.forEach((s) => s.close()));
+afterAll(() => {
+  stores.forEach((s) => s.close());
+  removeTempDirs();
+});
 
 function rows(store: ProjectStore): { id: number; file_name: string; rel_path: string; class_id: number | null; split: string; width: number; height: number; format: string; hash: string }[] {
   return store.db.prepare('SELECT * FROM images ORDER BY id').all() as never;
