@@ -5,30 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
 import { folderIOHandler, readModelFolder, type ModelFolder } from './folder';
+import type { LayerInfo, ModelInspection } from './types';
 
-export interface LayerInfo {
-  index: number;
-  name: string;
-  className: string;
-  /** Without the batch dimension, e.g. [7, 7, 256]. */
-  outputShape: number[];
-  params: number;
-  /** A block boundary where the network can sensibly be cut (features taken, or frozen up to). */
-  cutPoint: boolean;
-}
-
-export interface ModelInspection {
-  dir: string;
-  name: string;
-  format: 'layers-model';
-  inputShape: number[];
-  outputShape: number[];
-  params: number;
-  weightBytes: number;
-  layers: LayerInfo[];
-  /** The layer whose output feeds a new head by default (global pooling when there is one). */
-  defaultCutLayer: string;
-}
+export type { LayerInfo, ModelInspection } from './types';
 
 export interface LoadedModel {
   folder: ModelFolder;

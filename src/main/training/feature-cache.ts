@@ -1,0 +1,122 @@
+/**
+ * Cached features of the frozen part, keyed by (model id, cut layer, pooling, input size,
+ * preprocessing version) -> one folder, and inside it by image content hash.
+ *
+ * Layout: <root>/<key>/meta.json and segments: seg-<stamp>.f32 (rows of `dim` float32, little
+ * endian) with seg-<stamp>.json ({ dim, hashes }) listing the hash of each row. A segment becomes
+ * visible only when its index is renamed into place, after its data file was written (temp name +
+ * rename for both), so a crash or a cancel mid-write leaves at worst an orphan temp file, never a
+ * half-valid entry. Appends never rewrite existing files; many small segments are compacted into one.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export interface FeatureKeyParts {
+  modelId: string;
+  cutLayer: string;
+  pool: string;
+  inputSize: number;
+  preprocess: string;
+}
+
+export function featureKey(parts: FeatureKeyParts): string {
+  const text = JSON.stringify([parts.modelId, parts.cutLayer, parts.pool, parts.inputSize, parts.preprocess]);
+  const safe = `${parts.modelId}-${parts.cutLayer}`.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60);
+  return `${safe}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+}
+
+interface SegmentIndex {
+  dim: number;
+  hashes: string[];
+}
+
+async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, file);
+}
+
+export class FeatureCache {
+  private readonly rows = new Map<string, Float32Array>();
+  private segments = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly dim: number,
+  ) {}
+
+  /** Open (creating if needed) the cache folder for these key parts under `root`. */
+  static async open(root: string, parts: FeatureKeyParts, dim: number): Promise<FeatureCache> {
+    const dir = path.join(root, featureKey(parts));
+    await fs.mkdir(dir, { recursive: true });
+    const metaPath = path.join(dir, 'meta.json');
+    try {
+      await fs.access(metaPath);
+    } catch {
+      await writeAtomic(metaPath, JSON.stringify({ ...parts, dim, format: 'f32-segments-v1' }, null, 2));
+    }
+    const cache = new FeatureCache(dir, dim);
+    await cache.load();
+    return cache;
+  }
+
+  private async load(): Promise<void> {
+    const names = (await fs.readdir(this.dir)).filter((n) => /^seg-[\w-]+\.json$/.test(n)).sort();
+    for (const name of names) {
+      try {
+        const index = JSON.parse(await fs.readFile(path.join(this.dir, name), 'utf8')) as SegmentIndex;
+        const buf = await fs.readFile(path.join(this.dir, name.replace(/\.json$/, '.f32')));
+        if (index.dim !== this.dim || buf.length !== index.hashes.length * this.dim * 4) continue; // foreign or damaged: ignore
+        const all = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4).slice();
+        index.hashes.forEach((h, i) => this.rows.set(h, all.subarray(i * this.dim, (i + 1) * this.dim)));
+        this.segments++;
+      } catch {
+        // An unreadable segment is a cache miss, not an error.
+      }
+    }
+    if (this.segments > 32) await this.compact();
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  has(hash: string): boolean {
+    return this.rows.has(hash);
+  }
+
+  get(hash: string): Float32Array | undefined {
+    return this.rows.get(hash);
+  }
+
+  /** Persist a batch of rows as one new segment (data first, then its index). */
+  async append(entries: { hash: string; features: Float32Array }[]): Promise<void> {
+    const fresh = entries.filter((e) => !this.rows.has(e.hash));
+    if (fresh.length === 0) return;
+    const data = new Float32Array(fresh.length * this.dim);
+    fresh.forEach((e, i) => {
+      if (e.features.length !== this.dim) throw new Error(`feature length ${e.features.length} != ${this.dim}`);
+      data.set(e.features, i * this.dim);
+    });
+    const stamp = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
+    await writeAtomic(path.join(this.dir, `seg-${stamp}.f32`), new Uint8Array(data.buffer));
+    const index: SegmentIndex = { dim: this.dim, hashes: fresh.map((e) => e.hash) };
+    await writeAtomic(path.join(this.dir, `seg-${stamp}.json`), JSON.stringify(index));
+    fresh.forEach((e, i) => this.rows.set(e.hash, data.subarray(i * this.dim, (i + 1) * this.dim)));
+    this.segments++;
+  }
+
+  /** Rewrite all rows as one segment, then remove the old ones. */
+  private async compact(): Promise<void> {
+    const old = (await fs.readdir(this.dir)).filter((n) => /^seg-.*\.(json|f32)$/.test(n));
+    const entries = [...this.rows.entries()].map(([hash, features]) => ({ hash, features }));
+    this.rows.clear();
+    await this.append(entries);
+    const keep = new Set((await fs.readdir(this.dir)).filter((n) => !old.includes(n)));
+    // Index files first, so a crash in between leaves data without index (ignored), never the reverse.
+    for (const n of old.filter((n) => n.endsWith('.json') && !keep.has(n))) await fs.rm(path.join(this.dir, n), { force: true });
+    for (const n of old.filter((n) => n.endsWith('.f32') && !keep.has(n))) await fs.rm(path.join(this.dir, n), { force: true });
+    this.segments = 1;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Scenario 1's trainable part: a dense head on cached features. Our own loop (not model.fit) so
+ * that: init and shuffle are deterministic from the seed; cancel happens at a batch boundary;
+ * class weights, early stopping on validation loss (patience) and best-epoch weights are exact;
+ * and each epoch yields train/val loss+accuracy and the validation confusion matrix.
+ *
+ * Optimisers: 'adam' = Adam(lr); 'sgd' = SGD with momentum 0.9 (plain SGD on a fresh head crawls).
+ * Dropout is applied by hand during training with seeded masks; the saved model holds Dropout
+ * layers (identity at inference) so its structure matches the config.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../shared/domain';
+
+export interface HeadData {
+  /** Row-major [n, dim]. */
+  x: Float32Array;
+  y: Int32Array;
+}
+
+export interface HeadTrainInput {
+  dim: number;
+  classNames: string[];
+  train: HeadData;
+  val: HeadData;
+  config: TrainConfig;
+  signal?: AbortSignal;
+  onBatch?: (p: { epoch: number; batch: number; batches: number; done: number; total: number; imagesPerSec: number }) => void;
+  onEpoch?: (metrics: EpochMetrics, confusion: ConfusionMatrix) => void;
+}
+
+export interface HeadTrainResult {
+  state: 'succeeded' | 'cancelled';
+  model: tf.Sequential;
+  epochsRun: number;
+  /** 1-based; null when no epoch finished. */
+  bestEpoch: number | null;
+  metrics: EpochMetrics[];
+  /** Confusion matrix of the best epoch on the validation set. */
+  confusion: ConfusionMatrix | null;
+  /** Share of the validation set's most frequent class: the accuracy of always guessing it. */
+  baseline: number | null;
+  trainMs: number;
+  imagesPerSec: number;
+}
+
+/** mulberry32: small, fast, deterministic. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function shuffled(n: number, random: () => number): Int32Array {
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = idx[i] as number;
+    idx[i] = idx[j] as number;
+    idx[j] = t;
+  }
+  return idx;
+}
+
+export function majorityBaseline(y: Int32Array, numClasses: number): number | null {
+  if (y.length === 0) return null;
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const c of y) counts[c] = (counts[c] ?? 0) + 1;
+  return Math.max(...counts) / y.length;
+}
+
+/** Balanced class weights n / (k * n_c), so the average weight over the training set is 1. */
+export function classWeights(y: Int32Array, numClasses: number): Float32Array {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const c of y) counts[c] = (counts[c] ?? 0) + 1;
+  return Float32Array.from(counts, (n) => (n > 0 ? y.length / (numClasses * n) : 0));
+}
+
+export function buildHead(dim: number, numClasses: number, config: TrainConfig): tf.Sequential {
+  const model = tf.sequential({ name: 'head' });
+  config.head.hidden.forEach((units, i) => {
+    model.add(
+      tf.layers.dense({
+        ...(i === 0 ? { inputShape: [dim] } : {}),
+        units,
+        activation: config.head.activation,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: config.seed + 17 * i }),
+        name: `head_dense_${i + 1}`,
+      }),
+    );
+    if (config.head.dropout > 0) model.add(tf.layers.dropout({ rate: config.head.dropout, name: `head_dropout_${i + 1}` }));
+  });
+  model.add(
+    tf.layers.dense({
+      ...(config.head.hidden.length === 0 ? { inputShape: [dim] } : {}),
+      units: numClasses,
+      activation: 'linear',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: config.seed + 9973 }),
+      name: 'head_logits',
+    }),
+  );
+  model.add(tf.layers.activation({ activation: 'softmax', name: 'head_softmax' }));
+  return model;
+}
+
+/** Logits through the head; dropout masks seeded by `dropSeed` when training. */
+function logitsOf(model: tf.Sequential, x: tf.Tensor, rate: number, dropSeed: number | null): tf.Tensor2D {
+  let h = x;
+  let k = 0;
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (cls === 'Dropout') {
+      if (dropSeed !== null && rate > 0) {
+        const keep = tf.greaterEqual(tf.randomUniform(h.shape, 0, 1, 'float32', dropSeed + k++), rate);
+        h = tf.div(tf.mul(h, tf.cast(keep, 'float32')), 1 - rate);
+      }
+      continue;
+    }
+    if (cls === 'Activation' && layer.name === 'head_softmax') continue;
+    h = layer.apply(h) as tf.Tensor;
+  }
+  return h as tf.Tensor2D;
+}
+
+function evaluate(model: tf.Sequential, data: HeadData, dim: number, numClasses: number, batchSize: number) {
+  const n = data.y.length;
+  const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  let lossSum = 0;
+  let correct = 0;
+  for (let s = 0; s < n; s += batchSize) {
+    const e = Math.min(n, s + batchSize);
+    const [loss, pred] = tf.tidy(() => {
+      const x = tf.tensor2d(data.x.subarray(s * dim, e * dim), [e - s, dim]);
+      const y = tf.oneHot(tf.tensor1d(data.y.subarray(s, e), 'int32'), numClasses);
+      const logits = logitsOf(model, x, 0, null);
+      const ce = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1));
+      return [tf.sum(ce).dataSync()[0] ?? 0, tf.argMax(logits, -1).dataSync()];
+    });
+    lossSum += loss;
+    for (let i = s; i < e; i++) {
+      const t = data.y[i] as number;
+      const p = pred[i - s] as number;
+      (matrix[t] as number[])[p] = ((matrix[t] as number[])[p] ?? 0) + 1;
+      if (t === p) correct++;
+    }
+  }
+  return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, matrix };
+}
+
+export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult> {
+  const { dim, classNames, train, val, config, signal } = input;
+  const k = classNames.length;
+  const t0 = performance.now();
+  const model = buildHead(dim, k, config);
+  const optimizer = config.optimizer === 'sgd' ? tf.train.momentum(config.lr, 0.9) : tf.train.adam(config.lr);
+  const weights = config.classWeights ? classWeights(train.y, k) : null;
+  const weightsT = weights ? tf.tensor1d(weights) : null;
+  const random = rng(config.seed);
+  const n = train.y.length;
+  const bs = Math.max(1, Math.min(config.batchSize, n));
+  const batches = Math.ceil(n / bs);
+  const hasVal = val.y.length > 0;
+  const metrics: EpochMetrics[] = [];
+  let best: { epoch: number; loss: number; weights: tf.Tensor[]; confusion: ConfusionMatrix | null } | null = null;
+  let sinceBest = 0;
+  let state: HeadTrainResult['state'] = 'succeeded';
+  let step = 0;
+  let seen = 0;
+  const tTrain = performance.now();
+
+  outer: for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const te = performance.now();
+    const order = shuffled(n, random);
+    let lossSum = 0;
+    let correct = 0;
+    for (let b = 0; b < batches; b++) {
+      if (signal?.aborted) {
+        state = 'cancelled';
+        break outer;
+      }
+      const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
+      const xb = new Float32Array(idx.length * dim);
+      const yb = new Int32Array(idx.length);
+      idx.forEach((r, i) => {
+        xb.set(train.x.subarray(r * dim, (r + 1) * dim), i * dim);
+        yb[i] = train.y[r] as number;
+      });
+      const dropSeed = config.seed * 1000003 + ++step * 7919;
+      const [lossV, correctV] = tf.tidy(() => {
+        const x = tf.tensor2d(xb, [idx.length, dim]);
+        const yIdx = tf.tensor1d(yb, 'int32');
+        const y = tf.oneHot(yIdx, k);
+        let predicted: tf.Tensor | null = null;
+        const loss = optimizer.minimize(
+          () => {
+            const logits = logitsOf(model, x, config.head.dropout, dropSeed);
+            predicted = tf.keep(tf.argMax(logits, -1)); // kept past minimize's inner tidy, disposed below
+            const ce = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1));
+            return weightsT ? tf.mean(tf.mul(ce, tf.gather(weightsT, yIdx))) : tf.mean(ce);
+          },
+          true,
+        ) as tf.Scalar;
+        const p = predicted as tf.Tensor | null;
+        const c = p ? tf.sum(tf.cast(tf.equal(p, yIdx), 'float32')) : tf.scalar(0);
+        const out: [number, number] = [loss.dataSync()[0] ?? 0, c.dataSync()[0] ?? 0];
+        p?.dispose();
+        return out;
+      });
+      lossSum += lossV * idx.length;
+      correct += correctV;
+      seen += idx.length;
+      input.onBatch?.({
+        epoch,
+        batch: b + 1,
+        batches,
+        done: (epoch - 1) * n + Math.min(n, (b + 1) * bs),
+        total: config.epochs * n,
+        imagesPerSec: seen / Math.max(1e-3, (performance.now() - tTrain) / 1000),
+      });
+      if ((b & 7) === 7) await new Promise<void>((r) => setImmediate(r)); // let cancel messages in
+    }
+    const ev = hasVal ? evaluate(model, val, dim, k, 256) : null;
+    const m: EpochMetrics = {
+      epoch,
+      trainLoss: lossSum / n,
+      trainAcc: correct / n,
+      valLoss: ev ? ev.loss : null,
+      valAcc: ev ? ev.acc : null,
+      durationMs: performance.now() - te,
+    };
+    metrics.push(m);
+    const confusion: ConfusionMatrix | null = ev ? { epoch, classNames, matrix: ev.matrix } : null;
+    input.onEpoch?.(m, confusion ?? { epoch, classNames, matrix: [] });
+    const monitored = m.valLoss ?? m.trainLoss;
+    if (!best || monitored < best.loss) {
+      best?.weights.forEach((w) => w.dispose());
+      best = { epoch, loss: monitored, weights: model.getWeights().map((w) => w.clone()), confusion };
+      sinceBest = 0;
+    } else if (config.patience > 0 && ++sinceBest >= config.patience) {
+      break;
+    }
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  if (best) {
+    model.setWeights(best.weights);
+    best.weights.forEach((w) => w.dispose());
+  }
+  weightsT?.dispose();
+  optimizer.dispose();
+  const trainSeconds = (performance.now() - tTrain) / 1000;
+  return {
+    state,
+    model,
+    epochsRun: metrics.length,
+    bestEpoch: best?.epoch ?? null,
+    metrics,
+    confusion: best?.confusion ?? null,
+    baseline: majorityBaseline(val.y, k),
+    trainMs: performance.now() - t0,
+    imagesPerSec: seen / Math.max(1e-3, trainSeconds),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Saving a tf.LayersModel as TensorFlow.js files (model.json + one weights.bin) into a folder,
+ * atomically: written to a temp sibling folder, then renamed into place.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+function toBytes(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
+  if (!data) return new Uint8Array(0);
+  if (Array.isArray(data)) {
+    const total = data.reduce((a, b) => a + b.byteLength, 0);
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const b of data) {
+      out.set(new Uint8Array(b), o);
+      o += b.byteLength;
+    }
+    return out;
+  }
+  return new Uint8Array(data);
+}
+
+/** Returns the absolute paths written. */
+export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<string[]> {
+  const tmp = `${dir}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.mkdir(tmp, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const modelJson = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+        convertedBy: 'Transfer Studio',
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+      };
+      await fs.writeFile(path.join(tmp, 'weights.bin'), toBytes(artifacts.weightData));
+      await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.rename(tmp, dir);
+  return [path.join(dir, 'model.json'), path.join(dir, 'weights.bin')];
+}

@@ -1,0 +1,110 @@
+/**
+ * The message protocol between the host (EngineClient, main process) and the engine process
+ * (engine-process.ts, which owns TensorFlow.js). Plain JSON-serialisable data only; no imports
+ * with runtime code, so both sides can import it.
+ *
+ * host -> engine: { kind: 'call', id, method, params }   start a call
+ *                 { kind: 'cancel', id }                   cancel call `id` (its AbortSignal fires)
+ * engine -> host: { kind: 'ready', pid }                   once, when the process listens
+ *                 { kind: 'event', id, event }             0..n per call (EngineEvent)
+ *                 { kind: 'result', id, result }           exactly one of result / error per call
+ *                 { kind: 'error', id, error }
+ * The engine runs calls one at a time, in arrival order (one TensorFlow.js, two cores).
+ */
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, TrainConfig } from '../../shared/domain';
+import type { ModelInspection } from '../models/types';
+
+export interface Scenario1Item {
+  imageId: number;
+  path: string;
+  /** Content hash of the image file (the feature-cache key). */
+  hash: string;
+  /** Index into classNames. */
+  label: number;
+  split: 'train' | 'val';
+}
+
+export interface Scenario1Job {
+  projectDir: string;
+  /** Where the trained model and run.json are written (created if missing). */
+  runDir: string;
+  /** Project cache root; features go to <cacheDir>/features/<key>/. */
+  cacheDir: string;
+  modelDir: string;
+  modelId: string;
+  classNames: string[];
+  items: Scenario1Item[];
+  config: TrainConfig;
+}
+
+export type EngineEvent =
+  | { type: 'phase'; phase: 'extract' | 'train' }
+  | { type: 'progress'; done: number; total: number; epoch?: number; batch?: number; imagesPerSec?: number }
+  | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix }
+  | { type: 'log'; message: string };
+
+export interface Scenario1Result {
+  /** 'cancelled' when the AbortSignal fired: what was finished is kept (cache, best head so far). */
+  state: 'succeeded' | 'cancelled';
+  backend: BackendInfo;
+  epochsRun: number;
+  bestEpoch: number | null;
+  /** Majority-class share of the validation set (accuracy of always guessing the commonest class). */
+  baseline: number | null;
+  cache: { hits: number; misses: number };
+  extractMs: number;
+  trainMs: number;
+  /** Absolute paths of the files written to runDir. */
+  modelFiles: string[];
+  metrics: EpochMetrics[];
+  /** Validation confusion matrix of the best epoch. */
+  confusion: ConfusionMatrix | null;
+  cutLayer: string;
+  featureDim: number;
+  frozenKind: string;
+}
+
+export interface ClassifyResult {
+  path: string;
+  top: { index: number; label: string; probability: number }[];
+}
+
+export interface PredictItem {
+  imageId?: number;
+  path: string;
+  /** When given (with the run's cache), cached features are reused. */
+  hash?: string;
+}
+
+export interface PredictResult {
+  classNames: string[];
+  items: { imageId?: number; path: string; probabilities: number[] }[];
+}
+
+export interface EngineMethods {
+  backend: { params: Record<string, never>; result: BackendInfo };
+  inspectModel: { params: { modelDir: string }; result: ModelInspection };
+  classify: { params: { modelDir: string; imagePaths: string[]; topK?: number; labelsPath?: string }; result: ClassifyResult[] };
+  trainScenario1: { params: { job: Scenario1Job }; result: Scenario1Result };
+  predict: { params: { runDir: string; items: PredictItem[]; cacheDir?: string }; result: PredictResult };
+  /** Test hook: the engine exits with this code (simulates a crash). */
+  crash: { params: { code: number }; result: never };
+}
+
+export type EngineMethod = keyof EngineMethods;
+
+export interface EngineErrorData {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export type HostToEngine =
+  | { [M in EngineMethod]: { kind: 'call'; id: number; method: M; params: EngineMethods[M]['params'] } }[EngineMethod]
+  | { kind: 'cancel'; id: number };
+
+export type EngineToHost =
+  | { kind: 'ready'; pid: number }
+  | { kind: 'event'; id: number; event: EngineEvent }
+  | { kind: 'result'; id: number; result: unknown }
+  | { kind: 'error'; id: number; error: EngineErrorData };

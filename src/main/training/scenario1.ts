@@ -1,0 +1,353 @@
+/**
+ * Scenario 1 (feature extraction) in the engine process: frozen features through the folded
+ * forward (cached per image content hash), then a dense head trained on them. Also ImageNet
+ * classification with the full pretrained model (the photo test) and prediction with a saved run.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendInfo } from '../../shared/domain';
+import { ModelError } from '../models/errors';
+import { folderIOHandler, readModelFolder } from '../models/folder';
+import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from '../models/layers';
+import { FeatureCache } from './feature-cache';
+import { foldedForward, type FrozenForward, type Pooling } from './frozen';
+import { trainHead } from './head';
+import { saveLayersModel } from './model-files';
+import { loadImage, PREPROCESS_VERSION, type Scaling } from './preprocess';
+import type { ClassifyResult, EngineEvent, PredictItem, PredictResult, Scenario1Job, Scenario1Result } from './protocol';
+
+export class EngineJobError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const INPUT_SIZE = 224;
+const SCALING: Scaling = [-1, 1];
+const EXTRACT_BATCH = 32;
+
+/** Loaded models, reused across jobs (a few, least recently used dropped). */
+const models = new Map<string, LoadedModel>();
+export async function getModel(dir: string): Promise<LoadedModel> {
+  const key = path.resolve(dir);
+  const hit = models.get(key);
+  if (hit) {
+    models.delete(key);
+    models.set(key, hit);
+    return hit;
+  }
+  const loaded = await loadLayersModel(key);
+  models.set(key, loaded);
+  while (models.size > 2) {
+    const [oldKey, old] = models.entries().next().value as [string, LoadedModel];
+    old.model.dispose();
+    models.delete(oldKey);
+  }
+  return loaded;
+}
+
+function inputSizeOf(model: tf.LayersModel): number {
+  const s = model.inputs[0]?.shape;
+  return typeof s?.[1] === 'number' ? s[1] : INPUT_SIZE;
+}
+
+interface ExtractTarget {
+  hash: string;
+  path: string;
+}
+
+/**
+ * Features for every target not in the cache, appended to it in chunks (so a cancel keeps what
+ * was done). Decoding of the next batch (sharp, libuv threads) overlaps inference of this one.
+ */
+export async function extractMissing(
+  forward: FrozenForward,
+  size: number,
+  targets: ExtractTarget[],
+  cache: FeatureCache,
+  signal: AbortSignal | undefined,
+  emit: (e: EngineEvent) => void,
+): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
+  const dim = forward.outputShape.reduce((a, b) => a * b, 1);
+  const failed: string[] = [];
+  const decode = (s: number) =>
+    Promise.all(
+      targets.slice(s, s + EXTRACT_BATCH).map(async (t) => {
+        try {
+          return { t, data: await loadImage(t.path, size, SCALING) };
+        } catch (e) {
+          failed.push(t.path);
+          emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });
+          return null;
+        }
+      }),
+    );
+  const t0 = performance.now();
+  let pending: ReturnType<typeof decode> | null = targets.length ? decode(0) : null;
+  let buffer: { hash: string; features: Float32Array }[] = [];
+  let done = 0;
+  for (let s = 0; s < targets.length; s += EXTRACT_BATCH) {
+    const decoded = (await (pending as ReturnType<typeof decode>)).filter((d) => d !== null);
+    if (signal?.aborted) {
+      await cache.append(buffer);
+      return { state: 'cancelled', failed };
+    }
+    pending = s + EXTRACT_BATCH < targets.length ? decode(s + EXTRACT_BATCH) : null;
+    if (decoded.length) {
+      const batch = new Float32Array(decoded.length * size * size * 3);
+      decoded.forEach((d, i) => batch.set(d.data, i * size * size * 3));
+      const out = tf.tidy(() => forward.run(tf.tensor4d(batch, [decoded.length, size, size, 3])));
+      const values = (await out.data()) as Float32Array;
+      out.dispose();
+      decoded.forEach((d, i) => buffer.push({ hash: d.t.hash, features: values.slice(i * dim, (i + 1) * dim) }));
+    }
+    done += Math.min(EXTRACT_BATCH, targets.length - s);
+    emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });
+    if (buffer.length >= 512) {
+      await cache.append(buffer);
+      buffer = [];
+    }
+  }
+  await cache.append(buffer);
+  return { state: 'done', failed };
+}
+
+function pickCutLayer(loaded: LoadedModel, requested: string | undefined): string {
+  if (requested) {
+    requireLayer(loaded.model, requested);
+    return requested;
+  }
+  return inspectModel(loaded).defaultCutLayer;
+}
+
+export async function runScenario1(
+  job: Scenario1Job,
+  backend: BackendInfo,
+  emit: (e: EngineEvent) => void,
+  signal?: AbortSignal,
+): Promise<Scenario1Result> {
+  if (job.classNames.length < 2) throw new EngineJobError('BAD_JOB', 'Training needs at least two classes.');
+  const train = job.items.filter((i) => i.split === 'train');
+  if (train.length === 0) throw new EngineJobError('BAD_JOB', 'Training needs labelled images in the train split.');
+  for (const it of job.items) {
+    if (!(it.label >= 0 && it.label < job.classNames.length)) {
+      throw new EngineJobError('BAD_JOB', `Image ${it.imageId} has label ${it.label}, outside the ${job.classNames.length} classes.`);
+    }
+  }
+  const loaded = await getModel(job.modelDir);
+  const cutLayer = pickCutLayer(loaded, job.config.cutLayer);
+  const pool: Pooling = 'avg';
+  const size = inputSizeOf(loaded.model);
+  const forward = foldedForward(loaded.model, cutLayer, { pool });
+  try {
+    const dim = forward.outputShape.reduce((a, b) => a * b, 1);
+    emit({ type: 'log', message: `Frozen part: ${loaded.folder.modelName} up to ${cutLayer} (${forward.kind}), ${dim} features; backend ${backend.name} x${backend.threads}` });
+    const cache = await FeatureCache.open(
+      path.join(job.cacheDir, 'features'),
+      { modelId: job.modelId, cutLayer, pool, inputSize: size, preprocess: PREPROCESS_VERSION },
+      dim,
+    );
+    // Extraction: unique content hashes not yet cached.
+    emit({ type: 'phase', phase: 'extract' });
+    const unique = new Map<string, ExtractTarget>();
+    for (const it of job.items) if (!unique.has(it.hash)) unique.set(it.hash, { hash: it.hash, path: it.path });
+    const missing = [...unique.values()].filter((t) => !cache.has(t.hash));
+    const hits = unique.size - missing.length;
+    const te = performance.now();
+    const ex = await extractMissing(forward, size, missing, cache, signal, emit);
+    const extractMs = performance.now() - te;
+    const base = {
+      backend,
+      baseline: null,
+      cache: { hits, misses: missing.length },
+      extractMs,
+      cutLayer,
+      featureDim: dim,
+      frozenKind: forward.kind,
+    };
+    if (ex.state === 'cancelled') {
+      return { ...base, state: 'cancelled', epochsRun: 0, bestEpoch: null, trainMs: 0, modelFiles: [], metrics: [], confusion: null };
+    }
+    // Training data from the cache.
+    const gather = (split: 'train' | 'val') => {
+      const rows = job.items.filter((i) => i.split === split && cache.has(i.hash));
+      const x = new Float32Array(rows.length * dim);
+      const y = new Int32Array(rows.length);
+      rows.forEach((r, k) => {
+        x.set(cache.get(r.hash) as Float32Array, k * dim);
+        y[k] = r.label;
+      });
+      return { x, y };
+    };
+    emit({ type: 'phase', phase: 'train' });
+    const head = await trainHead({
+      dim,
+      classNames: job.classNames,
+      train: gather('train'),
+      val: gather('val'),
+      config: job.config,
+      signal,
+      onBatch: (p) => emit({ type: 'progress', done: p.done, total: p.total, epoch: p.epoch, batch: p.batch, imagesPerSec: p.imagesPerSec }),
+      onEpoch: (metrics, confusion) => emit({ type: 'epoch', metrics, confusion }),
+    });
+    const modelFiles: string[] = [];
+    try {
+      if (head.bestEpoch !== null) {
+        await fs.mkdir(job.runDir, { recursive: true });
+        modelFiles.push(...(await saveLayersModel(head.model, path.join(job.runDir, 'head'))));
+        // The whole classifier (pretrained part up to the cut + pooling + head) for export.
+        const cut = loaded.model.getLayer(cutLayer).output as tf.SymbolicTensor;
+        const pooled = cut.shape.length === 4 ? (tf.layers.globalAveragePooling2d({ name: 'cut_pool' }).apply(cut) as tf.SymbolicTensor) : cut;
+        const full = tf.model({ inputs: loaded.model.inputs, outputs: head.model.apply(pooled) as tf.SymbolicTensor, name: 'classifier' });
+        modelFiles.push(...(await saveLayersModel(full, path.join(job.runDir, 'model'))));
+        const runJson = path.join(job.runDir, 'run.json');
+        await fs.writeFile(
+          runJson,
+          JSON.stringify(
+            {
+              scenario: 1,
+              modelId: job.modelId,
+              modelDir: path.resolve(job.modelDir),
+              cutLayer,
+              pool,
+              inputSize: size,
+              scaling: SCALING,
+              preprocess: PREPROCESS_VERSION,
+              classNames: job.classNames,
+              featureDim: dim,
+              backend,
+              bestEpoch: head.bestEpoch,
+              state: head.state,
+              savedAt: new Date().toISOString(),
+            },
+            null,
+            2,
+          ),
+        );
+        modelFiles.push(runJson);
+      }
+    } finally {
+      head.model.dispose();
+    }
+    return {
+      ...base,
+      state: head.state,
+      epochsRun: head.epochsRun,
+      bestEpoch: head.bestEpoch,
+      baseline: head.baseline,
+      trainMs: head.trainMs,
+      modelFiles,
+      metrics: head.metrics,
+      confusion: head.confusion,
+    };
+  } finally {
+    forward.dispose();
+  }
+}
+
+async function readLabels(modelDir: string, labelsPath?: string): Promise<string[]> {
+  const candidates = labelsPath ? [labelsPath] : [path.join(modelDir, 'imagenet_classes.txt'), path.join(path.dirname(modelDir), 'imagenet_classes.txt')];
+  for (const c of candidates) {
+    try {
+      return (await fs.readFile(c, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean);
+    } catch {
+      // next candidate
+    }
+  }
+  return [];
+}
+
+/** Top-k classes of the pretrained model's own output (ImageNet for the catalog models). */
+export async function classify(modelDir: string, imagePaths: string[], topK = 5, labelsPath?: string): Promise<ClassifyResult[]> {
+  const loaded = await getModel(modelDir);
+  const size = inputSizeOf(loaded.model);
+  const labels = await readLabels(modelDir, labelsPath);
+  const out: ClassifyResult[] = [];
+  for (let s = 0; s < imagePaths.length; s += 16) {
+    const paths = imagePaths.slice(s, s + 16);
+    const imgs = await Promise.all(paths.map((p) => loadImage(p, size, SCALING)));
+    const batch = new Float32Array(imgs.length * size * size * 3);
+    imgs.forEach((d, i) => batch.set(d, i * size * size * 3));
+    const probs = tf.tidy(() => tf.reshape(loaded.model.predict(tf.tensor4d(batch, [imgs.length, size, size, 3])) as tf.Tensor, [imgs.length, -1]));
+    const values = (await probs.data()) as Float32Array;
+    const k = probs.shape[1] ?? 0;
+    probs.dispose();
+    paths.forEach((p, i) => {
+      const row = Array.from(values.subarray(i * k, (i + 1) * k));
+      const top = row
+        .map((probability, index) => ({ index, probability }))
+        .sort((a, b) => b.probability - a.probability)
+        .slice(0, topK)
+        .map((t) => ({ ...t, label: labels[t.index] ?? String(t.index) }));
+      out.push({ path: p, top });
+    });
+  }
+  return out;
+}
+
+interface RunJson {
+  modelId: string;
+  modelDir: string;
+  cutLayer: string;
+  pool: Pooling;
+  inputSize: number;
+  preprocess: string;
+  classNames: string[];
+  featureDim: number;
+}
+
+/** Class probabilities for images with a saved scenario-1 run (folded frozen part + saved head). */
+export async function predict(runDir: string, items: PredictItem[], cacheDir?: string, signal?: AbortSignal): Promise<PredictResult> {
+  let run: RunJson;
+  try {
+    run = JSON.parse(await fs.readFile(path.join(runDir, 'run.json'), 'utf8')) as RunJson;
+  } catch {
+    throw new EngineJobError('RUN_NOT_FOUND', `No trained model in ${runDir} (run.json is missing or unreadable).`);
+  }
+  const loaded = await getModel(run.modelDir);
+  const headFolder = await readModelFolder(path.join(runDir, 'head'));
+  const head = await tf.loadLayersModel(folderIOHandler(headFolder));
+  const forward = foldedForward(loaded.model, run.cutLayer, { pool: run.pool });
+  try {
+    const dim = run.featureDim;
+    const features = new Map<string, Float32Array>();
+    const targets = items.map((it, i) => ({ hash: it.hash ?? `path:${i}:${it.path}`, path: it.path }));
+    const cache = cacheDir
+      ? await FeatureCache.open(path.join(cacheDir, 'features'), { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess }, dim)
+      : null;
+    const scratch = cache ?? (await FeatureCache.open(path.join(runDir, '.predict-cache'), { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess }, dim));
+    const missing = targets.filter((t) => !scratch.has(t.hash));
+    const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, () => undefined);
+    if (ex.state === 'cancelled') throw new EngineJobError('CANCELLED', 'Prediction was cancelled.');
+    for (const t of targets) {
+      const f = scratch.get(t.hash);
+      if (f) features.set(t.hash, f);
+    }
+    const ok = targets.filter((t) => features.has(t.hash));
+    const x = new Float32Array(ok.length * dim);
+    ok.forEach((t, i) => x.set(features.get(t.hash) as Float32Array, i * dim));
+    const probs = ok.length ? tf.tidy(() => head.predict(tf.tensor2d(x, [ok.length, dim])) as tf.Tensor) : null;
+    const values = probs ? ((await probs.data()) as Float32Array) : new Float32Array(0);
+    probs?.dispose();
+    const k = run.classNames.length;
+    const byHash = new Map(ok.map((t, i) => [t.hash, Array.from(values.subarray(i * k, (i + 1) * k))]));
+    if (!cache) await fs.rm(path.join(runDir, '.predict-cache'), { recursive: true, force: true });
+    return {
+      classNames: run.classNames,
+      items: items.map((it, i) => ({
+        ...(it.imageId !== undefined ? { imageId: it.imageId } : {}),
+        path: it.path,
+        probabilities: byHash.get(targets[i]?.hash ?? '') ?? [],
+      })),
+    };
+  } finally {
+    forward.dispose();
+    head.dispose();
+  }
+}
+
+export { ModelError };
