@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage } from '../../fixtures/images';
 import { ProjectStore } from '../../../src/main/store/project-store';
-import { addRun, importNow, predict, readCsvFile, strayFiles, tempDir } from './helpers';
+import { addRun, importNow, predict, readCsvFile, removeTempDirs, strayFiles, tempDir } from './helpers';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const home = tempDir('ts-export-cli-home-');
@@ -43,6 +43,8 @@ beforeAll(async () => {
     store.close();
   }
 });
+
+afterAll(removeTempDirs);
 
 describe('transfer-studio export', () => {
   it('writes the submission and reports it as one JSON object (exit 0)', async () => {

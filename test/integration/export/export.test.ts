@@ -8,7 +8,7 @@ import { setLabels } from '../../../src/main/store/images';
 import { Studio } from '../../../src/main/host/studio';
 import type { ExportResult } from '../../../src/shared/api';
 import { StudioError } from '../../../src/shared/errors';
-import { addRun, exportNow, imageId, importNow, predict, readCsvFile, strayFiles, tempDir, testContext } from './helpers';
+import { addRun, exportNow, imageId, importNow, predict, readCsvFile, removeTempDirs, strayFiles, tempDir, testContext } from './helpers';
 
 const CLASSES = ['cats', 'dogs', 'ñandú 🐦', 'say "hi", ok'];
 /** The test set's CSV, in its (unsorted) order, Kaggle-style ids without extension; "dup" has the same content as img_2. */
@@ -59,7 +59,10 @@ beforeAll(async () => {
   predict(store, runId, [...byId.keys()], CLASSES.length, (id) => PICK[byId.get(id)!]!);
 });
 
-afterAll(() => stores.forEach((s) => s.close()));
+afterAll(() => {
+  stores.forEach((s) => s.close());
+  removeTempDirs();
+});
 
 describe('submission CSV', () => {
   it('lists the test set in its source order with its names: CSV sources in row order, folders in natural order', async () => {

@@ -15,8 +15,17 @@ import { ProjectStore } from '../../../src/main/store/project-store';
 import { savePredictions } from '../../../src/main/store/runs';
 import { readCsv } from '../../../src/main/media/csv';
 
+const made: string[] = [];
+
 export function tempDir(prefix = 'ts-export-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir made (call in afterAll, after closing the stores). */
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
 export function testContext(controller = new AbortController(), onProgress?: (done: number, total: number) => void): JobContext {
