@@ -53,11 +53,11 @@ app.whenReady().then(async () => {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
   // Project files (thumbnails, originals) only through our protocol, only from the open project.
-  protocol.handle(FILE_SCHEME, (request) => {
+  protocol.handle(FILE_SCHEME, async (request) => {
     const url = new URL(request.url);
     const id = Number(url.pathname.replace(/^\//, ''));
     const kind = url.hostname === 'thumb' ? 'thumb' : url.hostname === 'image' ? 'image' : null;
-    const file = kind && Number.isInteger(id) ? studio.resolveFile(kind, id) : null;
+    const file = kind && Number.isInteger(id) ? await studio.resolveFile(kind, id) : null;
     if (!file) return new Response('Not found', { status: 404 });
     return net.fetch(pathToFileURL(file).toString());
   });

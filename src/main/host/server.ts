@@ -110,9 +110,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const fileMatch = /^\/files\/(thumb|image)\/(\d+)$/.exec(url.pathname);
     if (fileMatch) {
-      const file = opts.studio.resolveFile(fileMatch[1] as 'thumb' | 'image', Number(fileMatch[2]));
-      if (!file) return send(res, 404, 'Not found', 'text/plain; charset=utf-8');
-      return serveFile(res, file, { 'Cache-Control': 'private, max-age=3600' });
+      opts.studio.resolveFile(fileMatch[1] as 'thumb' | 'image', Number(fileMatch[2])).then(
+        (file) => (file ? serveFile(res, file, { 'Cache-Control': 'private, max-age=3600' }) : send(res, 404, 'Not found', 'text/plain; charset=utf-8')),
+        () => send(res, 404, 'Not found', 'text/plain; charset=utf-8'),
+      );
+      return;
     }
     // The token arrives once in the address; from then on an HttpOnly cookie carries it.
     const cookie = `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;

@@ -33,6 +33,7 @@ import { RecentProjects } from './recent-projects';
 import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
 import * as runs from '../store/runs';
 import { ModelLibrary, modelErrorToStudio } from '../models/library';
+import { ensureThumbnail, imagePath } from '../media/files';
 import * as predictions from '../store/predictions';
 import type { ImageDetails, ImageRow, ImportReport, SourceStatus } from '../../shared/domain';
 import { runImport } from '../media/import';
@@ -157,9 +158,14 @@ export class Studio implements StudioHandlers {
     return this.jobs.start(kind, work).job;
   }
 
-  /** A file of the open project that transports may serve (thumbnails, originals); null if none. */
-  resolveFile(_kind: 'thumb' | 'image', _id: number): string | null {
-    return null;
+  /**
+   * A file of the open project that transports may serve: an image's thumbnail (remade from the
+   * original if it was deleted) or the original. Only files of images in the open project.
+   */
+  async resolveFile(kind: 'thumb' | 'image', id: number): Promise<string | null> {
+    const store = this.project;
+    if (!store) return null;
+    return kind === 'thumb' ? ensureThumbnail(store, id) : imagePath(store, id);
   }
 
   /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
