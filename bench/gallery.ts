@@ -196,8 +196,27 @@ async function main(): Promise<void> {
       }, mode);
 
     const names = { idle: 'no scrolling (machine baseline, 120 frames)', wheel: 'wheel-speed (100 px/frame, 600 frames)', sweep: 'top -> bottom sweep (1200 frames)' };
+    // GALLERY_PROFILE=1: a CPU profile of the renderer per phase, top functions by self time.
+    const profile = process.env.GALLERY_PROFILE === '1' ? await page.context().newCDPSession(page) : null;
     for (const mode of ['idle', 'wheel', 'sweep'] as const) {
+      if (profile) {
+        await profile.send('Profiler.enable');
+        await profile.send('Profiler.setSamplingInterval', { interval: 500 });
+        await profile.send('Profiler.start');
+      }
       const r = await scroll(mode);
+      if (profile) {
+        const { profile: prof } = await profile.send('Profiler.stop');
+        const self = new Map<string, number>();
+        const dt = new Map<number, number>();
+        prof.samples?.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (prof.timeDeltas?.[i] ?? 0)));
+        for (const n of prof.nodes) {
+          const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
+          self.set(key, (self.get(key) ?? 0) + (dt.get(n.id) ?? 0) / 1000);
+        }
+        const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+        console.log(`  profile ${mode}:`, top.map(([k, v]) => `${v.toFixed(0)}ms ${k}`).join(' | '));
+      }
       const long = r.deltas.filter((d) => d > 16.7 * 1.5).length;
       console.log(
         `${names[mode]}: ` +

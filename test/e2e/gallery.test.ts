@@ -118,6 +118,14 @@ describe('gallery', () => {
     await expect.poll(async () => (await tileClasses(page, PER_CLASS + 3)).every((c) => c === 'banana')).toBe(true);
     await screenshot(page, 'gallery-filter-banana');
 
+    // Drag a tile onto a class in the classes panel; undo puts it back.
+    await page.locator('[data-testid="tile"][data-index="0"]').dragTo(page.locator('[data-testid="class-row"][data-class-name="cherry"]'));
+    await expect.poll(() => classCount(page, 'cherry')).toBe(PER_CLASS + 1);
+    await expect.poll(() => grid.getAttribute('data-total')).toBe(String(PER_CLASS + 2));
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => classCount(page, 'cherry')).toBe(PER_CLASS);
+    await expect.poll(() => grid.getAttribute('data-total')).toBe(String(PER_CLASS + 3));
+
     // Preview with details on Space.
     await page.locator('[data-testid="tile"][data-index="0"]').click();
     await page.keyboard.press(' ');
@@ -140,6 +148,24 @@ describe('gallery', () => {
     await expect
       .poll(() => page2.locator('[data-testid="tile"] img').first().evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth), { timeout: 10_000 })
       .toBeGreaterThan(0);
+
+    // Auto split (stratified, seed 42 by default) fills the validation split.
+    await page2.getByTestId('auto-split').click();
+    expect(await page2.getByTestId('split-seed').inputValue()).toBe('42');
+    await page2.getByTestId('split-run').click();
+    await expect.poll(() => page2.getByTestId('split-result').innerText()).toMatch(/\d+ train · \d+ validation/);
+    await page2.keyboard.press('Escape');
+    await page2.getByTestId('filter-split').getByText(/^Val/).click();
+    await expect.poll(async () => Number(await page2.getByTestId('gallery-grid').getAttribute('data-total'))).toBeGreaterThan(0);
+    await expect.poll(async () => (await page2.locator('[data-testid="tile"][data-image-id]').evaluateAll((ts) => ts.map((t) => t.getAttribute('data-split')))).every((x) => x === 'val')).toBe(true);
+    await screenshot(page2, 'gallery-val-split');
+
+    // Merge cherry into apple from the classes panel.
+    page2.once('dialog', (d) => void d.accept());
+    await page2.getByRole('button', { name: 'Actions for cherry' }).click();
+    await page2.getByTestId('merge-into').getByText('apple').click();
+    await expect.poll(() => page2.locator('[data-testid="class-row"][data-class-name="cherry"]').count()).toBe(0);
+    await expect.poll(() => classCount(page2, 'apple')).toBe(PER_CLASS - 3 + PER_CLASS);
     expect(app.errors).toEqual([]);
   });
 });

@@ -27,6 +27,22 @@ interface TileProps {
 }
 
 const Tile = memo(function Tile({ index, row, cls, selected, focused, size, loadImage }: TileProps) {
+  if (!loadImage) {
+    // Flying past: one element with the class colour, filled in when the scroll slows.
+    return (
+      <div
+        role="gridcell"
+        className={classes.tile}
+        aria-selected={selected}
+        tabIndex={focused ? 0 : -1}
+        data-index={index}
+        data-testid="tile"
+        data-image-id={row?.id}
+        data-class={cls?.name ?? ''}
+        style={{ width: size, height: size + LABEL_HEIGHT, marginRight: GAP, borderBottom: `${LABEL_HEIGHT}px solid ${cls?.color ?? 'transparent'}` }}
+      />
+    );
+  }
   return (
     <div
       role="gridcell"
