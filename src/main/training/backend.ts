@@ -51,8 +51,8 @@ async function tryNative(pkg: string, name: 'tensorflow', log: (m: string) => vo
 async function tryWasm(threads: number, log: (m: string) => void): Promise<BackendInfo | null> {
   try {
     process.env['TFJS_WASM_LOGICAL_CORES'] = String(Math.max(1, threads) * 2);
+    const wasm = await import('@tensorflow/tfjs-backend-wasm'); // registers the wasm flags
     if (threads <= 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setThreadsCount(Math.max(1, threads));
     if (!(await tf.setBackend('wasm'))) {
       log('the wasm backend did not start');
