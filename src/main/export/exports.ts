@@ -240,9 +240,10 @@ async function exportDatasetCsv(store: ProjectStore, ctx: JobContext, target: st
 /** Runs one export (the work of an export job). */
 export async function runExport(store: ProjectStore, req: ExportRequest, ctx: JobContext): Promise<ExportResult> {
   const target = checkTarget(req.out, { kind: req.kind === 'dataset' ? 'folder' : 'file', overwrite: req.overwrite });
-  if (path.resolve(store.dir) === target || !path.relative(store.dir, target).startsWith('..')) {
-    if (req.kind === 'dataset') throw new StudioError('bad_input', 'Export the dataset to a folder outside the project folder.', 'out');
-  }
+  // A copy of the images inside the project folder would be project files nobody references.
+  const rel = path.relative(store.dir, target);
+  if (req.kind === 'dataset' && !rel.startsWith('..') && !path.isAbsolute(rel))
+    throw new StudioError('bad_input', 'Export the dataset to a folder outside the project folder.', 'out');
   ctx.progress(0, 0, 'Preparing the export');
   switch (req.kind) {
     case 'submission':
