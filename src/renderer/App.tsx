@@ -10,6 +10,8 @@ import { ClassesPanel } from './features/classes/ClassesPanel';
 import { StatusBar } from './components/StatusBar';
 import { Placeholder } from './components/Placeholder';
 import { Gallery } from './features/gallery/Gallery';
+import { TrainScreen } from './features/training/TrainScreen';
+import { EvaluateScreen } from './features/evaluate/EvaluateScreen';
 
 export type Screen = 'gallery' | 'train' | 'evaluate' | 'export';
 const SCREENS: { id: Screen; label: string }[] = [
@@ -33,6 +35,7 @@ function ThemeToggle() {
 
 function Studio({ project }: { project: ProjectInfo }) {
   const [screen, setScreen] = useState<Screen>('gallery');
+  const [evalRun, setEvalRun] = useState<number | null>(null);
   const info = useQuery('projectInfo', {}, ['project', 'classes', 'images', 'runs']).data ?? project;
   return (
     <AppShell header={{ height: 48 }} navbar={{ width: 260, breakpoint: 0 }} aside={{ width: 0, breakpoint: 0 }} footer={{ height: 36 }} padding="md">
@@ -65,8 +68,16 @@ function Studio({ project }: { project: ProjectInfo }) {
       </AppShell.Navbar>
       <AppShell.Main>
         {screen === 'gallery' && <Gallery counts={info.counts} projectDir={info.dir} />}
-        {screen === 'train' && <Placeholder title="Train" text="The scenario wizard appears here." />}
-        {screen === 'evaluate' && <Placeholder title="Evaluate" text="Evaluation of trained runs appears here." />}
+        {screen === 'train' && (
+          <TrainScreen
+            counts={info.counts}
+            onEvaluate={(id) => {
+              setEvalRun(id);
+              setScreen('evaluate');
+            }}
+          />
+        )}
+        {screen === 'evaluate' && <EvaluateScreen counts={info.counts} initialRunId={evalRun} />}
         {screen === 'export' && <Placeholder title="Export" text="Predictions and exports appear here." />}
       </AppShell.Main>
       <AppShell.Footer>

@@ -41,6 +41,10 @@ function where(q: PredictionQuery, classNames: readonly string[]): { sql: string
     parts.push('i.split = ?');
     params.push(q.split);
   }
+  if (q.minConfidence !== undefined) {
+    parts.push('p.confidence >= ?');
+    params.push(q.minConfidence);
+  }
   return { sql: `WHERE ${parts.join(' AND ')}`, params };
 }
 
