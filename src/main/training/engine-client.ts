@@ -18,6 +18,7 @@ import type {
   EngineEvent,
   EngineMethod,
   EngineMethods,
+  EngineStats,
   EngineToHost,
   HostToEngine,
   PredictItem,
@@ -109,6 +110,10 @@ export class EngineClient {
   predict(runDir: string, items: PredictItem[], options: CallOptions & { cacheDir?: string } = {}): Promise<PredictResult> {
     const { cacheDir, ...rest } = options;
     return this.call('predict', { runDir, items, ...(cacheDir ? { cacheDir } : {}) }, rest);
+  }
+
+  stats(options: CallOptions = {}): Promise<EngineStats> {
+    return this.call('stats', {}, options);
   }
 
   /** Test hook: makes the engine exit with `code`. */

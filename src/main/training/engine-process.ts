@@ -6,6 +6,7 @@
  * away the process exits (the wasm thread pool would otherwise keep it alive).
  */
 import { initBackend } from './backend';
+import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../models/errors';
 import { inspectModel } from '../models/layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
@@ -51,6 +52,16 @@ async function run(msg: Extract<HostToEngine, { kind: 'call' }>, signal: AbortSi
       return runScenario1(msg.params.job, info, emit, signal);
     case 'predict':
       return predict(msg.params.runDir, msg.params.items, msg.params.cacheDir, signal);
+    case 'stats': {
+      const mem = tf.memory();
+      return {
+        pid: process.pid,
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        rssBytes: process.memoryUsage().rss,
+        tensors: mem.numTensors,
+        tensorBytes: mem.numBytes,
+      };
+    }
     case 'crash':
       process.exit(msg.params.code);
   }

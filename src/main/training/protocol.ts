@@ -87,8 +87,18 @@ export interface EngineMethods {
   classify: { params: { modelDir: string; imagePaths: string[]; topK?: number; labelsPath?: string }; result: ClassifyResult[] };
   trainScenario1: { params: { job: Scenario1Job }; result: Scenario1Result };
   predict: { params: { runDir: string; items: PredictItem[]; cacheDir?: string }; result: PredictResult };
+  /** Memory of the engine process (peak RSS from the OS, current RSS, TensorFlow.js tensors/bytes). */
+  stats: { params: Record<string, never>; result: EngineStats };
   /** Test hook: the engine exits with this code (simulates a crash). */
   crash: { params: { code: number }; result: never };
+}
+
+export interface EngineStats {
+  pid: number;
+  maxRssBytes: number;
+  rssBytes: number;
+  tensors: number;
+  tensorBytes: number;
 }
 
 export type EngineMethod = keyof EngineMethods;
