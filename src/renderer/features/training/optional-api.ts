@@ -1,36 +1,20 @@
 /**
- * Requests the model and advisor engineers are adding (listModels, inspectModel, advise). Until
- * they are in the contract the wizard calls them by name through the transport and reads the
- * answer defensively: an unknown request or an unexpected shape gives `null`, and the wizard
- * falls back to typed-in model ids and its own estimate.
+ * The wizard's model and advisor requests. listModels and inspectModel are in the contract;
+ * `advise` is being added by the scenarios engineer: until it is, it is called by name through
+ * the transport and read defensively (an unknown request or an unexpected shape gives `null`,
+ * and the wizard falls back to the user's answer and its own estimate).
  */
 import { z } from 'zod';
-import { transport } from '../../api/client';
+import type { LayerInfoData, ModelInspectionInfo } from '../../../shared/domain';
+import { api, transport } from '../../api/client';
 
-const layerSchema = z.object({
-  name: z.string(),
-  className: z.string().default(''),
-  outputShape: z.array(z.number()).default([]),
-  params: z.number().default(0),
-  cutPoint: z.boolean().default(false),
-});
-export type ModelLayer = z.output<typeof layerSchema>;
-
-const inspectionSchema = z.object({
-  name: z.string().optional(),
-  params: z.number().optional(),
-  layers: z.array(layerSchema),
-  defaultCutLayer: z.string().optional(),
-});
-export type ModelInspection = z.output<typeof inspectionSchema>;
-
-const modelSchema = z.union([
-  z.string().transform((id) => ({ id, name: id, installed: true })),
-  z
-    .object({ id: z.string(), name: z.string().optional(), installed: z.boolean().optional() })
-    .transform((m) => ({ id: m.id, name: m.name ?? m.id, installed: m.installed ?? true })),
-]);
-export type ModelEntry = z.output<typeof modelSchema>;
+export type ModelLayer = LayerInfoData;
+export type ModelInspection = Pick<ModelInspectionInfo, 'layers' | 'defaultCutLayer' | 'params' | 'name'>;
+export interface ModelEntry {
+  id: string;
+  name: string;
+  installed: boolean;
+}
 
 const similaritySchema = z.union([z.number(), z.enum(['low', 'medium', 'high'])]);
 const adviceSchema = z.object({
@@ -55,11 +39,23 @@ async function optional<T>(name: string, input: unknown, schema: z.ZodType<T>): 
   }
 }
 
-export const listModels = (): Promise<ModelEntry[] | null> =>
-  optional('listModels', {}, z.union([z.array(modelSchema), z.object({ models: z.array(modelSchema) }).transform((o) => o.models)]));
+/** Installed models (typed: the request is in the contract). */
+export async function listModels(): Promise<ModelEntry[] | null> {
+  try {
+    return (await api.call('listModels', {})).map((m) => ({ id: m.id, name: m.name === m.id ? m.id : `${m.name} (${m.id})`, installed: true }));
+  } catch {
+    return null;
+  }
+}
 
-export const inspectModel = async (id: string): Promise<ModelInspection | null> =>
-  (await optional('inspectModel', { id }, inspectionSchema)) ?? (await optional('inspectModel', { model: id }, inspectionSchema));
+/** A model's layers (typed: the request is in the contract); null when it cannot be read. */
+export async function inspectModel(id: string): Promise<ModelInspection | null> {
+  try {
+    return await api.call('inspectModel', { id });
+  } catch {
+    return null;
+  }
+}
 
 export const advise = (model?: string): Promise<Advice | null> => optional('advise', model ? { model } : {}, adviceSchema);
 
