@@ -125,6 +125,12 @@ describe('engine process', () => {
     expect(pred.classNames).toEqual(DIGIT_CLASSES);
     const correct = pred.items.filter((p, k) => p.probabilities.indexOf(Math.max(...p.probabilities)) === val[k]?.label).length;
     expect(correct / val.length).toBeCloseTo(best?.valAcc ?? 0, 1);
+
+    // The exported classifier (pretrained part + pooling + head, one LayersModel) agrees with it.
+    const exported = await client.classify(path.join(job('run1').runDir, 'model'), val.slice(0, 20).map((i) => i.path), { topK: 1 });
+    expect(exported.map((e) => e.top[0]?.index)).toEqual(
+      pred.items.slice(0, 20).map((p) => p.probabilities.indexOf(Math.max(...p.probabilities))),
+    );
   });
 
   it('cancel through the AbortSignal ends the run cancelled', async () => {
