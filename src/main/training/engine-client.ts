@@ -278,4 +278,28 @@ export function forkEngine(options: { entry?: string; execArgv?: string[]; env?:
   };
 }
 
+/** The part of Electron's UtilityProcess the channel needs (typed structurally: no electron import here). */
+export interface UtilityProcessLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  kill(): boolean;
+}
+
+/**
+ * An EngineChannel over an Electron utilityProcess, e.g.
+ * `new EngineClient(() => utilityProcessChannel(utilityProcess.fork(enginePath)))`.
+ * Exit code 0 after kill() is reported as stopped by the client, anything else as a crash.
+ */
+export function utilityProcessChannel(proc: UtilityProcessLike): EngineChannel {
+  return {
+    send: (msg) => proc.postMessage(msg),
+    onMessage: (cb) => proc.on('message', (m) => cb(m as EngineToHost)),
+    onExit: (cb) => proc.on('exit', (code) => cb(code, null)),
+    kill: () => {
+      proc.kill();
+    },
+  };
+}
+
 export type { EngineErrorData };
