@@ -107,6 +107,17 @@ export class EngineClient {
     );
   }
 
+  /**
+   * The job system's entry (TrainingEngine in training-service.ts): dispatches on config.scenario.
+   * Only scenario 1 exists in the engine so far; others reject with SCENARIO_NOT_AVAILABLE.
+   */
+  train(job: Scenario1Job, onEvent: (event: EngineEvent) => void, signal?: AbortSignal): Promise<Scenario1Result> {
+    if (job.config.scenario !== 1) {
+      return Promise.reject(new EngineError('SCENARIO_NOT_AVAILABLE', `Scenario ${job.config.scenario} is not available in this engine yet; scenario 1 (feature extraction) is.`));
+    }
+    return this.trainScenario1(job, { onEvent }, signal);
+  }
+
   predict(runDir: string, items: PredictItem[], options: CallOptions & { cacheDir?: string } = {}): Promise<PredictResult> {
     const { cacheDir, ...rest } = options;
     return this.call('predict', { runDir, items, ...(cacheDir ? { cacheDir } : {}) }, rest);

@@ -43,7 +43,8 @@ export type EngineEvent =
   | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix }
   | { type: 'log'; message: string };
 
-export interface Scenario1Result {
+// A type alias (not an interface) so it is assignable to records with an index signature.
+export type Scenario1Result = {
   /** 'cancelled' when the AbortSignal fired: what was finished is kept (cache, best head so far). */
   state: 'succeeded' | 'cancelled';
   backend: BackendInfo;
@@ -62,7 +63,7 @@ export interface Scenario1Result {
   cutLayer: string;
   featureDim: number;
   frozenKind: string;
-}
+};
 
 export interface ClassifyResult {
   path: string;
