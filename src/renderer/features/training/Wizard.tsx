@@ -32,7 +32,7 @@ import { api } from '../../api/client';
 import { ErrorText } from '../../components/ErrorText';
 import { advise, inspectModel, listModels, similarityValue, type Advice, type ModelEntry, type ModelInspection } from './optional-api';
 import {
-  LARGE_DATASET,
+  LARGE_PER_CLASS,
   SCENARIOS,
   SIMILARITY_VALUE,
   buildConfig,
@@ -155,8 +155,8 @@ function SimilarityStep({ answer, onAnswer, advice }: { answer: SimilarityAnswer
 }
 
 function ScenarioChart({ place, recommended, chosen, onChoose }: { place: { x: number; y: number }; recommended: Scenario; chosen: Scenario; onChoose: (s: Scenario) => void }) {
-  const W = 360;
-  const H = 260;
+  const W = 470;
+  const H = 280;
   const m = 30;
   const quads: { s: Scenario; x: number; y: number }[] = [
     { s: 1, x: 0, y: 0 },
@@ -180,7 +180,7 @@ function ScenarioChart({ place, recommended, chosen, onChoose }: { place: { x: n
             stroke={q.s === chosen ? '#228be6' : 'rgba(128,128,128,0.4)'}
             strokeWidth={q.s === chosen ? 2.5 : 1}
           />
-          <text x={m + q.x * qw + 8} y={q.y * qh + 18} fontSize={12} fontWeight={600} fill="currentColor">
+          <text x={m + q.x * qw + 8} y={q.y * qh + 18} fontSize={11} fontWeight={600} fill="currentColor">
             {SCENARIOS[q.s].title}
           </text>
           <text x={m + q.x * qw + 8} y={q.y * qh + 34} fontSize={10} fill="currentColor" fillOpacity={0.7}>
@@ -192,7 +192,7 @@ function ScenarioChart({ place, recommended, chosen, onChoose }: { place: { x: n
         <title>This project</title>
       </circle>
       <text x={m + (W - m) / 2} y={H - 8} fontSize={10} textAnchor="middle" fill="currentColor" fillOpacity={0.7}>
-        dataset size → (large from {LARGE_DATASET} training images)
+        images in the smallest class → (large from {LARGE_PER_CLASS})
       </text>
       <text x={10} y={(H - m) / 2} fontSize={10} textAnchor="middle" fill="currentColor" fillOpacity={0.7} transform={`rotate(-90 10 ${(H - m) / 2})`}>
         similarity →
@@ -495,9 +495,9 @@ export function Wizard({ counts, onStarted }: { counts: ProjectCounts; onStarted
   }, [form.model]);
 
   const similarity = answer ? SIMILARITY_VALUE[answer] : (similarityValue(advice ?? null) ?? 0.5);
-  const recommended: Scenario = advice && !answer ? advice.scenario : recommend(facts.train, similarity);
+  const recommended: Scenario = advice && !answer ? advice.scenario : recommend(facts.smallest, similarity);
   const scenario: Scenario = chosen ?? recommended;
-  const place = placement(facts.train, similarity);
+  const place = placement(facts.smallest, similarity);
 
   // Sensible defaults per scenario, until the user edits a field.
   useEffect(() => {

@@ -16,12 +16,13 @@ export interface ModelEntry {
   installed: boolean;
 }
 
-const similaritySchema = z.union([z.number(), z.enum(['low', 'medium', 'high'])]);
+const similaritySchema = z.union([z.number(), z.enum(['low', 'medium', 'high', 'unknown'])]);
 const adviceSchema = z.object({
   scenario: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
   similarity: z.union([similaritySchema, z.object({ value: z.number().optional(), level: z.string().optional(), score: z.number().optional() })]).optional(),
   size: z.unknown().optional(),
   reasons: z.array(z.string()).default([]),
+  reason: z.string().optional(),
   freezeTo: z.string().optional(),
   k: z.number().optional(),
   model: z.string().optional(),
@@ -57,13 +58,16 @@ export async function inspectModel(id: string): Promise<ModelInspection | null> 
   }
 }
 
-export const advise = (model?: string): Promise<Advice | null> => optional('advise', model ? { model } : {}, adviceSchema);
+export async function advise(model?: string): Promise<Advice | null> {
+  const a = (await optional('advise', model ? { model } : {}, adviceSchema)) ?? (await optional('advise', {}, adviceSchema));
+  return a && a.reason && !a.reasons.includes(a.reason) ? { ...a, reasons: [...a.reasons, a.reason] } : a;
+}
 
 /** The advisor's similarity as 0..1, whatever shape it came in. */
 export function similarityValue(a: Advice | null): number | null {
   const s = a?.similarity;
   if (s === undefined) return null;
   if (typeof s === 'number') return s;
-  if (typeof s === 'string') return s === 'high' ? 0.8 : s === 'medium' ? 0.5 : 0.2;
+  if (typeof s === 'string') return s === 'high' ? 0.8 : s === 'medium' ? 0.5 : s === 'low' ? 0.2 : null;
   return s.value ?? s.score ?? (s.level === 'high' ? 0.8 : s.level === 'medium' ? 0.5 : s.level === 'low' ? 0.2 : null);
 }

@@ -31,8 +31,8 @@ export const SCENARIOS: Record<Scenario, { title: string; short: string; what: s
 export type SimilarityAnswer = 'high' | 'medium' | 'low';
 export const SIMILARITY_VALUE: Record<SimilarityAnswer, number> = { high: 0.8, medium: 0.5, low: 0.2 };
 
-/** Labelled training images at which a dataset counts as large for fine-tuning a whole network. */
-export const LARGE_DATASET = 2000;
+/** Labelled images in the smallest class from which a dataset counts as large (as the studio's advisor counts). */
+export const LARGE_PER_CLASS = 1000;
 
 export interface DataFacts {
   labelled: number;
@@ -40,6 +40,8 @@ export interface DataFacts {
   val: number;
   unlabelled: number;
   classes: { id: number; name: string; color: string; train: number; val: number; total: number }[];
+  /** Labelled images of the smallest class that has any (what makes a dataset small or large). */
+  smallest: number;
   /** Share of the largest class among the labelled train+val images (always guessing it). */
   baseline: number | null;
   warnings: string[];
@@ -69,21 +71,24 @@ export function dataFacts(c: ProjectCounts): DataFacts {
   for (const k of classes) if (k.train > 0 && k.val === 0 && val > 0) warnings.push(`Class "${k.name}" has no validation images: its accuracy cannot be measured.`);
   if (c.unlabelled > 0) warnings.push(`${c.unlabelled} image${c.unlabelled === 1 ? ' is' : 's are'} unlabelled: they are not trained on, but the run will suggest labels for them.`);
   if (baseline !== null && baseline > 0.6 && classes.length > 1) warnings.push(`The classes are unbalanced (the largest has ${Math.round(100 * baseline)}%): consider class weights.`);
-  return { labelled, train, val, unlabelled: c.unlabelled, classes, baseline, warnings, blocking };
+  const sizes = classes.map((k) => k.total).filter((n) => n > 0);
+  const smallest = sizes.length > 0 ? Math.min(...sizes) : 0;
+  return { labelled, train, val, unlabelled: c.unlabelled, classes, smallest, baseline, warnings, blocking };
 }
 
-export function recommend(trainImages: number, similarity: number): Scenario {
-  const large = trainImages >= LARGE_DATASET;
+/** The scenario for the smallest class's image count and a similarity in 0..1. */
+export function recommend(smallestClass: number, similarity: number): Scenario {
+  const large = smallestClass >= LARGE_PER_CLASS;
   const similar = similarity >= 0.5;
   if (!large) return similar ? 1 : 2;
   return similar ? 4 : 3;
 }
 
-/** Where the project sits on the 2x2 chart: x by log10 of the training images around the threshold, y = similarity; both 0..1. */
-export function placement(trainImages: number, similarity: number): { x: number; y: number } {
-  const lo = Math.log10(20);
-  const hi = Math.log10(LARGE_DATASET * LARGE_DATASET / 20);
-  const x = (Math.log10(Math.max(1, trainImages)) - lo) / (hi - lo);
+/** Where the project sits on the 2x2 chart: x by log10 of the smallest class (10 .. 100,000, the threshold in the middle), y = similarity; both 0..1. */
+export function placement(smallestClass: number, similarity: number): { x: number; y: number } {
+  const lo = Math.log10(LARGE_PER_CLASS) - 2;
+  const hi = Math.log10(LARGE_PER_CLASS) + 2;
+  const x = (Math.log10(Math.max(1, smallestClass)) - lo) / (hi - lo);
   return { x: Math.min(0.98, Math.max(0.02, x)), y: Math.min(0.98, Math.max(0.02, similarity)) };
 }
 
