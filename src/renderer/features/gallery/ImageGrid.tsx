@@ -131,8 +131,11 @@ const GridRow = memo(function GridRow({ rowIndex, start, columns, total, size, h
   );
 });
 
-/** Scrolling faster than this (px per ms, about two rows a frame) defers thumbnail loading. */
-const FAST_SCROLL = 20;
+/**
+ * Scrolling faster than this (px per ms: 4 = 4,000 px/s, a fling or a scrollbar drag) defers
+ * thumbnail loading until the scroll slows or stops (150 ms); slower, thumbnails load as tiles appear.
+ */
+const FAST_SCROLL = 4;
 
 export interface GridLayout {
   columns: number;
@@ -201,12 +204,17 @@ export function ImageGrid(props: ImageGridProps) {
 
   // Scroll speed between renders: when flying past, tiles are drawn without their thumbnails
   // (which would be requested and dropped a frame later) until the scroll slows or stops.
-  const motion = useRef({ offset: 0, time: 0 });
+  // Renders caused by something else (a page arriving) keep the last verdict until the scroll stops.
+  const motion = useRef({ offset: 0, time: 0, fast: false });
   const offset = virtualizer.scrollOffset ?? 0;
   const now = performance.now();
-  const dt = now - motion.current.time;
-  const fast = virtualizer.isScrolling && dt > 0 && dt < 200 && Math.abs(offset - motion.current.offset) / dt > FAST_SCROLL;
-  motion.current = { offset, time: now };
+  const m = motion.current;
+  if (!virtualizer.isScrolling) motion.current = { offset, time: now, fast: false };
+  else if (offset !== m.offset) {
+    const dt = now - m.time;
+    motion.current = { offset, time: now, fast: dt > 0 && dt < 250 && Math.abs(offset - m.offset) / dt > FAST_SCROLL };
+  }
+  const fast = motion.current.fast;
   const firstRow = items[0]?.index ?? 0;
   const lastRow = items[items.length - 1]?.index ?? 0;
 
