@@ -208,7 +208,7 @@ function RecommendationStep(props: { place: { x: number; y: number }; recommende
       <Radio.Group value={String(props.chosen)} onChange={(v) => props.onChoose(Number(v) as Scenario)} name="scenario" style={{ flex: 1, minWidth: 320 }}>
         <Stack gap="xs">
           {([1, 2, 3, 4] as Scenario[]).map((s) => (
-            <Card key={s} withBorder padding="xs" style={{ borderColor: s === props.recommended ? 'var(--mantine-color-blue-filled)' : undefined }}>
+            <Card key={s} withBorder padding="xs" data-testid={`scenario-card-${s}`} data-recommended={s === props.recommended} style={{ borderColor: s === props.recommended ? 'var(--mantine-color-blue-filled)' : undefined }}>
               <Radio
                 value={String(s)}
                 data-testid={`scenario-${s}`}
