@@ -118,6 +118,13 @@ describe('gallery', () => {
     await expect.poll(async () => (await tileClasses(page, PER_CLASS + 3)).every((c) => c === 'banana')).toBe(true);
     await screenshot(page, 'gallery-filter-banana');
 
+    // Ctrl+A selects everything in the current filter (from the store, not just the tiles in view).
+    await page.locator('[data-testid="tile"][data-index="1"]').click();
+    await page.keyboard.press('Control+a');
+    await expect.poll(() => page.getByTestId('selected-count').innerText()).toBe(String(PER_CLASS + 3));
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('selected-count').innerText()).toBe('0');
+
     // Drag a tile onto a class in the classes panel; undo puts it back.
     await page.locator('[data-testid="tile"][data-index="0"]').dragTo(page.locator('[data-testid="class-row"][data-class-name="cherry"]'));
     await expect.poll(() => classCount(page, 'cherry')).toBe(PER_CLASS + 1);
