@@ -77,9 +77,10 @@ async function startRun(page: Page, opts: { epochs: number; lr: string; seed: st
   await setField(page, 'field-patience', '0');
   if (opts.shots) {
     // A bad value is refused on its field and blocks Next.
-    await setField(page, 'field-batch', '0');
+    await setField(page, 'field-hidden', '64, lots');
     await expect.poll(() => page.getByTestId('wizard-next').isDisabled()).toBe(true);
-    await setField(page, 'field-batch', '8');
+    await page.getByText('Hidden layer sizes are whole numbers').waitFor();
+    await setField(page, 'field-hidden', '64');
     await page.getByTestId('layer-list').waitFor({ timeout: 30_000 });
     await screenshot(page, 'train-wizard-settings');
   }
