@@ -142,8 +142,9 @@ const num = (v: number | string): number => (typeof v === 'number' ? v : v.trim(
 export function buildConfig(scenario: Scenario, f: FormState): { config: TrainConfig; errors: null } | { config: null; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const hiddenParts = f.hidden.trim() === '' ? [] : f.hidden.split(',').map((s) => s.trim());
-  const hidden = hiddenParts.map(Number);
-  if (hiddenParts.some((s) => !/^\d+$/.test(s))) errors['head.hidden'] = 'Hidden layer sizes are whole numbers separated by commas, e.g. 256, 64 (empty = none).';
+  const hiddenOk = hiddenParts.every((s) => /^\d+$/.test(s));
+  if (!hiddenOk) errors['head.hidden'] = 'Hidden layer sizes are whole numbers separated by commas, e.g. 256, 64 (empty = none).';
+  const hidden = hiddenOk ? hiddenParts.map(Number) : [];
   const input: TrainConfigInput = {
     scenario,
     model: f.model.trim(),
@@ -167,7 +168,8 @@ export function buildConfig(scenario: Scenario, f: FormState): { config: TrainCo
   const r = trainConfigSchema.safeParse(input);
   if (!r.success) {
     for (const issue of r.error.issues) {
-      const key = issue.path.join('.');
+      // One message per field: "head.hidden.1" (a size out of range) belongs to head.hidden.
+      const key = issue.path[0] === 'head' && issue.path[1] === 'hidden' ? 'head.hidden' : issue.path.join('.');
       errors[key] ??= issue.code === 'invalid_type' ? 'A number is required.' : issue.message;
     }
   }
