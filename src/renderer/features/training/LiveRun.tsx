@@ -76,7 +76,7 @@ export function LiveRun({ runId, onEvaluate }: { runId: number; onEvaluate?: (ru
         </Group>
       </Group>
       <Text size="xs" c="dimmed" data-testid="run-backend">
-        Backend: {backendLabel(run.backend ?? engine.data)}
+        Backend: {run.backend ?? engine.data ? backendLabel(run.backend ?? engine.data) : running ? 'being chosen by the engine…' : 'unknown'}
       </Text>
       {running && (
         <Card withBorder padding="xs" data-testid="run-progress" data-phase={p?.phase ?? ''}>

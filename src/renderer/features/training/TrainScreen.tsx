@@ -27,11 +27,11 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
   const recent = runs.filter((r) => r.state !== 'running').slice(0, 12);
   const shown = runId ?? active[0]?.id ?? recent[0]?.id ?? null;
 
-  const phase = (id: number): string => {
+  const phase = (id: number, epochs: number): string => {
     const p = live.get(id)?.progress;
     if (!p) return 'waiting';
     if (p.phase === 'queued') return 'queued';
-    if (p.phase === 'train') return `epoch ${p.epoch ?? '?'}/${p.epochs ?? '?'}`;
+    if (p.phase === 'train') return `epoch ${p.epoch ?? '?'}/${p.epochs ?? epochs}`;
     return p.phase === 'extract' ? 'extracting' : 'predicting';
   };
 
@@ -71,7 +71,7 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
                 active={shown === r.id}
                 onClick={() => setRunId(r.id)}
                 label={`Run ${r.id} · scenario ${r.scenario}`}
-                description={`${i === 0 ? '' : `#${i + 1} in queue · `}${phase(r.id)}`}
+                description={`${i === 0 ? '' : `#${i + 1} in queue · `}${phase(r.id, r.config.epochs)}`}
                 data-testid="queue-item"
                 data-run-id={r.id}
               />

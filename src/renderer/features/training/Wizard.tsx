@@ -250,7 +250,7 @@ function LayerList({ inspection, scenario, form, set }: { inspection: ModelInspe
           Frozen: <b>{formatCount(split.frozen)}</b> parameters
         </Text>
         <Text size="sm" data-testid="trainable-params">
-          Trainable: <b>{formatCount(split.trainable)}</b> {scenario === 1 ? '(the backbone is frozen; only the head trains)' : ''} parameters
+          Trainable: <b>{formatCount(split.trainable)}</b> parameters of the network{scenario === 1 ? ' (it stays frozen: only the new head trains)' : ''}, plus the new head
         </Text>
       </Group>
       {(scenario === 1 || scenario === 2) && cuts.length > 1 && (
