@@ -196,6 +196,11 @@ describe('training', () => {
     await page.keyboard.press(String(classOrder.indexOf(predicted) + 1));
     await expect.poll(() => wrong.getAttribute('data-total')).toBe(String(wrongBefore - 1));
     expect(await wrong.locator(`[data-image-id="${fixedId}"]`).count()).toBe(0);
+    // Undo and redo, as in the gallery.
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => wrong.getAttribute('data-total')).toBe(String(wrongBefore));
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(() => wrong.getAttribute('data-total')).toBe(String(wrongBefore - 1));
 
     // ---- label suggestions: accept one with Enter -------------------------------------------
     await page.getByTestId('tab-suggestions').click();

@@ -15,6 +15,7 @@ import { SCENARIOS } from '../training/wizard-logic';
 import { accuracy, classMetrics, macro, majorityBaseline, pct } from './metrics';
 import { PredictionGrid, acceptPredictions } from './PredictionGrid';
 import { RunHistory } from './RunHistory';
+import { redoLabels, undoLabels } from '../gallery/labels';
 
 let lastRunId: number | null = null;
 let lastTab = 'matrix';
@@ -192,6 +193,26 @@ export function EvaluateScreen({ counts, initialRunId }: { counts: ProjectCounts
   const detail = useQuery('getRun', { id: runId ?? 1 }, ['runs'], runId !== null);
   const run = detail.data && detail.data.id === runId ? detail.data : undefined;
   const classes: ClassInfo[] = counts.byClass;
+  const [undoError, setUndoError] = useState<StudioError>();
+
+  // Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y) undo and redo label fixes wherever the focus is, as in the gallery.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const t = e.target as HTMLElement | null;
+      if (t?.closest?.('input, textarea, select, [contenteditable="true"]')) return;
+      const k = e.key.toLowerCase();
+      const redo = (k === 'z' && e.shiftKey) || k === 'y';
+      if (k !== 'z' && !redo) return;
+      e.preventDefault();
+      (redo ? redoLabels() : undoLabels()).then(
+        () => setUndoError(undefined),
+        (err: unknown) => setUndoError(StudioError.from(err)),
+      );
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   if (runs.data && list.length === 0)
     return (
@@ -213,7 +234,7 @@ export function EvaluateScreen({ counts, initialRunId }: { counts: ProjectCounts
           data-testid="eval-run"
         />
       </Group>
-      <ErrorText error={runs.error ?? detail.error} />
+      <ErrorText error={runs.error ?? detail.error ?? undoError} />
       <Tabs value={tab} onChange={(v) => setTab(v ?? 'matrix')} keepMounted={false}>
         <Tabs.List mb="sm">
           <Tabs.Tab value="matrix" data-testid="tab-matrix">

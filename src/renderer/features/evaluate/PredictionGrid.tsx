@@ -12,7 +12,7 @@ import { StudioError } from '../../../shared/errors';
 import { api, fileUrl } from '../../api/client';
 import { useQuery } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
-import { applyLabels, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../gallery/labels';
+import { applyLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../gallery/labels';
 import { recordChange } from '../gallery/history';
 
 export type PredictionFilter = Omit<RequestInput<'listPredictions'>, 'offset' | 'limit'>;
@@ -121,12 +121,7 @@ export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-g
   const onKeyDown = (e: KeyboardEvent): void => {
     const row = rows[focus];
     const mod = e.ctrlKey || e.metaKey;
-    if (mod && e.key.toLowerCase() === 'z') {
-      e.preventDefault();
-      run((e.shiftKey ? redoLabels() : undoLabels()).then((ok) => (ok ? (e.shiftKey ? 'Redone' : 'Undone') : 'Nothing to undo')));
-      return;
-    }
-    if (mod) return;
+    if (mod) return; // undo / redo: the Evaluate screen's window handler
     const cols = columns();
     const moves: Record<string, number> = { ArrowLeft: focus - 1, ArrowRight: focus + 1, ArrowUp: focus - cols, ArrowDown: focus + cols, Home: 0, End: rows.length - 1 };
     if (e.key in moves) {
