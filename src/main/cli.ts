@@ -12,6 +12,8 @@ import { StudioError, type ErrorCode } from '../shared/errors';
 import { Studio } from './host/studio';
 import { defaultUserDataDir, rendererDir } from './host/paths';
 import { startServer } from './host/server';
+import { HostEngine } from './host/engine';
+import { forkEngine } from './training/engine-client';
 import { mediaCommands } from './media/cli-commands';
 import { exportCommands } from './export/cli-commands';
 import { modelCommands } from './models/cli-commands';
@@ -204,7 +206,11 @@ export async function main(argv: string[]): Promise<number> {
     const { required, optional = [] } = command.positionals;
     if (args.length < required.length) throw new UsageError(`missing ${required.slice(args.length).join(', ')}. Usage: transfer-studio ${command.name} ${command.args}`);
     if (args.length > required.length + optional.length) throw new UsageError(`unexpected argument "${args[required.length + optional.length]}".`);
-    studio = new Studio({ userDataDir: defaultUserDataDir(), mode: 'cli' });
+    studio = new Studio({
+      userDataDir: defaultUserDataDir(),
+      mode: command.name === 'serve' ? 'browser' : 'cli',
+      engine: () => new HostEngine(() => forkEngine()),
+    });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
     if (values.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');
     else if (out.text) process.stdout.write(out.text + '\n');

@@ -4,10 +4,12 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, net, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, net, protocol, session, shell, utilityProcess } from 'electron';
 import { Studio } from './host/studio';
 import { CSP } from './host/server';
 import { connectIpc } from './ipc';
+import { HostEngine } from './host/engine';
+import { utilityProcessChannel } from './training/engine-client';
 import { defaultUserDataDir } from './host/paths';
 
 const FILE_SCHEME = 'studio-file';
@@ -46,7 +48,13 @@ async function createWindow(): Promise<void> {
 app.whenReady().then(async () => {
   // TRANSFER_STUDIO_HOME (tests, portable setups) overrides Electron's per-user folder.
   const userDataDir = process.env.TRANSFER_STUDIO_HOME ? defaultUserDataDir() : app.getPath('userData');
-  const studio = new Studio({ userDataDir, mode: 'electron' });
+  // The engine (TensorFlow.js) runs in a utility process beside the main process, started on first use.
+  const enginePath = path.join(__dirname, 'engine-process.js');
+  const studio = new Studio({
+    userDataDir,
+    mode: 'electron',
+    engine: () => new HostEngine(() => utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine' }))),
+  });
   // Strict CSP on every response, and no permission (camera, notifications...) is ever granted.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP.replace("connect-src 'self'", `connect-src 'self' ${FILE_SCHEME}:`)] } });

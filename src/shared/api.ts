@@ -120,6 +120,13 @@ export const requests = {
   listRuns: req<RunSummary[]>()(none),
   getRun: req<RunDetail>()(z.object({ id }).strict()),
   deleteRun: req<null>()(z.object({ id }).strict()),
+  /**
+   * Starts a job that predicts images of the given splits (default: the test split) with a
+   * finished run's model (default: the latest succeeded run) and stores the predictions.
+   */
+  predictImages: req<JobInfo>()(
+    z.object({ runId: id.optional(), splits: z.array(splitSchema).min(1).max(3).default(['test']) }).strict(),
+  ),
   /** The engine's backend (starts the engine process if needed). */
   engineInfo: req<BackendInfo>()(none),
 

@@ -30,6 +30,7 @@ import { listJobs, saveJob } from '../store/jobs';
 import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
+import { predictableRun, predictImages, type PredictSummary } from '../training/predict-images';
 import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
 import * as runs from '../store/runs';
 import { ModelLibrary, modelErrorToStudio } from '../models/library';
@@ -409,6 +410,24 @@ export class Studio implements StudioHandlers {
     fs.rmSync(path.join(store.dir, 'runs', String(input.id)), { recursive: true, force: true });
     this.changed('runs');
     return null;
+  }
+
+  async predictImages(input: ParsedInput<'predictImages'>): Promise<JobInfo> {
+    const store = this.store();
+    const runId = input.runId ?? runs.listRuns(store.db).find((r) => r.state === 'succeeded')?.id;
+    if (runId === undefined) throw new StudioError('bad_input', 'There is no finished run to predict with: train a model first.', 'runId');
+    const run = predictableRun(store, runId);
+    return this.startJob<PredictSummary>('predict', async (ctx) => {
+      try {
+        return await predictImages(store, this.engine(), run, {
+          splits: input.splits,
+          signal: ctx.signal,
+          onProgress: (done, total) => ctx.progress(done, total, 'Predicting'),
+        });
+      } finally {
+        this.changed('runs', 'images');
+      }
+    });
   }
 
   async engineInfo(): Promise<BackendInfo> {

@@ -251,8 +251,9 @@ export class EngineClient {
  */
 export function defaultEngineEntry(): { entry: string; execArgv: string[] } {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const js = path.join(here, 'engine-process.js');
-  if (fs.existsSync(js)) return { entry: js, execArgv: [] };
+  // In the build this code may sit in out/main/chunks/ while the entry is out/main/engine-process.js.
+  const js = [path.join(here, 'engine-process.js'), path.join(here, '..', 'engine-process.js')].find((f) => fs.existsSync(f));
+  if (js) return { entry: js, execArgv: [] };
   return { entry: path.join(here, 'engine-process.ts'), execArgv: ['--import', 'tsx'] };
 }
 

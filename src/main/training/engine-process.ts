@@ -51,7 +51,7 @@ async function run(msg: Extract<HostToEngine, { kind: 'call' }>, signal: AbortSi
     case 'trainScenario1':
       return runScenario1(msg.params.job, info, emit, signal);
     case 'predict':
-      return predict(msg.params.runDir, msg.params.items, msg.params.cacheDir, signal);
+      return predict(msg.params.runDir, msg.params.items, msg.params.cacheDir, signal, emit);
     case 'stats': {
       const mem = tf.memory();
       return {

@@ -301,7 +301,13 @@ interface RunJson {
 }
 
 /** Class probabilities for images with a saved scenario-1 run (folded frozen part + saved head). */
-export async function predict(runDir: string, items: PredictItem[], cacheDir?: string, signal?: AbortSignal): Promise<PredictResult> {
+export async function predict(
+  runDir: string,
+  items: PredictItem[],
+  cacheDir?: string,
+  signal?: AbortSignal,
+  emit: (e: EngineEvent) => void = () => undefined,
+): Promise<PredictResult> {
   let run: RunJson;
   try {
     run = JSON.parse(await fs.readFile(path.join(runDir, 'run.json'), 'utf8')) as RunJson;
@@ -321,7 +327,7 @@ export async function predict(runDir: string, items: PredictItem[], cacheDir?: s
       : null;
     const scratch = cache ?? (await FeatureCache.open(path.join(runDir, '.predict-cache'), { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess }, dim));
     const missing = targets.filter((t) => !scratch.has(t.hash));
-    const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, () => undefined);
+    const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, emit);
     if (ex.state === 'cancelled') throw new EngineJobError('CANCELLED', 'Prediction was cancelled.');
     for (const t of targets) {
       const f = scratch.get(t.hash);

@@ -11,6 +11,7 @@ import type { JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
 import { listClasses } from '../store/classes';
 import * as runs from '../store/runs';
+import { predictImages, type PredictEngine } from './predict-images';
 
 export interface TrainItem {
   imageId: number;
@@ -39,6 +40,8 @@ export type EngineTrainEvent =
   | { type: 'backend'; backend: BackendInfo; baseline: number | null };
 
 export interface EngineTrainResult {
+  /** 'cancelled' when the signal fired: the best model so far is kept in the run folder. */
+  state: 'succeeded' | 'cancelled';
   backend: BackendInfo;
   epochsRun: number;
   bestEpoch: number | null;
@@ -46,8 +49,8 @@ export interface EngineTrainResult {
   [key: string]: unknown;
 }
 
-/** What the training service needs from the engine (EngineClient implements it). */
-export interface TrainingEngine {
+/** What the training service needs from the engine (HostEngine in host/engine.ts implements it). */
+export interface TrainingEngine extends PredictEngine {
   train(job: EngineTrainJob, onEvent: (e: EngineTrainEvent) => void, signal: AbortSignal): Promise<EngineTrainResult>;
 }
 
@@ -162,11 +165,25 @@ export class TrainingService {
         ctx.signal,
       );
       runs.setRunBackend(store.db, runId, result.backend, result.baseline);
-      const state = ctx.signal.aborted ? 'cancelled' : 'succeeded';
-      runs.finishRun(store.db, runId, state, { result });
-      return { runId, ...result };
+      if (ctx.signal.aborted || result.state === 'cancelled') {
+        runs.finishRun(store.db, runId, 'cancelled', { result, error: 'Cancelled; the best model so far is kept.' });
+        throw new StudioError('cancelled', 'Training was cancelled.');
+      }
+      // Every image gets the new model's prediction: the evaluation views, label suggestions and
+      // the submission read them. Training and validation features are cached, so this is mostly
+      // the unlabelled and test images.
+      onEvent({ type: 'phase', phase: 'predict' });
+      const predicted = await predictImages(store, this.engine(), { id: runId, classNames: job.classNames }, {
+        signal: ctx.signal,
+        onProgress: (done, total) => onEvent({ type: 'progress', done, total }),
+      });
+      if (predicted.failed.length) this.events.log({ runId, message: `${predicted.failed.length} image(s) could not be read for prediction, e.g. ${predicted.failed[0]}` });
+      const summary = { ...result, predictions: predicted.predicted };
+      runs.finishRun(store.db, runId, 'succeeded', { result: summary });
+      return { runId, ...summary };
     } catch (err) {
       const e = StudioError.from(err);
+      if (runs.getRun(store.db, runId).state !== 'running') throw e;
       runs.finishRun(store.db, runId, ctx.signal.aborted || e.code === 'cancelled' ? 'cancelled' : 'failed', { error: e.message });
       throw e;
     }
