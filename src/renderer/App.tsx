@@ -8,10 +8,10 @@ import { theme } from './theme';
 import { ProjectPicker } from './features/project/ProjectPicker';
 import { ClassesPanel } from './features/classes/ClassesPanel';
 import { StatusBar } from './components/StatusBar';
-import { Placeholder } from './components/Placeholder';
 import { Gallery } from './features/gallery/Gallery';
 import { TrainScreen } from './features/training/TrainScreen';
 import { EvaluateScreen } from './features/evaluate/EvaluateScreen';
+import { ExportScreen } from './features/export/ExportScreen';
 
 export type Screen = 'gallery' | 'train' | 'evaluate' | 'export';
 const SCREENS: { id: Screen; label: string }[] = [
@@ -78,7 +78,7 @@ function Studio({ project }: { project: ProjectInfo }) {
           />
         )}
         {screen === 'evaluate' && <EvaluateScreen counts={info.counts} initialRunId={evalRun} />}
-        {screen === 'export' && <Placeholder title="Export" text="Predictions and exports appear here." />}
+        {screen === 'export' && <ExportScreen counts={info.counts} projectDir={info.dir} />}
       </AppShell.Main>
       <AppShell.Footer>
         <StatusBar />

@@ -15,7 +15,7 @@ import { SCENARIOS } from '../training/wizard-logic';
 import { accuracy, classMetrics, macro, majorityBaseline, pct } from './metrics';
 import { PredictionGrid, acceptPredictions } from './PredictionGrid';
 import { RunHistory } from './RunHistory';
-import { redoLabels, undoLabels } from '../gallery/labels';
+import { useUndoRedoKeys } from '../gallery/labels';
 
 let lastRunId: number | null = null;
 let lastTab = 'matrix';
@@ -196,23 +196,7 @@ export function EvaluateScreen({ counts, initialRunId }: { counts: ProjectCounts
   const [undoError, setUndoError] = useState<StudioError>();
 
   // Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y) undo and redo label fixes wherever the focus is, as in the gallery.
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => {
-      if (!(e.ctrlKey || e.metaKey)) return;
-      const t = e.target as HTMLElement | null;
-      if (t?.closest?.('input, textarea, select, [contenteditable="true"]')) return;
-      const k = e.key.toLowerCase();
-      const redo = (k === 'z' && e.shiftKey) || k === 'y';
-      if (k !== 'z' && !redo) return;
-      e.preventDefault();
-      (redo ? redoLabels() : undoLabels()).then(
-        () => setUndoError(undefined),
-        (err: unknown) => setUndoError(StudioError.from(err)),
-      );
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
+  useUndoRedoKeys(setUndoError);
 
   if (runs.data && list.length === 0)
     return (

@@ -1,8 +1,9 @@
 /**
  * A paged grid of images with a run's prediction on each (true label, predicted class and
  * confidence): a confusion-matrix cell, the misclassified or top-loss images, or the label
- * suggestions. Labels are fixed on the spot with the gallery's keys (1–9 label, 0 unlabel, into
- * the gallery's undo history); in suggestion mode Enter accepts the model's class.
+ * suggestions, or the test set under review before export. Labels are fixed on the spot with the
+ * gallery's keys (1–9 label, 0 unlabel, into the gallery's undo history); in suggestion mode
+ * Enter accepts the model's class.
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { ActionIcon, Button, Group, Stack, Text, Tooltip } from '@mantine/core';
@@ -27,14 +28,19 @@ export async function acceptPredictions(input: RequestInput<'acceptSuggestions'>
   return r.changed;
 }
 
-function Tile({ index, row, cls, focused, onClick, mode }: { index: number; row: PredictionRow; cls: ClassInfo | undefined; focused: boolean; onClick: () => void; mode: 'fix' | 'suggest' }) {
-  const wrong = row.className !== null && row.className.toLowerCase() !== row.predictedName.toLowerCase();
+/** fix: labelled images, a prediction that differs from the label is a mistake; suggest: unlabelled images, Enter accepts; review: test images, a label given overrides the prediction. */
+export type GridMode = 'fix' | 'suggest' | 'review';
+
+function Tile({ index, row, cls, focused, onClick, mode }: { index: number; row: PredictionRow; cls: ClassInfo | undefined; focused: boolean; onClick: () => void; mode: GridMode }) {
+  const differs = row.className !== null && row.className.toLowerCase() !== row.predictedName.toLowerCase();
+  const overridden = mode === 'review' && differs;
+  const wrong = differs && !overridden;
   return (
     <div
       role="gridcell"
       tabIndex={focused ? 0 : -1}
       aria-selected={focused}
-      aria-label={`${row.fileName}, label ${row.className ?? 'none'}, predicted ${row.predictedName} ${Math.round(100 * row.confidence)}%`}
+      aria-label={`${row.fileName}, label ${row.className ?? 'none'}, predicted ${row.predictedName} ${Math.round(100 * row.confidence)}%${overridden ? ', your label is used' : ''}`}
       data-testid="pred-tile"
       data-index={index}
       data-image-id={row.imageId}
@@ -57,9 +63,17 @@ function Tile({ index, row, cls, focused, onClick, mode }: { index: number; row:
       </Text>
       <Group gap={4} wrap="nowrap" justify="space-between">
         <Text size="xs" truncate c={cls ? undefined : 'dimmed'} style={{ borderLeft: `4px solid ${cls?.color ?? 'transparent'}`, paddingLeft: 3 }}>
-          {row.className ?? 'unlabelled'}
+          {overridden ? `✎ ${row.className}` : (row.className ?? 'unlabelled')}
         </Text>
-        <Text size="xs" c={wrong ? 'red' : mode === 'suggest' ? 'blue' : 'green'} fw={600} truncate data-testid="pred-text">
+        <Text
+          size="xs"
+          c={overridden ? 'dimmed' : wrong ? 'red' : mode === 'fix' ? 'green' : 'blue'}
+          fw={600}
+          truncate
+          td={overridden ? 'line-through' : undefined}
+          title={overridden ? 'Your label is used instead of this prediction' : undefined}
+          data-testid="pred-text"
+        >
           → {row.predictedName} {Math.round(100 * row.confidence)}%
         </Text>
       </Group>
@@ -72,7 +86,7 @@ function Tile({ index, row, cls, focused, onClick, mode }: { index: number; row:
   );
 }
 
-export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-grid', emptyText = 'No images here.' }: { filter: PredictionFilter; classes: ClassInfo[]; mode?: 'fix' | 'suggest'; testId?: string; emptyText?: string }) {
+export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-grid', emptyText = 'No images here.' }: { filter: PredictionFilter; classes: ClassInfo[]; mode?: GridMode; testId?: string; emptyText?: string }) {
   const [page, setPage] = useState(0);
   const [focus, setFocus] = useState(0);
   const [error, setError] = useState<StudioError>();

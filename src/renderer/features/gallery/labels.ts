@@ -3,7 +3,8 @@
  * class): each change goes through setLabels and is recorded for undo/redo in one history
  * for the open project.
  */
-import { useSyncExternalStore } from 'react';
+import { useEffect, useRef, useSyncExternalStore } from 'react';
+import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { EMPTY_HISTORY, type History, afterRedo, afterUndo, recordChange, takeRedo, takeUndo } from './history';
 
@@ -85,4 +86,31 @@ const subscribe = (fn: () => void): (() => void) => {
 
 export function useLabelHistory(): History {
   return useSyncExternalStore(subscribe, () => history);
+}
+
+/**
+ * Ctrl/Cmd+Z undoes and Ctrl/Cmd+Shift+Z (or Ctrl+Y) redoes label changes wherever the focus
+ * is, except in text fields (screens whose grids fix labels: Evaluate, Export). `onResult` gets
+ * undefined on success and the error otherwise.
+ */
+export function useUndoRedoKeys(onResult: (error: StudioError | undefined) => void): void {
+  const report = useRef(onResult);
+  report.current = onResult;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const t = e.target as HTMLElement | null;
+      if (t?.closest?.('input, textarea, select, [contenteditable="true"]')) return;
+      const k = e.key.toLowerCase();
+      const redo = (k === 'z' && e.shiftKey) || k === 'y';
+      if (k !== 'z' && !redo) return;
+      e.preventDefault();
+      (redo ? redoLabels() : undoLabels()).then(
+        () => report.current(undefined),
+        (err: unknown) => report.current(StudioError.from(err)),
+      );
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 }

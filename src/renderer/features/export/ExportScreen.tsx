@@ -1,0 +1,66 @@
+/**
+ * The Export screen: choose a run (default: the latest succeeded), predict the test set with it,
+ * review and correct the test predictions, then export the submission, the probabilities, the
+ * labelled dataset or the model, each as a job.
+ */
+import { useState, type ReactNode } from 'react';
+import { Card, Stack, Text, Title } from '@mantine/core';
+import type { ClassInfo, ProjectCounts } from '../../../shared/domain';
+import { StudioError } from '../../../shared/errors';
+import { useQuery } from '../../api/hooks';
+import { ErrorText } from '../../components/ErrorText';
+import { useUndoRedoKeys } from '../gallery/labels';
+import { ExportPanel } from './ExportPanel';
+import { defaultRun } from './export-logic';
+import { PredictPanel } from './PredictPanel';
+import { ReviewPanel } from './ReviewPanel';
+import { RunPicker } from './RunPicker';
+
+function Section({ title, children, testId }: { title: string; children: ReactNode; testId: string }) {
+  return (
+    <Card withBorder padding="sm" component="section" aria-label={title} data-testid={testId}>
+      <Title order={5} mb="xs">
+        {title}
+      </Title>
+      {children}
+    </Card>
+  );
+}
+
+export function ExportScreen({ counts, projectDir }: { counts: ProjectCounts; projectDir: string }) {
+  const runs = useQuery('listRuns', {}, ['runs']);
+  const list = runs.data ?? [];
+  const [picked, setPicked] = useState<number | null>(null);
+  const run = list.find((r) => r.id === picked) ?? defaultRun(list);
+  const testTotal = counts.bySplit.test;
+  const coverage = useQuery('listPredictions', { runId: run?.id ?? 1, split: 'test', limit: 1 }, ['runs', 'images'], run !== undefined);
+  const classes: ClassInfo[] = counts.byClass;
+  const [undoError, setUndoError] = useState<StudioError>();
+  useUndoRedoKeys(setUndoError);
+
+  if (runs.data && list.length === 0)
+    return (
+      <Text c="dimmed" data-testid="export-empty">
+        No runs yet: train a model on the Train screen, then predict the test set and export here.
+      </Text>
+    );
+  return (
+    <Stack gap="md" data-testid="export-screen">
+      <ErrorText error={runs.error ?? undoError} />
+      <Section title="1. Run" testId="export-section-run">
+        <RunPicker runs={list} run={run} onPick={setPicked} testPredicted={run ? coverage.data?.total : undefined} testTotal={testTotal} />
+      </Section>
+      <Section title="2. Predict the test set" testId="export-section-predict">
+        <PredictPanel key={run?.id ?? 0} run={run} testTotal={testTotal} />
+      </Section>
+      {run && (
+        <Section title="3. Review and correct the test predictions" testId="export-section-review">
+          <ReviewPanel key={run.id} run={run} classes={classes} />
+        </Section>
+      )}
+      <Section title="4. Export" testId="export-section-export">
+        <ExportPanel run={run} projectDir={projectDir} />
+      </Section>
+    </Stack>
+  );
+}

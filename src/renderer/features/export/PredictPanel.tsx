@@ -1,0 +1,64 @@
+/** "Predict test set": the run's model on every test image, as a job with progress and Cancel. */
+import { useEffect } from 'react';
+import { Button, Group, Stack, Text } from '@mantine/core';
+import type { RunSummary } from '../../../shared/domain';
+import { api } from '../../api/client';
+import { JobStatus } from './JobStatus';
+import { useJob } from './useJob';
+
+interface PredictResult {
+  predicted: number;
+  failed: string[];
+}
+
+function predictResultOf(result: unknown): PredictResult | undefined {
+  if (!result || typeof result !== 'object') return undefined;
+  const r = result as Partial<PredictResult>;
+  return typeof r.predicted === 'number' && Array.isArray(r.failed) ? { predicted: r.predicted, failed: r.failed } : undefined;
+}
+
+export function PredictPanel({ run, testTotal }: { run: RunSummary | undefined; testTotal: number }) {
+  const handle = useJob();
+  const { adopt } = handle;
+  // A prediction already running (started before the screen opened) shows here too.
+  useEffect(() => {
+    api.call('listJobs', {}).then(
+      (jobs) => {
+        const running = jobs.find((j) => j.kind === 'predict' && (j.state === 'running' || j.state === 'queued'));
+        if (running) adopt(running);
+      },
+      () => undefined,
+    );
+  }, [adopt]);
+  const busy = handle.starting || handle.job?.state === 'running' || handle.job?.state === 'queued';
+  const result = predictResultOf(handle.job?.result);
+  const canPredict = run?.state === 'succeeded' && testTotal > 0;
+  return (
+    <Stack gap="xs">
+      <Group gap="sm">
+        <Button
+          size="xs"
+          disabled={!canPredict || busy}
+          loading={handle.starting}
+          onClick={() => run && void handle.start(() => api.call('predictImages', { runId: run.id, splits: ['test'] }))}
+          data-testid="predict-test"
+        >
+          Predict test set
+        </Button>
+        <Text size="xs" c="dimmed">
+          {testTotal === 0
+            ? 'Import the test set first (Gallery → Import… → Test set).'
+            : `Predicts the ${testTotal} test image${testTotal === 1 ? '' : 's'} with run ${run?.id ?? '…'}'s model (a run predicts them once when it finishes; predict again after importing more).`}
+        </Text>
+      </Group>
+      <JobStatus handle={handle} label="Prediction" testId="predict-job" cancelledText="Prediction cancelled: images it had finished keep their new predictions, the others their earlier ones.">
+        {result && (
+          <Text size="sm" c="green" data-testid="predict-result">
+            {result.predicted} test image{result.predicted === 1 ? '' : 's'} predicted
+            {result.failed.length > 0 ? `; ${result.failed.length} could not be read (first: ${result.failed[0]})` : ''}.
+          </Text>
+        )}
+      </JobStatus>
+    </Stack>
+  );
+}

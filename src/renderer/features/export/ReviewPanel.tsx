@@ -1,0 +1,55 @@
+/**
+ * Review of a run's test-set predictions before export: filter by predicted class, sort by
+ * confidence, and correct a prediction with the gallery's keys (the correction is the image's
+ * label, which the submission uses instead of the prediction).
+ */
+import { useState } from 'react';
+import { Group, SegmentedControl, Select, Stack, Text } from '@mantine/core';
+import type { ClassInfo, PredictionQuery, RunSummary } from '../../../shared/domain';
+import { PredictionGrid } from '../evaluate/PredictionGrid';
+
+type ReviewSort = Extract<PredictionQuery['sort'], 'confidence-asc' | 'confidence-desc' | 'imported'>;
+
+export function ReviewPanel({ run, classes }: { run: RunSummary; classes: ClassInfo[] }) {
+  const [predicted, setPredicted] = useState<string>('all');
+  const [sort, setSort] = useState<ReviewSort>('confidence-asc');
+  const index = predicted === 'all' ? undefined : Number(predicted);
+  return (
+    <Stack gap="xs" data-testid="export-review">
+      <Group gap="md" align="flex-end">
+        <Select
+          size="xs"
+          w={220}
+          label="Predicted class"
+          data={[{ value: 'all', label: 'All classes' }, ...run.classNames.map((name, i) => ({ value: String(i), label: name }))]}
+          value={predicted}
+          onChange={(v) => setPredicted(v ?? 'all')}
+          allowDeselect={false}
+          data-testid="review-class"
+        />
+        <SegmentedControl
+          size="xs"
+          aria-label="Sort by confidence"
+          value={sort}
+          onChange={(v) => setSort(v as ReviewSort)}
+          data={[
+            { value: 'confidence-asc', label: 'Least confident first' },
+            { value: 'confidence-desc', label: 'Most confident first' },
+            { value: 'imported', label: 'Import order' },
+          ]}
+          data-testid="review-sort"
+        />
+      </Group>
+      <Text size="xs" c="dimmed">
+        Click an image and press 1–9 to give it a class (0 removes it): your label goes into the submission instead of the prediction.
+      </Text>
+      <PredictionGrid
+        filter={{ runId: run.id, split: 'test', sort, ...(index === undefined ? {} : { predictedIndex: index }) }}
+        classes={classes}
+        mode="review"
+        testId="review-grid"
+        emptyText={index === undefined ? 'This run has no predictions for the test set: predict it first.' : `No test image was predicted as ${run.classNames[index] ?? 'this class'}.`}
+      />
+    </Stack>
+  );
+}

@@ -1,0 +1,224 @@
+/**
+ * Export end to end, with the real host, engine and model: a project of real handwritten digits
+ * (three classes, cut from ../shared/datasets/opencv-digits.png) with an unlabelled test folder,
+ * a short scenario 1 run started through the same API the UI uses, then on the Export screen:
+ * predict the test set with progress, filter the review grid by a predicted class, correct one
+ * prediction with a key, export the submission (the corrected label wins) and the probabilities,
+ * and check both CSVs on disk. Also: a bad output folder gives a clear error.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/api';
+import { writeDigits } from '../fixtures/images';
+import { type App, ROOT, SCREENSHOTS, openApp, tempDir } from './harness';
+
+const MODEL_DIR = path.resolve(ROOT, '../shared/models/mobilenet_v1_0.25_224');
+const CLASSES = 3;
+const PER_CLASS = 15;
+const TEST_PER_CLASS = 4;
+const TEST_IMAGES = CLASSES * TEST_PER_CLASS;
+
+const cli = (home: string, ...args: string[]): string =>
+  execFileSync(process.execPath, [path.join(ROOT, 'out', 'main', 'cli.js'), ...args, '--json'], { env: { ...process.env, TRANSFER_STUDIO_HOME: home }, encoding: 'utf8' });
+
+/** Digits 0..2 for training under train/<digit>/, and a flat test folder of unlabelled digits named test-NN.png. */
+async function makeImages(root: string): Promise<{ train: string; test: string }> {
+  const train = path.join(root, 'train');
+  const test = path.join(root, 'test');
+  const scratch = path.join(root, 'scratch');
+  await writeDigits(scratch, PER_CLASS + TEST_PER_CLASS, CLASSES);
+  fs.mkdirSync(test, { recursive: true });
+  let n = 0;
+  for (let d = 0; d < CLASSES; d++) {
+    fs.mkdirSync(path.join(train, String(d)), { recursive: true });
+    for (let i = 0; i < PER_CLASS + TEST_PER_CLASS; i++) {
+      const from = path.join(scratch, String(d), `${i}.png`);
+      if (i < PER_CLASS) fs.renameSync(from, path.join(train, String(d), `${i}.png`));
+      else fs.renameSync(from, path.join(test, `test-${String(n++).padStart(2, '0')}.png`));
+    }
+  }
+  fs.rmSync(scratch, { recursive: true });
+  return { train, test };
+}
+
+/** One StudioApi request from the page, over the same WebSocket transport the UI uses. */
+async function call<K extends RequestName>(page: Page, name: K, input: RequestInput<K>): Promise<RequestOutput<K>> {
+  const r = await page.evaluate(
+    async ([n, i]) => {
+      const token = new URLSearchParams(location.search).get('token');
+      const ws = new WebSocket(`ws://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('socket failed'));
+      });
+      const reply = await new Promise<{ ok: boolean; output?: unknown; error?: { message: string } }>((resolve) => {
+        ws.onmessage = (ev) => {
+          const m = JSON.parse(String(ev.data)) as { id?: number; ok: boolean; output?: unknown; error?: { message: string } };
+          if (m.id === 1) resolve(m);
+        };
+        ws.send(JSON.stringify({ id: 1, name: n, input: i }));
+      });
+      ws.close();
+      return reply;
+    },
+    [name, input] as const,
+  );
+  if (!r.ok) throw new Error(`${name}: ${r.error?.message ?? 'failed'}`);
+  return r.output as RequestOutput<K>;
+}
+
+/** A viewport screenshot with `testId` scrolled into view (a full-page shot of the scrolled shell repeats its header). */
+async function shot(page: Page, name: string, testId: string): Promise<void> {
+  await page.getByTestId(testId).scrollIntoViewIfNeeded();
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}
+
+function readCsv(file: string): string[][] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l !== '')
+    .map((l) => l.split(','));
+}
+
+describe('export', () => {
+  let app: App;
+  const home = tempDir('export-home');
+  const projectDir = path.join(tempDir('export-project'), 'digits');
+  const outDir = tempDir('export-out');
+  let modelId = '';
+  let images = { train: '', test: '' };
+
+  beforeAll(async () => {
+    images = await makeImages(tempDir('export-images'));
+    modelId = (JSON.parse(cli(home, 'models', 'import', MODEL_DIR)) as { model: { id: string } }).model.id;
+    cli(home, 'project', 'create', projectDir);
+    cli(home, 'import', projectDir, images.train);
+    cli(home, 'import', projectDir, images.test, '--split', 'test');
+    cli(home, 'split', projectDir, '--val', '0.2', '--seed', '1');
+    app = await openApp(home);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('predicts the test set, reviews and corrects a prediction, exports the submission and probabilities', async () => {
+    const { page } = app;
+    await page.getByTestId('project-dir').fill(projectDir);
+    await page.getByRole('button', { name: 'Open project' }).click();
+    await page.getByTestId('gallery').waitFor();
+
+    // A short scenario 1 run through the API the wizard uses (the wizard has its own e2e test).
+    const { runId } = await call(page, 'startTraining', { config: { scenario: 1, model: modelId, epochs: 3, batchSize: 8, lr: 0.01, patience: 0, seed: 3 } });
+    await expect
+      .poll(async () => (await call(page, 'listRuns', {})).find((r) => r.id === runId)?.state, { timeout: 90_000, interval: 250 })
+      .toBe('succeeded');
+
+    // ---- the run: the latest succeeded by default --------------------------------------------
+    await page.locator('nav[aria-label="Screens"]').getByText('Export', { exact: true }).click();
+    const summary = page.getByTestId('export-run-summary');
+    await expect.poll(() => summary.getAttribute('data-run-id')).toBe(String(runId));
+    expect(await summary.innerText()).toMatch(/Feature extraction/);
+    expect(await page.getByTestId('export-run-accuracy').innerText()).toMatch(/validation accuracy \d+\.\d%/);
+    // A finished run has already predicted every test image.
+    await expect.poll(() => page.getByTestId('export-run-coverage').innerText()).toBe(`${TEST_IMAGES} of ${TEST_IMAGES} test images predicted by this run`);
+
+    // ---- predict the test set again: a job with progress, then its result --------------------
+    // Record every state the job's panel shows (the job can be short).
+    await page.evaluate(() => {
+      const w = window as unknown as { predictStates: string[] };
+      w.predictStates = [];
+      new MutationObserver(() => {
+        const el = document.querySelector('[data-testid="predict-job"]');
+        const s = el?.getAttribute('data-state') ?? '';
+        if (s) w.predictStates.push(document.querySelector('[data-testid="predict-job-progress"]') ? `${s}+bar` : s);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await page.getByTestId('predict-test').click();
+    await expect.poll(() => page.getByTestId('predict-job').getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
+    expect(await page.getByTestId('predict-result').innerText()).toBe(`${TEST_IMAGES} test images predicted.`);
+    const states = await page.evaluate(() => (window as unknown as { predictStates: string[] }).predictStates);
+    expect(states).toContain('running+bar');
+    await shot(page, 'export-predicted', 'export-section-run');
+
+    // ---- review: filter by a predicted class, sort, correct one prediction -------------------
+    const grid = page.getByTestId('review-grid');
+    await expect.poll(() => grid.getAttribute('data-total')).toBe(String(TEST_IMAGES));
+    const tiles = grid.getByTestId('pred-tile');
+    // Least confident first by default.
+    const conf = await tiles.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-confidence'))));
+    expect(conf).toEqual([...conf].sort((a, b) => a - b));
+    const predictedNames = await tiles.evaluateAll((els) => els.map((e) => e.getAttribute('data-predicted')!));
+    const target = predictedNames[0]!;
+    const inTarget = predictedNames.filter((n) => n === target).length;
+    await page.getByTestId('review-class').click();
+    await page.getByRole('option', { name: target, exact: true }).click();
+    await expect.poll(() => grid.getAttribute('data-total')).toBe(String(inTarget));
+    expect(new Set(await tiles.evaluateAll((els) => els.map((e) => e.getAttribute('data-predicted'))))).toEqual(new Set([target]));
+    // Most confident first.
+    await page.getByTestId('review-sort').getByText('Most confident first').click();
+    await expect
+      .poll(async () => {
+        const c = await tiles.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-confidence'))));
+        return c.length === inTarget && c.every((x, i) => i === 0 || c[i - 1]! >= x);
+      })
+      .toBe(true);
+    // Correct the first: give it a class other than the predicted one, with the gallery's key.
+    const first = tiles.first();
+    const fixedName = (await first.getAttribute('aria-label'))!.split(',')[0]!;
+    const classOrder = await page.locator('[data-testid="class-row"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-class-name')!));
+    const corrected = classOrder.find((c) => c !== target)!;
+    await first.click();
+    await page.keyboard.press(String(classOrder.indexOf(corrected) + 1));
+    const fixed = grid.locator(`[data-testid="pred-tile"][aria-label^="${fixedName},"]`);
+    await expect.poll(() => fixed.getAttribute('data-class')).toBe(corrected);
+    expect(await fixed.getAttribute('aria-label')).toMatch(/your label is used$/);
+    await shot(page, 'export-review', 'export-section-review');
+
+    // ---- export: a folder that does not exist is refused with a clear error ------------------
+    const out = page.getByTestId('export-out');
+    expect(await out.inputValue()).toBe(path.join(projectDir, `submission-run${runId}.csv`));
+    await out.fill(path.join(outDir, 'missing', 'submission.csv'));
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-job').getAttribute('data-state')).toBe('failed');
+    expect(await page.getByTestId('export-job').getByRole('alert').innerText()).toContain(`${path.join(outDir, 'missing')} does not exist`);
+    await shot(page, 'export-error', 'export-job');
+
+    // ---- the submission, with the competition's column names ---------------------------------
+    const submission = path.join(outDir, 'submission.csv');
+    await out.fill(submission);
+    await page.getByTestId('export-id-column').fill('id');
+    await page.getByTestId('export-label-column').fill('digit');
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-job').getAttribute('data-state'), { timeout: 30_000 }).toBe('succeeded');
+    expect(await page.getByTestId('export-path').innerText()).toBe(submission);
+    expect(await page.getByTestId('export-result').innerText()).toContain('1 row whose label came from your label rather than the prediction');
+    await shot(page, 'export-submission', 'export-result');
+    const rows = readCsv(submission);
+    expect(rows[0]).toEqual(['id', 'digit']);
+    expect(rows.length).toBe(TEST_IMAGES + 1);
+    expect(rows.slice(1).map((r) => r[0])).toEqual(Array.from({ length: TEST_IMAGES }, (_, i) => `test-${String(i).padStart(2, '0')}.png`));
+    expect(rows.slice(1).every((r) => classOrder.includes(r[1]!))).toBe(true);
+    expect(rows.find((r) => r[0] === fixedName)?.[1]).toBe(corrected);
+
+    // ---- the probabilities --------------------------------------------------------------------
+    await page.getByTestId('export-kind').click();
+    await page.getByRole('option', { name: 'Probabilities CSV', exact: true }).click();
+    const probabilities = path.join(outDir, 'probabilities.csv');
+    await out.fill(probabilities);
+    await page.getByTestId('export-id-column').fill('');
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-result').getAttribute('data-kind'), { timeout: 30_000 }).toBe('probabilities');
+    expect(await page.getByTestId('export-path').innerText()).toBe(probabilities);
+    const probs = readCsv(probabilities);
+    expect(probs[0]!.slice(1).sort()).toEqual([...classOrder].sort());
+    expect(probs.length).toBe(TEST_IMAGES + 1);
+    for (const r of probs.slice(1)) expect(r.slice(1).map(Number).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    await shot(page, 'export-probabilities', 'export-result');
+    expect(app.errors).toEqual([]);
+  });
+});
