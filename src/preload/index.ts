@@ -2,7 +2,7 @@
  * Exposes window.studio: a typed StudioApi client over IPC. Channel names are duplicated from
  * src/main/ipc.ts on purpose: a sandboxed preload cannot import main-process modules.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { EventName, RequestResult, WireEvent } from '../shared/api';
 
 const REQUEST_CHANNEL = 'studio:request';
@@ -26,6 +26,8 @@ const bridge = {
     listeners.set(event, set);
     return () => set.delete(listener);
   },
+  /** The path of a file dropped onto the window (File.path no longer exists in Electron). */
+  pathForFile: (file: File): string => webUtils.getPathForFile(file),
 };
 export type StudioBridge = typeof bridge;
 

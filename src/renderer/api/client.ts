@@ -9,7 +9,10 @@ import { connectWebSocket } from './ws-client';
 
 declare global {
   interface Window {
-    studio?: Pick<Transport, 'request' | 'on'>;
+    studio?: Pick<Transport, 'request' | 'on'> & {
+      /** Electron only: the file system path of a dropped File (webUtils.getPathForFile). */
+      pathForFile?: (file: File) => string;
+    };
   }
 }
 

@@ -4,7 +4,7 @@
  * (listImages); nothing ever loads the whole listing.
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent, type MouseEvent } from 'react';
-import { ActionIcon, Button, Group, SegmentedControl, Select, Slider, Stack, Text, TextInput, Tooltip } from '@mantine/core';
+import { ActionIcon, Button, Center, Group, SegmentedControl, Select, Slider, Stack, Text, TextInput, Tooltip } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import type { ClassInfo, ImageFilter, ImageSort, JobInfo, ProjectCounts, Split } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
@@ -15,6 +15,8 @@ import { startImageDrag } from './drag';
 import { ImageGrid, type GridLayout } from './ImageGrid';
 import { ImportDialog } from './ImportDialog';
 import { ImportReportModal } from './ImportReportModal';
+import { dropImports, useFileDrop, type DroppedItem } from './file-drop';
+import { MovedSources } from './MovedSources';
 import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
 import { forgetClasses } from './history';
 import { PreviewModal } from './PreviewModal';
@@ -228,6 +230,21 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
     else setImportJob(j.id);
   };
 
+  // Files or folders dropped onto the window: imported at once in Electron; a browser gives no
+  // paths, so the import dialog opens to type one.
+  const [importHint, setImportHint] = useState('');
+  const dropping = useFileDrop((items: DroppedItem[] | null) => {
+    if (items === null) {
+      setImportHint('The browser does not tell the studio where dropped files are: type or paste their folder or file path.');
+      setImportOpen(true);
+      return;
+    }
+    const requests = dropImports(items);
+    if (requests.length === 0) return say('Nothing to import in what was dropped');
+    say(`Importing ${requests.length === 1 ? 'what was dropped' : `${requests.length} dropped sources`}`);
+    for (const r of requests) api.call('importImages', r).then(onImportStarted, fail);
+  });
+
   const onLayout = useCallback((l: GridLayout) => {
     layout.current = l;
   }, []);
@@ -322,6 +339,19 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
         </Group>
       </Group>
       <ErrorText error={error ?? (pages.error ? StudioError.from(pages.error) : undefined)} />
+      <MovedSources />
+      {dropping && (
+        <Center
+          pos="fixed"
+          inset={0}
+          style={{ zIndex: 300, pointerEvents: 'none', background: 'color-mix(in srgb, var(--mantine-color-body) 70%, transparent)', outline: '3px dashed var(--mantine-color-blue-filled)', outlineOffset: -12 }}
+          data-testid="drop-hint"
+        >
+          <Text size="lg" c="blue" fw={600}>
+            Drop files or folders to import them
+          </Text>
+        </Center>
+      )}
       {pages.total === 0 && !filtered ? (
         <Stack align="center" justify="center" style={{ flex: 1 }} data-testid="gallery-empty">
           <Text c="dimmed">No images yet. Import a folder with one subfolder per class, a CSV, a zip or loose files.</Text>
@@ -358,7 +388,15 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
           Click, Shift-click, Ctrl-click · arrows · 1–9 label · 0 unlabel · Space preview · Ctrl+A all · Ctrl+Z undo · drag onto a class
         </Text>
       </Group>
-      <ImportDialog opened={importOpen} onClose={() => setImportOpen(false)} onStarted={onImportStarted} />
+      <ImportDialog
+        opened={importOpen}
+        hint={importHint}
+        onClose={() => {
+          setImportOpen(false);
+          setImportHint('');
+        }}
+        onStarted={onImportStarted}
+      />
       {report && <ImportReportModal job={report} onClose={() => setReport(undefined)} />}
       {preview && focusedRow && (
         <PreviewModal

@@ -19,7 +19,7 @@ const CHOICES: { value: Choice; label: string; help: string }[] = [
   { value: 'test', label: 'Test set (kept for prediction)', help: 'Imported unlabelled into the test split; never trained on.' },
 ];
 
-export function ImportDialog({ opened, onClose, onStarted }: { opened: boolean; onClose: () => void; onStarted: (job: JobInfo) => void }) {
+export function ImportDialog({ opened, onClose, onStarted, hint = '' }: { opened: boolean; onClose: () => void; onStarted: (job: JobInfo) => void; hint?: string }) {
   const [source, setSource] = useState('');
   const [choice, setChoice] = useState<Choice>('auto');
   const [images, setImages] = useState('');
@@ -49,6 +49,11 @@ export function ImportDialog({ opened, onClose, onStarted }: { opened: boolean; 
   return (
     <Modal opened={opened} onClose={onClose} title="Import images" size="lg">
       <Stack gap="sm" data-testid="import-dialog">
+        {hint && (
+          <Text size="sm" c="blue" data-testid="import-hint">
+            {hint}
+          </Text>
+        )}
         <TextInput
           label={choice === 'csv' ? 'CSV file' : 'Folder, zip or file'}
           description="Type or paste the full path."
