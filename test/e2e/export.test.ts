@@ -204,6 +204,13 @@ describe('export', () => {
     expect(rows.slice(1).map((r) => r[0])).toEqual(Array.from({ length: TEST_IMAGES }, (_, i) => `test-${String(i).padStart(2, '0')}.png`));
     expect(rows.slice(1).every((r) => classOrder.includes(r[1]!))).toBe(true);
     expect(rows.find((r) => r[0] === fixedName)?.[1]).toBe(corrected);
+    // The same file again: refused until replacing it is allowed.
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-job').getAttribute('data-state')).toBe('failed');
+    await page.getByTestId('export-conflict-hint').waitFor();
+    await page.getByTestId('export-overwrite').check();
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-job').getAttribute('data-state')).toBe('succeeded');
 
     // ---- the probabilities --------------------------------------------------------------------
     await page.getByTestId('export-kind').click();

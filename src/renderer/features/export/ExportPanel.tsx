@@ -113,6 +113,11 @@ export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; 
       <JobStatus handle={handle} label="Export" testId="export-job" cancelledText="Export cancelled; nothing was written.">
         {result && <ExportDone result={result} />}
       </JobStatus>
+      {handle.job?.error?.code === 'conflict' && !overwrite && (
+        <Text size="xs" c="dimmed" data-testid="export-conflict-hint">
+          Tick “Replace the file if it exists” to write over it, or change the name.
+        </Text>
+      )}
     </Stack>
   );
 }
