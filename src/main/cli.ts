@@ -7,13 +7,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import fs from 'node:fs';
-import type { JobInfo } from '../shared/domain';
 import { StudioError, type ErrorCode } from '../shared/errors';
 import { Studio } from './host/studio';
 import { defaultUserDataDir, rendererDir } from './host/paths';
 import { startServer } from './host/server';
 import { HostEngine } from './host/engine';
 import { forkEngine } from './training/engine-client';
+import { waitForJob } from './host/cli-jobs';
 import { mediaCommands } from './media/cli-commands';
 import { exportCommands } from './export/cli-commands';
 import { modelCommands } from './models/cli-commands';
@@ -22,7 +22,8 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
 
 interface Output {
-  json: Record<string, unknown>;
+  /** The --json object (`ok: true` is added); null when the command printed it itself (serve). */
+  json: Record<string, unknown> | null;
   text: string;
 }
 
@@ -55,31 +56,6 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 class UsageError extends Error {}
 
 // ---- helpers shared by commands ----------------------------------------------------------------
-
-/** Waits for a job started by the Studio, drawing progress on a TTY; returns its result or throws its error. */
-export async function waitForJob<T>(studio: Studio, job: JobInfo): Promise<T> {
-  const tty = process.stderr.isTTY;
-  const draw = (j: JobInfo): void => {
-    if (!tty || j.id !== job.id) return;
-    const { done, total, message } = j.progress;
-    const frac = total > 0 ? Math.min(1, done / total) : 0;
-    const width = 30;
-    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '-');
-    process.stderr.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${message ?? ''}`.slice(0, 120).padEnd(100));
-  };
-  const offProgress = studio.on('job.progress', draw);
-  // Ctrl-C cancels the job cleanly instead of killing the process mid-write.
-  const cancel = (): void => void studio.jobs.cancel(job.id);
-  process.once('SIGINT', cancel);
-  const finished = await studio.jobs.wait(job.id).finally(() => {
-    offProgress();
-    process.off('SIGINT', cancel);
-  });
-  if (tty) process.stderr.write('\n');
-  if (finished.state === 'succeeded') return finished.result as T;
-  if (finished.state === 'cancelled') throw new StudioError('cancelled', finished.error?.message ?? 'Cancelled.');
-  throw StudioError.from(finished.error ?? new Error('The job failed.'));
-}
 
 function projectText(info: Awaited<ReturnType<Studio['projectInfo']>>): string {
   const lines = [
@@ -143,7 +119,8 @@ export const commands: Command[] = [
       const dir = rendererDir();
       if (!fs.existsSync(path.join(dir, 'index.html'))) throw new StudioError('internal', `The UI is not built (${dir}); run npm run build first.`);
       const server = await startServer({ studio, rendererDir: dir, port });
-      if (json) process.stdout.write(JSON.stringify({ url: server.url, port: server.port }) + '\n');
+      // The address must be known while serving, so --json prints it at once (the e2e harness reads this first line).
+      if (json) process.stdout.write(JSON.stringify({ ok: true, url: server.url, port: server.port }) + '\n');
       else process.stdout.write(`Transfer Studio is running in browser mode at ${server.url}\n(Ctrl-C stops it.)\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
@@ -151,7 +128,7 @@ export const commands: Command[] = [
         process.once('SIGTERM', stop);
       });
       await server.close();
-      return { json: {}, text: '' };
+      return { json: null, text: '' };
     },
   },
 ];
@@ -212,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
       engine: () => new HostEngine(() => forkEngine()),
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
-    if (values.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');
+    if (values.json && out.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');
     else if (out.text) process.stdout.write(out.text + '\n');
     return 0;
   } catch (err) {

@@ -1,29 +1,9 @@
 /** The CLI commands of the images issue: `import` and `split` (added to the table in cli.ts). */
 import type { Command } from '../cli';
-import type { ImportReport, JobInfo } from '../../shared/domain';
+import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { Studio } from '../host/studio';
-
-/** Waits for a job, drawing progress on a TTY; Ctrl-C cancels it (the report says what was kept). */
-async function waitJob(studio: Studio, job: JobInfo): Promise<JobInfo> {
-  const tty = process.stderr.isTTY;
-  const off = studio.on('job.progress', (j) => {
-    if (!tty || j.id !== job.id) return;
-    const { done, total, message } = j.progress;
-    const frac = total > 0 ? Math.min(1, done / total) : 0;
-    const bar = '#'.repeat(Math.round(frac * 30)).padEnd(30, '-');
-    process.stderr.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${message ?? ''}`.slice(0, 120).padEnd(100));
-  });
-  const onSigint = (): void => void studio.jobs.cancel(job.id);
-  process.once('SIGINT', onSigint);
-  try {
-    return await studio.jobs.wait(job.id);
-  } finally {
-    off();
-    process.off('SIGINT', onSigint);
-    if (tty) process.stderr.write('\n');
-  }
-}
+import { watchJob } from '../host/cli-jobs';
+import { numberOption } from '../host/cli-options';
 
 function reportText(r: ImportReport): string {
   const lines = [
@@ -41,13 +21,6 @@ function reportText(r: ImportReport): string {
     if (r.failureCount > 20) lines.push(`  ... and ${r.failureCount - 20} more (--json lists up to ${r.failures.length})`);
   }
   return lines.join('\n');
-}
-
-function numberOption(v: string | boolean | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new StudioError('bad_request', `--${name} must be a number, not ${String(v)}`, name);
-  return n;
 }
 
 export const mediaCommands: Command[] = [
@@ -68,7 +41,8 @@ export const mediaCommands: Command[] = [
         ...(typeof values.images === 'string' ? { images: values.images } : {}),
         ...(typeof values.split === 'string' ? { split: values.split as 'train' } : {}),
       });
-      const done = await waitJob(studio, job);
+      // Ctrl-C keeps what was imported: a cancelled job still has its report.
+      const done = await watchJob(studio, job);
       if (done.state === 'failed') throw StudioError.from(done.error ?? new Error('The import failed.'));
       const report = done.result as ImportReport | undefined;
       if (!report) throw new StudioError('cancelled', done.error?.message ?? 'Cancelled before anything was imported.');
