@@ -49,16 +49,19 @@ export interface CheckResult {
   missingFiles: number;
 }
 
-/** What an export writes: the test set's submission CSV or probabilities, or the labelled dataset as a class-per-folder tree or a CSV. */
-export const EXPORT_KINDS = ['submission', 'probabilities', 'dataset', 'dataset-csv'] as const;
+/**
+ * What an export writes: the test set's submission CSV or probabilities, the labelled dataset as a
+ * class-per-folder tree or a CSV, or a run's trained model as a TensorFlow.js folder.
+ */
+export const EXPORT_KINDS = ['submission', 'probabilities', 'dataset', 'dataset-csv', 'model'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 const columnName = z.string().trim().min(1, 'a column name is required').max(200);
 export const exportRequestSchema = z
   .object({
     kind: z.enum(EXPORT_KINDS),
-    /** The CSV file, or for `dataset` a new or empty folder. */
+    /** The CSV file, or for `dataset` and `model` a new or empty folder. */
     out: z.string().trim().min(1, 'an output path is required'),
-    /** The run whose predictions to use (submission, probabilities); default: the latest succeeded run. */
+    /** The run whose predictions (submission, probabilities) or model to use; default: the latest succeeded run. */
     runId: id.optional(),
     /** Column names of the test-set CSVs (default: the template's header, else filename and label). */
     idColumn: columnName.optional(),
@@ -91,6 +94,8 @@ export interface ExportResult {
   skippedUnlabelled?: number;
   /** dataset-csv: the folder the filename column is relative to (import it with --images this folder). */
   imagesFolder?: string;
+  /** model: the class names in the order of the model's outputs (as in its labels.json). */
+  labels?: string[];
 }
 
 export const requests = {

@@ -31,8 +31,8 @@ export function checkTarget(target: string, opts: { kind: 'file' | 'folder'; ove
     if (!opts.overwrite) throw new StudioError('conflict', `${abs} already exists; choose another name or allow overwriting (--force).`, 'out');
   }
   if (st && opts.kind === 'folder') {
-    if (!st.isDirectory()) throw new StudioError('bad_input', `${abs} is a file; give a new or empty folder for the dataset.`, 'out');
-    if (fs.readdirSync(abs).length > 0) throw new StudioError('not_empty', `${abs} is not empty; give a new or empty folder for the dataset.`, 'out');
+    if (!st.isDirectory()) throw new StudioError('bad_input', `${abs} is a file; give a new or empty folder.`, 'out');
+    if (fs.readdirSync(abs).length > 0) throw new StudioError('not_empty', `${abs} is not empty; give a new or empty folder.`, 'out');
   }
   try {
     fs.accessSync(parent, fs.constants.W_OK);

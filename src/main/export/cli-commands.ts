@@ -1,46 +1,11 @@
-/** The CLI command of the export issue: `export` (added to the table in cli.ts). */
+/** `transfer-studio export`: the test set's CSVs, the labelled dataset, or a run's model (added to the table in cli.ts). */
 import path from 'node:path';
 import type { ExportKind, ExportResult } from '../../shared/api';
 import { EXPORT_KINDS } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
-import type { JobInfo } from '../../shared/domain';
 import type { Command } from '../cli';
-import type { Studio } from '../host/studio';
-
-/**
- * Waits for the export job, drawing progress on a TTY; Ctrl-C cancels it (nothing is left behind).
- * (A local copy of cli.ts's waitForJob: importing values from cli.ts would make a module cycle.)
- */
-async function waitForExport(studio: Studio, job: JobInfo): Promise<ExportResult> {
-  const tty = process.stderr.isTTY;
-  const off = studio.on('job.progress', (j) => {
-    if (!tty || j.id !== job.id) return;
-    const { done, total, message } = j.progress;
-    const frac = total > 0 ? Math.min(1, done / total) : 0;
-    process.stderr.write(`\r[${'#'.repeat(Math.round(frac * 30)).padEnd(30, '-')}] ${(frac * 100).toFixed(0).padStart(3)}% ${message ?? ''}`.slice(0, 120).padEnd(100));
-  });
-  const onSigint = (): void => void studio.jobs.cancel(job.id);
-  process.once('SIGINT', onSigint);
-  let done: JobInfo;
-  try {
-    done = await studio.jobs.wait(job.id);
-  } finally {
-    off();
-    process.off('SIGINT', onSigint);
-    if (tty) process.stderr.write('\n');
-  }
-  if (done.state === 'succeeded') return done.result as ExportResult;
-  if (done.state === 'cancelled') throw new StudioError('cancelled', 'Export cancelled; nothing was written.');
-  throw StudioError.from(done.error ?? new Error('The export failed.'));
-}
-
-function runOption(v: string | boolean | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || !/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1)
-    throw new StudioError('bad_request', `--run must be a run number, not ${String(v)}`, 'run');
-  return n;
-}
+import { waitForJob } from '../host/cli-jobs';
+import { runOption, stringOption } from '../host/cli-options';
 
 function resultText(r: ExportResult): string {
   const lines: string[] = [];
@@ -60,6 +25,9 @@ function resultText(r: ExportResult): string {
     case 'dataset-csv':
       lines.push(`Wrote ${r.rows} rows to ${where}; file names are relative to ${r.imagesFolder}`);
       break;
+    case 'model':
+      lines.push(`Exported the model of run ${r.runId} to ${where} (${r.labels?.length ?? 0} classes; see README.txt there to load it)`);
+      break;
   }
   if (r.skippedUnlabelled) lines.push(`${r.skippedUnlabelled} unlabelled image(s) left out`);
   return lines.join('\n');
@@ -69,9 +37,9 @@ export const exportCommands: Command[] = [
   {
     name: 'export',
     args:
-      'DIR submission|probabilities|dataset|dataset-csv --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
+      'DIR submission|probabilities|model|dataset|dataset-csv --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
     summary:
-      'Export the test set\'s submission or probabilities CSV (a run\'s predictions; default run: the latest succeeded), or the labelled dataset as class folders or a CSV.',
+      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder (default run: the latest succeeded), or the labelled dataset as class folders or a CSV.',
     options: {
       out: { type: 'string', short: 'o' },
       run: { type: 'string' },
@@ -84,24 +52,24 @@ export const exportCommands: Command[] = [
     positionals: { required: ['DIR', 'WHAT'] },
     async run({ studio, args, values }) {
       const kind = args[1]!;
-      if (kind === 'model') throw new StudioError('bad_request', 'export model is not available yet (it comes with the training engine).', 'kind');
       if (!(EXPORT_KINDS as readonly string[]).includes(kind))
         throw new StudioError('bad_request', `unknown export "${kind}": one of ${EXPORT_KINDS.join(', ')}.`, 'kind');
-      if (typeof values.out !== 'string') throw new StudioError('bad_request', 'missing --out PATH (the CSV file, or for dataset a new folder).', 'out');
+      if (typeof values.out !== 'string') throw new StudioError('bad_request', 'missing --out PATH (the CSV file, or for dataset and model a new folder).', 'out');
       const runId = runOption(values.run);
       if (runId !== undefined && (kind === 'dataset' || kind === 'dataset-csv')) throw new StudioError('bad_request', `--run does not apply to export ${kind}.`, 'run');
+      const template = stringOption(values.template);
       await studio.call('openProject', { dir: args[0]! });
       const job = await studio.call('exportData', {
         kind: kind as ExportKind,
         out: path.resolve(values.out),
         ...(runId !== undefined ? { runId } : {}),
-        ...(typeof values.template === 'string' ? { template: path.resolve(values.template) } : {}),
+        ...(template !== undefined ? { template: path.resolve(template) } : {}),
         ...(typeof values['id-column'] === 'string' ? { idColumn: values['id-column'] } : {}),
         ...(typeof values['label-column'] === 'string' ? { labelColumn: values['label-column'] } : {}),
         stripExtension: values['strip-extension'] === true,
         overwrite: values.force === true,
       });
-      const result = await waitForExport(studio, job);
+      const result = await waitForJob<ExportResult>(studio, job);
       return { json: { export: result }, text: resultText(result) };
     },
   },

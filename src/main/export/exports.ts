@@ -1,6 +1,7 @@
 /**
  * Exports, run as jobs: the test set's submission CSV and probabilities CSV from a run's stored
- * predictions, and the labelled dataset as a class-per-folder tree or a filename,label,split CSV.
+ * predictions, the labelled dataset as a class-per-folder tree or a filename,label,split CSV, and
+ * a run's model (model-export.ts).
  * Every output appears complete or not at all (see atomic.ts); a failure says what to do.
  */
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import type { JobContext } from '../jobs/job-manager';
 import type { DB } from '../store/open-database';
 import type { ProjectStore } from '../store/project-store';
 import { buildFolderAtomic, checkTarget, writeFileAtomic } from './atomic';
+import { exportModel } from './model-export';
 import { csvLine } from './csv-write';
 import { UniqueNames, safeName } from './names';
 import { type ExportRow, defaultRows, templateRows } from './test-rows';
@@ -239,7 +241,8 @@ async function exportDatasetCsv(store: ProjectStore, ctx: JobContext, target: st
 
 /** Runs one export (the work of an export job). */
 export async function runExport(store: ProjectStore, req: ExportRequest, ctx: JobContext): Promise<ExportResult> {
-  const target = checkTarget(req.out, { kind: req.kind === 'dataset' ? 'folder' : 'file', overwrite: req.overwrite });
+  const folder = req.kind === 'dataset' || req.kind === 'model';
+  const target = checkTarget(req.out, { kind: folder ? 'folder' : 'file', overwrite: req.overwrite });
   // A copy of the images inside the project folder would be project files nobody references.
   const rel = path.relative(store.dir, target);
   if (req.kind === 'dataset' && !rel.startsWith('..') && !path.isAbsolute(rel))
@@ -254,5 +257,7 @@ export async function runExport(store: ProjectStore, req: ExportRequest, ctx: Jo
       return exportDatasetTree(store, ctx, target);
     case 'dataset-csv':
       return exportDatasetCsv(store, ctx, target);
+    case 'model':
+      return exportModel(store, resolveRun(store.db, req.runId), ctx, target);
   }
 }

@@ -69,7 +69,8 @@ describe('transfer-studio export', () => {
     expect(run.json).toMatchObject({ ok: false, error: { code: 'not_found', message: 'There is no run 99.' } });
     expect(cli('export', dir, 'submission', '--out', out, '--run', 'latest').code).toBe(2);
     expect(cli('export', dir, 'pictures', '--out', out).err).toMatch(/unknown export "pictures"/);
-    expect(cli('export', dir, 'model', '--out', out).err).toMatch(/not available yet/);
+    // The run was stored without training, so it has no model folder to export.
+    expect(cli('export', dir, 'model', '--out', path.join(parent, 'model')).err).toMatch(/Run \d+ has no saved model/);
     expect(cli('export', dir, 'submission').err).toMatch(/missing --out/);
     expect(strayFiles(parent)).toEqual([]);
     fs.writeFileSync(out, 'x');
@@ -78,7 +79,7 @@ describe('transfer-studio export', () => {
   });
 
   it('is documented in --help', () => {
-    expect(cli('--help').out).toMatch(/export DIR submission\|probabilities\|dataset\|dataset-csv --out PATH/);
+    expect(cli('--help').out).toMatch(/export DIR submission\|probabilities\|model\|dataset\|dataset-csv --out PATH/);
     expect(cli('export', '--help').out).toMatch(/Usage: transfer-studio export DIR/);
   });
 });
