@@ -98,6 +98,31 @@ export interface ExportResult {
   labels?: string[];
 }
 
+/** A model of the catalog that can be downloaded (publisher, licence, input, size), and whether it is installed. */
+export interface CatalogModelInfo {
+  id: string;
+  name: string;
+  publisher: string;
+  licence: string;
+  url: string;
+  inputSize: number;
+  /** Pixel values are mapped from [0, 255] to this range. */
+  scaling: [number, number];
+  featureDim: number;
+  params: number | null;
+  sizeBytes: number | null;
+  /** The download is checked against a known sha256 of model.json (always checked structurally). */
+  verifiedDigest: boolean;
+  installed: boolean;
+}
+
+/** The result of a downloadModel job. */
+export interface DownloadResult {
+  model: InstalledModelInfo;
+  /** Already installed and valid: nothing was downloaded. */
+  cached: boolean;
+}
+
 export const requests = {
   appInfo: req<AppInfo>()(none),
   createProject: req<ProjectInfo>()(z.object({ dir, name: z.string().trim().min(1).max(200).optional() }).strict()),
@@ -142,6 +167,13 @@ export const requests = {
     z.object({ dir, id: z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, . _ - only').optional(), replace: z.boolean().default(false) }).strict(),
   ),
   removeModel: req<null>()(z.object({ id: z.string().min(1) }).strict()),
+  /** The pretrained models this studio can download. */
+  listCatalog: req<CatalogModelInfo[]>()(none),
+  /**
+   * Starts a job that downloads a catalog model into this machine's models (verified; once per
+   * machine: an installed copy is reused unless `force`); the job's result is a DownloadResult.
+   */
+  downloadModel: req<JobInfo>()(z.object({ id: z.string().min(1), force: z.boolean().default(false) }).strict()),
   /** Every layer with type, output shape, parameters and whether it is a sensible cut point. */
   inspectModel: req<ModelInspectionInfo>()(z.object({ id: z.string().min(1) }).strict()),
   /** One page of a run's predictions joined with the images (evaluation grids, label suggestions). */

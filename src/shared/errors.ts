@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'conflict',
   'cancelled',
   'engine_failed',
+  'download_failed', // a model download could not be made or verified (offline, HTTP error, checksum)
   'bad_model',
   'bad_input',
   'unauthorized',

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import {
   type AppInfo,
+  type CatalogModelInfo,
   type CheckResult,
   type EventName,
   type ParsedInput,
@@ -34,6 +35,7 @@ import { predictableRun, predictImages, type PredictSummary } from '../training/
 import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
 import * as runs from '../store/runs';
 import { ModelLibrary, modelErrorToStudio } from '../models/library';
+import { downloadJob, listCatalog } from '../models/catalog-requests';
 import { ensureThumbnail, imagePath } from '../media/files';
 import * as predictions from '../store/predictions';
 import type { ImageDetails, ImageRow, ImportReport, SourceStatus } from '../../shared/domain';
@@ -57,6 +59,11 @@ export interface StudioOptions {
   mode: AppInfo['mode'];
   /** Starts (lazily) the engine process; absent where no training is wanted (some tests). */
   engine?: () => StudioEngine;
+  /**
+   * Base URL serving catalog models laid out as <mirror>/<model id>/model.json instead of their
+   * publisher (offline sites, tests); default: the TRANSFER_STUDIO_MODEL_MIRROR environment variable.
+   */
+  modelMirror?: string;
 }
 
 /** Every request as a method taking its parsed input: the compiler checks Studio covers the contract. */
@@ -456,6 +463,17 @@ export class Studio implements StudioHandlers {
     const m = await this.models.importFolder(input.dir, input.id, input.replace);
     this.changed('models');
     return m;
+  }
+
+  async listCatalog(): Promise<CatalogModelInfo[]> {
+    return listCatalog(this.models);
+  }
+
+  /** A download job; it needs no open project (models are per machine). */
+  async downloadModel(input: ParsedInput<'downloadModel'>): Promise<JobInfo> {
+    const mirror = this.options.modelMirror ?? process.env.TRANSFER_STUDIO_MODEL_MIRROR;
+    const work = downloadJob(this.models, input, mirror || undefined);
+    return this.jobs.start('download', (ctx) => work(ctx).finally(() => this.changed('models'))).job;
   }
 
   async removeModel(input: ParsedInput<'removeModel'>): Promise<null> {

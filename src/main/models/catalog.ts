@@ -74,3 +74,12 @@ export const CATALOG: readonly CatalogModel[] = [
 export function catalogModel(id: string): CatalogModel | undefined {
   return CATALOG.find((m) => m.id === id);
 }
+
+/**
+ * The entry fetched from a mirror laid out like the publisher's (<mirror>/<model id>/model.json):
+ * for sites without internet access that host the files themselves, and for tests. The sha256 of
+ * model.json is still checked, so a mirror cannot substitute other weights.
+ */
+export function fromMirror(entry: CatalogModel, mirror: string): CatalogModel {
+  return { ...entry, url: new URL(`${entry.id}/model.json`, mirror.endsWith('/') ? mirror : `${mirror}/`).toString() };
+}

@@ -25,7 +25,10 @@ async function fetchBytes(f: typeof fetch, url: string, signal: AbortSignal | un
   try {
     res = await f(url, signal ? { signal } : {});
   } catch (e) {
-    throw new ModelError('DOWNLOAD_FAILED', `Could not download ${url}: ${(e as Error).message}`, { url });
+    // fetch says only "fetch failed"; the reason (ENOTFOUND, ECONNREFUSED, a timeout) is its cause.
+    const cause = (e as Error).cause as { code?: string; message?: string } | undefined;
+    const why = cause?.code ?? cause?.message;
+    throw new ModelError('DOWNLOAD_FAILED', `Could not download ${url}: ${(e as Error).message}${why ? ` (${why})` : ''}`, { url });
   }
   if (!res.ok) throw new ModelError('DOWNLOAD_FAILED', `Could not download ${url}: HTTP ${res.status}`, { url, status: res.status });
   return new Uint8Array(await res.arrayBuffer());

@@ -7,6 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors';
+import type { CatalogModel } from './catalog';
+import { downloadModel, type DownloadOptions } from './download';
 import { readModelFolder } from './folder';
 import { isModelError } from './errors';
 
@@ -102,6 +104,38 @@ export class ModelLibrary {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw err instanceof StudioError ? err : new StudioError('internal', `Installing the model "${id}" failed: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Installs a catalog model by downloading it (download.ts: temp folder, verified, renamed into
+   * place); a valid installed copy is reused, so each machine downloads a model once.
+   */
+  async download(entry: CatalogModel, options: DownloadOptions = {}): Promise<{ model: InstalledModel; cached: boolean }> {
+    const dir = this.dirOf(entry.id);
+    const installed = this.list().find((m) => m.id === entry.id);
+    if (installed && !options.force) {
+      const valid = await readModelFolder(dir).then(
+        () => true,
+        () => false,
+      );
+      if (valid) return { model: installed, cached: true };
+    }
+    // downloadModel reuses a valid folder left without metadata by an interrupted install unless forced.
+    const folder = await downloadModel(entry, this.root, { ...options, force: options.force || installed !== undefined });
+    const meta: InstalledModel = {
+      id: entry.id,
+      name: entry.name,
+      source: 'catalog',
+      origin: entry.url,
+      weightBytes: folder.weightBytes,
+      layers: folder.layers.length,
+      installedAt: new Date().toISOString(),
+    };
+    // Metadata last (written then renamed): until it is there the folder is not listed.
+    const tmp = path.join(dir, `.${META}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(meta, null, 2));
+    fs.renameSync(tmp, path.join(dir, META));
+    return { model: meta, cached: false };
   }
 
   remove(id: string): void {
