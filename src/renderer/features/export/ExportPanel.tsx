@@ -34,7 +34,7 @@ function ExportDone({ result }: { result: NonNullable<ReturnType<typeof exportRe
 
 export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; projectDir: string }) {
   const [kind, setKind] = useState<ExportKind>('submission');
-  const [outTyped, setOutTyped] = useState<string | null>(null);
+  const [typed, setTyped] = useState<Partial<Record<ExportKind, string>>>({});
   const [idColumn, setIdColumn] = useState('');
   const [labelColumn, setLabelColumn] = useState('');
   const [template, setTemplate] = useState('');
@@ -43,8 +43,8 @@ export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; 
   const handle = useJob();
   const info = kindInfo(kind);
   const runId = run?.id ?? null;
-  // The suggested path follows the kind and run until the user types one.
-  const out = outTyped ?? defaultOut(projectDir, kind, info.usesRun ? runId : null);
+  // Each kind suggests its own path (following the run) until the user types one for it.
+  const out = typed[kind] ?? defaultOut(projectDir, kind, info.usesRun ? runId : null);
   const busy = handle.starting || handle.job?.state === 'running' || handle.job?.state === 'queued';
   const blocked = info.usesRun && run !== undefined && run.state !== 'succeeded';
 
@@ -71,9 +71,12 @@ export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; 
           size="xs"
           style={{ flex: 1, minWidth: 320 }}
           label={info.target === 'folder' ? 'Folder (new or empty)' : 'CSV file'}
-          description="Type or paste the full path; its folder must exist."
+          description="Type or paste the full path; the folder it goes in must already exist."
           value={out}
-          onChange={(e) => setOutTyped(e.currentTarget.value)}
+          onChange={(e) => {
+            const v = e.currentTarget.value;
+            setTyped((t) => ({ ...t, [kind]: v }));
+          }}
           onKeyDown={(e) => e.key === 'Enter' && out.trim() && !busy && !blocked && start()}
           data-testid="export-out"
         />
