@@ -55,7 +55,7 @@ export function ExportScreen({ counts, projectDir }: { counts: ProjectCounts; pr
       </Section>
       {run && (
         <Section title="3. Review and correct the test predictions" testId="export-section-review">
-          <ReviewPanel key={run.id} run={run} classes={classes} />
+          <ReviewPanel key={run.id} run={run} classes={classes} testTotal={testTotal} />
         </Section>
       )}
       <Section title="4. Export" testId="export-section-export">

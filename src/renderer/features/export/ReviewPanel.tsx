@@ -10,7 +10,7 @@ import { PredictionGrid } from '../evaluate/PredictionGrid';
 
 type ReviewSort = Extract<PredictionQuery['sort'], 'confidence-asc' | 'confidence-desc' | 'imported'>;
 
-export function ReviewPanel({ run, classes }: { run: RunSummary; classes: ClassInfo[] }) {
+export function ReviewPanel({ run, classes, testTotal }: { run: RunSummary; classes: ClassInfo[]; testTotal: number }) {
   const [predicted, setPredicted] = useState<string>('all');
   const [sort, setSort] = useState<ReviewSort>('confidence-asc');
   const index = predicted === 'all' ? undefined : Number(predicted);
@@ -48,7 +48,13 @@ export function ReviewPanel({ run, classes }: { run: RunSummary; classes: ClassI
         classes={classes}
         mode="review"
         testId="review-grid"
-        emptyText={index === undefined ? 'This run has no predictions for the test set: predict it first.' : `No test image was predicted as ${run.classNames[index] ?? 'this class'}.`}
+        emptyText={
+          testTotal === 0
+            ? 'The project has no test images: import the test set in the gallery (Import… → Test set).'
+            : index === undefined
+              ? 'This run has no predictions for the test set: predict it first.'
+              : `No test image was predicted as ${run.classNames[index] ?? 'this class'}.`
+        }
       />
     </Stack>
   );
