@@ -72,7 +72,7 @@ async function call<K extends RequestName>(page: Page, name: K, input: RequestIn
 
 /** A viewport screenshot with `testId` scrolled into view (a full-page shot of the scrolled shell repeats its header). */
 async function shot(page: Page, name: string, testId: string): Promise<void> {
-  await page.getByTestId(testId).scrollIntoViewIfNeeded();
+  await page.getByTestId(testId).evaluate((el) => el.scrollIntoView({ block: 'center' }));
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
@@ -226,6 +226,20 @@ describe('export', () => {
     expect(probs.length).toBe(TEST_IMAGES + 1);
     for (const r of probs.slice(1)) expect(r.slice(1).map(Number).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
     await shot(page, 'export-probabilities', 'export-result');
+
+    // ---- the model: a TensorFlow.js folder with its labels, beside the project by default -----
+    await page.getByTestId('export-kind').click();
+    await page.getByRole('option', { name: 'Model (TensorFlow.js)', exact: true }).click();
+    expect(await out.inputValue()).toBe(`${projectDir}-model-run${runId}`);
+    const modelOut = path.join(outDir, 'model');
+    await out.fill(modelOut);
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-result').getAttribute('data-kind'), { timeout: 60_000 }).toBe('model');
+    expect(await page.getByTestId('export-path').innerText()).toBe(modelOut);
+    expect(await page.getByTestId('export-result').innerText()).toContain(`labels: ${classOrder.join(', ')}`);
+    expect(fs.existsSync(path.join(modelOut, 'model.json'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(modelOut, 'labels.json'), 'utf8'))).toEqual(classOrder);
+    await shot(page, 'export-model', 'export-result');
     expect(app.errors).toEqual([]);
   });
 });

@@ -69,6 +69,8 @@ describe('export: the result', () => {
     expect(describeResult(sub)).toEqual(['12 rows written (columns: id, label)', 'from run 3', '1 row whose label came from your label rather than the prediction']);
     const tree: ExportResult = { kind: 'dataset', files: ['/o/d'], rows: 1, runId: null, folders: [{ className: 'a/b', folder: 'a_b' }], renamed: 2, skippedUnlabelled: 5 };
     expect(describeResult(tree)).toEqual(['1 file written', '5 unlabelled images left out', '2 files renamed because the name was taken in its class folder', 'class folders named differently: a/b → a_b']);
+    const model: ExportResult = { kind: 'model', files: ['/o/m'], rows: 5, runId: 2, labels: ['cat', 'dog'] };
+    expect(describeResult(model)).toEqual(['5 files written', 'from run 2', 'labels: cat, dog']);
     expect(exportResultOf(job('j', 'succeeded', 1, 1, sub))).toBe(sub);
     expect(exportResultOf(job('j', 'succeeded', 1, 1, { predicted: 3 }))).toBeUndefined();
     expect(exportResultOf(undefined)).toBeUndefined();

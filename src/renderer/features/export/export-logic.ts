@@ -141,6 +141,7 @@ export function describeResult(r: ExportResult): string[] {
   if (r.renamed) lines.push(`${plural(r.renamed, 'file')} renamed because the name was taken in its class folder`);
   if (r.folders && r.folders.length > 0) lines.push(`class folders named differently: ${r.folders.map((f) => `${f.className} → ${f.folder}`).join(', ')}`);
   if (r.imagesFolder) lines.push(`file names are relative to ${r.imagesFolder}`);
+  if (r.labels) lines.push(`labels: ${r.labels.join(', ')}`);
   return lines;
 }
 
