@@ -3,8 +3,9 @@
  * (three classes, cut from ../shared/datasets/opencv-digits.png) with an unlabelled test folder,
  * a short scenario 1 run started through the same API the UI uses, then on the Export screen:
  * predict the test set with progress, filter the review grid by a predicted class, correct one
- * prediction with a key, export the submission (the corrected label wins) and the probabilities,
- * and check both CSVs on disk. Also: a bad output folder gives a clear error.
+ * prediction with a key, export the submission (the corrected label wins), the probabilities, the
+ * model and the labelled dataset, and check them on disk. Also: a missing output folder and an
+ * existing file give clear errors.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -106,7 +107,7 @@ describe('export', () => {
     await app?.close();
   });
 
-  it('predicts the test set, reviews and corrects a prediction, exports the submission and probabilities', async () => {
+  it('predicts the test set, reviews and corrects a prediction, exports the submission, probabilities, model and dataset', async () => {
     const { page } = app;
     await page.getByTestId('project-dir').fill(projectDir);
     await page.getByRole('button', { name: 'Open project' }).click();
@@ -240,6 +241,19 @@ describe('export', () => {
     expect(fs.existsSync(path.join(modelOut, 'model.json'))).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(modelOut, 'labels.json'), 'utf8'))).toEqual(classOrder);
     await shot(page, 'export-model', 'export-result');
+
+    // ---- the labelled dataset as class folders, at the suggested place beside the project ------
+    await page.getByTestId('export-kind').click();
+    await page.getByRole('option', { name: 'Labelled dataset (class folders)', exact: true }).click();
+    const datasetOut = `${projectDir}-dataset`;
+    expect(await out.inputValue()).toBe(datasetOut);
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-result').getAttribute('data-kind'), { timeout: 60_000 }).toBe('dataset');
+    expect(fs.readdirSync(datasetOut).sort()).toEqual([...classOrder].sort());
+    // Every labelled image: the training images and the one corrected test image.
+    const copied = classOrder.reduce((n, c) => n + fs.readdirSync(path.join(datasetOut, c)).length, 0);
+    expect(copied).toBe(CLASSES * PER_CLASS + 1);
+    expect(await page.getByTestId('export-result').innerText()).toContain(`${TEST_IMAGES - 1} unlabelled images left out`);
     expect(app.errors).toEqual([]);
   });
 });
