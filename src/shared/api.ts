@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from './domain';
 import { predictionQuerySchema, type PredictionRow } from './domain';
+import type { AdviceInfo } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
@@ -156,6 +157,13 @@ export const requests = {
    */
   predictImages: req<JobInfo>()(
     z.object({ runId: id.optional(), splits: z.array(splitSchema).min(1).max(3).default(['test']) }).strict(),
+  ),
+  /**
+   * The advisor: scenario, k (scenario 2's freeze boundary) and why, from the project's labelled
+   * images and the similarity (the user's answer, else the engine's estimate with its evidence).
+   */
+  advise: req<AdviceInfo>()(
+    z.object({ model: z.string().trim().min(1).optional(), similarity: z.enum(['high', 'low', 'unknown']).default('unknown') }).strict(),
   ),
   /** The engine's backend (starts the engine process if needed). */
   engineInfo: req<BackendInfo>()(none),

@@ -374,3 +374,47 @@ export interface ModelInspectionInfo {
   layers: LayerInfoData[];
   defaultCutLayer: string;
 }
+
+// ---- the advisor: scenario, k and the similarity estimate --------------------------------
+
+/** The studio's estimate of how similar the labelled images are to the pretrained network's data. */
+export interface SimilarityEstimateInfo {
+  level: 'high' | 'low';
+  /** 0..1 from the evidence; 'high' from 0.6. */
+  score: number;
+  /** Images looked at (a per-class sample). */
+  sampled: number;
+  /** Mean top-1 probability of the pretrained classifier on the sample (null: the model has no classifier output). */
+  meanTop1: number | null;
+  /** Share of images whose top-1 pretrained label is the commonest one of their class. */
+  consistency: number | null;
+  /** Held-out accuracy of a nearest-centroid probe on the pretrained features, on raw pixels, and chance. */
+  probeAccuracy: number;
+  pixelProbeAccuracy: number;
+  chance: number;
+  /** The evidence in plain words. */
+  evidence: string[];
+}
+
+export interface AdviceInfo {
+  scenario: Scenario;
+  size: 'small' | 'large';
+  /** The similarity the advice used, and where it came from (the user's answer wins over the estimate). */
+  similarity: 'high' | 'low' | 'unknown';
+  similaritySource: 'answer' | 'estimate' | 'none';
+  estimate: SimilarityEstimateInfo | null;
+  /** Why there is no estimate (no model installed, too few labelled images, ...). */
+  estimateNote: string | null;
+  /** Labelled images (train + val) of the smallest class that has any. */
+  smallestClass: number;
+  model: string | null;
+  /** Scenario 2's default freeze boundary (last frozen layer), k = blocks frozen of `blocks`. */
+  freezeTo: string | null;
+  k: number | null;
+  blocks: number | null;
+  frozenParams: number | null;
+  trainableParams: number | null;
+  /** The main reason, then the supporting ones. */
+  reason: string;
+  reasons: string[];
+}

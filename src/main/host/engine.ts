@@ -3,7 +3,8 @@
  * Node child in browser mode and the CLI, an Electron utilityProcess in the app) with the
  * engine's error codes turned into the contract's typed errors.
  */
-import type { ModelInspectionInfo } from '../../shared/domain';
+import type { ModelInspectionInfo, SimilarityEstimateInfo } from '../../shared/domain';
+import type { SimilarityParams } from '../scenarios/advise-project';
 import { StudioError } from '../../shared/errors';
 import { EngineClient, EngineError, type EngineChannel } from '../training/engine-client';
 import type { PredictItem, PredictResult } from '../training/protocol';
@@ -11,7 +12,7 @@ import type { StudioEngine } from './studio';
 
 /** Engine codes that mean the user's input (model folder, run, data) is at fault, not the engine. */
 const BAD_MODEL = /^(MODEL_|SHARD_|GRAPH_MODEL|UNSUPPORTED_|WEIGHT)/;
-const BAD_INPUT = new Set(['BAD_JOB', 'RUN_NOT_FOUND', 'NO_IMAGES', 'SCENARIO_NOT_AVAILABLE', 'NOT_A_CUT_POINT', 'UNKNOWN_LAYER']);
+const BAD_INPUT = new Set(['BAD_JOB', 'RUN_NOT_FOUND', 'NO_IMAGES', 'SCENARIO_NOT_AVAILABLE', 'NOT_A_CUT_POINT', 'UNKNOWN_LAYER', 'LAYER_NOT_FOUND']);
 
 export function engineErrorToStudio(err: unknown): unknown {
   if (!(err instanceof EngineError)) return err;
@@ -47,6 +48,10 @@ export class HostEngine implements StudioEngine {
     const backend = await mapped(this.client.backend({ signal }));
     onEvent({ type: 'backend', backend, baseline: null });
     return mapped(this.client.train(job, onEvent, signal));
+  }
+
+  estimateSimilarity(params: SimilarityParams): Promise<SimilarityEstimateInfo> {
+    return mapped(this.client.estimateSimilarity(params));
   }
 
   predict(runDir: string, items: PredictItem[], options: { cacheDir?: string; signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<PredictResult> {

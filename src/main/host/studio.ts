@@ -33,6 +33,8 @@ import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { predictableRun, predictImages, type PredictSummary } from '../training/predict-images';
 import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
+import { adviseForProject, type AdvisorEngine } from '../scenarios/advise-project';
+import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary, modelErrorToStudio } from '../models/library';
 import { downloadJob, listCatalog } from '../models/catalog-requests';
@@ -47,7 +49,7 @@ import type { ExportResult } from '../../shared/api';
 import { runExport } from '../export/exports';
 
 /** The engine as the host sees it; the shell passes the function that starts its process. */
-export interface StudioEngine extends TrainingEngine {
+export interface StudioEngine extends TrainingEngine, AdvisorEngine {
   backend(): Promise<BackendInfo>;
   inspectModel(modelDir: string): Promise<ModelInspectionInfo>;
   dispose(): Promise<void>;
@@ -435,6 +437,13 @@ export class Studio implements StudioHandlers {
         this.changed('runs', 'images');
       }
     });
+  }
+
+  async advise(input: ParsedInput<'advise'>): Promise<AdviceInfo> {
+    const store = this.store();
+    const id = input.model ?? this.models.list()[0]?.id;
+    const model = id ? { id, dir: this.models.require(id) } : null;
+    return adviseForProject(store, { model, engine: this.options.engine ? this.engine() : null }, input.similarity);
   }
 
   async engineInfo(): Promise<BackendInfo> {

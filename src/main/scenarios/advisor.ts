@@ -1,6 +1,7 @@
 /**
  * The advisor: dataset size x similarity to the pretrained data -> one of the four ways to reuse
- * a pretrained network (DESIGN.md). Pure function, no TensorFlow.js.
+ * a pretrained network (DESIGN.md), and for scenario 2 how many blocks to freeze (k). Pure
+ * functions, no TensorFlow.js.
  *
  *   small + high similarity -> 1 feature extraction (train a new head only)
  *   small + low             -> 2 freeze the first k layers, train the rest + head
@@ -9,10 +10,13 @@
  *
  * "Small" is judged per class (images per class of the smallest class, default threshold 1,000):
  * fine-tuning millions of weights on a few hundred images per class overfits. Similarity is the
- * caller's (or the user's) judgement; 'unknown' is treated as high for small sets (feature
- * extraction is the safe first try) and as low for large ones.
+ * user's answer when given, else the studio's estimate (the engine's, see training/similarity.ts);
+ * 'unknown' is treated as high for small sets (feature extraction is the safe first try) and as
+ * low for large ones.
  */
-import type { Scenario } from '../../shared/domain';
+import type { AdviceInfo, Scenario, SimilarityEstimateInfo } from '../../shared/domain';
+import type { LayerInfo } from '../models/types';
+import { buildPlan } from './plan';
 
 export type Similarity = 'high' | 'low' | 'unknown';
 
@@ -47,4 +51,57 @@ export function advise(input: AdviceInput): Advice {
     return { scenario: 3, size, similarity: input.similarity, reason: `Large dataset (${per}) unlike the pretrained data: train the same architecture from scratch.` };
   }
   return { scenario: 4, size, similarity: input.similarity, reason: `Large dataset (${per}) similar to the pretrained data: fine-tune the whole network from the pretrained weights with a small learning rate.` };
+}
+
+export interface FullAdviceInput {
+  imagesPerClass: number[];
+  /** The user's answer; 'unknown' lets the estimate decide. */
+  answer: Similarity;
+  estimate: SimilarityEstimateInfo | null;
+  estimateNote?: string | null;
+  model: string | null;
+  /** The model's layers and feature layer, for scenario 2's k (absent: no k). */
+  layers?: readonly LayerInfo[];
+  cutLayer?: string;
+  largeFrom?: number;
+}
+
+/** The advice with where its similarity came from, the estimate's evidence, and scenario 2's k. */
+export function adviseProject(input: FullAdviceInput): AdviceInfo {
+  const similarity: Similarity = input.answer !== 'unknown' ? input.answer : (input.estimate?.level ?? 'unknown');
+  const source = input.answer !== 'unknown' ? 'answer' : input.estimate ? 'estimate' : 'none';
+  const base = advise({ imagesPerClass: input.imagesPerClass, similarity, ...(input.largeFrom ? { largeFrom: input.largeFrom } : {}) });
+  const reasons = [base.reason];
+  if (source === 'answer') reasons.push(`Similarity: your answer (${input.answer}).`);
+  if (source === 'estimate' && input.estimate) reasons.push(`Similarity: the studio's estimate (${input.estimate.level}, score ${input.estimate.score.toFixed(2)}).`, ...input.estimate.evidence);
+  if (source === 'none') reasons.push(`Similarity unknown${input.estimateNote ? ` (${input.estimateNote})` : ''}: answer the similarity question to sharpen the advice.`);
+  let k: Pick<AdviceInfo, 'freezeTo' | 'k' | 'blocks' | 'frozenParams' | 'trainableParams'> = { freezeTo: null, k: null, blocks: null, frozenParams: null, trainableParams: null };
+  if (input.layers && input.cutLayer) {
+    try {
+      const plan = buildPlan(input.layers, { scenario: 2, cutLayer: input.cutLayer });
+      k = { freezeTo: plan.freezeTo, k: plan.frozenBlocks, blocks: plan.boundaries.length, frozenParams: plan.frozenParams, trainableParams: plan.trainableParams };
+      if (base.scenario === 2) {
+        reasons.push(
+          `Freeze the first ${plan.frozenBlocks} of ${plan.boundaries.length} blocks (up to ${plan.freezeTo}): early blocks detect edges and textures that suit any images; ` +
+            `the last ${plan.boundaries.length - plan.frozenBlocks} blocks and the head (${plan.trainableParams.toLocaleString('en')} parameters before the head) adapt to yours.`,
+        );
+      }
+    } catch {
+      // A model without block boundaries before its feature layer: scenario 2 has no k to offer.
+    }
+  }
+  const smallest = input.imagesPerClass.length ? Math.min(...input.imagesPerClass) : 0;
+  return {
+    scenario: base.scenario,
+    size: base.size,
+    similarity,
+    similaritySource: source,
+    estimate: input.estimate,
+    estimateNote: input.estimateNote ?? null,
+    smallestClass: smallest,
+    model: input.model,
+    ...k,
+    reason: base.reason,
+    reasons,
+  };
 }

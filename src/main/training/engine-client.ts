@@ -25,6 +25,9 @@ import type {
   PredictResult,
   Scenario1Job,
   Scenario1Result,
+  SimilarityEstimate,
+  TrainJob,
+  TrainResult,
 } from './protocol';
 
 export interface EngineChannel {
@@ -108,14 +111,16 @@ export class EngineClient {
   }
 
   /**
-   * The job system's entry (TrainingEngine in training-service.ts): dispatches on config.scenario.
-   * Only scenario 1 exists in the engine so far; others reject with SCENARIO_NOT_AVAILABLE.
+   * The job system's entry (TrainingEngine in training-service.ts): any scenario, the engine
+   * dispatches on config.scenario. Resolves with state 'cancelled' when `signal` fires.
    */
-  train(job: Scenario1Job, onEvent: (event: EngineEvent) => void, signal?: AbortSignal): Promise<Scenario1Result> {
-    if (job.config.scenario !== 1) {
-      return Promise.reject(new EngineError('SCENARIO_NOT_AVAILABLE', `Scenario ${job.config.scenario} is not available in this engine yet; scenario 1 (feature extraction) is.`));
-    }
-    return this.trainScenario1(job, { onEvent }, signal);
+  train(job: TrainJob, onEvent: (event: EngineEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
+    return this.call('train', { job }, { signal, cancelResolves: true, onEvent });
+  }
+
+  /** The advisor's similarity estimate for labelled images (features cached in cacheDir when given). */
+  estimateSimilarity(params: EngineMethods['estimateSimilarity']['params'], options: CallOptions = {}): Promise<SimilarityEstimate> {
+    return this.call('estimateSimilarity', params, options);
   }
 
   predict(runDir: string, items: PredictItem[], options: CallOptions & { cacheDir?: string } = {}): Promise<PredictResult> {

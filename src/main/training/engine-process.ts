@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../models/errors';
 import { inspectModel } from '../models/layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
+import { runFinetune } from './scenario-finetune';
+import { estimateSimilarity } from './similarity';
 import type { EngineErrorData, EngineEvent, EngineToHost, HostToEngine } from './protocol';
 
 interface ParentPort {
@@ -50,6 +52,10 @@ async function run(msg: Extract<HostToEngine, { kind: 'call' }>, signal: AbortSi
       return classify(msg.params.modelDir, msg.params.imagePaths, msg.params.topK, msg.params.labelsPath);
     case 'trainScenario1':
       return runScenario1(msg.params.job, info, emit, signal);
+    case 'train':
+      return msg.params.job.config.scenario === 1 ? runScenario1(msg.params.job, info, emit, signal) : runFinetune(msg.params.job, info, emit, signal);
+    case 'estimateSimilarity':
+      return estimateSimilarity(msg.params, emit, signal);
     case 'predict':
       return predict(msg.params.runDir, msg.params.items, msg.params.cacheDir, signal, emit);
     case 'stats': {
@@ -80,7 +86,7 @@ function onMessage(raw: unknown): void {
   controllers.set(msg.id, controller);
   queue = queue.then(async () => {
     try {
-      if (controller.signal.aborted && msg.method !== 'trainScenario1') {
+      if (controller.signal.aborted && msg.method !== 'trainScenario1' && msg.method !== 'train') {
         throw new EngineJobError('CANCELLED', 'Cancelled before it started.');
       }
       const result = await run(msg, controller.signal);

@@ -26,18 +26,51 @@ export function featureKey(parts: FeatureKeyParts): string {
   return `${safe}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
 }
 
-interface SegmentIndex {
+export interface SegmentIndex {
   dim: number;
   hashes: string[];
 }
 
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+/** Where rows are written by the caches (FeatureCache, ActivationCache); they are pushed as they come. */
+export interface RowSink {
+  append(entries: { hash: string; features: Float32Array }[]): Promise<void>;
+}
+
+export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await fs.writeFile(tmp, data);
   await fs.rename(tmp, file);
 }
 
-export class FeatureCache {
+/** The cache folder for these key parts under `root`, created with its meta.json if missing. */
+export async function openCacheDir(root: string, parts: FeatureKeyParts, dim: number): Promise<string> {
+  const dir = path.join(root, featureKey(parts));
+  await fs.mkdir(dir, { recursive: true });
+  const metaPath = path.join(dir, 'meta.json');
+  try {
+    await fs.access(metaPath);
+  } catch {
+    await writeAtomic(metaPath, JSON.stringify({ ...parts, dim, format: 'f32-segments-v1' }, null, 2));
+  }
+  return dir;
+}
+
+/** Writes rows as one new segment (data first, then its index) and returns its data and file name. */
+export async function writeSegment(dir: string, dim: number, rows: { hash: string; features: Float32Array }[]): Promise<{ data: Float32Array; file: string }> {
+  const data = new Float32Array(rows.length * dim);
+  rows.forEach((e, i) => {
+    if (e.features.length !== dim) throw new Error(`feature length ${e.features.length} != ${dim}`);
+    data.set(e.features, i * dim);
+  });
+  const stamp = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
+  const file = path.join(dir, `seg-${stamp}.f32`);
+  await writeAtomic(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const index: SegmentIndex = { dim, hashes: rows.map((e) => e.hash) };
+  await writeAtomic(path.join(dir, `seg-${stamp}.json`), JSON.stringify(index));
+  return { data, file };
+}
+
+export class FeatureCache implements RowSink {
   private readonly rows = new Map<string, Float32Array>();
   private segments = 0;
 
@@ -48,15 +81,7 @@ export class FeatureCache {
 
   /** Open (creating if needed) the cache folder for these key parts under `root`. */
   static async open(root: string, parts: FeatureKeyParts, dim: number): Promise<FeatureCache> {
-    const dir = path.join(root, featureKey(parts));
-    await fs.mkdir(dir, { recursive: true });
-    const metaPath = path.join(dir, 'meta.json');
-    try {
-      await fs.access(metaPath);
-    } catch {
-      await writeAtomic(metaPath, JSON.stringify({ ...parts, dim, format: 'f32-segments-v1' }, null, 2));
-    }
-    const cache = new FeatureCache(dir, dim);
+    const cache = new FeatureCache(await openCacheDir(root, parts, dim), dim);
     await cache.load();
     return cache;
   }
@@ -94,15 +119,7 @@ export class FeatureCache {
   async append(entries: { hash: string; features: Float32Array }[]): Promise<void> {
     const fresh = entries.filter((e) => !this.rows.has(e.hash));
     if (fresh.length === 0) return;
-    const data = new Float32Array(fresh.length * this.dim);
-    fresh.forEach((e, i) => {
-      if (e.features.length !== this.dim) throw new Error(`feature length ${e.features.length} != ${this.dim}`);
-      data.set(e.features, i * this.dim);
-    });
-    const stamp = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
-    await writeAtomic(path.join(this.dir, `seg-${stamp}.f32`), new Uint8Array(data.buffer));
-    const index: SegmentIndex = { dim: this.dim, hashes: fresh.map((e) => e.hash) };
-    await writeAtomic(path.join(this.dir, `seg-${stamp}.json`), JSON.stringify(index));
+    const { data } = await writeSegment(this.dir, this.dim, fresh);
     fresh.forEach((e, i) => this.rows.set(e.hash, data.subarray(i * this.dim, (i + 1) * this.dim)));
     this.segments++;
   }

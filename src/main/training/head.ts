@@ -108,8 +108,19 @@ export function buildHead(dim: number, numClasses: number, config: TrainConfig):
   return model;
 }
 
+/** 'adam' = Adam(lr); 'sgd' = SGD with momentum 0.9. */
+export function optimizerFor(kind: TrainConfig['optimizer'], lr: number): tf.Optimizer {
+  return kind === 'sgd' ? tf.train.momentum(lr, 0.9) : tf.train.adam(lr);
+}
+
+/** Mean cross-entropy of logits against class indices, each example weighted by its class weight when given. */
+export function crossEntropy(logits: tf.Tensor2D, yIdx: tf.Tensor1D, numClasses: number, weights: tf.Tensor1D | null): tf.Scalar {
+  const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(yIdx, numClasses), tf.logSoftmax(logits)), -1));
+  return weights ? tf.mean(tf.mul(ce, tf.gather(weights, yIdx))) : tf.mean(ce);
+}
+
 /** Logits through the head; dropout masks seeded by `dropSeed` when training. */
-function logitsOf(model: tf.Sequential, x: tf.Tensor, rate: number, dropSeed: number | null): tf.Tensor2D {
+export function logitsOf(model: tf.Sequential, x: tf.Tensor, rate: number, dropSeed: number | null): tf.Tensor2D {
   let h = x;
   let k = 0;
   for (const layer of model.layers) {
@@ -157,7 +168,7 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
   const k = classNames.length;
   const t0 = performance.now();
   const model = buildHead(dim, k, config);
-  const optimizer = config.optimizer === 'sgd' ? tf.train.momentum(config.lr, 0.9) : tf.train.adam(config.lr);
+  const optimizer = optimizerFor(config.optimizer, config.lr);
   const weights = config.classWeights ? classWeights(train.y, k) : null;
   const weightsT = weights ? tf.tensor1d(weights) : null;
   const random = rng(config.seed);
@@ -194,14 +205,12 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
       const [lossV, correctV] = tf.tidy(() => {
         const x = tf.tensor2d(xb, [idx.length, dim]);
         const yIdx = tf.tensor1d(yb, 'int32');
-        const y = tf.oneHot(yIdx, k);
         let predicted: tf.Tensor | null = null;
         const loss = optimizer.minimize(
           () => {
             const logits = logitsOf(model, x, config.head.dropout, dropSeed);
             predicted = tf.keep(tf.argMax(logits, -1)); // kept past minimize's inner tidy, disposed below
-            const ce = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1));
-            return weightsT ? tf.mean(tf.mul(ce, tf.gather(weightsT, yIdx))) : tf.mean(ce);
+            return crossEntropy(logits, yIdx, k, weightsT);
           },
           true,
         ) as tf.Scalar;

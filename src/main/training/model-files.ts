@@ -44,3 +44,23 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
   await fs.rename(tmp, dir);
   return [path.join(dir, 'model.json'), path.join(dir, 'weights.bin')];
 }
+
+/**
+ * The whole classifier as one LayersModel (what runDir/model holds and model export copies): the
+ * network from its input to `cutLayer`, global average pooling when that output is 4-D, then the head.
+ * Input: the image scaled as the network expects; output: class probabilities.
+ */
+export function classifierModel(network: tf.LayersModel, cutLayer: string, head: tf.LayersModel): tf.LayersModel {
+  const cut = network.getLayer(cutLayer).output as tf.SymbolicTensor;
+  const pooled = cut.shape.length === 4 ? (tf.layers.globalAveragePooling2d({ name: 'cut_pool' }).apply(cut) as tf.SymbolicTensor) : cut;
+  return tf.model({ inputs: network.inputs, outputs: head.apply(pooled) as tf.SymbolicTensor, name: 'classifier' });
+}
+
+/** run.json beside the saved model (atomically): what prediction and export need to use the run. */
+export async function writeRunJson(runDir: string, data: Record<string, unknown>): Promise<string> {
+  const file = path.join(runDir, 'run.json');
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(data, null, 2));
+  await fs.rename(tmp, file);
+  return file;
+}

@@ -11,7 +11,7 @@
  *                 { kind: 'error', id, error }
  * The engine runs calls one at a time, in arrival order (one TensorFlow.js, two cores).
  */
-import type { BackendInfo, ConfusionMatrix, EpochMetrics, TrainConfig } from '../../shared/domain';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, Scenario, SimilarityEstimateInfo, TrainConfig } from '../../shared/domain';
 import type { ModelInspection } from '../models/types';
 
 export interface Scenario1Item {
@@ -35,11 +35,23 @@ export interface Scenario1Job {
   classNames: string[];
   items: Scenario1Item[];
   config: TrainConfig;
+  /** Benchmarks and tests only: a smaller input size (speed), a memory budget (batch reduction). */
+  tuning?: TrainTuning;
 }
+
+export interface TrainTuning {
+  /** Train (and save) at this input size instead of the model's own (scenarios 2-4). */
+  inputSize?: number;
+  /** Bytes a training step may use; default from the backend (memory-budget.ts). */
+  memoryBudgetBytes?: number;
+}
+
+/** Every scenario's job has the same shape; config.scenario says which one runs. */
+export type TrainJob = Scenario1Job;
 
 export type EngineEvent =
   | { type: 'phase'; phase: 'extract' | 'train' }
-  | { type: 'progress'; done: number; total: number; epoch?: number; batch?: number; imagesPerSec?: number }
+  | { type: 'progress'; done: number; total: number; epoch?: number; epochs?: number; batch?: number; batches?: number; imagesPerSec?: number }
   | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix }
   | { type: 'log'; message: string };
 
@@ -65,6 +77,34 @@ export type Scenario1Result = {
   frozenKind: string;
 };
 
+/** The result of any scenario: scenario 1's fields, plus the plan and the batch actually used for 2-4. */
+export type TrainResult = Scenario1Result & {
+  scenario?: Scenario;
+  /** Last frozen layer (scenario 2), null when everything trains. */
+  freezeTo?: string | null;
+  frozenParams?: number;
+  trainableParams?: number;
+  /** The batch size the run ended with (lower than asked when it did not fit in memory). */
+  batchSize?: number;
+  /** The memory estimate of one image in a training step (what the batch size was fitted with). */
+  stepBytesPerImage?: number;
+  /** Log lines of every automatic batch reduction. */
+  batchReductions?: string[];
+  /** Training images per second over all epochs. */
+  imagesPerSec?: number;
+  /** 'cached' when epochs ran from the activation cache, 'full' when the frozen part ran every epoch. */
+  frozenPart?: 'cached' | 'full' | 'none';
+};
+
+/** The studio's estimate of how similar a dataset is to the pretrained network's data (the contract's type). */
+export type SimilarityEstimate = SimilarityEstimateInfo;
+
+export interface SimilarityItem {
+  path: string;
+  hash: string;
+  label: number;
+}
+
 export interface ClassifyResult {
   path: string;
   top: { index: number; label: string; probability: number }[];
@@ -87,6 +127,10 @@ export interface EngineMethods {
   inspectModel: { params: { modelDir: string }; result: ModelInspection };
   classify: { params: { modelDir: string; imagePaths: string[]; topK?: number; labelsPath?: string }; result: ClassifyResult[] };
   trainScenario1: { params: { job: Scenario1Job }; result: Scenario1Result };
+  /** Any scenario (dispatches on job.config.scenario). */
+  train: { params: { job: TrainJob }; result: TrainResult };
+  /** Similarity of labelled images to the pretrained data (a sample per class; features cached as scenario 1's). */
+  estimateSimilarity: { params: { modelDir: string; modelId: string; classNames: string[]; items: SimilarityItem[]; cacheDir?: string }; result: SimilarityEstimate };
   predict: { params: { runDir: string; items: PredictItem[]; cacheDir?: string }; result: PredictResult };
   /** Memory of the engine process (peak RSS from the OS, current RSS, TensorFlow.js tensors/bytes). */
   stats: { params: Record<string, never>; result: EngineStats };

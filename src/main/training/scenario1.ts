@@ -10,10 +10,10 @@ import type { BackendInfo } from '../../shared/domain';
 import { ModelError } from '../models/errors';
 import { folderIOHandler, readModelFolder } from '../models/folder';
 import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from '../models/layers';
-import { FeatureCache } from './feature-cache';
+import { FeatureCache, type RowSink } from './feature-cache';
 import { foldedForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
-import { saveLayersModel } from './model-files';
+import { classifierModel, saveLayersModel, writeRunJson } from './model-files';
 import { loadImage, PREPROCESS_VERSION, type Scaling } from './preprocess';
 import type { ClassifyResult, EngineEvent, PredictItem, PredictResult, Scenario1Job, Scenario1Result } from './protocol';
 
@@ -27,7 +27,7 @@ export class EngineJobError extends Error {
 }
 
 const INPUT_SIZE = 224;
-const SCALING: Scaling = [-1, 1];
+export const SCALING: Scaling = [-1, 1];
 const EXTRACT_BATCH = 32;
 
 /** Loaded models, reused across jobs (a few, least recently used dropped). */
@@ -50,7 +50,7 @@ export async function getModel(dir: string): Promise<LoadedModel> {
   return loaded;
 }
 
-function inputSizeOf(model: tf.LayersModel): number {
+export function inputSizeOf(model: tf.LayersModel): number {
   const s = model.inputs[0]?.shape;
   return typeof s?.[1] === 'number' ? s[1] : INPUT_SIZE;
 }
@@ -68,7 +68,7 @@ export async function extractMissing(
   forward: FrozenForward,
   size: number,
   targets: ExtractTarget[],
-  cache: FeatureCache,
+  cache: RowSink,
   signal: AbortSignal | undefined,
   emit: (e: EngineEvent) => void,
 ): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
@@ -116,7 +116,7 @@ export async function extractMissing(
   return { state: 'done', failed };
 }
 
-function pickCutLayer(loaded: LoadedModel, requested: string | undefined): string {
+export function pickCutLayer(loaded: LoadedModel, requested: string | undefined): string {
   if (requested) {
     requireLayer(loaded.model, requested);
     return requested;
@@ -124,12 +124,8 @@ function pickCutLayer(loaded: LoadedModel, requested: string | undefined): strin
   return inspectModel(loaded).defaultCutLayer;
 }
 
-export async function runScenario1(
-  job: Scenario1Job,
-  backend: BackendInfo,
-  emit: (e: EngineEvent) => void,
-  signal?: AbortSignal,
-): Promise<Scenario1Result> {
+/** Refuses a job that cannot train (any scenario). */
+export function validateJob(job: Scenario1Job): void {
   if (job.classNames.length < 2) throw new EngineJobError('BAD_JOB', 'Training needs at least two classes.');
   const train = job.items.filter((i) => i.split === 'train');
   if (train.length === 0) throw new EngineJobError('BAD_JOB', 'Training needs labelled images in the train split.');
@@ -138,6 +134,15 @@ export async function runScenario1(
       throw new EngineJobError('BAD_JOB', `Image ${it.imageId} has label ${it.label}, outside the ${job.classNames.length} classes.`);
     }
   }
+}
+
+export async function runScenario1(
+  job: Scenario1Job,
+  backend: BackendInfo,
+  emit: (e: EngineEvent) => void,
+  signal?: AbortSignal,
+): Promise<Scenario1Result> {
+  validateJob(job);
   const loaded = await getModel(job.modelDir);
   const cutLayer = pickCutLayer(loaded, job.config.cutLayer);
   const pool: Pooling = 'avg';
@@ -200,34 +205,24 @@ export async function runScenario1(
         await fs.mkdir(job.runDir, { recursive: true });
         modelFiles.push(...(await saveLayersModel(head.model, path.join(job.runDir, 'head'))));
         // The whole classifier (pretrained part up to the cut + pooling + head) for export.
-        const cut = loaded.model.getLayer(cutLayer).output as tf.SymbolicTensor;
-        const pooled = cut.shape.length === 4 ? (tf.layers.globalAveragePooling2d({ name: 'cut_pool' }).apply(cut) as tf.SymbolicTensor) : cut;
-        const full = tf.model({ inputs: loaded.model.inputs, outputs: head.model.apply(pooled) as tf.SymbolicTensor, name: 'classifier' });
+        const full = classifierModel(loaded.model, cutLayer, head.model);
         modelFiles.push(...(await saveLayersModel(full, path.join(job.runDir, 'model'))));
-        const runJson = path.join(job.runDir, 'run.json');
-        await fs.writeFile(
-          runJson,
-          JSON.stringify(
-            {
-              scenario: 1,
-              modelId: job.modelId,
-              modelDir: path.resolve(job.modelDir),
-              cutLayer,
-              pool,
-              inputSize: size,
-              scaling: SCALING,
-              preprocess: PREPROCESS_VERSION,
-              classNames: job.classNames,
-              featureDim: dim,
-              backend,
-              bestEpoch: head.bestEpoch,
-              state: head.state,
-              savedAt: new Date().toISOString(),
-            },
-            null,
-            2,
-          ),
-        );
+        const runJson = await writeRunJson(job.runDir, {
+          scenario: 1,
+          modelId: job.modelId,
+          modelDir: path.resolve(job.modelDir),
+          cutLayer,
+          pool,
+          inputSize: size,
+          scaling: SCALING,
+          preprocess: PREPROCESS_VERSION,
+          classNames: job.classNames,
+          featureDim: dim,
+          backend,
+          bestEpoch: head.bestEpoch,
+          state: head.state,
+          savedAt: new Date().toISOString(),
+        });
         modelFiles.push(runJson);
       }
     } finally {
@@ -249,7 +244,7 @@ export async function runScenario1(
   }
 }
 
-async function readLabels(modelDir: string, labelsPath?: string): Promise<string[]> {
+export async function readLabels(modelDir: string, labelsPath?: string): Promise<string[]> {
   const candidates = labelsPath ? [labelsPath] : [path.join(modelDir, 'imagenet_classes.txt'), path.join(path.dirname(modelDir), 'imagenet_classes.txt')];
   for (const c of candidates) {
     try {
@@ -298,9 +293,37 @@ interface RunJson {
   preprocess: string;
   classNames: string[];
   featureDim: number;
+  /** 'model' (scenarios 2-4): the whole trained classifier is runDir/model, there is no separate head. */
+  classifier?: 'model';
 }
 
-/** Class probabilities for images with a saved scenario-1 run (folded frozen part + saved head). */
+async function loadSaved(dir: string): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(folderIOHandler(await readModelFolder(dir)));
+}
+
+/**
+ * A saved whole classifier (classifierModel: network .. cut [+ pooling], then the head as its last
+ * layer) as a forward: the network part folded, the head applied in inference mode. The head is
+ * run apart because a nested model layer has two inbound nodes, which the folded chain refuses.
+ */
+function classifierForward(whole: tf.LayersModel): FrozenForward {
+  const headLayer = whole.layers[whole.layers.length - 1] as tf.layers.Layer;
+  const trunk = foldedForward(whole, whole.layers[whole.layers.length - 2]?.name ?? '', { pool: 'avg' });
+  const out = headLayer.outputShape;
+  const k = Number(((Array.isArray(out[0]) ? out[0] : out) as (number | null)[])[1] ?? 0);
+  return {
+    outputShape: [k],
+    kind: `${trunk.kind} + head`,
+    run: (batch) => tf.tidy(() => headLayer.apply(trunk.run(batch), { training: false }) as tf.Tensor),
+    dispose: () => trunk.dispose(),
+  };
+}
+
+/**
+ * Class probabilities for images with a saved run. Scenario 1: the folded frozen part (features
+ * cached in the project's cache) + the saved head. Scenarios 2-4: the saved whole classifier, run
+ * through the same folded forward (BatchNorm folded, inference mode) up to its softmax.
+ */
 export async function predict(
   runDir: string,
   items: PredictItem[],
@@ -314,18 +337,20 @@ export async function predict(
   } catch {
     throw new EngineJobError('RUN_NOT_FOUND', `No trained model in ${runDir} (run.json is missing or unreadable).`);
   }
-  const loaded = await getModel(run.modelDir);
-  const headFolder = await readModelFolder(path.join(runDir, 'head'));
-  const head = await tf.loadLayersModel(folderIOHandler(headFolder));
-  const forward = foldedForward(loaded.model, run.cutLayer, { pool: run.pool });
+  const k = run.classNames.length;
+  const whole = run.classifier === 'model' ? await loadSaved(path.join(runDir, 'model')) : null;
+  const head = whole ? null : await loadSaved(path.join(runDir, 'head'));
+  const forward = whole
+    ? classifierForward(whole)
+    : foldedForward((await getModel(run.modelDir)).model, run.cutLayer, { pool: run.pool });
   try {
-    const dim = run.featureDim;
+    const dim = whole ? k : run.featureDim;
     const features = new Map<string, Float32Array>();
     const targets = items.map((it, i) => ({ hash: it.hash ?? `path:${i}:${it.path}`, path: it.path }));
-    const cache = cacheDir
-      ? await FeatureCache.open(path.join(cacheDir, 'features'), { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess }, dim)
-      : null;
-    const scratch = cache ?? (await FeatureCache.open(path.join(runDir, '.predict-cache'), { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess }, dim));
+    const key = { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess };
+    // A whole classifier's outputs are this run's alone: they go to a scratch cache, never the project's.
+    const cache = cacheDir && !whole ? await FeatureCache.open(path.join(cacheDir, 'features'), key, dim) : null;
+    const scratch = cache ?? (await FeatureCache.open(path.join(runDir, '.predict-cache'), key, dim));
     const missing = targets.filter((t) => !scratch.has(t.hash));
     const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, emit);
     if (ex.state === 'cancelled') throw new EngineJobError('CANCELLED', 'Prediction was cancelled.');
@@ -336,10 +361,9 @@ export async function predict(
     const ok = targets.filter((t) => features.has(t.hash));
     const x = new Float32Array(ok.length * dim);
     ok.forEach((t, i) => x.set(features.get(t.hash) as Float32Array, i * dim));
-    const probs = ok.length ? tf.tidy(() => head.predict(tf.tensor2d(x, [ok.length, dim])) as tf.Tensor) : null;
-    const values = probs ? ((await probs.data()) as Float32Array) : new Float32Array(0);
+    const probs = ok.length && head ? tf.tidy(() => head.predict(tf.tensor2d(x, [ok.length, dim])) as tf.Tensor) : null;
+    const values = probs ? ((await probs.data()) as Float32Array) : x;
     probs?.dispose();
-    const k = run.classNames.length;
     const byHash = new Map(ok.map((t, i) => [t.hash, Array.from(values.subarray(i * k, (i + 1) * k))]));
     if (!cache) await fs.rm(path.join(runDir, '.predict-cache'), { recursive: true, force: true });
     return {
@@ -352,7 +376,8 @@ export async function predict(
     };
   } finally {
     forward.dispose();
-    head.dispose();
+    head?.dispose();
+    whole?.dispose();
   }
 }
 

@@ -64,7 +64,7 @@ export function layersForward(model: tf.LayersModel, cutLayer: string, options: 
 }
 
 /** Layers from the input to `cut` when every one has exactly one inbound layer, else null. */
-function chainTo(cut: tf.layers.Layer): tf.layers.Layer[] | null {
+export function chainTo(cut: tf.layers.Layer): tf.layers.Layer[] | null {
   const chain: tf.layers.Layer[] = [];
   let layer: tf.layers.Layer | undefined = cut;
   while (layer) {

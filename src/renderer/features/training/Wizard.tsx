@@ -116,7 +116,6 @@ function Stat({ label, value, testId }: { label: string; value: number | string;
 }
 
 function SimilarityStep({ answer, onAnswer, advice }: { answer: SimilarityAnswer | null; onAnswer: (a: SimilarityAnswer) => void; advice: Advice | null | undefined }) {
-  const est = similarityValue(advice ?? null);
   return (
     <Stack gap="sm" data-testid="step-similarity">
       <Title order={5}>Do your images look like everyday photos?</Title>
@@ -135,18 +134,26 @@ function SimilarityStep({ answer, onAnswer, advice }: { answer: SimilarityAnswer
         <Text fw={600} size="sm">
           The studio's estimate
         </Text>
-        {advice === undefined && <Text size="sm">Asking the advisor…</Text>}
-        {advice === null && <Text size="sm" c="dimmed">The advisor is not available in this version; your answer above decides.</Text>}
+        {advice === undefined && <Text size="sm">Looking at a sample of your images with the pretrained network…</Text>}
+        {advice === null && <Text size="sm" c="dimmed">The advisor could not answer; your answer above decides.</Text>}
         {advice && (
           <Stack gap={4}>
-            <Text size="sm">
-              Similarity {est === null ? 'unknown' : `about ${Math.round(100 * est)}%`} · recommends scenario {advice.scenario}
+            <Text size="sm" data-testid="advice-estimate">
+              {advice.estimate
+                ? `Similarity ${advice.estimate.level} (score ${advice.estimate.score.toFixed(2)}, from ${advice.estimate.sampled} images)`
+                : `No estimate${advice.estimateNote ? `: ${advice.estimateNote}` : ''}`}{' '}
+              · recommends scenario {advice.scenario}
+              {advice.scenario === 2 && advice.freezeTo ? `, frozen up to ${advice.freezeTo} (k = ${advice.k} of ${advice.blocks} blocks)` : ''}
+              {answer ? ' · your answer above takes precedence' : ''}
             </Text>
-            <List size="sm">
-              {advice.reasons.map((r) => (
+            <List size="sm" data-testid="advice-evidence">
+              {(advice.estimate?.evidence ?? []).map((r) => (
                 <List.Item key={r}>{r}</List.Item>
               ))}
             </List>
+            <Text size="xs" c="dimmed">
+              {advice.reason}
+            </Text>
           </Stack>
         )}
       </Card>
@@ -236,10 +243,14 @@ function RecommendationStep(props: { place: { x: number; y: number }; recommende
 
 function LayerList({ inspection, scenario, form, set }: { inspection: ModelInspection; scenario: Scenario; form: FormState; set: (p: Partial<FormState>) => void }) {
   const layers = inspection.layers;
-  const cuts = layers.filter((l) => l.cutPoint);
-  const boundary = scenario === 2 ? form.freezeTo || null : scenario === 1 ? form.cutLayer || inspection.defaultCutLayer || null : null;
+  const featureLayer = inspection.defaultCutLayer || null;
+  // Scenario 2 freezes up to a block boundary before the feature layer (the engine's plan refuses others).
+  const featureIndex = featureLayer ? layers.findIndex((l) => l.name === featureLayer) : layers.length;
+  const cuts = layers.filter((l, i) => l.cutPoint && (scenario !== 2 || (i < featureIndex && !/GlobalAveragePooling|GlobalMaxPooling/.test(l.className))));
+  const boundary = scenario === 2 ? form.freezeTo || null : scenario === 1 ? form.cutLayer || featureLayer : null;
+  // The network's parameters up to the feature layer: what follows it (ImageNet's classifier) is replaced by the new head.
   const split =
-    scenario === 1 ? paramSplit(layers, boundary, boundary) : scenario === 2 ? paramSplit(layers, boundary, null) : { frozen: 0, trainable: paramSplit(layers, null).trainable };
+    scenario === 1 ? paramSplit(layers, boundary, boundary) : scenario === 2 ? paramSplit(layers, boundary, featureLayer) : { frozen: 0, trainable: paramSplit(layers, null, featureLayer).trainable };
   const bIndex = boundary ? layers.findIndex((l) => l.name === boundary) : -1;
   const cutIndex = cuts.findIndex((l) => l.name === boundary);
   const pick = (name: string): void => (scenario === 2 ? set({ freezeTo: name }) : scenario === 1 ? set({ cutLayer: name }) : undefined);
@@ -301,7 +312,7 @@ function LayerList({ inspection, scenario, form, set }: { inspection: ModelInspe
                   <Table.Td>{l.outputShape.join('×')}</Table.Td>
                   <Table.Td ta="right">{formatCount(l.params)}</Table.Td>
                   <Table.Td>
-                    {(scenario === 1 || scenario === 2) && l.cutPoint && (
+                    {(scenario === 1 || scenario === 2) && cuts.includes(l) && (
                       <Button size="compact-xs" variant={l.name === boundary ? 'filled' : 'subtle'} onClick={() => pick(l.name)} data-testid="set-boundary">
                         {scenario === 2 ? 'freeze to here' : 'features here'}
                       </Button>
@@ -395,14 +406,22 @@ function SettingsStep({
               <Checkbox key={k} size="xs" label={k} disabled={!form.augmentOn} checked={form.augment[k]} onChange={(ev) => set({ augment: { ...form.augment, [k]: ev.currentTarget.checked } })} />
             ))}
           </Group>
-          {scenario === 1 && form.augmentOn && (
+          {(scenario === 1 || scenario === 2) && form.augmentOn && (
             <Text size="xs" c="dimmed">
-              With augmentation the frozen features cannot be cached: each epoch runs the whole network.
+              With augmentation the frozen part's output cannot be cached: each epoch runs the whole network (slower).
             </Text>
           )}
         </Stack>
         <Switch label="Class weights (balance unequal classes)" checked={form.classWeights} onChange={(ev) => set({ classWeights: ev.currentTarget.checked })} data-testid="field-class-weights" />
-        {scenario !== 1 && <Switch label="Train BatchNorm layers" checked={form.trainBatchNorm} onChange={(ev) => set({ trainBatchNorm: ev.currentTarget.checked })} />}
+        {(scenario === 2 || scenario === 4) && (
+          <Switch
+            label="Train BatchNorm statistics"
+            description="Off (recommended for small data): trainable BatchNorm layers keep the pretrained statistics (inference mode)."
+            checked={form.trainBatchNorm}
+            onChange={(ev) => set({ trainBatchNorm: ev.currentTarget.checked })}
+            data-testid="field-train-bn"
+          />
+        )}
       </Group>
     </Stack>
   );
@@ -509,8 +528,9 @@ export function Wizard({ counts, onStarted }: { counts: ProjectCounts; onStarted
   // A freeze boundary by default: the advisor's, or the middle block boundary of the network.
   useEffect(() => {
     if (scenario !== 2 || form.freezeTo || !inspection) return;
-    const cuts = inspection.layers.filter((l) => l.cutPoint);
-    const k = advice?.freezeTo ?? cuts[Math.floor(cuts.length / 2)]?.name;
+    const feature = inspection.layers.findIndex((l) => l.name === inspection.defaultCutLayer);
+    const cuts = inspection.layers.filter((l, i) => l.cutPoint && i < feature);
+    const k = advice?.freezeTo ?? cuts[Math.floor((cuts.length * 2) / 3)]?.name;
     if (k) setForm((f) => ({ ...f, freezeTo: k }));
   }, [scenario, inspection, advice, form.freezeTo]);
 
