@@ -9,6 +9,7 @@ import { ProjectPicker } from './features/project/ProjectPicker';
 import { ClassesPanel } from './features/classes/ClassesPanel';
 import { StatusBar } from './components/StatusBar';
 import { Gallery } from './features/gallery/Gallery';
+import { useDropToGallery } from './features/gallery/file-drop';
 import { TrainScreen } from './features/training/TrainScreen';
 import { EvaluateScreen } from './features/evaluate/EvaluateScreen';
 import { ExportScreen } from './features/export/ExportScreen';
@@ -36,6 +37,8 @@ function ThemeToggle() {
 function Studio({ project }: { project: ProjectInfo }) {
   const [screen, setScreen] = useState<Screen>('gallery');
   const [evalRun, setEvalRun] = useState<number | null>(null);
+  // Files dropped on another screen are imported from the gallery (which handles its own drops).
+  useDropToGallery(screen !== 'gallery', () => setScreen('gallery'));
   const info = useQuery('projectInfo', {}, ['project', 'classes', 'images', 'runs']).data ?? project;
   return (
     <AppShell header={{ height: 48 }} navbar={{ width: 260, breakpoint: 0 }} aside={{ width: 0, breakpoint: 0 }} footer={{ height: 36 }} padding="md">

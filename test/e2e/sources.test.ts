@@ -3,7 +3,7 @@
  * renamed after import is reported with "Point to new location" (a wrong folder is refused with
  * its reason, the right one clears the notice); files dropped on the window open the import
  * dialog in a browser (no paths), and start an import at once where the shell gives paths (the
- * Electron preload's pathForFile, stood in for here).
+ * Electron preload's pathForFile, stood in for here), also when dropped on another screen.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -96,6 +96,19 @@ describe('gallery: moved sources and dropped files', () => {
     expect(await report.getByTestId('report-added').innerText()).toMatch(/\b3\b/);
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('gallery-status').innerText()).toMatch(/^11 images/);
+
+    // A drop on another screen opens the gallery and imports there.
+    await page.locator('nav[aria-label="Screens"]').getByText('Export', { exact: true }).click();
+    await page.getByTestId('gallery').waitFor({ state: 'detached' });
+    await page.evaluate((dir) => {
+      (window as unknown as { studio: { pathForFile: (f: File) => string } }).studio = { pathForFile: (f: File) => `${dir}/${f.name}` };
+    }, path.join(more, '2'));
+    await dropFiles(page, ['0.png']);
+    await page.getByTestId('gallery').waitFor();
+    await report.waitFor({ timeout: 30_000 });
+    // The same file again: reported as a duplicate, not imported twice.
+    expect(await report.getByTestId('report-duplicates').innerText()).toMatch(/\b1\b/);
+    await page.keyboard.press('Escape');
     expect(app.errors).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, renderHook } from '@testing-library/react';
 import { importRequestSchema } from '../../../src/shared/domain';
-import { dropImports, droppedItems, useFileDrop, type DroppedItem } from '../../../src/renderer/features/gallery/file-drop';
+import { dropImports, droppedItems, useDropToGallery, useFileDrop, useGalleryFileDrop, type DroppedItem } from '../../../src/renderer/features/gallery/file-drop';
 
 afterEach(() => {
   cleanup();
@@ -92,5 +92,25 @@ describe('dropping files: the window listener', () => {
     expect(result.current).toBe(true);
     act(() => void fire('dragleave', dt));
     expect(result.current).toBe(false);
+  });
+
+  it('keeps a drop made on another screen for the gallery, which handles it when it opens', () => {
+    window.studio = { request: vi.fn(), on: vi.fn(), pathForFile: (f: File) => `/in/${f.name}` };
+    const show = vi.fn();
+    const other = renderHook(({ enabled }) => useDropToGallery(enabled, show), { initialProps: { enabled: false } });
+    const dt = fakeTransfer([{ name: 'photos', dir: true }]);
+    // Disabled (the gallery is showing): the drop is left alone.
+    expect(fire('dragover', dt).defaultPrevented).toBe(false);
+    other.rerender({ enabled: true });
+    act(() => void fire('drop', dt));
+    expect(show).toHaveBeenCalledTimes(1);
+    other.unmount();
+    const onDrop = vi.fn();
+    renderHook(() => useGalleryFileDrop(onDrop));
+    expect(onDrop).toHaveBeenCalledWith([{ path: '/in/photos', isDirectory: true }]);
+    // Taken once: the next gallery does not import it again.
+    const again = vi.fn();
+    renderHook(() => useGalleryFileDrop(again));
+    expect(again).not.toHaveBeenCalled();
   });
 });

@@ -15,7 +15,7 @@ import { startImageDrag } from './drag';
 import { ImageGrid, type GridLayout } from './ImageGrid';
 import { ImportDialog } from './ImportDialog';
 import { ImportReportModal } from './ImportReportModal';
-import { dropImports, useFileDrop, type DroppedItem } from './file-drop';
+import { dropImports, useGalleryFileDrop, type DroppedItem } from './file-drop';
 import { MovedSources } from './MovedSources';
 import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
 import { forgetClasses } from './history';
@@ -214,26 +214,31 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
-  // An import's report opens when its job finishes (it may finish before its id arrives).
+  // An import's report opens when its job finishes (it may finish before its id arrives, or
+  // before the render that would have stored it: the awaited ids are kept in a ref).
   const finished = useRef(new Map<string, JobInfo>());
+  const awaiting = useRef(new Set<string>());
   useEvent('job.finished', (j) => {
     if (j.kind !== 'import') return;
     finished.current.set(j.id, j);
-    if (j.id === importJob) {
+    if (awaiting.current.delete(j.id)) {
       setReport(j);
-      setImportJob(undefined);
+      setImportJob(awaiting.current.values().next().value);
     }
   });
   const onImportStarted = (j: JobInfo): void => {
     const done = finished.current.get(j.id);
     if (done) setReport(done);
-    else setImportJob(j.id);
+    else {
+      awaiting.current.add(j.id);
+      setImportJob(j.id);
+    }
   };
 
-  // Files or folders dropped onto the window: imported at once in Electron; a browser gives no
-  // paths, so the import dialog opens to type one.
+  // Files or folders dropped onto the window (here or on another screen, which opens the gallery):
+  // imported at once in Electron; a browser gives no paths, so the import dialog opens to type one.
   const [importHint, setImportHint] = useState('');
-  const dropping = useFileDrop((items: DroppedItem[] | null) => {
+  const dropping = useGalleryFileDrop((items: DroppedItem[] | null) => {
     if (items === null) {
       setImportHint('The browser does not tell the studio where dropped files are: type or paste their folder or file path.');
       setImportOpen(true);

@@ -1,7 +1,8 @@
 /**
  * Files and folders dropped onto the window start an import. Electron gives each dropped File's
  * path through the preload's pathForFile (File.path is gone since Electron 32); a browser gives
- * no paths, so browser mode opens the import dialog to type one instead.
+ * no paths, so browser mode opens the import dialog to type one instead. A drop on another screen
+ * is kept for the gallery, which opens and handles it.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { ImportRequestInput } from '../../../shared/domain';
@@ -47,16 +48,18 @@ export function droppedItems(dt: DataTransfer, pathForFile: ((file: File) => str
 }
 
 /**
- * Listens on the window while mounted: `dragging` is true while files are dragged over it, and
- * `onDrop` gets the dropped items (null in browser mode, where paths are not available).
+ * Listens on the window while mounted and enabled: `dragging` is true while files are dragged
+ * over it, and `onDrop` gets the dropped items (null in browser mode, where paths are not
+ * available). Either way the drop never reaches the browser, which would open the file.
  */
-export function useFileDrop(onDrop: (items: DroppedItem[] | null) => void): boolean {
+export function useFileDrop(onDrop: (items: DroppedItem[] | null) => void, enabled = true): boolean {
   const [dragging, setDragging] = useState(false);
   const handler = useRef(onDrop);
   useEffect(() => {
     handler.current = onDrop;
   });
   useEffect(() => {
+    if (!enabled) return;
     let depth = 0;
     const enter = (e: DragEvent): void => {
       if (!isFileDrag(e)) return;
@@ -89,7 +92,33 @@ export function useFileDrop(onDrop: (items: DroppedItem[] | null) => void): bool
       window.removeEventListener('dragover', over);
       window.removeEventListener('dragleave', leave);
       window.removeEventListener('drop', drop);
+      setDragging(false);
     };
+  }, [enabled]);
+  return dragging;
+}
+
+let pending: { items: DroppedItem[] | null } | null = null;
+
+/** Screens other than the gallery: a drop is kept for the gallery, which `show` opens. */
+export function useDropToGallery(enabled: boolean, show: () => void): void {
+  useFileDrop((items) => {
+    pending = { items };
+    show();
+  }, enabled);
+}
+
+/** The gallery: handles drops, including one made on another screen just before it opened. */
+export function useGalleryFileDrop(onDrop: (items: DroppedItem[] | null) => void): boolean {
+  const dragging = useFileDrop(onDrop);
+  const handler = useRef(onDrop);
+  useEffect(() => {
+    handler.current = onDrop;
+  });
+  useEffect(() => {
+    const p = pending;
+    pending = null;
+    if (p) handler.current(p.items);
   }, []);
   return dragging;
 }
