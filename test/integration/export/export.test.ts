@@ -305,7 +305,7 @@ describe('exportData request', () => {
       expect(done.state).toBe('succeeded');
       expect((done.result as ExportResult).rows).toBe(7);
       expect(fs.existsSync(out)).toBe(true);
-      const bad = await studio.handle('exportData', { kind: 'model', out });
+      const bad = await studio.handle('exportData', { kind: 'pictures', out });
       expect(bad).toMatchObject({ ok: false, error: { code: 'bad_request', field: 'kind' } });
       const failed = await studio.jobs.wait((await studio.call('exportData', { kind: 'submission', out: `${out}.2`, runId: 4242 })).id);
       expect(failed).toMatchObject({ state: 'failed', error: { code: 'not_found' } });
