@@ -17,6 +17,7 @@ import { waitForJob } from './host/cli-jobs';
 import { mediaCommands } from './media/cli-commands';
 import { exportCommands } from './export/cli-commands';
 import { modelCommands } from './models/cli-commands';
+import { trainingCommands } from './training/cli-commands';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -105,6 +106,7 @@ export const commands: Command[] = [
   },
   ...mediaCommands,
   ...modelCommands,
+  ...trainingCommands,
   ...exportCommands,
   {
     name: 'serve',

@@ -1,0 +1,251 @@
+/**
+ * `transfer-studio advise`, `train` and `predict` (added to the table in cli.ts): the advisor's
+ * recommendation; a TrainConfig built from flags and validated by the contract's schema (a bad
+ * value names its flag, exit 2), a run started and followed to its end; and prediction of the
+ * test split or of a folder imported as test images.
+ */
+import path from 'node:path';
+import { trainConfigSchema, type AdviceInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
+import type { ImportReport } from '../../shared/domain';
+import { StudioError } from '../../shared/errors';
+import type { Command } from '../cli';
+import { logAboveProgress, waitForJob, watchJob } from '../host/cli-jobs';
+import { runOption, stringOption, type OptionValue } from '../host/cli-options';
+import type { Studio } from '../host/studio';
+import type { PredictSummary } from './predict-images';
+
+/** TrainConfig field -> the flag that sets it, so schema errors name what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  scenario: '--scenario',
+  model: '--model',
+  cutLayer: '--cut',
+  freezeTo: '--freeze-to',
+  epochs: '--epochs',
+  batchSize: '--batch',
+  lr: '--lr',
+  augment: '--augment',
+  seed: '--seed',
+};
+
+/** A numeric flag as typed; non-numbers become NaN so the schema rejects them with the flag's name. */
+const num = (v: OptionValue): number | undefined => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : undefined);
+
+/** The model to train on: --model, or the only installed one. */
+async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
+  if (flag !== undefined) return flag;
+  const installed = await studio.call('listModels', {});
+  if (installed.length === 1) return installed[0]!.id;
+  throw new StudioError(
+    'bad_request',
+    installed.length === 0
+      ? 'no model is installed: import one (transfer-studio models import FOLDER) or download one (transfer-studio models download NAME).'
+      : `several models are installed; choose one with --model (${installed.map((m) => m.id).join(', ')}).`,
+    'model',
+  );
+}
+
+function buildConfig(values: Record<string, OptionValue>, scenario: number, model: string): TrainConfigInput {
+  const cfg: Record<string, unknown> = { scenario, model };
+  const cut = stringOption(values.cut);
+  const freezeTo = stringOption(values['freeze-to']);
+  if (cut !== undefined) cfg.cutLayer = cut;
+  if (freezeTo !== undefined) cfg.freezeTo = freezeTo;
+  if (values.epochs !== undefined) cfg.epochs = num(values.epochs);
+  if (values.batch !== undefined) cfg.batchSize = num(values.batch);
+  if (values.lr !== undefined) cfg.lr = num(values.lr);
+  if (values.seed !== undefined) cfg.seed = num(values.seed);
+  if (values.augment === true) cfg.augment = {};
+  const parsed = trainConfigSchema.safeParse(cfg);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = String(issue.path[0] ?? '');
+  const flag = FLAG_OF[field] ?? field;
+  const name = flag.replace(/^--/, '');
+  const raw = values[name];
+  const given = typeof raw === 'string' ? ` (got ${raw})` : '';
+  // `field` is the flag's name, as for every other CLI option error.
+  throw new StudioError('bad_request', `${flag}: ${issue.message}${given}`, name);
+}
+
+const pct = (x: number | null | undefined): string => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : '-');
+const secs = (ms: unknown): string => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : '-');
+
+/** What --json reports for a run: stable keys, the numbers a script needs. */
+function runJson(run: RunDetail): Record<string, unknown> {
+  const r = run.result ?? {};
+  const cache = r.cache as { hits: number; misses: number } | undefined;
+  const totalMs = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null;
+  return {
+    id: run.id,
+    state: run.state,
+    scenario: run.scenario,
+    model: run.model,
+    config: run.config,
+    backend: run.backend,
+    classNames: run.classNames,
+    epochsRun: typeof r.epochsRun === 'number' ? r.epochsRun : run.metrics.length,
+    metrics: run.metrics,
+    bestEpoch: run.bestEpoch,
+    valAccuracy: run.bestValAcc,
+    valLoss: run.bestValLoss,
+    baseline: run.baseline,
+    beatsBaseline: run.bestValAcc !== null && run.baseline !== null ? run.bestValAcc > run.baseline : null,
+    confusion: run.confusion,
+    cache: cache ?? null,
+    durations: { extractMs: r.extractMs ?? null, trainMs: r.trainMs ?? null, totalMs },
+    predictions: r.predictions ?? null,
+    error: run.error,
+  };
+}
+
+function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
+  const lines: string[] = [];
+  if (advice) lines.push(`Scenario ${advice.scenario} (advisor): ${advice.reason}${advice.scenario === 2 && advice.freezeTo ? ` Frozen up to ${advice.freezeTo}.` : ''}`);
+  const b = run.backend;
+  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s)` : 'unknown'}`);
+  lines.push('epoch  train loss  train acc  val loss  val acc');
+  for (const m of run.metrics)
+    lines.push(`${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${pct(m.trainAcc).padStart(9)}  ${(m.valLoss?.toFixed(4) ?? '-').padStart(8)}  ${pct(m.valAcc).padStart(7)}`);
+  const beats = run.bestValAcc !== null && run.baseline !== null && run.bestValAcc <= run.baseline ? '  << does NOT beat the baseline' : '';
+  lines.push(`Best epoch ${run.bestEpoch ?? '-'}: validation accuracy ${pct(run.bestValAcc)} vs majority baseline ${pct(run.baseline)}${beats}`);
+  const cm = run.confusion;
+  if (cm && cm.classNames.length <= 12) {
+    const w = Math.max(5, ...cm.classNames.map((n) => n.length), ...cm.matrix.flat().map((v) => String(v).length)) + 1;
+    lines.push('Validation confusion matrix (rows: true, columns: predicted):');
+    lines.push(''.padStart(w) + cm.classNames.map((n) => n.slice(0, w - 1).padStart(w)).join(''));
+    cm.matrix.forEach((row, i) => lines.push(cm.classNames[i]!.slice(0, w - 1).padStart(w) + row.map((v) => String(v).padStart(w)).join('')));
+  }
+  const r = run.result ?? {};
+  const cache = r.cache as { hits: number; misses: number } | undefined;
+  if (cache) lines.push(`Features: ${cache.misses} extracted, ${cache.hits} from the cache; extraction ${secs(r.extractMs)}, training ${secs(r.trainMs)}`);
+  return lines.join('\n');
+}
+
+/** Per-class counts of a run's predictions on a split (the listPredictions totals). */
+async function predictedPerClass(studio: Studio, runId: number, classNames: string[], split: Split): Promise<{ name: string; count: number }[]> {
+  const out: { name: string; count: number }[] = [];
+  for (let i = 0; i < classNames.length; i++) {
+    const page = await studio.call('listPredictions', { runId, split, predictedIndex: i, limit: 1 });
+    out.push({ name: classNames[i]!, count: page.total });
+  }
+  return out;
+}
+
+/** `--similarity`: the user's judgement of how alike the images are to the pretrained data (else the studio estimates it). */
+function similarityOption(v: OptionValue): 'high' | 'low' | 'unknown' | undefined {
+  const s = stringOption(v);
+  if (s === undefined || s === 'high' || s === 'low' || s === 'unknown') return s;
+  throw new StudioError('bad_request', `--similarity must be high, low or unknown, not ${s}.`, 'similarity');
+}
+
+function adviceText(a: AdviceInfo): string {
+  const lines = [`Scenario ${a.scenario}: ${a.reason}`];
+  if (a.scenario === 2 && a.freezeTo) lines.push(`Freeze up to ${a.freezeTo} (k = ${a.k ?? '?'} of ${a.blocks ?? '?'} blocks)`);
+  lines.push(`Data: ${a.size} (${a.smallestClass} labelled images in the smallest class); similarity ${a.similarity} (${a.similaritySource})`);
+  for (const r of a.reasons.slice(1)) lines.push(`  - ${r}`);
+  if (a.estimateNote) lines.push(`  (${a.estimateNote})`);
+  return lines.join('\n');
+}
+
+export const trainingCommands: Command[] = [
+  {
+    name: 'advise',
+    args: 'DIR [--model NAME] [--similarity high|low|unknown]',
+    summary: 'Recommended scenario, k (blocks frozen in scenario 2) and why, from the labelled images and the similarity (yours, else estimated).',
+    options: { model: { type: 'string' }, similarity: { type: 'string' } },
+    positionals: { required: ['DIR'] },
+    async run({ studio, args, values }) {
+      const similarity = similarityOption(values.similarity);
+      await studio.call('openProject', { dir: args[0]! });
+      const model = stringOption(values.model);
+      const advice = await studio.call('advise', { ...(model !== undefined ? { model } : {}), ...(similarity !== undefined ? { similarity } : {}) });
+      return { json: { advice }, text: adviceText(advice) };
+    },
+  },
+  {
+    name: 'train',
+    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N]',
+    summary: 'Train a classifier on the labelled train/val images (default model: the only installed one); prints metrics vs the majority baseline.',
+    options: {
+      scenario: { type: 'string' },
+      similarity: { type: 'string' },
+      model: { type: 'string' },
+      cut: { type: 'string' },
+      'freeze-to': { type: 'string' },
+      epochs: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      augment: { type: 'boolean' },
+      seed: { type: 'string' },
+    },
+    positionals: { required: ['DIR'] },
+    async run({ studio, args, values }) {
+      const scenarioFlag = stringOption(values.scenario);
+      if (scenarioFlag === undefined) throw new StudioError('bad_request', 'missing --scenario 1|2|3|4|auto.', 'scenario');
+      if (!/^(auto|[1-4])$/.test(scenarioFlag)) throw new StudioError('bad_request', `--scenario must be 1, 2, 3, 4 or auto, not ${scenarioFlag}.`, 'scenario');
+      const similarity = similarityOption(values.similarity);
+      if (similarity !== undefined && scenarioFlag !== 'auto') throw new StudioError('bad_request', '--similarity is for --scenario auto (it informs the advisor).', 'similarity');
+      await studio.call('openProject', { dir: args[0]! });
+      const model = await chooseModel(studio, stringOption(values.model));
+      // auto: the advisor's scenario (and for scenario 2 its freeze boundary, unless --freeze-to says otherwise).
+      const advice = scenarioFlag === 'auto' ? await studio.call('advise', { model, ...(similarity ? { similarity } : {}) }) : undefined;
+      const freezeTo = values['freeze-to'] ?? (advice?.scenario === 2 ? (advice.freezeTo ?? undefined) : undefined);
+      const config = buildConfig({ ...values, 'freeze-to': freezeTo }, advice?.scenario ?? Number(scenarioFlag), model);
+      const { job, runId } = await studio.call('startTraining', { config });
+      const off = studio.on('run.epoch', (e) => {
+        const m = e.metrics;
+        if (e.runId === runId) logAboveProgress(`epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, acc ${pct(m.trainAcc)}, val loss ${m.valLoss?.toFixed(4) ?? '-'}, val acc ${pct(m.valAcc)}`);
+      });
+      const done = await watchJob(studio, job).finally(off);
+      const run = await studio.call('getRun', { id: runId });
+      if (done.state !== 'succeeded') {
+        const e = StudioError.from(done.error ?? new Error('Training failed.'));
+        throw new StudioError(e.code, `Run ${runId} ${run.state}: ${e.message}`, e.field);
+      }
+      return { json: { run: runJson(run), ...(advice ? { advice } : {}) }, text: runText(run, advice) };
+    },
+  },
+  {
+    name: 'predict',
+    args: 'DIR [--run ID] [--split test|val|train | --folder PATH]',
+    summary: 'Predict the test split (or a folder, imported as test images first) with a run (default: the latest succeeded) and store the predictions.',
+    options: { run: { type: 'string' }, split: { type: 'string' }, folder: { type: 'string' } },
+    positionals: { required: ['DIR'] },
+    async run({ studio, args, values }) {
+      const folder = stringOption(values.folder);
+      const splitFlag = stringOption(values.split);
+      if (folder !== undefined && splitFlag !== undefined) throw new StudioError('bad_request', '--split and --folder cannot be combined (a folder is imported as test images).', 'split');
+      if (splitFlag !== undefined && !['train', 'val', 'test'].includes(splitFlag)) throw new StudioError('bad_request', `--split must be test, val or train, not ${splitFlag}.`, 'split');
+      const split = (splitFlag ?? 'test') as Split;
+      const runFlag = runOption(values.run);
+      await studio.call('openProject', { dir: args[0]! });
+      let imported: ImportReport | undefined;
+      if (folder !== undefined) {
+        imported = await waitForJob<ImportReport>(studio, await studio.call('importImages', { source: path.resolve(folder), split: 'test' }));
+        if (imported.failureCount > 0) logAboveProgress(`${imported.failureCount} file(s) of ${folder} could not be imported (see --json).`);
+      }
+      const summary = await waitForJob<PredictSummary>(studio, await studio.call('predictImages', { ...(runFlag !== undefined ? { runId: runFlag } : {}), splits: [split] }));
+      const run = await studio.call('getRun', { id: summary.runId });
+      const perClass = await predictedPerClass(studio, run.id, run.classNames, split);
+      const where = `the predictions table of ${path.join(path.resolve(args[0]!), 'project.sqlite')} (run ${run.id})`;
+      const json = {
+        predict: {
+          runId: run.id,
+          split,
+          predicted: summary.predicted,
+          failed: summary.failed,
+          perClass,
+          where,
+          ...(imported ? { import: { added: imported.added, duplicates: imported.duplicateCount, failures: imported.failures, root: imported.root } } : {}),
+        },
+      };
+      const lines = [
+        ...(imported ? [`Imported ${imported.added} test image(s) from ${imported.root}${imported.duplicateCount ? ` (${imported.duplicateCount} already in the project)` : ''}`] : []),
+        `Predicted ${summary.predicted} ${split} image(s) with run ${run.id}${summary.failed.length ? `; ${summary.failed.length} could not be read (e.g. ${summary.failed[0]})` : ''}`,
+        ...perClass.map((c) => `  ${c.name.padEnd(24)} ${String(c.count).padStart(7)}`),
+        `Stored in ${where}; export with: transfer-studio export ${args[0]} submission --out FILE --run ${run.id}`,
+      ];
+      return { json, text: lines.join('\n') };
+    },
+  },
+];
