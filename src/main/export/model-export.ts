@@ -98,6 +98,11 @@ export async function exportModel(store: ProjectStore, run: RunRef, ctx: JobCont
   const folder = await readModelFolder(modelDir).catch((err: unknown) => {
     throw modelErrorToStudio(err);
   });
+  // preprocessing.json is written from run.json: it must describe the input the model really takes.
+  const declared = folder.layers.find((l) => l.class_name === 'InputLayer')?.config.batch_input_shape;
+  const fixed = Array.isArray(declared) && declared.length === 4 ? declared.slice(1, 3).filter((d): d is number => typeof d === 'number') : [];
+  if (fixed.some((d) => d !== facts.inputSize))
+    throw new StudioError('internal', `Run ${run.id}'s model takes ${fixed.join('x')} images but its run.json says ${facts.inputSize}; it cannot be exported consistently.`);
   const files = ['model.json', ...folder.shards.map((s) => s.path)];
   const preprocessing = preprocessingSpec(facts);
   await buildFolderAtomic(target, async (tmp) => {

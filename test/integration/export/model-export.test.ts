@@ -62,7 +62,7 @@ describe('export model', () => {
     expect(strayFiles(parent)).toEqual([]);
   });
 
-  it('refuses a non-empty folder, a run without a model, a missing shard and unknown preprocessing, leaving nothing', async () => {
+  it('refuses a non-empty folder, a run without a model, a missing shard, unknown preprocessing and a size run.json does not match, leaving nothing', async () => {
     const parent = tempDir();
     fs.mkdirSync(path.join(parent, 'full'));
     fs.writeFileSync(path.join(parent, 'full', 'x'), '');
@@ -78,6 +78,10 @@ describe('export model', () => {
     const future = addRun(store, CLASSES);
     writeRunFolder(future, { preprocess: 'p9-something-new' });
     await expect(exportNow(store, { kind: 'model', out: path.join(parent, 'c'), runId: future })).rejects.toMatchObject({ message: expect.stringContaining('p9-something-new') });
+
+    const resized = addRun(store, CLASSES);
+    writeRunFolder(resized, { inputSize: 96 });
+    await expect(exportNow(store, { kind: 'model', out: path.join(parent, 'd'), runId: resized })).rejects.toMatchObject({ message: expect.stringContaining('takes 224x224 images but its run.json says 96') });
     expect(strayFiles(parent, ['full'])).toEqual([]);
   });
 });
