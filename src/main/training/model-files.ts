@@ -22,8 +22,8 @@ function toBytes(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
   return new Uint8Array(data);
 }
 
-/** Returns the absolute paths written. */
-export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<string[]> {
+/** Returns the absolute paths written. `extraFiles` (name -> text) land in the folder in the same rename. */
+export async function saveLayersModel(model: tf.LayersModel, dir: string, extraFiles: Record<string, string> = {}): Promise<string[]> {
   const tmp = `${dir}.${randomBytes(4).toString('hex')}.tmp`;
   await fs.mkdir(tmp, { recursive: true });
   await model.save(
@@ -40,9 +40,10 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
+  for (const [name, text] of Object.entries(extraFiles)) await fs.writeFile(path.join(tmp, name), text);
   await fs.rm(dir, { recursive: true, force: true });
   await fs.rename(tmp, dir);
-  return [path.join(dir, 'model.json'), path.join(dir, 'weights.bin')];
+  return [path.join(dir, 'model.json'), path.join(dir, 'weights.bin'), ...Object.keys(extraFiles).map((n) => path.join(dir, n))];
 }
 
 /**

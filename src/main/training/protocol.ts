@@ -35,6 +35,8 @@ export interface Scenario1Job {
   classNames: string[];
   items: Scenario1Item[];
   config: TrainConfig;
+  /** Scenarios 2-4: continue the run in runDir from its last checkpoint (after a cancel or a crash). */
+  resume?: boolean;
   /** Benchmarks and tests only: a smaller input size (speed), a memory budget (batch reduction). */
   tuning?: TrainTuning;
 }

@@ -11,7 +11,8 @@
  * part) every epoch; the next batch is prepared while the current one trains. Memory does not
  * depend on the number of images. The batch size is fitted to the memory budget before the first
  * step. The best epoch (validation loss) is saved to runDir/model + run.json when it happens, so a
- * cancelled or crashed run keeps its best model.
+ * cancelled or crashed run keeps its best model; every epoch ends with a checkpoint (checkpoint.ts)
+ * that job.resume continues from.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +22,7 @@ import { buildPlan, PlanError, type TrainPlan } from '../scenarios/plan';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { chainTo, foldedForward, type FrozenForward } from './frozen';
+import { checkpointSettings, loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
 import { buildHead, classWeights, crossEntropy, logitsOf, majorityBaseline, optimizerFor, rng, shuffled } from './head';
 import { defaultBudgetBytes, fitBatchSize, isOutOfMemory, stepBytesPerImage } from './memory-budget';
 import { classifierModel, saveLayersModel, writeRunJson } from './model-files';
@@ -263,19 +265,35 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, matrix };
     };
 
-    emit({ type: 'phase', phase: 'train' });
-    const random = rng(config.seed);
     const n = trainItems.length;
     const metrics: EpochMetrics[] = [];
-    let best: { epoch: number; loss: number; confusion: ConfusionMatrix | null } | null = null;
+    let best: LoopState['best'] = null;
     let sinceBest = 0;
     let state: 'succeeded' | 'cancelled' = 'succeeded';
     let step = 0;
     let seen = 0;
+    let firstEpoch = 1;
+    const settings = checkpointSettings(config, { modelId: job.modelId, cutLayer, freezeTo: plan.freezeTo, inputSize: size });
+    if (job.resume) {
+      const ckpt = await loadCheckpoint(job.runDir);
+      if (!ckpt) throw new EngineJobError('BAD_JOB', `There is no checkpoint to resume in ${job.runDir}.`);
+      if (ckpt.file.settings !== settings) {
+        ckpt.weights.forEach((w) => w.dispose());
+        throw new EngineJobError('BAD_JOB', `The checkpoint in ${job.runDir} was trained with other settings; only its number of epochs or patience may change.`);
+      }
+      full.setWeights(ckpt.weights);
+      ckpt.weights.forEach((w) => w.dispose());
+      metrics.push(...ckpt.file.metrics);
+      ({ best, sinceBest, step, batchSize } = ckpt.file);
+      firstEpoch = ckpt.file.epoch + 1;
+      emit({ type: 'log', message: `Resumed from the checkpoint after epoch ${ckpt.file.epoch} (best so far: epoch ${best?.epoch ?? '-'}); the optimiser's averages start afresh.` });
+    }
+    emit({ type: 'phase', phase: 'train' });
     const tTrain = performance.now();
-    outer: for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    outer: for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       const te = performance.now();
-      const order = shuffled(n, random);
+      // One generator per epoch: a resumed run shuffles its later epochs as an uninterrupted one would.
+      const order = shuffled(n, rng(config.seed * 7919 + epoch));
       const slice = (p: number, bs: number) => {
         const idx = order.subarray(p, Math.min(n, p + bs));
         return source.prepare(Array.from(idx, (i) => trainItems[i] as Scenario1Item), trainCached, { epoch, positions: idx });
@@ -357,15 +375,18 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       const confusion: ConfusionMatrix | null = ev ? { epoch, classNames: job.classNames, matrix: ev.matrix } : null;
       emit({ type: 'epoch', metrics: m, confusion: confusion ?? { epoch, classNames: job.classNames, matrix: [] } });
       const monitored = m.valLoss ?? m.trainLoss;
-      if (!best || monitored < best.loss) {
+      const improved = !best || monitored < best.loss;
+      if (improved) {
         best = { epoch, loss: monitored, confusion };
         sinceBest = 0;
-        // Checkpoint: the best model so far, on disk at once (a cancel or a crash keeps it).
+        // The best model so far, on disk at once (a cancel or a crash keeps it).
         modelFiles.splice(0, modelFiles.length, ...(await saveLayersModel(full, path.join(job.runDir, 'model'))));
         modelFiles.push(await writeRunJson(job.runDir, runJson('checkpoint', epoch)));
-      } else if (config.patience > 0 && ++sinceBest >= config.patience) {
-        break;
+      } else {
+        sinceBest++;
       }
+      await saveCheckpoint(job.runDir, full, { epoch, metrics, best, sinceBest, step, seen, batchSize }, settings);
+      if (!improved && config.patience > 0 && sinceBest >= config.patience) break;
     }
     if (best) await writeRunJson(job.runDir, runJson(state, best.epoch));
     const trainSeconds = (performance.now() - tTrain) / 1000;

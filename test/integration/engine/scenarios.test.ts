@@ -2,7 +2,8 @@
  * Scenarios 2-4 through a real engine process on real digits and the real MobileNet v1 0.25:
  * frozen weights and BatchNorm statistics bit-identical, trainable ones changed, discriminative
  * learning rates, He initialisation, the activation cache, automatic batch reduction, cancel
- * keeping the best checkpoint, prediction with a scenario-2 run; and the similarity estimate.
+ * keeping the best epoch and resuming from the checkpoint, prediction with a scenario-2 run; and the
+ * similarity estimate.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -101,10 +102,11 @@ describe('scenario 2: freeze the first k layers', () => {
     expect(acc).toBeCloseTo(r.metrics[r.bestEpoch! - 1]!.valAcc!, 5);
   });
 
-  it('reads the activation cache on a second run, lowers a batch that does not fit, and keeps the best epoch when cancelled', async () => {
+  it('reads the activation cache on a second run, lowers a batch that does not fit, keeps the best epoch when cancelled, and resumes', async () => {
     const events: EngineEvent[] = [];
     const controller = new AbortController();
-    const r = await trainer.train(job('s2-again', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 5, batchSize: 32 }, { memoryBudgetBytes: 3.5 * perImageBytes }), (e) => {
+    const again = job('s2-again', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2, batchSize: 32 }, { memoryBudgetBytes: 3.5 * perImageBytes });
+    const r = await trainer.train(again, (e) => {
       events.push(e);
       if (e.type === 'epoch') controller.abort();
     }, controller.signal);
@@ -116,6 +118,13 @@ describe('scenario 2: freeze the first k layers', () => {
     const run = JSON.parse(fs.readFileSync(path.join(tmp, 'runs', 's2-again', 'run.json'), 'utf8')) as { state: string; bestEpoch: number };
     expect(run).toMatchObject({ state: 'cancelled', bestEpoch: 1 });
     expect((await trainer.predict(path.join(tmp, 'runs', 's2-again'), items.slice(0, 2))).items[0]!.probabilities).toHaveLength(10);
+
+    const logs: string[] = [];
+    const resumed = await trainer.train({ ...again, resume: true }, (e) => e.type === 'log' && logs.push(e.message));
+    expect(resumed).toMatchObject({ state: 'succeeded', epochsRun: 2 });
+    expect(resumed.metrics[0]).toEqual(r.metrics[0]);
+    expect(logs.some((m) => /Resumed from the checkpoint after epoch 1/.test(m))).toBe(true);
+    await expect(trainer.train({ ...again, config: { ...again.config, lr: 0.5 }, resume: true }, () => undefined)).rejects.toMatchObject({ code: 'BAD_JOB' });
   });
 
   it('fails with a clear message when not even one image fits', async () => {
@@ -138,6 +147,10 @@ describe('scenarios 3 and 4: everything trains', () => {
     const std = Math.sqrt(k.reduce((a, v) => a + v * v, 0) / k.length);
     expect(std).toBeGreaterThan(0.7 * Math.sqrt(2 / 32));
     expect(std).toBeLessThan(1.3 * Math.sqrt(2 / 32));
+    // Scenario 3's BatchNorm learns its statistics from the batches (there are none to keep).
+    const bn = saved.get('conv_pw_5_bn')!;
+    expect(bn[2]!.some((m) => m !== 0)).toBe(true);
+    expect(bn[3]!.some((v) => v !== 1)).toBe(true);
   });
 
   it('scenario 4 changes every trainable layer, the pretrained ones at their smaller learning rate', async () => {
