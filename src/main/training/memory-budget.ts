@@ -9,10 +9,12 @@ import os from 'node:os';
 import type { BackendInfo } from '../../shared/domain';
 
 /**
- * Tensors alive per activation element in one training step: conv out, BatchNorm's two affine ops,
- * the activation, and their gradients during the backward pass; calibrated so that MobileNet v1
- * alpha 1.0 at 224 (about 12M elements per image) needs about 0.45 GB per image, which matches the
- * measured 3.9 GB peak at batch 8.
+ * Float32 tensors alive per activation element in one training step: conv out, BatchNorm's two
+ * affine ops, the activation, and their gradients during the backward pass. MobileNet v1 at 224
+ * has 3.9M activation elements per image at alpha 0.25, 11.5M at 0.75, about 15M at 1.0; at 9
+ * tensors per element alpha 1.0 is estimated at about 0.53 GB per image (4.2 GB at batch 8, where
+ * the notes measured a 3.9 GB peak), alpha 0.25 at 136 MB (measured on the cpu backend: about
+ * 55 MB): on the safe side, as it must be for an abort that cannot be caught.
  */
 const LIVE_TENSORS_PER_ELEMENT = 9;
 
