@@ -58,6 +58,15 @@ class UsageError extends Error {}
 
 // ---- helpers shared by commands ----------------------------------------------------------------
 
+/**
+ * A request's schema error about a field that a flag of the command sets, phrased with the flag
+ * ("importImages: split: Invalid option ..." becomes "--split: Invalid option ...").
+ */
+function withFlag(e: StudioError, command: Command): StudioError {
+  const m = e.code === 'bad_request' && e.field && command.options?.[e.field] ? /^\w+: [\w.]+: (.*)$/s.exec(e.message) : null;
+  return m ? new StudioError('bad_request', `--${e.field}: ${m[1]}`, e.field) : e;
+}
+
 function projectText(info: Awaited<ReturnType<Studio['projectInfo']>>): string {
   const lines = [
     `${info.name}  (${info.dir})`,
@@ -197,7 +206,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')))
       return fail(2, { code: 'bad_request', message: err.message });
-    const e = StudioError.from(err);
+    const e = withFlag(StudioError.from(err), command);
     return fail(BAD_INPUT.has(e.code) ? 2 : 1, e.toJSON());
   } finally {
     await studio?.dispose();

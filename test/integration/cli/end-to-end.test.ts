@@ -179,6 +179,10 @@ describe('transfer-studio end to end on real digits', () => {
     const missingCsv = await run('import', dir, '--csv', path.join(root, 'missing.csv'), '--images', path.join(root, 'images'), '--json');
     expect(missingCsv.code).toBe(2);
     expect(missingCsv.json).toMatchObject({ ok: false });
+    // A request's schema error is phrased with the flag that set the field.
+    const split = await run('import', dir, path.join(root, 'test'), '--split', 'holdout', '--json');
+    expect(split.code).toBe(2);
+    expect(split.json).toMatchObject({ ok: false, error: { code: 'bad_request', field: 'split', message: expect.stringMatching(/^--split: .*"test"/) } });
     const missingFolder = await run('predict', dir, '--folder', path.join(root, 'no-such-folder'));
     expect(missingFolder.code).toBe(2);
     // The model export needs a new or empty folder, and leaves nothing behind when refused.
