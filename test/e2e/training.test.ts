@@ -60,7 +60,12 @@ async function startRun(page: Page, opts: { epochs: number; lr: string; seed: st
   if (opts.shots) await screenshot(page, 'train-wizard-data');
   await page.getByTestId('wizard-next').click();
   await page.getByTestId('similarity-high').click();
-  if (opts.shots) await screenshot(page, 'train-wizard-similarity');
+  if (opts.shots) {
+    // The studio's own estimate arrives from the engine, with its evidence in words.
+    await page.getByTestId('advice-estimate').filter({ hasText: /Similarity (high|low) \(score/ }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('advice-evidence').locator('li').count()).toBe(4);
+    await screenshot(page, 'train-wizard-similarity');
+  }
   await page.getByTestId('wizard-next').click();
   await page.getByTestId('scenario-chart').waitFor();
   if (opts.shots) {

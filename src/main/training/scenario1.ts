@@ -29,6 +29,8 @@ export class EngineJobError extends Error {
 const INPUT_SIZE = 224;
 export const SCALING: Scaling = [-1, 1];
 const EXTRACT_BATCH = 32;
+/** 32 MB of float32 rows at most wait in memory before they are appended to a cache. */
+const FLUSH_FLOATS = 8 * 1024 * 1024;
 
 /** Loaded models, reused across jobs (a few, least recently used dropped). */
 const models = new Map<string, LoadedModel>();
@@ -107,7 +109,8 @@ export async function extractMissing(
     }
     done += Math.min(EXTRACT_BATCH, targets.length - s);
     emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });
-    if (buffer.length >= 512) {
+    // Flush by rows (pooled features) or by bytes (activations of 100 KB-1 MB per image): memory stays flat.
+    if (buffer.length >= 512 || buffer.length * dim >= FLUSH_FLOATS) {
       await cache.append(buffer);
       buffer = [];
     }

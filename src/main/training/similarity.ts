@@ -135,6 +135,9 @@ export function similarityScore(featureProbe: number, pixelProbe: number, eviden
   return 0.6 * gain + 0.2 * clamp01(evidence.meanTop1 / 0.5) + 0.2 * evidence.consistency;
 }
 
+/** A pretrained class by its name when the model folder has a labels file, else by its index. */
+const labelName = (names: readonly string[], index: number) => (names[index] ? `"${names[index]}"` : `its class ${index}`);
+
 /** Raw pixels at 16x16, each image centred on its mean: the baseline the pretrained features must beat. */
 async function pixelVector(file: string): Promise<Float32Array> {
   const px = await loadImage(file, PIXEL_SIZE, [0, 1]);
@@ -194,7 +197,7 @@ export async function estimateSimilarity(
       lines.push(`On ${used.length} sample images the pretrained classifier is on average ${pct(evidence.meanTop1)} sure of its top guess among its ${outputs} classes (photos like its training data usually get 50% or more).`);
       lines.push(
         `Within a class, ${pct(evidence.consistency)} of the images get that class's commonest pretrained label` +
-          (example >= 0 ? ` (e.g. "${params.classNames[example]}" is mostly seen as "${names[evidence.commonest[example] as number] ?? evidence.commonest[example]}").` : '.'),
+          (example >= 0 ? ` (e.g. "${params.classNames[example]}" is mostly seen as ${labelName(names, evidence.commonest[example] as number)}).` : '.'),
       );
     }
     lines.push(
