@@ -65,3 +65,18 @@ export async function writeRunJson(runDir: string, data: Record<string, unknown>
   await fs.rename(tmp, file);
   return file;
 }
+
+/**
+ * Frees the weights of models a job built (a cloned network, a head). LayersModel.dispose() is not
+ * enough: tfjs counts every symbolic call of a layer as a reference, so a head that was also applied
+ * inside the whole classifier is not freed by disposing the head.
+ */
+export function disposeWeights(...models: tf.LayersModel[]): void {
+  for (const w of new Set(models.flatMap((m) => m.weights))) {
+    try {
+      w.dispose();
+    } catch {
+      // shared by two of the models and freed already
+    }
+  }
+}

@@ -23,9 +23,10 @@ import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { chainTo, foldedForward, type FrozenForward } from './frozen';
 import { checkpointSettings, loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
-import { buildHead, classWeights, crossEntropy, logitsOf, majorityBaseline, optimizerFor, rng, shuffled } from './head';
+import { buildHead, classWeights, majorityBaseline, rng, shuffled } from './head';
+import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, isOutOfMemory, stepBytesPerImage } from './memory-budget';
-import { classifierModel, saveLayersModel, writeRunJson } from './model-files';
+import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { loadImage, PREPROCESS_VERSION } from './preprocess';
 import type { EngineEvent, Scenario1Item, TrainJob, TrainResult } from './protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer, SCALING, validateJob } from './scenario1';
@@ -158,7 +159,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     const frozen: FrozenForward | null = folded && { ...folded, outputShape: rowShape };
     const rowDim = rowShape.reduce((a, b) => a * b, 1);
     const head = buildHead(net.outputDim, job.classNames.length, config);
-    disposables.push(head);
+    disposables.push({ dispose: () => disposeWeights(head) });
     const augment = config.augment;
     emit({
       type: 'log',
@@ -208,17 +209,13 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     const valItems = usable(val, Boolean(cache));
     const source = new BatchSource(size, frozen, rowShape, cache, augment, config.seed, emit);
 
-    // Optimisers: pretrained layers learn slower than the new head (scenario 3 has nothing pretrained).
-    const lrPretrained = scenario === 3 ? config.lr : (config.lrPretrained ?? config.lr / 10);
-    const netOptimizer = optimizerFor(config.optimizer, lrPretrained);
-    const headOptimizer = optimizerFor(config.optimizer, config.lr);
-    disposables.push(netOptimizer, headOptimizer);
-    const headVars = head.trainableWeights.map((w) => w.read() as tf.Variable);
+    // Pretrained layers learn slower than the new head (scenario 3 has nothing pretrained).
     const k = job.classNames.length;
-    const trainY = Int32Array.from(trainItems, (i) => i.label);
-    const weightsT = config.classWeights ? tf.tensor1d(classWeights(trainY, k)) : null;
+    const weightsT = config.classWeights ? tf.tensor1d(classWeights(Int32Array.from(trainItems, (i) => i.label), k)) : null;
     if (weightsT) disposables.push(weightsT);
-    emit({ type: 'log', message: `Learning rates: ${lrPretrained} for the ${scenario === 3 ? 'network' : 'pretrained layers'}, ${config.lr} for the head; batch ${batchSize}; ${trainCached ? 'epochs read the activation cache' : 'the full forward runs every epoch'}.` });
+    const learner = new Learner(net, head, config, scenario === 3 ? config.lr : (config.lrPretrained ?? config.lr / 10), weightsT);
+    disposables.push(learner);
+    emit({ type: 'log', message: `Learning rates: ${learner.netLr} for the ${scenario === 3 ? 'network' : 'pretrained layers'}, ${config.lr} for the head; batch ${batchSize}; ${trainCached ? 'epochs read the activation cache' : 'the full forward runs every epoch'}.` });
 
     const full = classifierModel(clone, cutLayer, head);
     const modelFiles: string[] = [];
@@ -246,18 +243,15 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       let lossSum = 0;
       let n = 0;
       for (let s = 0; s < valItems.length; s += batchSize) {
-        const part = valItems.slice(s, s + batchSize);
-        const b = await source.prepare(part, Boolean(cache), null);
+        const b = await source.prepare(valItems.slice(s, s + batchSize), Boolean(cache), null);
         if (b.y.length === 0) continue;
-        const [loss, pred] = tf.tidy(() => {
-          const logits = logitsOf(head, net.forward(source.tensor(b, Boolean(cache)), false), 0, null);
-          const l = crossEntropy(logits, tf.tensor1d(b.y, 'int32'), k, null);
-          return [(l.dataSync()[0] ?? 0) * b.y.length, tf.argMax(logits, -1).dataSync()];
-        });
-        lossSum += loss;
+        const x = source.tensor(b, Boolean(cache));
+        const ev = learner.evaluate(x, b.y);
+        x.dispose();
+        lossSum += ev.lossSum;
         b.y.forEach((t, i) => {
           const row = matrix[t] as number[];
-          row[pred[i] as number] = (row[pred[i] as number] ?? 0) + 1;
+          row[ev.predicted[i] as number] = (row[ev.predicted[i] as number] ?? 0) + 1;
         });
         n += b.y.length;
       }
@@ -315,29 +309,18 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
         const dropSeed = config.seed * 1000003 + ++step * 7919;
         try {
           if (b.y.length > 0) {
-            const [lossV, correctV] = tf.tidy(() => {
-              const x = source.tensor(b, trainCached);
-              const yIdx = tf.tensor1d(b.y, 'int32');
-              let predicted: tf.Tensor | null = null;
-              const { value, grads } = tf.variableGrads(() => {
-                const logits = logitsOf(head, net.forward(x, true), config.head.dropout, dropSeed);
-                predicted = tf.keep(tf.argMax(logits, -1));
-                return crossEntropy(logits, yIdx, k, weightsT);
-              }, [...net.variables, ...headVars]);
-              netOptimizer.applyGradients(Object.fromEntries(net.variables.map((v) => [v.name, grads[v.name] as tf.Tensor])));
-              headOptimizer.applyGradients(Object.fromEntries(headVars.map((v) => [v.name, grads[v.name] as tf.Tensor])));
-              const pr = predicted as tf.Tensor | null;
-              const c = pr ? tf.sum(tf.cast(tf.equal(pr, yIdx), 'float32')).dataSync()[0] : 0;
-              pr?.dispose();
-              return [value.dataSync()[0] ?? 0, c ?? 0];
-            });
-            net.commitStatistics();
-            lossSum += lossV * b.y.length;
-            correct += correctV;
-            counted += b.y.length;
+            const x = source.tensor(b, trainCached);
+            try {
+              const r = learner.step(x, b.y, dropSeed);
+              lossSum += r.loss * b.y.length;
+              correct += r.correct;
+              counted += b.y.length;
+            } finally {
+              x.dispose();
+            }
           }
         } catch (e) {
-          net.commitStatistics();
+          learner.abandonStep();
           if (!isOutOfMemory(e) || batchSize <= 1) throw e;
           batchSize = Math.floor(batchSize / 2);
           const message = `Batch size lowered from ${bs} to ${batchSize}: a training step ran out of memory (${(e as Error).message.split('\n')[0]}).`;
@@ -418,6 +401,6 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     };
   } finally {
     for (const d of disposables) d.dispose();
-    clone.dispose();
+    disposeWeights(clone);
   }
 }

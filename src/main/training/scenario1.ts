@@ -13,7 +13,7 @@ import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from '.
 import { FeatureCache, type RowSink } from './feature-cache';
 import { foldedForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
-import { classifierModel, saveLayersModel, writeRunJson } from './model-files';
+import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { loadImage, PREPROCESS_VERSION, type Scaling } from './preprocess';
 import type { ClassifyResult, EngineEvent, PredictItem, PredictResult, Scenario1Job, Scenario1Result } from './protocol';
 
@@ -229,7 +229,7 @@ export async function runScenario1(
         modelFiles.push(runJson);
       }
     } finally {
-      head.model.dispose();
+      disposeWeights(head.model); // it was also applied in the classifier: dispose() alone would keep it
     }
     return {
       ...base,
