@@ -118,6 +118,16 @@ class BatchSource {
   }
 }
 
+/** A backend without a gradient kernel training needs: a clear job error instead of tfjs' internal message. */
+function cannotTrainError(e: unknown, backend: BackendInfo): EngineJobError | null {
+  const kernel = /Kernel '(\w+)' not registered for backend/.exec(e instanceof Error ? e.message : '')?.[1];
+  if (!kernel) return null;
+  return new EngineJobError(
+    'BACKEND_CANNOT_TRAIN',
+    `The ${backend.name} backend has no ${kernel} kernel, which training these layers needs. Scenario 1 (feature extraction) works on it; scenarios 2-4 need a backend with convolution gradients.`,
+  );
+}
+
 function planFor(job: TrainJob, layers: ReturnType<typeof inspectModel>['layers'], cutLayer: string): TrainPlan {
   try {
     return buildPlan(layers, { scenario: job.config.scenario, cutLayer, freezeTo: job.config.freezeTo });
@@ -321,7 +331,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
           }
         } catch (e) {
           learner.abandonStep();
-          if (!isOutOfMemory(e) || batchSize <= 1) throw e;
+          if (!isOutOfMemory(e) || batchSize <= 1) throw cannotTrainError(e, backend) ?? e;
           batchSize = Math.floor(batchSize / 2);
           const message = `Batch size lowered from ${bs} to ${batchSize}: a training step ran out of memory (${(e as Error).message.split('\n')[0]}).`;
           batchReductions.push(message);
