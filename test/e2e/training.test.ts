@@ -71,6 +71,15 @@ async function startRun(page: Page, opts: { epochs: number; lr: string; seed: st
   if (opts.shots) {
     expect(await page.getByTestId('scenario-card-1').getAttribute('data-recommended')).toBe('true');
     await screenshot(page, 'train-wizard-scenario');
+    // Scenario 2's settings: the advisor's freeze boundary (k of the blocks), frozen and trainable parameters, its own fields.
+    await page.getByTestId('scenario-2').click();
+    await page.getByTestId('wizard-next').click();
+    await page.getByTestId('frozen-params').filter({ hasText: /k = 9 of 13 blocks/ }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="layer-row"][data-frozen="true"]').last().getAttribute('data-layer')).toBe('conv_pw_9_relu');
+    await page.getByTestId('field-lr-pretrained').waitFor();
+    await page.getByTestId('field-train-bn').waitFor();
+    await screenshot(page, 'train-wizard-settings-scenario2');
+    await page.getByTestId('wizard-back').click();
   }
   await page.getByTestId('scenario-1').click();
   await page.getByTestId('wizard-next').click();

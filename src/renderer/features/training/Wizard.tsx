@@ -259,6 +259,7 @@ function LayerList({ inspection, scenario, form, set }: { inspection: ModelInspe
       <Group gap="lg">
         <Text size="sm" data-testid="frozen-params">
           Frozen: <b>{formatCount(split.frozen)}</b> parameters
+          {scenario === 2 && cutIndex >= 0 ? ` (k = ${cutIndex + 1} of ${cuts.length} blocks)` : ''}
         </Text>
         <Text size="sm" data-testid="trainable-params">
           Trainable: <b>{formatCount(split.trainable)}</b> parameters of the network{scenario === 1 ? ' (it stays frozen: only the new head trains)' : ''}, plus the new head
