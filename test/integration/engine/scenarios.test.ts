@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../../src/shared/domain';
 import { loadLayersModel } from '../../../src/main/models/layers';
-import { EngineClient, forkEngine } from '../../../src/main/training/engine-client';
+import { EngineClient, forkEngine, type EngineError } from '../../../src/main/training/engine-client';
 import type { EngineEvent, Scenario1Item, TrainJob, TrainTuning } from '../../../src/main/training/protocol';
 import { cloneNetwork } from '../../../src/main/training/scenario-finetune';
 import { heInitialise, trainableNet } from '../../../src/main/training/trainable-net';
@@ -20,18 +20,28 @@ import { chainTo } from '../../../src/main/training/frozen';
 import { DIGIT_CLASSES, MODEL_025, writeDigits } from './fixtures';
 
 /**
- * Convolution gradients need the wasm training kernels (src/main/training/kernels); where they
- * are not in the tree the training engine runs on the pure JS cpu backend at a small input size.
+ * Convolution gradients on wasm need the training kernels (src/main/training/kernels). Where the
+ * wasm engine cannot train yet (BACKEND_CANNOT_TRAIN), training runs on the pure JS cpu backend at a
+ * small input size instead.
  */
-const WASM_TRAINING = fs.existsSync(path.resolve(import.meta.dirname, '../../../src/main/training/kernels'));
-const TUNING: TrainTuning = WASM_TRAINING ? {} : { inputSize: 48 };
-
+let tuning: TrainTuning = {};
 let tmp: string;
 let items: Scenario1Item[];
-const trainer = new EngineClient(() => forkEngine(WASM_TRAINING ? {} : { env: { ENGINE_BACKEND: 'cpu' } }));
 const inference = new EngineClient(() => forkEngine());
+let trainer: EngineClient = inference;
 
-function job(name: string, config: Omit<TrainConfigInput, 'model'>, tuning: TrainTuning = {}): TrainJob {
+async function wasmCanTrain(): Promise<boolean> {
+  const onePerClass = DIGIT_CLASSES.map((_, label) => items.find((i) => i.label === label && i.split === 'train')!);
+  try {
+    await inference.train({ ...job('probe', { scenario: 4, epochs: 1 }, { inputSize: 32 }), items: onePerClass }, () => undefined);
+    return true;
+  } catch (e) {
+    if ((e as EngineError).code === 'BACKEND_CANNOT_TRAIN') return false;
+    throw e;
+  }
+}
+
+function job(name: string, config: Omit<TrainConfigInput, 'model'>, extra: TrainTuning = {}): TrainJob {
   return {
     projectDir: tmp,
     runDir: path.join(tmp, 'runs', name),
@@ -41,7 +51,7 @@ function job(name: string, config: Omit<TrainConfigInput, 'model'>, tuning: Trai
     classNames: DIGIT_CLASSES,
     items,
     config: trainConfigSchema.parse({ model: 'mobilenet_v1_0.25_224', seed: 3, batchSize: 16, patience: 0, ...config }),
-    tuning: { ...TUNING, ...tuning },
+    tuning: { ...tuning, ...extra },
   };
 }
 
@@ -64,10 +74,14 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-scenarios-'));
   items = await writeDigits(path.join(tmp, 'digits'), 8); // 10 classes x 8: 70 train, 10 val
   pretrained = await weightsByLayer(MODEL_025);
+  if (!(await wasmCanTrain())) {
+    trainer = new EngineClient(() => forkEngine({ env: { ENGINE_BACKEND: 'cpu' } }));
+    tuning = { inputSize: 48 };
+  }
 });
 
 afterAll(() => {
-  trainer.dispose();
+  if (trainer !== inference) trainer.dispose();
   inference.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
