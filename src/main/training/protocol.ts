@@ -94,6 +94,8 @@ export type TrainResult = Scenario1Result & {
   batchReductions?: string[];
   /** Training images per second over all epochs. */
   imagesPerSec?: number;
+  /** Validation loss before the first epoch (untrained head), null without validation images or when resumed. */
+  initialValLoss?: number | null;
   /** 'cached' when epochs ran from the activation cache, 'full' when the frozen part ran every epoch. */
   frozenPart?: 'cached' | 'full' | 'none';
 };

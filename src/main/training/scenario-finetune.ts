@@ -293,6 +293,9 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       emit({ type: 'log', message: `Resumed from the checkpoint after epoch ${ckpt.file.epoch} (best so far: epoch ${best?.epoch ?? '-'}); the optimiser's averages start afresh.` });
     }
     emit({ type: 'phase', phase: 'train' });
+    // Where training starts from (the new head untrained): what every epoch has to improve on.
+    const initial = firstEpoch === 1 && valItems.length ? await evaluate() : null;
+    if (initial) emit({ type: 'log', message: `Before training: validation loss ${initial.loss.toFixed(4)}, accuracy ${(100 * initial.acc).toFixed(1)}%.` });
     const tTrain = performance.now();
     outer: for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       const te = performance.now();
@@ -408,6 +411,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       batchReductions,
       imagesPerSec: seen / Math.max(1e-3, trainSeconds),
       frozenPart: frozen ? (trainCached ? 'cached' : 'full') : 'none',
+      initialValLoss: initial?.loss ?? null,
     };
   } finally {
     for (const d of disposables) d.dispose();
