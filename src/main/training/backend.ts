@@ -18,10 +18,14 @@
  * If the patch is missing, wasm still starts single-threaded and BackendInfo says threads: 1.
  * TFJS_WASM_NODE_THREADS=0 turns threads off; ENGINE_BACKEND / ENGINE_THREADS force a choice
  * (benchmarks).
+ *
+ * Once wasm runs, registerWasmTrainingKernels() (./kernels) adds the convolution gradient kernels
+ * stock wasm lacks and faster routes for its slow gradient paths, so convolutions train on wasm.
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../../shared/domain';
+import { registerWasmTrainingKernels } from './kernels';
 
 let current: BackendInfo | null = null;
 
@@ -59,6 +63,7 @@ async function tryWasm(threads: number, log: (m: string) => void): Promise<Backe
       return null;
     }
     await tf.ready();
+    registerWasmTrainingKernels();
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     return { name: 'wasm', simd, threads: wasm.getThreadsCount() };
   } catch (e) {
