@@ -9,14 +9,14 @@ import os from 'node:os';
 import type { BackendInfo } from '../../shared/domain';
 
 /**
- * Float32 tensors alive per activation element in one training step: conv out, BatchNorm's two
- * affine ops, the activation, and their gradients during the backward pass. MobileNet v1 at 224
- * has 3.9M activation elements per image at alpha 0.25, 11.5M at 0.75, about 15M at 1.0; at 9
- * tensors per element alpha 1.0 is estimated at about 0.53 GB per image (4.2 GB at batch 8, where
- * the notes measured a 3.9 GB peak), alpha 0.25 at 136 MB (measured on the cpu backend: about
- * 55 MB): on the safe side, as it must be for an abort that cannot be caught.
+ * Float32 tensors alive per activation element in one training step (conv out, BatchNorm's affine
+ * ops, the activation, their gradients in the backward pass). MobileNet v1 at 224 has 3.9M
+ * activation elements per image at alpha 0.25, 11.5M at 0.75, about 15M at 1.0. Measured on wasm,
+ * scenario 4, alpha 0.75: peak RSS 1.13 GB at batch 4 and 3.03 GB at batch 16, i.e. 158 MB per
+ * image = 3.4 tensors per element; 4.5 keeps a third in reserve, because an allocation past the
+ * 4 GB heap aborts the module and no catch can undo that.
  */
-const LIVE_TENSORS_PER_ELEMENT = 9;
+const LIVE_TENSORS_PER_ELEMENT = 4.5;
 
 /** Bytes one image costs in a training step whose trainable layers produce `elements` values per image. */
 export function stepBytesPerImage(elements: number, inputElements: number): number {
