@@ -148,6 +148,11 @@ export const requests = {
 
   /** Queues a training run; it starts when the runs before it have ended. */
   startTraining: req<{ job: JobInfo; runId: number }>()(z.object({ config: trainConfigSchema }).strict()),
+  /**
+   * Continues a cancelled or failed run (scenarios 2-4) from its last checkpoint, optionally with
+   * another number of epochs; queued like a new run.
+   */
+  resumeRun: req<{ job: JobInfo; runId: number }>()(z.object({ id, epochs: z.number().int().min(1).max(1000).optional() }).strict()),
   listRuns: req<RunSummary[]>()(none),
   getRun: req<RunDetail>()(z.object({ id }).strict()),
   deleteRun: req<null>()(z.object({ id }).strict()),

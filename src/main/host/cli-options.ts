@@ -12,11 +12,11 @@ export function numberOption(v: OptionValue, name: string, fallback: number): nu
 }
 
 /** `--run ID`: a run number, or undefined (the latest succeeded run) when absent. */
-export function runOption(v: OptionValue): number | undefined {
+export function runOption(v: OptionValue, flag = '--run'): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (typeof v !== 'string' || !/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1)
-    throw new StudioError('bad_request', `--run must be a run number, not ${String(v)}`, 'run');
+    throw new StudioError('bad_request', `${flag} must be a run number, not ${String(v)}`, flag.replace(/^--/, ''));
   return n;
 }
 

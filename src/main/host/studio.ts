@@ -403,6 +403,29 @@ export class Studio implements StudioHandlers {
     return { job, runId };
   }
 
+  async resumeRun(input: ParsedInput<'resumeRun'>): Promise<{ job: JobInfo; runId: number }> {
+    const store = this.store();
+    const run = runs.getRun(store.db, input.id);
+    if (run.state !== 'cancelled' && run.state !== 'failed')
+      throw new StudioError('conflict', `Run ${run.id} ${run.state === 'running' ? 'is still running' : 'has finished'}; only a cancelled or failed run can be resumed.`, 'id');
+    if (run.scenario === 1)
+      throw new StudioError('bad_input', 'A feature-extraction run (scenario 1) retrains its head in seconds from the cached features: start a new run instead.', 'id');
+    if (!fs.existsSync(path.join(store.dir, 'runs', String(run.id), 'checkpoint')))
+      throw new StudioError('bad_input', `Run ${run.id} stopped before its first epoch ended, so it has no checkpoint to resume from: start a new run.`, 'id');
+    const { classNames, items } = trainingSet(store);
+    if (classNames.join('\n') !== run.classNames.join('\n'))
+      throw new StudioError('bad_input', `The project's classes changed since run ${run.id} (${run.classNames.join(', ')} then, ${classNames.join(', ')} now): start a new run.`, 'id');
+    const config = { ...run.config, ...(input.epochs === undefined ? {} : { epochs: input.epochs }) };
+    const modelDir = this.models.require(config.model);
+    const jobId = JobManager.newId();
+    runs.reopenRun(store.db, run.id, jobId, config);
+    const work = (ctx: JobContext): Promise<unknown> =>
+      this.training.enqueue(store, run.id, { classNames, items, modelDir, config, resume: true }, ctx).finally(() => this.changed('runs'));
+    const { job } = this.jobs.start('train', work, jobId);
+    this.changed('runs');
+    return { job, runId: run.id };
+  }
+
   async listRuns(): Promise<RunSummary[]> {
     return runs.listRuns(this.store().db);
   }

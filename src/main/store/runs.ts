@@ -83,6 +83,15 @@ export function finishRun(db: DB, runId: number, state: Exclude<RunState, 'runni
   );
 }
 
+/** A cancelled or failed run running again (resumed from its checkpoint) under a new job. */
+export function reopenRun(db: DB, runId: number, jobId: string, config: TrainConfig): void {
+  db.prepare("UPDATE runs SET state = 'running', error = NULL, result = NULL, finished_at = NULL, job_id = ?, config = ? WHERE id = ?").run(
+    jobId,
+    JSON.stringify(config),
+    runId,
+  );
+}
+
 export function listRuns(db: DB): RunSummary[] {
   return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
 }

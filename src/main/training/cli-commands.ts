@@ -5,7 +5,7 @@
  * test split or of a folder imported as test images.
  */
 import path from 'node:path';
-import { trainConfigSchema, type AdviceInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
+import { trainConfigSchema, type AdviceInfo, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { Command } from '../cli';
@@ -29,6 +29,21 @@ const FLAG_OF: Record<string, string> = {
 
 /** A numeric flag as typed; non-numbers become NaN so the schema rejects them with the flag's name. */
 const num = (v: OptionValue): number | undefined => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : undefined);
+
+/** Follows a training job to its end (an epoch line each on a TTY); the run, or its error. */
+async function followRun(studio: Studio, job: JobInfo, runId: number, advice?: AdviceInfo): Promise<{ json: Record<string, unknown>; text: string }> {
+  const off = studio.on('run.epoch', (e) => {
+    const m = e.metrics;
+    if (e.runId === runId) logAboveProgress(`epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, acc ${pct(m.trainAcc)}, val loss ${m.valLoss?.toFixed(4) ?? '-'}, val acc ${pct(m.valAcc)}`);
+  });
+  const done = await watchJob(studio, job).finally(off);
+  const run = await studio.call('getRun', { id: runId });
+  if (done.state !== 'succeeded') {
+    const e = StudioError.from(done.error ?? new Error('Training failed.'));
+    throw new StudioError(e.code, `Run ${runId} ${run.state}: ${e.message}`, e.field);
+  }
+  return { json: { run: runJson(run), ...(advice ? { advice } : {}) }, text: runText(run, advice) };
+}
 
 /** The model to train on: --model, or the only installed one. */
 async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
@@ -164,7 +179,7 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'train',
-    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N]',
+    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N] | DIR --resume RUN [--epochs N]',
     summary: 'Train a classifier on the labelled train/val images (default model: the only installed one); prints metrics vs the majority baseline.',
     options: {
       scenario: { type: 'string' },
@@ -177,9 +192,21 @@ export const trainingCommands: Command[] = [
       lr: { type: 'string' },
       augment: { type: 'boolean' },
       seed: { type: 'string' },
+      resume: { type: 'string' },
     },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
+      const resume = runOption(values.resume, '--resume');
+      if (resume !== undefined) {
+        // A cancelled or failed run continues from its checkpoint with its own settings (only --epochs may change).
+        const other = Object.keys(values).filter((k) => !['resume', 'epochs', 'json', 'help'].includes(k) && values[k] !== undefined);
+        if (other.length) throw new StudioError('bad_request', `--resume continues a run with its own settings; only --epochs can go with it, not --${other[0]}.`, 'resume');
+        await studio.call('openProject', { dir: args[0]! });
+        const epochs = num(values.epochs);
+        if (epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 1 && epochs <= 1000)) throw new StudioError('bad_request', `--epochs must be a whole number from 1 to 1000, not ${String(values.epochs)}.`, 'epochs');
+        const { job, runId } = await studio.call('resumeRun', { id: resume, ...(epochs === undefined ? {} : { epochs }) });
+        return followRun(studio, job, runId);
+      }
       const scenarioFlag = stringOption(values.scenario);
       if (scenarioFlag === undefined) throw new StudioError('bad_request', 'missing --scenario 1|2|3|4|auto.', 'scenario');
       if (!/^(auto|[1-4])$/.test(scenarioFlag)) throw new StudioError('bad_request', `--scenario must be 1, 2, 3, 4 or auto, not ${scenarioFlag}.`, 'scenario');
@@ -192,17 +219,7 @@ export const trainingCommands: Command[] = [
       const freezeTo = values['freeze-to'] ?? (advice?.scenario === 2 ? (advice.freezeTo ?? undefined) : undefined);
       const config = buildConfig({ ...values, 'freeze-to': freezeTo }, advice?.scenario ?? Number(scenarioFlag), model);
       const { job, runId } = await studio.call('startTraining', { config });
-      const off = studio.on('run.epoch', (e) => {
-        const m = e.metrics;
-        if (e.runId === runId) logAboveProgress(`epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, acc ${pct(m.trainAcc)}, val loss ${m.valLoss?.toFixed(4) ?? '-'}, val acc ${pct(m.valAcc)}`);
-      });
-      const done = await watchJob(studio, job).finally(off);
-      const run = await studio.call('getRun', { id: runId });
-      if (done.state !== 'succeeded') {
-        const e = StudioError.from(done.error ?? new Error('Training failed.'));
-        throw new StudioError(e.code, `Run ${runId} ${run.state}: ${e.message}`, e.field);
-      }
-      return { json: { run: runJson(run), ...(advice ? { advice } : {}) }, text: runText(run, advice) };
+      return followRun(studio, job, runId, advice);
     },
   },
   {

@@ -30,6 +30,8 @@ export interface EngineTrainJob {
   classNames: string[];
   items: TrainItem[];
   config: TrainConfig;
+  /** Continue the run in runDir from its last checkpoint (scenarios 2-4). */
+  resume?: boolean;
 }
 
 export type EngineTrainEvent =
@@ -67,6 +69,7 @@ export interface TrainingInput {
   items: TrainItem[];
   modelDir: string;
   config: TrainConfig;
+  resume?: boolean;
 }
 
 /** The labelled train and validation images with their class index; refuses data that cannot train. */
@@ -160,6 +163,7 @@ export class TrainingService {
           classNames: job.classNames,
           items: job.items,
           config: job.config,
+          ...(job.resume ? { resume: true } : {}),
         },
         onEvent,
         ctx.signal,

@@ -1,11 +1,13 @@
 /**
  * One run as it trains: phase and progress (epoch, batch, images/s, ETA), loss and accuracy
- * curves, the validation confusion matrix of the latest epoch, the backend, and Cancel.
+ * curves, the validation confusion matrix of the latest epoch, the backend, Cancel, and Resume
+ * (a cancelled or failed run of scenarios 2-4 continues from its last checkpoint).
  * Seeded from getRun, then kept live by run events (see live.ts), so coming back shows it all.
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { Badge, Button, Card, Code, Group, Progress, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import type { BackendInfo, RunDetail } from '../../../shared/domain';
+import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { useQuery } from '../../api/hooks';
 import { ConfusionHeatmap } from '../../components/ConfusionHeatmap';
@@ -27,6 +29,7 @@ export function LiveRun({ runId, onEvaluate }: { runId: number; onEvaluate?: (ru
   const q = useQuery('getRun', { id: runId }, ['runs']);
   const run = q.data;
   const live = useLiveRun(runId);
+  const [resumeError, setResumeError] = useState<StudioError | undefined>(undefined);
   useEffect(() => {
     if (run) seedRun(run);
   }, [run]);
@@ -68,6 +71,20 @@ export function LiveRun({ runId, onEvaluate }: { runId: number; onEvaluate?: (ru
               Cancel
             </Button>
           )}
+          {(run.state === 'cancelled' || run.state === 'failed') && run.scenario !== 1 && (
+            <Button
+              size="xs"
+              variant="light"
+              title="Continue from the checkpoint of the last finished epoch"
+              onClick={() => {
+                setResumeError(undefined);
+                void api.call('resumeRun', { id: run.id }).catch((e: unknown) => setResumeError(StudioError.from(e)));
+              }}
+              data-testid="resume-run"
+            >
+              Resume
+            </Button>
+          )}
           {!running && onEvaluate && (
             <Button size="xs" variant="light" onClick={() => onEvaluate(run.id)} data-testid="evaluate-run">
               Evaluate
@@ -75,6 +92,7 @@ export function LiveRun({ runId, onEvaluate }: { runId: number; onEvaluate?: (ru
           )}
         </Group>
       </Group>
+      <ErrorText error={resumeError} />
       <Text size="xs" c="dimmed" data-testid="run-backend">
         Backend: {run.backend ?? engine.data ? backendLabel(run.backend ?? engine.data) : running ? 'being chosen by the engine…' : 'unknown'}
       </Text>
