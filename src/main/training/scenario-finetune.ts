@@ -157,7 +157,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     const bnMode = config.trainBatchNorm || scenario === 3 ? 'batch' : 'inference';
     let net: TrainableNet;
     try {
-      net = trainableNet(trainLayers, bnMode);
+      net = trainableNet(trainLayers, bnMode, scenario === 3 ? 0.9 : undefined);
     } catch (e) {
       if (e instanceof UnsupportedLayerError) throw new EngineJobError('UNSUPPORTED_LAYER', e.message);
       throw e;

@@ -55,7 +55,11 @@ function outputSize(layer: tf.layers.Layer): number[] {
   return ((Array.isArray(s[0]) ? s[0] : s) as (number | null)[]).slice(1).map((d) => d ?? -1);
 }
 
-export function trainableNet(chain: readonly tf.layers.Layer[], mode: BatchNormMode): TrainableNet {
+/**
+ * `statsMomentum` overrides the layers' own moving-average momentum (Keras' 0.99): statistics that
+ * start from nothing (scenario 3) need a faster average, or the first epochs validate against init values.
+ */
+export function trainableNet(chain: readonly tf.layers.Layer[], mode: BatchNormMode, statsMomentum?: number): TrainableNet {
   const variables: tf.Variable[] = [];
   const pending: [tf.Variable, tf.Tensor, number][] = [];
   const steps: Step[] = [];
@@ -87,7 +91,7 @@ export function trainableNet(chain: readonly tf.layers.Layer[], mode: BatchNormM
       const axis = Number(Array.isArray(c['axis']) ? c['axis'][0] : (c['axis'] ?? -1));
       if (axis !== -1 && axis !== 3) throw new UnsupportedLayerError(`${layer.name}: BatchNorm over axis ${axis} is not supported.`);
       const eps = Number(c['epsilon'] ?? 1e-3);
-      const momentum = Number(c['momentum'] ?? 0.99);
+      const momentum = statsMomentum ?? Number(c['momentum'] ?? 0.99);
       const gamma = variable(layer, 'gamma');
       const beta = variable(layer, 'beta');
       const mean = variable(layer, 'moving_mean');
