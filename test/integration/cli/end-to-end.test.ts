@@ -149,6 +149,18 @@ describe('transfer-studio end to end on real digits', () => {
     expect(r.json).toMatchObject({ ok: true, advice: { scenario: 1 }, run: { scenario: 1, state: 'succeeded', cache: { hits: 200, misses: 0 } } });
   });
 
+  it('train --scenario 2 reports what was frozen and what trained', async () => {
+    const r = await run('train', dir, '--scenario', '2', '--freeze-to', 'conv_pw_11_relu', '--epochs', '1', '--batch', '16', '--json');
+    expect(r.code, r.err).toBe(0);
+    const result = r.json?.run as { frozenParams: number; trainableParams: number };
+    expect(r.json).toMatchObject({
+      ok: true,
+      run: { scenario: 2, state: 'succeeded', frozenLayersUpTo: 'conv_pw_11_relu', frozenPart: 'cached', batchSize: 16, batchReductions: [], cache: { misses: 200 } },
+    });
+    expect(result.frozenParams).toBeGreaterThan(0);
+    expect(result.trainableParams).toBeGreaterThan(0);
+  });
+
   it('exits 2 with the reason on bad input', async () => {
     const epochs = await run('train', dir, '--scenario', '1', '--epochs', 'many', '--json');
     expect(epochs.code).toBe(2);
