@@ -32,6 +32,7 @@ import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { predictableRun, predictImages, type PredictSummary } from '../training/predict-images';
+import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
 import { adviseForProject, type AdvisorEngine } from '../scenarios/advise-project';
 import type { AdviceInfo } from '../../shared/domain';
@@ -394,6 +395,7 @@ export class Studio implements StudioHandlers {
     const store = this.store();
     const { classNames, items } = trainingSet(store);
     const modelDir = this.models.require(input.config.model);
+    await this.checkLayers(input.config, modelDir);
     const jobId = JobManager.newId();
     const runId = runs.createRun(store.db, { config: input.config, classNames, jobId });
     const work = (ctx: JobContext): Promise<unknown> =>
@@ -401,6 +403,19 @@ export class Studio implements StudioHandlers {
     const { job } = this.jobs.start('train', work, jobId);
     this.changed('runs');
     return { job, runId };
+  }
+
+  /** A cut layer or freeze boundary the model lacks is refused before a run exists, naming the field. */
+  private async checkLayers(config: ParsedInput<'startTraining'>['config'], modelDir: string): Promise<void> {
+    if (config.cutLayer === undefined && config.freezeTo === undefined) return;
+    const model = await this.inspectModelDir(modelDir);
+    try {
+      buildPlan(model.layers, { scenario: config.scenario, cutLayer: config.cutLayer ?? model.defaultCutLayer, freezeTo: config.freezeTo });
+    } catch (err) {
+      if (!(err instanceof PlanError)) throw err;
+      const field = config.freezeTo !== undefined && err.message.includes(config.freezeTo) ? 'config.freezeTo' : 'config.cutLayer';
+      throw new StudioError('bad_input', err.message, field);
+    }
   }
 
   async resumeRun(input: ParsedInput<'resumeRun'>): Promise<{ job: JobInfo; runId: number }> {
@@ -515,8 +530,12 @@ export class Studio implements StudioHandlers {
   }
 
   async inspectModel(input: ParsedInput<'inspectModel'>): Promise<ModelInspectionInfo> {
+    return this.inspectModelDir(this.models.require(input.id));
+  }
+
+  private inspectModelDir(dir: string): Promise<ModelInspectionInfo> {
     return this.engine()
-      .inspectModel(this.models.require(input.id))
+      .inspectModel(dir)
       .catch((err: unknown) => {
         throw modelErrorToStudio(err);
       });

@@ -186,6 +186,12 @@ describe('transfer-studio end to end on real digits', () => {
     expect(model.code).toBe(2);
     expect(model.json).toMatchObject({ ok: false, error: { code: 'not_found', message: expect.stringContaining('"resnet" is not installed') } });
     expect((await run('predict', dir, '--run', '99', '--json')).json).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    // A freeze boundary the model lacks is refused before any run is recorded.
+    const runsBefore = ((await run('project', 'info', dir, '--json')).json?.project as { runs: number }).runs;
+    const freeze = await run('train', dir, '--scenario', '2', '--freeze-to', 'conv_dw_5', '--json');
+    expect(freeze.code).toBe(2);
+    expect(freeze.json).toMatchObject({ ok: false, error: { code: 'bad_input', message: expect.stringMatching(/conv_dw_5 is not a block boundary; freeze up to one of: .*conv_pw_5_relu/) } });
+    expect(((await run('project', 'info', dir, '--json')).json?.project as { runs: number }).runs).toBe(runsBefore);
     const missingProject = await run('train', path.join(root, 'nowhere'), '--scenario', '1', '--json');
     expect(missingProject.code).toBe(2);
     const missingCsv = await run('import', dir, '--csv', path.join(root, 'missing.csv'), '--images', path.join(root, 'images'), '--json');
