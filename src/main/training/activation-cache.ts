@@ -6,8 +6,7 @@
  * memory and batches are read from disk by offset. Memory does not grow with the number of images.
  */
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { openCacheDir, writeSegment, type FeatureKeyParts, type RowSink, type SegmentIndex } from './feature-cache';
+import { openCacheDir, validSegments, writeSegment, type FeatureKeyParts, type RowSink } from './feature-cache';
 
 interface RowRef {
   file: string;
@@ -30,18 +29,7 @@ export class ActivationCache implements RowSink {
   }
 
   private async load(): Promise<void> {
-    const names = (await fs.readdir(this.dir)).filter((n) => /^seg-[\w-]+\.json$/.test(n)).sort();
-    for (const name of names) {
-      try {
-        const seg = JSON.parse(await fs.readFile(path.join(this.dir, name), 'utf8')) as SegmentIndex;
-        const file = path.join(this.dir, name.replace(/\.json$/, '.f32'));
-        const { size } = await fs.stat(file);
-        if (seg.dim !== this.dim || size !== seg.hashes.length * this.dim * 4) continue; // foreign or damaged: a miss
-        seg.hashes.forEach((hash, row) => this.index.set(hash, { file, row }));
-      } catch {
-        // An unreadable segment is a cache miss, not an error.
-      }
-    }
+    for (const { hashes, file } of await validSegments(this.dir, this.dim)) hashes.forEach((hash, row) => this.index.set(hash, { file, row }));
   }
 
   get size(): number {

@@ -70,6 +70,26 @@ export async function writeSegment(dir: string, dim: number, rows: { hash: strin
   return { data, file };
 }
 
+/**
+ * The segments of a cache folder, oldest first, whose index and data file agree with `dim`: a
+ * foreign, damaged or unreadable segment is left out (a cache miss, not an error).
+ */
+export async function validSegments(dir: string, dim: number): Promise<{ hashes: string[]; file: string }[]> {
+  const names = (await fs.readdir(dir)).filter((n) => /^seg-[\w-]+\.json$/.test(n)).sort();
+  const valid: { hashes: string[]; file: string }[] = [];
+  for (const name of names) {
+    try {
+      const index = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as SegmentIndex;
+      const file = path.join(dir, name.replace(/\.json$/, '.f32'));
+      const { size } = await fs.stat(file);
+      if (index.dim === dim && size === index.hashes.length * dim * 4) valid.push({ hashes: index.hashes, file });
+    } catch {
+      // unreadable: a miss
+    }
+  }
+  return valid;
+}
+
 export class FeatureCache implements RowSink {
   private readonly rows = new Map<string, Float32Array>();
   private segments = 0;
@@ -87,14 +107,11 @@ export class FeatureCache implements RowSink {
   }
 
   private async load(): Promise<void> {
-    const names = (await fs.readdir(this.dir)).filter((n) => /^seg-[\w-]+\.json$/.test(n)).sort();
-    for (const name of names) {
+    for (const seg of await validSegments(this.dir, this.dim)) {
       try {
-        const index = JSON.parse(await fs.readFile(path.join(this.dir, name), 'utf8')) as SegmentIndex;
-        const buf = await fs.readFile(path.join(this.dir, name.replace(/\.json$/, '.f32')));
-        if (index.dim !== this.dim || buf.length !== index.hashes.length * this.dim * 4) continue; // foreign or damaged: ignore
+        const buf = await fs.readFile(seg.file);
         const all = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4).slice();
-        index.hashes.forEach((h, i) => this.rows.set(h, all.subarray(i * this.dim, (i + 1) * this.dim)));
+        seg.hashes.forEach((h, i) => this.rows.set(h, all.subarray(i * this.dim, (i + 1) * this.dim)));
         this.segments++;
       } catch {
         // An unreadable segment is a cache miss, not an error.
