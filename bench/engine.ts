@@ -13,20 +13,14 @@
  * Prints a table. Timings depend on the load of the machine; never assert on them in tests.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
+import { SHARED, argv, arg } from './common';
+import { FASHION_CLASSES, FASHION_ROOT, fashionPngs } from './fashion-mnist';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SHARED = path.resolve(process.env['SHARED_DIR'] ?? path.join(here, '../../shared'));
-const argv = process.argv.slice(2);
-const arg = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 
 interface InferRow {
   alpha: string;
@@ -122,39 +116,10 @@ function runChild(args: string[]): unknown {
 }
 
 // ---------------------------------------------------------------- Fashion-MNIST end to end
-function readIdx(file: string): Buffer {
-  return zlib.gunzipSync(fs.readFileSync(file));
-}
-
-async function fashionItems(dir: string) {
-  const sharp = (await import('sharp')).default;
-  const root = '/usr/share/datasets/fashion-mnist';
-  const trainImg = readIdx(path.join(root, 'train-images-idx3-ubyte.gz'));
-  const trainLbl = readIdx(path.join(root, 'train-labels-idx1-ubyte.gz'));
-  const testImg = readIdx(path.join(root, 't10k-images-idx3-ubyte.gz'));
-  const testLbl = readIdx(path.join(root, 't10k-labels-idx1-ubyte.gz'));
-  fs.mkdirSync(dir, { recursive: true });
-  const make = async (img: Buffer, lbl: Buffer, i: number, prefix: string) => {
-    const file = path.join(dir, `${prefix}-${i}.png`);
-    if (!fs.existsSync(file)) {
-      const px = img.subarray(16 + i * 784, 16 + (i + 1) * 784);
-      fs.writeFileSync(file, await sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
-    }
-    return { path: file, hash: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), label: lbl[8 + i] ?? 0 };
-  };
-  const train = [];
-  for (let i = 0; i < 10000; i++) train.push(await make(trainImg, trainLbl, i, 'train'));
-  const test = [];
-  for (let i = 0; i < 2000; i++) test.push(await make(testImg, testLbl, i, 'test'));
-  return { train, test };
-}
-
-const FASHION = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
-
 async function fashion(alphas: string[]) {
   const { EngineClient, forkEngine } = await import('../src/main/training/engine-client');
   const { trainConfigSchema } = await import('../src/shared/domain');
-  const data = await fashionItems(path.join(os.tmpdir(), 'ts-bench-fashion-png'));
+  const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), 10000, 2000);
   const out = [];
   for (const alpha of alphas) {
     const client = new EngineClient(() => forkEngine());
@@ -169,7 +134,7 @@ async function fashion(alphas: string[]) {
       cacheDir: path.join(tmp, 'cache'),
       modelDir,
       modelId: `mobilenet_v1_${alpha}_224`,
-      classNames: FASHION,
+      classNames: FASHION_CLASSES,
       items,
       config,
     });
@@ -228,7 +193,7 @@ async function main(): Promise<void> {
   const head = runChild(['--part', 'head']) as { imgPerSec: number; backend: { threads: number } };
   console.log(`\nHead training on cached features (10,000 x 256, hidden [128], batch 32, Adam): ${head.imgPerSec.toFixed(0)} img/s (wasm x${head.backend.threads})`);
 
-  if (!argv.includes('--skip-fashion') && fs.existsSync('/usr/share/datasets/fashion-mnist')) {
+  if (!argv.includes('--skip-fashion') && fs.existsSync(FASHION_ROOT)) {
     const rows = await fashion((arg('--fashion-alphas') ?? '0.25,0.75').split(','));
     console.log('\nScenario 1 end to end, Fashion-MNIST: 10,000 train (9,000 fit / 1,000 val), 2,000 test predicted; fresh cache');
     console.log('| alpha | backend | extract s (img/s) | head train s (epochs, best) | val acc | test acc | train job total s | predict 2,000 s | engine peak RSS MB |');

@@ -17,10 +17,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TF from '@tensorflow/tfjs';
+import { SHARED, argv } from './common';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SHARED = path.resolve(process.env['SHARED_DIR'] ?? path.join(here, '../../shared'));
-const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const CUT = 'global_average_pooling2d_1';
 const FROZEN_END = 'conv_pw_9_relu';

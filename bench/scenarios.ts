@@ -20,14 +20,8 @@ import { fileURLToPath } from 'node:url';
 import type { TrainConfigInput } from '../src/shared/domain';
 import type { TrainResult } from '../src/main/training/protocol';
 import { FASHION_CLASSES, FASHION_ROOT, fashionPngs, type FashionImage } from './fashion-mnist';
+import { SHARED, argv, arg } from './common';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const SHARED = path.resolve(process.env['SHARED_DIR'] ?? path.join(here, '../../shared'));
-const argv = process.argv.slice(2);
-const arg = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const quick = argv.includes('--quick');
 
 interface Row {
