@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, openApp, screenshot, tempDir } from './harness';
+import { type App, createProject, openApp, screenshot, tempDir } from './harness';
 
 const CLASSES = ['apple', 'banana', 'cherry'];
 const PER_CLASS = 8;
@@ -57,9 +57,7 @@ describe('gallery', () => {
 
   it('imports, tags with the keyboard, undoes, filters and keeps labels across a restart', async () => {
     const { page } = app;
-    await page.getByTestId('project-dir').fill(projectDir);
-    await page.getByRole('button', { name: 'Create project' }).click();
-    await page.getByTestId('gallery-empty').waitFor();
+    await createProject(page, projectDir);
 
     // Import the folder: a job with progress in the status bar, then the report.
     await page.getByTestId('import-open').click();

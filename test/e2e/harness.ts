@@ -137,3 +137,19 @@ export async function openApp(userDataDir: string): Promise<App> {
   };
   return app;
 }
+
+/** Creates a project from the picker and waits for its empty gallery. */
+export async function createProject(page: Page, dir: string): Promise<void> {
+  await page.getByTestId('project-dir').fill(dir);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByTestId('gallery-empty').waitFor();
+}
+
+/** Imports a folder through the gallery's import dialog and closes the report it ends with. */
+export async function importFolder(page: Page, source: string): Promise<void> {
+  await page.getByTestId('import-open').click();
+  await page.getByTestId('import-source').fill(source);
+  await page.getByTestId('import-start').click();
+  await page.getByTestId('import-report').waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Escape');
+}

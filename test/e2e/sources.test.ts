@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDigits } from '../fixtures/images';
-import { type App, SCREENSHOTS, openApp, tempDir } from './harness';
+import { type App, SCREENSHOTS, createProject, importFolder, openApp, tempDir } from './harness';
 
 async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -51,14 +51,8 @@ describe('gallery: moved sources and dropped files', () => {
 
   it('points a moved source at its new folder, and imports dropped files', async () => {
     const { page } = app;
-    await page.getByTestId('project-dir').fill(projectDir);
-    await page.getByRole('button', { name: 'Create project' }).click();
-    await page.getByTestId('gallery-empty').waitFor();
-    await page.getByTestId('import-open').click();
-    await page.getByTestId('import-source').fill(original);
-    await page.getByTestId('import-start').click();
-    await page.getByTestId('import-report').waitFor({ timeout: 30_000 });
-    await page.keyboard.press('Escape');
+    await createProject(page, projectDir);
+    await importFolder(page, original);
     expect(await page.getByTestId('moved-source').count()).toBe(0);
 
     // The folder moves while the studio is open: noticed when the window gets the focus again.

@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, ROOT, openApp, screenshot, tempDir } from './harness';
+import { type App, ROOT, createProject, importFolder, openApp, screenshot, tempDir } from './harness';
 
 const MODEL_DIR = path.resolve(ROOT, '../shared/models/mobilenet_v1_0.25_224');
 const COLOURS: Record<string, [number, number, number]> = { red: [215, 35, 35], green: [35, 170, 55], blue: [35, 60, 215] };
@@ -125,14 +125,8 @@ describe('training', () => {
 
   it('walks the wizard, trains with live progress, evaluates, fixes labels, queues, cancels and compares', async () => {
     const { page } = app;
-    await page.getByTestId('project-dir').fill(projectDir);
-    await page.getByRole('button', { name: 'Create project' }).click();
-    await page.getByTestId('gallery-empty').waitFor();
-    await page.getByTestId('import-open').click();
-    await page.getByTestId('import-source').fill(images);
-    await page.getByTestId('import-start').click();
-    await page.getByTestId('import-report').waitFor({ timeout: 30_000 });
-    await page.keyboard.press('Escape');
+    await createProject(page, projectDir);
+    await importFolder(page, images);
 
     // ---- the wizard and the first run --------------------------------------------------------
     await gotoScreen(page, 'Train');
