@@ -11,8 +11,8 @@ import type { PredictItem, PredictResult } from '../training/protocol';
 import type { StudioEngine } from './studio';
 
 /** Engine codes that mean the user's input (model folder, run, data) is at fault, not the engine. */
-const BAD_MODEL = /^(MODEL_|SHARD_|GRAPH_MODEL|UNSUPPORTED_|WEIGHT)/;
-const BAD_INPUT = new Set(['BAD_JOB', 'RUN_NOT_FOUND', 'NO_IMAGES', 'SCENARIO_NOT_AVAILABLE', 'NOT_A_CUT_POINT', 'UNKNOWN_LAYER', 'LAYER_NOT_FOUND']);
+const BAD_MODEL = /^(MODEL_|SHARD_|UNSUPPORTED_)/;
+const BAD_INPUT = new Set(['BAD_JOB', 'RUN_NOT_FOUND', 'NOT_A_CUT_POINT', 'UNKNOWN_LAYER', 'LAYER_NOT_FOUND']);
 
 export function engineErrorToStudio(err: unknown): unknown {
   if (!(err instanceof EngineError)) return err;

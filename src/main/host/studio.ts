@@ -33,11 +33,11 @@ import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { predictableRun, predictImages, type PredictSummary } from '../training/predict-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
-import { TrainingService, trainingSet, type TrainingEngine } from '../training/training-service';
+import { TrainingService, trainingSet, type TrainingEngine, type TrainingInput } from '../training/training-service';
 import { adviseForProject, type AdvisorEngine } from '../scenarios/advise-project';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
-import { ModelLibrary, modelErrorToStudio } from '../models/library';
+import { ModelLibrary } from '../models/library';
 import { downloadJob, listCatalog } from '../models/catalog-requests';
 import { ensureThumbnail, imagePath } from '../media/files';
 import * as predictions from '../store/predictions';
@@ -396,10 +396,14 @@ export class Studio implements StudioHandlers {
     const { classNames, items } = trainingSet(store);
     const modelDir = this.models.require(input.config.model);
     await this.checkLayers(input.config, modelDir);
+    return this.queueRun(store, (jobId) => runs.createRun(store.db, { config: input.config, classNames, jobId }), { classNames, items, modelDir, config: input.config });
+  }
+
+  /** Records the run (new, or reopened for a resume) under a new job id and queues its training. */
+  private queueRun(store: ProjectStore, record: (jobId: string) => number, input: TrainingInput): { job: JobInfo; runId: number } {
     const jobId = JobManager.newId();
-    const runId = runs.createRun(store.db, { config: input.config, classNames, jobId });
-    const work = (ctx: JobContext): Promise<unknown> =>
-      this.training.enqueue(store, runId, { classNames, items, modelDir, config: input.config }, ctx).finally(() => this.changed('runs'));
+    const runId = record(jobId);
+    const work = (ctx: JobContext): Promise<unknown> => this.training.enqueue(store, runId, input, ctx).finally(() => this.changed('runs'));
     const { job } = this.jobs.start('train', work, jobId);
     this.changed('runs');
     return { job, runId };
@@ -432,13 +436,11 @@ export class Studio implements StudioHandlers {
       throw new StudioError('bad_input', `The project's classes changed since run ${run.id} (${run.classNames.join(', ')} then, ${classNames.join(', ')} now): start a new run.`, 'id');
     const config = { ...run.config, ...(input.epochs === undefined ? {} : { epochs: input.epochs }) };
     const modelDir = this.models.require(config.model);
-    const jobId = JobManager.newId();
-    runs.reopenRun(store.db, run.id, jobId, config);
-    const work = (ctx: JobContext): Promise<unknown> =>
-      this.training.enqueue(store, run.id, { classNames, items, modelDir, config, resume: true }, ctx).finally(() => this.changed('runs'));
-    const { job } = this.jobs.start('train', work, jobId);
-    this.changed('runs');
-    return { job, runId: run.id };
+    const record = (jobId: string): number => {
+      runs.reopenRun(store.db, run.id, jobId, config);
+      return run.id;
+    };
+    return this.queueRun(store, record, { classNames, items, modelDir, config, resume: true });
   }
 
   async listRuns(): Promise<RunSummary[]> {
@@ -533,11 +535,8 @@ export class Studio implements StudioHandlers {
     return this.inspectModelDir(this.models.require(input.id));
   }
 
+  /** The engine answers a broken model folder with a typed bad_model error (host/engine.ts). */
   private inspectModelDir(dir: string): Promise<ModelInspectionInfo> {
-    return this.engine()
-      .inspectModel(dir)
-      .catch((err: unknown) => {
-        throw modelErrorToStudio(err);
-      });
+    return this.engine().inspectModel(dir);
   }
 }
