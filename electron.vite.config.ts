@@ -14,9 +14,9 @@ if (!process.env.ELECTRON_MAJOR_VER && !existsSync(resolve(__dirname, 'node_modu
 // Main-process entries: the Electron shell, the CLI (also browser mode), and the engine process.
 const mainEntries: Record<string, string> = {
   index: resolve(__dirname, 'src/main/index.ts'),
-  cli: resolve(__dirname, 'src/main/cli.ts'),
+  cli: resolve(__dirname, 'src/main/cli/index.ts'),
 };
-const engineEntry = resolve(__dirname, 'src/main/training/engine-process.ts');
+const engineEntry = resolve(__dirname, 'src/main/training/engine/engine-process.ts');
 if (existsSync(engineEntry)) mainEntries['engine-process'] = engineEntry;
 
 export default defineConfig({

@@ -22,10 +22,22 @@ export default tseslint.config(
   {
     // The renderer never imports main, and shared imports neither (DESIGN.md).
     files: ['src/renderer/**/*.{ts,tsx}'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', 'electron', 'node:*'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'] }] },
+  },
+  {
+    // TensorFlow.js and ONNX Runtime live only in the engine process (src/main/training/engine/);
+    // a type import elsewhere is fine, it loads nothing.
+    files: ['src/main/**/*.ts', 'src/preload/**/*.ts'],
+    ignores: ['src/main/training/engine/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@tensorflow/*', 'onnxruntime-*'], allowTypeImports: true, message: 'Only src/main/training/engine/ (the engine process) loads TensorFlow.js or ONNX Runtime.' }] },
+      ],
+    },
   },
   {
     files: ['src/shared/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', 'node:*'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'] }] },
   },
 );

@@ -7,6 +7,6 @@ import path from 'node:path';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const built = path.join(root, 'out', 'main', 'cli.js');
-const entry = existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'src', 'main', 'cli.ts')];
+const entry = existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'src', 'main', 'cli', 'index.ts')];
 const r = spawnSync(process.execPath, [...entry, ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -115,7 +115,7 @@ describe.skipIf(!builderInstalled)('electron-builder configuration', () => {
     const included = filterFor('files');
     for (const f of ['out/main/index.js', 'out/main/cli.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'out/renderer/assets/index-abc.js', 'resources/icon.png', 'package.json'])
       expect(included(f), f).toBe(true);
-    for (const f of ['src/main/cli.ts', 'test/unit/packaging.test.ts', 'out/main/index.js.map']) expect(included(f), f).toBe(false);
+    for (const f of ['src/main/cli/index.ts', 'test/unit/packaging.test.ts', 'out/main/index.js.map']) expect(included(f), f).toBe(false);
     const modules = nodeModulesFilter();
     for (const f of ['node_modules/better-sqlite3/build/Release/better_sqlite3.node', 'node_modules/better-sqlite3/lib/index.js', 'node_modules/sharp/lib/index.js'])
       expect(modules(f), f).toBe(true);

@@ -13,7 +13,7 @@ import type { JobContext } from '../jobs/job-manager';
 import { readModelFolder } from '../models/folder';
 import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
-import { PREPROCESS_VERSION } from '../training/preprocess';
+import { PREPROCESS_VERSION } from '../training/engine/preprocess';
 import { buildFolderAtomic } from './atomic';
 import type { RunRef } from './exports';
 

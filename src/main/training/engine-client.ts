@@ -259,7 +259,7 @@ export function defaultEngineEntry(): { entry: string; execArgv: string[] } {
   // In the build this code may sit in out/main/chunks/ while the entry is out/main/engine-process.js.
   const js = [path.join(here, 'engine-process.js'), path.join(here, '..', 'engine-process.js')].find((f) => fs.existsSync(f));
   if (js) return { entry: js, execArgv: [] };
-  return { entry: path.join(here, 'engine-process.ts'), execArgv: ['--import', 'tsx'] };
+  return { entry: path.join(here, 'engine', 'engine-process.ts'), execArgv: ['--import', 'tsx'] };
 }
 
 /** An EngineChannel over child_process.fork (plain Node; Electron can use utilityProcess instead). */

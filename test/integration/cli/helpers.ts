@@ -25,7 +25,7 @@ export interface CliResult {
  */
 export function cli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts'), ...args], {
       env: { ...process.env, TRANSFER_STUDIO_HOME: home, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

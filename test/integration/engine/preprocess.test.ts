@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadImage } from '../../../src/main/training/preprocess';
+import { loadImage } from '../../../src/main/training/engine/preprocess';
 import { PHOTOS } from './fixtures';
 
 let tmp: string;

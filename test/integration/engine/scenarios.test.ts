@@ -11,12 +11,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../../src/shared/domain';
-import { loadLayersModel } from '../../../src/main/models/layers';
+import { loadLayersModel } from '../../../src/main/training/engine/model-layers';
 import { EngineClient, forkEngine, type EngineError } from '../../../src/main/training/engine-client';
 import type { EngineEvent, Scenario1Item, TrainJob, TrainTuning } from '../../../src/main/training/protocol';
-import { cloneNetwork } from '../../../src/main/training/scenario-finetune';
-import { heInitialise, trainableNet } from '../../../src/main/training/trainable-net';
-import { chainTo } from '../../../src/main/training/frozen';
+import { cloneNetwork } from '../../../src/main/training/engine/scenario-finetune';
+import { heInitialise, trainableNet } from '../../../src/main/training/engine/trainable-net';
+import { chainTo } from '../../../src/main/training/engine/frozen';
 import { DIGIT_CLASSES, MODEL_025, writeDigits } from './fixtures';
 
 /**

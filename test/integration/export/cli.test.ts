@@ -10,7 +10,7 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 const home = tempDir('ts-export-cli-home-');
 
 function cli(...args: string[]): { code: number; out: string; err: string; json: Record<string, unknown> | undefined } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts'), ...args], {
     env: { ...process.env, TRANSFER_STUDIO_HOME: home },
     encoding: 'utf8',
   });

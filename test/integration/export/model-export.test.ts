@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREPROCESS_VERSION } from '../../../src/main/training/preprocess';
+import { PREPROCESS_VERSION } from '../../../src/main/training/engine/preprocess';
 import { ProjectStore } from '../../../src/main/store/project-store';
 import { MODEL_025 } from '../cli/helpers';
 import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from './helpers';

@@ -10,7 +10,7 @@ const home = tempDir('ts-cli-home-');
 afterAll(removeTempDirs);
 
 function cli(...args: string[]): { code: number; out: string; err: string; json: Record<string, unknown> | undefined } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts'), ...args], {
     env: { ...process.env, TRANSFER_STUDIO_HOME: home },
     encoding: 'utf8',
   });

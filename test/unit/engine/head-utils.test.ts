@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classWeights, majorityBaseline, rng, shuffled } from '../../../src/main/training/head';
+import { classWeights, majorityBaseline, rng, shuffled } from '../../../src/main/training/engine/head';
 
 describe('head training helpers', () => {
   it('seeded shuffles are deterministic permutations', () => {

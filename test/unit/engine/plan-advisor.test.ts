@@ -3,7 +3,7 @@ import type { SimilarityEstimateInfo } from '../../../src/shared/domain';
 import type { LayerInfo } from '../../../src/main/models/types';
 import { adviseProject } from '../../../src/main/scenarios/advisor';
 import { blockBoundaries, buildPlan, defaultFreezeTo, PlanError } from '../../../src/main/scenarios/plan';
-import { centroidProbe, classifierEvidence, featureGain, sampleItems, similarityScore } from '../../../src/main/training/similarity';
+import { centroidProbe, classifierEvidence, featureGain, sampleItems, similarityScore } from '../../../src/main/training/engine/similarity';
 
 /** MobileNet-like: conv1, 13 blocks ending in conv_pw_N_relu, pooling, classifier. */
 function layers(): LayerInfo[] {

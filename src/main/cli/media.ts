@@ -1,9 +1,9 @@
 /** The CLI commands of the images issue: `import` and `split` (added to the table in cli.ts). */
-import type { Command } from '../cli';
+import type { Command } from './index';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import { watchJob } from '../host/cli-jobs';
-import { numberOption } from '../host/cli-options';
+import { watchJob } from './jobs';
+import { numberOption } from './options';
 
 function reportText(r: ImportReport): string {
   const lines = [

@@ -6,7 +6,7 @@
  */
 import type { JobInfo } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { Studio } from './studio';
+import type { Studio } from '../host/studio';
 
 const BAR_WIDTH = 30;
 

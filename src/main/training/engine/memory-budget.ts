@@ -6,7 +6,7 @@
  * that still fails with an allocation error halves the batch again (backends that throw cleanly).
  */
 import os from 'node:os';
-import type { BackendInfo } from '../../shared/domain';
+import type { BackendInfo } from '../../../shared/domain';
 
 /**
  * Float32 tensors alive per activation element in one training step (conv out, BatchNorm's affine

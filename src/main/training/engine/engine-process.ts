@@ -7,12 +7,12 @@
  */
 import { initBackend } from './backend';
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../models/errors';
-import { inspectModel } from '../models/layers';
+import { ModelError } from '../../models/errors';
+import { inspectModel } from './model-layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
 import { runFinetune } from './scenario-finetune';
 import { estimateSimilarity } from './similarity';
-import type { EngineErrorData, EngineEvent, EngineToHost, HostToEngine } from './protocol';
+import type { EngineErrorData, EngineEvent, EngineToHost, HostToEngine } from '../protocol';
 
 interface ParentPort {
   postMessage(msg: unknown): void;

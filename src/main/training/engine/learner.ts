@@ -4,7 +4,7 @@
  * and evaluation of a batch; the fit loop (scenario-finetune.ts) feeds them.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TrainConfig } from '../../shared/domain';
+import type { TrainConfig } from '../../../shared/domain';
 import { crossEntropy, logitsOf, optimizerFor } from './head';
 import type { TrainableNet } from './trainable-net';
 

@@ -24,7 +24,7 @@
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo } from '../../shared/domain';
+import type { BackendInfo } from '../../../shared/domain';
 import { registerWasmTrainingKernels } from './kernels';
 
 let current: BackendInfo | null = null;

@@ -11,7 +11,7 @@
  * Frozen BatchNorm always runs in inference mode here (moving statistics), never batch statistics.
  */
 import * as tf from '@tensorflow/tfjs';
-import { requireLayer } from '../../models/layers';
+import { requireLayer } from '../model-layers';
 
 export interface FrozenForward {
   /** Output shape without the batch dimension, e.g. [256] or [7, 7, 256]. */

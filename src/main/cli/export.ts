@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { ExportKind, ExportResult } from '../../shared/api';
 import { EXPORT_KINDS } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
-import type { Command } from '../cli';
-import { waitForJob } from '../host/cli-jobs';
-import { runOption, stringOption } from '../host/cli-options';
+import type { Command } from './index';
+import { waitForJob } from './jobs';
+import { runOption, stringOption } from './options';
 
 function resultText(r: ExportResult): string {
   const lines: string[] = [];

@@ -16,11 +16,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { inspectModel } from '../models/layers';
+import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
 import { chainTo, foldedForward } from './frozen';
 import { loadImage, PREPROCESS_VERSION } from './preprocess';
-import type { EngineEvent, SimilarityEstimate, SimilarityItem } from './protocol';
+import type { EngineEvent, SimilarityEstimate, SimilarityItem } from '../protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
 
 /** Images per class looked at: enough for stable means, cheap on any model (about 10 s at alpha 1.0). */

@@ -16,9 +16,9 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo, ConfusionMatrix, EpochMetrics } from '../../shared/domain';
-import { inspectModel } from '../models/layers';
-import { buildPlan, PlanError, type TrainPlan } from '../scenarios/plan';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics } from '../../../shared/domain';
+import { inspectModel } from './model-layers';
+import { buildPlan, PlanError, type TrainPlan } from '../../scenarios/plan';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { chainTo, foldedForward, type FrozenForward } from './frozen';
@@ -28,7 +28,7 @@ import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, isOutOfMemory, stepBytesPerImage } from './memory-budget';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { loadImage, PREPROCESS_VERSION } from './preprocess';
-import type { EngineEvent, Scenario1Item, TrainJob, TrainResult } from './protocol';
+import type { EngineEvent, Scenario1Item, TrainJob, TrainResult } from '../protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer, SCALING, validateJob } from './scenario1';
 import { heInitialise, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 

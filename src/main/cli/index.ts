@@ -7,17 +7,17 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import fs from 'node:fs';
-import { StudioError, type ErrorCode } from '../shared/errors';
-import { Studio } from './host/studio';
-import { defaultUserDataDir, rendererDir } from './host/paths';
-import { startServer } from './host/server';
-import { HostEngine } from './host/engine';
-import { forkEngine } from './training/engine-client';
-import { waitForJob } from './host/cli-jobs';
-import { mediaCommands } from './media/cli-commands';
-import { exportCommands } from './export/cli-commands';
-import { modelCommands } from './models/cli-commands';
-import { trainingCommands } from './training/cli-commands';
+import { StudioError, type ErrorCode } from '../../shared/errors';
+import { Studio } from '../host/studio';
+import { defaultUserDataDir, rendererDir } from '../host/paths';
+import { startServer } from '../host/server';
+import { HostEngine } from '../host/engine';
+import { forkEngine } from '../training/engine-client';
+import { waitForJob } from './jobs';
+import { mediaCommands } from './media';
+import { exportCommands } from './export';
+import { modelCommands } from './models';
+import { trainingCommands } from './training';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -213,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /cli\.(ts|js|mjs)$/.test(process.argv[1]);
+const invokedDirectly = process.argv[1] !== undefined && /cli(\.|[\\/]index\.)(ts|js|mjs)$/.test(process.argv[1]);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),

@@ -6,16 +6,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo } from '../../shared/domain';
-import { ModelError } from '../models/errors';
-import { folderIOHandler, readModelFolder } from '../models/folder';
-import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from '../models/layers';
+import type { BackendInfo } from '../../../shared/domain';
+import { ModelError } from '../../models/errors';
+import { folderIOHandler, readModelFolder } from '../../models/folder';
+import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from './model-layers';
 import { FeatureCache, type RowSink } from './feature-cache';
 import { foldedForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { loadImage, PREPROCESS_VERSION, type Scaling } from './preprocess';
-import type { ClassifyResult, EngineEvent, PredictItem, PredictResult, Scenario1Job, Scenario1Result } from './protocol';
+import type { ClassifyResult, EngineEvent, PredictItem, PredictResult, Scenario1Job, Scenario1Result } from '../protocol';
 
 export class EngineJobError extends Error {
   constructor(

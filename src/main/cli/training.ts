@@ -8,11 +8,11 @@ import path from 'node:path';
 import { trainConfigSchema, type AdviceInfo, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { Command } from '../cli';
-import { logAboveProgress, waitForJob, watchJob } from '../host/cli-jobs';
-import { runOption, stringOption, type OptionValue } from '../host/cli-options';
+import type { Command } from './index';
+import { logAboveProgress, waitForJob, watchJob } from './jobs';
+import { runOption, stringOption, type OptionValue } from './options';
 import type { Studio } from '../host/studio';
-import type { PredictSummary } from './predict-images';
+import type { PredictSummary } from '../training/predict-images';
 
 /** TrainConfig field -> the flag that sets it, so schema errors name what the user typed. */
 const FLAG_OF: Record<string, string> = {

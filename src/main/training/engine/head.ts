@@ -9,7 +9,7 @@
  * layers (identity at inference) so its structure matches the config.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../shared/domain';
+import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../../shared/domain';
 
 export interface HeadData {
   /** Row-major [n, dim]. */

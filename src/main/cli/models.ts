@@ -1,7 +1,7 @@
 /** `transfer-studio models list | import FOLDER | download NAME` (added to the table in cli.ts). */
 import type { DownloadResult } from '../../shared/api';
-import type { Command } from '../cli';
-import { waitForJob } from '../host/cli-jobs';
+import type { Command } from './index';
+import { waitForJob } from './jobs';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 

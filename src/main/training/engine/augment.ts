@@ -4,7 +4,7 @@
  * generator). Geometry (flip, crop + resize, rotation) is one inverse mapping with bilinear
  * sampling; photometric changes (brightness, contrast) act on the values, in the input's scale.
  */
-import type { AugmentConfig } from '../../shared/domain';
+import type { AugmentConfig } from '../../../shared/domain';
 import { rng } from './head';
 
 export interface AugmentParams {

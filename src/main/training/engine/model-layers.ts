@@ -3,11 +3,11 @@
  * shape, parameter count, sensible cut points). Imports TensorFlow.js: engine process only.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from './errors';
-import { folderIOHandler, readModelFolder, type ModelFolder } from './folder';
-import type { LayerInfo, ModelInspection } from './types';
+import { ModelError } from '../../models/errors';
+import { folderIOHandler, readModelFolder, type ModelFolder } from '../../models/folder';
+import type { LayerInfo, ModelInspection } from '../../models/types';
 
-export type { LayerInfo, ModelInspection } from './types';
+export type { LayerInfo, ModelInspection } from '../../models/types';
 
 export interface LoadedModel {
   folder: ModelFolder;
