@@ -42,8 +42,8 @@ export function SimilarityStep({ answer, onAnswer, state }: { answer: Answer | n
               ))}
             </List>
             <Text size="sm" data-testid="advice-recommendation" data-scenario={a.scenario}>
-              The advisor recommends {SCENARIOS[a.scenario].title}
-              {a.similaritySource === 'answer' ? ', taking your answer above over its estimate.' : a.similaritySource === 'estimate' ? ', from its estimate.' : '.'}
+              Recommended: <b>{SCENARIOS[a.scenario].title}</b>
+              {a.similaritySource === 'answer' ? ' (from your answer above, which takes precedence over the estimate)' : a.similaritySource === 'estimate' ? ' (from the estimate)' : ''}
             </Text>
             <Text size="xs" c="dimmed">
               {a.reason}
