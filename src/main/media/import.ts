@@ -11,9 +11,10 @@ import path from 'node:path';
 import type { ImportDuplicate, ImportFailure, ImportReport, ImportRequest, SourceKind, Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
-import { ensureClasses, findClassByName } from '../store/classes';
+import { imageByHash } from '../store/image-files';
+import { addImages } from '../store/images';
 import type { ProjectStore } from '../store/project-store';
-import { addSource, dropSourceIfEmpty } from '../store/sources';
+import { addSource, dropSourceIfEmpty, findSource } from '../store/sources';
 import { readCsv, type CsvRecord } from './csv';
 import { DEFAULT_MAX_PIXELS, inspectImage, type ImageFacts, type InspectResult } from './inspect';
 import { THUMBS_FOLDER } from './thumbs';
@@ -391,16 +392,12 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   ctx.progress(0, total, 'Importing');
 
   // Re-importing the same place (after a cancel, say) reuses its source row.
-  const existingSource = db.prepare('SELECT id FROM sources WHERE kind = ? AND root = ?').get(plan.kind, plan.root) as { id: number } | undefined;
-  const sourceId = existingSource?.id ?? addSource(db, plan.kind, plan.root, plan.description);
+  const existingSource = findSource(db, plan.kind, plan.root);
+  const sourceId = existingSource ?? addSource(db, plan.kind, plan.root, plan.description);
 
   const thumbsDir = store.folder(THUMBS_FOLDER);
-  const byHash = db.prepare('SELECT i.id, i.rel_path AS rel, s.root AS root FROM images i JOIN sources s ON s.id = i.source_id WHERE i.hash = ?');
-  const knownHash = (hash: string): boolean => byHash.get(hash) !== undefined;
-  const insert = db.prepare(
-    `INSERT INTO images (source_id, rel_path, file_name, hash, bytes, width, height, format, split, class_id, imported_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING`,
-  );
+  const byHash = imageByHash(db);
+  const knownHash = (hash: string): boolean => byHash(hash) !== undefined;
 
   let batch: PendingRow[] = [];
   const batchHashes = new Set<string>();
@@ -409,8 +406,8 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   const duplicateOf = (file: string, hash: string): void => {
     duplicateCount++;
     if (duplicates.length >= reportLimit) return;
-    const ex = byHash.get(hash) as { id: number; rel: string; root: string } | undefined;
-    duplicates.push({ file, existing: ex ? path.join(ex.root, ex.rel) : '', existingId: ex?.id ?? 0 });
+    const ex = byHash(hash);
+    duplicates.push({ file, existing: ex?.path ?? '', existingId: ex?.id ?? 0 });
   };
 
   const commit = (): void => {
@@ -419,32 +416,10 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
     batch = [];
     batchHashes.clear();
     lastCommit = Date.now();
-    const late: PendingRow[] = [];
-    db.transaction(() => {
-      const names = [...new Set(rows.map((r) => r.item.label).filter((l): l is string => l !== null))];
-      const fresh = names.filter((n) => !findClassByName(db, n));
-      const ids = ensureClasses(db, names);
-      classesCreated.push(...fresh);
-      const now = new Date().toISOString();
-      for (const { item, facts } of rows) {
-        const info = insert.run(
-          sourceId,
-          item.rel,
-          path.basename(item.rel),
-          facts.hash,
-          facts.bytes,
-          facts.width,
-          facts.height,
-          facts.format,
-          item.split,
-          item.label === null ? null : ids.get(item.label)!,
-          now,
-        );
-        if (info.changes === 1) added++;
-        else late.push({ item, facts }); // another import added the same content meanwhile
-      }
-    })();
-    for (const r of late) duplicateOf(r.item.rel, r.facts.hash);
+    const r = addImages(db, sourceId, rows.map(({ item, facts }) => ({ ...facts, relPath: item.rel, split: item.split, label: item.label })));
+    added += r.added;
+    classesCreated.push(...r.classesCreated);
+    for (const late of r.notAdded) duplicateOf(late.relPath, late.hash); // another import added the same content meanwhile
     opts.onCommit?.(added);
   };
 

@@ -9,6 +9,9 @@ import { listClasses } from './classes';
 
 export const APP_VERSION = '0.1.0';
 
+/** Where trained runs keep their files, inside the project folder. */
+const RUNS_FOLDER = 'runs';
+
 export class ProjectStore {
   private constructor(
     readonly dir: string,
@@ -54,6 +57,16 @@ export class ProjectStore {
     const p = path.join(this.dir, ...parts);
     fs.mkdirSync(p, { recursive: true });
     return p;
+  }
+
+  /** Run `id`'s folder (model, checkpoint, run.json); made first with `create`. */
+  runDir(id: number, opts: { create?: boolean } = {}): string {
+    return opts.create ? this.folder(RUNS_FOLDER, String(id)) : path.join(this.dir, RUNS_FOLDER, String(id));
+  }
+
+  /** SQLite's own check of the database file: 'ok', or what is wrong. */
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', { simple: true }));
   }
 
   close(): void {
