@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { ImageDetails, ImageFilter, ImageRow, ImageSort, LabelGroup, Split, SplitSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { seededRandom } from '../../shared/random';
 import { ensureClasses, findClassByName, getClass } from './classes';
 import { imageFilePath } from './image-files';
 import type { DB } from './open-database';
@@ -199,18 +200,6 @@ function nameHash(name: string): number {
   let h = 0x811c9dc5;
   for (const ch of name.toLowerCase()) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: a small seeded PRNG, deterministic across platforms. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
