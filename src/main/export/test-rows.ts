@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors';
 import { readCsv } from '../media/csv';
+import { EXTENSION_GUESSES } from '../media/formats';
 import { hashFile } from '../media/inspect';
 import { type ImageFile, type TestImageFile, imageByHash, testImageFiles } from '../store/image-files';
 import type { DB } from '../store/open-database';
@@ -59,7 +60,8 @@ export function defaultRows(db: DB, strip: boolean): RowPlan {
   return { rows: images.map((image) => ({ name: strip ? stripExtension(image.relPath) : image.relPath, image })), header: null };
 }
 
-const TRY_EXTENSIONS = ['', '.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.JPG', '.JPEG', '.PNG'];
+/** The id as the file's name, else with an image extension. */
+const TRY_EXTENSIONS = ['', ...EXTENSION_GUESSES];
 
 /** Rows from a template CSV: its ids in its order; `idColumn` picks the id column by header name. */
 export async function templateRows(db: DB, template: string, idColumn: string | undefined, signal: AbortSignal): Promise<RowPlan> {

@@ -16,6 +16,7 @@ import { addImages } from '../store/images';
 import type { ProjectStore } from '../store/project-store';
 import { addSource, dropSourceIfEmpty, findSource } from '../store/sources';
 import { readCsv, type CsvRecord } from './csv';
+import { EXTENSION_GUESSES, hasImageExtension } from './formats';
 import { DEFAULT_MAX_PIXELS, inspectImage, type ImageFacts, type InspectResult } from './inspect';
 import { THUMBS_FOLDER } from './thumbs';
 import { countFiles, isJunkName, walkFiles } from './walk';
@@ -92,7 +93,7 @@ function commonParent(files: string[]): string {
 function splitFolders(root: string): boolean {
   const entries = fs.readdirSync(root, { withFileTypes: true }).filter((e) => !isJunkName(e.name));
   const dirs = entries.filter((e) => e.isDirectory());
-  return dirs.length > 0 && dirs.every((d) => SPLIT_NAMES[d.name.toLowerCase()] !== undefined) && !entries.some((e) => e.isFile() && IMAGE_EXT.test(e.name));
+  return dirs.length > 0 && dirs.every((d) => SPLIT_NAMES[d.name.toLowerCase()] !== undefined) && !entries.some((e) => e.isFile() && hasImageExtension(e.name));
 }
 
 function folderPlan(root: string, split: Split, labelled: boolean, skipDir: string): Plan {
@@ -133,8 +134,6 @@ function filesPlan(files: string[], split: Split): Plan {
 const FILE_COLUMNS = ['filename', 'file_name', 'file', 'filepath', 'file_path', 'image', 'image_name', 'image_path', 'img', 'path', 'id', 'image_id', 'name'];
 const LABEL_COLUMNS = ['label', 'labels', 'class', 'class_name', 'classname', 'category', 'target', 'y', 'species', 'breed'];
 const SPLIT_COLUMNS = ['split', 'set', 'subset', 'fold', 'partition'];
-const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|bmp|heic|heif|avif)$/i;
-const TRY_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.JPG', '.JPEG', '.PNG'];
 
 const SPLIT_NAMES: Record<string, Split> = {
   train: 'train',
@@ -158,7 +157,7 @@ interface CsvLayout {
 export function csvLayout(first: string[]): CsvLayout {
   const cells = first.map((c) => c.trim().toLowerCase());
   const known = new Set([...FILE_COLUMNS, ...LABEL_COLUMNS, ...SPLIT_COLUMNS]);
-  const header = cells.some((c) => known.has(c)) && !IMAGE_EXT.test(first[0]!.trim());
+  const header = cells.some((c) => known.has(c)) && !hasImageExtension(first[0]!.trim());
   if (!header) return { header, width: first.length, file: 0, label: first.length >= 2 ? 1 : null, split: first.length >= 3 ? 2 : null };
   const find = (names: string[]): number => {
     for (const n of names) {
@@ -184,7 +183,7 @@ export function resolveCsvPath(imagesRoot: string, name: string): { file: string
   if (!path.extname(cleaned)) {
     // Kaggle-style ids without an extension.
     if (!statOrNull(resolved)?.isFile()) {
-      for (const ext of TRY_EXTENSIONS) if (statOrNull(resolved + ext)?.isFile()) return { file: resolved + ext, rel: toPosix(rel + ext) };
+      for (const ext of EXTENSION_GUESSES) if (statOrNull(resolved + ext)?.isFile()) return { file: resolved + ext, rel: toPosix(rel + ext) };
     }
   }
   return { file: resolved, rel: toPosix(rel) };
