@@ -6,7 +6,7 @@
  */
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunProgress, TrainConfig } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { JobContext } from '../jobs/job-manager';
+import { PROGRESS_INTERVAL_MS, type JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
 import { listClasses } from '../store/classes';
 import { trainingImages } from '../store/image-files';
@@ -61,8 +61,6 @@ export interface TrainingEvents {
   epoch(e: { runId: number; metrics: EpochMetrics; confusion: ConfusionMatrix | null }): void;
   log(e: { runId: number; message: string }): void;
 }
-
-const PROGRESS_INTERVAL_MS = 100;
 
 export interface TrainingInput {
   classNames: string[];
