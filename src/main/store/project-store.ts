@@ -6,8 +6,10 @@ import { StudioError } from '../../shared/errors';
 import { type DB, openDatabase } from './open-database';
 import { SCHEMA_VERSION } from './migrations';
 import { listClasses } from './classes';
+import { version } from '../../../package.json';
 
-export const APP_VERSION = '0.1.0';
+/** The app's version, from package.json (the build inlines the string; tsx and the tests read the file). */
+export const APP_VERSION: string = version;
 
 /** Where trained runs keep their files, inside the project folder. */
 const RUNS_FOLDER = 'runs';

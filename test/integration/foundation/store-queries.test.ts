@@ -1,11 +1,13 @@
 /**
  * The store's typed queries that services ask instead of writing SQL: images resolved to their
- * files, the training set, runs and their folders, predictions for an export and the integrity
- * check. Real SQLite files and real image files.
+ * files, the training set, runs and their folders, predictions for an export, the integrity check
+ * and the app version. Real SQLite files and real image files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { version as packageVersion } from '../../../package.json';
 import { addClass } from '../../../src/main/store/classes';
 import {
   imageByHash,
@@ -155,9 +157,13 @@ describe('runs', () => {
 });
 
 describe('the project file', () => {
-  it('passes the integrity check', () => {
+  it('passes the integrity check, and records the app version from package.json', () => {
     const store = newStore();
     expect(store.integrityCheck()).toBe('ok');
+    const file = path.join(store.dir, 'project.sqlite');
     store.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT app_version FROM project').pluck().get()).toBe(packageVersion);
+    db.close();
   });
 });
