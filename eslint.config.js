@@ -80,6 +80,23 @@ export default tseslint.config(
     },
   },
   {
+    // Every SQL statement is a typed query in src/main/store/ (DESIGN.md). better-sqlite3's
+    // statement-running calls: .pragma and .transaction on anything; .prepare and .exec given SQL
+    // text, or called on a database named db (a RegExp's .exec and the engine's batch .prepare
+    // stay allowed).
+    files: ['src/main/**/*.ts'],
+    ignores: ['src/main/store/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          'CallExpression[callee.property.name=/^(pragma|transaction)$/]',
+          'CallExpression[callee.property.name=/^(prepare|exec)$/]:matches([arguments.0.type=/^(Literal|TemplateLiteral)$/]:not([callee.object.regex]), [callee.object.name="db"], [callee.object.property.name="db"])',
+        ].map((selector) => ({ selector, message: 'SQL belongs in src/main/store/: add a typed query there and call it.' })),
+      ],
+    },
+  },
+  {
     files: ['src/shared/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'] }] },
   },
