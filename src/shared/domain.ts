@@ -142,7 +142,10 @@ export interface RunSummary {
   finishedAt: string | null;
   error: string | null;
   jobId: string | null;
-  /** The engine's result (durations, cache hits, parameter counts...), once the run ended. */
+  /**
+   * Once the run ended: a TrainRunResult when it succeeded (durations, cache hits, parameter counts,
+   * log...), the engine's result and the log when cancelled, the log alone when it failed.
+   */
   result: Record<string, unknown> | null;
 }
 
