@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { EngineClient, EngineError, forkEngine, type EngineChannel } from '../../../src/main/training/engine-client';
 import type { EngineEvent, Scenario1Item, Scenario1Job } from '../../../src/main/training/protocol';
-import { copyModel, DIGIT_CLASSES, GRAPH_MODEL, MODEL_025, MODEL_075, PHOTOS, writeDigits } from './fixtures';
+import { copyModel, DIGIT_CLASSES, GRAPH_MODEL, MODEL_025, MODEL_075, PHOTOS, writeDigits } from '../engine/fixtures';
 
 let tmp: string;
 let items: Scenario1Item[];

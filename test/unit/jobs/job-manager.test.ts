@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { JobInfo } from '../../src/shared/domain';
-import { JobManager } from '../../src/main/jobs/job-manager';
+import type { JobInfo } from '../../../src/shared/domain';
+import { JobManager } from '../../../src/main/jobs/job-manager';
 
 function recorder() {
   const saved: JobInfo[] = [];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../../src/main/models/errors';
 import { readModelFolder } from '../../../src/main/models/folder';
-import { copyModel, GRAPH_MODEL, MODEL_025 } from './fixtures';
+import { copyModel, GRAPH_MODEL, MODEL_025 } from '../engine/fixtures';
 
 let tmp: string;
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeImage } from '../../fixtures/images';
-import { removeTempDirs, tempDir } from './helpers';
+import { removeTempDirs, tempDir } from '../media/helpers';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const home = tempDir('ts-cli-home-');

@@ -17,7 +17,7 @@ import type { EngineEvent, Scenario1Item, TrainJob, TrainTuning } from '../../..
 import { cloneNetwork } from '../../../src/main/training/engine/scenario-finetune';
 import { heInitialise, trainableNet } from '../../../src/main/training/engine/trainable-net';
 import { chainTo } from '../../../src/main/training/engine/frozen';
-import { DIGIT_CLASSES, MODEL_025, writeDigits } from './fixtures';
+import { DIGIT_CLASSES, MODEL_025, writeDigits } from '../engine/fixtures';
 
 /**
  * Convolution gradients on wasm need the training kernels (src/main/training/kernels). Where the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isRequestName, requests } from '../../src/shared/api';
-import { StudioError, isErrorShape } from '../../src/shared/errors';
-import { trainConfigSchema } from '../../src/shared/domain';
+import { isRequestName, requests } from '../../../src/shared/api';
+import { StudioError, isErrorShape } from '../../../src/shared/errors';
+import { trainConfigSchema } from '../../../src/shared/domain';
 
 describe('the contract', () => {
   it('knows its requests and nothing else', () => {

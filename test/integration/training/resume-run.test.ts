@@ -12,7 +12,7 @@ import { HostEngine } from '../../../src/main/host/engine';
 import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
 import { writeDigits } from '../../fixtures/images';
-import { MODEL_025 } from './fixtures';
+import { MODEL_025 } from '../engine/fixtures';
 
 const dirs: string[] = [];
 const tmp = (prefix: string): string => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDigits } from '../../fixtures/images';
 import { readCsvFile } from '../export/helpers';
-import { MODEL_025, cli, closedPort, removeTempDirs, tempDir, type CliResult } from './helpers';
+import { MODEL_025, cli, closedPort, removeTempDirs, tempDir, type CliResult } from '../cli/helpers';
 
 const TRAIN_PER_CLASS = 20;
 const TEST_PER_CLASS = 3;

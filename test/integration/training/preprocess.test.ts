@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImage } from '../../../src/main/training/engine/preprocess';
-import { PHOTOS } from './fixtures';
+import { PHOTOS } from '../engine/fixtures';
 
 let tmp: string;
 beforeAll(async () => {
