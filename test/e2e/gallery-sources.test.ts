@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDigits } from '../fixtures/images';
+import { writeDigits } from '../fixtures/digits';
 import { type App, SCREENSHOTS, createProject, importFolder, openApp, tempDir } from './harness';
 
 async function shot(page: Page, name: string): Promise<void> {

@@ -6,7 +6,7 @@ import { addClass, listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import type { ImportReport } from '../../../src/shared/domain';
 import { writeImage } from '../../fixtures/images';
-import { newStore, removeTempDirs, tempDir } from '../media/helpers';
+import { newStore, removeTempDirs, tempDir } from '../helpers';
 
 const stores: ProjectStore[] = [];
 const track = (s: ProjectStore): ProjectStore => (stores.push(s), s);

@@ -7,8 +7,10 @@ import { listImages } from '../../../src/main/store/images';
 import { walkFiles } from '../../../src/main/media/walk';
 import { listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
-import { DIGITS_PNG, PHOTOS, writeBadCorpus, writeDigits, writeImage } from '../../fixtures/images';
-import { importNow, newStore, reasonOf, removeTempDirs, tempDir, testContext } from '../media/helpers';
+import { writeDigits } from '../../fixtures/digits';
+import { writeBadCorpus, writeImage } from '../../fixtures/images';
+import { DIGITS_PNG, PHOTOS } from '../../fixtures/shared';
+import { importNow, newStore, reasonOf, removeTempDirs, tempDir, testContext } from '../helpers';
 
 const stores: ProjectStore[] = [];
 const track = (s: ProjectStore): ProjectStore => (stores.push(s), s);

@@ -7,7 +7,7 @@ import { listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import { sourcesStatus } from '../../../src/main/store/sources';
 import { writeImage, writeZip } from '../../fixtures/images';
-import { importNow, newStore, removeTempDirs, tempDir } from '../media/helpers';
+import { importNow, newStore, removeTempDirs, tempDir } from '../helpers';
 
 const stores: ProjectStore[] = [];
 const track = (s: ProjectStore): ProjectStore => (stores.push(s), s);

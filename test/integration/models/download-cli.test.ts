@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadResult } from '../../../src/shared/api';
 import type { JobInfo } from '../../../src/shared/domain';
 import { Studio } from '../../../src/main/host/studio';
-import { MODELS, cli, removeTempDirs, serveFolder, tempDir } from '../cli/helpers';
+import { MODELS } from '../../fixtures/shared';
+import { cli, removeTempDirs, serveFolder, tempDir } from '../helpers';
 
 const ID = 'mobilenet_v1_0.25_224';
 let mirror: Awaited<ReturnType<typeof serveFolder>>;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../../src/main/models/errors';
 import { readModelFolder } from '../../../src/main/models/folder';
-import { copyModel, GRAPH_MODEL, MODEL_025 } from '../engine/fixtures';
+import { GRAPH_MODEL, MODEL_025 } from '../../fixtures/shared';
+import { copyModel } from '../helpers';
 
 let tmp: string;
 beforeAll(async () => {

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { EngineClient, EngineError, forkEngine, type EngineChannel } from '../../../src/main/training/engine-client';
 import type { EngineEvent, Scenario1Item, Scenario1Job } from '../../../src/main/training/protocol';
-import { copyModel, DIGIT_CLASSES, GRAPH_MODEL, MODEL_025, MODEL_075, PHOTOS, writeDigits } from '../engine/fixtures';
+import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
+import { GRAPH_MODEL, MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/shared';
+import { copyModel } from '../helpers';
 
 let tmp: string;
 let items: Scenario1Item[];
@@ -40,7 +42,7 @@ function job(name: string, over: Partial<Scenario1Job> = {}): Scenario1Job {
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-engine-'));
-  items = await writeDigits(path.join(tmp, 'digits'), 50); // 10 classes x 50: 400 train, 100 val
+  items = await writeDigitItems(path.join(tmp, 'digits'), 50); // 10 classes x 50: 400 train, 100 val
 });
 
 afterAll(async () => {
@@ -147,7 +149,7 @@ describe('engine process', () => {
   });
 
   it('a crash mid-job fails that job with a clear message; the next job starts a new engine and works', async () => {
-    const more = await writeDigits(path.join(tmp, 'digits-more'), 40, 100);
+    const more = await writeDigitItems(path.join(tmp, 'digits-more'), 40, { offset: 100 });
     let killed = false;
     const failing = client.trainScenario1(job('crash', { items: more, cacheDir: path.join(tmp, 'cache-crash') }), {
       onEvent: (e) => {

@@ -9,7 +9,7 @@ import { inspectModel, loadLayersModel, type LoadedModel } from '../../../src/ma
 import { initBackend } from '../../../src/main/training/engine/backend';
 import { foldedForward, layersForward } from '../../../src/main/training/engine/frozen';
 import { loadImage } from '../../../src/main/training/engine/preprocess';
-import { MODEL_025, MODEL_075, PHOTOS } from '../engine/fixtures';
+import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/shared';
 
 const PHOTO_FILES = ['coffee.png', 'motorcycle_left.png', 'chelsea.png', 'fruits.jpg'];
 let batch: tf.Tensor4D;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImage } from '../../../src/main/training/engine/preprocess';
-import { PHOTOS } from '../engine/fixtures';
+import { PHOTOS } from '../../fixtures/shared';
 
 let tmp: string;
 beforeAll(async () => {

@@ -4,33 +4,25 @@
  * cancelled during its second epoch, resumed from the checkpoint of the first, and finishes with
  * every epoch recorded once and the images predicted. Requests that cannot resume are refused.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostEngine } from '../../../src/main/host/engine';
 import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
-import { writeDigits } from '../../fixtures/images';
-import { MODEL_025 } from '../engine/fixtures';
-
-const dirs: string[] = [];
-const tmp = (prefix: string): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
+import { writeDigits } from '../../fixtures/digits';
+import { MODEL_025 } from '../../fixtures/shared';
+import { removeTempDirs, tempDir } from '../helpers';
 
 describe('resume a run', () => {
   let studio: Studio;
   const logs: string[] = [];
 
   beforeAll(async () => {
-    const src = tmp('ts-resume-src-');
+    const src = tempDir('ts-resume-src-');
     await writeDigits(src, 12, 3);
-    studio = new Studio({ userDataDir: tmp('ts-resume-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
+    studio = new Studio({ userDataDir: tempDir('ts-resume-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
     studio.on('run.log', (e) => logs.push(e.message));
-    await studio.call('createProject', { dir: path.join(tmp('ts-resume-proj-'), 'p') });
+    await studio.call('createProject', { dir: path.join(tempDir('ts-resume-proj-'), 'p') });
     await studio.jobs.wait((await studio.call('importImages', { source: src })).id);
     await studio.call('autoSplit', { val: 0.25, seed: 1 });
     await studio.call('importModel', { dir: MODEL_025, id: 'm025' });
@@ -38,7 +30,7 @@ describe('resume a run', () => {
 
   afterAll(async () => {
     await studio?.dispose();
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    removeTempDirs();
   });
 
   it('continues a cancelled scenario 2 run from its checkpoint to the end', async () => {

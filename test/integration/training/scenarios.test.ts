@@ -17,7 +17,8 @@ import type { EngineEvent, Scenario1Item, TrainJob, TrainTuning } from '../../..
 import { cloneNetwork } from '../../../src/main/training/engine/scenario-finetune';
 import { heInitialise, trainableNet } from '../../../src/main/training/engine/trainable-net';
 import { chainTo } from '../../../src/main/training/engine/frozen';
-import { DIGIT_CLASSES, MODEL_025, writeDigits } from '../engine/fixtures';
+import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
+import { MODEL_025 } from '../../fixtures/shared';
 
 /**
  * Convolution gradients on wasm need the training kernels (src/main/training/kernels). Where the
@@ -72,7 +73,7 @@ const fewItems = () => items.filter((i) => i.split === 'val' || Number(/_(\d+)\.
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-scenarios-'));
-  items = await writeDigits(path.join(tmp, 'digits'), 8); // 10 classes x 8: 70 train, 10 val
+  items = await writeDigitItems(path.join(tmp, 'digits'), 8); // 10 classes x 8: 70 train, 10 val
   pretrained = await weightsByLayer(MODEL_025);
   if (!(await wasmCanTrain())) {
     trainer = new EngineClient(() => forkEngine({ env: { ENGINE_BACKEND: 'cpu' } }));

@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDigits } from '../../fixtures/images';
-import { readCsvFile } from '../export/helpers';
-import { MODEL_025, cli, closedPort, removeTempDirs, tempDir, type CliResult } from '../cli/helpers';
+import { writeDigits } from '../../fixtures/digits';
+import { MODEL_025 } from '../../fixtures/shared';
+import { cli, closedPort, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 const TRAIN_PER_CLASS = 20;
 const TEST_PER_CLASS = 3;

@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { MantineProvider } from '@mantine/core';
 import type { JobInfo } from '../../../src/shared/domain';
+import { jobInfo } from '../helpers';
 
 type Listener = (p: unknown) => void;
 const listeners = new Map<string, Set<Listener>>();
@@ -35,7 +36,7 @@ afterEach(() => {
 });
 
 const emit = (event: 'job.progress' | 'job.finished', job: JobInfo): void => act(() => listeners.get(event)?.forEach((l) => l(job)));
-const job = (state: JobInfo['state'], done = 0, total = 0, extra: Partial<JobInfo> = {}): JobInfo => ({ id: 'j1', kind: 'export', state, progress: { done, total, message: 'Writing' }, createdAt: '', ...extra });
+const job = (state: JobInfo['state'], done = 0, total = 0, extra: Partial<JobInfo> = {}): JobInfo => jobInfo(state, done, total, { progress: { done, total, message: 'Writing' }, ...extra });
 
 function Harness({ request }: { request: () => Promise<JobInfo> }) {
   const handle = useJob();

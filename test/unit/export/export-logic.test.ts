@@ -15,6 +15,7 @@ import {
   startedJob,
   type ExportForm,
 } from '../../../src/renderer/features/export/export-logic';
+import { jobInfo } from '../helpers';
 
 const form = (over: Partial<ExportForm> = {}): ExportForm => ({
   kind: 'submission',
@@ -28,7 +29,7 @@ const form = (over: Partial<ExportForm> = {}): ExportForm => ({
   ...over,
 });
 
-const job = (id: string, state: JobInfo['state'], done = 0, total = 0, result?: unknown): JobInfo => ({ id, kind: 'export', state, progress: { done, total }, createdAt: '2026-01-01T00:00:00Z', ...(result === undefined ? {} : { result }) });
+const job = (id: string, state: JobInfo['state'], done = 0, total = 0, result?: unknown): JobInfo => jobInfo(state, done, total, { id, ...(result === undefined ? {} : { result }) });
 
 describe('export: kinds and paths', () => {
   it('offers every kind of the contract, each with a label', () => {

@@ -1,17 +1,15 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FeatureCache, featureKey, type FeatureKeyParts } from '../../../src/main/training/engine/feature-cache';
+import { removeTempDirs, tempDir } from '../helpers';
 
 const parts: FeatureKeyParts = { modelId: 'mobilenet_v1_0.25_224', cutLayer: 'global_average_pooling2d_1', pool: 'avg', inputSize: 224, preprocess: 'p1' };
 let root: string;
-beforeEach(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-fcache-'));
+beforeEach(() => {
+  root = tempDir('ts-fcache-');
 });
-afterEach(async () => {
-  await fs.rm(root, { recursive: true, force: true });
-});
+afterEach(removeTempDirs);
 
 const row = (v: number) => Float32Array.from({ length: 4 }, (_, i) => v + i / 10);
 
