@@ -1,13 +1,15 @@
 /**
  * E2E harness (the e2e helpers): the real host in browser mode (the built CLI's `serve`, as a user
- * starts it) and Debian's Chromium driven by playwright-core. Set E2E_ELECTRON=1 to drive the
- * Electron app instead where its binary exists (see README).
+ * starts it) and a Chromium driven by playwright-core (the one the global setup found or installed,
+ * see test/setup/prerequisites.ts). Set E2E_ELECTRON=1 to drive the Electron app instead where its
+ * binary exists (see README).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron, chromium, type Browser, type Page } from 'playwright-core';
+import { inject } from 'vitest';
 import { cli } from '../fixtures/cli';
 import { ROOT } from '../fixtures/shared';
 
@@ -55,7 +57,7 @@ export async function startHost(userDataDir: string, projectDir?: string): Promi
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: inject('chromiumPath'),
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
