@@ -37,6 +37,21 @@ export async function copyModel(src: string, dst: string): Promise<string> {
   return dst;
 }
 
+/**
+ * A copy of a TensorFlow.js model folder with other weights in one layer (its float32 weights
+ * halved): the same architecture and feature size, other features (a fine-tuned variant, say).
+ */
+export async function copyModelWithOtherWeights(src: string, dst: string, weight: string): Promise<string> {
+  await copyModel(src, dst);
+  const manifest = (JSON.parse(fs.readFileSync(path.join(dst, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[]; weights: { name: string }[] }[] }).weightsManifest;
+  const group = manifest.find((g) => g.weights.length === 1 && g.weights[0]!.name === weight && g.paths.length === 1);
+  if (!group) throw new Error(`${weight} is not alone in a weight file of ${src}`);
+  const file = path.join(dst, group.paths[0]!);
+  const values = new Float32Array(new Uint8Array(fs.readFileSync(file)).buffer).map((v) => v / 2); // copied: aligned
+  fs.writeFileSync(file, new Uint8Array(values.buffer));
+  return dst;
+}
+
 // ---------------------------------------------------------------- jobs, imports, exports
 
 export function testContext(controller = new AbortController(), onProgress?: (done: number, total: number) => void): JobContext {
