@@ -39,8 +39,14 @@ export interface Machine {
   log(line: string): void;
 }
 
-/** Thrown with the one line the user reads: what is missing and how to get it. */
-export class PrerequisiteError extends Error {}
+/** Thrown with the one line the user reads: what is missing and how to get it (no stack: not a bug). */
+export class PrerequisiteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Missing test prerequisite';
+    this.stack = `${this.name}: ${message}`;
+  }
+}
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 const FASHION_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
@@ -122,8 +128,10 @@ export function cachedChromium(m: Machine): string | undefined {
   return undefined;
 }
 
-function lastLine(output: string): string {
-  return output.trim().split('\n').filter(Boolean).at(-1)?.trim() ?? 'no output';
+/** The line of a failed command's output that says why: its first error line, else its last line. */
+function reason(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(E:|Error\b)/.test(l)) ?? lines.at(-1) ?? 'no output';
 }
 
 /** `playwright-core install chromium` into Playwright's cache; false when it cannot download. */
@@ -131,7 +139,7 @@ function playwrightInstall(m: Machine): boolean {
   const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('playwright-core/package.json')), 'cli.js');
   m.log('No Chromium found; trying `playwright-core install chromium`.');
   const r = m.run(process.execPath, [cli, 'install', 'chromium'], { timeoutMs: INSTALL_TIMEOUT_MS, env: { PLAYWRIGHT_DOWNLOAD_CONNECTION_TIMEOUT: String(DOWNLOAD_CONNECT_TIMEOUT_MS) } });
-  if (!r.ok) m.log(`Playwright could not download Chromium (${lastLine(r.output)}).`);
+  if (!r.ok) m.log(`Playwright could not download Chromium (${reason(r.output)}).`);
   return r.ok;
 }
 
@@ -146,7 +154,7 @@ export function aptInstall(m: Machine, pkg: string): boolean {
     m.run('apt-get', ['update', '-qq'], { timeoutMs: INSTALL_TIMEOUT_MS, env });
     r = install();
   }
-  if (!r.ok) m.log(`apt-get could not install ${pkg} (${lastLine(r.output)}).`);
+  if (!r.ok) m.log(`apt-get could not install ${pkg} (${reason(r.output)}).`);
   return r.ok;
 }
 
@@ -185,7 +193,7 @@ export function findChattr(m: Machine, tmp = os.tmpdir()): string | undefined {
   fs.writeFileSync(probe, '');
   try {
     const r = m.run(chattr, ['+i', probe], { timeoutMs: 10_000 });
-    if (!r.ok) throw new PrerequisiteError(`Run as root, the read-only project test makes a file immutable, which is refused in ${tmp} (${lastLine(r.output)}): run the tests as a normal user, or allow it (a container needs CAP_LINUX_IMMUTABLE).`);
+    if (!r.ok) throw new PrerequisiteError(`Run as root, the read-only project test makes a file immutable, which is refused in ${tmp} (${reason(r.output)}): run the tests as a normal user, or allow it (a container needs CAP_LINUX_IMMUTABLE).`);
   } finally {
     m.run(chattr, ['-i', probe], { timeoutMs: 10_000 });
     fs.rmSync(path.dirname(probe), { recursive: true, force: true });

@@ -20,7 +20,9 @@ function machine(over: Partial<Machine> = {}, answer: (cmd: string, args: string
   const run: Run = (cmd, args, opts) => {
     calls.push([cmd, ...args].map((a) => (path.isAbsolute(a) ? path.basename(a) : a)).join(' ') + (opts.env ? ` ${JSON.stringify(opts.env)}` : ''));
     const ok = answer(cmd, args);
-    return { ok, output: ok ? '' : 'E: Unable to locate package\n' };
+    // What each says when it fails offline: the reason is on an error line, not the last one.
+    const failure = args[1] === 'install' ? 'Downloading Chromium\nError: getaddrinfo ENOTFOUND cdn.playwright.dev\n    at x\n}\n' : 'Reading package lists...\nE: Unable to locate package\n';
+    return { ok, output: ok ? '' : failure };
   };
   const m: Machine = {
     env: { PATH: tempDir('ts-path-'), PLAYWRIGHT_BROWSERS_PATH: path.join(tempDir('ts-pw-'), 'cache') },
@@ -119,7 +121,7 @@ describe('finding Chromium', () => {
     expect(calls[1]).toContain('"DEBIAN_FRONTEND":"noninteractive"');
     expect(logs).toEqual([
       'No Chromium found; trying `playwright-core install chromium`.',
-      'Playwright could not download Chromium (E: Unable to locate package).',
+      'Playwright could not download Chromium (Error: getaddrinfo ENOTFOUND cdn.playwright.dev).',
       "Installing Debian's chromium (apt-get install -y chromium).",
     ]);
   });
