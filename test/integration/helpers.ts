@@ -18,10 +18,9 @@ import { runExport } from '../../src/main/export/exports';
 import { ProjectStore } from '../../src/main/store/project-store';
 import { savePredictions } from '../../src/main/store/runs';
 import { readCsv } from '../../src/main/media/csv';
-import { cli as runCli, type CliResult } from '../fixtures/cli';
 import { tempDir } from '../fixtures/temp';
 
-export type { CliResult };
+export { cli, type CliResult } from '../fixtures/cli';
 
 // ---------------------------------------------------------------- folders and stores
 
@@ -121,13 +120,6 @@ export async function readCsvFile(file: string): Promise<string[][]> {
 /** Files in `dir` that are not in `expected` (temporary leftovers). */
 export function strayFiles(dir: string, expected: string[] = []): string[] {
   return fs.readdirSync(dir).filter((n) => !expected.includes(n));
-}
-
-// ---------------------------------------------------------------- the CLI
-
-/** `transfer-studio ...args` from the source, with `home` as its user data folder. */
-export function cli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return runCli(home, args, { env });
 }
 
 // ---------------------------------------------------------------- local servers

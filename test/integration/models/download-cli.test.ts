@@ -108,11 +108,11 @@ describe('transfer-studio models download', () => {
   it('downloads into the machine\'s models, lists it, and exits 2 for an unknown name', async () => {
     const home = tempDir('ts-download-cli-');
     const env = { TRANSFER_STUDIO_MODEL_MIRROR: mirror.url };
-    const r = await cli(home, ['models', 'download', ID, '--json'], env);
+    const r = await cli(home, ['models', 'download', ID, '--json'], { env });
     expect(r.code, r.err).toBe(0);
     expect(r.json).toMatchObject({ ok: true, cached: false, model: { id: ID, source: 'catalog' } });
     expect(fs.existsSync(path.join(home, 'models', ID, 'model.json'))).toBe(true);
-    const again = await cli(home, ['models', 'download', ID], env);
+    const again = await cli(home, ['models', 'download', ID], { env });
     expect(again.out).toMatch(/already installed/);
     const list = await cli(home, ['models', 'list', '--json']);
     expect(list.json).toMatchObject({ ok: true, models: [{ id: ID, source: 'catalog' }] });

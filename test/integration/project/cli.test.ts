@@ -1,13 +1,28 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { version as packageVersion } from '../../../package.json';
 import { SCHEMA_VERSION } from '../../../src/main/store/migrations';
+import { ROOT } from '../../fixtures/shared';
 import { cli, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 const home = tempDir('ts-cli-home-');
+/** The CLI from the TypeScript source through tsx, as a development checkout runs it. */
 const run = (...args: string[]): Promise<CliResult> => cli(home, args);
 afterAll(removeTempDirs);
+
+const BUILT_CLI = path.join(ROOT, 'out/main/cli.js');
+
+function appVersionOf(dir: string): string {
+  const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+  try {
+    return db.prepare('SELECT app_version FROM project').pluck().get() as string;
+  } finally {
+    db.close();
+  }
+}
 
 describe('transfer-studio CLI', () => {
   const dir = path.join(tempDir('ts-cli-'), 'proj');
@@ -17,6 +32,13 @@ describe('transfer-studio CLI', () => {
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ ok: true, project: { name: 'Digits', dir, schemaVersion: SCHEMA_VERSION } });
     expect(fs.existsSync(path.join(dir, 'project.sqlite'))).toBe(true);
+    expect(appVersionOf(dir)).toBe(packageVersion);
+  });
+
+  it.skipIf(!fs.existsSync(BUILT_CLI))('records the app version from package.json in the built app too', async () => {
+    const built = path.join(tempDir('ts-cli-'), 'proj');
+    expect((await cli(home, ['project', 'create', built, '--json'], { built: true })).code).toBe(0);
+    expect(appVersionOf(built)).toBe(packageVersion);
   });
 
   it('shows project info as text and as JSON', async () => {
