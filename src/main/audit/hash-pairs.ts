@@ -50,6 +50,12 @@ function neighbours(v: number, radius: number): number[] {
   return out;
 }
 
+/** Bits in which two 16-hex-digit hashes differ. */
+export function hammingDistance(a: string, b: string): number {
+  const w = parseHashes([a, b]);
+  return popcount32(((w[0] as number) ^ (w[2] as number)) >>> 0) + popcount32(((w[1] as number) ^ (w[3] as number)) >>> 0);
+}
+
 export interface HashPair {
   a: number;
   b: number;

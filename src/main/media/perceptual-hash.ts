@@ -1,9 +1,16 @@
 /**
- * 64-bit perceptual hashes of an image with sharp, as 16 hex digits, and their Hamming distance.
+ * What the near-duplicate finder compares, computed once per image with sharp:
  *
- * dHash: greyscale, 9x8, one bit per horizontally adjacent pair (left brighter than right).
- * pHash: greyscale, 32x32, 2-D DCT-II, the 8x8 lowest frequencies without the DC term (63 bits,
- * plus a 0), each bit = coefficient above their median.
+ * pHash, a 64-bit perceptual hash as 16 hex digits: greyscale, 32x32, 2-D DCT-II, the 8x8 lowest
+ * frequencies without the DC term (63 bits, plus a 0), each bit = coefficient above their median.
+ * Chosen over dHash (9x8 horizontal gradients) by measurement on Fashion-MNIST (400 test images
+ * and their altered copies against 3,000 training images, 4.5 M distinct pairs): within 8 bits,
+ * pHash matches 100% of resized, 100% of JPEG and 99.3% of brightened copies and 9,384 distinct
+ * pairs; dHash 100%, 96.3% and 98.5%, and 36,701 distinct pairs. Neither survives a 5-pixel shift
+ * of a 28-pixel image (median 30 bits), hence the thumbnail:
+ *
+ * a small greyscale thumbnail (native size up to 32 px on the long side), for the pixel check of
+ * candidate pairs (near-duplicates.ts), which aligns two images over small shifts.
  */
 import sharp from 'sharp';
 
@@ -20,17 +27,41 @@ async function greyPixels(source: string | Buffer, width: number, height: number
   return new Uint8Array(data.buffer, data.byteOffset, width * height);
 }
 
+/** Longest side of the comparison thumbnail; smaller images keep their own pixels (a shift stays exact). */
+export const THUMB_SIDE = 32;
+
+export interface GreyThumb {
+  width: number;
+  height: number;
+  /** Row-major 8-bit grey. */
+  pixels: Uint8Array;
+}
+
+export async function greyThumb(source: string | Buffer): Promise<GreyThumb> {
+  const grey = sharp(source, decodeOptions).rotate().flatten({ background: '#ffffff' }).greyscale();
+  const { width = 0, height = 0 } = await sharp(source, decodeOptions).rotate().metadata().then((m) => (m.autoOrient ?? m));
+  const small = Math.max(width, height) <= THUMB_SIDE;
+  // A downscaled thumbnail is blurred a little: a copy shifted by a fraction of its pixels still aligns.
+  const thumb = small ? grey : grey.resize(THUMB_SIDE, THUMB_SIDE, { fit: 'inside', kernel: 'lanczos3' }).blur(2);
+  const { data, info } = await thumb.raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, pixels: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height).slice() };
+}
+
+export interface ImageFingerprint {
+  phash: string;
+  thumb: GreyThumb;
+}
+
+/** Both, for one image (what an import would store). */
+export async function imageFingerprint(source: string | Buffer): Promise<ImageFingerprint> {
+  const [phash, thumb] = await Promise.all([pHash(source), greyThumb(source)]);
+  return { phash, thumb };
+}
+
 function toHex(bits: readonly boolean[]): string {
   let hex = '';
   for (let i = 0; i < 64; i += 4) hex += (((bits[i] ? 8 : 0) | (bits[i + 1] ? 4 : 0) | (bits[i + 2] ? 2 : 0) | (bits[i + 3] ? 1 : 0)) >>> 0).toString(16);
   return hex;
-}
-
-export async function dHash(source: string | Buffer): Promise<string> {
-  const px = await greyPixels(source, 9, 8);
-  const bits: boolean[] = [];
-  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) bits.push((px[y * 9 + x] as number) > (px[y * 9 + x + 1] as number));
-  return toHex(bits);
 }
 
 const N = 32;
@@ -61,16 +92,4 @@ export async function pHash(source: string | Buffer): Promise<string> {
   const ac = coeffs.slice(1);
   const median = [...ac].sort((a, b) => a - b)[31] as number;
   return toHex([false, ...ac.map((c) => c > median)]);
-}
-
-const POP8 = Uint8Array.from({ length: 256 }, (_, i) => {
-  let c = 0;
-  for (let v = i; v; v >>= 1) c += v & 1;
-  return c;
-});
-
-export function hammingDistance(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < 16; i += 2) d += POP8[parseInt(a.slice(i, i + 2), 16) ^ parseInt(b.slice(i, i + 2), 16)] as number;
-  return d;
 }

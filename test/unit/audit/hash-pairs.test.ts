@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPairs } from '../../../src/main/audit/hash-pairs';
-import { hammingDistance } from '../../../src/main/media/perceptual-hash';
+import { hammingDistance, hashPairs } from '../../../src/main/audit/hash-pairs';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -18,11 +17,14 @@ const hex = (bits: number[]) => Array.from({ length: 16 }, (_, i) => ((bits[4 * 
 /** 1,500 random hashes, and 500 copies of some of them with 0..14 bits flipped. */
 function hashes(): string[] {
   const random = rng(11);
-  const base = Array.from({ length: 1500 }, () => Array.from({ length: 64 }, () => (random() < 0.5 ? 1 : 0)));
+  const base = Array.from({ length: 1500 }, () => Array.from({ length: 64 }, (): number => (random() < 0.5 ? 1 : 0)));
   const copies = Array.from({ length: 500 }, (_, i) => {
     const bits = [...base[(i * 7) % 1500]!];
     const flips = i % 15;
-    for (let f = 0; f < flips; f++) bits[Math.floor(random() * 64)] ^= 1;
+    for (let f = 0; f < flips; f++) {
+      const b = Math.floor(random() * 64);
+      bits[b] = bits[b]! ^ 1;
+    }
     return bits;
   });
   return [...base, ...copies].map(hex);
