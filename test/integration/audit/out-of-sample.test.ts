@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { initBackend } from '../../../src/main/training/engine/backend';
 import { rng, trainHead } from '../../../src/main/training/engine/head';
-import { headProbabilities, outOfSampleProbabilities, stratifiedFolds, type FoldRecord } from '../../../src/main/training/engine/out-of-sample';
+import { headProbabilities, outOfSampleProbabilities, stratifiedFolds, trainAndPredict, type FoldRecord } from '../../../src/main/training/engine/out-of-sample';
 
 /** Random features with random labels: only memorisation can predict a label, never generalisation. */
 function noise(n: number, dim: number, k: number) {
@@ -98,5 +98,26 @@ describe('K-fold out-of-sample probabilities', () => {
     await expect(outOfSampleProbabilities({ ...base, features: new Float32Array(19), labels: new Int32Array(10) })).rejects.toThrow(/19 values/);
     await expect(outOfSampleProbabilities({ ...base, features: new Float32Array(20), labels: new Int32Array(10).fill(2) })).rejects.toThrow(/label 2/);
     await expect(outOfSampleProbabilities({ ...base, folds: 1, features: new Float32Array(20), labels: new Int32Array(10) })).rejects.toThrow(/at least 2/);
+  });
+});
+
+describe('quick head retrain', () => {
+  it('trains a fresh head on labelled features and predicts the unlabelled ones', async () => {
+    await initBackend();
+    const random = rng(9);
+    const dim = 16;
+    const make = (n: number) => {
+      const y = Int32Array.from({ length: n }, (_, i) => i % 4);
+      const x = Float32Array.from({ length: n * dim }, (_, v) => (Math.floor(v / dim) % 4 === v % 4 ? 2 : 0) + random() - 0.5);
+      return { x, y };
+    };
+    const labelled = make(200);
+    const unlabelled = make(80);
+    const p = await trainAndPredict({ dim, numClasses: 4, train: labelled, stop: { x: new Float32Array(0), y: new Int32Array(0) }, predict: unlabelled.x, config: { ...memorising, epochs: 10 } });
+    expect(p).toHaveLength(80 * 4);
+    expect(accuracy(p as Float32Array, unlabelled.y, 4)).toBeGreaterThan(0.9);
+    const controller = new AbortController();
+    controller.abort();
+    expect(await trainAndPredict({ dim, numClasses: 4, train: labelled, stop: labelled, predict: unlabelled.x, config: memorising, signal: controller.signal })).toBeNull();
   });
 });

@@ -100,6 +100,41 @@ export function headProbabilities(model: tf.Sequential, x: Float32Array, dim: nu
   return out;
 }
 
+export interface TrainAndPredictInput {
+  dim: number;
+  numClasses: number;
+  train: HeadData;
+  /** Early-stopping images (may be empty: then the training loss is monitored). */
+  stop: HeadData;
+  /** Row-major [m, dim] features to predict. */
+  predict: Float32Array;
+  config: TrainConfig;
+  signal?: AbortSignal;
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * A fresh head trained on cached features, then its probabilities for other features: one fold
+ * here, and label-next's quick retrain after a batch of labels (seconds on thousands of images).
+ * null when cancelled.
+ */
+export async function trainAndPredict(input: TrainAndPredictInput): Promise<Float32Array | null> {
+  const head = await trainHead({
+    dim: input.dim,
+    classNames: Array.from({ length: input.numClasses }, (_, c) => String(c)),
+    train: input.train,
+    val: input.stop,
+    config: input.config,
+    signal: input.signal,
+    onBatch: (p) => input.onProgress?.(p.done / p.total),
+  });
+  try {
+    return head.state === 'cancelled' ? null : headProbabilities(head.model, input.predict, input.dim);
+  } finally {
+    head.model.dispose();
+  }
+}
+
 export async function outOfSampleProbabilities(input: OutOfSampleInput): Promise<OutOfSampleResult> {
   const { features, dim, labels, numClasses: k, config } = input;
   const n = labels.length;
@@ -113,7 +148,6 @@ export async function outOfSampleProbabilities(input: OutOfSampleInput): Promise
   }
   const fold = stratifiedFolds(labels, folds, config.seed);
   const probabilities = new Float32Array(n * k).fill(NaN);
-  const classNames = Array.from({ length: k }, (_, c) => String(c));
   for (let f = 0; f < folds; f++) {
     const scored: number[] = [];
     const rest: number[] = [];
@@ -123,25 +157,21 @@ export async function outOfSampleProbabilities(input: OutOfSampleInput): Promise
     const stopCount = rest.length >= 20 ? Math.round(rest.length * (input.stopShare ?? STOP_SHARE)) : 0;
     const stopped = Int32Array.from(order.subarray(0, stopCount), (r) => rest[r] as number);
     const trained = Int32Array.from(order.subarray(stopCount), (r) => rest[r] as number);
-    const head = await trainHead({
+    const held = Int32Array.from(scored);
+    const p = await trainAndPredict({
       dim,
-      classNames,
+      numClasses: k,
       train: take(features, labels, dim, trained),
-      val: take(features, labels, dim, stopped),
+      stop: take(features, labels, dim, stopped),
+      predict: take(features, labels, dim, held).x,
       config: { ...config, seed: config.seed + f },
       signal: input.signal,
-      onBatch: (p) => input.onProgress?.({ fold: f, folds, done: (f + p.done / p.total) / folds }),
+      onProgress: (done) => input.onProgress?.({ fold: f, folds, done: (f + done) / folds }),
     });
-    try {
-      if (head.state === 'cancelled') return { state: 'cancelled', probabilities, fold, foldsDone: f };
-      const held = Int32Array.from(scored);
-      const p = headProbabilities(head.model, take(features, labels, dim, held).x, dim);
-      held.forEach((i, r) => probabilities.set(p.subarray(r * k, (r + 1) * k), i * k));
-      input.onFold?.({ fold: f, trained, stopped, scored: held });
-      input.onProgress?.({ fold: f, folds, done: (f + 1) / folds });
-    } finally {
-      head.model.dispose();
-    }
+    if (!p) return { state: 'cancelled', probabilities, fold, foldsDone: f };
+    held.forEach((i, r) => probabilities.set(p.subarray(r * k, (r + 1) * k), i * k));
+    input.onFold?.({ fold: f, trained, stopped, scored: held });
+    input.onProgress?.({ fold: f, folds, done: (f + 1) / folds });
   }
   return { state: 'succeeded', probabilities, fold, foldsDone: folds };
 }
