@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../../../src/main/store/images';
 import { calibrateJoint, confidentLearning, labelQuality } from '../../../src/main/audit/confident-learning';
-
-/** mulberry32, for seeded jitter. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Three well separated classes, 100 images each; the given labels of 12 images are flipped (known).

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../../../src/main/store/images';
 import { hammingDistance, hashPairs } from '../../../src/main/audit/hash-pairs';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (bits: number[]) => Array.from({ length: 16 }, (_, i) => ((bits[4 * i]! << 3) | (bits[4 * i + 1]! << 2) | (bits[4 * i + 2]! << 1) | bits[4 * i + 3]!).toString(16)).join('');
 
