@@ -1,0 +1,141 @@
+/**
+ * Audit quality benchmark (issue 14): `npm run bench -- audit [--train 10000] [--copies 200]`
+ *
+ *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
+ *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
+ *     path and feature cache), 5-fold out-of-sample head probabilities, confident learning:
+ *     precision and recall of the flagged set against the flipped images, precision among the top
+ *     N flagged (N = number flipped). Targets: precision at N >= 0.6, recall >= 0.6.
+ *  2. Near-duplicates: 200 altered copies of test images (50 each resized, JPEG, brightened,
+ *     shifted 5 pixels) written into the training set: how many are found with their original
+ *     (target >= 95%), and the false clusters among the untouched images.
+ *  3. UMAP (after PCA to 50) of 10,000 points: time. Label next: quick retrain time.
+ * Numbers only; the machine's load distorts the times.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { SHARED, arg } from './common';
+import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
+import { trainConfigSchema } from '../src/shared/domain';
+import { confidentLearning } from '../src/main/audit/confident-learning';
+import { findNearDuplicates } from '../src/main/audit/near-duplicates';
+import { labelNext } from '../src/main/audit/label-next';
+import { imageFingerprint } from '../src/main/media/perceptual-hash';
+import { initBackend } from '../src/main/training/engine/backend';
+import { seededRandom } from '../src/shared/random';
+import { shuffled } from '../src/main/training/engine/head';
+import { outOfSampleProbabilities, trainAndPredict } from '../src/main/training/engine/out-of-sample';
+import { featureNeighbours } from '../src/main/training/engine/feature-neighbours';
+import { embeddingMap } from '../src/main/training/engine/embedding-map';
+import { ALTERATIONS, alteredCopy } from '../test/fixtures/altered-copies';
+import { featuresOf } from '../test/fixtures/features';
+
+const TRAIN = Number(arg('--train') ?? 10000);
+const COPIES = Number(arg('--copies') ?? 200);
+const FLIP_SHARE = 0.05;
+const SEED = 42;
+const MODEL = path.join(SHARED, 'models/mobilenet_v1_0.25_224');
+const tmp = path.join(os.tmpdir(), 'ts-bench-audit');
+const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+const backend = await initBackend();
+log(`audit bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, backend ${backend.name} x${backend.threads}`);
+const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, Math.max(COPIES, 2000));
+const k = FASHION_CLASSES.length;
+
+// Altered copies of the first COPIES test images, a quarter of each kind.
+fs.mkdirSync(path.join(tmp, 'copies'), { recursive: true });
+const copies: { path: string; hash: string; of: number; kind: (typeof ALTERATIONS)[number] }[] = [];
+for (let i = 0; i < COPIES; i++) {
+  const kind = ALTERATIONS[i % ALTERATIONS.length]!;
+  const file = path.join(tmp, 'copies', `${i}-${kind}.${kind === 'jpeg' ? 'jpg' : 'png'}`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, await alteredCopy(data.test[i]!.path, kind));
+  copies.push({ path: file, hash: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), of: i, kind });
+}
+const originals = data.test.slice(0, COPIES);
+const images = [...data.train, ...originals, ...copies];
+
+let t0 = performance.now();
+const { dim, rows } = await featuresOf(MODEL, images, path.join(tmp, 'cache'));
+log(`features: ${images.length} images x ${dim} in ${seconds(t0).toFixed(1)} s (cached after the first run)`);
+
+// ---- 1. label errors
+const trainX = rows.subarray(0, TRAIN * dim);
+const truth = Int32Array.from(data.train, (d) => d.label);
+const given = Int32Array.from(truth);
+const random = seededRandom(SEED);
+const flipped = new Set(Array.from(shuffled(TRAIN, random).subarray(0, Math.round(TRAIN * FLIP_SHARE))));
+for (const i of flipped) given[i] = ((truth[i] as number) + 1 + Math.floor(random() * (k - 1))) % k;
+const config = trainConfigSchema.parse({ scenario: 1, model: 'mobilenet_v1_0.25_224', epochs: 30, patience: 4, batchSize: 64, head: { hidden: [256], dropout: 0.3, activation: 'relu' }, seed: SEED });
+t0 = performance.now();
+const oos = await outOfSampleProbabilities({ features: trainX, dim, labels: given, numClasses: k, config, folds: 5 });
+const kfoldS = seconds(t0);
+t0 = performance.now();
+const cl = confidentLearning({ probabilities: oos.probabilities, labels: given, numClasses: k });
+const clMs = performance.now() - t0;
+const flaggedTrue = cl.issues.filter((i) => flipped.has(i.index)).length;
+const n = flipped.size;
+const topN = cl.issues.slice(0, n).filter((i) => flipped.has(i.index)).length;
+const oosAcc = Array.from(given).filter((_, i) => {
+  const row = oos.probabilities.subarray(i * k, (i + 1) * k);
+  return row.indexOf(Math.max(...row)) === truth[i];
+}).length / TRAIN;
+log(`\n1. Likely label errors: ${TRAIN} training images, ${n} labels flipped (seed ${SEED}), 5-fold out-of-sample head probabilities (${kfoldS.toFixed(1)} s; accuracy against the true labels ${oosAcc.toFixed(3)}), confident learning ${clMs.toFixed(0)} ms`);
+log(`| flagged | of them flipped | precision | recall | precision at N=${n} (top ${Math.min(n, cl.issues.length)}) |`);
+log(`|---|---|---|---|---|`);
+log(`| ${cl.issues.length} | ${flaggedTrue} | ${(flaggedTrue / Math.max(1, cl.issues.length)).toFixed(3)} | ${(flaggedTrue / n).toFixed(3)} | ${(topN / n).toFixed(3)} |`);
+const trueRate = FASHION_CLASSES.map((_, c) => {
+  const members = Array.from(given).map((g, i) => [g, i] as const).filter(([g]) => g === c);
+  return members.filter(([, i]) => flipped.has(i)).length / Math.max(1, members.length);
+});
+log(`noise rate per given class, estimated (true): ${cl.noiseRates.map((r, c) => `${FASHION_CLASSES[c]} ${(r ?? NaN).toFixed(3)} (${(trueRate[c] as number).toFixed(3)})`).join(', ')}`);
+
+// ---- 2. near-duplicates
+t0 = performance.now();
+const fps: Awaited<ReturnType<typeof imageFingerprint>>[] = [];
+for (let s = 0; s < images.length; s += 64) fps.push(...(await Promise.all(images.slice(s, s + 64).map((im) => imageFingerprint(im.path)))));
+const fpS = seconds(t0);
+t0 = performance.now();
+const nb = await featureNeighbours({ features: rows, dim });
+const nbS = seconds(t0);
+t0 = performance.now();
+const splits = images.map((_, i) => (i >= TRAIN && i < TRAIN + COPIES ? 'test' : 'train'));
+const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits });
+const ndS = seconds(t0);
+if (!nd) throw new Error('not cancelled');
+const clusterOf = new Int32Array(images.length).fill(-1);
+nd.clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
+const found = ALTERATIONS.map((kind) => {
+  const mine = copies.map((c, j) => ({ c, j })).filter(({ c }) => c.kind === kind);
+  return { kind, total: mine.length, found: mine.filter(({ c, j }) => clusterOf[TRAIN + COPIES + j]! >= 0 && clusterOf[TRAIN + COPIES + j] === clusterOf[TRAIN + c.of]).length };
+});
+const foundAll = found.reduce((s, f) => s + f.found, 0);
+// Untouched = the training images and the test originals; a cluster is false when it joins two of them.
+const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
+const falseClusters = nd.clusters.filter((c) => new Set(c.members.map(origin)).size > 1);
+const falseImages = new Set(falseClusters.flatMap((c) => c.members.filter((m) => m < TRAIN + COPIES)));
+log(`\n2. Near-duplicates: ${COPIES} altered copies of test images among ${TRAIN} training images (+ the ${COPIES} originals in test)`);
+log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; candidates + pixel check + clusters ${ndS.toFixed(1)} s`);
+log(`| copies found | ${found.map((f) => f.kind).join(' | ')} | clusters | leaks | false clusters (images in them) |`);
+log(`|---|${found.map(() => '---').join('|')}|---|---|---|`);
+log(`| ${foundAll}/${COPIES} (${((100 * foundAll) / COPIES).toFixed(1)}%) | ${found.map((f) => `${f.found}/${f.total}`).join(' | ')} | ${nd.clusters.length} | ${nd.clusters.filter((c) => c.leak).length} | ${falseClusters.length} (${falseImages.size}) |`);
+
+// ---- 3. map and label next
+const mapN = Math.min(10000, TRAIN);
+t0 = performance.now();
+const phases: Record<string, number> = {};
+const map = await embeddingMap({ features: rows.subarray(0, mapN * dim), dim, seed: SEED, onProgress: (p) => (phases[p.phase] ??= seconds(t0)) });
+log(`\n3. Embedding map of ${mapN} points: PCA to ${map.pcaComponents} (${(100 * map.pcaExplained).toFixed(1)}% of the variance) then UMAP: ${seconds(t0).toFixed(1)} s (neighbour search from ${(phases['neighbours'] ?? 0).toFixed(1)} s, layout from ${(phases['layout'] ?? 0).toFixed(1)} s)`);
+const labelled = Math.min(2000, TRAIN / 2);
+t0 = performance.now();
+const pool = trainX.subarray(labelled * dim);
+const probs = await trainAndPredict({ dim, numClasses: k, train: { x: trainX.subarray(0, labelled * dim), y: truth.subarray(0, labelled) }, stop: { x: new Float32Array(0), y: new Int32Array(0) }, predict: pool, config: { ...config, epochs: 10 } });
+const retrainS = seconds(t0);
+t0 = performance.now();
+const queue = labelNext({ probabilities: probs as Float32Array, numClasses: k, features: pool, dim });
+log(`Label next: quick retrain on ${labelled} labelled images (10 epochs) and prediction of ${TRAIN - labelled}: ${retrainS.toFixed(1)} s; ranking ${(performance.now() - t0).toFixed(0)} ms (top: image ${queue[0]?.index}, uncertainty ${queue[0]?.uncertainty.toFixed(2)})`);
+log(`\nload after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+process.exit(0);

@@ -1,0 +1,317 @@
+/**
+ * Near-duplicate clusters, split leaks and label conflicts.
+ *
+ * Candidates come from two searches that never compare all pairs:
+ *  - perceptual hashes within 8 bits (hash-pairs.ts, multi-index hashing): resized, re-encoded and
+ *    brightened copies;
+ *  - each image's nearest neighbours by cosine similarity of its cached features (the engine's
+ *    feature-neighbours.ts, by blocked matrix products): also shifted copies, whose hash changes
+ *    completely (a 5-pixel shift of a 28-pixel image moves its pHash by about 30 bits).
+ * Each candidate is checked on pixels: both grey thumbnails at the smaller one's size, normalised
+ * cross-correlation. A copy is a pair at >= 0.98 within 1 pixel of alignment, or (feature candidates
+ * only) >= 0.99 at the best shift up to a quarter of the side. Measured on Fashion-MNIST (3,000
+ * training images, 400 test images and 4 altered copies of each): with 0.95 instead of 0.98,
+ * 2,612 pairs of different garments pass; with 0.98, 88, and every resized, JPEG and brightened
+ * copy is still found; a shifted copy, which aligns exactly, is found when the features rank it
+ * among the original's 20 nearest (86%).
+ * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
+ * one split is a leak; one whose labelled images disagree is a label conflict.
+ */
+import { hammingDistance, hashPairs } from './hash-pairs';
+import type { GreyThumb } from '../media/perceptual-hash';
+
+export interface NearDuplicateOptions {
+  /** Hash candidates: at most this many bits apart (default 8). */
+  maxHashDistance?: number;
+  /** A candidate is a copy from this correlation with at most 1 pixel of shift (default 0.98)... */
+  minAligned?: number;
+  /** ...or from this one at a larger shift (default 0.99; feature candidates only). */
+  minShifted?: number;
+  /** Largest shift tried in the pixel check, as a share of the smaller side (default 0.25). */
+  maxShiftShare?: number;
+}
+
+export interface DuplicatePair {
+  a: number;
+  b: number;
+  /** Hamming distance of the perceptual hashes (bits of 64). */
+  hamming: number;
+  /** Cosine similarity of the features, when the candidate came from them. */
+  cosine: number | null;
+  /** Best normalised cross-correlation of the thumbnails, -1..1... */
+  pixel: number;
+  /** ...found at a shift of more than 1 pixel. */
+  shift: boolean;
+}
+
+export interface NearDuplicateCluster {
+  /** Image indices, ascending. */
+  members: number[];
+  pairs: DuplicatePair[];
+  /** Distinct splits of the members (null = no split). */
+  splits: (string | null)[];
+  /** The members are in more than one split. */
+  leak: boolean;
+  /** Distinct labels of the labelled members. */
+  labels: number[];
+  /** Labelled members disagree. */
+  conflict: boolean;
+}
+
+export interface NearDuplicateInput {
+  /** pHash of every image (16 hex digits). */
+  hashes: readonly string[];
+  /** Grey thumbnail of every image, same order. */
+  thumbs: readonly GreyThumb[];
+  /** Feature neighbours (a < b) with their cosine similarity. */
+  featurePairs?: readonly { a: number; b: number; cosine: number }[];
+  splits?: readonly (string | null)[];
+  /** Label index of each image, null when unlabelled. */
+  labels?: readonly (number | null)[];
+  options?: NearDuplicateOptions;
+}
+
+/** Box-filtered resize of a grey image to w x h (w, h no larger than the source). */
+function shrink(t: GreyThumb, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  if (t.width === w && t.height === h) {
+    for (let i = 0; i < w * h; i++) out[i] = t.pixels[i] as number;
+    return out;
+  }
+  const sx = t.width / w;
+  const sy = t.height / h;
+  for (let y = 0; y < h; y++) {
+    const y0 = y * sy;
+    const y1 = y0 + sy;
+    for (let x = 0; x < w; x++) {
+      const x0 = x * sx;
+      const x1 = x0 + sx;
+      let sum = 0;
+      let area = 0;
+      for (let yy = Math.floor(y0); yy < Math.min(t.height, Math.ceil(y1)); yy++) {
+        const wy = Math.min(y1, yy + 1) - Math.max(y0, yy);
+        for (let xx = Math.floor(x0); xx < Math.min(t.width, Math.ceil(x1)); xx++) {
+          const wgt = wy * (Math.min(x1, xx + 1) - Math.max(x0, xx));
+          sum += wgt * (t.pixels[yy * t.width + xx] as number);
+          area += wgt;
+        }
+      }
+      out[y * w + x] = area > 0 ? sum / area : 0;
+    }
+  }
+  return out;
+}
+
+/** Normalised cross-correlation of a and b (w x h) with b moved by (dx, dy), on their overlap; -1 if flat or under half. */
+function nccAt(pa: Float32Array, pb: Float32Array, w: number, h: number, dx: number, dy: number): number {
+  const ys = Math.max(0, dy);
+  const ye = Math.min(h, h + dy);
+  const xs = Math.max(0, dx);
+  const xe = Math.min(w, w + dx);
+  const n = (ye - ys) * (xe - xs);
+  if (n * 2 < w * h) return -1;
+  let sa = 0;
+  let sb = 0;
+  let saa = 0;
+  let sbb = 0;
+  let sab = 0;
+  for (let y = ys; y < ye; y++) {
+    let ia = y * w + xs;
+    let ib = (y - dy) * w + xs - dx;
+    for (let x = xs; x < xe; x++, ia++, ib++) {
+      const va = pa[ia] as number;
+      const vb = pb[ib] as number;
+      sa += va;
+      sb += vb;
+      saa += va * va;
+      sbb += vb * vb;
+      sab += va * vb;
+    }
+  }
+  const va = saa - (sa * sa) / n;
+  const vb = sbb - (sb * sb) / n;
+  if (va <= 1e-6 || vb <= 1e-6) return -1;
+  return (sab - (sa * sb) / n) / Math.sqrt(va * vb);
+}
+
+/** Best correlation over shifts within r of (cx, cy). */
+function bestAround(pa: Float32Array, pb: Float32Array, w: number, h: number, cx: number, cy: number, r: number): { c: number; dx: number; dy: number } {
+  let best = { c: -1, dx: cx, dy: cy };
+  for (let dy = cy - r; dy <= cy + r; dy++) {
+    for (let dx = cx - r; dx <= cx + r; dx++) {
+      const c = nccAt(pa, pb, w, h, dx, dy);
+      if (c > best.c) best = { c, dx, dy };
+    }
+  }
+  return best;
+}
+
+export interface PixelSimilarity {
+  /** Best normalised cross-correlation with at most 1 pixel of shift (resized, re-encoded, brightened copies). */
+  aligned: number;
+  /** Best over shifts up to maxShiftShare of the smaller side (shifted copies); only when asked. */
+  shifted: number | null;
+}
+
+/** A thumbnail as floats at some size, and at half that size for the coarse shift search. */
+interface Prepared {
+  w: number;
+  h: number;
+  full: Float32Array;
+  half: Float32Array;
+}
+
+function prepare(t: GreyThumb, w: number, h: number): Prepared {
+  const full = shrink(t, w, h);
+  const half = shrink({ width: w, height: h, pixels: Uint8Array.from(full, (v) => Math.round(v)) }, Math.floor(w / 2), Math.floor(h / 2));
+  return { w, h, full, half };
+}
+
+/** Prepared thumbnails at their own size, made once per image (most pairs of a dataset share a size). */
+function preparedCache(thumbs: readonly GreyThumb[]): (i: number, w: number, h: number) => Prepared {
+  const own = new Map<number, Prepared>();
+  return (i, w, h) => {
+    const t = thumbs[i] as GreyThumb;
+    if (t.width !== w || t.height !== h) return prepare(t, w, h);
+    let p = own.get(i);
+    if (!p) own.set(i, (p = prepare(t, w, h)));
+    return p;
+  };
+}
+
+function comparable(a: GreyThumb, b: GreyThumb): boolean {
+  const ra = a.width / a.height;
+  const rb = b.width / b.height;
+  return Math.abs(ra - rb) / Math.max(ra, rb) <= 0.1;
+}
+
+function similarity(pa: Prepared, pb: Prepared, maxShiftShare: number | null): PixelSimilarity {
+  const { w, h } = pa;
+  const aligned = bestAround(pa.full, pb.full, w, h, 0, 0, 1).c;
+  if (maxShiftShare === null) return { aligned, shifted: null };
+  const r = Math.round(maxShiftShare * Math.min(w, h));
+  if (r <= 1) return { aligned, shifted: aligned };
+  const coarse = bestAround(pa.half, pb.half, Math.floor(w / 2), Math.floor(h / 2), 0, 0, Math.ceil(r / 2));
+  const fine = bestAround(pa.full, pb.full, w, h, coarse.dx * 2, coarse.dy * 2, 1);
+  return { aligned, shifted: Math.max(aligned, fine.c) };
+}
+
+/**
+ * Two thumbnails compared at the smaller one's size. -1 when their aspect ratios differ by more
+ * than 10% (a different crop, not a copy) or nothing varies. The shift search is coarse to fine:
+ * every shift at half size, then the best one refined at full size.
+ */
+export function pixelSimilarity(a: GreyThumb, b: GreyThumb, maxShiftShare: number | null = null): PixelSimilarity {
+  if (!comparable(a, b)) return { aligned: -1, shifted: maxShiftShare === null ? null : -1 };
+  const w = Math.min(a.width, b.width);
+  const h = Math.min(a.height, b.height);
+  return similarity(prepare(a, w, h), prepare(b, w, h), maxShiftShare);
+}
+
+class UnionFind {
+  private readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+  }
+  find(i: number): number {
+    let r = i;
+    while (this.parent[r] !== r) r = this.parent[r] as number;
+    while (this.parent[i] !== r) {
+      const next = this.parent[i] as number;
+      this.parent[i] = r;
+      i = next;
+    }
+    return r;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+}
+
+/**
+ * Pairs passing the pixel check, each with its distances. Seconds to minutes on a large project
+ * (about 1 ms per candidate), so it yields to the event loop, reports progress (0..1) and stops
+ * when the signal fires (null). Run it off the UI's thread (the engine process or a worker).
+ */
+export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: AbortSignal, onProgress?: (done: number) => void): Promise<DuplicatePair[] | null> {
+  const n = input.hashes.length;
+  if (input.thumbs.length !== n) throw new RangeError(`${n} hashes but ${input.thumbs.length} thumbnails.`);
+  const o = input.options ?? {};
+  const maxHash = o.maxHashDistance ?? 8;
+  const alignedMin = o.minAligned ?? 0.98;
+  const shiftedMin = o.minShifted ?? 0.99;
+  const shift = o.maxShiftShare ?? 0.25;
+  const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null }>();
+  const key = (a: number, b: number) => a * n + b;
+  for (const p of hashPairs(input.hashes, maxHash)) candidates.set(key(p.a, p.b), { ...p, cosine: null });
+  const words = input.hashes;
+  for (const p of input.featurePairs ?? []) {
+    const [a, b] = p.a < p.b ? [p.a, p.b] : [p.b, p.a];
+    if (a === b || a < 0 || b >= n) throw new RangeError(`Feature pair (${p.a}, ${p.b}) is not a pair of the ${n} images.`);
+    const hit = candidates.get(key(a, b));
+    if (hit) hit.cosine = p.cosine;
+    else candidates.set(key(a, b), { a, b, hamming: hammingDistance(words[a] as string, words[b] as string), cosine: p.cosine });
+  }
+  const prepared = preparedCache(input.thumbs);
+  const pairs: DuplicatePair[] = [];
+  let checked = 0;
+  for (const c of candidates.values()) {
+    if (++checked % 2000 === 0) {
+      onProgress?.(checked / candidates.size);
+      await new Promise<void>((r) => setImmediate(r));
+      if (signal?.aborted) return null;
+    }
+    const ta = input.thumbs[c.a] as GreyThumb;
+    const tb = input.thumbs[c.b] as GreyThumb;
+    if (!comparable(ta, tb)) continue;
+    const w = Math.min(ta.width, tb.width);
+    const h = Math.min(ta.height, tb.height);
+    const pa = prepared(c.a, w, h);
+    const pb = prepared(c.b, w, h);
+    const quick = similarity(pa, pb, null);
+    if (quick.aligned >= alignedMin) {
+      pairs.push({ ...c, pixel: quick.aligned, shift: false });
+      continue;
+    }
+    // A shifted copy has a different hash: only feature candidates are searched over shifts.
+    if (c.cosine === null) continue;
+    const full = similarity(pa, pb, shift).shifted as number;
+    if (full >= shiftedMin) pairs.push({ ...c, pixel: full, shift: true });
+  }
+  return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
+}
+
+/** Clusters of two or more images joined by near-duplicate pairs, largest first. */
+export function clusterPairs(n: number, pairs: readonly DuplicatePair[], splits?: readonly (string | null)[], labels?: readonly (number | null)[]): NearDuplicateCluster[] {
+  const uf = new UnionFind(n);
+  for (const p of pairs) uf.union(p.a, p.b);
+  const byRoot = new Map<number, NearDuplicateCluster>();
+  const clusterOf = (i: number): NearDuplicateCluster => {
+    const r = uf.find(i);
+    let c = byRoot.get(r);
+    if (!c) byRoot.set(r, (c = { members: [], pairs: [], splits: [], leak: false, labels: [], conflict: false }));
+    return c;
+  };
+  for (const p of pairs) clusterOf(p.a).pairs.push(p);
+  for (let i = 0; i < n; i++) if (byRoot.has(uf.find(i))) clusterOf(i).members.push(i);
+  const clusters = [...byRoot.values()];
+  for (const c of clusters) {
+    c.splits = [...new Set(c.members.map((m) => splits?.[m] ?? null))];
+    c.leak = c.splits.length > 1;
+    c.labels = [...new Set(c.members.map((m) => labels?.[m] ?? null).filter((l): l is number => l !== null))].sort((a, b) => a - b);
+    c.conflict = c.labels.length > 1;
+  }
+  return clusters.sort((a, b) => b.members.length - a.members.length || (a.members[0] as number) - (b.members[0] as number));
+}
+
+/** Candidates, pixel check and clusters in one call; null when cancelled. */
+export async function findNearDuplicates(
+  input: NearDuplicateInput,
+  signal?: AbortSignal,
+  onProgress?: (done: number) => void,
+): Promise<{ pairs: DuplicatePair[]; clusters: NearDuplicateCluster[] } | null> {
+  const pairs = await nearDuplicatePairs(input, signal, onProgress);
+  return pairs && { pairs, clusters: clusterPairs(input.hashes.length, pairs, input.splits, input.labels) };
+}

@@ -1,0 +1,123 @@
+/**
+ * Near-duplicates on real images: altered copies (resized, JPEG, brightened, shifted 5 pixels) of
+ * Fashion-MNIST garments, the shared photos and OpenCV digits are found with their originals, and
+ * distinct images stay apart. Real sharp decoding, real MobileNet features through the engine's path.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findNearDuplicates } from '../../../src/main/audit/near-duplicates';
+import { imageFingerprint, pHash } from '../../../src/main/media/perceptual-hash';
+import { hammingDistance } from '../../../src/main/audit/hash-pairs';
+import { featureNeighbours } from '../../../src/main/training/engine/feature-neighbours';
+import { ALTERATIONS, alteredCopy } from '../../fixtures/altered-copies';
+import { featuresOf } from '../../fixtures/features';
+import { writeDigitItems } from '../../fixtures/digits';
+import { MODEL_025, PHOTOS } from '../../fixtures/shared';
+import { findFashionMnist, thisMachine } from '../../setup/prerequisites';
+
+const FASHION = findFashionMnist(thisMachine());
+
+interface Image {
+  path: string;
+  hash: string;
+  /** Index of the original this is a copy of (itself for an original). */
+  origin: number;
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-near-dup-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function write(file: string, data: Buffer): Promise<{ path: string; hash: string }> {
+  await fs.writeFile(file, data);
+  return { path: file, hash: createHash('sha256').update(data).digest('hex') };
+}
+
+/** Originals, then 4 altered copies of each of the first `copied` originals. */
+async function withCopies(originals: { path: string; hash: string }[], copied: number, sub: string): Promise<Image[]> {
+  await fs.mkdir(path.join(dir, sub), { recursive: true });
+  const images: Image[] = originals.map((o, i) => ({ ...o, origin: i }));
+  for (let i = 0; i < copied; i++) {
+    for (const kind of ALTERATIONS) {
+      const file = path.join(dir, sub, `${i}-${kind}.${kind === 'jpeg' ? 'jpg' : 'png'}`);
+      images.push({ ...(await write(file, await alteredCopy(originals[i]!.path, kind))), origin: i });
+    }
+  }
+  return images;
+}
+
+async function clustersOf(images: Image[], sub: string, k?: number) {
+  const fps = await Promise.all(images.map((i) => imageFingerprint(i.path)));
+  const { dim, rows } = await featuresOf(MODEL_025, images, path.join(dir, `cache-${sub}`));
+  const neighbours = await featureNeighbours({ features: rows, dim, k });
+  const splits = images.map((im, i) => (im.origin === i ? 'train' : 'test'));
+  const r = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: neighbours.pairs, splits });
+  if (!r) throw new Error('not cancelled, so never null');
+  const clusterOf = new Int32Array(images.length).fill(-1);
+  r.clusters.forEach((c, k) => c.members.forEach((m) => (clusterOf[m] = k)));
+  return { ...r, clusterOf };
+}
+
+/** `alike`: how many pairs of distinct originals may be joined (look-alikes a person would call copies too). */
+function expectCopiesFoundAndOriginalsApart(images: Image[], r: Awaited<ReturnType<typeof clustersOf>>, copied: number, alike = 0) {
+  const missed = images.map((im, i) => ({ im, i })).filter(({ im, i }) => im.origin !== i && ((r.clusterOf[i] as number) < 0 || r.clusterOf[i] !== r.clusterOf[im.origin]));
+  expect(missed.map(({ im }) => path.basename(im.path))).toEqual([]);
+  const joined = r.pairs.filter((p) => images[p.a]!.origin !== images[p.b]!.origin);
+  expect(joined.length).toBeLessThanOrEqual(alike);
+  for (const p of joined) expect(p.pixel).toBeGreaterThan(0.98);
+  // Every copy sits in test and its original in train: each copied original's cluster is a leak.
+  expect(r.clusters.filter((c) => c.leak).length).toBeGreaterThanOrEqual(copied - alike);
+}
+
+describe('near-duplicates on real images', () => {
+  it('Fashion-MNIST: copies of 12 test garments found among 240 training garments, which stay apart', async () => {
+    const images = zlib.gunzipSync(await fs.readFile(path.join(FASHION, 't10k-images-idx3-ubyte.gz')));
+    await fs.mkdir(path.join(dir, 'fm'), { recursive: true });
+    const originals = [];
+    for (let i = 0; i < 252; i++) {
+      const png = await sharp(images.subarray(16 + i * 784, 16 + (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+      originals.push(await write(path.join(dir, 'fm', `t${i}.png`), png));
+    }
+    const all = await withCopies(originals, 12, 'fm-copies');
+    const r = await clustersOf(all, 'fm');
+    expectCopiesFoundAndOriginalsApart(all, r, 12);
+    // The shifted copies are found by the pixel check after a shift (their hashes are far apart).
+    expect(r.pairs.filter((p) => p.shift).length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('photos: copies of each shared photo found, the photos stay apart', async () => {
+    const names = (await fs.readdir(PHOTOS)).filter((n) => /\.(png|jpe?g)$/i.test(n)).sort();
+    expect(names.length).toBeGreaterThanOrEqual(5);
+    const originals = await Promise.all(names.map(async (n) => ({ path: path.join(PHOTOS, n), hash: createHash('sha256').update(await fs.readFile(path.join(PHOTOS, n))).digest('hex') })));
+    const all = await withCopies(originals, names.length, 'photos');
+    const r = await clustersOf(all, 'photos');
+    expectCopiesFoundAndOriginalsApart(all, r, names.length);
+  });
+
+  it('digits: copies of 10 handwritten digits found among 200, which stay apart', async () => {
+    const digits = await writeDigitItems(path.join(dir, 'digits'), 20);
+    const all = await withCopies(digits.map((d) => ({ path: d.path, hash: d.hash })), 10, 'digits');
+    // A 5-pixel shift is a quarter of a 20-pixel digit: the features rank such a copy lower among
+    // look-alike digits (up to 18th here), so more neighbours are checked than the default 20.
+    const r = await clustersOf(all, 'digits', 40);
+    // Two of the 200 are near-identical strokes of a "1" (pixels correlate 0.987, hashes 4 bits apart).
+    expectCopiesFoundAndOriginalsApart(all, r, 10, 1);
+  });
+
+  it('pHash: a re-encoded copy is within a few bits, a different image far', async () => {
+    const photo = path.join(PHOTOS, 'chelsea.png');
+    const copy = await alteredCopy(photo, 'jpeg');
+    expect(hammingDistance(await pHash(photo), await pHash(copy))).toBeLessThanOrEqual(4);
+    expect(hammingDistance(await pHash(photo), await pHash(path.join(PHOTOS, 'coffee.png')))).toBeGreaterThan(16);
+    await expect(pHash(Buffer.from('not an image'))).rejects.toThrow();
+  });
+});

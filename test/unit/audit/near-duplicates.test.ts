@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { clusterPairs, findNearDuplicates, pixelSimilarity, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import type { GreyThumb } from '../../../src/main/media/perceptual-hash';
+
+/** A smooth random texture (sums of seeded sinusoids), 28x28. */
+function texture(seed: number, w = 28, h = 28): GreyThumb {
+  const pixels = new Uint8Array(w * h);
+  const f = [1 + (seed % 3), 2 + (seed % 5), 0.5 + (seed % 7) / 3];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pixels[y * w + x] = Math.round(127 + 60 * Math.sin((f[0]! * x) / 5 + seed) + 60 * Math.cos((f[1]! * y) / 6 + (f[2]! * x) / 7 + seed * 2));
+  return { width: w, height: h, pixels };
+}
+
+/** Moved right and down by `by`, the uncovered edge repeating the border. */
+function shift(t: GreyThumb, by: number): GreyThumb {
+  const pixels = new Uint8Array(t.pixels.length);
+  for (let y = 0; y < t.height; y++) for (let x = 0; x < t.width; x++) pixels[y * t.width + x] = t.pixels[Math.max(0, y - by) * t.width + Math.max(0, x - by)]!;
+  return { ...t, pixels };
+}
+
+describe('pixel similarity', () => {
+  it('a copy aligns; a shifted copy aligns only when shifts are searched; another image does not', () => {
+    const a = texture(1);
+    expect(pixelSimilarity(a, a).aligned).toBeCloseTo(1, 6);
+    const moved = shift(a, 5);
+    const s = pixelSimilarity(a, moved, 0.25);
+    expect(s.aligned).toBeLessThan(0.9);
+    expect(s.shifted).toBeGreaterThan(0.999);
+    expect(pixelSimilarity(a, moved).shifted).toBeNull();
+    const other = pixelSimilarity(a, texture(2), 0.25);
+    expect(other.shifted).toBeLessThan(0.9);
+  });
+
+  it('compares at the smaller size, and refuses another aspect ratio', () => {
+    const big = texture(3, 28, 28);
+    const small: GreyThumb = { width: 14, height: 14, pixels: new Uint8Array(196) };
+    for (let y = 0; y < 14; y++) for (let x = 0; x < 14; x++) small.pixels[y * 14 + x] = Math.round((big.pixels[2 * y * 28 + 2 * x]! + big.pixels[2 * y * 28 + 2 * x + 1]! + big.pixels[(2 * y + 1) * 28 + 2 * x]! + big.pixels[(2 * y + 1) * 28 + 2 * x + 1]!) / 4);
+    expect(pixelSimilarity(big, small).aligned).toBeGreaterThan(0.99);
+    expect(pixelSimilarity(big, texture(3, 28, 20)).aligned).toBe(-1);
+  });
+});
+
+describe('near-duplicate clusters', () => {
+  const pair = (a: number, b: number): DuplicatePair => ({ a, b, hamming: 0, cosine: null, pixel: 1, shift: false });
+
+  it('joins pairs transitively, flags leaks across splits and conflicting labels', () => {
+    const clusters = clusterPairs(7, [pair(4, 5), pair(0, 1), pair(1, 2)], ['train', 'train', 'test', null, 'val', 'val', 'train'], [0, 0, 1, null, 2, null, 1]);
+    expect(clusters.map((c) => c.members)).toEqual([
+      [0, 1, 2],
+      [4, 5],
+    ]);
+    expect(clusters[0]).toMatchObject({ leak: true, splits: ['train', 'test'], conflict: true, labels: [0, 1] });
+    expect(clusters[0]!.pairs).toHaveLength(2);
+    expect(clusters[1]).toMatchObject({ leak: false, splits: ['val'], conflict: false, labels: [2] });
+  });
+
+  it('accepts hash twins that align and feature neighbours that align after a shift; rejects the rest', async () => {
+    const a = texture(1);
+    const thumbs = [a, a, shift(a, 5), texture(2), texture(4)];
+    const hashes = ['0123456789abcdef', '0123456789abcdef', 'fedcba9876543210', '0123456789abcdee', 'fedcba9876543211'];
+    // 3 shares a hash with 0 but not its pixels; 4 is a feature neighbour of 2 but not a copy.
+    const r = await findNearDuplicates({
+      hashes,
+      thumbs,
+      featurePairs: [
+        { a: 0, b: 2, cosine: 0.9 },
+        { a: 2, b: 4, cosine: 0.95 },
+      ],
+      splits: ['train', 'train', 'val', 'train', 'train'],
+    });
+    expect(r?.pairs.map((p) => [p.a, p.b, p.shift])).toEqual([
+      [0, 1, false],
+      [0, 2, true],
+    ]);
+    expect(r?.pairs[1]?.hamming).toBeGreaterThan(40);
+    expect(r?.pairs[1]?.cosine).toBe(0.9);
+    expect(r?.clusters).toHaveLength(1);
+    expect(r?.clusters[0]).toMatchObject({ members: [0, 1, 2], leak: true });
+  });
+
+  it('stops when cancelled and refuses pairs outside the images', async () => {
+    const thumbs = Array.from({ length: 100 }, () => texture(1));
+    const hashes = thumbs.map(() => '0123456789abcdef');
+    const controller = new AbortController();
+    controller.abort();
+    // 100 identical images: 4,950 candidate pairs; a cancelled call stops at its first yield.
+    expect(await findNearDuplicates({ hashes, thumbs }, controller.signal)).toBeNull();
+    await expect(findNearDuplicates({ hashes: hashes.slice(0, 2), thumbs: thumbs.slice(0, 2), featurePairs: [{ a: 0, b: 5, cosine: 1 }] })).rejects.toThrow(/\(0, 5\)/);
+    await expect(findNearDuplicates({ hashes: hashes.slice(0, 2), thumbs: thumbs.slice(0, 1) })).rejects.toThrow(/2 hashes but 1 thumbnails/);
+  });
+});
