@@ -124,7 +124,14 @@ async function appendBody(res: Response, file: string, start: number, total: num
     const reader = res.body?.getReader();
     if (!reader) return;
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        if (options.signal?.aborted) throw e;
+        throw new ModelError('DOWNLOAD_FAILED', `The connection dropped after ${bytes} of ${total || '?'} bytes (${(e as Error).message}); ${bytes} bytes are kept, and the next download resumes from there.`, { bytes });
+      }
+      const { done, value } = chunk;
       if (done) break;
       await out.write(value);
       bytes += value.length;

@@ -13,7 +13,19 @@ export interface BuildOptions {
   /** Keras' include_top: the ImageNet classifier (1000 classes, softmax) on top. */
   includeTop: boolean;
   inputSize?: number;
+  /**
+   * 'random': Keras' default initializers (training from scratch). 'zeros': weights that are about
+   * to be loaded from a file (random init of VGG16's 138M parameters alone takes ~20 s on the CPU).
+   */
+  init?: 'random' | 'zeros';
 }
+
+/** The initializer arguments of the build in progress (builders are synchronous; set by buildArchitecture). */
+let INIT: Record<string, 'zeros'> = {};
+const conv2d = (args: Parameters<typeof tf.layers.conv2d>[0]) => tf.layers.conv2d({ ...INIT, ...args });
+const dense = (args: Parameters<typeof tf.layers.dense>[0]) => tf.layers.dense({ ...INIT, ...args });
+const depthwiseConv2d = (args: Parameters<typeof tf.layers.depthwiseConv2d>[0]) =>
+  tf.layers.depthwiseConv2d({ ...(INIT.kernelInitializer ? { depthwiseInitializer: 'zeros' as const, biasInitializer: 'zeros' as const } : {}), ...args });
 
 type T = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: T | T[]): T => layer.apply(x) as T;
@@ -43,15 +55,15 @@ function vgg16(input: T, includeTop: boolean): T {
   ];
   blocks.forEach(([filters, convs], b) => {
     for (let i = 1; i <= convs; i++) {
-      x = apply(tf.layers.conv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${i}` }), x);
+      x = apply(conv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${i}` }), x);
     }
     x = apply(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }), x);
   });
   if (includeTop) {
     x = apply(tf.layers.flatten({ name: 'flatten' }), x);
-    x = apply(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc1' }), x);
-    x = apply(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc2' }), x);
-    x = apply(tf.layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(dense({ units: 4096, activation: 'relu', name: 'fc1' }), x);
+    x = apply(dense({ units: 4096, activation: 'relu', name: 'fc2' }), x);
+    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
@@ -63,16 +75,16 @@ const resnetBn = (name: string) => tf.layers.batchNormalization({ axis: 3, epsil
 function residualBlockV1(x: T, filters: number, stride: number, convShortcut: boolean, name: string): T {
   let shortcut = x;
   if (convShortcut) {
-    shortcut = apply(tf.layers.conv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x);
+    shortcut = apply(conv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x);
     shortcut = apply(resnetBn(`${name}_0_bn`), shortcut);
   }
-  let y = apply(tf.layers.conv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
+  let y = apply(conv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
   y = apply(resnetBn(`${name}_1_bn`), y);
   y = apply(tf.layers.activation({ activation: 'relu', name: `${name}_1_relu` }), y);
-  y = apply(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', name: `${name}_2_conv` }), y);
+  y = apply(conv2d({ filters, kernelSize: 3, padding: 'same', name: `${name}_2_conv` }), y);
   y = apply(resnetBn(`${name}_2_bn`), y);
   y = apply(tf.layers.activation({ activation: 'relu', name: `${name}_2_relu` }), y);
-  y = apply(tf.layers.conv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }), y);
+  y = apply(conv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }), y);
   y = apply(resnetBn(`${name}_3_bn`), y);
   y = apply(tf.layers.add({ name: `${name}_add` }), [shortcut, y]);
   return apply(tf.layers.activation({ activation: 'relu', name: `${name}_out` }), y);
@@ -80,7 +92,7 @@ function residualBlockV1(x: T, filters: number, stride: number, convShortcut: bo
 
 function resnet50(input: T, includeTop: boolean): T {
   let x = apply(tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }), input);
-  x = apply(tf.layers.conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
+  x = apply(conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
   x = apply(resnetBn('conv1_bn'), x);
   x = apply(tf.layers.activation({ activation: 'relu', name: 'conv1_relu' }), x);
   x = apply(tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'pool1_pad' }), x);
@@ -97,7 +109,7 @@ function resnet50(input: T, includeTop: boolean): T {
   }
   if (includeTop) {
     x = apply(tf.layers.globalAveragePooling2d({ name: 'avg_pool' }), x);
-    x = apply(tf.layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
@@ -119,17 +131,17 @@ function invertedResBlock(inputs: T, expansion: number, stride: number, alpha: n
   let x = inputs;
   let prefix = `block_${blockId}_`;
   if (blockId) {
-    x = apply(tf.layers.conv2d({ filters: expansion * inChannels, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` }), x);
+    x = apply(conv2d({ filters: expansion * inChannels, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` }), x);
     x = apply(mnBn(`${prefix}expand_BN`), x);
     x = apply(relu6(`${prefix}expand_relu`), x);
   } else {
     prefix = 'expanded_conv_';
   }
   if (stride === 2) x = apply(tf.layers.zeroPadding2d({ padding: correctPad(x, 3), name: `${prefix}pad` }), x);
-  x = apply(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, useBias: false, padding: stride === 1 ? 'same' : 'valid', name: `${prefix}depthwise` }), x);
+  x = apply(depthwiseConv2d({ kernelSize: 3, strides: stride, useBias: false, padding: stride === 1 ? 'same' : 'valid', name: `${prefix}depthwise` }), x);
   x = apply(mnBn(`${prefix}depthwise_BN`), x);
   x = apply(relu6(`${prefix}depthwise_relu`), x);
-  x = apply(tf.layers.conv2d({ filters: pointwise, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}project` }), x);
+  x = apply(conv2d({ filters: pointwise, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}project` }), x);
   x = apply(mnBn(`${prefix}project_BN`), x);
   if (inChannels === pointwise && stride === 1) return apply(tf.layers.add({ name: `${prefix}add` }), [inputs, x]);
   return x;
@@ -137,7 +149,7 @@ function invertedResBlock(inputs: T, expansion: number, stride: number, alpha: n
 
 function mobilenetV2(input: T, includeTop: boolean): T {
   const alpha = 1.0;
-  let x = apply(tf.layers.conv2d({ filters: makeDivisible(32 * alpha, 8), kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }), input);
+  let x = apply(conv2d({ filters: makeDivisible(32 * alpha, 8), kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }), input);
   x = apply(mnBn('bn_Conv1'), x);
   x = apply(relu6('Conv1_relu'), x);
   // [filters, stride, expansion] for block ids 0..16 (mobilenet_v2.py).
@@ -153,12 +165,12 @@ function mobilenetV2(input: T, includeTop: boolean): T {
   blocks.forEach(([filters, stride, expansion], id) => {
     x = invertedResBlock(x, expansion, stride, alpha, filters, id);
   });
-  x = apply(tf.layers.conv2d({ filters: 1280, kernelSize: 1, useBias: false, name: 'Conv_1' }), x);
+  x = apply(conv2d({ filters: 1280, kernelSize: 1, useBias: false, name: 'Conv_1' }), x);
   x = apply(mnBn('Conv_1_bn'), x);
   x = apply(relu6('out_relu'), x);
   if (includeTop) {
     x = apply(tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }), x);
-    x = apply(tf.layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
@@ -183,7 +195,7 @@ function efficientBlock(inputs: T, dropRate: number, name: string, filtersIn: nu
   const filters = filtersIn * expandRatio;
   let x = inputs;
   if (expandRatio !== 1) {
-    x = apply(tf.layers.conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, name: `${name}expand_conv` }), x);
+    x = apply(conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, name: `${name}expand_conv` }), x);
     x = apply(effBn(`${name}expand_bn`), x);
     x = apply(tf.layers.activation({ activation: 'swish', name: `${name}expand_activation` }), x);
   }
@@ -192,17 +204,17 @@ function efficientBlock(inputs: T, dropRate: number, name: string, filtersIn: nu
     x = apply(tf.layers.zeroPadding2d({ padding: correctPad(x, kernel), name: `${name}dwconv_pad` }), x);
     pad = 'valid';
   }
-  x = apply(tf.layers.depthwiseConv2d({ kernelSize: kernel, strides, padding: pad, useBias: false, name: `${name}dwconv` }), x);
+  x = apply(depthwiseConv2d({ kernelSize: kernel, strides, padding: pad, useBias: false, name: `${name}dwconv` }), x);
   x = apply(effBn(`${name}bn`), x);
   x = apply(tf.layers.activation({ activation: 'swish', name: `${name}activation` }), x);
   // Squeeze and excitation (se_ratio 0.25 of the block's input filters).
   const filtersSe = Math.max(1, Math.trunc(filtersIn * 0.25));
   let se = apply(tf.layers.globalAveragePooling2d({ name: `${name}se_squeeze` }), x);
   se = apply(tf.layers.reshape({ targetShape: [1, 1, filters], name: `${name}se_reshape` }), se);
-  se = apply(tf.layers.conv2d({ filters: filtersSe, kernelSize: 1, padding: 'same', activation: 'swish', name: `${name}se_reduce` }), se);
-  se = apply(tf.layers.conv2d({ filters, kernelSize: 1, padding: 'same', activation: 'sigmoid', name: `${name}se_expand` }), se);
+  se = apply(conv2d({ filters: filtersSe, kernelSize: 1, padding: 'same', activation: 'swish', name: `${name}se_reduce` }), se);
+  se = apply(conv2d({ filters, kernelSize: 1, padding: 'same', activation: 'sigmoid', name: `${name}se_expand` }), se);
   x = apply(tf.layers.multiply({ name: `${name}se_excite` }), [x, se]);
-  x = apply(tf.layers.conv2d({ filters: filtersOut, kernelSize: 1, padding: 'same', useBias: false, name: `${name}project_conv` }), x);
+  x = apply(conv2d({ filters: filtersOut, kernelSize: 1, padding: 'same', useBias: false, name: `${name}project_conv` }), x);
   x = apply(effBn(`${name}project_bn`), x);
   if (strides === 1 && filtersIn === filtersOut) {
     if (dropRate > 0) x = apply(tf.layers.dropout({ rate: dropRate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `${name}drop` }), x);
@@ -217,7 +229,7 @@ function efficientnetB0(input: T, includeTop: boolean): T {
   // tf.layers.rescaling multiplies by any tensor-like scale, so the per-channel list works as in Keras.
   x = apply(tf.layers.rescaling({ scale: IMAGENET_STDDEV_RGB.map((s) => 1 / Math.sqrt(s)) as unknown as number, name: 'rescaling_1' }), x);
   x = apply(tf.layers.zeroPadding2d({ padding: correctPad(x, 3), name: 'stem_conv_pad' }), x);
-  x = apply(tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'stem_conv' }), x);
+  x = apply(conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'stem_conv' }), x);
   x = apply(effBn('stem_bn'), x);
   x = apply(tf.layers.activation({ activation: 'swish', name: 'stem_activation' }), x);
   const total = EFFICIENTNET_BLOCKS.reduce((a, b) => a + b[1], 0);
@@ -229,13 +241,13 @@ function efficientnetB0(input: T, includeTop: boolean): T {
       b++;
     }
   });
-  x = apply(tf.layers.conv2d({ filters: 1280, kernelSize: 1, padding: 'same', useBias: false, name: 'top_conv' }), x);
+  x = apply(conv2d({ filters: 1280, kernelSize: 1, padding: 'same', useBias: false, name: 'top_conv' }), x);
   x = apply(effBn('top_bn'), x);
   x = apply(tf.layers.activation({ activation: 'swish', name: 'top_activation' }), x);
   if (includeTop) {
     x = apply(tf.layers.globalAveragePooling2d({ name: 'avg_pool' }), x);
     x = apply(tf.layers.dropout({ rate: 0.2, name: 'top_dropout' }), x);
-    x = apply(tf.layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
@@ -252,5 +264,10 @@ export function buildArchitecture(arch: KerasArchitecture, options: BuildOptions
   const size = options.inputSize ?? 224;
   const spec = BUILDERS[arch];
   const input = tf.input({ shape: [size, size, 3], name: 'input_1' });
-  return tf.model({ inputs: input, outputs: spec.build(input, options.includeTop), name: spec.modelName });
+  INIT = options.init === 'zeros' ? { kernelInitializer: 'zeros', biasInitializer: 'zeros' } : {};
+  try {
+    return tf.model({ inputs: input, outputs: spec.build(input, options.includeTop), name: spec.modelName });
+  } finally {
+    INIT = {};
+  }
 }

@@ -101,7 +101,7 @@ export async function loadKerasModel(dir: string, meta: KerasModelMeta): Promise
   const source = path.basename(meta.file);
   if (meta.format === 'keras-weights') {
     if (!meta.architecture) throw new ModelError('MODEL_UNKNOWN_ARCHITECTURE', `The model in ${dir} is a weights file without an architecture.`, { dir });
-    const model = buildArchitecture(meta.architecture, { includeTop: meta.includeTop === true });
+    const model = buildArchitecture(meta.architecture, { includeTop: meta.includeTop === true, init: 'zeros' });
     try {
       await withH5(file, (f) => assignWeights(model, translated(legacyWeights(f, source), meta.architecture), source));
     } catch (e) {
