@@ -159,6 +159,7 @@ export class ModelLibrary {
       ...(verified ? { verified } : {}),
     };
     if (info.format !== 'keras-v3') return this.installValidated(id, [{ from: path.resolve(src), to: meta.file! }], meta, options.validate);
+    fs.mkdirSync(this.root, { recursive: true });
     const unpacked = fs.mkdtempSync(path.join(this.root, '.unpack-'));
     try {
       const { configFile, weightsFile } = await extractKerasArchive(src, unpacked);
