@@ -24,8 +24,9 @@ export function describePreprocessing(mode: PreprocessingMode | undefined): stri
 }
 
 /** What a catalog download is checked against. */
-export function describeCheck(c: Pick<CatalogModelInfo, 'hash' | 'sizeExact'>): string {
+export function describeCheck(c: Pick<CatalogModelInfo, 'hash' | 'sizeExact' | 'family'>): string {
   if (c.hash) return `${c.hash.algorithm} ${c.hash.value.slice(0, 8)}… pinned in ${c.hash.pinnedIn}`;
+  if (c.family === 'mobilenet_v1') return 'no hash known: every shard checked against its manifest';
   return c.sizeExact ? 'no hash pinned: checked structurally and by size' : 'no hash pinned: checked structurally';
 }
 
