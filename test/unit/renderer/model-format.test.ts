@@ -7,7 +7,7 @@ describe('model library formatting', () => {
   it('sizes, estimates and parameter counts', () => {
     expect(formatBytes(9_406_464)).toBe('9.4 MB');
     expect(formatBytes(58_858_752, false)).toBe('~58.9 MB');
-    expect(formatBytes(553_467_096)).toBe('0.55 GB');
+    expect(formatBytes(1_553_467_096)).toBe('1.55 GB');
     expect(formatBytes(null)).toBe('?');
     expect(formatParams(475_544)).toBe('475,544');
     expect(formatParams(23_587_712)).toBe('23.6M');
