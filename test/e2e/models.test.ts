@@ -9,9 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogModel, type KerasCatalogModel } from '../../src/main/models/catalog';
-import { buildArchitecture } from '../../src/main/training/engine/keras/architectures';
 import { loadLayersModel } from '../../src/main/training/engine/model-layers';
-import { keras2Topology, layerSpecs, seedWeights, writeModelH5, writeWeightsH5 } from '../fixtures/keras';
+import { keras2Topology, layerSpecs, writeCatalogWeights, writeModelH5 } from '../fixtures/keras';
 import { serveFolder } from '../integration/cli/helpers';
 import { type App, ROOT, createProject, openApp, screenshot, tempDir } from './harness';
 
@@ -31,13 +30,7 @@ beforeAll(async () => {
   mnv1.model.dispose();
   // The mirror's MobileNetV2 (no top): seeded weights padded to the published size (Keras pins no hash).
   const entry = catalogModel(MNV2) as KerasCatalogModel;
-  const m = buildArchitecture('mobilenet_v2', { includeTop: false, init: 'zeros' });
-  seedWeights(m, 5);
-  const file = path.join(work, 'mirror', MNV2, entry.fileName);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  await writeWeightsH5(file, layerSpecs(m));
-  m.dispose();
-  fs.appendFileSync(file, Buffer.alloc(entry.sizeBytes! - fs.statSync(file).size));
+  await writeCatalogWeights(entry, path.join(work, 'mirror', MNV2, entry.fileName), 5, true);
   mirror = await serveFolder(path.join(work, 'mirror'));
   process.env['TRANSFER_STUDIO_MODEL_MIRROR'] = mirror.url; // the host inherits it
   const home = tempDir('e2e-models-home');

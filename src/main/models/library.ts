@@ -39,6 +39,12 @@ export interface ImportOptions {
 
 const META = 'studio-model.json';
 
+/** The square input size a topology declares (its InputLayer's batch_input_shape), if fixed. */
+function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
+  const shape = layers.find((l) => l.class_name === 'InputLayer')?.config['batch_input_shape'];
+  return Array.isArray(shape) && typeof shape[1] === 'number' && shape[1] === shape[2] ? shape[1] : null;
+}
+
 /** The metadata of an installed model folder, or null (a folder imported by hand, a test's model). */
 export function readInstalledMeta(dir: string): InstalledModel | null {
   try {
@@ -116,9 +122,12 @@ export class ModelLibrary {
       installedAt: new Date().toISOString(),
       format: 'tfjs',
       preprocessing: options.preprocessing ?? 'tf',
+      params: folder.manifest.flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0),
+      ...(inputSizeOf(folder.layers) ? { inputSize: inputSizeOf(folder.layers)! } : {}),
     };
     const files = [path.join(folder.dir, 'model.json'), ...folder.shards.map((s) => path.join(folder.dir, s.path))];
-    return this.installValidated(id, files.map((f) => ({ from: f, to: path.relative(folder.dir, f) })), meta, options.validate);
+    // Validated structurally above (every shard, its size, the layer classes): no engine needed.
+    return this.installValidated(id, files.map((f) => ({ from: f, to: path.relative(folder.dir, f) })), meta);
   }
 
   /**

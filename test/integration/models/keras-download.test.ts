@@ -19,9 +19,8 @@ import { Studio } from '../../../src/main/host/studio';
 import { catalogModel, type KerasCatalogModel } from '../../../src/main/models/catalog';
 import { partialPath } from '../../../src/main/models/download';
 import { ModelLibrary } from '../../../src/main/models/library';
-import { buildArchitecture } from '../../../src/main/training/engine/keras/architectures';
 import { loadLayersModel } from '../../../src/main/training/engine/model-layers';
-import { layerSpecs, seedWeights, writeWeightsH5 } from '../../fixtures/keras';
+import { writeCatalogWeights } from '../../fixtures/keras';
 
 const MNV2 = 'mobilenet_v2_notop';
 const EFF = 'efficientnetb0_notop';
@@ -103,26 +102,13 @@ const studios: Studio[] = [];
 
 beforeAll(async () => {
   mirrorRoot = tmp('ts-keras-mirror-');
-  // MobileNetV2 (no top): seeded weights in Keras' layout, padded to the published file's size
-  // (HDF5 ignores bytes after its end of file): Keras pins no hash, so the size is what is checked.
+  // MobileNetV2 (no top) padded to the published size (Keras pins no hash: the size is what is checked);
+  // EfficientNetB0 (no top) checked against an md5.
   const mnv2 = catalogModel(MNV2) as KerasCatalogModel;
-  const m = buildArchitecture('mobilenet_v2', { includeTop: false, init: 'zeros' });
-  seedWeights(m, 21);
-  const mnv2File = path.join(mirrorRoot, MNV2, mnv2.fileName);
-  fs.mkdirSync(path.dirname(mnv2File), { recursive: true });
-  await writeWeightsH5(mnv2File, layerSpecs(m));
-  m.dispose();
-  const written = fs.statSync(mnv2File).size;
-  expect(written).toBeLessThan(mnv2.sizeBytes!);
-  fs.appendFileSync(mnv2File, Buffer.alloc(mnv2.sizeBytes! - written));
-  // EfficientNetB0 (no top): checked against an md5.
+  await writeCatalogWeights(mnv2, path.join(mirrorRoot, MNV2, mnv2.fileName), 21, true);
   const eff = catalogModel(EFF) as KerasCatalogModel;
-  const e = buildArchitecture('efficientnetb0', { includeTop: false, init: 'zeros' });
-  seedWeights(e, 22);
   const effFile = path.join(mirrorRoot, EFF, eff.fileName);
-  fs.mkdirSync(path.dirname(effFile), { recursive: true });
-  await writeWeightsH5(effFile, layerSpecs(e));
-  e.dispose();
+  await writeCatalogWeights(eff, effFile, 22);
   effMd5 = createHash('md5').update(fs.readFileSync(effFile)).digest('hex');
   mirror = await startMirror(mirrorRoot);
 }, 120_000);
