@@ -5,17 +5,31 @@
  * Pure Node (no TensorFlow.js): the host inspects files with it, the engine loads weights with it.
  */
 import fs from 'node:fs';
-import h5wasm, { type Dataset, type Group, type File as H5File } from 'h5wasm/node';
+import type { Dataset, Group, File as H5File } from 'h5wasm/node';
 import { ModelError } from './errors';
 
-let readyPromise: Promise<unknown> | null = null;
+type H5Wasm = (typeof import('h5wasm/node'))['default'];
+let h5wasm: H5Wasm | null = null;
+let readyPromise: Promise<H5Wasm> | null = null;
 
-/** h5wasm loads its WebAssembly once; HDF5 errors then throw (with the library's stack) instead of printing. */
-async function ready(): Promise<void> {
-  readyPromise ??= h5wasm.ready.then((m) => {
+/**
+ * h5wasm (4 MB of JavaScript and WebAssembly) is loaded on first use, not when the CLI or the app
+ * starts; HDF5 errors then throw (with the library's stack) instead of printing.
+ */
+async function ready(): Promise<H5Wasm> {
+  readyPromise ??= import('h5wasm/node').then(async (mod) => {
+    const m = await mod.default.ready;
     (m as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
+    h5wasm = mod.default;
+    return mod.default;
   });
-  await readyPromise;
+  return readyPromise;
+}
+
+/** The loaded library (every caller holds a file opened through openH5, so it is loaded). */
+function lib(): H5Wasm {
+  if (!h5wasm) throw new Error('h5wasm is used before a file was opened');
+  return h5wasm;
 }
 
 /** HDF5's error stack as the studio's message about `file`. */
@@ -34,10 +48,10 @@ function openError(file: string, err: unknown): ModelError {
 
 /** Opens an HDF5 file for reading (or writing, tests), with specific errors for a missing, non-HDF5 or truncated file. */
 export async function openH5(file: string, mode: 'r' | 'w' = 'r'): Promise<H5File> {
-  await ready();
+  const h5 = await ready();
   if (mode === 'r' && !fs.existsSync(file)) throw new ModelError('MODEL_DIR_MISSING', `${file} does not exist.`, { file });
   try {
-    return new h5wasm.File(file, mode);
+    return new h5.File(file, mode);
   } catch (err) {
     throw openError(file, err);
   }
@@ -57,7 +71,7 @@ export async function withH5<T>(file: string, fn: (f: H5File) => T | Promise<T>)
 export function childGroup(g: Group, name: string): Group | null {
   try {
     const e = g.get(name);
-    return e instanceof h5wasm.Group ? e : null;
+    return e instanceof lib().Group ? e : null;
   } catch {
     return null;
   }
@@ -66,7 +80,7 @@ export function childGroup(g: Group, name: string): Group | null {
 export function childDataset(g: Group, name: string): Dataset | null {
   try {
     const e = g.get(name);
-    return e instanceof h5wasm.Dataset ? e : null;
+    return e instanceof lib().Dataset ? e : null;
   } catch {
     return null;
   }
