@@ -13,13 +13,15 @@ import { useDropToGallery } from './features/gallery/file-drop';
 import { TrainScreen } from './features/training/TrainScreen';
 import { EvaluateScreen } from './features/evaluate/EvaluateScreen';
 import { ExportScreen } from './features/export/ExportScreen';
+import { ModelsScreen } from './features/models/ModelsScreen';
 
-export type Screen = 'gallery' | 'train' | 'evaluate' | 'export';
+export type Screen = 'gallery' | 'train' | 'evaluate' | 'export' | 'models';
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'gallery', label: 'Gallery' },
   { id: 'train', label: 'Train' },
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'export', label: 'Export' },
+  { id: 'models', label: 'Models' },
 ];
 
 function ThemeToggle() {
@@ -37,8 +39,9 @@ function ThemeToggle() {
 function Studio({ project }: { project: ProjectInfo }) {
   const [screen, setScreen] = useState<Screen>('gallery');
   const [evalRun, setEvalRun] = useState<number | null>(null);
-  // Files dropped on another screen are imported from the gallery (which handles its own drops).
-  useDropToGallery(screen !== 'gallery', () => setScreen('gallery'));
+  // Files dropped on another screen are imported from the gallery (which handles its own drops);
+  // the model library takes its own drops (models, not images).
+  useDropToGallery(screen !== 'gallery' && screen !== 'models', () => setScreen('gallery'));
   const info = useQuery('projectInfo', {}, ['project', 'classes', 'images', 'runs']).data ?? project;
   return (
     <AppShell header={{ height: 48 }} navbar={{ width: 260, breakpoint: 0 }} aside={{ width: 0, breakpoint: 0 }} footer={{ height: 36 }} padding="md">
@@ -82,6 +85,7 @@ function Studio({ project }: { project: ProjectInfo }) {
         )}
         {screen === 'evaluate' && <EvaluateScreen counts={info.counts} initialRunId={evalRun} />}
         {screen === 'export' && <ExportScreen counts={info.counts} projectDir={info.dir} />}
+        {screen === 'models' && <ModelsScreen />}
       </AppShell.Main>
       <AppShell.Footer>
         <StatusBar />

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
 import { predictionQuerySchema, type PredictionRow } from './domain';
-import { similarityAnswerSchema, type AdviceInfo } from './domain';
+import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
@@ -115,6 +115,17 @@ export interface CatalogModelInfo {
   /** The download is checked against a known sha256 of model.json (always checked structurally). */
   verifiedDigest: boolean;
   installed: boolean;
+  /** The network family (mobilenet_v1, vgg16, resnet50, mobilenet_v2, efficientnetb0) and its input preprocessing. */
+  family: string;
+  preprocessing: PreprocessingMode;
+  /** False: sizeBytes is an estimate (parameters x 4 bytes, or the publisher's rounded figure). */
+  sizeExact: boolean;
+  /** ImageNet top-1 accuracy as the publisher reports it (0..1), where published. */
+  top1: number | null;
+  /** The hash the publisher pins for the file (Keras' get_file file_hash), where there is one. */
+  hash: { algorithm: 'md5' | 'sha256'; value: string; pinnedIn: string } | null;
+  /** Whether the file includes the ImageNet classifier (Keras' include_top). */
+  includeTop: boolean;
 }
 
 /** The result of a downloadModel job. */
@@ -210,9 +221,20 @@ export const requests = {
 
   /** Models installed on this machine (imported or downloaded), shared by all projects. */
   listModels: req<InstalledModelInfo[]>()(none),
-  /** Validates a TensorFlow.js LayersModel folder and installs a copy. */
+  /**
+   * Validates a model from disk and installs a copy: a TensorFlow.js LayersModel folder, or a Keras
+   * file (.h5 saved with model.save, .keras, or a weights-only .h5 of a catalog architecture).
+   * `preprocessing` overrides what the studio infers (the family's for a catalog architecture, else 'tf').
+   */
   importModel: req<InstalledModelInfo>()(
-    z.object({ dir, id: z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, . _ - only').optional(), replace: z.boolean().default(false) }).strict(),
+    z
+      .object({
+        dir,
+        id: z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, . _ - only').optional(),
+        replace: z.boolean().default(false),
+        preprocessing: z.enum(PREPROCESSING_MODES).optional(),
+      })
+      .strict(),
   ),
   removeModel: req<null>()(z.object({ id: z.string().min(1) }).strict()),
   /** The pretrained models this studio can download. */

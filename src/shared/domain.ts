@@ -384,6 +384,14 @@ export interface PredictionRow {
   top: { name: string; p: number }[];
 }
 
+/**
+ * How an image becomes the network's input, per model family (Keras' preprocess_input modes):
+ * 'tf' RGB scaled to [-1, 1]; 'caffe' BGR with the ImageNet channel means subtracted (VGG16,
+ * ResNet50); 'raw' RGB 0..255, for networks that rescale and normalize inside (EfficientNet).
+ */
+export const PREPROCESSING_MODES = ['tf', 'caffe', 'raw'] as const;
+export type PreprocessingMode = (typeof PREPROCESSING_MODES)[number];
+
 export interface InstalledModelInfo {
   id: string;
   name: string;
@@ -392,6 +400,13 @@ export interface InstalledModelInfo {
   weightBytes: number;
   layers: number;
   installedAt: string;
+  /** What is on disk: a TensorFlow.js folder, or a Keras file (weights-only .h5, Keras 2 .h5, Keras 3 .keras). */
+  format?: 'tfjs' | 'keras-weights' | 'keras-h5' | 'keras-v3';
+  /** The catalog architecture a Keras weights file was matched to (e.g. resnet50), where there is one. */
+  architecture?: string;
+  preprocessing?: PreprocessingMode;
+  inputSize?: number;
+  params?: number;
 }
 
 export interface LayerInfoData {

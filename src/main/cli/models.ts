@@ -1,4 +1,5 @@
-/** `transfer-studio models list | import FOLDER | download NAME` (added to the table in cli.ts). */
+/** `transfer-studio models list | import PATH | download NAME` (added to the table in cli/index.ts). */
+import type { PreprocessingMode } from '../../shared/domain';
 import type { Command } from './command';
 import { waitForJob } from './jobs';
 
@@ -14,30 +15,42 @@ export const modelCommands: Command[] = [
       const models = await studio.call('listModels', {});
       const catalog = await studio.call('listCatalog', {});
       const lines = models.length
-        ? models.map((m) => `${m.id.padEnd(32)} ${String(m.layers).padStart(4)} layers  ${mb(m.weightBytes).padStart(9)}  ${m.source} ${m.origin}`)
-        : ['No models installed. Import a TensorFlow.js LayersModel folder with: transfer-studio models import FOLDER'];
+        ? models.map(
+            (m) =>
+              `${m.id.padEnd(32)} ${String(m.layers).padStart(4)} layers  ${m.params ? `${(m.params / 1e6).toFixed(1)}M params  ` : ''}${mb(m.weightBytes).padStart(9)}  ` +
+              `${m.inputSize ? `${m.inputSize}px ` : ''}${m.preprocessing ?? 'tf'}  ${m.format ?? 'tfjs'}  ${m.source} ${m.origin}`,
+          )
+        : ['No models installed. Import a TensorFlow.js folder or a Keras file with: transfer-studio models import PATH'];
       const available = catalog.filter((c) => !c.installed);
       if (available.length) {
         lines.push('', 'In the catalog (transfer-studio models download NAME):');
-        for (const c of available) lines.push(`${c.id.padEnd(32)} ${(c.sizeBytes === null ? '' : mb(c.sizeBytes)).padStart(9)}  ${c.publisher}, ${c.licence}`);
+        for (const c of available) {
+          const size = c.sizeBytes === null ? '' : `${c.sizeExact ? '' : '~'}${mb(c.sizeBytes)}`;
+          const top1 = c.top1 === null ? '' : `top-1 ${(c.top1 * 100).toFixed(1)}%`;
+          lines.push(`${c.id.padEnd(32)} ${size.padStart(10)}  ${c.preprocessing.padEnd(5)} ${top1.padEnd(13)} ${c.publisher}, ${c.licence}`);
+        }
       }
       return { json: { models, catalog }, text: lines.join('\n') };
     },
   },
   {
     name: 'models import',
-    args: 'FOLDER [--id ID] [--force]',
-    summary: 'Validate a TensorFlow.js LayersModel folder (model.json + shards) and install it (--force replaces an installed model of that id).',
+    args: 'PATH [--id ID] [--force] [--preprocessing tf|caffe|raw]',
+    summary:
+      'Validate and install a model: a TensorFlow.js LayersModel folder, or a Keras file (.h5 from model.save, .keras, or a weights-only .h5 of VGG16, ResNet50, MobileNetV2 or EfficientNetB0). --force replaces an installed model of that id; --preprocessing overrides the input preprocessing (default: the architecture\'s, else tf = [-1, 1]).',
     // --force as in export and models download; --replace is kept for scripts written before.
-    options: { id: { type: 'string' }, force: { type: 'boolean' }, replace: { type: 'boolean' } },
-    positionals: { required: ['FOLDER'] },
+    options: { id: { type: 'string' }, force: { type: 'boolean' }, replace: { type: 'boolean' }, preprocessing: { type: 'string' } },
+    positionals: { required: ['PATH'] },
     async run({ studio, args, values }) {
+      const pre = values.preprocessing; // checked by the request's schema (tf, caffe or raw)
       const model = await studio.call('importModel', {
         dir: args[0]!,
         ...(typeof values.id === 'string' ? { id: values.id } : {}),
         replace: values.force === true || values.replace === true,
+        ...(typeof pre === 'string' ? { preprocessing: pre as PreprocessingMode } : {}),
       });
-      return { json: { model }, text: `Installed model "${model.id}" (${model.name}, ${model.layers} layers, ${mb(model.weightBytes)})` };
+      const what = model.architecture ? `${model.architecture}, ` : '';
+      return { json: { model }, text: `Installed model "${model.id}" (${model.name}, ${what}${model.layers} layers, ${mb(model.weightBytes)}, preprocessing ${model.preprocessing ?? 'tf'})` };
     },
   },
   {

@@ -13,7 +13,9 @@ import type { JobContext } from '../jobs/job-manager';
 import { readModelFolder } from '../models/folder';
 import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
-import { PREPROCESS_VERSION } from '../training/engine/preprocess';
+import type { PreprocessingMode } from '../../shared/domain';
+import { PREPROCESSING } from '../models/preprocessing';
+import { preprocessVersion } from '../training/engine/preprocess';
 import { buildFolderAtomic } from './atomic';
 
 /** What the engine wrote beside the model (run.json); only the fields an export needs. */
@@ -22,6 +24,8 @@ interface RunFacts {
   inputSize: number;
   scaling: [number, number];
   preprocess: string;
+  /** The model family's preprocessing; runs from before it was recorded are 'tf' ([-1, 1]). */
+  preprocessing: PreprocessingMode;
 }
 
 function readRunFacts(runDir: string, runId: number): RunFacts {
@@ -32,39 +36,54 @@ function readRunFacts(runDir: string, runId: number): RunFacts {
     throw new StudioError('bad_input', `Run ${runId} has no saved model (run.json is missing or unreadable in ${runDir}).`, 'runId');
   }
   const { classNames, inputSize, scaling, preprocess } = raw;
-  if (!Array.isArray(classNames) || typeof inputSize !== 'number' || !Array.isArray(scaling) || scaling.length !== 2 || typeof preprocess !== 'string')
+  const preprocessing = raw.preprocessing ?? 'tf';
+  if (!Array.isArray(classNames) || typeof inputSize !== 'number' || !Array.isArray(scaling) || scaling.length !== 2 || typeof preprocess !== 'string' || !(preprocessing in PREPROCESSING))
     throw new StudioError('bad_input', `run.json of run ${runId} lacks the class names, input size, scaling or preprocessing of its model.`, 'runId');
-  return { classNames, inputSize, scaling, preprocess };
+  return { classNames, inputSize, scaling, preprocess, preprocessing };
+}
+
+/** The normalisation of one channel as a formula (pixel in 0..255). */
+function channelFormula(mean: number, std: number): string {
+  if (std === 1) return mean === 0 ? 'x = pixel' : `x = pixel - ${mean}`;
+  return mean === std ? `x = pixel / ${std} - 1` : `x = (pixel - ${mean}) / ${std}`;
 }
 
 /**
- * preprocessing.json: training/preprocess.ts (loadImage) in words and numbers. Tied to the
- * preprocessing version: when the engine's preprocessing changes, this must be brought along.
+ * preprocessing.json: training/engine/preprocess.ts (loadModelInput) in words and numbers. Tied to
+ * the preprocessing version: when the engine's preprocessing changes, this must be brought along.
  */
 export function preprocessingSpec(facts: RunFacts): Record<string, unknown> {
-  if (facts.preprocess !== PREPROCESS_VERSION)
-    throw new StudioError('internal', `This version cannot describe the preprocessing "${facts.preprocess}" of the run (it knows ${PREPROCESS_VERSION}).`);
-  const [lo, hi] = facts.scaling;
+  if (facts.preprocess !== preprocessVersion(facts.preprocessing))
+    throw new StudioError('internal', `This version cannot describe the preprocessing "${facts.preprocess}" of the run (it knows ${preprocessVersion(facts.preprocessing)}).`);
+  const p = PREPROCESSING[facts.preprocessing];
+  const formulas = p.mean.map((m, c) => channelFormula(m, p.std[c]!));
   return {
     version: facts.preprocess,
+    mode: p.mode,
+    description: p.description,
     inputShape: [null, facts.inputSize, facts.inputSize, 3],
     inputSize: facts.inputSize,
     layout: 'NHWC',
     dtype: 'float32',
-    channelOrder: 'RGB',
+    channelOrder: p.channelOrder,
     colourspace: 'sRGB',
     exifOrientation: 'applied (the image is rotated upright first)',
     resize: { fit: 'cover', position: 'centre', kernel: 'bilinear', description: `centre crop to a square, then resize to ${facts.inputSize}x${facts.inputSize}` },
     greyscale: 'the grey channel is repeated as R, G and B',
     alpha: 'dropped (not blended onto a background)',
-    scaling: [lo, hi],
-    formula: `x = pixel * ${(hi - lo) / 255} ${lo < 0 ? '-' : '+'} ${Math.abs(lo)}   (pixel in 0..255, so x in [${lo}, ${hi}])`,
+    mean: p.mean,
+    std: p.std,
+    scaling: facts.scaling,
+    formula: new Set(formulas).size === 1
+      ? `${formulas[0]}   (pixel in 0..255, each channel, ${p.channelOrder} order)`
+      : `per channel in ${p.channelOrder} order: ${formulas.map((f, c) => `${p.channelOrder[c]}: ${f}`).join('; ')}   (pixel in 0..255)`,
     output: 'softmax probabilities, one per class, in the order of labels.json',
   };
 }
 
 function readme(facts: RunFacts, runId: number): string {
-  const [lo, hi] = facts.scaling;
+  const p = PREPROCESSING[facts.preprocessing];
+  const order = p.channelOrder === 'BGR' ? '[2, 1, 0]' : '[0, 1, 2]';
   return [
     `Transfer Studio model export (run ${runId}): a TensorFlow.js LayersModel.`,
     '',
@@ -72,7 +91,7 @@ function readme(facts: RunFacts, runId: number): string {
     '  labels.json                class names, in the order of the model\'s outputs',
     '  preprocessing.json         how to turn an image into the input tensor',
     '',
-    `Input: [batch, ${facts.inputSize}, ${facts.inputSize}, 3] float32 RGB, pixels scaled from 0..255 to [${lo}, ${hi}],`,
+    `Input: [batch, ${facts.inputSize}, ${facts.inputSize}, 3] float32, ${p.description},`,
     'after a centre square crop and a bilinear resize (see preprocessing.json). Output: class probabilities.',
     '',
     'Loading it in Node (npm i @tensorflow/tfjs-node sharp; in a browser load model.json from its URL instead):',
@@ -80,7 +99,9 @@ function readme(facts: RunFacts, runId: number): string {
     "  const model = await tf.loadLayersModel('file:///path/to/this/folder/model.json');",
     "  const labels = JSON.parse(fs.readFileSync('/path/to/this/folder/labels.json', 'utf8'));",
     `  const px = await sharp('image.jpg').rotate().resize(${facts.inputSize}, ${facts.inputSize}, { fit: 'cover', kernel: 'linear' }).toColourspace('srgb').removeAlpha().raw().toBuffer();`,
-    `  const p = await model.predict(tf.tensor4d(Float32Array.from(px, (v) => v * ${(hi - lo) / 255} ${lo < 0 ? '-' : '+'} ${Math.abs(lo)}), [1, ${facts.inputSize}, ${facts.inputSize}, 3])).data();`,
+    `  const mean = ${JSON.stringify(p.mean)}, std = ${JSON.stringify(p.std)}, order = ${order}; // channel order ${p.channelOrder}`,
+    '  const x = Float32Array.from(px, (_, i) => (px[i - (i % 3) + order[i % 3]] - mean[i % 3]) / std[i % 3]);',
+    `  const p = await model.predict(tf.tensor4d(x, [1, ${facts.inputSize}, ${facts.inputSize}, 3])).data();`,
     '  console.log(labels[p.indexOf(Math.max(...p))]);',
     '',
   ].join('\n');

@@ -508,10 +508,21 @@ export class Studio implements StudioHandlers {
   }
 
   async importModel(input: ParsedInput<'importModel'>): Promise<InstalledModelInfo> {
-    const m = await this.models.importFolder(input.dir, input.id, input.replace);
+    const m = await this.models.importPath(input.dir, {
+      ...(input.id !== undefined ? { id: input.id } : {}),
+      replace: input.replace,
+      ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
+      ...(this.options.engine ? { validate: this.validateModel } : {}),
+    });
     this.changed('models');
     return m;
   }
+
+  /** A model is installed only once the engine has built it (a Keras file's weights checked layer by layer). */
+  private readonly validateModel = async (dir: string): Promise<{ params: number; inputSize: number | null; layers: number }> => {
+    const info = await this.inspectModelDir(dir);
+    return { params: info.params, inputSize: typeof info.inputShape[0] === 'number' && info.inputShape[0] > 0 ? info.inputShape[0] : null, layers: info.layers.length };
+  };
 
   async listCatalog(): Promise<CatalogModelInfo[]> {
     return listCatalog(this.models);
@@ -520,7 +531,7 @@ export class Studio implements StudioHandlers {
   /** A download job; it needs no open project (models are per machine). */
   async downloadModel(input: ParsedInput<'downloadModel'>): Promise<JobInfo<'download'>> {
     const mirror = this.options.modelMirror ?? process.env.TRANSFER_STUDIO_MODEL_MIRROR;
-    const work = downloadJob(this.models, input, mirror || undefined);
+    const work = downloadJob(this.models, input, mirror || undefined, this.options.engine ? this.validateModel : undefined);
     return this.jobs.start('download', (ctx) => work(ctx).finally(() => this.changed('models'))).job;
   }
 

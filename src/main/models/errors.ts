@@ -16,7 +16,14 @@ export type ModelErrorCode =
   | 'MODEL_LOAD_FAILED'
   | 'DOWNLOAD_FAILED'
   | 'CHECKSUM_MISMATCH'
-  | 'UNKNOWN_CATALOG_MODEL';
+  | 'UNKNOWN_CATALOG_MODEL'
+  // Keras files (MODEL_ prefix: the engine's codes that mean "the user's model is at fault").
+  | 'MODEL_NOT_HDF5'
+  | 'MODEL_FILE_TRUNCATED'
+  | 'MODEL_NOT_KERAS'
+  | 'MODEL_UNKNOWN_ARCHITECTURE'
+  | 'MODEL_WEIGHTS_MISMATCH'
+  | 'MODEL_HASH_MISMATCH';
 
 export class ModelError extends Error {
   override readonly name = 'ModelError';

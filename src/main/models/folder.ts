@@ -55,6 +55,8 @@ export const SUPPORTED_LAYER_CLASSES: ReadonlySet<string> = new Set([
   'Concatenate', 'Maximum', 'Minimum', 'Multiply', 'Subtract', 'Dot', 'GaussianNoise', 'GaussianDropout',
   'AlphaDropout', 'Rescaling', 'CenterCrop', 'Resizing', 'SimpleRNN', 'GRU', 'LSTM', 'Bidirectional',
   'TimeDistributed', 'Model', 'Functional', 'Sequential',
+  // Built by the engine itself (training/engine/keras/normalization.ts): Keras' EfficientNet stem.
+  'Normalization',
 ]);
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, int8: 1 };

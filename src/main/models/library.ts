@@ -1,29 +1,60 @@
 /**
  * The models installed on this machine: one folder per model under <userData>/models/<id>/,
- * filled by importing a folder from disk or by a catalog download, never per project. A folder
- * is validated (readModelFolder) before it is copied, and copied under a temporary name then
- * renamed, so a half-copied model is never listed. Pure Node: no TensorFlow.js here.
+ * filled by importing from disk or by a catalog download, never per project. What is imported is
+ * validated before it is copied (a TensorFlow.js folder: readModelFolder; a Keras file:
+ * keras-file.ts, then `validate`, the engine building it), and copied under a temporary name then
+ * renamed, so a half-copied model is never listed. studio-model.json (written last) says what the
+ * folder holds: format, Keras file, architecture, preprocessing. Pure Node: no TensorFlow.js here.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { InstalledModelInfo, PreprocessingMode } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { CatalogModel } from './catalog';
-import { downloadModel, type DownloadOptions } from './download';
+import { kerasEntryByFileName, type CatalogModel, type KerasCatalogModel } from './catalog';
+import { downloadKerasFile, downloadModel, type DownloadOptions } from './download';
 import { readModelFolder } from './folder';
-import { isModelError } from './errors';
+import { isModelError, ModelError } from './errors';
+import { ARCHITECTURES, type KerasArchitecture } from './keras-architectures';
+import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
 
-export interface InstalledModel {
-  id: string;
-  name: string;
-  source: 'import' | 'catalog';
-  /** Where an imported model came from. */
-  origin: string;
-  weightBytes: number;
-  layers: number;
-  installedAt: string;
+export interface InstalledModel extends InstalledModelInfo {
+  /** Keras models: the file in the folder the engine reads (weights.h5, model.h5, model.weights.h5). */
+  file?: string;
+  architecture?: KerasArchitecture;
+  includeTop?: boolean;
+  /** md5 of the Keras file, and whether it is the file Keras publishes (its pinned hash). */
+  md5?: string;
+  verified?: string;
+}
+
+/** Builds the installed model in a folder (the engine), returning what it learned; throws a typed error if it cannot. */
+export type ValidateModel = (dir: string) => Promise<{ params: number; inputSize: number | null; layers: number }>;
+
+export interface ImportOptions {
+  id?: string;
+  replace?: boolean;
+  preprocessing?: PreprocessingMode;
+  validate?: ValidateModel;
 }
 
 const META = 'studio-model.json';
+
+/** The square input size a topology declares (its InputLayer's batch_input_shape), if fixed. */
+function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
+  const shape = layers.find((l) => l.class_name === 'InputLayer')?.config['batch_input_shape'];
+  return Array.isArray(shape) && typeof shape[1] === 'number' && shape[1] === shape[2] ? shape[1] : null;
+}
+
+/** The metadata of an installed model folder, or null (a folder imported by hand, a test's model). */
+export function readInstalledMeta(dir: string): InstalledModel | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, META), 'utf8')) as InstalledModel;
+  } catch {
+    return null;
+  }
+}
+
+const KERAS_FILE: Record<KerasFileInfo['format'], string> = { 'keras-weights': 'weights.h5', 'keras-h5': 'model.h5', 'keras-v3': 'model.weights.h5' };
 const ID_PATTERN = /^[\w.-]{1,100}$/;
 
 /** A model folder problem as the contract's typed error, keeping its specific message. */
@@ -65,14 +96,23 @@ export class ModelLibrary {
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** Installs a model from disk: a TensorFlow.js folder, or a Keras file (.h5 / .keras). */
+  async importPath(src: string, options: ImportOptions = {}): Promise<InstalledModel> {
+    const abs = path.resolve(src);
+    const stat = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!stat) throw new StudioError('bad_model', `${abs} does not exist.`, 'dir');
+    return stat.isDirectory() ? this.importFolder(abs, options) : this.importKeras(abs, options);
+  }
+
   /** Validates a LayersModel folder and installs a copy under `id` (default: the folder's name). */
-  async importFolder(src: string, id = path.basename(path.resolve(src)), replace = false): Promise<InstalledModel> {
+  async importFolder(src: string, options: ImportOptions = {}): Promise<InstalledModel> {
+    const id = options.id ?? path.basename(path.resolve(src));
     const dest = this.dirOf(id);
     const folder = await readModelFolder(path.resolve(src)).catch((err: unknown) => {
       throw modelErrorToStudio(err);
     });
-    if (fs.existsSync(dest) && !replace) throw new StudioError('conflict', `A model named "${id}" is already installed.`, 'id');
-    return this.install(id, [path.join(folder.dir, 'model.json'), ...folder.shards.map((s) => path.join(folder.dir, s.path))], {
+    if (fs.existsSync(dest) && !options.replace) throw new StudioError('conflict', `A model named "${id}" is already installed.`, 'id');
+    const meta: InstalledModel = {
       id,
       name: folder.modelName,
       source: 'import',
@@ -80,46 +120,112 @@ export class ModelLibrary {
       weightBytes: folder.weightBytes,
       layers: folder.layers.length,
       installedAt: new Date().toISOString(),
-    });
+      format: 'tfjs',
+      preprocessing: options.preprocessing ?? 'tf',
+      params: folder.manifest.flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0),
+      ...(inputSizeOf(folder.layers) ? { inputSize: inputSizeOf(folder.layers)! } : {}),
+    };
+    const files = [path.join(folder.dir, 'model.json'), ...folder.shards.map((s) => path.join(folder.dir, s.path))];
+    // Validated structurally above (every shard, its size, the layer classes): no engine needed.
+    return this.installValidated(id, files.map((f) => ({ from: f, to: path.relative(folder.dir, f) })), meta);
   }
 
-  /** Copies files into a temporary folder, writes the metadata last, then renames into place. */
-  install(id: string, files: string[], meta: InstalledModel): InstalledModel {
+  /**
+   * Installs a Keras file: a whole model (Keras 2 .h5, Keras 3 .keras) or a weights-only .h5 of a
+   * catalog architecture. A file carrying the name Keras publishes a catalog file under must have
+   * the hash Keras pins for it.
+   */
+  async importKeras(src: string, options: ImportOptions = {}): Promise<InstalledModel> {
+    const info = await inspectKerasFile(src).catch((err: unknown) => {
+      throw modelErrorToStudio(err);
+    });
+    const id = options.id ?? path.basename(src).replace(/\.(h5|hdf5|keras)$/i, '').replace(/[^\w.-]/g, '_').slice(0, 100);
+    const dest = this.dirOf(id);
+    if (fs.existsSync(dest) && !options.replace) throw new StudioError('conflict', `A model named "${id}" is already installed.`, 'id');
+    const md5 = await md5File(src);
+    const published = kerasEntryByFileName(path.basename(src));
+    let verified: string | undefined;
+    if (published) {
+      const accepted = [published.hash?.value, ...published.alsoAccepted].filter((h): h is string => typeof h === 'string');
+      if (accepted.length > 0 && !accepted.includes(md5))
+        throw new StudioError('bad_model', `${src} has md5 ${md5}, but Keras pins ${accepted[0]} for ${published.fileName} (${published.hash?.pinnedIn ?? 'keras'}): it is not the genuine file. Download it again, or rename it if it holds your own weights.`, 'dir');
+      verified = accepted.length > 0 ? `md5 matches the hash Keras pins (${published.hash?.pinnedIn ?? 'keras'})` : 'Keras pins no hash for this file; checked structurally';
+    }
+    const arch = info.architecture;
+    const meta: InstalledModel = {
+      id,
+      name: arch ? `${ARCHITECTURES[arch.architecture].name}${arch.includeTop ? '' : ' (no top)'}` : info.name,
+      source: 'import',
+      origin: path.resolve(src),
+      weightBytes: fs.statSync(src).size,
+      layers: 0,
+      installedAt: new Date().toISOString(),
+      format: info.format,
+      file: KERAS_FILE[info.format],
+      preprocessing: options.preprocessing ?? (arch ? ARCHITECTURES[arch.architecture].preprocessing : 'tf'),
+      md5,
+      ...(arch ? { architecture: arch.architecture, includeTop: arch.includeTop } : {}),
+      ...(verified ? { verified } : {}),
+    };
+    if (info.format !== 'keras-v3') return this.installValidated(id, [{ from: path.resolve(src), to: meta.file! }], meta, options.validate);
+    fs.mkdirSync(this.root, { recursive: true });
+    const unpacked = fs.mkdtempSync(path.join(this.root, '.unpack-'));
+    try {
+      const { configFile, weightsFile } = await extractKerasArchive(src, unpacked);
+      return await this.installValidated(id, [{ from: configFile, to: 'config.json' }, { from: weightsFile, to: meta.file! }], meta, options.validate);
+    } finally {
+      fs.rmSync(unpacked, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Copies files into a temporary folder, lets `validate` build the model there (its parameter
+   * count and input size go into the metadata), writes the metadata last, then renames into place.
+   * A model that fails validation is never installed, and an installed one it would replace stays.
+   */
+  async installValidated(id: string, files: { from: string; to: string; move?: boolean }[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
     const dest = this.dirOf(id);
     fs.mkdirSync(this.root, { recursive: true });
     const tmp = path.join(this.root, `.${id}.${process.pid}.${Date.now()}.tmp`);
     try {
       fs.mkdirSync(tmp);
-      const srcRoot = path.dirname(files[0]!);
       for (const f of files) {
-        const target = path.join(tmp, path.relative(srcRoot, f));
+        const target = path.join(tmp, f.to);
         fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.copyFileSync(f, target);
+        if (f.move) fs.renameSync(f.from, target);
+        else fs.copyFileSync(f.from, target);
       }
-      fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 2));
+      let done = meta;
+      if (validate) {
+        fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
+        const v = await validate(tmp);
+        done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
+      }
+      fs.writeFileSync(path.join(tmp, META), JSON.stringify(done, null, 2));
       fs.rmSync(dest, { recursive: true, force: true });
       fs.renameSync(tmp, dest);
-      return meta;
+      return done;
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
-      throw err instanceof StudioError ? err : new StudioError('internal', `Installing the model "${id}" failed: ${(err as Error).message}`);
+      if (err instanceof StudioError) throw err;
+      if (isModelError(err)) throw modelErrorToStudio(err);
+      throw new StudioError('internal', `Installing the model "${id}" failed: ${(err as Error).message}`);
     }
   }
 
   /**
-   * Installs a catalog model by downloading it (download.ts: temp folder, verified, renamed into
-   * place); a valid installed copy is reused, so each machine downloads a model once.
+   * Installs a catalog model by downloading it (download.ts: temp folder or resumable partial
+   * file, verified, moved into place); a valid installed copy is reused, so each machine downloads
+   * a model once.
    */
-  async download(entry: CatalogModel, options: DownloadOptions = {}): Promise<{ model: InstalledModel; cached: boolean }> {
+  async download(entry: CatalogModel, options: DownloadOptions & { validate?: ValidateModel } = {}): Promise<{ model: InstalledModel; cached: boolean }> {
     const dir = this.dirOf(entry.id);
     const installed = this.list().find((m) => m.id === entry.id);
     if (installed && !options.force) {
-      const valid = await readModelFolder(dir).then(
-        () => true,
-        () => false,
-      );
+      const valid = entry.kind === 'keras' ? fs.existsSync(path.join(dir, installed.file ?? 'weights.h5')) : await readModelFolder(dir).then(() => true, () => false);
       if (valid) return { model: installed, cached: true };
     }
+    if (entry.kind === 'keras') return { model: await this.downloadKeras(entry, options), cached: false };
     // downloadModel reuses a valid folder left without metadata by an interrupted install unless forced.
     const folder = await downloadModel(entry, this.root, { ...options, force: options.force || installed !== undefined });
     const meta: InstalledModel = {
@@ -130,12 +236,45 @@ export class ModelLibrary {
       weightBytes: folder.weightBytes,
       layers: folder.layers.length,
       installedAt: new Date().toISOString(),
+      format: 'tfjs',
+      preprocessing: entry.preprocessing,
+      inputSize: entry.inputSize,
+      ...(entry.params ? { params: entry.params } : {}),
     };
     // Metadata last (written then renamed): until it is there the folder is not listed.
     const tmp = path.join(dir, `.${META}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify(meta, null, 2));
     fs.renameSync(tmp, path.join(dir, META));
     return { model: meta, cached: false };
+  }
+
+  private async downloadKeras(entry: KerasCatalogModel, options: DownloadOptions & { validate?: ValidateModel }): Promise<InstalledModel> {
+    // Structural check of the download: a Keras weights file of this very architecture.
+    const verify = async (file: string): Promise<void> => {
+      const info = await inspectKerasFile(file);
+      if (info.architecture?.architecture !== entry.family || info.architecture.includeTop !== entry.includeTop)
+        throw new ModelError('CHECKSUM_MISMATCH', `${entry.fileName} from ${entry.url} is not a ${entry.name} weights file (its layers are those of ${info.architecture ? info.architecture.architecture : 'no known architecture'}).`, { url: entry.url });
+    };
+    const got = await downloadKerasFile(entry, this.root, verify, options);
+    const meta: InstalledModel = {
+      id: entry.id,
+      name: entry.name,
+      source: 'catalog',
+      origin: entry.url,
+      weightBytes: fs.statSync(got.file).size,
+      layers: 0,
+      installedAt: new Date().toISOString(),
+      format: 'keras-weights',
+      file: 'weights.h5',
+      architecture: entry.family,
+      includeTop: entry.includeTop,
+      preprocessing: entry.preprocessing,
+      inputSize: entry.inputSize,
+      ...(entry.params ? { params: entry.params } : {}),
+      md5: got.md5,
+      verified: entry.hash ? `md5 matches the hash Keras pins (${entry.hash.pinnedIn})` : 'Keras pins no hash for this file; checked structurally and by size',
+    };
+    return this.installValidated(entry.id, [{ from: got.file, to: 'weights.h5', move: true }], meta, options.validate);
   }
 
   remove(id: string): void {

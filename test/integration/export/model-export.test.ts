@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREPROCESS_VERSION } from '../../../src/main/training/engine/preprocess';
+import { PREPROCESS_VERSION, preprocessVersion } from '../../../src/main/training/engine/preprocess';
 import { ProjectStore } from '../../../src/main/store/project-store';
 import { MODEL_025 } from '../../fixtures/shared';
 import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from '../helpers';
@@ -50,8 +50,23 @@ describe('export model', () => {
       scaling: [-1, 1],
       resize: { fit: 'cover', position: 'centre', kernel: 'bilinear' },
     });
-    expect(fs.readFileSync(path.join(out, 'README.txt'), 'utf8')).toMatch(/loadLayersModel[\s\S]*v \* 0\.00784313725490196 - 1/);
+    expect(fs.readFileSync(path.join(out, 'README.txt'), 'utf8')).toMatch(/loadLayersModel[\s\S]*mean = \[127\.5,127\.5,127\.5\], std = \[127\.5,127\.5,127\.5\]/);
     expect(strayFiles(path.dirname(out), ['exported'])).toEqual([]);
+  });
+
+  it("describes a VGG16/ResNet50 run's own preprocessing: BGR with the ImageNet means subtracted", async () => {
+    const id = addRun(store, CLASSES);
+    writeRunFolder(id, { preprocessing: 'caffe', preprocess: preprocessVersion('caffe'), scaling: [-123.68, 151.061] });
+    const out = path.join(tempDir(), 'caffe');
+    await exportNow(store, { kind: 'model', out, runId: id });
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'preprocessing.json'), 'utf8'))).toMatchObject({
+      mode: 'caffe',
+      channelOrder: 'BGR',
+      mean: [103.939, 116.779, 123.68],
+      std: [1, 1, 1],
+      formula: expect.stringContaining('B: x = pixel - 103.939'),
+    });
+    expect(fs.readFileSync(path.join(out, 'README.txt'), 'utf8')).toMatch(/order = \[2, 1, 0\]; \/\/ channel order BGR/);
   });
 
   it('a cancel leaves nothing behind', async () => {

@@ -34,7 +34,10 @@ describe('downloadModel and listCatalog', () => {
     const studio = studioWith(mirror.url);
     try {
       const catalog = await studio.call('listCatalog', {});
-      expect(catalog.map((m) => m.id)).toEqual(['mobilenet_v1_0.25_224', 'mobilenet_v1_0.50_224', 'mobilenet_v1_0.75_224', 'mobilenet_v1_1.0_224']);
+      expect(catalog.map((m) => m.id)).toEqual([
+        'mobilenet_v1_0.25_224', 'mobilenet_v1_0.50_224', 'mobilenet_v1_0.75_224', 'mobilenet_v1_1.0_224',
+        'vgg16_notop', 'vgg16', 'resnet50_notop', 'resnet50', 'mobilenet_v2_notop', 'mobilenet_v2', 'efficientnetb0_notop', 'efficientnetb0',
+      ]);
       expect(catalog[0]).toMatchObject({ licence: 'Apache-2.0', inputSize: 224, scaling: [-1, 1], verifiedDigest: true, installed: false });
       const progress: JobInfo['progress'][] = [];
       studio.on('job.progress', (j) => progress.push(j.progress));
@@ -95,7 +98,7 @@ describe('downloadModel and listCatalog', () => {
   it('an unknown model is bad input, named with the catalog', async () => {
     const studio = studioWith(mirror.url);
     try {
-      await expect(studio.call('downloadModel', { id: 'resnet50' })).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('mobilenet_v1_0.25_224') });
+      await expect(studio.call('downloadModel', { id: 'resnet152' })).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('mobilenet_v1_0.25_224') });
     } finally {
       await studio.dispose();
     }
@@ -115,8 +118,8 @@ describe('transfer-studio models download', () => {
     const list = await cli(home, ['models', 'list', '--json']);
     expect(list.json).toMatchObject({ ok: true, models: [{ id: ID, source: 'catalog' }] });
     expect((list.json?.catalog as { id: string; installed: boolean }[]).find((m) => m.id === ID)?.installed).toBe(true);
-    const unknown = await cli(home, ['models', 'download', 'resnet50']);
+    const unknown = await cli(home, ['models', 'download', 'resnet152']);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/"resnet50" is not in the model catalog/);
+    expect(unknown.err).toMatch(/"resnet152" is not in the model catalog/);
   });
 });

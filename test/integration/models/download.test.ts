@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG, catalogModel } from '../../../src/main/models/catalog';
+import { CATALOG, catalogModel, type TfjsCatalogModel } from '../../../src/main/models/catalog';
 import { downloadModel } from '../../../src/main/models/download';
 import { MODEL_025 } from '../../fixtures/shared';
 
@@ -34,15 +34,16 @@ function diskFetch(mutate?: (name: string, data: Buffer) => Buffer | null): type
 
 describe('model catalog and download', () => {
   it('lists the MobileNet v1 family at 224 with licence and feature layer', () => {
-    expect(CATALOG.map((m) => m.alpha)).toEqual([0.25, 0.5, 0.75, 1]);
-    for (const m of CATALOG) {
+    const mobilenets = CATALOG.filter((m): m is TfjsCatalogModel => m.kind === 'tfjs');
+    expect(mobilenets.map((m) => m.alpha)).toEqual([0.25, 0.5, 0.75, 1]);
+    for (const m of mobilenets) {
       expect(m.url).toMatch(/^https:\/\/storage\.googleapis\.com\/tfjs-models\/tfjs\/mobilenet_v1_[\d.]+_224\/model\.json$/);
       expect(m).toMatchObject({ licence: 'Apache-2.0', inputSize: 224, scaling: [-1, 1], defaultFeatureLayer: 'global_average_pooling2d_1' });
     }
   });
 
   it('downloads, verifies and renames into the cache; a second call uses the cache', async () => {
-    const entry = catalogModel('mobilenet_v1_0.25_224');
+    const entry = catalogModel('mobilenet_v1_0.25_224') as TfjsCatalogModel | undefined;
     if (!entry) throw new Error('missing catalog entry');
     let calls = 0;
     const f = diskFetch((_n, d) => {
@@ -59,7 +60,7 @@ describe('model catalog and download', () => {
   });
 
   it('a truncated shard or a wrong model.json fails and leaves nothing behind', async () => {
-    const entry = catalogModel('mobilenet_v1_0.25_224');
+    const entry = catalogModel('mobilenet_v1_0.25_224') as TfjsCatalogModel | undefined;
     if (!entry) throw new Error('missing catalog entry');
     const cache = path.join(tmp, 'cache-bad');
     await expect(downloadModel(entry, cache, { fetch: diskFetch((n, d) => (n === 'group31-shard1of1' ? d.subarray(0, 100) : d)) })).rejects.toMatchObject({

@@ -218,6 +218,6 @@ describe('transfer-studio end to end on real digits', () => {
     // A closed port refuses the connection: the same path as a machine without internet access.
     const r = await cli(home, ['models', 'download', 'mobilenet_v1_0.75_224', '--json'], { env: { TRANSFER_STUDIO_MODEL_MIRROR: `http://127.0.0.1:${await closedPort()}/` } });
     expect(r.code).toBe(1);
-    expect(r.json).toMatchObject({ ok: false, error: { code: 'download_failed', message: expect.stringMatching(/Could not download .*ECONNREFUSED.*models import FOLDER/) } });
+    expect(r.json).toMatchObject({ ok: false, error: { code: 'download_failed', message: expect.stringMatching(/Could not download .*ECONNREFUSED.*models import PATH/) } });
   });
 });

@@ -28,9 +28,11 @@ import { seededRandom } from '../../../shared/random';
 import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, isOutOfMemory, stepBytesPerImage } from './memory-budget';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
-import { loadImage, PREPROCESS_VERSION } from './preprocess';
+import type { PreprocessingMode } from '../../../shared/domain';
+import { valueRange } from '../../models/preprocessing';
+import { loadModelInput, preprocessVersion } from './preprocess';
 import type { EngineEvent, TrainItem, TrainJob } from '../protocol';
-import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer, SCALING, validateJob } from './scenario1';
+import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer, validateJob } from './scenario1';
 import { heInitialise, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 
 /** A fresh copy of the architecture with its own variables; pretrained weights copied unless He init. */
@@ -72,6 +74,7 @@ class BatchSource {
     private readonly augment: TrainJob['config']['augment'],
     private readonly seed: number,
     private readonly emit: (e: EngineEvent) => void,
+    private readonly mode: PreprocessingMode,
   ) {}
 
   /**
@@ -91,10 +94,10 @@ class BatchSource {
       items.map(async (item, k) => {
         if (this.failed.has(item.path)) return null;
         try {
-          const img = await loadImage(item.path, this.size, SCALING);
+          const img = await loadModelInput(item.path, this.size, this.mode);
           if (!this.augment || !augmentAt) return { item, img };
           const params = sampleAugment(this.augment, augmentRandom(this.seed, augmentAt.epoch, augmentAt.positions[k] as number));
-          return { item, img: augmentImage(img, this.size, params, SCALING) };
+          return { item, img: augmentImage(img, this.size, params, valueRange(this.mode)) };
         } catch (e) {
           this.failed.add(item.path);
           this.emit({ type: 'log', message: `Skipped ${item.path}: it could not be decoded (${(e as Error).message})` });
@@ -151,7 +154,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
   const disposables: { dispose(): void }[] = [];
   try {
     const chain = chainTo(clone.getLayer(cutLayer));
-    if (!chain) throw new EngineJobError('UNSUPPORTED_TOPOLOGY', `Scenarios 2-4 need a network without branches up to ${cutLayer}; ${loaded.folder.modelName} has skip connections. Use scenario 1.`);
+    if (!chain) throw new EngineJobError('UNSUPPORTED_TOPOLOGY', `Scenarios 2-4 need a network without branches up to ${cutLayer}; ${loaded.name} has skip connections. Use scenario 1.`);
     const trainLayers = chain.slice(plan.freezeTo ? chain.findIndex((l) => l.name === plan.freezeTo) + 1 : 0);
     if (plan.init === 'he') heInitialise(trainLayers, config.seed);
     // Scenario 3 has no statistics worth keeping: its BatchNorm learns them from batches.
@@ -175,7 +178,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     emit({
       type: 'log',
       message:
-        `Scenario ${scenario}: ${loaded.folder.modelName}, ${plan.freezeTo ? `frozen up to ${plan.freezeTo} (${plan.frozenParams} parameters, ${frozen?.kind})` : 'nothing frozen'}, ` +
+        `Scenario ${scenario}: ${loaded.name}, ${plan.freezeTo ? `frozen up to ${plan.freezeTo} (${plan.frozenParams} parameters, ${frozen?.kind})` : 'nothing frozen'}, ` +
         `${plan.trainableParams} trainable parameters up to ${cutLayer} (${plan.init === 'he' ? 'He initialised' : 'pretrained'}, BatchNorm ${bnMode === 'batch' ? 'trained on batch statistics' : 'in inference mode'}), ` +
         `head on ${net.outputDim} features; input ${size}x${size}; augmentation ${augment ? Object.entries(augment).filter(([, on]) => on).map(([k]) => k).join('+') || 'none' : 'off'}; backend ${backend.name} x${backend.threads}`,
     });
@@ -201,7 +204,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     if (frozen) {
       cache = await ActivationCache.open(
         path.join(job.cacheDir, 'activations'),
-        { modelId: job.modelId, cutLayer: plan.freezeTo ?? '', pool: 'none', inputSize: size, preprocess: PREPROCESS_VERSION },
+        { modelId: job.modelId, cutLayer: plan.freezeTo ?? '', pool: 'none', inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) },
         rowDim,
       );
       const wanted = new Map<string, { hash: string; path: string }>();
@@ -210,7 +213,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       cacheStats = { hits: wanted.size - missing.length, misses: missing.length };
       emit({ type: 'phase', phase: 'extract' });
       const t0 = performance.now();
-      const ex = await extractMissing(frozen, size, missing, cache, signal, emit);
+      const ex = await extractMissing(frozen, size, missing, cache, signal, emit, loaded.preprocessing);
       extractMs = performance.now() - t0;
       for (const f of ex.failed) emit({ type: 'log', message: `Left out ${f}: it could not be decoded.` });
     }
@@ -218,7 +221,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     const trainCached = Boolean(cache && !augment);
     const trainItems = usable(train, trainCached);
     const valItems = usable(val, Boolean(cache));
-    const source = new BatchSource(size, frozen, rowShape, cache, augment, config.seed, emit);
+    const source = new BatchSource(size, frozen, rowShape, cache, augment, config.seed, emit, loaded.preprocessing);
 
     // Pretrained layers learn slower than the new head (scenario 3 has nothing pretrained).
     const k = job.classNames.length;
@@ -237,8 +240,9 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       cutLayer,
       freezeTo: plan.freezeTo,
       inputSize: size,
-      scaling: SCALING,
-      preprocess: PREPROCESS_VERSION,
+      scaling: valueRange(loaded.preprocessing),
+      preprocessing: loaded.preprocessing,
+      preprocess: preprocessVersion(loaded.preprocessing),
       classNames: job.classNames,
       featureDim: net.outputDim,
       /** The whole trained classifier is runDir/model; prediction runs it (no separate head). */

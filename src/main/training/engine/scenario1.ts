@@ -6,7 +6,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo, TrainResult } from '../../../shared/domain';
+import type { BackendInfo, PreprocessingMode, TrainResult } from '../../../shared/domain';
+import { valueRange } from '../../models/preprocessing';
 import { ModelError } from '../../models/errors';
 import { folderIOHandler, readModelFolder } from '../../models/folder';
 import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from './model-layers';
@@ -14,7 +15,7 @@ import { FeatureCache, type RowSink } from './feature-cache';
 import { foldedForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
-import { loadImage, PREPROCESS_VERSION, type Scaling } from './preprocess';
+import { loadModelInput, preprocessVersion } from './preprocess';
 import type { ClassifyResult, EngineErrorData, EngineEvent, PredictItem, PredictResult, TrainJob } from '../protocol';
 
 /** A job the engine refuses or cannot finish, with one of the protocol's codes. */
@@ -28,7 +29,6 @@ export class EngineJobError extends Error {
 }
 
 const INPUT_SIZE = 224;
-export const SCALING: Scaling = [-1, 1];
 const EXTRACT_BATCH = 32;
 /** 32 MB of float32 rows at most wait in memory before they are appended to a cache. */
 const FLUSH_FLOATS = 8 * 1024 * 1024;
@@ -74,6 +74,8 @@ export async function extractMissing(
   cache: RowSink,
   signal: AbortSignal | undefined,
   emit: (e: EngineEvent) => void,
+  /** The model's input preprocessing (its family's). */
+  mode: PreprocessingMode = 'tf',
 ): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
   const dim = forward.outputShape.reduce((a, b) => a * b, 1);
   const failed: string[] = [];
@@ -81,7 +83,7 @@ export async function extractMissing(
     Promise.all(
       targets.slice(s, s + EXTRACT_BATCH).map(async (t) => {
         try {
-          return { t, data: await loadImage(t.path, size, SCALING) };
+          return { t, data: await loadModelInput(t.path, size, mode) };
         } catch (e) {
           failed.push(t.path);
           emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });
@@ -154,10 +156,10 @@ export async function runScenario1(
   const forward = foldedForward(loaded.model, cutLayer, { pool });
   try {
     const dim = forward.outputShape.reduce((a, b) => a * b, 1);
-    emit({ type: 'log', message: `Frozen part: ${loaded.folder.modelName} up to ${cutLayer} (${forward.kind}), ${dim} features; backend ${backend.name} x${backend.threads}` });
+    emit({ type: 'log', message: `Frozen part: ${loaded.name} up to ${cutLayer} (${forward.kind}), ${dim} features; backend ${backend.name} x${backend.threads}` });
     const cache = await FeatureCache.open(
       path.join(job.cacheDir, 'features'),
-      { modelId: job.modelId, cutLayer, pool, inputSize: size, preprocess: PREPROCESS_VERSION },
+      { modelId: job.modelId, cutLayer, pool, inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) },
       dim,
     );
     // Extraction: unique content hashes not yet cached.
@@ -167,7 +169,7 @@ export async function runScenario1(
     const missing = [...unique.values()].filter((t) => !cache.has(t.hash));
     const hits = unique.size - missing.length;
     const te = performance.now();
-    const ex = await extractMissing(forward, size, missing, cache, signal, emit);
+    const ex = await extractMissing(forward, size, missing, cache, signal, emit, loaded.preprocessing);
     const extractMs = performance.now() - te;
     const base = {
       backend,
@@ -218,8 +220,9 @@ export async function runScenario1(
           cutLayer,
           pool,
           inputSize: size,
-          scaling: SCALING,
-          preprocess: PREPROCESS_VERSION,
+          scaling: valueRange(loaded.preprocessing),
+          preprocessing: loaded.preprocessing,
+          preprocess: preprocessVersion(loaded.preprocessing),
           classNames: job.classNames,
           featureDim: dim,
           backend,
@@ -268,7 +271,7 @@ export async function classify(modelDir: string, imagePaths: string[], topK = 5,
   const out: ClassifyResult[] = [];
   for (let s = 0; s < imagePaths.length; s += 16) {
     const paths = imagePaths.slice(s, s + 16);
-    const imgs = await Promise.all(paths.map((p) => loadImage(p, size, SCALING)));
+    const imgs = await Promise.all(paths.map((p) => loadModelInput(p, size, loaded.preprocessing)));
     const batch = new Float32Array(imgs.length * size * size * 3);
     imgs.forEach((d, i) => batch.set(d, i * size * size * 3));
     const probs = tf.tidy(() => tf.reshape(loaded.model.predict(tf.tensor4d(batch, [imgs.length, size, size, 3])) as tf.Tensor, [imgs.length, -1]));
@@ -295,6 +298,8 @@ interface RunJson {
   pool: Pooling;
   inputSize: number;
   preprocess: string;
+  /** Absent in runs from before per-family preprocessing: those are [-1, 1]. */
+  preprocessing?: PreprocessingMode;
   classNames: string[];
   featureDim: number;
   /** 'model' (scenarios 2-4): the whole trained classifier is runDir/model, there is no separate head. */
@@ -356,7 +361,7 @@ export async function predict(
     const cache = cacheDir && !whole ? await FeatureCache.open(path.join(cacheDir, 'features'), key, dim) : null;
     const scratch = cache ?? (await FeatureCache.open(path.join(runDir, '.predict-cache'), key, dim));
     const missing = targets.filter((t) => !scratch.has(t.hash));
-    const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, emit);
+    const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, emit, run.preprocessing ?? 'tf');
     if (ex.state === 'cancelled') throw new EngineJobError('CANCELLED', 'Prediction was cancelled.');
     for (const t of targets) {
       const f = scratch.get(t.hash);

@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
 import { chainTo, foldedForward } from './frozen';
-import { loadImage, PREPROCESS_VERSION } from './preprocess';
+import { loadImage, preprocessVersion } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from '../protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
 
@@ -162,11 +162,11 @@ export async function estimateSimilarity(
     const dim = forward.outputShape.reduce((a, b) => a * b, 1);
     const cache = await FeatureCache.open(
       path.join(params.cacheDir ?? (scratch as string), 'features'),
-      { modelId: params.modelId, cutLayer, pool: 'avg', inputSize: size, preprocess: PREPROCESS_VERSION },
+      { modelId: params.modelId, cutLayer, pool: 'avg', inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) },
       dim,
     );
     const missing = sample.filter((s) => !cache.has(s.hash)).map((s) => ({ hash: s.hash, path: s.path }));
-    const ex = await extractMissing(forward, size, missing, cache, signal, emit);
+    const ex = await extractMissing(forward, size, missing, cache, signal, emit, loaded.preprocessing);
     if (ex.state === 'cancelled') throw new EngineJobError('CANCELLED', 'The similarity estimate was cancelled.');
     const used = sample.filter((s) => cache.has(s.hash));
     const features = used.map((s) => cache.get(s.hash) as Float32Array);
