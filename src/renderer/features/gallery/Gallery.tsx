@@ -9,6 +9,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import type { ClassInfo, ImageFilter, ImageSort, JobInfo, ProjectCounts, Split } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
+import * as bulk from '../../api/bulk';
 import { useEvent } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
 import { startImageDrag } from './drag';
@@ -113,7 +114,7 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
 
   const moveSplit = (split: Split): void => {
     const ids = selectedIds();
-    run(api.call('setSplit', { ids, split }).then((r) => say(`${r.changed} moved to ${SPLIT_NAMES[split].toLowerCase()}`)));
+    run(bulk.setSplit(ids, split).then((r) => say(`${r.changed} moved to ${SPLIT_NAMES[split].toLowerCase()}`)));
   };
 
   const doSelectAll = (): void => {
