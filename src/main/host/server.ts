@@ -170,9 +170,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     const off = opts.studio.onAny((event, payload) => reply({ event, payload }));
     ws.on('close', off);
-    // A frame over the size limit or with invalid UTF-8 ends up here: ws closes this socket
-    // (1009, 1007); the server and the other sockets go on.
-    ws.on('error', () => ws.terminate());
+    // A frame over the size limit or with invalid UTF-8 ends up here, after ws has closed this
+    // socket (1009, 1007). Without a listener the error would end the process.
+    ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
       let msg: WireRequest;
       try {
