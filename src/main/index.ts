@@ -20,17 +20,6 @@ let win: BrowserWindow | undefined;
 /** Where the renderer is loaded from: the dev server in development, else the built index.html. */
 const RENDERER_URL = process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(path.join(__dirname, '../renderer/index.html')).toString();
 
-/** Only the app's own page may call the Studio: not a frame inside it, not anything navigated to. */
-function isAppPage(url: string): boolean {
-  try {
-    const u = new URL(url);
-    const app = new URL(RENDERER_URL);
-    return u.protocol === 'file:' ? u.protocol === app.protocol && u.pathname === app.pathname : u.origin === app.origin;
-  } catch {
-    return false;
-  }
-}
-
 async function createWindow(): Promise<void> {
   win = new BrowserWindow({
     width: 1400,
@@ -84,7 +73,7 @@ app.whenReady().then(async () => {
     if (!data) return new Response('Not found', { status: 404, headers: { 'Content-Type': 'text/plain', 'X-Content-Type-Options': 'nosniff' } });
     return new Response(new Uint8Array(data), { status: 200, headers: servedFileHeaders(data) });
   });
-  connectIpc(studio, () => win?.webContents, isAppPage);
+  connectIpc(studio, () => win?.webContents, RENDERER_URL);
   await createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) void createWindow();

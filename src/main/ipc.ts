@@ -5,19 +5,18 @@
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import type { RequestResult, WireEvent } from '../shared/api';
 import type { Studio } from './host/studio';
+import { mayCallStudio } from './shell-policy';
 
 export const REQUEST_CHANNEL = 'studio:request';
 export const EVENT_CHANNEL = 'studio:event';
 
 /**
- * `isAppPage(url)` says whether a frame's address is the app's own page: a request is answered
- * only from the main frame of the app's window at that address (not an iframe, not a page the
- * window was somehow navigated to).
+ * Requests are answered only from the main frame of the app's window showing the app's page at
+ * `rendererUrl` (not an iframe, not a page the window was somehow navigated to): shell-policy.ts.
  */
-export function connectIpc(studio: Studio, target: () => WebContents | undefined, isAppPage: (url: string) => boolean): () => void {
+export function connectIpc(studio: Studio, target: () => WebContents | undefined, rendererUrl: string): () => void {
   ipcMain.handle(REQUEST_CHANNEL, (e: IpcMainInvokeEvent, name: unknown, input: unknown): Promise<RequestResult> | RequestResult => {
-    const frame = e.senderFrame;
-    if (e.sender !== target() || !frame || frame.parent !== null || !isAppPage(frame.url))
+    if (!mayCallStudio(e, target(), rendererUrl))
       return { ok: false, error: { code: 'unauthorized', message: 'Requests are answered only from the studio window.' } };
     return studio.handle(name, input);
   });
