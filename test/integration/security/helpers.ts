@@ -4,9 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import type { WireEvent, WireResponse } from '../../../src/shared/api';
 
@@ -22,13 +24,16 @@ export interface Served {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `transfer-studio serve [DIR] --json`: through bin/transfer-studio.js (`viaBin`), else from the source. */
-export async function serve(home: string, dir?: string, opts: { viaBin?: boolean } = {}): Promise<Served> {
+/** Starts `transfer-studio serve [DIR] --json`: through bin/transfer-studio.js (`viaBin`), else from the source; in `cwd` if given. */
+export async function serve(home: string, dir?: string, opts: { viaBin?: boolean; cwd?: string } = {}): Promise<Served> {
   if (!fs.existsSync(path.join(ROOT, 'out', 'renderer', 'index.html'))) throw new Error('Build first: npm run build');
-  const entry = opts.viaBin ? [path.join(ROOT, 'bin', 'transfer-studio.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts')];
+  // tsx by its file URL: the server may run in another folder, where `--import tsx` would not resolve.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const entry = opts.viaBin ? [path.join(ROOT, 'bin', 'transfer-studio.js')] : ['--import', tsx, path.join(ROOT, 'src/main/cli/index.ts')];
   const proc = spawn(process.execPath, [...entry, 'serve', ...(dir ? [dir] : []), '--json'], {
     env: { ...process.env, TRANSFER_STUDIO_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += String(d)));
