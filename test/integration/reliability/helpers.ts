@@ -5,14 +5,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const MODEL_025 = path.resolve(ROOT, '../shared/models/mobilenet_v1_0.25_224');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** tsx by its file URL: a process may run in another folder, where `--import tsx` would not resolve. */
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface Cli {
   proc: ChildProcess;
@@ -93,12 +93,4 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
-const made: string[] = [];
-export function tempDir(prefix = 'ts-kill-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-export function removeTempDirs(): void {
-  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-}
+export { removeTempDirs, tempDir } from '../cli/helpers';

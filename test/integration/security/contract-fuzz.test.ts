@@ -15,23 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRequestName, requests, type WireResponse } from '../../../src/shared/api';
 import { ERROR_CODES } from '../../../src/shared/errors';
 import { Studio } from '../../../src/main/host/studio';
+import { seededRandom } from '../../../src/main/store/images';
 import { connect, jobFinished, removeTempDirs, rpc, serve, tempDir, type Served } from './helpers';
 
 const SEED = 1313;
 const ROUNDS_PER_REQUEST = 60;
 
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(SEED);
+const random = seededRandom(SEED); // replayable: a failure names its seed
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 

@@ -4,15 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import type { WireEvent, WireResponse } from '../../../src/shared/api';
+import { ROOT, TSX } from '../reliability/helpers';
 
-export const ROOT = path.resolve(import.meta.dirname, '../../..');
+export { ROOT };
 
 export interface Served {
   proc: ChildProcess;
@@ -27,9 +25,7 @@ export interface Served {
 /** Starts `transfer-studio serve [DIR] --json`: through bin/transfer-studio.js (`viaBin`), else from the source; in `cwd` if given. */
 export async function serve(home: string, dir?: string, opts: { viaBin?: boolean; cwd?: string } = {}): Promise<Served> {
   if (!fs.existsSync(path.join(ROOT, 'out', 'renderer', 'index.html'))) throw new Error('Build first: npm run build');
-  // tsx by its file URL: the server may run in another folder, where `--import tsx` would not resolve.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const entry = opts.viaBin ? [path.join(ROOT, 'bin', 'transfer-studio.js')] : ['--import', tsx, path.join(ROOT, 'src/main/cli/index.ts')];
+  const entry = opts.viaBin ? [path.join(ROOT, 'bin', 'transfer-studio.js')] : ['--import', TSX, path.join(ROOT, 'src/main/cli/index.ts')];
   const proc = spawn(process.execPath, [...entry, 'serve', ...(dir ? [dir] : []), '--json'], {
     env: { ...process.env, TRANSFER_STUDIO_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -150,15 +146,7 @@ export function jobFinished(ws: WebSocket, id: string): Promise<{ state: string;
   });
 }
 
-const made: string[] = [];
-export function tempDir(prefix = 'ts-sec-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-export function removeTempDirs(): void {
-  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-}
+export { removeTempDirs, tempDir } from '../cli/helpers';
 
 /** Local addresses of the listening TCP sockets on `port` (Linux /proc/net/tcp and tcp6), e.g. ['127.0.0.1']. */
 export function listeningAddresses(port: number): string[] {

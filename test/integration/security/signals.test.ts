@@ -7,34 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { alive, childrenOf } from '../reliability/helpers';
 import { connect, listeningAddresses, removeTempDirs, rpc, serve, tempDir } from './helpers';
 
 afterAll(removeTempDirs);
-
-/** Pids of the live children of `pid` (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); // a zombie has ended
-  } catch {
-    return false;
-  }
-}
 
 describe.each(['SIGINT', 'SIGTERM'] as const)('transfer-studio serve and %s', (signal) => {
   it('stops the server, leaves no process behind and closes the database cleanly', async () => {
