@@ -5,14 +5,14 @@
  * test split or of a folder imported as test images.
  */
 import path from 'node:path';
-import { trainConfigSchema, type AdviceInfo, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
+import type { JobInfo } from '../../shared/api';
+import { similarityAnswerSchema, trainConfigSchema, type AdviceInfo, type SimilarityAnswer, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { Command } from './index';
+import type { Command } from './command';
 import { logAboveProgress, waitForJob, watchJob } from './jobs';
 import { runOption, stringOption, type OptionValue } from './options';
 import type { Studio } from '../host/studio';
-import type { PredictSummary } from '../training/predict-images';
 
 /** TrainConfig field -> the flag that sets it, so schema errors name what the user typed. */
 const FLAG_OF: Record<string, string> = {
@@ -31,7 +31,7 @@ const FLAG_OF: Record<string, string> = {
 const num = (v: OptionValue): number | undefined => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : undefined);
 
 /** Follows a training job to its end (an epoch line each on a TTY); the run, or its error. */
-async function followRun(studio: Studio, job: JobInfo, runId: number, advice?: AdviceInfo): Promise<{ json: Record<string, unknown>; text: string }> {
+async function followRun(studio: Studio, job: JobInfo<'train'>, runId: number, advice?: AdviceInfo): Promise<{ json: Record<string, unknown>; text: string }> {
   const off = studio.on('run.epoch', (e) => {
     const m = e.metrics;
     if (e.runId === runId) logAboveProgress(`epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, acc ${pct(m.trainAcc)}, val loss ${m.valLoss?.toFixed(4) ?? '-'}, val acc ${pct(m.valAcc)}`);
@@ -117,6 +117,8 @@ function runJson(run: RunDetail): Record<string, unknown> {
     initialValLoss: r.initialValLoss ?? null,
     durations: { extractMs: r.extractMs ?? null, trainMs: r.trainMs ?? null, totalMs },
     predictions: r.predictions ?? null,
+    // The run's log lines: the engine's backend and how it was chosen, fallbacks, skipped images.
+    log: r.log ?? [],
     error: run.error,
   };
 }
@@ -155,10 +157,12 @@ async function predictedPerClass(studio: Studio, runId: number, classNames: stri
 }
 
 /** `--similarity`: the user's judgement of how alike the images are to the pretrained data (else the studio estimates it). */
-function similarityOption(v: OptionValue): 'high' | 'low' | 'unknown' | undefined {
+function similarityOption(v: OptionValue): SimilarityAnswer | undefined {
   const s = stringOption(v);
-  if (s === undefined || s === 'high' || s === 'low' || s === 'unknown') return s;
-  throw new StudioError('bad_request', `--similarity must be high, low or unknown, not ${s}.`, 'similarity');
+  if (s === undefined) return undefined;
+  const r = similarityAnswerSchema.safeParse(s);
+  if (r.success) return r.data;
+  throw new StudioError('bad_request', `--similarity must be ${similarityAnswerSchema.options.join(', ')}, not ${s}.`, 'similarity');
 }
 
 function adviceText(a: AdviceInfo): string {
@@ -173,7 +177,7 @@ function adviceText(a: AdviceInfo): string {
 export const trainingCommands: Command[] = [
   {
     name: 'advise',
-    args: 'DIR [--model NAME] [--similarity high|low|unknown]',
+    args: 'DIR [--model NAME] [--similarity high|medium|low|unknown]',
     summary: 'Recommended scenario, k (blocks frozen in scenario 2) and why, from the labelled images and the similarity (yours, else estimated).',
     options: { model: { type: 'string' }, similarity: { type: 'string' } },
     positionals: { required: ['DIR'] },
@@ -187,7 +191,7 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'train',
-    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N] | DIR --resume RUN [--epochs N]',
+    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N] | DIR --resume RUN [--epochs N]',
     summary: 'Train a classifier on the labelled train/val images (default model: the only installed one); prints metrics vs the majority baseline.',
     options: {
       scenario: { type: 'string' },
@@ -246,10 +250,10 @@ export const trainingCommands: Command[] = [
       await studio.call('openProject', { dir: args[0]! });
       let imported: ImportReport | undefined;
       if (folder !== undefined) {
-        imported = await waitForJob<ImportReport>(studio, await studio.call('importImages', { source: path.resolve(folder), split: 'test' }));
+        imported = await waitForJob(studio, await studio.call('importImages', { source: path.resolve(folder), split: 'test' }));
         if (imported.failureCount > 0) logAboveProgress(`${imported.failureCount} file(s) of ${folder} could not be imported (see --json).`);
       }
-      const summary = await waitForJob<PredictSummary>(studio, await studio.call('predictImages', { ...(runFlag !== undefined ? { runId: runFlag } : {}), splits: [split] }));
+      const summary = await waitForJob(studio, await studio.call('predictImages', { ...(runFlag !== undefined ? { runId: runFlag } : {}), splits: [split] }));
       const run = await studio.call('getRun', { id: summary.runId });
       const perClass = await predictedPerClass(studio, run.id, run.classNames, split);
       const where = `the predictions table of ${path.join(path.resolve(args[0]!), 'project.sqlite')} (run ${run.id})`;

@@ -4,40 +4,20 @@
  * the advisor. The estimate is best effort: without a model or engine, or when it fails, the
  * advice says why and rests on the user's answer.
  */
-import path from 'node:path';
 import type { AdviceInfo, ModelInspectionInfo, SimilarityEstimateInfo } from '../../shared/domain';
+import { labelledImageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
-import type { SimilarityItem } from '../training/protocol';
+import type { Engine, SimilarityItem } from '../training/protocol';
 import { adviseProject, type Similarity } from './advisor';
-
-export interface SimilarityParams {
-  modelDir: string;
-  modelId: string;
-  classNames: string[];
-  items: SimilarityItem[];
-  cacheDir?: string;
-}
-
-/** What the advisor needs of the engine. */
-export interface AdvisorEngine {
-  inspectModel(modelDir: string): Promise<ModelInspectionInfo>;
-  estimateSimilarity?(params: SimilarityParams): Promise<SimilarityEstimateInfo>;
-}
 
 export interface AdviseDeps {
   model: { id: string; dir: string } | null;
-  engine: AdvisorEngine | null;
+  engine: Engine | null;
 }
 
 /** Labelled train + validation images with their class index, and counts per class. */
 function labelledImages(store: ProjectStore): { classNames: string[]; items: SimilarityItem[]; perClass: number[] } {
-  const rows = store.db
-    .prepare(
-      `SELECT s.root AS root, i.rel_path AS rel, i.hash AS hash, c.name AS className, c.position AS position
-       FROM images i JOIN sources s ON s.id = i.source_id JOIN classes c ON c.id = i.class_id
-       WHERE i.split IN ('train', 'val') ORDER BY c.position, c.id, i.id`,
-    )
-    .all() as { root: string; rel: string; hash: string; className: string }[];
+  const rows = labelledImageFiles(store.db, ['train', 'val']);
   const classNames: string[] = [];
   const index = new Map<string, number>();
   const items = rows.map((r) => {
@@ -45,7 +25,7 @@ function labelledImages(store: ProjectStore): { classNames: string[]; items: Sim
       index.set(r.className, classNames.length);
       classNames.push(r.className);
     }
-    return { path: path.join(r.root, r.rel), hash: r.hash, label: index.get(r.className) as number };
+    return { path: r.path, hash: r.hash, label: index.get(r.className) as number };
   });
   const perClass = classNames.map((_, c) => items.filter((i) => i.label === c).length);
   return { classNames, items, perClass };
@@ -61,13 +41,13 @@ export async function adviseForProject(store: ProjectStore, deps: AdviseDeps, an
   else if (classNames.length < 2) note = 'it needs labelled images of at least two classes';
   if (deps.model && deps.engine) {
     try {
-      inspection = await deps.engine.inspectModel(deps.model.dir);
+      inspection = await deps.engine.call('inspectModel', { modelDir: deps.model.dir });
     } catch (e) {
       note = `the model could not be read: ${(e as Error).message}`;
     }
-    if (inspection && classNames.length >= 2 && deps.engine.estimateSimilarity) {
+    if (inspection && classNames.length >= 2) {
       try {
-        estimate = await deps.engine.estimateSimilarity({ modelDir: deps.model.dir, modelId: deps.model.id, classNames, items, cacheDir: store.folder('cache') });
+        estimate = await deps.engine.call('estimateSimilarity', { modelDir: deps.model.dir, modelId: deps.model.id, classNames, items, cacheDir: store.folder('cache') });
       } catch (e) {
         note = `the estimate failed: ${(e as Error).message}`;
       }

@@ -79,6 +79,7 @@ describe('transfer-studio end to end on real digits', () => {
       durations: { extractMs: expect.any(Number), trainMs: expect.any(Number), totalMs: expect.any(Number) },
       beatsBaseline: true,
       predictions: 230,
+      log: expect.arrayContaining([expect.stringMatching(/^Backend: TensorFlow\.js \S+/)]),
     });
     expect(result.metrics).toHaveLength(3);
     expect(result.baseline).toBeCloseTo(0.1, 5);

@@ -6,8 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DownloadResult } from '../../../src/shared/api';
-import type { JobInfo } from '../../../src/shared/domain';
+import type { JobInfo } from '../../../src/shared/api';
 import { Studio } from '../../../src/main/host/studio';
 import { MODELS, cli, removeTempDirs, serveFolder, tempDir } from './helpers';
 
@@ -40,10 +39,9 @@ describe('downloadModel and listCatalog', () => {
       studio.on('job.progress', (j) => progress.push(j.progress));
       const before = mirror.requests.length;
       const job = await studio.call('downloadModel', { id: ID });
-      const done = await studio.jobs.wait(job.id);
+      const done = await studio.jobs.wait(job);
       expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
-      const result = done.result as DownloadResult;
-      expect(result).toMatchObject({ cached: false, model: { id: ID, source: 'catalog', layers: 88, origin: `${mirror.url}${ID}/model.json` } });
+      expect(done.result).toMatchObject({ cached: false, model: { id: ID, source: 'catalog', layers: 88, origin: `${mirror.url}${ID}/model.json` } });
       expect(mirror.requests.length - before).toBe(56); // model.json + 55 shards
       // Progress events are throttled: some arrive, counting shards.
       expect(progress.some((p) => p.total === 55 && p.done > 0)).toBe(true);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Scenario1Item } from '../../../src/main/training/protocol';
+import type { TrainItem } from '../../../src/main/training/protocol';
 
 export const SHARED = path.resolve(process.env['SHARED_DIR'] ?? path.join(import.meta.dirname, '../../../../shared'));
 export const MODEL_025 = path.join(SHARED, 'models/mobilenet_v1_0.25_224');
@@ -21,10 +21,10 @@ export const DIGIT_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
  * Write `perClass` digits of each class as PNG files into dir; every 5th image of a class goes to
  * val. Cells are taken from the class's 500 in order, starting at `offset`.
  */
-export async function writeDigits(dir: string, perClass: number, offset = 0): Promise<Scenario1Item[]> {
+export async function writeDigits(dir: string, perClass: number, offset = 0): Promise<TrainItem[]> {
   await fs.mkdir(dir, { recursive: true });
   const { data, info } = await sharp(DIGITS_PNG).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const items: Scenario1Item[] = [];
+  const items: TrainItem[] = [];
   let imageId = 1;
   for (let label = 0; label < 10; label++) {
     for (let k = 0; k < perClass; k++) {

@@ -2,7 +2,9 @@
  * Resuming a run through the Studio (the request the Train screen's Resume button and
  * `train --resume` use): a scenario 2 run on real digits with the real engine process is
  * cancelled during its second epoch, resumed from the checkpoint of the first, and finishes with
- * every epoch recorded once and the images predicted. Requests that cannot resume are refused.
+ * every epoch recorded once and the images predicted. Each run's log (the run.log events and the
+ * stored result) says which backend the engine runs on, though another call started the engine.
+ * Requests that cannot resume are refused.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,13 +25,14 @@ const tmp = (prefix: string): string => {
 
 describe('resume a run', () => {
   let studio: Studio;
-  const logs: string[] = [];
+  const logs: { runId: number; message: string }[] = [];
+  const BACKEND_LINE = /^Backend: TensorFlow\.js (wasm|cpu|tensorflow|tensorflow-gpu)\b/;
 
   beforeAll(async () => {
     const src = tmp('ts-resume-src-');
     await writeDigits(src, 12, 3);
     studio = new Studio({ userDataDir: tmp('ts-resume-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
-    studio.on('run.log', (e) => logs.push(e.message));
+    studio.on('run.log', (e) => logs.push(e));
     await studio.call('createProject', { dir: path.join(tmp('ts-resume-proj-'), 'p') });
     await studio.jobs.wait((await studio.call('importImages', { source: src })).id);
     await studio.call('autoSplit', { val: 0.25, seed: 1 });
@@ -54,16 +57,24 @@ describe('resume a run', () => {
     const cancelled = await studio.call('getRun', { id: runId });
     expect(cancelled.state).toBe('cancelled');
     expect(cancelled.metrics.map((m) => m.epoch)).toEqual([1]);
+    expect(logs.filter((l) => l.runId === runId && BACKEND_LINE.test(l.message))).toHaveLength(1);
+    expect((cancelled.result?.log as string[]).filter((l) => BACKEND_LINE.test(l))).toHaveLength(1);
 
     const resumed = await studio.call('resumeRun', { id: runId });
     expect(resumed.runId).toBe(runId);
     expect((await studio.call('getRun', { id: runId })).state).toBe('running');
-    const second = await studio.jobs.wait(resumed.job.id);
+    const second = await studio.jobs.wait(resumed.job);
     expect(second.state, JSON.stringify(second.error)).toBe('succeeded');
     const run = await studio.call('getRun', { id: runId });
     expect(run.state).toBe('succeeded');
     expect(run.metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
-    expect(logs.some((l) => /Resumed from the checkpoint after epoch 1/.test(l))).toBe(true);
+    expect(logs.some((l) => l.runId === runId && /Resumed from the checkpoint after epoch 1/.test(l.message))).toBe(true);
+    // The resumed run's own log (its job's typed result, and the run record) starts again with the backend.
+    expect(second.result?.runId).toBe(runId);
+    expect(second.result?.log.filter((l) => BACKEND_LINE.test(l))).toHaveLength(1);
+    expect(second.result?.log).toContainEqual(expect.stringMatching(/Resumed from the checkpoint after epoch 1/));
+    expect(run.result?.log).toEqual(second.result?.log);
+    expect(run.backend).toEqual(second.result?.backend);
     const predicted = await studio.call('listPredictions', { runId, limit: 100 });
     expect(predicted.total).toBe(36);
 

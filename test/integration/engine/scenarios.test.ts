@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../../src/shared/domain';
 import { loadLayersModel } from '../../../src/main/training/engine/model-layers';
 import { EngineClient, forkEngine, type EngineError } from '../../../src/main/training/engine-client';
-import type { EngineEvent, Scenario1Item, TrainJob, TrainTuning } from '../../../src/main/training/protocol';
+import type { EngineEvent, TrainItem, TrainJob, TrainTuning } from '../../../src/main/training/protocol';
 import { cloneNetwork } from '../../../src/main/training/engine/scenario-finetune';
 import { heInitialise, trainableNet } from '../../../src/main/training/engine/trainable-net';
 import { chainTo } from '../../../src/main/training/engine/frozen';
@@ -26,14 +26,14 @@ import { DIGIT_CLASSES, MODEL_025, writeDigits } from './fixtures';
  */
 let tuning: TrainTuning = {};
 let tmp: string;
-let items: Scenario1Item[];
+let items: TrainItem[];
 const inference = new EngineClient(() => forkEngine());
 let trainer: EngineClient = inference;
 
 async function wasmCanTrain(): Promise<boolean> {
   const onePerClass = DIGIT_CLASSES.map((_, label) => items.find((i) => i.label === label && i.split === 'train')!);
   try {
-    await inference.train({ ...job('probe', { scenario: 4, epochs: 1 }, { inputSize: 32 }), items: onePerClass }, () => undefined);
+    await inference.call('train', { job: { ...job('probe', { scenario: 4, epochs: 1 }, { inputSize: 32 }), items: onePerClass } });
     return true;
   } catch (e) {
     if ((e as EngineError).code === 'BACKEND_CANNOT_TRAIN') return false;
@@ -89,7 +89,7 @@ afterAll(() => {
 describe('scenario 2: freeze the first k layers', () => {
   it('keeps frozen weights and every BatchNorm statistic bit-identical, changes the trainable weights, improves on the untrained head, and predicts', async () => {
     const events: EngineEvent[] = [];
-    const r = await trainer.train(job('s2', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2 }), (e) => events.push(e));
+    const r = await trainer.call('train', { job: job('s2', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2 }) }, { onEvent: (e) => events.push(e) });
     expect(r).toMatchObject({ state: 'succeeded', scenario: 2, freezeTo: 'conv_pw_11_relu', frozenPart: 'cached', cache: { hits: 0, misses: 80 }, epochsRun: 2 });
     expect(r.frozenParams).toBeGreaterThan(0);
     perImageBytes = r.stepBytesPerImage ?? 0;
@@ -110,7 +110,7 @@ describe('scenario 2: freeze the first k layers', () => {
       }
     }
     const val = items.filter((i) => i.split === 'val');
-    const p = await trainer.predict(path.join(tmp, 'runs', 's2'), val);
+    const p = await trainer.call('predict', { runDir: path.join(tmp, 'runs', 's2'), items: val });
     const acc = p.items.filter((it, i) => it.probabilities.indexOf(Math.max(...it.probabilities)) === val[i]!.label).length / val.length;
     expect(p.items.every((it) => Math.abs(it.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-4)).toBe(true);
     expect(acc).toBeCloseTo(r.metrics[r.bestEpoch! - 1]!.valAcc!, 5);
@@ -122,10 +122,17 @@ describe('scenario 2: freeze the first k layers', () => {
     const events: EngineEvent[] = [];
     const controller = new AbortController();
     const again = job('s2-again', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2, batchSize: 32 }, { memoryBudgetBytes: 3.5 * perImageBytes });
-    const r = await trainer.train(again, (e) => {
-      events.push(e);
-      if (e.type === 'epoch') controller.abort();
-    }, controller.signal);
+    const r = await trainer.call(
+      'train',
+      { job: again },
+      {
+        signal: controller.signal,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'epoch') controller.abort();
+        },
+      },
+    );
     expect(r.cache).toEqual({ hits: 80, misses: 0 });
     expect(r.batchSize).toBe(2);
     expect(r.batchReductions?.[0]).toMatch(/Batch size lowered from 32 to 2/);
@@ -133,18 +140,18 @@ describe('scenario 2: freeze the first k layers', () => {
     expect(r).toMatchObject({ state: 'cancelled', epochsRun: 1, bestEpoch: 1 });
     const run = JSON.parse(fs.readFileSync(path.join(tmp, 'runs', 's2-again', 'run.json'), 'utf8')) as { state: string; bestEpoch: number };
     expect(run).toMatchObject({ state: 'cancelled', bestEpoch: 1 });
-    expect((await trainer.predict(path.join(tmp, 'runs', 's2-again'), items.slice(0, 2))).items[0]!.probabilities).toHaveLength(10);
+    expect((await trainer.call('predict', { runDir: path.join(tmp, 'runs', 's2-again'), items: items.slice(0, 2) })).items[0]!.probabilities).toHaveLength(10);
 
     const logs: string[] = [];
-    const resumed = await trainer.train({ ...again, resume: true }, (e) => e.type === 'log' && logs.push(e.message));
+    const resumed = await trainer.call('train', { job: { ...again, resume: true } }, { onEvent: (e) => e.type === 'log' && logs.push(e.message) });
     expect(resumed).toMatchObject({ state: 'succeeded', epochsRun: 2 });
     expect(resumed.metrics[0]).toEqual(r.metrics[0]);
     expect(logs.some((m) => /Resumed from the checkpoint after epoch 1/.test(m))).toBe(true);
-    await expect(trainer.train({ ...again, config: { ...again.config, lr: 0.5 }, resume: true }, () => undefined)).rejects.toMatchObject({ code: 'BAD_JOB' });
+    await expect(trainer.call('train', { job: { ...again, config: { ...again.config, lr: 0.5 }, resume: true } })).rejects.toMatchObject({ code: 'BAD_JOB' });
   });
 
   it('fails with a clear message when not even one image fits', async () => {
-    await expect(trainer.train(job('s2-oom', { scenario: 2, epochs: 1 }, { memoryBudgetBytes: 1000 }), () => undefined)).rejects.toMatchObject({
+    await expect(trainer.call('train', { job: job('s2-oom', { scenario: 2, epochs: 1 }, { memoryBudgetBytes: 1000 }) })).rejects.toMatchObject({
       code: 'OUT_OF_MEMORY',
       message: expect.stringMatching(/One image needs about .* to train/),
     });
@@ -153,7 +160,7 @@ describe('scenario 2: freeze the first k layers', () => {
 
 describe('scenarios 3 and 4: everything trains', () => {
   it('scenario 3 starts from He-initialised weights, unlike the pretrained ones, and trains', async () => {
-    const r = await trainer.train({ ...job('s3', { scenario: 3, epochs: 1, augment: { flip: true, crop: true, rotate: true, brightness: true, contrast: true } }), items: fewItems() }, () => undefined);
+    const r = await trainer.call('train', { job: { ...job('s3', { scenario: 3, epochs: 1, augment: { flip: true, crop: true, rotate: true, brightness: true, contrast: true } }), items: fewItems() } });
     expect(r).toMatchObject({ state: 'succeeded', scenario: 3, frozenParams: 0, frozenPart: 'none' });
     expect(Number.isFinite(r.metrics[0]!.trainLoss)).toBe(true);
     const saved = await weightsByLayer(path.join(tmp, 'runs', 's3', 'model'));
@@ -171,7 +178,7 @@ describe('scenarios 3 and 4: everything trains', () => {
 
   it('scenario 4 changes every trainable layer, the pretrained ones at their smaller learning rate', async () => {
     const lrPretrained = 1e-5;
-    const r = await trainer.train({ ...job('s4', { scenario: 4, epochs: 1, lr: 1e-3, lrPretrained }), items: fewItems() }, () => undefined);
+    const r = await trainer.call('train', { job: { ...job('s4', { scenario: 4, epochs: 1, lr: 1e-3, lrPretrained }), items: fewItems() } });
     expect(r).toMatchObject({ state: 'succeeded', scenario: 4, frozenParams: 0 });
     const steps = Math.ceil(30 / 16);
     const saved = await weightsByLayer(path.join(tmp, 'runs', 's4', 'model'));
@@ -207,7 +214,7 @@ describe('scenarios 3 and 4: everything trains', () => {
 
 describe('similarity estimate', () => {
   it('judges handwritten digits unlike ImageNet, with evidence in plain words', async () => {
-    const est = await inference.estimateSimilarity({
+    const est = await inference.call('estimateSimilarity', {
       modelDir: MODEL_025,
       modelId: 'mobilenet_v1_0.25_224',
       classNames: DIGIT_CLASSES,

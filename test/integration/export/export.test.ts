@@ -6,7 +6,6 @@ import { ProjectStore } from '../../../src/main/store/project-store';
 import { findClassByName } from '../../../src/main/store/classes';
 import { setLabels } from '../../../src/main/store/images';
 import { Studio } from '../../../src/main/host/studio';
-import type { ExportResult } from '../../../src/shared/api';
 import { StudioError } from '../../../src/shared/errors';
 import { addRun, exportNow, imageId, importNow, predict, readCsvFile, removeTempDirs, strayFiles, tempDir, testContext } from './helpers';
 
@@ -301,9 +300,9 @@ describe('exportData request', () => {
       const out = path.join(tempDir(), 'via-studio.csv');
       const job = await studio.call('exportData', { kind: 'submission', out, stripExtension: true });
       expect(job.kind).toBe('export');
-      const done = await studio.jobs.wait(job.id);
+      const done = await studio.jobs.wait(job);
       expect(done.state).toBe('succeeded');
-      expect((done.result as ExportResult).rows).toBe(7);
+      expect(done.result?.rows).toBe(7);
       expect(fs.existsSync(out)).toBe(true);
       const bad = await studio.handle('exportData', { kind: 'pictures', out });
       expect(bad).toMatchObject({ ok: false, error: { code: 'bad_request', field: 'kind' } });

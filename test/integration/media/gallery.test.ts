@@ -4,7 +4,6 @@ import { Studio } from '../../../src/main/host/studio';
 import * as images from '../../../src/main/store/images';
 import { addClass, listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
-import type { ImportReport } from '../../../src/shared/domain';
 import { writeImage } from '../../fixtures/images';
 import { newStore, removeTempDirs, tempDir } from './helpers';
 
@@ -134,10 +133,9 @@ describe('through the Studio', () => {
       await studio.call('createProject', { dir: path.join(tempDir(), 'p') });
       const job = await studio.call('importImages', { source: src });
       expect(job.kind).toBe('import');
-      const done = await studio.jobs.wait(job.id);
+      const done = await studio.jobs.wait(job);
       expect(done.state).toBe('succeeded');
-      const report = done.result as ImportReport;
-      expect(report.added).toBe(12);
+      expect(done.result?.added).toBe(12);
       expect(changes.some((t) => t.includes('images'))).toBe(true);
 
       const page = await studio.call('listImages', { filter: { classId: 'unlabelled' } });

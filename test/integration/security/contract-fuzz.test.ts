@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRequestName, requests, type WireResponse } from '../../../src/shared/api';
 import { ERROR_CODES } from '../../../src/shared/errors';
 import { Studio } from '../../../src/main/host/studio';
-import { seededRandom } from '../../../src/main/store/images';
+import { seededRandom } from '../../../src/shared/random';
 import { connect, jobFinished, removeTempDirs, rpc, serve, tempDir, type Served } from './helpers';
 
 const SEED = 1313;

@@ -3,7 +3,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { MantineProvider } from '@mantine/core';
-import type { JobInfo } from '../../../src/shared/domain';
+import type { JobInfo } from '../../../src/shared/api';
 
 type Listener = (p: unknown) => void;
 const listeners = new Map<string, Set<Listener>>();
@@ -35,10 +35,10 @@ afterEach(() => {
 });
 
 const emit = (event: 'job.progress' | 'job.finished', job: JobInfo): void => act(() => listeners.get(event)?.forEach((l) => l(job)));
-const job = (state: JobInfo['state'], done = 0, total = 0, extra: Partial<JobInfo> = {}): JobInfo => ({ id: 'j1', kind: 'export', state, progress: { done, total, message: 'Writing' }, createdAt: '', ...extra });
+const job = (state: JobInfo['state'], done = 0, total = 0, extra: Partial<JobInfo<'export'>> = {}): JobInfo<'export'> => ({ id: 'j1', kind: 'export', state, progress: { done, total, message: 'Writing' }, createdAt: '', ...extra });
 
-function Harness({ request }: { request: () => Promise<JobInfo> }) {
-  const handle = useJob();
+function Harness({ request }: { request: () => Promise<JobInfo<'export'>> }) {
+  const handle = useJob('export');
   return (
     <MantineProvider>
       <button onClick={() => void handle.start(request)}>go</button>
@@ -70,8 +70,8 @@ describe('useJob + JobStatus', () => {
   });
 
   it('keeps the end of a job that finished before its start request answered', async () => {
-    let answer: (j: JobInfo) => void = () => undefined;
-    render(<Harness request={() => new Promise<JobInfo>((r) => (answer = r))} />);
+    let answer: (j: JobInfo<'export'>) => void = () => undefined;
+    render(<Harness request={() => new Promise<JobInfo<'export'>>((r) => (answer = r))} />);
     await act(async () => fireEvent.click(screen.getByText('go')));
     emit('job.finished', job('failed', 0, 0, { error: { code: 'bad_input', message: 'The folder /x does not exist.' } }));
     await act(async () => answer(job('running')));

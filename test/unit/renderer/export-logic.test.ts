@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { EXPORT_KINDS, exportRequestSchema, type ExportResult } from '../../../src/shared/api';
-import type { JobInfo, RunSummary } from '../../../src/shared/domain';
+import { EXPORT_KINDS, exportRequestSchema, type ExportResult, type JobInfo } from '../../../src/shared/api';
+import type { RunSummary } from '../../../src/shared/domain';
 import {
   buildExportRequest,
   defaultOut,
   defaultRun,
   describeResult,
   exportKinds,
-  exportResultOf,
   followJob,
   jobPercent,
   kindInfo,
@@ -28,7 +27,7 @@ const form = (over: Partial<ExportForm> = {}): ExportForm => ({
   ...over,
 });
 
-const job = (id: string, state: JobInfo['state'], done = 0, total = 0, result?: unknown): JobInfo => ({ id, kind: 'export', state, progress: { done, total }, createdAt: '2026-01-01T00:00:00Z', ...(result === undefined ? {} : { result }) });
+const job = (id: string, state: JobInfo['state'], done = 0, total = 0): JobInfo<'export'> => ({ id, kind: 'export', state, progress: { done, total }, createdAt: '2026-01-01T00:00:00Z' });
 
 describe('export: kinds and paths', () => {
   it('offers every kind of the contract, each with a label', () => {
@@ -71,9 +70,6 @@ describe('export: the result', () => {
     expect(describeResult(tree)).toEqual(['1 file written', '5 unlabelled images left out', '2 files renamed because the name was taken in its class folder', 'class folders named differently: a/b → a_b']);
     const model: ExportResult = { kind: 'model', files: ['/o/m'], rows: 5, runId: 2, labels: ['cat', 'dog'] };
     expect(describeResult(model)).toEqual(['5 files written', 'from run 2', 'labels: cat, dog']);
-    expect(exportResultOf(job('j', 'succeeded', 1, 1, sub))).toBe(sub);
-    expect(exportResultOf(job('j', 'succeeded', 1, 1, { predicted: 3 }))).toBeUndefined();
-    expect(exportResultOf(undefined)).toBeUndefined();
   });
 });
 
@@ -87,19 +83,19 @@ describe('export: runs and jobs', () => {
 
   it('follows only its own job, and never back from finished', () => {
     const a = job('a', 'running', 1, 10);
-    expect(followJob(a, job('b', 'running', 5, 10))).toBe(a);
-    expect(followJob(a, job('a', 'running', 5, 10))?.progress.done).toBe(5);
-    const done = followJob(a, job('a', 'succeeded', 10, 10))!;
-    expect(followJob(done, job('a', 'running', 9, 10))).toBe(done);
-    expect(followJob(undefined, a)).toBeUndefined();
+    expect(followJob('export', a, job('b', 'running', 5, 10))).toBe(a);
+    expect(followJob('export', a, job('a', 'running', 5, 10))?.progress.done).toBe(5);
+    const done = followJob('export', a, job('a', 'succeeded', 10, 10))!;
+    expect(followJob('export', done, job('a', 'running', 9, 10))).toBe(done);
+    expect(followJob('export', undefined, a)).toBeUndefined();
   });
 
   it('takes what events already said about a job that finished before its start answered', () => {
     const started = job('a', 'running');
-    expect(startedJob(started, new Map())).toBe(started);
+    expect(startedJob('export', started, new Map())).toBe(started);
     const finished = job('a', 'failed');
-    expect(startedJob(started, new Map([['a', finished]]))).toBe(finished);
-    expect(startedJob(finished, new Map([['a', job('a', 'running')]]))).toBe(finished);
+    expect(startedJob('export', started, new Map([['a', finished]]))).toBe(finished);
+    expect(startedJob('export', finished, new Map([['a', job('a', 'running')]]))).toBe(finished);
   });
 
   it('percent done', () => {
