@@ -2,6 +2,15 @@ import { resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
+import type { Plugin } from 'vite';
+import { cspMetaTag } from './src/main/host/csp';
+
+/** The built index.html carries the renderer's CSP as a meta tag (Electron's file:// page sees no header). */
+const cspMeta: Plugin = {
+  name: 'transfer-studio-csp',
+  apply: 'build',
+  transformIndexHtml: (html) => html.replace(/(<meta charset[^>]*>)/i, `$1\n    ${cspMetaTag()}`),
+};
 
 // electron-vite reads Electron's version from its package to pick build targets. Electron is an
 // optional dependency (its binary download fails on machines without outside access), so fall back
@@ -30,6 +39,6 @@ export default defineConfig({
   renderer: {
     root: resolve(__dirname, 'src/renderer'),
     build: { rollupOptions: { input: resolve(__dirname, 'src/renderer/index.html') } },
-    plugins: [react()],
+    plugins: [react(), cspMeta],
   },
 });

@@ -4,18 +4,21 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, net, protocol, session, shell, utilityProcess } from 'electron';
+import { app, BrowserWindow, protocol, session, shell, utilityProcess } from 'electron';
 import { Studio } from './host/studio';
-import { CSP } from './host/server';
+import { CSP, FILE_SCHEME } from './host/csp';
+import { servedFileHeaders } from './host/served-file';
 import { connectIpc } from './ipc';
 import { HostEngine } from './host/engine';
 import { utilityProcessChannel } from './training/engine-client';
 import { defaultUserDataDir } from './host/paths';
 
-const FILE_SCHEME = 'studio-file';
 protocol.registerSchemesAsPrivileged([{ scheme: FILE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 let win: BrowserWindow | undefined;
+
+/** Where the renderer is loaded from: the dev server in development, else the built index.html. */
+const RENDERER_URL = process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(path.join(__dirname, '../renderer/index.html')).toString();
 
 async function createWindow(): Promise<void> {
   win = new BrowserWindow({
@@ -41,8 +44,7 @@ async function createWindow(): Promise<void> {
     if (url.startsWith('https://')) void shell.openExternal(url);
     return { action: 'deny' };
   });
-  if (process.env.ELECTRON_RENDERER_URL) await win.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else await win.loadFile(path.join(__dirname, '../renderer/index.html'));
+  await win.loadURL(RENDERER_URL);
 }
 
 app.whenReady().then(async () => {
@@ -55,21 +57,23 @@ app.whenReady().then(async () => {
     mode: 'electron',
     engine: () => new HostEngine(() => utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine' }))),
   });
-  // Strict CSP on every response, and no permission (camera, notifications...) is ever granted.
+  // The page's CSP is a meta tag in the built index.html (header hooks never see a file:// load);
+  // any http(s) response gets it as a header too. No permission (camera, notifications...) is ever granted.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP.replace("connect-src 'self'", `connect-src 'self' ${FILE_SCHEME}:`)] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
   // Project files (thumbnails, originals) only through our protocol, only from the open project.
+  // Typed by content, never runnable (served-file.ts), like browser mode's /files.
   protocol.handle(FILE_SCHEME, async (request) => {
-    const url = new URL(request.url);
-    const id = Number(url.pathname.replace(/^\//, ''));
-    const kind = url.hostname === 'thumb' ? 'thumb' : url.hostname === 'image' ? 'image' : null;
-    const file = kind && Number.isInteger(id) ? await studio.resolveFile(kind, id) : null;
-    if (!file) return new Response('Not found', { status: 404 });
-    return net.fetch(pathToFileURL(file).toString());
+    const url = URL.canParse(request.url) ? new URL(request.url) : null;
+    const id = url && /^\/\d{1,15}$/.test(url.pathname) ? Number(url.pathname.slice(1)) : 0;
+    const kind = url?.hostname === 'thumb' ? 'thumb' : url?.hostname === 'image' ? 'image' : null;
+    const data = kind && id > 0 ? await studio.readProjectFile(kind, id) : null;
+    if (!data) return new Response('Not found', { status: 404, headers: { 'Content-Type': 'text/plain', 'X-Content-Type-Options': 'nosniff' } });
+    return new Response(new Uint8Array(data), { status: 200, headers: servedFileHeaders(data) });
   });
-  connectIpc(studio, () => win?.webContents);
+  connectIpc(studio, () => win?.webContents, RENDERER_URL);
   await createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) void createWindow();

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
-import { predictionQuerySchema, type PredictionRow } from './domain';
+import { MAX_PATH_CHARS, predictionQuerySchema, type PredictionRow } from './domain';
 import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
@@ -31,11 +31,24 @@ const req =
   <O>() =>
   <I extends z.ZodType>(input: I): RequestDef<I, O> => ({ input });
 
+/** The largest message a transport carries: browser mode's WebSocket frame limit. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Image ids in one request. The largest valid bulk request (ids up to 2^53, 17 bytes each in
+ * JSON) stays under MAX_MESSAGE_BYTES; the renderer sends longer lists in parts (api/bulk.ts).
+ */
+export const MAX_IDS = 100_000;
+/** Label groups in one restoreLabels request (an undo holds one group per class). */
+export const MAX_LABEL_GROUPS = 10_000;
+
 const none = z.object({}).strict();
-const dir = z.string().trim().min(1, 'a folder path is required');
+const dir = z.string().trim().min(1, 'a folder path is required').max(MAX_PATH_CHARS);
 const className = z.string().trim().min(1, 'a class name is required').max(100);
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb');
 const id = z.number().int().positive();
+const ids = z.array(id).max(MAX_IDS, `at most ${MAX_IDS} ids in one request`);
+/** A model, job or layer name. */
+const key = z.string().min(1).max(500);
 
 export interface AppInfo {
   version: string;
@@ -61,7 +74,7 @@ export const exportRequestSchema = z
   .object({
     kind: z.enum(EXPORT_KINDS),
     /** The CSV file, or for `dataset` and `model` a new or empty folder. */
-    out: z.string().trim().min(1, 'an output path is required'),
+    out: z.string().trim().min(1, 'an output path is required').max(MAX_PATH_CHARS),
     /** The run whose predictions (submission, probabilities) or model to use; default: the latest succeeded run. */
     runId: id.optional(),
     /** Column names of the test-set CSVs (default: the template's header, else filename and label). */
@@ -70,7 +83,7 @@ export const exportRequestSchema = z
     /** Write test file names without their extension (competitions that list bare ids). */
     stripExtension: z.boolean().default(false),
     /** A CSV (the competition's sample submission or test list) whose ids, order and header the output follows. */
-    template: z.string().trim().min(1).optional(),
+    template: z.string().trim().min(1).max(MAX_PATH_CHARS).optional(),
     /** Replace an existing CSV (a dataset folder must always be new or empty). */
     overwrite: z.boolean().default(false),
   })
@@ -187,7 +200,7 @@ export const requests = {
   deleteClass: req<null>()(z.object({ id }).strict()),
 
   listJobs: req<JobInfo[]>()(none),
-  cancelJob: req<JobInfo>()(z.object({ id: z.string().min(1) }).strict()),
+  cancelJob: req<JobInfo>()(z.object({ id: key }).strict()),
   /** Starts the project integrity check job and returns it at once. */
   checkProject: req<JobInfo<'check'>>()(none),
   /** Starts an export job and returns it at once; the job's result is an ExportResult. */
@@ -215,7 +228,7 @@ export const requests = {
    * the model's plan choices and why, from the project's labelled images, the model (default: the
    * first installed) and the user's similarity answer (else the engine's estimate with its evidence).
    */
-  advise: req<AdviceInfo>()(z.object({ model: z.string().trim().min(1).optional(), similarity: similarityAnswerSchema.default('unknown') }).strict()),
+  advise: req<AdviceInfo>()(z.object({ model: key.trim().optional(), similarity: similarityAnswerSchema.default('unknown') }).strict()),
   /** The engine's backend (starts the engine process if needed). */
   engineInfo: req<BackendInfo>()(none),
 
@@ -236,16 +249,16 @@ export const requests = {
       })
       .strict(),
   ),
-  removeModel: req<null>()(z.object({ id: z.string().min(1) }).strict()),
+  removeModel: req<null>()(z.object({ id: key }).strict()),
   /** The pretrained models this studio can download. */
   listCatalog: req<CatalogModelInfo[]>()(none),
   /**
    * Starts a job that downloads a catalog model into this machine's models (verified; once per
    * machine: an installed copy is reused unless `force`); the job's result is a DownloadResult.
    */
-  downloadModel: req<JobInfo<'download'>>()(z.object({ id: z.string().min(1), force: z.boolean().default(false) }).strict()),
+  downloadModel: req<JobInfo<'download'>>()(z.object({ id: key, force: z.boolean().default(false) }).strict()),
   /** Every layer with type, output shape, parameters and whether it is a sensible cut point. */
-  inspectModel: req<ModelInspectionInfo>()(z.object({ id: z.string().min(1) }).strict()),
+  inspectModel: req<ModelInspectionInfo>()(z.object({ id: key }).strict()),
   /** One page of a run's predictions joined with the images (evaluation grids, label suggestions). */
   listPredictions: req<{ rows: PredictionRow[]; total: number; classNames: string[] }>()(predictionQuerySchema),
   /**
@@ -254,7 +267,7 @@ export const requests = {
    */
   acceptSuggestions: req<{ previous: LabelGroup[]; changed: number; skipped: number }>()(
     z
-      .object({ runId: id, minConfidence: z.number().min(0).max(1).optional(), imageIds: z.array(id).min(1).max(1_000_000).optional() })
+      .object({ runId: id, minConfidence: z.number().min(0).max(1).optional(), imageIds: ids.min(1).optional() })
       .strict()
       .refine((v) => v.minConfidence !== undefined || v.imageIds !== undefined, { message: 'give imageIds or minConfidence', path: ['minConfidence'] }),
   ),
@@ -277,15 +290,18 @@ export const requests = {
   imageDetails: req<ImageDetails>()(z.object({ id }).strict()),
   /** Labels images (classId null = unlabelled); `previous` is what restoreLabels needs to undo it. */
   setLabels: req<{ previous: LabelGroup[]; changed: number }>()(
-    z.object({ ids: z.array(id).max(1_000_000), classId: id.nullable() }).strict(),
+    z.object({ ids, classId: id.nullable() }).strict(),
   ),
   /** Puts labels back (undo / redo); `previous` is what it replaced. */
   restoreLabels: req<{ previous: LabelGroup[]; changed: number }>()(
-    z.object({ groups: z.array(z.object({ classId: id.nullable(), ids: z.array(id).max(1_000_000) }).strict()).max(10_000) }).strict(),
+    z
+      .object({ groups: z.array(z.object({ classId: id.nullable(), ids }).strict()).max(MAX_LABEL_GROUPS) })
+      .strict()
+      .refine((v) => v.groups.reduce((n, g) => n + g.ids.length, 0) <= MAX_IDS, { message: `at most ${MAX_IDS} ids in one request`, path: ['groups'] }),
   ),
-  setSplit: req<{ changed: number }>()(z.object({ ids: z.array(id).max(1_000_000), split: splitSchema }).strict()),
+  setSplit: req<{ changed: number }>()(z.object({ ids, split: splitSchema }).strict()),
   /** Moves the images of `from` into `into` and deletes the `from` classes. */
-  mergeClasses: req<{ moved: number }>()(z.object({ from: z.union([id, z.array(id).min(1)]), into: id }).strict()),
+  mergeClasses: req<{ moved: number }>()(z.object({ from: z.union([id, z.array(id).min(1).max(10_000)]), into: id }).strict()),
   /** Stratified, seeded train/val split of the labelled non-test images. */
   autoSplit: req<SplitSummary>()(
     z.object({ val: z.number().min(0).lt(1).default(0.2), seed: z.number().int().min(0).max(2 ** 31 - 1).default(42) }).strict(),

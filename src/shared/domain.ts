@@ -85,11 +85,11 @@ export type AugmentConfig = z.infer<typeof augmentSchema>;
 export const trainConfigSchema = z.object({
   scenario: scenarioSchema,
   /** Model id in the catalog or of an imported model. */
-  model: z.string().min(1),
+  model: z.string().min(1).max(500),
   /** Layer whose output feeds the head (scenario 1); default: the model's feature layer. */
-  cutLayer: z.string().min(1).optional(),
+  cutLayer: z.string().min(1).max(500).optional(),
   /** Last frozen layer (scenario 2). */
-  freezeTo: z.string().min(1).optional(),
+  freezeTo: z.string().min(1).max(500).optional(),
   head: headSchema.default({ hidden: [128], dropout: 0.2, activation: 'relu' }),
   optimizer: z.enum(['adam', 'sgd']).default('adam'),
   lr: z.number().positive().max(10).default(0.001),
@@ -221,12 +221,15 @@ export interface SourceStatus {
 }
 
 export const IMPORT_KINDS = ['auto', 'folder', 'csv', 'files', 'zip'] as const;
+/** A path longer than this is no path any file system here accepts. */
+export const MAX_PATH_CHARS = 4096;
+const filePath = z.string().trim().max(MAX_PATH_CHARS);
 export const importRequestSchema = z
   .object({
     /** A folder, a .zip, a .csv or an image file; or a list of loose image files (imported unlabelled). */
     source: z.union([
-      z.string().trim().min(1, 'a folder, file or zip is required'),
-      z.array(z.string().trim().min(1)).min(1, 'at least one file is required').max(100_000),
+      filePath.min(1, 'a folder, file or zip is required'),
+      z.array(filePath.min(1)).min(1, 'at least one file is required').max(100_000),
     ]),
     /**
      * auto: a list or an image file -> files, .zip -> zip, .csv -> csv, a folder -> folder.
@@ -234,9 +237,9 @@ export const importRequestSchema = z
      */
     kind: z.enum(IMPORT_KINDS).default('auto'),
     /** CSV of filename,label[,split] (for csv, or a CSV inside a zip: relative to its root). */
-    csv: z.string().trim().min(1).optional(),
+    csv: filePath.min(1).optional(),
     /** Folder the CSV's file names are relative to (default: the CSV's folder, or the zip's root). */
-    images: z.string().trim().min(1).optional(),
+    images: filePath.min(1).optional(),
     /** Split for imported images (a CSV split column overrides it); 'test' imports unlabelled. */
     split: z.enum(['train', 'val', 'test']).default('train'),
   })

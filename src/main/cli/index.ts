@@ -160,6 +160,16 @@ export async function main(argv: string[]): Promise<number> {
     return fail(2, { code: 'bad_request', message: `unknown command "${words.join(' ')}".\n${usage()}` });
   }
   let studio: Studio | undefined;
+  // SIGINT and SIGTERM end a command cleanly: its jobs are cancelled, it returns, and the finally
+  // below disposes the Studio (engine stopped, database closed). A second signal exits at once.
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) process.exit(signal === 'SIGINT' ? 130 : 143);
+    signalled = true;
+    void studio?.jobs.cancelAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -191,6 +201,8 @@ export async function main(argv: string[]): Promise<number> {
     return fail(BAD_INPUT.has(e.code) ? 2 : 1, e.toJSON());
   } finally {
     await studio?.dispose();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -42,7 +42,7 @@ import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
 import { downloadJob, listCatalog } from '../models/catalog-requests';
-import { ensureThumbnail, imagePath } from '../media/files';
+import { readImageFile } from '../media/files';
 import * as predictions from '../store/predictions';
 import type { ImageDetails, ImageRow, SourceStatus } from '../../shared/domain';
 import { runImport } from '../media/import';
@@ -172,12 +172,10 @@ export class Studio implements StudioHandlers {
 
   /**
    * A file of the open project that transports may serve: an image's thumbnail (remade from the
-   * original if it was deleted) or the original. Only files of images in the open project.
+   * original if it was deleted) or the original as imported. Only files of images in the open project.
    */
-  async resolveFile(kind: 'thumb' | 'image', id: number): Promise<string | null> {
-    const store = this.project;
-    if (!store) return null;
-    return kind === 'thumb' ? ensureThumbnail(store, id) : imagePath(store, id);
+  async readProjectFile(kind: 'thumb' | 'image', id: number): Promise<Buffer | null> {
+    return this.project ? readImageFile(this.project, kind, id) : null;
   }
 
   /** The engine, started on first use and reused; the engine client restarts its process if it dies. */

@@ -1,9 +1,10 @@
 /**
  * Safe extraction of a .zip into a folder inside the project. Entries whose names would leave
  * the folder (zip-slip: "../", absolute paths, drive letters), symbolic links and encrypted
- * entries are skipped and reported; a zip bomb is refused by limits on the total declared size,
- * the entry count and the compression ratio, with yauzl checking every entry's real size
- * against its declared one while it streams.
+ * entries are skipped and reported. Against zip bombs: every entry's compression ratio is checked
+ * (one over the limit is skipped), the sizes of what would be extracted are added up from the
+ * central directory before anything is written and refused past the limit or the free disk space,
+ * and yauzl checks every entry's real size against its declared one while it streams.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,11 +16,15 @@ import { isJunkName } from './walk';
 export interface ZipLimits {
   maxTotalBytes: number;
   maxEntries: number;
-  /** Largest uncompressed/compressed ratio accepted for an entry bigger than 1 MB. */
+  /** Largest uncompressed/compressed ratio accepted for an entry (images barely compress; zeros do 1000:1). */
   maxRatio: number;
 }
 
 export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxTotalBytes: 20 * 1024 ** 3, maxEntries: 1_000_000, maxRatio: 200 };
+/** Entries this small cannot make a bomb, whatever their ratio (a tiny file of zeros compresses 50:1). */
+const SMALL_ENTRY = 64 * 1024;
+/** Left free on the disk after an extraction: the project's database, thumbnails and caches need room too. */
+const DISK_RESERVE = 512 * 1024 ** 2;
 
 export interface ZipSkipped {
   file: string;
@@ -92,60 +97,90 @@ function isSymlink(e: yauzl.Entry): boolean {
   return madeByUnix && mode === 0o120000;
 }
 
+/** What to do with an entry: extract it (under `name`), skip it with a reason, or pass over it silently (folders, OS clutter). */
+type Verdict = { extract: string } | { skip: string; reason: string } | { ignore: true };
+
+function verdict(e: yauzl.Entry, maxRatio: number): Verdict {
+  const n = entryName(e);
+  if ('reason' in n) return { skip: n.name, reason: n.reason };
+  const name = n.name;
+  if (name.endsWith('/') || name.split('/').some((part) => isJunkName(part))) return { ignore: true };
+  if (isSymlink(e)) return { skip: name, reason: 'symbolic link in the zip; skipped' };
+  if (e.isEncrypted()) return { skip: name, reason: 'encrypted entry; skipped' };
+  const ratio = e.uncompressedSize / Math.max(1, e.compressedSize);
+  if (e.uncompressedSize > SMALL_ENTRY && ratio > maxRatio)
+    return { skip: name, reason: `compression ratio ${Math.round(ratio)}:1 is too high (zip bomb?); skipped` };
+  return { extract: name };
+}
+
+function freeBytes(dir: string): number {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Infinity; // a file system that cannot tell: the fixed limit still holds
+  }
+}
+
+const gb = (n: number): string => `${(n / 1024 ** 3).toFixed(1)} GB`;
+
+/**
+ * Adds up what would be extracted, from the central directory alone (nothing is written), and
+ * refuses the zip when that is over the limit or more than the disk has free.
+ */
+async function checkTotal(file: string, dest: string, limits: ZipLimits): Promise<void> {
+  const zf = await openZip(file);
+  try {
+    let total = 0;
+    for (let e = await readNext(zf, file); e !== null; e = await readNext(zf, file)) {
+      const v = verdict(e, limits.maxRatio);
+      if ('extract' in v) total += e.uncompressedSize;
+    }
+    const free = freeBytes(dest) - DISK_RESERVE;
+    if (total > limits.maxTotalBytes)
+      throw new StudioError('bad_input', `${path.basename(file)} would expand to more than ${gb(limits.maxTotalBytes)}; refused (zip bomb?).`, 'source');
+    if (total > free)
+      throw new StudioError('bad_input', `${path.basename(file)} would expand to ${gb(total)}, more than the ${gb(Math.max(0, free))} free on the project's disk; nothing was extracted.`, 'source');
+  } finally {
+    zf.close();
+  }
+}
+
+async function readNext(zf: yauzl.ZipFile, file: string): Promise<yauzl.Entry | null> {
+  try {
+    return await nextEntry(zf);
+  } catch (err) {
+    throw new StudioError('bad_input', `${path.basename(file)} is damaged or not a valid zip (${(err as Error).message}); nothing was imported.`, 'source');
+  }
+}
+
 export async function extractZip(
   file: string,
   dest: string,
   opts: { signal?: AbortSignal; limits?: Partial<ZipLimits>; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ZipResult> {
   const limits = { ...DEFAULT_ZIP_LIMITS, ...opts.limits };
+  fs.mkdirSync(dest, { recursive: true });
   const zf = await openZip(file);
   try {
     if (zf.entryCount > limits.maxEntries)
       throw new StudioError('bad_input', `${path.basename(file)} has ${zf.entryCount} entries (the limit is ${limits.maxEntries}); refused.`, 'source');
-    fs.mkdirSync(dest, { recursive: true });
+    await checkTotal(file, dest, limits);
     const destReal = fs.realpathSync(dest);
     const skipped: ZipSkipped[] = [];
     let extracted = 0;
-    let totalBytes = 0;
     let index = 0;
-    const next = async (): Promise<yauzl.Entry | null> => {
-      try {
-        return await nextEntry(zf);
-      } catch (err) {
-        throw new StudioError('bad_input', `${path.basename(file)} is damaged or not a valid zip (${(err as Error).message}); nothing was imported.`, 'source');
-      }
-    };
-    for (let e = await next(); e !== null; e = await next()) {
+    for (let e = await readNext(zf, file); e !== null; e = await readNext(zf, file)) {
       index++;
       opts.onProgress?.(index, zf.entryCount);
       if (opts.signal?.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
-      const n = entryName(e);
-      if ('reason' in n) {
-        skipped.push({ file: n.name, reason: n.reason });
+      const v = verdict(e, limits.maxRatio);
+      if ('ignore' in v) continue;
+      if ('skip' in v) {
+        skipped.push({ file: v.skip, reason: v.reason });
         continue;
       }
-      const name = n.name;
-      if (name.endsWith('/')) continue; // a folder entry
-      if (name.split('/').some((part) => isJunkName(part))) continue;
-      if (isSymlink(e)) {
-        skipped.push({ file: name, reason: 'symbolic link in the zip; skipped' });
-        continue;
-      }
-      if (e.isEncrypted()) {
-        skipped.push({ file: name, reason: 'encrypted entry; skipped' });
-        continue;
-      }
-      totalBytes += e.uncompressedSize;
-      if (totalBytes > limits.maxTotalBytes)
-        throw new StudioError(
-          'bad_input',
-          `${path.basename(file)} would expand to more than ${(limits.maxTotalBytes / 1024 ** 3).toFixed(1)} GB; refused (zip bomb?).`,
-          'source',
-        );
-      if (e.uncompressedSize > 1024 * 1024 && e.uncompressedSize / Math.max(1, e.compressedSize) > limits.maxRatio) {
-        skipped.push({ file: name, reason: `compression ratio ${Math.round(e.uncompressedSize / Math.max(1, e.compressedSize))}:1 is too high (zip bomb?); skipped` });
-        continue;
-      }
+      const name = v.extract;
       const target = path.resolve(destReal, ...name.split('/'));
       const rel = path.relative(destReal, target);
       if (rel.startsWith('..') || path.isAbsolute(rel)) {

@@ -41,6 +41,25 @@ async function fetchBytes(f: typeof fetch, url: string, signal: AbortSignal | un
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/**
+ * Where a shard named by model.json is fetched from: beside model.json, on the catalog's own host.
+ * A manifest that names another host (or scheme), an absolute path or a way out of the folder is
+ * refused, so a tampered model.json cannot send the studio to fetch, or write, anything else.
+ */
+export function shardUrl(shard: string, modelJsonUrl: string): string {
+  const base = new URL(modelJsonUrl);
+  let url: URL | null = null;
+  try {
+    url = new URL(shard, base);
+  } catch {
+    url = null;
+  }
+  const folder = base.href.slice(0, base.href.lastIndexOf('/') + 1);
+  if (!url || path.isAbsolute(shard) || shard.split(/[\\/]/).includes('..') || url.origin !== base.origin || !url.href.startsWith(folder))
+    throw new ModelError('MODEL_MANIFEST_INVALID', `model.json names a shard outside its folder on ${base.host}: "${shard}".`, { shard });
+  return url.toString();
+}
+
 /** The model's folder in the cache, downloading it first when it is not there (or not valid). */
 export async function downloadModel(entry: TfjsCatalogModel, cacheDir: string, options: DownloadOptions = {}): Promise<ModelFolder> {
   const f = options.fetch ?? fetch;
@@ -87,10 +106,8 @@ export async function downloadModel(entry: TfjsCatalogModel, cacheDir: string, o
     const fetchAll = async () => {
       for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
         if (stop) return;
-        if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) {
-          throw new ModelError('MODEL_MANIFEST_INVALID', `model.json names a shard outside its folder: "${p}".`, { shard: p });
-        }
-        const data = await fetchBytes(f, new URL(p, entry.url).toString(), options.signal);
+        const url = shardUrl(p, entry.url);
+        const data = await fetchBytes(f, url, options.signal);
         await fs.mkdir(path.dirname(path.join(tmp, p)), { recursive: true });
         await fs.writeFile(path.join(tmp, p), data);
         bytes += data.length;

@@ -1,9 +1,29 @@
 /** The WebSocket transport's client: the StudioApi over ws://127.0.0.1 (browser mode). */
-import type { EventName, RequestResult, WireEvent, WireResponse } from '../../shared/api';
+import { MAX_MESSAGE_BYTES, type EventName, type RequestResult, type WireEvent, type WireResponse } from '../../shared/api';
 import type { Transport } from './transport';
 
+/**
+ * The token of the address the studio printed, taken out of the address bar (and so out of the
+ * history, bookmarks and screen shares) once the page has it; the cookie set with the page carries it from then on.
+ */
+function takeToken(): string | null {
+  const params = new URLSearchParams(location.search);
+  const token = params.get('token');
+  if (token !== null) {
+    params.delete('token');
+    const query = params.toString();
+    history.replaceState(history.state, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
+  }
+  return token;
+}
+
+/** UTF-8 length of a string, without encoding it when it is clearly small. */
+function byteLength(text: string): number {
+  return text.length * 3 <= MAX_MESSAGE_BYTES ? text.length : new TextEncoder().encode(text).length;
+}
+
 export function connectWebSocket(): Transport {
-  const token = new URLSearchParams(location.search).get('token');
+  const token = takeToken();
   const url = `ws://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   const pending = new Map<number, (r: RequestResult) => void>();
   const listeners = new Map<EventName, Set<(p: unknown) => void>>();
@@ -42,9 +62,13 @@ export function connectWebSocket(): Transport {
     async request(name, input) {
       await opened;
       const id = nextId++;
+      const text = JSON.stringify({ id, name, input });
+      // The server closes a socket that sends more than its frame limit: refuse here instead, with a reason.
+      if (byteLength(text) > MAX_MESSAGE_BYTES)
+        return { ok: false, error: { code: 'bad_request', message: `${name}: the request is too large to send (over ${MAX_MESSAGE_BYTES / 1024 ** 2} MiB).` } };
       return new Promise<RequestResult>((resolve) => {
         pending.set(id, resolve);
-        socket.send(JSON.stringify({ id, name, input }));
+        socket.send(text);
       });
     },
     on(event, listener) {

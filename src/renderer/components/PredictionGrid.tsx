@@ -10,7 +10,8 @@ import { ActionIcon, Button, Group, Stack, Text, Tooltip } from '@mantine/core';
 import type { RequestInput } from '../../shared/api';
 import type { ClassInfo, PredictionRow } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import { api, fileUrl } from '../api/client';
+import { fileUrl } from '../api/client';
+import * as bulk from '../api/bulk';
 import { useQuery } from '../api/hooks';
 import { ErrorText } from './ErrorText';
 import { applyLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
@@ -23,7 +24,7 @@ const TILE = 150;
 
 /** Accepts the run's predictions as labels and records the change for undo. */
 export async function acceptPredictions(input: RequestInput<'acceptSuggestions'>): Promise<number> {
-  const r = await api.call('acceptSuggestions', input);
+  const r = await bulk.acceptSuggestions(input);
   replaceLabelHistory((h) => recordChange(h, r.previous));
   return r.changed;
 }

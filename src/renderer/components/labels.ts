@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 import { StudioError } from '../../shared/errors';
-import { api } from '../api/client';
+import * as bulk from '../api/bulk';
 import { EMPTY_HISTORY, type History, afterRedo, afterUndo, recordChange, takeRedo, takeUndo } from './label-history';
 
 let history: History = EMPTY_HISTORY;
@@ -27,7 +27,7 @@ function queue<T>(fn: () => Promise<T>): Promise<T> {
 export function applyLabels(ids: readonly number[], classId: number | null): Promise<number> {
   if (ids.length === 0) return Promise.resolve(0);
   return queue(async () => {
-    const r = await api.call('setLabels', { ids: [...ids], classId });
+    const r = await bulk.setLabels(ids, classId);
     set(recordChange(history, r.previous));
     return ids.length;
   });
@@ -39,7 +39,7 @@ export function undoLabels(): Promise<boolean> {
     if (!t) return false;
     set(t.rest);
     try {
-      const r = await api.call('restoreLabels', { groups: t.entry.map((g) => ({ classId: g.classId, ids: [...g.ids] })) });
+      const r = await bulk.restoreLabels(t.entry);
       set(afterUndo(history, r.previous));
       return true;
     } catch (err) {
@@ -55,7 +55,7 @@ export function redoLabels(): Promise<boolean> {
     if (!t) return false;
     set(t.rest);
     try {
-      const r = await api.call('restoreLabels', { groups: t.entry.map((g) => ({ classId: g.classId, ids: [...g.ids] })) });
+      const r = await bulk.restoreLabels(t.entry);
       set(afterRedo(history, r.previous));
       return true;
     } catch (err) {

@@ -10,6 +10,7 @@ import { isJobOf, type JobInfo } from '../../../shared/api';
 import type { ClassInfo, ImageFilter, ImageSort, ProjectCounts, Split } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
+import * as bulk from '../../api/bulk';
 import { useEvent } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
 import { startImageDrag } from '../../components/image-drag';
@@ -114,7 +115,7 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
 
   const moveSplit = (split: Split): void => {
     const ids = selectedIds();
-    run(api.call('setSplit', { ids, split }).then((r) => say(`${r.changed} moved to ${SPLIT_NAMES[split].toLowerCase()}`)));
+    run(bulk.setSplit(ids, split).then((r) => say(`${r.changed} moved to ${SPLIT_NAMES[split].toLowerCase()}`)));
   };
 
   const doSelectAll = (): void => {

@@ -1,0 +1,90 @@
+/**
+ * Bulk requests with more ids than one request may carry (MAX_IDS, so that every request fits the
+ * transport's frame) go in parts, one request per part, and their results are merged. When a part
+ * of a label change fails, the parts already applied are put back, so a change is whole or nothing.
+ */
+import { MAX_IDS, MAX_LABEL_GROUPS, type RequestInput, type RequestOutput } from '../../shared/api';
+import type { LabelGroup, Split } from '../../shared/domain';
+import { api } from './client';
+
+type LabelChange = { previous: LabelGroup[]; changed: number; skipped?: number };
+
+export function parts<T>(items: readonly T[], size = MAX_IDS): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out.length > 0 ? out : [[]];
+}
+
+/** Groups cut so that no part holds more than `size` ids or `maxGroups` groups. */
+export function groupParts(groups: readonly LabelGroup[], size = MAX_IDS, maxGroups = MAX_LABEL_GROUPS): LabelGroup[][] {
+  const out: LabelGroup[][] = [];
+  let part: LabelGroup[] = [];
+  let room = size;
+  const flush = (): void => {
+    if (part.length > 0) out.push(part);
+    part = [];
+    room = size;
+  };
+  for (const g of groups) {
+    let i = 0;
+    do {
+      if ((room === 0 && i < g.ids.length) || part.length === maxGroups) flush();
+      const ids = g.ids.slice(i, i + room);
+      part.push({ classId: g.classId, ids });
+      room -= ids.length;
+      i += ids.length;
+    } while (i < g.ids.length);
+  }
+  flush();
+  return out.length > 0 ? out : [[]];
+}
+
+/** Sums the counts and joins the undo groups of the parts of one change. */
+export function mergeChanges<R extends LabelChange>(results: readonly R[]): R {
+  const merged = { previous: results.flatMap((r) => r.previous), changed: 0 } as LabelChange;
+  for (const r of results) {
+    merged.changed += r.changed;
+    if (r.skipped !== undefined) merged.skipped = (merged.skipped ?? 0) + r.skipped;
+  }
+  return merged as R;
+}
+
+async function labelParts<R extends LabelChange>(calls: (() => Promise<R>)[]): Promise<R> {
+  const done: R[] = [];
+  try {
+    for (const call of calls) done.push(await call());
+  } catch (err) {
+    // Put back what the parts before the failure changed, newest first.
+    for (const r of done.reverse()) await restoreLabels(r.previous).catch(() => undefined);
+    throw err;
+  }
+  return mergeChanges(done);
+}
+
+export function setLabels(ids: readonly number[], classId: number | null): Promise<RequestOutput<'setLabels'>> {
+  return labelParts(parts(ids).map((part) => () => api.call('setLabels', { ids: part, classId })));
+}
+
+export function restoreLabels(groups: readonly LabelGroup[]): Promise<RequestOutput<'restoreLabels'>> {
+  return labelParts(groupParts(groups).map((part) => () => api.call('restoreLabels', { groups: part })));
+}
+
+export function acceptSuggestions(input: RequestInput<'acceptSuggestions'>): Promise<RequestOutput<'acceptSuggestions'>> {
+  const { imageIds } = input;
+  if (!imageIds || imageIds.length <= MAX_IDS) return api.call('acceptSuggestions', input);
+  return labelParts(parts(imageIds).map((part) => () => api.call('acceptSuggestions', { ...input, imageIds: part })));
+}
+
+/** Splits have no undo: a failing part stops the rest, and the error says how many images had moved. */
+export async function setSplit(ids: readonly number[], split: Split): Promise<RequestOutput<'setSplit'>> {
+  let changed = 0;
+  for (const part of parts(ids)) {
+    try {
+      changed += (await api.call('setSplit', { ids: part, split })).changed;
+    } catch (err) {
+      if (changed > 0 && err instanceof Error) err.message += ` (${changed} of ${ids.length} images had been moved before this)`;
+      throw err;
+    }
+  }
+  return { changed };
+}
