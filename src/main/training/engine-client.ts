@@ -9,7 +9,8 @@
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   engineMethods,
   type CallOptions,
@@ -191,7 +192,9 @@ export function defaultEngineEntry(): { entry: string; execArgv: string[] } {
   // In the build this code may sit in out/main/chunks/ while the entry is out/main/engine-process.js.
   const js = [path.join(here, 'engine-process.js'), path.join(here, '..', 'engine-process.js')].find((f) => fs.existsSync(f));
   if (js) return { entry: js, execArgv: [] };
-  return { entry: path.join(here, 'engine', 'engine-process.ts'), execArgv: ['--import', 'tsx'] };
+  // tsx by its resolved location: a bare `--import tsx` resolves from the working folder, which may be anywhere.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return { entry: path.join(here, 'engine', 'engine-process.ts'), execArgv: ['--import', tsx] };
 }
 
 /** An EngineChannel over child_process.fork (plain Node; Electron can use utilityProcess instead). */
