@@ -82,29 +82,57 @@ export const augmentSchema = z.object({
 });
 export type AugmentConfig = z.infer<typeof augmentSchema>;
 
-export const trainConfigSchema = z.object({
-  scenario: scenarioSchema,
-  /** Model id in the catalog or of an imported model. */
-  model: z.string().min(1).max(500),
-  /** Layer whose output feeds the head (scenario 1); default: the model's feature layer. */
-  cutLayer: z.string().min(1).max(500).optional(),
-  /** Last frozen layer (scenario 2). */
-  freezeTo: z.string().min(1).max(500).optional(),
-  head: headSchema.default({ hidden: [128], dropout: 0.2, activation: 'relu' }),
-  optimizer: z.enum(['adam', 'sgd']).default('adam'),
-  lr: z.number().positive().max(10).default(0.001),
-  /** Learning rate for pretrained layers (scenarios 2 and 4); default lr / 10. */
-  lrPretrained: z.number().positive().max(10).optional(),
-  batchSize: z.number().int().min(1).max(1024).default(32),
-  epochs: z.number().int().min(1).max(1000).default(10),
-  /** Epochs without validation-loss improvement before stopping; 0 = off. */
-  patience: z.number().int().min(0).max(1000).default(3),
-  classWeights: z.boolean().default(false),
-  augment: augmentSchema.nullable().default(null),
-  /** Trainable BatchNorm layers run in inference mode unless this is set. */
-  trainBatchNorm: z.boolean().default(false),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-});
+/**
+ * What each scenario trains with unless told otherwise. The contract fills these in (so a run
+ * started by the CLI, the API or the wizard gets the same settings) and the wizard starts from them.
+ * Scenario 2 trains from the activation cache, which augmentation would bypass, so it is off there.
+ */
+export const SCENARIO_DEFAULTS: Record<Scenario, { lr: number; lrPretrained?: number; epochs: number; patience: number; augment: boolean; head: { hidden: number[]; dropout: number } }> = {
+  1: { lr: 0.001, epochs: 10, patience: 3, augment: false, head: { hidden: [128], dropout: 0.2 } },
+  2: { lr: 0.001, lrPretrained: 0.0001, epochs: 15, patience: 4, augment: false, head: { hidden: [128], dropout: 0.3 } },
+  3: { lr: 0.001, epochs: 30, patience: 6, augment: true, head: { hidden: [256], dropout: 0.3 } },
+  4: { lr: 0.0005, lrPretrained: 0.00001, epochs: 15, patience: 4, augment: true, head: { hidden: [128], dropout: 0.2 } },
+};
+
+export const trainConfigSchema = z
+  .object({
+    scenario: scenarioSchema,
+    /** Model id in the catalog or of an imported model. */
+    model: z.string().min(1).max(500),
+    /** Layer whose output feeds the head (scenario 1); default: the model's feature layer. */
+    cutLayer: z.string().min(1).max(500).optional(),
+    /** Last frozen layer (scenario 2). */
+    freezeTo: z.string().min(1).max(500).optional(),
+    /** Default: the scenario's (SCENARIO_DEFAULTS), as lr, lrPretrained, epochs, patience and augment. */
+    head: headSchema.optional(),
+    optimizer: z.enum(['adam', 'sgd']).default('adam'),
+    lr: z.number().positive().max(10).optional(),
+    /** Learning rate for pretrained layers (scenarios 2 and 4); without a scenario default, lr / 10. */
+    lrPretrained: z.number().positive().max(10).optional(),
+    batchSize: z.number().int().min(1).max(1024).default(32),
+    epochs: z.number().int().min(1).max(1000).optional(),
+    /** Epochs without validation-loss improvement before stopping; 0 = off. */
+    patience: z.number().int().min(0).max(1000).optional(),
+    classWeights: z.boolean().default(false),
+    /** null = no augmentation. */
+    augment: augmentSchema.nullable().optional(),
+    /** Trainable BatchNorm layers run in inference mode unless this is set. */
+    trainBatchNorm: z.boolean().default(false),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+  })
+  .transform((c) => {
+    const d = SCENARIO_DEFAULTS[c.scenario];
+    const lrPretrained = c.lrPretrained ?? d.lrPretrained;
+    return {
+      ...c,
+      head: c.head ?? headSchema.parse(d.head),
+      lr: c.lr ?? d.lr,
+      ...(lrPretrained === undefined ? {} : { lrPretrained }),
+      epochs: c.epochs ?? d.epochs,
+      patience: c.patience ?? d.patience,
+      augment: c.augment !== undefined ? c.augment : d.augment ? augmentSchema.parse({}) : null,
+    };
+  });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 

@@ -69,7 +69,9 @@ function buildConfig(values: Record<string, OptionValue>, scenario: number, mode
   if (values.batch !== undefined) cfg.batchSize = num(values.batch);
   if (values.lr !== undefined) cfg.lr = num(values.lr);
   if (values.seed !== undefined) cfg.seed = num(values.seed);
+  if (values.augment === true && values['no-augment'] === true) throw new StudioError('bad_request', '--augment and --no-augment contradict each other.', 'augment');
   if (values.augment === true) cfg.augment = {};
+  if (values['no-augment'] === true) cfg.augment = null;
   const parsed = trainConfigSchema.safeParse(cfg);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -191,7 +193,7 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'train',
-    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N] | DIR --resume RUN [--epochs N]',
+    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment | --no-augment] [--seed N] | DIR --resume RUN [--epochs N]',
     summary: 'Train a classifier on the labelled train/val images (default model: the only installed one); prints metrics vs the majority baseline.',
     options: {
       scenario: { type: 'string' },
@@ -203,6 +205,7 @@ export const trainingCommands: Command[] = [
       batch: { type: 'string' },
       lr: { type: 'string' },
       augment: { type: 'boolean' },
+      'no-augment': { type: 'boolean' },
       seed: { type: 'string' },
       resume: { type: 'string' },
     },

@@ -4,7 +4,7 @@
  * field. Which scenario and which freeze boundary to recommend is the host's advisor's (the
  * `advise` request), never decided here.
  */
-import { trainConfigSchema, type Scenario, type TrainConfig, type TrainConfigInput } from '../../../../shared/domain';
+import { SCENARIO_DEFAULTS, trainConfigSchema, type Scenario, type TrainConfig, type TrainConfigInput } from '../../../../shared/domain';
 
 /** The form's state: numbers may be '' while typed (NumberInput), and are validated on build. */
 export interface FormState {
@@ -27,14 +27,19 @@ export interface FormState {
   seed: number | string;
 }
 
-/** A scenario's starting settings; model, cutLayer and freezeTo '' mean the default (the first installed model, the advisor's layers). */
+/** A scenario's starting settings (the contract's SCENARIO_DEFAULTS, so the CLI trains the same); model, cutLayer and freezeTo '' mean the default (the first installed model, the advisor's layers). */
 export function defaultsFor(scenario: Scenario, base: Partial<FormState> = {}): FormState {
-  const perScenario: Record<Scenario, Partial<FormState>> = {
-    1: { lr: 0.001, lrPretrained: '', epochs: 10, patience: 3, augmentOn: false, hidden: '128', dropout: 0.2 },
-    2: { lr: 0.001, lrPretrained: 0.0001, epochs: 15, patience: 4, augmentOn: true, hidden: '128', dropout: 0.3 },
-    3: { lr: 0.001, lrPretrained: '', epochs: 30, patience: 6, augmentOn: true, hidden: '256', dropout: 0.3 },
-    4: { lr: 0.0005, lrPretrained: 0.00001, epochs: 15, patience: 4, augmentOn: true, hidden: '128', dropout: 0.2 },
+  const d = SCENARIO_DEFAULTS[scenario];
+  const perScenario: Partial<FormState> = {
+    lr: d.lr,
+    lrPretrained: d.lrPretrained ?? '',
+    epochs: d.epochs,
+    patience: d.patience,
+    augmentOn: d.augment,
+    hidden: d.head.hidden.join(', '),
+    dropout: d.head.dropout,
   };
+
   return {
     model: '',
     cutLayer: '',
@@ -47,7 +52,7 @@ export function defaultsFor(scenario: Scenario, base: Partial<FormState> = {}): 
     trainBatchNorm: false,
     seed: 42,
     ...base,
-    ...perScenario[scenario],
+    ...perScenario,
   } as FormState;
 }
 
