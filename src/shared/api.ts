@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
-import { MAX_PATH_CHARS, predictionQuerySchema, type PredictionRow } from './domain';
+import { filePath, predictionQuerySchema, type PredictionRow } from './domain';
 import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
@@ -42,7 +42,7 @@ export const MAX_IDS = 100_000;
 export const MAX_LABEL_GROUPS = 10_000;
 
 const none = z.object({}).strict();
-const dir = z.string().trim().min(1, 'a folder path is required').max(MAX_PATH_CHARS);
+const dir = filePath.min(1, 'a folder path is required');
 const className = z.string().trim().min(1, 'a class name is required').max(100);
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb');
 const id = z.number().int().positive();
@@ -74,7 +74,7 @@ export const exportRequestSchema = z
   .object({
     kind: z.enum(EXPORT_KINDS),
     /** The CSV file, or for `dataset` and `model` a new or empty folder. */
-    out: z.string().trim().min(1, 'an output path is required').max(MAX_PATH_CHARS),
+    out: filePath.min(1, 'an output path is required'),
     /** The run whose predictions (submission, probabilities) or model to use; default: the latest succeeded run. */
     runId: id.optional(),
     /** Column names of the test-set CSVs (default: the template's header, else filename and label). */
@@ -83,7 +83,7 @@ export const exportRequestSchema = z
     /** Write test file names without their extension (competitions that list bare ids). */
     stripExtension: z.boolean().default(false),
     /** A CSV (the competition's sample submission or test list) whose ids, order and header the output follows. */
-    template: z.string().trim().min(1).max(MAX_PATH_CHARS).optional(),
+    template: filePath.min(1).optional(),
     /** Replace an existing CSV (a dataset folder must always be new or empty). */
     overwrite: z.boolean().default(false),
   })

@@ -251,7 +251,8 @@ export interface SourceStatus {
 export const IMPORT_KINDS = ['auto', 'folder', 'csv', 'files', 'zip'] as const;
 /** A path longer than this is no path any file system here accepts. */
 export const MAX_PATH_CHARS = 4096;
-const filePath = z.string().trim().max(MAX_PATH_CHARS);
+/** A path from a request: bounded, and without NUL (which no file system takes; Node throws on it). */
+export const filePath = z.string().trim().max(MAX_PATH_CHARS).refine((p) => !p.includes('\0'), 'a path cannot contain a NUL character');
 export const importRequestSchema = z
   .object({
     /** A folder, a .zip, a .csv or an image file; or a list of loose image files (imported unlabelled). */

@@ -47,9 +47,30 @@ export class StudioError extends Error implements StudioErrorShape {
   static from(err: unknown): StudioError {
     if (err instanceof StudioError) return err;
     if (isErrorShape(err)) return new StudioError(err.code, err.message, err.field);
+    const fs = fileSystemProblem(err);
+    if (fs) return new StudioError('bad_input', fs);
     const message = err instanceof Error ? err.message : String(err);
     return new StudioError('internal', message);
   }
+}
+
+/** File-system errors that say what is wrong with a path the user gave, in their words. */
+const PATH_PROBLEMS: Record<string, string> = {
+  ENOENT: 'does not exist',
+  ENOTDIR: 'has a part that is not a folder',
+  EISDIR: 'is a folder, not a file',
+  ENAMETOOLONG: 'has a name too long for the file system',
+  ELOOP: 'has too many levels of symbolic links',
+  EACCES: 'cannot be accessed (permission denied)',
+  EPERM: 'cannot be accessed (operation not permitted)',
+};
+
+/** "PATH does not exist." for a Node file-system error about a path, else null. */
+function fileSystemProblem(err: unknown): string | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const { code, path } = err as { code?: unknown; path?: unknown };
+  const problem = typeof code === 'string' ? PATH_PROBLEMS[code] : undefined;
+  return problem && typeof path === 'string' ? `${path} ${problem}.` : null;
 }
 
 export function isErrorShape(v: unknown): v is StudioErrorShape {

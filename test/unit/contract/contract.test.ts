@@ -42,3 +42,18 @@ describe('StudioError', () => {
     expect(isErrorShape({ code: 'nope', message: 'x' })).toBe(false);
   });
 });
+
+describe('errors from the file system', () => {
+  it('say what is wrong with the path the user gave, as bad input', () => {
+    const e = Object.assign(new Error('ENAMETOOLONG: name too long'), { code: 'ENAMETOOLONG', path: '/tmp/wwww' });
+    expect(StudioError.from(e).toJSON()).toEqual({ code: 'bad_input', message: '/tmp/wwww has a name too long for the file system.' });
+    expect(StudioError.from(Object.assign(new Error('x'), { code: 'ENOENT', path: '/nope' })).message).toBe('/nope does not exist.');
+    // Without a path (or with another code) it is not the user's input: still internal.
+    expect(StudioError.from(Object.assign(new Error('x'), { code: 'ENOENT' })).code).toBe('internal');
+    expect(StudioError.from(Object.assign(new Error('x'), { code: 'EIO', path: '/p' })).code).toBe('internal');
+  });
+
+  it('a path with a NUL character is refused by the schema', () => {
+    expect(requests.importModel.input.safeParse({ dir: 'a\0b' }).error?.issues[0]?.message).toBe('a path cannot contain a NUL character');
+  });
+});
