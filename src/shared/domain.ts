@@ -72,6 +72,20 @@ export interface BackendInfo {
   name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   simd: boolean;
   threads: number;
+  /** What runs frozen forward passes (features, activation caches, prediction); absent in old runs. */
+  inference?: InferenceInfo;
+}
+
+/** ONNX Runtime with its execution provider, or TensorFlow.js (the backend above) and why. */
+export interface InferenceInfo {
+  runtime: 'onnxruntime' | 'tfjs';
+  provider?: 'cpu' | 'cuda' | 'dml' | 'coreml';
+  threads?: number;
+  version?: string;
+  /** Why onnxruntime is not used (runtime 'tfjs'). */
+  reason?: string;
+  /** Providers tried before the one that runs, and why they did not start. */
+  note?: string;
 }
 
 export const scenarioSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]);
