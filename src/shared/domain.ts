@@ -88,6 +88,18 @@ export interface InferenceInfo {
   note?: string;
 }
 
+const PROVIDER_NAMES: Record<NonNullable<InferenceInfo['provider']>, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML' };
+
+/** What ran the frozen forward passes, in words (the UI and the CLI). */
+export function inferenceLabel(info: InferenceInfo | undefined): string {
+  if (!info) return 'TensorFlow.js';
+  if (info.runtime === 'onnxruntime') {
+    const threads = info.threads ? `, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : '';
+    return `ONNX Runtime${info.version ? ` ${info.version}` : ''} (${PROVIDER_NAMES[info.provider ?? 'cpu']}${threads})`;
+  }
+  return `TensorFlow.js${info.reason ? ` (${info.reason})` : ''}`;
+}
+
 export const scenarioSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]);
 export type Scenario = z.infer<typeof scenarioSchema>;
 

@@ -5,7 +5,7 @@
  * test split or of a folder imported as test images.
  */
 import path from 'node:path';
-import { trainConfigSchema, type AdviceInfo, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
+import { inferenceLabel, trainConfigSchema, type AdviceInfo, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { Command } from './index';
@@ -112,6 +112,7 @@ function runJson(run: RunDetail): Record<string, unknown> {
     frozenParams: r.frozenParams ?? null,
     trainableParams: r.trainableParams ?? null,
     frozenPart: r.frozenPart ?? null,
+    frozenKind: r.frozenKind ?? null,
     batchSize: r.batchSize ?? run.config.batchSize,
     batchReductions: r.batchReductions ?? [],
     initialValLoss: r.initialValLoss ?? null,
@@ -125,7 +126,7 @@ function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
   const lines: string[] = [];
   if (advice) lines.push(`Scenario ${advice.scenario} (advisor): ${advice.reason}${advice.scenario === 2 && advice.freezeTo ? ` Frozen up to ${advice.freezeTo}.` : ''}`);
   const b = run.backend;
-  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s)` : 'unknown'}`);
+  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}` : 'unknown'}`);
   lines.push('epoch  train loss  train acc  val loss  val acc');
   for (const m of run.metrics)
     lines.push(`${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${pct(m.trainAcc).padStart(9)}  ${(m.valLoss?.toFixed(4) ?? '-').padStart(8)}  ${pct(m.valAcc).padStart(7)}`);

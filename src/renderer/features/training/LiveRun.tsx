@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import { Badge, Button, Card, Code, Group, Progress, SimpleGrid, Stack, Text, Title } from '@mantine/core';
-import type { BackendInfo, RunDetail } from '../../../shared/domain';
+import { inferenceLabel, type BackendInfo, type RunDetail } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { useQuery } from '../../api/hooks';
@@ -20,7 +20,8 @@ import { SCENARIOS } from './wizard-logic';
 export function backendLabel(b: BackendInfo | null | undefined): string {
   if (!b) return 'unknown';
   const names: Record<BackendInfo['name'], string> = { 'tensorflow-gpu': 'TensorFlow GPU', tensorflow: 'TensorFlow (native)', wasm: 'WebAssembly', cpu: 'plain JavaScript (slow)' };
-  return `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
+  const training = `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
+  return b.inference ? `${training} · frozen part: ${inferenceLabel(b.inference)}` : training;
 }
 
 export const STATE_COLOR: Record<RunDetail['state'], string> = { running: 'blue', succeeded: 'green', failed: 'red', cancelled: 'gray' };

@@ -281,6 +281,7 @@ class Builder {
   readonly shapes = new Map<number, (number | null)[]>();
   private next = 1;
   inputShape: (number | null)[] | null = null;
+  private readonly nestedInputs = new Map<tf.layers.Layer, number>();
 
   value(shape: (number | null)[]): number {
     const id = this.next++;
@@ -295,7 +296,10 @@ class Builder {
     const layer = t.sourceLayer;
     const cls = layer.getClassName();
     if (cls === 'InputLayer') {
-      if (this.inputShape && scope.size === 0) throw new PlanError('the frozen part has more than one input');
+      // A nested model's input (its symbolic tensor may differ from the one it was called with).
+      const nested = this.nestedInputs.get(layer);
+      if (nested !== undefined) return nested;
+      if (this.inputShape) throw new PlanError('the frozen part has more than one input');
       this.inputShape = t.shape.slice(1);
       this.shapes.set(0, this.inputShape);
       scope.set(t.id, 0);
@@ -308,7 +312,10 @@ class Builder {
     if (NESTED.has(cls)) {
       const inner = layer as unknown as tf.LayersModel;
       const innerScope = new Map<number, number>();
-      inner.inputs.forEach((x, i) => innerScope.set(x.id, inputs[i] as number));
+      inner.inputs.forEach((x, i) => {
+        innerScope.set(x.id, inputs[i] as number);
+        this.nestedInputs.set(x.sourceLayer, inputs[i] as number);
+      });
       out = this.visit(inner.outputs[t.tensorIndex] as tf.SymbolicTensor, innerScope);
     } else if (IDENTITY.has(cls)) {
       out = inputs[0] as number;
@@ -329,10 +336,22 @@ class Builder {
   }
 }
 
-/** The output tensor of `layer` in its first (own model's) inbound node. */
-function outputTensor(layer: tf.layers.Layer): tf.SymbolicTensor {
-  const node = layer.inboundNodes[0];
-  const t = node?.outputTensors[0];
+/**
+ * The output tensor of `layer` in `model`'s graph (found from the model's outputs back): a nested
+ * model's first inbound node is its own inner graph, not the call inside `model`.
+ */
+function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
+  const seen = new Set<number>();
+  const stack = [...model.outputs];
+  while (stack.length) {
+    const t = stack.pop() as tf.SymbolicTensor;
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    if (t.sourceLayer === layer) return t;
+    stack.push(...(t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? []));
+  }
+  // Not on the way to the outputs (a side branch): its first node.
+  const t = layer.inboundNodes[0]?.outputTensors[0];
   if (!t) throw new PlanError(`layer ${layer.name} is not connected`);
   return t;
 }
@@ -384,7 +403,7 @@ export function buildFoldPlan(model: tf.LayersModel, cutLayer: string): FoldPlan
     throw new PlanError(`the model has no layer named "${cutLayer}"`);
   }
   const b = new Builder();
-  const output = b.visit(outputTensor(cut), new Map());
+  const output = b.visit(outputTensor(model, cut), new Map());
   if (!b.inputShape) throw new PlanError('the frozen part does not start at an input');
   const plan: FoldPlan = { inputShape: b.inputShape, nodes: b.nodes, input: 0, output, shapes: b.shapes };
   simplify(plan);

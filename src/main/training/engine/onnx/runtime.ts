@@ -9,7 +9,10 @@
  *   ENGINE_THREADS                                      intra-op threads (default: all cores)
  * When onnxruntime cannot load, InferenceInfo says why and frozen parts run on TensorFlow.js.
  */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { InferenceInfo } from '../../../../shared/domain';
 import { emitOnnx } from './emit';
@@ -59,8 +62,23 @@ export function sessionOptions(provider: Provider, threads: number): Ort.Inferen
   };
 }
 
+/**
+ * The CUDA provider is a separate library that only a CUDA install of onnxruntime-node downloads
+ * (README: "CUDA"); without it there is nothing to probe (and ORT would log a load error).
+ */
+function cudaLibraryPresent(): boolean {
+  try {
+    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const bin = path.join(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return fs.existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return true; // cannot tell: let the probe decide
+  }
+}
+
 async function probe(ort: OrtModule, provider: Provider, threads: number): Promise<void> {
-  const session = await ort.InferenceSession.create(probeModel(), sessionOptions(provider, threads));
+  if (provider === 'cuda' && !cudaLibraryPresent()) throw new Error('onnxruntime-node was installed without its CUDA provider');
+  const session = await ort.InferenceSession.create(probeModel(), { ...sessionOptions(provider, threads), logSeverityLevel: 4 });
   try {
     const x = new ort.Tensor('float32', Float32Array.from({ length: 12 }, (_, i) => i - 6), [1, 2, 2, 3]);
     const out = (await session.run({ input: x }))['output'];
