@@ -113,6 +113,7 @@ function runJson(run: RunDetail): Record<string, unknown> {
     trainableParams: r.trainableParams ?? null,
     frozenPart: r.frozenPart ?? null,
     frozenKind: r.frozenKind ?? null,
+    imagesPerSec: r.imagesPerSec ?? null,
     batchSize: r.batchSize ?? run.config.batchSize,
     batchReductions: r.batchReductions ?? [],
     initialValLoss: r.initialValLoss ?? null,
