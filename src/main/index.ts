@@ -53,7 +53,11 @@ app.whenReady().then(async () => {
   const studio = new Studio({
     userDataDir,
     mode: 'electron',
-    engine: () => new HostEngine(() => utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine' }))),
+    // The engine keeps its caches (the ONNX models of frozen parts) in the same user data folder.
+    engine: () =>
+      new HostEngine(() =>
+        utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, TRANSFER_STUDIO_HOME: userDataDir } })),
+      ),
   });
   // Strict CSP on every response, and no permission (camera, notifications...) is ever granted.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {

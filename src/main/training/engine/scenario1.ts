@@ -89,11 +89,19 @@ export async function extractMissing(
       }),
     );
   const t0 = performance.now();
+  // Where the time goes: waiting for decoded images (not hidden behind the forward), the forward, cache writes.
+  const spent = { decode: 0, forward: 0, write: 0 };
+  const timed = async <T>(part: keyof typeof spent, p: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const r = await p;
+    spent[part] += performance.now() - t;
+    return r;
+  };
   let pending: ReturnType<typeof decode> | null = targets.length ? decode(0) : null;
   let buffer: { hash: string; features: Float32Array }[] = [];
   let done = 0;
   for (let s = 0; s < targets.length; s += EXTRACT_BATCH) {
-    const decoded = (await (pending as ReturnType<typeof decode>)).filter((d) => d !== null);
+    const decoded = (await timed('decode', pending as ReturnType<typeof decode>)).filter((d) => d !== null);
     if (signal?.aborted) {
       await cache.append(buffer);
       return { state: 'cancelled', failed };
@@ -102,18 +110,26 @@ export async function extractMissing(
     if (decoded.length) {
       const batch = new Float32Array(decoded.length * size * size * 3);
       decoded.forEach((d, i) => batch.set(d.data, i * size * size * 3));
-      const values = await forward.runBatch(batch, decoded.length, size);
+      const values = await timed('forward', forward.runBatch(batch, decoded.length, size));
       decoded.forEach((d, i) => buffer.push({ hash: d.t.hash, features: values.slice(i * dim, (i + 1) * dim) }));
     }
     done += Math.min(EXTRACT_BATCH, targets.length - s);
     emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });
     // Flush by rows (pooled features) or by bytes (activations of 100 KB-1 MB per image): memory stays flat.
     if (buffer.length >= 512 || buffer.length * dim >= FLUSH_FLOATS) {
-      await cache.append(buffer);
+      await timed('write', cache.append(buffer));
       buffer = [];
     }
   }
-  await cache.append(buffer);
+  await timed('write', cache.append(buffer));
+  if (targets.length) {
+    const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const total = performance.now() - t0;
+    emit({
+      type: 'log',
+      message: `Extracted ${targets.length} images in ${sec(total)} (${Math.round(targets.length / (total / 1000))} img/s): forward ${sec(spent.forward)}, waiting for decoding ${sec(spent.decode)} (the rest overlaps the forward), cache writes ${sec(spent.write)}; ${forward.kind}.`,
+    });
+  }
   return { state: 'done', failed };
 }
 
