@@ -126,11 +126,30 @@ function randomiseBatchNorms(model: tf.LayersModel, seed: number): void {
   }
 }
 
+/** Keras' Normalization as the model library defines it (TensorFlow.js lacks it): (x - mean) / max(sqrt(variance), 1e-7). */
+class Normalization extends tf.layers.Layer {
+  static className = 'Normalization';
+  private mean: tf.LayerVariable | null = null;
+  private variance: tf.LayerVariable | null = null;
+  override build(shape: tf.Shape | tf.Shape[]): void {
+    const c = (shape as tf.Shape)[3] ?? 3;
+    this.mean = this.addWeight('mean', [c], 'float32', tf.initializers.constant({ value: 120 }), undefined, false);
+    this.variance = this.addWeight('variance', [c], 'float32', tf.initializers.constant({ value: 3000 }), undefined, false);
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
+    return tf.tidy(() => tf.div(tf.sub(x, (this.mean as tf.LayerVariable).read()), tf.maximum(tf.sqrt((this.variance as tf.LayerVariable).read()), 1e-7)));
+  }
+}
+
 /** A small EfficientNet / ResNet / MobileNetV2-like graph with every layer type of the model library. */
-function dagModel(): tf.LayersModel {
+function dagModel(withNormalization = true): tf.LayersModel {
   const L = tf.layers;
   const input = tf.input({ shape: [32, 32, 3] });
-  let x = L.rescaling({ scale: 1 / 127.5, offset: -1 }).apply(input) as tf.SymbolicTensor;
+  // (Normalization is not registered here, so a model holding it cannot be saved and loaded back.)
+  let x = withNormalization ? (new Normalization({}).apply(input) as tf.SymbolicTensor) : input;
+  x = L.rescaling({ scale: 2, offset: -0.5 }).apply(x) as tf.SymbolicTensor;
   x = L.zeroPadding2d({ padding: [[0, 1], [0, 1]] }).apply(x) as tf.SymbolicTensor;
   x = L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', useBias: false }).apply(x) as tf.SymbolicTensor;
   x = L.batchNormalization().apply(x) as tf.SymbolicTensor;
@@ -149,7 +168,8 @@ function dagModel(): tf.LayersModel {
   b = L.dropout({ rate: 0.5 }).apply(b) as tf.SymbolicTensor;
   x = L.add().apply([x, b]) as tf.SymbolicTensor;
   // ResNet-like: a strided projection shortcut, max pooling, a BatchNorm after the add (not foldable).
-  const shortcut = L.conv2d({ filters: 12, kernelSize: 1, strides: 2 }).apply(x) as tf.SymbolicTensor;
+  let shortcut = L.conv2d({ filters: 12, kernelSize: 1, strides: 2, biasInitializer: 'randomNormal' }).apply(x) as tf.SymbolicTensor;
+  shortcut = L.batchNormalization().apply(shortcut) as tf.SymbolicTensor; // folded into a conv with a bias
   let r = L.conv2d({ filters: 12, kernelSize: 3, strides: 2, padding: 'same', dilationRate: 1 }).apply(x) as tf.SymbolicTensor;
   r = L.activation({ activation: 'elu' }).apply(r) as tf.SymbolicTensor;
   x = L.add().apply([shortcut, r]) as tf.SymbolicTensor;
@@ -181,7 +201,7 @@ describe('graphs with skip connections and squeeze-excite', () => {
     const ops = plan.nodes.map((n) => n.op);
     expect(ops).not.toContain('layer');
     // Three BatchNorms follow a conv and fold; the one after the add stays an affine.
-    expect(ops.filter((o) => o === 'affine')).toHaveLength(2); // the rescaling and the post-add BatchNorm
+    expect(ops.filter((o) => o === 'affine')).toHaveLength(3); // Normalization, Rescaling and the post-add BatchNorm
     const first = plan.nodes.find((n) => n.op === 'conv');
     expect(first?.op === 'conv' && first.act.kind).toBe('relu6');
     expect(ops.filter((o) => o === 'add')).toHaveLength(2);
@@ -209,7 +229,7 @@ describe('graphs with skip connections and squeeze-excite', () => {
 
 describe('a saved whole classifier (the network, pooling and the nested head model)', () => {
   it('runs to its softmax as one plan, equal to the model itself', async () => {
-    const network = dagModel();
+    const network = dagModel(false);
     const head = buildHead(24 + 10, 4, trainConfigSchema.parse({ scenario: 2, model: 'x', head: { hidden: [6], dropout: 0.3 } }));
     const dir = path.join(home, 'whole');
     await saveLayersModel(classifierModel(network, 'features', head), dir);

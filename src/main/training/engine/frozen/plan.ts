@@ -235,6 +235,22 @@ function layerOp(layer: tf.layers.Layer, inShapes: (number | null)[][]): PlanOp 
     const vec = (v: unknown) => Float32Array.from(Array.isArray(v) ? (v as number[]).flat(4).map(Number) : [Number(v ?? 0)]);
     return { op: 'affine', scale: vec(c['scale'] ?? 1), shift: vec(c['offset'] ?? 0) };
   }
+  if (cls === 'Normalization') {
+    // Keras' Normalization (the model library registers it): (x - mean) / max(sqrt(variance), 1e-7), or inverted.
+    const axis = c['axis'];
+    const a = Number(Array.isArray(axis) ? (axis.length === 1 ? axis[0] : NaN) : (axis ?? -1));
+    const rank = (inShapes[0]?.length ?? 0) + 1;
+    const vec = (v: unknown) => (v == null ? null : Float32Array.from((Array.isArray(v) ? v : [v]).map(Number)));
+    const mean = weightOf(layer, 'mean') ?? vec(c['mean']);
+    const variance = weightOf(layer, 'variance') ?? vec(c['variance']);
+    if ((a !== -1 && a !== rank - 1) || !mean || !variance) return fallback;
+    const n = Math.max(mean.length, variance.length);
+    const at = (v: Float32Array, i: number) => (v.length === 1 ? (v[0] as number) : (v[i] as number));
+    const std = Float32Array.from({ length: n }, (_, i) => Math.max(Math.sqrt(at(variance, i)), 1e-7));
+    const m = Float32Array.from({ length: n }, (_, i) => at(mean, i));
+    if (c['invert'] === true) return { op: 'affine', scale: std, shift: m };
+    return { op: 'affine', scale: std.map((d) => 1 / d), shift: m.map((v, i) => -v / (std[i] as number)) };
+  }
   if (MERGE[cls]) {
     const ranks = new Set(inShapes.map((s) => s.length));
     return ranks.size === 1 ? { op: MERGE[cls] } : fallback;
