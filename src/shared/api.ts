@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from './domain';
 import { predictionQuerySchema, type PredictionRow } from './domain';
-import type { AdviceInfo } from './domain';
+import { similarityAnswerSchema, type AdviceInfo } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
@@ -164,12 +164,11 @@ export const requests = {
     z.object({ runId: id.optional(), splits: z.array(splitSchema).min(1).max(3).default(['test']) }).strict(),
   ),
   /**
-   * The advisor: scenario, k (scenario 2's freeze boundary) and why, from the project's labelled
-   * images and the similarity (the user's answer, else the engine's estimate with its evidence).
+   * The advisor, which the wizard and the CLI both ask: scenario, k (scenario 2's freeze boundary),
+   * the model's plan choices and why, from the project's labelled images, the model (default: the
+   * first installed) and the user's similarity answer (else the engine's estimate with its evidence).
    */
-  advise: req<AdviceInfo>()(
-    z.object({ model: z.string().trim().min(1).optional(), similarity: z.enum(['high', 'low', 'unknown']).default('unknown') }).strict(),
-  ),
+  advise: req<AdviceInfo>()(z.object({ model: z.string().trim().min(1).optional(), similarity: similarityAnswerSchema.default('unknown') }).strict()),
   /** The engine's backend (starts the engine process if needed). */
   engineInfo: req<BackendInfo>()(none),
 

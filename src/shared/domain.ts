@@ -422,17 +422,45 @@ export interface SimilarityEstimateInfo {
   evidence: string[];
 }
 
+/**
+ * The user's judgement of how alike their images are to the pretrained data: 'medium' is photos of
+ * an unusual subject (counted as similar); 'unknown' lets the studio's estimate decide.
+ */
+export const similarityAnswerSchema = z.enum(['high', 'medium', 'low', 'unknown']);
+export type SimilarityAnswer = z.infer<typeof similarityAnswerSchema>;
+
+/** One place to cut or freeze a model, with the parameters it leaves frozen and trainable (before the new head). */
+export interface PlanChoice {
+  layer: string;
+  frozenParams: number;
+  trainableParams: number;
+}
+
+/** A model's choices as the plan builder counts them, so clients show them without counting. */
+export interface ModelPlans {
+  /** The model's feature layer: what feeds the new head unless scenario 1 picks another. */
+  cutLayer: string;
+  /** Scenario 1: the layers the head can be fed from (the network up to it stays frozen). */
+  features: PlanChoice[];
+  /** Scenario 2: the block ends the network can be frozen up to, in order (k = position + 1). */
+  freeze: PlanChoice[];
+  /** Scenarios 3 and 4: the network's parameters up to the feature layer, all of which train. */
+  wholeParams: number;
+}
+
 export interface AdviceInfo {
   scenario: Scenario;
   size: 'small' | 'large';
   /** The similarity the advice used, and where it came from (the user's answer wins over the estimate). */
-  similarity: 'high' | 'low' | 'unknown';
+  similarity: SimilarityAnswer;
   similaritySource: 'answer' | 'estimate' | 'none';
   estimate: SimilarityEstimateInfo | null;
   /** Why there is no estimate (no model installed, too few labelled images, ...). */
   estimateNote: string | null;
   /** Labelled images (train + val) of the smallest class that has any. */
   smallestClass: number;
+  /** Images in the smallest class from which the dataset counts as large. */
+  largeFrom: number;
   model: string | null;
   /** Scenario 2's default freeze boundary (last frozen layer), k = blocks frozen of `blocks`. */
   freezeTo: string | null;
@@ -440,6 +468,8 @@ export interface AdviceInfo {
   blocks: number | null;
   frozenParams: number | null;
   trainableParams: number | null;
+  /** The model's choices with their parameter counts (null when its layers could not be read). */
+  plans: ModelPlans | null;
   /** The main reason, then the supporting ones. */
   reason: string;
   reasons: string[];

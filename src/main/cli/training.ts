@@ -5,7 +5,7 @@
  * test split or of a folder imported as test images.
  */
 import path from 'node:path';
-import { inferenceLabel, trainConfigSchema, type AdviceInfo, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
+import { inferenceLabel, similarityAnswerSchema, trainConfigSchema, type AdviceInfo, type SimilarityAnswer, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { Command } from './index';
@@ -157,10 +157,12 @@ async function predictedPerClass(studio: Studio, runId: number, classNames: stri
 }
 
 /** `--similarity`: the user's judgement of how alike the images are to the pretrained data (else the studio estimates it). */
-function similarityOption(v: OptionValue): 'high' | 'low' | 'unknown' | undefined {
+function similarityOption(v: OptionValue): SimilarityAnswer | undefined {
   const s = stringOption(v);
-  if (s === undefined || s === 'high' || s === 'low' || s === 'unknown') return s;
-  throw new StudioError('bad_request', `--similarity must be high, low or unknown, not ${s}.`, 'similarity');
+  if (s === undefined) return undefined;
+  const r = similarityAnswerSchema.safeParse(s);
+  if (r.success) return r.data;
+  throw new StudioError('bad_request', `--similarity must be ${similarityAnswerSchema.options.join(', ')}, not ${s}.`, 'similarity');
 }
 
 function adviceText(a: AdviceInfo): string {
@@ -175,7 +177,7 @@ function adviceText(a: AdviceInfo): string {
 export const trainingCommands: Command[] = [
   {
     name: 'advise',
-    args: 'DIR [--model NAME] [--similarity high|low|unknown]',
+    args: 'DIR [--model NAME] [--similarity high|medium|low|unknown]',
     summary: 'Recommended scenario, k (blocks frozen in scenario 2) and why, from the labelled images and the similarity (yours, else estimated).',
     options: { model: { type: 'string' }, similarity: { type: 'string' } },
     positionals: { required: ['DIR'] },
@@ -189,7 +191,7 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'train',
-    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N] | DIR --resume RUN [--epochs N]',
+    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment] [--seed N] | DIR --resume RUN [--epochs N]',
     summary: 'Train a classifier on the labelled train/val images (default model: the only installed one); prints metrics vs the majority baseline.',
     options: {
       scenario: { type: 'string' },

@@ -9,8 +9,12 @@ import path from 'node:path';
 import type { ExportRequest, ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
+import { labelledImageFiles } from '../store/image-files';
+import { countImages } from '../store/images';
 import type { DB } from '../store/open-database';
+import { predictionsFor } from '../store/predictions';
 import type { ProjectStore } from '../store/project-store';
+import { findRun, latestSucceededRun } from '../store/runs';
 import { buildFolderAtomic, checkTarget, writeFileAtomic } from './atomic';
 import { exportModel } from './model-export';
 import { csvLine } from './csv-write';
@@ -29,35 +33,12 @@ export interface RunRef {
 
 /** The run to export from: the one asked for, or the latest succeeded run. */
 export function resolveRun(db: DB, runId: number | undefined): RunRef {
-  const row = (
-    runId === undefined
-      ? db.prepare(`SELECT id, state, class_names FROM runs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1`).get()
-      : db.prepare('SELECT id, state, class_names FROM runs WHERE id = ?').get(runId)
-  ) as { id: number; state: string; class_names: string } | undefined;
-  if (!row) {
+  const run = runId === undefined ? latestSucceededRun(db) : findRun(db, runId);
+  if (!run) {
     if (runId !== undefined) throw new StudioError('not_found', `There is no run ${runId}.`, 'runId');
     throw new StudioError('bad_input', 'There is no finished training run yet: train a model and predict the test set first.', 'runId');
   }
-  return { id: row.id, state: row.state, classNames: JSON.parse(row.class_names) as string[] };
-}
-
-interface Prediction {
-  predicted: number;
-  probabilities: Buffer;
-}
-
-function predictionsFor(db: DB, runId: number, imageIds: number[]): Map<number, Prediction> {
-  const map = new Map<number, Prediction>();
-  const stmt = db.prepare('SELECT image_id AS imageId, predicted, probabilities FROM predictions WHERE run_id = ? AND image_id IN (SELECT value FROM json_each(?))');
-  const unique = [...new Set(imageIds)];
-  for (let i = 0; i < unique.length; i += 10_000) {
-    for (const r of stmt.all(runId, JSON.stringify(unique.slice(i, i + 10_000))) as (Prediction & { imageId: number })[]) map.set(r.imageId, r);
-  }
-  return map;
-}
-
-function decode(blob: Buffer): Float32Array {
-  return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+  return { id: run.id, state: run.state, classNames: run.classNames };
 }
 
 async function testRows(store: ProjectStore, req: ExportRequest, ctx: JobContext): Promise<{ rows: ExportRow[]; header: { id: string; label: string | null } | null }> {
@@ -81,7 +62,7 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
   const { rows, header } = await testRows(store, req, ctx);
   const preds = predictionsFor(store.db, run.id, rows.map((r) => r.image.id));
   // A label the user gave a test image wins over the prediction; only the others need one.
-  const lacking = rows.filter((r) => r.image.label === null && !preds.has(r.image.id));
+  const lacking = rows.filter((r) => r.image.className === null && !preds.has(r.image.id));
   if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
   const columns = [req.idColumn ?? header?.id ?? 'filename', req.labelColumn ?? header?.label ?? 'label'];
   let fromLabels = 0;
@@ -89,7 +70,7 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
     await sink.write(csvLine(columns));
     for (let i = 0; i < rows.length; i++) {
       const { name, image } = rows[i]!;
-      let label = image.label;
+      let label = image.className;
       if (label !== null) fromLabels++;
       else {
         const p = preds.get(image.id)!;
@@ -119,7 +100,7 @@ async function exportProbabilities(store: ProjectStore, req: ExportRequest, ctx:
     await sink.write(csvLine(columns));
     for (let i = 0; i < rows.length; i++) {
       const { name, image } = rows[i]!;
-      const probs = decode(preds.get(image.id)!.probabilities);
+      const probs = preds.get(image.id)!.probabilities;
       if (probs.length !== run.classNames.length)
         throw new StudioError('internal', `The prediction for ${name} has ${probs.length} probabilities; run ${run.id} has ${run.classNames.length} classes.`);
       await sink.write(csvLine([name, ...probs]));
@@ -144,17 +125,11 @@ interface LabelledImage {
 }
 
 function labelledImages(db: DB): { images: LabelledImage[]; unlabelled: number } {
-  const rows = db
-    .prepare(
-      `SELECT i.id, s.root, i.rel_path AS rel, i.file_name AS fileName, c.name AS label, i.split
-       FROM images i JOIN sources s ON s.id = i.source_id JOIN classes c ON c.id = i.class_id
-       ORDER BY c.position, c.id, i.id`,
-    )
-    .all() as { id: number; root: string; rel: string; fileName: string; label: string; split: string }[];
-  const unlabelled = (db.prepare('SELECT COUNT(*) AS n FROM images WHERE class_id IS NULL').get() as { n: number }).n;
+  const rows = labelledImageFiles(db);
+  const unlabelled = countImages(db, { classId: 'unlabelled' });
   if (rows.length === 0) throw new StudioError('bad_input', 'The project has no labelled images to export.', 'kind');
   return {
-    images: rows.map((r) => ({ id: r.id, file: path.join(r.root, ...r.rel.split('/')), fileName: r.fileName, label: r.label, split: r.split, root: r.root })),
+    images: rows.map((r) => ({ id: r.id, file: r.path, fileName: r.fileName, label: r.className, split: r.split, root: r.root })),
     unlabelled,
   };
 }

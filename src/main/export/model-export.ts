@@ -89,7 +89,7 @@ function readme(facts: RunFacts, runId: number): string {
 
 /** Copies a run's model with its labels, preprocessing and README into a new or empty folder `target`. */
 export async function exportModel(store: ProjectStore, run: RunRef, ctx: JobContext, target: string): Promise<ExportResult> {
-  const runDir = path.join(store.dir, 'runs', String(run.id));
+  const runDir = store.runDir(run.id);
   const facts = readRunFacts(runDir, run.id);
   const modelDir = path.join(runDir, 'model');
   if (!fs.existsSync(path.join(modelDir, 'model.json')))

@@ -18,23 +18,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors';
 import { readCsv } from '../media/csv';
+import { EXTENSION_GUESSES } from '../media/formats';
 import { hashFile } from '../media/inspect';
+import { type ImageFile, type TestImageFile, imageByHash, testImageFiles } from '../store/image-files';
 import type { DB } from '../store/open-database';
 import { stripExtension } from './names';
 
-export interface TestImage {
-  id: number;
-  relPath: string;
-  fileName: string;
-  sourceId: number;
-  root: string;
-  /** The label the user gave this image (a correction wins over the prediction). */
-  label: string | null;
-}
-
 export interface ExportRow {
   name: string;
-  image: TestImage;
+  /** Its className is the label the user gave the image (a correction wins over the prediction). */
+  image: ImageFile;
 }
 
 export interface RowPlan {
@@ -43,36 +36,20 @@ export interface RowPlan {
   header: { id: string; label: string | null } | null;
 }
 
-interface ImageQueryRow {
-  id: number;
-  rel_path: string;
-  file_name: string;
-  source_id: number;
-  root: string;
-  kind: string;
-  description: string;
-  label: string | null;
-}
-
-const IMAGE_QUERY = `SELECT i.id, i.rel_path, i.file_name, i.source_id, s.root, s.kind, s.description, c.name AS label
-  FROM images i JOIN sources s ON s.id = i.source_id LEFT JOIN classes c ON c.id = i.class_id`;
-
-const toImage = (r: ImageQueryRow): TestImage => ({ id: r.id, relPath: r.rel_path, fileName: r.file_name, sourceId: r.source_id, root: r.root, label: r.label });
-
 /** A CSV source (or a zip whose labels came from a CSV) keeps its file's row order. */
-const isCsvOrdered = (r: ImageQueryRow): boolean => r.kind === 'csv' || (r.kind === 'zip' && /\.csv\)$/i.test(r.description));
+const isCsvOrdered = (r: TestImageFile): boolean => r.sourceKind === 'csv' || (r.sourceKind === 'zip' && /\.csv\)$/i.test(r.sourceDescription));
 
 const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
 
-export function testImages(db: DB): TestImage[] {
-  const all = db.prepare(`${IMAGE_QUERY} WHERE i.split = 'test' ORDER BY i.source_id, i.id`).all() as ImageQueryRow[];
-  const out: TestImage[] = [];
+export function testImages(db: DB): TestImageFile[] {
+  const all = testImageFiles(db);
+  const out: TestImageFile[] = [];
   for (let i = 0; i < all.length; ) {
     let j = i;
-    while (j < all.length && all[j]!.source_id === all[i]!.source_id) j++;
+    while (j < all.length && all[j]!.sourceId === all[i]!.sourceId) j++;
     const group = all.slice(i, j);
-    if (!isCsvOrdered(group[0]!)) group.sort((a, b) => natural.compare(a.rel_path, b.rel_path) || a.id - b.id);
-    out.push(...group.map(toImage));
+    if (!isCsvOrdered(group[0]!)) group.sort((a, b) => natural.compare(a.relPath, b.relPath) || a.id - b.id);
+    out.push(...group);
     i = j;
   }
   return out;
@@ -83,7 +60,8 @@ export function defaultRows(db: DB, strip: boolean): RowPlan {
   return { rows: images.map((image) => ({ name: strip ? stripExtension(image.relPath) : image.relPath, image })), header: null };
 }
 
-const TRY_EXTENSIONS = ['', '.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.JPG', '.JPEG', '.PNG'];
+/** The id as the file's name, else with an image extension. */
+const TRY_EXTENSIONS = ['', ...EXTENSION_GUESSES];
 
 /** Rows from a template CSV: its ids in its order; `idColumn` picks the id column by header name. */
 export async function templateRows(db: DB, template: string, idColumn: string | undefined, signal: AbortSignal): Promise<RowPlan> {
@@ -91,8 +69,8 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new StudioError('bad_input', `The template ${file} does not exist.`, 'template');
   const images = testImages(db);
   // Keys an id may use, most specific first; a key shared by two images is ambiguous and dropped.
-  const keyMaps: Map<string, TestImage | null>[] = [new Map(), new Map(), new Map(), new Map()];
-  const put = (m: Map<string, TestImage | null>, k: string, img: TestImage): void => {
+  const keyMaps: Map<string, ImageFile | null>[] = [new Map(), new Map(), new Map(), new Map()];
+  const put = (m: Map<string, ImageFile | null>, k: string, img: ImageFile): void => {
     const had = m.get(k);
     m.set(k, had === undefined || had?.id === img.id ? img : null);
   };
@@ -102,7 +80,7 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
     put(keyMaps[2]!, img.fileName, img);
     put(keyMaps[3]!, stripExtension(img.fileName), img);
   }
-  const lookup = (id: string): TestImage | undefined => {
+  const lookup = (id: string): ImageFile | undefined => {
     const k = id.trim().replace(/\\/g, '/').replace(/^\.\//, '');
     for (const m of keyMaps) {
       const hit = m.get(k);
@@ -136,16 +114,16 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
   }
   if (ids.length === 0) throw new StudioError('bad_input', `The template ${file} lists no ids.`, 'template');
 
-  const slots: { name: string; image: TestImage | undefined }[] = ids.map((id) => ({ name: id, image: lookup(id) }));
+  const slots: { name: string; image: ImageFile | undefined }[] = ids.map((id) => ({ name: id, image: lookup(id) }));
   const unmatched = slots.flatMap((s, index) => (s.image ? [] : [{ index, id: s.name }]));
   if (unmatched.length > 0) {
     // Identical files are imported once: find the image by the content of the file the id names.
     const roots = [...new Set(images.map((i) => i.root))];
-    const byHash = db.prepare(`${IMAGE_QUERY} WHERE i.hash = ?`);
+    const byHash = imageByHash(db);
     const still: string[] = [];
     for (const u of unmatched) {
       if (signal.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
-      let found: TestImage | undefined;
+      let found: ImageFile | undefined;
       search: for (const root of roots) {
         for (const ext of TRY_EXTENSIONS) {
           const candidate = path.resolve(root, u.id + ext);
@@ -153,11 +131,8 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
           try {
             if (!fs.statSync(candidate).isFile()) continue;
             const { hash } = await hashFile(candidate);
-            const row = byHash.get(hash) as ImageQueryRow | undefined;
-            if (row) {
-              found = toImage(row);
-              break search;
-            }
+            found = byHash(hash);
+            if (found) break search;
           } catch {
             /* not there */
           }

@@ -46,6 +46,7 @@ import { runImport } from '../media/import';
 import { relocateSource } from '../media/sources';
 import * as images from '../store/images';
 import { sourcesStatus } from '../store/sources';
+import { imageFiles } from '../store/image-files';
 import type { ExportResult } from '../../shared/api';
 import { runExport } from '../export/exports';
 
@@ -291,14 +292,12 @@ export class Studio implements StudioHandlers {
   async checkProject(): Promise<JobInfo> {
     const store = this.store();
     return this.startJob<CheckResult>('check', async (ctx) => {
-      const integrity = String(store.db.pragma('integrity_check', { simple: true }));
-      const rows = store.db
-        .prepare('SELECT s.root AS root, i.rel_path AS rel FROM images i JOIN sources s ON s.id = i.source_id ORDER BY i.id')
-        .all() as { root: string; rel: string }[];
+      const integrity = store.integrityCheck();
+      const rows = imageFiles(store.db);
       let missingFiles = 0;
       for (let i = 0; i < rows.length; i++) {
         ctx.throwIfCancelled();
-        if (!fs.existsSync(path.join(rows[i]!.root, rows[i]!.rel))) missingFiles++;
+        if (!fs.existsSync(rows[i]!.path)) missingFiles++;
         ctx.progress(i + 1, rows.length, 'Checking image files');
         if (i % 500 === 499) await new Promise((r) => setImmediate(r)); // let cancel and events through
       }
@@ -429,7 +428,7 @@ export class Studio implements StudioHandlers {
       throw new StudioError('conflict', `Run ${run.id} ${run.state === 'running' ? 'is still running' : 'has finished'}; only a cancelled or failed run can be resumed.`, 'id');
     if (run.scenario === 1)
       throw new StudioError('bad_input', 'A feature-extraction run (scenario 1) retrains its head in seconds from the cached features: start a new run instead.', 'id');
-    if (!fs.existsSync(path.join(store.dir, 'runs', String(run.id), 'checkpoint')))
+    if (!fs.existsSync(path.join(store.runDir(run.id), 'checkpoint')))
       throw new StudioError('bad_input', `Run ${run.id} stopped before its first epoch ended, so it has no checkpoint to resume from: start a new run.`, 'id');
     const { classNames, items } = trainingSet(store);
     if (classNames.join('\n') !== run.classNames.join('\n'))
@@ -455,15 +454,15 @@ export class Studio implements StudioHandlers {
     const store = this.store();
     const run = runs.getRun(store.db, input.id);
     if (run.state === 'running') throw new StudioError('conflict', `Run ${input.id} is still running; cancel it first.`, 'id');
-    store.db.prepare('DELETE FROM runs WHERE id = ?').run(input.id);
-    fs.rmSync(path.join(store.dir, 'runs', String(input.id)), { recursive: true, force: true });
+    runs.deleteRun(store.db, input.id);
+    fs.rmSync(store.runDir(input.id), { recursive: true, force: true });
     this.changed('runs');
     return null;
   }
 
   async predictImages(input: ParsedInput<'predictImages'>): Promise<JobInfo> {
     const store = this.store();
-    const runId = input.runId ?? runs.listRuns(store.db).find((r) => r.state === 'succeeded')?.id;
+    const runId = input.runId ?? runs.latestSucceededRun(store.db)?.id;
     if (runId === undefined) throw new StudioError('bad_input', 'There is no finished run to predict with: train a model first.', 'runId');
     const run = predictableRun(store, runId);
     return this.startJob<PredictSummary>('predict', async (ctx) => {

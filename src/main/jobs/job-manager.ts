@@ -26,7 +26,8 @@ export interface JobSink {
   finished(job: JobInfo): void;
 }
 
-const PROGRESS_INTERVAL_MS = 100;
+/** Progress events of a job (and a run's live progress) at most this often: about 10 per second. */
+export const PROGRESS_INTERVAL_MS = 100;
 
 interface Running {
   job: JobInfo;

@@ -5,18 +5,18 @@
  */
 import fs from 'node:fs';
 import type { ProjectStore } from '../store/project-store';
-import { imageLocation } from '../store/images';
+import { imageFile } from '../store/image-files';
 import { DEFAULT_MAX_PIXELS } from './inspect';
 import { THUMBS_FOLDER, thumbFile, writeThumbnail } from './thumbs';
 
 /** The original file of image `id` (it may have gone missing: check before serving), or null for an unknown id. */
 export function imagePath(store: ProjectStore, id: number): string | null {
-  return imageLocation(store.db, id)?.path ?? null;
+  return imageFile(store.db, id)?.path ?? null;
 }
 
 /** Where image `id`'s thumbnail lives (it may not exist yet: see `ensureThumbnail`), or null for an unknown id. */
 export function thumbnailPath(store: ProjectStore, id: number): string | null {
-  const loc = imageLocation(store.db, id);
+  const loc = imageFile(store.db, id);
   return loc ? thumbFile(`${store.dir}/${THUMBS_FOLDER}`, loc.hash) : null;
 }
 
@@ -25,7 +25,7 @@ export function thumbnailPath(store: ProjectStore, id: number): string | null {
  * id is unknown or neither the thumbnail nor a readable original exists.
  */
 export async function ensureThumbnail(store: ProjectStore, id: number): Promise<string | null> {
-  const loc = imageLocation(store.db, id);
+  const loc = imageFile(store.db, id);
   if (!loc) return null;
   const thumb = thumbFile(store.folder(THUMBS_FOLDER), loc.hash);
   if (fs.existsSync(thumb)) return thumb;

@@ -13,11 +13,22 @@ export type Sniffed =
 /** Bytes needed by `sniff`. */
 export const SNIFF_BYTES = 64;
 
-/** Extensions a folder walk treats as images (content still decides). */
-export const IMAGE_EXTENSIONS = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.heic', '.heif', '.avif', '.bmp', '.dib',
-  '.jp2', '.j2k', '.jxl', '.ico', '.psd', '.svg', '.ppm', '.pgm', '.pbm', '.pnm', '.tga', '.dng', '.cr2', '.nef', '.arw',
-]);
+/**
+ * File extensions of the formats import accepts: those `sniff` calls images that this sharp
+ * build decodes (a test holds the list to sharp.format), most common first. HEIC is sniffed but
+ * not listed: sharp's prebuilt libvips decodes only AVIF of the HEIF family. Content, not the
+ * name, decides what a file is; the list serves where only a name is known.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.jpe', '.jfif'];
+
+/** Whether a file name ends in one of IMAGE_EXTENSIONS (any case). */
+export function hasImageExtension(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  return dot >= 0 && IMAGE_EXTENSIONS.includes(name.slice(dot).toLowerCase());
+}
+
+/** Extensions to try for a name given without one (Kaggle-style ids): lower case, then upper case. */
+export const EXTENSION_GUESSES: readonly string[] = [...IMAGE_EXTENSIONS, ...IMAGE_EXTENSIONS.map((e) => e.toUpperCase())];
 
 function ascii(buf: Buffer, start: number, end: number): string {
   return buf.toString('latin1', start, Math.min(end, buf.length));

@@ -11,10 +11,12 @@ import path from 'node:path';
 import type { ImportDuplicate, ImportFailure, ImportReport, ImportRequest, SourceKind, Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
-import { ensureClasses, findClassByName } from '../store/classes';
+import { imageByHash } from '../store/image-files';
+import { addImages } from '../store/images';
 import type { ProjectStore } from '../store/project-store';
-import { addSource, dropSourceIfEmpty } from '../store/sources';
+import { addSource, dropSourceIfEmpty, findSource } from '../store/sources';
 import { readCsv, type CsvRecord } from './csv';
+import { EXTENSION_GUESSES, hasImageExtension } from './formats';
 import { DEFAULT_MAX_PIXELS, inspectImage, type ImageFacts, type InspectResult } from './inspect';
 import { THUMBS_FOLDER } from './thumbs';
 import { countFiles, isJunkName, walkFiles } from './walk';
@@ -91,7 +93,7 @@ function commonParent(files: string[]): string {
 function splitFolders(root: string): boolean {
   const entries = fs.readdirSync(root, { withFileTypes: true }).filter((e) => !isJunkName(e.name));
   const dirs = entries.filter((e) => e.isDirectory());
-  return dirs.length > 0 && dirs.every((d) => SPLIT_NAMES[d.name.toLowerCase()] !== undefined) && !entries.some((e) => e.isFile() && IMAGE_EXT.test(e.name));
+  return dirs.length > 0 && dirs.every((d) => SPLIT_NAMES[d.name.toLowerCase()] !== undefined) && !entries.some((e) => e.isFile() && hasImageExtension(e.name));
 }
 
 function folderPlan(root: string, split: Split, labelled: boolean, skipDir: string): Plan {
@@ -132,8 +134,6 @@ function filesPlan(files: string[], split: Split): Plan {
 const FILE_COLUMNS = ['filename', 'file_name', 'file', 'filepath', 'file_path', 'image', 'image_name', 'image_path', 'img', 'path', 'id', 'image_id', 'name'];
 const LABEL_COLUMNS = ['label', 'labels', 'class', 'class_name', 'classname', 'category', 'target', 'y', 'species', 'breed'];
 const SPLIT_COLUMNS = ['split', 'set', 'subset', 'fold', 'partition'];
-const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|bmp|heic|heif|avif)$/i;
-const TRY_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.JPG', '.JPEG', '.PNG'];
 
 const SPLIT_NAMES: Record<string, Split> = {
   train: 'train',
@@ -157,7 +157,7 @@ interface CsvLayout {
 export function csvLayout(first: string[]): CsvLayout {
   const cells = first.map((c) => c.trim().toLowerCase());
   const known = new Set([...FILE_COLUMNS, ...LABEL_COLUMNS, ...SPLIT_COLUMNS]);
-  const header = cells.some((c) => known.has(c)) && !IMAGE_EXT.test(first[0]!.trim());
+  const header = cells.some((c) => known.has(c)) && !hasImageExtension(first[0]!.trim());
   if (!header) return { header, width: first.length, file: 0, label: first.length >= 2 ? 1 : null, split: first.length >= 3 ? 2 : null };
   const find = (names: string[]): number => {
     for (const n of names) {
@@ -183,7 +183,7 @@ export function resolveCsvPath(imagesRoot: string, name: string): { file: string
   if (!path.extname(cleaned)) {
     // Kaggle-style ids without an extension.
     if (!statOrNull(resolved)?.isFile()) {
-      for (const ext of TRY_EXTENSIONS) if (statOrNull(resolved + ext)?.isFile()) return { file: resolved + ext, rel: toPosix(rel + ext) };
+      for (const ext of EXTENSION_GUESSES) if (statOrNull(resolved + ext)?.isFile()) return { file: resolved + ext, rel: toPosix(rel + ext) };
     }
   }
   return { file: resolved, rel: toPosix(rel) };
@@ -391,16 +391,12 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   ctx.progress(0, total, 'Importing');
 
   // Re-importing the same place (after a cancel, say) reuses its source row.
-  const existingSource = db.prepare('SELECT id FROM sources WHERE kind = ? AND root = ?').get(plan.kind, plan.root) as { id: number } | undefined;
-  const sourceId = existingSource?.id ?? addSource(db, plan.kind, plan.root, plan.description);
+  const existingSource = findSource(db, plan.kind, plan.root);
+  const sourceId = existingSource ?? addSource(db, plan.kind, plan.root, plan.description);
 
   const thumbsDir = store.folder(THUMBS_FOLDER);
-  const byHash = db.prepare('SELECT i.id, i.rel_path AS rel, s.root AS root FROM images i JOIN sources s ON s.id = i.source_id WHERE i.hash = ?');
-  const knownHash = (hash: string): boolean => byHash.get(hash) !== undefined;
-  const insert = db.prepare(
-    `INSERT INTO images (source_id, rel_path, file_name, hash, bytes, width, height, format, split, class_id, imported_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING`,
-  );
+  const byHash = imageByHash(db);
+  const knownHash = (hash: string): boolean => byHash(hash) !== undefined;
 
   let batch: PendingRow[] = [];
   const batchHashes = new Set<string>();
@@ -409,8 +405,8 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   const duplicateOf = (file: string, hash: string): void => {
     duplicateCount++;
     if (duplicates.length >= reportLimit) return;
-    const ex = byHash.get(hash) as { id: number; rel: string; root: string } | undefined;
-    duplicates.push({ file, existing: ex ? path.join(ex.root, ex.rel) : '', existingId: ex?.id ?? 0 });
+    const ex = byHash(hash);
+    duplicates.push({ file, existing: ex?.path ?? '', existingId: ex?.id ?? 0 });
   };
 
   const commit = (): void => {
@@ -419,32 +415,10 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
     batch = [];
     batchHashes.clear();
     lastCommit = Date.now();
-    const late: PendingRow[] = [];
-    db.transaction(() => {
-      const names = [...new Set(rows.map((r) => r.item.label).filter((l): l is string => l !== null))];
-      const fresh = names.filter((n) => !findClassByName(db, n));
-      const ids = ensureClasses(db, names);
-      classesCreated.push(...fresh);
-      const now = new Date().toISOString();
-      for (const { item, facts } of rows) {
-        const info = insert.run(
-          sourceId,
-          item.rel,
-          path.basename(item.rel),
-          facts.hash,
-          facts.bytes,
-          facts.width,
-          facts.height,
-          facts.format,
-          item.split,
-          item.label === null ? null : ids.get(item.label)!,
-          now,
-        );
-        if (info.changes === 1) added++;
-        else late.push({ item, facts }); // another import added the same content meanwhile
-      }
-    })();
-    for (const r of late) duplicateOf(r.item.rel, r.facts.hash);
+    const r = addImages(db, sourceId, rows.map(({ item, facts }) => ({ ...facts, relPath: item.rel, split: item.split, label: item.label })));
+    added += r.added;
+    classesCreated.push(...r.classesCreated);
+    for (const late of r.notAdded) duplicateOf(late.relPath, late.hash); // another import added the same content meanwhile
     opts.onCommit?.(added);
   };
 

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors';
+import { imageFilePath } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import { getSource, sampleSourceImages, setSourceRoot } from '../store/sources';
 import { FileReadError, hashFile } from './inspect';
@@ -33,7 +34,7 @@ export async function relocateSource(store: ProjectStore, id: number, newRoot: s
   let different = 0;
   let firstProblem = '';
   for (const s of sample) {
-    const file = path.join(root, ...s.rel.split('/'));
+    const file = imageFilePath(root, s.rel);
     try {
       const { hash } = await hashFile(file);
       if (hash !== s.hash) {

@@ -4,8 +4,8 @@
  * the advisor. The estimate is best effort: without a model or engine, or when it fails, the
  * advice says why and rests on the user's answer.
  */
-import path from 'node:path';
 import type { AdviceInfo, ModelInspectionInfo, SimilarityEstimateInfo } from '../../shared/domain';
+import { labelledImageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import type { SimilarityItem } from '../training/protocol';
 import { adviseProject, type Similarity } from './advisor';
@@ -31,13 +31,7 @@ export interface AdviseDeps {
 
 /** Labelled train + validation images with their class index, and counts per class. */
 function labelledImages(store: ProjectStore): { classNames: string[]; items: SimilarityItem[]; perClass: number[] } {
-  const rows = store.db
-    .prepare(
-      `SELECT s.root AS root, i.rel_path AS rel, i.hash AS hash, c.name AS className, c.position AS position
-       FROM images i JOIN sources s ON s.id = i.source_id JOIN classes c ON c.id = i.class_id
-       WHERE i.split IN ('train', 'val') ORDER BY c.position, c.id, i.id`,
-    )
-    .all() as { root: string; rel: string; hash: string; className: string }[];
+  const rows = labelledImageFiles(store.db, ['train', 'val']);
   const classNames: string[] = [];
   const index = new Map<string, number>();
   const items = rows.map((r) => {
@@ -45,7 +39,7 @@ function labelledImages(store: ProjectStore): { classNames: string[]; items: Sim
       index.set(r.className, classNames.length);
       classNames.push(r.className);
     }
-    return { path: path.join(r.root, r.rel), hash: r.hash, label: index.get(r.className) as number };
+    return { path: r.path, hash: r.hash, label: index.get(r.className) as number };
   });
   const perClass = classNames.map((_, c) => items.filter((i) => i.label === c).length);
   return { classNames, items, perClass };

@@ -10,15 +10,22 @@
  *
  * "Small" is judged per class (images per class of the smallest class, default threshold 1,000):
  * fine-tuning millions of weights on a few hundred images per class overfits. Similarity is the
- * user's answer when given, else the studio's estimate (the engine's, see training/similarity.ts);
- * 'unknown' is treated as high for small sets (feature extraction is the safe first try) and as
- * low for large ones.
+ * user's answer when given, else the studio's estimate (the engine's, see training/engine/similarity.ts);
+ * 'medium' (photos, but of an unusual subject) counts as high: the early and middle features of a
+ * network pretrained on photos still fit. 'unknown' is treated as high for small sets (feature
+ * extraction is the safe first try) and as low for large ones.
+ *
+ * The wizard and the CLI both ask this module (through the `advise` request); neither decides
+ * a scenario or a freeze boundary itself.
  */
-import type { AdviceInfo, Scenario, SimilarityEstimateInfo } from '../../shared/domain';
+import type { AdviceInfo, ModelPlans, PlanChoice, Scenario, SimilarityAnswer, SimilarityEstimateInfo } from '../../shared/domain';
 import type { LayerInfo } from '../models/types';
-import { buildPlan } from './plan';
+import { blockBoundaries, buildPlan, type TrainPlan } from './plan';
 
-export type Similarity = 'high' | 'low' | 'unknown';
+export type Similarity = SimilarityAnswer;
+
+/** Images per class (of the smallest class) from which a set counts as large. */
+export const LARGE_FROM = 1000;
 
 export interface AdviceInput {
   /** Labelled training images per class. */
@@ -36,10 +43,10 @@ export interface Advice {
 }
 
 export function advise(input: AdviceInput): Advice {
-  const largeFrom = input.largeFrom ?? 1000;
+  const largeFrom = input.largeFrom ?? LARGE_FROM;
   const smallest = input.imagesPerClass.length ? Math.min(...input.imagesPerClass) : 0;
   const size = smallest >= largeFrom ? 'large' : 'small';
-  const high = input.similarity === 'high' || (input.similarity === 'unknown' && size === 'small');
+  const high = input.similarity === 'high' || input.similarity === 'medium' || (input.similarity === 'unknown' && size === 'small');
   const per = `${smallest} images in the smallest class (large from ${largeFrom})`;
   if (size === 'small' && high) {
     return { scenario: 1, size, similarity: input.similarity, reason: `Small dataset (${per}) similar to the pretrained data: reuse the network as a frozen feature extractor and train only a new head.` };
@@ -60,19 +67,42 @@ export interface FullAdviceInput {
   estimate: SimilarityEstimateInfo | null;
   estimateNote?: string | null;
   model: string | null;
-  /** The model's layers and feature layer, for scenario 2's k (absent: no k). */
+  /** The model's layers and feature layer, for scenario 2's k and the plans (absent: neither). */
   layers?: readonly LayerInfo[];
   cutLayer?: string;
   largeFrom?: number;
 }
 
-/** The advice with where its similarity came from, the estimate's evidence, and scenario 2's k. */
+const ANSWER_TEXT: Record<Exclude<Similarity, 'unknown'>, string> = {
+  high: 'similar',
+  medium: 'somewhat similar, counted as similar',
+  low: 'different',
+};
+
+/**
+ * What each choice on a model freezes and trains, counted by the plan builder, so a client shows
+ * the numbers of whatever the user picks without counting itself. Null when the feature layer is
+ * not one of the layers.
+ */
+export function modelPlans(layers: readonly LayerInfo[], cutLayer: string): ModelPlans | null {
+  if (!layers.some((l) => l.name === cutLayer)) return null;
+  const choice = (layer: string, plan: TrainPlan): PlanChoice => ({ layer, frozenParams: plan.frozenParams, trainableParams: plan.trainableParams });
+  return {
+    cutLayer,
+    features: layers.filter((l) => l.cutPoint).map((l) => choice(l.name, buildPlan(layers, { scenario: 1, cutLayer: l.name }))),
+    freeze: blockBoundaries(layers, cutLayer).map((b) => choice(b, buildPlan(layers, { scenario: 2, cutLayer, freezeTo: b }))),
+    wholeParams: buildPlan(layers, { scenario: 4, cutLayer }).trainableParams,
+  };
+}
+
+/** The advice with where its similarity came from, the estimate's evidence, scenario 2's k and the model's plans. */
 export function adviseProject(input: FullAdviceInput): AdviceInfo {
   const similarity: Similarity = input.answer !== 'unknown' ? input.answer : (input.estimate?.level ?? 'unknown');
   const source = input.answer !== 'unknown' ? 'answer' : input.estimate ? 'estimate' : 'none';
-  const base = advise({ imagesPerClass: input.imagesPerClass, similarity, ...(input.largeFrom ? { largeFrom: input.largeFrom } : {}) });
+  const largeFrom = input.largeFrom ?? LARGE_FROM;
+  const base = advise({ imagesPerClass: input.imagesPerClass, similarity, largeFrom });
   const reasons = [base.reason];
-  if (source === 'answer') reasons.push(`Similarity: your answer (${input.answer}).`);
+  if (input.answer !== 'unknown') reasons.push(`Similarity: your answer (${ANSWER_TEXT[input.answer]}).`);
   if (source === 'estimate' && input.estimate) reasons.push(`Similarity: the studio's estimate (${input.estimate.level}, score ${input.estimate.score.toFixed(2)}).`, ...input.estimate.evidence);
   if (source === 'none') reasons.push(`Similarity unknown${input.estimateNote ? ` (${input.estimateNote})` : ''}: answer the similarity question to sharpen the advice.`);
   let k: Pick<AdviceInfo, 'freezeTo' | 'k' | 'blocks' | 'frozenParams' | 'trainableParams'> = { freezeTo: null, k: null, blocks: null, frozenParams: null, trainableParams: null };
@@ -99,8 +129,10 @@ export function adviseProject(input: FullAdviceInput): AdviceInfo {
     estimate: input.estimate,
     estimateNote: input.estimateNote ?? null,
     smallestClass: smallest,
+    largeFrom,
     model: input.model,
     ...k,
+    plans: input.layers && input.cutLayer ? modelPlans(input.layers, input.cutLayer) : null,
     reason: base.reason,
     reasons,
   };

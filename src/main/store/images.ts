@@ -5,7 +5,9 @@
 import path from 'node:path';
 import type { ImageDetails, ImageFilter, ImageRow, ImageSort, LabelGroup, Split, SplitSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import { getClass } from './classes';
+import { seededRandom } from '../../shared/random';
+import { ensureClasses, findClassByName, getClass } from './classes';
+import { imageFilePath } from './image-files';
 import type { DB } from './open-database';
 
 export const MAX_PAGE = 500;
@@ -87,15 +89,59 @@ export function imageDetails(db: DB, id: number): Omit<ImageDetails, 'exists'> {
     .get(id) as (Omit<ImageDetails, 'exists' | 'path'> & { root: string }) | undefined;
   if (!row) throw new StudioError('not_found', `There is no image with id ${id}.`, 'id');
   const { root, ...rest } = row;
-  return { ...rest, path: path.join(root, ...row.relPath.split('/')) };
+  return { ...rest, path: imageFilePath(root, row.relPath) };
 }
 
-/** Where an image's bytes are: its source root and relative path, and its hash (thumbnail key). */
-export function imageLocation(db: DB, id: number): { path: string; hash: string } | null {
-  const row = db.prepare('SELECT s.root AS root, i.rel_path AS rel, i.hash FROM images i JOIN sources s ON s.id = i.source_id WHERE i.id = ?').get(id) as
-    | { root: string; rel: string; hash: string }
-    | undefined;
-  return row ? { path: path.join(row.root, ...row.rel.split('/')), hash: row.hash } : null;
+/** An image an import read, to be stored. */
+export interface NewImage {
+  /** Relative to the source's root, '/' separators. */
+  relPath: string;
+  hash: string;
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+  split: Split;
+  /** Class name; a class that does not exist yet is created. */
+  label: string | null;
+}
+
+/**
+ * Adds images of source `sourceId` in one transaction, creating the classes their labels name.
+ * An image whose content the project already holds (another import added it meanwhile) is not
+ * added and comes back in `notAdded`.
+ */
+export function addImages(db: DB, sourceId: number, images: readonly NewImage[]): { added: number; notAdded: NewImage[]; classesCreated: string[] } {
+  const insert = db.prepare(
+    `INSERT INTO images (source_id, rel_path, file_name, hash, bytes, width, height, format, split, class_id, imported_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING`,
+  );
+  return db.transaction(() => {
+    const names = [...new Set(images.map((r) => r.label).filter((l): l is string => l !== null))];
+    const classesCreated = names.filter((n) => !findClassByName(db, n));
+    const ids = ensureClasses(db, names);
+    const now = new Date().toISOString();
+    let added = 0;
+    const notAdded: NewImage[] = [];
+    for (const img of images) {
+      const info = insert.run(
+        sourceId,
+        img.relPath,
+        path.basename(img.relPath),
+        img.hash,
+        img.bytes,
+        img.width,
+        img.height,
+        img.format,
+        img.split,
+        img.label === null ? null : ids.get(img.label)!,
+        now,
+      );
+      if (info.changes === 1) added++;
+      else notAdded.push(img);
+    }
+    return { added, notAdded, classesCreated };
+  })();
 }
 
 function groupsOf(db: DB, column: 'class_id', idsJson: string): LabelGroup[] {
@@ -154,18 +200,6 @@ function nameHash(name: string): number {
   let h = 0x811c9dc5;
   for (const ch of name.toLowerCase()) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: a small seeded PRNG, deterministic across platforms. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -156,3 +156,21 @@ export function acceptSuggestions(db: DB, q: { runId: number; minConfidence?: nu
     return { previous, changed, skipped };
   })();
 }
+
+/** A run's stored prediction for one image: the class index and every class's probability. */
+export interface StoredPrediction {
+  predicted: number;
+  probabilities: number[];
+}
+
+/** Run `runId`'s predictions for `imageIds` (those it has), by image id. */
+export function predictionsFor(db: DB, runId: number, imageIds: readonly number[]): Map<number, StoredPrediction> {
+  const map = new Map<number, StoredPrediction>();
+  const stmt = db.prepare('SELECT image_id AS imageId, predicted, probabilities FROM predictions WHERE run_id = ? AND image_id IN (SELECT value FROM json_each(?))');
+  const unique = [...new Set(imageIds)];
+  for (let i = 0; i < unique.length; i += 10_000) {
+    for (const r of stmt.all(runId, JSON.stringify(unique.slice(i, i + 10_000))) as { imageId: number; predicted: number; probabilities: Buffer }[])
+      map.set(r.imageId, { predicted: r.predicted, probabilities: decodeProbabilities(r.probabilities) });
+  }
+  return map;
+}

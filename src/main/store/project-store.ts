@@ -6,8 +6,13 @@ import { StudioError } from '../../shared/errors';
 import { type DB, openDatabase } from './open-database';
 import { SCHEMA_VERSION } from './migrations';
 import { listClasses } from './classes';
+import { version } from '../../../package.json';
 
-export const APP_VERSION = '0.1.0';
+/** The app's version, from package.json (the build inlines the string; tsx and the tests read the file). */
+export const APP_VERSION: string = version;
+
+/** Where trained runs keep their files, inside the project folder. */
+const RUNS_FOLDER = 'runs';
 
 export class ProjectStore {
   private constructor(
@@ -54,6 +59,16 @@ export class ProjectStore {
     const p = path.join(this.dir, ...parts);
     fs.mkdirSync(p, { recursive: true });
     return p;
+  }
+
+  /** Run `id`'s folder (model, checkpoint, run.json); made first with `create`. */
+  runDir(id: number, opts: { create?: boolean } = {}): string {
+    return opts.create ? this.folder(RUNS_FOLDER, String(id)) : path.join(this.dir, RUNS_FOLDER, String(id));
+  }
+
+  /** SQLite's own check of the database file: 'ok', or what is wrong. */
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', { simple: true }));
   }
 
   close(): void {

@@ -96,10 +96,27 @@ export function listRuns(db: DB): RunSummary[] {
   return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
 }
 
-export function getRun(db: DB, runId: number): RunSummary {
+/** Run `runId`, or undefined when there is none. */
+export function findRun(db: DB, runId: number): RunSummary | undefined {
   const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
-  if (!row) throw new StudioError('not_found', `There is no run ${runId}.`, 'id');
-  return toSummary(row);
+  return row && toSummary(row);
+}
+
+export function getRun(db: DB, runId: number): RunSummary {
+  const run = findRun(db, runId);
+  if (!run) throw new StudioError('not_found', `There is no run ${runId}.`, 'id');
+  return run;
+}
+
+/** The latest run that succeeded (what predict and export use when no run is named). */
+export function latestSucceededRun(db: DB): RunSummary | undefined {
+  const row = db.prepare("SELECT * FROM runs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+  return row && toSummary(row);
+}
+
+/** Deletes a run's row with its metrics, confusion matrices and predictions (ON DELETE CASCADE). */
+export function deleteRun(db: DB, runId: number): void {
+  db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
 }
 
 export function runDetail(db: DB, runId: number): RunDetail {

@@ -23,6 +23,11 @@ export function addSource(db: DB, kind: SourceKind, root: string, description = 
   return Number(info.lastInsertRowid);
 }
 
+/** The source already imported from `root` as `kind` (importing the same place again reuses it). */
+export function findSource(db: DB, kind: SourceKind, root: string): number | undefined {
+  return (db.prepare('SELECT id FROM sources WHERE kind = ? AND root = ?').get(kind, root) as { id: number } | undefined)?.id;
+}
+
 export function getSource(db: DB, id: number): SourceRow {
   const row = db.prepare('SELECT id, kind, root, description, imported_at FROM sources WHERE id = ?').get(id) as SourceRow | undefined;
   if (!row) throw new StudioError('not_found', `There is no image source with id ${id}.`, 'id');

@@ -5,9 +5,9 @@
  * the submission have predictions at once) and by the predict request (the test split again, or
  * images imported later).
  */
-import path from 'node:path';
 import type { Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { imageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
 import type { PredictItem, PredictResult } from './protocol';
@@ -46,16 +46,10 @@ export async function predictImages(
 ): Promise<PredictSummary> {
   const runId = run.id;
   const splits = opts.splits ?? ['train', 'val', 'test'];
-  const rows = store.db
-    .prepare(
-      `SELECT i.id AS imageId, s.root AS root, i.rel_path AS rel, i.hash AS hash, c.name AS className
-       FROM images i JOIN sources s ON s.id = i.source_id LEFT JOIN classes c ON c.id = i.class_id
-       WHERE i.split IN (${splits.map(() => '?').join(',')}) ORDER BY i.id`,
-    )
-    .all(...splits) as { imageId: number; root: string; rel: string; hash: string; className: string | null }[];
+  const rows = imageFiles(store.db, splits);
   // Labels are matched to the run's classes by name, as the evaluation views do.
   const index = new Map(run.classNames.map((n, i) => [n.toLowerCase(), i]));
-  const runDir = store.folder('runs', String(runId));
+  const runDir = store.runDir(runId, { create: true });
   const cacheDir = store.folder('cache');
   let predicted = 0;
   const failed: string[] = [];
@@ -64,7 +58,7 @@ export async function predictImages(
     const chunk = rows.slice(start, start + CHUNK);
     const result = await engine.predict(
       runDir,
-      chunk.map((r) => ({ imageId: r.imageId, path: path.join(r.root, r.rel), hash: r.hash })),
+      chunk.map((r) => ({ imageId: r.id, path: r.path, hash: r.hash })),
       { cacheDir, signal: opts.signal, onProgress: (done) => opts.onProgress?.(start + done, rows.length) },
     );
     const batch: runs.PredictionInput[] = [];
@@ -74,7 +68,7 @@ export async function predictImages(
         failed.push(item.path);
         return;
       }
-      batch.push({ imageId: row.imageId, probabilities: item.probabilities, trueIndex: row.className === null ? null : (index.get(row.className.toLowerCase()) ?? null) });
+      batch.push({ imageId: row.id, probabilities: item.probabilities, trueIndex: row.className === null ? null : (index.get(row.className.toLowerCase()) ?? null) });
     });
     runs.savePredictions(store.db, runId, batch);
     predicted += batch.length;

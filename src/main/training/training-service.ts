@@ -4,12 +4,12 @@
  * outcome in the store, and streams progress as run events. TensorFlow.js is not imported here:
  * the engine process does the work.
  */
-import path from 'node:path';
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunProgress, TrainConfig } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { JobContext } from '../jobs/job-manager';
+import { PROGRESS_INTERVAL_MS, type JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
 import { listClasses } from '../store/classes';
+import { trainingImages } from '../store/image-files';
 import * as runs from '../store/runs';
 import { predictImages, type PredictEngine } from './predict-images';
 
@@ -62,8 +62,6 @@ export interface TrainingEvents {
   log(e: { runId: number; message: string }): void;
 }
 
-const PROGRESS_INTERVAL_MS = 100;
-
 export interface TrainingInput {
   classNames: string[];
   items: TrainItem[];
@@ -74,13 +72,7 @@ export interface TrainingInput {
 
 /** The labelled train and validation images with their class index; refuses data that cannot train. */
 export function trainingSet(store: ProjectStore): { classNames: string[]; items: TrainItem[] } {
-  const rows = store.db
-    .prepare(
-      `SELECT i.id AS imageId, s.root AS root, i.rel_path AS rel, i.hash AS hash, i.class_id AS classId, i.split AS split
-       FROM images i JOIN sources s ON s.id = i.source_id
-       WHERE i.class_id IS NOT NULL AND i.split IN ('train', 'val') ORDER BY i.id`,
-    )
-    .all() as { imageId: number; root: string; rel: string; hash: string; classId: number; split: 'train' | 'val' }[];
+  const rows = trainingImages(store.db);
   const trained = new Set(rows.filter((r) => r.split === 'train').map((r) => r.classId));
   // Only classes with training images get an output: an empty class can never be predicted right.
   const classes = listClasses(store.db).filter((c) => trained.has(c.id));
@@ -89,7 +81,7 @@ export function trainingSet(store: ProjectStore): { classNames: string[]; items:
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const items = rows
     .filter((r) => index.has(r.classId))
-    .map((r) => ({ imageId: r.imageId, path: path.join(r.root, r.rel), hash: r.hash, label: index.get(r.classId)!, split: r.split }));
+    .map((r) => ({ imageId: r.id, path: r.path, hash: r.hash, label: index.get(r.classId)!, split: r.split }));
   if (!items.some((i) => i.split === 'val'))
     throw new StudioError('bad_input', 'The validation split is empty: run Auto split (or move some labelled images to validation) before training.');
   return { classNames: classes.map((c) => c.name), items };
@@ -156,7 +148,7 @@ export class TrainingService {
       const result = await this.engine().train(
         {
           projectDir: store.dir,
-          runDir: store.folder('runs', String(runId)),
+          runDir: store.runDir(runId, { create: true }),
           cacheDir: store.folder('cache'),
           modelDir: job.modelDir,
           modelId: job.config.model,

@@ -8,6 +8,8 @@ export interface Query<T> {
   data: T | undefined;
   error: StudioError | undefined;
   loading: boolean;
+  /** data and error answer an earlier input (the call for the current one is on its way). */
+  stale: boolean;
   reload: () => void;
 }
 
@@ -19,6 +21,7 @@ export function useQuery<K extends RequestName>(name: K, input: RequestInput<K>,
   const [data, setData] = useState<RequestOutput<K>>();
   const [error, setError] = useState<StudioError>();
   const [loading, setLoading] = useState(enabled);
+  const [answered, setAnswered] = useState<string>();
   const [tick, setTick] = useState(0);
   const key = JSON.stringify(input);
   const topicKey = topics.join(',');
@@ -33,11 +36,13 @@ export function useQuery<K extends RequestName>(name: K, input: RequestInput<K>,
         if (mine !== seq.current) return; // a newer call superseded this one
         setData(out);
         setError(undefined);
+        setAnswered(key);
         setLoading(false);
       },
       (err: unknown) => {
         if (mine !== seq.current) return;
         setError(StudioError.from(err));
+        setAnswered(key);
         setLoading(false);
       },
     );
@@ -52,7 +57,7 @@ export function useQuery<K extends RequestName>(name: K, input: RequestInput<K>,
   }, [topicKey, enabled]);
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data, error, loading, reload };
+  return { data, error, loading, stale: answered !== undefined && answered !== key, reload };
 }
 
 export function useEvent<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): void {

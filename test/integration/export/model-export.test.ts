@@ -17,7 +17,7 @@ let store: ProjectStore;
 let runId: number;
 
 function writeRunFolder(id: number, runJson: Record<string, unknown>): string {
-  const runDir = store.folder('runs', String(id));
+  const runDir = store.runDir(id, { create: true });
   fs.cpSync(MODEL_025, path.join(runDir, 'model'), { recursive: true, filter: (src) => !src.endsWith('SOURCE.txt') });
   fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ classNames: CLASSES, inputSize: 224, scaling: [-1, 1], preprocess: PREPROCESS_VERSION, ...runJson }));
   return runDir;

@@ -2,14 +2,23 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { version as packageVersion } from '../../../package.json';
 import { SCHEMA_VERSION } from '../../../src/main/store/migrations';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-cli-home-'));
 
+const BUILT_CLI = path.join(ROOT, 'out/main/cli.js');
+
+/** The CLI from the TypeScript source through tsx, as a development checkout runs it. */
 function cli(...args: string[]): { code: number; out: string; err: string; json: Record<string, unknown> | undefined } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts'), ...args], {
+  return run(['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts')], args);
+}
+
+function run(entry: string[], args: string[]): { code: number; out: string; err: string; json: Record<string, unknown> | undefined } {
+  const r = spawnSync(process.execPath, [...entry, ...args], {
     env: { ...process.env, TRANSFER_STUDIO_HOME: home },
     encoding: 'utf8',
   });
@@ -22,6 +31,15 @@ function cli(...args: string[]): { code: number; out: string; err: string; json:
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr, json };
 }
 
+function appVersionOf(dir: string): string {
+  const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+  try {
+    return db.prepare('SELECT app_version FROM project').pluck().get() as string;
+  } finally {
+    db.close();
+  }
+}
+
 describe('transfer-studio CLI', () => {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ts-cli-')), 'proj');
 
@@ -30,6 +48,13 @@ describe('transfer-studio CLI', () => {
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ ok: true, project: { name: 'Digits', dir, schemaVersion: SCHEMA_VERSION } });
     expect(fs.existsSync(path.join(dir, 'project.sqlite'))).toBe(true);
+    expect(appVersionOf(dir)).toBe(packageVersion);
+  });
+
+  it.skipIf(!fs.existsSync(BUILT_CLI))('records the app version from package.json in the built app too', () => {
+    const built = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ts-cli-')), 'proj');
+    expect(run([BUILT_CLI], ['project', 'create', built, '--json']).code).toBe(0);
+    expect(appVersionOf(built)).toBe(packageVersion);
   });
 
   it('shows project info as text and as JSON', () => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classWeights, majorityBaseline, rng, shuffled } from '../../../src/main/training/engine/head';
+import { classWeights, majorityBaseline, shuffled } from '../../../src/main/training/engine/head';
+import { seededRandom } from '../../../src/shared/random';
 
 describe('head training helpers', () => {
   it('seeded shuffles are deterministic permutations', () => {
-    const a = shuffled(100, rng(42));
-    const b = shuffled(100, rng(42));
-    const c = shuffled(100, rng(43));
+    const a = shuffled(100, seededRandom(42));
+    const b = shuffled(100, seededRandom(42));
+    const c = shuffled(100, seededRandom(43));
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
     expect(Array.from(a).sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));

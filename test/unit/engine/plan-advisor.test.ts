@@ -79,6 +79,30 @@ describe('advisor with the similarity estimate', () => {
     expect(a).toMatchObject({ scenario: 4, similarity: 'high', similaritySource: 'answer', size: 'large', k: null });
   });
 
+  it("counts the answer 'medium' (photos of an unusual subject) as similar, whatever the estimate says", () => {
+    const small = adviseProject({ imagesPerClass: [40, 50], answer: 'medium', estimate: estimate('low'), model: 'm' });
+    expect(small).toMatchObject({ scenario: 1, similarity: 'medium', similaritySource: 'answer', largeFrom: 1000 });
+    expect(small.reasons.join(' ')).toMatch(/your answer \(somewhat similar, counted as similar\)/);
+    expect(adviseProject({ imagesPerClass: [4000, 5000], answer: 'medium', estimate: null, model: 'm' }).scenario).toBe(4);
+  });
+
+  it("gives every choice's parameter counts as the plan builder counts them, so no client counts", () => {
+    const a = adviseProject({ imagesPerClass: [40, 50], answer: 'low', estimate: null, model: 'm', layers: layers(), cutLayer: CUT });
+    const plans = a.plans!;
+    expect(plans.cutLayer).toBe(CUT);
+    expect(plans.freeze.map((c) => c.layer)).toEqual(blockBoundaries(layers(), CUT));
+    for (const c of plans.freeze) {
+      const p = buildPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo: c.layer });
+      expect(c).toEqual({ layer: c.layer, frozenParams: p.frozenParams, trainableParams: p.trainableParams });
+    }
+    // The default boundary is one of the choices, k = its position + 1.
+    expect(plans.freeze.findIndex((c) => c.layer === a.freezeTo) + 1).toBe(a.k);
+    expect(plans.features.map((c) => c.layer)).toEqual(layers().filter((l) => l.cutPoint).map((l) => l.name));
+    expect(plans.features.find((c) => c.layer === 'conv_pw_2_relu')).toEqual({ layer: 'conv_pw_2_relu', frozenParams: 100 + 10 + 100 + 20 + 200, trainableParams: 0 });
+    expect(plans.wholeParams).toBe(buildPlan(layers(), { scenario: 4, cutLayer: CUT }).trainableParams);
+    expect(adviseProject({ imagesPerClass: [40, 50], answer: 'low', estimate: null, model: 'm' }).plans).toBeNull();
+  });
+
   it('says why there is no estimate', () => {
     const a = adviseProject({ imagesPerClass: [10, 12], answer: 'unknown', estimate: null, estimateNote: 'no model is installed', model: null });
     expect(a).toMatchObject({ scenario: 1, similaritySource: 'none', estimateNote: 'no model is installed' });

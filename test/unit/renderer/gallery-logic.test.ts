@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageRow } from '../../../src/shared/domain';
-import { EMPTY_HISTORY, afterRedo, afterUndo, forgetClasses, recordChange, takeRedo, takeUndo } from '../../../src/renderer/features/gallery/history';
+import { EMPTY_HISTORY, afterRedo, afterUndo, forgetClasses, recordChange, takeRedo, takeUndo } from '../../../src/renderer/components/label-history';
 import { PageCache, pagesFor } from '../../../src/renderer/features/gallery/page-cache';
 import { EMPTY_SELECTION, moveFocus, rangeBounds, selectAll, selectOne, selectRange, toggleOne } from '../../../src/renderer/features/gallery/selection';
 

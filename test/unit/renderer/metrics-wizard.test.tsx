@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProjectCounts } from '../../../src/shared/domain';
-import { buildConfig, dataFacts, defaultsFor, paramSplit, placement, recommend } from '../../../src/renderer/features/training/wizard-logic';
+import { dataFacts } from '../../../src/renderer/features/training/wizard/data-facts';
+import { buildConfig, defaultsFor } from '../../../src/renderer/features/training/wizard/form';
 
 const counts = (classes: [string, number, number][], unlabelled = 0): ProjectCounts => ({
   total: classes.reduce((a, [, t, v]) => a + t + v, 0) + unlabelled,
@@ -12,7 +13,7 @@ const counts = (classes: [string, number, number][], unlabelled = 0): ProjectCou
 describe('wizard: data facts', () => {
   it('counts, the majority baseline and warnings', () => {
     const f = dataFacts(counts([['a', 40, 10], ['b', 6, 2], ['c', 20, 0]], 5));
-    expect(f).toMatchObject({ labelled: 78, train: 66, val: 12, unlabelled: 5, smallest: 8, blocking: false });
+    expect(f).toMatchObject({ labelled: 78, train: 66, val: 12, unlabelled: 5, blocking: false });
     expect(f.baseline).toBeCloseTo(50 / 78);
     expect(f.warnings.join('\n')).toMatch(/"b" has only 8 images/);
     expect(f.warnings.join('\n')).toMatch(/"c" has no validation images/);
@@ -25,42 +26,21 @@ describe('wizard: data facts', () => {
   });
 });
 
-describe('wizard: scenario', () => {
-  it('maps size x similarity to the four scenarios', () => {
-    expect(recommend(50, 0.8)).toBe(1);
-    expect(recommend(50, 0.2)).toBe(2);
-    expect(recommend(5000, 0.2)).toBe(3);
-    expect(recommend(5000, 0.8)).toBe(4);
-    expect(placement(1000, 0.5)).toEqual({ x: 0.5, y: 0.5 });
-  });
-});
-
 describe('wizard: settings', () => {
   it('builds a valid config from the defaults of every scenario (with a boundary for scenario 2)', () => {
     for (const s of [1, 2, 3, 4] as const) {
-      const r = buildConfig(s, { ...defaultsFor(s), freezeTo: 'conv_pw_5_relu' });
+      const r = buildConfig(s, { ...defaultsFor(s), model: 'mobilenet_v1_0.25_224', freezeTo: 'conv_pw_5_relu' });
       expect(r.errors).toBeNull();
       expect(r.config!.scenario).toBe(s);
     }
-    expect(buildConfig(4, defaultsFor(4)).config!.lrPretrained).toBeLessThan(buildConfig(4, defaultsFor(4)).config!.lr);
+    const four = buildConfig(4, { ...defaultsFor(4), model: 'm' }).config!;
+    expect(four.lrPretrained).toBeLessThan(four.lr);
   });
 
   it('reports field errors by their path', () => {
-    const r = buildConfig(2, { ...defaultsFor(2), lr: '', batchSize: 0, hidden: '64, x', epochs: 2.5 });
+    const r = buildConfig(2, { ...defaultsFor(2), model: 'm', lr: '', batchSize: 0, hidden: '64, x', epochs: 2.5 });
     expect(r.config).toBeNull();
     expect(Object.keys(r.errors!).sort()).toEqual(['batchSize', 'epochs', 'freezeTo', 'head.hidden', 'lr']);
     expect(r.errors!.lr).toBe('A number is required.');
-  });
-
-  it('splits parameters at the freeze boundary', () => {
-    const layers = [
-      { name: 'a', params: 10 },
-      { name: 'b', params: 20 },
-      { name: 'c', params: 30 },
-      { name: 'd', params: 40 },
-    ];
-    expect(paramSplit(layers, 'b')).toEqual({ frozen: 30, trainable: 70 });
-    expect(paramSplit(layers, 'c', 'c')).toEqual({ frozen: 60, trainable: 0 });
-    expect(paramSplit(layers, null)).toEqual({ frozen: 0, trainable: 100 });
   });
 });

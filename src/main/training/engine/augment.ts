@@ -5,7 +5,7 @@
  * sampling; photometric changes (brightness, contrast) act on the values, in the input's scale.
  */
 import type { AugmentConfig } from '../../../shared/domain';
-import { rng } from './head';
+import { seededRandom } from '../../../shared/random';
 
 export interface AugmentParams {
   flip: boolean;
@@ -39,7 +39,7 @@ export function sampleAugment(config: AugmentConfig, random: () => number): Augm
 
 /** A generator per (seed, epoch, image position) so a batch's augmentation does not depend on batch size. */
 export function augmentRandom(seed: number, epoch: number, index: number): () => number {
-  return rng((seed * 2654435761 + epoch * 40503 + index * 97) >>> 0);
+  return seededRandom((seed * 2654435761 + epoch * 40503 + index * 97) >>> 0);
 }
 
 /** Augmented copy of an HWC image of size x size x 3 whose values span `range` = [lo, hi]. */

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../../shared/domain';
+import { seededRandom } from '../../../shared/random';
 import { HeadStepper } from './head-step';
 
 export interface HeadData {
@@ -43,18 +44,6 @@ export interface HeadTrainResult {
   baseline: number | null;
   trainMs: number;
   imagesPerSec: number;
-}
-
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function shuffled(n: number, random: () => number): Int32Array {
@@ -173,7 +162,7 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
   const weights = config.classWeights ? classWeights(train.y, k) : null;
   const weightsT = weights ? tf.tensor1d(weights) : null;
   const stepper = new HeadStepper(model.getWeights(), config, k, weightsT);
-  const random = rng(config.seed);
+  const random = seededRandom(config.seed);
   const n = train.y.length;
   const bs = Math.max(1, Math.min(config.batchSize, n));
   const batches = Math.ceil(n / bs);

@@ -23,7 +23,8 @@ import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { chainTo, frozenForward, type FrozenForward } from './frozen';
 import { checkpointSettings, loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
-import { buildHead, classWeights, majorityBaseline, rng, shuffled } from './head';
+import { buildHead, classWeights, majorityBaseline, shuffled } from './head';
+import { seededRandom } from '../../../shared/random';
 import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, isOutOfMemory, stepBytesPerImage } from './memory-budget';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
@@ -298,7 +299,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     outer: for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       const te = performance.now();
       // One generator per epoch: a resumed run shuffles its later epochs as an uninterrupted one would.
-      const order = shuffled(n, rng(config.seed * 7919 + epoch));
+      const order = shuffled(n, seededRandom(config.seed * 7919 + epoch));
       const slice = (p: number, bs: number) => {
         const idx = order.subarray(p, Math.min(n, p + bs));
         return source.prepare(Array.from(idx, (i) => trainItems[i] as Scenario1Item), trainCached, { epoch, positions: idx });

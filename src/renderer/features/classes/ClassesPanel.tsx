@@ -5,8 +5,8 @@ import type { ClassCount, ProjectCounts } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { ErrorText } from '../../components/ErrorText';
-import { draggedImages, endImageDrag, isImageDrag } from '../gallery/drag';
-import { applyLabels } from '../gallery/labels';
+import { draggedImages, endImageDrag, isImageDrag } from '../../components/image-drag';
+import { applyLabels } from '../../components/labels';
 
 function BalanceBar({ counts }: { counts: ProjectCounts }) {
   const labelled = counts.byClass.reduce((s, c) => s + c.total, 0);

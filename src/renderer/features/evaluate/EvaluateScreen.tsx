@@ -11,11 +11,12 @@ import { StudioError } from '../../../shared/errors';
 import { useQuery } from '../../api/hooks';
 import { ConfusionHeatmap } from '../../components/ConfusionHeatmap';
 import { ErrorText } from '../../components/ErrorText';
-import { SCENARIOS } from '../training/wizard-logic';
-import { accuracy, classMetrics, macro, majorityBaseline, pct } from './metrics';
-import { PredictionGrid, acceptPredictions } from './PredictionGrid';
+import { SCENARIOS } from '../../components/runs';
+import { pct } from '../../components/format';
+import { accuracy, classMetrics, macro, majorityBaseline } from './metrics';
+import { PredictionGrid, acceptPredictions } from '../../components/PredictionGrid';
 import { RunHistory } from './RunHistory';
-import { useUndoRedoKeys } from '../gallery/labels';
+import { useUndoRedoKeys } from '../../components/labels';
 
 let lastRunId: number | null = null;
 let lastTab = 'matrix';

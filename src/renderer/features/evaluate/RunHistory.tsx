@@ -11,9 +11,9 @@ import { useQuery } from '../../api/hooks';
 import { ConfusionHeatmap } from '../../components/ConfusionHeatmap';
 import { Curves, type Series } from '../../components/Curves';
 import { ErrorText } from '../../components/ErrorText';
-import { backendLabel, STATE_COLOR } from '../training/LiveRun';
-import { COLORS, accSeries, formatDuration, lossSeries } from '../training/run-charts';
-import { pct } from './metrics';
+import { STATE_COLOR, backendLabel } from '../../components/runs';
+import { COLORS, accSeries, formatDuration, lossSeries } from '../../components/run-charts';
+import { pct } from '../../components/format';
 
 /** The config as dotted keys -> printable values (head.hidden, augment.flip, ...). */
 export function flattenConfig(c: TrainConfig): Record<string, string> {

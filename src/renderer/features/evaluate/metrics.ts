@@ -61,4 +61,3 @@ export function normaliseRows(matrix: readonly (readonly number[])[]): number[][
   });
 }
 
-export const pct = (v: number | null, digits = 1): string => (v === null ? '—' : `${(100 * v).toFixed(digits)}%`);

@@ -9,7 +9,7 @@ import type { ClassInfo, ProjectCounts } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { useQuery } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
-import { useUndoRedoKeys } from '../gallery/labels';
+import { useUndoRedoKeys } from '../../components/labels';
 import { ExportPanel } from './ExportPanel';
 import { defaultRun } from './export-logic';
 import { PredictPanel } from './PredictPanel';

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { Group, SegmentedControl, Select, Stack, Text } from '@mantine/core';
 import type { ClassInfo, PredictionQuery, RunSummary } from '../../../shared/domain';
-import { PredictionGrid } from '../evaluate/PredictionGrid';
+import { PredictionGrid } from '../../components/PredictionGrid';
 
 type ReviewSort = Extract<PredictionQuery['sort'], 'confidence-asc' | 'confidence-desc' | 'imported'>;
 

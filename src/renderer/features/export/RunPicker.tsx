@@ -1,9 +1,8 @@
 /** The run the Export screen works with: a select of every run and what the chosen one is. */
 import { Badge, Group, Select, Stack, Text } from '@mantine/core';
 import type { RunSummary } from '../../../shared/domain';
-import { pct } from '../evaluate/metrics';
-import { STATE_COLOR } from '../training/LiveRun';
-import { SCENARIOS } from '../training/wizard-logic';
+import { pct } from '../../components/format';
+import { SCENARIOS, STATE_COLOR } from '../../components/runs';
 
 export function RunPicker({ runs, run, onPick, testPredicted, testTotal }: { runs: RunSummary[]; run: RunSummary | undefined; onPick: (id: number) => void; testPredicted: number | undefined; testTotal: number }) {
   return (

@@ -11,14 +11,14 @@ import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { useEvent } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
-import { startImageDrag } from './drag';
+import { startImageDrag } from '../../components/image-drag';
 import { ImageGrid, type GridLayout } from './ImageGrid';
 import { ImportDialog } from './ImportDialog';
 import { ImportReportModal } from './ImportReportModal';
 import { dropImports, useGalleryFileDrop, type DroppedItem } from './file-drop';
 import { MovedSources } from './MovedSources';
-import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
-import { forgetClasses } from './history';
+import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../../components/labels';
+import { forgetClasses } from '../../components/label-history';
 import { PreviewModal } from './PreviewModal';
 import {
   EMPTY_SELECTION,

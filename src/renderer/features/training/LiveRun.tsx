@@ -6,7 +6,6 @@
  */
 import { useEffect, useState } from 'react';
 import { Badge, Button, Card, Code, Group, Progress, SimpleGrid, Stack, Text, Title } from '@mantine/core';
-import { inferenceLabel, type BackendInfo, type RunDetail } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { useQuery } from '../../api/hooks';
@@ -14,17 +13,8 @@ import { ConfusionHeatmap } from '../../components/ConfusionHeatmap';
 import { Curves } from '../../components/Curves';
 import { ErrorText } from '../../components/ErrorText';
 import { seedRun, useLiveRun } from './live';
-import { accSeries, formatDuration, formatEta, lossSeries } from './run-charts';
-import { SCENARIOS } from './wizard-logic';
-
-export function backendLabel(b: BackendInfo | null | undefined): string {
-  if (!b) return 'unknown';
-  const names: Record<BackendInfo['name'], string> = { 'tensorflow-gpu': 'TensorFlow GPU', tensorflow: 'TensorFlow (native)', wasm: 'WebAssembly', cpu: 'plain JavaScript (slow)' };
-  const training = `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
-  return b.inference ? `${training} · frozen part: ${inferenceLabel(b.inference)}` : training;
-}
-
-export const STATE_COLOR: Record<RunDetail['state'], string> = { running: 'blue', succeeded: 'green', failed: 'red', cancelled: 'gray' };
+import { accSeries, formatDuration, formatEta, lossSeries } from '../../components/run-charts';
+import { SCENARIOS, STATE_COLOR, backendLabel } from '../../components/runs';
 
 export function LiveRun({ runId, onEvaluate }: { runId: number; onEvaluate?: (runId: number) => void }) {
   const q = useQuery('getRun', { id: runId }, ['runs']);

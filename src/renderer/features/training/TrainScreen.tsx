@@ -7,8 +7,9 @@ import { Badge, Group, NavLink, ScrollArea, Stack, Tabs, Text } from '@mantine/c
 import type { ProjectCounts } from '../../../shared/domain';
 import { useQuery } from '../../api/hooks';
 import { useLiveProgress } from './live';
-import { LiveRun, STATE_COLOR } from './LiveRun';
-import { Wizard } from './Wizard';
+import { STATE_COLOR } from '../../components/runs';
+import { LiveRun } from './LiveRun';
+import { Wizard } from './wizard/Wizard';
 
 let lastTab: string = 'wizard';
 let lastRun: number | null = null;

@@ -1,6 +1,6 @@
 /** Series for the loss and accuracy curves of a run (train and validation per epoch, smoothed batch loss). */
-import type { EpochMetrics } from '../../../shared/domain';
-import type { Point, Series } from '../../components/Curves';
+import type { EpochMetrics } from '../../shared/domain';
+import type { Point, Series } from './Curves';
 
 export const COLORS = { train: '#228be6', val: '#f76707', batch: '#74c0fc', other: '#ae3ec9', otherVal: '#37b24d' };
 

@@ -7,14 +7,14 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { ActionIcon, Button, Group, Stack, Text, Tooltip } from '@mantine/core';
-import type { RequestInput } from '../../../shared/api';
-import type { ClassInfo, PredictionRow } from '../../../shared/domain';
-import { StudioError } from '../../../shared/errors';
-import { api, fileUrl } from '../../api/client';
-import { useQuery } from '../../api/hooks';
-import { ErrorText } from '../../components/ErrorText';
-import { applyLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../gallery/labels';
-import { recordChange } from '../gallery/history';
+import type { RequestInput } from '../../shared/api';
+import type { ClassInfo, PredictionRow } from '../../shared/domain';
+import { StudioError } from '../../shared/errors';
+import { api, fileUrl } from '../api/client';
+import { useQuery } from '../api/hooks';
+import { ErrorText } from './ErrorText';
+import { applyLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
+import { recordChange } from './label-history';
 
 export type PredictionFilter = Omit<RequestInput<'listPredictions'>, 'offset' | 'limit'>;
 

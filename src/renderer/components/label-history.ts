@@ -3,7 +3,7 @@
  * class); restoreLabels puts groups back and answers with the labels it replaced. So one kind of
  * entry serves both ways: undo restores an entry and pushes what it replaced onto redo, and back.
  */
-import type { LabelGroup } from '../../../shared/domain';
+import type { LabelGroup } from '../../shared/domain';
 
 export type LabelEntry = readonly LabelGroup[];
 

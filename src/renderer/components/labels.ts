@@ -4,9 +4,9 @@
  * for the open project.
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
-import { StudioError } from '../../../shared/errors';
-import { api } from '../../api/client';
-import { EMPTY_HISTORY, type History, afterRedo, afterUndo, recordChange, takeRedo, takeUndo } from './history';
+import { StudioError } from '../../shared/errors';
+import { api } from '../api/client';
+import { EMPTY_HISTORY, type History, afterRedo, afterUndo, recordChange, takeRedo, takeUndo } from './label-history';
 
 let history: History = EMPTY_HISTORY;
 let busy: Promise<unknown> = Promise.resolve();
