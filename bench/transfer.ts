@@ -212,9 +212,10 @@ export async function main(): Promise<void> {
   const rows: { ours: Ours; ref: { result: Torch; seconds: number } | null }[] = [];
   for (const alpha of alphas) {
     const ours = await scenario1(alpha, workload);
+    process.stdout.write(`  scenario 1, alpha ${alpha}, ours: ${JSON.stringify(ours)}\n`);
     const ref = skipTorch ? null : await torch(['--alpha', alpha, '--n-train', String(N_TRAIN), '--n-test', String(N_TEST)]);
     rows.push({ ours, ref });
-    process.stdout.write(`  scenario 1, alpha ${alpha}: ours ${f(ours.wallS)} s (${ours.frozen}), reference ${f(ref?.seconds)} s\n`);
+    process.stdout.write(`  scenario 1, alpha ${alpha}, reference: ${f(ref?.seconds)} s ${JSON.stringify(ref?.result ?? null)}\n`);
   }
   process.stdout.write(`\nScenario 1: Fashion-MNIST ${N_TRAIN} train (80/20 split) + ${N_TEST} test, MobileNet v1 at 224, MLP head [128], 20 epochs, batch 64\n`);
   process.stdout.write('| alpha | extract img/s ours | ref | ratio | wall s ours (train + predict) | ref whole run s | ref / ours | head s ours (epochs) | ref head s | test acc ours | ref | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n');
@@ -229,6 +230,7 @@ export async function main(): Promise<void> {
 
   if (!argv.includes('--skip-s2')) {
     const s2 = await scenario2(data.train.slice(0, N_S2));
+    process.stdout.write(`  scenario 2, ours: ${JSON.stringify(s2)}\n`);
     const ref = skipTorch ? null : await torch(['--alpha', '0.25', '--scenario', '2', '--n-train', String(N_S2), '--n-test', String(N_TEST), '--skip-verify']);
     const refRate = ref?.result['train_img_per_s'] as number | undefined;
     process.stdout.write(`\nScenario 2: alpha 0.25, frozen up to conv_pw_11_relu, ${N_S2} train (80/20), 3 epochs, batch 32\n`);
