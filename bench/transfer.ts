@@ -218,7 +218,7 @@ export async function main(): Promise<void> {
     process.stdout.write(`  scenario 1, alpha ${alpha}, reference: ${f(ref?.seconds)} s ${JSON.stringify(ref?.result ?? null)}\n`);
   }
   process.stdout.write(`\nScenario 1: Fashion-MNIST ${N_TRAIN} train (80/20 split) + ${N_TEST} test, MobileNet v1 at 224, MLP head [128], 20 epochs, batch 64\n`);
-  process.stdout.write('| alpha | extract img/s ours | ref | ratio | wall s ours (train + predict) | ref whole run s | ref / ours | head s ours (epochs) | ref head s | test acc ours | ref | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write('| alpha | extract img/s ours | ref | ratio | wall s ours (train + predict) | ref whole run s | ours / ref | head s ours (epochs) | ref head s | test acc ours | ref | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n');
   for (const { ours, ref } of rows) {
     const r = ref?.result;
     process.stdout.write(
