@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // Three suites: unit (fast, pure), integration (real SQLite, images, TensorFlow.js),
-// e2e (real browser against the real host in browser mode; needs `npm run build`).
+// e2e (real browser against the real host in browser mode; needs `npm run build`). The global
+// setup finds or installs what integration and e2e need from the machine (Chromium, chattr as root).
+const globalSetup = 'test/setup/global.ts';
+
 export default defineConfig({
   test: {
     projects: [
@@ -15,6 +18,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // TensorFlow.js and sharp each use both cores; running files side by side only thrashes.
           fileParallelism: false,
+          globalSetup,
         },
       },
       {
@@ -25,6 +29,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          globalSetup,
         },
       },
     ],

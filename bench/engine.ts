@@ -128,22 +128,24 @@ async function fashion(alphas: string[]) {
     const items = data.train.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: (i % 10 === 9 ? 'val' : 'train') as 'train' | 'val' }));
     const config = trainConfigSchema.parse({ scenario: 1, model: `mobilenet_v1_${alpha}_224`, epochs: 30, patience: 4, batchSize: 64, head: { hidden: [256], dropout: 0.3, activation: 'relu' } });
     const t0 = performance.now();
-    const res = await client.trainScenario1({
-      projectDir: tmp,
-      runDir: path.join(tmp, 'run'),
-      cacheDir: path.join(tmp, 'cache'),
-      modelDir,
-      modelId: `mobilenet_v1_${alpha}_224`,
-      classNames: FASHION_CLASSES,
-      items,
-      config,
+    const res = await client.call('train', {
+      job: {
+        projectDir: tmp,
+        runDir: path.join(tmp, 'run'),
+        cacheDir: path.join(tmp, 'cache'),
+        modelDir,
+        modelId: `mobilenet_v1_${alpha}_224`,
+        classNames: FASHION_CLASSES,
+        items,
+        config,
+      },
     });
     const totalTrainS = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const pred = await client.predict(path.join(tmp, 'run'), data.test.map((d) => ({ path: d.path, hash: d.hash })), { cacheDir: path.join(tmp, 'cache') });
+    const pred = await client.call('predict', { runDir: path.join(tmp, 'run'), items: data.test.map((d) => ({ path: d.path, hash: d.hash })), cacheDir: path.join(tmp, 'cache') });
     const predictS = (performance.now() - t1) / 1000;
     const correct = pred.items.filter((p, i) => p.probabilities.indexOf(Math.max(...p.probabilities)) === data.test[i]?.label).length;
-    const stats = await client.stats();
+    const stats = await client.call('stats', {});
     client.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
     const best = res.metrics.find((m) => m.epoch === res.bestEpoch);

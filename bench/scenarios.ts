@@ -17,8 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TrainConfigInput } from '../src/shared/domain';
-import type { TrainResult } from '../src/main/training/protocol';
+import type { TrainConfigInput, TrainResult } from '../src/shared/domain';
 import { FASHION_CLASSES, FASHION_ROOT, fashionPngs, type FashionImage } from './fashion-mnist';
 import { SHARED, argv, arg } from './common';
 
@@ -70,14 +69,14 @@ async function measure(m: Measure): Promise<Row> {
   });
   try {
     let res: TrainResult;
-    if (m.warmCache) await client.train({ ...job('warm'), config: { ...job('warm').config, epochs: 1 } }, () => undefined);
+    if (m.warmCache) await client.call('train', { job: { ...job('warm'), config: { ...job('warm').config, epochs: 1 } } });
     try {
-      res = await client.train(job('run'), (e) => e.type === 'log' && /lowered|Skipped/.test(e.message) && process.stderr.write(`  ${e.message}\n`));
+      res = await client.call('train', { job: job('run') }, { onEvent: (e) => e.type === 'log' && /lowered|Skipped/.test(e.message) && process.stderr.write(`  ${e.message}\n`) });
     } catch (e) {
       const err = e as Error;
       return { what: m.what, alpha: m.alpha, size: m.inputSize ?? 224, images: items.length, backend: '-', batch: 0, epochs: 0, epochS: NaN, imgPerSec: NaN, extractS: NaN, valAcc: null, peakRssMB: NaN, note: `FAILED: ${err.message.split('\n')[0]?.slice(0, 120)}` };
     }
-    const stats = await client.stats();
+    const stats = await client.call('stats', {});
     const best = res.metrics.find((x) => x.epoch === res.bestEpoch);
     return {
       what: m.what,

@@ -162,7 +162,7 @@ async function engineRun(images: FashionImage[]): Promise<{ peakRssMB: number; e
   try {
     const items = images.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: 'train' as const }));
     const config = trainConfigSchema.parse({ scenario: 1, model: 'mobilenet_v1_0.25_224', epochs: 10, patience: 0, batchSize: 64, head: { hidden: [128], dropout: 0.2, activation: 'relu' } });
-    const res = await client.trainScenario1({
+    const res = await client.call('train', { job: {
       projectDir: tmp,
       runDir: path.join(tmp, 'run'),
       cacheDir: path.join(tmp, 'cache'),
@@ -171,8 +171,8 @@ async function engineRun(images: FashionImage[]): Promise<{ peakRssMB: number; e
       classNames: FASHION_CLASSES,
       items,
       config,
-    });
-    const stats = await client.stats();
+    } });
+    const stats = await client.call('stats', {});
     return { peakRssMB: stats.maxRssBytes / 2 ** 20, extractImgPerSec: images.length / (res.extractMs / 1000), headS: res.trainMs / 1000, frozen: res.frozenKind };
   } finally {
     client.dispose();

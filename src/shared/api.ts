@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
-import type { ClassInfo, JobInfo, ProjectInfo, RecentProject } from './domain';
+import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
 import { predictionQuerySchema, type PredictionRow } from './domain';
 import { similarityAnswerSchema, type AdviceInfo } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
@@ -124,6 +124,42 @@ export interface DownloadResult {
   cached: boolean;
 }
 
+/** The result of a predictImages job (and of the prediction that ends every training run). */
+export interface PredictSummary {
+  runId: number;
+  predicted: number;
+  /** Images whose file could not be read or decoded (their path); they keep no prediction. */
+  failed: string[];
+}
+
+/** What a job of each kind ends with: JobInfo<K>['result'] once it succeeded (an import also when cancelled). */
+export interface JobResults {
+  import: ImportReport;
+  export: ExportResult;
+  train: TrainRunResult;
+  predict: PredictSummary;
+  download: DownloadResult;
+  check: CheckResult;
+}
+export type JobKind = keyof JobResults;
+
+/** A job: JobInfo<'export'> is an export job, whose result is an ExportResult; plain JobInfo is a job of any kind. */
+export interface JobInfo<K extends JobKind = JobKind> {
+  id: string;
+  kind: K;
+  state: JobState;
+  progress: JobProgress;
+  result?: JobResults[K];
+  error?: { code: string; message: string };
+  createdAt: string;
+  finishedAt?: string;
+}
+
+/** Whether a job (e.g. from an event, which carries jobs of every kind) is of this kind, so its result has that kind's type. */
+export function isJobOf<K extends JobKind>(job: JobInfo, kind: K): job is JobInfo<K> {
+  return job.kind === kind;
+}
+
 export const requests = {
   appInfo: req<AppInfo>()(none),
   createProject: req<ProjectInfo>()(z.object({ dir, name: z.string().trim().min(1).max(200).optional() }).strict()),
@@ -142,17 +178,17 @@ export const requests = {
   listJobs: req<JobInfo[]>()(none),
   cancelJob: req<JobInfo>()(z.object({ id: z.string().min(1) }).strict()),
   /** Starts the project integrity check job and returns it at once. */
-  checkProject: req<JobInfo>()(none),
+  checkProject: req<JobInfo<'check'>>()(none),
   /** Starts an export job and returns it at once; the job's result is an ExportResult. */
-  exportData: req<JobInfo>()(exportRequestSchema),
+  exportData: req<JobInfo<'export'>>()(exportRequestSchema),
 
   /** Queues a training run; it starts when the runs before it have ended. */
-  startTraining: req<{ job: JobInfo; runId: number }>()(z.object({ config: trainConfigSchema }).strict()),
+  startTraining: req<{ job: JobInfo<'train'>; runId: number }>()(z.object({ config: trainConfigSchema }).strict()),
   /**
    * Continues a cancelled or failed run (scenarios 2-4) from its last checkpoint, optionally with
    * another number of epochs; queued like a new run.
    */
-  resumeRun: req<{ job: JobInfo; runId: number }>()(z.object({ id, epochs: z.number().int().min(1).max(1000).optional() }).strict()),
+  resumeRun: req<{ job: JobInfo<'train'>; runId: number }>()(z.object({ id, epochs: z.number().int().min(1).max(1000).optional() }).strict()),
   listRuns: req<RunSummary[]>()(none),
   getRun: req<RunDetail>()(z.object({ id }).strict()),
   deleteRun: req<null>()(z.object({ id }).strict()),
@@ -160,7 +196,7 @@ export const requests = {
    * Starts a job that predicts images of the given splits (default: the test split) with a
    * finished run's model (default: the latest succeeded run) and stores the predictions.
    */
-  predictImages: req<JobInfo>()(
+  predictImages: req<JobInfo<'predict'>>()(
     z.object({ runId: id.optional(), splits: z.array(splitSchema).min(1).max(3).default(['test']) }).strict(),
   ),
   /**
@@ -185,7 +221,7 @@ export const requests = {
    * Starts a job that downloads a catalog model into this machine's models (verified; once per
    * machine: an installed copy is reused unless `force`); the job's result is a DownloadResult.
    */
-  downloadModel: req<JobInfo>()(z.object({ id: z.string().min(1), force: z.boolean().default(false) }).strict()),
+  downloadModel: req<JobInfo<'download'>>()(z.object({ id: z.string().min(1), force: z.boolean().default(false) }).strict()),
   /** Every layer with type, output shape, parameters and whether it is a sensible cut point. */
   inspectModel: req<ModelInspectionInfo>()(z.object({ id: z.string().min(1) }).strict()),
   /** One page of a run's predictions joined with the images (evaluation grids, label suggestions). */
@@ -202,7 +238,7 @@ export const requests = {
   ),
 
   /** Starts an import job and returns it at once; the job's result is an ImportReport. */
-  importImages: req<JobInfo>()(importRequestSchema),
+  importImages: req<JobInfo<'import'>>()(importRequestSchema),
   /** One page of the gallery (offset paging; the total is for the same filter). */
   listImages: req<{ rows: ImageRow[]; total: number }>()(
     z

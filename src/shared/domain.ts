@@ -56,17 +56,6 @@ export interface JobProgress {
   message?: string;
 }
 
-export interface JobInfo {
-  id: string;
-  kind: string;
-  state: JobState;
-  progress: JobProgress;
-  result?: unknown;
-  error?: { code: string; message: string };
-  createdAt: string;
-  finishedAt?: string;
-}
-
 /** Which TensorFlow.js backend the engine runs, shown in the UI and stored with every run. */
 export interface BackendInfo {
   name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -179,7 +168,10 @@ export interface RunSummary {
   finishedAt: string | null;
   error: string | null;
   jobId: string | null;
-  /** The engine's result (durations, cache hits, parameter counts...), once the run ended. */
+  /**
+   * Once the run ended: a TrainRunResult when it succeeded (durations, cache hits, parameter counts,
+   * log...), the engine's result and the log when cancelled, the log alone when it failed.
+   */
   result: Record<string, unknown> | null;
 }
 
@@ -187,6 +179,56 @@ export interface RunDetail extends RunSummary {
   metrics: EpochMetrics[];
   confusion: ConfusionMatrix | null;
 }
+
+// A type alias (not an interface) so it is assignable to records with an index signature.
+/** What the engine reports when a training run (any scenario) ends. */
+export type TrainResult = {
+  /** 'cancelled' when the run was cancelled: what was finished is kept (cache, best model so far). */
+  state: 'succeeded' | 'cancelled';
+  backend: BackendInfo;
+  epochsRun: number;
+  bestEpoch: number | null;
+  /** Majority-class share of the validation set (accuracy of always guessing the commonest class). */
+  baseline: number | null;
+  cache: { hits: number; misses: number };
+  extractMs: number;
+  trainMs: number;
+  /** Absolute paths of the files written to the run folder. */
+  modelFiles: string[];
+  metrics: EpochMetrics[];
+  /** Validation confusion matrix of the best epoch. */
+  confusion: ConfusionMatrix | null;
+  cutLayer: string;
+  featureDim: number;
+  frozenKind: string;
+  /** Scenarios 2-4: the plan and the batch actually used. */
+  scenario?: Scenario;
+  /** Last frozen layer (scenario 2), null when everything trains. */
+  freezeTo?: string | null;
+  frozenParams?: number;
+  trainableParams?: number;
+  /** The batch size the run ended with (lower than asked when it did not fit in memory). */
+  batchSize?: number;
+  /** The memory estimate of one image in a training step (what the batch size was fitted with). */
+  stepBytesPerImage?: number;
+  /** Log lines of every automatic batch reduction. */
+  batchReductions?: string[];
+  /** Training images per second over all epochs. */
+  imagesPerSec?: number;
+  /** Validation loss before the first epoch (untrained head), null without validation images or when resumed. */
+  initialValLoss?: number | null;
+  /** 'cached' when epochs ran from the activation cache, 'full' when the frozen part ran every epoch. */
+  frozenPart?: 'cached' | 'full' | 'none';
+};
+
+/** A succeeded run's result (stored with the run, and the result of its job): the engine's, the predictions made at its end, and its log. */
+export type TrainRunResult = TrainResult & {
+  runId: number;
+  /** Images predicted with the new model at the end of the run. */
+  predictions: number;
+  /** The run's log lines (engine backend and fallbacks included), as the run.log events sent them. */
+  log: string[];
+};
 
 // ---- images: import, gallery, labels, splits ----------------------------------------------
 

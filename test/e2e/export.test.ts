@@ -7,23 +7,19 @@
  * model and the labelled dataset, and check them on disk. Also: a missing output folder and an
  * existing file give clear errors.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/api';
-import { writeDigits } from '../fixtures/images';
-import { type App, ROOT, SCREENSHOTS, openApp, tempDir } from './harness';
+import { writeDigits } from '../fixtures/digits';
+import { MODEL_025 } from '../fixtures/shared';
+import { type App, SCREENSHOTS, cliJson, openApp, tempDir } from './harness';
 
-const MODEL_DIR = path.resolve(ROOT, '../shared/models/mobilenet_v1_0.25_224');
 const CLASSES = 3;
 const PER_CLASS = 15;
 const TEST_PER_CLASS = 4;
 const TEST_IMAGES = CLASSES * TEST_PER_CLASS;
-
-const cli = (home: string, ...args: string[]): string =>
-  execFileSync(process.execPath, [path.join(ROOT, 'out', 'main', 'cli.js'), ...args, '--json'], { env: { ...process.env, TRANSFER_STUDIO_HOME: home }, encoding: 'utf8' });
 
 /** Digits 0..2 for training under train/<digit>/, and a flat test folder of unlabelled digits named test-NN.png. */
 async function makeImages(root: string): Promise<{ train: string; test: string }> {
@@ -96,11 +92,11 @@ describe('export', () => {
 
   beforeAll(async () => {
     images = await makeImages(tempDir('export-images'));
-    modelId = (JSON.parse(cli(home, 'models', 'import', MODEL_DIR)) as { model: { id: string } }).model.id;
-    cli(home, 'project', 'create', projectDir);
-    cli(home, 'import', projectDir, images.train);
-    cli(home, 'import', projectDir, images.test, '--split', 'test');
-    cli(home, 'split', projectDir, '--val', '0.2', '--seed', '1');
+    modelId = ((await cliJson(home, 'models', 'import', MODEL_025)) as { model: { id: string } }).model.id;
+    await cliJson(home, 'project', 'create', projectDir);
+    await cliJson(home, 'import', projectDir, images.train);
+    await cliJson(home, 'import', projectDir, images.test, '--split', 'test');
+    await cliJson(home, 'split', projectDir, '--val', '0.2', '--seed', '1');
     app = await openApp(home);
   });
   afterAll(async () => {

@@ -1,15 +1,18 @@
 /**
- * E2E harness: the real host in browser mode (the built CLI's `serve`, as a user starts it)
- * and Debian's Chromium driven by playwright-core. Set E2E_ELECTRON=1 to drive the Electron
- * app instead where its binary exists (see README).
+ * E2E harness (the e2e helpers): the real host in browser mode (the built CLI's `serve`, as a user
+ * starts it) and a Chromium driven by playwright-core (the one the global setup found or installed,
+ * see test/setup/prerequisites.ts). Set E2E_ELECTRON=1 to drive the Electron app instead where its
+ * binary exists (see README).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron, chromium, type Browser, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import { cli } from '../fixtures/cli';
+import { ROOT } from '../fixtures/shared';
 
-export const ROOT = path.resolve(__dirname, '../..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 
 export interface Host {
@@ -54,7 +57,7 @@ export async function startHost(userDataDir: string, projectDir?: string): Promi
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: inject('chromiumPath'),
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
@@ -136,6 +139,13 @@ export async function openApp(userDataDir: string): Promise<App> {
     },
   };
   return app;
+}
+
+/** `transfer-studio ...args --json` from the build, for what a spec sets up without the UI; its JSON result. */
+export async function cliJson(home: string, ...args: string[]): Promise<Record<string, unknown>> {
+  const r = await cli(home, [...args, '--json'], { built: true });
+  if (r.code !== 0 || !r.json) throw new Error(`transfer-studio ${args.join(' ')} exited ${r.code}: ${r.err}`);
+  return r.json;
 }
 
 /** Creates a project from the picker and waits for its empty gallery. */

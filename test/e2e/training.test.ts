@@ -5,15 +5,14 @@
  * confusion matrix, open a cell and get exactly its images, fix a label from the misclassified
  * view, accept a label suggestion, queue two more runs and cancel one, and compare two runs.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, ROOT, createProject, importFolder, openApp, screenshot, tempDir } from './harness';
+import { MODEL_025 } from '../fixtures/shared';
+import { type App, cliJson, createProject, importFolder, openApp, screenshot, tempDir } from './harness';
 
-const MODEL_DIR = path.resolve(ROOT, '../shared/models/mobilenet_v1_0.25_224');
 const COLOURS: Record<string, [number, number, number]> = { red: [215, 35, 35], green: [35, 170, 55], blue: [35, 60, 215] };
 const TRAIN_PER_CLASS = 10;
 const VAL_PER_CLASS = 3;
@@ -39,9 +38,6 @@ async function makeImages(root: string): Promise<void> {
   const names = Object.keys(COLOURS);
   for (let i = 0; i < TEST_IMAGES; i++) await square(path.join(root, 'test', `unknown-${i}.png`), COLOURS[names[i % 3]!]!);
 }
-
-const cli = (home: string, ...args: string[]): string =>
-  execFileSync(process.execPath, [path.join(ROOT, 'out', 'main', 'cli.js'), ...args, '--json'], { env: { ...process.env, TRANSFER_STUDIO_HOME: home }, encoding: 'utf8' });
 
 async function gotoScreen(page: Page, name: 'Gallery' | 'Train' | 'Evaluate'): Promise<void> {
   await page.locator('nav[aria-label="Screens"]').getByText(name, { exact: true }).click();
@@ -116,7 +112,7 @@ describe('training', () => {
 
   beforeAll(async () => {
     await makeImages(images);
-    cli(home, 'models', 'import', MODEL_DIR);
+    await cliJson(home, 'models', 'import', MODEL_025);
     app = await openApp(home);
   });
   afterAll(async () => {

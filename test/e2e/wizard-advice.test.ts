@@ -5,7 +5,6 @@
  * the UI both ask the host's advisor; if either decided by itself, they would drift apart here.
  * And a model whose layers cannot be read shows the host's typed error, not an empty layer list.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -13,12 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdviceInfo } from '../../src/shared/domain';
 import { formatCount } from '../../src/renderer/components/format';
 import { writeImage } from '../fixtures/images';
-import { type App, ROOT, openApp, tempDir } from './harness';
+import { MODELS as SHARED_MODELS } from '../fixtures/shared';
+import { type App, cliJson, openApp, tempDir } from './harness';
 
 const MODELS = ['mobilenet_v1_0.25_224', 'mobilenet_v1_0.75_224'];
-
-const cli = (home: string, ...args: string[]): string =>
-  execFileSync(process.execPath, [path.join(ROOT, 'out', 'main', 'cli.js'), ...args, '--json'], { env: { ...process.env, TRANSFER_STUDIO_HOME: home }, encoding: 'utf8' });
 
 /** Two classes of distinct synthetic images, split first (train/ and val/ folders). */
 async function makeImages(root: string): Promise<void> {
@@ -79,16 +76,16 @@ describe('the wizard and `transfer-studio advise` agree', () => {
   beforeAll(async () => {
     const images = tempDir('advice-images');
     await makeImages(images);
-    for (const m of MODELS) cli(home, 'models', 'import', path.resolve(ROOT, '../shared/models', m));
-    cli(home, 'project', 'create', projectDir);
-    cli(home, 'import', projectDir, images);
+    for (const m of MODELS) await cliJson(home, 'models', 'import', path.join(SHARED_MODELS, m));
+    await cliJson(home, 'project', 'create', projectDir);
+    await cliJson(home, 'import', projectDir, images);
     // The CLI's advice first, on the project the UI then opens (the same labelled images, the same models).
-    const ask = (...args: string[]): AdviceInfo => (JSON.parse(cli(home, 'advise', projectDir, ...args)) as { advice: AdviceInfo }).advice;
-    for (const s of ['unknown', 'high', 'medium', 'low']) advice[s] = ask('--similarity', s);
+    const ask = async (...args: string[]): Promise<AdviceInfo> => ((await cliJson(home, 'advise', projectDir, ...args)) as { advice: AdviceInfo }).advice;
+    for (const s of ['unknown', 'high', 'medium', 'low']) advice[s] = await ask('--similarity', s);
     // The wizard starts on the first installed model, as the advisor does when asked without one.
-    const [first] = (JSON.parse(cli(home, 'models', 'list')) as { models: { id: string }[] }).models;
+    const [first] = ((await cliJson(home, 'models', 'list')) as { models: { id: string }[] }).models;
     const other = MODELS.find((m) => m !== first!.id)!;
-    advice.other = ask('--similarity', 'low', '--model', other);
+    advice.other = await ask('--similarity', 'low', '--model', other);
     app = await openApp(home);
   }, 600_000);
   afterAll(async () => {
@@ -123,7 +120,7 @@ describe('the wizard and `transfer-studio advise` agree', () => {
     expect(other.frozenText).toContain(`Frozen: ${formatCount(advice.other!.frozenParams!)} parameters`);
 
     // A model whose layers cannot be read: the host's typed error, not an empty layer list.
-    cli(home, 'models', 'import', path.resolve(ROOT, '../shared/models', MODELS[0]!), '--id', 'zz-broken');
+    await cliJson(home, 'models', 'import', path.join(SHARED_MODELS, MODELS[0]!), '--id', 'zz-broken');
     fs.rmSync(path.join(home, 'models', 'zz-broken', 'group1-shard1of1'));
     await page.locator('nav[aria-label="Screens"]').getByText('Gallery', { exact: true }).click();
     await page.locator('nav[aria-label="Screens"]').getByText('Train', { exact: true }).click();

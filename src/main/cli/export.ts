@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ExportKind, ExportResult } from '../../shared/api';
 import { EXPORT_KINDS } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
-import type { Command } from './index';
+import type { Command } from './command';
 import { waitForJob } from './jobs';
 import { runOption, stringOption } from './options';
 
@@ -69,7 +69,7 @@ export const exportCommands: Command[] = [
         stripExtension: values['strip-extension'] === true,
         overwrite: values.force === true,
       });
-      const result = await waitForJob<ExportResult>(studio, job);
+      const result = await waitForJob(studio, job);
       return { json: { export: result }, text: resultText(result) };
     },
   },

@@ -4,7 +4,7 @@
  * Every command takes --json (one JSON object on stdout at the end, progress on stderr),
  * draws a progress bar on a TTY, and exits 0 on success, 2 on bad input, 1 on failure.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import path from 'node:path';
 import fs from 'node:fs';
 import { StudioError, type ErrorCode } from '../../shared/errors';
@@ -13,31 +13,12 @@ import { defaultUserDataDir, rendererDir } from '../host/paths';
 import { startServer } from '../host/server';
 import { HostEngine } from '../host/engine';
 import { forkEngine } from '../training/engine-client';
+import type { Command, Values } from './command';
 import { waitForJob } from './jobs';
 import { mediaCommands } from './media';
 import { exportCommands } from './export';
 import { modelCommands } from './models';
 import { trainingCommands } from './training';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | undefined>;
-
-interface Output {
-  /** The --json object (`ok: true` is added); null when the command printed it itself (serve). */
-  json: Record<string, unknown> | null;
-  text: string;
-}
-
-export interface Command {
-  /** Words after `transfer-studio`, e.g. 'project create'. */
-  name: string;
-  args: string;
-  summary: string;
-  options?: Options;
-  /** Number of required positionals, then optional ones. */
-  positionals: { required: string[]; optional?: string[] };
-  run(ctx: { studio: Studio; args: string[]; values: Values; json: boolean }): Promise<Output>;
-}
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'bad_request',
@@ -109,7 +90,7 @@ export const commands: Command[] = [
     positionals: { required: ['DIR'] },
     async run({ studio, args }) {
       await studio.call('openProject', { dir: args[0]! });
-      const result = await waitForJob<{ integrity: string; images: number; missingFiles: number }>(studio, await studio.call('checkProject', {}));
+      const result = await waitForJob(studio, await studio.call('checkProject', {}));
       return { json: { check: result }, text: `database: ${result.integrity}; images: ${result.images}; missing files: ${result.missingFiles}` };
     },
   },

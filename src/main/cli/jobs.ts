@@ -4,7 +4,7 @@
  * cleanly on Ctrl-C instead of killing the process mid-write. Its own module (not cli.ts) so that
  * command modules can import it without an import cycle through the command table.
  */
-import type { JobInfo } from '../../shared/domain';
+import type { JobInfo, JobKind, JobResults } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { Studio } from '../host/studio';
 
@@ -24,7 +24,7 @@ export function logAboveProgress(text: string): void {
 }
 
 /** Waits for a job to end, whatever its state; draws progress on a TTY; Ctrl-C cancels the job. */
-export async function watchJob(studio: Studio, job: JobInfo): Promise<JobInfo> {
+export async function watchJob<K extends JobKind>(studio: Studio, job: JobInfo<K>): Promise<JobInfo<K>> {
   const tty = process.stderr.isTTY;
   const off = studio.on('job.progress', (j) => {
     if (tty && j.id === job.id) process.stderr.write(`\r${progressLine(j.progress).slice(0, 120).padEnd(100)}`);
@@ -32,7 +32,7 @@ export async function watchJob(studio: Studio, job: JobInfo): Promise<JobInfo> {
   const cancel = (): void => void studio.jobs.cancel(job.id);
   process.once('SIGINT', cancel);
   try {
-    return await studio.jobs.wait(job.id);
+    return await studio.jobs.wait(job);
   } finally {
     off();
     process.off('SIGINT', cancel);
@@ -41,9 +41,9 @@ export async function watchJob(studio: Studio, job: JobInfo): Promise<JobInfo> {
 }
 
 /** Waits for a job and returns its result, or throws its typed error (cancelled included). */
-export async function waitForJob<T>(studio: Studio, job: JobInfo): Promise<T> {
+export async function waitForJob<K extends JobKind>(studio: Studio, job: JobInfo<K>): Promise<JobResults[K]> {
   const done = await watchJob(studio, job);
-  if (done.state === 'succeeded') return done.result as T;
+  if (done.state === 'succeeded' && done.result !== undefined) return done.result;
   if (done.state === 'cancelled') throw new StudioError('cancelled', done.error?.message ?? 'Cancelled.');
-  throw StudioError.from(done.error ?? new Error(`The ${job.kind} job failed.`));
+  throw StudioError.from(done.error ?? new Error(`The ${job.kind} job ended without a result.`));
 }

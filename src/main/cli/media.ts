@@ -1,5 +1,5 @@
 /** The CLI commands of the images issue: `import` and `split` (added to the table in cli.ts). */
-import type { Command } from './index';
+import type { Command } from './command';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { watchJob } from './jobs';
@@ -44,7 +44,7 @@ export const mediaCommands: Command[] = [
       // Ctrl-C keeps what was imported: a cancelled job still has its report.
       const done = await watchJob(studio, job);
       if (done.state === 'failed') throw StudioError.from(done.error ?? new Error('The import failed.'));
-      const report = done.result as ImportReport | undefined;
+      const report = done.result;
       if (!report) throw new StudioError('cancelled', done.error?.message ?? 'Cancelled before anything was imported.');
       return { json: { report }, text: reportText(report) };
     },

@@ -1,6 +1,5 @@
 /** `transfer-studio models list | import FOLDER | download NAME` (added to the table in cli.ts). */
-import type { DownloadResult } from '../../shared/api';
-import type { Command } from './index';
+import type { Command } from './command';
 import { waitForJob } from './jobs';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -49,7 +48,7 @@ export const modelCommands: Command[] = [
     positionals: { required: ['NAME'] },
     async run({ studio, args, values }) {
       const job = await studio.call('downloadModel', { id: args[0]!, force: values.force === true });
-      const { model, cached } = await waitForJob<DownloadResult>(studio, job);
+      const { model, cached } = await waitForJob(studio, job);
       const text = cached ? `"${model.id}" is already installed (use --force to download it again)` : `Downloaded and installed "${model.id}" (${model.layers} layers, ${mb(model.weightBytes)}) from ${model.origin}`;
       return { json: { model, cached }, text };
     },

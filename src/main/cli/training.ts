@@ -5,14 +5,14 @@
  * test split or of a folder imported as test images.
  */
 import path from 'node:path';
-import { inferenceLabel, similarityAnswerSchema, trainConfigSchema, type AdviceInfo, type SimilarityAnswer, type JobInfo, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
+import type { JobInfo } from '../../shared/api';
+import { inferenceLabel, similarityAnswerSchema, trainConfigSchema, type AdviceInfo, type SimilarityAnswer, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { Command } from './index';
+import type { Command } from './command';
 import { logAboveProgress, waitForJob, watchJob } from './jobs';
 import { runOption, stringOption, type OptionValue } from './options';
 import type { Studio } from '../host/studio';
-import type { PredictSummary } from '../training/predict-images';
 
 /** TrainConfig field -> the flag that sets it, so schema errors name what the user typed. */
 const FLAG_OF: Record<string, string> = {
@@ -31,7 +31,7 @@ const FLAG_OF: Record<string, string> = {
 const num = (v: OptionValue): number | undefined => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : undefined);
 
 /** Follows a training job to its end (an epoch line each on a TTY); the run, or its error. */
-async function followRun(studio: Studio, job: JobInfo, runId: number, advice?: AdviceInfo): Promise<{ json: Record<string, unknown>; text: string }> {
+async function followRun(studio: Studio, job: JobInfo<'train'>, runId: number, advice?: AdviceInfo): Promise<{ json: Record<string, unknown>; text: string }> {
   const off = studio.on('run.epoch', (e) => {
     const m = e.metrics;
     if (e.runId === runId) logAboveProgress(`epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, acc ${pct(m.trainAcc)}, val loss ${m.valLoss?.toFixed(4) ?? '-'}, val acc ${pct(m.valAcc)}`);
@@ -119,6 +119,8 @@ function runJson(run: RunDetail): Record<string, unknown> {
     initialValLoss: r.initialValLoss ?? null,
     durations: { extractMs: r.extractMs ?? null, trainMs: r.trainMs ?? null, totalMs },
     predictions: r.predictions ?? null,
+    // The run's log lines: the engine's backend and how it was chosen, fallbacks, skipped images.
+    log: r.log ?? [],
     error: run.error,
   };
 }
@@ -250,10 +252,10 @@ export const trainingCommands: Command[] = [
       await studio.call('openProject', { dir: args[0]! });
       let imported: ImportReport | undefined;
       if (folder !== undefined) {
-        imported = await waitForJob<ImportReport>(studio, await studio.call('importImages', { source: path.resolve(folder), split: 'test' }));
+        imported = await waitForJob(studio, await studio.call('importImages', { source: path.resolve(folder), split: 'test' }));
         if (imported.failureCount > 0) logAboveProgress(`${imported.failureCount} file(s) of ${folder} could not be imported (see --json).`);
       }
-      const summary = await waitForJob<PredictSummary>(studio, await studio.call('predictImages', { ...(runFlag !== undefined ? { runId: runFlag } : {}), splits: [split] }));
+      const summary = await waitForJob(studio, await studio.call('predictImages', { ...(runFlag !== undefined ? { runId: runFlag } : {}), splits: [split] }));
       const run = await studio.call('getRun', { id: summary.runId });
       const perClass = await predictedPerClass(studio, run.id, run.classNames, split);
       const where = `the predictions table of ${path.join(path.resolve(args[0]!), 'project.sqlite')} (run ${run.id})`;

@@ -15,7 +15,6 @@ import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
 import { PREPROCESS_VERSION } from '../training/engine/preprocess';
 import { buildFolderAtomic } from './atomic';
-import type { RunRef } from './exports';
 
 /** What the engine wrote beside the model (run.json); only the fields an export needs. */
 interface RunFacts {
@@ -88,7 +87,7 @@ function readme(facts: RunFacts, runId: number): string {
 }
 
 /** Copies a run's model with its labels, preprocessing and README into a new or empty folder `target`. */
-export async function exportModel(store: ProjectStore, run: RunRef, ctx: JobContext, target: string): Promise<ExportResult> {
+export async function exportModel(store: ProjectStore, run: { id: number; state: string }, ctx: JobContext, target: string): Promise<ExportResult> {
   const runDir = store.runDir(run.id);
   const facts = readRunFacts(runDir, run.id);
   const modelDir = path.join(runDir, 'model');

@@ -11,8 +11,10 @@ import type { z } from 'zod';
 import {
   type AppInfo,
   type CatalogModelInfo,
-  type CheckResult,
   type EventName,
+  type JobInfo,
+  type JobKind,
+  type JobResults,
   type ParsedInput,
   type RequestName,
   type RequestOutput,
@@ -23,7 +25,7 @@ import {
   isRequestName,
   requests,
 } from '../../shared/api';
-import type { BackendInfo, InstalledModelInfo, ModelInspectionInfo, ClassInfo, JobInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
+import type { BackendInfo, InstalledModelInfo, ModelInspectionInfo, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { JobManager, type JobContext, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
@@ -31,29 +33,27 @@ import { listJobs, saveJob } from '../store/jobs';
 import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
-import { predictableRun, predictImages, type PredictSummary } from '../training/predict-images';
+import { predictableRun, predictImages } from '../training/predict-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
-import { TrainingService, trainingSet, type TrainingEngine, type TrainingInput } from '../training/training-service';
-import { adviseForProject, type AdvisorEngine } from '../scenarios/advise-project';
+import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
+import { adviseForProject } from '../scenarios/advise-project';
+import type { Engine } from '../training/protocol';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
 import { downloadJob, listCatalog } from '../models/catalog-requests';
 import { ensureThumbnail, imagePath } from '../media/files';
 import * as predictions from '../store/predictions';
-import type { ImageDetails, ImageRow, ImportReport, SourceStatus } from '../../shared/domain';
+import type { ImageDetails, ImageRow, SourceStatus } from '../../shared/domain';
 import { runImport } from '../media/import';
 import { relocateSource } from '../media/sources';
 import * as images from '../store/images';
 import { sourcesStatus } from '../store/sources';
 import { imageFiles } from '../store/image-files';
-import type { ExportResult } from '../../shared/api';
 import { runExport } from '../export/exports';
 
-/** The engine as the host sees it; the shell passes the function that starts its process. */
-export interface StudioEngine extends TrainingEngine, AdvisorEngine {
-  backend(): Promise<BackendInfo>;
-  inspectModel(modelDir: string): Promise<ModelInspectionInfo>;
+/** The engine as the host sees it (HostEngine); the shell passes the function that starts its process. */
+export interface StudioEngine extends Engine {
   dispose(): Promise<void>;
 }
 
@@ -165,7 +165,7 @@ export class Studio implements StudioHandlers {
   }
 
   /** Runs work as a job of the open project. */
-  protected startJob<T>(kind: string, work: JobWork<T>): JobInfo {
+  protected startJob<K extends JobKind>(kind: K, work: JobWork<JobResults[K]>): JobInfo<K> {
     this.store();
     return this.jobs.start(kind, work).job;
   }
@@ -289,9 +289,9 @@ export class Studio implements StudioHandlers {
     return job;
   }
 
-  async checkProject(): Promise<JobInfo> {
+  async checkProject(): Promise<JobInfo<'check'>> {
     const store = this.store();
-    return this.startJob<CheckResult>('check', async (ctx) => {
+    return this.startJob('check', async (ctx) => {
       const integrity = store.integrityCheck();
       const rows = imageFiles(store.db);
       let missingFiles = 0;
@@ -307,10 +307,10 @@ export class Studio implements StudioHandlers {
 
   // ---- images: import, gallery, labels, splits --------------------------------------------
 
-  async importImages(input: ParsedInput<'importImages'>): Promise<JobInfo> {
+  async importImages(input: ParsedInput<'importImages'>): Promise<JobInfo<'import'>> {
     const store = this.store();
     let lastChanged = 0;
-    return this.startJob<ImportReport>('import', async (ctx) => {
+    return this.startJob('import', async (ctx) => {
       try {
         return await runImport(store, input, ctx, {
           onCommit: () => {
@@ -372,9 +372,9 @@ export class Studio implements StudioHandlers {
   // ---- export ------------------------------------------------------------------------------
 
   /** Submission / probabilities CSV of the test set, or the labelled dataset (tree or CSV), as a job. */
-  async exportData(input: ParsedInput<'exportData'>): Promise<JobInfo> {
+  async exportData(input: ParsedInput<'exportData'>): Promise<JobInfo<'export'>> {
     const store = this.store();
-    return this.startJob<ExportResult>('export', (ctx) => runExport(store, input, ctx));
+    return this.startJob('export', (ctx) => runExport(store, input, ctx));
   }
 
   async sourcesStatus(): Promise<SourceStatus[]> {
@@ -390,7 +390,7 @@ export class Studio implements StudioHandlers {
 
   // ---- training ----------------------------------------------------------------------------
 
-  async startTraining(input: ParsedInput<'startTraining'>): Promise<{ job: JobInfo; runId: number }> {
+  async startTraining(input: ParsedInput<'startTraining'>): Promise<{ job: JobInfo<'train'>; runId: number }> {
     const store = this.store();
     const { classNames, items } = trainingSet(store);
     const modelDir = this.models.require(input.config.model);
@@ -399,10 +399,10 @@ export class Studio implements StudioHandlers {
   }
 
   /** Records the run (new, or reopened for a resume) under a new job id and queues its training. */
-  private queueRun(store: ProjectStore, record: (jobId: string) => number, input: TrainingInput): { job: JobInfo; runId: number } {
+  private queueRun(store: ProjectStore, record: (jobId: string) => number, input: TrainingInput): { job: JobInfo<'train'>; runId: number } {
     const jobId = JobManager.newId();
     const runId = record(jobId);
-    const work = (ctx: JobContext): Promise<unknown> => this.training.enqueue(store, runId, input, ctx).finally(() => this.changed('runs'));
+    const work = (ctx: JobContext): Promise<JobResults['train']> => this.training.enqueue(store, runId, input, ctx).finally(() => this.changed('runs'));
     const { job } = this.jobs.start('train', work, jobId);
     this.changed('runs');
     return { job, runId };
@@ -421,7 +421,7 @@ export class Studio implements StudioHandlers {
     }
   }
 
-  async resumeRun(input: ParsedInput<'resumeRun'>): Promise<{ job: JobInfo; runId: number }> {
+  async resumeRun(input: ParsedInput<'resumeRun'>): Promise<{ job: JobInfo<'train'>; runId: number }> {
     const store = this.store();
     const run = runs.getRun(store.db, input.id);
     if (run.state !== 'cancelled' && run.state !== 'failed')
@@ -460,12 +460,12 @@ export class Studio implements StudioHandlers {
     return null;
   }
 
-  async predictImages(input: ParsedInput<'predictImages'>): Promise<JobInfo> {
+  async predictImages(input: ParsedInput<'predictImages'>): Promise<JobInfo<'predict'>> {
     const store = this.store();
     const runId = input.runId ?? runs.latestSucceededRun(store.db)?.id;
     if (runId === undefined) throw new StudioError('bad_input', 'There is no finished run to predict with: train a model first.', 'runId');
     const run = predictableRun(store, runId);
-    return this.startJob<PredictSummary>('predict', async (ctx) => {
+    return this.startJob('predict', async (ctx) => {
       try {
         return await predictImages(store, this.engine(), run, {
           splits: input.splits,
@@ -486,7 +486,7 @@ export class Studio implements StudioHandlers {
   }
 
   async engineInfo(): Promise<BackendInfo> {
-    return this.engine().backend();
+    return this.engine().call('backend', {});
   }
 
   // ---- predictions: evaluation views and label suggestions -------------------------------
@@ -518,7 +518,7 @@ export class Studio implements StudioHandlers {
   }
 
   /** A download job; it needs no open project (models are per machine). */
-  async downloadModel(input: ParsedInput<'downloadModel'>): Promise<JobInfo> {
+  async downloadModel(input: ParsedInput<'downloadModel'>): Promise<JobInfo<'download'>> {
     const mirror = this.options.modelMirror ?? process.env.TRANSFER_STUDIO_MODEL_MIRROR;
     const work = downloadJob(this.models, input, mirror || undefined);
     return this.jobs.start('download', (ctx) => work(ctx).finally(() => this.changed('models'))).job;
@@ -536,6 +536,6 @@ export class Studio implements StudioHandlers {
 
   /** The engine answers a broken model folder with a typed bad_model error (host/engine.ts). */
   private inspectModelDir(dir: string): Promise<ModelInspectionInfo> {
-    return this.engine().inspectModel(dir);
+    return this.engine().call('inspectModel', { modelDir: dir });
   }
 }

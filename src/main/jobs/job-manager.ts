@@ -5,7 +5,8 @@
  * failed, never left running.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobInfo, JobProgress } from '../../shared/domain';
+import type { JobInfo, JobKind, JobResults } from '../../shared/api';
+import type { JobProgress } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 
 export interface JobContext {
@@ -45,9 +46,9 @@ export class JobManager {
   constructor(private readonly sink: JobSink) {}
 
   /** Starts `work` as a job and returns its info at once; `done` resolves when it ends. */
-  start<T>(kind: string, work: JobWork<T>, id: string = JobManager.newId()): { job: JobInfo; done: Promise<JobInfo> } {
+  start<K extends JobKind>(kind: K, work: JobWork<JobResults[K]>, id: string = JobManager.newId()): { job: JobInfo<K>; done: Promise<JobInfo<K>> } {
     const controller = new AbortController();
-    const job: JobInfo = { id, kind, state: 'running', progress: { done: 0, total: 0 }, createdAt: new Date().toISOString() };
+    const job: JobInfo<K> = { id, kind, state: 'running', progress: { done: 0, total: 0 }, createdAt: new Date().toISOString() };
     this.sink.save(job);
     let lastEmit = 0;
     let pending: ReturnType<typeof setTimeout> | undefined;
@@ -73,7 +74,7 @@ export class JobManager {
         if (controller.signal.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
       },
     };
-    const done = (async (): Promise<JobInfo> => {
+    const done = (async (): Promise<JobInfo<K>> => {
       try {
         const result = await work(ctx);
         job.state = controller.signal.aborted ? 'cancelled' : 'succeeded';
@@ -113,13 +114,16 @@ export class JobManager {
     return { ...r.job };
   }
 
-  /** Resolves with the job's final state, whether it is still running or has just finished. */
-  wait(id: string): Promise<JobInfo> {
+  /** Resolves with the job's final state, whether it is still running or has just finished; given the job, typed by its kind. */
+  wait(id: string): Promise<JobInfo>;
+  wait<K extends JobKind>(job: JobInfo<K>): Promise<JobInfo<K>>;
+  async wait(of: string | JobInfo): Promise<JobInfo> {
+    const id = typeof of === 'string' ? of : of.id;
     const r = this.running.get(id);
-    if (r) return r.done.then((j) => ({ ...j }));
-    const f = this.finished.get(id);
-    if (f) return Promise.resolve({ ...f });
-    return Promise.reject(new StudioError('not_found', `No job has id ${id}.`));
+    const job = r ? await r.done : this.finished.get(id);
+    if (!job) throw new StudioError('not_found', `No job has id ${id}.`);
+    if (typeof of !== 'string' && job.kind !== of.kind) throw new StudioError('internal', `Job ${id} is a ${job.kind} job, not ${of.kind}.`);
+    return { ...job };
   }
 
   list(): JobInfo[] {

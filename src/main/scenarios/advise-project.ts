@@ -7,26 +7,12 @@
 import type { AdviceInfo, ModelInspectionInfo, SimilarityEstimateInfo } from '../../shared/domain';
 import { labelledImageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
-import type { SimilarityItem } from '../training/protocol';
+import type { Engine, SimilarityItem } from '../training/protocol';
 import { adviseProject, type Similarity } from './advisor';
-
-export interface SimilarityParams {
-  modelDir: string;
-  modelId: string;
-  classNames: string[];
-  items: SimilarityItem[];
-  cacheDir?: string;
-}
-
-/** What the advisor needs of the engine. */
-export interface AdvisorEngine {
-  inspectModel(modelDir: string): Promise<ModelInspectionInfo>;
-  estimateSimilarity?(params: SimilarityParams): Promise<SimilarityEstimateInfo>;
-}
 
 export interface AdviseDeps {
   model: { id: string; dir: string } | null;
-  engine: AdvisorEngine | null;
+  engine: Engine | null;
 }
 
 /** Labelled train + validation images with their class index, and counts per class. */
@@ -55,13 +41,13 @@ export async function adviseForProject(store: ProjectStore, deps: AdviseDeps, an
   else if (classNames.length < 2) note = 'it needs labelled images of at least two classes';
   if (deps.model && deps.engine) {
     try {
-      inspection = await deps.engine.inspectModel(deps.model.dir);
+      inspection = await deps.engine.call('inspectModel', { modelDir: deps.model.dir });
     } catch (e) {
       note = `the model could not be read: ${(e as Error).message}`;
     }
-    if (inspection && classNames.length >= 2 && deps.engine.estimateSimilarity) {
+    if (inspection && classNames.length >= 2) {
       try {
-        estimate = await deps.engine.estimateSimilarity({ modelDir: deps.model.dir, modelId: deps.model.id, classNames, items, cacheDir: store.folder('cache') });
+        estimate = await deps.engine.call('estimateSimilarity', { modelDir: deps.model.dir, modelId: deps.model.id, classNames, items, cacheDir: store.folder('cache') });
       } catch (e) {
         note = `the estimate failed: ${(e as Error).message}`;
       }

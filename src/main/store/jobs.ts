@@ -1,5 +1,6 @@
 /** Persistence of jobs in the project store. */
-import type { JobInfo, JobState } from '../../shared/domain';
+import type { JobInfo, JobKind } from '../../shared/api';
+import type { JobState } from '../../shared/domain';
 import type { ErrorCode } from '../../shared/errors';
 import type { DB } from './open-database';
 
@@ -20,12 +21,13 @@ interface JobRow {
 export function rowToJob(r: JobRow): JobInfo {
   const job: JobInfo = {
     id: r.id,
-    kind: r.kind,
+    // Rows are written by saveJob from typed jobs: the kind column only holds job kinds.
+    kind: r.kind as JobKind,
     state: r.state,
     progress: r.message === null ? { done: r.done, total: r.total } : { done: r.done, total: r.total, message: r.message },
     createdAt: r.created_at,
   };
-  if (r.result !== null) job.result = JSON.parse(r.result) as unknown;
+  if (r.result !== null) job.result = JSON.parse(r.result) as JobInfo['result'];
   if (r.error_code !== null) job.error = { code: r.error_code as ErrorCode, message: r.error_message ?? '' };
   if (r.finished_at !== null) job.finishedAt = r.finished_at;
   return job;

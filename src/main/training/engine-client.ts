@@ -10,24 +10,17 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendInfo } from '../../shared/domain';
-import type { ModelInspection } from '../models/types';
-import type {
-  ClassifyResult,
-  EngineErrorData,
-  EngineEvent,
-  EngineMethod,
-  EngineMethods,
-  EngineStats,
-  EngineToHost,
-  HostToEngine,
-  PredictItem,
-  PredictResult,
-  Scenario1Job,
-  Scenario1Result,
-  SimilarityEstimate,
-  TrainJob,
-  TrainResult,
+import {
+  engineMethods,
+  type CallOptions,
+  type Engine,
+  type EngineErrorCode,
+  type EngineEvent,
+  type EngineMethod,
+  type EngineParams,
+  type EngineResult,
+  type EngineToHost,
+  type HostToEngine,
 } from './protocol';
 
 export interface EngineChannel {
@@ -41,8 +34,7 @@ export interface EngineChannel {
 export class EngineError extends Error {
   override readonly name = 'EngineError';
   constructor(
-    /** ENGINE_CRASHED, ENGINE_STOPPED, CANCELLED, or the engine's own codes (MODEL_*, SHARD_*, BAD_JOB, ...). */
-    readonly code: string,
+    readonly code: EngineErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -50,153 +42,36 @@ export class EngineError extends Error {
   }
 }
 
-export interface CallOptions {
-  signal?: AbortSignal;
-  onEvent?: (event: EngineEvent) => void;
-}
-
-export interface TrainCallbacks {
-  onEvent?: (event: EngineEvent) => void;
-  /** Convenience: only the 'progress' events. */
-  onProgress?: (progress: Extract<EngineEvent, { type: 'progress' }>) => void;
-}
-
 interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
   onEvent?: (event: EngineEvent) => void;
-  method: EngineMethod;
 }
 
 /** How long a cancelled call may take to reach a safe point before the engine is restarted. */
 const CANCEL_GRACE_MS = 30_000;
 
-export class EngineClient {
+export class EngineClient implements Engine {
   private channel: EngineChannel | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private stopping = false;
-  /** Engine-level log lines (backend selection). */
-  onLog: ((message: string) => void) | null = null;
+  private readyPid: number | null = null;
 
   constructor(private readonly start: () => EngineChannel) {}
 
-  backend(options: CallOptions = {}): Promise<BackendInfo> {
-    return this.call('backend', {}, options);
-  }
-
-  inspectModel(modelDir: string, options: CallOptions = {}): Promise<ModelInspection> {
-    return this.call('inspectModel', { modelDir }, options);
-  }
-
-  classify(modelDir: string, imagePaths: string[], options: CallOptions & { topK?: number; labelsPath?: string } = {}): Promise<ClassifyResult[]> {
-    const { topK, labelsPath, ...rest } = options;
-    return this.call('classify', { modelDir, imagePaths, ...(topK ? { topK } : {}), ...(labelsPath ? { labelsPath } : {}) }, rest);
-  }
-
-  /** Resolves with state 'cancelled' (not a rejection) when `signal` fires during the run. */
-  trainScenario1(job: Scenario1Job, callbacks: TrainCallbacks = {}, signal?: AbortSignal): Promise<Scenario1Result> {
-    return this.call(
-      'trainScenario1',
-      { job },
-      {
-        signal,
-        cancelResolves: true,
-        onEvent: (e) => {
-          callbacks.onEvent?.(e);
-          if (e.type === 'progress') callbacks.onProgress?.(e);
-        },
-      },
-    );
-  }
-
   /**
-   * The job system's entry (TrainingEngine in training-service.ts): any scenario, the engine
-   * dispatches on config.scenario. Resolves with state 'cancelled' when `signal` fires.
+   * Calls an engine method; its events (progress, log lines) go to `onEvent`. Fails with an
+   * EngineError; a method whose table entry says `cancelResolves` (train) resolves with its
+   * cancelled result when `signal` fires, the others reject with CANCELLED.
    */
-  train(job: TrainJob, onEvent: (event: EngineEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
-    return this.call('train', { job }, { signal, cancelResolves: true, onEvent });
-  }
-
-  /** The advisor's similarity estimate for labelled images (features cached in cacheDir when given). */
-  estimateSimilarity(params: EngineMethods['estimateSimilarity']['params'], options: CallOptions = {}): Promise<SimilarityEstimate> {
-    return this.call('estimateSimilarity', params, options);
-  }
-
-  predict(runDir: string, items: PredictItem[], options: CallOptions & { cacheDir?: string } = {}): Promise<PredictResult> {
-    const { cacheDir, ...rest } = options;
-    return this.call('predict', { runDir, items, ...(cacheDir ? { cacheDir } : {}) }, rest);
-  }
-
-  stats(options: CallOptions = {}): Promise<EngineStats> {
-    return this.call('stats', {}, options);
-  }
-
-  /** Test hook: makes the engine exit with `code`. */
-  crashForTest(code = 70): Promise<never> {
-    return this.call('crash', { code }, {});
-  }
-
-  /** Whether an engine process is currently running. */
-  get running(): boolean {
-    return this.channel !== null;
-  }
-
-  /** Stop the engine process (pending calls fail with ENGINE_STOPPED). */
-  dispose(): void {
-    if (!this.channel) return;
-    this.stopping = true;
-    this.channel.kill();
-  }
-
-  private ensure(): EngineChannel {
-    if (this.channel) return this.channel;
-    const channel = this.start();
-    this.channel = channel;
-    this.stopping = false;
-    channel.onMessage((msg) => this.onMessage(msg));
-    channel.onExit((code, signal) => {
-      if (this.channel !== channel) return;
-      this.channel = null;
-      const stopped = this.stopping;
-      const err = stopped
-        ? new EngineError('ENGINE_STOPPED', 'The training engine was stopped.')
-        : new EngineError(
-            'ENGINE_CRASHED',
-            `The training engine stopped unexpectedly (exit code ${code ?? 'none'}, signal ${signal ?? 'none'}).`,
-            { exitCode: code, signal },
-          );
-      const calls = [...this.pending.values()];
-      this.pending.clear();
-      for (const p of calls) p.reject(err);
-    });
-    return channel;
-  }
-
-  private onMessage(msg: EngineToHost): void {
-    if (msg.kind === 'ready') return;
-    if (msg.kind === 'event') {
-      if (msg.id === 0 && msg.event.type === 'log') this.onLog?.(msg.event.message);
-      this.pending.get(msg.id)?.onEvent?.(msg.event);
-      return;
-    }
-    const p = this.pending.get(msg.id);
-    if (!p) return;
-    this.pending.delete(msg.id);
-    if (msg.kind === 'result') p.resolve(msg.result);
-    else p.reject(new EngineError(msg.error.code, msg.error.message, msg.error.details ?? {}));
-  }
-
-  private call<M extends EngineMethod>(
-    method: M,
-    params: EngineMethods[M]['params'],
-    options: CallOptions & { cancelResolves?: boolean },
-  ): Promise<EngineMethods[M]['result']> {
+  call<M extends EngineMethod>(method: M, params: EngineParams<M>, options: CallOptions = {}): Promise<EngineResult<M>> {
     const { signal, onEvent } = options;
-    if (signal?.aborted && !options.cancelResolves) {
+    const cancelResolves = engineMethods[method].cancelResolves === true;
+    if (signal?.aborted && !cancelResolves) {
       return Promise.reject(new EngineError('CANCELLED', 'Cancelled.'));
     }
-    return new Promise<EngineMethods[M]['result']>((resolve, reject) => {
+    return new Promise<EngineResult<M>>((resolve, reject) => {
       let channel: EngineChannel;
       try {
         channel = this.ensure();
@@ -226,11 +101,10 @@ export class EngineClient {
         if (timer) clearTimeout(timer);
       };
       this.pending.set(id, {
-        method,
-        onEvent,
+        ...(onEvent ? { onEvent } : {}),
         resolve: (v) => {
           cleanup();
-          resolve(v as EngineMethods[M]['result']);
+          resolve(v as EngineResult<M>);
         },
         reject: (e) => {
           cleanup();
@@ -247,6 +121,64 @@ export class EngineClient {
       }
       if (signal?.aborted) onAbort();
     });
+  }
+
+  /** Whether an engine process is currently running. */
+  get running(): boolean {
+    return this.channel !== null;
+  }
+
+  /** The engine process's id once it has said it is ready (diagnostics, and fault tests that kill it). */
+  get pid(): number | null {
+    return this.readyPid;
+  }
+
+  /** Stop the engine process (pending calls fail with ENGINE_STOPPED). */
+  dispose(): void {
+    if (!this.channel) return;
+    this.stopping = true;
+    this.channel.kill();
+  }
+
+  private ensure(): EngineChannel {
+    if (this.channel) return this.channel;
+    const channel = this.start();
+    this.channel = channel;
+    this.stopping = false;
+    channel.onMessage((msg) => this.onMessage(msg));
+    channel.onExit((code, signal) => {
+      if (this.channel !== channel) return;
+      this.channel = null;
+      this.readyPid = null;
+      const stopped = this.stopping;
+      const err = stopped
+        ? new EngineError('ENGINE_STOPPED', 'The training engine was stopped.')
+        : new EngineError(
+            'ENGINE_CRASHED',
+            `The training engine stopped unexpectedly (exit code ${code ?? 'none'}, signal ${signal ?? 'none'}).`,
+            { exitCode: code, signal },
+          );
+      const calls = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of calls) p.reject(err);
+    });
+    return channel;
+  }
+
+  private onMessage(msg: EngineToHost): void {
+    if (msg.kind === 'ready') {
+      this.readyPid = msg.pid;
+      return;
+    }
+    if (msg.kind === 'event') {
+      this.pending.get(msg.id)?.onEvent?.(msg.event);
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.kind === 'result') p.resolve(msg.result);
+    else p.reject(new EngineError(msg.error.code, msg.error.message, msg.error.details ?? {}));
   }
 }
 
@@ -319,4 +251,3 @@ export function utilityProcessChannel(proc: UtilityProcessLike): EngineChannel {
   };
 }
 
-export type { EngineErrorData };

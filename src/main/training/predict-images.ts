@@ -5,27 +5,13 @@
  * the submission have predictions at once) and by the predict request (the test split again, or
  * images imported later).
  */
+import type { PredictSummary } from '../../shared/api';
 import type { Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { imageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
-import type { PredictItem, PredictResult } from './protocol';
-
-export interface PredictEngine {
-  predict(
-    runDir: string,
-    items: PredictItem[],
-    options: { cacheDir?: string; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
-  ): Promise<PredictResult>;
-}
-
-export interface PredictSummary {
-  runId: number;
-  predicted: number;
-  /** Images whose file could not be read or decoded (their path); they keep no prediction. */
-  failed: string[];
-}
+import type { Engine } from './protocol';
 
 /** A finished run whose model can predict, or a typed error saying why not. */
 export function predictableRun(store: ProjectStore, runId: number): { id: number; classNames: string[] } {
@@ -40,9 +26,9 @@ const CHUNK = 2000;
 
 export async function predictImages(
   store: ProjectStore,
-  engine: PredictEngine,
+  engine: Engine,
   run: { id: number; classNames: readonly string[] },
-  opts: { splits?: Split[]; signal: AbortSignal; onProgress?: (done: number, total: number) => void },
+  opts: { splits?: Split[]; signal: AbortSignal; onProgress?: (done: number, total: number) => void; onLog?: (message: string) => void },
 ): Promise<PredictSummary> {
   const runId = run.id;
   const splits = opts.splits ?? ['train', 'val', 'test'];
@@ -56,10 +42,16 @@ export async function predictImages(
   for (let start = 0; start < rows.length; start += CHUNK) {
     if (opts.signal.aborted) throw new StudioError('cancelled', 'Prediction was cancelled.');
     const chunk = rows.slice(start, start + CHUNK);
-    const result = await engine.predict(
-      runDir,
-      chunk.map((r) => ({ imageId: r.id, path: r.path, hash: r.hash })),
-      { cacheDir, signal: opts.signal, onProgress: (done) => opts.onProgress?.(start + done, rows.length) },
+    const result = await engine.call(
+      'predict',
+      { runDir, items: chunk.map((r) => ({ imageId: r.id, path: r.path, hash: r.hash })), cacheDir },
+      {
+        signal: opts.signal,
+        onEvent: (e) => {
+          if (e.type === 'progress') opts.onProgress?.(start + e.done, rows.length);
+          else if (e.type === 'log') opts.onLog?.(e.message);
+        },
+      },
     );
     const batch: runs.PredictionInput[] = [];
     result.items.forEach((item, i) => {

@@ -1,7 +1,7 @@
 /**
  * The message protocol between the host (EngineClient, main process) and the engine process
- * (engine-process.ts, which owns TensorFlow.js). Plain JSON-serialisable data only; no imports
- * with runtime code, so both sides can import it.
+ * (engine/engine-process.ts, which owns TensorFlow.js). Plain JSON-serialisable data only; no
+ * imports with runtime code, so both sides can import it.
  *
  * host -> engine: { kind: 'call', id, method, params }   start a call
  *                 { kind: 'cancel', id }                   cancel call `id` (its AbortSignal fires)
@@ -10,11 +10,16 @@
  *                 { kind: 'result', id, result }           exactly one of result / error per call
  *                 { kind: 'error', id, error }
  * The engine runs calls one at a time, in arrival order (one TensorFlow.js, two cores).
+ *
+ * Every method is one entry of `engineMethods` (its params and result types, and how a cancel
+ * ends it) and one handler in the engine process; the client's generic `call` needs nothing more.
  */
-import type { BackendInfo, ConfusionMatrix, EpochMetrics, Scenario, SimilarityEstimateInfo, TrainConfig } from '../../shared/domain';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
+import type { ModelErrorCode } from '../models/errors';
 import type { ModelInspection } from '../models/types';
 
-export interface Scenario1Item {
+/** One labelled image of a training job. */
+export interface TrainItem {
   imageId: number;
   path: string;
   /** Content hash of the image file (the feature-cache key). */
@@ -24,7 +29,8 @@ export interface Scenario1Item {
   split: 'train' | 'val';
 }
 
-export interface Scenario1Job {
+/** A training run for the engine; config.scenario says which scenario runs. */
+export interface TrainJob {
   projectDir: string;
   /** Where the trained model and run.json are written (created if missing). */
   runDir: string;
@@ -33,7 +39,7 @@ export interface Scenario1Job {
   modelDir: string;
   modelId: string;
   classNames: string[];
-  items: Scenario1Item[];
+  items: TrainItem[];
   config: TrainConfig;
   /** Scenarios 2-4: continue the run in runDir from its last checkpoint (after a cancel or a crash). */
   resume?: boolean;
@@ -48,57 +54,13 @@ export interface TrainTuning {
   memoryBudgetBytes?: number;
 }
 
-/** Every scenario's job has the same shape; config.scenario says which one runs. */
-export type TrainJob = Scenario1Job;
-
 export type EngineEvent =
+  /** First event of every training run: what it runs on (log lines saying how it was chosen follow). */
+  | { type: 'backend'; backend: BackendInfo }
   | { type: 'phase'; phase: 'extract' | 'train' }
   | { type: 'progress'; done: number; total: number; epoch?: number; epochs?: number; batch?: number; batches?: number; imagesPerSec?: number }
   | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix }
   | { type: 'log'; message: string };
-
-// A type alias (not an interface) so it is assignable to records with an index signature.
-export type Scenario1Result = {
-  /** 'cancelled' when the AbortSignal fired: what was finished is kept (cache, best head so far). */
-  state: 'succeeded' | 'cancelled';
-  backend: BackendInfo;
-  epochsRun: number;
-  bestEpoch: number | null;
-  /** Majority-class share of the validation set (accuracy of always guessing the commonest class). */
-  baseline: number | null;
-  cache: { hits: number; misses: number };
-  extractMs: number;
-  trainMs: number;
-  /** Absolute paths of the files written to runDir. */
-  modelFiles: string[];
-  metrics: EpochMetrics[];
-  /** Validation confusion matrix of the best epoch. */
-  confusion: ConfusionMatrix | null;
-  cutLayer: string;
-  featureDim: number;
-  frozenKind: string;
-};
-
-/** The result of any scenario: scenario 1's fields, plus the plan and the batch actually used for 2-4. */
-export type TrainResult = Scenario1Result & {
-  scenario?: Scenario;
-  /** Last frozen layer (scenario 2), null when everything trains. */
-  freezeTo?: string | null;
-  frozenParams?: number;
-  trainableParams?: number;
-  /** The batch size the run ended with (lower than asked when it did not fit in memory). */
-  batchSize?: number;
-  /** The memory estimate of one image in a training step (what the batch size was fitted with). */
-  stepBytesPerImage?: number;
-  /** Log lines of every automatic batch reduction. */
-  batchReductions?: string[];
-  /** Training images per second over all epochs. */
-  imagesPerSec?: number;
-  /** Validation loss before the first epoch (untrained head), null without validation images or when resumed. */
-  initialValLoss?: number | null;
-  /** 'cached' when epochs ran from the activation cache, 'full' when the frozen part ran every epoch. */
-  frozenPart?: 'cached' | 'full' | 'none';
-};
 
 /** The studio's estimate of how similar a dataset is to the pretrained network's data (the contract's type). */
 export type SimilarityEstimate = SimilarityEstimateInfo;
@@ -126,22 +88,6 @@ export interface PredictResult {
   items: { imageId?: number; path: string; probabilities: number[] }[];
 }
 
-export interface EngineMethods {
-  backend: { params: Record<string, never>; result: BackendInfo };
-  inspectModel: { params: { modelDir: string }; result: ModelInspection };
-  classify: { params: { modelDir: string; imagePaths: string[]; topK?: number; labelsPath?: string }; result: ClassifyResult[] };
-  trainScenario1: { params: { job: Scenario1Job }; result: Scenario1Result };
-  /** Any scenario (dispatches on job.config.scenario). */
-  train: { params: { job: TrainJob }; result: TrainResult };
-  /** Similarity of labelled images to the pretrained data (a sample per class; features cached as scenario 1's). */
-  estimateSimilarity: { params: { modelDir: string; modelId: string; classNames: string[]; items: SimilarityItem[]; cacheDir?: string }; result: SimilarityEstimate };
-  predict: { params: { runDir: string; items: PredictItem[]; cacheDir?: string }; result: PredictResult };
-  /** Memory of the engine process (peak RSS from the OS, current RSS, TensorFlow.js tensors/bytes). */
-  stats: { params: Record<string, never>; result: EngineStats };
-  /** Test hook: the engine exits with this code (simulates a crash). */
-  crash: { params: { code: number }; result: never };
-}
-
 export interface EngineStats {
   pid: number;
   maxRssBytes: number;
@@ -150,16 +96,82 @@ export interface EngineStats {
   tensorBytes: number;
 }
 
+/** A method's entry: its params and result types (phantoms) and how it behaves on cancel. */
+export interface MethodDef<P, R> {
+  /**
+   * A cancel ends the call with a result saying so (a training run keeps what it finished and
+   * resolves with state 'cancelled'), not with a CANCELLED error; also when cancelled before it started.
+   */
+  cancelResolves?: true;
+  /** Never set; carry the types for inference. */
+  readonly params?: P;
+  readonly result?: R;
+}
+const method = <P, R>(def: Omit<MethodDef<P, R>, 'params' | 'result'> = {}): MethodDef<P, R> => def;
+type NoParams = Record<string, never>;
+
+export const engineMethods = {
+  backend: method<NoParams, BackendInfo>(),
+  inspectModel: method<{ modelDir: string }, ModelInspection>(),
+  /** ImageNet classification with a full model (the photo test), or a run's exported classifier. */
+  classify: method<{ modelDir: string; imagePaths: string[]; topK?: number; labelsPath?: string }, ClassifyResult[]>(),
+  /** Any scenario (the engine dispatches on job.config.scenario). */
+  train: method<{ job: TrainJob }, TrainResult>({ cancelResolves: true }),
+  /** Similarity of labelled images to the pretrained data (a sample per class; features cached as scenario 1's). */
+  estimateSimilarity: method<{ modelDir: string; modelId: string; classNames: string[]; items: SimilarityItem[]; cacheDir?: string }, SimilarityEstimate>(),
+  predict: method<{ runDir: string; items: PredictItem[]; cacheDir?: string }, PredictResult>(),
+  /** Memory of the engine process (peak RSS from the OS, current RSS, TensorFlow.js tensors/bytes) and its pid. */
+  stats: method<NoParams, EngineStats>(),
+};
+
+export type EngineMethods = typeof engineMethods;
 export type EngineMethod = keyof EngineMethods;
+export type EngineParams<M extends EngineMethod> = NonNullable<EngineMethods[M]['params']>;
+export type EngineResult<M extends EngineMethod> = NonNullable<EngineMethods[M]['result']>;
+
+export function isEngineMethod(name: unknown): name is EngineMethod {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(engineMethods, name);
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** The call's events (progress, log lines...). */
+  onEvent?: (event: EngineEvent) => void;
+}
+
+/** The engine as its users see it: one generic call (EngineClient; HostEngine adds the contract's errors). */
+export interface Engine {
+  call<M extends EngineMethod>(method: M, params: EngineParams<M>, options?: CallOptions): Promise<EngineResult<M>>;
+}
+
+/** Codes of the engine's own job errors (EngineJobError). */
+export type EngineJobErrorCode =
+  | 'BAD_JOB'
+  | 'RUN_NOT_FOUND'
+  | 'NOT_A_CUT_POINT'
+  | 'UNKNOWN_LAYER'
+  | 'UNSUPPORTED_TOPOLOGY'
+  | 'BACKEND_CANNOT_TRAIN'
+  | 'OUT_OF_MEMORY'
+  | 'CANCELLED'
+  | 'UNKNOWN_METHOD'
+  /** Anything else that failed in the engine (its message says what). */
+  | 'ENGINE_ERROR';
+
+/** Codes the client gives a call when the process itself fails. */
+export type EngineProcessErrorCode = 'ENGINE_CRASHED' | 'ENGINE_STOPPED' | 'ENGINE_START_FAILED';
+
+/** Every code an engine call can fail with: the model library's (model folders, read in the engine), the engine's, the process's. */
+export type EngineErrorCode = ModelErrorCode | EngineJobErrorCode | EngineProcessErrorCode;
 
 export interface EngineErrorData {
-  code: string;
+  code: Exclude<EngineErrorCode, EngineProcessErrorCode>;
   message: string;
   details?: Record<string, unknown>;
 }
 
 export type HostToEngine =
-  | { [M in EngineMethod]: { kind: 'call'; id: number; method: M; params: EngineMethods[M]['params'] } }[EngineMethod]
+  | { [M in EngineMethod]: { kind: 'call'; id: number; method: M; params: EngineParams<M> } }[EngineMethod]
   | { kind: 'cancel'; id: number };
 
 export type EngineToHost =

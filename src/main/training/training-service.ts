@@ -4,57 +4,15 @@
  * outcome in the store, and streams progress as run events. TensorFlow.js is not imported here:
  * the engine process does the work.
  */
-import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunProgress, TrainConfig } from '../../shared/domain';
+import type { ConfusionMatrix, EpochMetrics, RunProgress, TrainConfig, TrainRunResult } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { PROGRESS_INTERVAL_MS, type JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
 import { listClasses } from '../store/classes';
 import { trainingImages } from '../store/image-files';
 import * as runs from '../store/runs';
-import { predictImages, type PredictEngine } from './predict-images';
-
-export interface TrainItem {
-  imageId: number;
-  path: string;
-  hash: string;
-  label: number;
-  split: 'train' | 'val';
-}
-
-export interface EngineTrainJob {
-  projectDir: string;
-  runDir: string;
-  cacheDir: string;
-  modelDir: string;
-  modelId: string;
-  classNames: string[];
-  items: TrainItem[];
-  config: TrainConfig;
-  /** Continue the run in runDir from its last checkpoint (scenarios 2-4). */
-  resume?: boolean;
-}
-
-export type EngineTrainEvent =
-  | { type: 'phase'; phase: 'extract' | 'train' | 'predict' }
-  | { type: 'progress'; done: number; total: number; epoch?: number; epochs?: number; batch?: number; batches?: number; imagesPerSec?: number; loss?: number }
-  | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix | null }
-  | { type: 'log'; message: string }
-  | { type: 'backend'; backend: BackendInfo; baseline: number | null };
-
-export interface EngineTrainResult {
-  /** 'cancelled' when the signal fired: the best model so far is kept in the run folder. */
-  state: 'succeeded' | 'cancelled';
-  backend: BackendInfo;
-  epochsRun: number;
-  bestEpoch: number | null;
-  baseline: number | null;
-  [key: string]: unknown;
-}
-
-/** What the training service needs from the engine (HostEngine in host/engine.ts implements it). */
-export interface TrainingEngine extends PredictEngine {
-  train(job: EngineTrainJob, onEvent: (e: EngineTrainEvent) => void, signal: AbortSignal): Promise<EngineTrainResult>;
-}
+import { predictImages } from './predict-images';
+import type { Engine, EngineEvent, TrainItem } from './protocol';
 
 export interface TrainingEvents {
   progress(p: RunProgress): void;
@@ -92,12 +50,12 @@ export class TrainingService {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly engine: () => TrainingEngine,
+    private readonly engine: () => Engine,
     private readonly events: TrainingEvents,
   ) {}
 
   /** Runs one training job when the runs queued before it have ended. */
-  async enqueue(store: ProjectStore, runId: number, job: TrainingInput, ctx: JobContext): Promise<unknown> {
+  async enqueue(store: ProjectStore, runId: number, job: TrainingInput, ctx: JobContext): Promise<TrainRunResult> {
     this.events.progress({ runId, jobId: ctx.jobId, phase: 'queued', done: 0, total: 0 });
     const turn = this.queue;
     let release!: () => void;
@@ -110,27 +68,33 @@ export class TrainingService {
     }
   }
 
-  private async run(store: ProjectStore, runId: number, ctx: JobContext, job: TrainingInput): Promise<unknown> {
+  private async run(store: ProjectStore, runId: number, ctx: JobContext, job: TrainingInput): Promise<TrainRunResult> {
     if (ctx.signal.aborted) {
       runs.finishRun(store.db, runId, 'cancelled', { error: 'Cancelled before it started.' });
       throw new StudioError('cancelled', 'Cancelled before it started.');
     }
     let phase: RunProgress['phase'] = 'extract';
     let last = 0;
-    const onEvent = (e: EngineTrainEvent): void => {
+    // The run's log: sent live as run.log and kept with the run's result.
+    const log: string[] = [];
+    const logLine = (message: string): void => {
+      log.push(message);
+      this.events.log({ runId, message });
+    };
+    const onEvent = (e: EngineEvent): void => {
       switch (e.type) {
         case 'phase':
           phase = e.phase;
           break;
         case 'backend':
-          runs.setRunBackend(store.db, runId, e.backend, e.baseline);
+          runs.setRunBackend(store.db, runId, e.backend, null);
           break;
         case 'epoch':
           runs.recordEpoch(store.db, runId, e.metrics, e.confusion);
           this.events.epoch({ runId, metrics: e.metrics, confusion: e.confusion });
           break;
         case 'log':
-          this.events.log({ runId, message: e.message });
+          logLine(e.message);
           break;
         case 'progress': {
           ctx.progress(e.done, e.total, phase === 'extract' ? 'Extracting features' : phase === 'predict' ? 'Predicting' : `Epoch ${e.epoch ?? ''}`);
@@ -145,42 +109,45 @@ export class TrainingService {
       }
     };
     try {
-      const result = await this.engine().train(
+      const result = await this.engine().call(
+        'train',
         {
-          projectDir: store.dir,
-          runDir: store.runDir(runId, { create: true }),
-          cacheDir: store.folder('cache'),
-          modelDir: job.modelDir,
-          modelId: job.config.model,
-          classNames: job.classNames,
-          items: job.items,
-          config: job.config,
-          ...(job.resume ? { resume: true } : {}),
+          job: {
+            projectDir: store.dir,
+            runDir: store.runDir(runId, { create: true }),
+            cacheDir: store.folder('cache'),
+            modelDir: job.modelDir,
+            modelId: job.config.model,
+            classNames: job.classNames,
+            items: job.items,
+            config: job.config,
+            ...(job.resume ? { resume: true } : {}),
+          },
         },
-        onEvent,
-        ctx.signal,
+        { signal: ctx.signal, onEvent },
       );
       runs.setRunBackend(store.db, runId, result.backend, result.baseline);
       if (ctx.signal.aborted || result.state === 'cancelled') {
-        runs.finishRun(store.db, runId, 'cancelled', { result, error: 'Cancelled; the best model so far is kept.' });
+        runs.finishRun(store.db, runId, 'cancelled', { result: { ...result, log }, error: 'Cancelled; the best model so far is kept.' });
         throw new StudioError('cancelled', 'Training was cancelled.');
       }
       // Every image gets the new model's prediction: the evaluation views, label suggestions and
       // the submission read them. Training and validation features are cached, so this is mostly
       // the unlabelled and test images.
-      onEvent({ type: 'phase', phase: 'predict' });
+      phase = 'predict';
       const predicted = await predictImages(store, this.engine(), { id: runId, classNames: job.classNames }, {
         signal: ctx.signal,
         onProgress: (done, total) => onEvent({ type: 'progress', done, total }),
+        onLog: logLine,
       });
-      if (predicted.failed.length) this.events.log({ runId, message: `${predicted.failed.length} image(s) could not be read for prediction, e.g. ${predicted.failed[0]}` });
-      const summary = { ...result, predictions: predicted.predicted };
+      if (predicted.failed.length) logLine(`${predicted.failed.length} image(s) could not be read for prediction, e.g. ${predicted.failed[0]}`);
+      const summary: TrainRunResult = { runId, ...result, predictions: predicted.predicted, log };
       runs.finishRun(store.db, runId, 'succeeded', { result: summary });
-      return { runId, ...summary };
+      return summary;
     } catch (err) {
       const e = StudioError.from(err);
       if (runs.getRun(store.db, runId).state !== 'running') throw e;
-      runs.finishRun(store.db, runId, ctx.signal.aborted || e.code === 'cancelled' ? 'cancelled' : 'failed', { error: e.message });
+      runs.finishRun(store.db, runId, ctx.signal.aborted || e.code === 'cancelled' ? 'cancelled' : 'failed', { result: { log }, error: e.message });
       throw e;
     }
   }

@@ -1,7 +1,7 @@
 /** Running jobs with their progress and a Cancel button, always visible at the bottom. */
 import { useEffect, useState } from 'react';
 import { Button, Group, Progress, Text } from '@mantine/core';
-import type { JobInfo } from '../../shared/domain';
+import type { JobInfo } from '../../shared/api';
 import { api } from '../api/client';
 import { useEvent } from '../api/hooks';
 

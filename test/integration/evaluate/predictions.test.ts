@@ -3,8 +3,6 @@
  * cell, wrong-only, unlabelled, split and confidence, the loss and confidence sorts, and
  * accepting suggestions (by ids or threshold) with undo through restoreLabels.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/host/studio';
@@ -12,13 +10,7 @@ import { acceptSuggestions, listPredictions } from '../../../src/main/store/pred
 import * as runs from '../../../src/main/store/runs';
 import { trainConfigSchema, predictionQuerySchema, type PredictionQuery } from '../../../src/shared/domain';
 import { writeImage } from '../../fixtures/images';
-
-const dirs: string[] = [];
-const tmp = (p: string): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
+import { removeTempDirs, tempDir } from '../helpers';
 
 describe('predictions store', () => {
   let studio: Studio;
@@ -27,12 +19,12 @@ describe('predictions store', () => {
   const q = (p: Partial<PredictionQuery> & { runId: number }): PredictionQuery => predictionQuerySchema.parse(p);
 
   beforeAll(async () => {
-    const src = tmp('ts-pred-src-');
+    const src = tempDir('ts-pred-src-');
     for (const [c, n] of [['cat', 3], ['dog', 3]] as const) for (let i = 0; i < n; i++) await writeImage(path.join(src, c, `${c}${i}.png`), { seed: c === 'cat' ? i : 10 + i });
     await writeImage(path.join(src, 'loose0.png'), { seed: 20 });
     await writeImage(path.join(src, 'loose1.png'), { seed: 21 });
-    studio = new Studio({ userDataDir: tmp('ts-pred-home-'), mode: 'test' });
-    await studio.call('createProject', { dir: path.join(tmp('ts-pred-proj-'), 'p') });
+    studio = new Studio({ userDataDir: tempDir('ts-pred-home-'), mode: 'test' });
+    await studio.call('createProject', { dir: path.join(tempDir('ts-pred-proj-'), 'p') });
     const job = await studio.call('importImages', { source: src });
     await studio.jobs.wait(job.id);
     await studio.call('setSplit', { ids: (await studio.call('imageIds', {})), split: 'val' });
@@ -46,7 +38,7 @@ describe('predictions store', () => {
   });
   afterAll(async () => {
     await studio?.dispose();
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    removeTempDirs();
   });
 
   it('lists exactly the images of a confusion-matrix cell with their prediction and confidence', () => {

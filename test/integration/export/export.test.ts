@@ -6,9 +6,8 @@ import { ProjectStore } from '../../../src/main/store/project-store';
 import { findClassByName } from '../../../src/main/store/classes';
 import { setLabels } from '../../../src/main/store/images';
 import { Studio } from '../../../src/main/host/studio';
-import type { ExportResult } from '../../../src/shared/api';
 import { StudioError } from '../../../src/shared/errors';
-import { addRun, exportNow, imageId, importNow, predict, readCsvFile, removeTempDirs, strayFiles, tempDir, testContext } from './helpers';
+import { addRun, exportNow, imageId, importAll, predict, readCsvFile, removeTempDirs, strayFiles, tempDir, testContext } from '../helpers';
 
 const CLASSES = ['cats', 'dogs', 'ñandú 🐦', 'say "hi", ok'];
 /** The test set's CSV, in its (unsorted) order, Kaggle-style ids without extension; "dup" has the same content as img_2. */
@@ -50,9 +49,9 @@ beforeAll(async () => {
 
   store = ProjectStore.create(path.join(root, 'project'));
   stores.push(store);
-  await importNow(store, { source: train });
-  await importNow(store, { source: test, kind: 'csv', csv: path.join(root, 'test.csv'), images: test, split: 'test' });
-  await importNow(store, { source: more, split: 'test' });
+  await importAll(store, { source: train });
+  await importAll(store, { source: test, kind: 'csv', csv: path.join(root, 'test.csv'), images: test, split: 'test' });
+  await importAll(store, { source: more, split: 'test' });
   runId = addRun(store, CLASSES);
   const testIds = store.db.prepare(`SELECT id, file_name FROM images WHERE split = 'test'`).all() as { id: number; file_name: string }[];
   const byId = new Map(testIds.map((r) => [r.id, r.file_name]));
@@ -223,7 +222,7 @@ describe('dataset export', () => {
 
     const again = ProjectStore.create(path.join(tempDir(), 'again'));
     stores.push(again);
-    await importNow(again, { source: out });
+    await importAll(again, { source: out });
     expect(countsByClass(again)).toEqual({ cats: 3, dogs: 2, 'ñandú 🐦': 1 });
     expect(countsByClass(again)).toEqual(countsByClass(store));
   });
@@ -234,7 +233,7 @@ describe('dataset export', () => {
     const src = tempDir();
     await writeImage(path.join(src, 'x.png'), { seed: 90 });
     await writeImage(path.join(src, 'y.png'), { seed: 91 });
-    await importNow(s, { source: src, kind: 'files' });
+    await importAll(s, { source: src, kind: 'files' });
     const a = s.db.prepare(`INSERT INTO classes (name, color, position) VALUES ('a/b: c?', '#112233', 0)`).run().lastInsertRowid;
     const b = s.db.prepare(`INSERT INTO classes (name, color, position) VALUES ('a_b_ c_', '#112233', 1)`).run().lastInsertRowid;
     setLabels(s.db, [imageId(s, 'x.png')], Number(a));
@@ -260,7 +259,7 @@ describe('dataset export', () => {
 
     const again = ProjectStore.create(path.join(tempDir(), 'again-csv'));
     stores.push(again);
-    await importNow(again, { source: r.imagesFolder!, kind: 'csv', csv: out, images: r.imagesFolder! });
+    await importAll(again, { source: r.imagesFolder!, kind: 'csv', csv: out, images: r.imagesFolder! });
     expect(countsByClass(again)).toEqual(countsByClass(store));
     expect(again.counts().byClass.map((c) => [c.name, c.train, c.val])).toEqual(store.counts().byClass.map((c) => [c.name, c.train, c.val]));
   });
@@ -284,7 +283,7 @@ describe('dataset export', () => {
     stores.push(s);
     const src = path.join(tempDir(), 'src');
     await writeImage(path.join(src, 'k', 'one.png'), { seed: 70 });
-    await importNow(s, { source: src });
+    await importAll(s, { source: src });
     fs.rmSync(src, { recursive: true });
     const parent = tempDir();
     const e = await ensureError(exportNow(s, { kind: 'dataset', out: path.join(parent, 'ds') }));
@@ -301,9 +300,9 @@ describe('exportData request', () => {
       const out = path.join(tempDir(), 'via-studio.csv');
       const job = await studio.call('exportData', { kind: 'submission', out, stripExtension: true });
       expect(job.kind).toBe('export');
-      const done = await studio.jobs.wait(job.id);
+      const done = await studio.jobs.wait(job);
       expect(done.state).toBe('succeeded');
-      expect((done.result as ExportResult).rows).toBe(7);
+      expect(done.result?.rows).toBe(7);
       expect(fs.existsSync(out)).toBe(true);
       const bad = await studio.handle('exportData', { kind: 'pictures', out });
       expect(bad).toMatchObject({ ok: false, error: { code: 'bad_request', field: 'kind' } });

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREPROCESS_VERSION } from '../../../src/main/training/engine/preprocess';
 import { ProjectStore } from '../../../src/main/store/project-store';
-import { MODEL_025 } from '../cli/helpers';
-import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from './helpers';
+import { MODEL_025 } from '../../fixtures/shared';
+import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from '../helpers';
 
 const CLASSES = ['cat', 'dog', 'ünïcode bird'];
 let store: ProjectStore;

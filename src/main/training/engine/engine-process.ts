@@ -7,12 +7,23 @@
  */
 import { initBackend } from './backend';
 import * as tf from '@tensorflow/tfjs';
+import type { BackendInfo } from '../../../shared/domain';
 import { ModelError } from '../../models/errors';
 import { inspectModel } from './model-layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
 import { runFinetune } from './scenario-finetune';
 import { estimateSimilarity } from './similarity';
-import type { EngineErrorData, EngineEvent, EngineToHost, HostToEngine } from '../protocol';
+import {
+  engineMethods,
+  isEngineMethod,
+  type EngineErrorData,
+  type EngineEvent,
+  type EngineMethod,
+  type EngineParams,
+  type EngineResult,
+  type EngineToHost,
+  type HostToEngine,
+} from '../protocol';
 
 interface ParentPort {
   postMessage(msg: unknown): void;
@@ -34,45 +45,54 @@ function toErrorData(e: unknown): EngineErrorData {
   return { code: 'ENGINE_ERROR', message: err?.message ?? String(e) };
 }
 
+/** What a handler gets besides its params: the call's signal, its event stream, the backend. */
+interface CallContext {
+  signal: AbortSignal;
+  emit(event: EngineEvent): void;
+  backend: BackendInfo;
+}
+
+type Handlers = { [M in EngineMethod]: (params: EngineParams<M>, ctx: CallContext) => Promise<EngineResult<M>> | EngineResult<M> };
+
+const handlers: Handlers = {
+  backend: (_params, { backend }) => backend,
+  inspectModel: async ({ modelDir }) => inspectModel(await getModel(modelDir)),
+  classify: ({ modelDir, imagePaths, topK, labelsPath }) => classify(modelDir, imagePaths, topK, labelsPath),
+  train: ({ job }, { signal, emit, backend }) => {
+    // Every run's log says what it runs on and how that was chosen, whichever call started the engine.
+    emit({ type: 'backend', backend });
+    for (const message of backendLog) emit({ type: 'log', message });
+    return job.config.scenario === 1 ? runScenario1(job, backend, emit, signal) : runFinetune(job, backend, emit, signal);
+  },
+  estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
+  predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
+  stats: () => {
+    const mem = tf.memory();
+    return {
+      pid: process.pid,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      rssBytes: process.memoryUsage().rss,
+      tensors: mem.numTensors,
+      tensorBytes: mem.numBytes,
+    };
+  },
+};
+
+/** The backend's selection: the fallbacks tried (why each failed) and what was chosen. */
+const backendLog: string[] = [];
+let backendPromise: Promise<BackendInfo> | null = null;
+const backend = (): Promise<BackendInfo> =>
+  (backendPromise ??= initBackend({ log: (m) => backendLog.push(m) }).then((info) => {
+    backendLog.push(`Backend: TensorFlow.js ${info.name}${info.simd ? ' with SIMD' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'}.`);
+    return info;
+  }));
+
+function dispatch<M extends EngineMethod>(method: M, params: EngineParams<M>, ctx: CallContext): Promise<EngineResult<M>> | EngineResult<M> {
+  return handlers[method](params, ctx);
+}
+
 const controllers = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
-let backendPromise: ReturnType<typeof initBackend> | null = null;
-const backend = () =>
-  (backendPromise ??= initBackend({ log: (m) => send({ kind: 'event', id: 0, event: { type: 'log', message: m } }) }));
-
-async function run(msg: Extract<HostToEngine, { kind: 'call' }>, signal: AbortSignal): Promise<unknown> {
-  const emit = (event: EngineEvent) => send({ kind: 'event', id: msg.id, event });
-  const info = await backend();
-  switch (msg.method) {
-    case 'backend':
-      return info;
-    case 'inspectModel':
-      return inspectModel(await getModel(msg.params.modelDir));
-    case 'classify':
-      return classify(msg.params.modelDir, msg.params.imagePaths, msg.params.topK, msg.params.labelsPath);
-    case 'trainScenario1':
-      return runScenario1(msg.params.job, info, emit, signal);
-    case 'train':
-      return msg.params.job.config.scenario === 1 ? runScenario1(msg.params.job, info, emit, signal) : runFinetune(msg.params.job, info, emit, signal);
-    case 'estimateSimilarity':
-      return estimateSimilarity(msg.params, emit, signal);
-    case 'predict':
-      return predict(msg.params.runDir, msg.params.items, msg.params.cacheDir, signal, emit);
-    case 'stats': {
-      const mem = tf.memory();
-      return {
-        pid: process.pid,
-        maxRssBytes: process.resourceUsage().maxRSS * 1024,
-        rssBytes: process.memoryUsage().rss,
-        tensors: mem.numTensors,
-        tensorBytes: mem.numBytes,
-      };
-    }
-    case 'crash':
-      process.exit(msg.params.code);
-  }
-  throw new EngineJobError('UNKNOWN_METHOD', `Unknown engine method.`);
-}
 
 function onMessage(raw: unknown): void {
   const msg = raw as HostToEngine;
@@ -86,10 +106,12 @@ function onMessage(raw: unknown): void {
   controllers.set(msg.id, controller);
   queue = queue.then(async () => {
     try {
-      if (controller.signal.aborted && msg.method !== 'trainScenario1' && msg.method !== 'train') {
+      if (!isEngineMethod(msg.method)) throw new EngineJobError('UNKNOWN_METHOD', `The engine has no method ${JSON.stringify(msg.method)}.`);
+      if (controller.signal.aborted && !engineMethods[msg.method].cancelResolves) {
         throw new EngineJobError('CANCELLED', 'Cancelled before it started.');
       }
-      const result = await run(msg, controller.signal);
+      const ctx: CallContext = { signal: controller.signal, emit: (event) => send({ kind: 'event', id: msg.id, event }), backend: await backend() };
+      const result = await dispatch(msg.method, msg.params, ctx);
       send({ kind: 'result', id: msg.id, result });
     } catch (e) {
       send({ kind: 'error', id: msg.id, error: toErrorData(e) });

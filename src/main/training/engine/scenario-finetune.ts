@@ -16,7 +16,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo, ConfusionMatrix, EpochMetrics } from '../../../shared/domain';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, TrainResult } from '../../../shared/domain';
 import { inspectModel } from './model-layers';
 import { buildPlan, PlanError, type TrainPlan } from '../../scenarios/plan';
 import { ActivationCache } from './activation-cache';
@@ -29,7 +29,7 @@ import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, isOutOfMemory, stepBytesPerImage } from './memory-budget';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { loadImage, PREPROCESS_VERSION } from './preprocess';
-import type { EngineEvent, Scenario1Item, TrainJob, TrainResult } from '../protocol';
+import type { EngineEvent, TrainItem, TrainJob } from '../protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer, SCALING, validateJob } from './scenario1';
 import { heInitialise, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 
@@ -78,7 +78,7 @@ class BatchSource {
    * CPU side (disk, decoding, augmentation): runs while the previous batch trains. `augmentAt`
    * (training only) seeds each image's augmentation by epoch and position in the training set.
    */
-  async prepare(items: readonly Scenario1Item[], useCache: boolean, augmentAt: { epoch: number; positions: ArrayLike<number> } | null): Promise<PreparedBatch> {
+  async prepare(items: readonly TrainItem[], useCache: boolean, augmentAt: { epoch: number; positions: ArrayLike<number> } | null): Promise<PreparedBatch> {
     if (useCache && this.cache) {
       const dim = this.rowShape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(items.length * dim);
@@ -212,7 +212,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       extractMs = performance.now() - t0;
       for (const f of ex.failed) emit({ type: 'log', message: `Left out ${f}: it could not be decoded.` });
     }
-    const usable = (items: Scenario1Item[], cached: boolean) => (cached && cache ? items.filter((i) => cache.has(i.hash)) : items);
+    const usable = (items: TrainItem[], cached: boolean) => (cached && cache ? items.filter((i) => cache.has(i.hash)) : items);
     const trainCached = Boolean(cache && !augment);
     const trainItems = usable(train, trainCached);
     const valItems = usable(val, Boolean(cache));
@@ -302,7 +302,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       const order = shuffled(n, seededRandom(config.seed * 7919 + epoch));
       const slice = (p: number, bs: number) => {
         const idx = order.subarray(p, Math.min(n, p + bs));
-        return source.prepare(Array.from(idx, (i) => trainItems[i] as Scenario1Item), trainCached, { epoch, positions: idx });
+        return source.prepare(Array.from(idx, (i) => trainItems[i] as TrainItem), trainCached, { epoch, positions: idx });
       };
       let lossSum = 0;
       let correct = 0;

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo } from '../../../shared/domain';
+import type { BackendInfo, TrainResult } from '../../../shared/domain';
 import { ModelError } from '../../models/errors';
 import { folderIOHandler, readModelFolder } from '../../models/folder';
 import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from './model-layers';
@@ -15,11 +15,12 @@ import { frozenForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { loadImage, PREPROCESS_VERSION, type Scaling } from './preprocess';
-import type { ClassifyResult, EngineEvent, PredictItem, PredictResult, Scenario1Job, Scenario1Result } from '../protocol';
+import type { ClassifyResult, EngineErrorData, EngineEvent, PredictItem, PredictResult, TrainJob } from '../protocol';
 
+/** A job the engine refuses or cannot finish, with one of the protocol's codes. */
 export class EngineJobError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: EngineErrorData['code'],
     message: string,
   ) {
     super(message);
@@ -142,7 +143,7 @@ export function pickCutLayer(loaded: LoadedModel, requested: string | undefined)
 }
 
 /** Refuses a job that cannot train (any scenario). */
-export function validateJob(job: Scenario1Job): void {
+export function validateJob(job: TrainJob): void {
   if (job.classNames.length < 2) throw new EngineJobError('BAD_JOB', 'Training needs at least two classes.');
   const train = job.items.filter((i) => i.split === 'train');
   if (train.length === 0) throw new EngineJobError('BAD_JOB', 'Training needs labelled images in the train split.');
@@ -154,11 +155,11 @@ export function validateJob(job: Scenario1Job): void {
 }
 
 export async function runScenario1(
-  job: Scenario1Job,
+  job: TrainJob,
   backend: BackendInfo,
   emit: (e: EngineEvent) => void,
   signal?: AbortSignal,
-): Promise<Scenario1Result> {
+): Promise<TrainResult> {
   validateJob(job);
   const loaded = await getModel(job.modelDir);
   const cutLayer = pickCutLayer(loaded, job.config.cutLayer);

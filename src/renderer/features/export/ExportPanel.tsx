@@ -5,14 +5,14 @@
  */
 import { useState } from 'react';
 import { Button, Checkbox, Code, Group, Select, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
-import type { ExportKind } from '../../../shared/api';
+import type { ExportKind, ExportResult } from '../../../shared/api';
 import type { RunSummary } from '../../../shared/domain';
 import { api } from '../../api/client';
 import { JobStatus } from './JobStatus';
-import { buildExportRequest, defaultOut, describeResult, exportKinds, exportResultOf, kindInfo } from './export-logic';
+import { buildExportRequest, defaultOut, describeResult, exportKinds, kindInfo } from './export-logic';
 import { useJob } from './useJob';
 
-function ExportDone({ result }: { result: NonNullable<ReturnType<typeof exportResultOf>> }) {
+function ExportDone({ result }: { result: ExportResult }) {
   return (
     <Stack gap={2} data-testid="export-result" data-kind={result.kind} data-rows={result.rows}>
       <Text size="sm" c="green" fw={600}>
@@ -40,7 +40,7 @@ export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; 
   const [template, setTemplate] = useState('');
   const [stripExtension, setStripExtension] = useState(false);
   const [overwrite, setOverwrite] = useState(false);
-  const handle = useJob();
+  const handle = useJob('export');
   const info = kindInfo(kind);
   const runId = run?.id ?? null;
   // Each kind suggests its own path (following the run) until the user types one for it.
@@ -53,7 +53,7 @@ export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; 
     void handle.start(() => api.call('exportData', req));
   };
 
-  const result = exportResultOf(handle.job);
+  const result = handle.job?.result;
   return (
     <Stack gap="sm" data-testid="export-panel">
       <Group gap="md" align="flex-end" wrap="wrap">

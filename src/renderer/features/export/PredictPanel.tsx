@@ -1,37 +1,27 @@
 /** "Predict test set": the run's model on every test image, as a job with progress and Cancel. */
 import { useEffect } from 'react';
 import { Button, Group, Stack, Text } from '@mantine/core';
+import { isJobOf } from '../../../shared/api';
 import type { RunSummary } from '../../../shared/domain';
 import { api } from '../../api/client';
 import { JobStatus } from './JobStatus';
 import { useJob } from './useJob';
 
-interface PredictResult {
-  predicted: number;
-  failed: string[];
-}
-
-function predictResultOf(result: unknown): PredictResult | undefined {
-  if (!result || typeof result !== 'object') return undefined;
-  const r = result as Partial<PredictResult>;
-  return typeof r.predicted === 'number' && Array.isArray(r.failed) ? { predicted: r.predicted, failed: r.failed } : undefined;
-}
-
 export function PredictPanel({ run, testTotal }: { run: RunSummary | undefined; testTotal: number }) {
-  const handle = useJob();
+  const handle = useJob('predict');
   const { adopt } = handle;
   // A prediction already running (started before the screen opened) shows here too.
   useEffect(() => {
     api.call('listJobs', {}).then(
       (jobs) => {
-        const running = jobs.find((j) => j.kind === 'predict' && (j.state === 'running' || j.state === 'queued'));
+        const running = jobs.filter((j) => j.state === 'running' || j.state === 'queued').find((j) => isJobOf(j, 'predict'));
         if (running) adopt(running);
       },
       () => undefined,
     );
   }, [adopt]);
   const busy = handle.starting || handle.job?.state === 'running' || handle.job?.state === 'queued';
-  const result = predictResultOf(handle.job?.result);
+  const result = handle.job?.result;
   const canPredict = run?.state === 'succeeded' && testTotal > 0;
   return (
     <Stack gap="xs">

@@ -3,8 +3,8 @@
  * request built from the form, and the lines that describe a finished export. Kinds come from
  * the contract's EXPORT_KINDS, so a kind added there shows up here without other changes.
  */
-import { EXPORT_KINDS, type ExportKind, type ExportResult, type RequestInput } from '../../../shared/api';
-import type { JobInfo, RunSummary } from '../../../shared/domain';
+import { EXPORT_KINDS, isJobOf, type ExportKind, type ExportResult, type JobInfo, type JobKind, type RequestInput } from '../../../shared/api';
+import type { RunSummary } from '../../../shared/domain';
 
 export interface KindInfo {
   label: string;
@@ -145,14 +145,6 @@ export function describeResult(r: ExportResult): string[] {
   return lines;
 }
 
-/** Is this job's result an ExportResult (it comes over the wire as unknown)? */
-export function exportResultOf(job: JobInfo | undefined): ExportResult | undefined {
-  const r = job?.result;
-  if (!r || typeof r !== 'object') return undefined;
-  const o = r as Partial<ExportResult>;
-  return typeof o.kind === 'string' && Array.isArray(o.files) && typeof o.rows === 'number' ? (o as ExportResult) : undefined;
-}
-
 /** The run to show first: the latest succeeded run, else the latest run. */
 export function defaultRun(runs: readonly RunSummary[]): RunSummary | undefined {
   const byNewest = [...runs].sort((a, b) => b.id - a.id);
@@ -167,15 +159,15 @@ export const isFinished = (j: JobInfo | undefined): boolean => !!j && (j.state =
  * A job event applied to the job being followed: only its own events, and nothing after it
  * finished (a late progress event never turns a finished job back into a running one).
  */
-export function followJob(current: JobInfo | undefined, event: JobInfo): JobInfo | undefined {
-  if (!current || event.id !== current.id || isFinished(current)) return current;
+export function followJob<K extends JobKind>(kind: K, current: JobInfo<K> | undefined, event: JobInfo): JobInfo<K> | undefined {
+  if (!current || event.id !== current.id || !isJobOf(event, kind) || isFinished(current)) return current;
   return event;
 }
 
 /** The job a start request returned, or what its events already said (it can finish before the answer arrives). */
-export function startedJob(started: JobInfo, seen: ReadonlyMap<string, JobInfo>): JobInfo {
+export function startedJob<K extends JobKind>(kind: K, started: JobInfo<K>, seen: ReadonlyMap<string, JobInfo>): JobInfo<K> {
   const later = seen.get(started.id);
-  return later && (isFinished(later) || !isFinished(started)) ? later : started;
+  return later && isJobOf(later, kind) && (isFinished(later) || !isFinished(started)) ? later : started;
 }
 
 export function jobPercent(j: JobInfo): number {

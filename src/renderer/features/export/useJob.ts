@@ -4,28 +4,29 @@
  * cancelJob. A job may finish before its start request answers, so events seen meanwhile count.
  */
 import { useCallback, useRef, useState } from 'react';
-import type { JobInfo } from '../../../shared/domain';
+import type { JobInfo, JobKind } from '../../../shared/api';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { useEvent } from '../../api/hooks';
 import { followJob, startedJob } from './export-logic';
 
-export interface JobHandle {
-  job: JobInfo | undefined;
+/** A job of kind K being followed: its result, once it succeeded, has K's result type. */
+export interface JobHandle<K extends JobKind = JobKind> {
+  job: JobInfo<K> | undefined;
   /** The start request's error (bad input), or the error of cancelling. */
   error: StudioError | undefined;
   starting: boolean;
-  start: (request: () => Promise<JobInfo>) => Promise<void>;
+  start(request: () => Promise<JobInfo<K>>): Promise<void>;
   /** Follows a job started elsewhere (e.g. found running when the screen opens). */
-  adopt: (job: JobInfo) => void;
-  cancel: () => void;
-  clear: () => void;
+  adopt(job: JobInfo<K>): void;
+  cancel(): void;
+  clear(): void;
 }
 
 const SEEN_LIMIT = 50;
 
-export function useJob(): JobHandle {
-  const [job, setJob] = useState<JobInfo>();
+export function useJob<K extends JobKind>(kind: K): JobHandle<K> {
+  const [job, setJob] = useState<JobInfo<K>>();
   const [error, setError] = useState<StudioError>();
   const [starting, setStarting] = useState(false);
   const seen = useRef(new Map<string, JobInfo>());
@@ -35,26 +36,26 @@ export function useJob(): JobHandle {
     m.delete(j.id);
     m.set(j.id, j);
     if (m.size > SEEN_LIMIT) m.delete(m.keys().next().value!);
-    setJob((cur) => followJob(cur, j));
+    setJob((cur) => followJob(kind, cur, j));
   };
   useEvent('job.progress', onEvent);
   useEvent('job.finished', onEvent);
 
-  const start = useCallback(async (request: () => Promise<JobInfo>): Promise<void> => {
+  const start = useCallback(async (request: () => Promise<JobInfo<K>>): Promise<void> => {
     setStarting(true);
     setError(undefined);
     setJob(undefined);
     try {
       const j = await request();
-      setJob(startedJob(j, seen.current));
+      setJob(startedJob(kind, j, seen.current));
     } catch (err) {
       setError(StudioError.from(err));
     } finally {
       setStarting(false);
     }
-  }, []);
+  }, [kind]);
 
-  const adopt = useCallback((j: JobInfo) => setJob(startedJob(j, seen.current)), []);
+  const adopt = useCallback((j: JobInfo<K>) => setJob(startedJob(kind, j, seen.current)), [kind]);
 
   const cancel = useCallback(() => {
     if (!job) return;

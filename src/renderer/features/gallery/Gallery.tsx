@@ -6,7 +6,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent, type MouseEvent } from 'react';
 import { ActionIcon, Button, Center, Group, SegmentedControl, Select, Slider, Stack, Text, TextInput, Tooltip } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import type { ClassInfo, ImageFilter, ImageSort, JobInfo, ProjectCounts, Split } from '../../../shared/domain';
+import { isJobOf, type JobInfo } from '../../../shared/api';
+import type { ClassInfo, ImageFilter, ImageSort, ProjectCounts, Split } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { useEvent } from '../../api/hooks';
@@ -59,7 +60,7 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
   const [preview, setPreview] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
   const [importJob, setImportJob] = useState<string>();
-  const [report, setReport] = useState<JobInfo>();
+  const [report, setReport] = useState<JobInfo<'import'>>();
   const [error, setError] = useState<StudioError>();
   const [notice, setNotice] = useState('');
   const layout = useRef<GridLayout>({ columns: 1, visibleRows: 1 });
@@ -216,17 +217,17 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
 
   // An import's report opens when its job finishes (it may finish before its id arrives, or
   // before the render that would have stored it: the awaited ids are kept in a ref).
-  const finished = useRef(new Map<string, JobInfo>());
+  const finished = useRef(new Map<string, JobInfo<'import'>>());
   const awaiting = useRef(new Set<string>());
   useEvent('job.finished', (j) => {
-    if (j.kind !== 'import') return;
+    if (!isJobOf(j, 'import')) return;
     finished.current.set(j.id, j);
     if (awaiting.current.delete(j.id)) {
       setReport(j);
       setImportJob(awaiting.current.values().next().value);
     }
   });
-  const onImportStarted = (j: JobInfo): void => {
+  const onImportStarted = (j: JobInfo<'import'>): void => {
     const done = finished.current.get(j.id);
     if (done) setReport(done);
     else {

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { Button, Group, Modal, Select, Stack, Text, TextInput } from '@mantine/core';
-import type { JobInfo } from '../../../shared/domain';
+import type { JobInfo } from '../../../shared/api';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import { ErrorText } from '../../components/ErrorText';
@@ -19,7 +19,7 @@ const CHOICES: { value: Choice; label: string; help: string }[] = [
   { value: 'test', label: 'Test set (kept for prediction)', help: 'Imported unlabelled into the test split; never trained on.' },
 ];
 
-export function ImportDialog({ opened, onClose, onStarted, hint = '' }: { opened: boolean; onClose: () => void; onStarted: (job: JobInfo) => void; hint?: string }) {
+export function ImportDialog({ opened, onClose, onStarted, hint = '' }: { opened: boolean; onClose: () => void; onStarted: (job: JobInfo<'import'>) => void; hint?: string }) {
   const [source, setSource] = useState('');
   const [choice, setChoice] = useState<Choice>('auto');
   const [images, setImages] = useState('');

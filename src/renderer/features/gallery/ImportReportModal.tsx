@@ -1,13 +1,9 @@
 /** What an import did: added, duplicates and every failure with its reason, scrollable. */
 import { Alert, Badge, Group, Modal, ScrollArea, Stack, Table, Text, Title } from '@mantine/core';
-import type { ImportReport, JobInfo } from '../../../shared/domain';
+import type { JobInfo } from '../../../shared/api';
 
-function isReport(x: unknown): x is ImportReport {
-  return typeof x === 'object' && x !== null && 'added' in x && 'failures' in x;
-}
-
-export function ImportReportModal({ job, onClose }: { job: JobInfo; onClose: () => void }) {
-  const report = isReport(job.result) ? job.result : null;
+export function ImportReportModal({ job, onClose }: { job: JobInfo<'import'>; onClose: () => void }) {
+  const report = job.result ?? null;
   return (
     <Modal opened onClose={onClose} title="Import report" size="xl">
       <Stack gap="sm" data-testid="import-report">

@@ -1,0 +1,23 @@
+/** What a CLI command is: the table in index.ts lists them, one file per command group defines them. */
+import type { ParseArgsConfig } from 'node:util';
+import type { Studio } from '../host/studio';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Output {
+  /** The --json object (`ok: true` is added); null when the command printed it itself (serve). */
+  json: Record<string, unknown> | null;
+  text: string;
+}
+
+export interface Command {
+  /** Words after `transfer-studio`, e.g. 'project create'. */
+  name: string;
+  args: string;
+  summary: string;
+  options?: Options;
+  /** Number of required positionals, then optional ones. */
+  positionals: { required: string[]; optional?: string[] };
+  run(ctx: { studio: Studio; args: string[]; values: Values; json: boolean }): Promise<Output>;
+}
