@@ -55,7 +55,11 @@ app.whenReady().then(async () => {
   const studio = new Studio({
     userDataDir,
     mode: 'electron',
-    engine: () => new HostEngine(() => utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine' }))),
+    // The engine keeps its caches (the ONNX models of frozen parts) in the same user data folder.
+    engine: () =>
+      new HostEngine(() =>
+        utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, TRANSFER_STUDIO_HOME: userDataDir } })),
+      ),
   });
   // The page's CSP is a meta tag in the built index.html (header hooks never see a file:// load);
   // any http(s) response gets it as a header too. No permission (camera, notifications...) is ever granted.

@@ -61,6 +61,32 @@ export interface BackendInfo {
   name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   simd: boolean;
   threads: number;
+  /** What runs frozen forward passes (features, activation caches, prediction); absent in old runs. */
+  inference?: InferenceInfo;
+}
+
+/** ONNX Runtime with its execution provider, or TensorFlow.js (the backend above) and why. */
+export interface InferenceInfo {
+  runtime: 'onnxruntime' | 'tfjs';
+  provider?: 'cpu' | 'cuda' | 'dml' | 'coreml';
+  threads?: number;
+  version?: string;
+  /** Why onnxruntime is not used (runtime 'tfjs'). */
+  reason?: string;
+  /** Providers tried before the one that runs, and why they did not start. */
+  note?: string;
+}
+
+const PROVIDER_NAMES: Record<NonNullable<InferenceInfo['provider']>, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML' };
+
+/** What ran the frozen forward passes, in words (the UI and the CLI). */
+export function inferenceLabel(info: InferenceInfo | undefined): string {
+  if (!info) return 'TensorFlow.js';
+  if (info.runtime === 'onnxruntime') {
+    const threads = info.threads ? `, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : '';
+    return `ONNX Runtime${info.version ? ` ${info.version}` : ''} (${PROVIDER_NAMES[info.provider ?? 'cpu']}${threads})`;
+  }
+  return `TensorFlow.js${info.reason ? ` (${info.reason})` : ''}`;
 }
 
 export const scenarioSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]);

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { JobInfo } from '../../shared/api';
-import { similarityAnswerSchema, trainConfigSchema, type AdviceInfo, type SimilarityAnswer, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
+import { inferenceLabel, similarityAnswerSchema, trainConfigSchema, type AdviceInfo, type SimilarityAnswer, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { Command } from './command';
@@ -114,6 +114,8 @@ function runJson(run: RunDetail): Record<string, unknown> {
     frozenParams: r.frozenParams ?? null,
     trainableParams: r.trainableParams ?? null,
     frozenPart: r.frozenPart ?? null,
+    frozenKind: r.frozenKind ?? null,
+    imagesPerSec: r.imagesPerSec ?? null,
     batchSize: r.batchSize ?? run.config.batchSize,
     batchReductions: r.batchReductions ?? [],
     initialValLoss: r.initialValLoss ?? null,
@@ -129,7 +131,7 @@ function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
   const lines: string[] = [];
   if (advice) lines.push(`Scenario ${advice.scenario} (advisor): ${advice.reason}${advice.scenario === 2 && advice.freezeTo ? ` Frozen up to ${advice.freezeTo}.` : ''}`);
   const b = run.backend;
-  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s)` : 'unknown'}`);
+  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}` : 'unknown'}`);
   lines.push('epoch  train loss  train acc  val loss  val acc');
   for (const m of run.metrics)
     lines.push(`${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${pct(m.trainAcc).padStart(9)}  ${(m.valLoss?.toFixed(4) ?? '-').padStart(8)}  ${pct(m.valAcc).padStart(7)}`);

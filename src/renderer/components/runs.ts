@@ -1,5 +1,5 @@
 /** How a run is named on every screen: its scenario's title and explanation, its state's colour, its backend. */
-import type { BackendInfo, RunState, Scenario } from '../../shared/domain';
+import { inferenceLabel, type BackendInfo, type RunState, type Scenario } from '../../shared/domain';
 
 export const SCENARIOS: Record<Scenario, { title: string; short: string; what: string }> = {
   1: {
@@ -29,5 +29,6 @@ export const STATE_COLOR: Record<RunState, string> = { running: 'blue', succeede
 export function backendLabel(b: BackendInfo | null | undefined): string {
   if (!b) return 'unknown';
   const names: Record<BackendInfo['name'], string> = { 'tensorflow-gpu': 'TensorFlow GPU', tensorflow: 'TensorFlow (native)', wasm: 'WebAssembly', cpu: 'plain JavaScript (slow)' };
-  return `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
+  const training = `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
+  return b.inference ? `${training} · frozen part: ${inferenceLabel(b.inference)}` : training;
 }

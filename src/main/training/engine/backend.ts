@@ -26,6 +26,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../../../shared/domain';
 import { registerWasmTrainingKernels } from './kernels';
+import { initOnnxRuntime } from './onnx/runtime';
 
 let current: BackendInfo | null = null;
 
@@ -72,9 +73,18 @@ async function tryWasm(threads: number, log: (m: string) => void): Promise<Backe
   }
 }
 
-/** Start the best backend once per process; later calls return the same info. */
+/**
+ * Start the best training backend once per process, and ONNX Runtime for the frozen forward passes
+ * (./onnx/runtime: `inference` says which provider, or why TensorFlow.js runs them); later calls
+ * return the same info.
+ */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendInfo> {
   if (current) return current;
+  const info = await initTraining(options);
+  return (current = { ...info, inference: await initOnnxRuntime(options.log) });
+}
+
+async function initTraining(options: BackendOptions): Promise<BackendInfo> {
   const log = options.log ?? (() => undefined);
   const envPrefer = process.env['ENGINE_BACKEND'] as BackendInfo['name'] | undefined;
   const prefer = options.prefer ?? envPrefer;
@@ -83,21 +93,21 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
 
   if (!prefer || prefer === 'tensorflow-gpu') {
     if (await tryNative('@tensorflow/tfjs-node-gpu', 'tensorflow', log)) {
-      return (current = { name: 'tensorflow-gpu', simd: true, threads });
+      return { name: 'tensorflow-gpu', simd: true, threads };
     }
   }
   if (!prefer || prefer === 'tensorflow') {
     if (await tryNative('@tensorflow/tfjs-node', 'tensorflow', log)) {
-      return (current = { name: 'tensorflow', simd: true, threads });
+      return { name: 'tensorflow', simd: true, threads };
     }
   }
   if (!prefer || prefer === 'wasm') {
     const info = await tryWasm(threads, log);
-    if (info) return (current = info);
+    if (info) return info;
   }
   await tf.setBackend('cpu');
   await tf.ready();
-  return (current = { name: 'cpu', simd: false, threads: 1 });
+  return { name: 'cpu', simd: false, threads: 1 };
 }
 
 export function backendInfo(): BackendInfo | null {

@@ -21,7 +21,7 @@ import { inspectModel } from './model-layers';
 import { buildPlan, PlanError, type TrainPlan } from '../../scenarios/plan';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
-import { chainTo, foldedForward, type FrozenForward } from './frozen';
+import { chainTo, frozenForward, type FrozenForward } from './frozen';
 import { checkpointSettings, loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
 import { buildHead, classWeights, majorityBaseline, shuffled } from './head';
 import { seededRandom } from '../../../shared/random';
@@ -106,19 +106,16 @@ class BatchSource {
       }),
     );
     const ok = decoded.filter((d) => d !== null);
-    const data = new Float32Array(ok.length * pixels);
-    ok.forEach((d, i) => data.set(d.img, i * pixels));
+    const images = new Float32Array(ok.length * pixels);
+    ok.forEach((d, i) => images.set(d.img, i * pixels));
+    // The frozen part runs here too (ONNX Runtime or TensorFlow.js), while the previous batch trains.
+    const data = this.frozen && ok.length ? await this.frozen.runBatch(images, ok.length, this.size) : images;
     return { data, y: Int32Array.from(ok, (d) => d.item.label), hashes: ok.map((d) => d.item.hash) };
   }
 
-  /** GPU/wasm side: the input tensor of the trainable part (frozen forward applied to images). */
-  tensor(b: PreparedBatch, fromCache: boolean): tf.Tensor4D {
-    const n = b.y.length;
-    if (fromCache && this.cache) return tf.tensor4d(b.data, [n, ...(this.rowShape as [number, number, number])]);
-    return tf.tidy(() => {
-      const images = tf.tensor4d(b.data, [n, this.size, this.size, 3]);
-      return (this.frozen ? this.frozen.run(images) : images) as tf.Tensor4D;
-    });
+  /** GPU/wasm side: the input tensor of the trainable part. */
+  tensor(b: PreparedBatch): tf.Tensor4D {
+    return tf.tensor4d(b.data, [b.y.length, ...(this.rowShape as [number, number, number])]);
   }
 }
 
@@ -166,11 +163,12 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       if (e instanceof UnsupportedLayerError) throw new EngineJobError('UNSUPPORTED_LAYER', e.message);
       throw e;
     }
-    const folded = plan.freezeTo ? foldedForward(clone, plan.freezeTo, { pool: 'none' }) : null;
-    if (folded) disposables.push(folded);
-    const rowShape = folded ? tf.tidy(() => folded.run(tf.zeros([1, size, size, 3])).shape.slice(1)) : [size, size, 3];
-    // The layers' declared shapes are at the model's own input size; this run's may differ.
-    const frozen: FrozenForward | null = folded && { ...folded, outputShape: rowShape };
+    // Pretrained frozen weights are the model's own: their ONNX form is cached per machine.
+    const frozen: FrozenForward | null = plan.freezeTo
+      ? await frozenForward(clone, plan.freezeTo, { pool: 'none', inputSize: size, cacheAs: plan.init === 'pretrained' ? job.modelId : null, log: (message) => emit({ type: 'log', message }) })
+      : null;
+    if (frozen) disposables.push(frozen);
+    const rowShape = frozen ? frozen.outputShape : [size, size, 3];
     const rowDim = rowShape.reduce((a, b) => a * b, 1);
     const head = buildHead(net.outputDim, job.classNames.length, config);
     disposables.push({ dispose: () => disposeWeights(head) });
@@ -260,7 +258,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       for (let s = 0; s < valItems.length; s += batchSize) {
         const b = await source.prepare(valItems.slice(s, s + batchSize), Boolean(cache), null);
         if (b.y.length === 0) continue;
-        const x = source.tensor(b, Boolean(cache));
+        const x = source.tensor(b);
         const ev = learner.evaluate(x, b.y);
         x.dispose();
         lossSum += ev.lossSum;
@@ -327,7 +325,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
         const dropSeed = config.seed * 1000003 + ++step * 7919;
         try {
           if (b.y.length > 0) {
-            const x = source.tensor(b, trainCached);
+            const x = source.tensor(b);
             try {
               const r = learner.step(x, b.y, dropSeed);
               lossSum += r.loss * b.y.length;
@@ -394,7 +392,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     await cache?.close();
     return {
       state,
-      backend,
+      backend: frozen ? { ...backend, inference: frozen.inference } : backend,
       scenario,
       epochsRun: metrics.length,
       bestEpoch: best?.epoch ?? null,

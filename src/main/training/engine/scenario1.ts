@@ -12,7 +12,7 @@ import { ModelError } from '../../models/errors';
 import { folderIOHandler, readModelFolder } from '../../models/folder';
 import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from './model-layers';
 import { FeatureCache, type RowSink } from './feature-cache';
-import { foldedForward, type FrozenForward, type Pooling } from './frozen';
+import { frozenForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { loadModelInput, preprocessVersion } from './preprocess';
@@ -92,11 +92,19 @@ export async function extractMissing(
       }),
     );
   const t0 = performance.now();
+  // Where the time goes: waiting for decoded images (not hidden behind the forward), the forward, cache writes.
+  const spent = { decode: 0, forward: 0, write: 0 };
+  const timed = async <T>(part: keyof typeof spent, p: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const r = await p;
+    spent[part] += performance.now() - t;
+    return r;
+  };
   let pending: ReturnType<typeof decode> | null = targets.length ? decode(0) : null;
   let buffer: { hash: string; features: Float32Array }[] = [];
   let done = 0;
   for (let s = 0; s < targets.length; s += EXTRACT_BATCH) {
-    const decoded = (await (pending as ReturnType<typeof decode>)).filter((d) => d !== null);
+    const decoded = (await timed('decode', pending as ReturnType<typeof decode>)).filter((d) => d !== null);
     if (signal?.aborted) {
       await cache.append(buffer);
       return { state: 'cancelled', failed };
@@ -105,20 +113,26 @@ export async function extractMissing(
     if (decoded.length) {
       const batch = new Float32Array(decoded.length * size * size * 3);
       decoded.forEach((d, i) => batch.set(d.data, i * size * size * 3));
-      const out = tf.tidy(() => forward.run(tf.tensor4d(batch, [decoded.length, size, size, 3])));
-      const values = (await out.data()) as Float32Array;
-      out.dispose();
+      const values = await timed('forward', forward.runBatch(batch, decoded.length, size));
       decoded.forEach((d, i) => buffer.push({ hash: d.t.hash, features: values.slice(i * dim, (i + 1) * dim) }));
     }
     done += Math.min(EXTRACT_BATCH, targets.length - s);
     emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });
     // Flush by rows (pooled features) or by bytes (activations of 100 KB-1 MB per image): memory stays flat.
     if (buffer.length >= 512 || buffer.length * dim >= FLUSH_FLOATS) {
-      await cache.append(buffer);
+      await timed('write', cache.append(buffer));
       buffer = [];
     }
   }
-  await cache.append(buffer);
+  await timed('write', cache.append(buffer));
+  if (targets.length) {
+    const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const total = performance.now() - t0;
+    emit({
+      type: 'log',
+      message: `Extracted ${targets.length} images in ${sec(total)} (${Math.round(targets.length / (total / 1000))} img/s): forward ${sec(spent.forward)}, waiting for decoding ${sec(spent.decode)} (the rest overlaps the forward), cache writes ${sec(spent.write)}; ${forward.kind}.`,
+    });
+  }
   return { state: 'done', failed };
 }
 
@@ -153,10 +167,11 @@ export async function runScenario1(
   const cutLayer = pickCutLayer(loaded, job.config.cutLayer);
   const pool: Pooling = 'avg';
   const size = inputSizeOf(loaded.model);
-  const forward = foldedForward(loaded.model, cutLayer, { pool });
+  const log = (message: string) => emit({ type: 'log', message });
+  const forward = await frozenForward(loaded.model, cutLayer, { pool, cacheAs: job.modelId, log });
   try {
     const dim = forward.outputShape.reduce((a, b) => a * b, 1);
-    emit({ type: 'log', message: `Frozen part: ${loaded.name} up to ${cutLayer} (${forward.kind}), ${dim} features; backend ${backend.name} x${backend.threads}` });
+    emit({ type: 'log', message: `Frozen part: ${loaded.name} up to ${cutLayer} (${forward.kind}), ${dim} features; training backend ${backend.name} x${backend.threads}` });
     const cache = await FeatureCache.open(
       path.join(job.cacheDir, 'features'),
       { modelId: job.modelId, cutLayer, pool, inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) },
@@ -172,7 +187,7 @@ export async function runScenario1(
     const ex = await extractMissing(forward, size, missing, cache, signal, emit, loaded.preprocessing);
     const extractMs = performance.now() - te;
     const base = {
-      backend,
+      backend: { ...backend, inference: forward.inference },
       baseline: null,
       cache: { hits, misses: missing.length },
       extractMs,
@@ -311,27 +326,9 @@ async function loadSaved(dir: string): Promise<tf.LayersModel> {
 }
 
 /**
- * A saved whole classifier (classifierModel: network .. cut [+ pooling], then the head as its last
- * layer) as a forward: the network part folded, the head applied in inference mode. The head is
- * run apart because a nested model layer has two inbound nodes, which the folded chain refuses.
- */
-function classifierForward(whole: tf.LayersModel): FrozenForward {
-  const headLayer = whole.layers[whole.layers.length - 1] as tf.layers.Layer;
-  const trunk = foldedForward(whole, whole.layers[whole.layers.length - 2]?.name ?? '', { pool: 'avg' });
-  const out = headLayer.outputShape;
-  const k = Number(((Array.isArray(out[0]) ? out[0] : out) as (number | null)[])[1] ?? 0);
-  return {
-    outputShape: [k],
-    kind: `${trunk.kind} + head`,
-    run: (batch) => tf.tidy(() => headLayer.apply(trunk.run(batch), { training: false }) as tf.Tensor),
-    dispose: () => trunk.dispose(),
-  };
-}
-
-/**
  * Class probabilities for images with a saved run. Scenario 1: the folded frozen part (features
- * cached in the project's cache) + the saved head. Scenarios 2-4: the saved whole classifier, run
- * through the same folded forward (BatchNorm folded, inference mode) up to its softmax.
+ * cached in the project's cache) + the saved head. Scenarios 2-4: the saved whole classifier (the
+ * network and the nested head) as one fold plan up to its softmax (BatchNorm folded, inference mode).
  */
 export async function predict(
   runDir: string,
@@ -349,9 +346,11 @@ export async function predict(
   const k = run.classNames.length;
   const whole = run.classifier === 'model' ? await loadSaved(path.join(runDir, 'model')) : null;
   const head = whole ? null : await loadSaved(path.join(runDir, 'head'));
+  const log = (message: string) => emit({ type: 'log', message });
+  // A whole classifier (its own trained weights, not cached per machine) runs to its softmax as one plan.
   const forward = whole
-    ? classifierForward(whole)
-    : foldedForward((await getModel(run.modelDir)).model, run.cutLayer, { pool: run.pool });
+    ? await frozenForward(whole, whole.layers[whole.layers.length - 1]?.name ?? '', { pool: 'none', cacheAs: null, log })
+    : await frozenForward((await getModel(run.modelDir)).model, run.cutLayer, { pool: run.pool, cacheAs: run.modelId, log });
   try {
     const dim = whole ? k : run.featureDim;
     const features = new Map<string, Float32Array>();

@@ -18,7 +18,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
-import { chainTo, foldedForward } from './frozen';
+import { chainTo, frozenForward } from './frozen';
 import { loadImage, preprocessVersion } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from '../protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
@@ -156,7 +156,7 @@ export async function estimateSimilarity(
   const cutLayer = inspectModel(loaded).defaultCutLayer;
   const size = inputSizeOf(loaded.model);
   const sample = sampleItems(params.items, SAMPLE_PER_CLASS);
-  const forward = foldedForward(loaded.model, cutLayer, { pool: 'avg' });
+  const forward = await frozenForward(loaded.model, cutLayer, { pool: 'avg', cacheAs: params.modelId, log: (message) => emit({ type: 'log', message }) });
   const scratch = params.cacheDir ? null : await fs.mkdtemp(path.join(os.tmpdir(), 'ts-similarity-'));
   try {
     const dim = forward.outputShape.reduce((a, b) => a * b, 1);

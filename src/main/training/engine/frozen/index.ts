@@ -1,26 +1,35 @@
 /**
  * The frozen part of a pretrained network (input .. cut layer), run for inference only, behind one
- * small interface. Two implementations:
- *  - `layersForward`: the tf.layers model truncated at the cut layer (reference, any topology);
- *  - `foldedForward`: BatchNorm folded into the preceding conv / depthwise conv (W' = W*s,
- *    b' = beta + (b - mean)*s with s = gamma / sqrt(var + eps)) and conv + bias + relu/relu6 run as
- *    one tf.fused.conv2d / tf.fused.depthwiseConv2d (wasm supports linear, relu, relu6, elu,
- *    sigmoid, leakyrelu, prelu fused). Layers it does not fold run through their own
- *    layer.apply(x, {training: false}); a non-chain topology (skip connections) falls back to
- *    `layersForward` entirely. Measured about 2x faster than the layers model on wasm (bench/engine.ts).
+ * interface: a batch of images in, a batch of rows out. The part becomes a fold plan (./plan:
+ * BatchNorm folded, activations fused, any DAG), which runs
+ *  - on ONNX Runtime (../onnx) where it loads and can express every node: `frozenForward` picks it;
+ *  - else on TensorFlow.js (`foldedForward`, ./tfjs-plan), with the reason in `kind`.
+ * `layersForward` (the tf.layers model truncated at the cut) is the reference both are tested against.
  * Frozen BatchNorm always runs in inference mode here (moving statistics), never batch statistics.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { InferenceInfo } from '../../../../shared/domain';
 import { requireLayer } from '../model-layers';
+import { onnxForward } from '../onnx/forward';
+import { buildFoldPlan, unfoldedLayers, type FoldPlan } from './plan';
+import { TfPlan } from './tfjs-plan';
 
 export interface FrozenForward {
-  /** Output shape without the batch dimension, e.g. [256] or [7, 7, 256]. */
+  /** Output shape of one image, e.g. [256] or [7, 7, 256]. */
   readonly outputShape: number[];
-  /** 'folded' or 'layers' (and how many layers fell back), for logs and benchmarks. */
+  /** Which runtime runs it and how (for logs, benchmarks and the run record's frozenKind). */
   readonly kind: string;
-  /** Run a batch [N, H, W, 3] already scaled to the model's input range. The caller disposes the result. */
-  run(batch: tf.Tensor4D): tf.Tensor;
+  /** The runtime as the run record shows it (ONNX Runtime's provider and threads, or why TensorFlow.js). */
+  readonly inference: InferenceInfo;
+  /** n images [n, size, size, 3] (NHWC, scaled to the model's input range) -> n rows, row-major. */
+  runBatch(images: Float32Array, n: number, size: number): Promise<Float32Array>;
   dispose(): void;
+}
+
+/** A frozen part on TensorFlow.js, which can also run on tensors (the trainable net's input). */
+export interface TfForward extends FrozenForward {
+  /** Run a batch [N, H, W, 3]; the caller disposes the result. */
+  run(batch: tf.Tensor4D): tf.Tensor;
 }
 
 export type Pooling = 'none' | 'avg';
@@ -29,8 +38,6 @@ export interface FrozenOptions {
   /** Global average pooling appended when the cut layer's output is 4-D ('avg'), or not. */
   pool?: Pooling;
 }
-
-type Step = (x: tf.Tensor) => tf.Tensor;
 
 function cutShape(layer: tf.layers.Layer): number[] {
   const s = layer.outputShape;
@@ -46,21 +53,34 @@ function maybePool(y: tf.Tensor, pool: Pooling): tf.Tensor {
   return pool === 'avg' && y.rank === 4 ? tf.mean(y, [1, 2]) : y;
 }
 
+function tfForward(outputShape: number[], kind: string, reason: string, run: (batch: tf.Tensor4D) => tf.Tensor, dispose: () => void): TfForward {
+  return {
+    outputShape,
+    kind,
+    inference: { runtime: 'tfjs', reason },
+    run,
+    runBatch: async (images, n, size) => {
+      const out = tf.tidy(() => run(tf.tensor4d(images, [n, size, size, images.length / (n * size * size)])));
+      const data = (await out.data()) as Float32Array;
+      out.dispose();
+      return data;
+    },
+    dispose,
+  };
+}
+
 /** The reference path: the layers model truncated at the cut layer. */
-export function layersForward(model: tf.LayersModel, cutLayer: string, options: FrozenOptions = {}): FrozenForward {
+export function layersForward(model: tf.LayersModel, cutLayer: string, options: FrozenOptions = {}): TfForward {
   const pool = options.pool ?? 'avg';
   const layer = requireLayer(model, cutLayer);
   const truncated = tf.model({ inputs: model.inputs, outputs: layer.output as tf.SymbolicTensor });
-  return {
-    outputShape: pooledShape(cutShape(layer), pool),
-    kind: 'layers',
-    run: (batch) =>
-      tf.tidy(() => {
-        const y = truncated.predict(batch) as tf.Tensor;
-        return maybePool(y, pool);
-      }),
-    dispose: () => undefined, // shares the weights of `model`, which the caller owns
-  };
+  return tfForward(
+    pooledShape(cutShape(layer), pool),
+    'layers',
+    'the layers model was asked for',
+    (batch) => tf.tidy(() => maybePool(truncated.predict(batch) as tf.Tensor, pool)),
+    () => undefined, // shares the weights of `model`, which the caller owns
+  );
 }
 
 /** Layers from the input to `cut` when every one has exactly one inbound layer, else null. */
@@ -79,171 +99,74 @@ export function chainTo(cut: tf.layers.Layer): tf.layers.Layer[] | null {
   return chain;
 }
 
-type Config = Record<string, unknown>;
-
-function weight(layer: tf.layers.Layer, suffix: string): tf.Tensor | null {
-  const v = layer.weights.find((w) => w.originalName.endsWith(`/${suffix}`) || w.name.endsWith(`/${suffix}`));
-  return v ? v.read() : null;
-}
-
-function pair(v: unknown, fallback: number): [number, number] {
-  if (Array.isArray(v)) return [Number(v[0] ?? fallback), Number(v[1] ?? v[0] ?? fallback)];
-  if (typeof v === 'number') return [v, v];
-  return [fallback, fallback];
-}
-
-type FusedActivation = 'linear' | 'relu' | 'relu6';
-
-/** relu / relu6 / linear as a fused activation, or null when the layer is another activation. */
-function activationOf(layer: tf.layers.Layer): FusedActivation | null {
-  const cls = layer.getClassName();
-  const c = layer.getConfig() as Config;
-  if (cls === 'Activation') {
-    const a = String(c['activation']);
-    return a === 'relu' || a === 'relu6' || a === 'linear' ? a : null;
-  }
-  if (cls === 'ReLU') {
-    const max = c['maxValue'] ?? c['max_value'];
-    const slope = Number(c['negativeSlope'] ?? c['negative_slope'] ?? 0);
-    const threshold = Number(c['threshold'] ?? 0);
-    if (slope !== 0 || threshold !== 0) return null;
-    if (max == null) return 'relu';
-    return Number(max) === 6 ? 'relu6' : null;
-  }
-  return null;
-}
-
-interface FoldResult {
-  steps: Step[];
-  owned: tf.Tensor[];
-  fallbacks: string[];
-}
-
-function fold(chain: tf.layers.Layer[]): FoldResult {
-  const steps: Step[] = [];
-  const owned: tf.Tensor[] = [];
-  const fallbacks: string[] = [];
-  for (let i = 0; i < chain.length; i++) {
-    const layer = chain[i] as tf.layers.Layer;
-    const cls = layer.getClassName();
-    const c = layer.getConfig() as Config;
-    if (cls === 'InputLayer' || cls === 'Dropout' || cls === 'SpatialDropout1D' || cls === 'GaussianNoise' || cls === 'GaussianDropout') {
-      continue; // identity at inference
-    }
-    const convLike = cls === 'Conv2D' || cls === 'DepthwiseConv2D';
-    const dilation = pair(c['dilationRate'] ?? c['dilation_rate'], 1);
-    const channelsLast = (c['dataFormat'] ?? c['data_format'] ?? 'channelsLast') !== 'channelsFirst';
-    if (convLike && dilation[0] === 1 && dilation[1] === 1 && channelsLast && (cls === 'Conv2D' || Number(c['depthMultiplier'] ?? 1) >= 1)) {
-      const kernel = weight(layer, cls === 'Conv2D' ? 'kernel' : 'depthwise_kernel');
-      if (kernel) {
-        const ownAct = String(c['activation'] ?? 'linear');
-        let act: FusedActivation | null = ownAct === 'linear' || ownAct === 'relu' || ownAct === 'relu6' ? ownAct : null;
-        if (act !== null) {
-          const bias = weight(layer, 'bias');
-          let j = i + 1;
-          let w: tf.Tensor = kernel;
-          let b: tf.Tensor | null = bias;
-          const bnLayer = chain[j];
-          if (act === 'linear' && bnLayer && bnLayer.getClassName() === 'BatchNormalization') {
-            const bc = bnLayer.getConfig() as Config;
-            const axis = Number(Array.isArray(bc['axis']) ? bc['axis'][0] : (bc['axis'] ?? -1));
-            if (axis === -1 || axis === 3) {
-              const eps = Number(bc['epsilon'] ?? 1e-3);
-              const gamma = weight(bnLayer, 'gamma');
-              const beta = weight(bnLayer, 'beta');
-              const mean = weight(bnLayer, 'moving_mean');
-              const variance = weight(bnLayer, 'moving_variance');
-              if (mean && variance) {
-                const folded = tf.tidy(() => {
-                  const outC = mean.shape[0] ?? 0;
-                  let s = tf.rsqrt(tf.add(variance, eps));
-                  if (gamma) s = tf.mul(s, gamma);
-                  const wShape = kernel.shape;
-                  const sB = cls === 'Conv2D' ? s : tf.reshape(s, [wShape[2] ?? 1, wShape[3] ?? 1]);
-                  const newW = tf.mul(kernel, sB);
-                  const b0 = bias ?? tf.zeros([outC]);
-                  let newB = tf.mul(tf.sub(b0, mean), s);
-                  if (beta) newB = tf.add(newB, beta);
-                  return [newW, newB] as [tf.Tensor, tf.Tensor];
-                });
-                w = folded[0];
-                b = folded[1];
-                owned.push(w, b);
-                j++;
-              }
-            }
-          }
-          const next = chain[j];
-          if (act === 'linear' && next) {
-            const nextAct = activationOf(next);
-            if (nextAct !== null) {
-              act = nextAct;
-              j++;
-            }
-          }
-          const strides = pair(c['strides'], 1);
-          const pad = String(c['padding'] ?? 'valid') === 'same' ? 'same' : 'valid';
-          const filter = w;
-          const biasT = b ?? undefined;
-          const activation = act;
-          if (cls === 'Conv2D') {
-            steps.push((x) =>
-              tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides, pad, bias: biasT, activation }),
-            );
-          } else {
-            steps.push((x) =>
-              tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides, pad, bias: biasT, activation }),
-            );
-          }
-          i = j - 1;
-          continue;
-        }
-      }
-    }
-    const act = activationOf(layer);
-    if (act === 'relu') {
-      steps.push((x) => tf.relu(x));
-      continue;
-    }
-    if (act === 'relu6') {
-      steps.push((x) => tf.relu6(x));
-      continue;
-    }
-    if (act === 'linear') continue;
-    if (cls === 'GlobalAveragePooling2D' && !(c['keepdims'] ?? c['keepDims'])) {
-      steps.push((x) => tf.mean(x, [1, 2]));
-      continue;
-    }
-    if (cls === 'GlobalMaxPooling2D' && !(c['keepdims'] ?? c['keepDims'])) {
-      steps.push((x) => tf.max(x, [1, 2]));
-      continue;
-    }
-    // Anything else runs as the layer itself, in inference mode.
-    fallbacks.push(`${layer.name} (${cls})`);
-    steps.push((x) => layer.apply(x, { training: false }) as tf.Tensor);
-  }
-  return { steps, owned, fallbacks };
-}
-
-/** Folded + fused path up to `cutLayer`; falls back to `layersForward` for non-chain topologies. */
-export function foldedForward(model: tf.LayersModel, cutLayer: string, options: FrozenOptions = {}): FrozenForward {
-  const pool = options.pool ?? 'avg';
+function planOf(model: tf.LayersModel, cutLayer: string): { plan: FoldPlan; shape: number[] } {
   const cut = requireLayer(model, cutLayer);
-  const chain = chainTo(cut);
-  if (!chain) return layersForward(model, cutLayer, options);
-  const { steps, owned, fallbacks } = fold(chain);
-  return {
-    outputShape: pooledShape(cutShape(cut), pool),
-    kind: fallbacks.length ? `folded (${fallbacks.length} layers unfolded: ${fallbacks.join(', ')})` : 'folded',
-    run: (batch) =>
-      tf.tidy(() => {
-        let x: tf.Tensor = batch;
-        for (const step of steps) x = step(x);
-        return maybePool(x, pool);
-      }),
-    dispose: () => {
-      for (const t of owned) t.dispose();
-      owned.length = 0;
-    },
-  };
+  return { plan: buildFoldPlan(model, cutLayer), shape: cutShape(cut) };
+}
+
+function tfPlanForward(plan: FoldPlan, shape: number[], pool: Pooling, reason: string): TfForward {
+  const runner = new TfPlan(plan);
+  const unfolded = unfoldedLayers(plan);
+  const kind = `folded${unfolded.length ? ` (${unfolded.length} layers unfolded: ${unfolded.join(', ')})` : ''}`;
+  return tfForward(pooledShape(shape, pool), kind, reason, (batch) => tf.tidy(() => maybePool(runner.run(batch), pool)), () => runner.dispose());
+}
+
+/** The fold plan up to `cutLayer` on TensorFlow.js (BatchNorm folded, conv + bias + activation fused). */
+export function foldedForward(model: tf.LayersModel, cutLayer: string, options: FrozenOptions = {}): TfForward {
+  const { plan, shape } = planOf(model, cutLayer);
+  return tfPlanForward(plan, shape, options.pool ?? 'avg', 'the TensorFlow.js path was asked for');
+}
+
+export interface ForwardOptions extends FrozenOptions {
+  /** Input height = width (default: the model's own). */
+  inputSize?: number;
+  /** Name of the ONNX file in the machine's cache (e.g. the model's), or null: not cached (a run's own weights). */
+  cacheAs: string | null;
+  log?: (message: string) => void;
+}
+
+/**
+ * The frozen part on the fastest runtime: ONNX Runtime where it loaded and can express every node,
+ * else TensorFlow.js (kind says why). outputShape is measured at the requested input size.
+ */
+export async function frozenForward(model: tf.LayersModel, cutLayer: string, options: ForwardOptions): Promise<FrozenForward> {
+  const pool = options.pool ?? 'avg';
+  const { plan, shape } = planOf(model, cutLayer);
+  const declared = model.inputs[0]?.shape[1];
+  const size = options.inputSize ?? (typeof declared === 'number' ? declared : 224);
+  const channels = plan.inputShape[2] ?? 3;
+  const ort = await onnxForward(plan, {
+    pool,
+    inputSize: size,
+    cacheAs: options.cacheAs && `${options.cacheAs}-${cutLayer}-${pool}-${size}`,
+    description: `${model.name} from its input to ${cutLayer}, pooling ${pool}, ${size}x${size}`,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  let forward: FrozenForward;
+  if ('unavailable' in ort) {
+    forward = tfPlanForward(plan, shape, pool, ort.unavailable);
+  } else {
+    forward = {
+      outputShape: pooledShape(shape, pool),
+      kind: ort.kind,
+      inference: ort.inference,
+      runBatch: async (images, n, sz) => (await ort.run(images, n, sz)).data,
+      dispose: () => void ort.dispose(),
+    };
+  }
+  if (size === declared) return forward;
+  // Another input size: the declared shapes do not hold; one zero image says what comes out.
+  const probe = await forwardShape(forward, size, channels);
+  return { ...forward, outputShape: probe };
+}
+
+async function forwardShape(forward: FrozenForward, size: number, channels: number): Promise<number[]> {
+  const out = await forward.runBatch(new Float32Array(size * size * channels), 1, size);
+  const s = forward.outputShape;
+  if (s.length !== 3) return s.map((d) => (d === -1 ? out.length : d));
+  // Spatial dims scale with the input; channels stay.
+  const c = s[2] ?? 1;
+  const hw = out.length / c;
+  const h = Math.round(Math.sqrt(hw));
+  return [h, hw / h, c];
 }
