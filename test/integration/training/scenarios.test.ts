@@ -16,7 +16,6 @@ import { EngineClient, forkEngine, type EngineError } from '../../../src/main/tr
 import type { EngineEvent, TrainItem, TrainJob, TrainTuning } from '../../../src/main/training/protocol';
 import { cloneNetwork } from '../../../src/main/training/engine/scenario-finetune';
 import { heInitialise, trainableNet } from '../../../src/main/training/engine/trainable-net';
-import { chainTo } from '../../../src/main/training/engine/frozen';
 import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
 import { MODEL_025 } from '../../fixtures/shared';
 
@@ -198,9 +197,10 @@ describe('scenarios 3 and 4: everything trains', () => {
     const x = tf.randomUniform([2, 64, 64, 3], -1, 1, 'float32', 5);
     const stdAtCut = async (he: boolean) => {
       const clone = await cloneNetwork(model, 'he');
-      const chain = chainTo(clone.getLayer('conv_pw_13_relu'))!;
-      if (he) heInitialise(chain, 1);
-      const out = tf.tidy(() => tf.moments(trainableNet(chain, 'inference').forward(x, false)).variance.sqrt().dataSync()[0]!);
+      const net = trainableNet(clone, { from: null, to: 'conv_pw_13_relu', mode: 'inference' });
+      if (he) heInitialise(net.layers, 1);
+      const out = tf.tidy(() => tf.moments(net.forward(x, false)).variance.sqrt().dataSync()[0]!);
+      net.dispose();
       clone.dispose();
       return out;
     };

@@ -172,7 +172,8 @@ function activationLayer(layer: tf.layers.Layer): Activation | null {
   }
 }
 
-const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+/** Layers that pass their input through at inference. */
+export const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 const MERGE: Record<string, 'add' | 'sub' | 'mul' | 'avg' | 'max' | 'min'> = {
   Add: 'add',
   Subtract: 'sub',
@@ -181,10 +182,11 @@ const MERGE: Record<string, 'add' | 'sub' | 'mul' | 'avg' | 'max' | 'min'> = {
   Maximum: 'max',
   Minimum: 'min',
 };
-const NESTED = new Set(['Model', 'Functional', 'Sequential']);
+/** Classes of a model used as a layer (walked into, not run as one node). */
+export const NESTED = new Set(['Model', 'Functional', 'Sequential']);
 
 /** The op of one layer (not a nested model, not an identity), given its input shapes. */
-function layerOp(layer: tf.layers.Layer, inShapes: (number | null)[][]): PlanOp {
+export function layerOp(layer: tf.layers.Layer, inShapes: (number | null)[][]): PlanOp {
   const cls = layer.getClassName();
   const c = layer.getConfig() as Config;
   const channelsLast = (cfg(c, 'dataFormat', 'data_format') ?? 'channelsLast') !== 'channelsFirst' && cfg(c, 'dataFormat', 'data_format') !== 'channels_first';
@@ -356,7 +358,7 @@ class Builder {
  * The output tensor of `layer` in `model`'s graph (found from the model's outputs back): a nested
  * model's first inbound node is its own inner graph, not the call inside `model`.
  */
-function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
+export function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
   const seen = new Set<number>();
   const stack = [...model.outputs];
   while (stack.length) {
