@@ -42,23 +42,26 @@ afterAll(async () => {
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 /** The block ends of each family as Keras names its layers: block outputs without a skip around them. */
-const EXPECTED: Record<KerasArchitecture, { boundaries: string[]; cut: string; notACut: string }> = {
-  vgg16: { boundaries: range(1, 4).map((b) => `block${b}_pool`), cut: 'block5_pool', notACut: '' },
+const EXPECTED: Record<KerasArchitecture, { boundaries: string[]; cut: string; notACut: string; labels: Record<string, string> }> = {
+  vgg16: { boundaries: range(1, 4).map((b) => `block${b}_pool`), cut: 'block5_pool', notACut: '', labels: { block3_pool: 'block 3' } },
   resnet50: {
     boundaries: ['pool1_pool', ...([[2, 3], [3, 4], [4, 6], [5, 2]] as const).flatMap(([s, n]) => range(1, n).map((b) => `conv${s}_block${b}_out`))],
     cut: 'conv5_block3_out',
     notACut: 'conv4_block3_2_relu',
+    labels: { pool1_pool: 'stem', conv3_block2_out: 'stage conv3, block 2', conv4_block6_out: 'stage conv4, block 6 (end of the stage)' },
   },
   mobilenet_v2: {
     // Blocks 2, 4, 5, 7-9, 11, 12, 14, 15 end in a residual add; the others in their projection.
     boundaries: ['Conv1_relu', 'expanded_conv_project_BN', ...range(1, 16).map((b) => ([2, 4, 5, 7, 8, 9, 11, 12, 14, 15].includes(b) ? `block_${b}_add` : `block_${b}_project_BN`))],
     cut: 'out_relu',
     notACut: 'block_12_project_BN',
+    labels: { expanded_conv_project_BN: 'block 0', block_12_add: 'block 12' },
   },
   efficientnetb0: {
     boundaries: ['stem_activation', ...([[1, 1], [2, 2], [3, 2], [4, 3], [5, 3], [6, 4], [7, 1]] as const).flatMap(([s, n]) => range(1, n).map((j) => `block${s}${'abcd'[j - 1]}_${j === 1 ? 'project_bn' : 'add'}`))],
     cut: 'top_activation',
     notACut: 'block5b_project_bn',
+    labels: { block5a_project_bn: 'stage 5, block 5a', block6d_add: 'stage 6, block 6d (end of the stage)' },
   },
 };
 
@@ -108,6 +111,7 @@ describe.each(Object.keys(EXPECTED) as KerasArchitecture[])('%s', (arch) => {
     const offered = blockBoundaries(inspection.layers, expected.cut);
     expect(offered).toEqual(expected.boundaries);
     for (const b of offered) expect(everyPathCrosses(model, b, expected.cut), b).toBe(true);
+    for (const [name, label] of Object.entries(expected.labels)) expect(inspection.layers.find((l) => l.name === name)?.block, name).toBe(label);
     // Every plan splits the parameters up to the cut between frozen and trainable.
     const whole = buildPlan(inspection.layers, { scenario: 4, cutLayer: expected.cut }).trainableParams;
     expect(whole).toBe(model.countParams());
