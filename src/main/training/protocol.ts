@@ -120,6 +120,8 @@ export const engineMethods = {
   /** Similarity of labelled images to the pretrained data (a sample per class; features cached as scenario 1's). */
   estimateSimilarity: method<{ modelDir: string; modelId: string; classNames: string[]; items: SimilarityItem[]; cacheDir?: string }, SimilarityEstimate>(),
   predict: method<{ runDir: string; items: PredictItem[]; cacheDir?: string }, PredictResult>(),
+  /** A run's whole classifier written as one ONNX file `out` (model export). */
+  exportOnnx: method<{ runDir: string; out: string }, { bytes: number; nodes: number; inputSize: number; classes: number }>(),
   /** Memory of the engine process (peak RSS from the OS, current RSS, TensorFlow.js tensors/bytes) and its pid. */
   stats: method<NoParams, EngineStats>(),
 };

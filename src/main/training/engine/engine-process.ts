@@ -12,6 +12,7 @@ import { ModelError } from '../../models/errors';
 import { inspectModel } from './model-layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
 import { runFinetune } from './scenario-finetune';
+import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
 import {
   engineMethods,
@@ -66,6 +67,7 @@ const handlers: Handlers = {
   },
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
   predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
+  exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
   stats: () => {
     const mem = tf.memory();
     return {

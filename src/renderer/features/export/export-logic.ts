@@ -67,6 +67,15 @@ const KINDS: Record<string, KindInfo> = {
     labelColumn: false,
     name: (run) => `model${run ? `-run${run}` : ''}`,
   },
+  onnx: {
+    label: 'Model (ONNX)',
+    help: 'The trained model as one model.onnx (for ONNX Runtime and other runtimes) with labels.json and preprocessing.json. The folder must be new or empty.',
+    target: 'folder',
+    usesRun: true,
+    testCsv: false,
+    labelColumn: false,
+    name: (run) => `model${run ? `-run${run}` : ''}-onnx`,
+  },
 };
 
 /** What an export kind needs; a kind this screen does not know yet gets a plain description. */
