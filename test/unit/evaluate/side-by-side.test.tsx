@@ -6,6 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MantineProvider } from '@mantine/core';
+import { browserApisForMantine } from '../helpers';
 import type { RunDetail } from '../../../src/shared/domain';
 import { ahead, perClassPairs, sideRows } from '../../../src/renderer/features/evaluate/side-by-side';
 
@@ -77,14 +78,7 @@ vi.mock('../../../src/renderer/api/client', () => ({
 }));
 const { RunHistory } = await import('../../../src/renderer/features/evaluate/RunHistory');
 
-beforeAll(() => {
-  window.matchMedia ??= ((q: string) => ({ matches: false, media: q, onchange: null, addEventListener() {}, removeEventListener() {}, addListener() {}, removeListener() {}, dispatchEvent: () => false })) as typeof window.matchMedia;
-  globalThis.ResizeObserver ??= class {
-    observe(): void {}
-    unobserve(): void {}
-    disconnect(): void {}
-  };
-});
+beforeAll(browserApisForMantine);
 afterEach(cleanup);
 
 describe('Run history compare', () => {

@@ -8,21 +8,13 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { MantineProvider } from '@mantine/core';
+import { browserApisForMantine } from '../helpers';
 import type { LayerInfoData, Scenario } from '../../../src/shared/domain';
 import { modelPlans } from '../../../src/main/scenarios/advisor';
 import { formatCount } from '../../../src/renderer/components/format';
 import { LayerList } from '../../../src/renderer/features/training/wizard/LayerList';
 
-beforeAll(() => {
-  // Mantine reads the colour scheme through matchMedia, which jsdom lacks.
-  window.matchMedia ??= ((q: string) => ({ matches: false, media: q, onchange: null, addEventListener() {}, removeEventListener() {}, addListener() {}, removeListener() {}, dispatchEvent: () => false })) as typeof window.matchMedia;
-  // Mantine's ScrollArea and Slider observe their size.
-  globalThis.ResizeObserver ??= class {
-    observe(): void {}
-    unobserve(): void {}
-    disconnect(): void {}
-  };
-});
+beforeAll(browserApisForMantine);
 afterEach(cleanup);
 
 /** A small ResNet: a stem and three residual blocks (the skip goes around each block's convolutions); b3_out feeds the head. */
