@@ -15,7 +15,7 @@
  * Also used, in inference mode, to run a pretrained network's own classifier from a cut on.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activationNamed, IDENTITY, layerOp, NESTED, outputTensor } from './frozen/plan';
+import { activationNamed, GraphWalker, layerOp, outputTensor, type InboundNode } from './frozen/plan';
 import { applyActivation, stepOf } from './frozen/tfjs-plan';
 
 export type BatchNormMode = 'inference' | 'batch';
@@ -79,7 +79,7 @@ function outputSize(layer: tf.layers.Layer): number[] {
 }
 
 /** Walks the symbolic graph back from the part's output to its input, one step per layer call. */
-class PartBuilder {
+class PartBuilder extends GraphWalker {
   readonly steps: { step: Step; inputs: number[]; output: number }[] = [];
   readonly layers: tf.layers.Layer[] = [];
   readonly variables = new Set<tf.Variable>();
@@ -88,52 +88,33 @@ class PartBuilder {
   /** Batch statistics of the last training forward, committed by commitStatistics. */
   readonly pending: [tf.Variable, tf.Tensor, number][] = [];
   private next = 1;
-  private readonly nestedInputs = new Map<tf.layers.Layer, number>();
 
   constructor(
     private readonly cut: tf.SymbolicTensor | null,
     private readonly options: PartOptions,
-  ) {}
+  ) {
+    super();
+  }
 
-  visit(t: tf.SymbolicTensor, scope: Map<number, number>): number {
-    const known = scope.get(t.id);
-    if (known !== undefined) return known;
-    if (this.cut && t.id === this.cut.id) {
-      scope.set(t.id, 0);
-      return 0;
-    }
-    const layer = t.sourceLayer;
-    const cls = layer.getClassName();
-    if (cls === 'InputLayer') {
-      const nested = this.nestedInputs.get(layer);
-      if (nested !== undefined) return nested;
-      if (this.cut) throw new NotACutError(`${this.options.to} can be reached from the input without crossing ${this.options.from} (a skip connection goes around it).`);
-      scope.set(t.id, 0);
-      return 0;
-    }
-    const node = layer.inboundNodes[t.nodeIndex];
-    if (!node) throw new UnsupportedLayerError(`layer ${layer.name} has no inbound node ${t.nodeIndex}`);
-    const inputs = node.inputTensors.map((x) => this.visit(x, scope));
-    let out: number;
-    if (NESTED.has(cls)) {
-      const inner = layer as unknown as tf.LayersModel;
-      const innerScope = new Map<number, number>();
-      inner.inputs.forEach((x, i) => {
-        innerScope.set(x.id, inputs[i] as number);
-        this.nestedInputs.set(x.sourceLayer, inputs[i] as number);
-      });
-      out = this.visit(inner.outputs[t.tensorIndex] as tf.SymbolicTensor, innerScope);
-    } else if (IDENTITY.has(cls)) {
-      // Dropout inside the pretrained network stays off, as in the frozen forward.
-      out = inputs[0] as number;
-    } else {
-      out = this.next++;
-      const shapes = node.inputTensors.map((x) => x.shape.slice(1));
-      this.steps.push({ step: this.stepFor(layer, shapes), inputs, output: out });
-      if (!this.layers.includes(layer)) this.layers.push(layer);
-    }
-    scope.set(t.id, out);
+  protected override stopAt(t: tf.SymbolicTensor): number | null {
+    return this.cut && t.id === this.cut.id ? 0 : null;
+  }
+
+  protected input(): number {
+    if (this.cut) throw new NotACutError(`${this.options.to} can be reached from the input without crossing ${this.options.from} (a skip connection goes around it).`);
+    return 0;
+  }
+
+  protected call(layer: tf.layers.Layer, inputs: number[], _t: tf.SymbolicTensor, node: InboundNode): number {
+    const out = this.next++;
+    const shapes = node.inputTensors.map((x) => x.shape.slice(1));
+    this.steps.push({ step: this.stepFor(layer, shapes), inputs, output: out });
+    if (!this.layers.includes(layer)) this.layers.push(layer);
     return out;
+  }
+
+  protected error(message: string): Error {
+    return new UnsupportedLayerError(message);
   }
 
   private trains(...vars: (tf.Variable | null)[]): void {
