@@ -40,7 +40,7 @@ export const exportCommands: Command[] = [
     args:
       'DIR submission|probabilities|model|onnx|dataset|dataset-csv --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
     summary:
-      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder (default run: the latest succeeded), or the labelled dataset as class folders or a CSV.',
+      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder or an ONNX model (default run: the latest succeeded), or the labelled dataset as class folders or a CSV.',
     options: {
       out: { type: 'string', short: 'o' },
       run: { type: 'string' },
