@@ -3,7 +3,7 @@
  * request built from the form, and the lines that describe a finished export. Kinds come from
  * the contract's EXPORT_KINDS, so a kind added there shows up here without other changes.
  */
-import { EXPORT_KINDS, isJobOf, type ExportKind, type ExportResult, type JobInfo, type JobKind, type RequestInput } from '../../../shared/api';
+import { EXPORT_KINDS, type ExportKind, type ExportResult, type RequestInput } from '../../../shared/api';
 import type { RunSummary } from '../../../shared/domain';
 
 export interface KindInfo {
@@ -149,28 +149,4 @@ export function describeResult(r: ExportResult): string[] {
 export function defaultRun(runs: readonly RunSummary[]): RunSummary | undefined {
   const byNewest = [...runs].sort((a, b) => b.id - a.id);
   return byNewest.find((r) => r.state === 'succeeded') ?? byNewest[0];
-}
-
-// ---- following one job --------------------------------------------------------------------
-
-export const isFinished = (j: JobInfo | undefined): boolean => !!j && (j.state === 'succeeded' || j.state === 'failed' || j.state === 'cancelled');
-
-/**
- * A job event applied to the job being followed: only its own events, and nothing after it
- * finished (a late progress event never turns a finished job back into a running one).
- */
-export function followJob<K extends JobKind>(kind: K, current: JobInfo<K> | undefined, event: JobInfo): JobInfo<K> | undefined {
-  if (!current || event.id !== current.id || !isJobOf(event, kind) || isFinished(current)) return current;
-  return event;
-}
-
-/** The job a start request returned, or what its events already said (it can finish before the answer arrives). */
-export function startedJob<K extends JobKind>(kind: K, started: JobInfo<K>, seen: ReadonlyMap<string, JobInfo>): JobInfo<K> {
-  const later = seen.get(started.id);
-  return later && isJobOf(later, kind) && (isFinished(later) || !isFinished(started)) ? later : started;
-}
-
-export function jobPercent(j: JobInfo): number {
-  if (j.state === 'succeeded') return 100;
-  return j.progress.total > 0 ? Math.min(100, (100 * j.progress.done) / j.progress.total) : 0;
 }

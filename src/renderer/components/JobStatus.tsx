@@ -5,9 +5,9 @@
  */
 import type { ReactNode } from 'react';
 import { Alert, Button, Group, Progress, Stack, Text } from '@mantine/core';
-import { ErrorText } from '../../components/ErrorText';
-import { StudioError } from '../../../shared/errors';
-import { jobPercent } from './export-logic';
+import { ErrorText } from './ErrorText';
+import { StudioError } from '../../shared/errors';
+import { jobPercent } from './jobs';
 import type { JobHandle } from './useJob';
 
 /** A failed job's error, saying which job failed. */
