@@ -234,5 +234,7 @@ export async function runExport(store: ProjectStore, req: ExportRequest, ctx: Jo
       return exportDatasetCsv(store, ctx, target);
     case 'model':
       return exportModel(store, resolveRun(store.db, req.runId), ctx, target);
+    case 'audit':
+      throw new StudioError('internal', 'The audit export is not wired yet.');
   }
 }

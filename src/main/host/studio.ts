@@ -349,8 +349,14 @@ export class Studio implements StudioHandlers {
     return r;
   }
 
-  async setSplit(input: ParsedInput<'setSplit'>): Promise<{ changed: number }> {
+  async setSplit(input: ParsedInput<'setSplit'>): Promise<RequestOutput<'setSplit'>> {
     const r = images.setSplit(this.store().db, input.ids, input.split);
+    this.changed('images');
+    return r;
+  }
+
+  async restoreSplits(input: ParsedInput<'restoreSplits'>): Promise<RequestOutput<'restoreSplits'>> {
+    const r = images.restoreSplits(this.store().db, input.groups);
     this.changed('images');
     return r;
   }
@@ -365,6 +371,61 @@ export class Studio implements StudioHandlers {
     const r = images.stratifiedSplit(this.store().db, input.val, input.seed);
     this.changed('images');
     return r;
+  }
+
+  // ---- the data audit ------------------------------------------------------------------------
+  // (being wired: see /work/tools/briefs/audit-contract.md)
+
+  async startAudit(_input: ParsedInput<'startAudit'>): Promise<JobInfo<'audit'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async auditSummary(): Promise<RequestOutput<'auditSummary'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async listLabelIssues(_input: ParsedInput<'listLabelIssues'>): Promise<RequestOutput<'listLabelIssues'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async confirmLabels(_input: ParsedInput<'confirmLabels'>): Promise<RequestOutput<'confirmLabels'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async unconfirmLabels(_input: ParsedInput<'unconfirmLabels'>): Promise<RequestOutput<'unconfirmLabels'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async listDuplicateClusters(_input: ParsedInput<'listDuplicateClusters'>): Promise<RequestOutput<'listDuplicateClusters'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async keepOne(_input: ParsedInput<'keepOne'>): Promise<RequestOutput<'keepOne'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async undoRemoval(_input: ParsedInput<'undoRemoval'>): Promise<RequestOutput<'undoRemoval'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async moveClusterToSplit(_input: ParsedInput<'moveClusterToSplit'>): Promise<RequestOutput<'moveClusterToSplit'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async startEmbeddingMap(_input: ParsedInput<'startEmbeddingMap'>): Promise<JobInfo<'map'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async embeddingMap(_input: ParsedInput<'embeddingMap'>): Promise<RequestOutput<'embeddingMap'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async startLabelNext(_input: ParsedInput<'startLabelNext'>): Promise<JobInfo<'label-next'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
+  }
+
+  async labelNextQueue(_input: ParsedInput<'labelNextQueue'>): Promise<RequestOutput<'labelNextQueue'>> {
+    throw new StudioError('internal', 'The audit is not wired yet.');
   }
 
   // ---- export ------------------------------------------------------------------------------

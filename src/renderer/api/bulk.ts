@@ -75,16 +75,19 @@ export function acceptSuggestions(input: RequestInput<'acceptSuggestions'>): Pro
   return labelParts(parts(imageIds).map((part) => () => api.call('acceptSuggestions', { ...input, imageIds: part })));
 }
 
-/** Splits have no undo: a failing part stops the rest, and the error says how many images had moved. */
+/** A failing part stops the rest, and the error says how many images had moved; `previous` covers the parts done. */
 export async function setSplit(ids: readonly number[], split: Split): Promise<RequestOutput<'setSplit'>> {
   let changed = 0;
+  const previous: RequestOutput<'setSplit'>['previous'] = [];
   for (const part of parts(ids)) {
     try {
-      changed += (await api.call('setSplit', { ids: part, split })).changed;
+      const r = await api.call('setSplit', { ids: part, split });
+      changed += r.changed;
+      previous.push(...r.previous);
     } catch (err) {
       if (changed > 0 && err instanceof Error) err.message += ` (${changed} of ${ids.length} images had been moved before this)`;
       throw err;
     }
   }
-  return { changed };
+  return { changed, previous };
 }

@@ -67,6 +67,15 @@ const KINDS: Record<string, KindInfo> = {
     labelColumn: false,
     name: (run) => `model${run ? `-run${run}` : ''}`,
   },
+  audit: {
+    label: 'Audit results (CSV)',
+    help: "image,given,suggested,score,reason for every result of the latest audit: likely label errors, near-duplicates, leaks across splits and label conflicts.",
+    target: 'file',
+    usesRun: false,
+    testCsv: false,
+    labelColumn: false,
+    name: () => 'audit.csv',
+  },
 };
 
 /** What an export kind needs; a kind this screen does not know yet gets a plain description. */
