@@ -5,6 +5,8 @@ import { buildGrid, insidePolygon, nearestPoint, pointsInPolygon } from '../../.
 import { boundsOf, fitView, pan, polygonToData, toData, toScreen, zoomAt } from '../../../src/renderer/features/audit/map/view';
 import { drawPoints, packHex, packRgba } from '../../../src/renderer/features/audit/map/raster';
 import { colourPoints, scoreColour, type MapPoints } from '../../../src/renderer/features/audit/map/colouring';
+import { decodeMapPage, joinPoints } from '../../../src/renderer/features/audit/map/map-data';
+import type { EmbeddingMapPage } from '../../../src/shared/domain';
 
 function cloud(n: number, seed: number): { x: Float32Array; y: Float32Array } {
   const r = seededRandom(seed);
@@ -153,11 +155,11 @@ describe('rasteriser', () => {
 describe('colouring', () => {
   const p: MapPoints = {
     count: 4,
-    ids: Float64Array.of(11, 12, 13, 14),
+    ids: Int32Array.of(11, 12, 13, 14),
     x: new Float32Array(4),
     y: new Float32Array(4),
-    label: Int32Array.of(1, 2, 0, 1),
-    predicted: Int32Array.of(2, 2, 1, 1),
+    label: Int16Array.of(0, 1, -1, 0),
+    predicted: Int16Array.of(1, 1, 0, 0),
     split: Uint8Array.of(0, 1, 2, 0),
     score: Float32Array.of(0.9, -0.8, NaN, 0.1),
   };
@@ -197,5 +199,47 @@ describe('colouring', () => {
       { label: 'scored', color: '#fab005', count: 3 },
       { label: 'no score', color: '#adb5bd', count: 1 },
     ]);
+  });
+});
+
+describe('map pages', () => {
+  const b64 = (a: ArrayBufferView): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+  const page = (ids: number[], xy: number[], over: Partial<EmbeddingMapPage> = {}): EmbeddingMapPage => ({
+    mapId: 1,
+    createdAt: '',
+    source: { runId: null, model: 'm', cutLayer: 'c', featureDim: 4 },
+    total: 3,
+    offset: 0,
+    count: ids.length,
+    classes: [],
+    runId: null,
+    bounds: { minX: 0, maxX: 1, minY: 0, maxY: 1 },
+    ids: b64(Int32Array.from(ids)),
+    xy: b64(Float32Array.from(xy)),
+    labels: b64(Int16Array.from(ids.map((i) => (i % 2 ? -1 : 1)))),
+    predicted: b64(Int16Array.from(ids.map(() => 0))),
+    splits: b64(Uint8Array.from(ids.map((i) => i % 3))),
+    scores: b64(Float32Array.from(ids.map((i) => (i === 2 ? NaN : i / 10)))),
+    ...over,
+  });
+
+  it('decodes the base64 arrays and joins pages in order', () => {
+    const a = decodeMapPage(page([1, 2], [0.5, -1.5, 2, 3]));
+    expect([...a.ids]).toEqual([1, 2]);
+    expect([...a.x]).toEqual([0.5, 2]);
+    expect([...a.y]).toEqual([-1.5, 3]);
+    expect([...a.label]).toEqual([-1, 1]);
+    expect([...a.split]).toEqual([1, 2]);
+    expect(a.score[0]).toBeCloseTo(0.1);
+    expect(Number.isNaN(a.score[1]!)).toBe(true);
+    const all = joinPoints([a, decodeMapPage(page([3], [7, 8]))]);
+    expect(all.count).toBe(3);
+    expect([...all.ids]).toEqual([1, 2, 3]);
+    expect([...all.y]).toEqual([-1.5, 3, 8]);
+    expect([...all.split]).toEqual([1, 2, 0]);
+  });
+
+  it('refuses arrays whose length does not match the count', () => {
+    expect(() => decodeMapPage(page([1, 2], [0, 0, 1]))).toThrow(/coordinates hold 12 bytes; 2 points need 16/);
   });
 });

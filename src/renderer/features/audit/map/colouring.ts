@@ -10,13 +10,13 @@ import { packHex, packRgba } from './raster';
 export interface MapPoints {
   count: number;
   /** Image id of each point. */
-  ids: Float64Array;
+  ids: Int32Array;
   x: Float32Array;
   y: Float32Array;
-  /** Class id of the label, 0 = unlabelled. */
-  label: Int32Array;
-  /** Class id of the prediction, 0 = none. */
-  predicted: Int32Array;
+  /** Index of the label in the palette (the project's classes), -1 = unlabelled. */
+  label: Int16Array;
+  /** Index of the prediction in the palette, -1 = none. */
+  predicted: Int16Array;
   /** 0 train, 1 val, 2 test. */
   split: Uint8Array;
   /** Audit score in [-1, 1] (lower = likelier a wrong label); NaN where there is none. */
@@ -70,7 +70,7 @@ export function scoreColour(score: number): [number, number, number] {
   return stops[stops.length - 1]![1];
 }
 
-function byCategory(p: MapPoints, values: Int32Array | Uint8Array, keys: { key: number; label: string; color: string }[], noneLabel: string): Colouring {
+function byCategory(p: MapPoints, values: Int16Array | Uint8Array, keys: { key: number; label: string; color: string }[], noneLabel: string): Colouring {
   const packed = new Map(keys.map((k) => [k.key, packHex(k.color)]));
   const none = packHex(NONE_COLOUR);
   const counts = new Map<number, number>();
@@ -88,8 +88,9 @@ function byCategory(p: MapPoints, values: Int32Array | Uint8Array, keys: { key: 
   return { colors, order: null, legend };
 }
 
+/** `classes` is the palette the label and prediction indices point into. */
 export function colourPoints(p: MapPoints, mode: ColourMode, classes: readonly ClassColour[]): Colouring {
-  const classKeys = classes.map((c) => ({ key: c.id, label: c.name, color: c.color }));
+  const classKeys = classes.map((c, k) => ({ key: k, label: c.name, color: c.color }));
   if (mode === 'label') return byCategory(p, p.label, classKeys, 'unlabelled');
   if (mode === 'prediction') return byCategory(p, p.predicted, classKeys, 'no prediction');
   if (mode === 'split') return byCategory(p, p.split, SPLIT_ORDER.map((s, k) => ({ key: k, label: s, color: SPLIT_COLOURS[k]! })), 'no split');
