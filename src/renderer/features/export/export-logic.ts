@@ -5,6 +5,7 @@
  */
 import { EXPORT_KINDS, type ExportKind, type ExportResult, type RequestInput } from '../../../shared/api';
 import type { RunSummary } from '../../../shared/domain';
+import { joinPath } from '../../components/paths';
 
 export interface KindInfo {
   label: string;
@@ -85,12 +86,6 @@ export function kindInfo(kind: string): KindInfo {
 
 /** The kinds the contract offers, in its order. */
 export const exportKinds = (): readonly ExportKind[] => EXPORT_KINDS;
-
-/** `name` in `dir`, with the folder's own separator (a Windows path has backslashes only). */
-export function joinPath(dir: string, name: string): string {
-  const sep = dir.includes('\\') && !dir.includes('/') ? '\\' : '/';
-  return dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`;
-}
 
 /** The folder holding `dir` and `dir`'s own name (separators of either kind, trailing ones ignored). */
 export function splitPath(dir: string): { parent: string; base: string } {

@@ -32,7 +32,9 @@ export interface MapCanvasProps {
   onKeyDown?(e: KeyboardEvent): void;
   /** Selection outline, by theme. */
   ringColor: string;
-  /** Bumped to fit the whole map into view again. */
+  /** A new value (a new map) fits the whole map into view; the same map redrawn keeps the view. */
+  fitKey: string | number;
+  /** Bumped to fit the whole map into view again (the Fit button). */
   fitNonce?: number;
 }
 
@@ -51,7 +53,7 @@ interface Drag {
   mode: SelectMode;
 }
 
-export function MapCanvas({ points, colouring, selected, onSelect, lasso, describe, onKeyDown, ringColor, fitNonce = 0 }: MapCanvasProps) {
+export function MapCanvas({ points, colouring, selected, onSelect, lasso, describe, onKeyDown, ringColor, fitKey, fitNonce = 0 }: MapCanvasProps) {
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
@@ -161,7 +163,7 @@ export function MapCanvas({ points, colouring, selected, onSelect, lasso, descri
   }, [bounds, schedule]);
 
   // Follow the container's size; the first size (and a new map, or Fit) fits the whole map.
-  const fitted = useRef<unknown>(null);
+  const fitted = useRef<string | number | null>(null);
   useLayoutEffect(() => {
     const box = boxRef.current;
     if (!box) return;
@@ -175,8 +177,8 @@ export function MapCanvas({ points, colouring, selected, onSelect, lasso, descri
         c.width = Math.round(w * dpr);
         c.height = Math.round(h * dpr);
       }
-      if (fitted.current !== bounds) {
-        fitted.current = bounds;
+      if (fitted.current !== fitKey) {
+        fitted.current = fitKey;
         fit();
       } else schedule();
     };
@@ -184,14 +186,14 @@ export function MapCanvas({ points, colouring, selected, onSelect, lasso, descri
     const ro = new ResizeObserver(resize);
     ro.observe(box);
     return () => ro.disconnect();
-  }, [bounds, fit, schedule]);
+  }, [fitKey, fit, schedule]);
 
   useEffect(() => {
     if (fitNonce > 0) fit();
   }, [fitNonce, fit]);
 
-  // A new colouring or selection: one more frame.
-  useEffect(schedule, [colouring, selectedIdx, ringColor, schedule]);
+  // New points, colouring or selection: one more frame.
+  useEffect(schedule, [points, colouring, selectedIdx, ringColor, schedule]);
 
   // Wheel zoom about the pointer (a non-passive listener, so the page does not scroll).
   useEffect(() => {
