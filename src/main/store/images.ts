@@ -8,6 +8,7 @@ import { StudioError } from '../../shared/errors';
 import { seededRandom } from '../../shared/random';
 import { ensureClasses, findClassByName, getClass } from './classes';
 import { imageFilePath } from './image-files';
+import { saveFingerprints } from './fingerprints';
 import type { DB } from './open-database';
 
 export const MAX_PAGE = 500;
@@ -104,6 +105,8 @@ export interface NewImage {
   split: Split;
   /** Class name; a class that does not exist yet is created. */
   label: string | null;
+  /** Its perceptual fingerprint (stored by content hash). */
+  fingerprint?: { phash: string; width: number; height: number; pixels: Uint8Array } | undefined;
 }
 
 /**
@@ -140,6 +143,7 @@ export function addImages(db: DB, sourceId: number, images: readonly NewImage[])
       if (info.changes === 1) added++;
       else notAdded.push(img);
     }
+    saveFingerprints(db, images.flatMap((img) => (img.fingerprint ? [{ hash: img.hash, ...img.fingerprint }] : [])));
     return { added, notAdded, classesCreated };
   })();
 }
