@@ -11,10 +11,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingMapPage } from '../../src/shared/domain';
+import { alteredCopy } from '../fixtures/altered-copies';
 import { digitPng } from '../fixtures/digits';
 import { MODEL_025 } from '../fixtures/shared';
 import { type App, cliJson, openApp, pageCall, screenshot, tempDir } from './harness';
@@ -41,15 +41,15 @@ async function put(file: string, png: Buffer | Promise<Buffer>): Promise<void> {
 
 async function makeImages(root: string): Promise<void> {
   for (const [d, name] of CLASSES.entries()) {
-    for (let n = 0; n < TRAIN; n++) await put(path.join(root, 'train', name, `${n}.png`), digitPng(d, n));
-    for (let n = 0; n < VAL; n++) await put(path.join(root, 'val', name, `v${n}.png`), digitPng(d, 100 + n));
+    for (let n = 0; n < TRAIN; n++) await put(path.join(root, 'labelled', 'train', name, `${n}.png`), digitPng(d, n));
+    for (let n = 0; n < VAL; n++) await put(path.join(root, 'labelled', 'val', name, `v${n}.png`), digitPng(d, 100 + n));
     for (let n = 0; n < TEST_PER_DIGIT; n++) await put(path.join(root, 'test', `t${d}-${n}.png`), digitPng(d, 200 + n));
     for (let n = 0; n < POOL_PER_DIGIT; n++) await put(path.join(root, 'pool', `pool${d}-${n}.png`), digitPng(d, 400 + n));
   }
-  for (const [file, f] of Object.entries(FLIPS)) await put(path.join(root, 'train', f.filedAs, file), digitPng(f.digit, 300));
-  // Near-duplicates (an exact copy would be merged at import): resized and re-encoded.
-  await put(path.join(root, 'test', LEAK_COPY), sharp(await digitPng(2, 5)).resize(26, 26).jpeg({ quality: 92 }).toBuffer());
-  await put(path.join(root, 'val', 'two', CONFLICT_COPY), sharp(await digitPng(1, 7)).resize(24, 24).png().toBuffer());
+  for (const [file, f] of Object.entries(FLIPS)) await put(path.join(root, 'labelled', 'train', f.filedAs, file), digitPng(f.digit, 300));
+  // Near-duplicates (an exact copy would be merged at import): re-encoded as JPEG, brightened.
+  await put(path.join(root, 'test', LEAK_COPY), alteredCopy(await digitPng(2, 5), 'jpeg'));
+  await put(path.join(root, 'labelled', 'val', 'two', CONFLICT_COPY), alteredCopy(await digitPng(1, 7), 'brightness'));
 }
 
 const screen = (page: Page, name: string) => page.locator('nav[aria-label="Screens"]').getByText(name, { exact: true }).click();
@@ -60,13 +60,21 @@ async function idOf(page: Page, fileName: string): Promise<number> {
   return rows[0]!.id;
 }
 
-/** Waits for a job's status block to reach `state`, collecting the states it passed through. */
-async function waitJob(page: Page, testId: string, state: string, seen: Set<string> = new Set(), timeout = 120_000): Promise<Set<string>> {
+/**
+ * Clicks `start` and waits for the job it starts (a new id in the status block) to reach `state`;
+ * answers with the states the block showed on the way.
+ */
+async function startAndWait(page: Page, start: string, testId: string, state: string, timeout = 120_000): Promise<Set<string>> {
+  const block = page.getByTestId(testId);
+  const before = await block.getAttribute('data-job-id').catch(() => null);
+  await page.getByTestId(start).click();
+  const seen = new Set<string>();
   await expect
     .poll(
       async () => {
-        const s = (await page.getByTestId(testId).getAttribute('data-state').catch(() => null)) ?? '';
-        seen.add(s);
+        const [id, s] = await Promise.all([block.getAttribute('data-job-id').catch(() => null), block.getAttribute('data-state').catch(() => null)]);
+        if (id === null || id === before) return 'not started';
+        seen.add(s ?? '');
         return s;
       },
       { timeout, interval: 50 },
@@ -102,8 +110,8 @@ describe('audit', () => {
     await makeImages(images);
     await cliJson(home, 'models', 'import', MODEL_025);
     await cliJson(home, 'project', 'create', projectDir);
-    await cliJson(home, 'import', projectDir, path.join(images, 'train'), '--split', 'train');
-    await cliJson(home, 'import', projectDir, path.join(images, 'val'));
+    // Split first (train/<class>/, val/<class>/), as a user's folder often is.
+    await cliJson(home, 'import', projectDir, path.join(images, 'labelled'));
     await cliJson(home, 'import', projectDir, path.join(images, 'test'), '--split', 'test');
     await cliJson(home, 'import', projectDir, path.join(images, 'pool'), '--split', 'train');
     app = await openApp(home);
@@ -126,8 +134,7 @@ describe('audit', () => {
     expect(counts.counts.bySplit.val).toBeGreaterThan(0);
     await screen(page, 'Audit');
     await page.getByTestId('audit-none').waitFor();
-    await page.getByTestId('audit-start').click();
-    const seen = await waitJob(page, 'audit-job', 'succeeded');
+    const seen = await startAndWait(page, 'audit-start', 'audit-job', 'succeeded');
     expect(seen.has('running')).toBe(true);
     const summary = page.getByTestId('audit-summary');
     await summary.waitFor();
@@ -173,8 +180,7 @@ describe('audit', () => {
     expect((await pageCall(page, 'imageDetails', { id: confirmId! })).className).toBe(FLIPS[flipped.get(confirmId!)!.file]!.filedAs);
 
     // Audit again: the confirmed image is not flagged again.
-    await page.getByTestId('audit-start').click();
-    await waitJob(page, 'audit-job', 'succeeded');
+    await startAndWait(page, 'audit-start', 'audit-job', 'succeeded');
     await expect.poll(() => page.getByTestId('audit-summary').getAttribute('data-audit-id')).not.toBe(auditId);
     auditId = (await page.getByTestId('audit-summary').getAttribute('data-audit-id'))!;
     await expect.poll(async () => (await openIssueIds(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
@@ -234,8 +240,7 @@ describe('audit', () => {
     const { page } = app;
     await page.getByTestId('tab-map').click();
     await page.getByTestId('map-empty').waitFor();
-    await page.getByTestId('map-start').click();
-    await waitJob(page, 'map-job', 'succeeded');
+    await startAndWait(page, 'map-start', 'map-job', 'succeeded');
     const map = page.getByTestId('embedding-map');
     await expect.poll(() => map.getAttribute('data-points')).toBe(String(total));
     await expect.poll(async () => Number(await map.getAttribute('data-frames'))).toBeGreaterThan(0);
@@ -310,7 +315,7 @@ describe('audit', () => {
     await page.getByTestId('map-open-gallery').click();
     await page.getByTestId('gallery').waitFor();
     await expect.poll(() => page.getByTestId('selected-count').innerText()).toBe(String(want.length));
-    await page.getByRole('slider', { name: 'Thumbnail size' }).focus();
+    await page.getByTestId('tile-size').getByRole('slider').focus();
     await page.keyboard.press('Home');
     await expect.poll(() => page.locator('[data-testid="tile"][data-image-id]').count()).toBe(total);
     const selected = await page.locator('[data-testid="tile"][aria-selected="true"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-image-id'))).sort((a, b) => a - b));
@@ -323,7 +328,7 @@ describe('audit', () => {
     await page.getByTestId('tab-next').click();
     await page.getByTestId('next-empty').waitFor();
     await page.getByTestId('next-batch').locator('input').fill('3');
-    await page.getByTestId('next-retrain').click();
+    await startAndWait(page, 'next-retrain', 'next-job', 'succeeded');
     const ranking = page.getByTestId('next-ranking');
     await ranking.waitFor({ timeout: 120_000 });
     const first = await ranking.getAttribute('data-ranking-id');
@@ -342,7 +347,7 @@ describe('audit', () => {
       await expect.poll(() => page.getByTestId('next-tile').count()).toBe(queue1.length - k - 1);
     }
     await expect.poll(() => ranking.getAttribute('data-ranking-id'), { timeout: 120_000 }).not.toBe(first);
-    await waitJob(page, 'next-job', 'succeeded');
+    await expect.poll(() => page.getByTestId('next-job').getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
     const queue2 = await read();
     const labelled = new Set(pool.map((p) => p.id));
     expect(queue2.map((r) => r.id).sort()).toEqual(queue1.filter((r) => !labelled.has(r.id)).map((r) => r.id).sort());
@@ -368,10 +373,9 @@ describe('audit', () => {
 
   it('cancels an audit and keeps the previous one', async () => {
     const { page } = app;
-    await page.getByTestId('audit-start').click();
-    await waitJob(page, 'audit-job', 'running');
+    await startAndWait(page, 'audit-start', 'audit-job', 'running');
     await page.getByTestId('audit-job-cancel').click();
-    await waitJob(page, 'audit-job', 'cancelled');
+    await expect.poll(() => page.getByTestId('audit-job').getAttribute('data-state'), { timeout: 60_000 }).toBe('cancelled');
     await page.getByTestId('audit-job-cancelled').waitFor();
     expect(await page.getByTestId('audit-summary').getAttribute('data-audit-id')).toBe(auditId);
     expect(app.errors).toEqual([]);

@@ -20,7 +20,7 @@ export function JobStatus({ handle, label, testId, cancelledText, children }: { 
   const { job, error } = handle;
   const running = job && (job.state === 'running' || job.state === 'queued');
   return (
-    <Stack gap={6} data-testid={testId} data-state={job?.state ?? (error ? 'error' : 'idle')}>
+    <Stack gap={6} data-testid={testId} data-state={job?.state ?? (error ? 'error' : 'idle')} data-job-id={job?.id}>
       <ErrorText error={error} />
       {running && (
         <Group gap="xs" wrap="nowrap">
