@@ -48,18 +48,20 @@ export function featureSource(store: ProjectStore, source: ResolvedSource, items
 }
 
 /**
- * The head settings for a retrain on cached features: the run's, with scenario 1's plain head
- * training (no augmentation), at least `minBatch` images per step (a step's fixed cost, not its
- * size, bounds the head's speed: measured 1,300 img/s at batch 64 and 5,400 at 256 on this
- * machine's wasm backend), and at most `maxEpochs` epochs.
+ * The head settings for a retrain on the cached features of `images` images: the run's head, optimiser,
+ * learning rate and seed, with scenario 1's plain head training (no augmentation), the retrain's own
+ * epochs and patience (a run's may be a quick 3 epochs), and batches large enough for at most
+ * `maxSteps` steps an epoch. A step's fixed cost, not its size, bounds the head's
+ * speed (measured on the wasm backend under load: 1,300 img/s at batch 64, 5,400 at 256, about
+ * 46 ms a step either way), so a large project trains in larger steps, a small one as the run did.
  */
-export function retrainConfig(config: TrainConfig, opts: { minBatch: number; maxEpochs: number; patience?: number }): TrainConfig {
+export function retrainConfig(config: TrainConfig, opts: { images: number; maxSteps: number; epochs: number; patience: number }): TrainConfig {
   return {
     ...config,
     scenario: 1,
     augment: null,
-    batchSize: Math.max(config.batchSize, opts.minBatch),
-    epochs: Math.min(config.epochs, opts.maxEpochs),
-    ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
+    batchSize: Math.min(1024, Math.max(config.batchSize, Math.ceil(opts.images / opts.maxSteps))),
+    epochs: opts.epochs,
+    patience: opts.patience,
   };
 }

@@ -40,7 +40,8 @@ export async function runLabelNext(store: ProjectStore, engine: Engine, models: 
       source: featureSource(store, source, [...labelled, ...unlabelled]),
       labels: Int32Array.from(labelled, (x) => index.get(x.classId!)!),
       numClasses: k,
-      config: retrainConfig(source.config, { minBatch: 256, maxEpochs: 10, patience: 0 }),
+      // Seconds: 10 epochs of at most 10 steps (the queue needs a ranking, not the last point of accuracy).
+      config: retrainConfig(source.config, { images: labelled.length, maxSteps: 10, epochs: 10, patience: 0 }),
     },
     { signal: ctx.signal, onEvent },
   );

@@ -145,7 +145,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // as long as the image keeps that class.
     // duplicate_*: the latest audit's near-duplicate clusters and the pairs that joined them.
     // embedding_maps + map_points, label_next_rankings + label_next_scores: the latest map and
-    // label-next ranking. removals: images removed by a leak's "keep one", with every row that
+    // label-next ranking. Their ids never come back (AUTOINCREMENT): an id a client holds from an
+    // older audit cannot name a cluster of a newer one. removals: images removed by a leak's "keep one", with every row that
     // referenced them (JSON), so an undo puts them back as they were.
     sql: `
       CREATE TABLE fingerprints (
@@ -156,7 +157,7 @@ export const MIGRATIONS: readonly Migration[] = [
         pixels BLOB NOT NULL
       ) WITHOUT ROWID;
       CREATE TABLE audits (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
         model TEXT NOT NULL,
         cut_layer TEXT NOT NULL,
@@ -187,7 +188,7 @@ export const MIGRATIONS: readonly Migration[] = [
         confirmed_at TEXT NOT NULL
       );
       CREATE TABLE duplicate_clusters (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         audit_id INTEGER NOT NULL REFERENCES audits(id) ON DELETE CASCADE
       );
       CREATE INDEX duplicate_clusters_audit ON duplicate_clusters(audit_id);
@@ -210,7 +211,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX duplicate_pairs_a ON duplicate_pairs(a);
       CREATE INDEX duplicate_pairs_b ON duplicate_pairs(b);
       CREATE TABLE embedding_maps (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
         model TEXT NOT NULL,
         cut_layer TEXT NOT NULL,
@@ -227,7 +228,7 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       CREATE INDEX map_points_image ON map_points(image_id);
       CREATE TABLE label_next_rankings (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
         model TEXT NOT NULL,
         cut_layer TEXT NOT NULL,
@@ -248,7 +249,7 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       CREATE INDEX label_next_scores_image ON label_next_scores(image_id);
       CREATE TABLE removals (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         reason TEXT NOT NULL,
         payload TEXT NOT NULL,
         created_at TEXT NOT NULL,
