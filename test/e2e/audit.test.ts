@@ -197,7 +197,7 @@ describe('audit', () => {
     const leak = page.locator(`[data-testid="cluster"]:has([data-image-id="${leakCopy}"])`);
     await leak.waitFor();
     expect(await leak.getAttribute('data-leak')).toBe('true');
-    expect(await leak.getByTestId('cluster-leak').innerText()).toMatch(/training \+ test|test \+ training/);
+    expect(await leak.getByTestId('cluster-leak').innerText()).toMatch(/training \+ test|test \+ training/i);
     expect(await leak.getByTestId('cluster-pair').first().innerText()).toMatch(/hash \d+ bits? apart/);
     const trainTwin = Number(await leak.locator('[data-testid="cluster-member"][data-split="train"]').first().getAttribute('data-image-id'));
     expect(await page.locator(`[data-testid="cluster"]:has([data-image-id="${conflictCopy}"])`).getAttribute('data-conflict')).toBe('true');
@@ -327,7 +327,7 @@ describe('audit', () => {
     const { page } = app;
     await page.getByTestId('tab-next').click();
     await page.getByTestId('next-empty').waitFor();
-    await page.getByTestId('next-batch').locator('input').fill('3');
+    await page.getByTestId('next-batch').fill('3');
     await startAndWait(page, 'next-retrain', 'next-job', 'succeeded');
     const ranking = page.getByTestId('next-ranking');
     await ranking.waitFor({ timeout: 120_000 });
