@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/shared/random';
 import { buildGrid, insidePolygon, nearestPoint, pointsInPolygon } from '../../../src/renderer/features/audit/map/spatial-grid';
 import { boundsOf, fitView, pan, polygonToData, toData, toScreen, zoomAt } from '../../../src/renderer/features/audit/map/view';
-import { drawPoints, packHex, packRgba } from '../../../src/renderer/features/audit/map/raster';
+import { dotSize, drawPoints, packHex, packRgba } from '../../../src/renderer/features/audit/map/raster';
 import { colourPoints, scoreColour, type MapPoints } from '../../../src/renderer/features/audit/map/colouring';
 import { decodeMapPage, joinPoints } from '../../../src/renderer/features/audit/map/map-data';
 import type { EmbeddingMapPage } from '../../../src/shared/domain';
@@ -143,6 +143,32 @@ describe('rasteriser', () => {
     expect(px2.data.filter((c) => c === 7).length).toBe(4);
     expect(px2.data[9 * 20 + 9]).toBe(7);
     expect(px2.data[1 * 20 + 1]).toBe(0);
+  });
+
+  it('draws dots of 5 pixels and more as discs', () => {
+    const px = { data: new Uint32Array(12 * 12), width: 12, height: 12 };
+    drawPoints(px, [6], [6], 1, { scale: 1, tx: 0, ty: 0 }, 1, 8);
+    const at = (cx: number, cy: number): number => px.data[cy * 12 + cx]!;
+    expect(at(6, 6)).toBe(1);
+    expect(at(2, 6)).toBe(1); // left edge of the middle row
+    expect(at(2, 2)).toBe(0); // the cell's corner is outside the disc
+    const filled = px.data.filter((c) => c === 1).length;
+    expect(filled).toBeGreaterThan(40);
+    expect(filled).toBeLessThan(64);
+    // Clipped at the top-left corner of the buffer, without writing outside it.
+    const small = { data: new Uint32Array(4 * 4), width: 4, height: 4 };
+    drawPoints(small, [0], [0], 1, { scale: 1, tx: 0, ty: 0 }, 1, 6);
+    expect(small.data[0]).toBe(1);
+    expect(small.data.filter((c) => c === 1).length).toBeLessThan(9);
+  });
+
+  it('sizes dots by map size, device pixels and zoom', () => {
+    expect(dotSize(100_000, 1, 1)).toBe(2);
+    expect(dotSize(500, 1, 1)).toBe(6);
+    expect(dotSize(500, 2, 1)).toBe(12);
+    expect(dotSize(100_000, 1, 4)).toBe(4);
+    expect(dotSize(100_000, 1, 0.3)).toBe(2);
+    expect(dotSize(500, 2, 100)).toBe(16);
   });
 
   it('packs colours in ImageData byte order', () => {

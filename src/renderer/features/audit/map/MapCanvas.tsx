@@ -12,7 +12,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { fileUrl } from '../../../api/client';
 import type { Colouring, MapPoints } from './colouring';
-import { drawPoints, packHex, type Pixels } from './raster';
+import { dotSize, drawPoints, packHex, type Pixels } from './raster';
 import { buildGrid, nearestPoint, pointsInPolygon } from './spatial-grid';
 import { boundsOf, fitView, pan, polygonToData, toData, toScreen, zoomAt, type View } from './view';
 
@@ -104,7 +104,7 @@ export function MapCanvas({ points, colouring, selected, onSelect, lasso, descri
     const { data, px } = image.current;
     const s = scene.current;
     const v = view.current;
-    const pointSize = Math.max(2, Math.min(9, Math.round(2.5 * dpr * Math.sqrt(v.scale / fitScale.current))));
+    const pointSize = dotSize(s.points.count, dpr, v.scale / fitScale.current);
     px.data.fill(0);
     drawPoints(px, s.points.x, s.points.y, s.colouring.colors, v, dpr, pointSize, s.colouring.order ?? undefined);
     if (s.selectedIdx.length > 0) {
