@@ -7,7 +7,8 @@
  * one point (Ctrl/Cmd toggles it).
  *
  * The container carries the view as data-view="scale,tx,ty" (CSS pixels: screen = data * scale +
- * offset) and data-frames (frames drawn), so a test can place a lasso and a benchmark can time frames.
+ * offset), data-frames (frames drawn) and data-draw-ms (the last frame's drawing time), so a test
+ * can place a lasso and a benchmark can time frames.
  */
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { fileUrl } from '../../../api/client';
@@ -89,6 +90,7 @@ export function MapCanvas({ points, colouring, selected, onSelect, lasso, descri
 
   const draw = useCallback(() => {
     frame.current = 0;
+    const t0 = performance.now();
     const canvas = canvasRef.current;
     const overlay = overlayRef.current;
     const { w, h, dpr } = size.current;
@@ -146,6 +148,7 @@ export function MapCanvas({ points, colouring, selected, onSelect, lasso, descri
     if (box) {
       box.dataset.view = `${v.scale},${v.tx},${v.ty}`;
       box.dataset.frames = String(frames.current);
+      box.dataset.drawMs = (performance.now() - t0).toFixed(2);
     }
   }, []);
 
@@ -230,7 +233,11 @@ export function MapCanvas({ points, colouring, selected, onSelect, lasso, descri
   const onPointerDown = (e: PointerEvent<HTMLDivElement>): void => {
     if (e.button !== 0) return;
     boxRef.current?.focus({ preventScroll: true });
-    e.currentTarget.setPointerCapture(e.pointerId);
+    try {
+      e.currentTarget.setPointerCapture(e.pointerId);
+    } catch {
+      // A pointer the browser does not track (a synthetic event): the drag still works inside the map.
+    }
     const [sx, sy] = local(e);
     const isLasso = lasso || e.shiftKey;
     drag.current = {
