@@ -16,7 +16,7 @@ import { imageFiles, labelledImageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import type { Engine, EngineEvent } from '../training/protocol';
 import { confidentLearning, labelQuality } from './confident-learning';
-import { featureSource, resolveSource, retrainConfig } from './feature-source';
+import { featureSource, FOLD_TRAINING, resolveSource, retrainConfig } from './feature-source';
 import { findNearDuplicates } from './near-duplicates';
 
 export interface AuditRequest {
@@ -89,10 +89,8 @@ export async function runAudit(store: ProjectStore, engine: Engine, models: Mode
   // 2. Out-of-sample probabilities (features extracted where the cache lacks them).
   tPhase = performance.now();
   const k = classes.length;
-  // Each fold trains on (K-1)/K of the images, up to 30 epochs with early stopping on a tenth of
-  // them; at most 40 steps an epoch keeps 10,000 images in minutes.
   const images = Math.ceil((labelled.length * (req.folds - 1)) / req.folds);
-  const config = retrainConfig(source.config, { images, maxSteps: 40, epochs: 30, patience: Math.max(3, source.config.patience) });
+  const config = retrainConfig(source.config, { images, ...FOLD_TRAINING, patience: Math.max(FOLD_TRAINING.minPatience, source.config.patience) });
   const oos = await engine.call(
     'outOfSample',
     { source: featureSource(store, source, labelled), labels: Int32Array.from(labelled, (r) => classIndex.get(r.classId!)!), numClasses: k, config, folds: req.folds },

@@ -48,6 +48,20 @@ export function featureSource(store: ProjectStore, source: ResolvedSource, items
 }
 
 /**
+ * The audit's K-fold heads: each trains on (K-1)/K of the images, up to 30 epochs with early
+ * stopping on a tenth of them; at most 40 steps an epoch keeps 10,000 images in minutes.
+ */
+export const FOLD_TRAINING = { maxSteps: 40, epochs: 30, minPatience: 3 } as const;
+
+/**
+ * Label next's quick retrain after a batch of labels: seconds, not minutes (the queue needs a
+ * ranking, not the last point of accuracy): at most 10 epochs of at most 10 steps, stopped early
+ * once a held-out tenth stops improving for 2 epochs. Measured on Fashion-MNIST features (2,000
+ * labelled, 8,000 ranked): 4.4 s under load against 10.8 s for the run's batch of 64, same accuracy.
+ */
+export const QUICK_RETRAIN = { maxSteps: 10, epochs: 10, patience: 2 } as const;
+
+/**
  * The head settings for a retrain on the cached features of `images` images: the run's head, optimiser,
  * learning rate and seed, with scenario 1's plain head training (no augmentation), the retrain's own
  * epochs and patience (a run's may be a quick 3 epochs), and batches large enough for at most

@@ -1,8 +1,9 @@
 /**
  * Label next's quick retrain: a fresh head on every labelled image's cached features (the run's
- * head settings, few epochs, large steps) predicts the unlabelled images in the engine; their
- * margin and entropy uncertainty, density and prediction are stored as the latest ranking, which
- * the queue orders as asked. Once the features are cached this takes seconds.
+ * head settings, few epochs, large steps, early stopping: QUICK_RETRAIN) predicts the unlabelled
+ * images in the engine; their margin and entropy uncertainty, density and prediction are stored as
+ * the latest ranking, which the queue orders as asked. Only images the feature cache lacks are
+ * extracted (the first ranking's unlabelled images), so after a batch of labels this takes seconds.
  */
 import type { LabelNextInfo } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
@@ -13,7 +14,7 @@ import { imageFiles, labelledImageFiles } from '../store/image-files';
 import { latestRankingInfo, saveRanking, type LabelNextScore } from '../store/label-next';
 import type { ProjectStore } from '../store/project-store';
 import type { Engine, EngineEvent } from '../training/protocol';
-import { featureSource, resolveSource, retrainConfig } from './feature-source';
+import { featureSource, QUICK_RETRAIN, resolveSource, retrainConfig } from './feature-source';
 import { uncertaintyOf } from './label-next';
 
 const LABEL: Record<string, string> = { extract: 'Extracting features', train: 'Training the head', predict: 'Ranking' };
@@ -40,8 +41,7 @@ export async function runLabelNext(store: ProjectStore, engine: Engine, models: 
       source: featureSource(store, source, [...labelled, ...unlabelled]),
       labels: Int32Array.from(labelled, (x) => index.get(x.classId!)!),
       numClasses: k,
-      // Seconds: 10 epochs of at most 10 steps (the queue needs a ranking, not the last point of accuracy).
-      config: retrainConfig(source.config, { images: labelled.length, maxSteps: 10, epochs: 10, patience: 0 }),
+      config: retrainConfig(source.config, { images: labelled.length, ...QUICK_RETRAIN }),
     },
     { signal: ctx.signal, onEvent },
   );

@@ -13,7 +13,7 @@ import { embeddingMap } from './embedding-map';
 import { FeatureCache } from './feature-cache';
 import { featureNeighbours } from './feature-neighbours';
 import { foldedForward, type Pooling } from './frozen';
-import { outOfSampleProbabilities, trainAndPredict } from './out-of-sample';
+import { outOfSampleProbabilities, retrainAndPredict } from './out-of-sample';
 import { preprocessVersion } from './preprocess';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer } from './scenario1';
 
@@ -152,11 +152,10 @@ export async function labelNextRetrain(
   const cut = split < 0 ? f.kept.length : split;
   if (cut === 0) throw new EngineJobError('BAD_JOB', 'No labelled image could be read to train on.');
   const t0 = performance.now();
-  const probs = await trainAndPredict({
+  const probs = await retrainAndPredict({
     dim: f.dim,
     numClasses: p.numClasses,
-    train: { x: f.rows.subarray(0, cut * f.dim), y: Int32Array.from(f.kept.subarray(0, cut), (i) => p.labels[i]!) },
-    stop: { x: new Float32Array(0), y: new Int32Array(0) },
+    labelled: { x: f.rows.subarray(0, cut * f.dim), y: Int32Array.from(f.kept.subarray(0, cut), (i) => p.labels[i]!) },
     predict: f.rows.subarray(cut * f.dim),
     config: p.config,
     signal,
