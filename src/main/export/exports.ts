@@ -11,7 +11,8 @@ import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
 import { imageFile, labelledImageFiles } from '../store/image-files';
 import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
-import type { LabelIssueRow } from '../../shared/domain';
+import { labelNextQueue, latestRankingInfo } from '../store/label-next';
+import type { LabelIssueRow, LabelNextRow } from '../../shared/domain';
 import { countImages } from '../store/images';
 import type { DB } from '../store/open-database';
 import { predictionsFor } from '../store/predictions';
@@ -222,20 +223,31 @@ const ISSUE_REASON: Record<string, string> = {
   confirmed: 'likely label error (label confirmed since)',
 };
 
-/** Every result of the latest audit: its label issues, then every member of its near-duplicate clusters. */
+/**
+ * Every result of the latest audit: its label issues, then every member of its near-duplicate
+ * clusters; then the label-next queue of the latest ranking (its default order: margin x typicality),
+ * the suggestion being the head's prediction.
+ */
 async function exportAudit(store: ProjectStore, ctx: JobContext, target: string): Promise<ExportResult> {
   const audit = latestAudit(store.db);
-  if (!audit) throw new StudioError('bad_input', 'The project has no audit yet: run one first (transfer-studio audit DIR).', 'kind');
+  const ranking = latestRankingInfo(store.db);
+  if (!audit && !ranking) throw new StudioError('bad_input', 'The project has no audit yet: run one first (transfer-studio audit DIR).', 'kind');
   const issues: LabelIssueRow[] = [];
-  for (;;) {
+  while (audit) {
     const page = listLabelIssues(store.db, { status: 'all', offset: issues.length, limit: 500 });
     issues.push(...page.rows);
     if (page.rows.length === 0 || issues.length >= page.total) break;
   }
-  const clusters = allClusters(store.db);
+  const queue: LabelNextRow[] = [];
+  while (ranking) {
+    const page = labelNextQueue(store.db, { uncertainty: 'margin', representative: true, offset: queue.length, limit: 500 });
+    queue.push(...page.rows);
+    if (page.rows.length === 0 || queue.length >= page.total) break;
+  }
+  const clusters = audit ? allClusters(store.db) : [];
   const pathOf = (id: number): string => imageFile(store.db, id)?.path ?? '';
   const columns = ['image', 'given', 'suggested', 'score', 'reason'];
-  const total = issues.length + clusters.reduce((n, c) => n + c.members.length, 0);
+  const total = issues.length + clusters.reduce((n, c) => n + c.members.length, 0) + queue.length;
   let rows = 0;
   await writeFileAtomic(target, async (sink) => {
     await sink.write(csvLine(columns));
@@ -261,9 +273,11 @@ async function exportAudit(store: ProjectStore, ctx: JobContext, target: string)
         await row([pathOf(m.imageId), m.className ?? '', c.conflict && majority !== m.className ? majority : '', c.best.get(m.imageId) ?? '', reason]);
       }
     }
+    for (const [rank, q] of queue.entries())
+      await row([pathOf(q.imageId), '', q.predicted, q.score, `label next #${rank + 1} (uncertainty ${q.uncertainty.toFixed(3)}, typicality ${q.density.toFixed(3)})`]);
     ctx.throwIfCancelled();
   });
-  return { kind: 'audit', files: [target], rows, runId: audit.source.runId, columns };
+  return { kind: 'audit', files: [target], rows, runId: (audit ?? ranking)!.source.runId, columns };
 }
 
 /** Runs one export (the work of an export job). */

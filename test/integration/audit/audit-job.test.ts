@@ -120,6 +120,25 @@ describe('the audit job', () => {
     expect(summary!.leaks).toBeGreaterThanOrEqual(2);
   });
 
+  it('flags a cluster whose labels disagree, judged on the labels now', async () => {
+    const one = (await studio.call('listClasses', {})).find((c) => c.name === '1')!.id;
+    const before = (await studio.call('auditSummary', {}))!.conflicts;
+    const pair = [id('train/3/2.png'), id('test/copy-of-3-2.png')].sort((a, b) => a - b);
+    const membersOf = async (): Promise<number[][]> =>
+      (await studio.call('listDuplicateClusters', { only: 'conflicts' })).rows.map((c) => c.members.map((m) => m.imageId).sort((a, b) => a - b));
+    expect(await membersOf()).not.toContainEqual(pair);
+    // The unlabelled copy of a 3 filed as a 1.
+    const set = await studio.call('setLabels', { ids: [id('test/copy-of-3-2.png')], classId: one });
+    try {
+      expect(await membersOf()).toContainEqual(pair);
+      expect((await studio.call('auditSummary', {}))!.conflicts).toBe(before + 1);
+    } finally {
+      await studio.call('restoreLabels', { groups: set.previous });
+    }
+    expect(await membersOf()).not.toContainEqual(pair);
+    expect((await studio.call('auditSummary', {}))!.conflicts).toBe(before);
+  });
+
   it('moves a leaking cluster to one split and undoes it', async () => {
     const leak = (await studio.call('listDuplicateClusters', { only: 'leaks' })).rows.find((c) => c.members.some((m) => m.imageId === id('test/copy-of-0-1.jpg')))!;
     const before = (await studio.call('auditSummary', {}))!.leaks;
@@ -245,6 +264,14 @@ describe('the audit job', () => {
     expect(q.rows.find((r) => r.imageId === id('test/copy-of-3-2.png'))?.predicted).toBe('3');
     const entropy = await studio.call('labelNextQueue', { uncertainty: 'entropy', representative: false });
     for (const r of entropy.rows) expect(r.score).toBe(r.uncertainty);
+    // The queue is in the audit's CSV, in its order, with the head's prediction as the suggestion.
+    const out = path.join(tempDir('ts-audit-out-'), 'audit.csv');
+    await waitOk(await studio.call('exportData', { kind: 'audit', out }));
+    const next = (await readCsvFile(out)).filter((x) => x[4]!.startsWith('label next'));
+    expect(next.map((x) => x[0])).toEqual(q.rows.map((r) => idPath.get(r.imageId)));
+    expect(next[0]!.slice(1, 3)).toEqual(['', q.rows[0]!.predicted]);
+    expect(Number(next[0]![3])).toBeCloseTo(q.rows[0]!.score, 5);
+    expect(next[0]![4]).toMatch(/^label next #1 \(uncertainty/);
     const first = q.rows[0]!.imageId;
     const labelled = await studio.call('setLabels', { ids: [first], classId: (await studio.call('listClasses', {}))[0]!.id });
     expect((await studio.call('labelNextQueue', {})).rows.map((r) => r.imageId)).not.toContain(first);
