@@ -292,6 +292,17 @@ describe('the audit job', () => {
     expect(again.id).toBeGreaterThan(before);
   });
 
+  it('cancels label next and the map, keeping the previous ranking and map', async () => {
+    const ranking = (await studio.call('labelNextQueue', {})).ranking!.id;
+    const map = (await studio.call('embeddingMap', { limit: 1 }))!.mapId;
+    for (const job of [await studio.call('startLabelNext', {}), await studio.call('startEmbeddingMap', { seed: 9 })]) {
+      await studio.call('cancelJob', { id: job.id });
+      expect((await studio.jobs.wait(job)).state).toBe('cancelled');
+    }
+    expect((await studio.call('labelNextQueue', {})).ranking!.id).toBe(ranking);
+    expect((await studio.call('embeddingMap', { limit: 1 }))!.mapId).toBe(map);
+  });
+
   it('refuses what it cannot do, naming why', async () => {
     await expect(studio.call('startAudit', { runId: 99 })).rejects.toMatchObject({ code: 'not_found' });
     await expect(studio.call('startAudit', { runId: 1, model: 'x' })).rejects.toMatchObject({ code: 'bad_request' });
