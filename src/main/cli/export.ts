@@ -28,6 +28,9 @@ function resultText(r: ExportResult): string {
     case 'model':
       lines.push(`Exported the model of run ${r.runId} to ${where} (${r.labels?.length ?? 0} classes; see README.txt there to load it)`);
       break;
+    case 'audit':
+      lines.push(`Wrote ${r.rows} audit results (label issues, near-duplicates, leaks) to ${where}`);
+      break;
   }
   if (r.skippedUnlabelled) lines.push(`${r.skippedUnlabelled} unlabelled image(s) left out`);
   return lines.join('\n');
@@ -37,9 +40,9 @@ export const exportCommands: Command[] = [
   {
     name: 'export',
     args:
-      'DIR submission|probabilities|model|dataset|dataset-csv --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
+      'DIR submission|probabilities|model|dataset|dataset-csv|audit --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
     summary:
-      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder (default run: the latest succeeded), or the labelled dataset as class folders or a CSV.',
+      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder (default run: the latest succeeded), the labelled dataset as class folders or a CSV, or the latest audit\'s results as a CSV.',
     options: {
       out: { type: 'string', short: 'o' },
       run: { type: 'string' },
@@ -56,7 +59,7 @@ export const exportCommands: Command[] = [
         throw new StudioError('bad_request', `unknown export "${kind}": one of ${EXPORT_KINDS.join(', ')}.`, 'kind');
       if (typeof values.out !== 'string') throw new StudioError('bad_request', 'missing --out PATH (the CSV file, or for dataset and model a new folder).', 'out');
       const runId = runOption(values.run);
-      if (runId !== undefined && (kind === 'dataset' || kind === 'dataset-csv')) throw new StudioError('bad_request', `--run does not apply to export ${kind}.`, 'run');
+      if (runId !== undefined && (kind === 'dataset' || kind === 'dataset-csv' || kind === 'audit')) throw new StudioError('bad_request', `--run does not apply to export ${kind}.`, 'run');
       const template = stringOption(values.template);
       await studio.call('openProject', { dir: args[0]! });
       const job = await studio.call('exportData', {

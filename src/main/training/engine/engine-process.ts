@@ -13,6 +13,7 @@ import { inspectModel } from './model-layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
 import { runFinetune } from './scenario-finetune';
 import { estimateSimilarity } from './similarity';
+import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods';
 import {
   engineMethods,
   isEngineMethod,
@@ -66,6 +67,10 @@ const handlers: Handlers = {
   },
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
   predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
+  outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),
+  featureNeighbours: (params, { signal, emit }) => neighbours(params, signal, emit),
+  embeddingMap: (params, { signal, emit }) => map(params, signal, emit),
+  labelNext: (params, { signal, emit }) => labelNextRetrain(params, signal, emit),
   stats: () => {
     const mem = tf.memory();
     return {
