@@ -26,9 +26,10 @@ import { imageFingerprint } from '../src/main/media/perceptual-hash';
 import { initBackend } from '../src/main/training/engine/backend';
 import { seededRandom } from '../src/shared/random';
 import { shuffled } from '../src/main/training/engine/head';
-import { outOfSampleProbabilities, trainAndPredict } from '../src/main/training/engine/out-of-sample';
+import { outOfSampleProbabilities, retrainAndPredict } from '../src/main/training/engine/out-of-sample';
+import { FOLD_TRAINING, QUICK_RETRAIN, retrainConfig } from '../src/main/audit/feature-source';
 import { featureNeighbours } from '../src/main/training/engine/feature-neighbours';
-import { embeddingMap } from '../src/main/training/engine/embedding-map';
+import { embeddingMap, layoutEpochs } from '../src/main/training/engine/embedding-map';
 import { ALTERATIONS, alteredCopy } from '../test/fixtures/altered-copies';
 import { featuresOf } from '../test/fixtures/features';
 
@@ -69,9 +70,11 @@ const given = Int32Array.from(truth);
 const random = seededRandom(SEED);
 const flipped = new Set(Array.from(shuffled(TRAIN, random).subarray(0, Math.round(TRAIN * FLIP_SHARE))));
 for (const i of flipped) given[i] = ((truth[i] as number) + 1 + Math.floor(random() * (k - 1))) % k;
+// A run's settings, turned into the audit job's fold training and label next's quick retrain as the jobs do.
 const config = trainConfigSchema.parse({ scenario: 1, model: 'mobilenet_v1_0.25_224', epochs: 30, patience: 4, batchSize: 64, head: { hidden: [256], dropout: 0.3, activation: 'relu' }, seed: SEED });
+const foldConfig = retrainConfig(config, { images: Math.ceil((TRAIN * 4) / 5), ...FOLD_TRAINING, patience: Math.max(FOLD_TRAINING.minPatience, config.patience) });
 t0 = performance.now();
-const oos = await outOfSampleProbabilities({ features: trainX, dim, labels: given, numClasses: k, config, folds: 5 });
+const oos = await outOfSampleProbabilities({ features: trainX, dim, labels: given, numClasses: k, config: foldConfig, folds: 5 });
 const kfoldS = seconds(t0);
 t0 = performance.now();
 const cl = confidentLearning({ probabilities: oos.probabilities, labels: given, numClasses: k });
@@ -83,7 +86,7 @@ const oosAcc = Array.from(given).filter((_, i) => {
   const row = oos.probabilities.subarray(i * k, (i + 1) * k);
   return row.indexOf(Math.max(...row)) === truth[i];
 }).length / TRAIN;
-log(`\n1. Likely label errors: ${TRAIN} training images, ${n} labels flipped (seed ${SEED}), 5-fold out-of-sample head probabilities (${kfoldS.toFixed(1)} s; accuracy against the true labels ${oosAcc.toFixed(3)}), confident learning ${clMs.toFixed(0)} ms`);
+log(`\n1. Likely label errors: ${TRAIN} training images, ${n} labels flipped (seed ${SEED}), 5-fold out-of-sample head probabilities (batch ${foldConfig.batchSize}, up to ${foldConfig.epochs} epochs: ${kfoldS.toFixed(1)} s; accuracy against the true labels ${oosAcc.toFixed(3)}), confident learning ${clMs.toFixed(0)} ms`);
 log(`| flagged | of them flipped | precision | recall | precision at N=${n} (top ${Math.min(n, cl.issues.length)}) |`);
 log(`|---|---|---|---|---|`);
 log(`| ${cl.issues.length} | ${flaggedTrue} | ${(flaggedTrue / Math.max(1, cl.issues.length)).toFixed(3)} | ${(flaggedTrue / n).toFixed(3)} | ${(topN / n).toFixed(3)} |`);
@@ -126,16 +129,23 @@ log(`| ${foundAll}/${COPIES} (${((100 * foundAll) / COPIES).toFixed(1)}%) | ${fo
 // ---- 3. map and label next
 const mapN = Math.min(10000, TRAIN);
 t0 = performance.now();
+const cpu0 = process.cpuUsage().user;
 const phases: Record<string, number> = {};
 const map = await embeddingMap({ features: rows.subarray(0, mapN * dim), dim, seed: SEED, onProgress: (p) => (phases[p.phase] ??= seconds(t0)) });
-log(`\n3. Embedding map of ${mapN} points: PCA to ${map.pcaComponents} (${(100 * map.pcaExplained).toFixed(1)}% of the variance) then UMAP: ${seconds(t0).toFixed(1)} s (neighbour search from ${(phases['neighbours'] ?? 0).toFixed(1)} s, layout from ${(phases['layout'] ?? 0).toFixed(1)} s)`);
+log(`\n3. Embedding map of ${mapN} points: PCA to ${map.pcaComponents} (${(100 * map.pcaExplained).toFixed(1)}% of the variance) then UMAP (${layoutEpochs(mapN)} layout epochs): ${seconds(t0).toFixed(1)} s, ${((process.cpuUsage().user - cpu0) / 1e6).toFixed(1)} CPU s (neighbour search from ${(phases['neighbours'] ?? 0).toFixed(1)} s, layout from ${(phases['layout'] ?? 0).toFixed(1)} s)`);
 const labelled = Math.min(2000, TRAIN / 2);
 t0 = performance.now();
 const pool = trainX.subarray(labelled * dim);
-const probs = await trainAndPredict({ dim, numClasses: k, train: { x: trainX.subarray(0, labelled * dim), y: truth.subarray(0, labelled) }, stop: { x: new Float32Array(0), y: new Int32Array(0) }, predict: pool, config: { ...config, epochs: 10 } });
+const quick = retrainConfig(config, { images: labelled, ...QUICK_RETRAIN });
+const probs = await retrainAndPredict({ dim, numClasses: k, labelled: { x: trainX.subarray(0, labelled * dim), y: truth.subarray(0, labelled) }, predict: pool, config: quick });
 const retrainS = seconds(t0);
 t0 = performance.now();
 const queue = labelNext({ probabilities: probs as Float32Array, numClasses: k, features: pool, dim });
-log(`Label next: quick retrain on ${labelled} labelled images (10 epochs) and prediction of ${TRAIN - labelled}: ${retrainS.toFixed(1)} s; ranking ${(performance.now() - t0).toFixed(0)} ms (top: image ${queue[0]?.index}, uncertainty ${queue[0]?.uncertainty.toFixed(2)})`);
+let hits = 0;
+for (let i = 0; i < TRAIN - labelled; i++) {
+  const row = (probs as Float32Array).subarray(i * k, (i + 1) * k);
+  if (row.indexOf(Math.max(...row)) === truth[labelled + i]) hits++;
+}
+log(`Label next: quick retrain on ${labelled} labelled images (batch ${quick.batchSize}, up to ${quick.epochs} epochs, patience ${quick.patience}) and prediction of ${TRAIN - labelled} (accuracy ${(hits / (TRAIN - labelled)).toFixed(3)}): ${retrainS.toFixed(1)} s; ranking ${(performance.now() - t0).toFixed(0)} ms (top: image ${queue[0]?.index}, uncertainty ${queue[0]?.uncertainty.toFixed(2)})`);
 log(`\nload after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 process.exit(0);

@@ -3,8 +3,12 @@
  * 64 real WebP thumbnails hard-linked under every hash), opened in Chromium in browser mode
  * against the built host. Measures the time to the first painted thumbnail and the frame times
  * (requestAnimationFrame deltas) while scrolling: a wheel-speed scroll and a sweep from the top
- * to the bottom of the grid. Run after a build: `npx electron-vite build && npx tsx bench/gallery.ts`.
+ * to the bottom of the grid. Then the Audit screen's embedding map of the same 100,000 images (a
+ * stored map of clustered points, as UMAP lays them out): the time from opening the map tab to
+ * its first frame with every point, and the frame rate while panning and zooming with the mouse.
+ * Run after a build: `npx electron-vite build && npx tsx bench/gallery.ts`.
  *   GALLERY_IMAGES=n   rows (default 100000)
+ *   GALLERY_ONLY=map   the map alone (skips the gallery's scroll phases)
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -13,6 +17,8 @@ import sharp from 'sharp';
 import { ProjectStore } from '../src/main/store/project-store';
 import { addClass } from '../src/main/store/classes';
 import { THUMBS_FOLDER, thumbFile } from '../src/main/media/thumbs';
+import { saveMap } from '../src/main/store/embedding-maps';
+import { seededRandom } from '../src/shared/random';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -124,8 +130,159 @@ async function makeProject(dir: string): Promise<void> {
     if (i < 256 || !fs.existsSync(path.dirname(target))) fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.linkSync(thumbs[i % DISTINCT_THUMBS]!, target);
   }
+  const tLinks = performance.now();
+  saveMap(db, { runId: null, model: 'bench', cutLayer: 'bench', featureDim: 256 }, Float64Array.from({ length: N }, (_, i) => i + 1), clusteredLayout(N), {
+    points: N,
+    skippedCount: 0,
+    pcaComponents: 50,
+    pcaExplained: 0.9,
+    durationMs: 0,
+    bounds: { minX: 0, maxX: 0, minY: 0, maxY: 0 },
+  });
   store.close();
-  console.log(`project: ${N} rows in ${ms(tRows - t0)}, ${N} thumbnails linked in ${ms(performance.now() - tRows)}`);
+  console.log(`project: ${N} rows in ${ms(tRows - t0)}, ${N} thumbnails linked in ${ms(tLinks - tRows)}, a map of ${N} points stored in ${ms(performance.now() - tLinks)}`);
+}
+
+/** x, y per point in clumps of uneven size and spread with a sprinkle of outliers, as UMAP lays out features. */
+function clusteredLayout(n: number): Float32Array {
+  const rnd = seededRandom(14);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const clumps = Array.from({ length: 14 }, () => ({ x: rnd() * 20, y: rnd() * 14, s: 0.3 + rnd() * 1.2, w: 0.2 + rnd() }));
+  const total = clumps.reduce((a, c) => a + c.w, 0);
+  const xy = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    let pick = rnd() * total;
+    const c = clumps.find((k) => (pick -= k.w) <= 0) ?? clumps[0]!;
+    const outlier = rnd() < 0.02;
+    xy[2 * i] = outlier ? rnd() * 22 - 1 : c.x + gauss() * c.s;
+    xy[2 * i + 1] = outlier ? rnd() * 16 - 1 : c.y + gauss() * c.s * 0.8;
+  }
+  return xy;
+}
+
+/**
+ * The embedding map: opened from the Audit screen's tab (fetch of every point as typed arrays,
+ * decode, spatial grid, first frame), then panned and zoomed with real mouse events while every
+ * animation frame is recorded: how many frames the map drew, at what interval.
+ */
+async function benchMap(page: Page): Promise<void> {
+  await page.locator('nav[aria-label="Screens"]').getByText('Audit', { exact: true }).click();
+  await page.getByTestId('audit-screen').waitFor();
+  const open = async (): Promise<number> =>
+    page.evaluate(
+      (n) =>
+        new Promise<number>((resolve) => {
+          const t0 = performance.now();
+          document.querySelector<HTMLElement>('[data-testid="tab-map"]')!.click();
+          const check = (): void => {
+            const m = document.querySelector<HTMLElement>('[data-testid="embedding-map"]');
+            if (m && m.dataset.points === String(n) && Number(m.dataset.frames ?? 0) > 0) resolve(performance.now() - t0);
+            else if (performance.now() - t0 > 60_000) resolve(NaN);
+            else requestAnimationFrame(check);
+          };
+          check();
+        }),
+      N,
+    );
+  const first = await open();
+  await page.getByTestId('tab-errors').click();
+  const again = await open();
+  console.log(`map first paint (click on the map tab -> first frame with all ${N} points: fetch ${((N * 28) / 1e6).toFixed(1)} MB of base64 typed arrays, decode, grid, draw): ${ms(first)}; opened again: ${ms(again)}`);
+
+  const map = page.getByTestId('embedding-map');
+  const box = (await map.boundingBox())!;
+  const record = (): Promise<void> =>
+    page.evaluate(() => {
+      const w = window as unknown as { __frames: { t: number; drawn: number; drawMs: number }[]; __recording: boolean };
+      w.__frames = [];
+      w.__recording = true;
+      const m = document.querySelector<HTMLElement>('[data-testid="embedding-map"]')!;
+      const tick = (t: number): void => {
+        w.__frames.push({ t, drawn: Number(m.dataset.frames), drawMs: Number(m.dataset.drawMs) });
+        if (w.__recording) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+  const stop = (): Promise<{ t: number; drawn: number; drawMs: number }[]> =>
+    page.evaluate(async () => {
+      const w = window as unknown as { __frames: { t: number; drawn: number; drawMs: number }[]; __recording: boolean };
+      w.__recording = false;
+      await new Promise((r) => setTimeout(r, 50));
+      return w.__frames;
+    });
+  const report = (name: string, frames: { t: number; drawn: number; drawMs: number }[]): number => {
+    const deltas = frames.slice(1).map((f, i) => f.t - frames[i]!.t);
+    const draws = frames.slice(1).filter((f, i) => f.drawn !== frames[i]!.drawn).map((f) => f.drawMs);
+    const seconds = (frames.at(-1)!.t - frames[0]!.t) / 1000;
+    const drawn = frames.at(-1)!.drawn - frames[0]!.drawn;
+    console.log(
+      `map ${name}: ${(drawn / seconds).toFixed(1)} map frames drawn per second (${drawn} in ${seconds.toFixed(2)} s), animation frame p50 ${ms(pct(deltas, 50))}, p95 ${ms(pct(deltas, 95))}, max ${ms(Math.max(...deltas))}; frames > 25 ms: ${deltas.filter((d) => d > 25).length}/${deltas.length}` +
+        (draws.length ? `; drawing a frame p50 ${ms(pct(draws, 50))}, p95 ${ms(pct(draws, 95))}` : ''),
+    );
+    return drawn / seconds;
+  };
+
+  // The request alone, from the page over its own socket: what of the first paint is the host and the wire.
+  const request = await page.evaluate(async () => {
+    const ws = new WebSocket(`ws://${location.host}/ws`);
+    await new Promise((r) => (ws.onopen = r));
+    const t0 = performance.now();
+    const size = await new Promise<number>((resolve) => {
+      ws.onmessage = (ev) => resolve(String(ev.data).length);
+      ws.send(JSON.stringify({ id: 1, name: 'embeddingMap', input: {} }));
+    });
+    const t1 = performance.now();
+    ws.close();
+    return { ms: t1 - t0, size };
+  });
+  console.log(`  of which the embeddingMap request (host query + encode + ${(request.size / 1e6).toFixed(1)} MB over the socket): ${ms(request.ms)}`);
+
+  await page.getByTestId('map-drag-mode').getByText('Pan', { exact: true }).click();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await record();
+  await page.waitForTimeout(1000);
+  report('idle (machine baseline)', await stop());
+
+  // Pointer events dispatched once per animation frame from the page itself (Playwright's mouse
+  // moves arrive slower than frames on a loaded machine): does every frame draw the map anew?
+  const drive = (kind: 'pan' | 'zoom', frames: number): Promise<void> =>
+    page.evaluate(
+      ([kind, frames, cx, cy]) =>
+        new Promise<void>((resolve) => {
+          const m = document.querySelector<HTMLElement>('[data-testid="embedding-map"]')!;
+          const at = (k: number): { clientX: number; clientY: number } => ({ clientX: cx + 200 * Math.sin(k / 30), clientY: cy + 60 * Math.sin(k / 45) });
+          const fire = (type: string, k: number): boolean => m.dispatchEvent(new PointerEvent(type, { ...at(k), bubbles: true, pointerId: 1, button: 0, buttons: 1, isPrimary: true, pointerType: 'mouse' }));
+          if (kind === 'pan') fire('pointerdown', 0);
+          let k = 0;
+          const step = (): void => {
+            k++;
+            if (kind === 'pan') fire('pointermove', k);
+            else m.dispatchEvent(new WheelEvent('wheel', { clientX: cx, clientY: cy, deltaY: (k % 60 < 30 ? -1 : 1) * 40, bubbles: true, cancelable: true }));
+            if (k < frames) requestAnimationFrame(step);
+            else {
+              if (kind === 'pan') fire('pointerup', k);
+              resolve();
+            }
+          };
+          requestAnimationFrame(step);
+        }),
+      [kind, frames, cx - box.x + box.x, cy] as const,
+    );
+  await record();
+  await drive('pan', 600);
+  const panFps = report('panning (a pointer move every animation frame, 600 frames)', await stop());
+  await record();
+  await drive('zoom', 300);
+  report('zooming (a wheel step every animation frame, in and out, 300 frames)', await stop());
+  await page.getByTestId('map-fit').click();
+  for (let k = 0; k < 12; k++) await page.mouse.wheel(0, -120);
+  await record();
+  await drive('pan', 300);
+  const panZoomedFps = report('panning zoomed in (300 frames)', await stop());
+  console.log(
+    `MAP SUMMARY (${N} points): first paint ${ms(first)} (target < 1 s), panning ${panFps.toFixed(1)} frames/s, zoomed in ${panZoomedFps.toFixed(1)} frames/s (target 60); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -142,6 +299,12 @@ async function main(): Promise<void> {
     await warm.page.close();
 
     const { page, errors } = await openPage(browser, host.url);
+    if (process.env.GALLERY_ONLY === 'map') {
+      await page.getByTestId('gallery').waitFor({ timeout: 30_000 });
+      await benchMap(page);
+      if (errors.length) console.log('page errors:', errors);
+      return;
+    }
     const firstPaint = await page.evaluate(
       () =>
         new Promise<{ tiles: number; thumb: number }>((resolve) => {
@@ -230,6 +393,7 @@ async function main(): Promise<void> {
           `frames > 25 ms: ${long}/${r.deltas.length}; scroll handler+layout p95 ${ms(pct(r.work, 95))}; blank tiles 1.5 s after stopping: ${r.blankAtEnd}`,
       );
     }
+    await benchMap(page);
     // Frame deltas are wall-clock: on a shared 2-core machine other processes' load shows in them.
     console.log(`machine load average (1/5/15 min) at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} on ${os.cpus().length} cores`);
     if (errors.length) console.log('page errors:', errors);

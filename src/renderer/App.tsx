@@ -14,12 +14,14 @@ import { TrainScreen } from './features/training/TrainScreen';
 import { EvaluateScreen } from './features/evaluate/EvaluateScreen';
 import { ExportScreen } from './features/export/ExportScreen';
 import { ModelsScreen } from './features/models/ModelsScreen';
+import { AuditScreen } from './features/audit/AuditScreen';
 
-export type Screen = 'gallery' | 'train' | 'evaluate' | 'export' | 'models';
+export type Screen = 'gallery' | 'train' | 'evaluate' | 'audit' | 'export' | 'models';
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'gallery', label: 'Gallery' },
   { id: 'train', label: 'Train' },
   { id: 'evaluate', label: 'Evaluate' },
+  { id: 'audit', label: 'Audit' },
   { id: 'export', label: 'Export' },
   { id: 'models', label: 'Models' },
 ];
@@ -84,6 +86,7 @@ function Studio({ project }: { project: ProjectInfo }) {
           />
         )}
         {screen === 'evaluate' && <EvaluateScreen counts={info.counts} initialRunId={evalRun} />}
+        {screen === 'audit' && <AuditScreen counts={info.counts} projectDir={info.dir} onOpenGallery={() => setScreen('gallery')} />}
         {screen === 'export' && <ExportScreen counts={info.counts} projectDir={info.dir} />}
         {screen === 'models' && <ModelsScreen />}
       </AppShell.Main>

@@ -7,6 +7,20 @@ import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
 import { filePath, predictionQuerySchema, type PredictionRow } from './domain';
+import {
+  CLUSTER_FILTERS,
+  DEFAULT_AUDIT_FOLDS,
+  UNCERTAINTY_KINDS,
+  labelIssueQuerySchema,
+  type AuditSummary,
+  type DuplicateClusterInfo,
+  type EmbeddingMapPage,
+  type LabelIssueRow,
+  type LabelNextInfo,
+  type LabelNextRow,
+  type MapSummary,
+  type SplitGroup,
+} from './domain';
 import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
@@ -49,6 +63,12 @@ const id = z.number().int().positive();
 const ids = z.array(id).max(MAX_IDS, `at most ${MAX_IDS} ids in one request`);
 /** A model, job or layer name. */
 const key = z.string().min(1).max(500);
+/** Points of the embedding map in one page (the largest fits MAX_MESSAGE_BYTES as base64). */
+export const MAX_MAP_POINTS = 100_000;
+/** Which features an audit, map or label-next ranking uses: a run's (default: the latest succeeded) or a model's own. */
+const featureSource = z.object({ runId: id.optional(), model: key.trim().optional() });
+const oneSource = (v: { runId?: number | undefined; model?: string | undefined }): boolean => v.runId === undefined || v.model === undefined;
+const sourceMessage = { message: 'give runId or model, not both', path: ['model'] };
 
 export interface AppInfo {
   version: string;
@@ -65,10 +85,11 @@ export interface CheckResult {
 
 /**
  * What an export writes: the test set's submission CSV or probabilities, the labelled dataset as a
- * class-per-folder tree or a CSV, or a run's trained model as a TensorFlow.js folder or an ONNX file
- * (in a folder with its labels and preprocessing).
+ * class-per-folder tree or a CSV, a run's trained model as a TensorFlow.js folder or an ONNX file
+ * (in a folder with its labels and preprocessing), or every result of the latest audit as a CSV
+ * (image, given, suggested, score, reason).
  */
-export const EXPORT_KINDS = ['submission', 'probabilities', 'dataset', 'dataset-csv', 'model', 'onnx'] as const;
+export const EXPORT_KINDS = ['submission', 'probabilities', 'dataset', 'dataset-csv', 'model', 'onnx', 'audit'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 const columnName = z.string().trim().min(1, 'a column name is required').max(200);
 export const exportRequestSchema = z
@@ -165,6 +186,12 @@ export interface JobResults {
   predict: PredictSummary;
   download: DownloadResult;
   check: CheckResult;
+  /** The data audit: out-of-sample probabilities, confident learning, near-duplicates (startAudit). */
+  audit: AuditSummary;
+  /** The embedding map of every image's features (startEmbeddingMap). */
+  map: MapSummary;
+  /** Label next's quick head retrain and ranking of the unlabelled images (startLabelNext). */
+  'label-next': LabelNextInfo;
 }
 export type JobKind = keyof JobResults;
 
@@ -300,7 +327,8 @@ export const requests = {
       .strict()
       .refine((v) => v.groups.reduce((n, g) => n + g.ids.length, 0) <= MAX_IDS, { message: `at most ${MAX_IDS} ids in one request`, path: ['groups'] }),
   ),
-  setSplit: req<{ changed: number }>()(z.object({ ids, split: splitSchema }).strict()),
+  /** Moves images to a split; `previous` is what restoreSplits needs to undo it. */
+  setSplit: req<{ changed: number; previous: SplitGroup[] }>()(z.object({ ids, split: splitSchema }).strict()),
   /** Moves the images of `from` into `into` and deletes the `from` classes. */
   mergeClasses: req<{ moved: number }>()(z.object({ from: z.union([id, z.array(id).min(1).max(10_000)]), into: id }).strict()),
   /** Stratified, seeded train/val split of the labelled non-test images. */
@@ -311,6 +339,75 @@ export const requests = {
   sourcesStatus: req<SourceStatus[]>()(none),
   /** Points a moved source at its new folder, after checking a sample of its files there. */
   relocateSource: req<SourceStatus>()(z.object({ id, root: dir }).strict()),
+  /** Puts splits back (undo of setSplit or a leak's move); `previous` is what it replaced (redo). */
+  restoreSplits: req<{ previous: SplitGroup[]; changed: number }>()(
+    z
+      .object({ groups: z.array(z.object({ split: splitSchema, ids }).strict()).max(3) })
+      .strict()
+      .refine((v) => v.groups.reduce((n, g) => n + g.ids.length, 0) <= MAX_IDS, { message: `at most ${MAX_IDS} ids in one request`, path: ['groups'] }),
+  ),
+
+  // ---- the data audit (docs: /work/tools/briefs/audit-contract.md until merged; README "Audit")
+
+  /**
+   * Starts the audit job: fingerprints an image lacks, K-fold out-of-sample head probabilities of
+   * every labelled image, confident learning, near-duplicate clusters of every image, stored as the
+   * project's latest audit (replacing the one before). Features: the run's model and cut layer (default:
+   * the latest succeeded run), or `model` with its default cut layer when there is no run.
+   */
+  startAudit: req<JobInfo<'audit'>>()(featureSource.extend({ folds: z.number().int().min(2).max(20).default(DEFAULT_AUDIT_FOLDS) }).strict().refine(oneSource, sourceMessage)),
+  /** The latest audit, with what is still open now (also the wizard's data step: leaks); null before the first. */
+  auditSummary: req<AuditSummary | null>()(none),
+  /** The latest audit's label issues, likeliest errors first (open ones by default). */
+  listLabelIssues: req<{ rows: LabelIssueRow[]; total: number }>()(labelIssueQuerySchema),
+  /** "This label is right": the audit never flags these images again while their label stays. `confirmed` is what unconfirm undoes. */
+  confirmLabels: req<{ changed: number; confirmed: number[] }>()(z.object({ ids: ids.min(1) }).strict()),
+  unconfirmLabels: req<{ changed: number; unconfirmed: number[] }>()(z.object({ ids: ids.min(1) }).strict()),
+  /** The latest audit's near-duplicate clusters (largest first), or only those across splits or with disagreeing labels now. */
+  listDuplicateClusters: req<{ rows: DuplicateClusterInfo[]; total: number }>()(
+    z
+      .object({
+        only: z.enum(CLUSTER_FILTERS).default('all'),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(100).default(20),
+      })
+      .strict(),
+  ),
+  /**
+   * A leak's "keep one": removes the cluster's other members from the project (their files stay on
+   * disk; test images are never removed, so keep the test image of a cluster that has one).
+   * undoRemoval with `removalId` puts them back, labels, splits, predictions and confirmations included.
+   */
+  keepOne: req<{ removed: number; removalId: number }>()(z.object({ clusterId: id, keepImageId: id }).strict()),
+  undoRemoval: req<{ restored: number; skipped: { imageId: number; reason: string }[] }>()(z.object({ removalId: id }).strict()),
+  /** A leak's "move all to one split": every member of the cluster into `split`; `previous` is what restoreSplits needs to undo it. */
+  moveClusterToSplit: req<{ previous: SplitGroup[]; changed: number }>()(z.object({ clusterId: id, split: splitSchema }).strict()),
+
+  /** Starts the embedding map job (PCA then seeded UMAP of every image's features, in the engine), stored as the latest map. */
+  startEmbeddingMap: req<JobInfo<'map'>>()(featureSource.extend({ seed: z.number().int().min(0).max(2 ** 31 - 1).default(42) }).strict().refine(oneSource, sourceMessage)),
+  /** A page of the latest map as base64 typed arrays (all 100,000 points fit one page); null before the first map. */
+  embeddingMap: req<EmbeddingMapPage | null>()(
+    z.object({ offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(MAX_MAP_POINTS).default(MAX_MAP_POINTS) }).strict(),
+  ),
+
+  /**
+   * Starts label next's quick retrain: a fresh head on every labelled image's cached features
+   * predicts the unlabelled images, which are ranked (seconds once their features are cached).
+   */
+  startLabelNext: req<JobInfo<'label-next'>>()(featureSource.strict().refine(oneSource, sourceMessage)),
+  /** The unlabelled images most worth labelling, from the latest retrain; images labelled since drop out. */
+  labelNextQueue: req<{ rows: LabelNextRow[]; total: number; ranking: LabelNextInfo | null }>()(
+    z
+      .object({
+        uncertainty: z.enum(UNCERTAINTY_KINDS).default('margin'),
+        /** Weigh uncertainty by how typical the image is of the unlabelled pool (outliers last). */
+        representative: z.boolean().default(true),
+        split: splitSchema.optional(),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(500).default(100),
+      })
+      .strict(),
+  ),
 } as const;
 
 export type Requests = typeof requests;
@@ -321,7 +418,7 @@ export type RequestInput<K extends RequestName> = z.input<Requests[K]['input']>;
 export type ParsedInput<K extends RequestName> = z.output<Requests[K]['input']>;
 export type RequestOutput<K extends RequestName> = Requests[K] extends RequestDef<z.ZodType, infer O> ? O : never;
 
-export type StoreTopic = 'project' | 'classes' | 'images' | 'runs' | 'jobs' | 'models';
+export type StoreTopic = 'project' | 'classes' | 'images' | 'runs' | 'jobs' | 'models' | 'audit';
 
 export interface StudioEvents {
   'job.progress': JobInfo;

@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/api';
 import { writeDigits } from '../fixtures/digits';
 import { MODEL_025 } from '../fixtures/shared';
-import { type App, SCREENSHOTS, cliJson, openApp, tempDir } from './harness';
+import { type App, SCREENSHOTS, cliJson, openApp, pageCall as call, tempDir } from './harness';
 
 const CLASSES = 3;
 const PER_CLASS = 15;
@@ -39,32 +38,6 @@ async function makeImages(root: string): Promise<{ train: string; test: string }
   }
   fs.rmSync(scratch, { recursive: true });
   return { train, test };
-}
-
-/** One StudioApi request from the page, over the same WebSocket transport the UI uses. */
-async function call<K extends RequestName>(page: Page, name: K, input: RequestInput<K>): Promise<RequestOutput<K>> {
-  const r = await page.evaluate(
-    async ([n, i]) => {
-      const token = new URLSearchParams(location.search).get('token');
-      const ws = new WebSocket(`ws://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`);
-      await new Promise((resolve, reject) => {
-        ws.onopen = resolve;
-        ws.onerror = () => reject(new Error('socket failed'));
-      });
-      const reply = await new Promise<{ ok: boolean; output?: unknown; error?: { message: string } }>((resolve) => {
-        ws.onmessage = (ev) => {
-          const m = JSON.parse(String(ev.data)) as { id?: number; ok: boolean; output?: unknown; error?: { message: string } };
-          if (m.id === 1) resolve(m);
-        };
-        ws.send(JSON.stringify({ id: 1, name: n, input: i }));
-      });
-      ws.close();
-      return reply;
-    },
-    [name, input] as const,
-  );
-  if (!r.ok) throw new Error(`${name}: ${r.error?.message ?? 'failed'}`);
-  return r.output as RequestOutput<K>;
 }
 
 /** A viewport screenshot with `testId` scrolled into view (a full-page shot of the scrolled shell repeats its header). */

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { _electron, chromium, type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
+import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/api';
 import { cli } from '../fixtures/cli';
 import { ROOT } from '../fixtures/shared';
 
@@ -162,4 +163,30 @@ export async function importFolder(page: Page, source: string): Promise<void> {
   await page.getByTestId('import-start').click();
   await page.getByTestId('import-report').waitFor({ timeout: 30_000 });
   await page.keyboard.press('Escape');
+}
+
+/** One StudioApi request from the page (browser mode), over the same WebSocket transport the UI uses. */
+export async function pageCall<K extends RequestName>(page: Page, name: K, input: RequestInput<K>): Promise<RequestOutput<K>> {
+  const r = await page.evaluate(
+    async ([n, i]) => {
+      const token = new URLSearchParams(location.search).get('token');
+      const ws = new WebSocket(`ws://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('socket failed'));
+      });
+      const reply = await new Promise<{ ok: boolean; output?: unknown; error?: { message: string } }>((resolve) => {
+        ws.onmessage = (ev) => {
+          const m = JSON.parse(String(ev.data)) as { id?: number; ok: boolean; output?: unknown; error?: { message: string } };
+          if (m.id === 1) resolve(m);
+        };
+        ws.send(JSON.stringify({ id: 1, name: n, input: i }));
+      });
+      ws.close();
+      return reply;
+    },
+    [name, input] as const,
+  );
+  if (!r.ok) throw new Error(`${name}: ${r.error?.message ?? 'failed'}`);
+  return r.output as RequestOutput<K>;
 }

@@ -230,10 +230,13 @@ class UnionFind {
   }
 }
 
+/** Longest stretch of the pixel check between two yields to the event loop. */
+const YIELD_MS = 20;
+
 /**
  * Pairs passing the pixel check, each with its distances. Seconds to minutes on a large project
- * (about 1 ms per candidate), so it yields to the event loop, reports progress (0..1) and stops
- * when the signal fires (null). Run it off the UI's thread (the engine process or a worker).
+ * (about 1 ms per candidate), so it yields to the event loop every YIELD_MS, reports progress (0..1)
+ * and stops when the signal fires (null). Never on the UI's thread (the renderer).
  */
 export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: AbortSignal, onProgress?: (done: number) => void): Promise<DuplicatePair[] | null> {
   const n = input.hashes.length;
@@ -257,10 +260,13 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const prepared = preparedCache(input.thumbs);
   const pairs: DuplicatePair[] = [];
   let checked = 0;
+  // It runs on the host's event loop: yield every YIELD_MS, so requests and a cancel get through.
+  let lastYield = performance.now();
   for (const c of candidates.values()) {
-    if (++checked % 2000 === 0) {
+    if (++checked % 32 === 0 && performance.now() - lastYield > YIELD_MS) {
       onProgress?.(checked / candidates.size);
       await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
       if (signal?.aborted) return null;
     }
     const ta = input.thumbs[c.a] as GreyThumb;

@@ -19,6 +19,7 @@ import { mediaCommands } from './media';
 import { exportCommands } from './export';
 import { modelCommands } from './models';
 import { trainingCommands } from './training';
+import { auditCommands } from './audit';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'bad_request',
@@ -97,6 +98,7 @@ export const commands: Command[] = [
   ...mediaCommands,
   ...modelCommands,
   ...trainingCommands,
+  ...auditCommands,
   ...exportCommands,
   {
     name: 'serve',

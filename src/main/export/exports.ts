@@ -10,7 +10,10 @@ import type { ExportRequest, ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
 import type { Engine } from '../training/protocol';
-import { labelledImageFiles } from '../store/image-files';
+import { imageFile, labelledImageFiles } from '../store/image-files';
+import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
+import { labelNextQueue, latestRankingInfo } from '../store/label-next';
+import type { LabelIssueRow, LabelNextRow } from '../../shared/domain';
 import { countImages } from '../store/images';
 import type { DB } from '../store/open-database';
 import { predictionsFor } from '../store/predictions';
@@ -215,6 +218,69 @@ async function exportDatasetCsv(store: ProjectStore, ctx: JobContext, target: st
   return { kind: 'dataset-csv', files: [target], rows: images.length, runId: null, columns, skippedUnlabelled: unlabelled, imagesFolder: base };
 }
 
+const ISSUE_REASON: Record<string, string> = {
+  open: 'likely label error',
+  fixed: 'likely label error (relabelled since the audit)',
+  confirmed: 'likely label error (label confirmed since)',
+};
+
+/**
+ * Every result of the latest audit: its label issues, then every member of its near-duplicate
+ * clusters; then the label-next queue of the latest ranking (its default order: margin x typicality),
+ * the suggestion being the head's prediction.
+ */
+async function exportAudit(store: ProjectStore, ctx: JobContext, target: string): Promise<ExportResult> {
+  const audit = latestAudit(store.db);
+  const ranking = latestRankingInfo(store.db);
+  if (!audit && !ranking) throw new StudioError('bad_input', 'The project has no audit yet: run one first (transfer-studio audit DIR).', 'kind');
+  const issues: LabelIssueRow[] = [];
+  while (audit) {
+    const page = listLabelIssues(store.db, { status: 'all', offset: issues.length, limit: 500 });
+    issues.push(...page.rows);
+    if (page.rows.length === 0 || issues.length >= page.total) break;
+  }
+  const queue: LabelNextRow[] = [];
+  while (ranking) {
+    const page = labelNextQueue(store.db, { uncertainty: 'margin', representative: true, offset: queue.length, limit: 500 });
+    queue.push(...page.rows);
+    if (page.rows.length === 0 || queue.length >= page.total) break;
+  }
+  const clusters = audit ? allClusters(store.db) : [];
+  const pathOf = (id: number): string => imageFile(store.db, id)?.path ?? '';
+  const columns = ['image', 'given', 'suggested', 'score', 'reason'];
+  const total = issues.length + clusters.reduce((n, c) => n + c.members.length, 0) + queue.length;
+  let rows = 0;
+  await writeFileAtomic(target, async (sink) => {
+    await sink.write(csvLine(columns));
+    const row = async (fields: (string | number)[]): Promise<void> => {
+      await sink.write(csvLine(fields));
+      if (++rows % YIELD_EVERY === 0) {
+        await tick();
+        ctx.throwIfCancelled();
+      }
+      ctx.progress(rows, total, 'Writing the audit results');
+    };
+    for (const i of issues) await row([pathOf(i.imageId), i.given, i.suggested, i.score, ISSUE_REASON[i.status] ?? i.status]);
+    for (const c of clusters) {
+      const labels = [...new Set(c.members.map((m) => m.className).filter((n): n is string => n !== null))];
+      const kind = c.leak ? `leak: near-duplicate cluster ${c.id} spans ${c.splits.join(', ')}` : `near-duplicate cluster ${c.id}`;
+      const reason = c.conflict ? `${kind}; its labels disagree (${labels.join(', ')})` : kind;
+      for (const m of c.members) {
+        // A conflicting member's suggestion: the label most of the cluster's other labelled images have.
+        const others = c.members.filter((o) => o.imageId !== m.imageId && o.className !== null).map((o) => o.className as string);
+        const counts = new Map<string, number>();
+        for (const o of others) counts.set(o, (counts.get(o) ?? 0) + 1);
+        const majority = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? '';
+        await row([pathOf(m.imageId), m.className ?? '', c.conflict && majority !== m.className ? majority : '', c.best.get(m.imageId) ?? '', reason]);
+      }
+    }
+    for (const [rank, q] of queue.entries())
+      await row([pathOf(q.imageId), '', q.predicted, q.score, `label next #${rank + 1} (uncertainty ${q.uncertainty.toFixed(3)}, typicality ${q.density.toFixed(3)})`]);
+    ctx.throwIfCancelled();
+  });
+  return { kind: 'audit', files: [target], rows, runId: (audit ?? ranking)!.source.runId, columns };
+}
+
 /** Runs one export (the work of an export job). */
 export async function runExport(store: ProjectStore, req: ExportRequest, ctx: JobContext, engine?: () => Engine): Promise<ExportResult> {
   const folder = req.kind === 'dataset' || req.kind === 'model' || req.kind === 'onnx';
@@ -238,5 +304,7 @@ export async function runExport(store: ProjectStore, req: ExportRequest, ctx: Jo
     case 'onnx':
       if (!engine) throw new StudioError('engine_failed', 'An ONNX export needs the training engine, and this studio was started without one.');
       return exportModel(store, resolveRun(store.db, req.runId), ctx, target, engine());
+    case 'audit':
+      return exportAudit(store, ctx, target);
   }
 }

@@ -51,6 +51,13 @@ import * as images from '../store/images';
 import { sourcesStatus } from '../store/sources';
 import { imageFiles } from '../store/image-files';
 import { runExport } from '../export/exports';
+import * as audits from '../store/audits';
+import { removeImages, undoRemoval } from '../store/removals';
+import { labelNextQueue, latestRankingInfo } from '../store/label-next';
+import { resolveSource } from '../audit/feature-source';
+import { runAudit } from '../audit/audit-job';
+import { mapPage, runMap } from '../audit/map-job';
+import { runLabelNext } from '../audit/label-next-job';
 
 /** The engine as the host sees it (HostEngine); the shell passes the function that starts its process. */
 export interface StudioEngine extends Engine {
@@ -349,8 +356,14 @@ export class Studio implements StudioHandlers {
     return r;
   }
 
-  async setSplit(input: ParsedInput<'setSplit'>): Promise<{ changed: number }> {
+  async setSplit(input: ParsedInput<'setSplit'>): Promise<RequestOutput<'setSplit'>> {
     const r = images.setSplit(this.store().db, input.ids, input.split);
+    this.changed('images');
+    return r;
+  }
+
+  async restoreSplits(input: ParsedInput<'restoreSplits'>): Promise<RequestOutput<'restoreSplits'>> {
+    const r = images.restoreSplits(this.store().db, input.groups);
     this.changed('images');
     return r;
   }
@@ -365,6 +378,89 @@ export class Studio implements StudioHandlers {
     const r = images.stratifiedSplit(this.store().db, input.val, input.seed);
     this.changed('images');
     return r;
+  }
+
+  // ---- the data audit: label issues, near-duplicates and leaks, the map, label next ------------
+
+  async startAudit(input: ParsedInput<'startAudit'>): Promise<JobInfo<'audit'>> {
+    const store = this.store();
+    resolveSource(store, this.models, input); // a missing run or model is refused before a job exists
+    return this.startJob('audit', (ctx) => runAudit(store, this.engine(), this.models, input, ctx).finally(() => this.changed('audit')));
+  }
+
+  async auditSummary(): Promise<RequestOutput<'auditSummary'>> {
+    return audits.auditSummary(this.store().db);
+  }
+
+  async listLabelIssues(input: ParsedInput<'listLabelIssues'>): Promise<RequestOutput<'listLabelIssues'>> {
+    return audits.listLabelIssues(this.store().db, input);
+  }
+
+  async confirmLabels(input: ParsedInput<'confirmLabels'>): Promise<RequestOutput<'confirmLabels'>> {
+    const r = audits.confirmLabels(this.store().db, input.ids);
+    this.changed('audit');
+    return r;
+  }
+
+  async unconfirmLabels(input: ParsedInput<'unconfirmLabels'>): Promise<RequestOutput<'unconfirmLabels'>> {
+    const r = audits.unconfirmLabels(this.store().db, input.ids);
+    this.changed('audit');
+    return r;
+  }
+
+  async listDuplicateClusters(input: ParsedInput<'listDuplicateClusters'>): Promise<RequestOutput<'listDuplicateClusters'>> {
+    return audits.listDuplicateClusters(this.store().db, input);
+  }
+
+  async keepOne(input: ParsedInput<'keepOne'>): Promise<RequestOutput<'keepOne'>> {
+    const db = this.store().db;
+    audits.duplicateCluster(db, input.clusterId);
+    const members = audits.clusterMembers(db, input.clusterId);
+    const keep = members.find((m) => m.id === input.keepImageId);
+    if (!keep) throw new StudioError('bad_input', `Image ${input.keepImageId} is not in near-duplicate cluster ${input.clusterId}.`, 'keepImageId');
+    // Test images are what a submission is scored on: they are never removed.
+    if (keep.split !== 'test' && members.some((m) => m.split === 'test'))
+      throw new StudioError('bad_input', `Cluster ${input.clusterId} has a test image, which cannot be removed: keep the test image (its copies in train or val are removed).`, 'keepImageId');
+    const others = members.filter((m) => m.id !== keep.id && m.split !== 'test').map((m) => m.id);
+    if (others.length === 0) throw new StudioError('bad_input', `Cluster ${input.clusterId} has nothing to remove: its other images are test images.`, 'clusterId');
+    const r = removeImages(db, others, `keep image ${keep.id} of near-duplicate cluster ${input.clusterId}`);
+    this.changed('images', 'classes', 'project', 'audit');
+    return r;
+  }
+
+  async undoRemoval(input: ParsedInput<'undoRemoval'>): Promise<RequestOutput<'undoRemoval'>> {
+    const r = undoRemoval(this.store().db, input.removalId);
+    this.changed('images', 'classes', 'project', 'audit');
+    return r;
+  }
+
+  async moveClusterToSplit(input: ParsedInput<'moveClusterToSplit'>): Promise<RequestOutput<'moveClusterToSplit'>> {
+    const db = this.store().db;
+    audits.duplicateCluster(db, input.clusterId);
+    const r = images.setSplit(db, audits.clusterMembers(db, input.clusterId).map((m) => m.id), input.split);
+    this.changed('images', 'audit');
+    return r;
+  }
+
+  async startEmbeddingMap(input: ParsedInput<'startEmbeddingMap'>): Promise<JobInfo<'map'>> {
+    const store = this.store();
+    resolveSource(store, this.models, input);
+    return this.startJob('map', (ctx) => runMap(store, this.engine(), this.models, input, ctx).finally(() => this.changed('audit')));
+  }
+
+  async embeddingMap(input: ParsedInput<'embeddingMap'>): Promise<RequestOutput<'embeddingMap'>> {
+    return mapPage(this.store(), input.offset, input.limit);
+  }
+
+  async startLabelNext(input: ParsedInput<'startLabelNext'>): Promise<JobInfo<'label-next'>> {
+    const store = this.store();
+    resolveSource(store, this.models, input);
+    return this.startJob('label-next', (ctx) => runLabelNext(store, this.engine(), this.models, input, ctx).finally(() => this.changed('audit')));
+  }
+
+  async labelNextQueue(input: ParsedInput<'labelNextQueue'>): Promise<RequestOutput<'labelNextQueue'>> {
+    const db = this.store().db;
+    return { ...labelNextQueue(db, input), ranking: latestRankingInfo(db) };
   }
 
   // ---- export ------------------------------------------------------------------------------

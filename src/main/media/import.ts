@@ -313,7 +313,8 @@ function planFor(store: ProjectStore, req: ImportRequest, extractedRoot?: string
 // ---- running -----------------------------------------------------------------------------------
 
 /** A tiny counting semaphore. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+/** Runs at most `n` of the given async functions at once. */
+export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async (fn) => {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import sharp from 'sharp';
 import { SNIFF_BYTES, sniff, type ImageFormat } from './formats';
 import { ThumbWriteError, thumbFile, writeThumbnail } from './thumbs';
+import { imageFingerprint } from './perceptual-hash';
 
 /** Images larger than this are refused before decoding (decompression bombs, giant scans). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -21,6 +22,8 @@ export interface ImageFacts {
   width: number;
   height: number;
   format: ImageFormat;
+  /** The perceptual hash and small grey thumbnail (near-duplicates), made with the thumbnail. */
+  fingerprint?: { phash: string; width: number; height: number; pixels: Uint8Array };
 }
 
 export type InspectResult =
@@ -147,6 +150,7 @@ export async function inspectImage(file: string, opts: InspectOptions = {}): Pro
     return { ok: false, reason: decodeReason(err, kind.format), hash };
   }
 
+  let fingerprint: ImageFacts['fingerprint'];
   if (opts.thumbsDir !== undefined) {
     try {
       const target = thumbFile(opts.thumbsDir, hash);
@@ -155,6 +159,12 @@ export async function inspectImage(file: string, opts: InspectOptions = {}): Pro
       if (err instanceof ThumbWriteError) return { ok: false, reason: err.message, hash };
       return { ok: false, reason: decodeReason(err, kind.format), hash };
     }
+    try {
+      const f = await imageFingerprint(input, { width, height });
+      fingerprint = { phash: f.phash, width: f.thumb.width, height: f.thumb.height, pixels: f.thumb.pixels };
+    } catch {
+      // The image decoded for its thumbnail; without a fingerprint the audit retries it (media/fingerprints.ts).
+    }
   }
-  return { ok: true, facts: { hash, bytes, width, height, format: kind.format } };
+  return { ok: true, facts: { hash, bytes, width, height, format: kind.format, ...(fingerprint ? { fingerprint } : {}) } };
 }

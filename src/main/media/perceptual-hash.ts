@@ -37,9 +37,11 @@ export interface GreyThumb {
   pixels: Uint8Array;
 }
 
-export async function greyThumb(source: string | Buffer): Promise<GreyThumb> {
+/** `size`: the displayed (EXIF-oriented) size when the caller knows it already (an import does), saving a header read. */
+export async function greyThumb(source: string | Buffer, size?: { width: number; height: number }): Promise<GreyThumb> {
   const grey = sharp(source, decodeOptions).rotate().flatten({ background: '#ffffff' }).greyscale();
-  const { width = 0, height = 0 } = await sharp(source, decodeOptions).rotate().metadata().then((m) => (m.autoOrient ?? m));
+  const { width = 0, height = 0 }: { width?: number | undefined; height?: number | undefined } =
+    size ?? (await sharp(source, decodeOptions).rotate().metadata().then((m) => m.autoOrient ?? m));
   const small = Math.max(width, height) <= THUMB_SIDE;
   // A downscaled thumbnail is blurred a little: a copy shifted by a fraction of its pixels still aligns.
   const thumb = small ? grey : grey.resize(THUMB_SIDE, THUMB_SIDE, { fit: 'inside', kernel: 'lanczos3' }).blur(2);
@@ -53,8 +55,8 @@ export interface ImageFingerprint {
 }
 
 /** Both, for one image (what an import would store). */
-export async function imageFingerprint(source: string | Buffer): Promise<ImageFingerprint> {
-  const [phash, thumb] = await Promise.all([pHash(source), greyThumb(source)]);
+export async function imageFingerprint(source: string | Buffer, size?: { width: number; height: number }): Promise<ImageFingerprint> {
+  const [phash, thumb] = await Promise.all([pHash(source), greyThumb(source, size)]);
   return { phash, thumb };
 }
 

@@ -3,11 +3,12 @@
  * index at 100,000 rows (see migration 2); sets of ids travel to SQLite as one JSON array.
  */
 import path from 'node:path';
-import type { ImageDetails, ImageFilter, ImageRow, ImageSort, LabelGroup, Split, SplitSummary } from '../../shared/domain';
+import type { ImageDetails, ImageFilter, ImageRow, ImageSort, LabelGroup, Split, SplitGroup, SplitSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { seededRandom } from '../../shared/random';
 import { ensureClasses, findClassByName, getClass } from './classes';
 import { imageFilePath } from './image-files';
+import { saveFingerprints } from './fingerprints';
 import type { DB } from './open-database';
 
 export const MAX_PAGE = 500;
@@ -104,6 +105,8 @@ export interface NewImage {
   split: Split;
   /** Class name; a class that does not exist yet is created. */
   label: string | null;
+  /** Its perceptual fingerprint (stored by content hash). */
+  fingerprint?: { phash: string; width: number; height: number; pixels: Uint8Array } | undefined;
 }
 
 /**
@@ -140,6 +143,7 @@ export function addImages(db: DB, sourceId: number, images: readonly NewImage[])
       if (info.changes === 1) added++;
       else notAdded.push(img);
     }
+    saveFingerprints(db, images.flatMap((img) => (img.fingerprint ? [{ hash: img.hash, ...img.fingerprint }] : [])));
     return { added, notAdded, classesCreated };
   })();
 }
@@ -174,9 +178,32 @@ export function restoreLabels(db: DB, groups: readonly LabelGroup[]): { previous
   })();
 }
 
-export function setSplit(db: DB, ids: readonly number[], split: Split): { changed: number } {
-  const changed = db.prepare('UPDATE images SET split = ? WHERE id IN (SELECT value FROM json_each(?)) AND split <> ?').run(split, JSON.stringify(ids), split).changes;
-  return { changed };
+function splitGroupsOf(db: DB, idsJson: string): SplitGroup[] {
+  const rows = db
+    .prepare('SELECT split, json_group_array(id) AS ids FROM images WHERE id IN (SELECT value FROM json_each(?)) GROUP BY split')
+    .all(idsJson) as { split: Split; ids: string }[];
+  return rows.map((r) => ({ split: r.split, ids: JSON.parse(r.ids) as number[] }));
+}
+
+/** Moves `ids` to `split`; returns the splits they were in, for undo. */
+export function setSplit(db: DB, ids: readonly number[], split: Split): { changed: number; previous: SplitGroup[] } {
+  const json = JSON.stringify(ids);
+  return db.transaction(() => {
+    const previous = splitGroupsOf(db, json);
+    const changed = db.prepare('UPDATE images SET split = ? WHERE id IN (SELECT value FROM json_each(?)) AND split <> ?').run(split, json, split).changes;
+    return { changed, previous };
+  })();
+}
+
+/** Puts splits back as `setSplit` reported them (undo); returns the splits it replaced (redo). */
+export function restoreSplits(db: DB, groups: readonly SplitGroup[]): { changed: number; previous: SplitGroup[] } {
+  return db.transaction(() => {
+    const previous = splitGroupsOf(db, JSON.stringify(groups.flatMap((g) => g.ids)));
+    let changed = 0;
+    const upd = db.prepare('UPDATE images SET split = ? WHERE id IN (SELECT value FROM json_each(?)) AND split <> ?');
+    for (const g of groups) changed += upd.run(g.split, JSON.stringify(g.ids), g.split).changes;
+    return { changed, previous };
+  })();
 }
 
 /** Moves every image of the `from` classes into `into` and deletes the `from` classes. */

@@ -133,6 +133,130 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX predictions_image ON predictions(image_id);
     `,
   },
+  {
+    version: 4,
+    // The data audit (issue 14).
+    // fingerprints: per image content (like thumbnails and cached features, so a removed and
+    // re-added image keeps its own): the pHash (16 hex digits) and a small grey thumbnail for the
+    // near-duplicate pixel check. Made at import; for older images by the first audit.
+    // audits, audit_scores: the latest audit (a new one replaces it): per labelled image its
+    // out-of-sample probabilities, given and suggested class (indexes into audits.classes, and the
+    // given class's id, to tell a label fixed since), score and whether confident learning flagged it. label_confirmations: "this label is right", for
+    // as long as the image keeps that class.
+    // duplicate_*: the latest audit's near-duplicate clusters and the pairs that joined them.
+    // embedding_maps + map_points, label_next_rankings + label_next_scores: the latest map and
+    // label-next ranking. Their ids never come back (AUTOINCREMENT): an id a client holds from an
+    // older audit cannot name a cluster of a newer one. removals: images removed by a leak's "keep one", with every row that
+    // referenced them (JSON), so an undo puts them back as they were.
+    sql: `
+      CREATE TABLE fingerprints (
+        hash TEXT PRIMARY KEY,
+        phash TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        pixels BLOB NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE audits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        model TEXT NOT NULL,
+        cut_layer TEXT NOT NULL,
+        feature_dim INTEGER NOT NULL,
+        folds INTEGER NOT NULL,
+        classes TEXT NOT NULL,
+        result TEXT NOT NULL,
+        last_image_id INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE audit_scores (
+        audit_id INTEGER NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        given INTEGER NOT NULL,
+        suggested INTEGER NOT NULL,
+        given_class_id INTEGER NOT NULL,
+        score REAL NOT NULL,
+        self_confidence REAL NOT NULL,
+        flagged INTEGER NOT NULL,
+        probabilities BLOB NOT NULL,
+        PRIMARY KEY (audit_id, image_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX audit_scores_flagged ON audit_scores(audit_id, flagged, score);
+      CREATE INDEX audit_scores_image ON audit_scores(image_id);
+      CREATE TABLE label_confirmations (
+        image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+        confirmed_at TEXT NOT NULL
+      );
+      CREATE TABLE duplicate_clusters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        audit_id INTEGER NOT NULL REFERENCES audits(id) ON DELETE CASCADE
+      );
+      CREATE INDEX duplicate_clusters_audit ON duplicate_clusters(audit_id);
+      CREATE TABLE duplicate_members (
+        cluster_id INTEGER NOT NULL REFERENCES duplicate_clusters(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        PRIMARY KEY (cluster_id, image_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX duplicate_members_image ON duplicate_members(image_id);
+      CREATE TABLE duplicate_pairs (
+        cluster_id INTEGER NOT NULL REFERENCES duplicate_clusters(id) ON DELETE CASCADE,
+        a INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        hamming INTEGER NOT NULL,
+        cosine REAL,
+        pixel REAL NOT NULL,
+        shifted INTEGER NOT NULL,
+        PRIMARY KEY (cluster_id, a, b)
+      ) WITHOUT ROWID;
+      CREATE INDEX duplicate_pairs_a ON duplicate_pairs(a);
+      CREATE INDEX duplicate_pairs_b ON duplicate_pairs(b);
+      CREATE TABLE embedding_maps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        model TEXT NOT NULL,
+        cut_layer TEXT NOT NULL,
+        feature_dim INTEGER NOT NULL,
+        result TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE map_points (
+        map_id INTEGER NOT NULL REFERENCES embedding_maps(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        x REAL NOT NULL,
+        y REAL NOT NULL,
+        PRIMARY KEY (map_id, image_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX map_points_image ON map_points(image_id);
+      CREATE TABLE label_next_rankings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        model TEXT NOT NULL,
+        cut_layer TEXT NOT NULL,
+        feature_dim INTEGER NOT NULL,
+        classes TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE label_next_scores (
+        ranking_id INTEGER NOT NULL REFERENCES label_next_rankings(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        margin REAL NOT NULL,
+        entropy REAL NOT NULL,
+        density REAL NOT NULL,
+        predicted INTEGER NOT NULL,
+        confidence REAL NOT NULL,
+        PRIMARY KEY (ranking_id, image_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX label_next_scores_image ON label_next_scores(image_id);
+      CREATE TABLE removals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        undone_at TEXT
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

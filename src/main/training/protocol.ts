@@ -60,7 +60,35 @@ export type EngineEvent =
   | { type: 'phase'; phase: 'extract' | 'train' }
   | { type: 'progress'; done: number; total: number; epoch?: number; epochs?: number; batch?: number; batches?: number; imagesPerSec?: number }
   | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix }
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  /** The audit's engine methods: which part runs now (progress events that follow count within it). */
+  | { type: 'stage'; stage: AuditStage };
+
+export type AuditStage = 'extract' | 'folds' | 'neighbours' | 'pca' | 'layout' | 'train' | 'predict';
+
+/**
+ * The images whose pooled features an audit method reads (the scenario-1 feature cache of the
+ * model at the cut layer; missing ones are extracted and cached first).
+ */
+export interface FeatureSource {
+  modelDir: string;
+  modelId: string;
+  /** Default: the model's feature layer. */
+  cutLayer?: string;
+  /** Project cache root (as a training job's). */
+  cacheDir: string;
+  /** By content hash (the cache key) and path. */
+  items: { hash: string; path: string }[];
+}
+
+/** What every audit method says about its features: their size, the cut used, and the items that could not be read. */
+export interface FeatureFacts {
+  dim: number;
+  cutLayer: string;
+  /** Indices into the source's items whose image could not be decoded (left out of the result). */
+  failed: number[];
+  extractMs: number;
+}
 
 /** The studio's estimate of how similar a dataset is to the pretrained network's data (the contract's type). */
 export type SimilarityEstimate = SimilarityEstimateInfo;
@@ -122,6 +150,26 @@ export const engineMethods = {
   predict: method<{ runDir: string; items: PredictItem[]; cacheDir?: string }, PredictResult>(),
   /** A run's whole classifier written as one ONNX file `out` (model export). */
   exportOnnx: method<{ runDir: string; out: string }, { bytes: number; nodes: number; inputSize: number; classes: number }>(),
+  /**
+   * Out-of-sample class probabilities of labelled images (K-fold head training on their features):
+   * row-major [items, numClasses], NaN rows for failed items; `fold` is the fold that scored each.
+   */
+  outOfSample: method<
+    { source: FeatureSource; labels: Int32Array; numClasses: number; config: TrainConfig; folds: number },
+    FeatureFacts & { probabilities: Float32Array; fold: Int32Array }
+  >(),
+  /** Each image's nearest neighbours by cosine similarity of its features (pairs of item indices, a < b). */
+  featureNeighbours: method<{ source: FeatureSource; k?: number; minCosine?: number }, FeatureFacts & { pairs: { a: number; b: number; cosine: number }[] }>(),
+  /** PCA then seeded UMAP of the features: [x, y] per item (NaN for failed items). */
+  embeddingMap: method<{ source: FeatureSource; seed: number }, FeatureFacts & { coordinates: Float32Array; pcaComponents: number; pcaExplained: number }>(),
+  /**
+   * Label next's quick retrain: a fresh head on the first `labels.length` items (labelled) predicts
+   * the others; their probabilities (row-major, NaN rows for failed items) and density in their pool.
+   */
+  labelNext: method<
+    { source: FeatureSource; labels: Int32Array; numClasses: number; config: TrainConfig },
+    FeatureFacts & { probabilities: Float32Array; density: Float32Array; trainMs: number }
+  >(),
   /** Memory of the engine process (peak RSS from the OS, current RSS, TensorFlow.js tensors/bytes) and its pid. */
   stats: method<NoParams, EngineStats>(),
 };

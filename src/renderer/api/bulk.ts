@@ -4,7 +4,7 @@
  * of a label change fails, the parts already applied are put back, so a change is whole or nothing.
  */
 import { MAX_IDS, MAX_LABEL_GROUPS, type RequestInput, type RequestOutput } from '../../shared/api';
-import type { LabelGroup, Split } from '../../shared/domain';
+import type { LabelGroup, Split, SplitGroup } from '../../shared/domain';
 import { api } from './client';
 
 type LabelChange = { previous: LabelGroup[]; changed: number; skipped?: number };
@@ -15,10 +15,11 @@ export function parts<T>(items: readonly T[], size = MAX_IDS): T[][] {
   return out.length > 0 ? out : [[]];
 }
 
-/** Groups cut so that no part holds more than `size` ids or `maxGroups` groups. */
-export function groupParts(groups: readonly LabelGroup[], size = MAX_IDS, maxGroups = MAX_LABEL_GROUPS): LabelGroup[][] {
-  const out: LabelGroup[][] = [];
-  let part: LabelGroup[] = [];
+/** Groups (of labels, of splits) cut so that no part holds more than `size` ids or `maxGroups` groups. */
+export function groupParts<G extends { ids: readonly number[] }>(groups: readonly G[], size = MAX_IDS, maxGroups = MAX_LABEL_GROUPS): (Omit<G, 'ids'> & { ids: number[] })[][] {
+  type Part = Omit<G, 'ids'> & { ids: number[] };
+  const out: Part[][] = [];
+  let part: Part[] = [];
   let room = size;
   const flush = (): void => {
     if (part.length > 0) out.push(part);
@@ -30,7 +31,7 @@ export function groupParts(groups: readonly LabelGroup[], size = MAX_IDS, maxGro
     do {
       if ((room === 0 && i < g.ids.length) || part.length === maxGroups) flush();
       const ids = g.ids.slice(i, i + room);
-      part.push({ classId: g.classId, ids });
+      part.push({ ...g, ids });
       room -= ids.length;
       i += ids.length;
     } while (i < g.ids.length);
@@ -75,16 +76,42 @@ export function acceptSuggestions(input: RequestInput<'acceptSuggestions'>): Pro
   return labelParts(parts(imageIds).map((part) => () => api.call('acceptSuggestions', { ...input, imageIds: part })));
 }
 
-/** Splits have no undo: a failing part stops the rest, and the error says how many images had moved. */
+/** A failing part stops the rest, and the error says how many images had moved; `previous` covers the parts done. */
 export async function setSplit(ids: readonly number[], split: Split): Promise<RequestOutput<'setSplit'>> {
   let changed = 0;
+  const previous: RequestOutput<'setSplit'>['previous'] = [];
   for (const part of parts(ids)) {
     try {
-      changed += (await api.call('setSplit', { ids: part, split })).changed;
+      const r = await api.call('setSplit', { ids: part, split });
+      changed += r.changed;
+      previous.push(...r.previous);
     } catch (err) {
       if (changed > 0 && err instanceof Error) err.message += ` (${changed} of ${ids.length} images had been moved before this)`;
       throw err;
     }
   }
-  return { changed };
+  return { changed, previous };
+}
+
+/** Puts splits back (undo of a split move), in parts; `previous` joins what each part replaced. */
+export async function restoreSplits(groups: readonly SplitGroup[]): Promise<RequestOutput<'restoreSplits'>> {
+  let changed = 0;
+  const previous: SplitGroup[] = [];
+  for (const part of groupParts(groups, MAX_IDS, 3)) {
+    const r = await api.call('restoreSplits', { groups: part });
+    changed += r.changed;
+    previous.push(...r.previous);
+  }
+  return { changed, previous };
+}
+
+/** Confirms ("this label is right") or unconfirms labels, in parts; answers with the ids that changed. */
+export async function confirmLabels(ids: readonly number[], confirm: boolean): Promise<number[]> {
+  const changed: number[] = [];
+  for (const part of parts(ids)) {
+    if (part.length === 0) continue;
+    if (confirm) changed.push(...(await api.call('confirmLabels', { ids: part })).confirmed);
+    else changed.push(...(await api.call('unconfirmLabels', { ids: part })).unconfirmed);
+  }
+  return changed;
 }

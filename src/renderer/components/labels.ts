@@ -1,12 +1,15 @@
 /**
  * Labelling actions shared by the gallery (keys 1–9, 0) and the classes panel (drop onto a
  * class): each change goes through setLabels and is recorded for undo/redo in one history
- * for the open project.
+ * for the open project. The Audit screen's other changes to images (confirming a label, moving a
+ * cluster's split, keeping one of a cluster) go into the same history, so Ctrl+Z undoes the last
+ * change wherever it was made.
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 import { StudioError } from '../../shared/errors';
+import { api } from '../api/client';
 import * as bulk from '../api/bulk';
-import { EMPTY_HISTORY, type History, afterRedo, afterUndo, recordChange, takeRedo, takeUndo } from './label-history';
+import { EMPTY_HISTORY, type History, type HistoryEntry, afterRedo, afterUndo, isLabelEntry, recordChange, takeRedo, takeUndo } from './label-history';
 
 let history: History = EMPTY_HISTORY;
 let busy: Promise<unknown> = Promise.resolve();
@@ -33,14 +36,47 @@ export function applyLabels(ids: readonly number[], classId: number | null): Pro
   });
 }
 
+/** Applies a history entry; answers with the entry that puts back what it changed. */
+async function applyEntry(e: HistoryEntry): Promise<HistoryEntry> {
+  if (isLabelEntry(e)) return (await bulk.restoreLabels(e)).previous;
+  switch (e.kind) {
+    case 'confirm':
+      return { kind: 'unconfirm', ids: await bulk.confirmLabels(e.ids, true) };
+    case 'unconfirm':
+      return { kind: 'confirm', ids: await bulk.confirmLabels(e.ids, false) };
+    case 'splits':
+      return { kind: 'splits', groups: (await bulk.restoreSplits(e.groups)).previous };
+    case 'undo-removal':
+      await api.call('undoRemoval', { removalId: e.removalId });
+      return { kind: 'keep-one', clusterId: e.clusterId, keepImageId: e.keepImageId };
+    case 'keep-one': {
+      const r = await api.call('keepOne', { clusterId: e.clusterId, keepImageId: e.keepImageId });
+      return { kind: 'undo-removal', removalId: r.removalId, clusterId: e.clusterId, keepImageId: e.keepImageId };
+    }
+  }
+}
+
+/** Records a change made elsewhere (its undo entry), in the order of the changes queued here. */
+export function recordUndo(entry: HistoryEntry): void {
+  set(recordChange(history, entry));
+}
+
+/** Runs a change in the history's queue and records its undo entry. */
+export function applyChange<T>(change: () => Promise<{ result: T; undo: HistoryEntry }>): Promise<T> {
+  return queue(async () => {
+    const { result, undo } = await change();
+    recordUndo(undo);
+    return result;
+  });
+}
+
 export function undoLabels(): Promise<boolean> {
   return queue(async () => {
     const t = takeUndo(history);
     if (!t) return false;
     set(t.rest);
     try {
-      const r = await bulk.restoreLabels(t.entry);
-      set(afterUndo(history, r.previous));
+      set(afterUndo(history, await applyEntry(t.entry)));
       return true;
     } catch (err) {
       set({ undo: [...history.undo, t.entry], redo: history.redo });
@@ -55,8 +91,7 @@ export function redoLabels(): Promise<boolean> {
     if (!t) return false;
     set(t.rest);
     try {
-      const r = await bulk.restoreLabels(t.entry);
-      set(afterRedo(history, r.previous));
+      set(afterRedo(history, await applyEntry(t.entry)));
       return true;
     } catch (err) {
       set({ undo: history.undo, redo: [...history.redo, t.entry] });

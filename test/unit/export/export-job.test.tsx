@@ -22,8 +22,8 @@ vi.mock('../../../src/renderer/api/client', () => ({
   fileUrl: () => '',
 }));
 
-const { useJob } = await import('../../../src/renderer/features/export/useJob');
-const { JobStatus } = await import('../../../src/renderer/features/export/JobStatus');
+const { useJob } = await import('../../../src/renderer/components/useJob');
+const { JobStatus } = await import('../../../src/renderer/components/JobStatus');
 
 beforeAll(browserApisForMantine);
 afterEach(() => {

@@ -7,13 +7,11 @@ import {
   defaultRun,
   describeResult,
   exportKinds,
-  followJob,
-  jobPercent,
   kindInfo,
   splitPath,
-  startedJob,
   type ExportForm,
 } from '../../../src/renderer/features/export/export-logic';
+import { followJob, jobPercent, startedJob } from '../../../src/renderer/components/jobs';
 import { jobInfo } from '../helpers';
 
 const form = (over: Partial<ExportForm> = {}): ExportForm => ({

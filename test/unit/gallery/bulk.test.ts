@@ -35,7 +35,8 @@ async function request(name: string, input: unknown): Promise<RequestResult> {
   if (name === 'setLabels') return { ok: true, output: { previous: relabel(i.ids!, i.classId!), changed: i.ids!.length } };
   if (name === 'restoreLabels') return { ok: true, output: { previous: i.groups!.flatMap((g) => relabel(g.ids, g.classId)), changed: 0 } };
   if (name === 'acceptSuggestions') return { ok: true, output: { previous: relabel(i.imageIds!, 7), changed: i.imageIds!.length, skipped: 1 } };
-  if (name === 'setSplit') return { ok: true, output: { changed: i.ids!.length } };
+  // Every image starts in train: what restoreSplits needs to undo the move.
+  if (name === 'setSplit') return { ok: true, output: { changed: i.ids!.length, previous: [{ split: 'train', ids: i.ids! }] } };
   return { ok: false, error: { code: 'unknown_request', message: name } };
 }
 
@@ -96,7 +97,10 @@ describe('bulk requests in parts', { timeout: 60_000 }, () => {
     expect(accepted).toMatchObject({ changed: MAX_IDS + 1, skipped: 2 });
 
     reset();
-    expect(await bulk.setSplit(range(MAX_IDS * 2), 'val')).toEqual({ changed: MAX_IDS * 2 });
+    const moved = await bulk.setSplit(range(MAX_IDS * 2), 'val');
+    expect(moved.changed).toBe(MAX_IDS * 2);
+    expect(moved.previous.flatMap((g) => g.ids)).toEqual(range(MAX_IDS * 2));
+    expect(new Set(moved.previous.map((g) => g.split))).toEqual(new Set(['train']));
     reset();
     failOnCall = 1;
     await expect(bulk.setSplit(range(MAX_IDS * 2), 'val')).rejects.toThrow(/100000 of 200000 images had been moved/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageRow } from '../../../src/shared/domain';
-import { EMPTY_HISTORY, afterRedo, afterUndo, forgetClasses, recordChange, takeRedo, takeUndo } from '../../../src/renderer/components/label-history';
+import { EMPTY_HISTORY, afterRedo, afterUndo, forgetClasses, recordChange, takeRedo, takeUndo, type HistoryEntry, type LabelEntry } from '../../../src/renderer/components/label-history';
 import { PageCache, pagesFor } from '../../../src/renderer/features/gallery/page-cache';
 import { EMPTY_SELECTION, moveFocus, rangeBounds, selectAll, selectOne, selectRange, toggleOne } from '../../../src/renderer/features/gallery/selection';
 
@@ -67,10 +67,23 @@ describe('label history', () => {
     expect(recordChange(EMPTY_HISTORY, [])).toBe(EMPTY_HISTORY);
     let h = EMPTY_HISTORY;
     for (let i = 0; i < 5; i++) h = recordChange(h, [g(null, i + 1)], 3);
-    expect(h.undo.map((e) => e[0]!.ids[0])).toEqual([3, 4, 5]);
+    expect(h.undo.map((e) => (e as LabelEntry)[0]!.ids[0])).toEqual([3, 4, 5]);
     expect(takeUndo(EMPTY_HISTORY)).toBeNull();
     const f = forgetClasses({ undo: [[g(7, 1), g(8, 2)]], redo: [] }, new Set([8]));
     expect(f.undo[0]).toEqual([g(null, 1), g(8, 2)]);
+  });
+
+  it('holds the audit\'s other changes beside labels, dropping the empty ones', () => {
+    const confirm: HistoryEntry = { kind: 'unconfirm', ids: [4] };
+    const split: HistoryEntry = { kind: 'splits', groups: [{ split: 'test', ids: [5, 6] }] };
+    const removal: HistoryEntry = { kind: 'undo-removal', removalId: 3, clusterId: 2, keepImageId: 5 };
+    let h = recordChange(EMPTY_HISTORY, [g(1, 1)]);
+    for (const e of [confirm, split, removal]) h = recordChange(h, e);
+    expect(h.undo).toEqual([[g(1, 1)], confirm, split, removal]);
+    expect(recordChange(h, { kind: 'confirm', ids: [] })).toBe(h);
+    expect(recordChange(h, { kind: 'splits', groups: [{ split: 'val', ids: [] }] })).toBe(h);
+    // Forgetting a deleted class leaves the other kinds alone.
+    expect(forgetClasses(h, new Set()).undo).toEqual([[g(null, 1)], confirm, split, removal]);
   });
 });
 

@@ -14,6 +14,7 @@ import { classify, EngineJobError, getModel, predict, runScenario1 } from './sce
 import { runFinetune } from './scenario-finetune';
 import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
+import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods';
 import {
   engineMethods,
   isEngineMethod,
@@ -68,6 +69,10 @@ const handlers: Handlers = {
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
   predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
   exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
+  outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),
+  featureNeighbours: (params, { signal, emit }) => neighbours(params, signal, emit),
+  embeddingMap: (params, { signal, emit }) => map(params, signal, emit),
+  labelNext: (params, { signal, emit }) => labelNextRetrain(params, signal, emit),
   stats: () => {
     const mem = tf.memory();
     return {

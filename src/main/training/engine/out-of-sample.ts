@@ -76,7 +76,8 @@ export interface OutOfSampleResult {
   foldsDone: number;
 }
 
-function take(features: Float32Array, labels: Int32Array, dim: number, idx: ArrayLike<number>): HeadData {
+/** Rows `idx` of the features with their labels. */
+export function take(features: Float32Array, labels: Int32Array, dim: number, idx: ArrayLike<number>): HeadData {
   const x = new Float32Array(idx.length * dim);
   const y = new Int32Array(idx.length);
   for (let r = 0; r < idx.length; r++) {
@@ -85,6 +86,19 @@ function take(features: Float32Array, labels: Int32Array, dim: number, idx: Arra
     y[r] = labels[i] as number;
   }
   return { x, y };
+}
+
+/**
+ * A seeded share of `rows` kept apart for early stopping, the rest to train on; below 20 rows none
+ * (too few to spare: the training loss is monitored instead).
+ */
+export function holdOut(rows: ArrayLike<number>, share: number, seed: number): { trained: Int32Array; stopped: Int32Array } {
+  const order = shuffled(rows.length, seededRandom(seed));
+  const count = rows.length >= 20 ? Math.round(rows.length * share) : 0;
+  return {
+    stopped: Int32Array.from(order.subarray(0, count), (r) => rows[r] as number),
+    trained: Int32Array.from(order.subarray(count), (r) => rows[r] as number),
+  };
 }
 
 /** Softmax outputs of a trained head for rows of x, in batches. */
@@ -136,6 +150,17 @@ export async function trainAndPredict(input: TrainAndPredictInput): Promise<Floa
   }
 }
 
+/**
+ * Label next's quick retrain: a fresh head on labelled features (with patience, a seeded tenth of
+ * them held out stops it early), then its probabilities for `predict`. null when cancelled.
+ */
+export async function retrainAndPredict(input: Omit<TrainAndPredictInput, 'train' | 'stop'> & { labelled: HeadData }): Promise<Float32Array | null> {
+  const { labelled, ...rest } = input;
+  const rows = Int32Array.from({ length: labelled.y.length }, (_, r) => r);
+  const { trained, stopped } = input.config.patience > 0 ? holdOut(rows, STOP_SHARE, input.config.seed + 1) : { trained: rows, stopped: new Int32Array(0) };
+  return trainAndPredict({ ...rest, train: take(labelled.x, labelled.y, input.dim, trained), stop: take(labelled.x, labelled.y, input.dim, stopped) });
+}
+
 export async function outOfSampleProbabilities(input: OutOfSampleInput): Promise<OutOfSampleResult> {
   const { features, dim, labels, numClasses: k, config } = input;
   const n = labels.length;
@@ -154,10 +179,7 @@ export async function outOfSampleProbabilities(input: OutOfSampleInput): Promise
     const rest: number[] = [];
     for (let i = 0; i < n; i++) (fold[i] === f ? scored : rest).push(i);
     // Early-stopping images: a seeded share of the other folds, never the scored fold.
-    const order = shuffled(rest.length, seededRandom(config.seed + 1 + f));
-    const stopCount = rest.length >= 20 ? Math.round(rest.length * (input.stopShare ?? STOP_SHARE)) : 0;
-    const stopped = Int32Array.from(order.subarray(0, stopCount), (r) => rest[r] as number);
-    const trained = Int32Array.from(order.subarray(stopCount), (r) => rest[r] as number);
+    const { trained, stopped } = holdOut(rest, input.stopShare ?? STOP_SHARE, config.seed + 1 + f);
     const held = Int32Array.from(scored);
     const p = await trainAndPredict({
       dim,

@@ -8,9 +8,9 @@ import { Button, Checkbox, Code, Group, Select, SimpleGrid, Stack, Text, TextInp
 import type { ExportKind, ExportResult } from '../../../shared/api';
 import type { RunSummary } from '../../../shared/domain';
 import { api } from '../../api/client';
-import { JobStatus } from './JobStatus';
+import { JobStatus } from '../../components/JobStatus';
 import { buildExportRequest, defaultOut, describeResult, exportKinds, kindInfo } from './export-logic';
-import { useJob } from './useJob';
+import { useJob } from '../../components/useJob';
 
 function ExportDone({ result }: { result: ExportResult }) {
   return (

@@ -4,8 +4,8 @@ import { Button, Group, Stack, Text } from '@mantine/core';
 import { isJobOf } from '../../../shared/api';
 import type { RunSummary } from '../../../shared/domain';
 import { api } from '../../api/client';
-import { JobStatus } from './JobStatus';
-import { useJob } from './useJob';
+import { JobStatus } from '../../components/JobStatus';
+import { useJob } from '../../components/useJob';
 
 export function PredictPanel({ run, testTotal }: { run: RunSummary | undefined; testTotal: number }) {
   const handle = useJob('predict');

@@ -3,8 +3,9 @@
  * request built from the form, and the lines that describe a finished export. Kinds come from
  * the contract's EXPORT_KINDS, so a kind added there shows up here without other changes.
  */
-import { EXPORT_KINDS, isJobOf, type ExportKind, type ExportResult, type JobInfo, type JobKind, type RequestInput } from '../../../shared/api';
+import { EXPORT_KINDS, type ExportKind, type ExportResult, type RequestInput } from '../../../shared/api';
 import type { RunSummary } from '../../../shared/domain';
+import { joinPath } from '../../components/paths';
 
 export interface KindInfo {
   label: string;
@@ -76,6 +77,15 @@ const KINDS: Record<string, KindInfo> = {
     labelColumn: false,
     name: (run) => `model${run ? `-run${run}` : ''}-onnx`,
   },
+  audit: {
+    label: 'Audit results (CSV)',
+    help: "image,given,suggested,score,reason for every result of the latest audit: likely label errors, near-duplicates, leaks across splits and label conflicts.",
+    target: 'file',
+    usesRun: false,
+    testCsv: false,
+    labelColumn: false,
+    name: () => 'audit.csv',
+  },
 };
 
 /** What an export kind needs; a kind this screen does not know yet gets a plain description. */
@@ -85,12 +95,6 @@ export function kindInfo(kind: string): KindInfo {
 
 /** The kinds the contract offers, in its order. */
 export const exportKinds = (): readonly ExportKind[] => EXPORT_KINDS;
-
-/** `name` in `dir`, with the folder's own separator (a Windows path has backslashes only). */
-export function joinPath(dir: string, name: string): string {
-  const sep = dir.includes('\\') && !dir.includes('/') ? '\\' : '/';
-  return dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`;
-}
 
 /** The folder holding `dir` and `dir`'s own name (separators of either kind, trailing ones ignored). */
 export function splitPath(dir: string): { parent: string; base: string } {
@@ -158,28 +162,4 @@ export function describeResult(r: ExportResult): string[] {
 export function defaultRun(runs: readonly RunSummary[]): RunSummary | undefined {
   const byNewest = [...runs].sort((a, b) => b.id - a.id);
   return byNewest.find((r) => r.state === 'succeeded') ?? byNewest[0];
-}
-
-// ---- following one job --------------------------------------------------------------------
-
-export const isFinished = (j: JobInfo | undefined): boolean => !!j && (j.state === 'succeeded' || j.state === 'failed' || j.state === 'cancelled');
-
-/**
- * A job event applied to the job being followed: only its own events, and nothing after it
- * finished (a late progress event never turns a finished job back into a running one).
- */
-export function followJob<K extends JobKind>(kind: K, current: JobInfo<K> | undefined, event: JobInfo): JobInfo<K> | undefined {
-  if (!current || event.id !== current.id || !isJobOf(event, kind) || isFinished(current)) return current;
-  return event;
-}
-
-/** The job a start request returned, or what its events already said (it can finish before the answer arrives). */
-export function startedJob<K extends JobKind>(kind: K, started: JobInfo<K>, seen: ReadonlyMap<string, JobInfo>): JobInfo<K> {
-  const later = seen.get(started.id);
-  return later && isJobOf(later, kind) && (isFinished(later) || !isFinished(started)) ? later : started;
-}
-
-export function jobPercent(j: JobInfo): number {
-  if (j.state === 'succeeded') return 100;
-  return j.progress.total > 0 ? Math.min(100, (100 * j.progress.done) / j.progress.total) : 0;
 }

@@ -21,6 +21,7 @@ import { dropImports, useGalleryFileDrop, type DroppedItem } from './file-drop';
 import { MovedSources } from './MovedSources';
 import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../../components/labels';
 import { forgetClasses } from '../../components/label-history';
+import { bindImageSelection, selectedImages, setSelectedImages } from '../../components/image-selection';
 import { PreviewModal } from './PreviewModal';
 import {
   EMPTY_SELECTION,
@@ -50,13 +51,15 @@ function isEditable(t: EventTarget | null): boolean {
 
 export function Gallery({ counts, projectDir }: { counts: ProjectCounts; projectDir: string }) {
   bindLabelHistory(projectDir);
+  bindImageSelection(projectDir);
   const [classFilter, setClassFilter] = useState<ClassFilter>('all');
   const [splitFilter, setSplitFilter] = useState<SplitFilter>('all');
   const [nameInput, setNameInput] = useState('');
   const [name] = useDebouncedValue(nameInput.trim(), 250);
   const [sort, setSort] = useState<ImageSort>({ by: 'imported', desc: false });
   const [size, setSize] = useState(140);
-  const [sel, setSel] = useState<Selection>(EMPTY_SELECTION);
+  // The selection starts as the one shared with other screens (e.g. lassoed on the Audit screen's map).
+  const [sel, setSel] = useState<Selection>(() => ({ ...EMPTY_SELECTION, ids: selectedImages() }));
   const [focusNonce, setFocusNonce] = useState(0);
   const [preview, setPreview] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
@@ -80,8 +83,12 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
   const { cache } = pages;
   const total = pages.total ?? 0;
 
-  // A new listing: the old positions mean nothing in it.
-  useEffect(() => setSel(EMPTY_SELECTION), [cache]);
+  // A new listing: the old positions mean nothing in it (the first listing keeps the shared selection).
+  const firstCache = useRef(cache);
+  useEffect(() => {
+    if (cache !== firstCache.current) setSel(EMPTY_SELECTION);
+  }, [cache]);
+  useEffect(() => setSelectedImages(sel.ids), [sel.ids]);
 
   const classList: ClassInfo[] = counts.byClass;
   const classById = useMemo(() => new Map(classList.map((c) => [c.id, c])), [classList]);

@@ -91,8 +91,8 @@ export function liveRun(runId: number): LiveRun | undefined {
   return state.get(runId);
 }
 
-/** Re-renders on every live event; returns the run's live state (undefined before any). */
-export function useLiveRun(runId: number | null): LiveRun | undefined {
+/** Subscribes the calling component to every live event (it re-renders on each). */
+function useLiveEvents(): void {
   useEffect(subscribe, []);
   useSyncExternalStore(
     (fn) => {
@@ -101,19 +101,17 @@ export function useLiveRun(runId: number | null): LiveRun | undefined {
     },
     () => version,
   );
+}
+
+/** Re-renders on every live event; returns the run's live state (undefined before any). */
+export function useLiveRun(runId: number | null): LiveRun | undefined {
+  useLiveEvents();
   return runId === null ? undefined : state.get(runId);
 }
 
 /** The live progress of every run seen this session (for the queue). */
 export function useLiveProgress(): Map<number, LiveRun> {
-  useEffect(subscribe, []);
-  useSyncExternalStore(
-    (fn) => {
-      listeners.add(fn);
-      return () => listeners.delete(fn);
-    },
-    () => version,
-  );
+  useLiveEvents();
   return state;
 }
 

@@ -1,6 +1,7 @@
-/** Step 1: the labelled data per class and split, the majority baseline, and what is worth a look. */
+/** Step 1: the labelled data per class and split, the majority baseline, leaks across splits, and what is worth a look. */
 import { Alert, Group, List, Stack, Text } from '@mantine/core';
 import type { DataFacts } from './data-facts';
+import { LeakCheck } from './LeakCheck';
 
 function ClassBalance({ facts }: { facts: DataFacts }) {
   const max = Math.max(1, ...facts.classes.map((c) => c.total));
@@ -55,6 +56,7 @@ export function DataStep({ facts }: { facts: DataFacts }) {
         The majority baseline is the accuracy of always answering the largest class: a model has to beat it to be worth anything.
       </Text>
       <ClassBalance facts={facts} />
+      <LeakCheck />
       {facts.warnings.length > 0 && (
         <Alert color={facts.blocking ? 'red' : 'yellow'} variant="light" title={facts.blocking ? 'Training cannot start yet' : 'Worth a look'} data-testid="data-warnings">
           <List size="sm">

@@ -4,11 +4,11 @@
  * cancelJob. A job may finish before its start request answers, so events seen meanwhile count.
  */
 import { useCallback, useRef, useState } from 'react';
-import type { JobInfo, JobKind } from '../../../shared/api';
-import { StudioError } from '../../../shared/errors';
-import { api } from '../../api/client';
-import { useEvent } from '../../api/hooks';
-import { followJob, startedJob } from './export-logic';
+import type { JobInfo, JobKind } from '../../shared/api';
+import { StudioError } from '../../shared/errors';
+import { api } from '../api/client';
+import { useEvent } from '../api/hooks';
+import { followJob, startedJob } from './jobs';
 
 /** A job of kind K being followed: its result, once it succeeded, has K's result type. */
 export interface JobHandle<K extends JobKind = JobKind> {

@@ -5,9 +5,9 @@
  */
 import type { ReactNode } from 'react';
 import { Alert, Button, Group, Progress, Stack, Text } from '@mantine/core';
-import { ErrorText } from '../../components/ErrorText';
-import { StudioError } from '../../../shared/errors';
-import { jobPercent } from './export-logic';
+import { ErrorText } from './ErrorText';
+import { StudioError } from '../../shared/errors';
+import { jobPercent } from './jobs';
 import type { JobHandle } from './useJob';
 
 /** A failed job's error, saying which job failed. */
@@ -20,7 +20,7 @@ export function JobStatus({ handle, label, testId, cancelledText, children }: { 
   const { job, error } = handle;
   const running = job && (job.state === 'running' || job.state === 'queued');
   return (
-    <Stack gap={6} data-testid={testId} data-state={job?.state ?? (error ? 'error' : 'idle')}>
+    <Stack gap={6} data-testid={testId} data-state={job?.state ?? (error ? 'error' : 'idle')} data-job-id={job?.id}>
       <ErrorText error={error} />
       {running && (
         <Group gap="xs" wrap="nowrap">

@@ -1,0 +1,135 @@
+/**
+ * A page of image tiles with a roving focus (arrows, Home, End), the grid of the Audit screen's
+ * lists (likely label errors, label next). What a key does to the focused row is the caller's
+ * (`onKey`); the grid keeps the focus on a tile that exists when rows leave the list (an issue
+ * fixed or confirmed), so the next one is under the cursor.
+ */
+import { useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, type ReactNode, type Ref } from 'react';
+import { Button, Group, Text } from '@mantine/core';
+
+export interface TileGridHandle {
+  /** Puts the keyboard focus back on the focused tile (after a button took it). */
+  refocus(): void;
+}
+
+export interface TileGridProps<T> {
+  rows: readonly T[];
+  keyOf(row: T): number;
+  tileWidth: number;
+  label: string;
+  testId: string;
+  page: number;
+  pages: number;
+  onPage(page: number): void;
+  /** The status line after the counts. */
+  status: ReactNode;
+  render(row: T, index: number, focused: boolean, focus: () => void): ReactNode;
+  /** A key on the focused row; return true when it was handled. */
+  onKey(e: KeyboardEvent, row: T, index: number): boolean;
+  handle?: Ref<TileGridHandle>;
+}
+
+export function TileGrid<T>({ rows, keyOf, tileWidth, label, testId, page, pages, onPage, status, render, onKey, handle }: TileGridProps<T>) {
+  const [focus, setFocus] = useState(0);
+  const gridRef = useRef<HTMLDivElement>(null);
+
+  // Rows that left the list: the focus stays on a tile that exists.
+  useEffect(() => {
+    if (rows.length > 0 && focus >= rows.length) setFocus(rows.length - 1);
+  }, [rows.length, focus]);
+
+  const focusTile = (i: number): void => {
+    setFocus(i);
+    requestAnimationFrame(() => gridRef.current?.querySelector<HTMLElement>(`[data-index="${i}"]`)?.focus());
+  };
+  useImperativeHandle(handle, () => ({
+    refocus: () => requestAnimationFrame(() => gridRef.current?.querySelector<HTMLElement>('[tabindex="0"]')?.focus()),
+  }));
+
+  const columns = (): number => {
+    const el = gridRef.current;
+    return el ? Math.max(1, Math.floor((el.clientWidth + 8) / (tileWidth + 12))) : 1;
+  };
+
+  const onKeyDown = (e: KeyboardEvent): void => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return; // undo / redo: the window's handler
+    const cols = columns();
+    const moves: Record<string, number> = { ArrowLeft: focus - 1, ArrowRight: focus + 1, ArrowUp: focus - cols, ArrowDown: focus + cols, Home: 0, End: rows.length - 1 };
+    if (e.key in moves) {
+      e.preventDefault();
+      const to = moves[e.key]!;
+      if (to >= rows.length && page < pages - 1) {
+        onPage(page + 1);
+        focusTile(0);
+      } else if (to < 0 && page > 0) {
+        onPage(page - 1);
+        focusTile(0);
+      } else focusTile(Math.max(0, Math.min(rows.length - 1, to)));
+      return;
+    }
+    const row = rows[focus];
+    if (row !== undefined && onKey(e, row, focus)) e.preventDefault();
+  };
+
+  return (
+    <>
+      <div
+        ref={gridRef}
+        role="grid"
+        aria-label={label}
+        tabIndex={-1}
+        onKeyDown={onKeyDown}
+        data-testid={testId}
+        style={{ display: 'flex', flexWrap: 'wrap', gap: 8, outline: 'none', alignContent: 'flex-start' }}
+      >
+        {rows.map((r, i) => (
+          <div key={keyOf(r)} style={{ display: 'contents' }}>
+            {render(r, i, i === focus, () => setFocus(i))}
+          </div>
+        ))}
+      </div>
+      <Group gap="xs">
+        <Button size="compact-xs" variant="default" disabled={page === 0} onClick={() => onPage(page - 1)}>
+          Previous
+        </Button>
+        <Text size="xs" aria-live="polite" data-testid={`${testId}-status`}>
+          page {page + 1}/{pages}
+          {status}
+        </Text>
+        <Button size="compact-xs" variant="default" disabled={page >= pages - 1} onClick={() => onPage(page + 1)}>
+          Next
+        </Button>
+      </Group>
+    </>
+  );
+}
+
+/** The frame of one tile: focus ring, roving tabindex, thumbnail on top. */
+export function Tile({ index, focused, onFocus, label, testId, data, width, thumb, children }: { index: number; focused: boolean; onFocus: () => void; label: string; testId: string; data: Record<string, string | number>; width: number; thumb: string; children: ReactNode }) {
+  const attrs = Object.fromEntries(Object.entries(data).map(([k, v]) => [`data-${k}`, String(v)]));
+  return (
+    <div
+      role="gridcell"
+      tabIndex={focused ? 0 : -1}
+      aria-selected={focused}
+      aria-label={label}
+      data-testid={testId}
+      data-index={index}
+      {...attrs}
+      onClick={onFocus}
+      onFocus={onFocus}
+      style={{
+        width,
+        border: `2px solid ${focused ? 'var(--mantine-color-blue-filled)' : 'transparent'}`,
+        borderRadius: 6,
+        padding: 3,
+        cursor: 'pointer',
+        background: 'var(--mantine-color-default)',
+        outline: 'none',
+      }}
+    >
+      <img src={thumb} alt="" draggable={false} style={{ width: '100%', height: width - 40, objectFit: 'contain', display: 'block' }} />
+      {children}
+    </div>
+  );
+}
