@@ -11,6 +11,7 @@ import { ModelError } from '../../models/errors';
 import { folderIOHandler, readModelFolder } from '../../models/folder';
 import { readInstalledMeta } from '../../models/library';
 import type { LayerInfo, ModelInspection } from '../../models/types';
+import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
 import { LayerGraph } from '../../scenarios/plan';
 
@@ -85,17 +86,10 @@ const GENERIC_END = new Set(['Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Add', 'C
  */
 function inboundNames(model: tf.LayersModel): Map<string, Set<string>> {
   const inbound = new Map<string, Set<string>>(model.layers.map((l) => [l.name, new Set<string>()]));
-  const seen = new Set<number>();
-  const stack = [...model.outputs];
-  while (stack.length) {
-    const t = stack.pop() as tf.SymbolicTensor;
-    if (seen.has(t.id)) continue;
-    seen.add(t.id);
+  for (const t of tensorsFromOutputs(model)) {
     // An InputLayer's node lists its own output as its input: it has no inbound layer.
     if (t.sourceLayer.getClassName() === 'InputLayer') continue;
-    const inputs = t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? [];
-    for (const x of inputs) inbound.get(t.sourceLayer.name)?.add(x.sourceLayer.name);
-    stack.push(...inputs);
+    for (const x of t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? []) inbound.get(t.sourceLayer.name)?.add(x.sourceLayer.name);
   }
   return inbound;
 }

@@ -392,20 +392,25 @@ class Builder extends GraphWalker {
   }
 }
 
-/**
- * The output tensor of `layer` in `model`'s graph (found from the model's outputs back): a nested
- * model's first inbound node is its own inner graph, not the call inside `model`.
- */
-export function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
+/** Every symbolic tensor of `model`'s top-level graph, once, from its outputs back to its inputs (depth first). */
+export function* tensorsFromOutputs(model: tf.LayersModel): Generator<tf.SymbolicTensor> {
   const seen = new Set<number>();
   const stack = [...model.outputs];
   while (stack.length) {
     const t = stack.pop() as tf.SymbolicTensor;
     if (seen.has(t.id)) continue;
     seen.add(t.id);
-    if (t.sourceLayer === layer) return t;
+    yield t;
     stack.push(...(t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? []));
   }
+}
+
+/**
+ * The output tensor of `layer` in `model`'s graph (found from the model's outputs back): a nested
+ * model's first inbound node is its own inner graph, not the call inside `model`.
+ */
+export function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
+  for (const t of tensorsFromOutputs(model)) if (t.sourceLayer === layer) return t;
   // Not on the way to the outputs (a side branch): its first node.
   const t = layer.inboundNodes[0]?.outputTensors[0];
   if (!t) throw new PlanError(`layer ${layer.name} is not connected`);
