@@ -1,6 +1,6 @@
 /**
  * Scenarios 2-4 benchmark: `npx tsx bench/scenarios.ts [--quick] [--alphas 0.25,0.75] [--skip-speed]
- * [--skip-accuracy] [--skip-memory] [--counts 2000,20000] [--memory-s4]` (or `npm run bench scenarios`). Every measurement runs in a fresh
+ * [--skip-accuracy] [--skip-memory] [--skip-families] [--counts 2000,20000] [--memory-s4]` (or `npm run bench scenarios`). Every measurement runs in a fresh
  * engine process (EngineClient + forkEngine, the backend the engine picks; ENGINE_BACKEND forces one),
  * on Fashion-MNIST (Debian's dataset-fashion-mnist) written as PNG files.
  *  1. speed at 224x224, MobileNet v1 per alpha: scenario 2 with the last 4 blocks trainable (frozen
@@ -11,6 +11,9 @@
  *  3. memory: the engine's peak RSS with 2,000 and with 20,000 images for scenario 2 frozen up to
  *     the last block (extraction + an epoch from the activation cache; an epoch streamed from disk,
  *     augmented, through the frozen part), and with --memory-s4 scenario 4 streamed at 64x64.
+ *  4. per family (VGG16, ResNet50, MobileNetV2, EfficientNetB0 with seeded weights in Keras' layout,
+ *     imported as a user's .h5): extraction img/s, scenario-2 img/s (last block trainable, epochs
+ *     from the activation cache) and the engine's peak RSS, at 224x224.
  * Prints tables. Timings depend on the machine's load; nothing asserts on them.
  */
 import fs from 'node:fs';
@@ -45,6 +48,8 @@ interface Measure {
   config: Omit<TrainConfigInput, 'model'>;
   images: FashionImage[];
   inputSize?: number;
+  /** Another installed model than MobileNet v1 `alpha` (the per-family rows). */
+  model?: { id: string; dir: string };
   /** Skip the activation cache fill from the timing: train twice, report the second run. */
   warmCache?: boolean;
 }
@@ -54,13 +59,13 @@ async function measure(m: Measure): Promise<Row> {
   const { trainConfigSchema } = await import('../src/shared/domain');
   const client = new EngineClient(() => forkEngine());
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-scen-'));
-  const modelId = `mobilenet_v1_${m.alpha}_224`;
+  const modelId = m.model?.id ?? `mobilenet_v1_${m.alpha}_224`;
   const items = m.images.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: (i % 10 === 9 ? 'val' : 'train') as 'train' | 'val' }));
   const job = (name: string) => ({
     projectDir: tmp,
     runDir: path.join(tmp, name),
     cacheDir: path.join(tmp, 'cache'),
-    modelDir: path.join(SHARED, 'models', modelId),
+    modelDir: m.model?.dir ?? path.join(SHARED, 'models', modelId),
     modelId,
     classNames: FASHION_CLASSES,
     items,
@@ -159,6 +164,30 @@ export async function run(): Promise<void> {
       rows.push(await measure({ what: `S${scenario} ${epochs} epochs`, alpha: '0.25', config, images, ...(scenario === 1 ? {} : { inputSize: 96 }) }));
     }
     process.stdout.write(`\nAccuracy after ${epochs} epochs, ${images.length} Fashion-MNIST images (10% validation), MobileNet v1 0.25; scenario 1 at 224, 2-4 at 96x96\n${table(rows)}\n`);
+  }
+
+  if (!argv.includes('--skip-families')) {
+    const { ModelLibrary } = await import('../src/main/models/library');
+    const { writeCatalogWeights } = await import('../test/fixtures/keras');
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-families-'));
+    const library = new ModelLibrary(home);
+    // Frozen up to the block before the last (the last block and the head train).
+    const FREEZE = { vgg16: 'block4_pool', resnet50: 'conv5_block2_out', mobilenet_v2: 'block_15_add', efficientnetb0: 'block6d_add' } as const;
+    const rows: Row[] = [];
+    const n = quick ? 64 : 256;
+    try {
+      for (const [family, freezeTo] of Object.entries(FREEZE) as [keyof typeof FREEZE, string][]) {
+        const file = path.join(home, `seeded_${family}.h5`);
+        await writeCatalogWeights({ family, includeTop: false }, file, 1);
+        const installed = await library.importKeras(file, { id: family, replace: true });
+        const config = { scenario: 2 as const, freezeTo, epochs: 2, batchSize: 32 };
+        rows.push(await measure({ what: `${family} S2 from ${freezeTo}`, alpha: '-', model: { id: family, dir: library.dirOf(installed.id) }, config, images: take(n) }));
+      }
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+    const lines = rows.map((r) => `${r.what.padEnd(40)} extraction ${(r.images / r.extractS).toFixed(1).padStart(6)} img/s   S2 ${r.imgPerSec.toFixed(1).padStart(6)} img/s   peak RSS ${r.peakRssMB.toFixed(0).padStart(5)} MB  ${r.note}`);
+    process.stdout.write(`\nPer family at 224x224, seeded weights, ${n} Fashion-MNIST images, 2 epochs from the activation cache\n${table(rows)}\n${lines.join('\n')}\n`);
   }
 
   if (!argv.includes('--skip-memory')) {

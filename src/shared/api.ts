@@ -85,16 +85,17 @@ export interface CheckResult {
 
 /**
  * What an export writes: the test set's submission CSV or probabilities, the labelled dataset as a
- * class-per-folder tree or a CSV, a run's trained model as a TensorFlow.js folder, or every result
- * of the latest audit as a CSV (image, given, suggested, score, reason).
+ * class-per-folder tree or a CSV, a run's trained model as a TensorFlow.js folder or an ONNX file
+ * (in a folder with its labels and preprocessing), or every result of the latest audit as a CSV
+ * (image, given, suggested, score, reason).
  */
-export const EXPORT_KINDS = ['submission', 'probabilities', 'dataset', 'dataset-csv', 'model', 'audit'] as const;
+export const EXPORT_KINDS = ['submission', 'probabilities', 'dataset', 'dataset-csv', 'model', 'onnx', 'audit'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 const columnName = z.string().trim().min(1, 'a column name is required').max(200);
 export const exportRequestSchema = z
   .object({
     kind: z.enum(EXPORT_KINDS),
-    /** The CSV file, or for `dataset` and `model` a new or empty folder. */
+    /** The CSV file, or for `dataset`, `model` and `onnx` a new or empty folder. */
     out: filePath.min(1, 'an output path is required'),
     /** The run whose predictions (submission, probabilities) or model to use; default: the latest succeeded run. */
     runId: id.optional(),

@@ -474,8 +474,12 @@ export interface LayerInfoData {
   /** Without the batch dimension, e.g. [7, 7, 256]. */
   outputShape: number[];
   params: number;
-  /** A block boundary where the network can sensibly be cut or frozen up to. */
+  /** A block boundary where the network can sensibly be cut or frozen up to (every path to the output crosses it). */
   cutPoint: boolean;
+  /** The layers whose outputs feed this one (empty for an input). Absent: the previous layer (a chain). */
+  inbound?: string[];
+  /** Which block a cut point ends, in words (e.g. "stage conv3, block 4 (end of the stage)"). */
+  block?: string;
 }
 
 export interface ModelInspectionInfo {

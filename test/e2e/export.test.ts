@@ -4,7 +4,7 @@
  * a short scenario 1 run started through the same API the UI uses, then on the Export screen:
  * predict the test set with progress, filter the review grid by a predicted class, correct one
  * prediction with a key, export the submission (the corrected label wins), the probabilities, the
- * model and the labelled dataset, and check them on disk. Also: a missing output folder and an
+ * model (TensorFlow.js and ONNX) and the labelled dataset, and check them on disk. Also: a missing output folder and an
  * existing file give clear errors.
  */
 import fs from 'node:fs';
@@ -210,6 +210,17 @@ describe('export', () => {
     expect(fs.existsSync(path.join(modelOut, 'model.json'))).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(modelOut, 'labels.json'), 'utf8'))).toEqual(classOrder);
     await shot(page, 'export-model', 'export-result');
+
+    // ---- the same model as ONNX (the engine emits it), beside the project by default ----------
+    await page.getByTestId('export-kind').click();
+    await page.getByRole('option', { name: 'Model (ONNX)', exact: true }).click();
+    expect(await out.inputValue()).toBe(`${projectDir}-model-run${runId}-onnx`);
+    const onnxOut = path.join(outDir, 'onnx');
+    await out.fill(onnxOut);
+    await page.getByTestId('export-start').click();
+    await expect.poll(() => page.getByTestId('export-result').getAttribute('data-kind'), { timeout: 120_000 }).toBe('onnx');
+    expect(fs.readdirSync(onnxOut).sort()).toEqual(['README.txt', 'labels.json', 'model.onnx', 'preprocessing.json']);
+    expect(JSON.parse(fs.readFileSync(path.join(onnxOut, 'labels.json'), 'utf8'))).toEqual(classOrder);
 
     // ---- the labelled dataset as class folders, at the suggested place beside the project ------
     await page.getByTestId('export-kind').click();

@@ -246,6 +246,9 @@ describe('training', () => {
     const diffs = await compare.getByTestId('diff-row').allInnerTexts();
     expect(diffs.some((d) => d.startsWith('seed'))).toBe(true);
     expect(diffs.some((d) => d.startsWith('lr'))).toBe(true);
+    // Side by side: the figures, and one row of validation accuracy per class of the project.
+    expect(await compare.getByTestId('compare-summary').getByTestId('side-row').first().innerText()).toMatch(/^model/);
+    expect(await compare.getByTestId('compare-per-class').getByTestId('side-row').count()).toBeGreaterThan(1);
     await page.getByTestId(`compare-confusion-${run1}`).waitFor();
     await page.getByTestId(`compare-confusion-${run2}`).waitFor();
     expect(await compare.locator('path[data-series$="val-loss"]').count()).toBe(2);

@@ -26,7 +26,8 @@ function resultText(r: ExportResult): string {
       lines.push(`Wrote ${r.rows} rows to ${where}; file names are relative to ${r.imagesFolder}`);
       break;
     case 'model':
-      lines.push(`Exported the model of run ${r.runId} to ${where} (${r.labels?.length ?? 0} classes; see README.txt there to load it)`);
+    case 'onnx':
+      lines.push(`Exported the model of run ${r.runId} ${r.kind === 'onnx' ? 'as ONNX ' : ''}to ${where} (${r.labels?.length ?? 0} classes; see README.txt there to load it)`);
       break;
     case 'audit':
       lines.push(`Wrote ${r.rows} audit results (label issues, near-duplicates, leaks) to ${where}`);
@@ -40,9 +41,9 @@ export const exportCommands: Command[] = [
   {
     name: 'export',
     args:
-      'DIR submission|probabilities|model|dataset|dataset-csv|audit --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
+      'DIR submission|probabilities|model|onnx|dataset|dataset-csv|audit --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
     summary:
-      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder (default run: the latest succeeded), the labelled dataset as class folders or a CSV, or the latest audit\'s results as a CSV.',
+      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder or an ONNX model (default run: the latest succeeded), the labelled dataset as class folders or a CSV, or the latest audit\'s results as a CSV.',
     options: {
       out: { type: 'string', short: 'o' },
       run: { type: 'string' },
@@ -57,7 +58,7 @@ export const exportCommands: Command[] = [
       const kind = args[1]!;
       if (!(EXPORT_KINDS as readonly string[]).includes(kind))
         throw new StudioError('bad_request', `unknown export "${kind}": one of ${EXPORT_KINDS.join(', ')}.`, 'kind');
-      if (typeof values.out !== 'string') throw new StudioError('bad_request', 'missing --out PATH (the CSV file, or for dataset and model a new folder).', 'out');
+      if (typeof values.out !== 'string') throw new StudioError('bad_request', 'missing --out PATH (the CSV file, or for dataset, model and onnx a new folder).', 'out');
       const runId = runOption(values.run);
       if (runId !== undefined && (kind === 'dataset' || kind === 'dataset-csv' || kind === 'audit')) throw new StudioError('bad_request', `--run does not apply to export ${kind}.`, 'run');
       const template = stringOption(values.template);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ExportRequest, ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
+import type { Engine } from '../training/protocol';
 import { imageFile, labelledImageFiles } from '../store/image-files';
 import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
@@ -281,8 +282,8 @@ async function exportAudit(store: ProjectStore, ctx: JobContext, target: string)
 }
 
 /** Runs one export (the work of an export job). */
-export async function runExport(store: ProjectStore, req: ExportRequest, ctx: JobContext): Promise<ExportResult> {
-  const folder = req.kind === 'dataset' || req.kind === 'model';
+export async function runExport(store: ProjectStore, req: ExportRequest, ctx: JobContext, engine?: () => Engine): Promise<ExportResult> {
+  const folder = req.kind === 'dataset' || req.kind === 'model' || req.kind === 'onnx';
   const target = checkTarget(req.out, { kind: folder ? 'folder' : 'file', overwrite: req.overwrite });
   // A copy of the images inside the project folder would be project files nobody references.
   const rel = path.relative(store.dir, target);
@@ -300,6 +301,9 @@ export async function runExport(store: ProjectStore, req: ExportRequest, ctx: Jo
       return exportDatasetCsv(store, ctx, target);
     case 'model':
       return exportModel(store, resolveRun(store.db, req.runId), ctx, target);
+    case 'onnx':
+      if (!engine) throw new StudioError('engine_failed', 'An ONNX export needs the training engine, and this studio was started without one.');
+      return exportModel(store, resolveRun(store.db, req.runId), ctx, target, engine());
     case 'audit':
       return exportAudit(store, ctx, target);
   }

@@ -1,8 +1,9 @@
 /**
  * Model export: a run's whole classifier (the cut pretrained part + the head, saved by the engine
- * as <run>/model) copied into a new folder with labels.json (class names in output order),
+ * as <run>/model) copied into a new folder (as TensorFlow.js layers plain TensorFlow.js knows, see
+ * portable-model.ts, or as one ONNX file the engine emits) with labels.json (class names in output order),
  * preprocessing.json (exactly what the engine does to an image before the network sees it) and a
- * README.txt, so it loads with tf.loadLayersModel in a browser or Node without this app.
+ * README.txt, so it loads with tf.loadLayersModel or ONNX Runtime in a browser or Node without this app.
  * Built in a temporary folder and renamed into place (atomic.ts): complete or not at all.
  */
 import fs from 'node:fs';
@@ -10,13 +11,15 @@ import path from 'node:path';
 import type { ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
-import { readModelFolder } from '../models/folder';
+import { readModelFolder, readWeightData, type ModelFolder } from '../models/folder';
 import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
 import type { PreprocessingMode } from '../../shared/domain';
 import { PREPROCESSING } from '../models/preprocessing';
 import { preprocessVersion } from '../training/engine/preprocess';
+import type { Engine } from '../training/protocol';
 import { buildFolderAtomic } from './atomic';
+import { portableArtifacts, portableRewrites } from './portable-model';
 
 /** What the engine wrote beside the model (run.json); only the fields an export needs. */
 interface RunFacts {
@@ -81,9 +84,41 @@ export function preprocessingSpec(facts: RunFacts): Record<string, unknown> {
   };
 }
 
-function readme(facts: RunFacts, runId: number): string {
+function readme(facts: RunFacts, runId: number, format: 'tfjs' | 'onnx'): string {
   const p = PREPROCESSING[facts.preprocessing];
   const order = p.channelOrder === 'BGR' ? '[2, 1, 0]' : '[0, 1, 2]';
+  const s = facts.inputSize;
+  const input = [
+    `Input: [batch, ${s}, ${s}, 3] float32 (NHWC), ${p.description},`,
+    'after a centre square crop and a bilinear resize (see preprocessing.json). Output: class probabilities.',
+    '',
+  ];
+  const pixels = [
+    `  const px = await sharp('image.jpg').rotate().resize(${s}, ${s}, { fit: 'cover', kernel: 'linear' }).toColourspace('srgb').removeAlpha().raw().toBuffer();`,
+    `  const mean = ${JSON.stringify(p.mean)}, std = ${JSON.stringify(p.std)}, order = ${order}; // channel order ${p.channelOrder}`,
+    '  const x = Float32Array.from(px, (_, i) => (px[i - (i % 3) + order[i % 3]] - mean[i % 3]) / std[i % 3]);',
+  ];
+  if (format === 'onnx')
+    return [
+      `Transfer Studio model export (run ${runId}): an ONNX model.`,
+      '',
+      '  model.onnx                 the classifier (pretrained part up to the cut, and the trained head), BatchNorm folded',
+      '  labels.json                class names, in the order of the model\'s outputs',
+      '  preprocessing.json         how to turn an image into the input tensor',
+      '',
+      ...input,
+      'The input is named "input", the output "output" [batch, classes].',
+      '',
+      'Loading it in Node (npm i onnxruntime-node sharp; onnxruntime-web, Python onnxruntime and others read the same file):',
+      '',
+      "  const session = await ort.InferenceSession.create('/path/to/this/folder/model.onnx');",
+      "  const labels = JSON.parse(fs.readFileSync('/path/to/this/folder/labels.json', 'utf8'));",
+      ...pixels,
+      `  const { output } = await session.run({ input: new ort.Tensor('float32', x, [1, ${s}, ${s}, 3]) });`,
+      '  const p = Array.from(output.data);',
+      '  console.log(labels[p.indexOf(Math.max(...p))]);',
+      '',
+    ].join('\n');
   return [
     `Transfer Studio model export (run ${runId}): a TensorFlow.js LayersModel.`,
     '',
@@ -91,24 +126,54 @@ function readme(facts: RunFacts, runId: number): string {
     '  labels.json                class names, in the order of the model\'s outputs',
     '  preprocessing.json         how to turn an image into the input tensor',
     '',
-    `Input: [batch, ${facts.inputSize}, ${facts.inputSize}, 3] float32, ${p.description},`,
-    'after a centre square crop and a bilinear resize (see preprocessing.json). Output: class probabilities.',
-    '',
+    ...input,
+    'Only layers TensorFlow.js itself knows: it needs no code of Transfer Studio.',
     'Loading it in Node (npm i @tensorflow/tfjs-node sharp; in a browser load model.json from its URL instead):',
     '',
     "  const model = await tf.loadLayersModel('file:///path/to/this/folder/model.json');",
     "  const labels = JSON.parse(fs.readFileSync('/path/to/this/folder/labels.json', 'utf8'));",
-    `  const px = await sharp('image.jpg').rotate().resize(${facts.inputSize}, ${facts.inputSize}, { fit: 'cover', kernel: 'linear' }).toColourspace('srgb').removeAlpha().raw().toBuffer();`,
-    `  const mean = ${JSON.stringify(p.mean)}, std = ${JSON.stringify(p.std)}, order = ${order}; // channel order ${p.channelOrder}`,
-    '  const x = Float32Array.from(px, (_, i) => (px[i - (i % 3) + order[i % 3]] - mean[i % 3]) / std[i % 3]);',
-    `  const p = await model.predict(tf.tensor4d(x, [1, ${facts.inputSize}, ${facts.inputSize}, 3])).data();`,
+    ...pixels,
+    `  const p = await model.predict(tf.tensor4d(x, [1, ${s}, ${s}, 3])).data();`,
     '  console.log(labels[p.indexOf(Math.max(...p))]);',
     '',
   ].join('\n');
 }
 
-/** Copies a run's model with its labels, preprocessing and README into a new or empty folder `target`. */
-export async function exportModel(store: ProjectStore, run: { id: number; state: string }, ctx: JobContext, target: string): Promise<ExportResult> {
+/** The files of the model itself, written into `tmp`; returns how many. */
+type WriteModel = (tmp: string) => Promise<number>;
+
+/** The saved classifier as plain TensorFlow.js: copied, or rewritten where it holds a layer only this app registers. */
+function tfjsWriter(folder: ModelFolder, ctx: JobContext, total: number): WriteModel {
+  const topology = folder.modelJson['modelTopology'] as Record<string, unknown>;
+  if (!portableRewrites(topology).length) {
+    const files = ['model.json', ...folder.shards.map((s) => s.path)];
+    return async (tmp) => {
+      for (let i = 0; i < files.length; i++) {
+        ctx.throwIfCancelled();
+        const dest = path.join(tmp, files[i]!);
+        await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+        await fs.promises.copyFile(path.join(folder.dir, files[i]!), dest);
+        ctx.progress(i + 1, total, 'Copying the model');
+      }
+      return files.length;
+    };
+  }
+  return async (tmp) => {
+    const specs = folder.manifest.flatMap((g) => g.weights);
+    const portable = portableArtifacts(topology, specs, new Uint8Array(await readWeightData(folder)));
+    const modelJson = { ...folder.modelJson, modelTopology: portable.topology, weightsManifest: [{ paths: ['weights.bin'], weights: portable.specs }] };
+    await fs.promises.writeFile(path.join(tmp, 'weights.bin'), portable.data);
+    await fs.promises.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+    ctx.progress(2, total, `Wrote the model (${portable.rewritten.join(', ')} as standard Rescaling layers)`);
+    return 2;
+  };
+}
+
+/**
+ * Writes a run's classifier with its labels, preprocessing and README into a new or empty folder
+ * `target`: as a TensorFlow.js folder, or with `engine` as one ONNX file (the engine emits it).
+ */
+export async function exportModel(store: ProjectStore, run: { id: number; state: string }, ctx: JobContext, target: string, engine?: Engine): Promise<ExportResult> {
   const runDir = store.runDir(run.id);
   const facts = readRunFacts(runDir, run.id);
   const modelDir = path.join(runDir, 'model');
@@ -123,21 +188,24 @@ export async function exportModel(store: ProjectStore, run: { id: number; state:
   const fixed = Array.isArray(declared) && declared.length === 4 ? declared.slice(1, 3).filter((d): d is number => typeof d === 'number') : [];
   if (fixed.some((d) => d !== facts.inputSize))
     throw new StudioError('internal', `Run ${run.id}'s model takes ${fixed.join('x')} images but its run.json says ${facts.inputSize}; it cannot be exported consistently.`);
-  const files = ['model.json', ...folder.shards.map((s) => s.path)];
   const preprocessing = preprocessingSpec(facts);
+  const total = (engine ? 1 : 1 + folder.shards.length) + 3;
+  const write: WriteModel = engine
+    ? async (tmp) => {
+        ctx.progress(0, total, 'Writing the ONNX model');
+        await engine.call('exportOnnx', { runDir, out: path.join(tmp, 'model.onnx') }, { signal: ctx.signal });
+        return 1;
+      }
+    : tfjsWriter(folder, ctx, total);
+  let written = 0;
   await buildFolderAtomic(target, async (tmp) => {
-    for (let i = 0; i < files.length; i++) {
-      ctx.throwIfCancelled();
-      const dest = path.join(tmp, files[i]!);
-      await fs.promises.mkdir(path.dirname(dest), { recursive: true });
-      await fs.promises.copyFile(path.join(modelDir, files[i]!), dest);
-      ctx.progress(i + 1, files.length + 3, 'Copying the model');
-    }
+    written = (await write(tmp)) + 3;
+    ctx.throwIfCancelled();
     await fs.promises.writeFile(path.join(tmp, 'labels.json'), JSON.stringify(facts.classNames, null, 2) + '\n');
     await fs.promises.writeFile(path.join(tmp, 'preprocessing.json'), JSON.stringify(preprocessing, null, 2) + '\n');
-    await fs.promises.writeFile(path.join(tmp, 'README.txt'), readme(facts, run.id));
-    ctx.progress(files.length + 3, files.length + 3, 'Model exported');
+    await fs.promises.writeFile(path.join(tmp, 'README.txt'), readme(facts, run.id, engine ? 'onnx' : 'tfjs'));
+    ctx.progress(written, written, 'Model exported');
     ctx.throwIfCancelled();
   });
-  return { kind: 'model', files: [target], rows: files.length + 3, runId: run.id, labels: facts.classNames };
+  return { kind: engine ? 'onnx' : 'model', files: [target], rows: written, runId: run.id, labels: facts.classNames };
 }

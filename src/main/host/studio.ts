@@ -468,7 +468,7 @@ export class Studio implements StudioHandlers {
   /** Submission / probabilities CSV of the test set, or the labelled dataset (tree or CSV), as a job. */
   async exportData(input: ParsedInput<'exportData'>): Promise<JobInfo<'export'>> {
     const store = this.store();
-    return this.startJob('export', (ctx) => runExport(store, input, ctx));
+    return this.startJob('export', (ctx) => runExport(store, input, ctx, this.options.engine ? () => this.engine() : undefined));
   }
 
   async sourcesStatus(): Promise<SourceStatus[]> {

@@ -6,8 +6,15 @@ export interface LayerInfo {
   /** Without the batch dimension, e.g. [7, 7, 256]. */
   outputShape: number[];
   params: number;
-  /** A block boundary where the network can sensibly be cut (features taken, or frozen up to). */
+  /**
+   * A block boundary where the network can sensibly be cut (features taken, or frozen up to): a
+   * block end whose output every path from the input to the model's output crosses.
+   */
   cutPoint: boolean;
+  /** The layers whose outputs feed this one (empty for an input). Absent: the previous layer (a chain). */
+  inbound?: string[];
+  /** Which block a cut point ends, in words (e.g. "stage conv3, block 4 (end of the stage)"). */
+  block?: string;
 }
 
 export interface ModelInspection {

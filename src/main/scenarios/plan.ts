@@ -1,5 +1,5 @@
 /**
- * The plan builder: for a scenario and a model's layer list, which layers stay frozen, which
+ * The plan builder: for a scenario and a model's layer graph, which layers stay frozen, which
  * train, where the head attaches, and how the weights start. Pure data (no TensorFlow.js): the
  * engine follows the plan, the advisor and the CLI report it.
  *
@@ -7,6 +7,12 @@
  *   2  frozen: input .. freezeTo (a block end)    trainable: after freezeTo .. cut layer + head
  *   3  frozen: nothing                            trainable: everything, He-initialised
  *   4  frozen: nothing                            trainable: everything, pretrained init
+ *
+ * Networks are graphs (ResNet's and MobileNetV2's skip connections, EfficientNet's
+ * squeeze-excite), so a freeze boundary is a cut: a layer whose output every path from the input
+ * to the cut layer crosses (it dominates the cut layer). The frozen part is everything the
+ * boundary depends on, the trainable part everything between it and the cut layer; a block end
+ * inside a residual block (its skip bypasses it) is no cut and is not offered.
  */
 import type { Scenario } from '../../shared/domain';
 import type { LayerInfo } from '../models/types';
@@ -31,7 +37,7 @@ export interface TrainPlan {
   frozenBlocks: number;
   /** All block boundaries before the cut layer, in order: the valid freezeTo choices. */
   boundaries: string[];
-  /** Layer names after freezeTo up to and including the cut layer (empty for scenario 1). */
+  /** Layer names after freezeTo up to and including the cut layer, in layer order (empty for scenario 1). */
   trainable: string[];
   frozenParams: number;
   trainableParams: number;
@@ -40,16 +46,70 @@ export interface TrainPlan {
 
 const POOLING = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 
-function indexOf(layers: readonly LayerInfo[], name: string, what: string): number {
-  const i = layers.findIndex((l) => l.name === name);
-  if (i < 0) throw new PlanError('UNKNOWN_LAYER', `The model has no layer named "${name}" (${what}).`);
-  return i;
+/** The layer graph: each layer's inbound layers (a layer without `inbound` follows the previous one). */
+export class LayerGraph {
+  private readonly inbound = new Map<string, string[]>();
+  readonly order = new Map<string, number>();
+
+  constructor(readonly layers: readonly LayerInfo[]) {
+    layers.forEach((l, i) => {
+      this.order.set(l.name, i);
+      this.inbound.set(l.name, l.inbound ?? (i > 0 ? [layers[i - 1]!.name] : []));
+    });
+  }
+
+  has(name: string): boolean {
+    return this.order.has(name);
+  }
+
+  /** `name` and every layer it depends on. */
+  ancestors(name: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [name];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...(this.inbound.get(n) ?? []));
+    }
+    return seen;
+  }
+
+  /**
+   * Whether every path from an input of the network to `target` crosses the output of `boundary`
+   * (so the part up to `boundary` can be computed once and the rest from it alone). Walks back
+   * from `target` without passing `boundary`: reaching an input means a path avoids it.
+   */
+  isCut(boundary: string, target: string): boolean {
+    if (!this.has(boundary) || !this.has(target)) return false;
+    if (boundary === target) return true;
+    const seen = new Set<string>([boundary]);
+    const stack = [target];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const from = this.inbound.get(n) ?? [];
+      if (from.length === 0) return false;
+      stack.push(...from);
+    }
+    return true;
+  }
+
+  /** Names of `set` in layer order. */
+  sorted(set: Set<string>): string[] {
+    return [...set].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+  }
 }
 
-/** Block ends strictly before the cut layer where the network can be frozen up to (not the pooling). */
-export function blockBoundaries(layers: readonly LayerInfo[], cutLayer: string): string[] {
-  const cut = indexOf(layers, cutLayer, 'the cut layer');
-  return layers.filter((l, i) => i < cut && l.cutPoint && !POOLING.has(l.className)).map((l) => l.name);
+function requireLayer(graph: LayerGraph, name: string, what: string): void {
+  if (!graph.has(name)) throw new PlanError('UNKNOWN_LAYER', `The model has no layer named "${name}" (${what}).`);
+}
+
+/** Block ends before the cut layer that cut the graph (not the pooling): where the network can be frozen up to. */
+export function blockBoundaries(layers: readonly LayerInfo[], cutLayer: string, graph = new LayerGraph(layers)): string[] {
+  requireLayer(graph, cutLayer, 'the cut layer');
+  return layers.filter((l) => l.name !== cutLayer && l.cutPoint && !POOLING.has(l.className) && graph.isCut(l.name, cutLayer)).map((l) => l.name);
 }
 
 /**
@@ -68,30 +128,34 @@ export function buildPlan(
   options: { scenario: Scenario; cutLayer: string; freezeTo?: string | undefined },
 ): TrainPlan {
   const { scenario, cutLayer } = options;
-  const cut = indexOf(layers, cutLayer, 'the cut layer');
-  const boundaries = blockBoundaries(layers, cutLayer);
+  const graph = new LayerGraph(layers);
+  requireLayer(graph, cutLayer, 'the cut layer');
+  const boundaries = blockBoundaries(layers, cutLayer, graph);
+  const upToCut = graph.ancestors(cutLayer);
   let freezeTo: string | null = null;
   if (scenario === 1) freezeTo = cutLayer;
   if (scenario === 2) {
     freezeTo = options.freezeTo ?? defaultFreezeTo(boundaries);
     if (freezeTo === null) throw new PlanError('BAD_JOB', `Scenario 2 needs a block boundary to freeze up to; ${cutLayer} has none before it.`);
-    const f = indexOf(layers, freezeTo, 'the freeze boundary');
-    if (f >= cut) throw new PlanError('BAD_JOB', `The freeze boundary ${freezeTo} must come before the cut layer ${cutLayer}.`);
+    requireLayer(graph, freezeTo, 'the freeze boundary');
+    if (freezeTo === cutLayer || !upToCut.has(freezeTo)) throw new PlanError('BAD_JOB', `The freeze boundary ${freezeTo} must come before the cut layer ${cutLayer}.`);
     if (!boundaries.includes(freezeTo)) {
-      throw new PlanError('NOT_A_CUT_POINT', `${freezeTo} is not a block boundary; freeze up to one of: ${boundaries.join(', ')}.`);
+      const why = graph.isCut(freezeTo, cutLayer) ? '' : ' (a skip connection goes around it, so the network cannot be split there)';
+      throw new PlanError('NOT_A_CUT_POINT', `${freezeTo} is not a block boundary${why}; freeze up to one of: ${boundaries.join(', ')}.`);
     }
   }
-  const f = freezeTo === null ? 0 : layers.findIndex((l) => l.name === freezeTo) + 1;
-  const sum = (from: number, to: number) => layers.slice(from, to).reduce((a, l) => a + l.params, 0);
+  const frozen = freezeTo === null ? new Set<string>() : graph.ancestors(freezeTo);
+  const trainable = scenario === 1 ? [] : graph.sorted(new Set([...upToCut].filter((n) => !frozen.has(n))));
+  const sum = (names: Iterable<string>) => [...names].reduce((a, n) => a + (layers[graph.order.get(n)!]?.params ?? 0), 0);
   return {
     scenario,
     cutLayer,
-    freezeTo: scenario === 1 ? cutLayer : freezeTo,
+    freezeTo,
     frozenBlocks: scenario === 1 ? boundaries.length : freezeTo === null ? 0 : boundaries.indexOf(freezeTo) + 1,
     boundaries,
-    trainable: scenario === 1 ? [] : layers.slice(f, cut + 1).map((l) => l.name),
-    frozenParams: sum(0, scenario === 1 ? cut + 1 : f),
-    trainableParams: scenario === 1 ? 0 : sum(f, cut + 1),
+    trainable,
+    frozenParams: sum(frozen),
+    trainableParams: sum(trainable),
     init: scenario === 3 ? 'he' : 'pretrained',
   };
 }

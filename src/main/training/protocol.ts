@@ -148,6 +148,8 @@ export const engineMethods = {
   /** Similarity of labelled images to the pretrained data (a sample per class; features cached as scenario 1's). */
   estimateSimilarity: method<{ modelDir: string; modelId: string; classNames: string[]; items: SimilarityItem[]; cacheDir?: string }, SimilarityEstimate>(),
   predict: method<{ runDir: string; items: PredictItem[]; cacheDir?: string }, PredictResult>(),
+  /** A run's whole classifier written as one ONNX file `out` (model export). */
+  exportOnnx: method<{ runDir: string; out: string }, { bytes: number; nodes: number; inputSize: number; classes: number }>(),
   /**
    * Out-of-sample class probabilities of labelled images (K-fold head training on their features):
    * row-major [items, numClasses], NaN rows for failed items; `fold` is the fold that scored each.

@@ -64,7 +64,7 @@ describe('transfer-studio export', () => {
   });
 
   it('is documented in --help', async () => {
-    expect((await run('--help')).out).toMatch(/export DIR submission\|probabilities\|model\|dataset\|dataset-csv --out PATH/);
+    expect((await run('--help')).out).toMatch(/export DIR submission\|probabilities\|model\|onnx\|dataset\|dataset-csv\|audit --out PATH/);
     expect((await run('export', '--help')).out).toMatch(/Usage: transfer-studio export DIR/);
   });
 });

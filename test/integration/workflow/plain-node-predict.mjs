@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
+import { modelInput } from './plain-input.mjs';
 
 const [dir, ...images] = process.argv.slice(2);
 await tf.setBackend('cpu');
@@ -20,24 +20,10 @@ const model = await tf.loadLayersModel(
 );
 
 const size = pre.inputSize;
-const [lo, hi] = pre.scaling;
-async function input(file) {
-  const { data, info } = await sharp(file)
-    .rotate()
-    .resize(size, size, { fit: pre.resize.fit, position: pre.resize.position, kernel: pre.resize.kernel === 'bilinear' ? 'linear' : pre.resize.kernel })
-    .toColourspace('srgb')
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const out = new Float32Array(size * size * 3);
-  for (let i = 0; i < size * size; i++)
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = (data[i * info.channels + Math.min(c, info.channels - 1)] * (hi - lo)) / 255 + lo;
-  return out;
-}
 
 const predictions = [];
 for (const file of images) {
-  const x = tf.tensor4d(await input(file), [1, size, size, 3]);
+  const x = tf.tensor4d(await modelInput(file, pre), [1, size, size, 3]);
   const y = model.predict(x);
   predictions.push({ file, probabilities: Array.from(await y.data()) });
   tf.dispose([x, y]);

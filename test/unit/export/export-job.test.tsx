@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { MantineProvider } from '@mantine/core';
 import type { JobInfo } from '../../../src/shared/api';
-import { jobInfo } from '../helpers';
+import { browserApisForMantine, jobInfo } from '../helpers';
 
 type Listener = (p: unknown) => void;
 const listeners = new Map<string, Set<Listener>>();
@@ -25,10 +25,7 @@ vi.mock('../../../src/renderer/api/client', () => ({
 const { useJob } = await import('../../../src/renderer/components/useJob');
 const { JobStatus } = await import('../../../src/renderer/components/JobStatus');
 
-beforeAll(() => {
-  // Mantine reads the colour scheme through matchMedia, which jsdom lacks.
-  window.matchMedia ??= ((q: string) => ({ matches: false, media: q, onchange: null, addEventListener() {}, removeEventListener() {}, addListener() {}, removeListener() {}, dispatchEvent: () => false })) as typeof window.matchMedia;
-});
+beforeAll(browserApisForMantine);
 afterEach(() => {
   cleanup();
   call.mockReset();

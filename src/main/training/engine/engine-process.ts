@@ -12,6 +12,7 @@ import { ModelError } from '../../models/errors';
 import { inspectModel } from './model-layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
 import { runFinetune } from './scenario-finetune';
+import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
 import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods';
 import {
@@ -67,6 +68,7 @@ const handlers: Handlers = {
   },
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
   predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
+  exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
   outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),
   featureNeighbours: (params, { signal, emit }) => neighbours(params, signal, emit),
   embeddingMap: (params, { signal, emit }) => map(params, signal, emit),

@@ -1,6 +1,7 @@
 /**
  * Loading a validated folder into a tf.LayersModel, and layer introspection (name, class, output
- * shape, parameter count, sensible cut points). Imports TensorFlow.js: engine process only.
+ * shape, parameter count, inbound layers, the block ends the graph can be cut at). Imports
+ * TensorFlow.js: engine process only.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,9 @@ import { ModelError } from '../../models/errors';
 import { folderIOHandler, readModelFolder } from '../../models/folder';
 import { readInstalledMeta } from '../../models/library';
 import type { LayerInfo, ModelInspection } from '../../models/types';
+import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
+import { LayerGraph } from '../../scenarios/plan';
 
 export type { LayerInfo, ModelInspection } from '../../models/types';
 
@@ -53,28 +56,79 @@ function shapeOf(layer: tf.layers.Layer): number[] {
 
 const POOLING = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 
-/** Block boundaries: global pooling, MobileNet v1's conv_pw_N_relu, and (other nets) activations that end a block. */
-export function isCutPoint(layer: tf.layers.Layer): boolean {
+/**
+ * Which block a layer ends, by the names the families give their layers, or null. Whether the
+ * network can really be cut there (no skip connection around it) is the graph's to say (isCut).
+ */
+export function blockEnd(layer: tf.layers.Layer): string | null {
   const cls = layer.getClassName();
+  const n = layer.name;
   // EfficientNet's squeeze-and-excitation pools inside a block: not a boundary.
-  if (POOLING.has(cls)) return !/se_squeeze$/.test(layer.name);
-  if (/^conv_pw_\d+_relu$/.test(layer.name)) return true;
-  if (/^(block_?\d+_out|block\d+_pool|.*_block\d*_out)$/.test(layer.name)) return true;
-  // MobileNetV2 and EfficientNet: a residual block's sum, and the last activation before pooling.
-  if (/^(block_\d+_add|block\d[a-z]_add|out_relu|top_activation)$/.test(layer.name)) return true;
-  return false;
+  if (POOLING.has(cls)) return /se_squeeze$/.test(n) ? null : 'global pooling';
+  let m: RegExpExecArray | null;
+  if ((m = /^conv_pw_(\d+)_relu$/.exec(n))) return `block ${m[1]}`; // MobileNet v1
+  if ((m = /^block(\d+)_pool$/.exec(n))) return `block ${m[1]}`; // VGG
+  if ((m = /^conv(\d+)_block(\d+)_out$/.exec(n))) return `stage conv${m[1]}, block ${m[2]}`; // ResNet
+  if ((m = /^(?:block_(\d+)_(?:add|project_BN)|expanded_conv_project_BN)$/.exec(n))) return `block ${m[1] ?? 0}`; // MobileNetV2
+  if ((m = /^block(\d)([a-z])_(?:add|project_bn)$/.exec(n))) return `stage ${m[1]}, block ${m[1]}${m[2]}`; // EfficientNet
+  if (/^(pool1_pool|Conv1_relu|stem_activation)$/.test(n)) return 'stem';
+  if (/^(out_relu|top_activation|post_relu)$/.test(n)) return 'last convolution';
+  if (/^(block_?\d+_out|.*_block\d*_out)$/.test(n)) return 'block';
+  return null;
+}
+
+/** A generic block end for networks whose names the studio does not know: an activation, a merge or a pooling. */
+const GENERIC_END = new Set(['Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Add', 'Concatenate', 'MaxPooling2D', 'AveragePooling2D']);
+
+/**
+ * The top-level layer graph of `model` (inbound layer names per layer), from its outputs back: a
+ * nested model is one node, and a layer's nodes outside this model (a nested model's own) are not edges.
+ */
+function inboundNames(model: tf.LayersModel): Map<string, Set<string>> {
+  const inbound = new Map<string, Set<string>>(model.layers.map((l) => [l.name, new Set<string>()]));
+  for (const t of tensorsFromOutputs(model)) {
+    // An InputLayer's node lists its own output as its input: it has no inbound layer.
+    if (t.sourceLayer.getClassName() === 'InputLayer') continue;
+    for (const x of t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? []) inbound.get(t.sourceLayer.name)?.add(x.sourceLayer.name);
+  }
+  return inbound;
+}
+
+/** Appends "(end of the stage)" to the last block of each stage ("stage X, block Y" labels). */
+function markStageEnds(layers: LayerInfo[]): void {
+  const last = new Map<string, LayerInfo>();
+  for (const l of layers) {
+    const stage = l.cutPoint ? /^stage ([^,]+),/.exec(l.block ?? '')?.[1] : undefined;
+    if (stage) last.set(stage, l);
+  }
+  for (const l of last.values()) l.block = `${l.block} (end of the stage)`;
 }
 
 export function inspectModel(loaded: LoadedModel): ModelInspection {
   const { model } = loaded;
+  const inbound = inboundNames(model);
   const layers: LayerInfo[] = model.layers.map((l, index) => ({
     index,
     name: l.name,
     className: l.getClassName(),
     outputShape: shapeOf(l),
     params: l.countParams(),
-    cutPoint: isCutPoint(l),
+    cutPoint: false,
+    inbound: [...(inbound.get(l.name) ?? [])],
   }));
+  // Block ends the graph can be cut at: every path from the input to the output crosses them.
+  const graph = new LayerGraph(layers);
+  const output = model.outputLayers[0]?.name ?? layers[layers.length - 1]?.name ?? '';
+  const named = model.layers.map((l) => blockEnd(l));
+  const generic = !named.some((b, i) => b !== null && !POOLING.has(layers[i]!.className));
+  layers.forEach((l, i) => {
+    const block = named[i] ?? (generic && GENERIC_END.has(l.className) ? 'block' : null);
+    if (block !== null && graph.isCut(l.name, output)) {
+      l.cutPoint = true;
+      l.block = block;
+    }
+  });
+  markStageEnds(layers);
   const pooling = layers.find((l) => POOLING.has(l.className) && l.cutPoint);
   const lastCut = [...layers].reverse().find((l) => l.cutPoint);
   const inputShape = (model.inputs[0]?.shape ?? []).slice(1).map((d) => d ?? -1);

@@ -21,7 +21,7 @@ import { inspectModel } from './model-layers';
 import { buildPlan, PlanError, type TrainPlan } from '../../scenarios/plan';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
-import { chainTo, frozenForward, type FrozenForward } from './frozen';
+import { frozenForward, type FrozenForward } from './frozen';
 import { checkpointSettings, loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
 import { buildHead, classWeights, majorityBaseline, shuffled } from './head';
 import { seededRandom } from '../../../shared/random';
@@ -33,13 +33,18 @@ import { valueRange } from '../../models/preprocessing';
 import { loadModelInput, preprocessVersion } from './preprocess';
 import type { EngineEvent, TrainItem, TrainJob } from '../protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer, validateJob } from './scenario1';
-import { heInitialise, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
+import { heInitialise, NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 
-/** A fresh copy of the architecture with its own variables; pretrained weights copied unless He init. */
+/**
+ * A fresh copy of the architecture with its own variables; pretrained weights copied unless He
+ * init, which still keeps the fixed input normalisation (Keras' Normalization: ImageNet's channel
+ * statistics, part of the preprocessing rather than of what the network learnt).
+ */
 export async function cloneNetwork(model: tf.LayersModel, init: TrainPlan['init']): Promise<tf.LayersModel> {
   const topology = model.toJSON(null, false) as tf.io.ModelJSON['modelTopology'];
   const clone = (await tf.models.modelFromJSON({ modelTopology: topology })) as tf.LayersModel;
   if (init === 'pretrained') clone.setWeights(model.getWeights());
+  else for (const l of model.layers) if (l.getClassName() === 'Normalization') clone.getLayer(l.name).setWeights(l.getWeights());
   return clone;
 }
 
@@ -150,19 +155,20 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
   const clone = await cloneNetwork(loaded.model, plan.init);
   const disposables: { dispose(): void }[] = [];
   try {
-    const chain = chainTo(clone.getLayer(cutLayer));
-    if (!chain) throw new EngineJobError('UNSUPPORTED_TOPOLOGY', `Scenarios 2-4 need a network without branches up to ${cutLayer}; ${loaded.name} has skip connections. Use scenario 1.`);
-    const trainLayers = chain.slice(plan.freezeTo ? chain.findIndex((l) => l.name === plan.freezeTo) + 1 : 0);
-    if (plan.init === 'he') heInitialise(trainLayers, config.seed);
     // Scenario 3 has no statistics worth keeping: its BatchNorm learns them from batches.
     const bnMode = config.trainBatchNorm || scenario === 3 ? 'batch' : 'inference';
     let net: TrainableNet;
     try {
-      net = trainableNet(trainLayers, bnMode, scenario === 3 ? 0.9 : undefined);
+      // The graph from the freeze boundary's output (a cut: every path crosses it) to the cut layer.
+      net = trainableNet(clone, { from: plan.freezeTo, to: cutLayer, mode: bnMode, ...(scenario === 3 ? { statsMomentum: 0.9 } : {}) });
     } catch (e) {
       if (e instanceof UnsupportedLayerError) throw new EngineJobError('UNSUPPORTED_LAYER', e.message);
+      if (e instanceof NotACutError) throw new EngineJobError('NOT_A_CUT_POINT', e.message);
       throw e;
     }
+    disposables.push(net);
+    const trainLayers = net.layers;
+    if (plan.init === 'he') heInitialise(trainLayers, config.seed);
     // Pretrained frozen weights are the model's own: their ONNX form is cached per machine.
     const frozen: FrozenForward | null = plan.freezeTo
       ? await frozenForward(clone, plan.freezeTo, { pool: 'none', inputSize: size, cacheAs: plan.init === 'pretrained' ? job.modelId : null, log: (message) => emit({ type: 'log', message }) })

@@ -349,8 +349,8 @@ export async function predict(
   const log = (message: string) => emit({ type: 'log', message });
   // A whole classifier (its own trained weights, not cached per machine) runs to its softmax as one plan.
   const forward = whole
-    ? await frozenForward(whole, whole.layers[whole.layers.length - 1]?.name ?? '', { pool: 'none', cacheAs: null, log })
-    : await frozenForward((await getModel(run.modelDir)).model, run.cutLayer, { pool: run.pool, cacheAs: run.modelId, log });
+    ? await frozenForward(whole, whole.layers[whole.layers.length - 1]?.name ?? '', { pool: 'none', inputSize: run.inputSize, cacheAs: null, log })
+    : await frozenForward((await getModel(run.modelDir)).model, run.cutLayer, { pool: run.pool, inputSize: run.inputSize, cacheAs: run.modelId, log });
   try {
     const dim = whole ? k : run.featureDim;
     const features = new Map<string, Float32Array>();

@@ -18,7 +18,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
-import { chainTo, frozenForward } from './frozen';
+import { frozenForward } from './frozen';
+import { NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 import { loadImage, preprocessVersion } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from '../protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
@@ -85,20 +86,25 @@ export function centroidProbe(features: Float32Array[], labels: number[]): numbe
   return total ? correct / total : 0;
 }
 
-/** The pretrained classifier from the cut's features on (layers after the cut, inference mode), or null. */
-function classifierFrom(model: tf.LayersModel, cutLayer: string): ((features: tf.Tensor) => tf.Tensor2D) | null {
+/**
+ * The pretrained classifier's outputs from the cut's features on (the graph after the cut, in
+ * inference mode), one row per image; null when the model has no classifier after the cut.
+ */
+function classifierOutputs(model: tf.LayersModel, cutLayer: string, features: Float32Array, n: number, dim: number): number[][] | null {
   const outName = model.outputLayers[0]?.name;
-  if (!outName || outName === cutLayer) return null;
-  const chain = chainTo(model.getLayer(outName));
-  const at = chain?.findIndex((l) => l.name === cutLayer) ?? -1;
-  if (!chain || at < 0) return null;
-  const after = chain.slice(at + 1);
-  return (features) =>
-    tf.tidy(() => {
-      let x = features;
-      for (const layer of after) x = layer.apply(x, { training: false }) as tf.Tensor;
-      return tf.reshape(x, [features.shape[0] ?? -1, -1]) as tf.Tensor2D;
-    });
+  if (!outName || outName === cutLayer || n === 0) return null;
+  let part: TrainableNet;
+  try {
+    part = trainableNet(model, { from: cutLayer, to: outName, mode: 'inference' });
+  } catch (e) {
+    if (e instanceof NotACutError || e instanceof UnsupportedLayerError) return null;
+    throw e;
+  }
+  try {
+    return tf.tidy(() => part.forward(tf.tensor2d(features, [n, dim]), false).arraySync());
+  } finally {
+    part.dispose();
+  }
 }
 
 export interface ClassifierEvidence {
@@ -175,16 +181,13 @@ export async function estimateSimilarity(
     const chance = 1 / Math.max(2, present);
     const probe = centroidProbe(features, labels);
     const pixelProbe = centroidProbe(await Promise.all(used.map((s) => pixelVector(s.path))), labels);
-    const classify = classifierFrom(loaded.model, cutLayer);
     let evidence: ClassifierEvidence | null = null;
     let outputs = 0;
-    if (classify && features.length) {
-      const x = new Float32Array(features.length * dim);
-      features.forEach((f, i) => x.set(f, i * dim));
-      const probs = classify(tf.tensor2d(x, [features.length, dim]));
-      outputs = probs.shape[1];
-      const rows = (await probs.array()) as number[][];
-      probs.dispose();
+    const x = new Float32Array(features.length * dim);
+    features.forEach((f, i) => x.set(f, i * dim));
+    const rows = classifierOutputs(loaded.model, cutLayer, x, features.length, dim);
+    if (rows) {
+      outputs = rows[0]?.length ?? 0;
       // Only a probability output (rows summing to 1) says how sure the classifier is.
       if (rows.every((r) => Math.abs(r.reduce((a, b) => a + b, 0) - 1) < 1e-3)) evidence = classifierEvidence(rows, labels, k);
     }

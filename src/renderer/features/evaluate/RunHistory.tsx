@@ -1,6 +1,8 @@
 /**
  * Every run with its scenario, model, settings, backend, duration and best metrics; pick two to
- * compare them: the settings that differ, their curves overlaid, and both confusion matrices.
+ * compare them (e.g. two backbones on the same project): accuracy, time and parameters side by
+ * side, each class's validation accuracy, the settings that differ, their curves overlaid, and
+ * both confusion matrices.
  */
 import { useState } from 'react';
 import { ActionIcon, Badge, Button, Checkbox, SimpleGrid, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
@@ -14,6 +16,7 @@ import { ErrorText } from '../../components/ErrorText';
 import { STATE_COLOR, backendLabel } from '../../components/runs';
 import { COLORS, accSeries, formatDuration, lossSeries } from '../../components/run-charts';
 import { pct } from '../../components/format';
+import { perClassPairs, sideRows, type Ahead } from './side-by-side';
 
 /** The config as dotted keys -> printable values (head.hidden, augment.flip, ...). */
 export function flattenConfig(c: TrainConfig): Record<string, string> {
@@ -34,6 +37,30 @@ export function settingsDiff(a: TrainConfig, b: TrainConfig): { key: string; a: 
   return keys.map((key) => ({ key, a: fa[key] ?? '—', b: fb[key] ?? '—', differs: (fa[key] ?? '—') !== (fb[key] ?? '—') }));
 }
 
+/** Figures of two runs in two columns, the run ahead on each in bold. */
+function SideTable({ testId, head, a, b, rows }: { testId: string; head: string; a: number; b: number; rows: { key: string; a: string; b: string; ahead: Ahead }[] }) {
+  return (
+    <Table fz="xs" withTableBorder data-testid={testId}>
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>{head}</Table.Th>
+          <Table.Th>Run {a}</Table.Th>
+          <Table.Th>Run {b}</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {rows.map((r) => (
+          <Table.Tr key={r.key} data-testid="side-row" data-ahead={r.ahead ?? ''}>
+            <Table.Td>{r.key}</Table.Td>
+            <Table.Td fw={r.ahead === 'a' ? 700 : 400}>{r.a}</Table.Td>
+            <Table.Td fw={r.ahead === 'b' ? 700 : 400}>{r.b}</Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
 function Compare({ ids }: { ids: [number, number] }) {
   const a = useQuery('getRun', { id: ids[0] }, ['runs']).data;
   const b = useQuery('getRun', { id: ids[1] }, ['runs']).data;
@@ -47,6 +74,16 @@ function Compare({ ids }: { ids: [number, number] }) {
       <Title order={5}>
         Run {a.id} and run {b.id}
       </Title>
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <SideTable testId="compare-summary" head="" a={a.id} b={b.id} rows={sideRows(a, b)} />
+        <SideTable
+          testId="compare-per-class"
+          head="Class (val accuracy)"
+          a={a.id}
+          b={b.id}
+          rows={perClassPairs(a, b).map((c) => ({ key: c.name, a: pct(c.a), b: pct(c.b), ahead: c.ahead }))}
+        />
+      </SimpleGrid>
       <Table fz="xs" withTableBorder data-testid="settings-diff">
         <Table.Thead>
           <Table.Tr>
@@ -58,7 +95,6 @@ function Compare({ ids }: { ids: [number, number] }) {
         <Table.Tbody>
           {[
             { key: 'backend', a: backendLabel(a.backend), b: backendLabel(b.backend), differs: backendLabel(a.backend) !== backendLabel(b.backend) },
-            { key: 'best val accuracy', a: pct(a.bestValAcc), b: pct(b.bestValAcc), differs: true },
             ...diff,
           ].map((d) => (
             <Table.Tr key={d.key} data-testid={d.differs ? 'diff-row' : 'same-row'} style={{ fontWeight: d.differs ? 700 : 400, opacity: d.differs ? 1 : 0.6 }}>

@@ -68,6 +68,15 @@ const KINDS: Record<string, KindInfo> = {
     labelColumn: false,
     name: (run) => `model${run ? `-run${run}` : ''}`,
   },
+  onnx: {
+    label: 'Model (ONNX)',
+    help: 'The trained model as one model.onnx (for ONNX Runtime and other runtimes) with labels.json and preprocessing.json. The folder must be new or empty.',
+    target: 'folder',
+    usesRun: true,
+    testCsv: false,
+    labelColumn: false,
+    name: (run) => `model${run ? `-run${run}` : ''}-onnx`,
+  },
   audit: {
     label: 'Audit results (CSV)',
     help: "image,given,suggested,score,reason for every result of the latest audit: likely label errors, near-duplicates, leaks across splits and label conflicts.",

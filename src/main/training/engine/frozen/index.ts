@@ -83,22 +83,6 @@ export function layersForward(model: tf.LayersModel, cutLayer: string, options: 
   );
 }
 
-/** Layers from the input to `cut` when every one has exactly one inbound layer, else null. */
-export function chainTo(cut: tf.layers.Layer): tf.layers.Layer[] | null {
-  const chain: tf.layers.Layer[] = [];
-  let layer: tf.layers.Layer | undefined = cut;
-  while (layer) {
-    chain.unshift(layer);
-    const nodes = layer.inboundNodes;
-    if (nodes.length !== 1) return null;
-    const inbound: tf.layers.Layer[] = nodes[0]?.inboundLayers ?? [];
-    if (inbound.length === 0) break; // the InputLayer
-    if (inbound.length !== 1) return null;
-    layer = inbound[0];
-  }
-  return chain;
-}
-
 function planOf(model: tf.LayersModel, cutLayer: string): { plan: FoldPlan; shape: number[] } {
   const cut = requireLayer(model, cutLayer);
   return { plan: buildFoldPlan(model, cutLayer), shape: cutShape(cut) };

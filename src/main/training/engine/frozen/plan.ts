@@ -172,7 +172,8 @@ function activationLayer(layer: tf.layers.Layer): Activation | null {
   }
 }
 
-const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+/** Layers that pass their input through at inference. */
+export const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 const MERGE: Record<string, 'add' | 'sub' | 'mul' | 'avg' | 'max' | 'min'> = {
   Add: 'add',
   Subtract: 'sub',
@@ -181,10 +182,11 @@ const MERGE: Record<string, 'add' | 'sub' | 'mul' | 'avg' | 'max' | 'min'> = {
   Maximum: 'max',
   Minimum: 'min',
 };
-const NESTED = new Set(['Model', 'Functional', 'Sequential']);
+/** Classes of a model used as a layer (walked into, not run as one node). */
+export const NESTED = new Set(['Model', 'Functional', 'Sequential']);
 
 /** The op of one layer (not a nested model, not an identity), given its input shapes. */
-function layerOp(layer: tf.layers.Layer, inShapes: (number | null)[][]): PlanOp {
+export function layerOp(layer: tf.layers.Layer, inShapes: (number | null)[][]): PlanOp {
   const cls = layer.getClassName();
   const c = layer.getConfig() as Config;
   const channelsLast = (cfg(c, 'dataFormat', 'data_format') ?? 'channelsLast') !== 'channelsFirst' && cfg(c, 'dataFormat', 'data_format') !== 'channels_first';
@@ -291,38 +293,48 @@ function outputShapeOf(layer: tf.layers.Layer, tensorIndex: number): (number | n
   return one.slice(1);
 }
 
-/** Walks the symbolic graph from `outputs` back to the model input. */
-class Builder {
-  readonly nodes: PlanNode[] = [];
-  readonly shapes = new Map<number, (number | null)[]>();
-  private next = 1;
-  inputShape: (number | null)[] | null = null;
+export type InboundNode = tf.layers.Layer['inboundNodes'][number];
+
+/**
+ * Walks a tf.layers graph back from a symbolic tensor, one value id per tensor: nested models are
+ * walked into (their inputs bound to the values they were called with) and identities pass their
+ * input through. Subclasses say what an input and a layer call become (the fold plan, the
+ * trainable part).
+ */
+export abstract class GraphWalker {
   private readonly nestedInputs = new Map<tf.layers.Layer, number>();
 
-  value(shape: (number | null)[]): number {
-    const id = this.next++;
-    this.shapes.set(id, shape);
-    return id;
+  /** The value of a tensor the walk stops at before its layer (e.g. a cut), or null to walk on. */
+  protected stopAt(_t: tf.SymbolicTensor): number | null {
+    return null;
   }
+  /** The value of the network's input tensor. */
+  protected abstract input(t: tf.SymbolicTensor): number;
+  /** The value of a call of `layer` (not nested, not an identity) on the values `inputs`. */
+  protected abstract call(layer: tf.layers.Layer, inputs: number[], t: tf.SymbolicTensor, node: InboundNode): number;
+  protected abstract error(message: string): Error;
 
   /** Value id of symbolic tensor `t`; `scope` maps the tensors already known (inputs of a nested model). */
   visit(t: tf.SymbolicTensor, scope: Map<number, number>): number {
     const known = scope.get(t.id);
     if (known !== undefined) return known;
+    const stop = this.stopAt(t);
+    if (stop !== null) {
+      scope.set(t.id, stop);
+      return stop;
+    }
     const layer = t.sourceLayer;
     const cls = layer.getClassName();
     if (cls === 'InputLayer') {
       // A nested model's input (its symbolic tensor may differ from the one it was called with).
       const nested = this.nestedInputs.get(layer);
       if (nested !== undefined) return nested;
-      if (this.inputShape) throw new PlanError('the frozen part has more than one input');
-      this.inputShape = t.shape.slice(1);
-      this.shapes.set(0, this.inputShape);
-      scope.set(t.id, 0);
-      return 0;
+      const v = this.input(t);
+      scope.set(t.id, v);
+      return v;
     }
     const node = layer.inboundNodes[t.nodeIndex];
-    if (!node) throw new PlanError(`layer ${layer.name} has no inbound node ${t.nodeIndex}`);
+    if (!node) throw this.error(`layer ${layer.name} has no inbound node ${t.nodeIndex}`);
     const inputs = node.inputTensors.map((x) => this.visit(x, scope));
     let out: number;
     if (NESTED.has(cls)) {
@@ -334,21 +346,62 @@ class Builder {
       });
       out = this.visit(inner.outputs[t.tensorIndex] as tf.SymbolicTensor, innerScope);
     } else if (IDENTITY.has(cls)) {
+      // Dropout and noise are off at inference, and in the pretrained part of a trainable net.
       out = inputs[0] as number;
     } else {
-      const op = layerOp(
-        layer,
-        inputs.map((i) => this.shapes.get(i) ?? []),
-      );
-      if (op.op === 'act' && op.act.kind === 'linear') {
-        out = inputs[0] as number;
-      } else {
-        out = this.value(outputShapeOf(layer, t.tensorIndex));
-        this.nodes.push({ name: layer.name, inputs, output: out, ...op } as PlanNode);
-      }
+      out = this.call(layer, inputs, t, node);
     }
     scope.set(t.id, out);
     return out;
+  }
+}
+
+/** Walks the symbolic graph from `outputs` back to the model input. */
+class Builder extends GraphWalker {
+  readonly nodes: PlanNode[] = [];
+  readonly shapes = new Map<number, (number | null)[]>();
+  private next = 1;
+  inputShape: (number | null)[] | null = null;
+
+  value(shape: (number | null)[]): number {
+    const id = this.next++;
+    this.shapes.set(id, shape);
+    return id;
+  }
+
+  protected input(t: tf.SymbolicTensor): number {
+    if (this.inputShape) throw new PlanError('the frozen part has more than one input');
+    this.inputShape = t.shape.slice(1);
+    this.shapes.set(0, this.inputShape);
+    return 0;
+  }
+
+  protected call(layer: tf.layers.Layer, inputs: number[], t: tf.SymbolicTensor): number {
+    const op = layerOp(
+      layer,
+      inputs.map((i) => this.shapes.get(i) ?? []),
+    );
+    if (op.op === 'act' && op.act.kind === 'linear') return inputs[0] as number;
+    const out = this.value(outputShapeOf(layer, t.tensorIndex));
+    this.nodes.push({ name: layer.name, inputs, output: out, ...op } as PlanNode);
+    return out;
+  }
+
+  protected error(message: string): Error {
+    return new PlanError(message);
+  }
+}
+
+/** Every symbolic tensor of `model`'s top-level graph, once, from its outputs back to its inputs (depth first). */
+export function* tensorsFromOutputs(model: tf.LayersModel): Generator<tf.SymbolicTensor> {
+  const seen = new Set<number>();
+  const stack = [...model.outputs];
+  while (stack.length) {
+    const t = stack.pop() as tf.SymbolicTensor;
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    yield t;
+    stack.push(...(t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? []));
   }
 }
 
@@ -356,16 +409,8 @@ class Builder {
  * The output tensor of `layer` in `model`'s graph (found from the model's outputs back): a nested
  * model's first inbound node is its own inner graph, not the call inside `model`.
  */
-function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
-  const seen = new Set<number>();
-  const stack = [...model.outputs];
-  while (stack.length) {
-    const t = stack.pop() as tf.SymbolicTensor;
-    if (seen.has(t.id)) continue;
-    seen.add(t.id);
-    if (t.sourceLayer === layer) return t;
-    stack.push(...(t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? []));
-  }
+export function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
+  for (const t of tensorsFromOutputs(model)) if (t.sourceLayer === layer) return t;
   // Not on the way to the outputs (a side branch): its first node.
   const t = layer.inboundNodes[0]?.outputTensors[0];
   if (!t) throw new PlanError(`layer ${layer.name} is not connected`);

@@ -6,7 +6,7 @@
  * activation until the end).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Activation, FoldPlan, PlanNode } from './plan';
+import type { Activation, FoldPlan, PlanOp } from './plan';
 
 type FusedKind = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu';
 
@@ -66,9 +66,10 @@ export function applyActivation(x: tf.Tensor, a: Activation): tf.Tensor {
   }
 }
 
-type Step = (inputs: tf.Tensor[]) => tf.Tensor;
+export type Step = (inputs: tf.Tensor[]) => tf.Tensor;
 
-function stepOf(n: PlanNode, owned: tf.Tensor[]): Step {
+/** One node as a function of its inputs; the weights it uploads go to `owned` (the caller disposes them). */
+export function stepOf(n: PlanOp, owned: tf.Tensor[]): Step {
   const keep = <T extends tf.Tensor>(t: T): T => {
     owned.push(t);
     return t;

@@ -28,13 +28,15 @@ export function LayerList({
   const split = scenario === 3 || scenario === 4 ? (plans ? { frozen: 0, trainable: plans.wholeParams } : null) : choice ? { frozen: choice.frozenParams, trainable: choice.trainableParams } : null;
   const bIndex = boundary ? layers.findIndex((l) => l.name === boundary) : -1;
   const pickable = new Set(choices.map((c) => c.layer));
+  // The inspection names the block a boundary ends (e.g. "stage conv4, block 6"), where it knows one.
+  const blockOf = (name: string | undefined): string | undefined => layers.find((l) => l.name === name)?.block;
   return (
     <Stack gap="xs" data-testid="layer-list">
       {split ? (
         <Group gap="lg">
           <Text size="sm" data-testid="frozen-params">
             Frozen: <b>{formatCount(split.frozen)}</b> parameters
-            {scenario === 2 ? ` (k = ${at + 1} of ${choices.length} blocks)` : ''}
+            {scenario === 2 ? ` (k = ${at + 1} of ${choices.length} blocks${blockOf(boundary) ? `, up to ${blockOf(boundary)}` : ''})` : ''}
           </Text>
           <Text size="sm" data-testid="trainable-params">
             Trainable: <b>{formatCount(split.trainable)}</b> parameters of the network{scenario === 1 ? ' (it stays frozen: only the new head trains)' : ''}, plus the new head
@@ -58,7 +60,7 @@ export function LayerList({
             step={1}
             value={Math.max(0, at)}
             onChange={(i) => onPick(choices[i]!.layer)}
-            label={(i) => choices[i]?.layer}
+            label={(i) => (blockOf(choices[i]?.layer) ? `${blockOf(choices[i]?.layer)} (${choices[i]?.layer})` : choices[i]?.layer)}
             marks={choices.map((_, i) => ({ value: i }))}
             aria-label={scenario === 2 ? 'Freeze boundary' : 'Feature layer'}
             data-testid="boundary-slider"
