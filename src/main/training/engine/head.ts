@@ -1,7 +1,8 @@
 /**
  * Scenario 1's trainable part: a dense head on cached features. Our own loop (not model.fit) and
- * our own step (head-step.ts: gradients by hand, one flat Adam update; 3-4x fewer operations than
- * the gradient tape, which dominate on matrices this small) so that: init and shuffle are deterministic from the seed; cancel happens at a batch boundary;
+ * our own step (gradients by hand, one flat Adam update): on ONNX Runtime when it runs here
+ * (onnx/head-step.ts, one session.run per batch, several times faster), else on TensorFlow.js
+ * (head-step.ts; 3-4x fewer operations than the gradient tape) so that: init and shuffle are deterministic from the seed; cancel happens at a batch boundary;
  * class weights, early stopping on validation loss (patience) and best-epoch weights are exact;
  * and each epoch yields train/val loss+accuracy and the validation confusion matrix.
  *
@@ -12,7 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../../shared/domain';
 import { seededRandom } from '../../../shared/random';
-import { HeadStepper } from './head-step';
+import { HeadStepper, type HeadStep } from './head-step';
+import { onnxHeadStep } from './onnx/head-step';
 
 export interface HeadData {
   /** Row-major [n, dim]. */
@@ -27,6 +29,8 @@ export interface HeadTrainInput {
   val: HeadData;
   config: TrainConfig;
   signal?: AbortSignal;
+  /** 'auto': ONNX Runtime when it is loaded, else TensorFlow.js; 'tfjs' forces TensorFlow.js (benchmarks, tests). */
+  runtime?: 'auto' | 'tfjs';
   onBatch?: (p: { epoch: number; batch: number; batches: number; done: number; total: number; imagesPerSec: number }) => void;
   onEpoch?: (metrics: EpochMetrics, confusion: ConfusionMatrix) => void;
 }
@@ -44,6 +48,8 @@ export interface HeadTrainResult {
   baseline: number | null;
   trainMs: number;
   imagesPerSec: number;
+  /** What ran the training steps, in words. */
+  stepKind: string;
 }
 
 export function shuffled(n: number, random: () => number): Int32Array {
@@ -154,6 +160,25 @@ function evaluate(model: tf.Sequential, data: HeadData, dim: number, numClasses:
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN, matrix };
 }
 
+/** ONNX Runtime's step when it runs here (several times faster on small matrices), else TensorFlow.js'. */
+async function headStep(
+  model: tf.Sequential,
+  dim: number,
+  k: number,
+  config: TrainConfig,
+  weights: Float32Array | null,
+  weightsT: tf.Tensor1D | null,
+  runtime: 'auto' | 'tfjs',
+): Promise<HeadStep> {
+  const initial = model.getWeights();
+  if (runtime === 'auto') {
+    const units = [dim, ...config.head.hidden, k];
+    const onnx = await onnxHeadStep(initial.map((w) => w.dataSync() as Float32Array), units, config, weights);
+    if (!('unavailable' in onnx)) return onnx;
+  }
+  return new HeadStepper(initial, config, k, weightsT);
+}
+
 export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult> {
   const { dim, classNames, train, val, config, signal } = input;
   const k = classNames.length;
@@ -161,7 +186,7 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
   const model = buildHead(dim, k, config);
   const weights = config.classWeights ? classWeights(train.y, k) : null;
   const weightsT = weights ? tf.tensor1d(weights) : null;
-  const stepper = new HeadStepper(model.getWeights(), config, k, weightsT);
+  const stepper = await headStep(model, dim, k, config, weights, weightsT, input.runtime ?? 'auto');
   const random = seededRandom(config.seed);
   const n = train.y.length;
   const bs = Math.max(1, Math.min(config.batchSize, n));
@@ -193,7 +218,7 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
         yb[i] = train.y[r] as number;
       });
       const dropSeed = config.seed * 1000003 + ++step * 7919;
-      const { loss: lossV, correct: correctV } = stepper.step(xb, yb, dropSeed);
+      const { loss: lossV, correct: correctV } = await stepper.step(xb, yb, dropSeed);
       lossSum += lossV * idx.length;
       correct += correctV;
       seen += idx.length;
@@ -249,5 +274,6 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
     baseline: majorityBaseline(val.y, k),
     trainMs: performance.now() - t0,
     imagesPerSec: seen / Math.max(1e-3, trainSeconds),
+    stepKind: stepper.kind,
   };
 }
