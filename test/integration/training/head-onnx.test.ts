@@ -118,6 +118,20 @@ describe('one ONNX Runtime step equals the TensorFlow.js step', () => {
   }
 });
 
+describe('dropout masks', () => {
+  it('keep 1 - rate of the units, scaled, differently per seed and layer, the same for the same seed', () => {
+    const [a, b] = dropoutMasks(101, [128, 64], 0.3, 9) as [Float32Array, Float32Array];
+    expect(a.length).toBe(101 * 128);
+    expect(b.length).toBe(101 * 64);
+    const kept = a.filter((v) => v !== 0);
+    expect(new Set(kept)).toEqual(new Set([Math.fround(1 / 0.7)]));
+    expect(Math.abs(kept.length / a.length - 0.7)).toBeLessThan(0.02);
+    expect(Math.abs(b.filter((v) => v !== 0).length / b.length - 0.7)).toBeLessThan(0.03);
+    expect(dropoutMasks(101, [128], 0.3, 9)[0]).toEqual(a);
+    expect(dropoutMasks(101, [128], 0.3, 10)[0]).not.toEqual(a);
+  });
+});
+
 describe('trainHead on ONNX Runtime', () => {
   const dim = 64;
   const k = 4;

@@ -1,14 +1,13 @@
 /**
- * The dense head (scenario 1, cached features) as two ONNX graphs, so that ONNX Runtime trains it
- * with native GEMMs in one session.run per batch:
- * - the training step: forward, the gradients written out by hand and the optimiser's update, with
- *   the same mathematics as the TensorFlow.js step (head-step.ts): class-weighted mean cross-entropy,
- *   inverted dropout with masks given as inputs, Adam (beta1 0.9, beta2 0.999, epsilon 1e-7,
- *   bias-corrected) or momentum 0.9. The parameters (one flat vector, as head-step.ts keeps them) and
- *   the optimiser slots are inputs and come back as outputs (`<name>_out`), so the caller owns them
- *   between steps;
- * - the forward pass (evaluation, prediction): features and parameters in, log-probabilities out.
- * The flat vector holds kernel [in, out] then bias [out] per dense layer, row-major, as tf.layers.
+ * The dense head's training step (scenario 1, cached features) as an ONNX graph, so that ONNX
+ * Runtime computes it with native GEMMs in one session.run per batch: the forward pass and the
+ * gradients written out by hand, with the same mathematics as the TensorFlow.js step (head-step.ts):
+ * class-weighted mean cross-entropy, inverted dropout with masks given as inputs. The optimiser's
+ * update is not in the graph: as ~14 elementwise ONNX operations over the whole parameter vector it
+ * cost more than the GEMMs (each a pass through memory), while one fused JavaScript loop
+ * (onnx/head-step.ts) does it in a single pass.
+ * The parameters are one flat vector, as head-step.ts keeps them: kernel [in, out] then bias [out]
+ * per dense layer, row-major, as tf.layers.
  */
 import type { TrainConfig } from '../../../../shared/domain';
 import { floatAttr, Graph, intAttr, OPSET } from './emit';
@@ -20,21 +19,11 @@ export interface HeadGraphSpec {
   activation: TrainConfig['head']['activation'];
   /** Dropout masks (already scaled by 1 / (1 - rate)) are inputs mask0, mask1, ... of each hidden layer. */
   dropout: boolean;
-  optimizer: TrainConfig['optimizer'];
-  lr: number;
 }
-
-export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
-export const MOMENTUM = 0.9;
 
 /** Shapes of the parameters, in order: kernel [in, out], bias [out] per layer. */
 export function headParamShapes(units: number[]): number[][] {
   return units.slice(1).flatMap((out, l) => [[units[l] as number, out], [out]]);
-}
-
-/** Optimiser slots of the parameter vector: m (and v for Adam). */
-export function slotNames(optimizer: TrainConfig['optimizer']): string[] {
-  return optimizer === 'adam' ? ['m', 'v'] : ['m'];
 }
 
 function tensor(name: string, dims: (number | string)[]): ValueInfoMsg {
@@ -117,22 +106,12 @@ export function headParamCount(units: number[]): number {
   return headParamShapes(units).reduce((a, s) => a + size(s), 0);
 }
 
-/** x [batch, dim] and "flat" in; "logp" [batch, classes] (log-softmax) out. */
-export function emitHeadForward(spec: Pick<HeadGraphSpec, 'units' | 'activation'>): Uint8Array {
-  const g = new Graph();
-  const { logits } = forward(g, { ...spec, dropout: false, optimizer: 'adam', lr: 0 }, unflatten(g, spec.units), null);
-  g.op('LogSoftmax', [logits], [intAttr('axis', -1)], 'logp', 'logp');
-  const input = [tensor('x', ['batch', spec.units[0] as number]), tensor('flat', [headParamCount(spec.units)])];
-  return model('head_forward', g, input, ['logp'], 'dense head forward');
-}
-
 /**
- * One training step. Inputs: x [batch, dim]; "rowWeight" [batch, 1] = w_y / batch and "target"
- * [batch, classes] = onehot(y) * w_y / batch (w_y: the row's class weight, 1 without weights);
- * mask0.. [batch, hidden_l] when dropout; "flat" (all parameters, kernel then bias per layer, each
- * row-major) and its slots "m" (and "v" for Adam) [params]; for Adam "c1" = 1 - beta1^t and
- * "c2" = 1 - beta2^t (scalars). Outputs: "logp" (the batch's log-probabilities before the update),
- * "flat_out", "m_out" (and "v_out").
+ * The loss gradient of a batch. Inputs: x [batch, dim]; "rowWeight" [batch, 1] = w_y / batch and
+ * "target" [batch, classes] = onehot(y) * w_y / batch (w_y: the row's class weight, 1 without
+ * weights); mask0.. [batch, hidden_l] when dropout; "flat" (all parameters). Outputs: "logp" (the
+ * batch's log-probabilities) and "grad" (the gradient of the weighted mean cross-entropy, laid out
+ * as "flat").
  */
 export function emitHeadStep(spec: HeadGraphSpec): Uint8Array {
   const g = new Graph();
@@ -155,22 +134,7 @@ export function emitHeadStep(spec: HeadGraphSpec): Uint8Array {
     if (masks) dh = g.op('Mul', [dh, masks[l - 1] as string]);
     dz = g.op('Mul', [dh, activationGrad(g, hidden[l - 1] as string, spec.activation)], [], `dz${l - 1}`);
   }
-  // One update of the whole vector, as head-step.ts does.
-  const grad = g.op('Concat', grads, [intAttr('axis', 0)], 'grad');
-  const lr = g.scalar('lr', spec.lr);
-  const outputs = ['logp', 'flat_out', 'm_out'];
-  if (spec.optimizer === 'sgd') {
-    // tf.train.momentum: m = 0.9 m + g; p -= lr m.
-    const m = g.op('Add', [g.op('Mul', ['m', g.scalar('momentum', MOMENTUM)]), grad], [], 'm', 'm_out');
-    g.op('Sub', ['flat', g.op('Mul', [m, lr])], [], 'p', 'flat_out');
-  } else {
-    // tf.train.adam: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr (m / c1) / (sqrt(v / c2) + eps).
-    const m = g.op('Add', [g.op('Mul', ['m', g.scalar('b1', ADAM.beta1)]), g.op('Mul', [grad, g.scalar('b1c', 1 - ADAM.beta1)])], [], 'm', 'm_out');
-    const v = g.op('Add', [g.op('Mul', ['v', g.scalar('b2', ADAM.beta2)]), g.op('Mul', [g.op('Mul', [grad, grad]), g.scalar('b2c', 1 - ADAM.beta2)])], [], 'v', 'v_out');
-    const denom = g.op('Add', [g.op('Sqrt', [g.op('Div', [v, 'c2'])]), g.scalar('eps', ADAM.epsilon)]);
-    g.op('Sub', ['flat', g.op('Mul', [g.op('Div', [g.op('Div', [m, 'c1']), denom]), lr])], [], 'p', 'flat_out');
-    outputs.push('v_out');
-  }
+  g.op('Concat', grads, [intAttr('axis', 0)], 'grad', 'grad');
   const k = spec.units[layers] as number;
   const count = headParamCount(spec.units);
   const input = [
@@ -178,8 +142,7 @@ export function emitHeadStep(spec: HeadGraphSpec): Uint8Array {
     tensor('rowWeight', ['batch', 1]),
     tensor('target', ['batch', k]),
     ...(masks ?? []).map((m, l) => tensor(m, ['batch', spec.units[l + 1] as number])),
-    ...['flat', ...slotNames(spec.optimizer)].map((n) => tensor(n, [count])),
-    ...(spec.optimizer === 'adam' ? [tensor('c1', []), tensor('c2', [])] : []),
+    tensor('flat', [count]),
   ];
-  return model('head_step', g, input, outputs, `dense head training step (${spec.optimizer}, lr ${spec.lr})`);
+  return model('head_step', g, input, ['logp', 'grad'], 'dense head: loss gradient');
 }

@@ -1,7 +1,7 @@
 /**
  * The head's training step on ONNX Runtime: one session.run per batch of the graph in head-graph.ts
- * (forward, hand-written gradients, Adam / momentum update). The parameter vector and its optimiser
- * slots stay ONNX tensors between steps: each run's outputs are the next run's inputs.
+ * (forward and hand-written gradients), then the optimiser's update in one JavaScript loop over the
+ * flat parameter vector, with the mathematics of tf.train.adam / tf.train.momentum (as head-step.ts).
  * Always on the CPU provider with one intra-op thread: the matrices are small, so a device copy or a
  * thread hand-off per operation would cost more than the arithmetic (measured: 2 threads used more
  * CPU per step than 1).
@@ -11,24 +11,71 @@ import type * as Ort from 'onnxruntime-node';
 import type { TrainConfig } from '../../../../shared/domain';
 import { seededRandom } from '../../../../shared/random';
 import { batchScore, type HeadStep, type StepResult } from '../head-step';
-import { ADAM, emitHeadStep, headParamCount, headParamShapes, slotNames } from './head-graph';
+import { emitHeadStep, headParamCount, headParamShapes } from './head-graph';
 import { onnxRuntime, sessionOptions } from './runtime';
 
-/** Inverted-dropout masks (0 or 1 / (1 - rate)) for each hidden layer of n rows, seeded per layer. */
+/**
+ * Inverted-dropout masks (0 or 1 / (1 - rate)) for each hidden layer of n rows, seeded per layer.
+ * Each 32-bit draw decides two units (16 bits each: the rate is kept to 1 / 65,536).
+ */
 export function dropoutMasks(n: number, hidden: number[], rate: number, seed: number): Float32Array[] {
   const keep = 1 / (1 - rate);
+  const threshold = Math.round(rate * 65536);
   return hidden.map((units, l) => {
     const random = seededRandom(seed + l);
     const mask = new Float32Array(n * units);
-    for (let i = 0; i < mask.length; i++) if (random() >= rate) mask[i] = keep;
+    for (let i = 0; i < mask.length; i += 2) {
+      const r = (random() * 4294967296) >>> 0;
+      if ((r & 0xffff) >= threshold) mask[i] = keep;
+      if (r >>> 16 >= threshold && i + 1 < mask.length) mask[i + 1] = keep;
+    }
     return mask;
   });
 }
 
+const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
+const MOMENTUM = 0.9;
+
+/** Optimiser state of the flat parameter vector: step count and slots (m, and v for Adam). */
+export interface OptimizerState {
+  t: number;
+  m: Float32Array;
+  v: Float32Array | null;
+}
+
+/**
+ * One update of `flat` in place from `grad`, in a single pass. Adam: m = b1 m + (1 - b1) g;
+ * v = b2 v + (1 - b2) g^2; p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). Momentum:
+ * m = 0.9 m + g; p -= lr m.
+ */
+export function optimizerUpdate(flat: Float32Array, grad: Float32Array, s: OptimizerState, optimizer: TrainConfig['optimizer'], lr: number): void {
+  const { m, v } = s;
+  s.t++;
+  if (optimizer === 'sgd' || !v) {
+    for (let i = 0; i < flat.length; i++) {
+      const mi = MOMENTUM * (m[i] as number) + (grad[i] as number);
+      m[i] = mi;
+      flat[i] = (flat[i] as number) - lr * mi;
+    }
+    return;
+  }
+  const { beta1: b1, beta2: b2, epsilon } = ADAM;
+  // lr (m / c1) / (sqrt(v / c2) + eps) with the bias corrections hoisted: one sqrt and one division per element.
+  const a = lr / (1 - b1 ** s.t);
+  const ic2 = 1 / Math.sqrt(1 - b2 ** s.t);
+  for (let i = 0; i < flat.length; i++) {
+    const g = grad[i] as number;
+    const mi = b1 * (m[i] as number) + (1 - b1) * g;
+    const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    flat[i] = (flat[i] as number) - (a * mi) / (Math.sqrt(vi) * ic2 + epsilon);
+  }
+}
+
 class OnnxHeadStepper implements HeadStep {
-  readonly kind: string;
-  private state: Record<string, Ort.Tensor>;
-  private t = 0;
+  readonly kind = 'ONNX Runtime (CPU, 1 thread)';
+  private readonly opt: OptimizerState;
   private readonly k: number;
 
   constructor(
@@ -37,14 +84,10 @@ class OnnxHeadStepper implements HeadStep {
     private readonly units: number[],
     private readonly config: TrainConfig,
     private readonly classWeights: Float32Array | null,
-    flat: Float32Array,
+    private readonly flat: Float32Array,
   ) {
-    this.kind = `ONNX Runtime (CPU, 1 thread)`;
     this.k = units[units.length - 1] as number;
-    const count = flat.length;
-    const vec = (data: Float32Array) => new ort.Tensor('float32', data, [count]);
-    this.state = { flat: vec(flat) };
-    for (const s of slotNames(config.optimizer)) this.state[s] = vec(new Float32Array(count));
+    this.opt = { t: 0, m: new Float32Array(flat.length), v: config.optimizer === 'adam' ? new Float32Array(flat.length) : null };
   }
 
   async step(xb: Float32Array, yb: Int32Array, dropSeed: number, masks?: Float32Array[]): Promise<StepResult> {
@@ -61,7 +104,7 @@ class OnnxHeadStepper implements HeadStep {
       target[i * k + y] = w;
     }
     const feeds: Record<string, Ort.Tensor> = {
-      ...this.state,
+      flat: new ort.Tensor('float32', this.flat, [this.flat.length]),
       x: new ort.Tensor('float32', xb, [n, dim]),
       rowWeight: new ort.Tensor('float32', rowWeight, [n, 1]),
       target: new ort.Tensor('float32', target, [n, k]),
@@ -70,20 +113,13 @@ class OnnxHeadStepper implements HeadStep {
     if (rate > 0) {
       (masks ?? dropoutMasks(n, hidden, rate, dropSeed)).forEach((m, l) => (feeds[`mask${l}`] = new ort.Tensor('float32', m, [n, hidden[l] as number])));
     }
-    this.t++;
-    if (this.config.optimizer === 'adam') {
-      feeds['c1'] = new ort.Tensor('float32', Float32Array.of(1 - ADAM.beta1 ** this.t), []);
-      feeds['c2'] = new ort.Tensor('float32', Float32Array.of(1 - ADAM.beta2 ** this.t), []);
-    }
     const out = await this.session.run(feeds);
-    const next: Record<string, Ort.Tensor> = {};
-    for (const name of Object.keys(this.state)) next[name] = out[`${name}_out`] as Ort.Tensor;
-    this.state = next;
+    optimizerUpdate(this.flat, (out['grad'] as Ort.Tensor).data as Float32Array, this.opt, this.config.optimizer, this.config.lr);
     return batchScore((out['logp'] as Ort.Tensor).data as Float32Array, yb, k, this.classWeights);
   }
 
   weights(): tf.Tensor[] {
-    const flat = this.state['flat']?.data as Float32Array;
+    const flat = this.flat;
     let offset = 0;
     return headParamShapes(this.units).map((shape) => {
       const size = shape.reduce((a, b) => a * b, 1);
@@ -110,7 +146,7 @@ export async function onnxHeadStep(
 ): Promise<HeadStep | { unavailable: string }> {
   const rt = await onnxRuntime();
   if (!rt) return { unavailable: 'onnxruntime is not available' };
-  const spec = { units, activation: config.head.activation, dropout: config.head.dropout > 0, optimizer: config.optimizer, lr: config.lr };
+  const spec = { units, activation: config.head.activation, dropout: config.head.dropout > 0 };
   let session: Ort.InferenceSession;
   try {
     session = await rt.ort.InferenceSession.create(emitHeadStep(spec), sessionOptions('cpu', 1));
