@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { argv } from './common';
 
 const quick = argv.includes('--quick');
-const N = quick ? 20_000 : 60_000;
+const N = quick ? 20_000 : Number(process.env["HEAD_BENCH_N"] ?? 60_000);
 const EPOCHS = quick ? 2 : 10;
 const VAL = 10_000;
 const DIM = 256;

@@ -213,10 +213,12 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
       const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
       const xb = new Float32Array(idx.length * dim);
       const yb = new Int32Array(idx.length);
-      idx.forEach((r, i) => {
-        xb.set(train.x.subarray(r * dim, (r + 1) * dim), i * dim);
+      // Plain loops: a subarray per row costs more than the copy at 30,000 batches a run.
+      for (let i = 0; i < idx.length; i++) {
+        const r = idx[i] as number;
+        for (let j = 0, src = r * dim, dst = i * dim; j < dim; j++) xb[dst + j] = train.x[src + j] as number;
         yb[i] = train.y[r] as number;
-      });
+      }
       const dropSeed = config.seed * 1000003 + ++step * 7919;
       const { loss: lossV, correct: correctV } = await stepper.step(xb, yb, dropSeed);
       lossSum += lossV * idx.length;

@@ -59,17 +59,20 @@ export function optimizerUpdate(flat: Float32Array, grad: Float32Array, s: Optim
     }
     return;
   }
-  const { beta1: b1, beta2: b2, epsilon } = ADAM;
-  // lr (m / c1) / (sqrt(v / c2) + eps) with the bias corrections hoisted: one sqrt and one division per element.
-  const a = lr / (1 - b1 ** s.t);
-  const ic2 = 1 / Math.sqrt(1 - b2 ** s.t);
-  for (let i = 0; i < flat.length; i++) {
+  adamUpdate(flat, grad, m, v, lr / (1 - ADAM.beta1 ** s.t), 1 / Math.sqrt(1 - ADAM.beta2 ** s.t));
+}
+
+/** The Adam loop on its own, with only numbers and typed arrays in scope (V8 keeps it tight). */
+function adamUpdate(flat: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, a: number, ic2: number): void {
+  // lr (m / c1) / (sqrt(v / c2) + eps) with a = lr / c1 and ic2 = 1 / sqrt(c2): one sqrt, one division.
+  const n = flat.length;
+  for (let i = 0; i < n; i++) {
     const g = grad[i] as number;
-    const mi = b1 * (m[i] as number) + (1 - b1) * g;
-    const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
+    const mi = 0.9 * (m[i] as number) + 0.1 * g;
+    const vi = 0.999 * (v[i] as number) + 0.001 * g * g;
     m[i] = mi;
     v[i] = vi;
-    flat[i] = (flat[i] as number) - (a * mi) / (Math.sqrt(vi) * ic2 + epsilon);
+    flat[i] = (flat[i] as number) - (a * mi) / (Math.sqrt(vi) * ic2 + 1e-7);
   }
 }
 
