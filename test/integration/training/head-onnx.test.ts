@@ -14,24 +14,12 @@ import { HeadStepper, type HeadStep } from '../../../src/main/training/engine/he
 import { dropoutMasks, onnxHeadStep } from '../../../src/main/training/engine/onnx/head-step';
 import { trainConfigSchema, type TrainConfig } from '../../../src/shared/domain';
 import { seededRandom } from '../../../src/shared/random';
+import { relDiff } from '../../fixtures/compare';
 
 beforeAll(async () => {
   const info = await initBackend({ prefer: 'wasm', threads: 1 });
   expect(info.inference?.runtime).toBe('onnxruntime');
 });
-
-/** Largest absolute difference relative to the largest magnitude of the reference. */
-function relDiff(a: Float32Array, ref: Float32Array): number {
-  expect(a.length).toBe(ref.length);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs((a[i] as number) - (ref[i] as number)));
-    s = Math.max(s, Math.abs(ref[i] as number));
-  }
-  expect(s).toBeGreaterThan(1e-3);
-  return d / s;
-}
 
 function flatten(ws: tf.Tensor[]): Float32Array {
   const out = Float32Array.from(ws.flatMap((w) => Array.from(w.dataSync())));
