@@ -3,8 +3,8 @@
  * (forward and hand-written gradients), then the optimiser's update in one JavaScript loop over the
  * flat parameter vector, with the mathematics of tf.train.adam / tf.train.momentum (as head-step.ts).
  * Always on the CPU provider with one intra-op thread: the matrices are small, so a device copy or a
- * thread hand-off per operation would cost more than the arithmetic (measured: 2 threads used more
- * CPU per step than 1).
+ * thread hand-off per operation would cost more than the arithmetic (measured on 2 loaded cores:
+ * 2 threads used more CPU per step than 1).
  */
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
@@ -65,14 +65,15 @@ export function optimizerUpdate(flat: Float32Array, grad: Float32Array, s: Optim
 /** The Adam loop on its own, with only numbers and typed arrays in scope (V8 keeps it tight). */
 function adamUpdate(flat: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, a: number, ic2: number): void {
   // lr (m / c1) / (sqrt(v / c2) + eps) with a = lr / c1 and ic2 = 1 / sqrt(c2): one sqrt, one division.
+  const { beta1: b1, beta2: b2, epsilon } = ADAM;
   const n = flat.length;
   for (let i = 0; i < n; i++) {
     const g = grad[i] as number;
-    const mi = 0.9 * (m[i] as number) + 0.1 * g;
-    const vi = 0.999 * (v[i] as number) + 0.001 * g * g;
+    const mi = b1 * (m[i] as number) + (1 - b1) * g;
+    const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
     m[i] = mi;
     v[i] = vi;
-    flat[i] = (flat[i] as number) - (a * mi) / (Math.sqrt(vi) * ic2 + 1e-7);
+    flat[i] = (flat[i] as number) - (a * mi) / (Math.sqrt(vi) * ic2 + epsilon);
   }
 }
 
