@@ -40,6 +40,8 @@ export interface HeadStep {
   step(xb: Float32Array, yb: Int32Array, dropSeed: number, masks?: Float32Array[]): StepResult | Promise<StepResult>;
   /** The current parameters, shaped as the head model's weights (the caller owns them). */
   weights(): tf.Tensor[];
+  /** Log-probabilities [n, classes] of n rows with the current parameters, when the step has its own forward pass. */
+  logProbs?(x: Float32Array, n: number): Promise<Float32Array>;
   dispose(): void;
 }
 

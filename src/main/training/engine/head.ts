@@ -135,24 +135,28 @@ export function logitsOf(model: tf.Sequential, x: tf.Tensor, rate: number, dropS
   return h as tf.Tensor2D;
 }
 
-function evaluate(model: tf.Sequential, data: HeadData, dim: number, numClasses: number, batchSize: number) {
+/** Log-probabilities [n, classes] of n rows of features. */
+type LogProbs = (x: Float32Array, n: number) => Float32Array | Promise<Float32Array>;
+
+/** Through the tf.layers model (dropout off). */
+function modelLogProbs(model: tf.Sequential, dim: number): LogProbs {
+  return (x, n) => tf.tidy(() => tf.logSoftmax(logitsOf(model, tf.tensor2d(x, [n, dim]), 0, null)).dataSync() as Float32Array);
+}
+
+async function evaluate(logProbs: LogProbs, data: HeadData, dim: number, numClasses: number, batchSize: number) {
   const n = data.y.length;
   const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   let lossSum = 0;
   let correct = 0;
   for (let s = 0; s < n; s += batchSize) {
     const e = Math.min(n, s + batchSize);
-    const [loss, pred] = tf.tidy(() => {
-      const x = tf.tensor2d(data.x.subarray(s * dim, e * dim), [e - s, dim]);
-      const y = tf.oneHot(tf.tensor1d(data.y.subarray(s, e), 'int32'), numClasses);
-      const logits = logitsOf(model, x, 0, null);
-      const ce = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1));
-      return [tf.sum(ce).dataSync()[0] ?? 0, tf.argMax(logits, -1).dataSync()];
-    });
-    lossSum += loss;
+    const lp = await logProbs(data.x.subarray(s * dim, e * dim), e - s);
     for (let i = s; i < e; i++) {
       const t = data.y[i] as number;
-      const p = pred[i - s] as number;
+      const row = (i - s) * numClasses;
+      let p = 0;
+      for (let c = 1; c < numClasses; c++) if ((lp[row + c] as number) > (lp[row + p] as number)) p = c;
+      lossSum -= lp[row + t] as number;
       (matrix[t] as number[])[p] = ((matrix[t] as number[])[p] ?? 0) + 1;
       if (t === p) correct++;
     }
@@ -237,7 +241,8 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
     const current = stepper.weights();
     model.setWeights(current);
     current.forEach((w) => w.dispose());
-    const ev = hasVal ? evaluate(model, val, dim, k, 256) : null;
+    // On the stepper's own runtime when it has a forward pass (no second runtime's threads woken).
+    const ev = hasVal ? await evaluate(stepper.logProbs?.bind(stepper) ?? modelLogProbs(model, dim), val, dim, k, 256) : null;
     const m: EpochMetrics = {
       epoch,
       trainLoss: lossSum / n,

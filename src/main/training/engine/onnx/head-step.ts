@@ -122,6 +122,20 @@ class OnnxHeadStepper implements HeadStep {
     return batchScore((out['logp'] as Ort.Tensor).data as Float32Array, yb, k, this.classWeights);
   }
 
+  /** The step's graph as a forward pass: no dropout (masks of ones), zero loss weights (its gradient unused). */
+  async logProbs(x: Float32Array, n: number): Promise<Float32Array> {
+    const { ort, k } = this;
+    const hidden = this.units.slice(1, -1);
+    const feeds: Record<string, Ort.Tensor> = {
+      flat: new ort.Tensor('float32', this.flat, [this.flat.length]),
+      x: new ort.Tensor('float32', x, [n, this.units[0] as number]),
+      rowWeight: new ort.Tensor('float32', new Float32Array(n), [n, 1]),
+      target: new ort.Tensor('float32', new Float32Array(n * k), [n, k]),
+    };
+    if (this.config.head.dropout > 0) hidden.forEach((u, l) => (feeds[`mask${l}`] = new ort.Tensor('float32', new Float32Array(n * u).fill(1), [n, u])));
+    return (await this.session.run(feeds, ['logp']))['logp']?.data as Float32Array;
+  }
+
   weights(): tf.Tensor[] {
     const flat = this.flat;
     let offset = 0;
