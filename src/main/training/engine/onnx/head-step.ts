@@ -1,7 +1,8 @@
 /**
  * The head's training step on ONNX Runtime: one session.run per batch of the graph in head-graph.ts
- * (forward and hand-written gradients), then the optimiser's update in one JavaScript loop over the
- * flat parameter vector, with the mathematics of tf.train.adam / tf.train.momentum (as head-step.ts).
+ * (forward and hand-written gradients), then the optimiser's update in one pass over the flat
+ * parameter vector (Adam in WebAssembly SIMD, adam-simd.ts; momentum, or Adam without SIMD, in a
+ * JavaScript loop), with the mathematics of tf.train.adam / tf.train.momentum (as head-step.ts).
  * Always on the CPU provider with one intra-op thread: the matrices are small, so a device copy or a
  * thread hand-off per operation would cost more than the arithmetic (measured on 2 loaded cores:
  * 2 threads used more CPU per step than 1).
@@ -11,6 +12,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { TrainConfig } from '../../../../shared/domain';
 import { seededRandom } from '../../../../shared/random';
 import { batchScore, type HeadStep, type StepResult } from '../head-step';
+import { ADAM, adamSimd, type AdamSimd } from './adam-simd';
 import { emitHeadStep, headParamCount, headParamShapes } from './head-graph';
 import { onnxRuntime, sessionOptions } from './runtime';
 
@@ -33,7 +35,6 @@ export function dropoutMasks(n: number, hidden: number[], rate: number, seed: nu
   });
 }
 
-const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
 const MOMENTUM = 0.9;
 
 /** Optimiser state of the flat parameter vector: step count and slots (m, and v for Adam). */
@@ -81,6 +82,9 @@ class OnnxHeadStepper implements HeadStep {
   readonly kind = 'ONNX Runtime (CPU, 1 thread)';
   private readonly opt: OptimizerState;
   private readonly k: number;
+  /** Adam in WebAssembly SIMD (the parameters live in its memory), else the JavaScript loop. */
+  private readonly simd: AdamSimd | null;
+  private readonly flat: Float32Array;
 
   constructor(
     private readonly ort: typeof Ort,
@@ -88,10 +92,14 @@ class OnnxHeadStepper implements HeadStep {
     private readonly units: number[],
     private readonly config: TrainConfig,
     private readonly classWeights: Float32Array | null,
-    private readonly flat: Float32Array,
+    initial: Float32Array,
   ) {
     this.k = units[units.length - 1] as number;
-    this.opt = { t: 0, m: new Float32Array(flat.length), v: config.optimizer === 'adam' ? new Float32Array(flat.length) : null };
+    this.simd = config.optimizer === 'adam' ? adamSimd(initial.length) : null;
+    this.flat = this.simd?.flat ?? initial;
+    this.flat.set(initial);
+    const slot = () => new Float32Array(this.simd ? 0 : initial.length);
+    this.opt = { t: 0, m: slot(), v: config.optimizer === 'adam' ? slot() : null };
   }
 
   async step(xb: Float32Array, yb: Int32Array, dropSeed: number, masks?: Float32Array[]): Promise<StepResult> {
@@ -118,7 +126,14 @@ class OnnxHeadStepper implements HeadStep {
       (masks ?? dropoutMasks(n, hidden, rate, dropSeed)).forEach((m, l) => (feeds[`mask${l}`] = new ort.Tensor('float32', m, [n, hidden[l] as number])));
     }
     const out = await this.session.run(feeds);
-    optimizerUpdate(this.flat, (out['grad'] as Ort.Tensor).data as Float32Array, this.opt, this.config.optimizer, this.config.lr);
+    const grad = (out['grad'] as Ort.Tensor).data as Float32Array;
+    if (this.simd) {
+      const t = ++this.opt.t;
+      this.simd.grad.set(grad);
+      this.simd.update(this.config.lr / (1 - ADAM.beta1 ** t), 1 / Math.sqrt(1 - ADAM.beta2 ** t));
+    } else {
+      optimizerUpdate(this.flat, grad, this.opt, this.config.optimizer, this.config.lr);
+    }
     return batchScore((out['logp'] as Ort.Tensor).data as Float32Array, yb, k, this.classWeights);
   }
 
