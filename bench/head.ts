@@ -3,7 +3,7 @@
  * epochs, batch 32 (scenario 1's defaults otherwise), 10,000 validation rows evaluated every
  * epoch; once with the step on ONNX Runtime and once on TensorFlow.js, each in its own process.
  * The features are random but learnable (noisy class centres), so the accuracies compare.
- *   --quick   20,000 rows, 2 epochs
+ *   --quick   20,000 rows, 2 epochs; HEAD_BENCH_N=rows overrides 60,000
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
