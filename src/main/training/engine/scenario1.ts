@@ -220,7 +220,6 @@ export async function runScenario1(
       onBatch: (p) => emit({ type: 'progress', done: p.done, total: p.total, epoch: p.epoch, batch: p.batch, imagesPerSec: p.imagesPerSec }),
       onEpoch: (metrics, confusion) => emit({ type: 'epoch', metrics, confusion }),
     });
-    log(`Head trained on ${head.stepKind}`);
     const modelFiles: string[] = [];
     try {
       if (head.bestEpoch !== null) {
@@ -261,7 +260,6 @@ export async function runScenario1(
       modelFiles,
       metrics: head.metrics,
       confusion: head.confusion,
-      headKind: head.stepKind,
     };
   } finally {
     forward.dispose();
