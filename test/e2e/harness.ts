@@ -12,6 +12,7 @@ import { _electron, chromium, type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/api';
 import { cli } from '../fixtures/cli';
+import { serveAddress } from '../fixtures/serve-address';
 import { ROOT } from '../fixtures/shared';
 
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
@@ -31,18 +32,7 @@ export async function startHost(userDataDir: string, projectDir?: string): Promi
     env: { ...process.env, TRANSFER_STUDIO_HOME: userDataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += String(d);
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    proc.once('exit', (code) => reject(new Error(`host exited (${code}): ${stderr}`)));
-  });
-  const { url, port } = JSON.parse(line) as { url: string; port: number };
+  const { url, port } = await serveAddress(proc, 'host');
   return {
     url,
     port,

@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import type { WireEvent, WireResponse } from '../../../src/shared/api';
+import { serveAddress } from '../../fixtures/serve-address';
 import { ROOT, TSX } from '../reliability/helpers';
 
 export { ROOT };
@@ -31,24 +32,13 @@ export async function serve(home: string, dir?: string, opts: { viaBin?: boolean
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += String(d)));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += String(d);
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
-  });
-  const { url, port } = JSON.parse(line) as { url: string; port: number };
+  const { url, port, stderr } = await serveAddress(proc, 'serve');
   return {
     proc,
     port,
     url,
     token: new URL(url).searchParams.get('token')!,
-    stderr: () => err,
+    stderr,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
