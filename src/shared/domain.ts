@@ -229,6 +229,8 @@ export type TrainResult = {
   cutLayer: string;
   featureDim: number;
   frozenKind: string;
+  /** Scenario 1: what ran the head's training steps (ONNX Runtime or TensorFlow.js). */
+  headKind?: string;
   /** Scenarios 2-4: the plan and the batch actually used. */
   scenario?: Scenario;
   /** Last frozen layer (scenario 2), null when everything trains. */

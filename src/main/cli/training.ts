@@ -115,6 +115,7 @@ function runJson(run: RunDetail): Record<string, unknown> {
     trainableParams: r.trainableParams ?? null,
     frozenPart: r.frozenPart ?? null,
     frozenKind: r.frozenKind ?? null,
+    headKind: r.headKind ?? null,
     imagesPerSec: r.imagesPerSec ?? null,
     batchSize: r.batchSize ?? run.config.batchSize,
     batchReductions: r.batchReductions ?? [],
@@ -146,7 +147,7 @@ function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
   }
   const r = run.result ?? {};
   const cache = r.cache as { hits: number; misses: number } | undefined;
-  if (cache) lines.push(`Features: ${cache.misses} extracted, ${cache.hits} from the cache; extraction ${secs(r.extractMs)}, training ${secs(r.trainMs)}`);
+  if (cache) lines.push(`Features: ${cache.misses} extracted, ${cache.hits} from the cache; extraction ${secs(r.extractMs)}, training ${secs(r.trainMs)}${r.headKind ? ` (head on ${r.headKind})` : ''}`);
   return lines.join('\n');
 }
 

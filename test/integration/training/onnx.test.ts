@@ -20,23 +20,11 @@ import { buildHead } from '../../../src/main/training/engine/head';
 import { classifierModel, saveLayersModel } from '../../../src/main/training/engine/model-files';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/shared';
+import { relDiff } from '../../fixtures/compare';
 
 const PHOTO_FILES = ['coffee.png', 'motorcycle_left.png', 'chelsea.png', 'fruits.jpg'];
 let home: string;
 const savedHome = process.env['TRANSFER_STUDIO_HOME'];
-
-/** Largest absolute difference relative to the largest magnitude of the reference. */
-function relDiff(a: Float32Array, ref: Float32Array): number {
-  expect(a.length).toBe(ref.length);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs((a[i] as number) - (ref[i] as number)));
-    s = Math.max(s, Math.abs(ref[i] as number));
-  }
-  expect(s).toBeGreaterThan(1e-3); // the outputs are not all zero
-  return d / s;
-}
 
 function random(n: number, size: number, seed: number, lo = -1, hi = 1): Float32Array {
   return tf.tidy(() => tf.randomUniform([n, size, size, 3], lo, hi, 'float32', seed).dataSync() as Float32Array);

@@ -3,7 +3,7 @@
  * scenario-1 and scenario-2 runs through the CLI on real digits, once on ONNX Runtime (its
  * provider and threads recorded) and once with ONNX Runtime turned off by
  * TRANSFER_STUDIO_ONNXRUNTIME=off (everything on the TensorFlow.js wasm backend, and the record
- * says why). Two projects, so the second run's features are really computed on TensorFlow.js.
+ * says why), and so does the head's training. Two projects, so the second run's features are really computed on TensorFlow.js.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +41,7 @@ interface RunOut {
   state: string;
   backend: { name: string; threads: number; inference?: { runtime: string; provider?: string; threads?: number; reason?: string } };
   frozenKind: string;
+  headKind: string;
   valAccuracy: number;
   predictions: number;
 }
@@ -65,6 +66,7 @@ describe('the frozen part runs on ONNX Runtime, or on TensorFlow.js when it is t
     expect(run.state).toBe('succeeded');
     expect(run.backend.inference).toMatchObject({ runtime: 'onnxruntime', provider: 'cpu', threads: os.availableParallelism() });
     expect(run.frozenKind).toMatch(/^onnxruntime cpu x\d+/);
+    expect(run.headKind).toBe('ONNX Runtime (CPU, 1 thread)');
     expect(run.predictions).toBe(120);
     expect(run.valAccuracy).toBeGreaterThan(0.4);
     expect(await trainText(dir, {})).toMatch(/frozen forward: ONNX Runtime [\d.]+ \(CPU, \d+ threads?\)/);
@@ -78,6 +80,7 @@ describe('the frozen part runs on ONNX Runtime, or on TensorFlow.js when it is t
     expect(run.backend.name).toBe('wasm');
     expect(run.backend.inference).toMatchObject({ runtime: 'tfjs', reason: expect.stringContaining('TRANSFER_STUDIO_ONNXRUNTIME=off') });
     expect(run.frozenKind).toBe('folded');
+    expect(run.headKind).toBe('TensorFlow.js');
     expect(run.predictions).toBe(120);
     expect(run.valAccuracy).toBeGreaterThan(0.4);
     expect(await trainText(dir, env)).toContain('frozen forward: TensorFlow.js (onnxruntime is turned off');

@@ -25,7 +25,42 @@ function actGrad(act: Act, y: tf.Tensor): tf.Tensor {
   }
 }
 
-export class HeadStepper {
+export interface StepResult {
+  /** The batch's loss (class-weighted mean) before the update. */
+  loss: number;
+  /** Its number of correct predictions. */
+  correct: number;
+}
+
+/** One training step of the head, whichever runtime runs it (this file's tfjs one, or onnx/head-step.ts). */
+export interface HeadStep {
+  /** What runs the steps, in words (logs and the run record). */
+  readonly kind: string;
+  /** `masks`: the dropout masks of the hidden layers (scaled); drawn from `dropSeed` when absent. */
+  step(xb: Float32Array, yb: Int32Array, dropSeed: number, masks?: Float32Array[]): StepResult | Promise<StepResult>;
+  /** The current parameters, shaped as the head model's weights (the caller owns them). */
+  weights(): tf.Tensor[];
+  /** Log-probabilities [n, classes] of n rows with the current parameters, when the step has its own forward pass. */
+  logProbs?(x: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Loss (weighted by `w` when given) and correct count of a batch from its log-probabilities [n, k]. */
+export function batchScore(logp: Float32Array, yb: Int32Array, k: number, w: Float32Array | null): StepResult {
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < yb.length; i++) {
+    const y = yb[i] as number;
+    let best = 0;
+    for (let c = 1; c < k; c++) if ((logp[i * k + c] as number) > (logp[i * k + best] as number)) best = c;
+    if (best === y) correct++;
+    loss -= (w ? (w[y] as number) : 1) * (logp[i * k + y] as number);
+  }
+  return { loss: loss / yb.length, correct };
+}
+
+export class HeadStepper implements HeadStep {
+  readonly kind = 'TensorFlow.js';
   private readonly flat: tf.Variable;
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
@@ -50,7 +85,7 @@ export class HeadStepper {
   }
 
   /** One update on a batch; returns the batch's loss (class-weighted mean) and its number of correct predictions. */
-  step(xb: Float32Array, yb: Int32Array, dropSeed: number): { loss: number; correct: number } {
+  step(xb: Float32Array, yb: Int32Array, dropSeed: number, givenMasks?: Float32Array[]): StepResult {
     const n = yb.length;
     const dim = xb.length / n;
     const { lr, optimizer } = this.config;
@@ -71,7 +106,11 @@ export class HeadStepper {
         if (act === 'tanh') h = tf.tanh(h);
         hidden.push(h);
         let mask: tf.Tensor | null = null;
-        if (rate > 0) {
+        const given = givenMasks?.[l];
+        if (given) {
+          mask = tf.tensor2d(given, h.shape);
+          h = tf.mul(h, mask) as tf.Tensor2D;
+        } else if (rate > 0) {
           mask = tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(h.shape, 0, 1, 'float32', dropSeed + l), rate), 'float32'), 1 - rate);
           h = tf.mul(h, mask) as tf.Tensor2D;
         }
@@ -115,18 +154,8 @@ export class HeadStepper {
     });
     const pv = probs.dataSync();
     probs.dispose();
-    let loss = 0;
-    let correct = 0;
-    const k = this.numClasses;
-    const w = this.classWeights?.dataSync();
-    for (let i = 0; i < n; i++) {
-      const y = yb[i] as number;
-      let best = 0;
-      for (let c = 1; c < k; c++) if ((pv[i * k + c] as number) > (pv[i * k + best] as number)) best = c;
-      if (best === y) correct++;
-      loss -= (w ? (w[y] as number) : 1) * Math.log(Math.max(pv[i * k + y] as number, 1e-30));
-    }
-    return { loss: loss / n, correct };
+    const logp = Float32Array.from(pv, (p) => Math.log(Math.max(p, 1e-30)));
+    return batchScore(logp, yb, this.numClasses, (this.classWeights?.dataSync() as Float32Array | undefined) ?? null);
   }
 
   /** The current parameters, shaped as the head model's weights (the caller owns them). */

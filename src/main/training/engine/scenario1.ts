@@ -220,6 +220,7 @@ export async function runScenario1(
       onBatch: (p) => emit({ type: 'progress', done: p.done, total: p.total, epoch: p.epoch, batch: p.batch, imagesPerSec: p.imagesPerSec }),
       onEpoch: (metrics, confusion) => emit({ type: 'epoch', metrics, confusion }),
     });
+    log(`Head trained on ${head.stepKind}`);
     const modelFiles: string[] = [];
     try {
       if (head.bestEpoch !== null) {
@@ -260,6 +261,7 @@ export async function runScenario1(
       modelFiles,
       metrics: head.metrics,
       confusion: head.confusion,
+      headKind: head.stepKind,
     };
   } finally {
     forward.dispose();

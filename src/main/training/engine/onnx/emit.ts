@@ -24,26 +24,28 @@ export interface EmitOptions {
 
 const NCHW_OF_NHWC_AXIS: Record<number, number> = { 1: 2, 2: 3, 3: 1 };
 
-function floatAttr(name: string, f: number): AttributeMsg {
+export function floatAttr(name: string, f: number): AttributeMsg {
   return { name, type: ATTR.FLOAT, f };
 }
-function intAttr(name: string, i: number): AttributeMsg {
+export function intAttr(name: string, i: number): AttributeMsg {
   return { name, type: ATTR.INT, i };
 }
-function intsAttr(name: string, ints: number[]): AttributeMsg {
+export function intsAttr(name: string, ints: number[]): AttributeMsg {
   return { name, type: ATTR.INTS, ints };
 }
 function stringAttr(name: string, s: string): AttributeMsg {
   return { name, type: ATTR.STRING, s: new TextEncoder().encode(s) };
 }
 
-class Graph {
+/** Nodes and initializers being emitted, each value named once (`hint_N`). */
+export class Graph {
   readonly nodes: NodeMsg[] = [];
   readonly inits: TensorMsg[] = [];
   private n = 0;
 
-  op(opType: string, input: string[], attribute: AttributeMsg[] = [], hint = opType): string {
-    const out = `${hint}_${this.n++}`;
+  /** One node; its output is named from `hint`, or exactly `output` when given (a graph output). */
+  op(opType: string, input: string[], attribute: AttributeMsg[] = [], hint = opType, output?: string): string {
+    const out = output ?? `${hint}_${this.n++}`;
     this.nodes.push({ name: out, opType, input, output: [out], attribute });
     return out;
   }
