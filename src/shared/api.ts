@@ -22,7 +22,7 @@ import {
   type SplitGroup,
 } from './domain';
 import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
-import { trainConfigSchema, type InstalledModelInfo, type ModelInspectionInfo, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
+import { trainConfigSchema, type InstalledModelInfo, type ModelInspection, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
   type ImageRow,
@@ -286,7 +286,7 @@ export const requests = {
    */
   downloadModel: req<JobInfo<'download'>>()(z.object({ id: key, force: z.boolean().default(false) }).strict()),
   /** Every layer with type, output shape, parameters and whether it is a sensible cut point. */
-  inspectModel: req<ModelInspectionInfo>()(z.object({ id: key }).strict()),
+  inspectModel: req<ModelInspection>()(z.object({ id: key }).strict()),
   /** One page of a run's predictions joined with the images (evaluation grids, label suggestions). */
   listPredictions: req<{ rows: PredictionRow[]; total: number; classNames: string[] }>()(predictionQuerySchema),
   /**

@@ -469,14 +469,18 @@ export interface InstalledModelInfo {
   params?: number;
 }
 
-export interface LayerInfoData {
+/** One layer of a model, as the engine inspects it (plain data: the engine, its protocol, the host and the UI share it). */
+export interface LayerInfo {
   index: number;
   name: string;
   className: string;
   /** Without the batch dimension, e.g. [7, 7, 256]. */
   outputShape: number[];
   params: number;
-  /** A block boundary where the network can sensibly be cut or frozen up to (every path to the output crosses it). */
+  /**
+   * A block boundary where the network can sensibly be cut (features taken, or frozen up to): a
+   * block end whose output every path from the input to the model's output crosses.
+   */
   cutPoint: boolean;
   /** The layers whose outputs feed this one (empty for an input). Absent: the previous layer (a chain). */
   inbound?: string[];
@@ -484,7 +488,7 @@ export interface LayerInfoData {
   block?: string;
 }
 
-export interface ModelInspectionInfo {
+export interface ModelInspection {
   dir: string;
   name: string;
   format: 'layers-model';
@@ -492,7 +496,8 @@ export interface ModelInspectionInfo {
   outputShape: number[];
   params: number;
   weightBytes: number;
-  layers: LayerInfoData[];
+  layers: LayerInfo[];
+  /** The layer whose output feeds a new head by default (global pooling when there is one). */
   defaultCutLayer: string;
 }
 

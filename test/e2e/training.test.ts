@@ -155,6 +155,8 @@ describe('training', () => {
     await expect.poll(() => runState(page), { timeout: 120_000 }).toBe('succeeded');
     expect(progress.length).toBeGreaterThan(0);
     expect(await page.getByTestId('run-backend').innerText()).toMatch(/Backend: (WebAssembly|TensorFlow|plain JavaScript)/);
+    // The head trained on ONNX Runtime, and the run says so.
+    expect(await page.getByTestId('run-backend').innerText()).toMatch(/ · head: ONNX Runtime \(CPU, \d+ threads?\)$/);
     const live = page.getByTestId('live-confusion');
     expect((await live.getByTestId('cm-col').allInnerTexts()).sort()).toEqual(['blue', 'green', 'red']);
     await screenshot(page, 'train-finished');

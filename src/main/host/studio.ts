@@ -25,7 +25,7 @@ import {
   isRequestName,
   requests,
 } from '../../shared/api';
-import type { BackendInfo, InstalledModelInfo, ModelInspectionInfo, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
+import type { BackendInfo, InstalledModelInfo, ModelInspection, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { JobManager, type JobContext, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
@@ -635,12 +635,12 @@ export class Studio implements StudioHandlers {
     return null;
   }
 
-  async inspectModel(input: ParsedInput<'inspectModel'>): Promise<ModelInspectionInfo> {
+  async inspectModel(input: ParsedInput<'inspectModel'>): Promise<ModelInspection> {
     return this.inspectModelDir(this.models.require(input.id));
   }
 
   /** The engine answers a broken model folder with a typed bad_model error (host/engine.ts). */
-  private inspectModelDir(dir: string): Promise<ModelInspectionInfo> {
+  private inspectModelDir(dir: string): Promise<ModelInspection> {
     return this.engine().call('inspectModel', { modelDir: dir });
   }
 }

@@ -4,7 +4,7 @@
  * the advisor. The estimate is best effort: without a model or engine, or when it fails, the
  * advice says why and rests on the user's answer.
  */
-import type { AdviceInfo, ModelInspectionInfo, SimilarityEstimateInfo } from '../../shared/domain';
+import type { AdviceInfo, ModelInspection, SimilarityEstimateInfo } from '../../shared/domain';
 import { labelledImageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import type { Engine, SimilarityItem } from '../training/protocol';
@@ -35,7 +35,7 @@ export async function adviseForProject(store: ProjectStore, deps: AdviseDeps, an
   const { classNames, items, perClass } = labelledImages(store);
   let estimate: SimilarityEstimateInfo | null = null;
   let note: string | null = null;
-  let inspection: ModelInspectionInfo | null = null;
+  let inspection: ModelInspection | null = null;
   if (!deps.model) note = 'no model is installed to estimate it with';
   else if (!deps.engine) note = 'no training engine is running';
   else if (classNames.length < 2) note = 'it needs labelled images of at least two classes';

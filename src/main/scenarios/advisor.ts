@@ -18,8 +18,7 @@
  * The wizard and the CLI both ask this module (through the `advise` request); neither decides
  * a scenario or a freeze boundary itself.
  */
-import type { AdviceInfo, ModelPlans, PlanChoice, Scenario, SimilarityAnswer, SimilarityEstimateInfo } from '../../shared/domain';
-import type { LayerInfo } from '../models/types';
+import type { AdviceInfo, LayerInfo, ModelPlans, PlanChoice, Scenario, SimilarityAnswer, SimilarityEstimateInfo } from '../../shared/domain';
 import { blockBoundaries, buildPlan, type TrainPlan } from './plan';
 
 export type Similarity = SimilarityAnswer;

@@ -14,8 +14,7 @@
  * boundary depends on, the trainable part everything between it and the cut layer; a block end
  * inside a residual block (its skip bypasses it) is no cut and is not offered.
  */
-import type { Scenario } from '../../shared/domain';
-import type { LayerInfo } from '../models/types';
+import type { LayerInfo, Scenario } from '../../shared/domain';
 
 export class PlanError extends Error {
   constructor(

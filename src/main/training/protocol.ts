@@ -14,9 +14,8 @@
  * Every method is one entry of `engineMethods` (its params and result types, and how a cancel
  * ends it) and one handler in the engine process; the client's generic `call` needs nothing more.
  */
-import type { BackendInfo, ConfusionMatrix, EpochMetrics, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, ModelInspection, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
 import type { ModelErrorCode } from '../models/errors';
-import type { ModelInspection } from '../models/types';
 
 /** One labelled image of a training job. */
 export interface TrainItem {

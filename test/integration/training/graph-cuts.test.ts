@@ -19,7 +19,8 @@ import { blockBoundaries, buildPlan, PlanError } from '../../../src/main/scenari
 import { initBackend } from '../../../src/main/training/engine/backend';
 import { foldedForward, frozenForward, layersForward } from '../../../src/main/training/engine/frozen';
 import { buildArchitecture } from '../../../src/main/training/engine/keras/architectures';
-import { inspectModel, type ModelInspection } from '../../../src/main/training/engine/model-layers';
+import { inspectModel } from '../../../src/main/training/engine/model-layers';
+import type { ModelInspection } from '../../../src/shared/domain';
 import { NotACutError, trainableNet } from '../../../src/main/training/engine/trainable-net';
 import { seedWeights } from '../../fixtures/keras';
 

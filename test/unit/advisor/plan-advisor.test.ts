@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SimilarityEstimateInfo } from '../../../src/shared/domain';
-import type { LayerInfo } from '../../../src/main/models/types';
+import type { LayerInfo, SimilarityEstimateInfo } from '../../../src/shared/domain';
 import { adviseProject } from '../../../src/main/scenarios/advisor';
 import { blockBoundaries, buildPlan, defaultFreezeTo, PlanError } from '../../../src/main/scenarios/plan';
 import { centroidProbe, classifierEvidence, featureGain, sampleItems, similarityScore } from '../../../src/main/training/engine/similarity';

@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { MantineProvider } from '@mantine/core';
 import { browserApisForMantine } from '../helpers';
-import type { LayerInfoData, Scenario } from '../../../src/shared/domain';
+import type { LayerInfo, Scenario } from '../../../src/shared/domain';
 import { modelPlans } from '../../../src/main/scenarios/advisor';
 import { formatCount } from '../../../src/renderer/components/format';
 import { LayerList } from '../../../src/renderer/features/training/wizard/LayerList';
@@ -18,9 +18,9 @@ beforeAll(browserApisForMantine);
 afterEach(cleanup);
 
 /** A small ResNet: a stem and three residual blocks (the skip goes around each block's convolutions); b3_out feeds the head. */
-function resnet(): LayerInfoData[] {
-  const layers: LayerInfoData[] = [];
-  const add = (name: string, className: string, params: number, inbound: string[], extra: Partial<LayerInfoData> = {}) =>
+function resnet(): LayerInfo[] {
+  const layers: LayerInfo[] = [];
+  const add = (name: string, className: string, params: number, inbound: string[], extra: Partial<LayerInfo> = {}) =>
     layers.push({ index: layers.length, name, className, outputShape: [7, 7, 64], params, cutPoint: false, inbound, ...extra });
   add('input_1', 'InputLayer', 0, []);
   add('stem_conv', 'Conv2D', 1_792, ['input_1']);

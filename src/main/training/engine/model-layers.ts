@@ -6,16 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { PreprocessingMode } from '../../../shared/domain';
+import type { LayerInfo, ModelInspection, PreprocessingMode } from '../../../shared/domain';
 import { ModelError } from '../../models/errors';
 import { folderIOHandler, readModelFolder } from '../../models/folder';
 import { readInstalledMeta } from '../../models/library';
-import type { LayerInfo, ModelInspection } from '../../models/types';
 import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
 import { LayerGraph } from '../../scenarios/plan';
-
-export type { LayerInfo, ModelInspection } from '../../models/types';
 
 export interface LoadedModel {
   dir: string;

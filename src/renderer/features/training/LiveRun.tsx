@@ -44,6 +44,8 @@ export function LiveRun({ runId, onEvaluate }: { runId: number; onEvaluate?: (ru
             ? 'predicting validation and unlabelled images'
             : 'training';
   const epochs = p?.epochs ?? run.config.epochs;
+  // Scenario 1 records what ran the head's steps (ONNX Runtime, or the TensorFlow.js fallback).
+  const headKind = typeof run.result?.['headKind'] === 'string' ? run.result['headKind'] : null;
   return (
     <Stack gap="sm" data-testid="live-run" data-run-id={runId} data-state={run.state}>
       <Group justify="space-between">
@@ -86,6 +88,7 @@ export function LiveRun({ runId, onEvaluate }: { runId: number; onEvaluate?: (ru
       <ErrorText error={resumeError} />
       <Text size="xs" c="dimmed" data-testid="run-backend">
         Backend: {run.backend ?? engine.data ? backendLabel(run.backend ?? engine.data) : running ? 'being chosen by the engine…' : 'unknown'}
+        {headKind && ` · head: ${headKind}`}
       </Text>
       {running && (
         <Card withBorder padding="xs" data-testid="run-progress" data-phase={p?.phase ?? ''}>

@@ -4,7 +4,7 @@
  * advisor's plans; this list only shows them and lets the user pick another.
  */
 import { Button, Group, ScrollArea, Slider, Stack, Table, Text } from '@mantine/core';
-import type { LayerInfoData, ModelPlans, Scenario } from '../../../../shared/domain';
+import type { LayerInfo, ModelPlans, Scenario } from '../../../../shared/domain';
 import { formatCount } from '../../../components/format';
 
 export function LayerList({
@@ -14,7 +14,7 @@ export function LayerList({
   boundary,
   onPick,
 }: {
-  layers: LayerInfoData[];
+  layers: LayerInfo[];
   /** The advisor's plans for this model; undefined while it is asked. */
   plans: ModelPlans | null | undefined;
   scenario: Scenario;

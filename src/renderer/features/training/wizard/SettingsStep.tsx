@@ -1,6 +1,6 @@
 /** Step 4: the model, its layers with the scenario's boundary, the head and the training settings. */
 import { Alert, Checkbox, Group, NumberInput, Select, SimpleGrid, Stack, Switch, Text, TextInput } from '@mantine/core';
-import type { InstalledModelInfo, ModelInspectionInfo, ModelPlans, Scenario } from '../../../../shared/domain';
+import type { InstalledModelInfo, ModelInspection, ModelPlans, Scenario } from '../../../../shared/domain';
 import type { Query } from '../../../api/hooks';
 import { ErrorText } from '../../../components/ErrorText';
 import type { FormState } from './form';
@@ -24,7 +24,7 @@ export function SettingsStep({
   models: Query<InstalledModelInfo[]>;
   /** The model the run will use (the user's choice, else the first installed). */
   model: string;
-  inspection: Query<ModelInspectionInfo>;
+  inspection: Query<ModelInspection>;
   plans: ModelPlans | null | undefined;
   boundary: string;
 }) {
