@@ -144,7 +144,9 @@ describe('Keras catalog downloads', () => {
     const s = studio();
     const progress: JobInfo['progress'][] = [];
     s.on('job.progress', (j) => progress.push(j.progress));
-    const done = await download(s, MNV2);
+    // Sent at a network's pace (~3 s): from the loopback all 9 MB can arrive within one 100 ms progress interval.
+    mirror.slow = true;
+    const done = await download(s, MNV2).finally(() => (mirror.slow = false));
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     expect((done.result as DownloadResult).model).toMatchObject({ id: MNV2, format: 'keras-weights', architecture: 'mobilenet_v2', includeTop: false, preprocessing: 'tf', verified: expect.stringContaining('by size') });
     expect(progress.some((p) => p.total === 9_406_464 && p.done > 0)).toBe(true);
