@@ -20,13 +20,14 @@ if (!process.env.ELECTRON_MAJOR_VER && !existsSync(resolve(__dirname, 'node_modu
   process.env.ELECTRON_MAJOR_VER = pinned.replace(/^\D*/, '').split('.')[0];
 }
 
-// Main-process entries: the Electron shell, the CLI (also browser mode), and the engine process.
+// Main-process entries: the Electron shell, the CLI (also browser mode), the engine process and the
+// engine's ONNX Runtime session thread (training/entry-script.ts finds them beside the bundle).
 const mainEntries: Record<string, string> = {
   index: resolve(__dirname, 'src/main/index.ts'),
   cli: resolve(__dirname, 'src/main/cli/index.ts'),
+  'engine-process': resolve(__dirname, 'src/main/training/engine/engine-process.ts'),
+  'onnx-session-worker': resolve(__dirname, 'src/main/training/engine/onnx/session-worker.ts'),
 };
-const engineEntry = resolve(__dirname, 'src/main/training/engine/engine-process.ts');
-if (existsSync(engineEntry)) mainEntries['engine-process'] = engineEntry;
 
 export default defineConfig({
   main: {

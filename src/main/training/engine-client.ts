@@ -7,10 +7,7 @@
  * throws into the host. No TensorFlow.js here.
  */
 import { fork } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   engineMethods,
   type CallOptions,
@@ -23,6 +20,7 @@ import {
   type EngineToHost,
   type HostToEngine,
 } from './protocol';
+import { entryScript } from './entry-script';
 
 export interface EngineChannel {
   send(msg: HostToEngine): void;
@@ -183,18 +181,9 @@ export class EngineClient implements Engine {
   }
 }
 
-/**
- * The engine entry to fork: the built engine-process.js next to this file when there is one
- * (production), else engine-process.ts run through tsx (tests, `npm run cli`).
- */
+/** The engine entry to fork (entry-script.ts: the built engine-process.js, else the .ts through tsx). */
 export function defaultEngineEntry(): { entry: string; execArgv: string[] } {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // In the build this code may sit in out/main/chunks/ while the entry is out/main/engine-process.js.
-  const js = [path.join(here, 'engine-process.js'), path.join(here, '..', 'engine-process.js')].find((f) => fs.existsSync(f));
-  if (js) return { entry: js, execArgv: [] };
-  // tsx by its resolved location: a bare `--import tsx` resolves from the working folder, which may be anywhere.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return { entry: path.join(here, 'engine', 'engine-process.ts'), execArgv: ['--import', tsx] };
+  return entryScript('engine-process', import.meta.url, path.join('engine', 'engine-process.ts'));
 }
 
 /** An EngineChannel over child_process.fork (plain Node; Electron can use utilityProcess instead). */

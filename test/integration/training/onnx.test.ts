@@ -3,7 +3,8 @@
  * and TensorFlow.js (wasm, one thread) agree with the plain layers model on the real MobileNet v1
  * weights (photos and random input, alpha 0.25 and 0.75) and on small graphs built here with
  * skip connections, squeeze-excite, padding, pooling and the activations the model library uses;
- * a corrupt cached .onnx is detected and rebuilt.
+ * a corrupt cached .onnx is detected and rebuilt; the session's own thread takes batches handed over
+ * and survives a wrong one.
  */
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs/promises';
@@ -80,6 +81,22 @@ describe.each([
     } finally {
       ort.dispose();
       folded.dispose();
+    }
+  });
+
+  it('runs on its own thread: a batch handed over moves without a copy, a wrong batch fails alone and the session goes on', async () => {
+    const ort = await frozenForward(model, 'global_average_pooling2d_1', { pool: 'avg', cacheAs: 'test-model' });
+    try {
+      const ref = await ort.runBatch(photos, 4, 224);
+      expect(photos.length).toBe(4 * 224 * 224 * 3); // not handed over: still the caller's
+      const moved = photos.slice();
+      expect(relDiff(await ort.runBatch(moved, 4, 224, true), ref)).toBeLessThan(1e-6);
+      expect(moved.length).toBe(0); // handed over: its buffer went to the session's thread
+      await expect(ort.runBatch(new Float32Array(5 * 7), 1, 5)).rejects.toThrow(/./);
+      await expect(ort.runBatch(moved, 4, 224)).rejects.toThrow(/./); // a detached buffer cannot be sent
+      expect(relDiff(await ort.runBatch(photos, 4, 224), ref)).toBeLessThan(1e-6);
+    } finally {
+      ort.dispose();
     }
   });
 

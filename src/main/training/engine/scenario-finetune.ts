@@ -114,7 +114,7 @@ class BatchSource {
     const images = new Float32Array(ok.length * pixels);
     ok.forEach((d, i) => images.set(d.img, i * pixels));
     // The frozen part runs here too (ONNX Runtime or TensorFlow.js), while the previous batch trains.
-    const data = this.frozen && ok.length ? await this.frozen.runBatch(images, ok.length, this.size) : images;
+    const data = this.frozen && ok.length ? await this.frozen.runBatch(images, ok.length, this.size, true) : images;
     return { data, y: Int32Array.from(ok, (d) => d.item.label), hashes: ok.map((d) => d.item.hash) };
   }
 

@@ -21,8 +21,12 @@ export interface FrozenForward {
   readonly kind: string;
   /** The runtime as the run record shows it (ONNX Runtime's provider and threads, or why TensorFlow.js). */
   readonly inference: InferenceInfo;
-  /** n images [n, size, size, 3] (NHWC, scaled to the model's input range) -> n rows, row-major. */
-  runBatch(images: Float32Array, n: number, size: number): Promise<Float32Array>;
+  /**
+   * n images [n, size, size, 3] (NHWC, scaled to the model's input range) -> n rows, row-major.
+   * `handOver`: the caller is done with `images`, which may then move to ONNX Runtime's thread
+   * without a copy (it must not be used afterwards).
+   */
+  runBatch(images: Float32Array, n: number, size: number, handOver?: boolean): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -134,7 +138,7 @@ export async function frozenForward(model: tf.LayersModel, cutLayer: string, opt
       outputShape: pooledShape(shape, pool),
       kind: ort.kind,
       inference: ort.inference,
-      runBatch: async (images, n, sz) => (await ort.run(images, n, sz)).data,
+      runBatch: async (images, n, sz, handOver) => (await ort.run(images, n, sz, handOver)).data,
       dispose: () => void ort.dispose(),
     };
   }

@@ -1,18 +1,20 @@
 /**
  * A fold plan run by ONNX Runtime: emitted to ONNX (or read from the machine's cache), one
- * InferenceSession on the chosen execution provider, batches in and out as float32 arrays.
+ * InferenceSession on the chosen execution provider, on its own thread (session-thread.ts), batches
+ * in and out as float32 arrays.
  */
-import type * as Ort from 'onnxruntime-node';
 import type { InferenceInfo } from '../../../../shared/domain';
 import type { FoldPlan } from '../frozen/plan';
 import { cachedOnnx, onnxCacheDir, planKey, writeCached } from './cache';
 import { emitOnnx, OnnxUnsupportedError } from './emit';
 import { initOnnxRuntime, onnxRuntime, sessionOptions } from './runtime';
+import { SessionThread } from './session-thread';
 
 export interface OnnxForward {
   kind: string;
   inference: InferenceInfo;
-  run(images: Float32Array, n: number, size: number): Promise<{ data: Float32Array; dims: number[] }>;
+  /** With `handOver`, `images` moves to the session's thread (session-thread.ts) and must not be used afterwards. */
+  run(images: Float32Array, n: number, size: number, handOver?: boolean): Promise<{ data: Float32Array; dims: number[] }>;
   dispose(): Promise<void>;
 }
 
@@ -39,27 +41,21 @@ export async function onnxForward(plan: FoldPlan, options: OnnxForwardOptions): 
     throw e;
   }
   if (model.problem) options.log?.(`The cached ONNX model was corrupt and has been rebuilt: ${model.problem}.`);
-  const opts = sessionOptions(rt.provider, rt.threads);
-  let session: Ort.InferenceSession;
+  const init = (bytes: Uint8Array) => SessionThread.open({ model: bytes, options: sessionOptions(rt.provider, rt.threads) });
+  let session: SessionThread;
   try {
-    session = await rt.ort.InferenceSession.create(model.bytes, opts);
+    session = await init(model.bytes);
   } catch (e) {
     if (!name || model.state !== 'hit') return { unavailable: `ONNX Runtime refused the model (${(e as Error).message.split('\n')[0]})` };
     // Checksum fine but unloadable (an older emitter's graph?): replaced by a fresh one, once.
     options.log?.(`The cached ONNX model ${name} could not be loaded (${(e as Error).message.split('\n')[0]}); rebuilt.`);
     model = { bytes: await writeCached(onnxCacheDir(), name, options.description, emit()), state: 'rebuilt' };
-    session = await rt.ort.InferenceSession.create(model.bytes, opts);
+    session = await init(model.bytes);
   }
-  const ort = rt.ort;
   return {
     inference: await initOnnxRuntime(),
     kind: `onnxruntime ${rt.provider} x${rt.threads}, ${plan.nodes.length} nodes${name ? ` (cache ${model.state})` : ''}`,
-    run: async (images, n, size) => {
-      const input = new ort.Tensor('float32', images, [n, size, size, images.length / (n * size * size)]);
-      const out = (await session.run({ input }))['output'] as Ort.Tensor;
-      const data = out.data as Float32Array;
-      return { data, dims: out.dims.map(Number) };
-    },
+    run: (images, n, size, handOver) => session.run(images, [n, size, size, images.length / (n * size * size)], handOver),
     dispose: () => session.release(),
   };
 }

@@ -59,6 +59,7 @@ export function sessionOptions(provider: Provider, threads: number): Ort.Inferen
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     enableCpuMemArena: true,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 

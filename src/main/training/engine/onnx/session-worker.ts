@@ -1,0 +1,37 @@
+/** The worker side of session-thread.ts: owns one InferenceSession and answers run requests in order. */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { FromSession, SessionInit, ToSession } from './session-thread';
+
+const port = parentPort;
+if (!port) throw new Error('session-worker.ts runs as a worker thread (session-thread.ts starts it).');
+const init = workerData as SessionInit;
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** An array that is its buffer's only tenant, so the buffer can be transferred. */
+const ownBuffer = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+
+try {
+  const session = await ort.InferenceSession.create(init.model, init.options);
+  port.on('message', (m: ToSession) => {
+    if (m.kind === 'release') {
+      void session.release().finally(() => port.postMessage({ kind: 'released', id: m.id } satisfies FromSession));
+      return;
+    }
+    try {
+      const out = session.run({ input: new ort.Tensor('float32', m.input, m.dims) });
+      void out.then(
+        (r) => {
+          const t = r['output'] as ort.Tensor;
+          const data = ownBuffer(t.data as Float32Array);
+          port.postMessage({ kind: 'output', id: m.id, data, dims: t.dims.map(Number) } satisfies FromSession, [data.buffer as ArrayBuffer]);
+        },
+        (e: unknown) => port.postMessage({ kind: 'error', id: m.id, message: message(e) } satisfies FromSession),
+      );
+    } catch (e) {
+      port.postMessage({ kind: 'error', id: m.id, message: message(e) } satisfies FromSession);
+    }
+  });
+  port.postMessage({ kind: 'ready' } satisfies FromSession);
+} catch (e) {
+  port.postMessage({ kind: 'failed', message: message(e) } satisfies FromSession);
+}
