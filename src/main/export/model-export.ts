@@ -16,7 +16,7 @@ import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
 import type { PreprocessingMode } from '../../shared/domain';
 import { PREPROCESSING } from '../models/preprocessing';
-import { preprocessVersion } from '../training/engine/preprocess';
+import { describedVersions } from '../training/engine/preprocess';
 import type { Engine } from '../training/protocol';
 import { buildFolderAtomic } from './atomic';
 import { portableArtifacts, portableRewrites } from './portable-model';
@@ -56,8 +56,8 @@ function channelFormula(mean: number, std: number): string {
  * the preprocessing version: when the engine's preprocessing changes, this must be brought along.
  */
 export function preprocessingSpec(facts: RunFacts): Record<string, unknown> {
-  if (facts.preprocess !== preprocessVersion(facts.preprocessing))
-    throw new StudioError('internal', `This version cannot describe the preprocessing "${facts.preprocess}" of the run (it knows ${preprocessVersion(facts.preprocessing)}).`);
+  const known = describedVersions(facts.preprocessing);
+  if (!known.includes(facts.preprocess)) throw new StudioError('internal', `This version cannot describe the preprocessing "${facts.preprocess}" of the run (it knows ${known.join(' and ')}).`);
   const p = PREPROCESSING[facts.preprocessing];
   const formulas = p.mean.map((m, c) => channelFormula(m, p.std[c]!));
   return {
@@ -71,7 +71,24 @@ export function preprocessingSpec(facts: RunFacts): Record<string, unknown> {
     channelOrder: p.channelOrder,
     colourspace: 'sRGB',
     exifOrientation: 'applied (the image is rotated upright first)',
-    resize: { fit: 'cover', position: 'centre', kernel: 'bilinear', description: `centre crop to a square, then resize to ${facts.inputSize}x${facts.inputSize}` },
+    resize: {
+      fit: 'cover',
+      position: 'centre',
+      kernel: 'bilinear',
+      description: `centre crop to a square, then resize to ${facts.inputSize}x${facts.inputSize}`,
+      // p2 onwards: small images are upscaled by the engine itself, in floats (preprocess.ts).
+      ...(facts.preprocess.startsWith('p1-')
+        ? {}
+        : {
+            reduce: `an image whose shorter side is longer than ${facts.inputSize}: libvips (sharp) resize with fit cover, position centre, kernel linear, to 8-bit pixels`,
+            upscale: {
+              when: `the shorter side is at most ${facts.inputSize}`,
+              crop: 'the centre square, at whole-pixel offsets: left = floor((width - side) / 2), top = floor((height - side) / 2)',
+              interpolation: 'bilinear with half-pixel centres, source coordinates clamped to the square, values kept as floats (not rounded)',
+              equivalents: 'TensorFlow tf.image.resize(method="bilinear", antialias=False); PyTorch F.interpolate(mode="bilinear", align_corners=False)',
+            },
+          }),
+    },
     greyscale: 'the grey channel is repeated as R, G and B',
     alpha: 'dropped (not blended onto a background)',
     mean: p.mean,
@@ -91,6 +108,9 @@ function readme(facts: RunFacts, runId: number, format: 'tfjs' | 'onnx'): string
   const input = [
     `Input: [batch, ${s}, ${s}, 3] float32 (NHWC), ${p.description},`,
     'after a centre square crop and a bilinear resize (see preprocessing.json). Output: class probabilities.',
+    ...(facts.preprocess.startsWith('p1-')
+      ? []
+      : [`An image whose shorter side is at most ${s} (28x28 digits, say) is upscaled as preprocessing.json's resize.upscale says`, '(TensorFlow\'s tf.image.resize bilinear does the same); the sharp line below is for larger images.']),
     '',
   ];
   const pixels = [

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREPROCESS_VERSION, preprocessVersion } from '../../../src/main/training/engine/preprocess';
+import { preprocessVersion } from '../../../src/main/training/engine/preprocess';
 import { ProjectStore } from '../../../src/main/store/project-store';
 import { MODEL_025 } from '../../fixtures/shared';
 import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from '../helpers';
@@ -19,7 +19,7 @@ let runId: number;
 function writeRunFolder(id: number, runJson: Record<string, unknown>): string {
   const runDir = store.runDir(id, { create: true });
   fs.cpSync(MODEL_025, path.join(runDir, 'model'), { recursive: true, filter: (src) => !src.endsWith('SOURCE.txt') });
-  fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ classNames: CLASSES, inputSize: 224, scaling: [-1, 1], preprocess: PREPROCESS_VERSION, ...runJson }));
+  fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ classNames: CLASSES, inputSize: 224, scaling: [-1, 1], preprocess: preprocessVersion('tf'), ...runJson }));
   return runDir;
 }
 
@@ -44,11 +44,11 @@ describe('export model', () => {
     expect(fs.readFileSync(path.join(out, 'group31-shard1of1'))).toEqual(fs.readFileSync(path.join(MODEL_025, 'group31-shard1of1')));
     expect(JSON.parse(fs.readFileSync(path.join(out, 'labels.json'), 'utf8'))).toEqual(CLASSES);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'preprocessing.json'), 'utf8'))).toMatchObject({
-      version: PREPROCESS_VERSION,
+      version: preprocessVersion('tf'),
       inputShape: [null, 224, 224, 3],
       channelOrder: 'RGB',
       scaling: [-1, 1],
-      resize: { fit: 'cover', position: 'centre', kernel: 'bilinear' },
+      resize: { fit: 'cover', position: 'centre', kernel: 'bilinear', upscale: expect.objectContaining({ equivalents: expect.stringContaining('align_corners=False') }) },
     });
     expect(fs.readFileSync(path.join(out, 'README.txt'), 'utf8')).toMatch(/loadLayersModel[\s\S]*mean = \[127\.5,127\.5,127\.5\], std = \[127\.5,127\.5,127\.5\]/);
     expect(strayFiles(path.dirname(out), ['exported'])).toEqual([]);
@@ -67,6 +67,16 @@ describe('export model', () => {
       formula: expect.stringContaining('B: x = pixel - 103.939'),
     });
     expect(fs.readFileSync(path.join(out, 'README.txt'), 'utf8')).toMatch(/order = \[2, 1, 0\]; \/\/ channel order BGR/);
+  });
+
+  it('still exports a run made before small images were upscaled in floats (preprocessing p1), under its own version', async () => {
+    const id = addRun(store, CLASSES);
+    writeRunFolder(id, { preprocess: 'p1-exif-centercrop-linear-srgb-m1p1' });
+    const out = path.join(tempDir(), 'p1');
+    await exportNow(store, { kind: 'model', out, runId: id });
+    const spec = JSON.parse(fs.readFileSync(path.join(out, 'preprocessing.json'), 'utf8')) as { resize: Record<string, unknown> };
+    expect(spec).toMatchObject({ version: 'p1-exif-centercrop-linear-srgb-m1p1', mode: 'tf' });
+    expect(spec.resize['upscale']).toBeUndefined(); // p1 upscaled with libvips like everything else
   });
 
   it('a cancel leaves nothing behind', async () => {

@@ -63,7 +63,7 @@ describe('a Keras model in the Studio', () => {
     const done = await studio.jobs.wait(job.id);
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     const run = JSON.parse(fs.readFileSync(path.join(studio.store().dir, 'runs', String(runId), 'run.json'), 'utf8')) as Record<string, unknown>;
-    expect(run).toMatchObject({ preprocessing: 'raw', preprocess: 'p1-exif-centercrop-linear-srgb-raw', featureDim: 1280, cutLayer: 'top_activation' });
+    expect(run).toMatchObject({ preprocessing: 'raw', preprocess: 'p2-exif-centercrop-linear-srgb-raw', featureDim: 1280, cutLayer: 'top_activation' });
     const detail = await studio.call('getRun', { id: runId });
     expect(detail.state).toBe('succeeded');
   }, 600_000);

@@ -15,7 +15,7 @@ import { FeatureCache, type RowSink } from './feature-cache';
 import { frozenForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
-import { loadModelInput, preprocessVersion } from './preprocess';
+import { decodeImage, loadModelInput, modeMap, preprocessVersion, writeInput } from './preprocess';
 import type { ClassifyResult, EngineErrorData, EngineEvent, PredictItem, PredictResult, TrainJob } from '../protocol';
 
 /** A job the engine refuses or cannot finish, with one of the protocol's codes. */
@@ -78,19 +78,34 @@ export async function extractMissing(
   mode: PreprocessingMode = 'tf',
 ): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
   const dim = forward.outputShape.reduce((a, b) => a * b, 1);
+  const map = modeMap(mode);
   const failed: string[] = [];
-  const decode = (s: number) =>
-    Promise.all(
-      targets.slice(s, s + EXTRACT_BATCH).map(async (t) => {
+  const pixels = size * size * 3;
+  /**
+   * One batch ready for the forward: decoded (sharp, libuv threads) and written into the network's
+   * input as each image arrives, so the upscaling too happens while the previous batch's forward
+   * runs on its own thread. Images that fail are logged and left out (the batch closes ranks).
+   */
+  const decode = async (s: number): Promise<{ hashes: string[]; batch: Float32Array }> => {
+    const slice = targets.slice(s, s + EXTRACT_BATCH);
+    const batch = new Float32Array(slice.length * pixels);
+    const ok = await Promise.all(
+      slice.map(async (t, i) => {
         try {
-          return { t, data: await loadModelInput(t.path, size, mode) };
+          writeInput(await decodeImage(t.path, size), size, map, batch, i * pixels);
+          return true;
         } catch (e) {
           failed.push(t.path);
           emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });
-          return null;
+          return false;
         }
       }),
     );
+    if (ok.every(Boolean)) return { hashes: slice.map((t) => t.hash), batch };
+    const kept = slice.flatMap((t, i) => (ok[i] ? [i] : []));
+    kept.forEach((from, to) => batch.copyWithin(to * pixels, from * pixels, (from + 1) * pixels));
+    return { hashes: kept.map((i) => slice[i]!.hash), batch: batch.slice(0, kept.length * pixels) };
+  };
   const t0 = performance.now();
   // Where the time goes: waiting for decoded images (not hidden behind the forward), the forward, cache writes.
   const spent = { decode: 0, forward: 0, write: 0 };
@@ -104,17 +119,16 @@ export async function extractMissing(
   let buffer: { hash: string; features: Float32Array }[] = [];
   let done = 0;
   for (let s = 0; s < targets.length; s += EXTRACT_BATCH) {
-    const decoded = (await timed('decode', pending as ReturnType<typeof decode>)).filter((d) => d !== null);
+    const decoded = await timed('decode', pending as ReturnType<typeof decode>);
     if (signal?.aborted) {
       await cache.append(buffer);
       return { state: 'cancelled', failed };
     }
     pending = s + EXTRACT_BATCH < targets.length ? decode(s + EXTRACT_BATCH) : null;
-    if (decoded.length) {
-      const batch = new Float32Array(decoded.length * size * size * 3);
-      decoded.forEach((d, i) => batch.set(d.data, i * size * size * 3));
-      const values = await timed('forward', forward.runBatch(batch, decoded.length, size));
-      decoded.forEach((d, i) => buffer.push({ hash: d.t.hash, features: values.slice(i * dim, (i + 1) * dim) }));
+    if (decoded.hashes.length) {
+      // The batch moves to the runtime's thread; the next one is being decoded meanwhile.
+      const values = await timed('forward', forward.runBatch(decoded.batch, decoded.hashes.length, size, true));
+      decoded.hashes.forEach((hash, i) => buffer.push({ hash, features: values.slice(i * dim, (i + 1) * dim) }));
     }
     done += Math.min(EXTRACT_BATCH, targets.length - s);
     emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });
