@@ -21,6 +21,7 @@ const FLAG_OF: Record<string, string> = {
   cutLayer: '--cut',
   freezeTo: '--freeze-to',
   epochs: '--epochs',
+  patience: '--patience',
   batchSize: '--batch',
   lr: '--lr',
   augment: '--augment',
@@ -66,6 +67,7 @@ function buildConfig(values: Record<string, OptionValue>, scenario: number, mode
   if (cut !== undefined) cfg.cutLayer = cut;
   if (freezeTo !== undefined) cfg.freezeTo = freezeTo;
   if (values.epochs !== undefined) cfg.epochs = num(values.epochs);
+  if (values.patience !== undefined) cfg.patience = num(values.patience);
   if (values.batch !== undefined) cfg.batchSize = num(values.batch);
   if (values.lr !== undefined) cfg.lr = num(values.lr);
   if (values.seed !== undefined) cfg.seed = num(values.seed);
@@ -196,7 +198,7 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'train',
-    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--batch N] [--lr X] [--augment | --no-augment] [--seed N] | DIR --resume RUN [--epochs N]',
+    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--patience N] [--batch N] [--lr X] [--augment | --no-augment] [--seed N] | DIR --resume RUN [--epochs N]',
     summary: 'Train a classifier on the labelled train/val images (default model: the only installed one); prints metrics vs the majority baseline.',
     options: {
       scenario: { type: 'string' },
@@ -205,6 +207,7 @@ export const trainingCommands: Command[] = [
       cut: { type: 'string' },
       'freeze-to': { type: 'string' },
       epochs: { type: 'string' },
+      patience: { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
       augment: { type: 'boolean' },

@@ -65,7 +65,7 @@ describe('transfer-studio end to end on real digits', () => {
   });
 
   it('trains scenario 1 and reports the run as one JSON object', async () => {
-    const r = await run('train', dir, '--scenario', '1', '--epochs', '3', '--lr', '0.005', '--batch', '16', '--seed', '3', '--json');
+    const r = await run('train', dir, '--scenario', '1', '--epochs', '3', '--patience', '0', '--lr', '0.005', '--batch', '16', '--seed', '3', '--json');
     expect(r.code, r.err).toBe(0);
     const result = r.json?.run as Record<string, unknown> & { metrics: unknown[]; confusion: { classNames: string[]; matrix: number[][] }; valAccuracy: number; baseline: number };
     expect(result).toMatchObject({
@@ -73,7 +73,7 @@ describe('transfer-studio end to end on real digits', () => {
       scenario: 1,
       model: 'mobilenet_v1_0.25_224',
       epochsRun: 3,
-      config: { epochs: 3, lr: 0.005, batchSize: 16, seed: 3, augment: null },
+      config: { epochs: 3, patience: 0, lr: 0.005, batchSize: 16, seed: 3, augment: null },
       backend: { name: expect.any(String), threads: expect.any(Number) },
       cache: { hits: 0, misses: 200 },
       durations: { extractMs: expect.any(Number), trainMs: expect.any(Number), totalMs: expect.any(Number) },
@@ -169,6 +169,9 @@ describe('transfer-studio end to end on real digits', () => {
     const lr = await run('train', dir, '--scenario', '1', '--lr=-1');
     expect(lr.code).toBe(2);
     expect(lr.err).toMatch(/--lr: .*\(got -1\)/);
+    const patience = await run('train', dir, '--scenario', '1', '--patience', 'two');
+    expect(patience.code).toBe(2);
+    expect(patience.err).toMatch(/--patience: .*\(got two\)/);
     // Refused before the project is opened, so these can run side by side.
     const [scenario, similarity, noScenario, flag, both] = await Promise.all([
       run('train', dir, '--scenario', '5'),
