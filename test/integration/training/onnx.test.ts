@@ -4,7 +4,7 @@
  * weights (photos and random input, alpha 0.25 and 0.75) and on small graphs built here with
  * skip connections, squeeze-excite, padding, pooling and the activations the model library uses;
  * a corrupt cached .onnx is detected and rebuilt; the session's own thread takes batches handed over
- * and survives a wrong one.
+ * and survives a wrong one; small images upscaled in the graph equal the engine's own upscale.
  */
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs/promises';
@@ -16,7 +16,8 @@ import { foldedForward, frozenForward, layersForward, type FrozenForward } from 
 import { buildFoldPlan } from '../../../src/main/training/engine/frozen/plan';
 import { loadLayersModel } from '../../../src/main/training/engine/model-layers';
 import { onnxCacheDir } from '../../../src/main/training/engine/onnx/cache';
-import { loadImage } from '../../../src/main/training/engine/preprocess';
+import { decodeImage, loadImage, modeMap, writeInput, writeSquare } from '../../../src/main/training/engine/preprocess';
+import sharp from 'sharp';
 import { buildHead } from '../../../src/main/training/engine/head';
 import { classifierModel, saveLayersModel } from '../../../src/main/training/engine/model-files';
 import { trainConfigSchema } from '../../../src/shared/domain';
@@ -95,6 +96,33 @@ describe.each([
       await expect(ort.runBatch(new Float32Array(5 * 7), 1, 5)).rejects.toThrow(/./);
       await expect(ort.runBatch(moved, 4, 224)).rejects.toThrow(/./); // a detached buffer cannot be sent
       expect(relDiff(await ort.runBatch(photos, 4, 224), ref)).toBeLessThan(1e-6);
+    } finally {
+      ort.dispose();
+    }
+  });
+
+  it('upscales small images in its graph exactly as the engine does in JavaScript (squares of 28, 32 and 224)', async () => {
+    const ort = await frozenForward(model, 'global_average_pooling2d_1', { pool: 'avg', cacheAs: 'test-model' });
+    try {
+      for (const side of [28, 32, 224]) {
+        const files = await Promise.all(
+          PHOTO_FILES.map(async (f, i) => {
+            const file = path.join(home, `${side}-${i}.png`);
+            await sharp(path.join(PHOTOS, f)).resize(side + i, side, { fit: 'fill' }).png().toFile(file); // wider than high: a centre crop too
+            return file;
+          }),
+        );
+        const map = modeMap('tf');
+        const squares = new Float32Array(files.length * side * side * 3);
+        const upscaled = new Float32Array(files.length * 224 * 224 * 3);
+        for (const [i, f] of files.entries()) {
+          const img = await decodeImage(f, 224);
+          writeSquare(img, map, squares, i * side * side * 3);
+          writeInput(img, 224, map, upscaled, i * 224 * 224 * 3);
+        }
+        const ref = await ort.runBatch(upscaled, files.length, 224);
+        expect(relDiff(await ort.runSquares!(squares, files.length, side), ref), `side ${side}`).toBeLessThan(1e-4);
+      }
     } finally {
       ort.dispose();
     }

@@ -164,6 +164,28 @@ export function upscale(raw: RawPixels, size: number, map: ChannelMap, out: Floa
   }
 }
 
+/**
+ * A small image's centre square at its own size, mapped, at out[offset .. offset + side*side*3)
+ * (side = the shorter side): what a model that upscales in its graph takes (onnx/emit.ts).
+ */
+export function writeSquare(image: DecodedImage, map: ChannelMap, out: Float32Array, offset = 0): void {
+  const { data, width, height, channels: ch } = image;
+  const side = Math.min(width, height);
+  const left = Math.floor((width - side) / 2);
+  const top = Math.floor((height - side) / 2);
+  const [s0, s1, s2] = sourceChannels(ch, map);
+  const [m0, m1, m2] = map.mul;
+  const [a0, a1, a2] = map.add;
+  let d = offset;
+  for (let y = 0; y < side; y++) {
+    for (let x = 0, i = ((top + y) * width + left) * ch; x < side; x++, i += ch, d += 3) {
+      out[d] = data[i + s0]! * m0 + a0;
+      out[d + 1] = data[i + s1]! * m1 + a1;
+      out[d + 2] = data[i + s2]! * m2 + a2;
+    }
+  }
+}
+
 /** The pixels as the network's input, written at out[offset .. offset + size*size*3). */
 export function writeInput(image: DecodedImage, size: number, map: ChannelMap, out: Float32Array, offset = 0): void {
   if (image.fits) affine(image, map, out, offset);

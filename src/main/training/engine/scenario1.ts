@@ -12,10 +12,10 @@ import { ModelError } from '../../models/errors';
 import { folderIOHandler, readModelFolder } from '../../models/folder';
 import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from './model-layers';
 import { FeatureCache, type RowSink } from './feature-cache';
-import { frozenForward, type FrozenForward, type Pooling } from './frozen';
+import { SquaresUnavailableError, frozenForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
-import { decodeImage, loadModelInput, modeMap, preprocessVersion, writeInput } from './preprocess';
+import { decodeImage, loadModelInput, modeMap, preprocessVersion, writeInput, writeSquare } from './preprocess';
 import type { ClassifyResult, EngineErrorData, EngineEvent, PredictItem, PredictResult, TrainJob } from '../protocol';
 
 /** A job the engine refuses or cannot finish, with one of the protocol's codes. */
@@ -80,31 +80,34 @@ export async function extractMissing(
   const dim = forward.outputShape.reduce((a, b) => a * b, 1);
   const map = modeMap(mode);
   const failed: string[] = [];
-  const pixels = size * size * 3;
   /**
-   * One batch ready for the forward: decoded (sharp, libuv threads) and written into the network's
-   * input as each image arrives, so the upscaling too happens while the previous batch's forward
-   * runs on its own thread. Images that fail are logged and left out (the batch closes ranks).
+   * One batch ready for the forward: decoded (sharp or small-png.ts, libuv threads) and written into
+   * the network's input while the previous batch's forward runs on its own thread. A batch of small
+   * images of one size goes to ONNX Runtime as they are (their centre squares), to be upscaled in
+   * its graph; any other batch is upscaled or reduced here. Images that fail are logged and left out.
    */
-  const decode = async (s: number): Promise<{ hashes: string[]; batch: Float32Array }> => {
+  let squaresOk = forward.runSquares !== undefined;
+  let upscaledInGraph = 0;
+  const decode = async (s: number): Promise<{ hashes: string[]; batch: Float32Array; side: number }> => {
     const slice = targets.slice(s, s + EXTRACT_BATCH);
-    const batch = new Float32Array(slice.length * pixels);
-    const ok = await Promise.all(
-      slice.map(async (t, i) => {
+    const images = await Promise.all(
+      slice.map(async (t) => {
         try {
-          writeInput(await decodeImage(t.path, size), size, map, batch, i * pixels);
-          return true;
+          return { t, image: await decodeImage(t.path, size) };
         } catch (e) {
           failed.push(t.path);
           emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });
-          return false;
+          return null;
         }
       }),
     );
-    if (ok.every(Boolean)) return { hashes: slice.map((t) => t.hash), batch };
-    const kept = slice.flatMap((t, i) => (ok[i] ? [i] : []));
-    kept.forEach((from, to) => batch.copyWithin(to * pixels, from * pixels, (from + 1) * pixels));
-    return { hashes: kept.map((i) => slice[i]!.hash), batch: batch.slice(0, kept.length * pixels) };
+    const ok = images.filter((d) => d !== null);
+    const sides = new Set(ok.map((d) => (d.image.fits ? size : Math.min(d.image.width, d.image.height))));
+    const side = sides.size === 1 && squaresOk ? [...sides][0]! : size;
+    const pixels = side * side * 3;
+    const batch = new Float32Array(ok.length * pixels);
+    ok.forEach((d, i) => (side < size ? writeSquare(d.image, map, batch, i * pixels) : writeInput(d.image, size, map, batch, i * pixels)));
+    return { hashes: ok.map((d) => d.t.hash), batch, side };
   };
   const t0 = performance.now();
   // Where the time goes: waiting for decoded images (not hidden behind the forward), the forward, cache writes.
@@ -119,7 +122,9 @@ export async function extractMissing(
   let buffer: { hash: string; features: Float32Array }[] = [];
   let done = 0;
   for (let s = 0; s < targets.length; s += EXTRACT_BATCH) {
-    const decoded = await timed('decode', pending as ReturnType<typeof decode>);
+    let decoded = await timed('decode', pending as ReturnType<typeof decode>);
+    // Squares decoded before the runtime said it cannot take them: decoded again, for the full input.
+    if (decoded.side < size && !squaresOk) decoded = await decode(s);
     if (signal?.aborted) {
       await cache.append(buffer);
       return { state: 'cancelled', failed };
@@ -127,7 +132,18 @@ export async function extractMissing(
     pending = s + EXTRACT_BATCH < targets.length ? decode(s + EXTRACT_BATCH) : null;
     if (decoded.hashes.length) {
       // The batch moves to the runtime's thread; the next one is being decoded meanwhile.
-      const values = await timed('forward', forward.runBatch(decoded.batch, decoded.hashes.length, size, true));
+      const n = decoded.hashes.length;
+      let values: Float32Array;
+      try {
+        values = await timed('forward', decoded.side < size ? forward.runSquares!(decoded.batch, n, decoded.side, true) : forward.runBatch(decoded.batch, n, size, true));
+        if (decoded.side < size) upscaledInGraph += n;
+      } catch (e) {
+        if (!(e instanceof SquaresUnavailableError)) throw e;
+        squaresOk = false;
+        emit({ type: 'log', message: e.message });
+        decoded = await decode(s);
+        values = await timed('forward', forward.runBatch(decoded.batch, decoded.hashes.length, size, true));
+      }
       decoded.hashes.forEach((hash, i) => buffer.push({ hash, features: values.slice(i * dim, (i + 1) * dim) }));
     }
     done += Math.min(EXTRACT_BATCH, targets.length - s);
@@ -144,10 +160,10 @@ export async function extractMissing(
     const total = performance.now() - t0;
     emit({
       type: 'log',
-      message: `Extracted ${targets.length} images in ${sec(total)} (${Math.round(targets.length / (total / 1000))} img/s): forward ${sec(spent.forward)}, waiting for decoding ${sec(spent.decode)} (the rest overlaps the forward), cache writes ${sec(spent.write)}; ${forward.kind}.`,
+      message: `Extracted ${targets.length} images in ${sec(total)} (${Math.round(targets.length / (total / 1000))} img/s): forward ${sec(spent.forward)}, waiting for decoding ${sec(spent.decode)} (the rest overlaps the forward), cache writes ${sec(spent.write)}; ${forward.kind}${upscaledInGraph ? `; ${upscaledInGraph} small images upscaled in the runtime's graph` : ''}.`,
     });
   }
-  return { state: 'done', failed };
+  return { state: 'done', failed: [...new Set(failed)] }; // a batch decoded twice (above) logs its failures twice
 }
 
 export function pickCutLayer(loaded: LoadedModel, requested: string | undefined): string {

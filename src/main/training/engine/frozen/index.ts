@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { InferenceInfo } from '../../../../shared/domain';
 import { requireLayer } from '../model-layers';
-import { onnxForward } from '../onnx/forward';
+import { onnxForward, type OnnxForward } from '../onnx/forward';
 import { buildFoldPlan, unfoldedLayers, type FoldPlan } from './plan';
 import { TfPlan } from './tfjs-plan';
 
@@ -27,8 +27,17 @@ export interface FrozenForward {
    * without a copy (it must not be used afterwards).
    */
   runBatch(images: Float32Array, n: number, size: number, handOver?: boolean): Promise<Float32Array>;
+  /**
+   * ONNX Runtime only: n squares [n, side, side, 3] (side <= the input size, already scaled), which
+   * the runtime upscales to the input size itself (preprocess.ts' upscale, in the graph); equal to
+   * runBatch on the upscaled images. One such model is kept, for the last side seen.
+   */
+  runSquares?(squares: Float32Array, n: number, side: number, handOver?: boolean): Promise<Float32Array>;
   dispose(): void;
 }
+
+/** runSquares could not build its model (nothing was run, the squares are still the caller's). */
+export class SquaresUnavailableError extends Error {}
 
 /** A frozen part on TensorFlow.js, which can also run on tensors (the trainable net's input). */
 export interface TfForward extends FrozenForward {
@@ -123,23 +132,40 @@ export async function frozenForward(model: tf.LayersModel, cutLayer: string, opt
   const declared = model.inputs[0]?.shape[1];
   const size = options.inputSize ?? (typeof declared === 'number' ? declared : 224);
   const channels = plan.inputShape[2] ?? 3;
-  const ort = await onnxForward(plan, {
+  const onnxOptions = {
     pool,
     inputSize: size,
     cacheAs: options.cacheAs && `${options.cacheAs}-${cutLayer}-${pool}-${size}`,
     description: `${model.name} from its input to ${cutLayer}, pooling ${pool}, ${size}x${size}`,
     ...(options.log ? { log: options.log } : {}),
-  });
+  };
+  const ort = await onnxForward(plan, onnxOptions);
   let forward: FrozenForward;
   if ('unavailable' in ort) {
     forward = tfPlanForward(plan, shape, pool, ort.unavailable);
   } else {
+    let squares: { side: number; forward: Promise<OnnxForward | { unavailable: string }> } | null = null;
+    const squaresOf = (side: number) => {
+      if (squares?.side !== side) {
+        void squares?.forward.then((f) => ('unavailable' in f ? undefined : f.dispose()));
+        squares = { side, forward: onnxForward(plan, { ...onnxOptions, upscaleFrom: side }) };
+      }
+      return squares.forward;
+    };
     forward = {
       outputShape: pooledShape(shape, pool),
       kind: ort.kind,
       inference: ort.inference,
       runBatch: async (images, n, sz, handOver) => (await ort.run(images, n, sz, handOver)).data,
-      dispose: () => void ort.dispose(),
+      runSquares: async (images, n, side, handOver) => {
+        const f = await squaresOf(side);
+        if ('unavailable' in f) throw new SquaresUnavailableError(`ONNX Runtime cannot upscale ${side}x${side} images in its graph (${f.unavailable}); they are upscaled in JavaScript instead.`);
+        return (await f.run(images, n, side, handOver)).data;
+      },
+      dispose: () => {
+        void ort.dispose();
+        void squares?.forward.then((f) => ('unavailable' in f ? undefined : f.dispose()));
+      },
     };
   }
   if (size === declared) return forward;

@@ -21,6 +21,8 @@ export interface OnnxForward {
 export interface OnnxForwardOptions {
   pool: 'none' | 'avg';
   inputSize: number;
+  /** Takes squares of this side and upscales them to inputSize in the graph (emit.ts). */
+  upscaleFrom?: number;
   /** File name stem in the machine's ONNX cache (model and cut), or null: emitted in memory only. */
   cacheAs: string | null;
   description: string;
@@ -31,8 +33,9 @@ export interface OnnxForwardOptions {
 export async function onnxForward(plan: FoldPlan, options: OnnxForwardOptions): Promise<OnnxForward | { unavailable: string }> {
   const rt = await onnxRuntime();
   if (!rt) return { unavailable: (await initOnnxRuntime()).reason ?? 'onnxruntime is not available' };
-  const emit = () => emitOnnx(plan, { pool: options.pool, inputSize: options.inputSize, description: options.description });
-  const name = options.cacheAs && `${options.cacheAs.replace(/[^\w.-]+/g, '_').slice(0, 80)}-${planKey(plan, { pool: options.pool, inputSize: options.inputSize })}`;
+  const shape = { pool: options.pool, inputSize: options.inputSize, ...(options.upscaleFrom === undefined ? {} : { upscaleFrom: options.upscaleFrom }) };
+  const emit = () => emitOnnx(plan, { ...shape, description: options.description });
+  const name = options.cacheAs && `${options.cacheAs.replace(/[^\w.-]+/g, '_').slice(0, 80)}-${planKey(plan, shape)}`;
   let model: { bytes: Uint8Array; state: string; problem?: string };
   try {
     model = name ? await cachedOnnx(onnxCacheDir(), name, options.description, emit) : { bytes: emit(), state: 'memory' };
