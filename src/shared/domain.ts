@@ -243,8 +243,10 @@ export type TrainResult = {
   stepBytesPerImage?: number;
   /** Log lines of every automatic batch reduction. */
   batchReductions?: string[];
-  /** Training images per second over all epochs. */
+  /** Training images per second over all epochs (with each epoch's validation and checkpoint). */
   imagesPerSec?: number;
+  /** Training images per second in the training steps alone (batches read and stepped), as PyTorch loops are usually timed. */
+  stepImagesPerSec?: number;
   /** Validation loss before the first epoch (untrained head), null without validation images or when resumed. */
   initialValLoss?: number | null;
   /** 'cached' when epochs ran from the activation cache, 'full' when the frozen part ran every epoch. */

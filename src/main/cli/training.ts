@@ -119,6 +119,7 @@ function runJson(run: RunDetail): Record<string, unknown> {
     frozenKind: r.frozenKind ?? null,
     headKind: r.headKind ?? null,
     imagesPerSec: r.imagesPerSec ?? null,
+    stepImagesPerSec: r.stepImagesPerSec ?? null,
     batchSize: r.batchSize ?? run.config.batchSize,
     batchReductions: r.batchReductions ?? [],
     initialValLoss: r.initialValLoss ?? null,

@@ -153,13 +153,16 @@ describe('transfer-studio end to end on real digits', () => {
   it('train --scenario 2 reports what was frozen and what trained', async () => {
     const r = await run('train', dir, '--scenario', '2', '--freeze-to', 'conv_pw_11_relu', '--epochs', '1', '--batch', '16', '--json');
     expect(r.code, r.err).toBe(0);
-    const result = r.json?.run as { frozenParams: number; trainableParams: number };
+    const result = r.json?.run as { frozenParams: number; trainableParams: number; imagesPerSec: number; stepImagesPerSec: number };
     expect(r.json).toMatchObject({
       ok: true,
       run: { scenario: 2, state: 'succeeded', frozenLayersUpTo: 'conv_pw_11_relu', frozenPart: 'cached', batchSize: 16, batchReductions: [], cache: { misses: 200 } },
     });
     expect(result.frozenParams).toBeGreaterThan(0);
     expect(result.trainableParams).toBeGreaterThan(0);
+    // Both rates count the same images; the steps alone took part of the training time (no validation, no checkpoint).
+    expect(result.imagesPerSec).toBeGreaterThan(0);
+    expect(result.stepImagesPerSec).toBeGreaterThan(result.imagesPerSec);
   });
 
   it('exits 2 with the reason on bad input', async () => {

@@ -306,6 +306,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     const initial = firstEpoch === 1 && valItems.length ? await evaluate() : null;
     if (initial) emit({ type: 'log', message: `Before training: validation loss ${initial.loss.toFixed(4)}, accuracy ${(100 * initial.acc).toFixed(1)}%.` });
     const tTrain = performance.now();
+    let stepMs = 0;
     outer: for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       const te = performance.now();
       // One generator per epoch: a resumed run shuffles its later epochs as an uninterrupted one would.
@@ -319,6 +320,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       let counted = 0;
       let p = 0;
       let batchNo = 0;
+      const steps0 = performance.now();
       let next = n > 0 ? slice(0, batchSize) : null;
       while (p < n && next) {
         if (signal?.aborted) {
@@ -367,6 +369,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
         });
         await new Promise<void>((r) => setImmediate(r)); // let cancel messages in
       }
+      stepMs += performance.now() - steps0;
       const ev = valItems.length ? await evaluate() : null;
       const m: EpochMetrics = {
         epoch,
@@ -419,6 +422,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       stepBytesPerImage: perImage,
       batchReductions,
       imagesPerSec: seen / Math.max(1e-3, trainSeconds),
+      stepImagesPerSec: seen / Math.max(1e-3, stepMs / 1000),
       frozenPart: frozen ? (trainCached ? 'cached' : 'full') : 'none',
       initialValLoss: initial?.loss ?? null,
     };
