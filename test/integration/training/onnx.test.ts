@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/training/engine/backend';
-import { foldedForward, frozenForward, layersForward, type FrozenForward } from '../../../src/main/training/engine/frozen';
+import { foldedForward, frozenForward, layersForward, SquaresUnavailableError, type FrozenForward } from '../../../src/main/training/engine/frozen';
+import { extractMissing } from '../../../src/main/training/engine/scenario1';
 import { buildFoldPlan } from '../../../src/main/training/engine/frozen/plan';
 import { loadLayersModel } from '../../../src/main/training/engine/model-layers';
 import { onnxCacheDir } from '../../../src/main/training/engine/onnx/cache';
@@ -123,6 +124,37 @@ describe.each([
         const ref = await ort.runBatch(upscaled, files.length, 224);
         expect(relDiff(await ort.runSquares!(squares, files.length, side), ref), `side ${side}`).toBeLessThan(1e-4);
       }
+    } finally {
+      ort.dispose();
+    }
+  });
+
+  it('extraction sends a batch of small images as squares, and upscales them itself where the runtime refuses that model', async () => {
+    const ort = await frozenForward(model, 'global_average_pooling2d_1', { pool: 'avg', cacheAs: 'test-model' });
+    const targets = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const file = path.join(home, `small-${i}.png`);
+        await sharp(path.join(PHOTOS, PHOTO_FILES[i % 4]!)).resize(28, 28, { fit: 'fill' }).modulate({ brightness: 0.6 + i / 50 }).png().toFile(file);
+        return { hash: `h${i}`, path: file };
+      }),
+    );
+    const extract = async (forward: FrozenForward) => {
+      const rows = new Map<string, Float32Array>();
+      const logs: string[] = [];
+      const r = await extractMissing(forward, 224, targets, { append: async (e) => void e.forEach((x) => rows.set(x.hash, x.features)) }, undefined, (e) => void (e.type === 'log' && logs.push(e.message)));
+      return { rows, logs, r };
+    };
+    try {
+      const inGraph = await extract(ort);
+      expect(inGraph.logs.join('\n')).toMatch(/40 small images upscaled in the runtime's graph/);
+      // The refusal, as runSquares reports it when ONNX Runtime cannot build the upscaling model.
+      const refusing: FrozenForward = { ...ort, runSquares: () => Promise.reject(new SquaresUnavailableError('ONNX Runtime cannot upscale 28x28 images in its graph (test); they are upscaled in JavaScript instead.')) };
+      const inJs = await extract(refusing);
+      expect(inJs.r).toEqual({ state: 'done', failed: [] });
+      expect(inJs.logs.join('\n')).toMatch(/upscaled in JavaScript instead/);
+      expect(inJs.logs.join('\n')).not.toMatch(/upscaled in the runtime's graph/);
+      expect([...inJs.rows.keys()].sort()).toEqual([...inGraph.rows.keys()].sort());
+      for (const [hash, row] of inGraph.rows) expect(relDiff(inJs.rows.get(hash)!, row), hash).toBeLessThan(1e-4);
     } finally {
       ort.dispose();
     }
