@@ -20,6 +20,7 @@ import { onnxCacheDir } from '../../../src/main/training/engine/onnx/cache';
 import { decodeImage, loadImage, modeMap, writeInput, writeSquare } from '../../../src/main/training/engine/preprocess';
 import sharp from 'sharp';
 import { buildHead } from '../../../src/main/training/engine/head';
+import { exportClassifierOnnx } from '../../../src/main/training/engine/classifier-onnx';
 import { classifierModel, saveLayersModel } from '../../../src/main/training/engine/model-files';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/shared';
@@ -310,6 +311,21 @@ describe('a saved whole classifier (the network, pooling and the nested head mod
     expect(relDiff(await folded.runBatch(input, 5, 32), ref)).toBeLessThan(1e-4);
     for (const f of [ort, folded]) f.dispose();
     for (const m of [whole, network, head]) m.dispose();
+  });
+
+  it('is refused for export when a layer has no ONNX form here, naming it, and nothing is written', async () => {
+    const input = tf.input({ shape: [8, 8, 3] });
+    const up = tf.layers.upSampling2d({ size: [2, 2], name: 'odd_upsampling' }).apply(input);
+    const pooled = tf.layers.globalAveragePooling2d({}).apply(up);
+    const probs = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(pooled) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: probs });
+    const runDir = path.join(home, 'run-upsampling');
+    await saveLayersModel(model, path.join(runDir, 'model'));
+    await fs.writeFile(path.join(runDir, 'run.json'), JSON.stringify({ inputSize: 8, classNames: ['a', 'b'] }));
+    const target = path.join(home, 'refused.onnx');
+    await expect(exportClassifierOnnx(runDir, target)).rejects.toMatchObject({ code: 'UNSUPPORTED_TOPOLOGY', message: expect.stringMatching(/cannot be written as ONNX: .*odd_upsampling/) });
+    await expect(fs.access(target)).rejects.toThrow();
+    model.dispose();
   });
 });
 
