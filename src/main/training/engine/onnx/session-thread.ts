@@ -46,10 +46,16 @@ export class SessionThread {
     worker.on('exit', (code) => fail(new Error(`The ONNX Runtime thread ended (exit code ${code}).`)));
   }
 
-  /** A session on its own thread; rejects with ONNX Runtime's own message when it refuses the model. */
+  /**
+   * A session on its own thread; rejects with ONNX Runtime's own message when it refuses the model.
+   * `init.model` may be handed over (its buffer detached): the caller must not use it afterwards.
+   */
   static open(init: SessionInit): Promise<SessionThread> {
-    // The model bytes are copied into the worker (workerData is cloned); the caller keeps its own.
-    const worker = startWorker('onnx-session-worker', import.meta.url, 'session-worker.ts', { workerData: init });
+    // The model bytes move to the worker when they own their buffer (a VGG16 is half a gigabyte:
+    // no second copy while the session is built); a view into a shared buffer is copied.
+    const { model } = init;
+    const movable = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength && model.buffer instanceof ArrayBuffer;
+    const worker = startWorker('onnx-session-worker', import.meta.url, 'session-worker.ts', { workerData: init, ...(movable ? { transferList: [model.buffer] } : {}) });
     return new Promise((resolve, reject) => {
       const early = (e: Error) => reject(new Error(e.message));
       worker.once('error', early);
