@@ -17,7 +17,7 @@ import { useQuery } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
 import { pct } from '../../components/format';
 import { applyChange, applyLabels } from '../../components/labels';
-import { Tile, TileGrid, type TileGridHandle } from './TileGrid';
+import { Tile, TileGrid, type TileGridHandle } from '../../components/TileGrid';
 
 const PAGE = 60;
 const TILE = 168;

@@ -16,7 +16,7 @@ import { JobStatus } from '../../components/JobStatus';
 import { applyLabels } from '../../components/labels';
 import type { JobHandle } from '../../components/useJob';
 import type { FeatureChoice } from './source';
-import { Tile, TileGrid, type TileGridHandle } from './TileGrid';
+import { Tile, TileGrid, type TileGridHandle } from '../../components/TileGrid';
 
 const PAGE = 60;
 const TILE = 150;

@@ -1,8 +1,9 @@
 /**
- * A page of image tiles with a roving focus (arrows, Home, End), the grid of the Audit screen's
- * lists (likely label errors, label next). What a key does to the focused row is the caller's
- * (`onKey`); the grid keeps the focus on a tile that exists when rows leave the list (an issue
- * fixed or confirmed), so the next one is under the cursor.
+ * A page of image tiles with a roving focus (arrows, Home, End) and a pager: the grid of the
+ * Audit screen's lists (likely label errors, label next) and of PredictionGrid (Evaluate, Export
+ * review). What a key does to the focused row is the caller's (`onKey`); the grid keeps the focus
+ * on a tile that exists when rows leave the list (an issue fixed or a label changed), so the next
+ * one is under the cursor.
  */
 import { useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, type ReactNode, type Ref } from 'react';
 import { Button, Group, Text } from '@mantine/core';
@@ -17,19 +18,26 @@ export interface TileGridProps<T> {
   keyOf(row: T): number;
   tileWidth: number;
   label: string;
-  testId: string;
+  /** On the grid element; its status line is `${testId}-status` unless statusTestId says otherwise. */
+  testId?: string;
+  statusTestId?: string;
   page: number;
   pages: number;
   onPage(page: number): void;
-  /** The status line after the counts. */
+  /** With it, stepping back from a page's first tile lands on the last tile of the page before (else its first). */
+  pageSize?: number;
+  /** The status line: statusBefore, "page i/n", status. */
+  statusBefore?: ReactNode;
   status: ReactNode;
+  /** Beside the pager, at the far end of its row (undo, key help). */
+  aside?: ReactNode;
   render(row: T, index: number, focused: boolean, focus: () => void): ReactNode;
   /** A key on the focused row; return true when it was handled. */
   onKey(e: KeyboardEvent, row: T, index: number): boolean;
   handle?: Ref<TileGridHandle>;
 }
 
-export function TileGrid<T>({ rows, keyOf, tileWidth, label, testId, page, pages, onPage, status, render, onKey, handle }: TileGridProps<T>) {
+export function TileGrid<T>({ rows, keyOf, tileWidth, label, testId, statusTestId, page, pages, onPage, pageSize, statusBefore, status, aside, render, onKey, handle }: TileGridProps<T>) {
   const [focus, setFocus] = useState(0);
   const gridRef = useRef<HTMLDivElement>(null);
 
@@ -43,7 +51,10 @@ export function TileGrid<T>({ rows, keyOf, tileWidth, label, testId, page, pages
     requestAnimationFrame(() => gridRef.current?.querySelector<HTMLElement>(`[data-index="${i}"]`)?.focus());
   };
   useImperativeHandle(handle, () => ({
-    refocus: () => requestAnimationFrame(() => gridRef.current?.querySelector<HTMLElement>('[tabindex="0"]')?.focus()),
+    refocus: () => {
+      gridRef.current?.focus({ preventScroll: true }); // keys stay in the grid until the tile is back
+      requestAnimationFrame(() => gridRef.current?.querySelector<HTMLElement>('[tabindex="0"]')?.focus());
+    },
   }));
 
   const columns = (): number => {
@@ -63,13 +74,29 @@ export function TileGrid<T>({ rows, keyOf, tileWidth, label, testId, page, pages
         focusTile(0);
       } else if (to < 0 && page > 0) {
         onPage(page - 1);
-        focusTile(0);
+        focusTile(pageSize ? pageSize - 1 : 0);
       } else focusTile(Math.max(0, Math.min(rows.length - 1, to)));
       return;
     }
     const row = rows[focus];
     if (row !== undefined && onKey(e, row, focus)) e.preventDefault();
   };
+
+  const pager = (
+    <Group gap="xs">
+      <Button size="compact-xs" variant="default" disabled={page === 0} onClick={() => onPage(page - 1)}>
+        Previous
+      </Button>
+      <Text size="xs" aria-live="polite" data-testid={statusTestId ?? (testId && `${testId}-status`)}>
+        {statusBefore}
+        page {page + 1}/{pages}
+        {status}
+      </Text>
+      <Button size="compact-xs" variant="default" disabled={page >= pages - 1} onClick={() => onPage(page + 1)}>
+        Next
+      </Button>
+    </Group>
+  );
 
   return (
     <>
@@ -88,18 +115,14 @@ export function TileGrid<T>({ rows, keyOf, tileWidth, label, testId, page, pages
           </div>
         ))}
       </div>
-      <Group gap="xs">
-        <Button size="compact-xs" variant="default" disabled={page === 0} onClick={() => onPage(page - 1)}>
-          Previous
-        </Button>
-        <Text size="xs" aria-live="polite" data-testid={`${testId}-status`}>
-          page {page + 1}/{pages}
-          {status}
-        </Text>
-        <Button size="compact-xs" variant="default" disabled={page >= pages - 1} onClick={() => onPage(page + 1)}>
-          Next
-        </Button>
-      </Group>
+      {aside ? (
+        <Group justify="space-between">
+          {pager}
+          {aside}
+        </Group>
+      ) : (
+        pager
+      )}
     </>
   );
 }
