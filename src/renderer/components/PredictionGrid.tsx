@@ -9,14 +9,13 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { ActionIcon, Group, Stack, Text, Tooltip } from '@mantine/core';
 import type { RequestInput } from '../../shared/api';
 import type { ClassInfo, PredictionRow } from '../../shared/domain';
-import { StudioError } from '../../shared/errors';
 import { fileUrl } from '../api/client';
 import * as bulk from '../api/bulk';
 import { useQuery } from '../api/hooks';
 import { ErrorText } from './ErrorText';
 import { applyLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
 import { recordChange } from './label-history';
-import { Tile, TileGrid, type TileGridHandle } from './TileGrid';
+import { Tile, TileGrid, useTileActions, type TileGridHandle } from './TileGrid';
 
 export type PredictionFilter = Omit<RequestInput<'listPredictions'>, 'offset' | 'limit'>;
 
@@ -78,9 +77,8 @@ function PredictionTile({ index, row, cls, focused, onFocus, mode }: { index: nu
 
 export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-grid', emptyText = 'No images here.' }: { filter: PredictionFilter; classes: ClassInfo[]; mode?: GridMode; testId?: string; emptyText?: string }) {
   const [page, setPage] = useState(0);
-  const [error, setError] = useState<StudioError>();
-  const [notice, setNotice] = useState('');
   const grid = useRef<TileGridHandle>(null);
+  const { notice, error, run, digit } = useTileActions(grid);
   const history = useLabelHistory();
   // Another filter: the first page, and (TileGrid keyed by it) the focus on the first tile.
   const key = JSON.stringify(filter);
@@ -96,24 +94,8 @@ export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-g
     if (q.data && rows.length === 0 && page > 0 && page >= pages) setPage(pages - 1);
   }, [rows.length, q.data, page, pages]);
 
-  const run = (p: Promise<string>): void => {
-    p.then(
-      (msg) => {
-        setNotice(msg);
-        setError(undefined);
-        grid.current?.refocus();
-      },
-      (err: unknown) => setError(StudioError.from(err)),
-    );
-  };
-
   const onKey = (e: KeyboardEvent, row: PredictionRow): boolean => {
-    if (/^[1-9]$/.test(e.key)) {
-      const cls = classes[Number(e.key) - 1];
-      if (!cls) setNotice(`There is no class ${e.key}`);
-      else run(applyLabels([row.imageId], cls.id).then(() => `${row.fileName} labelled ${cls.name}`));
-      return true;
-    }
+    if (digit(e.key, classes, (cls) => run(applyLabels([row.imageId], cls.id).then(() => `${row.fileName} labelled ${cls.name}`)))) return true;
     if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete') {
       run(applyLabels([row.imageId], null).then(() => `${row.fileName} unlabelled`));
       return true;
@@ -135,32 +117,32 @@ export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-g
       )}
       {/* Also when empty: the pager and the undo button stay (the last fix can be taken back). */}
       <TileGrid
-          key={key}
-          handle={grid}
-          rows={rows}
-          keyOf={(r) => r.imageId}
-          tileWidth={TILE}
-          label="Images with predictions"
-          statusTestId="pred-status"
-          page={page}
-          pages={pages}
-          pageSize={PAGE}
-          onPage={setPage}
-          onKey={onKey}
-          statusBefore={`${total} image${total === 1 ? '' : 's'} · `}
-          status={notice ? ` · ${notice}` : ''}
-          render={(r, i, focused, focus) => <PredictionTile index={i} row={r} cls={r.className ? classByName.get(r.className.toLowerCase()) : undefined} focused={focused} mode={mode} onFocus={focus} />}
-          aside={
-        <Group gap="xs">
-          <Tooltip label="Undo labelling (Ctrl+Z)">
-            <ActionIcon variant="default" size="sm" aria-label="Undo" disabled={history.undo.length === 0} onClick={() => run(undoLabels().then((ok) => (ok ? 'Undone' : 'Nothing to undo')))} data-testid="pred-undo">
-              ↶
-            </ActionIcon>
-          </Tooltip>
-          <Text size="xs" c="dimmed">
-            arrows · 1–9 label ({classes.slice(0, 9).map((c, i) => `${i + 1} ${c.name}`).join(', ')}) · 0 unlabel{mode === 'suggest' ? ' · Enter accept' : ''} · Ctrl+Z undo
-          </Text>
-        </Group>
+        key={key}
+        handle={grid}
+        rows={rows}
+        keyOf={(r) => r.imageId}
+        tileWidth={TILE}
+        label="Images with predictions"
+        statusTestId="pred-status"
+        page={page}
+        pages={pages}
+        pageSize={PAGE}
+        onPage={setPage}
+        onKey={onKey}
+        statusBefore={`${total} image${total === 1 ? '' : 's'} · `}
+        status={notice ? ` · ${notice}` : ''}
+        render={(r, i, focused, focus) => <PredictionTile index={i} row={r} cls={r.className ? classByName.get(r.className.toLowerCase()) : undefined} focused={focused} mode={mode} onFocus={focus} />}
+        aside={
+          <Group gap="xs">
+            <Tooltip label="Undo labelling (Ctrl+Z)">
+              <ActionIcon variant="default" size="sm" aria-label="Undo" disabled={history.undo.length === 0} onClick={() => run(undoLabels().then((ok) => (ok ? 'Undone' : 'Nothing to undo')))} data-testid="pred-undo">
+                ↶
+              </ActionIcon>
+            </Tooltip>
+            <Text size="xs" c="dimmed">
+              arrows · 1–9 label ({classes.slice(0, 9).map((c, i) => `${i + 1} ${c.name}`).join(', ')}) · 0 unlabel{mode === 'suggest' ? ' · Enter accept' : ''} · Ctrl+Z undo
+            </Text>
+          </Group>
         }
       />
     </Stack>

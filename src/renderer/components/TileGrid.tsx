@@ -5,12 +5,42 @@
  * on a tile that exists when rows leave the list (an issue fixed or a label changed), so the next
  * one is under the cursor.
  */
-import { useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, type ReactNode, type Ref } from 'react';
+import { useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, type ReactNode, type Ref, type RefObject } from 'react';
 import { Button, Group, Text } from '@mantine/core';
+import type { ClassInfo } from '../../shared/domain';
+import { StudioError } from '../../shared/errors';
 
 export interface TileGridHandle {
   /** Puts the keyboard focus back on the focused tile (after a button took it). */
   refocus(): void;
+}
+
+/**
+ * What a tile grid's actions leave behind: a notice after one worked (the keyboard goes back to the
+ * grid), the error when one failed; and the gallery's digit keys, 1–9 for the classes in order.
+ */
+export function useTileActions(grid: RefObject<TileGridHandle | null>) {
+  const [notice, setNotice] = useState('');
+  const [error, setError] = useState<StudioError>();
+  const run = (p: Promise<string>): void => {
+    p.then(
+      (msg) => {
+        setNotice(msg);
+        setError(undefined);
+        grid.current?.refocus();
+      },
+      (err: unknown) => setError(StudioError.from(err)),
+    );
+  };
+  /** A digit key 1–9 labels with that class (or says there is none): true when `key` was one. */
+  const digit = (key: string, classes: readonly ClassInfo[], label: (cls: ClassInfo) => void): boolean => {
+    if (!/^[1-9]$/.test(key)) return false;
+    const cls = classes[Number(key) - 1];
+    if (cls) label(cls);
+    else setNotice(`There is no class ${key}`);
+    return true;
+  };
+  return { notice, error, run, digit };
 }
 
 export interface TileGridProps<T> {

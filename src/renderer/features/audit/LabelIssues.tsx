@@ -10,14 +10,13 @@ import { useRef, useState, type KeyboardEvent } from 'react';
 import { Badge, Button, Group, SegmentedControl, Select, Stack, Table, Text, Tooltip } from '@mantine/core';
 import type { AuditSummary, ClassInfo, IssueStatus, LabelIssueRow } from '../../../shared/domain';
 import { ISSUE_STATUSES } from '../../../shared/domain';
-import { StudioError } from '../../../shared/errors';
 import { fileUrl } from '../../api/client';
 import * as bulk from '../../api/bulk';
 import { useQuery } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
 import { pct } from '../../components/format';
 import { applyChange, applyLabels } from '../../components/labels';
-import { Tile, TileGrid, type TileGridHandle } from '../../components/TileGrid';
+import { Tile, TileGrid, useTileActions, type TileGridHandle } from '../../components/TileGrid';
 
 const PAGE = 60;
 const TILE = 168;
@@ -125,9 +124,8 @@ export function LabelIssues({ summary, classes }: { summary: AuditSummary; class
   const [status, setStatus] = useState<StatusFilter>('open');
   const [given, setGiven] = useState<string | null>(null);
   const [page, setPage] = useState(0);
-  const [error, setError] = useState<StudioError>();
-  const [notice, setNotice] = useState('');
   const grid = useRef<TileGridHandle>(null);
+  const { notice, error, run, digit } = useTileActions(grid);
   const query = { status, offset: page * PAGE, limit: PAGE, ...(given ? { givenClassId: Number(given) } : {}) };
   const q = useQuery('listLabelIssues', query, ['audit', 'images', 'classes']);
   const rows = q.data?.rows ?? [];
@@ -135,16 +133,6 @@ export function LabelIssues({ summary, classes }: { summary: AuditSummary; class
   const pages = Math.max(1, Math.ceil(total / PAGE));
   const classById = new Map(classes.map((c) => [c.id, c]));
 
-  const run = (p: Promise<string>): void => {
-    p.then(
-      (msg) => {
-        setNotice(msg);
-        setError(undefined);
-        grid.current?.refocus();
-      },
-      (err: unknown) => setError(StudioError.from(err)),
-    );
-  };
   const label = (row: LabelIssueRow, classId: number | null): void => {
     const cls = classId === null ? undefined : classById.get(classId);
     run(applyLabels([row.imageId], classId).then(() => `${row.fileName} ${cls ? `labelled ${cls.name}` : 'unlabelled'}`));
@@ -155,12 +143,7 @@ export function LabelIssues({ summary, classes }: { summary: AuditSummary; class
   const confirm = (row: LabelIssueRow): void => run(confirmIssues([row.imageId]).then((n) => (n > 0 ? `${row.fileName}: ${row.given} kept as right` : `${row.fileName} has no label to confirm`)));
 
   const onKey = (e: KeyboardEvent, row: LabelIssueRow): boolean => {
-    if (/^[1-9]$/.test(e.key)) {
-      const cls = classes[Number(e.key) - 1];
-      if (cls) label(row, cls.id);
-      else setNotice(`There is no class ${e.key}`);
-      return true;
-    }
+    if (digit(e.key, classes, (cls) => label(row, cls.id))) return true;
     if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete') {
       label(row, null);
       return true;

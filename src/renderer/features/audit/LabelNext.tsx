@@ -8,7 +8,6 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Alert, Button, Group, NumberInput, SegmentedControl, Stack, Switch, Text, Tooltip } from '@mantine/core';
 import type { ClassInfo, LabelNextInfo, LabelNextRow, UncertaintyKind } from '../../../shared/domain';
-import { StudioError } from '../../../shared/errors';
 import { api, fileUrl } from '../../api/client';
 import { useQuery } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
@@ -16,7 +15,7 @@ import { JobStatus } from '../../components/JobStatus';
 import { applyLabels } from '../../components/labels';
 import type { JobHandle } from '../../components/useJob';
 import type { FeatureChoice } from './source';
-import { Tile, TileGrid, type TileGridHandle } from '../../components/TileGrid';
+import { Tile, TileGrid, useTileActions, type TileGridHandle } from '../../components/TileGrid';
 
 const PAGE = 60;
 const TILE = 150;
@@ -59,9 +58,8 @@ export function LabelNext({ classes, handle, source }: { classes: ClassInfo[]; h
   const [batch, setBatch] = useState(10);
   const [since, setSince] = useState(0);
   const [page, setPage] = useState(0);
-  const [error, setError] = useState<StudioError>();
-  const [notice, setNotice] = useState('');
   const grid = useRef<TileGridHandle>(null);
+  const { notice, error, run, digit } = useTileActions(grid);
   const q = useQuery('labelNextQueue', { uncertainty, representative, offset: page * PAGE, limit: PAGE }, ['audit', 'images', 'classes']);
   const rows = q.data?.rows ?? [];
   const total = q.data?.total ?? 0;
@@ -84,24 +82,16 @@ export function LabelNext({ classes, handle, source }: { classes: ClassInfo[]; h
 
   const label = (row: LabelNextRow, classId: number | null): void => {
     const cls = classId === null ? undefined : classById.get(classId);
-    applyLabels([row.imageId], classId).then(
-      () => {
-        setNotice(`${row.fileName} ${cls ? `labelled ${cls.name}` : 'unlabelled'}`);
-        setError(undefined);
+    run(
+      applyLabels([row.imageId], classId).then(() => {
         if (classId !== null) setSince((n) => n + 1);
-        grid.current?.refocus();
-      },
-      (err: unknown) => setError(StudioError.from(err)),
+        return `${row.fileName} ${cls ? `labelled ${cls.name}` : 'unlabelled'}`;
+      }),
     );
   };
 
   const onKey = (e: KeyboardEvent, row: LabelNextRow): boolean => {
-    if (/^[1-9]$/.test(e.key)) {
-      const cls = classes[Number(e.key) - 1];
-      if (cls) label(row, cls.id);
-      else setNotice(`There is no class ${e.key}`);
-      return true;
-    }
+    if (digit(e.key, classes, (cls) => label(row, cls.id))) return true;
     if (e.key === 'Enter' && row.predictedClassId !== null) {
       label(row, row.predictedClassId);
       return true;
