@@ -16,7 +16,7 @@ import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
 import type { PreprocessingMode } from '../../shared/domain';
 import { PREPROCESSING } from '../models/preprocessing';
-import { describedVersions } from '../training/engine/preprocess';
+import { describedVersions, upscalesInFloats } from '../training/engine/preprocess';
 import type { Engine } from '../training/protocol';
 import { buildFolderAtomic } from './atomic';
 import { portableArtifacts, portableRewrites } from './portable-model';
@@ -77,7 +77,7 @@ export function preprocessingSpec(facts: RunFacts): Record<string, unknown> {
       kernel: 'bilinear',
       description: `centre crop to a square, then resize to ${facts.inputSize}x${facts.inputSize}`,
       // p2 onwards: small images are upscaled by the engine itself, in floats (preprocess.ts).
-      ...(facts.preprocess.startsWith('p1-')
+      ...(!upscalesInFloats(facts.preprocess)
         ? {}
         : {
             reduce: `an image whose shorter side is longer than ${facts.inputSize}: libvips (sharp) resize with fit cover, position centre, kernel linear, to 8-bit pixels`,
@@ -108,7 +108,7 @@ function readme(facts: RunFacts, runId: number, format: 'tfjs' | 'onnx'): string
   const input = [
     `Input: [batch, ${s}, ${s}, 3] float32 (NHWC), ${p.description},`,
     'after a centre square crop and a bilinear resize (see preprocessing.json). Output: class probabilities.',
-    ...(facts.preprocess.startsWith('p1-')
+    ...(!upscalesInFloats(facts.preprocess)
       ? []
       : [`An image whose shorter side is at most ${s} (28x28 digits, say) is upscaled as preprocessing.json's resize.upscale says`, '(TensorFlow\'s tf.image.resize bilinear does the same); the sharp line below is for larger images.']),
     '',

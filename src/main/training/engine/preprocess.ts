@@ -25,6 +25,11 @@ export function preprocessVersion(mode: PreprocessingMode): string {
   return `p2-exif-centercrop-linear-srgb-${mode}`;
 }
 
+/** Whether a version upscales small images in floats (p2 on), which an export then states as its own rule. */
+export function upscalesInFloats(version: string): boolean {
+  return !version.startsWith('p1-');
+}
+
 /** Every version whose preprocessing the current words and numbers describe (exports check it). */
 export function describedVersions(mode: PreprocessingMode): string[] {
   return [preprocessVersion(mode), mode === 'tf' ? 'p1-exif-centercrop-linear-srgb-m1p1' : `p1-exif-centercrop-linear-srgb-${mode}`];
@@ -192,16 +197,18 @@ export function writeInput(image: DecodedImage, size: number, map: ChannelMap, o
   else upscale(image, size, map, out, offset);
 }
 
-/** Decode one image into an HWC float32 array of size*size*3 with pixel values mapped linearly to [lo, hi]. */
-export async function loadImage(file: string | Buffer, size: number, scaling: readonly [number, number] = [-1, 1]): Promise<Float32Array> {
+async function load(file: string | Buffer, size: number, map: ChannelMap): Promise<Float32Array> {
   const out = new Float32Array(size * size * 3);
-  writeInput(await decodeImage(file, size), size, linearMap(scaling[0], scaling[1]), out);
+  writeInput(await decodeImage(file, size), size, map, out);
   return out;
 }
 
+/** Decode one image into an HWC float32 array of size*size*3 with pixel values mapped linearly to [lo, hi]. */
+export function loadImage(file: string | Buffer, size: number, scaling: readonly [number, number] = [-1, 1]): Promise<Float32Array> {
+  return load(file, size, linearMap(scaling[0], scaling[1]));
+}
+
 /** Decode one image into the network input of a model whose family preprocesses as `mode`. */
-export async function loadModelInput(file: string | Buffer, size: number, mode: PreprocessingMode): Promise<Float32Array> {
-  const out = new Float32Array(size * size * 3);
-  writeInput(await decodeImage(file, size), size, modeMap(mode), out);
-  return out;
+export function loadModelInput(file: string | Buffer, size: number, mode: PreprocessingMode): Promise<Float32Array> {
+  return load(file, size, modeMap(mode));
 }

@@ -145,9 +145,10 @@ export async function frozenForward(model: tf.LayersModel, cutLayer: string, opt
     forward = tfPlanForward(plan, shape, pool, ort.unavailable);
   } else {
     let squares: { side: number; forward: Promise<OnnxForward | { unavailable: string }> } | null = null;
+    const dropSquares = () => void squares?.forward.then((f) => ('unavailable' in f ? undefined : f.dispose()));
     const squaresOf = (side: number) => {
       if (squares?.side !== side) {
-        void squares?.forward.then((f) => ('unavailable' in f ? undefined : f.dispose()));
+        dropSquares();
         squares = { side, forward: onnxForward(plan, { ...onnxOptions, upscaleFrom: side }) };
       }
       return squares.forward;
@@ -164,7 +165,7 @@ export async function frozenForward(model: tf.LayersModel, cutLayer: string, opt
       },
       dispose: () => {
         void ort.dispose();
-        void squares?.forward.then((f) => ('unavailable' in f ? undefined : f.dispose()));
+        dropSquares();
       },
     };
   }

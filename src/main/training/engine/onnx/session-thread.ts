@@ -18,6 +18,9 @@ export type FromSession =
   | { kind: 'error'; id: number; message: string }
   | { kind: 'released'; id: number };
 
+/** Whether `a` is its buffer's only tenant, so the buffer can be transferred with it. */
+export const ownsBuffer = (a: ArrayBufferView): boolean => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
+
 export interface SessionInit {
   model: Uint8Array;
   options: Ort.InferenceSession.SessionOptions;
@@ -54,8 +57,7 @@ export class SessionThread {
     // The model bytes move to the worker when they own their buffer (a VGG16 is half a gigabyte:
     // no second copy while the session is built); a view into a shared buffer is copied.
     const { model } = init;
-    const movable = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength && model.buffer instanceof ArrayBuffer;
-    const worker = startWorker('onnx-session-worker', import.meta.url, 'session-worker.ts', { workerData: init, ...(movable ? { transferList: [model.buffer] } : {}) });
+    const worker = startWorker('onnx-session-worker', import.meta.url, 'session-worker.ts', { workerData: init, ...(ownsBuffer(model) ? { transferList: [model.buffer as ArrayBuffer] } : {}) });
     return new Promise((resolve, reject) => {
       const early = (e: Error) => reject(new Error(e.message));
       worker.once('error', early);
@@ -75,8 +77,7 @@ export class SessionThread {
    * the caller must not use it afterwards; else the thread gets a copy.
    */
   async run(input: Float32Array, dims: number[], handOver = false): Promise<{ data: Float32Array; dims: number[] }> {
-    const movable = handOver && input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
-    const m = await this.request((id) => ({ kind: 'run', id, input, dims }), movable ? [input.buffer as ArrayBuffer] : []);
+    const m = await this.request((id) => ({ kind: 'run', id, input, dims }), handOver && ownsBuffer(input) ? [input.buffer as ArrayBuffer] : []);
     if (m.kind === 'output') return { data: m.data, dims: m.dims };
     throw new Error(m.kind === 'error' ? m.message : `unexpected answer ${m.kind}`);
   }

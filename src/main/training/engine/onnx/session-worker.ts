@@ -1,14 +1,12 @@
 /** The worker side of session-thread.ts: owns one InferenceSession and answers run requests in order. */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { FromSession, SessionInit, ToSession } from './session-thread';
+import { ownsBuffer, type FromSession, type SessionInit, type ToSession } from './session-thread';
 
 const port = parentPort;
 if (!port) throw new Error('session-worker.ts runs as a worker thread (session-thread.ts starts it).');
 const init = workerData as SessionInit;
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
-/** An array that is its buffer's only tenant, so the buffer can be transferred. */
-const ownBuffer = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
 
 try {
   const session = await ort.InferenceSession.create(init.model, init.options);
@@ -22,7 +20,8 @@ try {
       void out.then(
         (r) => {
           const t = r['output'] as ort.Tensor;
-          const data = ownBuffer(t.data as Float32Array);
+          const out = t.data as Float32Array;
+          const data = ownsBuffer(out) ? out : out.slice(); // a view into a shared buffer: copied, then moved
           port.postMessage({ kind: 'output', id: m.id, data, dims: t.dims.map(Number) } satisfies FromSession, [data.buffer as ArrayBuffer]);
         },
         (e: unknown) => port.postMessage({ kind: 'error', id: m.id, message: message(e) } satisfies FromSession),
