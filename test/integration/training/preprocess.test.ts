@@ -100,6 +100,9 @@ describe('small images', () => {
     expect(decodeSmallPng(rgb.subarray(0, rgb.length - 20))).toBeNull();
     expect(decodeSmallPng(Buffer.from('<script>alert(1)</script>'.repeat(4)))).toBeNull();
     expect(decodeSmallPng(Buffer.alloc(0))).toBeNull();
+    // Larger than the network input on its shorter side: left to libvips' reduction, not inflated here.
+    expect(decodeSmallPng(rgb, 15)).toBeNull();
+    expect(decodeSmallPng(rgb, 16)).not.toBeNull();
     // Through the whole pipeline a broken file is still refused with sharp's message, not a crash.
     const truncated = path.join(tmp, 'truncated.png');
     await fs.writeFile(truncated, rgb.subarray(0, rgb.length - 20));

@@ -74,8 +74,8 @@ export interface DecodedImage extends RawPixels {
  */
 export async function decodeImage(file: string | Buffer, size: number): Promise<DecodedImage> {
   const input = typeof file === 'string' ? await fs.promises.readFile(file) : file;
-  const png = decodeSmallPng(input);
-  if (png && Math.min(png.width, png.height) <= size) return { ...png, fits: false };
+  const png = decodeSmallPng(input, size);
+  if (png) return { ...png, fits: false };
   const meta = await sharp(input, { failOn: 'error' }).metadata();
   if (Math.min(meta.width, meta.height) > size) {
     // The shorter side is the same upright or not, so the choice needs no rotation.

@@ -23,7 +23,11 @@ const DEFER = new Set(['iCCP', 'gAMA', 'cHRM', 'sBIT', 'eXIf', 'tRNS', 'PLTE']);
 /** Larger images gain nothing here (decoding dominates libvips' setup) and deserve libvips' checks. */
 const MAX_PIXELS = 512 * 512;
 
-export function decodeSmallPng(file: Buffer): RawPixels | null {
+/**
+ * The pixels, or null for anything this decoder leaves to sharp. `maxShortSide`: an image whose
+ * shorter side is longer is left too (before inflating it): it will be reduced by libvips anyway.
+ */
+export function decodeSmallPng(file: Buffer, maxShortSide = Infinity): RawPixels | null {
   if (file.length < 57 || !file.subarray(0, 8).equals(SIGNATURE)) return null;
   let width = 0;
   let height = 0;
@@ -45,7 +49,7 @@ export function decodeSmallPng(file: Buffer): RawPixels | null {
       height = body.readUInt32BE(4);
       channels = CHANNELS[body[9]!] ?? 0;
       if (body[8] !== 8 || !channels || body[10] !== 0 || body[11] !== 0 || body[12] !== 0) return null;
-      if (width < 1 || height < 1 || width * height > MAX_PIXELS) return null;
+      if (width < 1 || height < 1 || width * height > MAX_PIXELS || Math.min(width, height) > maxShortSide) return null;
     } else if (type === 'IDAT') idat.push(body);
     else if (type === 'IEND') {
       ended = true;
