@@ -34,13 +34,15 @@ const PHASES = [
 ] as const;
 type Phase = (typeof PHASES)[number][0];
 
-/** Reports a phase's own progress (0..1) as the job's, on a bar of 1000. */
+/** Reports a phase's own progress (0..1) as the job's, on a bar of 1000; a phase's first report is never throttled away. */
 function phaseProgress(ctx: JobContext): (phase: Phase, share: number, detail?: string) => void {
+  let current: Phase | null = null;
   return (phase, share, detail) => {
     let start = 0;
     for (const [name, weight, label] of PHASES) {
       if (name === phase) {
-        ctx.progress(Math.round((start + weight * Math.min(1, Math.max(0, share))) * 1000), 1000, detail ? `${label}: ${detail}` : label);
+        ctx.progress(Math.round((start + weight * Math.min(1, Math.max(0, share))) * 1000), 1000, detail ? `${label}: ${detail}` : label, phase !== current);
+        current = phase;
         return;
       }
       start += weight;

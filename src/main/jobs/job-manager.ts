@@ -12,8 +12,11 @@ import { StudioError } from '../../shared/errors';
 export interface JobContext {
   readonly signal: AbortSignal;
   readonly jobId: string;
-  /** Report progress; cheap to call per item, events are throttled. */
-  progress(done: number, total: number, message?: string): void;
+  /**
+   * Report progress; cheap to call per item, events are throttled. `newPhase`: this call starts a
+   * stage of the job (its message names it), sent at once so no stage is coalesced away unseen.
+   */
+  progress(done: number, total: number, message?: string, newPhase?: boolean): void;
   /** Throws a `cancelled` StudioError when the job was cancelled; call at safe points. */
   throwIfCancelled(): void;
 }
@@ -63,11 +66,11 @@ export class JobManager {
     const ctx: JobContext = {
       signal: controller.signal,
       jobId: job.id,
-      progress(done, total, message) {
+      progress(done, total, message, newPhase) {
         const p: JobProgress = message === undefined ? { done, total } : { done, total, message };
         job.progress = p;
         const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastEmit);
-        if (wait <= 0) emit();
+        if (wait <= 0 || newPhase) emit();
         else pending ??= setTimeout(emit, wait);
       },
       throwIfCancelled() {

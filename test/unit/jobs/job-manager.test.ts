@@ -29,6 +29,18 @@ describe('JobManager', () => {
     expect(progress.length).toBeLessThanOrEqual(8);
   });
 
+  it('sends the first report of a new phase at once, inside the throttle window', async () => {
+    const { jm, progress } = recorder();
+    const { done } = jm.start('check', async (ctx) => {
+      ctx.progress(0, 3, 'phase A', true);
+      ctx.progress(1, 3, 'phase B', true); // within the same 100 ms: still sent
+      ctx.progress(2, 3, 'phase B: more'); // an ordinary report: throttled (then dropped at the end)
+      return { integrity: 'ok', images: 3, missingFiles: 0 };
+    });
+    await done;
+    expect(progress.map((j) => j.progress.message)).toEqual(['phase A', 'phase B']);
+  });
+
   it('cancels at the next safe point and reports cancelled', async () => {
     const { jm, finished } = recorder();
     const { job, done } = jm.start('check', async (ctx) => {
