@@ -25,8 +25,8 @@ if (!process.env.ELECTRON_MAJOR_VER && !existsSync(resolve(__dirname, 'node_modu
 const mainEntries: Record<string, string> = {
   index: resolve(__dirname, 'src/main/index.ts'),
   cli: resolve(__dirname, 'src/main/cli/index.ts'),
-  'engine-process': resolve(__dirname, 'src/main/training/engine/engine-process.ts'),
-  'onnx-session-worker': resolve(__dirname, 'src/main/training/engine/onnx/session-worker.ts'),
+  'engine-process': resolve(__dirname, 'src/main/engine/engine-process.ts'),
+  'onnx-session-worker': resolve(__dirname, 'src/main/engine/onnx/session-worker.ts'),
 };
 
 export default defineConfig({

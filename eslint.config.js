@@ -68,14 +68,14 @@ export default tseslint.config(
   },
   ...featureBoundaries(),
   {
-    // TensorFlow.js and ONNX Runtime live only in the engine process (src/main/training/engine/);
+    // TensorFlow.js and ONNX Runtime live only in the engine process (src/main/engine/);
     // a type import elsewhere is fine, it loads nothing.
     files: ['src/main/**/*.ts', 'src/preload/**/*.ts'],
-    ignores: ['src/main/training/engine/**'],
+    ignores: ['src/main/engine/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@tensorflow/*', 'onnxruntime-*'], allowTypeImports: true, message: 'Only src/main/training/engine/ (the engine process) loads TensorFlow.js or ONNX Runtime.' }] },
+        { patterns: [{ group: ['@tensorflow/*', 'onnxruntime-*'], allowTypeImports: true, message: 'Only src/main/engine/ (the engine process) loads TensorFlow.js or ONNX Runtime.' }] },
       ],
     },
   },

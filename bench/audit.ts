@@ -23,13 +23,13 @@ import { confidentLearning } from '../src/main/audit/confident-learning';
 import { findNearDuplicates } from '../src/main/audit/near-duplicates';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
-import { initBackend } from '../src/main/training/engine/backend';
+import { initBackend } from '../src/main/engine/backend';
 import { seededRandom } from '../src/shared/random';
-import { shuffled } from '../src/main/training/engine/head';
-import { outOfSampleProbabilities, retrainAndPredict } from '../src/main/training/engine/out-of-sample';
+import { shuffled } from '../src/main/engine/head';
+import { outOfSampleProbabilities, retrainAndPredict } from '../src/main/engine/out-of-sample';
 import { FOLD_TRAINING, QUICK_RETRAIN, retrainConfig } from '../src/main/audit/feature-source';
-import { featureNeighbours } from '../src/main/training/engine/feature-neighbours';
-import { embeddingMap, layoutEpochs } from '../src/main/training/engine/embedding-map';
+import { featureNeighbours } from '../src/main/engine/feature-neighbours';
+import { embeddingMap, layoutEpochs } from '../src/main/engine/embedding-map';
 import { ALTERATIONS, alteredCopy } from '../test/fixtures/altered-copies';
 import { featuresOf } from '../test/fixtures/features';
 

@@ -32,9 +32,9 @@ interface InferRow {
 // ---------------------------------------------------------------- child: inference at one thread count
 async function inferChild(threads: number, alphas: string[], quick: boolean): Promise<void> {
   const tf = await import('@tensorflow/tfjs');
-  const { initBackend } = await import('../src/main/training/engine/backend');
-  const { loadLayersModel } = await import('../src/main/training/engine/model-layers');
-  const { foldedForward, layersForward } = await import('../src/main/training/engine/frozen');
+  const { initBackend } = await import('../src/main/engine/backend');
+  const { loadLayersModel } = await import('../src/main/engine/model-layers');
+  const { foldedForward, layersForward } = await import('../src/main/engine/frozen');
   const info = await initBackend({ prefer: 'wasm', threads });
   const rows: InferRow[] = [];
   for (const alpha of alphas) {
@@ -83,8 +83,8 @@ async function inferChild(threads: number, alphas: string[], quick: boolean): Pr
 
 // ---------------------------------------------------------------- child: head training on cached features
 async function headChild(): Promise<void> {
-  const { initBackend } = await import('../src/main/training/engine/backend');
-  const { trainHead } = await import('../src/main/training/engine/head');
+  const { initBackend } = await import('../src/main/engine/backend');
+  const { trainHead } = await import('../src/main/engine/head');
   const { trainConfigSchema } = await import('../src/shared/domain');
   const info = await initBackend({ prefer: 'wasm' });
   const n = 10000;

@@ -28,8 +28,8 @@ interface Result {
 }
 
 async function child(runtime: 'auto' | 'tfjs'): Promise<void> {
-  const { initBackend } = await import('../src/main/training/engine/backend');
-  const { trainHead } = await import('../src/main/training/engine/head');
+  const { initBackend } = await import('../src/main/engine/backend');
+  const { trainHead } = await import('../src/main/engine/head');
   const { trainConfigSchema } = await import('../src/shared/domain');
   const { seededRandom } = await import('../src/shared/random');
   const info = await initBackend({ prefer: 'wasm' });

@@ -1,7 +1,7 @@
 /**
  * Training-kernel benchmark: `npx tsx bench/kernels.ts [--quick]`
  *
- * Training step img/s on wasm, 2 threads, with the training kernels of src/main/training/engine/kernels
+ * Training step img/s on wasm, 2 threads, with the training kernels of src/main/engine/kernels
  * (registered by initBackend), MobileNet v1 at 224x224, a new 10-class dense head, SGD, plain
  * tf.layers models (BatchNorm in training mode):
  *  (a) the last 4 blocks (conv_dw_10 .. conv_pw_13_relu) + head, from cached activations at the
@@ -48,7 +48,7 @@ const REFERENCE: Record<string, { notes?: number; pytorch?: number }> = {
 
 async function loadNet(tf: typeof TF, alpha: Config['alpha']): Promise<TF.LayersModel> {
   if (alpha === '0.25') {
-    const { loadLayersModel } = await import('../src/main/training/engine/model-layers');
+    const { loadLayersModel } = await import('../src/main/engine/model-layers');
     return (await loadLayersModel(path.join(SHARED, 'models/mobilenet_v1_0.25_224'))).model;
   }
   // alpha 1.0: the 0.75 topology with every conv 4/3 wider, no weights manifest (random init).
@@ -77,7 +77,7 @@ function chainModel(tf: typeof TF, net: TF.LayersModel, from: string, to: string
 
 async function measureChild(cfg: Config): Promise<void> {
   const tf = await import('@tensorflow/tfjs');
-  const { initBackend } = await import('../src/main/training/engine/backend');
+  const { initBackend } = await import('../src/main/engine/backend');
   const info = await initBackend({ prefer: 'wasm', threads: 2 });
   if (info.name !== 'wasm') throw new Error(`wasm did not start (${info.name})`);
   const net = await loadNet(tf, cfg.alpha);
@@ -109,7 +109,7 @@ async function measureChild(cfg: Config): Promise<void> {
 /** Milliseconds per call of each new or rerouted kernel vs the forward op it mirrors (MobileNet 1.0 shapes, batch 8). */
 async function kernelChild(): Promise<void> {
   const tf = await import('@tensorflow/tfjs');
-  const { initBackend } = await import('../src/main/training/engine/backend');
+  const { initBackend } = await import('../src/main/engine/backend');
   await initBackend({ prefer: 'wasm', threads: 2 });
   const time = (f: () => TF.Tensor | TF.Tensor[]) => {
     tf.dispose(tf.tidy(f));

@@ -1,6 +1,6 @@
 /**
  * The Audit screen end to end, with the real host, engine and model, on real handwritten digits
- * (0, 1, 2 cut from ../shared/datasets/opencv-digits.png): three training images filed under the
+ * (0, 1, 2 cut from test/assets/datasets/opencv-digits.png): three training images filed under the
  * wrong digit, a resized JPEG copy of a training image among the test images (a leak) and a copy
  * of a "1" filed under val/two (a leak with disagreeing labels). Runs the audit with progress and
  * sees the flipped images flagged; fixes one by key and confirms another (undo, redo; the
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingMapPage } from '../../src/shared/domain';
 import { alteredCopy } from '../fixtures/altered-copies';
 import { digitPng } from '../fixtures/digits';
-import { MODEL_025 } from '../fixtures/shared';
+import { MODEL_025 } from '../fixtures/assets';
 import { type App, cliJson, openApp, pageCall, screenshot, tempDir } from './harness';
 
 const CLASSES = ['zero', 'one', 'two'];

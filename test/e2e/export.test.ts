@@ -1,6 +1,6 @@
 /**
  * Export end to end, with the real host, engine and model: a project of real handwritten digits
- * (three classes, cut from ../shared/datasets/opencv-digits.png) with an unlabelled test folder,
+ * (three classes, cut from test/assets/datasets/opencv-digits.png) with an unlabelled test folder,
  * a short scenario 1 run started through the same API the UI uses, then on the Export screen:
  * predict the test set with progress, filter the review grid by a predicted class, correct one
  * prediction with a key, export the submission (the corrected label wins), the probabilities, the
@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDigits } from '../fixtures/digits';
-import { MODEL_025 } from '../fixtures/shared';
+import { MODEL_025 } from '../fixtures/assets';
 import { type App, SCREENSHOTS, cliJson, openApp, pageCall as call, tempDir } from './harness';
 
 const CLASSES = 3;

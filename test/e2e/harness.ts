@@ -13,7 +13,7 @@ import { inject } from 'vitest';
 import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/api';
 import { cli } from '../fixtures/cli';
 import { serveAddress } from '../fixtures/serve-address';
-import { ROOT } from '../fixtures/shared';
+import { ROOT } from '../fixtures/assets';
 
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 

@@ -9,10 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogModel, type KerasCatalogModel } from '../../src/main/models/catalog';
-import { loadLayersModel } from '../../src/main/training/engine/model-layers';
+import { loadLayersModel } from '../../src/main/engine/model-layers';
 import { keras2Topology, layerSpecs, writeCatalogWeights, writeModelH5 } from '../fixtures/keras';
 import { serveFolder } from '../integration/helpers';
-import { ROOT } from '../fixtures/shared';
+import { ROOT } from '../fixtures/assets';
 import { type App, createProject, openApp, screenshot, tempDir } from './harness';
 
 const MNV2 = 'mobilenet_v2_notop';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const work = tempDir('e2e-models');
   dirs.push(work);
   // A Keras 2 model.save file of the real MobileNet v1 0.25.
-  const mnv1 = await loadLayersModel(path.resolve(ROOT, '../shared/models/mobilenet_v1_0.25_224'));
+  const mnv1 = await loadLayersModel(path.join(ROOT, 'test/assets/models/mobilenet_v1_0.25_224'));
   kerasFile = path.join(work, 'my_mobilenet.h5');
   await writeModelH5(kerasFile, keras2Topology(mnv1.model), layerSpecs(mnv1.model));
   mnv1.model.dispose();

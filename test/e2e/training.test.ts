@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODEL_025 } from '../fixtures/shared';
+import { MODEL_025 } from '../fixtures/assets';
 import { type App, cliJson, createProject, importFolder, openApp, screenshot, tempDir } from './harness';
 
 const COLOURS: Record<string, [number, number, number]> = { red: [215, 35, 35], green: [35, 170, 55], blue: [35, 60, 215] };

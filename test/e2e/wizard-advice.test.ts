@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdviceInfo } from '../../src/shared/domain';
 import { formatCount } from '../../src/renderer/components/format';
 import { writeImage } from '../fixtures/images';
-import { MODELS as SHARED_MODELS } from '../fixtures/shared';
+import { MODELS as SHARED_MODELS } from '../fixtures/assets';
 import { type App, cliJson, openApp, tempDir } from './harness';
 
 const MODELS = ['mobilenet_v1_0.25_224', 'mobilenet_v1_0.75_224'];

@@ -14,7 +14,7 @@ import { listClasses } from '../store/classes';
 import { fingerprintsOf } from '../store/fingerprints';
 import { imageFiles, labelledImageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
-import type { Engine, EngineEvent } from '../training/protocol';
+import type { Engine, EngineEvent } from '../engine/protocol';
 import { confidentLearning, labelQuality } from './confident-learning';
 import { featureSource, FOLD_TRAINING, resolveSource, retrainConfig } from './feature-source';
 import { findNearDuplicates } from './near-duplicates';

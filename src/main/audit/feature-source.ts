@@ -9,7 +9,7 @@ import { StudioError } from '../../shared/errors';
 import type { ModelLibrary } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
-import type { FeatureSource } from '../training/protocol';
+import type { FeatureSource } from '../engine/protocol';
 
 export interface ResolvedSource {
   runId: number | null;

@@ -13,7 +13,7 @@ import { listClasses } from '../store/classes';
 import { imageFiles, labelledImageFiles } from '../store/image-files';
 import { latestRankingInfo, saveRanking, type LabelNextScore } from '../store/label-next';
 import type { ProjectStore } from '../store/project-store';
-import type { Engine, EngineEvent } from '../training/protocol';
+import type { Engine, EngineEvent } from '../engine/protocol';
 import { featureSource, QUICK_RETRAIN, resolveSource, retrainConfig } from './feature-source';
 import { uncertaintyOf } from './label-next';
 

@@ -13,7 +13,7 @@ import { latestMap, mapBounds, mapPoints, saveMap } from '../store/embedding-map
 import { imageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import { latestSucceededRun } from '../store/runs';
-import type { Engine, EngineEvent } from '../training/protocol';
+import type { Engine, EngineEvent } from '../engine/protocol';
 import { featureSource, resolveSource } from './feature-source';
 
 const STAGE_LABEL: Record<string, string> = { extract: 'Extracting features', pca: 'PCA', neighbours: 'Nearest neighbours', layout: 'UMAP layout' };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ExportRequest, ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
-import type { Engine } from '../training/protocol';
+import type { Engine } from '../engine/protocol';
 import { imageFile, labelledImageFiles } from '../store/image-files';
 import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';

@@ -16,8 +16,8 @@ import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
 import type { PreprocessingMode } from '../../shared/domain';
 import { PREPROCESSING } from '../models/preprocessing';
-import { describedVersions, upscalesInFloats } from '../training/engine/preprocess';
-import type { Engine } from '../training/protocol';
+import { describedVersions, upscalesInFloats } from '../engine/preprocess';
+import type { Engine } from '../engine/protocol';
 import { buildFolderAtomic } from './atomic';
 import { portableArtifacts, portableRewrites } from './portable-model';
 
@@ -52,7 +52,7 @@ function channelFormula(mean: number, std: number): string {
 }
 
 /**
- * preprocessing.json: training/engine/preprocess.ts (loadModelInput) in words and numbers. Tied to
+ * preprocessing.json: engine/preprocess.ts (loadModelInput) in words and numbers. Tied to
  * the preprocessing version: when the engine's preprocessing changes, this must be brought along.
  */
 export function preprocessingSpec(facts: RunFacts): Record<string, unknown> {

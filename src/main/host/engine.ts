@@ -5,7 +5,7 @@
  */
 import { StudioError, type ErrorCode } from '../../shared/errors';
 import { EngineClient, EngineError, type EngineChannel } from '../training/engine-client';
-import type { CallOptions, EngineErrorCode, EngineMethod, EngineParams, EngineResult } from '../training/protocol';
+import type { CallOptions, EngineErrorCode, EngineMethod, EngineParams, EngineResult } from '../engine/protocol';
 import type { StudioEngine } from './studio';
 
 /** Every engine code as the contract's: a model folder at fault, the user's input, a cancel, or the engine. */

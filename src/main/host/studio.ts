@@ -37,7 +37,7 @@ import { predictableRun, predictImages } from '../training/predict-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { adviseForProject } from '../scenarios/advise-project';
-import type { Engine } from '../training/protocol';
+import type { Engine } from '../engine/protocol';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';

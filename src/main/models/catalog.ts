@@ -6,7 +6,7 @@
  *   (../shared/models/*\/SOURCE.txt); without one a download is still verified structurally
  *   (manifest, every shard present with the exact byte size).
  * - Keras Applications ImageNet weights (one .h5 file each, weights only: the topology is the
- *   studio's builder of the architecture, training/engine/keras/architectures.ts), downloaded from
+ *   studio's builder of the architecture, engine/keras/architectures.ts), downloaded from
  *   the address Keras itself uses and checked against the md5 Keras pins in get_file(file_hash=...)
  *   (keras/src/applications/*.py at keras-team/keras 3422977a; ../shared/models/keras/README.txt).
  *   Keras pins no hash for MobileNetV2: that file is verified structurally (an HDF5 weights file of

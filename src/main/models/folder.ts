@@ -55,7 +55,7 @@ export const SUPPORTED_LAYER_CLASSES: ReadonlySet<string> = new Set([
   'Concatenate', 'Maximum', 'Minimum', 'Multiply', 'Subtract', 'Dot', 'GaussianNoise', 'GaussianDropout',
   'AlphaDropout', 'Rescaling', 'CenterCrop', 'Resizing', 'SimpleRNN', 'GRU', 'LSTM', 'Bidirectional',
   'TimeDistributed', 'Model', 'Functional', 'Sequential',
-  // Built by the engine itself (training/engine/keras/normalization.ts): Keras' EfficientNet stem.
+  // Built by the engine itself (engine/keras/normalization.ts): Keras' EfficientNet stem.
   'Normalization',
 ]);
 

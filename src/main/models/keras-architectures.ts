@@ -1,5 +1,5 @@
 /**
- * The Keras Applications architectures the studio can rebuild (training/engine/keras/architectures.ts
+ * The Keras Applications architectures the studio can rebuild (engine/keras/architectures.ts
  * builds them), described as plain data for the host: what each is, its preprocessing and published
  * figures, and how a weights-only .h5 is recognised from its layer names. Pure Node.
  * Figures: parameters without the top from Keras' model summaries, with it from keras.io's

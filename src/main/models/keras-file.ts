@@ -39,7 +39,7 @@ export interface KerasFileInfo {
   kerasVersion: string | null;
 }
 
-/** Layer classes the engine builds beyond TensorFlow.js' own (training/engine/keras/normalization.ts). */
+/** Layer classes the engine builds beyond TensorFlow.js' own (engine/keras/normalization.ts). */
 const EXTRA_LAYER_CLASSES = new Set<string>();
 const CONTAINERS = new Set(['Functional', 'Model', 'Sequential']);
 

@@ -7,7 +7,7 @@
 import type { AdviceInfo, ModelInspection, SimilarityEstimateInfo } from '../../shared/domain';
 import { labelledImageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
-import type { Engine, SimilarityItem } from '../training/protocol';
+import type { Engine, SimilarityItem } from '../engine/protocol';
 import { adviseProject, type Similarity } from './advisor';
 
 export interface AdviseDeps {

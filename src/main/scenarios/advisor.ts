@@ -10,7 +10,7 @@
  *
  * "Small" is judged per class (images per class of the smallest class, default threshold 1,000):
  * fine-tuning millions of weights on a few hundred images per class overfits. Similarity is the
- * user's answer when given, else the studio's estimate (the engine's, see training/engine/similarity.ts);
+ * user's answer when given, else the studio's estimate (the engine's, see engine/similarity.ts);
  * 'medium' (photos, but of an unusual subject) counts as high: the early and middle features of a
  * network pretrained on photos still fit. 'unknown' is treated as high for small sets (feature
  * extraction is the safe first try) and as low for large ones.

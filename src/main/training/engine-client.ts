@@ -19,8 +19,8 @@ import {
   type EngineResult,
   type EngineToHost,
   type HostToEngine,
-} from './protocol';
-import { entryScript } from './entry-script';
+} from '../engine/protocol';
+import { entryScript } from '../engine/entry-script';
 
 export interface EngineChannel {
   send(msg: HostToEngine): void;

@@ -11,7 +11,7 @@ import { StudioError } from '../../shared/errors';
 import { imageFiles } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
-import type { Engine } from './protocol';
+import type { Engine } from '../engine/protocol';
 
 /** A finished run whose model can predict, or a typed error saying why not. */
 export function predictableRun(store: ProjectStore, runId: number): { id: number; classNames: string[] } {

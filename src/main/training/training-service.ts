@@ -12,7 +12,7 @@ import { listClasses } from '../store/classes';
 import { trainingImages } from '../store/image-files';
 import * as runs from '../store/runs';
 import { predictImages } from './predict-images';
-import type { Engine, EngineEvent, TrainItem } from './protocol';
+import type { Engine, EngineEvent, TrainItem } from '../engine/protocol';
 
 export interface TrainingEvents {
   progress(p: RunProgress): void;

@@ -13,7 +13,7 @@ import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { writeDigits } from '../../fixtures/digits';
-import { MODEL_025 } from '../../fixtures/shared';
+import { MODEL_025 } from '../../fixtures/assets';
 import { readCsvFile, removeTempDirs, tempDir } from '../helpers';
 
 const PER_CLASS = 40;

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { writeDigits } from '../../fixtures/digits';
-import { MODEL_025, ROOT } from '../../fixtures/shared';
+import { MODEL_025, ROOT } from '../../fixtures/assets';
 import { cli, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 let home: string;

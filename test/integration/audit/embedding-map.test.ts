@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/training/engine/backend';
+import { initBackend } from '../../../src/main/engine/backend';
 import { seededRandom } from '../../../src/shared/random';
-import { embeddingMap, pca } from '../../../src/main/training/engine/embedding-map';
+import { embeddingMap, pca } from '../../../src/main/engine/embedding-map';
 
 /** Three well separated Gaussian-ish blobs in 64 dimensions, 120 points each. */
 function blobs() {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/training/engine/backend';
+import { initBackend } from '../../../src/main/engine/backend';
 import { seededRandom } from '../../../src/shared/random';
-import { featureNeighbours } from '../../../src/main/training/engine/feature-neighbours';
+import { featureNeighbours } from '../../../src/main/engine/feature-neighbours';
 
 describe('feature neighbours by blocked matrix products', () => {
   beforeAll(async () => {

@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNearDuplicates } from '../../../src/main/audit/near-duplicates';
 import { imageFingerprint, pHash } from '../../../src/main/media/perceptual-hash';
 import { hammingDistance } from '../../../src/main/audit/hash-pairs';
-import { featureNeighbours } from '../../../src/main/training/engine/feature-neighbours';
+import { featureNeighbours } from '../../../src/main/engine/feature-neighbours';
 import { ALTERATIONS, alteredCopy } from '../../fixtures/altered-copies';
 import { featuresOf } from '../../fixtures/features';
 import { writeDigitItems } from '../../fixtures/digits';
-import { MODEL_025, PHOTOS } from '../../fixtures/shared';
+import { MODEL_025, PHOTOS } from '../../fixtures/assets';
 import { findFashionMnist, thisMachine } from '../../setup/prerequisites';
 
 const FASHION = findFashionMnist(thisMachine());

@@ -15,7 +15,7 @@ import { HostEngine } from '../../../src/main/host/engine';
 import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
 import { writeDigits } from '../../fixtures/digits';
-import { MODEL_025 } from '../../fixtures/shared';
+import { MODEL_025 } from '../../fixtures/assets';
 import { removeTempDirs, tempDir } from '../helpers';
 
 const PER_CLASS = 20;

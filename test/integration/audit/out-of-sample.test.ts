@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../../src/shared/domain';
-import { initBackend } from '../../../src/main/training/engine/backend';
+import { initBackend } from '../../../src/main/engine/backend';
 import { seededRandom } from '../../../src/shared/random';
-import { trainHead } from '../../../src/main/training/engine/head';
-import { headProbabilities, outOfSampleProbabilities, stratifiedFolds, trainAndPredict, type FoldRecord } from '../../../src/main/training/engine/out-of-sample';
+import { trainHead } from '../../../src/main/engine/head';
+import { headProbabilities, outOfSampleProbabilities, stratifiedFolds, trainAndPredict, type FoldRecord } from '../../../src/main/engine/out-of-sample';
 
 /** Random features with random labels: only memorisation can predict a label, never generalisation. */
 function noise(n: number, dim: number, k: number) {

@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preprocessVersion } from '../../../src/main/training/engine/preprocess';
+import { preprocessVersion } from '../../../src/main/engine/preprocess';
 import { ProjectStore } from '../../../src/main/store/project-store';
-import { MODEL_025 } from '../../fixtures/shared';
+import { MODEL_025 } from '../../fixtures/assets';
 import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from '../helpers';
 
 const CLASSES = ['cat', 'dog', 'ünïcode bird'];

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { Normalization } from '../../../src/main/training/engine/keras/normalization';
+import { Normalization } from '../../../src/main/engine/keras/normalization';
 import { portableArtifacts, portableRewrites, type WeightSpec } from '../../../src/main/export/portable-model';
 
 async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {

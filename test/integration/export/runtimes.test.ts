@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digitPng, writeDigits } from '../../fixtures/digits';
 import { writeCatalogWeights } from '../../fixtures/keras';
-import { MODEL_025, PHOTOS } from '../../fixtures/shared';
+import { MODEL_025, PHOTOS } from '../../fixtures/assets';
 import { cli, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 const home = tempDir('ts-export-rt-home-');

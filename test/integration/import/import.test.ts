@@ -9,7 +9,7 @@ import { listClasses } from '../../../src/main/store/classes';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import { writeDigits } from '../../fixtures/digits';
 import { writeBadCorpus, writeImage } from '../../fixtures/images';
-import { DIGITS_PNG, PHOTOS } from '../../fixtures/shared';
+import { DIGITS_PNG, PHOTOS } from '../../fixtures/assets';
 import { importNow, newStore, reasonOf, removeTempDirs, tempDir, testContext } from '../helpers';
 
 const stores: ProjectStore[] = [];

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { buildArchitecture } from '../../../src/main/training/engine/keras/architectures';
+import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
 import { ARCHITECTURES, detectArchitecture, modernResnetName } from '../../../src/main/models/keras-architectures';
 
 const shapeOf = (m: tf.LayersModel, name: string) => (m.getLayer(name).outputShape as number[]).slice(1);

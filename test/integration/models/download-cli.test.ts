@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo } from '../../../src/shared/api';
 import { Studio } from '../../../src/main/host/studio';
-import { MODELS } from '../../fixtures/shared';
+import { MODELS } from '../../fixtures/assets';
 import { cli, removeTempDirs, serveFolder, tempDir } from '../helpers';
 
 const ID = 'mobilenet_v1_0.25_224';

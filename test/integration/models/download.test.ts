@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG, catalogModel, type TfjsCatalogModel } from '../../../src/main/models/catalog';
 import { downloadModel } from '../../../src/main/models/download';
-import { MODEL_025 } from '../../fixtures/shared';
+import { MODEL_025 } from '../../fixtures/assets';
 
 let tmp: string;
 beforeAll(async () => {

@@ -19,7 +19,7 @@ import { Studio } from '../../../src/main/host/studio';
 import { catalogModel, type KerasCatalogModel } from '../../../src/main/models/catalog';
 import { partialPath } from '../../../src/main/models/download';
 import { ModelLibrary } from '../../../src/main/models/library';
-import { loadLayersModel } from '../../../src/main/training/engine/model-layers';
+import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { writeCatalogWeights } from '../../fixtures/keras';
 
 const MNV2 = 'mobilenet_v2_notop';

@@ -12,14 +12,14 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLibrary } from '../../../src/main/models/library';
-import { initBackend } from '../../../src/main/training/engine/backend';
-import { buildArchitecture } from '../../../src/main/training/engine/keras/architectures';
-import { inspectModel, loadLayersModel } from '../../../src/main/training/engine/model-layers';
-import { foldedForward } from '../../../src/main/training/engine/frozen';
-import { loadModelInput } from '../../../src/main/training/engine/preprocess';
-import { classify } from '../../../src/main/training/engine/scenario1';
+import { initBackend } from '../../../src/main/engine/backend';
+import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
+import { inspectModel, loadLayersModel } from '../../../src/main/engine/model-layers';
+import { foldedForward } from '../../../src/main/engine/frozen';
+import { loadModelInput } from '../../../src/main/engine/preprocess';
+import { classify } from '../../../src/main/engine/scenario1';
 import { keras2Topology, layerSpecs, seedWeights, writeKeras3, writeModelH5, writeWeightsH5, type LayerSpec } from '../../fixtures/keras';
-import { MODEL_025, PHOTOS, SHARED } from '../../fixtures/shared';
+import { IMAGENET_CLASSES, MODEL_025, PHOTOS } from '../../fixtures/assets';
 
 const dirs: string[] = [];
 const tmp = (prefix = 'ts-keras-'): string => {
@@ -138,7 +138,7 @@ describe('Keras files from disk', () => {
     const meta = await library.importPath(file, { id: 'mnv1_keras' });
     expect(meta.format).toBe('keras-h5');
     const photos = fs.readdirSync(PHOTOS).filter((f) => /\.(png|jpg)$/.test(f)).map((f) => path.join(PHOTOS, f));
-    const labels = path.join(SHARED, 'models/imagenet_classes.txt');
+    const labels = IMAGENET_CLASSES;
     const want = await classify(MODEL_025, photos, 3, labels);
     const got = await classify(library.dirOf('mnv1_keras'), photos, 3, labels);
     expect(got.map((r) => r.top.map((t) => t.label))).toEqual(want.map((r) => r.top.map((t) => t.label)));

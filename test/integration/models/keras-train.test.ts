@@ -14,7 +14,7 @@ import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
 import { writeDigits } from '../../fixtures/digits';
 import { layerSpecs, writeCatalogWeights, writeWeightsH5 } from '../../fixtures/keras';
-import { buildArchitecture } from '../../../src/main/training/engine/keras/architectures';
+import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
 
 const dirs: string[] = [];
 const tmp = (prefix: string): string => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../../src/main/models/errors';
 import { readModelFolder } from '../../../src/main/models/folder';
-import { GRAPH_MODEL, MODEL_025 } from '../../fixtures/shared';
+import { GRAPH_MODEL, MODEL_025 } from '../../fixtures/assets';
 import { copyModel } from '../helpers';
 
 let tmp: string;

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { version as packageVersion } from '../../../package.json';
 import { SCHEMA_VERSION } from '../../../src/main/store/migrations';
-import { ROOT } from '../../fixtures/shared';
+import { ROOT } from '../../fixtures/assets';
 import { cli, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 const home = tempDir('ts-cli-home-');

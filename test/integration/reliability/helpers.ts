@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
-export const MODEL_025 = path.resolve(ROOT, '../shared/models/mobilenet_v1_0.25_224');
+export const MODEL_025 = path.join(ROOT, 'test/assets/models/mobilenet_v1_0.25_224');
 /** tsx by its file URL: a process may run in another folder, where `--import tsx` would not resolve. */
 export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 

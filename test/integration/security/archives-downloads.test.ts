@@ -14,10 +14,9 @@ import { extractZip } from '../../../src/main/media/zip';
 import { downloadModel, shardUrl } from '../../../src/main/models/download';
 import { catalogModel, type TfjsCatalogModel } from '../../../src/main/models/catalog';
 import { writeZip } from '../../fixtures/images';
+import { MODEL_025 } from '../../fixtures/assets';
 import { removeTempDirs, tempDir } from './helpers';
 
-const SHARED = path.resolve(import.meta.dirname, '../../../../shared');
-const MODEL_025 = path.join(SHARED, 'models', 'mobilenet_v1_0.25_224');
 
 afterAll(removeTempDirs);
 

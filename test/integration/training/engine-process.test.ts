@@ -10,9 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { EngineClient, EngineError, forkEngine } from '../../../src/main/training/engine-client';
-import type { EngineEvent, TrainItem, TrainJob } from '../../../src/main/training/protocol';
+import type { EngineEvent, TrainItem, TrainJob } from '../../../src/main/engine/protocol';
 import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
-import { GRAPH_MODEL, MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/shared';
+import { GRAPH_MODEL, MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/assets';
 import { copyModel } from '../helpers';
 
 let tmp: string;

@@ -5,11 +5,11 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inspectModel, loadLayersModel, type LoadedModel } from '../../../src/main/training/engine/model-layers';
-import { initBackend } from '../../../src/main/training/engine/backend';
-import { foldedForward, layersForward } from '../../../src/main/training/engine/frozen';
-import { loadImage } from '../../../src/main/training/engine/preprocess';
-import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/shared';
+import { inspectModel, loadLayersModel, type LoadedModel } from '../../../src/main/engine/model-layers';
+import { initBackend } from '../../../src/main/engine/backend';
+import { foldedForward, layersForward } from '../../../src/main/engine/frozen';
+import { loadImage } from '../../../src/main/engine/preprocess';
+import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/assets';
 
 const PHOTO_FILES = ['coffee.png', 'motorcycle_left.png', 'chelsea.png', 'fruits.jpg'];
 let batch: tf.Tensor4D;

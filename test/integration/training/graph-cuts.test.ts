@@ -16,12 +16,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KerasArchitecture } from '../../../src/main/models/keras-architectures';
 import { blockBoundaries, buildPlan, PlanError } from '../../../src/main/scenarios/plan';
-import { initBackend } from '../../../src/main/training/engine/backend';
-import { foldedForward, frozenForward, layersForward } from '../../../src/main/training/engine/frozen';
-import { buildArchitecture } from '../../../src/main/training/engine/keras/architectures';
-import { inspectModel } from '../../../src/main/training/engine/model-layers';
+import { initBackend } from '../../../src/main/engine/backend';
+import { foldedForward, frozenForward, layersForward } from '../../../src/main/engine/frozen';
+import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
+import { inspectModel } from '../../../src/main/engine/model-layers';
 import type { ModelInspection } from '../../../src/shared/domain';
-import { NotACutError, trainableNet } from '../../../src/main/training/engine/trainable-net';
+import { NotACutError, trainableNet } from '../../../src/main/engine/trainable-net';
 import { seedWeights } from '../../fixtures/keras';
 
 const SIZE = 32;

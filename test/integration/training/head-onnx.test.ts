@@ -8,10 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/training/engine/backend';
-import { buildHead, trainHead, type HeadData } from '../../../src/main/training/engine/head';
-import { HeadStepper, type HeadStep } from '../../../src/main/training/engine/head-step';
-import { dropoutMasks, onnxHeadStep } from '../../../src/main/training/engine/onnx/head-step';
+import { initBackend } from '../../../src/main/engine/backend';
+import { buildHead, trainHead, type HeadData } from '../../../src/main/engine/head';
+import { HeadStepper, type HeadStep } from '../../../src/main/engine/head-step';
+import { dropoutMasks, onnxHeadStep } from '../../../src/main/engine/onnx/head-step';
 import { trainConfigSchema, type TrainConfig } from '../../../src/shared/domain';
 import { seededRandom } from '../../../src/shared/random';
 import { relDiff } from '../../fixtures/compare';

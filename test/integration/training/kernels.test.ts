@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/training/engine/backend';
+import { initBackend } from '../../../src/main/engine/backend';
 
 type Shape4 = [number, number, number, number];
 

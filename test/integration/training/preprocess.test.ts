@@ -8,9 +8,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { loadImage, loadModelInput } from '../../../src/main/training/engine/preprocess';
-import { decodeSmallPng } from '../../../src/main/training/engine/small-png';
-import { PHOTOS } from '../../fixtures/shared';
+import { loadImage, loadModelInput } from '../../../src/main/engine/preprocess';
+import { decodeSmallPng } from '../../../src/main/engine/small-png';
+import { PHOTOS } from '../../fixtures/assets';
 
 let tmp: string;
 beforeAll(async () => {

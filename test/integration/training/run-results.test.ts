@@ -16,7 +16,7 @@ import { HostEngine } from '../../../src/main/host/engine';
 import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
 import { UNBALANCED, writeUnbalancedDigits } from '../../fixtures/digits';
-import { MODEL_025, MODEL_075 } from '../../fixtures/shared';
+import { MODEL_025, MODEL_075 } from '../../fixtures/assets';
 import { copyModelWithOtherWeights, removeTempDirs, tempDir } from '../helpers';
 
 const TOTAL = [...UNBALANCED.train, ...UNBALANCED.val].reduce((a, b) => a + b, 0);

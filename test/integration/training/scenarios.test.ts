@@ -11,13 +11,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../../src/shared/domain';
-import { loadLayersModel } from '../../../src/main/training/engine/model-layers';
+import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { EngineClient, forkEngine, type EngineError } from '../../../src/main/training/engine-client';
-import type { EngineEvent, TrainItem, TrainJob, TrainTuning } from '../../../src/main/training/protocol';
-import { cloneNetwork } from '../../../src/main/training/engine/scenario-finetune';
-import { heInitialise, trainableNet } from '../../../src/main/training/engine/trainable-net';
+import type { EngineEvent, TrainItem, TrainJob, TrainTuning } from '../../../src/main/engine/protocol';
+import { cloneNetwork } from '../../../src/main/engine/scenario-finetune';
+import { heInitialise, trainableNet } from '../../../src/main/engine/trainable-net';
 import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
-import { MODEL_025 } from '../../fixtures/shared';
+import { MODEL_025 } from '../../fixtures/assets';
 
 /**
  * Convolution gradients on wasm need the training kernels (src/main/training/kernels). Where the

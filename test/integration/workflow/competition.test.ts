@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDigits } from '../../fixtures/digits';
-import { MODEL_025 } from '../../fixtures/shared';
+import { MODEL_025 } from '../../fixtures/assets';
 import { cli, closedPort, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 const TRAIN_PER_CLASS = 20;

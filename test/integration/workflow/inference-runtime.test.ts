@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDigits } from '../../fixtures/digits';
-import { MODEL_025 } from '../../fixtures/shared';
+import { MODEL_025 } from '../../fixtures/assets';
 import { cli, removeTempDirs, tempDir } from '../helpers';
 
 let home: string;

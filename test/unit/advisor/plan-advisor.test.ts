@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LayerInfo, SimilarityEstimateInfo } from '../../../src/shared/domain';
 import { adviseProject } from '../../../src/main/scenarios/advisor';
 import { blockBoundaries, buildPlan, defaultFreezeTo, PlanError } from '../../../src/main/scenarios/plan';
-import { centroidProbe, classifierEvidence, featureGain, sampleItems, similarityScore } from '../../../src/main/training/engine/similarity';
+import { centroidProbe, classifierEvidence, featureGain, sampleItems, similarityScore } from '../../../src/main/engine/similarity';
 
 /** MobileNet-like: conv1, 13 blocks ending in conv_pw_N_relu, pooling, classifier. */
 function layers(): LayerInfo[] {

@@ -34,7 +34,7 @@ describe('SQL outside src/main/store/', () => {
 
   it.each(SQL)('is refused in a service: %s', async (code) => {
     expect(await sqlErrors(code, 'src/main/export/example.ts')).toBe(1);
-    expect(await sqlErrors(code, 'src/main/training/engine/example.ts')).toBe(1);
+    expect(await sqlErrors(code, 'src/main/engine/example.ts')).toBe(1);
   });
 
   it.each(SQL)('is allowed in the store: %s', async (code) => {

@@ -4,8 +4,8 @@
  * JavaScript momentum update against its formula.
  */
 import { describe, expect, it } from 'vitest';
-import { ADAM, adamSimd } from '../../../src/main/training/engine/onnx/adam-simd';
-import { optimizerUpdate } from '../../../src/main/training/engine/onnx/head-step';
+import { ADAM, adamSimd } from '../../../src/main/engine/onnx/adam-simd';
+import { optimizerUpdate } from '../../../src/main/engine/onnx/head-step';
 import { seededRandom } from '../../../src/shared/random';
 
 const P = 1031;

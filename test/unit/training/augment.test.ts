@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { augmentImage, augmentRandom, IDENTITY, sampleAugment } from '../../../src/main/training/engine/augment';
+import { augmentImage, augmentRandom, IDENTITY, sampleAugment } from '../../../src/main/engine/augment';
 
 const SIZE = 16;
 const RANGE = [-1, 1] as const;

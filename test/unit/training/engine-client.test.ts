@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../../src/shared/errors';
 import { engineErrorToStudio, HostEngine } from '../../../src/main/host/engine';
 import { EngineClient, EngineError, type EngineChannel } from '../../../src/main/training/engine-client';
-import type { EngineToHost, HostToEngine, TrainJob } from '../../../src/main/training/protocol';
+import type { EngineToHost, HostToEngine, TrainJob } from '../../../src/main/engine/protocol';
 
 class FakeChannel implements EngineChannel {
   sent: HostToEngine[] = [];

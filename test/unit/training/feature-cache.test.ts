@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FeatureCache, featureKey, type FeatureKeyParts } from '../../../src/main/training/engine/feature-cache';
+import { FeatureCache, featureKey, type FeatureKeyParts } from '../../../src/main/engine/feature-cache';
 import { removeTempDirs, tempDir } from '../helpers';
 
 const parts: FeatureKeyParts = { modelId: 'mobilenet_v1_0.25_224', cutLayer: 'global_average_pooling2d_1', pool: 'avg', inputSize: 224, preprocess: 'p1' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classWeights, majorityBaseline, shuffled } from '../../../src/main/training/engine/head';
+import { classWeights, majorityBaseline, shuffled } from '../../../src/main/engine/head';
 import { seededRandom } from '../../../src/shared/random';
 
 describe('head training helpers', () => {

@@ -5,9 +5,9 @@
  * express refused by name. The runtime equality tests are in test/integration/engine/onnx.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import type { FoldPlan, PlanNode } from '../../../src/main/training/engine/frozen/plan';
-import { emitOnnx, OnnxUnsupportedError } from '../../../src/main/training/engine/onnx/emit';
-import { ModelProto } from '../../../src/main/training/engine/onnx/proto';
+import type { FoldPlan, PlanNode } from '../../../src/main/engine/frozen/plan';
+import { emitOnnx, OnnxUnsupportedError } from '../../../src/main/engine/onnx/emit';
+import { ModelProto } from '../../../src/main/engine/onnx/proto';
 import { inferenceLabel } from '../../../src/shared/domain';
 
 interface Decoded {
