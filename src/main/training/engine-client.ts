@@ -183,7 +183,7 @@ export class EngineClient implements Engine {
 
 /** The engine entry to fork (entry-script.ts: the built engine-process.js, else the .ts through tsx). */
 export function defaultEngineEntry(): { entry: string; execArgv: string[] } {
-  return entryScript('engine-process', import.meta.url, path.join('engine', 'engine-process.ts'));
+  return entryScript('engine-process', import.meta.url, path.join('..', 'engine', 'engine-process.ts'));
 }
 
 /** An EngineChannel over child_process.fork (plain Node; Electron can use utilityProcess instead). */
