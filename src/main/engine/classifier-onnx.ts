@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { folderIOHandler, readModelFolder } from '../models/folder';
 import { ModelError } from '../models/errors';
-import { buildFoldPlan, PlanError } from './frozen/plan';
+import { buildFoldPlan, FoldPlanError } from './frozen/plan';
 import { emitOnnx, OnnxUnsupportedError } from './onnx/emit';
 import { EngineJobError } from './scenario1';
 import './keras/normalization'; // EfficientNet's saved classifiers contain Keras' Normalization
@@ -45,7 +45,7 @@ export async function exportClassifierOnnx(runDir: string, out: string): Promise
     await fs.writeFile(out, bytes);
     return { bytes: bytes.length, nodes: plan.nodes.length, inputSize: run.inputSize, classes: run.classNames.length };
   } catch (e) {
-    if (e instanceof OnnxUnsupportedError || e instanceof PlanError) throw new EngineJobError('UNSUPPORTED_TOPOLOGY', `This classifier cannot be written as ONNX: ${e.message}.`);
+    if (e instanceof OnnxUnsupportedError || e instanceof FoldPlanError) throw new EngineJobError('UNSUPPORTED_TOPOLOGY', `This classifier cannot be written as ONNX: ${e.message}.`);
     throw e;
   } finally {
     model.dispose();

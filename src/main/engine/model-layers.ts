@@ -12,7 +12,7 @@ import { folderIOHandler, readModelFolder } from '../models/folder';
 import { readInstalledMeta } from '../models/library';
 import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
-import { LayerGraph } from '../scenarios/plan';
+import { LayerGraph } from '../../shared/train-plan';
 
 export interface LoadedModel {
   dir: string;

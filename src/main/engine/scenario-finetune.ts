@@ -18,7 +18,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, TrainResult } from '../../shared/domain';
 import { inspectModel } from './model-layers';
-import { buildPlan, PlanError, type TrainPlan } from '../scenarios/plan';
+import { buildTrainPlan, TrainPlanError, type TrainPlan } from '../../shared/train-plan';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { frozenForward, type FrozenForward } from './frozen';
@@ -136,9 +136,9 @@ function cannotTrainError(e: unknown, backend: BackendInfo): EngineJobError | nu
 
 function planFor(job: TrainJob, layers: ReturnType<typeof inspectModel>['layers'], cutLayer: string): TrainPlan {
   try {
-    return buildPlan(layers, { scenario: job.config.scenario, cutLayer, freezeTo: job.config.freezeTo });
+    return buildTrainPlan(layers, { scenario: job.config.scenario, cutLayer, freezeTo: job.config.freezeTo });
   } catch (e) {
-    if (e instanceof PlanError) throw new EngineJobError(e.code, e.message);
+    if (e instanceof TrainPlanError) throw new EngineJobError(e.code, e.message);
     throw e;
   }
 }

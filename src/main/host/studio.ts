@@ -34,7 +34,7 @@ import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { predictableRun, predictImages } from '../training/predict-images';
-import { buildPlan, PlanError } from '../scenarios/plan';
+import { buildTrainPlan, TrainPlanError } from '../../shared/train-plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { adviseForProject } from '../scenarios/advise-project';
 import type { Engine } from '../engine/protocol';
@@ -507,11 +507,10 @@ export class Studio implements StudioHandlers {
     if (config.cutLayer === undefined && config.freezeTo === undefined) return;
     const model = await this.inspectModelDir(modelDir);
     try {
-      buildPlan(model.layers, { scenario: config.scenario, cutLayer: config.cutLayer ?? model.defaultCutLayer, freezeTo: config.freezeTo });
+      buildTrainPlan(model.layers, { scenario: config.scenario, cutLayer: config.cutLayer ?? model.defaultCutLayer, freezeTo: config.freezeTo });
     } catch (err) {
-      if (!(err instanceof PlanError)) throw err;
-      const field = config.freezeTo !== undefined && err.message.includes(config.freezeTo) ? 'config.freezeTo' : 'config.cutLayer';
-      throw new StudioError('bad_input', err.message, field);
+      if (!(err instanceof TrainPlanError)) throw err;
+      throw new StudioError('bad_input', err.message, err.field);
     }
   }
 

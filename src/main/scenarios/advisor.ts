@@ -19,7 +19,7 @@
  * a scenario or a freeze boundary itself.
  */
 import type { AdviceInfo, LayerInfo, ModelPlans, PlanChoice, Scenario, SimilarityAnswer, SimilarityEstimateInfo } from '../../shared/domain';
-import { blockBoundaries, buildPlan, type TrainPlan } from './plan';
+import { blockBoundaries, buildTrainPlan, type TrainPlan } from '../../shared/train-plan';
 
 export type Similarity = SimilarityAnswer;
 
@@ -88,9 +88,9 @@ export function modelPlans(layers: readonly LayerInfo[], cutLayer: string): Mode
   const choice = (layer: string, plan: TrainPlan): PlanChoice => ({ layer, frozenParams: plan.frozenParams, trainableParams: plan.trainableParams });
   return {
     cutLayer,
-    features: layers.filter((l) => l.cutPoint).map((l) => choice(l.name, buildPlan(layers, { scenario: 1, cutLayer: l.name }))),
-    freeze: blockBoundaries(layers, cutLayer).map((b) => choice(b, buildPlan(layers, { scenario: 2, cutLayer, freezeTo: b }))),
-    wholeParams: buildPlan(layers, { scenario: 4, cutLayer }).trainableParams,
+    features: layers.filter((l) => l.cutPoint).map((l) => choice(l.name, buildTrainPlan(layers, { scenario: 1, cutLayer: l.name }))),
+    freeze: blockBoundaries(layers, cutLayer).map((b) => choice(b, buildTrainPlan(layers, { scenario: 2, cutLayer, freezeTo: b }))),
+    wholeParams: buildTrainPlan(layers, { scenario: 4, cutLayer }).trainableParams,
   };
 }
 
@@ -107,7 +107,7 @@ export function adviseProject(input: FullAdviceInput): AdviceInfo {
   let k: Pick<AdviceInfo, 'freezeTo' | 'k' | 'blocks' | 'frozenParams' | 'trainableParams'> = { freezeTo: null, k: null, blocks: null, frozenParams: null, trainableParams: null };
   if (input.layers && input.cutLayer) {
     try {
-      const plan = buildPlan(input.layers, { scenario: 2, cutLayer: input.cutLayer });
+      const plan = buildTrainPlan(input.layers, { scenario: 2, cutLayer: input.cutLayer });
       k = { freezeTo: plan.freezeTo, k: plan.frozenBlocks, blocks: plan.boundaries.length, frozenParams: plan.frozenParams, trainableParams: plan.trainableParams };
       if (base.scenario === 2) {
         reasons.push(

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KerasArchitecture } from '../../../src/main/models/keras-architectures';
-import { blockBoundaries, buildPlan, PlanError } from '../../../src/main/scenarios/plan';
+import { blockBoundaries, buildTrainPlan, TrainPlanError } from '../../../src/shared/train-plan';
 import { initBackend } from '../../../src/main/engine/backend';
 import { foldedForward, frozenForward, layersForward } from '../../../src/main/engine/frozen';
 import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
@@ -114,10 +114,10 @@ describe.each(Object.keys(EXPECTED) as KerasArchitecture[])('%s', (arch) => {
     for (const b of offered) expect(everyPathCrosses(model, b, expected.cut), b).toBe(true);
     for (const [name, label] of Object.entries(expected.labels)) expect(inspection.layers.find((l) => l.name === name)?.block, name).toBe(label);
     // Every plan splits the parameters up to the cut between frozen and trainable.
-    const whole = buildPlan(inspection.layers, { scenario: 4, cutLayer: expected.cut }).trainableParams;
+    const whole = buildTrainPlan(inspection.layers, { scenario: 4, cutLayer: expected.cut }).trainableParams;
     expect(whole).toBe(model.countParams());
     for (const b of offered) {
-      const p = buildPlan(inspection.layers, { scenario: 2, cutLayer: expected.cut, freezeTo: b });
+      const p = buildTrainPlan(inspection.layers, { scenario: 2, cutLayer: expected.cut, freezeTo: b });
       expect(p.frozenParams + p.trainableParams).toBe(whole);
       expect(p.frozenParams).toBe(tf.model({ inputs: model.inputs, outputs: model.getLayer(b).output as tf.SymbolicTensor }).countParams());
     }
@@ -126,8 +126,8 @@ describe.each(Object.keys(EXPECTED) as KerasArchitecture[])('%s', (arch) => {
   it.skipIf(!expected.notACut)('neither offers nor accepts a block end that a skip connection goes around', () => {
     expect(everyPathCrosses(model, expected.notACut, expected.cut)).toBe(false);
     expect(inspection.layers.find((l) => l.name === expected.notACut)?.cutPoint).toBe(false);
-    const plan = () => buildPlan(inspection.layers, { scenario: 2, cutLayer: expected.cut, freezeTo: expected.notACut });
-    expect(plan).toThrow(PlanError);
+    const plan = () => buildTrainPlan(inspection.layers, { scenario: 2, cutLayer: expected.cut, freezeTo: expected.notACut });
+    expect(plan).toThrow(TrainPlanError);
     expect(plan).toThrow(/skip connection goes around it/);
     expect(() => trainableNet(model, { from: expected.notACut, to: expected.cut, mode: 'inference' })).toThrow(NotACutError);
   });

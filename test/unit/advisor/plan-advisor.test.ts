@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerInfo, SimilarityEstimateInfo } from '../../../src/shared/domain';
 import { adviseProject } from '../../../src/main/scenarios/advisor';
-import { blockBoundaries, buildPlan, defaultFreezeTo, PlanError } from '../../../src/main/scenarios/plan';
+import { blockBoundaries, buildTrainPlan, defaultFreezeTo, TrainPlanError } from '../../../src/shared/train-plan';
 import { centroidProbe, classifierEvidence, featureGain, sampleItems, similarityScore } from '../../../src/main/engine/similarity';
 
 /** MobileNet-like: conv1, 13 blocks ending in conv_pw_N_relu, pooling, classifier. */
@@ -30,7 +30,7 @@ describe('plan builder', () => {
   });
 
   it('splits parameters at the freeze boundary, up to the feature layer (the old classifier is not counted)', () => {
-    const p = buildPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo: 'conv_pw_10_relu' });
+    const p = buildTrainPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo: 'conv_pw_10_relu' });
     expect(p).toMatchObject({ freezeTo: 'conv_pw_10_relu', frozenBlocks: 10, init: 'pretrained' });
     const all = layers().filter((l) => l.name !== 'conv_preds').reduce((a, l) => a + l.params, 0);
     expect(p.frozenParams + p.trainableParams).toBe(all);
@@ -39,17 +39,33 @@ describe('plan builder', () => {
   });
 
   it('trains everything in scenarios 3 (He) and 4 (pretrained), only the head in 1', () => {
-    expect(buildPlan(layers(), { scenario: 3, cutLayer: CUT })).toMatchObject({ freezeTo: null, frozenParams: 0, init: 'he' });
-    expect(buildPlan(layers(), { scenario: 4, cutLayer: CUT })).toMatchObject({ freezeTo: null, frozenParams: 0, init: 'pretrained' });
-    expect(buildPlan(layers(), { scenario: 1, cutLayer: CUT })).toMatchObject({ trainable: [], trainableParams: 0 });
+    expect(buildTrainPlan(layers(), { scenario: 3, cutLayer: CUT })).toMatchObject({ freezeTo: null, frozenParams: 0, init: 'he' });
+    expect(buildTrainPlan(layers(), { scenario: 4, cutLayer: CUT })).toMatchObject({ freezeTo: null, frozenParams: 0, init: 'pretrained' });
+    expect(buildTrainPlan(layers(), { scenario: 1, cutLayer: CUT })).toMatchObject({ trainable: [], trainableParams: 0 });
   });
 
   it('refuses a boundary that is not a block end, unknown, or after the cut', () => {
-    const plan = (freezeTo: string) => () => buildPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo });
-    expect(plan('conv_dw_3')).toThrow(PlanError);
+    const plan = (freezeTo: string) => () => buildTrainPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo });
+    expect(plan('conv_dw_3')).toThrow(TrainPlanError);
     expect(plan('conv_dw_3')).toThrow(/not a block boundary/);
     expect(plan('nope')).toThrow(/no layer named "nope"/);
     expect(plan(CUT)).toThrow(/must come before/);
+  });
+
+  it('names the config field each refusal is about', () => {
+    const fieldOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e instanceof TrainPlanError ? e.field : 'not a TrainPlanError';
+      }
+      return 'no error';
+    };
+    for (const freezeTo of ['conv_dw_3', 'nope', CUT]) expect(fieldOf(() => buildTrainPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo }))).toBe('config.freezeTo');
+    expect(fieldOf(() => buildTrainPlan(layers(), { scenario: 1, cutLayer: 'nope' }))).toBe('config.cutLayer');
+    expect(fieldOf(() => buildTrainPlan(layers(), { scenario: 2, cutLayer: 'nope', freezeTo: 'conv_pw_10_relu' }))).toBe('config.cutLayer');
+    // The cut layer's own refusal, whatever the freeze boundary's text says.
+    expect(fieldOf(() => buildTrainPlan(layers(), { scenario: 2, cutLayer: 'conv_pw_1_relu' }))).toBe('config.cutLayer');
   });
 });
 
@@ -91,14 +107,14 @@ describe('advisor with the similarity estimate', () => {
     expect(plans.cutLayer).toBe(CUT);
     expect(plans.freeze.map((c) => c.layer)).toEqual(blockBoundaries(layers(), CUT));
     for (const c of plans.freeze) {
-      const p = buildPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo: c.layer });
+      const p = buildTrainPlan(layers(), { scenario: 2, cutLayer: CUT, freezeTo: c.layer });
       expect(c).toEqual({ layer: c.layer, frozenParams: p.frozenParams, trainableParams: p.trainableParams });
     }
     // The default boundary is one of the choices, k = its position + 1.
     expect(plans.freeze.findIndex((c) => c.layer === a.freezeTo) + 1).toBe(a.k);
     expect(plans.features.map((c) => c.layer)).toEqual(layers().filter((l) => l.cutPoint).map((l) => l.name));
     expect(plans.features.find((c) => c.layer === 'conv_pw_2_relu')).toEqual({ layer: 'conv_pw_2_relu', frozenParams: 100 + 10 + 100 + 20 + 200, trainableParams: 0 });
-    expect(plans.wholeParams).toBe(buildPlan(layers(), { scenario: 4, cutLayer: CUT }).trainableParams);
+    expect(plans.wholeParams).toBe(buildTrainPlan(layers(), { scenario: 4, cutLayer: CUT }).trainableParams);
     expect(adviseProject({ imagesPerClass: [40, 50], answer: 'low', estimate: null, model: 'm' }).plans).toBeNull();
   });
 

@@ -92,7 +92,8 @@ export interface FoldPlan {
   shapes: Map<number, (number | null)[]>;
 }
 
-export class PlanError extends Error {}
+/** A frozen part that cannot be written as a fold plan (the message says why). */
+export class FoldPlanError extends Error {}
 
 type Config = Record<string, unknown>;
 
@@ -370,7 +371,7 @@ class Builder extends GraphWalker {
   }
 
   protected input(t: tf.SymbolicTensor): number {
-    if (this.inputShape) throw new PlanError('the frozen part has more than one input');
+    if (this.inputShape) throw new FoldPlanError('the frozen part has more than one input');
     this.inputShape = t.shape.slice(1);
     this.shapes.set(0, this.inputShape);
     return 0;
@@ -388,7 +389,7 @@ class Builder extends GraphWalker {
   }
 
   protected error(message: string): Error {
-    return new PlanError(message);
+    return new FoldPlanError(message);
   }
 }
 
@@ -413,7 +414,7 @@ export function outputTensor(model: tf.LayersModel, layer: tf.layers.Layer): tf.
   for (const t of tensorsFromOutputs(model)) if (t.sourceLayer === layer) return t;
   // Not on the way to the outputs (a side branch): its first node.
   const t = layer.inboundNodes[0]?.outputTensors[0];
-  if (!t) throw new PlanError(`layer ${layer.name} is not connected`);
+  if (!t) throw new FoldPlanError(`layer ${layer.name} is not connected`);
   return t;
 }
 
@@ -454,18 +455,18 @@ function simplify(plan: FoldPlan): void {
 
 /**
  * The plan of `model` from its input to the output of `cutLayer` (a layer name), folded and fused.
- * Throws PlanError when the layer does not exist or the part has more than one input.
+ * Throws FoldPlanError when the layer does not exist or the part has more than one input.
  */
 export function buildFoldPlan(model: tf.LayersModel, cutLayer: string): FoldPlan {
   let cut: tf.layers.Layer;
   try {
     cut = model.getLayer(cutLayer);
   } catch {
-    throw new PlanError(`the model has no layer named "${cutLayer}"`);
+    throw new FoldPlanError(`the model has no layer named "${cutLayer}"`);
   }
   const b = new Builder();
   const output = b.visit(outputTensor(model, cut), new Map());
-  if (!b.inputShape) throw new PlanError('the frozen part does not start at an input');
+  if (!b.inputShape) throw new FoldPlanError('the frozen part does not start at an input');
   const plan: FoldPlan = { inputShape: b.inputShape, nodes: b.nodes, input: 0, output, shapes: b.shapes };
   simplify(plan);
   return plan;

@@ -1,7 +1,8 @@
 /**
- * The plan builder: for a scenario and a model's layer graph, which layers stay frozen, which
- * train, where the head attaches, and how the weights start. Pure data (no TensorFlow.js): the
- * engine follows the plan, the advisor and the CLI report it.
+ * The train plan: for a scenario and a model's layer graph, which layers stay frozen, which
+ * train, where the head attaches, and how the weights start. Pure data (no TensorFlow.js), in
+ * src/shared because both sides use it: the engine builds and checks it (planTraining) and follows
+ * it, the advisor on the host builds one per choice to report.
  *
  *   1  frozen: input .. cut layer                 trainable: the head only
  *   2  frozen: input .. freezeTo (a block end)    trainable: after freezeTo .. cut layer + head
@@ -14,13 +15,18 @@
  * boundary depends on, the trainable part everything between it and the cut layer; a block end
  * inside a residual block (its skip bypasses it) is no cut and is not offered.
  */
-import type { LayerInfo, Scenario } from '../../shared/domain';
+import type { LayerInfo, Scenario } from './domain';
 
-export class PlanError extends Error {
+/** The training config's field a train plan's error is about. */
+export type TrainPlanField = 'config.cutLayer' | 'config.freezeTo';
+
+/** A train plan that cannot be built, naming the config field at fault. */
+export class TrainPlanError extends Error {
   constructor(
     /** NOT_A_CUT_POINT, UNKNOWN_LAYER or BAD_JOB (the host maps them to bad input). */
     readonly code: 'NOT_A_CUT_POINT' | 'UNKNOWN_LAYER' | 'BAD_JOB',
     message: string,
+    readonly field: TrainPlanField,
   ) {
     super(message);
   }
@@ -101,13 +107,14 @@ export class LayerGraph {
   }
 }
 
-function requireLayer(graph: LayerGraph, name: string, what: string): void {
-  if (!graph.has(name)) throw new PlanError('UNKNOWN_LAYER', `The model has no layer named "${name}" (${what}).`);
+function requireLayer(graph: LayerGraph, name: string, field: TrainPlanField): void {
+  const what = field === 'config.cutLayer' ? 'the cut layer' : 'the freeze boundary';
+  if (!graph.has(name)) throw new TrainPlanError('UNKNOWN_LAYER', `The model has no layer named "${name}" (${what}).`, field);
 }
 
 /** Block ends before the cut layer that cut the graph (not the pooling): where the network can be frozen up to. */
 export function blockBoundaries(layers: readonly LayerInfo[], cutLayer: string, graph = new LayerGraph(layers)): string[] {
-  requireLayer(graph, cutLayer, 'the cut layer');
+  requireLayer(graph, cutLayer, 'config.cutLayer');
   return layers.filter((l) => l.name !== cutLayer && l.cutPoint && !POOLING.has(l.className) && graph.isCut(l.name, cutLayer)).map((l) => l.name);
 }
 
@@ -122,25 +129,25 @@ export function defaultFreezeTo(boundaries: readonly string[]): string | null {
   return boundaries[boundaries.length - 1 - retrain] ?? null;
 }
 
-export function buildPlan(
+export function buildTrainPlan(
   layers: readonly LayerInfo[],
   options: { scenario: Scenario; cutLayer: string; freezeTo?: string | undefined },
 ): TrainPlan {
   const { scenario, cutLayer } = options;
   const graph = new LayerGraph(layers);
-  requireLayer(graph, cutLayer, 'the cut layer');
+  requireLayer(graph, cutLayer, 'config.cutLayer');
   const boundaries = blockBoundaries(layers, cutLayer, graph);
   const upToCut = graph.ancestors(cutLayer);
   let freezeTo: string | null = null;
   if (scenario === 1) freezeTo = cutLayer;
   if (scenario === 2) {
     freezeTo = options.freezeTo ?? defaultFreezeTo(boundaries);
-    if (freezeTo === null) throw new PlanError('BAD_JOB', `Scenario 2 needs a block boundary to freeze up to; ${cutLayer} has none before it.`);
-    requireLayer(graph, freezeTo, 'the freeze boundary');
-    if (freezeTo === cutLayer || !upToCut.has(freezeTo)) throw new PlanError('BAD_JOB', `The freeze boundary ${freezeTo} must come before the cut layer ${cutLayer}.`);
+    if (freezeTo === null) throw new TrainPlanError('BAD_JOB', `Scenario 2 needs a block boundary to freeze up to; ${cutLayer} has none before it.`, 'config.cutLayer');
+    requireLayer(graph, freezeTo, 'config.freezeTo');
+    if (freezeTo === cutLayer || !upToCut.has(freezeTo)) throw new TrainPlanError('BAD_JOB', `The freeze boundary ${freezeTo} must come before the cut layer ${cutLayer}.`, 'config.freezeTo');
     if (!boundaries.includes(freezeTo)) {
       const why = graph.isCut(freezeTo, cutLayer) ? '' : ' (a skip connection goes around it, so the network cannot be split there)';
-      throw new PlanError('NOT_A_CUT_POINT', `${freezeTo} is not a block boundary${why}; freeze up to one of: ${boundaries.join(', ')}.`);
+      throw new TrainPlanError('NOT_A_CUT_POINT', `${freezeTo} is not a block boundary${why}; freeze up to one of: ${boundaries.join(', ')}.`, 'config.freezeTo');
     }
   }
   const frozen = freezeTo === null ? new Set<string>() : graph.ancestors(freezeTo);
