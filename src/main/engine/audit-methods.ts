@@ -15,7 +15,10 @@ import { featureNeighbours } from './feature-neighbours';
 import { foldedForward, type Pooling } from './frozen';
 import { outOfSampleProbabilities, retrainAndPredict } from './out-of-sample';
 import { preprocessVersion } from './preprocess';
-import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer } from './scenario1';
+import { extractMissing } from './extract';
+import { EngineJobError } from './job-error';
+import { getModel, inputSizeOf } from './model-cache';
+import { pickCutLayer } from './model-layers';
 
 type Emit = (e: EngineEvent) => void;
 

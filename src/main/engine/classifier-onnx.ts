@@ -12,7 +12,7 @@ import { folderIOHandler, readModelFolder } from '../models/folder';
 import { ModelError } from '../models/errors';
 import { buildFoldPlan, FoldPlanError } from './frozen/plan';
 import { emitOnnx, OnnxUnsupportedError } from './onnx/emit';
-import { EngineJobError } from './scenario1';
+import { EngineJobError } from './job-error';
 import './keras/normalization'; // EfficientNet's saved classifiers contain Keras' Normalization
 
 export interface OnnxExportResult {

@@ -150,3 +150,11 @@ export function requireLayer(model: tf.LayersModel, name: string): tf.layers.Lay
     throw new ModelError('LAYER_NOT_FOUND', `The model has no layer named "${name}".`, { layer: name });
   }
 }
+
+export function pickCutLayer(loaded: LoadedModel, requested: string | undefined): string {
+  if (requested) {
+    requireLayer(loaded.model, requested);
+    return requested;
+  }
+  return inspectModel(loaded).defaultCutLayer;
+}

@@ -17,7 +17,6 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, TrainResult } from '../../shared/domain';
-import { inspectModel } from './model-layers';
 import { buildTrainPlan, TrainPlanError, type TrainPlan } from '../../shared/train-plan';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
@@ -32,7 +31,11 @@ import type { PreprocessingMode } from '../../shared/domain';
 import { valueRange } from '../models/preprocessing';
 import { loadModelInput, preprocessVersion } from './preprocess';
 import type { EngineEvent, TrainItem, TrainJob } from './protocol';
-import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer, validateJob } from './scenario1';
+import { extractMissing } from './extract';
+import { EngineJobError } from './job-error';
+import { getModel, inputSizeOf } from './model-cache';
+import { inspectModel, pickCutLayer } from './model-layers';
+import { validateJob } from './train-job';
 import { heInitialise, NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 
 /**

@@ -22,7 +22,10 @@ import { frozenForward } from './frozen';
 import { NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 import { loadImage, preprocessVersion } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from './protocol';
-import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
+import { readLabels } from './classify';
+import { extractMissing } from './extract';
+import { EngineJobError } from './job-error';
+import { getModel, inputSizeOf } from './model-cache';
 
 /** Images per class looked at: enough for stable means, cheap on any model (about 10 s at alpha 1.0). */
 export const SAMPLE_PER_CLASS = 24;

@@ -17,7 +17,7 @@ import { buildArchitecture } from '../../../src/main/engine/keras/architectures'
 import { inspectModel, loadLayersModel } from '../../../src/main/engine/model-layers';
 import { foldedForward } from '../../../src/main/engine/frozen';
 import { loadModelInput } from '../../../src/main/engine/preprocess';
-import { classify } from '../../../src/main/engine/scenario1';
+import { classify } from '../../../src/main/engine/classify';
 import { keras2Topology, layerSpecs, seedWeights, writeKeras3, writeModelH5, writeWeightsH5, type LayerSpec } from '../../fixtures/keras';
 import { IMAGENET_CLASSES, MODEL_025, PHOTOS } from '../../fixtures/assets';
 

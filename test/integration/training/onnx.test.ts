@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/engine/backend';
 import { foldedForward, frozenForward, layersForward, SquaresUnavailableError, type FrozenForward } from '../../../src/main/engine/frozen';
-import { extractMissing } from '../../../src/main/engine/scenario1';
+import { extractMissing } from '../../../src/main/engine/extract';
 import { buildFoldPlan } from '../../../src/main/engine/frozen/plan';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { onnxCacheDir } from '../../../src/main/engine/onnx/cache';

@@ -1,0 +1,121 @@
+/**
+ * Frozen features (or activations) of images not yet cached, appended to a cache in chunks: the
+ * extraction step of scenario 1, scenario 2's activation cache, prediction and the audit methods.
+ */
+import type { PreprocessingMode } from '../../shared/domain';
+import { SquaresUnavailableError, type FrozenForward } from './frozen';
+import type { RowSink } from './feature-cache';
+import { decodeImage, modeMap, writeInput, writeSquare } from './preprocess';
+import type { EngineEvent } from './protocol';
+
+const EXTRACT_BATCH = 32;
+/** 32 MB of float32 rows at most wait in memory before they are appended to a cache. */
+const FLUSH_FLOATS = 8 * 1024 * 1024;
+
+export interface ExtractTarget {
+  hash: string;
+  path: string;
+}
+
+/**
+ * Features for every target not in the cache, appended to it in chunks (so a cancel keeps what
+ * was done). Decoding of the next batch (sharp, libuv threads) overlaps inference of this one.
+ */
+export async function extractMissing(
+  forward: FrozenForward,
+  size: number,
+  targets: ExtractTarget[],
+  cache: RowSink,
+  signal: AbortSignal | undefined,
+  emit: (e: EngineEvent) => void,
+  /** The model's input preprocessing (its family's). */
+  mode: PreprocessingMode = 'tf',
+): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
+  const dim = forward.outputShape.reduce((a, b) => a * b, 1);
+  const map = modeMap(mode);
+  const failed: string[] = [];
+  /**
+   * One batch ready for the forward: decoded (sharp or small-png.ts, libuv threads) and written into
+   * the network's input while the previous batch's forward runs on its own thread. A batch of small
+   * images of one size goes to ONNX Runtime as they are (their centre squares), to be upscaled in
+   * its graph; any other batch is upscaled or reduced here. Images that fail are logged and left out.
+   */
+  let squaresOk = forward.runSquares !== undefined;
+  let upscaledInGraph = 0;
+  const decode = async (s: number): Promise<{ hashes: string[]; batch: Float32Array; side: number }> => {
+    const slice = targets.slice(s, s + EXTRACT_BATCH);
+    const images = await Promise.all(
+      slice.map(async (t) => {
+        try {
+          return { t, image: await decodeImage(t.path, size) };
+        } catch (e) {
+          failed.push(t.path);
+          emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });
+          return null;
+        }
+      }),
+    );
+    const ok = images.filter((d) => d !== null);
+    const sides = new Set(ok.map((d) => (d.image.fits ? size : Math.min(d.image.width, d.image.height))));
+    const side = sides.size === 1 && squaresOk ? [...sides][0]! : size;
+    const pixels = side * side * 3;
+    const batch = new Float32Array(ok.length * pixels);
+    ok.forEach((d, i) => (side < size ? writeSquare(d.image, map, batch, i * pixels) : writeInput(d.image, size, map, batch, i * pixels)));
+    return { hashes: ok.map((d) => d.t.hash), batch, side };
+  };
+  const t0 = performance.now();
+  // Where the time goes: waiting for decoded images (not hidden behind the forward), the forward, cache writes.
+  const spent = { decode: 0, forward: 0, write: 0 };
+  const timed = async <T>(part: keyof typeof spent, p: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const r = await p;
+    spent[part] += performance.now() - t;
+    return r;
+  };
+  let pending: ReturnType<typeof decode> | null = targets.length ? decode(0) : null;
+  let buffer: { hash: string; features: Float32Array }[] = [];
+  let done = 0;
+  for (let s = 0; s < targets.length; s += EXTRACT_BATCH) {
+    let decoded = await timed('decode', pending as ReturnType<typeof decode>);
+    // Squares decoded before the runtime said it cannot take them: decoded again, for the full input.
+    if (decoded.side < size && !squaresOk) decoded = await decode(s);
+    if (signal?.aborted) {
+      await cache.append(buffer);
+      return { state: 'cancelled', failed };
+    }
+    pending = s + EXTRACT_BATCH < targets.length ? decode(s + EXTRACT_BATCH) : null;
+    if (decoded.hashes.length) {
+      // The batch moves to the runtime's thread; the next one is being decoded meanwhile.
+      const n = decoded.hashes.length;
+      let values: Float32Array;
+      try {
+        values = await timed('forward', decoded.side < size ? forward.runSquares!(decoded.batch, n, decoded.side, true) : forward.runBatch(decoded.batch, n, size, true));
+        if (decoded.side < size) upscaledInGraph += n;
+      } catch (e) {
+        if (!(e instanceof SquaresUnavailableError)) throw e;
+        squaresOk = false;
+        emit({ type: 'log', message: e.message });
+        decoded = await decode(s);
+        values = await timed('forward', forward.runBatch(decoded.batch, decoded.hashes.length, size, true));
+      }
+      decoded.hashes.forEach((hash, i) => buffer.push({ hash, features: values.slice(i * dim, (i + 1) * dim) }));
+    }
+    done += Math.min(EXTRACT_BATCH, targets.length - s);
+    emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });
+    // Flush by rows (pooled features) or by bytes (activations of 100 KB-1 MB per image): memory stays flat.
+    if (buffer.length >= 512 || buffer.length * dim >= FLUSH_FLOATS) {
+      await timed('write', cache.append(buffer));
+      buffer = [];
+    }
+  }
+  await timed('write', cache.append(buffer));
+  if (targets.length) {
+    const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const total = performance.now() - t0;
+    emit({
+      type: 'log',
+      message: `Extracted ${targets.length} images in ${sec(total)} (${Math.round(targets.length / (total / 1000))} img/s): forward ${sec(spent.forward)}, waiting for decoding ${sec(spent.decode)} (the rest overlaps the forward), cache writes ${sec(spent.write)}; ${forward.kind}${upscaledInGraph ? `; ${upscaledInGraph} small images upscaled in the runtime's graph` : ''}.`,
+    });
+  }
+  return { state: 'done', failed: [...new Set(failed)] }; // a batch decoded twice (above) logs its failures twice
+}
