@@ -13,6 +13,7 @@ import { ModelError } from '../models/errors';
 import { buildFoldPlan, FoldPlanError } from './frozen/plan';
 import { emitOnnx, OnnxUnsupportedError } from './onnx/emit';
 import { EngineJobError } from './job-error';
+import { readRunRecord } from './model-files';
 import './keras/normalization'; // EfficientNet's saved classifiers contain Keras' Normalization
 
 export interface OnnxExportResult {
@@ -24,13 +25,7 @@ export interface OnnxExportResult {
 
 /** Writes the classifier of the run in `runDir` as the ONNX file `out`. */
 export async function exportClassifierOnnx(runDir: string, out: string): Promise<OnnxExportResult> {
-  let run: { inputSize?: unknown; classNames?: unknown };
-  try {
-    run = JSON.parse(await fs.readFile(path.join(runDir, 'run.json'), 'utf8')) as typeof run;
-  } catch {
-    throw new EngineJobError('RUN_NOT_FOUND', `No trained model in ${runDir} (run.json is missing or unreadable).`);
-  }
-  if (typeof run.inputSize !== 'number' || !Array.isArray(run.classNames)) throw new EngineJobError('RUN_NOT_FOUND', `run.json in ${runDir} lacks the input size or the class names.`);
+  const run = await readRunRecord(runDir);
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(folderIOHandler(await readModelFolder(path.join(runDir, 'model'))));

@@ -1,11 +1,18 @@
 /**
- * Saving a tf.LayersModel as TensorFlow.js files (model.json + one weights.bin) into a folder,
- * atomically: written to a temp sibling folder, then renamed into place.
+ * A run's files: a tf.LayersModel saved as TensorFlow.js files (model.json + one weights.bin) into
+ * a folder, atomically (written to a temp sibling folder, then renamed into place), and the run
+ * record (run.json) written and read.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { parseRunRecord, RunRecordError, runRecordText, type RunRecord, type RunRecordFields } from '../../shared/run-record';
+import type { PreprocessingMode } from '../../shared/domain';
+import { valueRange } from '../models/preprocessing';
+import { EngineJobError } from './job-error';
+import { preprocessVersion } from './preprocess';
+import type { TrainJob } from './protocol';
 
 function toBytes(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
   if (!data) return new Uint8Array(0);
@@ -57,13 +64,34 @@ export function classifierModel(network: tf.LayersModel, cutLayer: string, head:
   return tf.model({ inputs: network.inputs, outputs: head.apply(pooled) as tf.SymbolicTensor, name: 'classifier' });
 }
 
+/** The run record's fields every scenario fills alike: the job's model and classes, the model's preprocessing. */
+export function recordOfJob(job: TrainJob, preprocessing: PreprocessingMode): Pick<RunRecordFields, 'modelId' | 'modelDir' | 'classNames' | 'scaling' | 'preprocessing' | 'preprocess'> {
+  return { modelId: job.modelId, modelDir: path.resolve(job.modelDir), classNames: job.classNames, scaling: valueRange(preprocessing), preprocessing, preprocess: preprocessVersion(preprocessing) };
+}
+
 /** run.json beside the saved model (atomically): what prediction and export need to use the run. */
-export async function writeRunJson(runDir: string, data: Record<string, unknown>): Promise<string> {
+export async function writeRunRecord(runDir: string, record: RunRecordFields): Promise<string> {
   const file = path.join(runDir, 'run.json');
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(data, null, 2));
+  await fs.writeFile(tmp, runRecordText(record));
   await fs.rename(tmp, file);
   return file;
+}
+
+/** The run record in runDir; a missing or unusable one is RUN_NOT_FOUND. */
+export async function readRunRecord(runDir: string): Promise<RunRecord> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(runDir, 'run.json'), 'utf8');
+  } catch {
+    throw new EngineJobError('RUN_NOT_FOUND', `No trained model in ${runDir} (run.json is missing or unreadable).`);
+  }
+  try {
+    return parseRunRecord(text);
+  } catch (e) {
+    if (e instanceof RunRecordError) throw new EngineJobError('RUN_NOT_FOUND', `The run in ${runDir} cannot be used: ${e.message}`);
+    throw e;
+  }
 }
 
 /**

@@ -2,29 +2,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { PreprocessingMode } from '../../shared/domain';
 import { folderIOHandler, readModelFolder } from '../models/folder';
 import { extractMissing } from './extract';
 import { FeatureCache } from './feature-cache';
 import { frozenForward, type Pooling } from './frozen';
 import { EngineJobError } from './job-error';
 import { getModel } from './model-cache';
+import { readRunRecord } from './model-files';
 import type { EngineEvent, PredictItem, PredictResult } from './protocol';
-
-interface RunJson {
-  modelId: string;
-  modelDir: string;
-  cutLayer: string;
-  pool: Pooling;
-  inputSize: number;
-  preprocess: string;
-  /** Absent in runs from before per-family preprocessing: those are [-1, 1]. */
-  preprocessing?: PreprocessingMode;
-  classNames: string[];
-  featureDim: number;
-  /** 'model' (scenarios 2-4): the whole trained classifier is runDir/model, there is no separate head. */
-  classifier?: 'model';
-}
 
 async function loadSaved(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(folderIOHandler(await readModelFolder(dir)));
@@ -42,30 +27,26 @@ export async function predict(
   signal?: AbortSignal,
   emit: (e: EngineEvent) => void = () => undefined,
 ): Promise<PredictResult> {
-  let run: RunJson;
-  try {
-    run = JSON.parse(await fs.readFile(path.join(runDir, 'run.json'), 'utf8')) as RunJson;
-  } catch {
-    throw new EngineJobError('RUN_NOT_FOUND', `No trained model in ${runDir} (run.json is missing or unreadable).`);
-  }
+  const run = await readRunRecord(runDir);
   const k = run.classNames.length;
+  const pool: Pooling = run.classifier === 'head' ? run.pool : 'none';
   const whole = run.classifier === 'model' ? await loadSaved(path.join(runDir, 'model')) : null;
   const head = whole ? null : await loadSaved(path.join(runDir, 'head'));
   const log = (message: string) => emit({ type: 'log', message });
   // A whole classifier (its own trained weights, not cached per machine) runs to its softmax as one plan.
   const forward = whole
     ? await frozenForward(whole, whole.layers[whole.layers.length - 1]?.name ?? '', { pool: 'none', inputSize: run.inputSize, cacheAs: null, log })
-    : await frozenForward((await getModel(run.modelDir)).model, run.cutLayer, { pool: run.pool, inputSize: run.inputSize, cacheAs: run.modelId, log });
+    : await frozenForward((await getModel(run.modelDir)).model, run.cutLayer, { pool, inputSize: run.inputSize, cacheAs: run.modelId, log });
   try {
     const dim = whole ? k : run.featureDim;
     const features = new Map<string, Float32Array>();
     const targets = items.map((it, i) => ({ hash: it.hash ?? `path:${i}:${it.path}`, path: it.path }));
-    const key = { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess };
+    const key = { modelId: run.modelId, cutLayer: run.cutLayer, pool, inputSize: run.inputSize, preprocess: run.preprocess };
     // A whole classifier's outputs are this run's alone: they go to a scratch cache, never the project's.
     const cache = cacheDir && !whole ? await FeatureCache.open(path.join(cacheDir, 'features'), key, dim) : null;
     const scratch = cache ?? (await FeatureCache.open(path.join(runDir, '.predict-cache'), key, dim));
     const missing = targets.filter((t) => !scratch.has(t.hash));
-    const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, emit, run.preprocessing ?? 'tf');
+    const ex = await extractMissing(forward, run.inputSize, missing, scratch, signal, emit, run.preprocessing);
     if (ex.state === 'cancelled') throw new EngineJobError('CANCELLED', 'Prediction was cancelled.');
     for (const t of targets) {
       const f = scratch.get(t.hash);

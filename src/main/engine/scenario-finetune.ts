@@ -26,7 +26,8 @@ import { buildHead, classWeights, majorityBaseline, shuffled } from './head';
 import { seededRandom } from '../../shared/random';
 import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, isOutOfMemory, stepBytesPerImage } from './memory-budget';
-import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
+import { classifierModel, disposeWeights, recordOfJob, saveLayersModel, writeRunRecord } from './model-files';
+import type { RunRecord, RunRecordFields } from '../../shared/run-record';
 import type { PreprocessingMode } from '../../shared/domain';
 import { valueRange } from '../models/preprocessing';
 import { loadModelInput, preprocessVersion } from './preprocess';
@@ -240,24 +241,17 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
 
     const full = classifierModel(clone, cutLayer, head);
     const modelFiles: string[] = [];
-    const runJson = (state: string, bestEpoch: number | null) => ({
+    const runRecord = (state: RunRecord['state'], bestEpoch: number | null): RunRecordFields => ({
+      ...recordOfJob(job, loaded.preprocessing),
       scenario,
-      modelId: job.modelId,
-      modelDir: path.resolve(job.modelDir),
+      classifier: 'model',
       cutLayer,
       freezeTo: plan.freezeTo,
       inputSize: size,
-      scaling: valueRange(loaded.preprocessing),
-      preprocessing: loaded.preprocessing,
-      preprocess: preprocessVersion(loaded.preprocessing),
-      classNames: job.classNames,
       featureDim: net.outputDim,
-      /** The whole trained classifier is runDir/model; prediction runs it (no separate head). */
-      classifier: 'model',
       backend,
       bestEpoch,
       state,
-      savedAt: new Date().toISOString(),
     });
 
     const evaluate = async (): Promise<{ loss: number; acc: number; matrix: number[][] }> => {
@@ -392,14 +386,14 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
         sinceBest = 0;
         // The best model so far, on disk at once (a cancel or a crash keeps it).
         modelFiles.splice(0, modelFiles.length, ...(await saveLayersModel(full, path.join(job.runDir, 'model'))));
-        modelFiles.push(await writeRunJson(job.runDir, runJson('checkpoint', epoch)));
+        modelFiles.push(await writeRunRecord(job.runDir, runRecord('checkpoint', epoch)));
       } else {
         sinceBest++;
       }
       await saveCheckpoint(job.runDir, full, { epoch, metrics, best, sinceBest, step, seen, batchSize }, settings);
       if (!improved && config.patience > 0 && sinceBest >= config.patience) break;
     }
-    if (best) await writeRunJson(job.runDir, runJson(state, best.epoch));
+    if (best) await writeRunRecord(job.runDir, runRecord(state, best.epoch));
     const trainSeconds = (performance.now() - tTrain) / 1000;
     await cache?.close();
     return {

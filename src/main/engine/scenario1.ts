@@ -6,14 +6,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BackendInfo, TrainResult } from '../../shared/domain';
-import { valueRange } from '../models/preprocessing';
 import { extractMissing, type ExtractTarget } from './extract';
 import { FeatureCache } from './feature-cache';
 import { frozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { getModel, inputSizeOf } from './model-cache';
 import { pickCutLayer } from './model-layers';
-import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
+import { classifierModel, disposeWeights, recordOfJob, saveLayersModel, writeRunRecord } from './model-files';
 import { preprocessVersion } from './preprocess';
 import type { EngineEvent, TrainJob } from './protocol';
 import { validateJob } from './train-job';
@@ -91,22 +90,17 @@ export async function runScenario1(
         // The whole classifier (pretrained part up to the cut + pooling + head) for export.
         const full = classifierModel(loaded.model, cutLayer, head.model);
         modelFiles.push(...(await saveLayersModel(full, path.join(job.runDir, 'model'))));
-        const runJson = await writeRunJson(job.runDir, {
+        const runJson = await writeRunRecord(job.runDir, {
+          ...recordOfJob(job, loaded.preprocessing),
           scenario: 1,
-          modelId: job.modelId,
-          modelDir: path.resolve(job.modelDir),
+          classifier: 'head',
           cutLayer,
           pool,
           inputSize: size,
-          scaling: valueRange(loaded.preprocessing),
-          preprocessing: loaded.preprocessing,
-          preprocess: preprocessVersion(loaded.preprocessing),
-          classNames: job.classNames,
           featureDim: dim,
           backend,
           bestEpoch: head.bestEpoch,
           state: head.state,
-          savedAt: new Date().toISOString(),
         });
         modelFiles.push(runJson);
       }

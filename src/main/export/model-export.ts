@@ -14,35 +14,29 @@ import type { JobContext } from '../jobs/job-manager';
 import { readModelFolder, readWeightData, type ModelFolder } from '../models/folder';
 import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
-import type { PreprocessingMode } from '../../shared/domain';
 import { PREPROCESSING } from '../models/preprocessing';
+import { parseRunRecord, RunRecordError, type RunRecord } from '../../shared/run-record';
 import { describedVersions, upscalesInFloats } from '../engine/preprocess';
 import type { Engine } from '../engine/protocol';
 import { buildFolderAtomic } from './atomic';
 import { portableArtifacts, portableRewrites } from './portable-model';
 
-/** What the engine wrote beside the model (run.json); only the fields an export needs. */
-interface RunFacts {
-  classNames: string[];
-  inputSize: number;
-  scaling: [number, number];
-  preprocess: string;
-  /** The model family's preprocessing; runs from before it was recorded are 'tf' ([-1, 1]). */
-  preprocessing: PreprocessingMode;
-}
+/** What an export needs of the run record (run.json). */
+type RunFacts = Pick<RunRecord, 'classNames' | 'inputSize' | 'scaling' | 'preprocess' | 'preprocessing'>;
 
-function readRunFacts(runDir: string, runId: number): RunFacts {
-  let raw: Partial<RunFacts>;
+function readRunFacts(runDir: string, runId: number): RunRecord {
+  let text: string;
   try {
-    raw = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as Partial<RunFacts>;
+    text = fs.readFileSync(path.join(runDir, 'run.json'), 'utf8');
   } catch {
     throw new StudioError('bad_input', `Run ${runId} has no saved model (run.json is missing or unreadable in ${runDir}).`, 'runId');
   }
-  const { classNames, inputSize, scaling, preprocess } = raw;
-  const preprocessing = raw.preprocessing ?? 'tf';
-  if (!Array.isArray(classNames) || typeof inputSize !== 'number' || !Array.isArray(scaling) || scaling.length !== 2 || typeof preprocess !== 'string' || !(preprocessing in PREPROCESSING))
-    throw new StudioError('bad_input', `run.json of run ${runId} lacks the class names, input size, scaling or preprocessing of its model.`, 'runId');
-  return { classNames, inputSize, scaling, preprocess, preprocessing };
+  try {
+    return parseRunRecord(text);
+  } catch (e) {
+    if (e instanceof RunRecordError) throw new StudioError('bad_input', `Run ${runId}'s record cannot be used: ${e.message}`, 'runId');
+    throw e;
+  }
 }
 
 /** The normalisation of one channel as a formula (pixel in 0..255). */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessVersion } from '../../../src/main/engine/preprocess';
 import { ProjectStore } from '../../../src/main/store/project-store';
 import { MODEL_025 } from '../../fixtures/assets';
+import { legacyHeadRunJson } from '../../fixtures/run-record';
 import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from '../helpers';
 
 const CLASSES = ['cat', 'dog', 'ünïcode bird'];
@@ -19,7 +20,8 @@ let runId: number;
 function writeRunFolder(id: number, runJson: Record<string, unknown>): string {
   const runDir = store.runDir(id, { create: true });
   fs.cpSync(MODEL_025, path.join(runDir, 'model'), { recursive: true, filter: (src) => !src.endsWith('SOURCE.txt') });
-  fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ classNames: CLASSES, inputSize: 224, scaling: [-1, 1], preprocess: preprocessVersion('tf'), ...runJson }));
+  // A record as the engine wrote it before the record had a version: what users' runs have.
+  fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(legacyHeadRunJson({ classNames: CLASSES, modelDir: MODEL_025, ...runJson })));
   return runDir;
 }
 

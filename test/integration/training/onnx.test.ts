@@ -24,6 +24,7 @@ import { exportClassifierOnnx } from '../../../src/main/engine/classifier-onnx';
 import { classifierModel, saveLayersModel } from '../../../src/main/engine/model-files';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/assets';
+import { legacyModelRunJson } from '../../fixtures/run-record';
 import { relDiff } from '../../fixtures/compare';
 
 const PHOTO_FILES = ['coffee.png', 'motorcycle_left.png', 'chelsea.png', 'fruits.jpg'];
@@ -321,7 +322,7 @@ describe('a saved whole classifier (the network, pooling and the nested head mod
     const model = tf.model({ inputs: input, outputs: probs });
     const runDir = path.join(home, 'run-upsampling');
     await saveLayersModel(model, path.join(runDir, 'model'));
-    await fs.writeFile(path.join(runDir, 'run.json'), JSON.stringify({ inputSize: 8, classNames: ['a', 'b'] }));
+    await fs.writeFile(path.join(runDir, 'run.json'), JSON.stringify(legacyModelRunJson({ inputSize: 8, classNames: ['a', 'b'] })));
     const target = path.join(home, 'refused.onnx');
     await expect(exportClassifierOnnx(runDir, target)).rejects.toMatchObject({ code: 'UNSUPPORTED_TOPOLOGY', message: expect.stringMatching(/cannot be written as ONNX: .*odd_upsampling/) });
     await expect(fs.access(target)).rejects.toThrow();
