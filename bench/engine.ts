@@ -119,6 +119,7 @@ function runChild(args: string[]): unknown {
 async function fashion(alphas: string[]) {
   const { EngineClient, forkEngine } = await import('../src/main/training/engine-client');
   const { trainConfigSchema } = await import('../src/shared/domain');
+  const { trainPlanned } = await import('../test/fixtures/train-job');
   const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), 10000, 2000);
   const out = [];
   for (const alpha of alphas) {
@@ -128,17 +129,15 @@ async function fashion(alphas: string[]) {
     const items = data.train.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: (i % 10 === 9 ? 'val' : 'train') as 'train' | 'val' }));
     const config = trainConfigSchema.parse({ scenario: 1, model: `mobilenet_v1_${alpha}_224`, epochs: 30, patience: 4, batchSize: 64, head: { hidden: [256], dropout: 0.3, activation: 'relu' } });
     const t0 = performance.now();
-    const res = await client.call('train', {
-      job: {
-        projectDir: tmp,
-        runDir: path.join(tmp, 'run'),
-        cacheDir: path.join(tmp, 'cache'),
-        modelDir,
-        modelId: `mobilenet_v1_${alpha}_224`,
-        classNames: FASHION_CLASSES,
-        items,
-        config,
-      },
+    const res = await trainPlanned(client, {
+      projectDir: tmp,
+      runDir: path.join(tmp, 'run'),
+      cacheDir: path.join(tmp, 'cache'),
+      modelDir,
+      modelId: `mobilenet_v1_${alpha}_224`,
+      classNames: FASHION_CLASSES,
+      items,
+      config,
     });
     const totalTrainS = (performance.now() - t0) / 1000;
     const t1 = performance.now();

@@ -57,6 +57,7 @@ interface Measure {
 async function measure(m: Measure): Promise<Row> {
   const { EngineClient, forkEngine } = await import('../src/main/training/engine-client');
   const { trainConfigSchema } = await import('../src/shared/domain');
+  const { trainPlanned } = await import('../test/fixtures/train-job');
   const client = new EngineClient(() => forkEngine());
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-scen-'));
   const modelId = m.model?.id ?? `mobilenet_v1_${m.alpha}_224`;
@@ -74,9 +75,9 @@ async function measure(m: Measure): Promise<Row> {
   });
   try {
     let res: TrainResult;
-    if (m.warmCache) await client.call('train', { job: { ...job('warm'), config: { ...job('warm').config, epochs: 1 } } });
+    if (m.warmCache) await trainPlanned(client, { ...job('warm'), config: { ...job('warm').config, epochs: 1 } });
     try {
-      res = await client.call('train', { job: job('run') }, { onEvent: (e) => e.type === 'log' && /lowered|Skipped/.test(e.message) && process.stderr.write(`  ${e.message}\n`) });
+      res = await trainPlanned(client, job('run'), { onEvent: (e) => e.type === 'log' && /lowered|Skipped/.test(e.message) && process.stderr.write(`  ${e.message}\n`) });
     } catch (e) {
       const err = e as Error;
       return { what: m.what, alpha: m.alpha, size: m.inputSize ?? 224, images: items.length, backend: '-', batch: 0, epochs: 0, epochS: NaN, imgPerSec: NaN, extractS: NaN, valAcc: null, peakRssMB: NaN, note: `FAILED: ${err.message.split('\n')[0]?.slice(0, 120)}` };

@@ -158,12 +158,13 @@ async function scenario2(data: FashionImage[]): Promise<{ imgPerSec: number; ste
 async function engineRun(images: FashionImage[]): Promise<{ peakRssMB: number; extractImgPerSec: number; headS: number; frozen: string }> {
   const { EngineClient, forkEngine } = await import('../src/main/training/engine-client');
   const { trainConfigSchema } = await import('../src/shared/domain');
+  const { trainPlanned } = await import('../test/fixtures/train-job');
   const client = new EngineClient(() => forkEngine());
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-rss-'));
   try {
     const items = images.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: 'train' as const }));
     const config = trainConfigSchema.parse({ scenario: 1, model: 'mobilenet_v1_0.25_224', epochs: 10, patience: 0, batchSize: 64, head: { hidden: [128], dropout: 0.2, activation: 'relu' } });
-    const res = await client.call('train', { job: {
+    const res = await trainPlanned(client, {
       projectDir: tmp,
       runDir: path.join(tmp, 'run'),
       cacheDir: path.join(tmp, 'cache'),
@@ -172,7 +173,7 @@ async function engineRun(images: FashionImage[]): Promise<{ peakRssMB: number; e
       classNames: FASHION_CLASSES,
       items,
       config,
-    } });
+    });
     const stats = await client.call('stats', {});
     return { peakRssMB: stats.maxRssBytes / 2 ** 20, extractImgPerSec: images.length / (res.extractMs / 1000), headS: res.trainMs / 1000, frozen: res.frozenKind };
   } finally {

@@ -15,7 +15,7 @@
  * boundary depends on, the trainable part everything between it and the cut layer; a block end
  * inside a residual block (its skip bypasses it) is no cut and is not offered.
  */
-import type { LayerInfo, Scenario } from './domain';
+import type { LayerInfo, ModelInspection, Scenario } from './domain';
 
 /** The training config's field a train plan's error is about. */
 export type TrainPlanField = 'config.cutLayer' | 'config.freezeTo';
@@ -164,4 +164,12 @@ export function buildTrainPlan(
     trainableParams: sum(trainable),
     init: scenario === 3 ? 'he' : 'pretrained',
   };
+}
+
+/** The plan of a training config on an inspected model: at the model's default cut layer when the config names none. */
+export function trainPlanFor(
+  model: Pick<ModelInspection, 'layers' | 'defaultCutLayer'>,
+  config: { scenario: Scenario; cutLayer?: string | undefined; freezeTo?: string | undefined },
+): TrainPlan {
+  return buildTrainPlan(model.layers, { scenario: config.scenario, cutLayer: config.cutLayer ?? model.defaultCutLayer, freezeTo: config.freezeTo });
 }

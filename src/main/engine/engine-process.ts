@@ -15,6 +15,7 @@ import { EngineJobError } from './job-error';
 import { getModel } from './model-cache';
 import { predict } from './predict';
 import { runScenario1 } from './scenario1';
+import { planTraining } from './train-job';
 import { runFinetune } from './scenario-finetune';
 import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
@@ -29,6 +30,7 @@ import {
   type EngineResult,
   type EngineToHost,
   type HostToEngine,
+  type MethodDef,
 } from './protocol';
 
 interface ParentPort {
@@ -46,7 +48,7 @@ function send(msg: EngineToHost): void {
 
 function toErrorData(e: unknown): EngineErrorData {
   if (e instanceof ModelError) return { code: e.code, message: e.message, details: e.details };
-  if (e instanceof EngineJobError) return { code: e.code, message: e.message };
+  if (e instanceof EngineJobError) return { code: e.code, message: e.message, ...(e.field === undefined ? {} : { field: e.field }) };
   const err = e as Error;
   return { code: 'ENGINE_ERROR', message: err?.message ?? String(e) };
 }
@@ -63,6 +65,7 @@ type Handlers = { [M in EngineMethod]: (params: EngineParams<M>, ctx: CallContex
 const handlers: Handlers = {
   backend: (_params, { backend }) => backend,
   inspectModel: async ({ modelDir }) => inspectModel(await getModel(modelDir)),
+  planTraining: async ({ modelDir, config }) => planTraining(inspectModel(await getModel(modelDir, { evict: false })), config),
   classify: ({ modelDir, imagePaths, topK, labelsPath }) => classify(modelDir, imagePaths, topK, labelsPath),
   train: ({ job }, { signal, emit, backend }) => {
     // Every run's log says what it runs on and how that was chosen, whichever call started the engine.
@@ -115,7 +118,7 @@ function onMessage(raw: unknown): void {
   if (msg.kind !== 'call') return;
   const controller = new AbortController();
   controllers.set(msg.id, controller);
-  queue = queue.then(async () => {
+  const run = async (): Promise<void> => {
     try {
       if (!isEngineMethod(msg.method)) throw new EngineJobError('UNKNOWN_METHOD', `The engine has no method ${JSON.stringify(msg.method)}.`);
       if (controller.signal.aborted && !engineMethods[msg.method].cancelResolves) {
@@ -129,7 +132,10 @@ function onMessage(raw: unknown): void {
     } finally {
       controllers.delete(msg.id);
     }
-  });
+  };
+  const method: MethodDef<unknown, unknown> | undefined = isEngineMethod(msg.method) ? engineMethods[msg.method] : undefined;
+  if (method?.beside) void run();
+  else queue = queue.then(run);
 }
 
 if (parentPort) parentPort.on('message', (e) => onMessage(e.data));

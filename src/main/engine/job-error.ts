@@ -6,6 +6,8 @@ export class EngineJobError extends Error {
   constructor(
     readonly code: EngineErrorData['code'],
     message: string,
+    /** The call's field at fault, when there is one. */
+    readonly field?: string,
   ) {
     super(message);
   }

@@ -16,6 +16,10 @@
  */
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, ModelInspection, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
 import type { ModelErrorCode } from '../models/errors';
+import type { TrainPlan } from '../../shared/train-plan';
+
+/** What of a training config shapes its plan. */
+export type TrainPlanRequest = Pick<TrainConfig, 'scenario' | 'cutLayer' | 'freezeTo'>;
 
 /** One labelled image of a training job. */
 export interface TrainItem {
@@ -40,6 +44,8 @@ export interface TrainJob {
   classNames: string[];
   items: TrainItem[];
   config: TrainConfig;
+  /** The checked plan of `config` on this model (planTraining): the engine follows it, it does not plan again. */
+  plan: TrainPlan;
   /** Scenarios 2-4: continue the run in runDir from its last checkpoint (after a cancel or a crash). */
   resume?: boolean;
   /** Benchmarks and tests only: a smaller input size (speed), a memory budget (batch reduction). */
@@ -123,8 +129,13 @@ export interface EngineStats {
   tensorBytes: number;
 }
 
-/** A method's entry: its params and result types (phantoms) and how it behaves on cancel. */
+/** A method's entry: its params and result types (phantoms), how it behaves on cancel, and whether it waits its turn. */
 export interface MethodDef<P, R> {
+  /**
+   * Answered at once, beside a call that is running (a long training), instead of after it: for a
+   * quick read of a model that changes nothing a running call uses.
+   */
+  beside?: true;
   /**
    * A cancel ends the call with a result saying so (a training run keeps what it finished and
    * resolves with state 'cancelled'), not with a CANCELLED error; also when cancelled before it started.
@@ -140,6 +151,8 @@ type NoParams = Record<string, never>;
 export const engineMethods = {
   backend: method<NoParams, BackendInfo>(),
   inspectModel: method<{ modelDir: string }, ModelInspection>(),
+  /** The checked train plan of a config on a model (the default cut layer when it names none); a refusal names the config field. */
+  planTraining: method<{ modelDir: string; config: TrainPlanRequest }, TrainPlan>({ beside: true }),
   /** ImageNet classification with a full model (the photo test), or a run's exported classifier. */
   classify: method<{ modelDir: string; imagePaths: string[]; topK?: number; labelsPath?: string }, ClassifyResult[]>(),
   /** Any scenario (the engine dispatches on job.config.scenario). */
@@ -216,6 +229,8 @@ export type EngineErrorCode = ModelErrorCode | EngineJobErrorCode | EngineProces
 export interface EngineErrorData {
   code: Exclude<EngineErrorCode, EngineProcessErrorCode>;
   message: string;
+  /** The field of the call's params at fault ('config.freezeTo'), when the engine can name one. */
+  field?: string;
   details?: Record<string, unknown>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Scenarios 2, 3 and 4 in the engine process: the plan (scenarios/plan.ts) says what is frozen;
+ * Scenarios 2, 3 and 4 in the engine process: the job's train plan (planTraining) says what is frozen;
  * the network is cloned from the pretrained one (pretrained weights for 2 and 4, He
  * initialisation for 3) so the cached pretrained model is never changed; the frozen part runs as
  * the folded inference graph (its weights and BatchNorm statistics cannot move); the trainable
@@ -17,7 +17,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, TrainResult } from '../../shared/domain';
-import { buildTrainPlan, TrainPlanError, type TrainPlan } from '../../shared/train-plan';
+import type { TrainPlan } from '../../shared/train-plan';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { frozenForward, type FrozenForward } from './frozen';
@@ -35,7 +35,7 @@ import type { EngineEvent, TrainItem, TrainJob } from './protocol';
 import { extractMissing } from './extract';
 import { EngineJobError } from './job-error';
 import { getModel, inputSizeOf } from './model-cache';
-import { inspectModel, pickCutLayer } from './model-layers';
+import { requireLayer } from './model-layers';
 import { validateJob } from './train-job';
 import { heInitialise, NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
 
@@ -138,22 +138,14 @@ function cannotTrainError(e: unknown, backend: BackendInfo): EngineJobError | nu
   );
 }
 
-function planFor(job: TrainJob, layers: ReturnType<typeof inspectModel>['layers'], cutLayer: string): TrainPlan {
-  try {
-    return buildTrainPlan(layers, { scenario: job.config.scenario, cutLayer, freezeTo: job.config.freezeTo });
-  } catch (e) {
-    if (e instanceof TrainPlanError) throw new EngineJobError(e.code, e.message);
-    throw e;
-  }
-}
-
 export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e: EngineEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
   validateJob(job);
   const config = job.config;
   const scenario = config.scenario;
   const loaded = await getModel(job.modelDir);
-  const cutLayer = pickCutLayer(loaded, config.cutLayer);
-  const plan = planFor(job, inspectModel(loaded).layers, cutLayer);
+  const { plan } = job;
+  const { cutLayer } = plan;
+  requireLayer(loaded.model, cutLayer);
   const declaredSize = inputSizeOf(loaded.model);
   const size = job.tuning?.inputSize ?? declaredSize;
   const clone = await cloneNetwork(loaded.model, plan.init);

@@ -11,7 +11,7 @@ import { FeatureCache } from './feature-cache';
 import { frozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
 import { getModel, inputSizeOf } from './model-cache';
-import { pickCutLayer } from './model-layers';
+import { requireLayer } from './model-layers';
 import { classifierModel, disposeWeights, recordOfJob, saveLayersModel, writeRunRecord } from './model-files';
 import { preprocessVersion } from './preprocess';
 import type { EngineEvent, TrainJob } from './protocol';
@@ -25,7 +25,8 @@ export async function runScenario1(
 ): Promise<TrainResult> {
   validateJob(job);
   const loaded = await getModel(job.modelDir);
-  const cutLayer = pickCutLayer(loaded, job.config.cutLayer);
+  const { cutLayer } = job.plan;
+  requireLayer(loaded.model, cutLayer);
   const pool: Pooling = 'avg';
   const size = inputSizeOf(loaded.model);
   const log = (message: string) => emit({ type: 'log', message });

@@ -48,7 +48,7 @@ const STUDIO_CODE: Record<EngineErrorCode, ErrorCode> = {
 export function engineErrorToStudio(err: unknown): unknown {
   if (!(err instanceof EngineError)) return err;
   // The lookup can only miss for an engine build newer than this host (the codes cross a process boundary).
-  return new StudioError(STUDIO_CODE[err.code] ?? 'engine_failed', err.message);
+  return new StudioError(STUDIO_CODE[err.code] ?? 'engine_failed', err.message, err.field);
 }
 
 export class HostEngine implements StudioEngine {

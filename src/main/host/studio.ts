@@ -34,7 +34,6 @@ import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { predictableRun, predictImages } from '../training/predict-images';
-import { buildTrainPlan, TrainPlanError } from '../../shared/train-plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { adviseForProject } from '../scenarios/advise-project';
 import type { Engine } from '../engine/protocol';
@@ -488,8 +487,9 @@ export class Studio implements StudioHandlers {
     const store = this.store();
     const { classNames, items } = trainingSet(store);
     const modelDir = this.models.require(input.config.model);
-    await this.checkLayers(input.config, modelDir);
-    return this.queueRun(store, (jobId) => runs.createRun(store.db, { config: input.config, classNames, jobId }), { classNames, items, modelDir, config: input.config });
+    // Refused before a run exists when the model cannot train so (the error names the field).
+    const plan = await this.engine().call('planTraining', { modelDir, config: input.config });
+    return this.queueRun(store, (jobId) => runs.createRun(store.db, { config: input.config, classNames, jobId }), { classNames, items, modelDir, config: input.config, plan });
   }
 
   /** Records the run (new, or reopened for a resume) under a new job id and queues its training. */
@@ -500,18 +500,6 @@ export class Studio implements StudioHandlers {
     const { job } = this.jobs.start('train', work, jobId);
     this.changed('runs');
     return { job, runId };
-  }
-
-  /** A cut layer or freeze boundary the model lacks is refused before a run exists, naming the field. */
-  private async checkLayers(config: ParsedInput<'startTraining'>['config'], modelDir: string): Promise<void> {
-    if (config.cutLayer === undefined && config.freezeTo === undefined) return;
-    const model = await this.inspectModelDir(modelDir);
-    try {
-      buildTrainPlan(model.layers, { scenario: config.scenario, cutLayer: config.cutLayer ?? model.defaultCutLayer, freezeTo: config.freezeTo });
-    } catch (err) {
-      if (!(err instanceof TrainPlanError)) throw err;
-      throw new StudioError('bad_input', err.message, err.field);
-    }
   }
 
   async resumeRun(input: ParsedInput<'resumeRun'>): Promise<{ job: JobInfo<'train'>; runId: number }> {
@@ -528,11 +516,12 @@ export class Studio implements StudioHandlers {
       throw new StudioError('bad_input', `The project's classes changed since run ${run.id} (${run.classNames.join(', ')} then, ${classNames.join(', ')} now): start a new run.`, 'id');
     const config = { ...run.config, ...(input.epochs === undefined ? {} : { epochs: input.epochs }) };
     const modelDir = this.models.require(config.model);
+    const plan = await this.engine().call('planTraining', { modelDir, config });
     const record = (jobId: string): number => {
       runs.reopenRun(store.db, run.id, jobId, config);
       return run.id;
     };
-    return this.queueRun(store, record, { classNames, items, modelDir, config, resume: true });
+    return this.queueRun(store, record, { classNames, items, modelDir, config, plan, resume: true });
   }
 
   async listRuns(): Promise<RunSummary[]> {

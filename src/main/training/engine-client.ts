@@ -36,6 +36,8 @@ export class EngineError extends Error {
     readonly code: EngineErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** The call's field at fault ('config.freezeTo'), when the engine named one. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -177,7 +179,7 @@ export class EngineClient implements Engine {
     if (!p) return;
     this.pending.delete(msg.id);
     if (msg.kind === 'result') p.resolve(msg.result);
-    else p.reject(new EngineError(msg.error.code, msg.error.message, msg.error.details ?? {}));
+    else p.reject(new EngineError(msg.error.code, msg.error.message, msg.error.details ?? {}, msg.error.field));
   }
 }
 

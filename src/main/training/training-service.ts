@@ -5,6 +5,7 @@
  * the engine process does the work.
  */
 import type { ConfusionMatrix, EpochMetrics, RunProgress, TrainConfig, TrainRunResult } from '../../shared/domain';
+import type { TrainPlan } from '../../shared/train-plan';
 import { StudioError } from '../../shared/errors';
 import { PROGRESS_INTERVAL_MS, type JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
@@ -25,6 +26,8 @@ export interface TrainingInput {
   items: TrainItem[];
   modelDir: string;
   config: TrainConfig;
+  /** The checked plan of `config` on the model (the engine's planTraining). */
+  plan: TrainPlan;
   resume?: boolean;
 }
 
@@ -121,6 +124,7 @@ export class TrainingService {
             classNames: job.classNames,
             items: job.items,
             config: job.config,
+            plan: job.plan,
             ...(job.resume ? { resume: true } : {}),
           },
         },

@@ -18,7 +18,8 @@ import type { KerasArchitecture } from '../../../src/main/models/keras-architect
 import { ModelLibrary } from '../../../src/main/models/library';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { EngineClient, forkEngine } from '../../../src/main/training/engine-client';
-import type { TrainItem, TrainJob } from '../../../src/main/engine/protocol';
+import type { TrainItem } from '../../../src/main/engine/protocol';
+import { trainPlanned, type UnplannedJob } from '../../fixtures/train-job';
 import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
 import { writeCatalogWeights } from '../../fixtures/keras';
 import { removeTempDirs, tempDir } from '../helpers';
@@ -49,7 +50,7 @@ async function install(arch: KerasArchitecture): Promise<string> {
   return library.dirOf(model.id);
 }
 
-function job(arch: KerasArchitecture, dir: string, name: string, config: Omit<TrainConfigInput, 'model'>, only?: TrainItem[]): TrainJob {
+function job(arch: KerasArchitecture, dir: string, name: string, config: Omit<TrainConfigInput, 'model'>, only?: TrainItem[]): UnplannedJob {
   return {
     projectDir: tmp,
     runDir: path.join(tmp, 'runs', name),
@@ -98,7 +99,7 @@ describe.each(Object.keys(SCENARIO_2) as KerasArchitecture[])('%s, scenario 2 fr
   const s2 = SCENARIO_2[arch];
   it('keeps frozen weights and BatchNorm statistics bit-identical, trains the rest, lowers the loss and predicts', async () => {
     const dir = await install(arch);
-    const r = await engine.call('train', { job: job(arch, dir, `${arch}-s2`, { scenario: 2, freezeTo: s2.freezeTo, epochs: 3, lr: 1e-3 }) });
+    const r = await trainPlanned(engine, job(arch, dir, `${arch}-s2`, { scenario: 2, freezeTo: s2.freezeTo, epochs: 3, lr: 1e-3 }));
     expect(r).toMatchObject({ state: 'succeeded', scenario: 2, freezeTo: s2.freezeTo, cutLayer: s2.cut, frozenPart: 'cached', epochsRun: 3 });
     expect(r.frozenKind).toMatch(/^onnxruntime/);
     expect(r.frozenParams! + r.trainableParams!).toBeGreaterThan(r.trainableParams!);
@@ -155,7 +156,7 @@ describe.each([
 
   it('scenario 4 trains the whole graph at the pretrained learning rate and keeps every BatchNorm statistic', async () => {
     const lrPretrained = 1e-5;
-    const r = await engine.call('train', { job: job(arch, dir, `${arch}-s4`, { scenario: 4, epochs: 1, lr: 1e-3, lrPretrained }, fewItems()) });
+    const r = await trainPlanned(engine, job(arch, dir, `${arch}-s4`, { scenario: 4, epochs: 1, lr: 1e-3, lrPretrained }, fewItems()));
     expect(r).toMatchObject({ state: 'succeeded', scenario: 4, frozenParams: 0, frozenPart: 'none' });
     const steps = Math.ceil(20 / 16);
     const after = await weightsByLayer(path.join(tmp, 'runs', `${arch}-s4`, 'model'));
@@ -185,7 +186,7 @@ describe.each([
   }, 300_000);
 
   it('scenario 3 starts from He initialisation and learns its BatchNorm statistics from the batches', async () => {
-    const r = await engine.call('train', { job: job(arch, dir, `${arch}-s3`, { scenario: 3, epochs: 1 }, fewItems()) });
+    const r = await trainPlanned(engine, job(arch, dir, `${arch}-s3`, { scenario: 3, epochs: 1 }, fewItems()));
     expect(r).toMatchObject({ state: 'succeeded', scenario: 3, frozenParams: 0 });
     expect(Number.isFinite(r.metrics[0]!.trainLoss)).toBe(true);
     const after = await weightsByLayer(path.join(tmp, 'runs', `${arch}-s3`, 'model'));

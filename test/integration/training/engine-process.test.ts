@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { EngineClient, EngineError, forkEngine } from '../../../src/main/training/engine-client';
-import type { EngineEvent, TrainItem, TrainJob } from '../../../src/main/engine/protocol';
+import type { EngineEvent, TrainItem } from '../../../src/main/engine/protocol';
+import { trainPlanned, type UnplannedJob } from '../../fixtures/train-job';
 import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
 import { GRAPH_MODEL, MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/assets';
 import { copyModel } from '../helpers';
@@ -25,7 +26,7 @@ const client = new EngineClient(() => {
 
 const config = trainConfigSchema.parse({ scenario: 1, model: 'mobilenet_v1_0.25_224', epochs: 15, patience: 4, seed: 7 });
 
-function job(name: string, over: Partial<TrainJob> = {}): TrainJob {
+function job(name: string, over: Partial<UnplannedJob> = {}): UnplannedJob {
   return {
     projectDir: tmp,
     runDir: path.join(tmp, 'runs', name),
@@ -87,7 +88,7 @@ describe('engine process', () => {
     await expect(client.call('inspectModel', { modelDir: noShard })).rejects.toMatchObject({ code: 'SHARD_MISSING', message: expect.stringContaining('group5-shard1of1') });
     const truncated = await copyModel(MODEL_025, path.join(tmp, 'broken-truncated'));
     await fs.truncate(path.join(truncated, 'group29-shard1of1'), 4096);
-    await expect(client.call('train', { job: job('broken', { modelDir: truncated }) })).rejects.toMatchObject({
+    await expect(trainPlanned(client, job('broken', { modelDir: truncated }))).rejects.toMatchObject({
       code: 'SHARD_SIZE_MISMATCH',
       message: expect.stringMatching(/group29-shard1of1.*4096 bytes.*1028000 bytes/),
     });
@@ -100,7 +101,7 @@ describe('engine process', () => {
 
   it('trains scenario 1 on the digits far above the majority baseline, then reuses every cached feature', async () => {
     const events: EngineEvent[] = [];
-    const r1 = await client.call('train', { job: job('run1') }, { onEvent: (e) => events.push(e) });
+    const r1 = await trainPlanned(client, job('run1'), { onEvent: (e) => events.push(e) });
     expect(r1.state).toBe('succeeded');
     // The run says what it runs on first, and how that was chosen, though an earlier call started the engine.
     expect(events[0]).toEqual({ type: 'backend', backend: r1.backend });
@@ -119,7 +120,7 @@ describe('engine process', () => {
       ['head/model.json', 'head/weights.bin', 'model/model.json', 'model/weights.bin', 'run.json'].sort(),
     );
 
-    const r2 = await client.call('train', { job: job('run2') });
+    const r2 = await trainPlanned(client, job('run2'));
     expect(r2.cache).toEqual({ hits: 500, misses: 0 });
     // Same seed, same features: the same run.
     expect(r2.metrics.map((m) => m.valLoss)).toEqual(r1.metrics.map((m) => m.valLoss));
@@ -137,18 +138,40 @@ describe('engine process', () => {
     );
   });
 
+  it('plans a training on a model, names the field it refuses, and answers beside a running training', async () => {
+    const plan = await client.call('planTraining', { modelDir: MODEL_025, config: { scenario: 2, freezeTo: 'conv_pw_11_relu' } });
+    expect(plan).toMatchObject({ scenario: 2, cutLayer: 'global_average_pooling2d_1', freezeTo: 'conv_pw_11_relu', init: 'pretrained' });
+    expect(plan.trainable).toContain('conv_pw_13_relu');
+    await expect(client.call('planTraining', { modelDir: MODEL_025, config: { scenario: 2, freezeTo: 'conv_dw_5' } })).rejects.toMatchObject({
+      code: 'NOT_A_CUT_POINT',
+      field: 'config.freezeTo',
+    });
+    await expect(client.call('planTraining', { modelDir: MODEL_025, config: { scenario: 1, cutLayer: 'nope' } })).rejects.toMatchObject({ code: 'UNKNOWN_LAYER', field: 'config.cutLayer' });
+    // A start while a training runs is answered then, not when the training ends (a queued run is not held up).
+    const ac = new AbortController();
+    let ended = false;
+    let trainingStarted!: () => void;
+    const started = new Promise<void>((resolve) => (trainingStarted = resolve));
+    const training = trainPlanned(client, job('beside', { config: { ...config, epochs: 500, patience: 0 } }), {
+      signal: ac.signal,
+      onEvent: (e) => e.type === 'epoch' && trainingStarted(),
+    }).finally(() => (ended = true));
+    await started;
+    const during = await client.call('planTraining', { modelDir: MODEL_075, config: { scenario: 4 } });
+    expect(during).toMatchObject({ scenario: 4, freezeTo: null, init: 'pretrained' });
+    expect(ended).toBe(false);
+    ac.abort();
+    expect((await training).state).toBe('cancelled');
+  });
+
   it('cancel through the AbortSignal ends the run cancelled', async () => {
     const ac = new AbortController();
-    const r = await client.call(
-      'train',
-      { job: job('cancelled', { config: { ...config, epochs: 500, patience: 0 } }) },
-      {
-        signal: ac.signal,
-        onEvent: (e) => {
-          if (e.type === 'epoch' && e.metrics.epoch === 2) ac.abort();
-        },
+    const r = await trainPlanned(client, job('cancelled', { config: { ...config, epochs: 500, patience: 0 } }), {
+      signal: ac.signal,
+      onEvent: (e) => {
+        if (e.type === 'epoch' && e.metrics.epoch === 2) ac.abort();
       },
-    );
+    });
     expect(r.state).toBe('cancelled');
     expect(r.epochsRun).toBeGreaterThanOrEqual(2);
     expect(r.epochsRun).toBeLessThan(10);
@@ -160,18 +183,14 @@ describe('engine process', () => {
     const { pid } = await client.call('stats', {});
     expect(client.pid).toBe(pid);
     let killed = false;
-    const failing = client.call(
-      'train',
-      { job: job('crash', { items: more, cacheDir: path.join(tmp, 'cache-crash') }) },
-      {
-        onEvent: (e) => {
-          if (e.type === 'progress' && !killed) {
-            killed = true;
-            process.kill(pid, 'SIGKILL');
-          }
-        },
+    const failing = trainPlanned(client, job('crash', { items: more, cacheDir: path.join(tmp, 'cache-crash') }), {
+      onEvent: (e) => {
+        if (e.type === 'progress' && !killed) {
+          killed = true;
+          process.kill(pid, 'SIGKILL');
+        }
       },
-    );
+    });
     const err = await failing.then(
       () => null,
       (e: unknown) => e,
@@ -180,7 +199,7 @@ describe('engine process', () => {
     expect((err as EngineError).code).toBe('ENGINE_CRASHED');
     expect((err as EngineError).message).toMatch(/The training engine stopped unexpectedly \(exit code .*, signal SIGKILL\)/);
     const startsBefore = starts;
-    const r = await client.call('train', { job: job('after-crash') });
+    const r = await trainPlanned(client, job('after-crash'));
     expect(starts).toBe(startsBefore + 1);
     expect(client.pid).not.toBe(pid);
     expect(r.state).toBe('succeeded');

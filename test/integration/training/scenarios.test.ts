@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../../src/shared/domain';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { EngineClient, forkEngine, type EngineError } from '../../../src/main/training/engine-client';
-import type { EngineEvent, TrainItem, TrainJob, TrainTuning } from '../../../src/main/engine/protocol';
+import type { EngineEvent, TrainItem, TrainTuning } from '../../../src/main/engine/protocol';
+import { trainPlanned, type UnplannedJob } from '../../fixtures/train-job';
 import { cloneNetwork } from '../../../src/main/engine/scenario-finetune';
 import { heInitialise, trainableNet } from '../../../src/main/engine/trainable-net';
 import { DIGIT_CLASSES, writeDigitItems } from '../../fixtures/digits';
@@ -33,7 +34,7 @@ let trainer: EngineClient = inference;
 async function wasmCanTrain(): Promise<boolean> {
   const onePerClass = DIGIT_CLASSES.map((_, label) => items.find((i) => i.label === label && i.split === 'train')!);
   try {
-    await inference.call('train', { job: { ...job('probe', { scenario: 4, epochs: 1 }, { inputSize: 32 }), items: onePerClass } });
+    await trainPlanned(inference, { ...job('probe', { scenario: 4, epochs: 1 }, { inputSize: 32 }), items: onePerClass });
     return true;
   } catch (e) {
     if ((e as EngineError).code === 'BACKEND_CANNOT_TRAIN') return false;
@@ -41,7 +42,7 @@ async function wasmCanTrain(): Promise<boolean> {
   }
 }
 
-function job(name: string, config: Omit<TrainConfigInput, 'model'>, extra: TrainTuning = {}): TrainJob {
+function job(name: string, config: Omit<TrainConfigInput, 'model'>, extra: TrainTuning = {}): UnplannedJob {
   return {
     projectDir: tmp,
     runDir: path.join(tmp, 'runs', name),
@@ -89,7 +90,7 @@ afterAll(() => {
 describe('scenario 2: freeze the first k layers', () => {
   it('keeps frozen weights and every BatchNorm statistic bit-identical, changes the trainable weights, improves on the untrained head, and predicts', async () => {
     const events: EngineEvent[] = [];
-    const r = await trainer.call('train', { job: job('s2', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2 }) }, { onEvent: (e) => events.push(e) });
+    const r = await trainPlanned(trainer, job('s2', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2 }), { onEvent: (e) => events.push(e) });
     expect(r).toMatchObject({ state: 'succeeded', scenario: 2, freezeTo: 'conv_pw_11_relu', frozenPart: 'cached', cache: { hits: 0, misses: 80 }, epochsRun: 2 });
     expect(r.frozenParams).toBeGreaterThan(0);
     perImageBytes = r.stepBytesPerImage ?? 0;
@@ -122,17 +123,13 @@ describe('scenario 2: freeze the first k layers', () => {
     const events: EngineEvent[] = [];
     const controller = new AbortController();
     const again = job('s2-again', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2, batchSize: 32 }, { memoryBudgetBytes: 3.5 * perImageBytes });
-    const r = await trainer.call(
-      'train',
-      { job: again },
-      {
-        signal: controller.signal,
-        onEvent: (e) => {
-          events.push(e);
-          if (e.type === 'epoch') controller.abort();
-        },
+    const r = await trainPlanned(trainer, again, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'epoch') controller.abort();
       },
-    );
+    });
     expect(r.cache).toEqual({ hits: 80, misses: 0 });
     expect(r.batchSize).toBe(2);
     expect(r.batchReductions?.[0]).toMatch(/Batch size lowered from 32 to 2/);
@@ -143,15 +140,15 @@ describe('scenario 2: freeze the first k layers', () => {
     expect((await trainer.call('predict', { runDir: path.join(tmp, 'runs', 's2-again'), items: items.slice(0, 2) })).items[0]!.probabilities).toHaveLength(10);
 
     const logs: string[] = [];
-    const resumed = await trainer.call('train', { job: { ...again, resume: true } }, { onEvent: (e) => e.type === 'log' && logs.push(e.message) });
+    const resumed = await trainPlanned(trainer, { ...again, resume: true }, { onEvent: (e) => e.type === 'log' && logs.push(e.message) });
     expect(resumed).toMatchObject({ state: 'succeeded', epochsRun: 2 });
     expect(resumed.metrics[0]).toEqual(r.metrics[0]);
     expect(logs.some((m) => /Resumed from the checkpoint after epoch 1/.test(m))).toBe(true);
-    await expect(trainer.call('train', { job: { ...again, config: { ...again.config, lr: 0.5 }, resume: true } })).rejects.toMatchObject({ code: 'BAD_JOB' });
+    await expect(trainPlanned(trainer, { ...again, config: { ...again.config, lr: 0.5 }, resume: true })).rejects.toMatchObject({ code: 'BAD_JOB' });
   });
 
   it('fails with a clear message when not even one image fits', async () => {
-    await expect(trainer.call('train', { job: job('s2-oom', { scenario: 2, epochs: 1 }, { memoryBudgetBytes: 1000 }) })).rejects.toMatchObject({
+    await expect(trainPlanned(trainer, job('s2-oom', { scenario: 2, epochs: 1 }, { memoryBudgetBytes: 1000 }))).rejects.toMatchObject({
       code: 'OUT_OF_MEMORY',
       message: expect.stringMatching(/One image needs about .* to train/),
     });
@@ -160,7 +157,7 @@ describe('scenario 2: freeze the first k layers', () => {
 
 describe('scenarios 3 and 4: everything trains', () => {
   it('scenario 3 starts from He-initialised weights, unlike the pretrained ones, and trains', async () => {
-    const r = await trainer.call('train', { job: { ...job('s3', { scenario: 3, epochs: 1, augment: { flip: true, crop: true, rotate: true, brightness: true, contrast: true } }), items: fewItems() } });
+    const r = await trainPlanned(trainer, { ...job('s3', { scenario: 3, epochs: 1, augment: { flip: true, crop: true, rotate: true, brightness: true, contrast: true } }), items: fewItems() });
     expect(r).toMatchObject({ state: 'succeeded', scenario: 3, frozenParams: 0, frozenPart: 'none' });
     expect(Number.isFinite(r.metrics[0]!.trainLoss)).toBe(true);
     const saved = await weightsByLayer(path.join(tmp, 'runs', 's3', 'model'));
@@ -178,7 +175,7 @@ describe('scenarios 3 and 4: everything trains', () => {
 
   it('scenario 4 changes every trainable layer, the pretrained ones at their smaller learning rate', async () => {
     const lrPretrained = 1e-5;
-    const r = await trainer.call('train', { job: { ...job('s4', { scenario: 4, epochs: 1, lr: 1e-3, lrPretrained }), items: fewItems() } });
+    const r = await trainPlanned(trainer, { ...job('s4', { scenario: 4, epochs: 1, lr: 1e-3, lrPretrained }), items: fewItems() });
     expect(r).toMatchObject({ state: 'succeeded', scenario: 4, frozenParams: 0 });
     const steps = Math.ceil(30 / 16);
     const saved = await weightsByLayer(path.join(tmp, 'runs', 's4', 'model'));

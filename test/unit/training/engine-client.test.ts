@@ -117,6 +117,8 @@ describe('HostEngine', () => {
       [new EngineError('OUT_OF_MEMORY', 'big'), 'engine_failed'],
     ];
     for (const [err, code] of cases) expect(engineErrorToStudio(err), err.code).toEqual(new StudioError(code as StudioError['code'], err.message));
+    // The field the engine named goes with the error (a train plan's refusal).
+    expect(engineErrorToStudio(new EngineError('NOT_A_CUT_POINT', 'no', {}, 'config.freezeTo'))).toMatchObject({ code: 'bad_input', field: 'config.freezeTo' });
     const other = new Error('not the engine');
     expect(engineErrorToStudio(other)).toBe(other);
 
