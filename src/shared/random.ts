@@ -14,3 +14,16 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A random permutation of 0..n-1 (Fisher-Yates) drawn from `random`. */
+export function shuffled(n: number, random: () => number): Int32Array {
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = idx[i] as number;
+    idx[i] = idx[j] as number;
+    idx[j] = t;
+  }
+  return idx;
+}

@@ -8,19 +8,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../shared/domain';
+import type { TrainConfig } from '../../shared/domain';
 import { folderIOHandler, readModelFolder } from '../models/folder';
+import type { LoopState } from './epoch-loop';
 import { saveLayersModel } from './model-files';
-
-export interface LoopState {
-  epoch: number;
-  metrics: EpochMetrics[];
-  best: { epoch: number; loss: number; confusion: ConfusionMatrix | null } | null;
-  sinceBest: number;
-  step: number;
-  seen: number;
-  batchSize: number;
-}
 
 interface CheckpointFile extends LoopState {
   /** The settings that shape the weights: a checkpoint resumes only the same training. */

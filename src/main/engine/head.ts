@@ -1,8 +1,9 @@
 /**
- * Scenario 1's trainable part: a dense head on cached features. Our own loop (not model.fit) and
- * our own step (gradients by hand, one flat Adam update): on ONNX Runtime when it runs here
- * (onnx/head-step.ts, one session.run per batch, several times faster), else on TensorFlow.js
- * (head-step.ts; 3-4x fewer operations than the gradient tape) so that: init and shuffle are deterministic from the seed; cancel happens at a batch boundary;
+ * Scenario 1's trainable part: a dense head on cached features. The shared epoch loop
+ * (epoch-loop.ts, not model.fit) and our own step (gradients by hand, one flat Adam update): on
+ * ONNX Runtime when it runs here (onnx/head-step.ts, one session.run per batch, several times
+ * faster), else on TensorFlow.js (head-step.ts; 3-4x fewer operations than the gradient tape), so
+ * that: init and shuffle are deterministic from the seed; cancel happens at a batch boundary;
  * class weights, early stopping on validation loss (patience) and best-epoch weights are exact;
  * and each epoch yields train/val loss+accuracy and the validation confusion matrix.
  *
@@ -12,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../shared/domain';
-import { seededRandom } from '../../shared/random';
+import { runEpochs, type EpochTrainer } from './epoch-loop';
 import { HeadStepper, type HeadStep } from './head-step';
 import { onnxHeadStep } from './onnx/head-step';
 
@@ -50,18 +51,6 @@ export interface HeadTrainResult {
   imagesPerSec: number;
   /** What ran the training steps, in words. */
   stepKind: string;
-}
-
-export function shuffled(n: number, random: () => number): Int32Array {
-  const idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = idx[i] as number;
-    idx[i] = idx[j] as number;
-    idx[j] = t;
-  }
-  return idx;
 }
 
 export function majorityBaseline(y: Int32Array, numClasses: number): number | null {
@@ -191,96 +180,61 @@ export async function trainHead(input: HeadTrainInput): Promise<HeadTrainResult>
   const weights = config.classWeights ? classWeights(train.y, k) : null;
   const weightsT = weights ? tf.tensor1d(weights) : null;
   const stepper = await headStep(model, dim, k, config, weights, weightsT, input.runtime ?? 'auto');
-  const random = seededRandom(config.seed);
   const n = train.y.length;
-  const bs = Math.max(1, Math.min(config.batchSize, n));
-  const batches = Math.ceil(n / bs);
-  const hasVal = val.y.length > 0;
-  const metrics: EpochMetrics[] = [];
-  let best: { epoch: number; loss: number; weights: tf.Tensor[]; confusion: ConfusionMatrix | null } | null = null;
-  let sinceBest = 0;
-  let state: HeadTrainResult['state'] = 'succeeded';
-  let step = 0;
-  let seen = 0;
-  const tTrain = performance.now();
-
-  outer: for (let epoch = 1; epoch <= config.epochs; epoch++) {
-    const te = performance.now();
-    const order = shuffled(n, random);
-    let lossSum = 0;
-    let correct = 0;
-    for (let b = 0; b < batches; b++) {
-      if (signal?.aborted) {
-        state = 'cancelled';
-        break outer;
-      }
-      const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
-      const xb = new Float32Array(idx.length * dim);
-      const yb = new Int32Array(idx.length);
+  let bestWeights: tf.Tensor[] | null = null;
+  const trainer: EpochTrainer<HeadData> = {
+    prepare: (positions) => {
+      const x = new Float32Array(positions.length * dim);
+      const y = new Int32Array(positions.length);
       // Plain loops: a subarray per row costs more than the copy at 30,000 batches a run.
-      for (let i = 0; i < idx.length; i++) {
-        const r = idx[i] as number;
-        for (let j = 0, src = r * dim, dst = i * dim; j < dim; j++) xb[dst + j] = train.x[src + j] as number;
-        yb[i] = train.y[r] as number;
+      for (let i = 0; i < positions.length; i++) {
+        const r = positions[i] as number;
+        for (let j = 0, src = r * dim, dst = i * dim; j < dim; j++) x[dst + j] = train.x[src + j] as number;
+        y[i] = train.y[r] as number;
       }
-      const dropSeed = config.seed * 1000003 + ++step * 7919;
-      const { loss: lossV, correct: correctV } = await stepper.step(xb, yb, dropSeed);
-      lossSum += lossV * idx.length;
-      correct += correctV;
-      seen += idx.length;
-      input.onBatch?.({
-        epoch,
-        batch: b + 1,
-        batches,
-        done: (epoch - 1) * n + Math.min(n, (b + 1) * bs),
-        total: config.epochs * n,
-        imagesPerSec: seen / Math.max(1e-3, (performance.now() - tTrain) / 1000),
-      });
-      if ((b & 7) === 7) await new Promise<void>((r) => setImmediate(r)); // let cancel messages in
-    }
-    const current = stepper.weights();
-    model.setWeights(current);
-    current.forEach((w) => w.dispose());
-    // On the stepper's own runtime when it has a forward pass (no second runtime's threads woken).
-    const ev = hasVal ? await evaluate(stepper.logProbs?.bind(stepper) ?? modelLogProbs(model, dim), val, dim, k, 256) : null;
-    const m: EpochMetrics = {
-      epoch,
-      trainLoss: lossSum / n,
-      trainAcc: correct / n,
-      valLoss: ev ? ev.loss : null,
-      valAcc: ev ? ev.acc : null,
-      durationMs: performance.now() - te,
-    };
-    metrics.push(m);
-    const confusion: ConfusionMatrix | null = ev ? { epoch, classNames, matrix: ev.matrix } : null;
-    input.onEpoch?.(m, confusion ?? { epoch, classNames, matrix: [] });
-    const monitored = m.valLoss ?? m.trainLoss;
-    if (!best || monitored < best.loss) {
-      best?.weights.forEach((w) => w.dispose());
-      best = { epoch, loss: monitored, weights: model.getWeights().map((w) => w.clone()), confusion };
-      sinceBest = 0;
-    } else if (config.patience > 0 && ++sinceBest >= config.patience) {
-      break;
-    }
-    await new Promise<void>((r) => setImmediate(r));
-  }
-  if (best) {
-    model.setWeights(best.weights);
-    best.weights.forEach((w) => w.dispose());
+      return { x, y };
+    },
+    step: async (b, dropoutSeed) => ({ ...(await stepper.step(b.x, b.y, dropoutSeed)), count: b.y.length }),
+    validate: async () => {
+      const current = stepper.weights();
+      model.setWeights(current);
+      current.forEach((w) => w.dispose());
+      // On the stepper's own runtime when it has a forward pass (no second runtime's threads woken).
+      return val.y.length > 0 ? evaluate(stepper.logProbs?.bind(stepper) ?? modelLogProbs(model, dim), val, dim, k, 256) : null;
+    },
+  };
+  const loop = await runEpochs({
+    trainer,
+    size: n,
+    config,
+    batchSize: Math.max(1, Math.min(config.batchSize, n)),
+    classNames,
+    signal,
+    yieldEvery: 8,
+    onBatch: (p) => input.onBatch?.(p),
+    onEpoch: (m, confusion) => input.onEpoch?.(m, confusion),
+    onBest: () => {
+      bestWeights?.forEach((w) => w.dispose());
+      bestWeights = model.getWeights().map((w) => w.clone());
+    },
+  });
+  if (bestWeights) {
+    const kept: tf.Tensor[] = bestWeights;
+    model.setWeights(kept);
+    kept.forEach((w) => w.dispose());
   }
   weightsT?.dispose();
   stepper.dispose();
-  const trainSeconds = (performance.now() - tTrain) / 1000;
   return {
-    state,
+    state: loop.state,
     model,
-    epochsRun: metrics.length,
-    bestEpoch: best?.epoch ?? null,
-    metrics,
-    confusion: best?.confusion ?? null,
+    epochsRun: loop.metrics.length,
+    bestEpoch: loop.best?.epoch ?? null,
+    metrics: loop.metrics,
+    confusion: loop.best?.confusion ?? null,
     baseline: majorityBaseline(val.y, k),
     trainMs: performance.now() - t0,
-    imagesPerSec: seen / Math.max(1e-3, trainSeconds),
+    imagesPerSec: loop.seen / Math.max(1e-3, loop.trainMs / 1000),
     stepKind: stepper.kind,
   };
 }

@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../shared/domain';
-import { seededRandom } from '../../shared/random';
-import { shuffled, trainHead, type HeadData } from './head';
+import { seededRandom, shuffled } from '../../shared/random';
+import { trainHead, type HeadData } from './head';
 
 export const DEFAULT_FOLDS = 5;
 /** Share of the training folds kept apart for early stopping, by default. */

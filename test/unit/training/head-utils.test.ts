@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classWeights, majorityBaseline, shuffled } from '../../../src/main/engine/head';
-import { seededRandom } from '../../../src/shared/random';
+import { classWeights, majorityBaseline } from '../../../src/main/engine/head';
+import { seededRandom, shuffled } from '../../../src/shared/random';
 
 describe('head training helpers', () => {
   it('seeded shuffles are deterministic permutations', () => {
