@@ -42,7 +42,8 @@ interface Pending {
   weights: FileWeight[];
 }
 
-function plan(layers: tf.layers.Layer[], file: FileWeights, source: string, where: string, out: Pending[]): string[] {
+/** Pairs each weighted layer with its weights in `file` (into `out`), nested models included; the mismatches found. */
+function matchWeights(layers: tf.layers.Layer[], file: FileWeights, source: string, where: string, out: Pending[]): string[] {
   const problems: string[] = [];
   const left = new Map(file);
   for (const layer of weighted(layers)) {
@@ -55,7 +56,7 @@ function plan(layers: tf.layers.Layer[], file: FileWeights, source: string, wher
     const ws = left.get(key)!;
     left.delete(key);
     if (isContainer(layer)) {
-      problems.push(...plan(layer.layers, byInnerLayer(ws), source, `${label}/`, out));
+      problems.push(...matchWeights(layer.layers, byInnerLayer(ws), source, `${label}/`, out));
       continue;
     }
     if (ws.length !== layer.weights.length) {
@@ -76,7 +77,7 @@ function plan(layers: tf.layers.Layer[], file: FileWeights, source: string, wher
 /** Assigns `file` to `model` or throws MODEL_WEIGHTS_MISMATCH listing what does not match (up to 8 problems). */
 export function assignWeights(model: tf.LayersModel, file: FileWeights, source: string): void {
   const pending: Pending[] = [];
-  const problems = plan(model.layers, file, source, '', pending);
+  const problems = matchWeights(model.layers, file, source, '', pending);
   if (problems.length > 0) {
     const shown = problems.slice(0, 8).join('; ');
     throw new ModelError('MODEL_WEIGHTS_MISMATCH', `The weights do not fit the model: ${shown}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}.`, {
