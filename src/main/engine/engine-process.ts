@@ -2,8 +2,9 @@
  * Entry of the engine process: the only process that loads TensorFlow.js (DESIGN.md). Started by
  * the host as a forked Node child (process.send / process.on('message')) or as an Electron
  * utilityProcess (process.parentPort); speaks the protocol in protocol.ts. Calls run one at a
- * time in arrival order; a 'cancel' aborts the AbortSignal of its call. When the parent goes
- * away the process exits (the wasm thread pool would otherwise keep it alive).
+ * time in arrival order (a `beside` method at once); a 'cancel' aborts the AbortSignal of its
+ * call. When the parent goes away the process exits (the wasm thread pool would otherwise keep it
+ * alive).
  */
 import { initBackend } from './backend';
 import * as tf from '@tensorflow/tfjs';

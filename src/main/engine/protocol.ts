@@ -9,7 +9,8 @@
  *                 { kind: 'event', id, event }             0..n per call (EngineEvent)
  *                 { kind: 'result', id, result }           exactly one of result / error per call
  *                 { kind: 'error', id, error }
- * The engine runs calls one at a time, in arrival order (one TensorFlow.js, two cores).
+ * The engine runs calls one at a time, in arrival order (one TensorFlow.js, two cores); a method
+ * marked `beside` (a quick read of a model) is answered at once, also while another call runs.
  *
  * Every method is one entry of `engineMethods` (its params and result types, and how a cancel
  * ends it) and one handler in the engine process; the client's generic `call` needs nothing more.
