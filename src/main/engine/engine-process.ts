@@ -31,7 +31,6 @@ import {
   type EngineResult,
   type EngineToHost,
   type HostToEngine,
-  type MethodDef,
 } from './protocol';
 
 interface ParentPort {
@@ -134,8 +133,7 @@ function onMessage(raw: unknown): void {
       controllers.delete(msg.id);
     }
   };
-  const method: MethodDef<unknown, unknown> | undefined = isEngineMethod(msg.method) ? engineMethods[msg.method] : undefined;
-  if (method?.beside) void run();
+  if (isEngineMethod(msg.method) && engineMethods[msg.method].beside) void run();
   else queue = queue.then(run);
 }
 
