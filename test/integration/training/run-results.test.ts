@@ -5,7 +5,9 @@
  *    weights (same architecture, same feature size) train in one project without sharing features;
  *  - every scenario's majority-class baseline is the share of the commonest *validation* class;
  *  - every scenario's validation confusion matrix has rows = true class and columns = predicted
- *    class, cell by cell against the predictions the run stored.
+ *    class, cell by cell against the predictions the run stored;
+ *  - a run started while another trains is planned (by the engine, beside the training) and queued
+ *    at once; a freeze boundary that is no block end is refused before a run exists, naming its field.
  * Small images, a few images per class and one or two epochs keep it short.
  */
 import fs from 'node:fs';
@@ -122,4 +124,23 @@ describe.each([1, 2, 3, 4] as const)('scenario %i on an unbalanced project', (sc
     expect(transposed, 'a symmetric matrix would hide a transposition').not.toEqual(matrix);
     expect(matrix).toEqual(await storedConfusion(run));
   });
+});
+
+describe('a run started while another trains', () => {
+  it('is planned and queued at once, and a freeze boundary that is no block end is refused naming its field', async () => {
+    // 1000 epochs of two trainable blocks: still training below.
+    const long = await studio.call('startTraining', { config: { scenario: 2, model: 'm025', freezeTo: 'conv_pw_11_relu', epochs: 1000, batchSize: 8, patience: 0, seed: 5 } });
+    while ((await studio.call('getRun', { id: long.runId })).metrics.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Planned by the engine beside the running training (with another model, which it loads then).
+    await expect(studio.call('startTraining', { config: { scenario: 2, model: 'm075', freezeTo: 'conv_dw_5', epochs: 1 } })).rejects.toMatchObject({
+      code: 'bad_input',
+      field: 'config.freezeTo',
+      message: expect.stringMatching(/conv_dw_5 is not a block boundary/),
+    });
+    const queued = await studio.call('startTraining', { config: { scenario: 2, model: 'm075', freezeTo: 'conv_pw_11_relu', epochs: 1 } });
+    expect(studio.jobs.list().map((j) => j.id)).toContain(long.job.id);
+    for (const { job } of [queued, long]) await studio.call('cancelJob', { id: job.id });
+    expect((await studio.jobs.wait(long.job)).state).toBe('cancelled');
+    expect((await studio.jobs.wait(queued.job)).state).toBe('cancelled');
+  }, 600_000);
 });
