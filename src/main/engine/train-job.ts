@@ -16,6 +16,7 @@ export function planTraining(model: ModelInspection, config: TrainPlanRequest): 
 
 /** Refuses a job that cannot train (any scenario). */
 export function validateJob(job: TrainJob): void {
+  // The job crossed a process boundary: its plan may be missing or made for another config.
   if (job.plan?.scenario !== job.config.scenario) throw new EngineJobError('BAD_JOB', `The job's plan is not one of scenario ${job.config.scenario} (ask planTraining for it).`);
   if (job.classNames.length < 2) throw new EngineJobError('BAD_JOB', 'Training needs at least two classes.');
   const train = job.items.filter((i) => i.split === 'train');
