@@ -224,6 +224,8 @@ export const requests = {
 
   listClasses: req<ClassInfo[]>()(none),
   addClass: req<ClassInfo>()(z.object({ name: className, color: color.optional() }).strict()),
+  /** Adds the classes a Teachable Machine model's export was trained on (its labels) that the project lacks; returns every class of those labels. */
+  addClassesFromModel: req<ClassInfo[]>()(z.object({ model: key }).strict()),
   updateClass: req<ClassInfo>()(z.object({ id, name: className.optional(), color: color.optional() }).strict()),
   deleteClass: req<null>()(z.object({ id }).strict()),
 

@@ -469,6 +469,15 @@ export interface InstalledModelInfo {
   preprocessing?: PreprocessingMode;
   inputSize?: number;
   params?: number;
+  /** A Teachable Machine export (its metadata.json): its head's classes are the export's own. */
+  teachable?: TeachableInfo;
+}
+
+/** What a Teachable Machine export's metadata.json says: its version and the classes its head was trained on. */
+export interface TeachableInfo {
+  version: string;
+  labels: string[];
+  modelName?: string;
 }
 
 /** One layer of a model, as the engine inspects it (plain data: the engine, its protocol, the host and the UI share it). */
@@ -499,8 +508,10 @@ export interface ModelInspection {
   params: number;
   weightBytes: number;
   layers: LayerInfo[];
-  /** The layer whose output feeds a new head by default (global pooling when there is one). */
+  /** The layer whose output feeds a new head by default (global pooling when there is one; a Teachable Machine export's out_relu). */
   defaultCutLayer: string;
+  /** A Teachable Machine export (its metadata.json). */
+  teachable?: TeachableInfo;
 }
 
 // ---- the advisor: scenario, k and the similarity estimate --------------------------------

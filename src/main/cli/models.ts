@@ -18,7 +18,8 @@ export const modelCommands: Command[] = [
         ? models.map(
             (m) =>
               `${m.id.padEnd(32)} ${String(m.layers).padStart(4)} layers  ${m.params ? `${(m.params / 1e6).toFixed(1)}M params  ` : ''}${mb(m.weightBytes).padStart(9)}  ` +
-              `${m.inputSize ? `${m.inputSize}px ` : ''}${m.preprocessing ?? 'tf'}  ${m.format ?? 'tfjs'}  ${m.source} ${m.origin}`,
+              `${m.inputSize ? `${m.inputSize}px ` : ''}${m.preprocessing ?? 'tf'}  ${m.format ?? 'tfjs'}  ${m.source} ${m.origin}` +
+              (m.teachable ? `\n${''.padEnd(33)}Teachable Machine ${m.teachable.version} export, its own classes: ${m.teachable.labels.join(', ')}` : ''),
           )
         : ['No models installed. Import a TensorFlow.js folder or a Keras file with: transfer-studio models import PATH'];
       const available = catalog.filter((c) => !c.installed);

@@ -267,6 +267,16 @@ export class Studio implements StudioHandlers {
     return c;
   }
 
+  async addClassesFromModel(input: ParsedInput<'addClassesFromModel'>): Promise<ClassInfo[]> {
+    this.models.require(input.model);
+    const labels = this.models.list().find((m) => m.id === input.model)?.teachable?.labels ?? [];
+    if (labels.length === 0) throw new StudioError('bad_input', `The model "${input.model}" names no classes: only a Teachable Machine export (its metadata.json) carries its labels.`, 'model');
+    const ids = classes.ensureClasses(this.store().db, labels);
+    this.changed('classes');
+    const wanted = new Set(ids.values());
+    return classes.listClasses(this.store().db).filter((c) => wanted.has(c.id));
+  }
+
   async updateClass(input: ParsedInput<'updateClass'>): Promise<ClassInfo> {
     const c = classes.updateClass(this.store().db, input.id, input);
     this.changed('classes');

@@ -16,6 +16,7 @@ import { readModelFolder } from './folder';
 import { isModelError, ModelError } from './errors';
 import { ARCHITECTURES, type KerasArchitecture } from './keras-architectures';
 import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
+import { readTeachable, TEACHABLE_METADATA } from './teachable';
 
 export interface InstalledModel extends InstalledModelInfo {
   /** Keras models: the file in the folder the engine reads (weights.h5, model.h5, model.weights.h5). */
@@ -38,6 +39,9 @@ export interface ImportOptions {
 }
 
 const META = 'studio-model.json';
+
+/** A file of an installed model: copied (or moved) from disk, or written from text. */
+type InstallFile = { from: string; to: string; move?: boolean } | { text: string; to: string };
 
 /** The square input size a topology declares (its InputLayer's batch_input_shape), if fixed. */
 function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
@@ -125,9 +129,14 @@ export class ModelLibrary {
       params: folder.manifest.flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0),
       ...(inputSizeOf(folder.layers) ? { inputSize: inputSizeOf(folder.layers)! } : {}),
     };
-    const files = [path.join(folder.dir, 'model.json'), ...folder.shards.map((s) => path.join(folder.dir, s.path))];
+    const teachable = readTeachable(folder.dir);
+    if (teachable) meta.teachable = teachable;
+    const files: InstallFile[] = folder.shards.map((s) => ({ from: path.join(folder.dir, s.path), to: s.path }));
+    // Nested models are installed flattened, once: every later reader sees the real layers.
+    files.push(folder.flattened ? { text: JSON.stringify(folder.modelJson), to: 'model.json' } : { from: path.join(folder.dir, 'model.json'), to: 'model.json' });
+    if (teachable) files.push({ from: path.join(folder.dir, TEACHABLE_METADATA), to: TEACHABLE_METADATA });
     // Validated structurally above (every shard, its size, the layer classes): no engine needed.
-    return this.installValidated(id, files.map((f) => ({ from: f, to: path.relative(folder.dir, f) })), meta);
+    return this.installValidated(id, files, meta);
   }
 
   /**
@@ -183,7 +192,7 @@ export class ModelLibrary {
    * count and input size go into the metadata), writes the metadata last, then renames into place.
    * A model that fails validation is never installed, and an installed one it would replace stays.
    */
-  async installValidated(id: string, files: { from: string; to: string; move?: boolean }[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
+  async installValidated(id: string, files: InstallFile[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
     const dest = this.dirOf(id);
     fs.mkdirSync(this.root, { recursive: true });
     const tmp = path.join(this.root, `.${id}.${process.pid}.${Date.now()}.tmp`);
@@ -192,7 +201,8 @@ export class ModelLibrary {
       for (const f of files) {
         const target = path.join(tmp, f.to);
         fs.mkdirSync(path.dirname(target), { recursive: true });
-        if (f.move) fs.renameSync(f.from, target);
+        if ('text' in f) fs.writeFileSync(target, f.text);
+        else if (f.move) fs.renameSync(f.from, target);
         else fs.copyFileSync(f.from, target);
       }
       let done = meta;

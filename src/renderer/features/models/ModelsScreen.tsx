@@ -22,11 +22,24 @@ function Installed() {
     setError(undefined);
     api.call('removeModel', { id }).catch((e: unknown) => setError(StudioError.from(e)));
   };
+  const [note, setNote] = useState<string>();
+  const addClasses = (model: string): void => {
+    setError(undefined);
+    api.call('addClassesFromModel', { model }).then(
+      (list) => setNote(`The project's classes now include ${list.map((c) => `"${c.name}"`).join(', ')}.`),
+      (e: unknown) => setError(StudioError.from(e)),
+    );
+  };
   const rows = models.data ?? [];
   return (
     <Stack gap="xs">
       <Title order={4}>Installed models</Title>
       <ErrorText error={error ?? models.error} />
+      {note && (
+        <Text size="sm" data-testid="models-note">
+          {note}
+        </Text>
+      )}
       {rows.length === 0 ? (
         <Text c="dimmed" size="sm" data-testid="no-models">
           No models installed yet: download one from the catalog, or import a TensorFlow.js folder or a Keras file.
@@ -55,6 +68,19 @@ function Installed() {
                     {m.id} · {m.format ?? 'tfjs'}
                     {m.architecture ? ` · ${m.architecture}` : ''}
                   </Text>
+                  {m.teachable && (
+                    <Stack gap={2} mt={4} data-testid={`teachable-${m.id}`}>
+                      <Badge size="xs" variant="light" color="grape">
+                        Teachable Machine {m.teachable.version}
+                      </Badge>
+                      <Text size="xs" c="dimmed">
+                        Its head was trained on {m.teachable.labels.length} classes of its own: {m.teachable.labels.join(', ')}. Features default to the base's out_relu.
+                      </Text>
+                      <Button size="compact-xs" variant="light" onClick={() => addClasses(m.id)} data-testid={`classes-from-${m.id}`}>
+                        Add these classes to the project
+                      </Button>
+                    </Stack>
+                  )}
                 </Table.Td>
                 <Table.Td>{formatBytes(m.weightBytes)}</Table.Td>
                 <Table.Td>{formatParams(m.params)}</Table.Td>
