@@ -279,7 +279,10 @@ export const requests = {
       })
       .strict(),
   ),
+  /** Deletes an installed model (a built-in model cannot be deleted: it can be hidden). */
   removeModel: req<null>()(z.object({ id: key }).strict()),
+  /** Hides a model from the model pickers and defaults (a built-in one included), or shows it again. */
+  setModelHidden: req<InstalledModelInfo>()(z.object({ id: key, hidden: z.boolean() }).strict()),
   /** The pretrained models this studio can download. */
   listCatalog: req<CatalogModelInfo[]>()(none),
   /**

@@ -457,11 +457,14 @@ export type PreprocessingMode = (typeof PREPROCESSING_MODES)[number];
 export interface InstalledModelInfo {
   id: string;
   name: string;
-  source: 'import' | 'catalog';
+  /** built-in: shipped with the app (read-only, offline; cannot be deleted, can be hidden). */
+  source: 'import' | 'catalog' | 'built-in';
   origin: string;
   weightBytes: number;
   layers: number;
   installedAt: string;
+  /** Hidden from the model pickers and defaults by the user (still listed here). */
+  hidden?: boolean;
   /** What is on disk: a TensorFlow.js folder, or a Keras file (weights-only .h5, Keras 2 .h5, Keras 3 .keras). */
   format?: 'tfjs' | 'keras-weights' | 'keras-h5' | 'keras-v3';
   /** The catalog architecture a Keras weights file was matched to (e.g. resnet50), where there is one. */

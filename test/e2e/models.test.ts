@@ -52,7 +52,15 @@ describe('model library', () => {
     const { page } = app;
     await page.locator('nav[aria-label="Screens"]').getByText('Models', { exact: true }).click();
     await page.getByTestId('models-screen').waitFor();
-    await page.getByTestId('no-models').waitFor();
+    // The built-in model, listed first: where it came from, no Delete, but Hide and Show.
+    const builtIn = page.getByTestId('installed-mobilenet_v1_0.25_224');
+    await builtIn.waitFor();
+    await expect(builtIn.textContent()).resolves.toMatch(/built-in.*475,544.*built in, offline: .*Apache-2\.0/);
+    expect(await page.getByTestId('delete-mobilenet_v1_0.25_224').count()).toBe(0);
+    await page.getByTestId('hide-mobilenet_v1_0.25_224').click();
+    await expect.poll(() => builtIn.getAttribute('data-hidden')).toBe('true');
+    await page.getByTestId('show-mobilenet_v1_0.25_224').click();
+    await expect.poll(() => builtIn.getAttribute('data-hidden')).toBe('false');
     // The catalog lists the Keras applications with their preprocessing and pinned hashes.
     await expect(page.getByTestId('catalog-resnet50_notop').textContent()).resolves.toMatch(/BGR, ImageNet mean subtracted.*md5 4d473c1d/);
     await expect(page.getByTestId('catalog-efficientnetb0').textContent()).resolves.toMatch(/5\.3M.*RGB 0-255.*77\.1%/);
@@ -80,7 +88,8 @@ describe('model library', () => {
     await page.getByTestId('delete-my_mobilenet').click();
     await page.getByTestId('installed-my_mobilenet').waitFor({ state: 'detached' });
     await page.getByTestId(`delete-${MNV2}`).click();
-    await page.getByTestId('no-models').waitFor();
+    await page.getByTestId(`installed-${MNV2}`).waitFor({ state: 'detached' });
+    expect(await page.locator('[data-testid="installed-models"] tbody tr').count()).toBe(1);
     expect(app.errors).toEqual([]);
   });
 });

@@ -66,11 +66,61 @@ export function modelErrorToStudio(err: unknown): unknown {
   return isModelError(err) ? new StudioError('bad_model', err.message) : err;
 }
 
+export interface LibraryOptions {
+  /** Read-only models shipped with the app (resources/models): one installed-model folder each. */
+  builtInDir?: string | null;
+}
+
 export class ModelLibrary {
   readonly root: string;
+  readonly builtInDir: string | null;
 
-  constructor(userDataDir: string) {
+  constructor(userDataDir: string, options: LibraryOptions = {}) {
     this.root = path.join(userDataDir, 'models');
+    this.builtInDir = options.builtInDir ?? null;
+  }
+
+  /** The built-in models (source "built-in"), by id, with their folders. */
+  private builtIns(): Map<string, { meta: InstalledModel; dir: string }> {
+    const out = new Map<string, { meta: InstalledModel; dir: string }>();
+    if (!this.builtInDir || !fs.existsSync(this.builtInDir)) return out;
+    for (const e of fs.readdirSync(this.builtInDir, { withFileTypes: true })) {
+      const dir = path.join(this.builtInDir, e.name);
+      const meta = e.isDirectory() ? readInstalledMeta(dir) : null;
+      if (meta?.id === e.name) out.set(meta.id, { meta: { ...meta, source: 'built-in' }, dir });
+    }
+    return out;
+  }
+
+  private hiddenFile(): string {
+    return path.join(this.root, '.hidden.json');
+  }
+
+  private hiddenIds(): Set<string> {
+    try {
+      const ids: unknown = JSON.parse(fs.readFileSync(this.hiddenFile(), 'utf8'));
+      return new Set(Array.isArray(ids) ? ids.filter((i): i is string => typeof i === 'string') : []);
+    } catch {
+      return new Set();
+    }
+  }
+
+  /** Hides a model from the pickers and defaults (it stays listed, marked hidden), or shows it again. */
+  setHidden(id: string, hidden: boolean): InstalledModel {
+    this.require(id);
+    const ids = this.hiddenIds();
+    if (hidden) ids.add(id);
+    else ids.delete(id);
+    fs.mkdirSync(this.root, { recursive: true });
+    const tmp = `${this.hiddenFile()}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify([...ids].sort()));
+    fs.renameSync(tmp, this.hiddenFile());
+    return this.list().find((m) => m.id === id)!;
+  }
+
+  /** The model a request without one uses: the first listed that is not hidden (the built-in one first). */
+  defaultModel(): InstalledModel | undefined {
+    return this.list().find((m) => !m.hidden);
   }
 
   dirOf(id: string): string {
@@ -78,15 +128,26 @@ export class ModelLibrary {
     return path.join(this.root, id);
   }
 
-  /** The folder of an installed model, or a typed error that says how to get it. */
+  /** The folder of an installed model (one installed under a built-in's id takes its place), or a typed error that says how to get it. */
   require(id: string): string {
     const dir = this.dirOf(id);
-    if (!fs.existsSync(path.join(dir, META)))
-      throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
-    return dir;
+    if (fs.existsSync(path.join(dir, META))) return dir;
+    const builtIn = this.builtIns().get(id);
+    if (builtIn) return builtIn.dir;
+    throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
   }
 
+  /** Every model this machine has: the built-in ones first, then those installed, with whether each is hidden. */
   list(): InstalledModel[] {
+    const installed = this.installed();
+    const ids = new Set(installed.map((m) => m.id));
+    const hidden = this.hiddenIds();
+    const builtIn = [...this.builtIns().values()].map((b) => b.meta).filter((m) => !ids.has(m.id));
+    return [...builtIn, ...installed].map((m) => (hidden.has(m.id) ? { ...m, hidden: true } : m));
+  }
+
+  /** The models installed into this machine's models folder (imported or downloaded). */
+  installed(): InstalledModel[] {
     if (!fs.existsSync(this.root)) return [];
     const out: InstalledModel[] = [];
     for (const e of fs.readdirSync(this.root, { withFileTypes: true })) {
@@ -230,7 +291,7 @@ export class ModelLibrary {
    */
   async download(entry: CatalogModel, options: DownloadOptions & { validate?: ValidateModel } = {}): Promise<{ model: InstalledModel; cached: boolean }> {
     const dir = this.dirOf(entry.id);
-    const installed = this.list().find((m) => m.id === entry.id);
+    const installed = this.installed().find((m) => m.id === entry.id);
     if (installed && !options.force) {
       const valid = entry.kind === 'keras' ? fs.existsSync(path.join(dir, installed.file ?? 'weights.h5')) : await readModelFolder(dir).then(() => true, () => false);
       if (valid) return { model: installed, cached: true };
@@ -287,8 +348,10 @@ export class ModelLibrary {
     return this.installValidated(entry.id, [{ from: got.file, to: 'weights.h5', move: true }], meta, options.validate);
   }
 
+  /** Deletes an installed model; a built-in one cannot be deleted (it can be hidden). */
   remove(id: string): void {
-    this.require(id);
-    fs.rmSync(this.dirOf(id), { recursive: true, force: true });
+    const dir = this.require(id);
+    if (dir !== this.dirOf(id)) throw new StudioError('bad_request', `"${id}" is built into the studio and cannot be deleted; hide it instead.`, 'id');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
