@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED, argv, arg } from './common';
+import { MODELS, SHARED, argv, arg } from './common';
 import { FASHION_CLASSES, FASHION_ROOT, fashionPngs, type FashionImage } from './fashion-mnist';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -104,7 +104,7 @@ async function scenario1(alpha: string, data: { train: FashionImage[]; test: Fas
     const dir = path.join(tmp, 'project');
     const layout = importLayout(path.join(tmp, 'data'), data.train, data.test);
     const model = `mobilenet_v1_${alpha}_224`;
-    await studio(home, ['models', 'import', path.join(SHARED, 'models', model)]);
+    await studio(home, ['models', 'import', path.join(MODELS, model)]);
     await studio(home, ['project', 'create', dir]);
     await studio(home, ['import', dir, layout.train]);
     await studio(home, ['import', dir, layout.test, '--split', 'test']);
@@ -142,7 +142,7 @@ async function scenario2(data: FashionImage[]): Promise<{ imgPerSec: number; ste
     const home = path.join(tmp, 'home');
     const dir = path.join(tmp, 'project');
     const layout = importLayout(path.join(tmp, 'data'), data, []);
-    await studio(home, ['models', 'import', path.join(SHARED, 'models', 'mobilenet_v1_0.25_224')]);
+    await studio(home, ['models', 'import', path.join(MODELS, 'mobilenet_v1_0.25_224')]);
     await studio(home, ['project', 'create', dir]);
     await studio(home, ['import', dir, layout.train]);
     await studio(home, ['split', dir, '--val', '0.2', '--seed', '42']);
@@ -167,7 +167,7 @@ async function engineRun(images: FashionImage[]): Promise<{ peakRssMB: number; e
       projectDir: tmp,
       runDir: path.join(tmp, 'run'),
       cacheDir: path.join(tmp, 'cache'),
-      modelDir: path.join(SHARED, 'models/mobilenet_v1_0.25_224'),
+      modelDir: path.join(MODELS, 'mobilenet_v1_0.25_224'),
       modelId: 'mobilenet_v1_0.25_224',
       classNames: FASHION_CLASSES,
       items,
