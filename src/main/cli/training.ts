@@ -49,12 +49,14 @@ async function followRun(studio: Studio, job: JobInfo<'train'>, runId: number, a
 /** The model to train on: --model, or the only one not hidden (the built-in one on a fresh machine). */
 async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
   if (flag !== undefined) return flag;
-  const installed = (await studio.call('listModels', {})).filter((m) => !m.hidden);
+  const listed = await studio.call('listModels', {});
+  const installed = listed.filter((m) => !m.hidden);
   if (installed.length === 1) return installed[0]!.id;
+  const hidden = listed.length > 0 ? ` (hidden: ${listed.map((m) => m.id).join(', ')}; show one with transfer-studio models hide NAME --show, or name it with --model)` : '';
   throw new StudioError(
     'bad_request',
     installed.length === 0
-      ? 'no model is installed: import one (transfer-studio models import FOLDER) or download one (transfer-studio models download NAME).'
+      ? `no model is installed${hidden}: import one (transfer-studio models import FOLDER) or download one (transfer-studio models download NAME).`
       : `several models are installed; choose one with --model (${installed.map((m) => m.id).join(', ')}).`,
     'model',
   );

@@ -71,7 +71,7 @@ describe('the built-in model', () => {
     expect(list.out).toMatch(/built-in \(hidden\)/);
     const refused = await run('train', project, '--scenario', '1', '--epochs', '1');
     expect(refused.code).toBe(2);
-    expect(refused.err).toMatch(/no model is installed/);
+    expect(refused.err).toMatch(/no model is installed \(hidden: mobilenet_v1_0\.25_224; show one with/);
     const shown = await run('models', 'hide', ID, '--show', '--json');
     expect(shown.code, shown.err).toBe(0);
     expect(shown.json).toMatchObject({ model: { id: ID, source: 'built-in' } });
