@@ -2,11 +2,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { readTeachable } from '../models/teachable';
 import { getModel, inputSizeOf } from './model-cache';
 import { loadModelInput } from './preprocess';
 import type { ClassifyResult } from './protocol';
 
 export async function readLabels(modelDir: string, labelsPath?: string): Promise<string[]> {
+  // A Teachable Machine export's head knows the export's own classes, whatever lies beside it.
+  const teachable = labelsPath ? null : readTeachable(modelDir);
+  if (teachable) return teachable.labels;
   const candidates = labelsPath ? [labelsPath] : [path.join(modelDir, 'imagenet_classes.txt'), path.join(path.dirname(modelDir), 'imagenet_classes.txt')];
   for (const c of candidates) {
     try {
