@@ -10,6 +10,7 @@ import type { ExportRequest, ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
 import type { Engine } from '../engine/protocol';
+import { copyOriginal } from '../media/files';
 import { imageFile, labelledImageFiles } from '../store/image-files';
 import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
@@ -126,6 +127,7 @@ interface LabelledImage {
   label: string;
   split: string;
   root: string;
+  hash: string;
 }
 
 function labelledImages(db: DB): { images: LabelledImage[]; unlabelled: number } {
@@ -133,7 +135,7 @@ function labelledImages(db: DB): { images: LabelledImage[]; unlabelled: number }
   const unlabelled = countImages(db, { classId: 'unlabelled' });
   if (rows.length === 0) throw new StudioError('bad_input', 'The project has no labelled images to export.', 'kind');
   return {
-    images: rows.map((r) => ({ id: r.id, file: r.path, fileName: r.fileName, label: r.className, split: r.split, root: r.root })),
+    images: rows.map((r) => ({ id: r.id, file: r.path, fileName: r.fileName, label: r.className, split: r.split, root: r.root, hash: r.hash })),
     unlabelled,
   };
 }
@@ -168,14 +170,7 @@ async function exportDatasetTree(store: ProjectStore, ctx: JobContext, target: s
       const folder = folderOf.get(img.label)!;
       const name = names.get(folder)!.take(img.fileName);
       if (name !== safeName(img.fileName)) renamed++;
-      const dest = path.join(tmp, folder, name);
-      await fs.promises.copyFile(img.file, dest);
-      const fh = await fs.promises.open(dest, 'r');
-      try {
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
+      await copyOriginal({ path: img.file, root: img.root, hash: img.hash }, path.join(tmp, folder, name));
       ctx.progress(i + 1, images.length, 'Copying images');
     }
     ctx.throwIfCancelled();

@@ -47,6 +47,11 @@ type Item =
 interface Plan {
   kind: SourceKind;
   root: string;
+  /**
+   * The folder every file must stay inside once its links are resolved: the root of a folder, CSV
+   * or zip import; none for files the user named one by one.
+   */
+  confine?: string;
   description: string;
   /** Number of items `items()` will yield (for progress). */
   count(): Promise<number>;
@@ -102,6 +107,7 @@ function folderPlan(root: string, split: Split, labelled: boolean, skipDir: stri
   return {
     kind: labelled ? 'folder' : 'files',
     root,
+    confine: root,
     description: bySplit ? `${root} (split folders)` : root,
     count: () => countFiles(root, { skipDirs }),
     async *items() {
@@ -193,6 +199,7 @@ function csvPlan(csvFile: string, imagesRoot: string, split: Split, kind: Source
   return {
     kind,
     root: imagesRoot,
+    confine: imagesRoot,
     description,
     async count() {
       let n = 0;
@@ -458,7 +465,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
       pending.push(
         'fail' in item
           ? Promise.resolve({ item })
-          : limit(async () => ({ item, result: await inspectImage(item.file, { thumbsDir, maxPixels, isKnown: knownHash }) })).catch(
+          : limit(async () => ({ item, result: await inspectImage(item.file, { thumbsDir, maxPixels, isKnown: knownHash, ...(plan.confine !== undefined ? { root: plan.confine } : {}) }) })).catch(
               (err: unknown): Done => ({ item, result: { ok: false, reason: `unexpected error (${err instanceof Error ? err.message : String(err)})` } }),
             ),
       );
