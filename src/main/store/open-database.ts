@@ -8,12 +8,11 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StudioError } from '../../shared/errors';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
+import { auditDatabase, distrust, nativeBinding } from './project-audit';
 
 export const DB_FILE = 'project.sqlite';
 export type DB = Database.Database;
 
-/** Electron needs a binary built for its own ABI; the shell passes its path here. */
-const nativeBinding = process.env.TRANSFER_STUDIO_SQLITE_BINDING || undefined;
 
 function sqliteCode(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
@@ -58,6 +57,7 @@ export function openDatabase(dir: string, opts: { create: boolean }): DB {
   let db: DB | undefined;
   try {
     db = new Database(file, { fileMustExist: !opts.create, timeout: 2000, ...(nativeBinding ? { nativeBinding } : {}) });
+    distrust(db);
     // Read the version before anything writes: a newer or foreign file must stay byte-identical.
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION)
@@ -67,6 +67,7 @@ export function openDatabase(dir: string, opts: { create: boolean }): DB {
       );
     if (!opts.create && version === 0)
       throw new StudioError('not_a_project', `${file} is a SQLite database but not a Transfer Studio project.`, 'dir');
+    if (!opts.create) refuseUntrusted(db, version, file);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
@@ -77,6 +78,20 @@ export function openDatabase(dir: string, opts: { create: boolean }): DB {
     if (err instanceof StudioError) throw err;
     throw mapSqliteError(err, file);
   }
+}
+
+/** Findings listed in a refusal (their count is given). */
+const REFUSAL_LIST = 20;
+
+/** Refuses a database holding what the studio never writes (project-audit.ts), before anything of it runs or is written. */
+function refuseUntrusted(db: DB, version: number, file: string): void {
+  const findings = auditDatabase(db, version);
+  if (findings.length === 0) return;
+  const more = findings.length > REFUSAL_LIST ? `; and ${findings.length - REFUSAL_LIST} more` : '';
+  throw new StudioError(
+    'corrupt_database',
+    `${file} holds what Transfer Studio does not write, so it was not opened and nothing in it was run or changed: ${findings.slice(0, REFUSAL_LIST).join('; ')}${more}.`,
+  );
 }
 
 function migrate(db: DB, from: number): void {
