@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ImportDuplicate, ImportFailure, ImportReport, ImportRequest, SourceKind, Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { formulaWarning } from '../../shared/names';
 import type { JobContext } from '../jobs/job-manager';
 import { imageByHash } from '../store/image-files';
 import { addImages } from '../store/images';
@@ -492,6 +493,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   // Nothing references an extraction that added nothing: don't leave it in the project.
   if (!keptSource && extracted) fs.rmSync(extracted, { recursive: true, force: true });
   ctx.progress(processed, total, progressMessage());
+  const warning = formulaWarning(classesCreated);
   return {
     sourceId: keptSource ? sourceId : null,
     root: plan.root,
@@ -501,6 +503,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
     failureCount,
     failures,
     classesCreated,
+    ...(warning ? { warnings: [warning] } : {}),
     cancelled,
     durationMs: Math.round(performance.now() - started),
   };
