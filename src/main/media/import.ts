@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { ImportDuplicate, ImportFailure, ImportReport, ImportRequest, SourceKind, Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { formulaWarning } from '../../shared/names';
+import { isDiskFull } from '../../shared/node/disk-full';
 import type { JobContext } from '../jobs/job-manager';
 import { imageByHash } from '../store/image-files';
 import { addImages } from '../store/images';
@@ -340,6 +341,8 @@ export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
 interface Done {
   item: Item;
   result?: InspectResult;
+  /** A failure that ends the import (a full disk), not just this file. */
+  fatal?: unknown;
 }
 
 interface PendingRow {
@@ -451,7 +454,9 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   const progressMessage = (): string =>
     `${added + batch.length} added${duplicateCount ? `, ${duplicateCount} duplicate${duplicateCount === 1 ? '' : 's'}` : ''}${failureCount ? `, ${failureCount} failed` : ''}`;
   const take = async (): Promise<void> => {
-    handle(await pending.shift()!);
+    const done = await pending.shift()!;
+    if (done.fatal !== undefined) throw done.fatal;
+    handle(done);
     processed++;
     ctx.progress(processed, total, progressMessage());
   };
@@ -467,7 +472,9 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
         'fail' in item
           ? Promise.resolve({ item })
           : limit(async () => ({ item, result: await inspectImage(item.file, { thumbsDir, maxPixels, isKnown: knownHash, ...(plan.confine !== undefined ? { root: plan.confine } : {}) }) })).catch(
-              (err: unknown): Done => ({ item, result: { ok: false, reason: `unexpected error (${err instanceof Error ? err.message : String(err)})` } }),
+              (err: unknown): Done =>
+                // A full disk fails the import when its turn comes (kept, not thrown: nothing awaits this promise yet).
+                isDiskFull(err) ? { item, fatal: err } : { item, result: { ok: false, reason: `unexpected error (${err instanceof Error ? err.message : String(err)})` } },
             ),
       );
       if (pending.length >= window) await take();

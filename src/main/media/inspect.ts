@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import sharp from 'sharp';
+import { isDiskFull } from '../../shared/node/disk-full';
 import { checkUserFile, errnoReason, MAX_IMAGE_BYTES, readUserFile, streamUserFile, UserFileError } from '../../shared/node/user-file';
 import { SNIFF_BYTES, sniff, type ImageFormat } from './formats';
 import { ThumbWriteError, thumbFile, writeThumbnail } from './thumbs';
@@ -145,6 +146,8 @@ export async function inspectImage(file: string, opts: InspectOptions = {}): Pro
       const target = thumbFile(opts.thumbsDir, hash);
       if (!fs.existsSync(target)) await writeThumbnail(input, target, maxPixels);
     } catch (err) {
+      // A full disk is no file's fault: the import stops with it instead of failing every file after.
+      if (isDiskFull(err)) throw err;
       if (err instanceof ThumbWriteError) return { ok: false, reason: err.message, hash };
       return { ok: false, reason: decodeReason(err, kind.format), hash };
     }
