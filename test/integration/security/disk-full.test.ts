@@ -115,7 +115,7 @@ describe.runIf(canMount)('a full disk', () => {
     const r = await cli(home, ['import', project, images, '--json']);
     expect(r.code, r.err).toBe(1);
     expect(r.json).toMatchObject({ ok: false, error: { code: 'disk_full', message: expect.stringMatching(new RegExp(`^The disk holding ${project} is full \\(`)) } });
-    expect(r.err).not.toMatch(/Uncaught|SqliteError|    at /);
+    expect(r.err).not.toMatch(/Uncaught|SqliteError|^ {4}at /m);
 
     fs.rmSync(filler);
     const check = await cli(home, ['project', 'check', project, '--json']);
