@@ -140,24 +140,25 @@ function tooLarge(file: string, maxBytes: number): UserFileError {
   return new UserFileError(file, `too large (more than ${maxBytes} bytes)`);
 }
 
+/** Where a whole read goes: one byte more than expected tells a file that grew since fstat from one that did not. */
+function readTarget(size: number, maxBytes: number | undefined): { buf: Buffer; limit: number } {
+  const limit = maxBytes ?? size;
+  return { buf: Buffer.allocUnsafe(Math.min(size, limit) + 1), limit };
+}
+
+function readResult(file: string, buf: Buffer, got: number, limit: number): Buffer {
+  if (got > limit) throw tooLarge(file, limit);
+  return buf.subarray(0, got);
+}
+
 /** The whole content of a regular user file, at most `maxBytes` (it is refused, not cut, past that). */
 export async function readUserFile(file: string, opts: UserFileOptions = {}): Promise<Buffer> {
   const { handle, size } = await openUserFile(file, opts);
   try {
-    const limit = opts.maxBytes ?? size;
-    // One byte more than expected tells a file that grew since fstat from one that did not.
-    const buf = Buffer.allocUnsafe(Math.min(size, limit) + 1);
+    const { buf, limit } = readTarget(size, opts.maxBytes);
     let got = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, got, buf.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-      if (got === buf.length) {
-        if (got > limit) throw tooLarge(file, limit);
-        break;
-      }
-    }
-    return buf.subarray(0, got);
+    for (let n = -1; n !== 0 && got < buf.length; got += n) n = (await handle.read(buf, got, buf.length - got, got)).bytesRead;
+    return readResult(file, buf, got, limit);
   } catch (err) {
     throw fail(file, err);
   } finally {
@@ -192,19 +193,10 @@ export function openUserFileSync(file: string, opts: UserFileOptions = {}): { fd
 export function readUserFileSync(file: string, opts: UserFileOptions = {}): Buffer {
   const { fd, size } = openUserFileSync(file, opts);
   try {
-    const limit = opts.maxBytes ?? size;
-    const buf = Buffer.allocUnsafe(Math.min(size, limit) + 1);
+    const { buf, limit } = readTarget(size, opts.maxBytes);
     let got = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-      if (got === buf.length) {
-        if (got > limit) throw tooLarge(file, limit);
-        break;
-      }
-    }
-    return buf.subarray(0, got);
+    for (let n = -1; n !== 0 && got < buf.length; got += n) n = fs.readSync(fd, buf, got, buf.length - got, got);
+    return readResult(file, buf, got, limit);
   } catch (err) {
     throw fail(file, err);
   } finally {
