@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StudioError } from '../../shared/errors';
+import { diskFullError } from '../../shared/node/disk-full';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
 import { auditDatabase, distrust, nativeBinding } from './project-audit';
 
@@ -25,6 +26,7 @@ export function mapSqliteError(err: unknown, file: string): StudioError {
     return new StudioError('corrupt_database', `${file} is damaged or is not a SQLite database; it was left untouched.`);
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
     return new StudioError('locked', `${file} is locked by another program (another studio window?). Close it and try again.`);
+  if (code === 'SQLITE_FULL') return diskFullError(err, path.dirname(file))!;
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM')
     return new StudioError('read_only', `${file} cannot be written (read-only file or folder, or no permission).`);
   return StudioError.from(err);

@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import { StudioError } from '../errors';
 
 const FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT']);
-/** The same failures once they crossed a process boundary as text (the engine's errors). */
+/** The same failures once they crossed a process boundary as text (the engine's errors, already StudioErrors). */
 const FULL_TEXT = /\b(ENOSPC|EDQUOT|SQLITE_FULL)\b|database or disk is full|no space left on device|disk quota exceeded/i;
 
 /** Whether `err` is a write that failed for lack of space (or already the studio's disk_full error). */
 export function isDiskFull(err: unknown): boolean {
-  if (err instanceof StudioError) return err.code === 'disk_full';
+  if (err instanceof StudioError && err.code === 'disk_full') return true;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && FULL_CODES.has(code)) return true;
   return err instanceof Error && FULL_TEXT.test(err.message);
@@ -36,7 +36,7 @@ export function freeBytes(dir: string): number | null {
  */
 export function diskFullError(err: unknown, dir: string, needed?: number): StudioError | null {
   if (!isDiskFull(err)) return null;
-  if (err instanceof StudioError) return err;
+  if (err instanceof StudioError && err.code === 'disk_full') return err;
   const free = freeBytes(dir);
   const room = free === null ? '' : ` (${mb(free)} free${needed !== undefined ? `, ${mb(needed)} needed` : ''})`;
   return new StudioError(
