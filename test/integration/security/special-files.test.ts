@@ -64,6 +64,10 @@ describe.runIf(process.platform !== 'win32')('special files', () => {
     expect(report.added).toBe(2);
     expect(report.duplicateCount).toBe(1);
     expect(report.classesCreated).toEqual(['cat']);
+    // A FIFO named on its own, as the whole source.
+    const alone = await run('import', project, path.join(source, 'cat', 'pipe.png'), '--json');
+    expect(alone.code, alone.err).toBe(0);
+    expect((alone.json as { report: ImportReport }).report.failures).toEqual([{ file: 'pipe.png', reason: 'not a regular file (a FIFO)' }]);
   });
 
   it('export dataset refuses an imported image swapped for a FIFO, naming it, instead of hanging', async () => {
