@@ -35,9 +35,13 @@ async function projectWithFifo(): Promise<{ project: string; fifo: string; id: n
   return { project, fifo, id: 6 };
 }
 
+/** One project for export, train and serve (none of them changes its images). */
+let withFifo: Awaited<ReturnType<typeof projectWithFifo>>;
+
 beforeAll(async () => {
   const r = await run('models', 'import', MODEL_025, '--id', 'm', '--json');
   expect(r.code, r.err).toBe(0);
+  withFifo = await projectWithFifo();
 }, 60_000);
 afterAll(removeTempDirs);
 
@@ -71,7 +75,7 @@ describe.runIf(process.platform !== 'win32')('special files', () => {
   });
 
   it('export dataset refuses an imported image swapped for a FIFO, naming it, instead of hanging', async () => {
-    const { project, fifo } = await projectWithFifo();
+    const { project, fifo } = withFifo;
     const out = path.join(tempDir(), 'dataset');
     const r = await run('export', project, 'dataset', '--out', out, '--json');
     expect(r.code, r.err).toBe(2);
@@ -80,7 +84,7 @@ describe.runIf(process.platform !== 'win32')('special files', () => {
   });
 
   it('train skips an imported image swapped for a FIFO and trains on the rest', async () => {
-    const { project, fifo } = await projectWithFifo();
+    const { project, fifo } = withFifo;
     const r = await run('train', project, '--scenario', '1', '--model', 'm', '--epochs', '1', '--json');
     expect(r.code, r.err).toBe(0);
     expect(r.json).toMatchObject({ ok: true, run: { state: 'succeeded' } });
@@ -88,7 +92,7 @@ describe.runIf(process.platform !== 'win32')('special files', () => {
   }, 60_000);
 
   it('serve keeps answering (page, thumbnails, images) with a FIFO in the project, and SIGTERM still ends it', async () => {
-    const { project, id } = await projectWithFifo();
+    const { project, id } = withFifo;
     // Without its thumbnail the server remakes it from the original: the FIFO.
     fs.rmSync(path.join(project, 'thumbs'), { recursive: true });
     const server = await serve(home, project);
