@@ -6,15 +6,14 @@ import type { PreprocessingMode } from '../../shared/domain';
 import { SquaresUnavailableError, type FrozenForward } from './frozen';
 import type { RowSink } from './feature-cache';
 import { decodeImage, modeMap, writeInput, writeSquare } from './preprocess';
-import type { EngineEvent } from './protocol';
+import type { EngineEvent, ImageRef } from './protocol';
 
 const EXTRACT_BATCH = 32;
 /** 32 MB of float32 rows at most wait in memory before they are appended to a cache. */
 const FLUSH_FLOATS = 8 * 1024 * 1024;
 
-export interface ExtractTarget {
+export interface ExtractTarget extends ImageRef {
   hash: string;
-  path: string;
 }
 
 /**
@@ -47,7 +46,7 @@ export async function extractMissing(
     const images = await Promise.all(
       slice.map(async (t) => {
         try {
-          return { t, image: await decodeImage(t.path, size) };
+          return { t, image: await decodeImage(t, size) };
         } catch (e) {
           failed.push(t.path);
           emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });

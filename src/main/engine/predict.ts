@@ -40,7 +40,7 @@ export async function predict(
   try {
     const dim = whole ? k : run.featureDim;
     const features = new Map<string, Float32Array>();
-    const targets = items.map((it, i) => ({ hash: it.hash ?? `path:${i}:${it.path}`, path: it.path }));
+    const targets = items.map((it, i) => ({ hash: it.hash ?? `path:${i}:${it.path}`, path: it.path, ...(it.root !== undefined ? { root: it.root } : {}) }));
     const key = { modelId: run.modelId, cutLayer: run.cutLayer, pool, inputSize: run.inputSize, preprocess: run.preprocess };
     // A whole classifier's outputs are this run's alone: they go to a scratch cache, never the project's.
     const cache = cacheDir && !whole ? await FeatureCache.open(path.join(cacheDir, 'features'), key, dim) : null;

@@ -42,7 +42,7 @@ export async function runScenario1(
     // Extraction: unique content hashes not yet cached.
     emit({ type: 'phase', phase: 'extract' });
     const unique = new Map<string, ExtractTarget>();
-    for (const it of job.items) if (!unique.has(it.hash)) unique.set(it.hash, { hash: it.hash, path: it.path });
+    for (const it of job.items) if (!unique.has(it.hash)) unique.set(it.hash, { hash: it.hash, path: it.path, ...(it.root !== undefined ? { root: it.root } : {}) });
     const missing = [...unique.values()].filter((t) => !cache.has(t.hash));
     const hits = unique.size - missing.length;
     const te = performance.now();
