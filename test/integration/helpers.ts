@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { ExportRequest, ExportResult } from '../../src/shared/api';
 import { exportRequestSchema } from '../../src/shared/api';
 import type { ImportReport, ImportRequestInput } from '../../src/shared/domain';
@@ -20,7 +21,18 @@ import { savePredictions } from '../../src/main/store/runs';
 import { readCsv } from '../../src/main/media/csv';
 import { tempDir } from '../fixtures/temp';
 
-export { cli, type CliResult } from '../fixtures/cli';
+export { cli, interruptedCli, type CliResult } from '../fixtures/cli';
+
+/** Whether the project in `dir` has a running job of `kind` (with a progress message starting with `message`, when given). */
+export function jobRunning(dir: string, kind: string, message = ''): boolean {
+  const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+  try {
+    const row = db.prepare("SELECT message FROM jobs WHERE kind = ? AND state = 'running'").get(kind) as { message: string | null } | undefined;
+    return row !== undefined && (row.message ?? '').startsWith(message);
+  } finally {
+    db.close();
+  }
+}
 
 // ---------------------------------------------------------------- folders and stores
 

@@ -3,15 +3,14 @@
  * 0.25, a scenario-1 run on corner-patch images. Overlays and peaks.csv whose peaks fall on the
  * patches; one image and another class; exit codes 0 / 2 / 1; Ctrl-C cancels and leaves no folder.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATCH_COLOURS, writePatchImages, type PatchImage } from '../../fixtures/corner-patches';
-import { MODEL_025, ROOT } from '../../fixtures/assets';
-import { cli, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
+import { MODEL_025 } from '../../fixtures/assets';
+import { cli, interruptedCli, jobRunning, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 let home: string;
 let root: string;
@@ -44,25 +43,9 @@ afterAll(removeTempDirs);
 describe('transfer-studio explain', () => {
   it('Ctrl-C cancels the job: exit 1, no output folder, the job recorded as cancelled', async () => {
     const out = path.join(root, 'cancelled');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts'), 'explain', dir, '--run', '1', '--split', 'val', '--out', out, '--json'], {
-      env: { ...process.env, TRANSFER_STUDIO_HOME: home },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
-    const exited = new Promise<number | null>((r) => child.once('close', r));
-    const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
-    try {
-      for (let i = 0; i < 600; i++) {
-        if (db.prepare("SELECT 1 FROM jobs WHERE kind = 'explain' AND state = 'running'").get()) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    } finally {
-      db.close();
-    }
-    child.kill('SIGINT');
-    expect(await exited).toBe(1);
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ ok: false, error: { code: 'cancelled' } });
+    const r = await interruptedCli(home, ['explain', dir, '--run', '1', '--split', 'val', '--out', out, '--json'], () => jobRunning(dir, 'explain'));
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ ok: false, error: { code: 'cancelled' } });
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(root).filter((n) => n.startsWith('cancelled'))).toEqual([]);
     const after = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
