@@ -11,18 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { writeDigits } from '../../fixtures/digits';
 import { MODEL_025 } from '../../fixtures/assets';
-import { cli, interruptedCli, jobRunning, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
+import { cliRunner, interruptedCli, jobRunning, readCsvFile, removeTempDirs, tempDir } from '../helpers';
 
 let home: string;
 let root: string;
 let dir: string;
-const run = (...args: string[]): Promise<CliResult> => cli(home, args);
-
-async function ok(...args: string[]): Promise<CliResult> {
-  const r = await run(...args);
-  expect(r.code, r.err).toBe(0);
-  return r;
-}
+const { run, ok } = cliRunner(() => home);
 
 beforeAll(async () => {
   home = tempDir('ts-audit-cli-home-');
