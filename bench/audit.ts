@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { SHARED, arg } from './common';
+import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
@@ -45,7 +45,7 @@ const SETS: Alteration[][] = [...ALTERATIONS.map((a) => [a]), ...[1, 2, 3].flatM
 const COPIES = SETS.length * PER_SET;
 const FLIP_SHARE = 0.05;
 const SEED = 42;
-const MODEL = path.join(SHARED, 'models/mobilenet_v1_0.25_224');
+const MODEL = path.join(MODELS, 'mobilenet_v1_0.25_224');
 const tmp = path.join(os.tmpdir(), 'ts-bench-audit');
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const log = (s: string) => process.stdout.write(`${s}\n`);
