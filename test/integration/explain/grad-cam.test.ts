@@ -3,24 +3,25 @@
  * class is decided only by a coloured corner patch, the map peaks on the patch; on photos the
  * engine's maps (frozen part on ONNX Runtime, gradient through the head from its weights) equal a
  * plain TensorFlow.js computation (the layers model, tf.grad through the same layers), for a
- * scenario-1 run cut at the pooling layer and for a whole-classifier run (scenarios 2-4) cut at a
- * convolutional block; maps are cached in the run's folder.
+ * scenario-1 run cut at the pooling layer, for a whole-classifier run (scenarios 2-4) cut at a
+ * convolutional block, and on the Teachable Machine MobileNetV2 (nested models, flattened at load);
+ * maps are cached in the run's folder.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainConfigSchema } from '../../../src/shared/domain';
+import { trainConfigSchema, type PreprocessingMode } from '../../../src/shared/domain';
 import { heatmapPeak } from '../../../src/shared/heatmap';
-import { loadLayersModel, type LoadedModel } from '../../../src/main/engine/model-layers';
+import { inspectModel, loadLayersModel, type LoadedModel } from '../../../src/main/engine/model-layers';
 import { buildHead } from '../../../src/main/engine/head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from '../../../src/main/engine/model-files';
 import { loadModelInput, preprocessVersion } from '../../../src/main/engine/preprocess';
 import { readRunJson } from '../../../src/main/engine/scenario1';
 import { EngineClient, forkEngine } from '../../../src/main/training/engine-client';
 import type { EngineEvent, GradCamResult } from '../../../src/main/engine/protocol';
-import { MODEL_025, PHOTOS } from '../../fixtures/assets';
+import { MODEL_025, PHOTOS, TEACHABLE_MODEL } from '../../fixtures/assets';
 import { PATCH_CLASSES, writePatchImages, type PatchImage } from '../../fixtures/corner-patches';
 
 const engine = new EngineClient(() => forkEngine());
@@ -46,11 +47,11 @@ afterAll(() => {
  * The reference: the feature map from the tf.layers model truncated at `layer`, `pool` to the head's
  * input, the head's Dense layers from their weights, and tf.grad of the chosen logit.
  */
-async function referenceMaps(model: tf.LayersModel, layer: string, pool: (a: tf.Tensor) => tf.Tensor, head: tf.LayersModel, images: string[], classes: number[]): Promise<Float32Array[]> {
+async function referenceMaps(model: tf.LayersModel, layer: string, pool: (a: tf.Tensor) => tf.Tensor, head: tf.LayersModel, images: string[], classes: number[], mode: PreprocessingMode = 'tf'): Promise<Float32Array[]> {
   const dense = head.layers.filter((l) => l.getClassName() === 'Dense');
   const params = dense.map((l) => ({ w: l.getWeights()[0] as tf.Tensor2D, b: l.getWeights()[1]!, relu: (l.getConfig() as { activation: string }).activation === 'relu' }));
   const logits = (a: tf.Tensor): tf.Tensor => params.reduce<tf.Tensor>((h, p) => (p.relu ? tf.relu(tf.add(tf.matMul(h as tf.Tensor2D, p.w), p.b)) : tf.add(tf.matMul(h as tf.Tensor2D, p.w), p.b)), pool(a));
-  const inputs = await Promise.all(images.map((p) => loadModelInput(p, 224, 'tf')));
+  const inputs = await Promise.all(images.map((p) => loadModelInput(p, 224, mode)));
   const x = tf.tensor4d(Float32Array.from(inputs.flatMap((v) => Array.from(v))), [images.length, 224, 224, 3]);
   const truncated = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as tf.SymbolicTensor });
   const cams = tf.tidy(() => {
@@ -165,5 +166,38 @@ describe('Grad-CAM', () => {
     expectSameMaps(maps, reference);
     await expect(engine.call('gradCam', { runDir: dir, items: photoItems, classIndex: 4 })).rejects.toMatchObject({ code: 'BAD_JOB' });
     await expect(engine.call('gradCam', { runDir: path.join(tmp, 'nowhere'), items: photoItems })).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+  });
+
+  it('equals tf.grad on the Teachable Machine MobileNetV2 (its nested models flattened), scenario 1 at its default cut', async () => {
+    const tm = await loadLayersModel(TEACHABLE_MODEL);
+    try {
+      const cut = inspectModel(tm).defaultCutLayer;
+      const shape = tm.model.getLayer(cut).outputShape as (number | null)[];
+      const dim = shape[shape.length - 1] as number;
+      const dir = path.join(tmp, 'runs', 'teachable');
+      const head = buildHead(dim, 3, trainConfigSchema.parse({ model: 'teachable', scenario: 1, seed: 4 }));
+      await saveLayersModel(head, path.join(dir, 'head'));
+      disposeWeights(head);
+      await writeRunJson(dir, {
+        scenario: 1,
+        modelId: 'teachable_machine_mobilenet_v2_0.35_224',
+        modelDir: TEACHABLE_MODEL,
+        cutLayer: cut,
+        pool: 'avg',
+        inputSize: 224,
+        preprocessing: tm.preprocessing,
+        preprocess: preprocessVersion(tm.preprocessing),
+        classNames: ['x', 'y', 'z'],
+        featureDim: dim,
+        savedAt: new Date().toISOString(),
+      });
+      const maps = await engine.call('gradCam', { runDir: dir, items: photoItems });
+      const cutLayer = tm.model.getLayer(cut);
+      const pool = (a: tf.Tensor) => (maps.layer === cut ? tf.mean(a, [1, 2]) : (cutLayer.apply(a) as tf.Tensor));
+      const reference = await referenceMaps(tm.model, maps.layer, pool, await savedHead(path.join(dir, 'head'), false), photos, maps.items.map((it) => it.classIndex), tm.preprocessing);
+      expectSameMaps(maps, reference);
+    } finally {
+      tm.model.dispose();
+    }
   });
 });
