@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { parseRunRecord, RunRecordError, runRecordText, type RunRecord, type RunRecordFields } from '../../shared/run-record';
 import type { PreprocessingMode } from '../../shared/domain';
+import { folderIOHandler, readModelFolder } from '../models/folder';
 import { valueRange } from '../models/preprocessing';
 import { EngineJobError } from './job-error';
 import { preprocessVersion } from './preprocess';
@@ -62,6 +63,11 @@ export function classifierModel(network: tf.LayersModel, cutLayer: string, head:
   const cut = network.getLayer(cutLayer).output as tf.SymbolicTensor;
   const pooled = cut.shape.length === 4 ? (tf.layers.globalAveragePooling2d({ name: 'cut_pool' }).apply(cut) as tf.SymbolicTensor) : cut;
   return tf.model({ inputs: network.inputs, outputs: head.apply(pooled) as tf.SymbolicTensor, name: 'classifier' });
+}
+
+/** A model a run saved (runDir/model or runDir/head). */
+export async function loadSavedModel(dir: string): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(folderIOHandler(await readModelFolder(dir)));
 }
 
 /** The run record's fields every scenario fills alike: the job's model and classes, the model's preprocessing. */

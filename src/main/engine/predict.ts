@@ -2,18 +2,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { folderIOHandler, readModelFolder } from '../models/folder';
 import { extractMissing } from './extract';
 import { FeatureCache } from './feature-cache';
 import { frozenForward, type Pooling } from './frozen';
 import { EngineJobError } from './job-error';
 import { getModel } from './model-cache';
-import { readRunRecord } from './model-files';
+import { loadSavedModel, readRunRecord } from './model-files';
 import type { EngineEvent, PredictItem, PredictResult } from './protocol';
-
-async function loadSaved(dir: string): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(folderIOHandler(await readModelFolder(dir)));
-}
 
 /**
  * Class probabilities for images with a saved run. Scenario 1: the folded frozen part (features
@@ -30,8 +25,8 @@ export async function predict(
   const run = await readRunRecord(runDir);
   const k = run.classNames.length;
   const pool: Pooling = run.classifier === 'head' ? run.pool : 'none';
-  const whole = run.classifier === 'model' ? await loadSaved(path.join(runDir, 'model')) : null;
-  const head = whole ? null : await loadSaved(path.join(runDir, 'head'));
+  const whole = run.classifier === 'model' ? await loadSavedModel(path.join(runDir, 'model')) : null;
+  const head = whole ? null : await loadSavedModel(path.join(runDir, 'head'));
   const log = (message: string) => emit({ type: 'log', message });
   // A whole classifier (its own trained weights, not cached per machine) runs to its softmax as one plan.
   const forward = whole
