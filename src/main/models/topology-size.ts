@@ -16,6 +16,11 @@ type Shape = (number | null)[];
 
 /** Models inside models (Sequential in Functional in...): real ones nest two or three levels. */
 export const MAX_MODEL_NESTING = 32;
+/**
+ * Layers in one model, nested ones included: the largest Keras Applications have about 1,000.
+ * TensorFlow.js walks a model's graph recursively; a chain of 20,000 layers overflowed its stack.
+ */
+export const MAX_LAYERS = 5000;
 
 export interface LayerSize {
   /** The layer's name, with the names of the models it sits in ("outer/inner/dense"). */
@@ -362,12 +367,14 @@ const count = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocal
 const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
 /**
- * Refuses a model whose topology declares more parameters than `bytesPresent` (a file holds at
- * least one byte per parameter, even quantized), or whose weights or one layer's output for one
+ * Refuses a model with more than MAX_LAYERS layers, or whose topology declares more parameters than
+ * `bytesPresent` (a file holds at least one byte per parameter, even quantized), or whose weights or one layer's output for one
  * image would not fit `budgetBytes`, naming the largest layer; returns the layers otherwise.
  */
 export function checkTopologySize(model: Json, file: string, limits: { bytesPresent: number; budgetBytes: number }): LayerSize[] {
   const layers = topologySize(model, file);
+  if (layers.length > MAX_LAYERS)
+    throw new ModelError('MODEL_TOO_LARGE', `${file} declares ${count(layers.length)} layers, more than the ${count(MAX_LAYERS)} the studio builds.`, { file, layers: layers.length });
   const params = layers.reduce((a, l) => a + l.params, 0);
   const largest = layers.reduce<LayerSize | null>((a, l) => (a === null || l.params > a.params ? l : a), null);
   const named = largest ? ` (the layer "${largest.path}" (${largest.className}) alone declares ${count(largest.params)})` : '';

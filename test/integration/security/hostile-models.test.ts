@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../../fixtures/cli';
 import { writeImage, writeZip } from '../../fixtures/images';
-import { writeAbsurdTfjsFolder, writeDeeplyNestedKeras, writeDeflateBombKeras, writeHugeDenseH5 } from '../../fixtures/hostile-models';
+import { writeAbsurdTfjsFolder, writeDeeplyNestedKeras, writeDeflateBombKeras, writeHugeDenseH5, writeLongChainTfjsFolder } from '../../fixtures/hostile-models';
 import { keras2Topology, keras3Config, writeKeras3 } from '../../fixtures/keras';
 import { removeTempDirs, tempDir } from './helpers';
 
@@ -42,6 +42,14 @@ describe('models that declare more than they hold', () => {
     expect(r.code, r.out).toBe(2);
     expect(message(r)).toMatch(/"huge" \(Dense\)/);
     expect(library(home)).toEqual([]);
+  });
+
+  it('a chain of 20,000 layers is refused by its layer count (TensorFlow.js overflowed its stack building it)', async () => {
+    const dir = path.join(tempDir(), 'chain');
+    writeLongChainTfjsFolder(dir, 20_000);
+    const r = await cli(tempDir(), ['models', 'import', dir, '--json']);
+    expect(r.code, r.out).toBe(2);
+    expect(message(r)).toMatch(/declares 20,000 layers, more than the 5,000/);
   });
 });
 
