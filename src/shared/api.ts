@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
 import { filePath, predictionQuerySchema, type PredictionRow } from './domain';
-import { MODEL_ID_RULE, modelIdProblem } from './model-id';
+import { MODEL_ID_RULE, modelIdProblem } from './domain';
 import {
   CLUSTER_FILTERS,
   DEFAULT_AUDIT_FOLDS,

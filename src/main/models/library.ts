@@ -16,7 +16,7 @@ import { readModelFolder } from './folder';
 import { isModelError, ModelError } from './errors';
 import { ARCHITECTURES, type KerasArchitecture } from './keras-architectures';
 import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
-import { MODEL_ID_RULE, modelIdProblem, shownModelId } from '../../shared/model-id';
+import { MODEL_ID_RULE, modelIdProblem, shownModelId } from '../../shared/domain';
 import { makeTempFolder, releaseTempFolder, sweepStaleTempFolders } from './temp-folders';
 
 export interface InstalledModel extends InstalledModelInfo {
