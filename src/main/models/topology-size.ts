@@ -364,7 +364,7 @@ export function topologySize(model: Json, file: string): LayerSize[] {
 }
 
 const count = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'infinitely many');
-const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+const gb = (bytes: number): string => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`);
 
 /**
  * Refuses a model with more than MAX_LAYERS layers, or whose topology declares more parameters than
