@@ -28,7 +28,7 @@ async function until(check: () => boolean, limitMs: number): Promise<boolean> {
  * build (TensorFlow.js warns, on the engine's stderr, as its Orthogonal initializer starts), with
  * the CLI and the engine.
  */
-async function importBusy(home: string): Promise<{ proc: ChildProcess; engine: number; exited: Promise<number | null> }> {
+async function importBusy(home: string): Promise<{ proc: ChildProcess; engine: number; exited: Promise<number | null>; output: () => string }> {
   const file = path.join(tempDir(), 'slow.h5');
   await writeSlowKerasH5(file);
   const proc = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/main/cli/index.ts'), 'models', 'import', file, '--json'], {
@@ -37,15 +37,16 @@ async function importBusy(home: string): Promise<{ proc: ChildProcess; engine: n
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   let err = '';
+  let out = '';
   proc.stderr!.on('data', (d: Buffer) => (err += String(d)));
-  proc.stdout!.resume();
+  proc.stdout!.on('data', (d: Buffer) => (out += String(d)));
   let engine = 0;
   const busy = await until(() => {
     engine = childrenOf(proc.pid!)[0] ?? 0;
     return engine > 0 && err.includes('Orthogonal initializer');
   }, 110_000);
   expect(busy, 'the engine never got busy building the model').toBe(true);
-  return { proc, engine, exited };
+  return { proc, engine, exited, output: () => out };
 }
 
 /** Names in the model library that are not installed models (temporary folders). */
@@ -84,6 +85,20 @@ describe('the engine and the process that started it', () => {
       if (alive(engine)) process.kill(engine, 'SIGKILL');
     }
     expect(leftovers(home)).toEqual([]);
+    expect(fs.readdirSync(path.join(home, 'models'))).toEqual([]);
+  });
+
+  it('one Ctrl-C cancels the import: the busy engine is stopped after its grace, nothing is installed or left', async () => {
+    const home = tempDir();
+    const { proc, engine, exited, output } = await importBusy(home);
+    try {
+      proc.kill('SIGINT');
+      expect(await exited).toBe(1);
+      expect(await until(() => !alive(engine), 10_000), 'the engine outlived its parent').toBe(true);
+    } finally {
+      if (alive(engine)) process.kill(engine, 'SIGKILL');
+    }
+    expect(JSON.parse(output().trim().split('\n').at(-1)!)).toMatchObject({ ok: false, error: { code: 'cancelled' } });
     expect(fs.readdirSync(path.join(home, 'models'))).toEqual([]);
   });
 });
