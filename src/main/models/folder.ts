@@ -11,6 +11,7 @@ import { checkUserFile, readUserFile, UserFileError } from '../../shared/node/us
 import { ModelError } from './errors';
 import { checkTopologySize, configLayers } from './topology-size';
 import { engineBudgetBytes } from '../../shared/node/memory-budget';
+import { flattenModelTopology } from './flatten';
 
 export interface WeightEntry {
   name: string;
@@ -33,8 +34,10 @@ export interface KerasLayerConfig {
 
 export interface ModelFolder {
   dir: string;
-  /** The parsed model.json. */
+  /** The parsed model.json, nested models inlined (flatten.ts): what TensorFlow.js is given. */
   modelJson: Record<string, unknown>;
+  /** Whether model.json held nested models that were inlined (an import writes the flat model.json). */
+  flattened: boolean;
   /** Keras topology: model_config (or the topology itself when it is the config). */
   topology: Record<string, unknown>;
   modelClass: string;
@@ -129,7 +132,13 @@ export async function readModelFolder(dir: string, options: { budgetBytes?: numb
   if (!isRecord(modelJson)) {
     throw new ModelError('MODEL_JSON_INVALID', `model.json in ${dir} is not a JSON object.`, { dir });
   }
-  const rawTopology = modelJson['modelTopology'];
+  const givenTopology = modelJson['modelTopology'];
+  // Nesting is bounded before anything walks it (flattening, the checks below): a model nested
+  // 100,000 levels deep overflows every recursive reader.
+  if (isRecord(givenTopology)) configLayers(isRecord(givenTopology['model_config']) ? givenTopology['model_config'] : givenTopology, '', 0, `The model in ${dir}`);
+  const rawTopology = isRecord(givenTopology) ? flattenModelTopology(givenTopology) : givenTopology;
+  const flattened = rawTopology !== givenTopology;
+  const json: Record<string, unknown> = flattened ? { ...modelJson, modelTopology: rawTopology } : modelJson;
   const format = typeof modelJson['format'] === 'string' ? modelJson['format'] : undefined;
   if (format === 'graph-model' || (isRecord(rawTopology) && ('node' in rawTopology || 'library' in rawTopology))) {
     throw new ModelError(
@@ -221,7 +230,7 @@ export async function readModelFolder(dir: string, options: { budgetBytes?: numb
     weightBytes += actual;
   }
   checkTopologySize(topology, `The model in ${dir}`, { bytesPresent: weightBytes, budgetBytes: options.budgetBytes ?? engineBudgetBytes() });
-  return { dir, modelJson, topology, modelClass, modelName, layers, manifest, shards, weightBytes, modelJsonBytes: Buffer.byteLength(text) };
+  return { dir, modelJson: json, flattened, topology, modelClass, modelName, layers, manifest, shards, weightBytes, modelJsonBytes: Buffer.byteLength(text) };
 }
 
 /** The folder's weights concatenated in manifest order, as TensorFlow.js expects them. */
