@@ -38,6 +38,12 @@ export interface UserFileOptions {
   maxBytes?: number;
 }
 
+/**
+ * The largest image file the studio reads (hashing, decoding): far above any photograph or scan it
+ * can decode (100 megapixels), far below what would exhaust memory or time.
+ */
+export const MAX_IMAGE_BYTES = 1024 ** 3;
+
 export interface OpenedUserFile {
   handle: fs.promises.FileHandle;
   /** The resolved path (no symbolic links). */
@@ -134,24 +140,25 @@ function tooLarge(file: string, maxBytes: number): UserFileError {
   return new UserFileError(file, `too large (more than ${maxBytes} bytes)`);
 }
 
+/** Where a whole read goes: one byte more than expected tells a file that grew since fstat from one that did not. */
+function readTarget(size: number, maxBytes: number | undefined): { buf: Buffer; limit: number } {
+  const limit = maxBytes ?? size;
+  return { buf: Buffer.allocUnsafe(Math.min(size, limit) + 1), limit };
+}
+
+function readResult(file: string, buf: Buffer, got: number, limit: number): Buffer {
+  if (got > limit) throw tooLarge(file, limit);
+  return buf.subarray(0, got);
+}
+
 /** The whole content of a regular user file, at most `maxBytes` (it is refused, not cut, past that). */
 export async function readUserFile(file: string, opts: UserFileOptions = {}): Promise<Buffer> {
   const { handle, size } = await openUserFile(file, opts);
   try {
-    const limit = opts.maxBytes ?? size;
-    // One byte more than expected tells a file that grew since fstat from one that did not.
-    const buf = Buffer.allocUnsafe(Math.min(size, limit) + 1);
+    const { buf, limit } = readTarget(size, opts.maxBytes);
     let got = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, got, buf.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-      if (got === buf.length) {
-        if (got > limit) throw tooLarge(file, limit);
-        break;
-      }
-    }
-    return buf.subarray(0, got);
+    for (let n = -1; n !== 0 && got < buf.length; got += n) n = (await handle.read(buf, got, buf.length - got, got)).bytesRead;
+    return readResult(file, buf, got, limit);
   } catch (err) {
     throw fail(file, err);
   } finally {
@@ -159,8 +166,11 @@ export async function readUserFile(file: string, opts: UserFileOptions = {}): Pr
   }
 }
 
-/** `readUserFile` for callers that cannot wait (small files: configs, manifests). */
-export function readUserFileSync(file: string, opts: UserFileOptions = {}): Buffer {
+/**
+ * `openUserFile` for callers that need a plain descriptor (a library reading through an fd); the
+ * caller closes `fd`.
+ */
+export function openUserFileSync(file: string, opts: UserFileOptions = {}): { fd: number; realPath: string; size: number } {
   let fd: number | undefined;
   try {
     const realRoot = opts.root === undefined ? undefined : fs.realpathSync(opts.root);
@@ -172,34 +182,38 @@ export function readUserFileSync(file: string, opts: UserFileOptions = {}): Buff
     const fst = fs.fstatSync(fd);
     checkStats(file, fst, opts.maxBytes);
     if (fst.ino !== st.ino || fst.dev !== st.dev) throw new UserFileError(file, 'changed while being opened');
-    const limit = opts.maxBytes ?? fst.size;
-    const buf = Buffer.allocUnsafe(Math.min(fst.size, limit) + 1);
+    return { fd, realPath: real, size: fst.size };
+  } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
+    throw fail(file, err);
+  }
+}
+
+/** `readUserFile` for callers that cannot wait (small files: configs, manifests). */
+export function readUserFileSync(file: string, opts: UserFileOptions = {}): Buffer {
+  const { fd, size } = openUserFileSync(file, opts);
+  try {
+    const { buf, limit } = readTarget(size, opts.maxBytes);
     let got = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-      if (got === buf.length) {
-        if (got > limit) throw tooLarge(file, limit);
-        break;
-      }
-    }
-    return buf.subarray(0, got);
+    for (let n = -1; n !== 0 && got < buf.length; got += n) n = fs.readSync(fd, buf, got, buf.length - got, got);
+    return readResult(file, buf, got, limit);
   } catch (err) {
     throw fail(file, err);
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
 /**
  * Streams a regular user file in chunks (hashing, copying), stopping with UserFileError past
- * `maxBytes`. The handle is closed when the iteration ends, however it ends.
+ * `maxBytes` (default: its size when opened). The handle is closed when the iteration ends, however it ends.
  */
 export async function* streamUserFile(file: string, opts: UserFileOptions & { chunkBytes?: number } = {}): AsyncGenerator<Buffer> {
-  const { handle } = await openUserFile(file, opts);
+  const { handle, size } = await openUserFile(file, opts);
   try {
     const chunk = opts.chunkBytes ?? 1 << 20;
+    // A file that grows while read stops at its size at open, or the limit if one is given.
+    const limit = opts.maxBytes ?? size;
     let total = 0;
     for (;;) {
       const buf = Buffer.allocUnsafe(chunk);
@@ -211,7 +225,7 @@ export async function* streamUserFile(file: string, opts: UserFileOptions & { ch
       }
       if (bytesRead === 0) return;
       total += bytesRead;
-      if (opts.maxBytes !== undefined && total > opts.maxBytes) throw tooLarge(file, opts.maxBytes);
+      if (total > limit) throw tooLarge(file, limit);
       yield buf.subarray(0, bytesRead);
     }
   } finally {
