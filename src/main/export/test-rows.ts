@@ -66,7 +66,11 @@ const TRY_EXTENSIONS = ['', ...EXTENSION_GUESSES];
 
 function ambiguous(id: string, images: readonly ImageFile[]): StudioError {
   const names = images.map((i) => i.path).join(', ');
-  return new StudioError('bad_input', `The template's id ${JSON.stringify(id)} is ambiguous: "${id}" matches ${images.length} test images: ${names}. Name it by its path in the template.`, 'template');
+  return new StudioError(
+    'bad_input',
+    `The template's id ${JSON.stringify(id)} is ambiguous: it matches ${images.length} test images (${names}). Give its path within its source folder instead, or keep only one of them in the test set.`,
+    'template',
+  );
 }
 
 /** Rows from a template CSV: its ids in its order; `idColumn` picks the id column by header name. */
