@@ -149,7 +149,7 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
           if (path.relative(root, candidate).startsWith('..')) continue;
           try {
             if (!fs.statSync(candidate).isFile()) continue;
-            const hit = byHash((await hashFile(candidate)).hash);
+            const hit = byHash((await hashFile(candidate, root)).hash);
             if (hit) {
               found.set(hit.id, hit);
               break;

@@ -21,6 +21,11 @@ export type ImportItem =
 export interface ImportPlan {
   kind: SourceKind;
   root: string;
+  /**
+   * The folder every file must stay inside once its links are resolved: the root of a folder, CSV
+   * or zip import; none for files the user named one by one.
+   */
+  confine?: string;
   description: string;
   /** Number of items `items()` will yield (for progress). */
   count(): Promise<number>;
@@ -74,6 +79,7 @@ function folderPlan(root: string, split: Split, labelled: boolean, skipDir: stri
   return {
     kind: labelled ? 'folder' : 'files',
     root,
+    confine: root,
     description: bySplit ? `${root} (split folders)` : root,
     count: () => countFiles(root, { skipDirs }),
     async *items() {
@@ -165,6 +171,7 @@ function csvPlan(csvFile: string, imagesRoot: string, split: Split, kind: Source
   return {
     kind,
     root: imagesRoot,
+    confine: imagesRoot,
     description,
     async count() {
       let n = 0;

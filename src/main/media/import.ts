@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ImportDuplicate, ImportFailure, ImportReport, ImportRequest } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { formulaWarning } from '../../shared/names';
+import { isDiskFull } from '../../shared/node/disk-full';
 import type { JobContext } from '../jobs/job-manager';
 import { imageByHash } from '../store/image-files';
 import { addImages } from '../store/images';
@@ -63,6 +65,8 @@ export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
 interface Done {
   item: ImportItem;
   result?: InspectResult;
+  /** A failure that ends the import (a full disk), not just this file. */
+  fatal?: unknown;
 }
 
 interface PendingRow {
@@ -174,7 +178,9 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   const progressMessage = (): string =>
     `${added + batch.length} added${duplicateCount ? `, ${duplicateCount} duplicate${duplicateCount === 1 ? '' : 's'}` : ''}${failureCount ? `, ${failureCount} failed` : ''}`;
   const take = async (): Promise<void> => {
-    handle(await pending.shift()!);
+    const done = await pending.shift()!;
+    if (done.fatal !== undefined) throw done.fatal;
+    handle(done);
     processed++;
     ctx.progress(processed, total, progressMessage());
   };
@@ -189,8 +195,10 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
       pending.push(
         'fail' in item
           ? Promise.resolve({ item })
-          : limit(async () => ({ item, result: await inspectImage(item.file, { thumbsDir, maxPixels, isKnown: knownHash }) })).catch(
-              (err: unknown): Done => ({ item, result: { ok: false, reason: `unexpected error (${err instanceof Error ? err.message : String(err)})` } }),
+          : limit(async () => ({ item, result: await inspectImage(item.file, { thumbsDir, maxPixels, isKnown: knownHash, ...(plan.confine !== undefined ? { root: plan.confine } : {}) }) })).catch(
+              (err: unknown): Done =>
+                // A full disk fails the import when its turn comes (kept, not thrown: nothing awaits this promise yet).
+                isDiskFull(err) ? { item, fatal: err } : { item, result: { ok: false, reason: `unexpected error (${err instanceof Error ? err.message : String(err)})` } },
             ),
       );
       if (pending.length >= window) await take();
@@ -216,6 +224,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   // Nothing references an extraction that added nothing: don't leave it in the project.
   if (!keptSource && extracted) fs.rmSync(extracted, { recursive: true, force: true });
   ctx.progress(processed, total, progressMessage());
+  const warning = formulaWarning(classesCreated);
   return {
     sourceId: keptSource ? sourceId : null,
     root: plan.root,
@@ -225,6 +234,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
     failureCount,
     failures,
     classesCreated,
+    ...(warning ? { warnings: [warning] } : {}),
     cancelled,
     durationMs: Math.round(performance.now() - started),
   };
