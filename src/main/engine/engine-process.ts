@@ -3,7 +3,8 @@
  * the host as a forked Node child (process.send / process.on('message')) or as an Electron
  * utilityProcess (process.parentPort); speaks the protocol in protocol.ts. Calls run one at a
  * time in arrival order; a 'cancel' aborts the AbortSignal of its call. When the parent goes
- * away the process exits (the wasm thread pool would otherwise keep it alive).
+ * away the process exits (the wasm thread pool would otherwise keep it alive): on 'disconnect',
+ * or through the watchdog thread when the main thread is too busy to see that event.
  */
 import { initBackend } from './backend';
 import * as tf from '@tensorflow/tfjs';
@@ -14,7 +15,9 @@ import { classify, EngineJobError, getModel, predict, runScenario1 } from './sce
 import { runFinetune } from './scenario-finetune';
 import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
+import { gradCam } from './grad-cam';
 import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods';
+import { watchParent } from './parent-watchdog';
 import {
   engineMethods,
   isEngineMethod,
@@ -68,6 +71,7 @@ const handlers: Handlers = {
   },
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
   predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
+  gradCam: (params, { signal, emit }) => gradCam(params, signal, emit),
   exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
   outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),
   featureNeighbours: (params, { signal, emit }) => neighbours(params, signal, emit),
@@ -131,4 +135,5 @@ function onMessage(raw: unknown): void {
 if (parentPort) parentPort.on('message', (e) => onMessage(e.data));
 else process.on('message', onMessage);
 process.on('disconnect', () => process.exit(0));
+watchParent();
 send({ kind: 'ready', pid: process.pid });

@@ -34,6 +34,7 @@ import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { predictableRun, predictImages } from '../training/predict-images';
+import { explainImages, imageHeatmap } from '../training/explain-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { deleteRun, resumableRun } from '../training/runs';
@@ -96,6 +97,7 @@ export class Studio implements StudioHandlers {
   private readonly training: TrainingService;
   readonly models: ModelLibrary;
   private engineInstance: StudioEngine | undefined;
+  private readonly modelImports = new Set<AbortController>();
 
   constructor(readonly options: StudioOptions) {
     this.recent = new RecentProjects(options.userDataDir);
@@ -557,6 +559,24 @@ export class Studio implements StudioHandlers {
     });
   }
 
+  /** A finished run: the one asked for, else the latest succeeded. */
+  private finishedRun(runId: number | undefined): { id: number; classNames: string[] } {
+    const store = this.store();
+    const id = runId ?? runs.latestSucceededRun(store.db)?.id;
+    if (id === undefined) throw new StudioError('bad_input', 'There is no finished run: train a model first.', 'runId');
+    return predictableRun(store, id);
+  }
+
+  async explainImages(input: ParsedInput<'explainImages'>): Promise<JobInfo<'explain'>> {
+    const store = this.store();
+    const run = this.finishedRun(input.runId);
+    return this.startJob('explain', (ctx) => explainImages(store, this.engine(), run, input, ctx));
+  }
+
+  async imageHeatmap(input: ParsedInput<'imageHeatmap'>): Promise<RequestOutput<'imageHeatmap'>> {
+    return imageHeatmap(this.store(), this.engine(), this.finishedRun(input.runId), input.imageId, input.className);
+  }
+
   async advise(input: ParsedInput<'advise'>): Promise<AdviceInfo> {
     const store = this.store();
     const id = input.model ?? this.models.defaultModel()?.id;
@@ -587,19 +607,41 @@ export class Studio implements StudioHandlers {
   }
 
   async importModel(input: ParsedInput<'importModel'>): Promise<InstalledModelInfo> {
-    const m = await this.models.importPath(input.dir, {
-      ...(input.id !== undefined ? { id: input.id } : {}),
-      replace: input.replace,
-      ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
-      ...(this.options.engine ? { validate: this.validateModel } : {}),
-    });
-    this.changed('models');
-    return m;
+    // A request, not a job, but cancelAll (Ctrl-C) stops it too: the engine's validation is
+    // cancelled (a busy engine restarted after its grace) and nothing is installed.
+    const controller = new AbortController();
+    this.modelImports.add(controller);
+    const cancelled = (): StudioError => new StudioError('cancelled', 'The model import was cancelled; nothing was installed.');
+    const validate = async (dir: string): Promise<{ params: number; inputSize: number | null; layers: number }> => {
+      const v = await this.validateModel(dir, controller.signal).catch((err: unknown) => {
+        throw controller.signal.aborted ? cancelled() : err; // the engine stopped for the cancel
+      });
+      if (controller.signal.aborted) throw cancelled();
+      return v;
+    };
+    try {
+      const m = await this.models.importPath(input.dir, {
+        ...(input.id !== undefined ? { id: input.id } : {}),
+        replace: input.replace,
+        ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
+        ...(this.options.engine ? { validate } : {}),
+      });
+      this.changed('models');
+      return m;
+    } finally {
+      this.modelImports.delete(controller);
+    }
+  }
+
+  /** Cancels every job and every model import in flight (a CLI's Ctrl-C). */
+  async cancelAll(): Promise<void> {
+    for (const c of this.modelImports) c.abort();
+    await this.jobs.cancelAll();
   }
 
   /** A model is installed only once the engine has built it (a Keras file's weights checked layer by layer). */
-  private readonly validateModel = async (dir: string): Promise<{ params: number; inputSize: number | null; layers: number }> => {
-    const info = await this.inspectModelDir(dir);
+  private readonly validateModel = async (dir: string, signal?: AbortSignal): Promise<{ params: number; inputSize: number | null; layers: number }> => {
+    const info = await this.inspectModelDir(dir, signal);
     return { params: info.params, inputSize: typeof info.inputShape[0] === 'number' && info.inputShape[0] > 0 ? info.inputShape[0] : null, layers: info.layers.length };
   };
 
@@ -631,7 +673,7 @@ export class Studio implements StudioHandlers {
   }
 
   /** The engine answers a broken model folder with a typed bad_model error (host/engine.ts). */
-  private inspectModelDir(dir: string): Promise<ModelInspection> {
-    return this.engine().call('inspectModel', { modelDir: dir });
+  private inspectModelDir(dir: string, signal?: AbortSignal): Promise<ModelInspection> {
+    return this.engine().call('inspectModel', { modelDir: dir }, signal ? { signal } : {});
   }
 }
