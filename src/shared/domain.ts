@@ -63,6 +63,15 @@ export interface BackendInfo {
   threads: number;
   /** What runs frozen forward passes (features, activation caches, prediction); absent in old runs. */
   inference?: InferenceInfo;
+  /** The server the engine ran on (an engine over ssh); absent: this machine. */
+  server?: EngineServerInfo;
+}
+
+/** A server engine: the address the studio reached it by, and what it said of itself. */
+export interface EngineServerInfo {
+  address: string;
+  hostname: string;
+  version: string;
 }
 
 /** ONNX Runtime with its execution provider, or TensorFlow.js (the backend above) and why. */
@@ -390,7 +399,8 @@ export interface SplitSummary {
 export interface RunProgress {
   runId: number;
   jobId: string;
-  phase: 'queued' | 'extract' | 'train' | 'predict';
+  /** 'upload': images and the model go to a server engine first (ssh). */
+  phase: 'queued' | 'upload' | 'extract' | 'train' | 'predict';
   done: number;
   total: number;
   epoch?: number;

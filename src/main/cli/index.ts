@@ -11,7 +11,7 @@ import { StudioError, type ErrorCode } from '../../shared/errors';
 import { Studio } from '../host/studio';
 import { defaultUserDataDir, rendererDir } from '../host/paths';
 import { startServer } from '../host/server';
-import { HostEngine } from '../host/engine';
+import { studioEngine } from '../host/engine';
 import { forkEngine } from '../training/engine-client';
 import type { Command, Values } from './command';
 import { waitForJob } from './jobs';
@@ -20,6 +20,8 @@ import { exportCommands } from './export';
 import { modelCommands } from './models';
 import { trainingCommands } from './training';
 import { auditCommands } from './audit';
+import { engineCommands } from './engine';
+import { stringOption } from './options';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'bad_request',
@@ -100,6 +102,7 @@ export const commands: Command[] = [
   ...trainingCommands,
   ...auditCommands,
   ...exportCommands,
+  ...engineCommands,
   {
     name: 'serve',
     args: '[DIR] [--port N]',
@@ -187,10 +190,15 @@ export async function main(argv: string[]): Promise<number> {
     const { required, optional = [] } = command.positionals;
     if (args.length < required.length) throw new UsageError(`missing ${required.slice(args.length).join(', ')}. Usage: transfer-studio ${command.name} ${command.args}`);
     if (args.length > required.length + optional.length) throw new UsageError(`unexpected argument "${args[required.length + optional.length]}".`);
+    if (command.standalone) return await command.standalone({ args, values: values as Values });
+    // The engine: --engine, else TRANSFER_STUDIO_ENGINE, else a process of this machine. A command
+    // with --engine refuses a bad address at once (exit 2); for the others it is read on first use.
+    const setting = stringOption((values as Values).engine) ?? process.env['TRANSFER_STUDIO_ENGINE'];
+    const engine = command.options?.['engine'] ? studioEngine(setting, () => forkEngine()) : undefined;
     studio = new Studio({
       userDataDir: defaultUserDataDir(),
       mode: command.name === 'serve' ? 'browser' : 'cli',
-      engine: () => new HostEngine(() => forkEngine()),
+      engine: () => engine ?? studioEngine(setting, () => forkEngine()),
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
     if (values.json && out.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');

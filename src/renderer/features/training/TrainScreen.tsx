@@ -33,7 +33,7 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
     if (!p) return 'waiting';
     if (p.phase === 'queued') return 'queued';
     if (p.phase === 'train') return `epoch ${p.epoch ?? '?'}/${p.epochs ?? epochs}`;
-    return p.phase === 'extract' ? 'extracting' : 'predicting';
+    return p.phase === 'upload' ? 'uploading' : p.phase === 'extract' ? 'extracting' : 'predicting';
   };
 
   return (
