@@ -1,0 +1,58 @@
+/** Models: preprocessing modes, installed models, the layers the engine inspects. */
+
+/**
+ * How an image becomes the network's input, per model family (Keras' preprocess_input modes):
+ * 'tf' RGB scaled to [-1, 1]; 'caffe' BGR with the ImageNet channel means subtracted (VGG16,
+ * ResNet50); 'raw' RGB 0..255, for networks that rescale and normalize inside (EfficientNet).
+ */
+export const PREPROCESSING_MODES = ['tf', 'caffe', 'raw'] as const;
+export type PreprocessingMode = (typeof PREPROCESSING_MODES)[number];
+
+export interface InstalledModelInfo {
+  id: string;
+  name: string;
+  source: 'import' | 'catalog';
+  origin: string;
+  weightBytes: number;
+  layers: number;
+  installedAt: string;
+  /** What is on disk: a TensorFlow.js folder, or a Keras file (weights-only .h5, Keras 2 .h5, Keras 3 .keras). */
+  format?: 'tfjs' | 'keras-weights' | 'keras-h5' | 'keras-v3';
+  /** The catalog architecture a Keras weights file was matched to (e.g. resnet50), where there is one. */
+  architecture?: string;
+  preprocessing?: PreprocessingMode;
+  inputSize?: number;
+  params?: number;
+}
+
+/** One layer of a model, as the engine inspects it (plain data: the engine, its protocol, the host and the UI share it). */
+export interface LayerInfo {
+  index: number;
+  name: string;
+  className: string;
+  /** Without the batch dimension, e.g. [7, 7, 256]. */
+  outputShape: number[];
+  params: number;
+  /**
+   * A block boundary where the network can sensibly be cut (features taken, or frozen up to): a
+   * block end whose output every path from the input to the model's output crosses.
+   */
+  cutPoint: boolean;
+  /** The layers whose outputs feed this one (empty for an input). Absent: the previous layer (a chain). */
+  inbound?: string[];
+  /** Which block a cut point ends, in words (e.g. "stage conv3, block 4 (end of the stage)"). */
+  block?: string;
+}
+
+export interface ModelInspection {
+  dir: string;
+  name: string;
+  format: 'layers-model';
+  inputShape: number[];
+  outputShape: number[];
+  params: number;
+  weightBytes: number;
+  layers: LayerInfo[];
+  /** The layer whose output feeds a new head by default (global pooling when there is one). */
+  defaultCutLayer: string;
+}
