@@ -16,7 +16,8 @@ import { writeAtomic } from './feature-cache';
 
 const HEX64 = '[0-9a-f]{64}';
 const KEY = '[A-Za-z0-9_-]{1,64}';
-const NAME = '[A-Za-z0-9_.-]{1,128}';
+/** A folder or file name: not '.' or '..' (names end their references). */
+const NAME = '(?!\\.\\.?$)[A-Za-z0-9_.-]{1,128}';
 /** The reference each role may name. */
 const ROLE_REF: Record<PathRole, RegExp> = {
   image: new RegExp(`^blobs/${HEX64}$`),
