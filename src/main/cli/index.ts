@@ -191,14 +191,15 @@ export async function main(argv: string[]): Promise<number> {
     if (args.length < required.length) throw new UsageError(`missing ${required.slice(args.length).join(', ')}. Usage: transfer-studio ${command.name} ${command.args}`);
     if (args.length > required.length + optional.length) throw new UsageError(`unexpected argument "${args[required.length + optional.length]}".`);
     if (command.standalone) return await command.standalone({ args, values: values as Values });
-    // The engine: --engine, else TRANSFER_STUDIO_ENGINE, else a process of this machine. A command
-    // with --engine refuses a bad address at once (exit 2); for the others it is read on first use.
+    // The engine: --engine, else TRANSFER_STUDIO_ENGINE, else the saved setting (the UI's "Train
+    // on"), else a process of this machine. A bad --engine address is refused at once (exit 2).
     const setting = stringOption((values as Values).engine) ?? process.env['TRANSFER_STUDIO_ENGINE'];
-    const engine = command.options?.['engine'] ? studioEngine(setting, () => forkEngine()) : undefined;
+    if (setting !== undefined && command.options?.['engine']) studioEngine(setting, () => forkEngine());
     studio = new Studio({
       userDataDir: defaultUserDataDir(),
       mode: command.name === 'serve' ? 'browser' : 'cli',
-      engine: () => engine ?? studioEngine(setting, () => forkEngine()),
+      engineFor: (s) => studioEngine(s, () => forkEngine()),
+      ...(setting !== undefined ? { engineSetting: setting } : {}),
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
     if (values.json && out.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');

@@ -5,7 +5,7 @@
  * errors. `studioEngine` picks one by the engine setting (--engine, TRANSFER_STUDIO_ENGINE).
  */
 import { StudioError, type ErrorCode } from '../../shared/errors';
-import { EngineClient, EngineError, type EngineChannel } from '../training/engine-client';
+import { EngineClient, EngineError, type EngineChannel, type EngineReady } from '../training/engine-client';
 import { RemoteEngine } from '../training/remote-engine';
 import { parseSshAddress } from '../training/ssh-channel';
 import { APP_VERSION } from '../store/project-store';
@@ -57,7 +57,7 @@ export function engineErrorToStudio(err: unknown): unknown {
 }
 
 /** An engine the host can stop: an EngineClient, or a RemoteEngine (an EngineClient over ssh with its uploads). */
-type DisposableEngine = Engine & { dispose(): void };
+type DisposableEngine = Engine & { dispose(): void; readonly readyInfo: EngineReady | null };
 
 export class HostEngine implements StudioEngine {
   readonly client: DisposableEngine;
@@ -75,6 +75,10 @@ export class HostEngine implements StudioEngine {
 
   async dispose(): Promise<void> {
     this.client.dispose();
+  }
+
+  ready(): EngineReady | null {
+    return this.client.readyInfo;
   }
 }
 

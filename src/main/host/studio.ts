@@ -25,7 +25,7 @@ import {
   isRequestName,
   requests,
 } from '../../shared/api';
-import type { BackendInfo, InstalledModelInfo, ModelInspection, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
+import type { BackendInfo, EngineSetting, EngineTestInfo, InstalledModelInfo, ModelInspection, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { JobManager, type JobContext, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
@@ -37,7 +37,8 @@ import { predictableRun, predictImages } from '../training/predict-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { adviseForProject } from '../scenarios/advise-project';
-import type { Engine } from '../engine/protocol';
+import type { Engine, EngineMachine } from '../engine/protocol';
+import { engineTestInfo, readEngineSetting, saveEngineSetting } from './engine-setting';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
@@ -62,6 +63,8 @@ import { runLabelNext } from '../audit/label-next-job';
 /** The engine as the host sees it (HostEngine); the shell passes the function that starts its process. */
 export interface StudioEngine extends Engine {
   dispose(): Promise<void>;
+  /** What the engine said when it started (version, machine), once it has. */
+  ready?(): { version?: string; machine?: EngineMachine } | null;
 }
 
 export interface StudioOptions {
@@ -70,6 +73,12 @@ export interface StudioOptions {
   mode: AppInfo['mode'];
   /** Starts (lazily) the engine process; absent where no training is wanted (some tests). */
   engine?: () => StudioEngine;
+  /**
+   * Instead of `engine`: the engine a setting names ('' this machine, ssh://... a server), used with
+   * `engineSetting` when given (TRANSFER_STUDIO_ENGINE, --engine), else the one saved in the user data folder.
+   */
+  engineFor?: (setting: string) => StudioEngine;
+  engineSetting?: string;
   /**
    * Base URL serving catalog models laid out as <mirror>/<model id>/model.json instead of their
    * publisher (offline sites, tests); default: the TRANSFER_STUDIO_MODEL_MIRROR environment variable.
@@ -187,9 +196,15 @@ export class Studio implements StudioHandlers {
 
   /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
   protected engine(): StudioEngine {
-    if (!this.options.engine) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
-    this.engineInstance ??= this.options.engine();
+    const { engine, engineFor } = this.options;
+    if (!engine && !engineFor) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
+    this.engineInstance ??= engine ? engine() : engineFor!(this.currentEngineSetting().engine);
     return this.engineInstance;
+  }
+
+  private currentEngineSetting(): EngineSetting {
+    const fixed = this.options.engineSetting;
+    return fixed !== undefined ? { engine: fixed, fixed: true } : { engine: readEngineSetting(this.options.userDataDir), fixed: false };
   }
 
   async dispose(): Promise<void> {
@@ -582,6 +597,33 @@ export class Studio implements StudioHandlers {
 
   async engineInfo(): Promise<BackendInfo> {
     return this.engine().call('backend', {});
+  }
+
+  async engineSetting(): Promise<EngineSetting> {
+    return this.currentEngineSetting();
+  }
+
+  async setEngineSetting(input: ParsedInput<'setEngineSetting'>): Promise<EngineSetting> {
+    if (this.currentEngineSetting().fixed) throw new StudioError('conflict', 'TRANSFER_STUDIO_ENGINE (or --engine) sets where the engine runs for this session.', 'engine');
+    if (!this.options.engineFor) throw new StudioError('conflict', 'This studio has one engine; where it runs cannot be changed.', 'engine');
+    this.options.engineFor(input.engine); // a bad address is refused before anything is saved
+    if (this.jobs.list().some((j) => j.state === 'running'))
+      throw new StudioError('conflict', 'A job is running on the engine: change where it runs when it has finished.', 'engine');
+    saveEngineSetting(this.options.userDataDir, input.engine);
+    await this.engineInstance?.dispose();
+    this.engineInstance = undefined;
+    return this.currentEngineSetting();
+  }
+
+  async testEngine(input: ParsedInput<'testEngine'>): Promise<EngineTestInfo> {
+    if (!this.options.engineFor) throw new StudioError('engine_failed', 'This studio was started without a choice of engine.');
+    const engine = this.options.engineFor(input.engine);
+    try {
+      const backend = await engine.call('backend', {});
+      return engineTestInfo(backend, engine.ready?.() ?? null, APP_VERSION);
+    } finally {
+      await engine.dispose();
+    }
   }
 
   // ---- predictions: evaluation views and label suggestions -------------------------------

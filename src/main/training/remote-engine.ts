@@ -63,7 +63,7 @@ export class RemoteEngine implements Engine {
   }
 
   /** What the server said of itself when it started (null before the first call). */
-  get server(): EngineReady | null {
+  get readyInfo(): EngineReady | null {
     return this.client.readyInfo;
   }
 

@@ -12,6 +12,32 @@ export interface BackendInfo {
   server?: EngineServerInfo;
 }
 
+/** Where the engine runs: '' for this machine, else ssh://[user@]host[:port][/path to transfer-studio]. */
+export const engineAddressSchema = z
+  .string()
+  .trim()
+  .max(500)
+  .refine((v) => v === '' || v.startsWith('ssh://'), 'this machine (empty) or a server as ssh://[user@]host[:port][/path]');
+
+export interface EngineSetting {
+  engine: string;
+  /** Set by TRANSFER_STUDIO_ENGINE or --engine for this session: the saved setting is not used. */
+  fixed: boolean;
+}
+
+/** What an engine reported when the studio started it to test the connection ("Test connection"). */
+export interface EngineTestInfo {
+  version: string;
+  hostname: string;
+  backend: BackendInfo;
+  /** The accelerator it found (a CUDA / DirectML / CoreML provider, TensorFlow's GPU build), or null: CPU only. */
+  gpu: string | null;
+  freeMemoryBytes: number;
+  totalMemoryBytes: number;
+  /** Free disk of a server engine's cache folder. */
+  freeDiskBytes?: number;
+}
+
 /** A server engine: the address the studio reached it by, and what it said of itself. */
 export interface EngineServerInfo {
   address: string;

@@ -10,6 +10,7 @@ import { useLiveProgress } from './live';
 import { STATE_COLOR } from '../../components/runs';
 import { LiveRun } from './LiveRun';
 import { Wizard } from './wizard/Wizard';
+import { EngineChoice } from './EngineChoice';
 
 let lastTab: string = 'wizard';
 let lastRun: number | null = null;
@@ -47,6 +48,7 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
         </Tabs.Tab>
       </Tabs.List>
       <Tabs.Panel value="wizard">
+        <EngineChoice />
         <Wizard
           counts={counts}
           onStarted={(id) => {
