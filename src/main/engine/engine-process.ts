@@ -112,11 +112,17 @@ const handlers: Handlers = {
   backend: (_params, { backend }) => backend,
   inspectModel: async ({ modelDir }) => inspectModel(await getModel(modelDir)),
   classify: ({ modelDir, imagePaths, topK, labelsPath }) => classify(modelDir, imagePaths, topK, labelsPath),
-  train: ({ job }, { signal, emit, backend }) => {
+  train: async ({ job }, { signal, emit, backend }) => {
     // Every run's log says what it runs on and how that was chosen, whichever call started the engine.
     emit({ type: 'backend', backend });
     for (const message of backendLog) emit({ type: 'log', message });
-    return job.config.scenario === 1 ? runScenario1(job, backend, emit, signal) : runFinetune(job, backend, emit, signal);
+    // A server engine waits for the one whose connection dropped to leave the run folder.
+    const release = serverCache ? await serverCache.holdRun(job.runDir) : () => undefined;
+    try {
+      return await (job.config.scenario === 1 ? runScenario1(job, backend, emit, signal) : runFinetune(job, backend, emit, signal));
+    } finally {
+      release();
+    }
   },
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
   predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),

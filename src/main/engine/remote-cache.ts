@@ -200,6 +200,27 @@ export class RemoteCache {
     }
   }
 
+  /**
+   * Holds a run folder for one engine at a time: an engine whose connection dropped may still be
+   * stopping at its checkpoint when the resumed run's engine starts. Waits (up to `waitMs`) while a
+   * live process holds it; returns the release.
+   */
+  async holdRun(runDir: string, waitMs = 60_000): Promise<() => void> {
+    const lock = `${runDir}.lock`;
+    const until = Date.now() + waitMs;
+    for (;;) {
+      try {
+        fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+        return () => fs.rmSync(lock, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const holder = Number(fs.readFileSync(lock, 'utf8'));
+      if (!isAlive(holder) || Date.now() > until) fs.rmSync(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   private add(ref: string, bytes: number): void {
     this.forget(ref);
     this.entries.set(ref, { bytes, used: ++this.clock });
@@ -232,5 +253,15 @@ export class RemoteCache {
       this.forget(ref);
     }
     if (this.total > this.limitBytes) this.log(`The cache holds ${this.total} bytes, over its limit of ${this.limitBytes}: the current job needs them all.`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -65,6 +65,9 @@ function stdioTransport(): EngineTransport {
   process.stdin.on('end', () => close('stdin closed'));
   process.stdin.on('error', (e) => close(`stdin failed: ${e.message}`));
   out.on('error', (e) => close(`stdout failed: ${e.message}`));
+  // With the connection gone stderr is gone too: a log line then has nowhere to go, and its EPIPE
+  // must not end the process before the run has stopped at a safe point.
+  process.stderr.on('error', () => undefined);
   return {
     kind: 'stdio',
     send: (msg) => {

@@ -8,6 +8,7 @@
  * naming a path outside the server's cache is refused.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EpochMetrics, TrainConfigInput } from '../../../src/shared/domain';
@@ -175,6 +176,31 @@ describe('the engine on a server over ssh', () => {
     // The engine ended the call itself (the connection stayed up): the run folder came home.
     expect(fs.existsSync(path.join(project, 'runs', String(runId), 'checkpoint'))).toBe(true);
   }, 120_000);
+
+  it('saves "Train on" a server after testing the connection, and the studio then runs its engine there', async () => {
+    const home = tempDir('ts-ssh-setting-');
+    const studio = new Studio({ userDataDir: home, mode: 'test', engineFor: (s) => studioEngine(s, () => forkEngine()) });
+    try {
+      expect(await studio.call('engineSetting', {})).toEqual({ engine: '', fixed: false });
+      await expect(studio.call('setEngineSetting', { engine: 'gpu-box' })).rejects.toMatchObject({ code: 'bad_request', field: 'engine' });
+      await expect(studio.call('setEngineSetting', { engine: 'ssh://-oProxyCommand=evil' })).rejects.toMatchObject({ code: 'bad_request' });
+      const report = await studio.call('testEngine', { engine: server.address() });
+      expect(report).toMatchObject({ version: APP_VERSION, hostname: os.hostname(), backend: { server: { address: server.address() } } });
+      expect(report.backend.inference?.runtime).toMatch(/onnxruntime|tfjs/);
+      expect(report.freeMemoryBytes).toBeGreaterThan(0);
+      expect(report.freeDiskBytes).toBeGreaterThan(0);
+      expect(await studio.call('setEngineSetting', { engine: server.address() })).toEqual({ engine: server.address(), fixed: false });
+      expect((await studio.call('engineInfo', {})).server?.address).toBe(server.address());
+    } finally {
+      await studio.dispose();
+    }
+    // Saved for the next session on this machine.
+    const next = new Studio({ userDataDir: home, mode: 'test', engineFor: (s) => studioEngine(s, () => forkEngine()), engineSetting: '' });
+    expect(await next.call('engineSetting', {})).toEqual({ engine: '', fixed: true });
+    await expect(next.call('setEngineSetting', { engine: server.address() })).rejects.toMatchObject({ code: 'conflict' });
+    await next.dispose();
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'engine.json'), 'utf8'))).toEqual({ engine: server.address() });
+  }, 90_000);
 
   it('refuses a server engine of another version, naming both versions', async () => {
     const engine = studioEngine(server.address('other'), () => forkEngine());

@@ -64,6 +64,24 @@ describe('a server engine cache', () => {
     await expect(cache.commit({ ref: `models/${other}` })).rejects.toThrow(/does not match its hash/);
   });
 
+  it('holds a run folder for one engine at a time, and takes over the hold of a process that is gone', async () => {
+    const cache = new RemoteCache(temp(), 1e9);
+    const run = cache.resolve('projects/k/runs/3', 'run');
+    const release = await cache.holdRun(run);
+    let second = false;
+    const next = cache.holdRun(run).then((r) => {
+      second = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(second).toBe(false);
+    release();
+    (await next)();
+    fs.writeFileSync(`${run}.lock`, '999999999');
+    (await cache.holdRun(run, 60_000))();
+    expect(fs.existsSync(`${run}.lock`)).toBe(false);
+  });
+
   it('refuses every path outside its folders', async () => {
     const cache = new RemoteCache(temp(), 1e9);
     const refused = /reads and writes only its own cache folder/;
