@@ -195,6 +195,11 @@ export class Studio implements StudioHandlers {
   }
 
   /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
+  /** Whether this studio was given an engine (some tests make one without). */
+  protected get hasEngine(): boolean {
+    return Boolean(this.options.engine ?? this.options.engineFor);
+  }
+
   protected engine(): StudioEngine {
     const { engine, engineFor } = this.options;
     if (!engine && !engineFor) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
@@ -483,7 +488,7 @@ export class Studio implements StudioHandlers {
   /** Submission / probabilities CSV of the test set, or the labelled dataset (tree or CSV), as a job. */
   async exportData(input: ParsedInput<'exportData'>): Promise<JobInfo<'export'>> {
     const store = this.store();
-    return this.startJob('export', (ctx) => runExport(store, input, ctx, this.options.engine ? () => this.engine() : undefined));
+    return this.startJob('export', (ctx) => runExport(store, input, ctx, this.hasEngine ? () => this.engine() : undefined));
   }
 
   async sourcesStatus(): Promise<SourceStatus[]> {
@@ -592,7 +597,7 @@ export class Studio implements StudioHandlers {
     const store = this.store();
     const id = input.model ?? this.models.list()[0]?.id;
     const model = id ? { id, dir: this.models.require(id) } : null;
-    return adviseForProject(store, { model, engine: this.options.engine ? this.engine() : null }, input.similarity);
+    return adviseForProject(store, { model, engine: this.hasEngine ? this.engine() : null }, input.similarity);
   }
 
   async engineInfo(): Promise<BackendInfo> {
@@ -649,7 +654,7 @@ export class Studio implements StudioHandlers {
       ...(input.id !== undefined ? { id: input.id } : {}),
       replace: input.replace,
       ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
-      ...(this.options.engine ? { validate: this.validateModel } : {}),
+      ...(this.hasEngine ? { validate: this.validateModel } : {}),
     });
     this.changed('models');
     return m;
@@ -668,7 +673,7 @@ export class Studio implements StudioHandlers {
   /** A download job; it needs no open project (models are per machine). */
   async downloadModel(input: ParsedInput<'downloadModel'>): Promise<JobInfo<'download'>> {
     const mirror = this.options.modelMirror ?? process.env.TRANSFER_STUDIO_MODEL_MIRROR;
-    const work = downloadJob(this.models, input, mirror || undefined, this.options.engine ? this.validateModel : undefined);
+    const work = downloadJob(this.models, input, mirror || undefined, this.hasEngine ? this.validateModel : undefined);
     return this.jobs.start('download', (ctx) => work(ctx).finally(() => this.changed('models'))).job;
   }
 

@@ -118,6 +118,14 @@ describe('the engine on a server over ssh', () => {
     expect(fs.existsSync(path.join(project, 'runs', String(there.run.id), 'checkpoint'))).toBe(true);
   }, 240_000);
 
+  it('advises over ssh as locally (the similarity estimate runs on the server)', async () => {
+    const here = await local.call('advise', { model: 'm025' });
+    const there = await remote.call('advise', { model: 'm025' });
+    expect(there.estimate).toBeTruthy();
+    expect(there.scenario).toBe(here.scenario);
+    expect(there.estimate!.score).toBeCloseTo(here.estimate!.score, 4);
+  }, 120_000);
+
   /** Kills this process's ssh clients to the test server (as a dropped link or a killed ssh would end them). */
   function killSshClients(): number {
     let killed = 0;
