@@ -109,7 +109,7 @@ export function sshEngineChannel(a: SshAddress, options: SshChannelOptions): Eng
     failure ??= { code, message };
     child.kill('SIGTERM');
   };
-  const lastLine = (): string => tail.filter((l) => l.trim()).at(-1) ?? '';
+  const lastLine = (): string => (tail.filter((l) => l.trim()).at(-1) ?? '').trim().replace(/\.$/, '');
 
   let partial = '';
   child.stderr.setEncoding('utf8');

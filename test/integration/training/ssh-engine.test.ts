@@ -38,7 +38,7 @@ describe('the engine on a server over ssh', () => {
   const savedSshOptions = process.env['TRANSFER_STUDIO_SSH_OPTIONS'];
 
   beforeAll(async () => {
-    server = await startSshd({ other: { TRANSFER_STUDIO_TEST_ENGINE_VERSION: '0.0.0-other' } });
+    server = await startSshd({ other: { TRANSFER_STUDIO_TEST_ENGINE_VERSION: '0.0.0-other' }, full: { TRANSFER_STUDIO_ENGINE_MIN_FREE_BYTES: String(2 ** 60) } });
     process.env['TRANSFER_STUDIO_SSH_OPTIONS'] = server.clientEnv['TRANSFER_STUDIO_SSH_OPTIONS'];
     const src = tempDir('ts-ssh-src-');
     await writeDigits(src, PER_CLASS, CLASSES);
@@ -226,6 +226,15 @@ describe('the engine on a server over ssh', () => {
     const engine = new HostEngine(new RemoteEngine(parseSshAddress(`${server.address().replace(/\/[^/]*$/, '')}/no/such/transfer-studio`), APP_VERSION));
     try {
       await expect(engine.call('backend', {})).rejects.toMatchObject({ code: 'engine_failed', message: expect.stringMatching(/^Could not start the engine on .*(not found|No such file).*Is Transfer Studio installed there\?/) });
+    } finally {
+      await engine.dispose();
+    }
+  }, 60_000);
+
+  it('says in one line that the server has no room for the engine', async () => {
+    const engine = studioEngine(server.address('full'), () => forkEngine());
+    try {
+      await expect(engine.call('backend', {})).rejects.toMatchObject({ code: 'engine_failed', message: expect.stringMatching(/^Could not start the engine on .*: transfer-studio engine: not enough disk space on the server: \d+ MB free in .*engine-cache, at least \d+ MB needed\.$/) });
     } finally {
       await engine.dispose();
     }
