@@ -167,10 +167,12 @@ export function sshEngineChannel(a: SshAddress, options: SshChannelOptions): Eng
             : '';
       failure = { code: 'ENGINE_START_FAILED', message: `Could not start the engine on ${where}: ${detail || `ssh exited with code ${code ?? 'none'}, signal ${signal ?? 'none'}`}.${hint}` };
     }
-    failure ??= {
-      code: 'ENGINE_CRASHED',
-      message: `The connection to the engine on ${where} dropped (ssh ${signal ? `ended by ${signal}` : `exited with code ${code ?? 'none'}`}${detail ? `: ${detail}` : ''}). Nothing in the project is lost; a training run continues from its last checkpoint with train --resume.`,
-    };
+    // ssh exits 255 on its own errors (the link), else with the remote command's status (the engine).
+    const what =
+      signal || code === 255 || code === null
+        ? `The connection to the engine on ${where} dropped (ssh ${signal ? `ended by ${signal}` : `exited with code ${code ?? 'none'}`}${detail ? `: ${detail}` : ''})`
+        : `The engine on ${where} stopped unexpectedly (exit code ${code}${detail ? `: ${detail}` : ''})`;
+    failure ??= { code: 'ENGINE_CRASHED', message: `${what}. Nothing in the project is lost; a training run continues from its last checkpoint with train --resume.` };
     for (const cb of exitCbs) cb(code, signal, failure);
   };
   child.on('exit', (code, signal) => finish(code, signal));

@@ -170,6 +170,40 @@ describe('the engine on a server over ssh', () => {
     expect(fs.existsSync(path.join(project, 'runs', String(runId), 'checkpoint'))).toBe(true);
   }, 240_000);
 
+  /** Kills the server's engine processes (started with --stdio under the server's user data folder). */
+  function killServerEngines(): number {
+    let killed = 0;
+    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        if (argv.includes('--stdio') && argv.some((a) => a.endsWith('engine-process.js') || a.endsWith('engine-process.ts')) && env.includes(`TRANSFER_STUDIO_HOME=${server.remoteHome}`)) {
+          process.kill(Number(pid), 'SIGKILL');
+          killed++;
+        }
+      } catch {
+        // a process that ended meanwhile
+      }
+    }
+    return killed;
+  }
+
+  it('fails a run cleanly when the engine on the server dies', async () => {
+    const { job, runId } = await remote.call('startTraining', { config: { ...S2, epochs: 3 } });
+    let killed = 0;
+    const off = remote.on('run.epoch', (e) => {
+      if (e.runId === runId && e.metrics.epoch === 1) killed = killServerEngines();
+    });
+    const done = await remote.jobs.wait(job.id);
+    off();
+    expect(killed).toBe(1);
+    expect(done.state).toBe('failed');
+    expect(done.error?.message).toMatch(/^The engine on .*127\.0\.0\.1.* stopped unexpectedly \(exit code \d+\)\. Nothing in the project is lost/);
+    expect((await remote.call('getRun', { id: runId })).state).toBe('failed');
+    // The next call starts a new engine there.
+    expect((await remote.call('engineInfo', {})).server?.address).toBe(server.address());
+  }, 120_000);
+
   it('cancels a run on the server, which keeps what it finished and sends it home', async () => {
     const { job, runId } = await remote.call('startTraining', { config: { ...S2, epochs: 3 } });
     const off = remote.on('run.epoch', (e) => {
