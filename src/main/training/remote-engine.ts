@@ -165,7 +165,8 @@ export class RemoteEngine implements Engine {
 
   private async modelHash(dir: string): Promise<string> {
     const files = await folderFiles(dir);
-    const stamp = (await Promise.all(files.map(async (f) => `${f}:${(await fsp.stat(path.join(dir, f))).size}:${(await fsp.stat(path.join(dir, f))).mtimeMs}`))).join('|');
+    const stats = await Promise.all(files.map((f) => fsp.stat(path.join(dir, f))));
+    const stamp = files.map((f, i) => `${f}:${stats[i]!.size}:${stats[i]!.mtimeMs}`).join('|');
     const known = this.modelHashes.get(dir);
     if (known?.stamp === stamp) return known.hash;
     const hash = await folderHash(dir);
