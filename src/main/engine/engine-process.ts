@@ -24,6 +24,7 @@ import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
 import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods';
 import { engineTransport } from './transport';
+import { setFileWait } from './preprocess';
 import { RemoteCache } from './remote-cache';
 import {
   engineMethods,
@@ -68,6 +69,7 @@ function openServerCache(): RemoteCache | null {
   }
 }
 const serverCache = openServerCache();
+if (serverCache) setFileWait((file) => serverCache.arrival(file));
 
 function machine(): EngineMachine {
   let freeDiskBytes: number | undefined;
@@ -177,7 +179,7 @@ function onMessage(raw: HostToEngine): void {
   if (msg.kind !== 'call') return;
   const controller = new AbortController();
   controllers.set(msg.id, controller);
-  queue = queue.then(async () => {
+  const run = async (): Promise<void> => {
     try {
       if (!isEngineMethod(msg.method)) throw new EngineJobError('UNKNOWN_METHOD', `The engine has no method ${JSON.stringify(msg.method)}.`);
       if (controller.signal.aborted && !engineMethods[msg.method].cancelResolves) {
@@ -191,7 +193,9 @@ function onMessage(raw: HostToEngine): void {
     } finally {
       controllers.delete(msg.id);
     }
-  });
+  };
+  if (isEngineMethod(msg.method) && engineMethods[msg.method].beside) void run();
+  else queue = queue.then(run);
 }
 
 /** How long the calls of a host that went away may take to stop at a safe point (a checkpoint) before the process exits. */
@@ -203,6 +207,7 @@ transport.onClose((reason) => {
   // A server engine whose connection dropped: its run stops at the next batch and keeps its checkpoint.
   process.stderr.write(`transfer-studio engine: ${reason}; stopping.\n`);
   for (const c of controllers.values()) c.abort();
+  serverCache?.giveUpWaiting();
   setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
   void queue.then(() => process.exit(0));
 });

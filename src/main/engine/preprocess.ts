@@ -61,6 +61,12 @@ async function decodeRaw(image: sharp.Sharp): Promise<RawPixels> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
+/** A server engine's wait for an image its host is still sending (remote-cache.ts); none on this machine's engine. */
+let fileWait: ((file: string) => Promise<void>) | null = null;
+export function setFileWait(wait: ((file: string) => Promise<void>) | null): void {
+  fileWait = wait;
+}
+
 /** Pixels ready for the network's input: already size x size (`fits`), or a small image still to be upscaled. */
 export interface DecodedImage extends RawPixels {
   fits: boolean;
@@ -73,6 +79,7 @@ export interface DecodedImage extends RawPixels {
  * conversion and the rotation would be no-ops that still cost a pass each).
  */
 export async function decodeImage(file: string | Buffer, size: number): Promise<DecodedImage> {
+  if (typeof file === 'string') await fileWait?.(file);
   const input = typeof file === 'string' ? await fs.promises.readFile(file) : file;
   const png = decodeSmallPng(input, size);
   if (png) return { ...png, fits: false };

@@ -136,6 +136,8 @@ export interface MethodDef<P, R> {
    * resolves with state 'cancelled'), not with a CANCELLED error; also when cancelled before it started.
    */
   cancelResolves?: true;
+  /** Answered at once, beside a call that is running (images sent while the run that reads them extracts). */
+  beside?: true;
   /** Never set; carry the types for inference. */
   readonly params?: P;
   readonly result?: R;
@@ -179,10 +181,16 @@ export const engineMethods = {
   stats: method<NoParams, EngineStats>(),
 
   // ---- a server engine's cache (stdio engines only; refs as RemoteRef) ----
-  /** Which of these blobs / model folders the cache lacks (the ones it has count as just used). */
-  cacheMissing: method<{ refs: string[] }, { missing: string[] }>(),
-  /** Content-addressed files (images, label files), each checked against its sha256 before it is kept. */
-  cachePutBlobs: method<{ blobs: { hash: string; bytes: Uint8Array }[] }, { stored: number; rejected: string[] }>(),
+  /**
+   * Which of these blobs / model folders the cache lacks (the ones it has count as just used).
+   * `expect`: the host sends the missing blobs while the next call runs; reading one waits for it.
+   */
+  cacheMissing: method<{ refs: string[]; expect?: true }, { missing: string[] }>(),
+  /**
+   * Content-addressed files (images, label files), each checked against its sha256 before it is
+   * kept; `skipped`: expected blobs that will not come (unreadable here, or a cancel).
+   */
+  cachePutBlobs: method<{ blobs: { hash: string; bytes: Uint8Array }[]; skipped?: string[] }, { stored: number; rejected: string[] }>({ beside: true }),
   /** Part of a file of a model or run folder being sent: staged until cacheCommit. */
   cachePutFile: method<{ ref: string; file: string; offset: number; bytes: Uint8Array }, { bytes: number }>(),
   /** A model folder's staged files become models/<hash> (checked against the hash); a run folder's join it (files it has are kept). */

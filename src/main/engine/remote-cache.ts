@@ -56,6 +56,8 @@ export class RemoteCache {
   /** Entries used at or after this tick belong to the current job and are not evicted. */
   private jobStart = 0;
   private total = 0;
+  /** Blobs the host said it is sending (cacheMissing expect), by absolute path: readers wait for them. */
+  private readonly expected = new Map<string, { arrived: Promise<void>; resolve: () => void }>();
 
   constructor(
     readonly root: string,
@@ -95,7 +97,7 @@ export class RemoteCache {
     return abs;
   }
 
-  missing({ refs }: EngineParams<'cacheMissing'>): EngineResult<'cacheMissing'> {
+  missing({ refs, expect }: EngineParams<'cacheMissing'>): EngineResult<'cacheMissing'> {
     this.jobStart = this.clock + 1;
     const missing: string[] = [];
     for (const ref of refs) {
@@ -104,26 +106,52 @@ export class RemoteCache {
       else {
         this.forget(ref);
         missing.push(ref);
+        if (expect && ROLE_REF.image.test(ref)) this.expect(path.join(this.root, ref));
       }
     }
     return { missing };
   }
 
-  async putBlobs({ blobs }: EngineParams<'cachePutBlobs'>): Promise<EngineResult<'cachePutBlobs'>> {
+  /** Resolves when the blob at `file` has arrived (or will not); at once for anything not expected. */
+  arrival(file: string): Promise<void> {
+    return this.expected.get(file)?.arrived ?? Promise.resolve();
+  }
+
+  /** The host is gone: nothing more will arrive, and nobody may wait for it. */
+  giveUpWaiting(): void {
+    for (const file of [...this.expected.keys()]) this.arrived(file);
+  }
+
+  private expect(file: string): void {
+    if (this.expected.has(file)) return;
+    let resolve!: () => void;
+    const arrived = new Promise<void>((r) => (resolve = r));
+    this.expected.set(file, { arrived, resolve });
+  }
+
+  private arrived(file: string): void {
+    this.expected.get(file)?.resolve();
+    this.expected.delete(file);
+  }
+
+  async putBlobs({ blobs, skipped = [] }: EngineParams<'cachePutBlobs'>): Promise<EngineResult<'cachePutBlobs'>> {
     const rejected: string[] = [];
     let stored = 0;
-    for (const { hash } of blobs) if (!ROLE_REF.image.test(`blobs/${hash}`)) throw refused(`blobs/${hash}`);
+    for (const hash of [...blobs.map((b) => b.hash), ...skipped]) if (!ROLE_REF.image.test(`blobs/${hash}`)) throw refused(`blobs/${hash}`);
+    for (const hash of skipped) this.arrived(path.join(this.root, 'blobs', hash));
     // Several files at a time: each write is a few file-system calls on the thread pool.
     for (let i = 0; i < blobs.length; i += WRITE_CONCURRENCY) {
       await Promise.all(
         blobs.slice(i, i + WRITE_CONCURRENCY).map(async ({ hash, bytes }) => {
+          const file = path.join(this.root, 'blobs', hash);
           if (sha256(bytes) !== hash) {
             rejected.push(hash);
-            return;
+          } else {
+            await writeAtomic(file, bytes);
+            this.add(`blobs/${hash}`, bytes.length);
+            stored++;
           }
-          await writeAtomic(path.join(this.root, 'blobs', hash), bytes);
-          this.add(`blobs/${hash}`, bytes.length);
-          stored++;
+          this.arrived(file);
         }),
       );
     }

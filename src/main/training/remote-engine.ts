@@ -77,13 +77,22 @@ export class RemoteEngine implements Engine {
       found.push({ p, role, ...(hash ? { hash } : {}) });
       return p;
     });
-    const hashes = found.length ? await this.send(method, params, found, options) : new Map<string, string>();
-    const remote = found.length ? mapParamPaths(method, params, (p, role) => this.ref(p, role, hashes)) : params;
+    // The upload's progress is shown until the engine's own phases begin (they then wait for the images).
+    let uploading = true;
     const onEvent = options.onEvent;
-    const events = onEvent ? (e: EngineEvent) => onEvent(e.type === 'backend' ? { ...e, backend: this.withServer(e.backend) } : e) : undefined;
+    const uploadEvents: CallOptions = { ...options, ...(onEvent ? { onEvent: (e: EngineEvent) => (uploading || e.type === 'log') && onEvent(e) } : {}) };
+    const { hashes, images } = found.length ? await this.send(method, params, found, uploadEvents) : { hashes: new Map<string, string>(), images: Promise.resolve() };
+    const remote = found.length ? mapParamPaths(method, params, (p, role) => this.ref(p, role, hashes)) : params;
+    const events = onEvent
+      ? (e: EngineEvent) => {
+          if (e.type === 'phase' || e.type === 'progress') uploading = false;
+          onEvent(e.type === 'backend' ? { ...e, backend: this.withServer(e.backend) } : e);
+        }
+      : undefined;
     let connected = true;
     try {
-      const result = await this.client.call(method, remote, { ...options, ...(events ? { onEvent: events } : {}) });
+      // The images the server lacks travel beside the call (answered at once there), which reads each as it lands.
+      const [result] = await Promise.all([this.client.call(method, remote, { ...options, ...(events ? { onEvent: events } : {}) }), images]);
       return this.localResult(method, params, result);
     } catch (e) {
       if (e instanceof EngineError && (e.code === 'ENGINE_CRASHED' || e.code === 'ENGINE_STOPPED' || e.code === 'ENGINE_START_FAILED')) connected = false;
@@ -121,7 +130,11 @@ export class RemoteEngine implements Engine {
 
   // ---- sending what the server lacks ------------------------------------------------------
 
-  private async send<M extends EngineMethod>(method: M, params: EngineParams<M>, found: FoundPath[], options: CallOptions): Promise<Map<string, string>> {
+  /**
+   * Sends the model folders and run folder the server lacks, and asks which images it lacks; the
+   * hashes of every path, and the upload of those images (started, to run beside the call).
+   */
+  private async send<M extends EngineMethod>(method: M, params: EngineParams<M>, found: FoundPath[], options: CallOptions): Promise<{ hashes: Map<string, string>; images: Promise<void> }> {
     const started = Date.now();
     const hashes = new Map<string, string>();
     for (const f of found) {
@@ -143,7 +156,7 @@ export class RemoteEngine implements Engine {
     }
     const refs = [...modelDirs.keys(), ...blobPaths.keys()];
     const missing: string[] = [];
-    for (let i = 0; i < refs.length; i += REFS_PER_CALL) missing.push(...(await this.client.call('cacheMissing', { refs: refs.slice(i, i + REFS_PER_CALL) })).missing);
+    for (let i = 0; i < refs.length; i += REFS_PER_CALL) missing.push(...(await this.client.call('cacheMissing', { refs: refs.slice(i, i + REFS_PER_CALL), expect: true })).missing);
     const missingBlobs = missing.filter((r) => blobPaths.has(r));
     const stats: UploadStats = { images: 0, imagesPresent: blobPaths.size - missingBlobs.length, bytes: 0, models: 0, ms: 0 };
     if (missing.length) options.onEvent?.({ type: 'phase', phase: 'upload' });
@@ -151,16 +164,19 @@ export class RemoteEngine implements Engine {
       stats.bytes += await this.sendFolder(modelDirs.get(ref)!, ref, () => true, options.signal);
       stats.models++;
     }
-    await this.sendBlobs(missingBlobs.map((r) => ({ hash: r.slice('blobs/'.length), file: blobPaths.get(r)! })), stats, options);
     await this.sendRunFolder(method, params);
-    stats.ms = Date.now() - started;
-    this.lastUpload = stats;
-    if (blobPaths.size || modelDirs.size)
-      options.onEvent?.({
-        type: 'log',
-        message: `Sent ${stats.images} image(s) and ${stats.models} model(s) (${(stats.bytes / 2 ** 20).toFixed(1)} MB) to ${sshTarget(this.address)}; ${stats.imagesPresent} image(s) were there already.`,
-      });
-    return hashes;
+    const images = this.sendBlobs(missingBlobs.map((r) => ({ hash: r.slice('blobs/'.length), file: blobPaths.get(r)! })), stats, options).then(() => {
+      stats.ms = Date.now() - started;
+      this.lastUpload = stats;
+      if (blobPaths.size || modelDirs.size)
+        options.onEvent?.({
+          type: 'log',
+          message: `Sent ${stats.images} image(s) and ${stats.models} model(s) (${(stats.bytes / 2 ** 20).toFixed(1)} MB) to ${sshTarget(this.address)}; ${stats.imagesPresent} image(s) were there already.`,
+        });
+    });
+    // Awaited with the call; until then a failure here must not count as unhandled.
+    images.catch(() => undefined);
+    return { hashes, images };
   }
 
   private async modelHash(dir: string): Promise<string> {
@@ -174,25 +190,35 @@ export class RemoteEngine implements Engine {
     return hash;
   }
 
-  /** Images in batches, the next one read while the last one travels; progress counts images. */
+  /**
+   * Images in the order the call reads them, in batches, the next one read while the last one
+   * travels; progress counts images. One that cannot be read here, and after a cancel all the rest,
+   * are sent as skipped: the server stops waiting for them (and reports them unreadable).
+   */
   private async sendBlobs(items: { hash: string; file: string }[], stats: UploadStats, options: CallOptions): Promise<void> {
     let inFlight: Promise<unknown> = Promise.resolve();
     let done = 0;
     for (let i = 0; i < items.length; ) {
-      if (options.signal?.aborted) throw new EngineError('CANCELLED', 'Cancelled while sending images to the server.');
       const batch: { hash: string; bytes: Uint8Array }[] = [];
+      const skipped: string[] = [];
       let bytes = 0;
+      if (options.signal?.aborted) {
+        skipped.push(...items.slice(i).map((item) => item.hash));
+        i = items.length;
+      }
       while (i < items.length && batch.length < BATCH_FILES && bytes < CHUNK_BYTES) {
         const item = items[i++]!;
         const data = await fsp.readFile(item.file).catch(() => null);
         // A file gone or changed since import: the server cannot have it and reports the image unreadable.
-        if (!data) continue;
-        batch.push({ hash: item.hash, bytes: data });
-        bytes += data.length;
+        if (!data) skipped.push(item.hash);
+        else {
+          batch.push({ hash: item.hash, bytes: data });
+          bytes += data.length;
+        }
       }
       await inFlight;
       const count = batch.length;
-      inFlight = this.client.call('cachePutBlobs', { blobs: batch }).then(() => {
+      inFlight = this.client.call('cachePutBlobs', { blobs: batch, ...(skipped.length ? { skipped } : {}) }).then(() => {
         done += count;
         stats.images += count;
         stats.bytes += bytes;

@@ -34,6 +34,25 @@ describe('a server engine cache', () => {
     expect(fs.readFileSync(cache.resolve(`blobs/${a.hash}`, 'image'))).toEqual(Buffer.from(a.bytes));
   });
 
+  it('lets a reader wait for an image the host is still sending, until it lands or will not come', async () => {
+    const cache = new RemoteCache(temp(), 1e9);
+    const [a, b, c] = [blob(1), blob(2), blob(3)];
+    cache.missing({ refs: [a, b, c].map((x) => `blobs/${x.hash}`), expect: true });
+    const landed: string[] = [];
+    const wait = (x: { hash: string }) => cache.arrival(cache.resolve(`blobs/${x.hash}`, 'image')).then(() => landed.push(x.hash));
+    const waits = [wait(a), wait(b), wait(c)];
+    await new Promise((r) => setImmediate(r));
+    expect(landed).toEqual([]);
+    await cache.putBlobs({ blobs: [a], skipped: [b.hash] });
+    await new Promise((r) => setImmediate(r));
+    expect(landed.sort()).toEqual([a.hash, b.hash].sort());
+    cache.giveUpWaiting(); // the host went away: c will never come
+    await Promise.all(waits);
+    expect(landed).toHaveLength(3);
+    // An image nobody announced is read at once.
+    await cache.arrival(cache.resolve(`blobs/${blob(4).hash}`, 'image'));
+  });
+
   it('evicts the least recently used images past its limit, never those of the current job', async () => {
     const root = temp();
     const cache = new RemoteCache(root, 350);
