@@ -9,7 +9,8 @@
  * With --stdio the engine serves a host on another machine: it reads and writes only its cache
  * folder (remote-cache.ts; TRANSFER_STUDIO_ENGINE_CACHE, limit TRANSFER_STUDIO_ENGINE_CACHE_BYTES),
  * every path of a call is resolved there or refused, and its 'ready' says its version
- * (TRANSFER_STUDIO_ENGINE_VERSION, given by the command that starts it) and its machine.
+ * (TRANSFER_STUDIO_ENGINE_VERSION, given by the command that starts it; tests make a server report
+ * another with TRANSFER_STUDIO_TEST_ENGINE_VERSION) and its machine.
  */
 import fs from 'node:fs';
 import os from 'node:os';
