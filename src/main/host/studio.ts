@@ -194,12 +194,12 @@ export class Studio implements StudioHandlers {
     return this.project ? readImageFile(this.project, kind, id) : null;
   }
 
-  /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
   /** Whether this studio was given an engine (some tests make one without). */
   protected get hasEngine(): boolean {
     return Boolean(this.options.engine ?? this.options.engineFor);
   }
 
+  /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
   protected engine(): StudioEngine {
     const { engine, engineFor } = this.options;
     if (!engine && !engineFor) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
@@ -613,7 +613,7 @@ export class Studio implements StudioHandlers {
     if (!this.options.engineFor) throw new StudioError('conflict', 'This studio has one engine; where it runs cannot be changed.', 'engine');
     this.options.engineFor(input.engine); // a bad address is refused before anything is saved
     if (this.jobs.list().some((j) => j.state === 'running'))
-      throw new StudioError('conflict', 'A job is running on the engine: change where it runs when it has finished.', 'engine');
+      throw new StudioError('conflict', 'Jobs are running: change where the engine runs when they have finished.', 'engine');
     saveEngineSetting(this.options.userDataDir, input.engine);
     await this.engineInstance?.dispose();
     this.engineInstance = undefined;
