@@ -32,7 +32,7 @@ export function resolveSource(store: ProjectStore, models: ModelLibrary, input: 
       config: run.config,
     };
   }
-  const modelId = input.model ?? models.list()[0]?.id;
+  const modelId = input.model ?? models.defaultModel()?.id;
   if (modelId === undefined) throw new StudioError('bad_input', 'No model is installed to compute features with: import or download one first.', 'model');
   return { runId: null, modelId, modelDir: models.require(modelId), cutLayer: undefined, config: trainConfigSchema.parse({ scenario: 1, model: modelId }) };
 }

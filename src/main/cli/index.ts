@@ -67,13 +67,16 @@ function projectText(info: Awaited<ReturnType<Studio['projectInfo']>>): string {
 export const commands: Command[] = [
   {
     name: 'project create',
-    args: 'DIR [--name NAME]',
-    summary: 'Create a project folder (project.sqlite and the project files).',
-    options: { name: { type: 'string' } },
+    args: 'DIR [--name NAME] [--classes-from MODEL]',
+    summary: 'Create a project folder (project.sqlite and the project files). --classes-from: start its classes from a Teachable Machine model\'s labels.',
+    options: { name: { type: 'string' }, 'classes-from': { type: 'string' } },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const info = await studio.call('createProject', { dir: args[0]!, ...(typeof values.name === 'string' ? { name: values.name } : {}) });
-      return { json: { project: info }, text: `Created project "${info.name}" in ${info.dir}` };
+      const from = values['classes-from'];
+      if (typeof from !== 'string') return { json: { project: info }, text: `Created project "${info.name}" in ${info.dir}` };
+      const classes = await studio.call('addClassesFromModel', { model: from });
+      return { json: { project: info, classes }, text: `Created project "${info.name}" in ${info.dir} with the classes of "${from}": ${classes.map((c) => c.name).join(', ')}` };
     },
   },
   {

@@ -14,6 +14,7 @@ import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from '.
 import { FeatureCache, type RowSink } from './feature-cache';
 import { SquaresUnavailableError, frozenForward, type FrozenForward, type Pooling } from './frozen';
 import { trainHead } from './head';
+import { readTeachable } from '../models/teachable';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { decodeImage, loadModelInput, modeMap, preprocessVersion, writeInput, writeSquare } from './preprocess';
 import type { ClassifyResult, EngineErrorData, EngineEvent, PredictItem, PredictResult, TrainJob } from './protocol';
@@ -299,6 +300,9 @@ export async function runScenario1(
 }
 
 export async function readLabels(modelDir: string, labelsPath?: string): Promise<string[]> {
+  // A Teachable Machine export's head knows the export's own classes, whatever lies beside it.
+  const teachable = labelsPath ? null : readTeachable(modelDir);
+  if (teachable) return teachable.labels;
   const candidates = labelsPath ? [labelsPath] : [path.join(modelDir, 'imagenet_classes.txt'), path.join(path.dirname(modelDir), 'imagenet_classes.txt')];
   for (const c of candidates) {
     try {

@@ -42,6 +42,7 @@ import { engineTestInfo, readEngineSetting, saveEngineSetting } from './engine-s
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
+import { builtInModelsDir } from './paths';
 import { downloadJob, listCatalog } from '../models/catalog-requests';
 import { readImageFile } from '../media/files';
 import * as predictions from '../store/predictions';
@@ -84,6 +85,8 @@ export interface StudioOptions {
    * publisher (offline sites, tests); default: the TRANSFER_STUDIO_MODEL_MIRROR environment variable.
    */
   modelMirror?: string;
+  /** The read-only models shipped with the app; default: resources/models (paths.ts). null: none. */
+  builtInModels?: string | null;
 }
 
 /** Every request as a method taking its parsed input: the compiler checks Studio covers the contract. */
@@ -102,7 +105,7 @@ export class Studio implements StudioHandlers {
 
   constructor(readonly options: StudioOptions) {
     this.recent = new RecentProjects(options.userDataDir);
-    this.models = new ModelLibrary(options.userDataDir);
+    this.models = new ModelLibrary(options.userDataDir, { builtInDir: options.builtInModels === undefined ? builtInModelsDir() : options.builtInModels });
     this.training = new TrainingService(() => this.engine(), {
       progress: (p) => this.emit('run.progress', p),
       epoch: (e) => {
@@ -285,6 +288,16 @@ export class Studio implements StudioHandlers {
     const c = classes.addClass(this.store().db, input.name, input.color);
     this.changed('classes');
     return c;
+  }
+
+  async addClassesFromModel(input: ParsedInput<'addClassesFromModel'>): Promise<ClassInfo[]> {
+    this.models.require(input.model);
+    const labels = this.models.list().find((m) => m.id === input.model)?.teachable?.labels ?? [];
+    if (labels.length === 0) throw new StudioError('bad_input', `The model "${input.model}" names no classes: only a Teachable Machine export (its metadata.json) carries its labels.`, 'model');
+    const ids = classes.ensureClasses(this.store().db, labels);
+    this.changed('classes');
+    const wanted = new Set(ids.values());
+    return classes.listClasses(this.store().db).filter((c) => wanted.has(c.id));
   }
 
   async updateClass(input: ParsedInput<'updateClass'>): Promise<ClassInfo> {
@@ -595,7 +608,7 @@ export class Studio implements StudioHandlers {
 
   async advise(input: ParsedInput<'advise'>): Promise<AdviceInfo> {
     const store = this.store();
-    const id = input.model ?? this.models.list()[0]?.id;
+    const id = input.model ?? this.models.defaultModel()?.id;
     const model = id ? { id, dir: this.models.require(id) } : null;
     return adviseForProject(store, { model, engine: this.hasEngine ? this.engine() : null }, input.similarity);
   }
@@ -675,6 +688,12 @@ export class Studio implements StudioHandlers {
     const mirror = this.options.modelMirror ?? process.env.TRANSFER_STUDIO_MODEL_MIRROR;
     const work = downloadJob(this.models, input, mirror || undefined, this.hasEngine ? this.validateModel : undefined);
     return this.jobs.start('download', (ctx) => work(ctx).finally(() => this.changed('models'))).job;
+  }
+
+  async setModelHidden(input: ParsedInput<'setModelHidden'>): Promise<InstalledModelInfo> {
+    const m = this.models.setHidden(input.id, input.hidden);
+    this.changed('models');
+    return m;
   }
 
   async removeModel(input: ParsedInput<'removeModel'>): Promise<null> {
