@@ -20,6 +20,7 @@ import { parseSshAddress } from '../src/main/training/ssh-channel';
 import { APP_VERSION } from '../src/main/store/project-store';
 import { MODEL_025 } from '../test/fixtures/assets';
 import { startSshd } from '../test/fixtures/sshd';
+import { removeTempDirs } from '../test/fixtures/temp';
 import { arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { ensure } from '../test/setup/prerequisites';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     remote.dispose();
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDirs(); // the server's keys, config and cache
   }
 }
 
