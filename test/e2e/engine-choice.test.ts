@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_VERSION } from '../../src/main/store/project-store';
 import { startSshd, type SshServer } from '../fixtures/sshd';
+import { removeTempDirs } from '../fixtures/temp';
 import { type App, createProject, openApp, pageCall, screenshot, tempDir } from './harness';
 
 describe('Train on a server over SSH', () => {
@@ -26,6 +27,7 @@ describe('Train on a server over SSH', () => {
   afterAll(async () => {
     await app?.close();
     await server?.stop();
+    removeTempDirs(); // the server's keys, config and cache
     if (saved === undefined) delete process.env['TRANSFER_STUDIO_SSH_OPTIONS'];
     else process.env['TRANSFER_STUDIO_SSH_OPTIONS'] = saved;
   });
