@@ -102,4 +102,9 @@ export default tseslint.config(
     ignores: ['src/shared/node/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'] }] },
   },
+  {
+    // src/shared/node/: Node-only code both the host and the engine process import (never the renderer).
+    files: ['src/shared/node/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', '@tensorflow/*', 'onnxruntime-*'] }] },
+  },
 );

@@ -133,6 +133,8 @@ export interface ExportResult {
   imagesFolder?: string;
   /** model: the class names in the order of the model's outputs (as in its labels.json). */
   labels?: string[];
+  /** submission: what the user should know about the file (labels a spreadsheet would read as formulas). */
+  warnings?: string[];
 }
 
 /** A model of the catalog that can be downloaded (publisher, licence, input, size), and whether it is installed. */

@@ -37,13 +37,13 @@ export function resolveSource(store: ProjectStore, models: ModelLibrary, input: 
   return { runId: null, modelId, modelDir: models.require(modelId), cutLayer: undefined, config: trainConfigSchema.parse({ scenario: 1, model: modelId }) };
 }
 
-export function featureSource(store: ProjectStore, source: ResolvedSource, items: { hash: string; path: string }[]): FeatureSource {
+export function featureSource(store: ProjectStore, source: ResolvedSource, items: { hash: string; path: string; root?: string }[]): FeatureSource {
   return {
     modelDir: source.modelDir,
     modelId: source.modelId,
     ...(source.cutLayer !== undefined ? { cutLayer: source.cutLayer } : {}),
     cacheDir: store.folder('cache'),
-    items: items.map((i) => ({ hash: i.hash, path: i.path })),
+    items: items.map((i) => ({ hash: i.hash, path: i.path, ...(i.root !== undefined ? { root: i.root } : {}) })),
   };
 }
 

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import fs from 'node:fs';
 import { StudioError, type ErrorCode } from '../../shared/errors';
+import { printable } from '../../shared/names';
 import { Studio } from '../host/studio';
 import { defaultUserDataDir, rendererDir } from '../host/paths';
 import { startServer } from '../host/server';
@@ -157,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
   const fail = (code: number, error: { code: string; message: string }): number => {
     if (wantsJson) process.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
-    process.stderr.write(`transfer-studio: ${error.message}\n`);
+    process.stderr.write(printable(`transfer-studio: ${error.message}\n`));
     return code;
   };
   if (!command) {
@@ -206,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
     if (values.json && out.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');
-    else if (out.text) process.stdout.write(out.text + '\n');
+    else if (out.text) process.stdout.write(printable(out.text) + '\n');
     return 0;
   } catch (err) {
     if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')))

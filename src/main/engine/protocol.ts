@@ -22,10 +22,18 @@
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, ModelInspection, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
 import type { ModelErrorCode } from '../models/errors';
 
-/** One labelled image of a training job. */
-export interface TrainItem {
-  imageId: number;
+/**
+ * An image file the engine reads: `path`, and the folder it was named from (its source's root),
+ * which the resolved file must stay inside (src/shared/node/user-file.ts).
+ */
+export interface ImageRef {
   path: string;
+  root?: string;
+}
+
+/** One labelled image of a training job. */
+export interface TrainItem extends ImageRef {
+  imageId: number;
   /** Content hash of the image file (the feature-cache key). */
   hash: string;
   /** Index into classNames. */
@@ -83,7 +91,7 @@ export interface FeatureSource {
   /** Project cache root (as a training job's). */
   cacheDir: string;
   /** By content hash (the cache key) and path. */
-  items: { hash: string; path: string }[];
+  items: (ImageRef & { hash: string })[];
 }
 
 /** What every audit method says about its features: their size, the cut used, and the items that could not be read. */
@@ -98,8 +106,7 @@ export interface FeatureFacts {
 /** The studio's estimate of how similar a dataset is to the pretrained network's data (the contract's type). */
 export type SimilarityEstimate = SimilarityEstimateInfo;
 
-export interface SimilarityItem {
-  path: string;
+export interface SimilarityItem extends ImageRef {
   hash: string;
   label: number;
 }
@@ -109,9 +116,8 @@ export interface ClassifyResult {
   top: { index: number; label: string; probability: number }[];
 }
 
-export interface PredictItem {
+export interface PredictItem extends ImageRef {
   imageId?: number;
-  path: string;
   /** When given (with the run's cache), cached features are reused. */
   hash?: string;
 }
@@ -209,7 +215,7 @@ export const engineMethods = {
 export const REMOTE_AREAS = ['blobs', 'models', 'projects'] as const;
 
 /** What a path of a call's params names: how the host makes it a reference. */
-export type PathRole = 'image' | 'file' | 'model' | 'run' | 'cache' | 'project' | 'output';
+export type PathRole = 'image' | 'file' | 'model' | 'run' | 'cache' | 'project' | 'output' | 'root';
 
 /**
  * Every path in a call's params, through `f` (with its role, and its content hash where the call
@@ -217,8 +223,10 @@ export type PathRole = 'image' | 'file' | 'model' | 'run' | 'cache' | 'project' 
  * host collects and rewrites, a server engine resolves and refuses. Methods without paths pass as they are.
  */
 export function mapParamPaths<M extends EngineMethod>(method: M, params: EngineParams<M>, f: (p: string, role: PathRole, hash?: string) => string): EngineParams<M> {
-  type Items<T extends { path: string; hash?: string }> = T[];
-  const items = <T extends { path: string; hash?: string }>(list: Items<T>): Items<T> => list.map((i) => ({ ...i, path: f(i.path, 'image', i.hash) }));
+  type Items<T extends ImageRef & { hash?: string }> = T[];
+  // An image's root (the folder it must stay inside) is a path too: on a server, its blobs folder.
+  const items = <T extends ImageRef & { hash?: string }>(list: Items<T>): Items<T> =>
+    list.map((i) => ({ ...i, path: f(i.path, 'image', i.hash), ...(i.root === undefined ? {} : { root: f(i.root, 'root') }) }));
   const source = (s: FeatureSource): FeatureSource => ({ ...s, modelDir: f(s.modelDir, 'model'), cacheDir: f(s.cacheDir, 'cache'), items: items(s.items) });
   const p = params as EngineParams<EngineMethod>;
   const out = ((): unknown => {

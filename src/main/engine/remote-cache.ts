@@ -27,6 +27,7 @@ const ROLE_REF: Record<PathRole, RegExp> = {
   cache: new RegExp(`^projects/${KEY}/cache$`),
   run: new RegExp(`^projects/${KEY}/runs/${NAME}$`),
   output: new RegExp(`^projects/${KEY}/out/${NAME}$`),
+  root: /^blobs$/,
 };
 const WRITE_CONCURRENCY = 16;
 /** Folders the host may send files into (then cacheCommit) or read files from. */

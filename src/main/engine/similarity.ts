@@ -21,7 +21,7 @@ import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
 import { frozenForward } from './frozen';
 import { NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
-import { loadImage, preprocessVersion } from './preprocess';
+import { loadImage, preprocessVersion, type ImageInput } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from './protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
 
@@ -150,7 +150,7 @@ export function similarityScore(featureProbe: number, pixelProbe: number, eviden
 const labelName = (names: readonly string[], index: number) => (names[index] ? `"${names[index]}"` : `its class ${index}`);
 
 /** Raw pixels at 16x16, each image centred on its mean: the baseline the pretrained features must beat. */
-async function pixelVector(file: string): Promise<Float32Array> {
+async function pixelVector(file: ImageInput): Promise<Float32Array> {
   const px = await loadImage(file, PIXEL_SIZE, [0, 1]);
   const mean = px.reduce((a, b) => a + b, 0) / px.length;
   return px.map((v) => v - mean);
@@ -185,7 +185,7 @@ export async function estimateSimilarity(
     const present = new Set(labels).size;
     const chance = 1 / Math.max(2, present);
     const probe = centroidProbe(features, labels);
-    const pixelProbe = centroidProbe(await Promise.all(used.map((s) => pixelVector(s.path))), labels);
+    const pixelProbe = centroidProbe(await Promise.all(used.map((s) => pixelVector(s))), labels);
     let evidence: ClassifierEvidence | null = null;
     let outputs = 0;
     const x = new Float32Array(features.length * dim);

@@ -60,6 +60,7 @@ import { resolveSource } from '../audit/feature-source';
 import { runAudit } from '../audit/audit-job';
 import { mapPage, runMap } from '../audit/map-job';
 import { runLabelNext } from '../audit/label-next-job';
+import { diskFullError } from '../../shared/node/disk-full';
 
 /** The engine as the host sees it (HostEngine); the shell passes the function that starts its process. */
 export interface StudioEngine extends Engine {
@@ -123,6 +124,7 @@ export class Studio implements StudioHandlers {
         this.emit('job.finished', job);
         this.changed('jobs');
       },
+      describe: (err) => this.describeError(err),
     });
   }
 
@@ -143,8 +145,13 @@ export class Studio implements StudioHandlers {
       const output = await method.call(this, parsed.data);
       return { ok: true, output: output ?? null };
     } catch (err) {
-      return { ok: false, error: StudioError.from(err).toJSON() };
+      return { ok: false, error: this.describeError(err).toJSON() };
     }
+  }
+
+  /** A failure as the contract's error; a write that failed for lack of space says which disk (the project's, else the user data folder's). */
+  private describeError(err: unknown): StudioError {
+    return diskFullError(err, this.project?.dir ?? this.options.userDataDir) ?? StudioError.from(err);
   }
 
   /** Typed in-process call (CLI and tests), throwing StudioError on failure. */

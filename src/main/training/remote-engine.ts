@@ -123,6 +123,8 @@ export class RemoteEngine implements Engine {
         return `projects/${this.projectKey(path.dirname(p))}/cache`;
       case 'run':
         return `projects/${this.projectKey(path.dirname(path.dirname(p)))}/runs/${path.basename(p)}`;
+      case 'root':
+        return 'blobs';
       case 'output':
         return `projects/${this.projectKey(path.dirname(p))}/out/${sha(path.resolve(p)).slice(0, 16)}-${path.basename(p).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100)}`;
     }

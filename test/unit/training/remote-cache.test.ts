@@ -110,6 +110,9 @@ describe('a server engine cache', () => {
     expect(() => cache.resolve('projects/k/runs/../../..', 'run')).toThrow(refused);
     expect(() => cache.resolve('projects/k/cache', 'run')).toThrow(refused);
     expect(() => cache.resolve('projects/k/runs/..', 'run')).toThrow(refused);
+    // An image's root on the server is its blobs folder, nothing else.
+    expect(cache.resolve('blobs', 'root')).toBe(path.join(cache.root, 'blobs'));
+    expect(() => cache.resolve('/home/ana/photos', 'root')).toThrow(refused);
     expect(() => cache.resolve('projects/k/out/.', 'output')).toThrow(refused);
     await expect(cache.read({ ref: 'projects/k/runs/1', file: '../../../x', offset: 0, length: 1 })).rejects.toThrow(refused);
     await expect(cache.putFile({ ref: 'projects/k/runs/1', file: '/etc/x', offset: 0, bytes: new Uint8Array(1) })).rejects.toThrow(refused);
