@@ -21,6 +21,7 @@ import { exportCommands } from './export';
 import { modelCommands } from './models';
 import { trainingCommands } from './training';
 import { auditCommands } from './audit';
+import { explainCommands } from './explain';
 import { engineCommands } from './engine';
 import { stringOption } from './options';
 
@@ -105,6 +106,7 @@ export const commands: Command[] = [
   ...modelCommands,
   ...trainingCommands,
   ...auditCommands,
+  ...explainCommands,
   ...exportCommands,
   ...engineCommands,
   {

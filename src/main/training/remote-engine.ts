@@ -256,7 +256,7 @@ export class RemoteEngine implements Engine {
   /** Calls that read a run folder find it on the server: its files the server lacks are sent. */
   private async sendRunFolder<M extends EngineMethod>(method: M, params: EngineParams<M>): Promise<void> {
     const runDir =
-      method === 'predict' || method === 'exportOnnx'
+      method === 'predict' || method === 'exportOnnx' || method === 'gradCam'
         ? (params as EngineParams<'predict'>).runDir
         : method === 'train' && (params as EngineParams<'train'>).job.resume
           ? (params as EngineParams<'train'>).job.runDir
@@ -306,6 +306,11 @@ export class RemoteEngine implements Engine {
       case 'predict': {
         const r = result as EngineResult<'predict'>;
         const items = (params as EngineParams<'predict'>).items;
+        return { ...r, items: r.items.map((item, i) => ({ ...item, path: items[i]?.path ?? item.path })) } as EngineResult<M>;
+      }
+      case 'gradCam': {
+        const r = result as EngineResult<'gradCam'>;
+        const items = (params as EngineParams<'gradCam'>).items;
         return { ...r, items: r.items.map((item, i) => ({ ...item, path: items[i]?.path ?? item.path })) } as EngineResult<M>;
       }
       case 'classify': {
