@@ -4,7 +4,9 @@
  * utilityProcess (process.parentPort), or with --stdio on a server (`transfer-studio engine
  * --stdio` over ssh: frames on stdin/stdout); speaks the protocol in protocol.ts (transport.ts).
  * Calls run one at a time in arrival order; a 'cancel' aborts the AbortSignal of its call. When
- * the host goes away the process exits (the wasm thread pool would otherwise keep it alive).
+ * the host goes away the process exits (the wasm thread pool would otherwise keep it alive): on
+ * 'disconnect' or stdin's end, or through the watchdog thread (a forked or utility engine) when the
+ * main thread is too busy to see that event.
  *
  * With --stdio the engine serves a host on another machine: it reads and writes only its cache
  * folder (remote-cache.ts; TRANSFER_STUDIO_ENGINE_CACHE, limit TRANSFER_STUDIO_ENGINE_CACHE_BYTES),
@@ -28,6 +30,7 @@ import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods'
 import { engineTransport } from './transport';
 import { setFileWait } from './preprocess';
 import { RemoteCache } from './remote-cache';
+import { watchParent } from './parent-watchdog';
 import {
   engineMethods,
   isEngineMethod,
@@ -214,5 +217,8 @@ transport.onClose((reason) => {
   setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
   void queue.then(() => process.exit(0));
 });
+// A server engine stops at its next safe point when its connection drops (a checkpoint kept), so
+// only a forked or utility engine has the watchdog that kills it when its parent is gone.
+if (transport.kind !== 'stdio') watchParent();
 const version = process.env['TRANSFER_STUDIO_TEST_ENGINE_VERSION'] || process.env['TRANSFER_STUDIO_ENGINE_VERSION'];
 send({ kind: 'ready', pid: process.pid, ...(version ? { version } : {}), machine: machine() });

@@ -10,6 +10,7 @@ import type { LayerInfo, ModelInspection, PreprocessingMode, TeachableInfo } fro
 import { ModelError } from '../models/errors';
 import { folderIOHandler, readModelFolder } from '../models/folder';
 import { readInstalledMeta } from '../models/library';
+import { engineBudgetBytes } from '../../shared/node/memory-budget';
 import { readTeachable, TEACHABLE_FEATURES_LAYER } from '../models/teachable';
 import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
@@ -39,7 +40,7 @@ export async function loadLayersModel(dir: string): Promise<LoadedModel> {
     const weightBytes = fs.statSync(path.join(dir, meta.file)).size;
     return { dir, name: meta.name, weightBytes, model, preprocessing: meta.preprocessing ?? 'tf', teachable: null };
   }
-  const folder = await readModelFolder(dir);
+  const folder = await readModelFolder(dir, { budgetBytes: engineBudgetBytes(tf.getBackend()) });
   try {
     const model = await tf.loadLayersModel(folderIOHandler(folder));
     return { dir: folder.dir, name: folder.modelName, weightBytes: folder.weightBytes, model, preprocessing: meta?.preprocessing ?? 'tf', teachable: readTeachable(dir) };

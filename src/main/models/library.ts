@@ -16,6 +16,8 @@ import { readModelFolder } from './folder';
 import { isModelError, ModelError } from './errors';
 import { ARCHITECTURES, type KerasArchitecture } from './keras-architectures';
 import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
+import { MODEL_ID_RULE, modelIdProblem, shownModelId } from '../../shared/domain';
+import { makeTempFolder, releaseTempFolder, sweepStaleTempFolders } from './temp-folders';
 import { readTeachable, TEACHABLE_METADATA } from './teachable';
 
 export interface InstalledModel extends InstalledModelInfo {
@@ -41,7 +43,8 @@ export interface ImportOptions {
 const META = 'studio-model.json';
 
 /** A file of an installed model: copied (or moved) from disk, or written from text. */
-type InstallFile = { from: string; to: string; move?: boolean } | { text: string; to: string };
+/** A file to install: copied (its size checked when `bytes` is given) or moved, or written from text. */
+type InstallFile = { from: string; to: string; move?: boolean; bytes?: number } | { text: string; to: string };
 
 /** The square input size a topology declares (its InputLayer's batch_input_shape), if fixed. */
 function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
@@ -59,7 +62,16 @@ export function readInstalledMeta(dir: string): InstalledModel | null {
 }
 
 const KERAS_FILE: Record<KerasFileInfo['format'], string> = { 'keras-weights': 'weights.h5', 'keras-h5': 'model.h5', 'keras-v3': 'model.weights.h5' };
-const ID_PATTERN = /^[\w.-]{1,100}$/;
+
+/** The id a model takes from its file or folder name (what --id overrides), checked like any id. */
+function idFromName(src: string): string {
+  const base = path.basename(src);
+  const id = base.replace(/\.(h5|hdf5|keras)$/i, '').replace(/[^\w.-]/g, '_').slice(0, 100);
+  const problem = modelIdProblem(id);
+  if (problem)
+    throw new StudioError('bad_request', `The model id ${shownModelId(id)} taken from the name ${shownModelId(base)} cannot name a model (${problem}): give one with --id (${MODEL_ID_RULE}).`, 'id');
+  return id;
+}
 
 /** A model folder problem as the contract's typed error, keeping its specific message. */
 export function modelErrorToStudio(err: unknown): unknown {
@@ -124,8 +136,24 @@ export class ModelLibrary {
   }
 
   dirOf(id: string): string {
-    if (!ID_PATTERN.test(id)) throw new StudioError('bad_request', `"${id}" is not a model id (letters, digits, . _ - only).`, 'id');
+    const problem = modelIdProblem(id);
+    if (problem) throw new StudioError('bad_request', `${shownModelId(id)} is not a model id: ${problem} (${MODEL_ID_RULE}).`, 'id');
     return path.join(this.root, id);
+  }
+
+  /**
+   * Refuses to install over `id` unless asked to replace it and what is there is a model this
+   * studio installed: a real folder (not a link) holding studio-model.json. Anything else in the
+   * library (a folder copied there by hand, a link) is never deleted.
+   */
+  private checkReplaceable(id: string, replace: boolean | undefined): void {
+    const dest = this.dirOf(id);
+    const st = fs.lstatSync(dest, { throwIfNoEntry: false });
+    if (!st) return;
+    if (!replace) throw new StudioError('conflict', `A model named ${shownModelId(id)} is already installed.`, 'id');
+    const meta = st.isDirectory() ? fs.lstatSync(path.join(dest, META), { throwIfNoEntry: false }) : undefined;
+    if (!meta?.isFile())
+      throw new StudioError('conflict', `${dest} is not a model the studio installed (${st.isDirectory() ? `no ${META} in it` : st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}), so --force leaves it alone: remove it yourself or choose another --id.`, 'id');
   }
 
   /** The folder of an installed model (one installed under a built-in's id takes its place), or a typed error that says how to get it. */
@@ -149,6 +177,7 @@ export class ModelLibrary {
   /** The models installed into this machine's models folder (imported or downloaded). */
   installed(): InstalledModel[] {
     if (!fs.existsSync(this.root)) return [];
+    sweepStaleTempFolders(this.root);
     const out: InstalledModel[] = [];
     for (const e of fs.readdirSync(this.root, { withFileTypes: true })) {
       if (!e.isDirectory() || e.name.startsWith('.')) continue;
@@ -171,12 +200,11 @@ export class ModelLibrary {
 
   /** Validates a LayersModel folder and installs a copy under `id` (default: the folder's name). */
   async importFolder(src: string, options: ImportOptions = {}): Promise<InstalledModel> {
-    const id = options.id ?? path.basename(path.resolve(src));
-    const dest = this.dirOf(id);
+    const id = options.id ?? idFromName(path.resolve(src));
+    this.checkReplaceable(id, options.replace);
     const folder = await readModelFolder(path.resolve(src)).catch((err: unknown) => {
       throw modelErrorToStudio(err);
     });
-    if (fs.existsSync(dest) && !options.replace) throw new StudioError('conflict', `A model named "${id}" is already installed.`, 'id');
     const meta: InstalledModel = {
       id,
       name: folder.modelName,
@@ -192,11 +220,12 @@ export class ModelLibrary {
     };
     const teachable = readTeachable(folder.dir);
     if (teachable) meta.teachable = teachable;
-    const files: InstallFile[] = folder.shards.map((s) => ({ from: path.join(folder.dir, s.path), to: s.path }));
+    // Shards are copied from the resolved paths checked by readModelFolder, and must keep their size.
+    const files: InstallFile[] = folder.shards.map((s) => ({ from: s.file, to: s.path, bytes: s.bytes }));
     // Nested models are installed flattened, once: every later reader sees the real layers.
     files.push(folder.flattened ? { text: JSON.stringify(folder.modelJson), to: 'model.json' } : { from: path.join(folder.dir, 'model.json'), to: 'model.json' });
     if (teachable) files.push({ from: path.join(folder.dir, TEACHABLE_METADATA), to: TEACHABLE_METADATA });
-    // Validated structurally above (every shard, its size, the layer classes): no engine needed.
+    // Validated structurally above (every shard, its size, the layer classes, what the topology declares): no engine needed.
     return this.installValidated(id, files, meta);
   }
 
@@ -209,10 +238,9 @@ export class ModelLibrary {
     const info = await inspectKerasFile(src).catch((err: unknown) => {
       throw modelErrorToStudio(err);
     });
-    const id = options.id ?? path.basename(src).replace(/\.(h5|hdf5|keras)$/i, '').replace(/[^\w.-]/g, '_').slice(0, 100);
-    const dest = this.dirOf(id);
-    if (fs.existsSync(dest) && !options.replace) throw new StudioError('conflict', `A model named "${id}" is already installed.`, 'id');
-    const md5 = await md5File(src);
+    const id = options.id ?? idFromName(src);
+    this.checkReplaceable(id, options.replace);
+    const md5 = await md5File(info.realFile);
     const published = kerasEntryByFileName(path.basename(src));
     let verified: string | undefined;
     if (published) {
@@ -227,7 +255,7 @@ export class ModelLibrary {
       name: arch ? `${ARCHITECTURES[arch.architecture].name}${arch.includeTop ? '' : ' (no top)'}` : info.name,
       source: 'import',
       origin: path.resolve(src),
-      weightBytes: fs.statSync(src).size,
+      weightBytes: fs.statSync(info.realFile).size,
       layers: 0,
       installedAt: new Date().toISOString(),
       format: info.format,
@@ -237,14 +265,13 @@ export class ModelLibrary {
       ...(arch ? { architecture: arch.architecture, includeTop: arch.includeTop } : {}),
       ...(verified ? { verified } : {}),
     };
-    if (info.format !== 'keras-v3') return this.installValidated(id, [{ from: path.resolve(src), to: meta.file! }], meta, options.validate);
-    fs.mkdirSync(this.root, { recursive: true });
-    const unpacked = fs.mkdtempSync(path.join(this.root, '.unpack-'));
+    if (info.format !== 'keras-v3') return this.installValidated(id, [{ from: info.realFile, to: meta.file! }], meta, options.validate);
+    const unpacked = makeTempFolder(this.root, 'unpack');
     try {
-      const { configFile, weightsFile } = await extractKerasArchive(src, unpacked);
+      const { configFile, weightsFile } = await extractKerasArchive(info.realFile, unpacked, info.file);
       return await this.installValidated(id, [{ from: configFile, to: 'config.json' }, { from: weightsFile, to: meta.file! }], meta, options.validate);
     } finally {
-      fs.rmSync(unpacked, { recursive: true, force: true });
+      releaseTempFolder(unpacked);
     }
   }
 
@@ -255,16 +282,17 @@ export class ModelLibrary {
    */
   async installValidated(id: string, files: InstallFile[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
     const dest = this.dirOf(id);
-    fs.mkdirSync(this.root, { recursive: true });
-    const tmp = path.join(this.root, `.${id}.${process.pid}.${Date.now()}.tmp`);
+    sweepStaleTempFolders(this.root);
+    const tmp = makeTempFolder(this.root, 'install', id);
     try {
-      fs.mkdirSync(tmp);
       for (const f of files) {
         const target = path.join(tmp, f.to);
         fs.mkdirSync(path.dirname(target), { recursive: true });
         if ('text' in f) fs.writeFileSync(target, f.text);
         else if (f.move) fs.renameSync(f.from, target);
         else fs.copyFileSync(f.from, target);
+        if ('bytes' in f && f.bytes !== undefined && fs.statSync(target).size !== f.bytes)
+          throw new ModelError('SHARD_SIZE_MISMATCH', `${f.to} changed while it was copied into the model library.`, { file: f.to });
       }
       let done = meta;
       if (validate) {
@@ -273,11 +301,13 @@ export class ModelLibrary {
         done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
       }
       fs.writeFileSync(path.join(tmp, META), JSON.stringify(done, null, 2));
+      this.checkReplaceable(id, true); // still a folder the studio made (checked again: the validation took a while)
       fs.rmSync(dest, { recursive: true, force: true });
       fs.renameSync(tmp, dest);
+      releaseTempFolder(tmp, false);
       return done;
     } catch (err) {
-      fs.rmSync(tmp, { recursive: true, force: true });
+      releaseTempFolder(tmp);
       if (err instanceof StudioError) throw err;
       if (isModelError(err)) throw modelErrorToStudio(err);
       throw new StudioError('internal', `Installing the model "${id}" failed: ${(err as Error).message}`);
@@ -297,6 +327,9 @@ export class ModelLibrary {
       if (valid) return { model: installed, cached: true };
     }
     if (entry.kind === 'keras') return { model: await this.downloadKeras(entry, options), cached: false };
+    // A folder of that name without metadata is reused when it holds this valid model (an install
+    // interrupted before its metadata), never deleted: the studio may not have made it.
+    if (!installed && fs.existsSync(dir) && (options.force || !(await readModelFolder(dir).then(() => true, () => false)))) this.checkReplaceable(entry.id, true);
     // downloadModel reuses a valid folder left without metadata by an interrupted install unless forced.
     const folder = await downloadModel(entry, this.root, { ...options, force: options.force || installed !== undefined });
     const meta: InstalledModel = {
