@@ -18,7 +18,7 @@ import type { PreprocessingMode } from '../../shared/domain';
 import { PREPROCESSING } from '../models/preprocessing';
 import { describedVersions, upscalesInFloats } from '../engine/preprocess';
 import type { Engine } from '../engine/protocol';
-import { buildFolderAtomic } from './atomic';
+import { buildFolderAtomic } from '../../shared/node/atomic-write';
 import { portableArtifacts, portableRewrites } from './portable-model';
 
 /** What the engine wrote beside the model (run.json); only the fields an export needs. */
@@ -226,6 +226,6 @@ export async function exportModel(store: ProjectStore, run: { id: number; state:
     await fs.promises.writeFile(path.join(tmp, 'README.txt'), readme(facts, run.id, engine ? 'onnx' : 'tfjs'));
     ctx.progress(written, written, 'Model exported');
     ctx.throwIfCancelled();
-  });
+  }, { durable: true });
   return { kind: engine ? 'onnx' : 'model', files: [target], rows: written, runId: run.id, labels: facts.classNames };
 }

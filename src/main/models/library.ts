@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { InstalledModelInfo, PreprocessingMode } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { buildFolderAtomic, writeFileAtomic } from '../../shared/node/atomic-write';
 import { kerasEntryByFileName, type CatalogModel, type KerasCatalogModel } from './catalog';
 import { downloadKerasFile, downloadModel, type DownloadOptions } from './download';
 import { readModelFolder } from './folder';
@@ -186,27 +187,28 @@ export class ModelLibrary {
   async installValidated(id: string, files: { from: string; to: string; move?: boolean }[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
     const dest = this.dirOf(id);
     fs.mkdirSync(this.root, { recursive: true });
-    const tmp = path.join(this.root, `.${id}.${process.pid}.${Date.now()}.tmp`);
     try {
-      fs.mkdirSync(tmp);
-      for (const f of files) {
-        const target = path.join(tmp, f.to);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        if (f.move) fs.renameSync(f.from, target);
-        else fs.copyFileSync(f.from, target);
-      }
-      let done = meta;
-      if (validate) {
-        fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
-        const v = await validate(tmp);
-        done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
-      }
-      fs.writeFileSync(path.join(tmp, META), JSON.stringify(done, null, 2));
-      fs.rmSync(dest, { recursive: true, force: true });
-      fs.renameSync(tmp, dest);
-      return done;
+      return await buildFolderAtomic(
+        dest,
+        async (tmp) => {
+          for (const f of files) {
+            const target = path.join(tmp, f.to);
+            fs.mkdirSync(path.dirname(target), { recursive: true });
+            if (f.move) fs.renameSync(f.from, target);
+            else fs.copyFileSync(f.from, target);
+          }
+          let done = meta;
+          if (validate) {
+            fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
+            const v = await validate(tmp);
+            done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
+          }
+          fs.writeFileSync(path.join(tmp, META), JSON.stringify(done, null, 2));
+          return done;
+        },
+        { replace: 'any' },
+      );
     } catch (err) {
-      fs.rmSync(tmp, { recursive: true, force: true });
       if (err instanceof StudioError) throw err;
       if (isModelError(err)) throw modelErrorToStudio(err);
       throw new StudioError('internal', `Installing the model "${id}" failed: ${(err as Error).message}`);
@@ -242,9 +244,7 @@ export class ModelLibrary {
       ...(entry.params ? { params: entry.params } : {}),
     };
     // Metadata last (written then renamed): until it is there the folder is not listed.
-    const tmp = path.join(dir, `.${META}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(meta, null, 2));
-    fs.renameSync(tmp, path.join(dir, META));
+    await writeFileAtomic(path.join(dir, META), JSON.stringify(meta, null, 2));
     return { model: meta, cached: false };
   }
 

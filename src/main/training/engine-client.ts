@@ -20,7 +20,7 @@ import {
   type EngineToHost,
   type HostToEngine,
 } from '../engine/protocol';
-import { entryScript } from '../engine/entry-script';
+import { entryScript } from '../../shared/node/entry-script';
 
 export interface EngineChannel {
   send(msg: HostToEngine): void;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { defaultUserDataDir } from '../../host/paths';
-import { writeAtomic } from '../feature-cache';
+import { writeFileAtomic } from '../../../shared/node/atomic-write';
 import type { FoldPlan } from '../frozen/plan';
 import { EMITTER_VERSION } from './emit';
 
@@ -73,8 +73,8 @@ export async function writeCached(dir: string, name: string, description: string
   const metaFile = path.join(dir, `${name}.json`);
   await fs.mkdir(dir, { recursive: true });
   await fs.rm(metaFile, { force: true });
-  await writeAtomic(file, bytes);
+  await writeFileAtomic(file, bytes);
   const meta: CacheMeta = { sha256: sha256(bytes), bytes: bytes.length, emitter: EMITTER_VERSION, description };
-  await writeAtomic(metaFile, JSON.stringify(meta, null, 2));
+  await writeFileAtomic(metaFile, JSON.stringify(meta, null, 2));
   return bytes;
 }
