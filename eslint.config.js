@@ -12,7 +12,12 @@ import { fileURLToPath } from 'node:url';
 const SHARED_NODE = { regex: '(^|/)shared/node(/|$)', message: 'src/shared/node/ is Node-only: the renderer and the preload cannot import it.' };
 const RENDERER_BANNED = ['**/main/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'];
 const FEATURES = 'src/renderer/features';
+const ENGINE = 'src/main/engine';
 const NO_ML_RUNTIME = { group: ['@tensorflow/*', 'onnxruntime-*'], allowTypeImports: true, message: 'Only src/main/engine/ (the engine process) loads TensorFlow.js or ONNX Runtime.' };
+const ENGINE_PROTOCOL_ONLY = {
+  regex: '(^|/)engine/(?!protocol$)',
+  message: 'Outside src/main/engine/ only its protocol (engine/protocol.ts) is imported: what both sides need belongs in src/shared/.',
+};
 
 const subfolders = (root, rel) => fs.readdirSync(path.join(root, rel), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.posix.join(rel, e.name));
 /** `rel` and every folder below it, relative to `root`. */
@@ -53,6 +58,28 @@ function featureBoundaries() {
   );
 }
 
+/**
+ * The engine process's boundary (DESIGN.md): src/main/engine/ imports only its own folder and
+ * src/shared/ (npm packages aside); its protocol, which the host imports too, only src/shared/. One
+ * override per folder, since how many `../` leave the engine depends on the importing file's depth.
+ */
+function engineBoundary() {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), ENGINE);
+  const message = 'src/main/engine/ imports only its own folder and src/shared/: move what both sides need to src/shared/ (Node code to src/shared/node/) or pass it in the call.';
+  return [
+    ...foldersUnder(root, '').map((dir) => {
+      const depth = dir === '' ? 0 : dir.split('/').length;
+      // Up to src/main (depth + 1 times '../'), then anywhere but ../shared/.
+      const leaves = `^(\\.\\./){${depth + 1}}(?!\\.\\./shared/)`;
+      return { files: [`${ENGINE}/${dir ? dir + '/' : ''}*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: leaves, message }] }] } };
+    }),
+    {
+      files: [`${ENGINE}/protocol.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.(?!\\./\\.\\./shared/)', message: 'The engine protocol is imported by both sides: it imports only src/shared/.' }] }] },
+    },
+  ];
+}
+
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'types/**', 'node_modules/**', 'test-results/**', 'bench/results/**', 'patches/**'] },
   js.configs.recommended,
@@ -79,13 +106,13 @@ export default tseslint.config(
     // fine, it loads nothing), and of the engine's folder only its protocol is imported.
     files: ['src/main/**/*.ts'],
     ignores: ['src/main/engine/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ML_RUNTIME] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ML_RUNTIME, ENGINE_PROTOCOL_ONLY] }] },
   },
   {
     files: ['src/preload/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_ML_RUNTIME, SHARED_NODE] }] },
   },
-
+  ...engineBoundary(),
   {
     // Every SQL statement is a typed query in src/main/store/ (DESIGN.md). better-sqlite3's
     // statement-running calls: .pragma and .transaction on anything; .prepare and .exec given SQL

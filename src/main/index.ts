@@ -11,6 +11,7 @@ import { servedFileHeaders } from './host/served-file';
 import { connectIpc } from './ipc';
 import { HostEngine } from './host/engine';
 import { utilityProcessChannel } from './training/engine-client';
+import { engineStartEnv } from './engine/protocol';
 import { defaultUserDataDir } from './host/paths';
 
 protocol.registerSchemesAsPrivileged([{ scheme: FILE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
@@ -55,11 +56,9 @@ app.whenReady().then(async () => {
   const studio = new Studio({
     userDataDir,
     mode: 'electron',
-    // The engine keeps its caches (the ONNX models of frozen parts) in the same user data folder.
-    engine: () =>
-      new HostEngine(() =>
-        utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, TRANSFER_STUDIO_HOME: userDataDir } })),
-      ),
+    // The engine keeps its caches (the ONNX models of frozen parts) where the Studio says (`start`).
+    engine: (start) =>
+      new HostEngine(() => utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, ...engineStartEnv(start) } }))),
   });
   // The page's CSP is a meta tag in the built index.html (header hooks never see a file:// load);
   // any http(s) response gets it as a header too. No permission (camera, notifications...) is ever granted.

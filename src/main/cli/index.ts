@@ -190,7 +190,7 @@ export async function main(argv: string[]): Promise<number> {
     studio = new Studio({
       userDataDir: defaultUserDataDir(),
       mode: command.name === 'serve' ? 'browser' : 'cli',
-      engine: () => new HostEngine(() => forkEngine()),
+      engine: (start) => new HostEngine(() => forkEngine({ start })),
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
     if (values.json && out.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');

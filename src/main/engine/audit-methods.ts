@@ -7,15 +7,15 @@
  */
 import path from 'node:path';
 import type { TrainConfig } from '../../shared/domain';
-import { poolDensity } from '../audit/label-next';
+import { poolDensity } from '../../shared/pool-density';
 import type { AuditStage, EngineEvent, EngineResult, FeatureFacts, FeatureSource } from './protocol';
 import { embeddingMap } from './embedding-map';
 import { FeatureCache } from './feature-cache';
 import { featureNeighbours } from './feature-neighbours';
-import { foldedForward, type Pooling } from './frozen';
+import { foldedForward, type Pooling } from './frozen-forward';
 import { outOfSampleProbabilities, retrainAndPredict } from './out-of-sample';
-import { preprocessVersion } from './preprocess';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, pickCutLayer } from './scenario1';
+import { preprocessVersion } from '../../shared/preprocessing';
 
 type Emit = (e: EngineEvent) => void;
 

@@ -8,7 +8,7 @@
 import { initBackend } from './backend';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../../shared/domain';
-import { ModelError } from '../models/errors';
+import { ModelError } from '../../shared/model-errors';
 import { inspectModel } from './model-layers';
 import { classify, EngineJobError, getModel, predict, runScenario1 } from './scenario1';
 import { runFinetune } from './scenario-finetune';

@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { LayerInfo, ModelInspection, PreprocessingMode } from '../../shared/domain';
-import { ModelError } from '../models/errors';
-import { folderIOHandler, readModelFolder } from '../models/folder';
-import { readInstalledMeta } from '../models/library';
+import { ModelError } from '../../shared/model-errors';
+import { folderIOHandler, readModelFolder } from '../../shared/node/model-folder';
+import { readInstalledMeta } from '../../shared/node/installed-model';
 import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
+// eslint-disable-next-line no-restricted-imports -- the plan builder moves to src/shared/ (issue 20 item 5), then this goes
 import { LayerGraph } from '../scenarios/plan';
 
 export interface LoadedModel {

@@ -13,9 +13,36 @@
  *
  * Every method is one entry of `engineMethods` (its params and result types, and how a cancel
  * ends it) and one handler in the engine process; the client's generic `call` needs nothing more.
+ * What the engine needs of the host's machine before its first call (EngineStart) comes with its
+ * start, in its environment.
  */
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, ModelInspection, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
-import type { ModelErrorCode } from '../models/errors';
+import type { ModelErrorCode } from '../../shared/model-errors';
+
+/**
+ * What the host gives the engine process when it starts it. It travels as environment variables,
+ * which a forked child and an Electron utility process both take; the engine reads no setting of
+ * the host's own.
+ */
+export interface EngineStart {
+  /** The machine's cache of the ONNX models emitted for frozen parts; absent: each job emits them in memory. */
+  onnxCacheDir?: string;
+}
+
+const START_ENV: Record<keyof EngineStart, string> = { onnxCacheDir: 'TRANSFER_STUDIO_ONNX_CACHE' };
+
+/** The environment variables that carry `start` to the engine process. */
+export function engineStartEnv(start: EngineStart): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(START_ENV) as (keyof EngineStart)[]) if (start[key] !== undefined) env[START_ENV[key]] = start[key];
+  return env;
+}
+
+/** What the engine process was started with (its side of engineStartEnv). */
+export function engineStartOf(env: Record<string, string | undefined>): EngineStart {
+  const dir = env[START_ENV.onnxCacheDir];
+  return dir ? { onnxCacheDir: dir } : {};
+}
 
 /** One labelled image of a training job. */
 export interface TrainItem {

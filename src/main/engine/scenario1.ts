@@ -7,15 +7,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo, PreprocessingMode, TrainResult } from '../../shared/domain';
-import { valueRange } from '../models/preprocessing';
-import { ModelError } from '../models/errors';
-import { folderIOHandler, readModelFolder } from '../models/folder';
+import { preprocessVersion, valueRange } from '../../shared/preprocessing';
+import { ModelError } from '../../shared/model-errors';
+import { folderIOHandler, readModelFolder } from '../../shared/node/model-folder';
 import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from './model-layers';
 import { FeatureCache, type RowSink } from './feature-cache';
-import { SquaresUnavailableError, frozenForward, type FrozenForward, type Pooling } from './frozen';
+import { SquaresUnavailableError, frozenForward, type FrozenForward, type Pooling } from './frozen-forward';
 import { trainHead } from './head';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
-import { decodeImage, loadModelInput, modeMap, preprocessVersion, writeInput, writeSquare } from './preprocess';
+import { decodeImage, loadModelInput, modeMap, writeInput, writeSquare } from './preprocess';
 import type { ClassifyResult, EngineErrorData, EngineEvent, PredictItem, PredictResult, TrainJob } from './protocol';
 
 /** A job the engine refuses or cannot finish, with one of the protocol's codes. */

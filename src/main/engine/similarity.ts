@@ -18,11 +18,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
-import { frozenForward } from './frozen';
+import { frozenForward } from './frozen-forward';
 import { NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
-import { loadImage, preprocessVersion } from './preprocess';
+import { loadImage } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from './protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
+import { preprocessVersion } from '../../shared/preprocessing';
 
 /** Images per class looked at: enough for stable means, cheap on any model (about 10 s at alpha 1.0). */
 export const SAMPLE_PER_CLASS = 24;

@@ -37,7 +37,7 @@ import { predictableRun, predictImages } from '../training/predict-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { adviseForProject } from '../scenarios/advise-project';
-import type { Engine } from '../engine/protocol';
+import type { Engine, EngineStart } from '../engine/protocol';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
@@ -68,8 +68,11 @@ export interface StudioOptions {
   /** Per-machine folder: recent projects, model cache. */
   userDataDir: string;
   mode: AppInfo['mode'];
-  /** Starts (lazily) the engine process; absent where no training is wanted (some tests). */
-  engine?: () => StudioEngine;
+  /**
+   * Starts (lazily) the engine process with what the Studio gives it (its caches' folders, in the
+   * user data folder); absent where no training is wanted (some tests).
+   */
+  engine?: (start: EngineStart) => StudioEngine;
   /**
    * Base URL serving catalog models laid out as <mirror>/<model id>/model.json instead of their
    * publisher (offline sites, tests); default: the TRANSFER_STUDIO_MODEL_MIRROR environment variable.
@@ -188,7 +191,7 @@ export class Studio implements StudioHandlers {
   /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
   protected engine(): StudioEngine {
     if (!this.options.engine) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
-    this.engineInstance ??= this.options.engine();
+    this.engineInstance ??= this.options.engine({ onnxCacheDir: path.join(this.models.root, '.onnx') });
     return this.engineInstance;
   }
 

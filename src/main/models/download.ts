@@ -15,8 +15,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { KerasCatalogModel, TfjsCatalogModel } from './catalog';
 import { buildFolderAtomic } from '../../shared/node/atomic-write';
-import { ModelError } from './errors';
-import { readModelFolder, type ModelFolder } from './folder';
+import { ModelError } from '../../shared/model-errors';
+import { readModelFolder, type ModelFolder } from '../../shared/node/model-folder';
 import { md5File } from './keras-file';
 
 export interface DownloadOptions {

@@ -12,18 +12,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { extractZip } from '../media/zip';
-import { ModelError } from './errors';
-import { SUPPORTED_LAYER_CLASSES } from './folder';
-import { childGroup, hasAttr, stringAttr, stringListAttr, withH5 } from './h5';
-import { detectArchitecture, type KerasArchitecture } from './keras-architectures';
+import { ModelError } from '../../shared/model-errors';
+import { SUPPORTED_LAYER_CLASSES } from '../../shared/node/model-folder';
+import { childGroup, hasAttr, stringAttr, stringListAttr, withH5 } from '../../shared/node/h5';
+import { detectArchitecture, type KerasArchitecture, type KerasConfigLayer } from '../../shared/keras-architectures';
 
 export type KerasFormat = 'keras-weights' | 'keras-h5' | 'keras-v3';
-
-export interface KerasConfigLayer {
-  class_name: string;
-  name?: string;
-  config: Record<string, unknown>;
-}
 
 export interface KerasFileInfo {
   format: KerasFormat;

@@ -8,25 +8,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { InstalledModelInfo, PreprocessingMode } from '../../shared/domain';
+import type { PreprocessingMode } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { buildFolderAtomic, writeFileAtomic } from '../../shared/node/atomic-write';
+import { INSTALLED_META, readInstalledMeta, type InstalledModel } from '../../shared/node/installed-model';
 import { kerasEntryByFileName, type CatalogModel, type KerasCatalogModel } from './catalog';
 import { downloadKerasFile, downloadModel, type DownloadOptions } from './download';
-import { readModelFolder } from './folder';
-import { isModelError, ModelError } from './errors';
-import { ARCHITECTURES, type KerasArchitecture } from './keras-architectures';
+import { readModelFolder } from '../../shared/node/model-folder';
+import { isModelError, ModelError } from '../../shared/model-errors';
+import { ARCHITECTURES } from '../../shared/keras-architectures';
 import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
-
-export interface InstalledModel extends InstalledModelInfo {
-  /** Keras models: the file in the folder the engine reads (weights.h5, model.h5, model.weights.h5). */
-  file?: string;
-  architecture?: KerasArchitecture;
-  includeTop?: boolean;
-  /** md5 of the Keras file, and whether it is the file Keras publishes (its pinned hash). */
-  md5?: string;
-  verified?: string;
-}
 
 /** Builds the installed model in a folder (the engine), returning what it learned; throws a typed error if it cannot. */
 export type ValidateModel = (dir: string) => Promise<{ params: number; inputSize: number | null; layers: number }>;
@@ -38,21 +29,11 @@ export interface ImportOptions {
   validate?: ValidateModel;
 }
 
-const META = 'studio-model.json';
 
 /** The square input size a topology declares (its InputLayer's batch_input_shape), if fixed. */
 function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
   const shape = layers.find((l) => l.class_name === 'InputLayer')?.config['batch_input_shape'];
   return Array.isArray(shape) && typeof shape[1] === 'number' && shape[1] === shape[2] ? shape[1] : null;
-}
-
-/** The metadata of an installed model folder, or null (a folder imported by hand, a test's model). */
-export function readInstalledMeta(dir: string): InstalledModel | null {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, META), 'utf8')) as InstalledModel;
-  } catch {
-    return null;
-  }
 }
 
 const KERAS_FILE: Record<KerasFileInfo['format'], string> = { 'keras-weights': 'weights.h5', 'keras-h5': 'model.h5', 'keras-v3': 'model.weights.h5' };
@@ -78,7 +59,7 @@ export class ModelLibrary {
   /** The folder of an installed model, or a typed error that says how to get it. */
   require(id: string): string {
     const dir = this.dirOf(id);
-    if (!fs.existsSync(path.join(dir, META)))
+    if (!fs.existsSync(path.join(dir, INSTALLED_META)))
       throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
     return dir;
   }
@@ -88,11 +69,9 @@ export class ModelLibrary {
     const out: InstalledModel[] = [];
     for (const e of fs.readdirSync(this.root, { withFileTypes: true })) {
       if (!e.isDirectory() || e.name.startsWith('.')) continue;
-      try {
-        out.push(JSON.parse(fs.readFileSync(path.join(this.root, e.name, META), 'utf8')) as InstalledModel);
-      } catch {
-        // A folder without our metadata is an interrupted install; it is not offered.
-      }
+      // A folder without our metadata is an interrupted install; it is not offered.
+      const meta = readInstalledMeta(path.join(this.root, e.name));
+      if (meta) out.push(meta);
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -199,11 +178,11 @@ export class ModelLibrary {
           }
           let done = meta;
           if (validate) {
-            fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
+            fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
             const v = await validate(tmp);
             done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
           }
-          fs.writeFileSync(path.join(tmp, META), JSON.stringify(done, null, 2));
+          fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(done, null, 2));
           return done;
         },
         { replace: 'any' },
@@ -244,7 +223,7 @@ export class ModelLibrary {
       ...(entry.params ? { params: entry.params } : {}),
     };
     // Metadata last (written then renamed): until it is there the folder is not listed.
-    await writeFileAtomic(path.join(dir, META), JSON.stringify(meta, null, 2));
+    await writeFileAtomic(path.join(dir, INSTALLED_META), JSON.stringify(meta, null, 2));
     return { model: meta, cached: false };
   }
 

@@ -29,7 +29,7 @@ let projectDir: string;
 beforeAll(async () => {
   const src = tempDir('ts-results-src-');
   await writeUnbalancedDigits(src);
-  studio = new Studio({ userDataDir: tempDir('ts-results-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
+  studio = new Studio({ userDataDir: tempDir('ts-results-home-'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
   projectDir = path.join(tempDir('ts-results-proj-'), 'p');
   await studio.call('createProject', { dir: projectDir });
   const imported = await studio.jobs.wait((await studio.call('importImages', { source: src })).id);

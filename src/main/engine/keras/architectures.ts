@@ -6,7 +6,7 @@
  * model summaries (test/integration/models/architectures.test.ts checks them).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KerasArchitecture } from '../../models/keras-architectures';
+import type { KerasArchitecture } from '../../../shared/keras-architectures';
 import { Normalization } from './normalization';
 
 export interface BuildOptions {

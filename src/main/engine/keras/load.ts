@@ -9,10 +9,10 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../../models/errors';
-import { childGroup, withH5 } from '../../models/h5';
-import { modernResnetName, type KerasArchitecture } from '../../models/keras-architectures';
-import { legacyWeights, v3Weights, type FileWeights } from '../../models/keras-weights';
+import { ModelError } from '../../../shared/model-errors';
+import { childGroup, withH5 } from '../../../shared/node/h5';
+import { modernResnetName, type KerasArchitecture } from '../../../shared/keras-architectures';
+import { legacyWeights, v3Weights, type FileWeights } from './file-weights';
 import { buildArchitecture } from './architectures';
 import { assignWeights } from './weights';
 import './normalization';

@@ -1,6 +1,7 @@
 /**
  * The emitted ONNX models of frozen parts, cached once per machine beside the installed models
- * (<userData>/models/.onnx/, a dot folder the model library does not list): one
+ * (<userData>/models/.onnx/, a dot folder the model library does not list; the host names it when
+ * it starts the engine, EngineStart): one
  * <model>-<cut>-<key>.onnx per plan, whose key hashes everything the graph is made of (weights,
  * operations, pooling, input size, emitter version), with <same>.json holding the file's sha256
  * and size. A file that does not match its checksum (torn write, disk fault, tampering) is
@@ -9,15 +10,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { defaultUserDataDir } from '../../host/paths';
 import { writeFileAtomic } from '../../../shared/node/atomic-write';
 import type { FoldPlan } from '../frozen/plan';
 import { EMITTER_VERSION } from './emit';
-
-/** The machine's ONNX cache folder (TRANSFER_STUDIO_HOME / the user data folder). */
-export function onnxCacheDir(): string {
-  return path.join(defaultUserDataDir(), 'models', '.onnx');
-}
 
 /** A content key of the plan as it would be emitted. */
 export function planKey(plan: FoldPlan, extra: Record<string, unknown>): string {

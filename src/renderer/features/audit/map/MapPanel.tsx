@@ -6,6 +6,7 @@
  */
 import { useMemo, useState, type KeyboardEvent } from 'react';
 import { Button, Group, SegmentedControl, Stack, Text, Tooltip, useComputedColorScheme } from '@mantine/core';
+import type { FeatureSourceChoice } from '../../../../shared/api';
 import type { ClassInfo } from '../../../../shared/domain';
 import { StudioError } from '../../../../shared/errors';
 import { api } from '../../../api/client';
@@ -17,7 +18,6 @@ import type { JobHandle } from '../../../components/useJob';
 import { COLOUR_MODES, SPLIT_ORDER, colourPoints, type ColourMode, type Colouring } from './colouring';
 import { MapCanvas, type SelectMode } from './MapCanvas';
 import { useMapPoints } from './useMapPoints';
-import type { FeatureChoice } from '../source';
 
 const MODE_TEXT: Record<ColourMode, string> = { label: 'Label', prediction: 'Prediction', split: 'Split', score: 'Audit score' };
 
@@ -61,7 +61,7 @@ function Legend({ colouring, mode }: { colouring: Colouring; mode: ColourMode })
   );
 }
 
-export function MapPanel({ classes, handle, source, onOpenGallery }: { classes: ClassInfo[]; handle: JobHandle<'map'>; source: FeatureChoice; onOpenGallery: () => void }) {
+export function MapPanel({ classes, handle, source, onOpenGallery }: { classes: ClassInfo[]; handle: JobHandle<'map'>; source: FeatureSourceChoice; onOpenGallery: () => void }) {
   const { map, error: loadError } = useMapPoints();
   const [mode, setMode] = useState<ColourMode>('label');
   const [lasso, setLasso] = useState(true);

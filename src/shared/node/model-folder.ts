@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
-import { ModelError } from './errors';
+import { ModelError } from '../model-errors';
 
 export interface WeightEntry {
   name: string;
