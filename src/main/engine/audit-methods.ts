@@ -119,7 +119,8 @@ export async function neighbours(p: { source: FeatureSource; k?: number; minCosi
   return { ...facts(f), pairs: r.pairs.map((x) => ({ a: f.kept[x.a]!, b: f.kept[x.b]!, cosine: x.cosine })) };
 }
 
-export async function map(p: { source: FeatureSource; seed: number }, signal: AbortSignal, emit: Emit): Promise<EngineResult<'embeddingMap'>> {
+/** The embedding map of a feature source's images: their features (cached), then PCA and the 2-D layout. */
+export async function embeddingMapOfSource(p: { source: FeatureSource; seed: number }, signal: AbortSignal, emit: Emit): Promise<EngineResult<'embeddingMap'>> {
   const f = await readFeatures(p.source, signal, emit);
   let current: AuditStage | null = null;
   let progress = (_share: number): void => undefined;

@@ -14,7 +14,7 @@ import { classify, EngineJobError, getModel, predict, runScenario1 } from './sce
 import { runFinetune } from './scenario-finetune';
 import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
-import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods';
+import { embeddingMapOfSource, labelNextRetrain, neighbours, outOfSample } from './audit-methods';
 import {
   engineMethods,
   isEngineMethod,
@@ -71,7 +71,7 @@ const handlers: Handlers = {
   exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
   outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),
   featureNeighbours: (params, { signal, emit }) => neighbours(params, signal, emit),
-  embeddingMap: (params, { signal, emit }) => map(params, signal, emit),
+  embeddingMap: (params, { signal, emit }) => embeddingMapOfSource(params, signal, emit),
   labelNext: (params, { signal, emit }) => labelNextRetrain(params, signal, emit),
   stats: () => {
     const mem = tf.memory();

@@ -21,6 +21,7 @@ import { dropImports, useGalleryFileDrop, type DroppedItem } from './file-drop';
 import { MovedSources } from './MovedSources';
 import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../../components/labels';
 import { forgetClasses } from '../../components/label-history';
+import { classOfDigitKey } from '../../components/label-keys';
 import { bindImageSelection, selectedImages, setSelectedImages } from '../../components/image-selection';
 import { PreviewModal } from './PreviewModal';
 import {
@@ -184,10 +185,10 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
       return;
     }
     if (mod) return; // undo/redo: the window handler below
-    if (/^[1-9]$/.test(key)) {
-      const cls = classList[Number(key) - 1];
-      if (cls) label(cls.id);
-      else say(`There is no class ${key}`);
+    const named = classOfDigitKey(key, classList);
+    if (named) {
+      if ('cls' in named) label(named.cls.id);
+      else say(named.missing);
       e.preventDefault();
       return;
     }

@@ -13,6 +13,7 @@ import { api } from '../../../api/client';
 import { ErrorText } from '../../../components/ErrorText';
 import { JobStatus } from '../../../components/JobStatus';
 import { setSelectedImages, useSelectedImages } from '../../../components/image-selection';
+import { classOfDigitKey } from '../../../components/label-keys';
 import { applyLabels } from '../../../components/labels';
 import type { JobHandle } from '../../../components/useJob';
 import { COLOUR_MODES, SPLIT_ORDER, colourPoints, type ColourMode, type Colouring } from './colouring';
@@ -108,11 +109,11 @@ export function MapPanel({ classes, handle, source, onOpenGallery }: { classes: 
 
   const onKeyDown = (e: KeyboardEvent): void => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (/^[1-9]$/.test(e.key)) {
+    const named = classOfDigitKey(e.key, classes);
+    if (named) {
       e.preventDefault();
-      const cls = classes[Number(e.key) - 1];
-      if (cls) label(cls.id);
-      else setNotice(`There is no class ${e.key}`);
+      if ('cls' in named) label(named.cls.id);
+      else setNotice(named.missing);
     } else if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete') {
       e.preventDefault();
       label(null);
