@@ -21,7 +21,7 @@ import { dropImports, useGalleryFileDrop, type DroppedItem } from './file-drop';
 import { MovedSources } from './MovedSources';
 import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../../components/labels';
 import { forgetClasses } from '../../components/label-history';
-import { classOfDigitKey } from '../../components/label-keys';
+import { classOfDigitKey, isUnlabelKey } from '../../components/label-keys';
 import { bindImageSelection, selectedImages, setSelectedImages } from '../../components/image-selection';
 import { PreviewModal } from './PreviewModal';
 import {
@@ -192,7 +192,7 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
       e.preventDefault();
       return;
     }
-    if (key === '0' || key === 'Backspace' || key === 'Delete') {
+    if (isUnlabelKey(key)) {
       e.preventDefault();
       label(null);
       return;

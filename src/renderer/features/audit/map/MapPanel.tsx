@@ -13,7 +13,7 @@ import { api } from '../../../api/client';
 import { ErrorText } from '../../../components/ErrorText';
 import { JobStatus } from '../../../components/JobStatus';
 import { setSelectedImages, useSelectedImages } from '../../../components/image-selection';
-import { classOfDigitKey } from '../../../components/label-keys';
+import { classOfDigitKey, isUnlabelKey } from '../../../components/label-keys';
 import { applyLabels } from '../../../components/labels';
 import type { JobHandle } from '../../../components/useJob';
 import { COLOUR_MODES, SPLIT_ORDER, colourPoints, type ColourMode, type Colouring } from './colouring';
@@ -114,7 +114,7 @@ export function MapPanel({ classes, handle, source, onOpenGallery }: { classes: 
       e.preventDefault();
       if ('cls' in named) label(named.cls.id);
       else setNotice(named.missing);
-    } else if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete') {
+    } else if (isUnlabelKey(e.key)) {
       e.preventDefault();
       label(null);
     } else if (e.key === 'Escape') {
