@@ -146,8 +146,9 @@ export default tseslint.config(
     },
   },
   {
-    // Node-only helpers of both processes: node:* and npm packages, nothing of a process.
+    // src/shared/node/: Node-only code both the host and the engine process import (never the
+    // renderer): node:* and npm packages, nothing of a process, and no ML runtime loaded (a type is fine).
     files: ['src/shared/node/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron'] }, NO_ML_RUNTIME] }] },
   },
 );

@@ -1,7 +1,12 @@
-/** What every benchmark reads: where ../shared is (SHARED_DIR overrides) and its command-line flags. */
+/**
+ * What every benchmark reads: the real models of the repository (test/assets/models), where
+ * ../shared is (SHARED_DIR overrides; only the PyTorch reference script lives there) and the
+ * command-line flags.
+ */
 import path from 'node:path';
 
 export const SHARED = path.resolve(process.env['SHARED_DIR'] ?? path.join(import.meta.dirname, '../../shared'));
+export const MODELS = path.resolve(import.meta.dirname, '../test/assets/models');
 export const argv = process.argv.slice(2);
 
 /** The value after a flag (`--alphas 0.25,0.75`), or undefined. */

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED, argv, arg } from './common';
+import { MODELS, argv, arg } from './common';
 import { FASHION_CLASSES, FASHION_ROOT, fashionPngs } from './fashion-mnist';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,7 +41,7 @@ async function inferChild(threads: number, alphas: string[], quick: boolean): Pr
     let model: import('@tensorflow/tfjs').LayersModel;
     if (alpha === '1.0') {
       // alpha 1.0 architecture from the 0.75 topology: every conv 4/3 wider; random weights.
-      const json = JSON.parse(fs.readFileSync(path.join(SHARED, 'models/mobilenet_v1_0.75_224/model.json'), 'utf8')) as {
+      const json = JSON.parse(fs.readFileSync(path.join(MODELS, 'mobilenet_v1_0.75_224/model.json'), 'utf8')) as {
         modelTopology: { model_config: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } } };
       };
       for (const l of json.modelTopology.model_config.config.layers) {
@@ -52,7 +52,7 @@ async function inferChild(threads: number, alphas: string[], quick: boolean): Pr
       const cfg = { modelTopology: json.modelTopology } as unknown as import('@tensorflow/tfjs').ModelAndWeightsConfig;
       model = (await tf.models.modelFromJSON(cfg)) as import('@tensorflow/tfjs').LayersModel;
     } else {
-      model = (await loadLayersModel(path.join(SHARED, `models/mobilenet_v1_${alpha}_224`))).model;
+      model = (await loadLayersModel(path.join(MODELS, `mobilenet_v1_${alpha}_224`))).model;
     }
     const bs = 32;
     const x = tf.randomUniform([bs, 224, 224, 3], -1, 1) as import('@tensorflow/tfjs').Tensor4D;
@@ -124,7 +124,7 @@ async function fashion(alphas: string[]) {
   for (const alpha of alphas) {
     const client = new EngineClient(() => forkEngine());
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-s1-'));
-    const modelDir = path.join(SHARED, `models/mobilenet_v1_${alpha}_224`);
+    const modelDir = path.join(MODELS, `mobilenet_v1_${alpha}_224`);
     const items = data.train.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: (i % 10 === 9 ? 'val' : 'train') as 'train' | 'val' }));
     const config = trainConfigSchema.parse({ scenario: 1, model: `mobilenet_v1_${alpha}_224`, epochs: 30, patience: 4, batchSize: 64, head: { hidden: [256], dropout: 0.3, activation: 'relu' } });
     const t0 = performance.now();

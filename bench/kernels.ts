@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TF from '@tensorflow/tfjs';
-import { SHARED, argv } from './common';
+import { MODELS, argv } from './common';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const quick = argv.includes('--quick');
@@ -49,10 +49,10 @@ const REFERENCE: Record<string, { notes?: number; pytorch?: number }> = {
 async function loadNet(tf: typeof TF, alpha: Config['alpha']): Promise<TF.LayersModel> {
   if (alpha === '0.25') {
     const { loadLayersModel } = await import('../src/main/engine/model-layers');
-    return (await loadLayersModel(path.join(SHARED, 'models/mobilenet_v1_0.25_224'))).model;
+    return (await loadLayersModel(path.join(MODELS, 'mobilenet_v1_0.25_224'))).model;
   }
   // alpha 1.0: the 0.75 topology with every conv 4/3 wider, no weights manifest (random init).
-  const json = JSON.parse(fs.readFileSync(path.join(SHARED, 'models/mobilenet_v1_0.75_224/model.json'), 'utf8')) as {
+  const json = JSON.parse(fs.readFileSync(path.join(MODELS, 'mobilenet_v1_0.75_224/model.json'), 'utf8')) as {
     modelTopology: { model_config: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } } };
   };
   for (const l of json.modelTopology.model_config.config.layers) {

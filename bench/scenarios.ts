@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrainConfigInput, TrainResult } from '../src/shared/domain';
 import { FASHION_CLASSES, FASHION_ROOT, fashionPngs, type FashionImage } from './fashion-mnist';
-import { SHARED, argv, arg } from './common';
+import { MODELS, argv, arg } from './common';
 
 const quick = argv.includes('--quick');
 
@@ -65,7 +65,7 @@ async function measure(m: Measure): Promise<Row> {
     projectDir: tmp,
     runDir: path.join(tmp, name),
     cacheDir: path.join(tmp, 'cache'),
-    modelDir: m.model?.dir ?? path.join(SHARED, 'models', modelId),
+    modelDir: m.model?.dir ?? path.join(MODELS, modelId),
     modelId,
     classNames: FASHION_CLASSES,
     items,

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED, argv, arg } from './common';
+import { MODELS, SHARED, argv, arg } from './common';
 import { FASHION_CLASSES, FASHION_ROOT, fashionPngs, type FashionImage } from './fashion-mnist';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -61,14 +61,14 @@ const lastJson = (p: Proc): Record<string, unknown> => {
 };
 
 /** `transfer-studio ...` from the source (tsx), with its own user data folder. */
-async function studio(home: string, args: string[]): Promise<{ json: Record<string, unknown>; seconds: number }> {
+export async function studio(home: string, args: string[]): Promise<{ json: Record<string, unknown>; seconds: number }> {
   const p = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts'), ...args, '--json'], { TRANSFER_STUDIO_HOME: home });
   if (p.code !== 0) throw new Error(`transfer-studio ${args.join(' ')} failed (exit ${p.code}): ${p.err.slice(-1500)}`);
   return { json: lastJson(p), seconds: p.seconds };
 }
 
 /** Class folders of hard links to the PNGs (what an analyst imports), and a test folder. */
-function importLayout(root: string, train: FashionImage[], test: FashionImage[]): { train: string; test: string; truth: Map<string, string> } {
+export function importLayout(root: string, train: FashionImage[], test: FashionImage[]): { train: string; test: string; truth: Map<string, string> } {
   const trainDir = path.join(root, 'train');
   const testDir = path.join(root, 'test');
   const truth = new Map<string, string>();
@@ -104,20 +104,14 @@ async function scenario1(alpha: string, data: { train: FashionImage[]; test: Fas
     const dir = path.join(tmp, 'project');
     const layout = importLayout(path.join(tmp, 'data'), data.train, data.test);
     const model = `mobilenet_v1_${alpha}_224`;
-    await studio(home, ['models', 'import', path.join(SHARED, 'models', model)]);
+    await studio(home, ['models', 'import', path.join(MODELS, model)]);
     await studio(home, ['project', 'create', dir]);
     await studio(home, ['import', dir, layout.train]);
     await studio(home, ['import', dir, layout.test, '--split', 'test']);
     await studio(home, ['split', dir, '--val', '0.2', '--seed', '42']);
     const train = await studio(home, ['train', dir, '--scenario', '1', '--model', model, '--epochs', '20', '--patience', '0', '--batch', '64', '--seed', '42']);
     const predict = await studio(home, ['predict', dir]);
-    const csv = path.join(tmp, 'submission.csv');
-    await studio(home, ['export', dir, 'submission', '--out', csv]);
-    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n').slice(1);
-    const correct = rows.filter((r) => {
-      const [file, label] = r.split(',');
-      return layout.truth.get(path.basename(file ?? '')) === label;
-    }).length;
+    const testAcc = await submissionAccuracy(home, dir, path.join(tmp, 'submission.csv'), layout.truth);
     const r = train.json['run'] as { durations: { extractMs: number; trainMs: number }; epochsRun: number; frozenKind: string; backend: { inference?: { runtime: string } }; predictions: number };
     // Extraction covers the run's own images (10,000) and then the predictions of the test images.
     return {
@@ -128,12 +122,23 @@ async function scenario1(alpha: string, data: { train: FashionImage[]; test: Fas
       extractImgPerSec: N_TRAIN / (r.durations.extractMs / 1000),
       headS: r.durations.trainMs / 1000,
       epochs: r.epochsRun,
-      testAcc: correct / rows.length,
+      testAcc,
       frozen: r.frozenKind,
     };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Test accuracy of the project's latest predictions: its exported submission against the true labels. */
+export async function submissionAccuracy(home: string, dir: string, csv: string, truth: Map<string, string>): Promise<number> {
+  await studio(home, ['export', dir, 'submission', '--out', csv]);
+  const rows = fs.readFileSync(csv, 'utf8').trim().split('\n').slice(1);
+  const correct = rows.filter((r) => {
+    const [file, label] = r.split(',');
+    return truth.get(path.basename(file ?? '')) === label;
+  }).length;
+  return correct / rows.length;
 }
 
 async function scenario2(data: FashionImage[]): Promise<{ imgPerSec: number; stepImgPerSec: number; valAcc: number; frozen: string }> {
@@ -142,7 +147,7 @@ async function scenario2(data: FashionImage[]): Promise<{ imgPerSec: number; ste
     const home = path.join(tmp, 'home');
     const dir = path.join(tmp, 'project');
     const layout = importLayout(path.join(tmp, 'data'), data, []);
-    await studio(home, ['models', 'import', path.join(SHARED, 'models', 'mobilenet_v1_0.25_224')]);
+    await studio(home, ['models', 'import', path.join(MODELS, 'mobilenet_v1_0.25_224')]);
     await studio(home, ['project', 'create', dir]);
     await studio(home, ['import', dir, layout.train]);
     await studio(home, ['split', dir, '--val', '0.2', '--seed', '42']);
@@ -167,7 +172,7 @@ async function engineRun(images: FashionImage[]): Promise<{ peakRssMB: number; e
       projectDir: tmp,
       runDir: path.join(tmp, 'run'),
       cacheDir: path.join(tmp, 'cache'),
-      modelDir: path.join(SHARED, 'models/mobilenet_v1_0.25_224'),
+      modelDir: path.join(MODELS, 'mobilenet_v1_0.25_224'),
       modelId: 'mobilenet_v1_0.25_224',
       classNames: FASHION_CLASSES,
       items,

@@ -133,6 +133,8 @@ export interface ExportResult {
   imagesFolder?: string;
   /** model: the class names in the order of the model's outputs (as in its labels.json). */
   labels?: string[];
+  /** submission: what the user should know about the file (labels a spreadsheet would read as formulas). */
+  warnings?: string[];
 }
 
 /** A model of the catalog that can be downloaded (publisher, licence, input, size), and whether it is installed. */
@@ -225,6 +227,8 @@ export const requests = {
 
   listClasses: req<ClassInfo[]>()(none),
   addClass: req<ClassInfo>()(z.object({ name: className, color: color.optional() }).strict()),
+  /** Adds the classes a Teachable Machine model's export was trained on (its labels) that the project lacks; returns every class of those labels. */
+  addClassesFromModel: req<ClassInfo[]>()(z.object({ model: key }).strict()),
   updateClass: req<ClassInfo>()(z.object({ id, name: className.optional(), color: color.optional() }).strict()),
   deleteClass: req<null>()(z.object({ id }).strict()),
 
@@ -278,7 +282,10 @@ export const requests = {
       })
       .strict(),
   ),
+  /** Deletes an installed model (a built-in model cannot be deleted: it can be hidden). */
   removeModel: req<null>()(z.object({ id: key }).strict()),
+  /** Hides a model from the model pickers and defaults (a built-in one included), or shows it again. */
+  setModelHidden: req<InstalledModelInfo>()(z.object({ id: key, hidden: z.boolean() }).strict()),
   /** The pretrained models this studio can download. */
   listCatalog: req<CatalogModelInfo[]>()(none),
   /**

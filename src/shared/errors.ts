@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'corrupt_database',
   'locked',
   'read_only',
+  'disk_full', // a write failed for lack of space: the message says which disk and how much is free
   'conflict',
   'cancelled',
   'engine_failed',

@@ -3,7 +3,8 @@
  * (MobileNet v1's real weights saved in Keras' layout by this test; browser mode gives no paths
  * for dropped files), download MobileNetV2 from a mirror on 127.0.0.1 serving a Keras weights
  * file this test writes (the published file cannot be fetched here), see both listed with their
- * size, parameters, input and preprocessing, then delete them.
+ * size, parameters, input and preprocessing, then delete them; the built-in model listed first (it
+ * can be hidden, not deleted); a Teachable Machine export said to be one, its labels made classes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { catalogModel, type KerasCatalogModel } from '../../src/main/models/cata
 import { loadLayersModel } from '../../src/main/engine/model-layers';
 import { keras2Topology, layerSpecs, writeCatalogWeights, writeModelH5 } from '../fixtures/keras';
 import { serveFolder } from '../integration/helpers';
-import { ROOT } from '../fixtures/assets';
+import { ROOT, TEACHABLE_MODEL } from '../fixtures/assets';
 import { type App, createProject, openApp, screenshot, tempDir } from './harness';
 
 const MNV2 = 'mobilenet_v2_notop';
@@ -52,7 +53,15 @@ describe('model library', () => {
     const { page } = app;
     await page.locator('nav[aria-label="Screens"]').getByText('Models', { exact: true }).click();
     await page.getByTestId('models-screen').waitFor();
-    await page.getByTestId('no-models').waitFor();
+    // The built-in model, listed first: where it came from, no Delete, but Hide and Show.
+    const builtIn = page.getByTestId('installed-mobilenet_v1_0.25_224');
+    await builtIn.waitFor();
+    await expect(builtIn.textContent()).resolves.toMatch(/built-in.*475,544.*built in, offline: .*Apache-2\.0/);
+    expect(await page.getByTestId('delete-mobilenet_v1_0.25_224').count()).toBe(0);
+    await page.getByTestId('hide-mobilenet_v1_0.25_224').click();
+    await expect.poll(() => builtIn.getAttribute('data-hidden')).toBe('true');
+    await page.getByTestId('show-mobilenet_v1_0.25_224').click();
+    await expect.poll(() => builtIn.getAttribute('data-hidden')).toBe('false');
     // The catalog lists the Keras applications with their preprocessing and pinned hashes.
     await expect(page.getByTestId('catalog-resnet50_notop').textContent()).resolves.toMatch(/BGR, ImageNet mean subtracted.*md5 4d473c1d/);
     await expect(page.getByTestId('catalog-efficientnetb0').textContent()).resolves.toMatch(/5\.3M.*RGB 0-255.*77\.1%/);
@@ -62,6 +71,17 @@ describe('model library', () => {
     await page.getByTestId('model-import').click();
     await page.getByTestId('installed-my_mobilenet').waitFor({ timeout: 120_000 });
     await expect(page.getByTestId('installed-my_mobilenet').textContent()).resolves.toMatch(/keras-h5.*475,544.*224×224.*RGB to \[-1, 1\].*imported: .*my_mobilenet\.h5/);
+
+    // A Teachable Machine export: said so, with its classes, which start the open project's classes.
+    const TM = path.basename(TEACHABLE_MODEL);
+    await page.getByTestId('model-path').fill(TEACHABLE_MODEL);
+    await page.getByTestId('model-import').click();
+    await page.getByTestId(`teachable-${TM}`).waitFor({ timeout: 120_000 });
+    await expect(page.getByTestId(`installed-${TM}`).textContent()).resolves.toMatch(/Teachable Machine 2\.4\.5.*5 classes of its own: 노마스크, 마스크, 가위, 바위, 보/);
+    await page.getByTestId(`classes-from-${TM}`).click();
+    await expect.poll(() => page.getByTestId('models-note').textContent()).toMatch(/"노마스크", "마스크", "가위", "바위", "보"/);
+    await page.getByTestId(`delete-${TM}`).click();
+    await page.getByTestId(`installed-${TM}`).waitFor({ state: 'detached' });
 
     // A bad path is refused with its reason, and nothing is added.
     await page.getByTestId('model-path').fill(path.join(path.dirname(kerasFile), 'nothing-here.h5'));
@@ -80,7 +100,8 @@ describe('model library', () => {
     await page.getByTestId('delete-my_mobilenet').click();
     await page.getByTestId('installed-my_mobilenet').waitFor({ state: 'detached' });
     await page.getByTestId(`delete-${MNV2}`).click();
-    await page.getByTestId('no-models').waitFor();
+    await page.getByTestId(`installed-${MNV2}`).waitFor({ state: 'detached' });
+    expect(await page.locator('[data-testid="installed-models"] tbody tr').count()).toBe(1);
     expect(app.errors).toEqual([]);
   });
 });

@@ -32,18 +32,18 @@ export function resolveSource(store: ProjectStore, models: ModelLibrary, input: 
       config: run.config,
     };
   }
-  const modelId = input.model ?? models.list()[0]?.id;
+  const modelId = input.model ?? models.defaultModel()?.id;
   if (modelId === undefined) throw new StudioError('bad_input', 'No model is installed to compute features with: import or download one first.', 'model');
   return { runId: null, modelId, modelDir: models.require(modelId), cutLayer: undefined, config: trainConfigSchema.parse({ scenario: 1, model: modelId }) };
 }
 
-export function featureSource(store: ProjectStore, source: ResolvedSource, items: { hash: string; path: string }[]): FeatureSource {
+export function featureSource(store: ProjectStore, source: ResolvedSource, items: { hash: string; path: string; root?: string }[]): FeatureSource {
   return {
     modelDir: source.modelDir,
     modelId: source.modelId,
     ...(source.cutLayer !== undefined ? { cutLayer: source.cutLayer } : {}),
     cacheDir: store.folder('cache'),
-    items: items.map((i) => ({ hash: i.hash, path: i.path })),
+    items: items.map((i) => ({ hash: i.hash, path: i.path, ...(i.root !== undefined ? { root: i.root } : {}) })),
   };
 }
 

@@ -34,6 +34,7 @@ function resultText(r: ExportResult): string {
       break;
   }
   if (r.skippedUnlabelled) lines.push(`${r.skippedUnlabelled} unlabelled image(s) left out`);
+  for (const w of r.warnings ?? []) lines.push(`Warning: ${w}`);
   return lines.join('\n');
 }
 

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import fs from 'node:fs';
 import { StudioError, type ErrorCode } from '../../shared/errors';
+import { printable } from '../../shared/names';
 import { Studio } from '../host/studio';
 import { defaultUserDataDir, rendererDir } from '../host/paths';
 import { startServer } from '../host/server';
@@ -65,13 +66,16 @@ function projectText(info: Awaited<ReturnType<Studio['projectInfo']>>): string {
 export const commands: Command[] = [
   {
     name: 'project create',
-    args: 'DIR [--name NAME]',
-    summary: 'Create a project folder (project.sqlite and the project files).',
-    options: { name: { type: 'string' } },
+    args: 'DIR [--name NAME] [--classes-from MODEL]',
+    summary: 'Create a project folder (project.sqlite and the project files). --classes-from: start its classes from a Teachable Machine model\'s labels.',
+    options: { name: { type: 'string' }, 'classes-from': { type: 'string' } },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const info = await studio.call('createProject', { dir: args[0]!, ...(typeof values.name === 'string' ? { name: values.name } : {}) });
-      return { json: { project: info }, text: `Created project "${info.name}" in ${info.dir}` };
+      const from = values['classes-from'];
+      if (typeof from !== 'string') return { json: { project: info }, text: `Created project "${info.name}" in ${info.dir}` };
+      const classes = await studio.call('addClassesFromModel', { model: from });
+      return { json: { project: info, classes }, text: `Created project "${info.name}" in ${info.dir} with the classes of "${from}": ${classes.map((c) => c.name).join(', ')}` };
     },
   },
   {
@@ -151,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
   const fail = (code: number, error: { code: string; message: string }): number => {
     if (wantsJson) process.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
-    process.stderr.write(`transfer-studio: ${error.message}\n`);
+    process.stderr.write(printable(`transfer-studio: ${error.message}\n`));
     return code;
   };
   if (!command) {
@@ -194,7 +198,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
     if (values.json && out.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');
-    else if (out.text) process.stdout.write(out.text + '\n');
+    else if (out.text) process.stdout.write(printable(out.text) + '\n');
     return 0;
   } catch (err) {
     if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')))

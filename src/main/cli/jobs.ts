@@ -5,6 +5,7 @@
  * command modules can import it without an import cycle through the command table.
  */
 import type { JobInfo, JobKind, JobResults } from '../../shared/api';
+import { printable } from '../../shared/names';
 import { StudioError } from '../../shared/errors';
 import type { Studio } from '../host/studio';
 
@@ -20,14 +21,14 @@ export function progressLine(progress: JobInfo['progress']): string {
 
 /** Writes a line to stderr above the progress bar (TTY only): live log lines of a command. */
 export function logAboveProgress(text: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r${' '.repeat(100)}\r${text}\n`);
+  if (process.stderr.isTTY) process.stderr.write(`\r${' '.repeat(100)}\r${printable(text)}\n`);
 }
 
 /** Waits for a job to end, whatever its state; draws progress on a TTY; Ctrl-C cancels the job. */
 export async function watchJob<K extends JobKind>(studio: Studio, job: JobInfo<K>): Promise<JobInfo<K>> {
   const tty = process.stderr.isTTY;
   const off = studio.on('job.progress', (j) => {
-    if (tty && j.id === job.id) process.stderr.write(`\r${progressLine(j.progress).slice(0, 120).padEnd(100)}`);
+    if (tty && j.id === job.id) process.stderr.write(`\r${printable(progressLine(j.progress)).slice(0, 120).padEnd(100)}`);
   });
   const cancel = (): void => void studio.jobs.cancel(job.id);
   process.once('SIGINT', cancel);

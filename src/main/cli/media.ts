@@ -10,6 +10,7 @@ function reportText(r: ImportReport): string {
     `${r.cancelled ? 'Cancelled: kept ' : 'Added '}${r.added} image${r.added === 1 ? '' : 's'} from ${r.root} in ${(r.durationMs / 1000).toFixed(1)} s`,
   ];
   if (r.classesCreated.length) lines.push(`New classes: ${r.classesCreated.join(', ')}`);
+  for (const w of r.warnings ?? []) lines.push(`Warning: ${w}`);
   if (r.duplicateCount) {
     lines.push(`${r.duplicateCount} duplicate${r.duplicateCount === 1 ? '' : 's'} not imported again:`);
     for (const d of r.duplicates.slice(0, 10)) lines.push(`  ${d.file}  (same as ${d.existing})`);

@@ -1,4 +1,4 @@
-/** `transfer-studio models list | import PATH | download NAME` (added to the table in cli/index.ts). */
+/** `transfer-studio models list | import PATH | hide NAME | download NAME` (added to the table in cli/index.ts). */
 import type { PreprocessingMode } from '../../shared/domain';
 import type { Command } from './command';
 import { waitForJob } from './jobs';
@@ -9,7 +9,7 @@ export const modelCommands: Command[] = [
   {
     name: 'models list',
     args: '',
-    summary: 'Models installed on this machine (imported or downloaded), and the catalog models that can be downloaded.',
+    summary: 'Models on this machine (the built-in one first, then those imported or downloaded), and the catalog models that can be downloaded.',
     positionals: { required: [] },
     async run({ studio }) {
       const models = await studio.call('listModels', {});
@@ -18,7 +18,8 @@ export const modelCommands: Command[] = [
         ? models.map(
             (m) =>
               `${m.id.padEnd(32)} ${String(m.layers).padStart(4)} layers  ${m.params ? `${(m.params / 1e6).toFixed(1)}M params  ` : ''}${mb(m.weightBytes).padStart(9)}  ` +
-              `${m.inputSize ? `${m.inputSize}px ` : ''}${m.preprocessing ?? 'tf'}  ${m.format ?? 'tfjs'}  ${m.source} ${m.origin}`,
+              `${m.inputSize ? `${m.inputSize}px ` : ''}${m.preprocessing ?? 'tf'}  ${m.format ?? 'tfjs'}  ${m.source}${m.hidden ? ' (hidden)' : ''} ${m.origin}` +
+              (m.teachable ? `\n${''.padEnd(33)}Teachable Machine ${m.teachable.version} export, its own classes: ${m.teachable.labels.join(', ')}` : ''),
           )
         : ['No models installed. Import a TensorFlow.js folder or a Keras file with: transfer-studio models import PATH'];
       const available = catalog.filter((c) => !c.installed);
@@ -51,6 +52,17 @@ export const modelCommands: Command[] = [
       });
       const what = model.architecture ? `${model.architecture}, ` : '';
       return { json: { model }, text: `Installed model "${model.id}" (${model.name}, ${what}${model.layers} layers, ${mb(model.weightBytes)}, preprocessing ${model.preprocessing ?? 'tf'})` };
+    },
+  },
+  {
+    name: 'models hide',
+    args: 'NAME [--show]',
+    summary: 'Hide a model from the pickers and defaults (a built-in model cannot be deleted, it can be hidden); --show shows it again.',
+    options: { show: { type: 'boolean' } },
+    positionals: { required: ['NAME'] },
+    async run({ studio, args, values }) {
+      const model = await studio.call('setModelHidden', { id: args[0]!, hidden: values.show !== true });
+      return { json: { model }, text: `"${model.id}" is ${model.hidden ? 'hidden' : 'shown'}.` };
     },
   },
   {

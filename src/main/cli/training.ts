@@ -46,15 +46,17 @@ async function followRun(studio: Studio, job: JobInfo<'train'>, runId: number, a
   return { json: { run: runJson(run), ...(advice ? { advice } : {}) }, text: runText(run, advice) };
 }
 
-/** The model to train on: --model, or the only installed one. */
+/** The model to train on: --model, or the only one not hidden (the built-in one on a fresh machine). */
 async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
   if (flag !== undefined) return flag;
-  const installed = await studio.call('listModels', {});
+  const listed = await studio.call('listModels', {});
+  const installed = listed.filter((m) => !m.hidden);
   if (installed.length === 1) return installed[0]!.id;
+  const hidden = listed.length > 0 ? ` (hidden: ${listed.map((m) => m.id).join(', ')}; show one with transfer-studio models hide NAME --show, or name it with --model)` : '';
   throw new StudioError(
     'bad_request',
     installed.length === 0
-      ? 'no model is installed: import one (transfer-studio models import FOLDER) or download one (transfer-studio models download NAME).'
+      ? `no model is installed${hidden}: import one (transfer-studio models import FOLDER) or download one (transfer-studio models download NAME).`
       : `several models are installed; choose one with --model (${installed.map((m) => m.id).join(', ')}).`,
     'model',
   );
@@ -200,7 +202,7 @@ export const trainingCommands: Command[] = [
   {
     name: 'train',
     args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--patience N] [--batch N] [--lr X] [--augment | --no-augment] [--seed N] | DIR --resume RUN [--epochs N]',
-    summary: 'Train a classifier on the labelled train/val images (default model: the only installed one); prints metrics vs the majority baseline.',
+    summary: 'Train a classifier on the labelled train/val images (default model: the only one not hidden, e.g. the built-in MobileNet v1 0.25); prints metrics vs the majority baseline.',
     options: {
       scenario: { type: 'string' },
       similarity: { type: 'string' },

@@ -6,10 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { LayerInfo, ModelInspection, PreprocessingMode } from '../../shared/domain';
+import type { LayerInfo, ModelInspection, PreprocessingMode, TeachableInfo } from '../../shared/domain';
 import { ModelError } from '../../shared/model-errors';
 import { folderIOHandler, readModelFolder } from '../../shared/node/model-folder';
 import { readInstalledMeta } from '../../shared/node/installed-model';
+import { readTeachable, TEACHABLE_FEATURES_LAYER } from '../../shared/node/teachable';
 import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
 // eslint-disable-next-line no-restricted-imports -- the plan builder moves to src/shared/ (issue 20 item 5), then this goes
@@ -23,6 +24,8 @@ export interface LoadedModel {
   model: tf.LayersModel;
   /** How images become this network's input (the family's; [-1, 1] unless the model says otherwise). */
   preprocessing: PreprocessingMode;
+  /** A Teachable Machine export: its head is trained on the export's own classes. */
+  teachable?: TeachableInfo | null;
 }
 
 /**
@@ -35,12 +38,12 @@ export async function loadLayersModel(dir: string): Promise<LoadedModel> {
     if (!meta.file) throw new ModelError('MODEL_JSON_INVALID', `The model in ${dir} does not say which Keras file it is (studio-model.json lacks "file").`, { dir });
     const model = await loadKerasModel(dir, { format: meta.format, file: meta.file, architecture: meta.architecture, includeTop: meta.includeTop });
     const weightBytes = fs.statSync(path.join(dir, meta.file)).size;
-    return { dir, name: meta.name, weightBytes, model, preprocessing: meta.preprocessing ?? 'tf' };
+    return { dir, name: meta.name, weightBytes, model, preprocessing: meta.preprocessing ?? 'tf', teachable: null };
   }
   const folder = await readModelFolder(dir);
   try {
     const model = await tf.loadLayersModel(folderIOHandler(folder));
-    return { dir: folder.dir, name: folder.modelName, weightBytes: folder.weightBytes, model, preprocessing: meta?.preprocessing ?? 'tf' };
+    return { dir: folder.dir, name: folder.modelName, weightBytes: folder.weightBytes, model, preprocessing: meta?.preprocessing ?? 'tf', teachable: readTeachable(dir) };
   } catch (e) {
     throw new ModelError('MODEL_LOAD_FAILED', `TensorFlow.js could not build the model in ${dir}: ${(e as Error).message}`, { dir });
   }
@@ -129,6 +132,8 @@ export function inspectModel(loaded: LoadedModel): ModelInspection {
   markStageEnds(layers);
   const pooling = layers.find((l) => POOLING.has(l.className) && l.cutPoint);
   const lastCut = [...layers].reverse().find((l) => l.cutPoint);
+  // A Teachable Machine export: the base's last convolution, the features its own head was trained on.
+  const teachableCut = loaded.teachable ? layers.find((l) => l.name === TEACHABLE_FEATURES_LAYER && l.cutPoint) : undefined;
   const inputShape = (model.inputs[0]?.shape ?? []).slice(1).map((d) => d ?? -1);
   const outputShape = (model.outputs[0]?.shape ?? []).slice(1).map((d) => d ?? -1);
   return {
@@ -140,7 +145,8 @@ export function inspectModel(loaded: LoadedModel): ModelInspection {
     params: model.countParams(),
     weightBytes: loaded.weightBytes,
     layers,
-    defaultCutLayer: pooling?.name ?? lastCut?.name ?? layers[layers.length - 2]?.name ?? layers[0]?.name ?? '',
+    ...(loaded.teachable ? { teachable: loaded.teachable } : {}),
+    defaultCutLayer: teachableCut?.name ?? pooling?.name ?? lastCut?.name ?? layers[layers.length - 2]?.name ?? layers[0]?.name ?? '',
   };
 }
 

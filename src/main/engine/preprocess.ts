@@ -11,10 +11,11 @@
  * slowest stage of feature extraction. Larger images are reduced by sharp, whose linear kernel
  * averages over the whole footprint (a plain bilinear sample would alias when shrinking).
  */
-import fs from 'node:fs';
 import sharp from 'sharp';
 import type { PreprocessingMode } from '../../shared/domain';
+import { MAX_IMAGE_BYTES, readUserFile } from '../../shared/node/user-file';
 import { PREPROCESSING } from '../../shared/preprocessing';
+import type { ImageRef } from './protocol';
 import { decodeSmallPng, type RawPixels } from './small-png';
 
 /** out = pixel * mul + add per input channel, after picking source channel `order[c]`. */
@@ -43,6 +44,19 @@ async function decodeRaw(image: sharp.Sharp): Promise<RawPixels> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
+/** An image to decode: its bytes, a path, or a path with the folder it must stay inside. */
+export type ImageInput = string | Buffer | ImageRef;
+
+/**
+ * The bytes of an image file: a regular file only (a FIFO swapped in for an image would block the
+ * engine), inside its source's root when given, of a bounded size.
+ */
+async function readImage(file: ImageInput): Promise<Buffer> {
+  if (Buffer.isBuffer(file)) return file;
+  const ref = typeof file === 'string' ? { path: file } : file;
+  return readUserFile(ref.path, { ...(ref.root !== undefined ? { root: ref.root } : {}), maxBytes: MAX_IMAGE_BYTES });
+}
+
 /** Pixels ready for the network's input: already size x size (`fits`), or a small image still to be upscaled. */
 export interface DecodedImage extends RawPixels {
   fits: boolean;
@@ -54,8 +68,8 @@ export interface DecodedImage extends RawPixels {
  * grey or sRGB image without a profile or a rotation is decoded by sharp as it is (the colour
  * conversion and the rotation would be no-ops that still cost a pass each).
  */
-export async function decodeImage(file: string | Buffer, size: number): Promise<DecodedImage> {
-  const input = typeof file === 'string' ? await fs.promises.readFile(file) : file;
+export async function decodeImage(file: ImageInput, size: number): Promise<DecodedImage> {
+  const input = await readImage(file);
   const png = decodeSmallPng(input, size);
   if (png) return { ...png, fits: false };
   const meta = await sharp(input, { failOn: 'error' }).metadata();
@@ -179,18 +193,18 @@ export function writeInput(image: DecodedImage, size: number, map: ChannelMap, o
   else upscale(image, size, map, out, offset);
 }
 
-async function load(file: string | Buffer, size: number, map: ChannelMap): Promise<Float32Array> {
+async function load(file: ImageInput, size: number, map: ChannelMap): Promise<Float32Array> {
   const out = new Float32Array(size * size * 3);
   writeInput(await decodeImage(file, size), size, map, out);
   return out;
 }
 
 /** Decode one image into an HWC float32 array of size*size*3 with pixel values mapped linearly to [lo, hi]. */
-export function loadImage(file: string | Buffer, size: number, scaling: readonly [number, number] = [-1, 1]): Promise<Float32Array> {
+export function loadImage(file: ImageInput, size: number, scaling: readonly [number, number] = [-1, 1]): Promise<Float32Array> {
   return load(file, size, linearMap(scaling[0], scaling[1]));
 }
 
 /** Decode one image into the network input of a model whose family preprocesses as `mode`. */
-export function loadModelInput(file: string | Buffer, size: number, mode: PreprocessingMode): Promise<Float32Array> {
+export function loadModelInput(file: ImageInput, size: number, mode: PreprocessingMode): Promise<Float32Array> {
   return load(file, size, modeMap(mode));
 }

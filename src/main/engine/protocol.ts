@@ -44,10 +44,18 @@ export function engineStartOf(env: Record<string, string | undefined>): EngineSt
   return dir ? { onnxCacheDir: dir } : {};
 }
 
-/** One labelled image of a training job. */
-export interface TrainItem {
-  imageId: number;
+/**
+ * An image file the engine reads: `path`, and the folder it was named from (its source's root),
+ * which the resolved file must stay inside (src/shared/node/user-file.ts).
+ */
+export interface ImageRef {
   path: string;
+  root?: string;
+}
+
+/** One labelled image of a training job. */
+export interface TrainItem extends ImageRef {
+  imageId: number;
   /** Content hash of the image file (the feature-cache key). */
   hash: string;
   /** Index into classNames. */
@@ -104,7 +112,7 @@ export interface FeatureSource {
   /** Project cache root (as a training job's). */
   cacheDir: string;
   /** By content hash (the cache key) and path. */
-  items: { hash: string; path: string }[];
+  items: (ImageRef & { hash: string })[];
 }
 
 /** What every audit method says about its features: their size, the cut used, and the items that could not be read. */
@@ -119,8 +127,7 @@ export interface FeatureFacts {
 /** The studio's estimate of how similar a dataset is to the pretrained network's data (the contract's type). */
 export type SimilarityEstimate = SimilarityEstimateInfo;
 
-export interface SimilarityItem {
-  path: string;
+export interface SimilarityItem extends ImageRef {
   hash: string;
   label: number;
 }
@@ -130,9 +137,8 @@ export interface ClassifyResult {
   top: { index: number; label: string; probability: number }[];
 }
 
-export interface PredictItem {
+export interface PredictItem extends ImageRef {
   imageId?: number;
-  path: string;
   /** When given (with the run's cache), cached features are reused. */
   hash?: string;
 }

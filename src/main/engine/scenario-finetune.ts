@@ -100,7 +100,7 @@ class BatchSource {
       items.map(async (item, k) => {
         if (this.failed.has(item.path)) return null;
         try {
-          const img = await loadModelInput(item.path, this.size, this.mode);
+          const img = await loadModelInput(item, this.size, this.mode);
           if (!this.augment || !augmentAt) return { item, img };
           const params = sampleAugment(this.augment, augmentRandom(this.seed, augmentAt.epoch, augmentAt.positions[k] as number));
           return { item, img: augmentImage(img, this.size, params, valueRange(this.mode)) };

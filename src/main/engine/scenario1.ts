@@ -14,9 +14,10 @@ import { inspectModel, loadLayersModel, requireLayer, type LoadedModel } from '.
 import { FeatureCache, type RowSink } from './feature-cache';
 import { SquaresUnavailableError, frozenForward, type FrozenForward, type Pooling } from './frozen-forward';
 import { trainHead } from './head';
+import { readTeachable } from '../../shared/node/teachable';
 import { classifierModel, disposeWeights, saveLayersModel, writeRunJson } from './model-files';
 import { decodeImage, loadModelInput, modeMap, writeInput, writeSquare } from './preprocess';
-import type { ClassifyResult, EngineErrorData, EngineEvent, PredictItem, PredictResult, TrainJob } from './protocol';
+import type { ClassifyResult, EngineErrorData, EngineEvent, ImageRef, PredictItem, PredictResult, TrainJob } from './protocol';
 
 /** A job the engine refuses or cannot finish, with one of the protocol's codes. */
 export class EngineJobError extends Error {
@@ -58,9 +59,8 @@ export function inputSizeOf(model: tf.LayersModel): number {
   return typeof s?.[1] === 'number' ? s[1] : INPUT_SIZE;
 }
 
-interface ExtractTarget {
+interface ExtractTarget extends ImageRef {
   hash: string;
-  path: string;
 }
 
 /**
@@ -93,7 +93,7 @@ export async function extractMissing(
     const images = await Promise.all(
       slice.map(async (t) => {
         try {
-          return { t, image: await decodeImage(t.path, size) };
+          return { t, image: await decodeImage(t, size) };
         } catch (e) {
           failed.push(t.path);
           emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });
@@ -210,7 +210,7 @@ export async function runScenario1(
     // Extraction: unique content hashes not yet cached.
     emit({ type: 'phase', phase: 'extract' });
     const unique = new Map<string, ExtractTarget>();
-    for (const it of job.items) if (!unique.has(it.hash)) unique.set(it.hash, { hash: it.hash, path: it.path });
+    for (const it of job.items) if (!unique.has(it.hash)) unique.set(it.hash, { hash: it.hash, path: it.path, ...(it.root !== undefined ? { root: it.root } : {}) });
     const missing = [...unique.values()].filter((t) => !cache.has(t.hash));
     const hits = unique.size - missing.length;
     const te = performance.now();
@@ -299,6 +299,9 @@ export async function runScenario1(
 }
 
 export async function readLabels(modelDir: string, labelsPath?: string): Promise<string[]> {
+  // A Teachable Machine export's head knows the export's own classes, whatever lies beside it.
+  const teachable = labelsPath ? null : readTeachable(modelDir);
+  if (teachable) return teachable.labels;
   const candidates = labelsPath ? [labelsPath] : [path.join(modelDir, 'imagenet_classes.txt'), path.join(path.dirname(modelDir), 'imagenet_classes.txt')];
   for (const c of candidates) {
     try {
@@ -386,7 +389,7 @@ export async function predict(
   try {
     const dim = whole ? k : run.featureDim;
     const features = new Map<string, Float32Array>();
-    const targets = items.map((it, i) => ({ hash: it.hash ?? `path:${i}:${it.path}`, path: it.path }));
+    const targets = items.map((it, i) => ({ hash: it.hash ?? `path:${i}:${it.path}`, path: it.path, ...(it.root !== undefined ? { root: it.root } : {}) }));
     const key = { modelId: run.modelId, cutLayer: run.cutLayer, pool: run.pool, inputSize: run.inputSize, preprocess: run.preprocess };
     // A whole classifier's outputs are this run's alone: they go to a scratch cache, never the project's.
     const cache = cacheDir && !whole ? await FeatureCache.open(path.join(cacheDir, 'features'), key, dim) : null;

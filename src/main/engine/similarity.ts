@@ -6,11 +6,12 @@
  *     (16x16): the share of the pixels' errors the features remove. Features learned on similar
  *     images separate the classes far better than pixels; on unlike images (digits, where pixels
  *     already do well, or textures) they add little;
- *  2. the pretrained classifier's own predictions (ImageNet for the catalog models): how sure it is
+ *  2. the pretrained classifier's own predictions (ImageNet for the catalog models; a Teachable
+ *     Machine export's head knows only the export's classes, named in its metadata.json): how sure it is
  *     of its top guess, and how consistently a class's images get the same top label. Alone these
  *     mislead (MobileNet calls a handwritten 0 a nematode with 40% confidence), so they weigh less.
  * score = 0.6 feature gain + 0.2 confidence (50% counts as full) + 0.2 consistency; 'high' from
- * 0.6. Without a classifier output the gain alone decides.
+ * 0.6. Without a classifier output (or with a Teachable Machine head) the gain alone decides.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +21,7 @@ import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
 import { frozenForward } from './frozen-forward';
 import { NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
-import { loadImage } from './preprocess';
+import { loadImage, type ImageInput } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from './protocol';
 import { EngineJobError, extractMissing, getModel, inputSizeOf, readLabels } from './scenario1';
 import { preprocessVersion } from '../../shared/preprocessing';
@@ -94,9 +95,13 @@ export function centroidProbe(features: Float32Array[], labels: number[]): numbe
 function classifierOutputs(model: tf.LayersModel, cutLayer: string, features: Float32Array, n: number, dim: number): number[][] | null {
   const outName = model.outputLayers[0]?.name;
   if (!outName || outName === cutLayer || n === 0) return null;
+  // The features are average-pooled: when the network itself pools the cut's output next (a
+  // Teachable Machine export's out_relu, then its global pooling), the classifier starts after that pooling.
+  const pool = model.layers.find((l) => l.getClassName() === 'GlobalAveragePooling2D' && l.inboundNodes.some((node) => node.inboundLayers.some((x) => x.name === cutLayer)));
+  const from = pool && pool.name !== outName ? pool.name : cutLayer;
   let part: TrainableNet;
   try {
-    part = trainableNet(model, { from: cutLayer, to: outName, mode: 'inference' });
+    part = trainableNet(model, { from, to: outName, mode: 'inference' });
   } catch (e) {
     if (e instanceof NotACutError || e instanceof UnsupportedLayerError) return null;
     throw e;
@@ -146,7 +151,7 @@ export function similarityScore(featureProbe: number, pixelProbe: number, eviden
 const labelName = (names: readonly string[], index: number) => (names[index] ? `"${names[index]}"` : `its class ${index}`);
 
 /** Raw pixels at 16x16, each image centred on its mean: the baseline the pretrained features must beat. */
-async function pixelVector(file: string): Promise<Float32Array> {
+async function pixelVector(file: ImageInput): Promise<Float32Array> {
   const px = await loadImage(file, PIXEL_SIZE, [0, 1]);
   const mean = px.reduce((a, b) => a + b, 0) / px.length;
   return px.map((v) => v - mean);
@@ -181,7 +186,7 @@ export async function estimateSimilarity(
     const present = new Set(labels).size;
     const chance = 1 / Math.max(2, present);
     const probe = centroidProbe(features, labels);
-    const pixelProbe = centroidProbe(await Promise.all(used.map((s) => pixelVector(s.path))), labels);
+    const pixelProbe = centroidProbe(await Promise.all(used.map((s) => pixelVector(s))), labels);
     let evidence: ClassifierEvidence | null = null;
     let outputs = 0;
     const x = new Float32Array(features.length * dim);
@@ -192,13 +197,19 @@ export async function estimateSimilarity(
       // Only a probability output (rows summing to 1) says how sure the classifier is.
       if (rows.every((r) => Math.abs(r.reduce((a, b) => a + b, 0) - 1) < 1e-3)) evidence = classifierEvidence(rows, labels, k);
     }
-    const score = similarityScore(probe, pixelProbe, evidence);
+    // A Teachable Machine head knows a few classes of someone's export, not the base's pretraining
+    // data (ImageNet): what it makes of the images is reported, but the feature gain alone decides.
+    const score = similarityScore(probe, pixelProbe, loaded.teachable ? null : evidence);
     const level = score >= HIGH_FROM ? 'high' : 'low';
     const names = await readLabels(params.modelDir);
     const lines: string[] = [];
     if (evidence) {
       const example = evidence.commonest.findIndex((c) => c >= 0);
-      lines.push(`On ${used.length} sample images the pretrained classifier is on average ${pct(evidence.meanTop1)} sure of its top guess among its ${outputs} classes (photos like its training data usually get 50% or more).`);
+      lines.push(
+        loaded.teachable
+          ? `On ${used.length} sample images the Teachable Machine export's own classifier (its ${outputs} classes: ${names.slice(0, 6).map((n) => `"${n}"`).join(', ')}${names.length > 6 ? ', ...' : ''}) is on average ${pct(evidence.meanTop1)} sure of its top guess; being trained on the export's classes, not on the base's ImageNet data, it does not count in the estimate.`
+          : `On ${used.length} sample images the pretrained classifier is on average ${pct(evidence.meanTop1)} sure of its top guess among its ${outputs} classes (photos like its training data usually get 50% or more).`,
+      );
       lines.push(
         `Within a class, ${pct(evidence.consistency)} of the images get that class's commonest pretrained label` +
           (example >= 0 ? ` (e.g. "${params.classNames[example]}" is mostly seen as ${labelName(names, evidence.commonest[example] as number)}).` : '.'),

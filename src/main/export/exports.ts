@@ -10,6 +10,7 @@ import type { ExportRequest, ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
 import type { Engine } from '../engine/protocol';
+import { copyOriginal } from '../media/files';
 import { imageFile, labelledImageFiles } from '../store/image-files';
 import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
@@ -22,7 +23,8 @@ import { findRun, latestSucceededRun } from '../store/runs';
 import { buildFolderAtomic } from '../../shared/node/atomic-write';
 import { checkTarget, writeTextFileAtomic } from './atomic';
 import { exportModel } from './model-export';
-import { csvLine } from './csv-write';
+import { formulaWarning } from '../../shared/names';
+import { csvLine, spreadsheetLine } from './csv-write';
 import { UniqueNames, safeName } from './names';
 import { type ExportRow, defaultRows, templateRows } from './test-rows';
 
@@ -71,6 +73,7 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
   if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
   const columns = [req.idColumn ?? header?.id ?? 'filename', req.labelColumn ?? header?.label ?? 'label'];
   let fromLabels = 0;
+  const labels = new Set<string>();
   await writeTextFileAtomic(target, async (sink) => {
     await sink.write(csvLine(columns));
     for (let i = 0; i < rows.length; i++) {
@@ -82,6 +85,8 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
         label = run.classNames[p.predicted] ?? null;
         if (label === null) throw new StudioError('internal', `Run ${run.id} predicted class ${p.predicted}, which it does not have (${run.classNames.length} classes).`);
       }
+      labels.add(label);
+      // Exact labels: a scorer reads them back (formula-like ones are warned about below).
       await sink.write(csvLine([name, label]));
       if (i % YIELD_EVERY === YIELD_EVERY - 1) {
         await tick();
@@ -91,7 +96,8 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
     }
     ctx.throwIfCancelled();
   });
-  return { kind: 'submission', files: [target], rows: rows.length, runId: run.id, columns, fromLabels };
+  const warning = formulaWarning([...labels]);
+  return { kind: 'submission', files: [target], rows: rows.length, runId: run.id, columns, fromLabels, ...(warning ? { warnings: [warning] } : {}) };
 }
 
 async function exportProbabilities(store: ProjectStore, req: ExportRequest, ctx: JobContext, target: string): Promise<ExportResult> {
@@ -102,13 +108,13 @@ async function exportProbabilities(store: ProjectStore, req: ExportRequest, ctx:
   if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
   const columns = [req.idColumn ?? header?.id ?? 'filename', ...run.classNames];
   await writeTextFileAtomic(target, async (sink) => {
-    await sink.write(csvLine(columns));
+    await sink.write(spreadsheetLine(columns));
     for (let i = 0; i < rows.length; i++) {
       const { name, image } = rows[i]!;
       const probs = preds.get(image.id)!.probabilities;
       if (probs.length !== run.classNames.length)
         throw new StudioError('internal', `The prediction for ${name} has ${probs.length} probabilities; run ${run.id} has ${run.classNames.length} classes.`);
-      await sink.write(csvLine([name, ...probs]));
+      await sink.write(spreadsheetLine([name, ...probs]));
       if (i % YIELD_EVERY === YIELD_EVERY - 1) {
         await tick();
         ctx.throwIfCancelled();
@@ -127,6 +133,7 @@ interface LabelledImage {
   label: string;
   split: string;
   root: string;
+  hash: string;
 }
 
 function labelledImages(db: DB): { images: LabelledImage[]; unlabelled: number } {
@@ -134,7 +141,7 @@ function labelledImages(db: DB): { images: LabelledImage[]; unlabelled: number }
   const unlabelled = countImages(db, { classId: 'unlabelled' });
   if (rows.length === 0) throw new StudioError('bad_input', 'The project has no labelled images to export.', 'kind');
   return {
-    images: rows.map((r) => ({ id: r.id, file: r.path, fileName: r.fileName, label: r.className, split: r.split, root: r.root })),
+    images: rows.map((r) => ({ id: r.id, file: r.path, fileName: r.fileName, label: r.className, split: r.split, root: r.root, hash: r.hash })),
     unlabelled,
   };
 }
@@ -169,14 +176,7 @@ async function exportDatasetTree(store: ProjectStore, ctx: JobContext, target: s
       const folder = folderOf.get(img.label)!;
       const name = names.get(folder)!.take(img.fileName);
       if (name !== safeName(img.fileName)) renamed++;
-      const dest = path.join(tmp, folder, name);
-      await fs.promises.copyFile(img.file, dest);
-      const fh = await fs.promises.open(dest, 'r');
-      try {
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
+      await copyOriginal({ path: img.file, root: img.root, hash: img.hash }, path.join(tmp, folder, name));
       ctx.progress(i + 1, images.length, 'Copying images');
     }
     ctx.throwIfCancelled();
@@ -203,11 +203,11 @@ async function exportDatasetCsv(store: ProjectStore, ctx: JobContext, target: st
   const base = commonFolder([...new Set(images.map((i) => i.root))]);
   const columns = ['filename', 'label', 'split'];
   await writeTextFileAtomic(target, async (sink) => {
-    await sink.write(csvLine(columns));
+    await sink.write(spreadsheetLine(columns));
     for (let i = 0; i < images.length; i++) {
       const img = images[i]!;
       const rel = path.relative(base, img.file);
-      await sink.write(csvLine([path.isAbsolute(rel) ? img.file : rel.split(path.sep).join('/'), img.label, img.split]));
+      await sink.write(spreadsheetLine([path.isAbsolute(rel) ? img.file : rel.split(path.sep).join('/'), img.label, img.split]));
       if (i % YIELD_EVERY === YIELD_EVERY - 1) {
         await tick();
         ctx.throwIfCancelled();
@@ -252,9 +252,9 @@ async function exportAudit(store: ProjectStore, ctx: JobContext, target: string)
   const total = issues.length + clusters.reduce((n, c) => n + c.members.length, 0) + queue.length;
   let rows = 0;
   await writeTextFileAtomic(target, async (sink) => {
-    await sink.write(csvLine(columns));
+    await sink.write(spreadsheetLine(columns));
     const row = async (fields: (string | number)[]): Promise<void> => {
-      await sink.write(csvLine(fields));
+      await sink.write(spreadsheetLine(fields));
       if (++rows % YIELD_EVERY === 0) {
         await tick();
         ctx.throwIfCancelled();

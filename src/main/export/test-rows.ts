@@ -130,7 +130,7 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
           if (path.relative(root, candidate).startsWith('..')) continue;
           try {
             if (!fs.statSync(candidate).isFile()) continue;
-            const { hash } = await hashFile(candidate);
+            const { hash } = await hashFile(candidate, root);
             found = byHash(hash);
             if (found) break search;
           } catch {

@@ -25,3 +25,14 @@ export function appRoot(): string {
 export function rendererDir(): string {
   return path.join(appRoot(), 'out', 'renderer');
 }
+
+/**
+ * The built-in models (read-only, offline): beside app.asar in an installed app (electron-builder's
+ * extraResources put resources/models in <resources>/models), else resources/models of the app
+ * folder (npm start, the CLI, a build run from the checkout). Null when neither exists.
+ */
+export function builtInModelsDir(): string | null {
+  const packaged = (process as { resourcesPath?: string }).resourcesPath;
+  const candidates = [...(packaged ? [path.join(packaged, 'models')] : []), path.join(appRoot(), 'resources', 'models')];
+  return candidates.find((d) => fs.existsSync(d)) ?? null;
+}

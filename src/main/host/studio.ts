@@ -41,6 +41,7 @@ import type { Engine, EngineStart } from '../engine/protocol';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
+import { builtInModelsDir } from './paths';
 import { downloadJob, listCatalog } from '../models/catalog-requests';
 import { readImageFile } from '../media/files';
 import * as predictions from '../store/predictions';
@@ -58,6 +59,7 @@ import { resolveSource } from '../audit/feature-source';
 import { runAudit } from '../audit/audit-job';
 import { mapPage, runMap } from '../audit/map-job';
 import { runLabelNext } from '../audit/label-next-job';
+import { diskFullError } from '../../shared/node/disk-full';
 
 /** The engine as the host sees it (HostEngine); the shell passes the function that starts its process. */
 export interface StudioEngine extends Engine {
@@ -78,6 +80,8 @@ export interface StudioOptions {
    * publisher (offline sites, tests); default: the TRANSFER_STUDIO_MODEL_MIRROR environment variable.
    */
   modelMirror?: string;
+  /** The read-only models shipped with the app; default: resources/models (paths.ts). null: none. */
+  builtInModels?: string | null;
 }
 
 /** Every request as a method taking its parsed input: the compiler checks Studio covers the contract. */
@@ -96,7 +100,7 @@ export class Studio implements StudioHandlers {
 
   constructor(readonly options: StudioOptions) {
     this.recent = new RecentProjects(options.userDataDir);
-    this.models = new ModelLibrary(options.userDataDir);
+    this.models = new ModelLibrary(options.userDataDir, { builtInDir: options.builtInModels === undefined ? builtInModelsDir() : options.builtInModels });
     this.training = new TrainingService(() => this.engine(), {
       progress: (p) => this.emit('run.progress', p),
       epoch: (e) => {
@@ -114,6 +118,7 @@ export class Studio implements StudioHandlers {
         this.emit('job.finished', job);
         this.changed('jobs');
       },
+      describe: (err) => this.describeError(err),
     });
   }
 
@@ -134,8 +139,13 @@ export class Studio implements StudioHandlers {
       const output = await method.call(this, parsed.data);
       return { ok: true, output: output ?? null };
     } catch (err) {
-      return { ok: false, error: StudioError.from(err).toJSON() };
+      return { ok: false, error: this.describeError(err).toJSON() };
     }
+  }
+
+  /** A failure as the contract's error; a write that failed for lack of space says which disk (the project's, else the user data folder's). */
+  private describeError(err: unknown): StudioError {
+    return diskFullError(err, this.project?.dir ?? this.options.userDataDir) ?? StudioError.from(err);
   }
 
   /** Typed in-process call (CLI and tests), throwing StudioError on failure. */
@@ -268,6 +278,16 @@ export class Studio implements StudioHandlers {
     const c = classes.addClass(this.store().db, input.name, input.color);
     this.changed('classes');
     return c;
+  }
+
+  async addClassesFromModel(input: ParsedInput<'addClassesFromModel'>): Promise<ClassInfo[]> {
+    this.models.require(input.model);
+    const labels = this.models.list().find((m) => m.id === input.model)?.teachable?.labels ?? [];
+    if (labels.length === 0) throw new StudioError('bad_input', `The model "${input.model}" names no classes: only a Teachable Machine export (its metadata.json) carries its labels.`, 'model');
+    const ids = classes.ensureClasses(this.store().db, labels);
+    this.changed('classes');
+    const wanted = new Set(ids.values());
+    return classes.listClasses(this.store().db).filter((c) => wanted.has(c.id));
   }
 
   async updateClass(input: ParsedInput<'updateClass'>): Promise<ClassInfo> {
@@ -577,7 +597,7 @@ export class Studio implements StudioHandlers {
 
   async advise(input: ParsedInput<'advise'>): Promise<AdviceInfo> {
     const store = this.store();
-    const id = input.model ?? this.models.list()[0]?.id;
+    const id = input.model ?? this.models.defaultModel()?.id;
     const model = id ? { id, dir: this.models.require(id) } : null;
     return adviseForProject(store, { model, engine: this.options.engine ? this.engine() : null }, input.similarity);
   }
@@ -630,6 +650,12 @@ export class Studio implements StudioHandlers {
     const mirror = this.options.modelMirror ?? process.env.TRANSFER_STUDIO_MODEL_MIRROR;
     const work = downloadJob(this.models, input, mirror || undefined, this.options.engine ? this.validateModel : undefined);
     return this.jobs.start('download', (ctx) => work(ctx).finally(() => this.changed('models'))).job;
+  }
+
+  async setModelHidden(input: ParsedInput<'setModelHidden'>): Promise<InstalledModelInfo> {
+    const m = this.models.setHidden(input.id, input.hidden);
+    this.changed('models');
+    return m;
   }
 
   async removeModel(input: ParsedInput<'removeModel'>): Promise<null> {

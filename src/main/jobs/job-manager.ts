@@ -24,10 +24,12 @@ export interface JobContext {
 export type JobWork<T> = (ctx: JobContext) => Promise<T>;
 
 export interface JobSink {
-  /** Persist the job's state (called on start, on throttled progress and at the end). */
+  /** Persist the job's state (called on start, on throttled progress and at the end); may throw (a full disk). */
   save(job: JobInfo): void;
   progress(job: JobInfo): void;
   finished(job: JobInfo): void;
+  /** The error a failure becomes (a full disk: which one); default StudioError.from. */
+  describe?(err: unknown): StudioError;
 }
 
 /** Progress events of a job (and a run's live progress) at most this often: about 10 per second. */
@@ -52,21 +54,34 @@ export class JobManager {
   start<K extends JobKind>(kind: K, work: JobWork<JobResults[K]>, id: string = JobManager.newId()): { job: JobInfo<K>; done: Promise<JobInfo<K>> } {
     const controller = new AbortController();
     const job: JobInfo<K> = { id, kind, state: 'running', progress: { done: 0, total: 0 }, createdAt: new Date().toISOString() };
-    this.sink.save(job);
+    try {
+      this.sink.save(job);
+    } catch (err) {
+      throw this.describe(err);
+    }
     let lastEmit = 0;
     let pending: ReturnType<typeof setTimeout> | undefined;
+    // A progress save that failed (a full disk) from the timer: the job fails with it at its next progress or cancel check.
+    let saveFailure: StudioError | undefined;
     const emit = (): void => {
       if (pending) clearTimeout(pending); // a late timer must not emit a second time
       pending = undefined;
       lastEmit = Date.now();
-      if (job.state !== 'running') return;
-      this.sink.save(job);
+      if (job.state !== 'running' || saveFailure) return;
+      try {
+        this.sink.save(job);
+      } catch (err) {
+        // Thrown from a timer this would end the process: keep it for the work to fail with.
+        saveFailure = this.describe(err);
+        return;
+      }
       this.sink.progress({ ...job, progress: { ...job.progress } });
     };
     const ctx: JobContext = {
       signal: controller.signal,
       jobId: job.id,
       progress(done, total, message, newPhase) {
+        if (saveFailure) throw saveFailure;
         const p: JobProgress = message === undefined ? { done, total } : { done, total, message };
         job.progress = p;
         const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastEmit);
@@ -74,16 +89,19 @@ export class JobManager {
         else pending ??= setTimeout(emit, wait);
       },
       throwIfCancelled() {
+        if (saveFailure) throw saveFailure;
         if (controller.signal.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
       },
     };
     const done = (async (): Promise<JobInfo<K>> => {
       try {
         const result = await work(ctx);
+        // Its progress could not be saved (a full disk): the job's outcome could not be either.
+        if (saveFailure) throw saveFailure;
         job.state = controller.signal.aborted ? 'cancelled' : 'succeeded';
         if (result !== undefined) job.result = result;
       } catch (err) {
-        const e = StudioError.from(err);
+        const e = this.describe(err);
         job.state = controller.signal.aborted || e.code === 'cancelled' ? 'cancelled' : 'failed';
         job.error = { code: e.code, message: e.message };
       } finally {
@@ -103,6 +121,10 @@ export class JobManager {
     })();
     this.running.set(job.id, { job, controller, done });
     return { job: { ...job }, done };
+  }
+
+  private describe(err: unknown): StudioError {
+    return this.sink.describe?.(err) ?? StudioError.from(err);
   }
 
   /** Ids can be made before a job starts, so rows that reference it (a run) exist first. */

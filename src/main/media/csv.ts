@@ -3,7 +3,7 @@
  * (with "" escapes and newlines inside quotes), comma, semicolon or tab (detected from the
  * first record). Yields records with their 1-based record number; never holds the whole file.
  */
-import fs from 'node:fs';
+import { openUserFile, streamUserFile } from '../../shared/node/user-file';
 import { StringDecoder } from 'node:string_decoder';
 
 export interface CsvRecord {
@@ -30,7 +30,7 @@ export function detectDelimiter(firstLine: string): Delimiter {
 }
 
 async function readHead(file: string, bytes = 64 * 1024): Promise<string> {
-  const fh = await fs.promises.open(file, 'r');
+  const { handle: fh } = await openUserFile(file);
   try {
     const buf = Buffer.alloc(bytes);
     const { bytesRead } = await fh.read(buf, 0, bytes, 0);
@@ -119,8 +119,7 @@ export async function* readCsv(file: string, delimiter?: Delimiter): AsyncGenera
     }
   };
 
-  const stream = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of streamUserFile(file, { chunkBytes: 64 * 1024 })) {
     feed(decoder.write(chunk));
     while (out.length > 0) yield out.shift()!;
   }

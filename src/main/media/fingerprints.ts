@@ -1,11 +1,12 @@
 /**
  * Perceptual fingerprints for images that lack one (imported before fingerprints were made at
  * import): decoded with sharp a few at a time, stored by content hash as they come, so a cancel
- * keeps what was done. An image whose file cannot be read is skipped (the audit says how many).
+ * keeps what was done. An image whose file cannot be read, or is no longer the imported content,
+ * is skipped (the audit says how many).
  */
 import { saveFingerprints, imagesWithoutFingerprint, type StoredFingerprint } from '../store/fingerprints';
-import { imageFile } from '../store/image-files';
 import type { ProjectStore } from '../store/project-store';
+import { readOriginal } from './files';
 import { limiter } from './import';
 import { imageFingerprint } from './perceptual-hash';
 
@@ -24,10 +25,11 @@ export async function fillFingerprints(
     const rows = await Promise.all(
       todo.slice(s, s + BATCH).map((t) =>
         limit(async (): Promise<StoredFingerprint | null> => {
-          const file = imageFile(store.db, t.id);
-          if (!file) return null;
+          // The original as imported, read as a user file (a FIFO swapped in must not block the audit).
+          const original = await readOriginal(store, t.id);
+          if (!original) return null;
           try {
-            const f = await imageFingerprint(file.path);
+            const f = await imageFingerprint(original);
             return { hash: t.hash, phash: f.phash, width: f.thumb.width, height: f.thumb.height, pixels: f.thumb.pixels };
           } catch {
             return null;

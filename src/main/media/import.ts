@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ImportDuplicate, ImportFailure, ImportReport, ImportRequest, SourceKind, Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { formulaWarning } from '../../shared/names';
+import { isDiskFull } from '../../shared/node/disk-full';
 import type { JobContext } from '../jobs/job-manager';
 import { imageByHash } from '../store/image-files';
 import { addImages } from '../store/images';
@@ -47,6 +49,11 @@ type Item =
 interface Plan {
   kind: SourceKind;
   root: string;
+  /**
+   * The folder every file must stay inside once its links are resolved: the root of a folder, CSV
+   * or zip import; none for files the user named one by one.
+   */
+  confine?: string;
   description: string;
   /** Number of items `items()` will yield (for progress). */
   count(): Promise<number>;
@@ -102,6 +109,7 @@ function folderPlan(root: string, split: Split, labelled: boolean, skipDir: stri
   return {
     kind: labelled ? 'folder' : 'files',
     root,
+    confine: root,
     description: bySplit ? `${root} (split folders)` : root,
     count: () => countFiles(root, { skipDirs }),
     async *items() {
@@ -193,6 +201,7 @@ function csvPlan(csvFile: string, imagesRoot: string, split: Split, kind: Source
   return {
     kind,
     root: imagesRoot,
+    confine: imagesRoot,
     description,
     async count() {
       let n = 0;
@@ -332,6 +341,8 @@ export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
 interface Done {
   item: Item;
   result?: InspectResult;
+  /** A failure that ends the import (a full disk), not just this file. */
+  fatal?: unknown;
 }
 
 interface PendingRow {
@@ -443,7 +454,9 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   const progressMessage = (): string =>
     `${added + batch.length} added${duplicateCount ? `, ${duplicateCount} duplicate${duplicateCount === 1 ? '' : 's'}` : ''}${failureCount ? `, ${failureCount} failed` : ''}`;
   const take = async (): Promise<void> => {
-    handle(await pending.shift()!);
+    const done = await pending.shift()!;
+    if (done.fatal !== undefined) throw done.fatal;
+    handle(done);
     processed++;
     ctx.progress(processed, total, progressMessage());
   };
@@ -458,8 +471,10 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
       pending.push(
         'fail' in item
           ? Promise.resolve({ item })
-          : limit(async () => ({ item, result: await inspectImage(item.file, { thumbsDir, maxPixels, isKnown: knownHash }) })).catch(
-              (err: unknown): Done => ({ item, result: { ok: false, reason: `unexpected error (${err instanceof Error ? err.message : String(err)})` } }),
+          : limit(async () => ({ item, result: await inspectImage(item.file, { thumbsDir, maxPixels, isKnown: knownHash, ...(plan.confine !== undefined ? { root: plan.confine } : {}) }) })).catch(
+              (err: unknown): Done =>
+                // A full disk fails the import when its turn comes (kept, not thrown: nothing awaits this promise yet).
+                isDiskFull(err) ? { item, fatal: err } : { item, result: { ok: false, reason: `unexpected error (${err instanceof Error ? err.message : String(err)})` } },
             ),
       );
       if (pending.length >= window) await take();
@@ -485,6 +500,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
   // Nothing references an extraction that added nothing: don't leave it in the project.
   if (!keptSource && extracted) fs.rmSync(extracted, { recursive: true, force: true });
   ctx.progress(processed, total, progressMessage());
+  const warning = formulaWarning(classesCreated);
   return {
     sourceId: keptSource ? sourceId : null,
     root: plan.root,
@@ -494,6 +510,7 @@ export async function runImport(store: ProjectStore, request: ImportRequest, ctx
     failureCount,
     failures,
     classesCreated,
+    ...(warning ? { warnings: [warning] } : {}),
     cancelled,
     durationMs: Math.round(performance.now() - started),
   };

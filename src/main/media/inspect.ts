@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import sharp from 'sharp';
+import { isDiskFull } from '../../shared/node/disk-full';
+import { checkUserFile, errnoReason, MAX_IMAGE_BYTES, readUserFile, streamUserFile, UserFileError } from '../../shared/node/user-file';
 import { SNIFF_BYTES, sniff, type ImageFormat } from './formats';
 import { ThumbWriteError, thumbFile, writeThumbnail } from './thumbs';
 import { imageFingerprint } from './perceptual-hash';
@@ -38,28 +40,12 @@ export interface InspectOptions {
   thumbsDir?: string;
   /** Called with the hash before decoding; true skips the decode (a duplicate). */
   isKnown?: (hash: string) => boolean;
+  /** The folder the file was named from: after resolving links it must stay inside (user-file.ts). */
+  root?: string;
 }
 
 /** A plain reason for a failed read (missing, permission, a folder...). */
-export function fsReason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return 'missing file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'unreadable (permission denied)';
-    case 'EISDIR':
-      return 'is a folder, not a file';
-    case 'ELOOP':
-      return 'unreadable (symbolic link loop)';
-    case 'EIO':
-      return 'unreadable (input/output error)';
-    default:
-      return `unreadable (${code ?? (err instanceof Error ? err.message : String(err))})`;
-  }
-}
+export const fsReason = errnoReason;
 
 export class FileReadError extends Error {
   constructor(readonly reason: string) {
@@ -67,15 +53,19 @@ export class FileReadError extends Error {
   }
 }
 
-/** Streams a file through sha256; also returns its size and first bytes. */
-export async function hashFile(file: string): Promise<{ hash: string; bytes: number; head: Buffer }> {
+const readReason = (err: unknown): string => (err instanceof UserFileError || err instanceof FileReadError ? err.reason : fsReason(err));
+
+/**
+ * Streams a file through sha256; also returns its size and first bytes. `root`: the folder it was
+ * named from (user-file.ts: a regular file, inside it).
+ */
+export async function hashFile(file: string, root?: string): Promise<{ hash: string; bytes: number; head: Buffer }> {
   const h = createHash('sha256');
   let bytes = 0;
   const headParts: Buffer[] = [];
   let headLen = 0;
   try {
-    const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of streamUserFile(file, { ...(root !== undefined ? { root } : {}), maxBytes: MAX_IMAGE_BYTES })) {
       h.update(chunk);
       if (headLen < SNIFF_BYTES) {
         headParts.push(chunk.subarray(0, SNIFF_BYTES - headLen));
@@ -84,7 +74,7 @@ export async function hashFile(file: string): Promise<{ hash: string; bytes: num
       bytes += chunk.length;
     }
   } catch (err) {
-    throw new FileReadError(fsReason(err));
+    throw new FileReadError(readReason(err));
   }
   return { hash: h.digest('hex'), bytes, head: Buffer.concat(headParts) };
 }
@@ -107,28 +97,28 @@ function decodeReason(err: unknown, format: ImageFormat): string {
 /** Everything short of the thumbnail: existence, size, hash, format, dimensions, pixel limit. */
 export async function inspectImage(file: string, opts: InspectOptions = {}): Promise<InspectResult> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  let st: fs.Stats;
+  const where = { ...(opts.root !== undefined ? { root: opts.root } : {}), maxBytes: MAX_IMAGE_BYTES };
+  // A regular file inside its folder, checked before anything opens it (a FIFO would block).
+  let checked: { realPath: string; size: number };
   try {
-    st = await fs.promises.stat(file);
+    checked = await checkUserFile(file, where);
   } catch (err) {
-    return { ok: false, reason: fsReason(err) };
+    return { ok: false, reason: readReason(err) };
   }
-  if (st.isDirectory()) return { ok: false, reason: 'is a folder, not a file' };
-  if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
-  if (st.size === 0) return { ok: false, reason: 'zero bytes (empty file)' };
+  if (checked.size === 0) return { ok: false, reason: 'zero bytes (empty file)' };
 
   // Small files are read once and decoded from memory (one open instead of three); larger
   // ones are hashed as a stream and decoded from the file, so memory stays bounded.
   let hashed: Awaited<ReturnType<typeof hashFile>>;
-  let input: string | Buffer = file;
+  let input: string | Buffer = checked.realPath;
   try {
-    if (st.size <= IN_MEMORY_BYTES) {
-      const buf = await fs.promises.readFile(file);
+    if (checked.size <= IN_MEMORY_BYTES) {
+      const buf = await readUserFile(file, where);
       hashed = { hash: createHash('sha256').update(buf).digest('hex'), bytes: buf.length, head: buf.subarray(0, SNIFF_BYTES) };
       input = buf;
-    } else hashed = await hashFile(file);
+    } else hashed = await hashFile(file, opts.root);
   } catch (err) {
-    return { ok: false, reason: err instanceof FileReadError ? err.reason : fsReason(err) };
+    return { ok: false, reason: readReason(err) };
   }
   const { hash, bytes, head } = hashed;
   if (bytes === 0) return { ok: false, reason: 'zero bytes (empty file)', hash };
@@ -156,6 +146,8 @@ export async function inspectImage(file: string, opts: InspectOptions = {}): Pro
       const target = thumbFile(opts.thumbsDir, hash);
       if (!fs.existsSync(target)) await writeThumbnail(input, target, maxPixels);
     } catch (err) {
+      // A full disk is no file's fault: the import stops with it instead of failing every file after.
+      if (isDiskFull(err)) throw err;
       if (err instanceof ThumbWriteError) return { ok: false, reason: err.message, hash };
       return { ok: false, reason: decodeReason(err, kind.format), hash };
     }

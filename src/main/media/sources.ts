@@ -36,7 +36,7 @@ export async function relocateSource(store: ProjectStore, id: number, newRoot: s
   for (const s of sample) {
     const file = imageFilePath(root, s.rel);
     try {
-      const { hash } = await hashFile(file);
+      const { hash } = await hashFile(file, root);
       if (hash !== s.hash) {
         different++;
         firstProblem ||= `${s.rel} has different content`;

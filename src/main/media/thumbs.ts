@@ -19,7 +19,15 @@ export function thumbFile(thumbsDir: string, hash: string): string {
 const madeDirs = new Set<string>();
 
 /** Writing into the project failed (disk full, folder removed, permissions): not the image's fault. */
-export class ThumbWriteError extends Error {}
+export class ThumbWriteError extends Error {
+  constructor(
+    message: string,
+    /** The errno code (ENOSPC: the disk is full, which fails the whole import). */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 
 async function writeThumbFile(target: string, data: Buffer): Promise<void> {
   const dir = path.dirname(target);
@@ -36,7 +44,8 @@ async function writeThumbFile(target: string, data: Buffer): Promise<void> {
       madeDirs.delete(dir);
       // The folder may have been removed since we made it: make it again, once.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;
-      throw new ThumbWriteError(`cannot write the thumbnail (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ThumbWriteError(`cannot write the thumbnail (${code ?? (err as Error).message})`, code);
     }
   }
 }

@@ -3,6 +3,8 @@
  * folders still to visit and at most SORT_LIMIT names of the current folder (to walk it in
  * name order), never the list of all files. Symbolic links to files
  * are followed; links to folders are not (no cycles). Hidden files and OS clutter are skipped.
+ * Special files (FIFOs, sockets, devices) are yielded too, for the import report to name them: they
+ * are never opened as images (shared/node/user-file.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,14 +60,15 @@ export async function* walkFiles(root: string, opts: { recursive?: boolean; skip
       const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
       if (d.isDirectory()) {
         if (recursive && !opts.skipDirs?.(rel)) subdirs.push(rel);
-      } else if (d.isFile()) {
-        yield { file: path.join(absDir, d.name), rel };
       } else if (d.isSymbolicLink()) {
         try {
-          if ((await fs.promises.stat(path.join(absDir, d.name))).isFile()) yield { file: path.join(absDir, d.name), rel };
+          if (!(await fs.promises.stat(path.join(absDir, d.name))).isDirectory()) yield { file: path.join(absDir, d.name), rel };
         } catch {
           // A dangling link: not an image to import.
         }
+      } else {
+        // Files, and special files (FIFOs, sockets, devices), which the reader refuses with the reason.
+        yield { file: path.join(absDir, d.name), rel };
       }
     }
     // Files of a folder first, then its subfolders in name order (pushed reversed onto the stack).

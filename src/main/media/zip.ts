@@ -11,6 +11,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { StudioError } from '../../shared/errors';
+import { openUserFileSync, UserFileError } from '../../shared/node/user-file';
 import { isJunkName } from './walk';
 
 export interface ZipLimits {
@@ -42,11 +43,20 @@ const yz = yauzl as unknown as typeof yauzl & {
   validateFileName(name: string): string | null;
 };
 
+/** Opens a zip the user chose: a regular file (user-file.ts), read through its descriptor, which yauzl closes with the zip. */
 function openZip(file: string): Promise<yauzl.ZipFile> {
+  let fd: number;
+  try {
+    ({ fd } = openUserFileSync(file));
+  } catch (err) {
+    return Promise.reject(new StudioError('bad_input', `${path.basename(file)} cannot be read: ${err instanceof UserFileError ? err.reason : String(err)}.`, 'source'));
+  }
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, decodeStrings: false, autoClose: false }, (err, zf) => {
-      if (err || !zf) reject(new StudioError('bad_input', `${path.basename(file)} is not a readable zip file (${err?.message ?? 'unknown error'}).`, 'source'));
-      else resolve(zf);
+    yauzl.fromFd(fd, { lazyEntries: true, decodeStrings: false, autoClose: false }, (err, zf) => {
+      if (err || !zf) {
+        fs.closeSync(fd);
+        reject(new StudioError('bad_input', `${path.basename(file)} is not a readable zip file (${err?.message ?? 'unknown error'}).`, 'source'));
+      } else resolve(zf);
     });
   });
 }

@@ -18,6 +18,7 @@ import { readModelFolder } from '../../shared/node/model-folder';
 import { isModelError, ModelError } from '../../shared/model-errors';
 import { ARCHITECTURES } from '../../shared/keras-architectures';
 import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
+import { readTeachable, TEACHABLE_METADATA } from '../../shared/node/teachable';
 
 /** Builds the installed model in a folder (the engine), returning what it learned; throws a typed error if it cannot. */
 export type ValidateModel = (dir: string) => Promise<{ params: number; inputSize: number | null; layers: number }>;
@@ -29,6 +30,9 @@ export interface ImportOptions {
   validate?: ValidateModel;
 }
 
+
+/** A file of an installed model: copied (or moved) from disk, or written from text. */
+type InstallFile = { from: string; to: string; move?: boolean } | { text: string; to: string };
 
 /** The square input size a topology declares (its InputLayer's batch_input_shape), if fixed. */
 function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
@@ -44,11 +48,61 @@ export function modelErrorToStudio(err: unknown): unknown {
   return isModelError(err) ? new StudioError('bad_model', err.message) : err;
 }
 
+export interface LibraryOptions {
+  /** Read-only models shipped with the app (resources/models): one installed-model folder each. */
+  builtInDir?: string | null;
+}
+
 export class ModelLibrary {
   readonly root: string;
+  readonly builtInDir: string | null;
 
-  constructor(userDataDir: string) {
+  constructor(userDataDir: string, options: LibraryOptions = {}) {
     this.root = path.join(userDataDir, 'models');
+    this.builtInDir = options.builtInDir ?? null;
+  }
+
+  /** The built-in models (source "built-in"), by id, with their folders. */
+  private builtIns(): Map<string, { meta: InstalledModel; dir: string }> {
+    const out = new Map<string, { meta: InstalledModel; dir: string }>();
+    if (!this.builtInDir || !fs.existsSync(this.builtInDir)) return out;
+    for (const e of fs.readdirSync(this.builtInDir, { withFileTypes: true })) {
+      const dir = path.join(this.builtInDir, e.name);
+      const meta = e.isDirectory() ? readInstalledMeta(dir) : null;
+      if (meta?.id === e.name) out.set(meta.id, { meta: { ...meta, source: 'built-in' }, dir });
+    }
+    return out;
+  }
+
+  private hiddenFile(): string {
+    return path.join(this.root, '.hidden.json');
+  }
+
+  private hiddenIds(): Set<string> {
+    try {
+      const ids: unknown = JSON.parse(fs.readFileSync(this.hiddenFile(), 'utf8'));
+      return new Set(Array.isArray(ids) ? ids.filter((i): i is string => typeof i === 'string') : []);
+    } catch {
+      return new Set();
+    }
+  }
+
+  /** Hides a model from the pickers and defaults (it stays listed, marked hidden), or shows it again. */
+  setHidden(id: string, hidden: boolean): InstalledModel {
+    this.require(id);
+    const ids = this.hiddenIds();
+    if (hidden) ids.add(id);
+    else ids.delete(id);
+    fs.mkdirSync(this.root, { recursive: true });
+    const tmp = `${this.hiddenFile()}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify([...ids].sort()));
+    fs.renameSync(tmp, this.hiddenFile());
+    return this.list().find((m) => m.id === id)!;
+  }
+
+  /** The model a request without one uses: the first listed that is not hidden (the built-in one first). */
+  defaultModel(): InstalledModel | undefined {
+    return this.list().find((m) => !m.hidden);
   }
 
   dirOf(id: string): string {
@@ -56,15 +110,26 @@ export class ModelLibrary {
     return path.join(this.root, id);
   }
 
-  /** The folder of an installed model, or a typed error that says how to get it. */
+  /** The folder of an installed model (one installed under a built-in's id takes its place), or a typed error that says how to get it. */
   require(id: string): string {
     const dir = this.dirOf(id);
-    if (!fs.existsSync(path.join(dir, INSTALLED_META)))
-      throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
-    return dir;
+    if (fs.existsSync(path.join(dir, INSTALLED_META))) return dir;
+    const builtIn = this.builtIns().get(id);
+    if (builtIn) return builtIn.dir;
+    throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
   }
 
+  /** Every model this machine has: the built-in ones first, then those installed, with whether each is hidden. */
   list(): InstalledModel[] {
+    const installed = this.installed();
+    const ids = new Set(installed.map((m) => m.id));
+    const hidden = this.hiddenIds();
+    const builtIn = [...this.builtIns().values()].map((b) => b.meta).filter((m) => !ids.has(m.id));
+    return [...builtIn, ...installed].map((m) => (hidden.has(m.id) ? { ...m, hidden: true } : m));
+  }
+
+  /** The models installed into this machine's models folder (imported or downloaded). */
+  installed(): InstalledModel[] {
     if (!fs.existsSync(this.root)) return [];
     const out: InstalledModel[] = [];
     for (const e of fs.readdirSync(this.root, { withFileTypes: true })) {
@@ -105,9 +170,14 @@ export class ModelLibrary {
       params: folder.manifest.flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0),
       ...(inputSizeOf(folder.layers) ? { inputSize: inputSizeOf(folder.layers)! } : {}),
     };
-    const files = [path.join(folder.dir, 'model.json'), ...folder.shards.map((s) => path.join(folder.dir, s.path))];
+    const teachable = readTeachable(folder.dir);
+    if (teachable) meta.teachable = teachable;
+    const files: InstallFile[] = folder.shards.map((s) => ({ from: path.join(folder.dir, s.path), to: s.path }));
+    // Nested models are installed flattened, once: every later reader sees the real layers.
+    files.push(folder.flattened ? { text: JSON.stringify(folder.modelJson), to: 'model.json' } : { from: path.join(folder.dir, 'model.json'), to: 'model.json' });
+    if (teachable) files.push({ from: path.join(folder.dir, TEACHABLE_METADATA), to: TEACHABLE_METADATA });
     // Validated structurally above (every shard, its size, the layer classes): no engine needed.
-    return this.installValidated(id, files.map((f) => ({ from: f, to: path.relative(folder.dir, f) })), meta);
+    return this.installValidated(id, files, meta);
   }
 
   /**
@@ -163,7 +233,7 @@ export class ModelLibrary {
    * count and input size go into the metadata), writes the metadata last, then renames into place.
    * A model that fails validation is never installed, and an installed one it would replace stays.
    */
-  async installValidated(id: string, files: { from: string; to: string; move?: boolean }[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
+  async installValidated(id: string, files: InstallFile[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
     const dest = this.dirOf(id);
     fs.mkdirSync(this.root, { recursive: true });
     try {
@@ -173,7 +243,8 @@ export class ModelLibrary {
           for (const f of files) {
             const target = path.join(tmp, f.to);
             fs.mkdirSync(path.dirname(target), { recursive: true });
-            if (f.move) fs.renameSync(f.from, target);
+            if ('text' in f) fs.writeFileSync(target, f.text);
+            else if (f.move) fs.renameSync(f.from, target);
             else fs.copyFileSync(f.from, target);
           }
           let done = meta;
@@ -201,7 +272,7 @@ export class ModelLibrary {
    */
   async download(entry: CatalogModel, options: DownloadOptions & { validate?: ValidateModel } = {}): Promise<{ model: InstalledModel; cached: boolean }> {
     const dir = this.dirOf(entry.id);
-    const installed = this.list().find((m) => m.id === entry.id);
+    const installed = this.installed().find((m) => m.id === entry.id);
     if (installed && !options.force) {
       const valid = entry.kind === 'keras' ? fs.existsSync(path.join(dir, installed.file ?? 'weights.h5')) : await readModelFolder(dir).then(() => true, () => false);
       if (valid) return { model: installed, cached: true };
@@ -256,8 +327,10 @@ export class ModelLibrary {
     return this.installValidated(entry.id, [{ from: got.file, to: 'weights.h5', move: true }], meta, options.validate);
   }
 
+  /** Deletes an installed model; a built-in one cannot be deleted (it can be hidden). */
   remove(id: string): void {
-    this.require(id);
-    fs.rmSync(this.dirOf(id), { recursive: true, force: true });
+    const dir = this.require(id);
+    if (dir !== this.dirOf(id)) throw new StudioError('bad_request', `"${id}" is built into the studio and cannot be deleted; hide it instead.`, 'id');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -25,7 +25,7 @@ function labelledImages(store: ProjectStore): { classNames: string[]; items: Sim
       index.set(r.className, classNames.length);
       classNames.push(r.className);
     }
-    return { path: r.path, hash: r.hash, label: index.get(r.className) as number };
+    return { path: r.path, root: r.root, hash: r.hash, label: index.get(r.className) as number };
   });
   const perClass = classNames.map((_, c) => items.filter((i) => i.label === c).length);
   return { classNames, items, perClass };

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StudioError } from '../../shared/errors';
+import { diskFullError } from '../../shared/node/disk-full';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations';
+import { auditDatabase, distrust, nativeBinding } from './project-audit';
 
 export const DB_FILE = 'project.sqlite';
 export type DB = Database.Database;
 
-/** Electron needs a binary built for its own ABI; the shell passes its path here. */
-const nativeBinding = process.env.TRANSFER_STUDIO_SQLITE_BINDING || undefined;
 
 function sqliteCode(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
@@ -26,6 +26,7 @@ export function mapSqliteError(err: unknown, file: string): StudioError {
     return new StudioError('corrupt_database', `${file} is damaged or is not a SQLite database; it was left untouched.`);
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
     return new StudioError('locked', `${file} is locked by another program (another studio window?). Close it and try again.`);
+  if (code === 'SQLITE_FULL') return diskFullError(err, path.dirname(file))!;
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM')
     return new StudioError('read_only', `${file} cannot be written (read-only file or folder, or no permission).`);
   return StudioError.from(err);
@@ -58,6 +59,7 @@ export function openDatabase(dir: string, opts: { create: boolean }): DB {
   let db: DB | undefined;
   try {
     db = new Database(file, { fileMustExist: !opts.create, timeout: 2000, ...(nativeBinding ? { nativeBinding } : {}) });
+    distrust(db);
     // Read the version before anything writes: a newer or foreign file must stay byte-identical.
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION)
@@ -67,6 +69,7 @@ export function openDatabase(dir: string, opts: { create: boolean }): DB {
       );
     if (!opts.create && version === 0)
       throw new StudioError('not_a_project', `${file} is a SQLite database but not a Transfer Studio project.`, 'dir');
+    if (!opts.create) refuseUntrusted(db, version, file);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
@@ -77,6 +80,20 @@ export function openDatabase(dir: string, opts: { create: boolean }): DB {
     if (err instanceof StudioError) throw err;
     throw mapSqliteError(err, file);
   }
+}
+
+/** Findings listed in a refusal (their count is given). */
+const REFUSAL_LIST = 20;
+
+/** Refuses a database holding what the studio never writes (project-audit.ts), before anything of it runs or is written. */
+function refuseUntrusted(db: DB, version: number, file: string): void {
+  const findings = auditDatabase(db, version);
+  if (findings.length === 0) return;
+  const more = findings.length > REFUSAL_LIST ? `; and ${findings.length - REFUSAL_LIST} more` : '';
+  throw new StudioError(
+    'corrupt_database',
+    `${file} holds what Transfer Studio does not write, so it was not opened and nothing in it was run or changed: ${findings.slice(0, REFUSAL_LIST).join('; ')}${more}.`,
+  );
 }
 
 function migrate(db: DB, from: number): void {

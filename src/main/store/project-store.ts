@@ -5,6 +5,7 @@ import type { ProjectCounts, ProjectInfo, Split } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { type DB, openDatabase } from './open-database';
 import { SCHEMA_VERSION } from './migrations';
+import { auditDatabase } from './project-audit';
 import { listClasses } from './classes';
 import { version } from '../../../package.json';
 
@@ -66,9 +67,14 @@ export class ProjectStore {
     return opts.create ? this.folder(RUNS_FOLDER, String(id)) : path.join(this.dir, RUNS_FOLDER, String(id));
   }
 
-  /** SQLite's own check of the database file: 'ok', or what is wrong. */
+  /**
+   * SQLite's own check of the database file and the studio's (project-audit.ts: the schema is the
+   * migrations', paths and hashes are what imports store): 'ok', or everything that is wrong.
+   */
   integrityCheck(): string {
-    return String(this.db.pragma('integrity_check', { simple: true }));
+    const sqlite = String(this.db.pragma('integrity_check', { simple: true }));
+    const findings = [...(sqlite === 'ok' ? [] : [sqlite]), ...auditDatabase(this.db, SCHEMA_VERSION)];
+    return findings.length === 0 ? 'ok' : findings.join('; ');
   }
 
   close(): void {

@@ -172,7 +172,20 @@ export class EngineClient implements Engine {
       return;
     }
     if (msg.kind === 'event') {
-      this.pending.get(msg.id)?.onEvent?.(msg.event);
+      const p = this.pending.get(msg.id);
+      try {
+        p?.onEvent?.(msg.event);
+      } catch (err) {
+        // The caller could not take the event (saving an epoch to a full disk, say): thrown from
+        // here it would end the process. The call fails with it and the engine stops its work.
+        this.pending.delete(msg.id);
+        try {
+          this.channel?.send({ kind: 'cancel', id: msg.id });
+        } catch {
+          // the process is gone already
+        }
+        p?.reject(err instanceof Error ? err : new Error(String(err)));
+      }
       return;
     }
     const p = this.pending.get(msg.id);

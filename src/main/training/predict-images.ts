@@ -44,7 +44,7 @@ export async function predictImages(
     const chunk = rows.slice(start, start + CHUNK);
     const result = await engine.call(
       'predict',
-      { runDir, items: chunk.map((r) => ({ imageId: r.id, path: r.path, hash: r.hash })), cacheDir },
+      { runDir, items: chunk.map((r) => ({ imageId: r.id, path: r.path, root: r.root, hash: r.hash })), cacheDir },
       {
         signal: opts.signal,
         onEvent: (e) => {

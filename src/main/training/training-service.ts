@@ -39,7 +39,7 @@ export function trainingSet(store: ProjectStore): { classNames: string[]; items:
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const items = rows
     .filter((r) => index.has(r.classId))
-    .map((r) => ({ imageId: r.id, path: r.path, hash: r.hash, label: index.get(r.classId)!, split: r.split }));
+    .map((r) => ({ imageId: r.id, path: r.path, root: r.root, hash: r.hash, label: index.get(r.classId)!, split: r.split }));
   if (!items.some((i) => i.split === 'val'))
     throw new StudioError('bad_input', 'The validation split is empty: run Auto split (or move some labelled images to validation) before training.');
   return { classNames: classes.map((c) => c.name), items };

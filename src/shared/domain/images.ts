@@ -71,6 +71,8 @@ export interface ImportReport {
   /** The first failures (at most 1000); `failureCount` has them all. */
   failures: ImportFailure[];
   classesCreated: string[];
+  /** Said about the import as a whole: class names created that a spreadsheet would read as formulas. */
+  warnings?: string[];
   cancelled: boolean;
   durationMs: number;
 }

@@ -11,11 +11,14 @@ export type PreprocessingMode = (typeof PREPROCESSING_MODES)[number];
 export interface InstalledModelInfo {
   id: string;
   name: string;
-  source: 'import' | 'catalog';
+  /** built-in: shipped with the app (read-only, offline; cannot be deleted, can be hidden). */
+  source: 'import' | 'catalog' | 'built-in';
   origin: string;
   weightBytes: number;
   layers: number;
   installedAt: string;
+  /** Hidden from the model pickers and defaults by the user (still listed here). */
+  hidden?: boolean;
   /** What is on disk: a TensorFlow.js folder, or a Keras file (weights-only .h5, Keras 2 .h5, Keras 3 .keras). */
   format?: 'tfjs' | 'keras-weights' | 'keras-h5' | 'keras-v3';
   /** The catalog architecture a Keras weights file was matched to (e.g. resnet50), where there is one. */
@@ -23,6 +26,15 @@ export interface InstalledModelInfo {
   preprocessing?: PreprocessingMode;
   inputSize?: number;
   params?: number;
+  /** A Teachable Machine export (its metadata.json): its head's classes are the export's own. */
+  teachable?: TeachableInfo;
+}
+
+/** What a Teachable Machine export's metadata.json says: its version and the classes its head was trained on. */
+export interface TeachableInfo {
+  version: string;
+  labels: string[];
+  modelName?: string;
 }
 
 /** One layer of a model, as the engine inspects it (plain data: the engine, its protocol, the host and the UI share it). */
@@ -53,6 +65,8 @@ export interface ModelInspection {
   params: number;
   weightBytes: number;
   layers: LayerInfo[];
-  /** The layer whose output feeds a new head by default (global pooling when there is one). */
+  /** The layer whose output feeds a new head by default (global pooling when there is one; a Teachable Machine export's out_relu). */
   defaultCutLayer: string;
+  /** A Teachable Machine export (its metadata.json). */
+  teachable?: TeachableInfo;
 }

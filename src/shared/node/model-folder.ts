@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import { ModelError } from '../model-errors';
+import { flattenModelTopology } from '../flatten-topology';
 
 export interface WeightEntry {
   name: string;
@@ -30,8 +31,10 @@ export interface KerasLayerConfig {
 
 export interface ModelFolder {
   dir: string;
-  /** The parsed model.json. */
+  /** The parsed model.json, nested models inlined (flatten.ts): what TensorFlow.js is given. */
   modelJson: Record<string, unknown>;
+  /** Whether model.json held nested models that were inlined (an import writes the flat model.json). */
+  flattened: boolean;
   /** Keras topology: model_config (or the topology itself when it is the config). */
   topology: Record<string, unknown>;
   modelClass: string;
@@ -105,7 +108,10 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   if (!isRecord(modelJson)) {
     throw new ModelError('MODEL_JSON_INVALID', `model.json in ${dir} is not a JSON object.`, { dir });
   }
-  const rawTopology = modelJson['modelTopology'];
+  const givenTopology = modelJson['modelTopology'];
+  const rawTopology = isRecord(givenTopology) ? flattenModelTopology(givenTopology) : givenTopology;
+  const flattened = rawTopology !== givenTopology;
+  const json: Record<string, unknown> = flattened ? { ...modelJson, modelTopology: rawTopology } : modelJson;
   const format = typeof modelJson['format'] === 'string' ? modelJson['format'] : undefined;
   if (format === 'graph-model' || (isRecord(rawTopology) && ('node' in rawTopology || 'library' in rawTopology))) {
     throw new ModelError(
@@ -189,7 +195,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     }
     weightBytes += actual;
   }
-  return { dir, modelJson, topology, modelClass, modelName, layers, manifest, shards, weightBytes, modelJsonBytes: jsonStat.size };
+  return { dir, modelJson: json, flattened, topology, modelClass, modelName, layers, manifest, shards, weightBytes, modelJsonBytes: jsonStat.size };
 }
 
 /** The folder's weights concatenated in manifest order, as TensorFlow.js expects them. */

@@ -5,7 +5,8 @@
  * predictions (its probabilities CSV) within 1e-4 on digits and photos of the test split:
  * MobileNet v1 with its real weights (scenario 1), and EfficientNetB0 with seeded weights in Keras'
  * layout (scenario 2: skip connections, squeeze-excite multiplies and Keras' Normalization, which
- * the TensorFlow.js export writes as a standard Rescaling layer).
+ * the TensorFlow.js export writes as a standard Rescaling layer), and the Teachable Machine export's
+ * MobileNetV2 with its real weights (scenario 2 frozen at a residual block's add).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digitPng, writeDigits } from '../../fixtures/digits';
 import { writeCatalogWeights } from '../../fixtures/keras';
-import { MODEL_025, PHOTOS } from '../../fixtures/assets';
+import { MODEL_025, PHOTOS, TEACHABLE_MODEL } from '../../fixtures/assets';
 import { cli, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
 
 const home = tempDir('ts-export-rt-home-');
@@ -57,6 +58,8 @@ function expectSame(got: Plain, studio: Map<string, number[]>, classes: string[]
 describe.each([
   { name: 'MobileNet v1 (real weights), scenario 1', model: 'mobilenet_v1_0.25_224', train: ['--scenario', '1', '--epochs', '3'] },
   { name: 'EfficientNetB0 (seeded weights), scenario 2', model: 'efficientnetb0', train: ['--scenario', '2', '--freeze-to', 'block6d_add', '--epochs', '2', '--batch', '8'] },
+  // The Teachable Machine export: nested models flattened at import, real MobileNetV2 weights, frozen at a residual block's add.
+  { name: 'Teachable Machine MobileNetV2 0.35 (real weights), scenario 2', model: 'teachable_machine_mobilenet_v2_0.35_224', train: ['--scenario', '2', '--freeze-to', 'block_12_add', '--epochs', '1', '--batch', '8'] },
 ])('$name', ({ model, train }) => {
   it('exports a TensorFlow.js folder and an ONNX model that predict like the studio in a fresh process', async () => {
     const project = path.join(work, model);
@@ -75,7 +78,7 @@ describe.each([
       const imported = await run('models', 'import', file, '--id', model, '--json');
       expect(imported.code, imported.err).toBe(0);
     } else {
-      const imported = await run('models', 'import', MODEL_025, '--json');
+      const imported = await run('models', 'import', model === 'mobilenet_v1_0.25_224' ? MODEL_025 : TEACHABLE_MODEL, '--json');
       expect(imported.code, imported.err).toBe(0);
     }
     const trained = await run('train', project, '--model', model, ...train, '--json');

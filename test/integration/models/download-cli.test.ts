@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 function studioWith(modelMirror: string): Studio {
-  return new Studio({ userDataDir: tempDir('ts-download-home-'), mode: 'test', modelMirror });
+  return new Studio({ userDataDir: tempDir('ts-download-home-'), mode: 'test', modelMirror, builtInModels: null }); // only what is downloaded
 }
 
 /** Entries of the models folder other than installed models: temp folders of downloads. */

@@ -120,7 +120,7 @@ afterAll(async () => {
 });
 
 function studio(): Studio {
-  const s = new Studio({ userDataDir: tmp('ts-keras-dl-home-'), mode: 'test', modelMirror: mirror.url });
+  const s = new Studio({ userDataDir: tmp('ts-keras-dl-home-'), mode: 'test', modelMirror: mirror.url, builtInModels: null }); // only what is downloaded
   studios.push(s);
   return s;
 }

@@ -1,7 +1,8 @@
 /**
  * A real electron-builder run, offline: the Linux "dir" target (the unpacked app every installer
  * wraps) with a stand-in Electron distribution and without the native rebuild (both need downloads).
- * Checks what lands in app.asar and what is unpacked beside it. Needs the built app (npm run build).
+ * Checks what lands in app.asar, what is unpacked beside it, and the built-in model in the app's
+ * resources folder. Needs the built app (npm run build).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,5 +59,14 @@ describe.skipIf(!built || !cli || process.platform !== 'linux')('electron-builde
     expect(sharpAddon.length).toBeGreaterThanOrEqual(1);
     // The app's own code is not unpacked.
     expect(fs.existsSync(path.join(unpacked, 'out'))).toBe(false);
+
+    // The built-in model beside app.asar, whole (every shard its manifest names), not inside it.
+    const builtIn = path.join(app, 'resources', 'models', 'mobilenet_v1_0.25_224');
+    const manifest = JSON.parse(fs.readFileSync(path.join(builtIn, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[] }[] };
+    for (const f of ['studio-model.json', 'SOURCE.txt', 'imagenet_classes.txt', ...manifest.weightsManifest.flatMap((g) => g.paths)]) {
+      const src = path.join(ROOT, 'resources', 'models', 'mobilenet_v1_0.25_224', f);
+      expect(fs.readFileSync(path.join(builtIn, f)).equals(fs.readFileSync(src)), f).toBe(true);
+    }
+    expect([...files].some((f) => f.startsWith('/resources/models'))).toBe(false);
   });
 });

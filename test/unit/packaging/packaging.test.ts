@@ -115,13 +115,23 @@ describe.skipIf(!builderInstalled)('electron-builder configuration', () => {
     const included = filterFor('files');
     for (const f of ['out/main/index.js', 'out/main/cli.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'out/renderer/assets/index-abc.js', 'resources/icon.png', 'package.json'])
       expect(included(f), f).toBe(true);
-    for (const f of ['src/main/cli/index.ts', 'test/unit/packaging.test.ts', 'out/main/index.js.map']) expect(included(f), f).toBe(false);
+    // The built-in model is not in the asar: extraResources puts it beside it (next test).
+    for (const f of ['src/main/cli/index.ts', 'test/unit/packaging.test.ts', 'out/main/index.js.map', 'resources/models/mobilenet_v1_0.25_224/model.json']) expect(included(f), f).toBe(false);
     const modules = nodeModulesFilter();
     for (const f of ['node_modules/better-sqlite3/build/Release/better_sqlite3.node', 'node_modules/better-sqlite3/lib/index.js', 'node_modules/sharp/lib/index.js'])
       expect(modules(f), f).toBe(true);
     // Electron is an optional dependency of the project, never a file of the app; nor are native build leftovers.
     for (const f of ['node_modules/electron/dist/electron', 'node_modules/electron/index.js', 'node_modules/better-sqlite3/deps/sqlite3/sqlite3.c', 'node_modules/better-sqlite3/build/Release/obj/x.o'])
       expect(modules(f), f).toBe(false);
+  });
+
+  it('ships the built-in model as extra resources, in <resources>/models where the app looks for it', () => {
+    const extra = (config.extraResources ?? []) as { from: string; to: string }[];
+    expect(extra).toContainEqual(expect.objectContaining({ from: 'resources/models', to: 'models' }));
+    const dir = path.join(ROOT, 'resources', 'models', 'mobilenet_v1_0.25_224');
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'studio-model.json'), 'utf8')) as { id: string; source: string };
+    expect(meta).toMatchObject({ id: 'mobilenet_v1_0.25_224', source: 'built-in' });
+    for (const f of ['SOURCE.txt', 'model.json', 'group29-shard1of1', 'imagenet_classes.txt']) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
   });
 
   it('unpacks from the asar every native addon and WASM file really in node_modules', () => {

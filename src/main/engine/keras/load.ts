@@ -10,6 +10,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../../../shared/model-errors';
+import { flattenModelTopology } from '../../../shared/flatten-topology';
 import { childGroup, withH5 } from '../../../shared/node/h5';
 import { modernResnetName, type KerasArchitecture } from '../../../shared/keras-architectures';
 import { legacyWeights, v3Weights, type FileWeights } from './file-weights';
@@ -84,7 +85,8 @@ export function keras3ToKeras2(model: Record<string, unknown>): Record<string, u
 
 async function fromTopology(topology: Record<string, unknown>, file: string): Promise<tf.LayersModel> {
   try {
-    return await tf.models.modelFromJSON({ modelTopology: topology } as tf.io.ModelJSON);
+    // Nested models (Sequential([base, head])) become one graph of their layers; the weights follow by name.
+    return await tf.models.modelFromJSON({ modelTopology: flattenModelTopology(topology) } as tf.io.ModelJSON);
   } catch (e) {
     throw new ModelError('MODEL_LOAD_FAILED', `TensorFlow.js could not build the model of ${file}: ${(e as Error).message}`, { file });
   }

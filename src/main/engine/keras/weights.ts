@@ -37,6 +37,26 @@ function byInnerLayer(ws: FileWeight[]): FileWeights {
   return out;
 }
 
+/**
+ * The file's weights for a model whose nested models were flattened (models/flatten.ts): a nested
+ * model's entry ("inner/weight" names) becomes one entry per inner layer, at any depth.
+ */
+export function inlineNestedWeights(file: FileWeights, layerNames: ReadonlySet<string>): FileWeights {
+  let out = file;
+  for (let changed = true; changed; ) {
+    changed = false;
+    const next: FileWeights = new Map();
+    for (const [key, ws] of out) {
+      if (!layerNames.has(key) && ws.length > 0 && ws.every((w) => w.name.includes('/'))) {
+        for (const [inner, iws] of byInnerLayer(ws)) next.set(inner, [...(next.get(inner) ?? []), ...iws]);
+        changed = true;
+      } else next.set(key, [...(next.get(key) ?? []), ...ws]);
+    }
+    out = next;
+  }
+  return out;
+}
+
 interface Pending {
   layer: tf.layers.Layer;
   weights: FileWeight[];
@@ -76,7 +96,7 @@ function plan(layers: tf.layers.Layer[], file: FileWeights, source: string, wher
 /** Assigns `file` to `model` or throws MODEL_WEIGHTS_MISMATCH listing what does not match (up to 8 problems). */
 export function assignWeights(model: tf.LayersModel, file: FileWeights, source: string): void {
   const pending: Pending[] = [];
-  const problems = plan(model.layers, file, source, '', pending);
+  const problems = plan(model.layers, inlineNestedWeights(file, new Set(model.layers.map((l) => l.name))), source, '', pending);
   if (problems.length > 0) {
     const shown = problems.slice(0, 8).join('; ');
     throw new ModelError('MODEL_WEIGHTS_MISMATCH', `The weights do not fit the model: ${shown}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}.`, {

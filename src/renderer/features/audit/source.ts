@@ -12,7 +12,7 @@ export function sourceOptions(runs: readonly RunSummary[], models: readonly Inst
   const succeeded = runs.filter((r) => r.state === 'succeeded').sort((a, b) => b.id - a.id);
   const opts = [{ value: DEFAULT_SOURCE, label: succeeded.length > 0 ? 'Latest run' : 'Default model' }];
   for (const r of succeeded) opts.push({ value: `run:${r.id}`, label: `Run ${r.id} (${r.model})` });
-  for (const m of models) opts.push({ value: `model:${m.id}`, label: `${m.id} (no run)` });
+  for (const m of models.filter((x) => !x.hidden)) opts.push({ value: `model:${m.id}`, label: `${m.id} (no run)` });
   return opts;
 }
 

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { ActionIcon, Box, ColorInput, Group, Menu, Stack, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import type { ClassCount, ProjectCounts } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
+import { formulaWarning } from '../../../shared/names';
 import { api } from '../../api/client';
 import { ErrorText } from '../../components/ErrorText';
 import { draggedImages, endImageDrag, isImageDrag } from '../../components/image-drag';
@@ -130,6 +131,7 @@ function ClassRow({ c, index, others, onError }: { c: ClassCount; index: number;
 export function ClassesPanel({ counts }: { counts: ProjectCounts }) {
   const [name, setName] = useState('');
   const [error, setError] = useState<StudioError>();
+  const formulaNames = formulaWarning(counts.byClass.map((c) => c.name));
   const add = (): void => {
     const wanted = name.trim();
     if (!wanted) return;
@@ -164,6 +166,11 @@ export function ClassesPanel({ counts }: { counts: ProjectCounts }) {
         data-testid="new-class"
       />
       <ErrorText error={error} />
+      {formulaNames && (
+        <Text size="xs" c="orange" data-testid="formula-warning">
+          Note: {formulaNames}
+        </Text>
+      )}
     </Stack>
   );
 }

@@ -1,6 +1,6 @@
 /**
- * The model library: the models installed on this machine (size, parameters, input, preprocessing,
- * where they came from; delete), the catalog (publisher, licence, preprocessing, published top-1,
+ * The model library: the models on this machine, the built-in one first (size, parameters, input,
+ * preprocessing, where they came from; hide or show; delete, except the built-in one), the catalog (publisher, licence, preprocessing, published top-1,
  * what the download is checked against; download as a job with progress and cancel), and import
  * from disk: drop a TensorFlow.js folder or a Keras file here (Electron gives its path), or type
  * its path (browser mode gives none).
@@ -22,11 +22,28 @@ function Installed() {
     setError(undefined);
     api.call('removeModel', { id }).catch((e: unknown) => setError(StudioError.from(e)));
   };
+  const setHidden = (id: string, hidden: boolean): void => {
+    setError(undefined);
+    api.call('setModelHidden', { id, hidden }).catch((e: unknown) => setError(StudioError.from(e)));
+  };
+  const [note, setNote] = useState<string>();
+  const addClasses = (model: string): void => {
+    setError(undefined);
+    api.call('addClassesFromModel', { model }).then(
+      (list) => setNote(`The project's classes now include ${list.map((c) => `"${c.name}"`).join(', ')}.`),
+      (e: unknown) => setError(StudioError.from(e)),
+    );
+  };
   const rows = models.data ?? [];
   return (
     <Stack gap="xs">
       <Title order={4}>Installed models</Title>
       <ErrorText error={error ?? models.error} />
+      {note && (
+        <Text size="sm" data-testid="models-note">
+          {note}
+        </Text>
+      )}
       {rows.length === 0 ? (
         <Text c="dimmed" size="sm" data-testid="no-models">
           No models installed yet: download one from the catalog, or import a TensorFlow.js folder or a Keras file.
@@ -46,15 +63,40 @@ function Installed() {
           </Table.Thead>
           <Table.Tbody>
             {rows.map((m) => (
-              <Table.Tr key={m.id} data-testid={`installed-${m.id}`}>
+              <Table.Tr key={m.id} data-testid={`installed-${m.id}`} data-hidden={m.hidden === true} style={m.hidden ? { opacity: 0.55 } : undefined}>
                 <Table.Td>
-                  <Text size="sm" fw={500}>
-                    {m.name}
-                  </Text>
+                  <Group gap={6}>
+                    <Text size="sm" fw={500}>
+                      {m.name}
+                    </Text>
+                    {m.source === 'built-in' && (
+                      <Badge size="xs" variant="light" data-testid={`builtin-${m.id}`}>
+                        built-in
+                      </Badge>
+                    )}
+                    {m.hidden && (
+                      <Badge size="xs" variant="light" color="gray">
+                        hidden
+                      </Badge>
+                    )}
+                  </Group>
                   <Text size="xs" c="dimmed">
                     {m.id} · {m.format ?? 'tfjs'}
                     {m.architecture ? ` · ${m.architecture}` : ''}
                   </Text>
+                  {m.teachable && (
+                    <Stack gap={2} mt={4} data-testid={`teachable-${m.id}`}>
+                      <Badge size="xs" variant="light" color="grape">
+                        Teachable Machine {m.teachable.version}
+                      </Badge>
+                      <Text size="xs" c="dimmed">
+                        Its head was trained on {m.teachable.labels.length} classes of its own: {m.teachable.labels.join(', ')}. Features default to the base's out_relu.
+                      </Text>
+                      <Button size="compact-xs" variant="light" onClick={() => addClasses(m.id)} data-testid={`classes-from-${m.id}`}>
+                        Add these classes to the project
+                      </Button>
+                    </Stack>
+                  )}
                 </Table.Td>
                 <Table.Td>{formatBytes(m.weightBytes)}</Table.Td>
                 <Table.Td>{formatParams(m.params)}</Table.Td>
@@ -62,14 +104,21 @@ function Installed() {
                 <Table.Td>{describePreprocessing(m.preprocessing)}</Table.Td>
                 <Table.Td>
                   <Text size="xs" style={{ wordBreak: 'break-all' }}>
-                    {m.source === 'catalog' ? 'catalog: ' : 'imported: '}
+                    {m.source === 'catalog' ? 'catalog: ' : m.source === 'built-in' ? 'built in, offline: ' : 'imported: '}
                     {m.origin}
                   </Text>
                 </Table.Td>
                 <Table.Td>
-                  <Button size="compact-xs" variant="subtle" color="red" onClick={() => remove(m.id)} data-testid={`delete-${m.id}`}>
-                    Delete
-                  </Button>
+                  <Group gap={4} wrap="nowrap">
+                    <Button size="compact-xs" variant="subtle" onClick={() => setHidden(m.id, !m.hidden)} data-testid={`${m.hidden ? 'show' : 'hide'}-${m.id}`}>
+                      {m.hidden ? 'Show' : 'Hide'}
+                    </Button>
+                    {m.source !== 'built-in' && (
+                      <Button size="compact-xs" variant="subtle" color="red" onClick={() => remove(m.id)} data-testid={`delete-${m.id}`}>
+                        Delete
+                      </Button>
+                    )}
+                  </Group>
                 </Table.Td>
               </Table.Tr>
             ))}

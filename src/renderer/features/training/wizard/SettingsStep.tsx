@@ -37,7 +37,7 @@ export function SettingsStep({
           <Select
             label="Model"
             w={300}
-            data={models.data.map((m) => ({ value: m.id, label: m.name === m.id ? m.id : `${m.name} (${m.id})` }))}
+            data={models.data.map((m) => ({ value: m.id, label: `${m.name === m.id ? m.id : `${m.name} (${m.id})`}${m.source === 'built-in' ? ', built-in' : ''}` }))}
             value={model}
             onChange={(v) => v && set({ model: v, cutLayer: '', freezeTo: '' })}
             error={e('model')}

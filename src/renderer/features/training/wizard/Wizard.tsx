@@ -33,8 +33,10 @@ export function Wizard({ counts, onStarted }: { counts: ProjectCounts; onStarted
   const [starting, setStarting] = useState(false);
   const [error, setError] = useState<StudioError>();
 
-  const models = useQuery('listModels', {}, ['models']);
-  // The user's model, else the first installed: the one the advisor picks when asked without one.
+  const listed = useQuery('listModels', {}, ['models']);
+  // Hidden models are not offered (the user hid them on the Models screen).
+  const models = { ...listed, data: listed.data?.filter((m) => !m.hidden) };
+  // The user's model, else the first not hidden (the built-in one first): the one the advisor picks when asked without one.
   const model = form.model || models.data?.[0]?.id || '';
   const modelsKnown = models.data !== undefined || models.error !== undefined;
   const advice = adviceState(useQuery('advise', { ...(model ? { model } : {}), similarity: answer ?? 'unknown' }, ['images', 'classes', 'models'], modelsKnown));
