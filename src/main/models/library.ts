@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PreprocessingMode } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import { buildFolderAtomic, writeFileAtomic } from '../../shared/node/atomic-write';
+import { buildFolderAtomic, writeFileAtomic, writeFileAtomicSync } from '../../shared/node/atomic-write';
 import { INSTALLED_META, readInstalledMeta, type InstalledModel } from '../../shared/node/installed-model';
 import { kerasEntryByFileName, type CatalogModel, type KerasCatalogModel } from './catalog';
 import { downloadKerasFile, downloadModel, type DownloadOptions } from './download';
@@ -94,9 +94,7 @@ export class ModelLibrary {
     if (hidden) ids.add(id);
     else ids.delete(id);
     fs.mkdirSync(this.root, { recursive: true });
-    const tmp = `${this.hiddenFile()}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify([...ids].sort()));
-    fs.renameSync(tmp, this.hiddenFile());
+    writeFileAtomicSync(this.hiddenFile(), JSON.stringify([...ids].sort()));
     return this.list().find((m) => m.id === id)!;
   }
 
