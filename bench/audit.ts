@@ -1,14 +1,18 @@
 /**
- * Audit quality benchmark (issue 14): `npm run bench -- audit [--train 10000] [--copies 200]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
  *     path and feature cache), 5-fold out-of-sample head probabilities, confident learning:
  *     precision and recall of the flagged set against the flipped images, precision among the top
  *     N flagged (N = number flipped). Targets: precision at N >= 0.6, recall >= 0.6.
- *  2. Near-duplicates: 200 altered copies of test images (50 each resized, JPEG, brightened,
- *     shifted 5 pixels) written into the training set: how many are found with their original
- *     (target >= 95%), and the false clusters among the untouched images.
+ *  2. Near-duplicates: altered copies of test images planted in the test split, `--per-set` of
+ *     each set of alterations (each a different test image): the four of issue 14 (resized, JPEG,
+ *     brightened, shifted 5 pixels), and the copies in the wild of issue 24 (upscaled, downscaled,
+ *     brightness and contrast, recompressed, cropped 10%, padded, mirrored) alone and in every
+ *     combination of two and three. The share found with their original per set (targets: >= 95%
+ *     for every single alteration and every combination of three), and the false clusters among
+ *     the untouched images (issue 24's baseline: 85 clusters, 321 images).
  *  3. UMAP (after PCA to 50) of 10,000 points: time. Label next: quick retrain time.
  * Numbers only; the machine's load distorts the times.
  */
@@ -20,7 +24,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { findNearDuplicates } from '../src/main/audit/near-duplicates';
+import { TRANSFORMED_MIN, clusterPairs, findNearDuplicates, type CandidateScore, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
 import { initBackend } from '../src/main/engine/backend';
@@ -30,11 +34,15 @@ import { outOfSampleProbabilities, retrainAndPredict } from '../src/main/engine/
 import { FOLD_TRAINING, QUICK_RETRAIN, retrainConfig } from '../src/main/audit/feature-source';
 import { featureNeighbours } from '../src/main/engine/feature-neighbours';
 import { embeddingMap, layoutEpochs } from '../src/main/engine/embedding-map';
-import { ALTERATIONS, alteredCopy } from '../test/fixtures/altered-copies';
+import { ALTERATIONS, WILD_ALTERATIONS, alteredCopy, combinations, type Alteration } from '../test/fixtures/altered-copies';
 import { featuresOf } from '../test/fixtures/features';
 
 const TRAIN = Number(arg('--train') ?? 10000);
-const COPIES = Number(arg('--copies') ?? 200);
+const PER_SET = Number(arg('--per-set') ?? 10);
+const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
+/** The sets of alterations planted, each PER_SET times. */
+const SETS: Alteration[][] = [...ALTERATIONS.map((a) => [a]), ...[1, 2, 3].flatMap((n) => combinations(WILD_ALTERATIONS, n))];
+const COPIES = SETS.length * PER_SET;
 const FLIP_SHARE = 0.05;
 const SEED = 42;
 const MODEL = path.join(MODELS, 'mobilenet_v1_0.25_224');
@@ -47,14 +55,15 @@ log(`audit bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load ${os
 const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, Math.max(COPIES, 2000));
 const k = FASHION_CLASSES.length;
 
-// Altered copies of the first COPIES test images, a quarter of each kind.
+// Altered copies of the first COPIES test images, PER_SET of each set of alterations.
 fs.mkdirSync(path.join(tmp, 'copies'), { recursive: true });
-const copies: { path: string; hash: string; of: number; kind: (typeof ALTERATIONS)[number] }[] = [];
+const copies: { path: string; hash: string; of: number; set: string }[] = [];
 for (let i = 0; i < COPIES; i++) {
-  const kind = ALTERATIONS[i % ALTERATIONS.length]!;
-  const file = path.join(tmp, 'copies', `${i}-${kind}.${kind === 'jpeg' ? 'jpg' : 'png'}`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, await alteredCopy(data.test[i]!.path, kind));
-  copies.push({ path: file, hash: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), of: i, kind });
+  const kinds = SETS[Math.floor(i / PER_SET)]!;
+  const last = kinds[kinds.length - 1];
+  const file = path.join(tmp, 'copies', `${i}-${kinds.join('+')}.${last === 'jpeg' || last === 'recompressed' ? 'jpg' : 'png'}`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, await alteredCopy(data.test[i]!.path, kinds));
+  copies.push({ path: file, hash: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), of: i, set: kinds.join('+') });
 }
 const originals = data.test.slice(0, COPIES);
 const images = [...data.train, ...originals, ...copies];
@@ -66,86 +75,118 @@ log(`features: ${images.length} images x ${dim} in ${seconds(t0).toFixed(1)} s (
 // ---- 1. label errors
 const trainX = rows.subarray(0, TRAIN * dim);
 const truth = Int32Array.from(data.train, (d) => d.label);
-const given = Int32Array.from(truth);
-const random = seededRandom(SEED);
-const flipped = new Set(Array.from(shuffled(TRAIN, random).subarray(0, Math.round(TRAIN * FLIP_SHARE))));
-for (const i of flipped) given[i] = ((truth[i] as number) + 1 + Math.floor(random() * (k - 1))) % k;
 // A run's settings, turned into the audit job's fold training and label next's quick retrain as the jobs do.
 const config = trainConfigSchema.parse({ scenario: 1, model: 'mobilenet_v1_0.25_224', epochs: 30, patience: 4, batchSize: 64, head: { hidden: [256], dropout: 0.3, activation: 'relu' }, seed: SEED });
-const foldConfig = retrainConfig(config, { images: Math.ceil((TRAIN * 4) / 5), ...FOLD_TRAINING, patience: Math.max(FOLD_TRAINING.minPatience, config.patience) });
-t0 = performance.now();
-const oos = await outOfSampleProbabilities({ features: trainX, dim, labels: given, numClasses: k, config: foldConfig, folds: 5 });
-const kfoldS = seconds(t0);
-t0 = performance.now();
-const cl = confidentLearning({ probabilities: oos.probabilities, labels: given, numClasses: k });
-const clMs = performance.now() - t0;
-const flaggedTrue = cl.issues.filter((i) => flipped.has(i.index)).length;
-const n = flipped.size;
-const topN = cl.issues.slice(0, n).filter((i) => flipped.has(i.index)).length;
-const oosAcc = Array.from(given).filter((_, i) => {
-  const row = oos.probabilities.subarray(i * k, (i + 1) * k);
-  return row.indexOf(Math.max(...row)) === truth[i];
-}).length / TRAIN;
-log(`\n1. Likely label errors: ${TRAIN} training images, ${n} labels flipped (seed ${SEED}), 5-fold out-of-sample head probabilities (batch ${foldConfig.batchSize}, up to ${foldConfig.epochs} epochs: ${kfoldS.toFixed(1)} s; accuracy against the true labels ${oosAcc.toFixed(3)}), confident learning ${clMs.toFixed(0)} ms`);
-log(`| flagged | of them flipped | precision | recall | precision at N=${n} (top ${Math.min(n, cl.issues.length)}) |`);
-log(`|---|---|---|---|---|`);
-log(`| ${cl.issues.length} | ${flaggedTrue} | ${(flaggedTrue / Math.max(1, cl.issues.length)).toFixed(3)} | ${(flaggedTrue / n).toFixed(3)} | ${(topN / n).toFixed(3)} |`);
-const trueRate = FASHION_CLASSES.map((_, c) => {
-  const members = Array.from(given).map((g, i) => [g, i] as const).filter(([g]) => g === c);
-  return members.filter(([, i]) => flipped.has(i)).length / Math.max(1, members.length);
-});
-log(`noise rate per given class, estimated (true): ${cl.noiseRates.map((r, c) => `${FASHION_CLASSES[c]} ${(r ?? NaN).toFixed(3)} (${(trueRate[c] as number).toFixed(3)})`).join(', ')}`);
+if (SECTIONS.has('1')) {
+  const given = Int32Array.from(truth);
+  const random = seededRandom(SEED);
+  const flipped = new Set(Array.from(shuffled(TRAIN, random).subarray(0, Math.round(TRAIN * FLIP_SHARE))));
+  for (const i of flipped) given[i] = ((truth[i] as number) + 1 + Math.floor(random() * (k - 1))) % k;
+  const foldConfig = retrainConfig(config, { images: Math.ceil((TRAIN * 4) / 5), ...FOLD_TRAINING, patience: Math.max(FOLD_TRAINING.minPatience, config.patience) });
+  t0 = performance.now();
+  const oos = await outOfSampleProbabilities({ features: trainX, dim, labels: given, numClasses: k, config: foldConfig, folds: 5 });
+  const kfoldS = seconds(t0);
+  t0 = performance.now();
+  const cl = confidentLearning({ probabilities: oos.probabilities, labels: given, numClasses: k });
+  const clMs = performance.now() - t0;
+  const flaggedTrue = cl.issues.filter((i) => flipped.has(i.index)).length;
+  const n = flipped.size;
+  const topN = cl.issues.slice(0, n).filter((i) => flipped.has(i.index)).length;
+  const oosAcc = Array.from(given).filter((_, i) => {
+    const row = oos.probabilities.subarray(i * k, (i + 1) * k);
+    return row.indexOf(Math.max(...row)) === truth[i];
+  }).length / TRAIN;
+  log(`\n1. Likely label errors: ${TRAIN} training images, ${n} labels flipped (seed ${SEED}), 5-fold out-of-sample head probabilities (batch ${foldConfig.batchSize}, up to ${foldConfig.epochs} epochs: ${kfoldS.toFixed(1)} s; accuracy against the true labels ${oosAcc.toFixed(3)}), confident learning ${clMs.toFixed(0)} ms`);
+  log(`| flagged | of them flipped | precision | recall | precision at N=${n} (top ${Math.min(n, cl.issues.length)}) |`);
+  log(`|---|---|---|---|---|`);
+  log(`| ${cl.issues.length} | ${flaggedTrue} | ${(flaggedTrue / Math.max(1, cl.issues.length)).toFixed(3)} | ${(flaggedTrue / n).toFixed(3)} | ${(topN / n).toFixed(3)} |`);
+  const trueRate = FASHION_CLASSES.map((_, c) => {
+    const members = Array.from(given).map((g, i) => [g, i] as const).filter(([g]) => g === c);
+    return members.filter(([, i]) => flipped.has(i)).length / Math.max(1, members.length);
+  });
+  log(`noise rate per given class, estimated (true): ${cl.noiseRates.map((r, c) => `${FASHION_CLASSES[c]} ${(r ?? NaN).toFixed(3)} (${(trueRate[c] as number).toFixed(3)})`).join(', ')}`);
+}
 
 // ---- 2. near-duplicates
-t0 = performance.now();
-const fps: Awaited<ReturnType<typeof imageFingerprint>>[] = [];
-for (let s = 0; s < images.length; s += 64) fps.push(...(await Promise.all(images.slice(s, s + 64).map((im) => imageFingerprint(im.path)))));
-const fpS = seconds(t0);
-t0 = performance.now();
-const nb = await featureNeighbours({ features: rows, dim });
-const nbS = seconds(t0);
-t0 = performance.now();
-const splits = images.map((_, i) => (i >= TRAIN && i < TRAIN + COPIES ? 'test' : 'train'));
-const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits });
-const ndS = seconds(t0);
-if (!nd) throw new Error('not cancelled');
-const clusterOf = new Int32Array(images.length).fill(-1);
-nd.clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
-const found = ALTERATIONS.map((kind) => {
-  const mine = copies.map((c, j) => ({ c, j })).filter(({ c }) => c.kind === kind);
-  return { kind, total: mine.length, found: mine.filter(({ c, j }) => clusterOf[TRAIN + COPIES + j]! >= 0 && clusterOf[TRAIN + COPIES + j] === clusterOf[TRAIN + c.of]).length };
-});
-const foundAll = found.reduce((s, f) => s + f.found, 0);
-// Untouched = the training images and the test originals; a cluster is false when it joins two of them.
-const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
-const falseClusters = nd.clusters.filter((c) => new Set(c.members.map(origin)).size > 1);
-const falseImages = new Set(falseClusters.flatMap((c) => c.members.filter((m) => m < TRAIN + COPIES)));
-log(`\n2. Near-duplicates: ${COPIES} altered copies of test images among ${TRAIN} training images (+ the ${COPIES} originals in test)`);
-log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; candidates + pixel check + clusters ${ndS.toFixed(1)} s`);
-log(`| copies found | ${found.map((f) => f.kind).join(' | ')} | clusters | leaks | false clusters (images in them) |`);
-log(`|---|${found.map(() => '---').join('|')}|---|---|---|`);
-log(`| ${foundAll}/${COPIES} (${((100 * foundAll) / COPIES).toFixed(1)}%) | ${found.map((f) => `${f.found}/${f.total}`).join(' | ')} | ${nd.clusters.length} | ${nd.clusters.filter((c) => c.leak).length} | ${falseClusters.length} (${falseImages.size}) |`);
+if (SECTIONS.has('2')) {
+  t0 = performance.now();
+  const fps: Awaited<ReturnType<typeof imageFingerprint>>[] = [];
+  for (let s = 0; s < images.length; s += 64) fps.push(...(await Promise.all(images.slice(s, s + 64).map((im) => imageFingerprint(im.path)))));
+  const fpS = seconds(t0);
+  t0 = performance.now();
+  const nb = await featureNeighbours({ features: rows, dim });
+  const nbS = seconds(t0);
+  t0 = performance.now();
+  const splits = images.map((_, i) => (i >= TRAIN ? 'test' : 'train'));
+  // Every candidate's scores, the mirror and zoom search accepting nothing: its threshold is swept below.
+  const scores: CandidateScore[] = [];
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, onScore: (sc) => scores.push(sc) } });
+  const ndS = seconds(t0);
+  if (!nd) throw new Error('not cancelled');
+  // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
+  const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
+  const evaluate = (clusters: NearDuplicateCluster[]) => {
+    const clusterOf = new Int32Array(images.length).fill(-1);
+    clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
+    const isFound = (j: number) => clusterOf[TRAIN + COPIES + j]! >= 0 && clusterOf[TRAIN + COPIES + j] === clusterOf[TRAIN + copies[j]!.of];
+    const found = SETS.map((kinds) => {
+      const set = kinds.join('+');
+      const mine = copies.map((c, j) => ({ c, j })).filter(({ c }) => c.set === set);
+      return { set, size: kinds.length, wild: !(ALTERATIONS as readonly string[]).includes(kinds[0]!), total: mine.length, found: mine.filter(({ j }) => isFound(j)).length };
+    });
+    const falseClusters = clusters.filter((c) => new Set(c.members.map(origin)).size > 1);
+    const falseImages = new Set(falseClusters.flatMap((c) => c.members.filter((m) => m < TRAIN + COPIES)));
+    return { found, falseClusters: falseClusters.length, falseImages: falseImages.size, leaks: clusters.filter((c) => c.leak).length, clusters: clusters.length };
+  };
+  const share = (f: { found: number; total: number }) => `${f.found}/${f.total}`;
+  const atTarget = (fs: { found: number; total: number }[]) => `${fs.filter((f) => f.found >= 0.95 * f.total).length}/${fs.length}`;
+  const sum = (fs: { found: number; total: number }[]) => `${fs.reduce((a, f) => a + f.found, 0)}/${fs.reduce((a, f) => a + f.total, 0)}`;
+  const group = (r: ReturnType<typeof evaluate>, size: number) => r.found.filter((f) => f.wild && f.size === size);
+  log(`\n2. Near-duplicates: ${COPIES} altered copies (${PER_SET} per set of alterations, ${SETS.length} sets) of test images, in the test split beside their originals and ${TRAIN} training images`);
+  log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; candidates + pixel check (every score) + clusters ${ndS.toFixed(1)} s; ${scores.filter((sc) => sc.transformed !== null).length} pairs got the mirror and zoom search`);
+  log(`\nThe mirror and zoom search's threshold (off: issue 14's finder):`);
+  log(`| threshold | issue-14 singles | wild singles at >= 95% | pairs at >= 95% | triples at >= 95% | found (wild singles / pairs / triples) | clusters | false clusters (images) |`);
+  log(`|---|---|---|---|---|---|---|---|`);
+  const rowsOf = new Map<string, ReturnType<typeof evaluate>>();
+  for (const t of [Infinity, 0.999, 0.995, 0.99, 0.985, 0.98, 0.975, 0.97, 0.96, 0.95]) {
+    const extra = scores
+      .filter((sc) => sc.transformed !== null && sc.transformed >= t)
+      .map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, shift: true }));
+    const r = evaluate(clusterPairs(images.length, [...nd.pairs, ...extra], splits));
+    rowsOf.set(String(t), r);
+    const old = r.found.filter((f) => !f.wild);
+    log(`| ${t === Infinity ? 'off' : t} | ${sum(old)} | ${atTarget(group(r, 1))} | ${atTarget(group(r, 2))} | ${atTarget(group(r, 3))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.clusters} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
+  const op = rowsOf.get(String(TRANSFORMED_MIN))!;
+  log(`\nAt the operating point (${TRANSFORMED_MIN}): single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  for (const size of [2, 3]) {
+    const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
+    log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  }
+}
 
 // ---- 3. map and label next
-const mapN = Math.min(10000, TRAIN);
-t0 = performance.now();
-const cpu0 = process.cpuUsage().user;
-const phases: Record<string, number> = {};
-const map = await embeddingMap({ features: rows.subarray(0, mapN * dim), dim, seed: SEED, onProgress: (p) => (phases[p.phase] ??= seconds(t0)) });
-log(`\n3. Embedding map of ${mapN} points: PCA to ${map.pcaComponents} (${(100 * map.pcaExplained).toFixed(1)}% of the variance) then UMAP (${layoutEpochs(mapN)} layout epochs): ${seconds(t0).toFixed(1)} s, ${((process.cpuUsage().user - cpu0) / 1e6).toFixed(1)} CPU s (neighbour search from ${(phases['neighbours'] ?? 0).toFixed(1)} s, layout from ${(phases['layout'] ?? 0).toFixed(1)} s)`);
-const labelled = Math.min(2000, TRAIN / 2);
-t0 = performance.now();
-const pool = trainX.subarray(labelled * dim);
-const quick = retrainConfig(config, { images: labelled, ...QUICK_RETRAIN });
-const probs = await retrainAndPredict({ dim, numClasses: k, labelled: { x: trainX.subarray(0, labelled * dim), y: truth.subarray(0, labelled) }, predict: pool, config: quick });
-const retrainS = seconds(t0);
-t0 = performance.now();
-const queue = labelNext({ probabilities: probs as Float32Array, numClasses: k, features: pool, dim });
-let hits = 0;
-for (let i = 0; i < TRAIN - labelled; i++) {
-  const row = (probs as Float32Array).subarray(i * k, (i + 1) * k);
-  if (row.indexOf(Math.max(...row)) === truth[labelled + i]) hits++;
+if (SECTIONS.has('3')) {
+  const mapN = Math.min(10000, TRAIN);
+  t0 = performance.now();
+  const cpu0 = process.cpuUsage().user;
+  const phases: Record<string, number> = {};
+  const map = await embeddingMap({ features: rows.subarray(0, mapN * dim), dim, seed: SEED, onProgress: (p) => (phases[p.phase] ??= seconds(t0)) });
+  log(`\n3. Embedding map of ${mapN} points: PCA to ${map.pcaComponents} (${(100 * map.pcaExplained).toFixed(1)}% of the variance) then UMAP (${layoutEpochs(mapN)} layout epochs): ${seconds(t0).toFixed(1)} s, ${((process.cpuUsage().user - cpu0) / 1e6).toFixed(1)} CPU s (neighbour search from ${(phases['neighbours'] ?? 0).toFixed(1)} s, layout from ${(phases['layout'] ?? 0).toFixed(1)} s)`);
+  const labelled = Math.min(2000, TRAIN / 2);
+  t0 = performance.now();
+  const pool = trainX.subarray(labelled * dim);
+  const quick = retrainConfig(config, { images: labelled, ...QUICK_RETRAIN });
+  const probs = await retrainAndPredict({ dim, numClasses: k, labelled: { x: trainX.subarray(0, labelled * dim), y: truth.subarray(0, labelled) }, predict: pool, config: quick });
+  const retrainS = seconds(t0);
+  t0 = performance.now();
+  const queue = labelNext({ probabilities: probs as Float32Array, numClasses: k, features: pool, dim });
+  let hits = 0;
+  for (let i = 0; i < TRAIN - labelled; i++) {
+    const row = (probs as Float32Array).subarray(i * k, (i + 1) * k);
+    if (row.indexOf(Math.max(...row)) === truth[labelled + i]) hits++;
+  }
+  log(`Label next: quick retrain on ${labelled} labelled images (batch ${quick.batchSize}, up to ${quick.epochs} epochs, patience ${quick.patience}) and prediction of ${TRAIN - labelled} (accuracy ${(hits / (TRAIN - labelled)).toFixed(3)}): ${retrainS.toFixed(1)} s; ranking ${(performance.now() - t0).toFixed(0)} ms (top: image ${queue[0]?.index}, uncertainty ${queue[0]?.uncertainty.toFixed(2)})`);
 }
-log(`Label next: quick retrain on ${labelled} labelled images (batch ${quick.batchSize}, up to ${quick.epochs} epochs, patience ${quick.patience}) and prediction of ${TRAIN - labelled} (accuracy ${(hits / (TRAIN - labelled)).toFixed(3)}): ${retrainS.toFixed(1)} s; ranking ${(performance.now() - t0).toFixed(0)} ms (top: image ${queue[0]?.index}, uncertainty ${queue[0]?.uncertainty.toFixed(2)})`);
 log(`\nload after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 process.exit(0);

@@ -181,12 +181,58 @@ export interface PredictSummary {
   failed: string[];
 }
 
+/** Grad-CAM for images of the project (a split) or files, written to a new or empty folder `out`. */
+export const explainRequestSchema = z
+  .object({
+    /** Default: the latest succeeded run. */
+    runId: id.optional(),
+    split: splitSchema.optional(),
+    imagePaths: z.array(filePath.min(1)).min(1).max(MAX_IDS).optional(),
+    /** The class explained; default: each image's predicted class. */
+    className: className.optional(),
+    out: dir,
+  })
+  .strict()
+  .refine((v) => (v.split === undefined) !== (v.imagePaths === undefined), { message: 'give either a split or image paths', path: ['split'] });
+
+/** The result of an explain job: an overlay PNG per image and peaks.csv in `out`. */
+export interface ExplainSummary {
+  runId: number;
+  out: string;
+  /** `out`/peaks.csv: path,class,peak_x,peak_y (the map's maximum as fractions of width and height, top-left origin). */
+  peaksCsv: string;
+  /** Overlays written (one per image explained). */
+  written: number;
+  /** Images that could not be read or decoded (their path); they have no overlay and no row. */
+  failed: string[];
+  /** The layer whose feature map was explained. */
+  layer: string;
+  /** The class explained for every image, or null: each image's predicted class. */
+  className: string | null;
+}
+
+/** A class-activation map of one image (Evaluate's heatmap), over the centre square the network saw. */
+export interface HeatmapInfo {
+  runId: number;
+  imageId: number;
+  classNames: string[];
+  probabilities: number[];
+  predictedIndex: number;
+  /** The class the map explains. */
+  classIndex: number;
+  layer: string;
+  /** Cells >= 0, row-major (shared/heatmap.ts draws and places them). */
+  map: { width: number; height: number; values: number[] };
+}
+
 /** What a job of each kind ends with: JobInfo<K>['result'] once it succeeded (an import also when cancelled). */
 export interface JobResults {
   import: ImportReport;
   export: ExportResult;
   train: TrainRunResult;
   predict: PredictSummary;
+  /** Grad-CAM overlays and peaks of images (explainImages). */
+  explain: ExplainSummary;
   download: DownloadResult;
   check: CheckResult;
   /** The data audit: out-of-sample probabilities, confident learning, near-duplicates (startAudit). */
@@ -256,6 +302,10 @@ export const requests = {
   predictImages: req<JobInfo<'predict'>>()(
     z.object({ runId: id.optional(), splits: z.array(splitSchema).min(1).max(3).default(['test']) }).strict(),
   ),
+  /** Starts a job that writes Grad-CAM overlays and peaks.csv of a split's images or of files into a new or empty folder. */
+  explainImages: req<JobInfo<'explain'>>()(explainRequestSchema),
+  /** The Grad-CAM heatmap of one image with a finished run (default: the latest succeeded): its predicted class's, or `className`'s. */
+  imageHeatmap: req<HeatmapInfo>()(z.object({ runId: id.optional(), imageId: id, className: className.optional() }).strict()),
   /**
    * The advisor, which the wizard and the CLI both ask: scenario, k (scenario 2's freeze boundary),
    * the model's plan choices and why, from the project's labelled images, the model (default: the

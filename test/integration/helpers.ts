@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { ExportRequest, ExportResult } from '../../src/shared/api';
 import { exportRequestSchema } from '../../src/shared/api';
 import type { ImportReport, ImportRequestInput } from '../../src/shared/domain';
@@ -18,9 +19,33 @@ import { runExport } from '../../src/main/export/exports';
 import { ProjectStore } from '../../src/main/store/project-store';
 import { savePredictions } from '../../src/main/store/runs';
 import { readCsv } from '../../src/main/media/csv';
+import { expect } from 'vitest';
+import { cli, type CliResult } from '../fixtures/cli';
 import { tempDir } from '../fixtures/temp';
 
-export { cli, type CliResult } from '../fixtures/cli';
+export { cli, interruptedCli, type CliResult } from '../fixtures/cli';
+
+/** The CLI with the user data folder `home()` (known once beforeAll ran): `run`, and `ok`, which expects exit 0. */
+export function cliRunner(home: () => string): { run: (...args: string[]) => Promise<CliResult>; ok: (...args: string[]) => Promise<CliResult> } {
+  const run = (...args: string[]): Promise<CliResult> => cli(home(), args);
+  const ok = async (...args: string[]): Promise<CliResult> => {
+    const r = await run(...args);
+    expect(r.code, r.err).toBe(0);
+    return r;
+  };
+  return { run, ok };
+}
+
+/** Whether the project in `dir` has a running job of `kind` (with a progress message starting with `message`, when given). */
+export function jobRunning(dir: string, kind: string, message = ''): boolean {
+  const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+  try {
+    const row = db.prepare("SELECT message FROM jobs WHERE kind = ? AND state = 'running'").get(kind) as { message: string | null } | undefined;
+    return row !== undefined && (row.message ?? '').startsWith(message);
+  } finally {
+    db.close();
+  }
+}
 
 // ---------------------------------------------------------------- folders and stores
 

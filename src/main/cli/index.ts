@@ -21,6 +21,7 @@ import { exportCommands } from './export';
 import { modelCommands } from './models';
 import { trainingCommands } from './training';
 import { auditCommands } from './audit';
+import { explainCommands } from './explain';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'bad_request',
@@ -103,6 +104,7 @@ export const commands: Command[] = [
   ...modelCommands,
   ...trainingCommands,
   ...auditCommands,
+  ...explainCommands,
   ...exportCommands,
   {
     name: 'serve',

@@ -14,6 +14,7 @@ import { classify, EngineJobError, getModel, predict, runScenario1 } from './sce
 import { runFinetune } from './scenario-finetune';
 import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
+import { gradCam } from './grad-cam';
 import { embeddingMapOfSource, labelNextRetrain, neighbours, outOfSample } from './audit-methods';
 import {
   engineMethods,
@@ -68,6 +69,7 @@ const handlers: Handlers = {
   },
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
   predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
+  gradCam: (params, { signal, emit }) => gradCam(params, signal, emit),
   exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
   outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),
   featureNeighbours: (params, { signal, emit }) => neighbours(params, signal, emit),

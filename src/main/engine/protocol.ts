@@ -148,6 +148,26 @@ export interface PredictResult {
   items: { imageId?: number; path: string; probabilities: number[] }[];
 }
 
+/** An image to explain; its content hash keys the run's Grad-CAM cache. */
+export interface ExplainItem {
+  path: string;
+  hash: string;
+}
+
+export interface GradCamResult {
+  classNames: string[];
+  /** The layer whose feature map is explained, and its grid (rows, columns). */
+  layer: string;
+  height: number;
+  width: number;
+  /**
+   * Per item: the run's class probabilities, the class explained and its map (height x width cells,
+   * row-major, >= 0, over the centre square the network saw). A failed item has no probabilities,
+   * classIndex -1 and an empty map.
+   */
+  items: { path: string; probabilities: number[]; classIndex: number; map: Float32Array }[];
+}
+
 export interface EngineStats {
   pid: number;
   maxRssBytes: number;
@@ -180,6 +200,8 @@ export const engineMethods = {
   /** Similarity of labelled images to the pretrained data (a sample per class; features cached as scenario 1's). */
   estimateSimilarity: method<{ modelDir: string; modelId: string; classNames: string[]; items: SimilarityItem[]; cacheDir?: string }, SimilarityEstimate>(),
   predict: method<{ runDir: string; items: PredictItem[]; cacheDir?: string }, PredictResult>(),
+  /** Grad-CAM maps of a run for images: the predicted class's, or `classIndex`'s (cached in the run's folder). */
+  gradCam: method<{ runDir: string; items: ExplainItem[]; classIndex?: number }, GradCamResult>(),
   /** A run's whole classifier written as one ONNX file `out` (model export). */
   exportOnnx: method<{ runDir: string; out: string }, { bytes: number; nodes: number; inputSize: number; classes: number }>(),
   /**

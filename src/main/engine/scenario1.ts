@@ -341,7 +341,9 @@ export async function classify(modelDir: string, imagePaths: string[], topK = 5,
   return out;
 }
 
-interface RunJson {
+/** What prediction and explanation read of a run's run.json. */
+export interface RunJson {
+  scenario?: number;
   modelId: string;
   modelDir: string;
   cutLayer: string;
@@ -354,9 +356,19 @@ interface RunJson {
   featureDim: number;
   /** 'model' (scenarios 2-4): the whole trained classifier is runDir/model, there is no separate head. */
   classifier?: 'model';
+  /** When the run's model was saved (a resumed run saves again: caches of its outputs key on it). */
+  savedAt?: string;
 }
 
-async function loadSaved(dir: string): Promise<tf.LayersModel> {
+export async function readRunJson(runDir: string): Promise<RunJson> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(runDir, 'run.json'), 'utf8')) as RunJson;
+  } catch {
+    throw new EngineJobError('RUN_NOT_FOUND', `No trained model in ${runDir} (run.json is missing or unreadable).`);
+  }
+}
+
+export async function loadSaved(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(folderIOHandler(await readModelFolder(dir)));
 }
 
@@ -372,12 +384,7 @@ export async function predict(
   signal?: AbortSignal,
   emit: (e: EngineEvent) => void = () => undefined,
 ): Promise<PredictResult> {
-  let run: RunJson;
-  try {
-    run = JSON.parse(await fs.readFile(path.join(runDir, 'run.json'), 'utf8')) as RunJson;
-  } catch {
-    throw new EngineJobError('RUN_NOT_FOUND', `No trained model in ${runDir} (run.json is missing or unreadable).`);
-  }
+  const run = await readRunJson(runDir);
   const k = run.classNames.length;
   const whole = run.classifier === 'model' ? await loadSaved(path.join(runDir, 'model')) : null;
   const head = whole ? null : await loadSaved(path.join(runDir, 'head'));

@@ -34,6 +34,7 @@ import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import { RecentProjects } from './recent-projects';
 import { predictableRun, predictImages } from '../training/predict-images';
+import { explainImages, imageHeatmap } from '../training/explain-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { adviseForProject } from '../scenarios/advise-project';
@@ -593,6 +594,24 @@ export class Studio implements StudioHandlers {
         this.changed('runs', 'images');
       }
     });
+  }
+
+  /** A finished run: the one asked for, else the latest succeeded. */
+  private finishedRun(runId: number | undefined): { id: number; classNames: string[] } {
+    const store = this.store();
+    const id = runId ?? runs.latestSucceededRun(store.db)?.id;
+    if (id === undefined) throw new StudioError('bad_input', 'There is no finished run: train a model first.', 'runId');
+    return predictableRun(store, id);
+  }
+
+  async explainImages(input: ParsedInput<'explainImages'>): Promise<JobInfo<'explain'>> {
+    const store = this.store();
+    const run = this.finishedRun(input.runId);
+    return this.startJob('explain', (ctx) => explainImages(store, this.engine(), run, input, ctx));
+  }
+
+  async imageHeatmap(input: ParsedInput<'imageHeatmap'>): Promise<RequestOutput<'imageHeatmap'>> {
+    return imageHeatmap(this.store(), this.engine(), this.finishedRun(input.runId), input.imageId, input.className);
   }
 
   async advise(input: ParsedInput<'advise'>): Promise<AdviceInfo> {

@@ -3,16 +3,18 @@
  * confidence): a confusion-matrix cell, the misclassified or top-loss images, or the label
  * suggestions, or the test set under review before export. Labels are fixed on the spot with the
  * gallery's keys (1–9 label, 0 unlabel, into the gallery's undo history); in suggestion mode
- * Enter accepts the model's class.
+ * Enter accepts the model's class. Where `explain` is on, E (or a tile's heatmap button) opens the
+ * image with the run's Grad-CAM heatmap over it.
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { ActionIcon, Group, Stack, Text, Tooltip } from '@mantine/core';
+import { ActionIcon, Group, Modal, Stack, Text, Tooltip } from '@mantine/core';
 import type { RequestInput } from '../../shared/api';
 import type { ClassInfo, PredictionRow } from '../../shared/domain';
 import { fileUrl } from '../api/client';
 import * as bulk from '../api/bulk';
 import { useQuery } from '../api/hooks';
 import { ErrorText } from './ErrorText';
+import { HeatmapPreview } from './HeatmapPreview';
 import { applyLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
 import { recordChange } from './label-history';
 import { Tile, TileGrid, useTileActions, type TileGridHandle } from './TileGrid';
@@ -33,7 +35,23 @@ export async function acceptPredictions(input: RequestInput<'acceptSuggestions'>
 /** fix: labelled images, a prediction that differs from the label is a mistake; suggest: unlabelled images, Enter accepts; review: test images, a label given overrides the prediction. */
 export type GridMode = 'fix' | 'suggest' | 'review';
 
-function PredictionTile({ index, row, cls, focused, onFocus, mode }: { index: number; row: PredictionRow; cls: ClassInfo | undefined; focused: boolean; onFocus: () => void; mode: GridMode }) {
+function PredictionTile({
+  index,
+  row,
+  cls,
+  focused,
+  onFocus,
+  mode,
+  onExplain,
+}: {
+  index: number;
+  row: PredictionRow;
+  cls: ClassInfo | undefined;
+  focused: boolean;
+  onFocus: () => void;
+  mode: GridMode;
+  onExplain?: (() => void) | undefined;
+}) {
   const differs = row.className !== null && row.className.toLowerCase() !== row.predictedName.toLowerCase();
   const overridden = mode === 'review' && differs;
   const wrong = differs && !overridden;
@@ -72,12 +90,44 @@ function PredictionTile({ index, row, cls, focused, onFocus, mode }: { index: nu
           loss {row.loss.toFixed(2)} · {row.top.slice(1).map((t) => `${t.name} ${Math.round(100 * t.p)}%`).join(', ')}
         </Text>
       )}
+      {onExplain && (
+        <Text
+          component="button"
+          size="10px"
+          c="blue"
+          tabIndex={-1}
+          style={{ background: 'none', border: 'none', padding: 0, cursor: 'pointer' }}
+          onClick={(e) => {
+            e.stopPropagation();
+            onExplain();
+          }}
+          data-testid="pred-explain"
+        >
+          Why? (E)
+        </Text>
+      )}
     </Tile>
   );
 }
 
-export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-grid', emptyText = 'No images here.' }: { filter: PredictionFilter; classes: ClassInfo[]; mode?: GridMode; testId?: string; emptyText?: string }) {
+export function PredictionGrid({
+  filter,
+  classes,
+  mode = 'fix',
+  testId = 'pred-grid',
+  emptyText = 'No images here.',
+  explain = false,
+}: {
+  filter: PredictionFilter;
+  classes: ClassInfo[];
+  mode?: GridMode;
+  testId?: string;
+  emptyText?: string;
+  /** Offer each image's Grad-CAM heatmap (E, or the tile's button). */
+  explain?: boolean;
+}) {
   const [page, setPage] = useState(0);
+  const [explained, setExplained] = useState<PredictionRow | null>(null);
   const grid = useRef<TileGridHandle>(null);
   const { notice, error, run, digit } = useTileActions(grid);
   const history = useLabelHistory();
@@ -99,6 +149,10 @@ export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-g
     if (digit(e.key, classes, (cls) => run(applyLabels([row.imageId], cls.id).then(() => `${row.fileName} labelled ${cls.name}`)))) return true;
     if (isUnlabelKey(e.key)) {
       run(applyLabels([row.imageId], null).then(() => `${row.fileName} unlabelled`));
+      return true;
+    }
+    if (explain && (e.key === 'e' || e.key === 'E')) {
+      setExplained(row);
       return true;
     }
     if (e.key === 'Enter' && mode === 'suggest') {
@@ -132,7 +186,17 @@ export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-g
         onKey={onKey}
         statusBefore={`${total} image${total === 1 ? '' : 's'} · `}
         status={notice ? ` · ${notice}` : ''}
-        render={(r, i, focused, focus) => <PredictionTile index={i} row={r} cls={r.className ? classByName.get(r.className.toLowerCase()) : undefined} focused={focused} mode={mode} onFocus={focus} />}
+        render={(r, i, focused, focus) => (
+          <PredictionTile
+            index={i}
+            row={r}
+            cls={r.className ? classByName.get(r.className.toLowerCase()) : undefined}
+            focused={focused}
+            mode={mode}
+            onFocus={focus}
+            onExplain={explain ? () => setExplained(r) : undefined}
+          />
+        )}
         aside={
           <Group gap="xs">
             <Tooltip label="Undo labelling (Ctrl+Z)">
@@ -141,11 +205,14 @@ export function PredictionGrid({ filter, classes, mode = 'fix', testId = 'pred-g
               </ActionIcon>
             </Tooltip>
             <Text size="xs" c="dimmed">
-              arrows · 1–9 label ({classes.slice(0, 9).map((c, i) => `${i + 1} ${c.name}`).join(', ')}) · 0 unlabel{mode === 'suggest' ? ' · Enter accept' : ''} · Ctrl+Z undo
+              arrows · 1–9 label ({classes.slice(0, 9).map((c, i) => `${i + 1} ${c.name}`).join(', ')}) · 0 unlabel{mode === 'suggest' ? ' · Enter accept' : ''}{explain ? ' · E heatmap' : ''} · Ctrl+Z undo
             </Text>
           </Group>
         }
       />
+      <Modal opened={explained !== null} onClose={() => setExplained(null)} title={explained ? `Why ${explained.predictedName}? ${explained.fileName}` : ''} size="auto" data-testid="explain-modal">
+        {explained && <HeatmapPreview runId={filter.runId} imageId={explained.imageId} fileName={explained.fileName} />}
+      </Modal>
     </Stack>
   );
 }

@@ -4,26 +4,19 @@
  * JSON, exit codes 0 / 2 / 1, Ctrl-C cancels and stores nothing; and a project made before the
  * audit existed (schema 3) is migrated and fingerprinted by its first audit.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { writeDigits } from '../../fixtures/digits';
-import { MODEL_025, ROOT } from '../../fixtures/assets';
-import { cli, readCsvFile, removeTempDirs, tempDir, type CliResult } from '../helpers';
+import { MODEL_025 } from '../../fixtures/assets';
+import { cliRunner, interruptedCli, jobRunning, readCsvFile, removeTempDirs, tempDir } from '../helpers';
 
 let home: string;
 let root: string;
 let dir: string;
-const run = (...args: string[]): Promise<CliResult> => cli(home, args);
-
-async function ok(...args: string[]): Promise<CliResult> {
-  const r = await run(...args);
-  expect(r.code, r.err).toBe(0);
-  return r;
-}
+const { run, ok } = cliRunner(() => home);
 
 beforeAll(async () => {
   home = tempDir('ts-audit-cli-home-');
@@ -97,27 +90,10 @@ describe('transfer-studio audit', () => {
     const before = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
     const latest = (before.prepare('SELECT MAX(id) AS id FROM audits').get() as { id: number }).id;
     before.close();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/cli/index.ts'), 'audit', dir, '--folds', '5', '--json'], {
-      env: { ...process.env, TRANSFER_STUDIO_HOME: home },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    const exited = new Promise<number | null>((r) => child.once('close', r));
     // Interrupt once the job is training its folds (its progress is saved as it goes).
-    const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
-    try {
-      for (let i = 0; i < 600; i++) {
-        const job = db.prepare("SELECT message FROM jobs WHERE kind = 'audit' AND state = 'running'").get() as { message: string | null } | undefined;
-        if (job?.message?.startsWith('Out-of-sample')) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } finally {
-      db.close();
-    }
-    child.kill('SIGINT');
-    expect(await exited).toBe(1);
-    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toMatchObject({ ok: false, error: { code: 'cancelled' } });
+    const r = await interruptedCli(home, ['audit', dir, '--folds', '5', '--json'], () => jobRunning(dir, 'audit', 'Out-of-sample'));
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ ok: false, error: { code: 'cancelled' } });
     const after = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
     expect((after.prepare('SELECT MAX(id) AS id FROM audits').get() as { id: number }).id).toBe(latest);
     expect(after.prepare("SELECT state FROM jobs WHERE kind = 'audit' ORDER BY created_at DESC LIMIT 1").pluck().get()).toBe('cancelled');

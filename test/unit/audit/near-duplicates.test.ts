@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterPairs, findNearDuplicates, pixelSimilarity, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { clusterPairs, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import type { GreyThumb } from '../../../src/main/media/perceptual-hash';
 
 /** A smooth random texture (sums of seeded sinusoids), 28x28. */
@@ -39,6 +39,37 @@ describe('pixel similarity', () => {
   });
 });
 
+/** Contrast and brightness lowered. */
+function darker(t: GreyThumb): GreyThumb {
+  return { ...t, pixels: Uint8Array.from(t.pixels, (v) => Math.round(v * 0.7 + 10)) };
+}
+
+/** Mirrored left to right. */
+function mirrored(t: GreyThumb): GreyThumb {
+  const pixels = new Uint8Array(t.pixels.length);
+  for (let y = 0; y < t.height; y++) for (let x = 0; x < t.width; x++) pixels[y * t.width + x] = t.pixels[y * t.width + (t.width - 1 - x)]!;
+  return { ...t, pixels };
+}
+
+/** The centre (1 - 2 * share) of each side, resized back to the full size (bilinear): a cropped copy. */
+function cropped(t: GreyThumb, share: number): GreyThumb {
+  const pixels = new Uint8Array(t.pixels.length);
+  const w = t.width;
+  const m = share * w;
+  const k = (w - 2 * m) / w;
+  const at = (x: number, y: number) => t.pixels[Math.min(w - 1, y) * w + Math.min(w - 1, x)]!;
+  for (let y = 0; y < t.height; y++) {
+    for (let x = 0; x < w; x++) {
+      const fx = m + (x + 0.5) * k - 0.5;
+      const fy = m + (y + 0.5) * k - 0.5;
+      const [x0, y0] = [Math.floor(fx), Math.floor(fy)];
+      const [ax, ay] = [fx - x0, fy - y0];
+      pixels[y * w + x] = Math.round((at(x0, y0) * (1 - ax) + at(x0 + 1, y0) * ax) * (1 - ay) + (at(x0, y0 + 1) * (1 - ax) + at(x0 + 1, y0 + 1) * ax) * ay);
+    }
+  }
+  return { ...t, pixels };
+}
+
 describe('near-duplicate clusters', () => {
   const pair = (a: number, b: number): DuplicatePair => ({ a, b, hamming: 0, cosine: null, pixel: 1, shift: false });
 
@@ -75,6 +106,40 @@ describe('near-duplicate clusters', () => {
     expect(r?.pairs[1]?.cosine).toBe(0.9);
     expect(r?.clusters).toHaveLength(1);
     expect(r?.clusters[0]).toMatchObject({ members: [0, 1, 2], leak: true });
+  });
+
+  it('finds mirrored copies among close feature neighbours, with every score reported; not other images', async () => {
+    const a = texture(1);
+    const thumbs = [a, mirrored(a), darker(mirrored(a)), texture(2), texture(5), cropped(a, 0.05)];
+    const hashes = ['0123456789abcdef', 'fedcba9876543210', '00000000ffffffff', 'ffffffff00000000', 'f0f0f0f0f0f0f0f0', '0f0f0f0f0f0f0f0f'];
+    const featurePairs = [
+      { a: 0, b: 1, cosine: 0.97 },
+      { a: 0, b: 2, cosine: 0.96 },
+      { a: 0, b: 3, cosine: 0.95 },
+      { a: 3, b: 4, cosine: 0.94 },
+      { a: 0, b: 5, cosine: 0.93 },
+    ];
+    const scores: CandidateScore[] = [];
+    const r = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { onScore: (s) => scores.push(s) } });
+    expect(r?.pairs.map((p) => [p.a, p.b])).toEqual([
+      [0, 1],
+      [0, 2],
+    ]);
+    expect(scores).toHaveLength(5);
+    for (const s of scores) expect(s.aligned).toBeLessThan(0.98);
+    expect(scores.find((s) => s.a === 3 && s.b === 4)!.transformed).toBeLessThan(0.9);
+    // A cropped copy is seen by the zoom search, below the measured operating point (where different
+    // garments would pass too); a lower threshold takes it.
+    expect(scores.find((s) => s.b === 5)!.transformed).toBeGreaterThan(0.97);
+    const lower = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 0.97 } });
+    expect(lower?.pairs.map((p) => [p.a, p.b])).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 5],
+    ]);
+    // Without the search (its threshold out of reach) only an aligned or shifted copy passes: none here.
+    const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2 } });
+    expect(off?.pairs).toEqual([]);
   });
 
   it('stops when cancelled and refuses pairs outside the images', async () => {

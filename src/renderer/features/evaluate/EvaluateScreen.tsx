@@ -95,7 +95,7 @@ function Overview({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
             </Text>
             <CloseButton aria-label="Close the cell's images" onClick={() => setCell(null)} />
           </Group>
-          <PredictionGrid filter={{ runId: run.id, trueIndex: cell[0], predictedIndex: cell[1], split: 'val' }} classes={classes} testId="cell-grid" emptyText="No images in this cell (labels may have been fixed since the run)." />
+          <PredictionGrid filter={{ runId: run.id, trueIndex: cell[0], predictedIndex: cell[1], split: 'val' }} classes={classes} testId="cell-grid" explain emptyText="No images in this cell (labels may have been fixed since the run)." />
         </Card>
       )}
     </Stack>
@@ -118,12 +118,13 @@ function Mistakes({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
         data-testid="mistakes-view"
       />
       <Text size="xs" c="dimmed">
-        Highest loss first: the images the model found most surprising, often wrong labels. Fix one with 1–9 (0 unlabels).
+        Highest loss first: the images the model found most surprising, often wrong labels. Fix one with 1–9 (0 unlabels); E shows what the model looked at.
       </Text>
       <PredictionGrid
         filter={view === 'wrong' ? { runId: run.id, wrongOnly: true, sort: 'loss' } : { runId: run.id, sort: 'loss', split: 'val' }}
         classes={classes}
         testId="mistakes-grid"
+        explain
         emptyText="No misclassified images among the run's predictions."
       />
     </Stack>
