@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
 import { filePath, predictionQuerySchema, type PredictionRow } from './domain';
+import { MODEL_ID_RULE, modelIdProblem } from './domain';
 import {
   CLUSTER_FILTERS,
   DEFAULT_AUDIT_FOLDS,
@@ -326,7 +327,13 @@ export const requests = {
     z
       .object({
         dir,
-        id: z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, . _ - only').optional(),
+        id: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = modelIdProblem(v);
+            if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a model id: ${problem} (${MODEL_ID_RULE})` });
+          })
+          .optional(),
         replace: z.boolean().default(false),
         preprocessing: z.enum(PREPROCESSING_MODES).optional(),
       })

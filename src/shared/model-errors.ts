@@ -23,7 +23,11 @@ export type ModelErrorCode =
   | 'MODEL_NOT_KERAS'
   | 'MODEL_UNKNOWN_ARCHITECTURE'
   | 'MODEL_WEIGHTS_MISMATCH'
-  | 'MODEL_HASH_MISMATCH';
+  | 'MODEL_HASH_MISMATCH'
+  // A file of the model that is not what it claims: a link leading out of its folder, a FIFO, a device.
+  | 'MODEL_FILE_REFUSED'
+  // What the topology declares cannot be: more parameters than the file holds bytes, more than the engine's memory.
+  | 'MODEL_TOO_LARGE';
 
 export class ModelError extends Error {
   override readonly name = 'ModelError';

@@ -168,13 +168,14 @@ export async function main(argv: string[]): Promise<number> {
     return fail(2, { code: 'bad_request', message: `unknown command "${words.join(' ')}".\n${usage()}` });
   }
   let studio: Studio | undefined;
-  // SIGINT and SIGTERM end a command cleanly: its jobs are cancelled, it returns, and the finally
-  // below disposes the Studio (engine stopped, database closed). A second signal exits at once.
+  // SIGINT and SIGTERM end a command cleanly: its jobs and a model import are cancelled, it
+  // returns, and the finally below disposes the Studio (engine stopped, database closed). A
+  // second signal exits at once.
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) process.exit(signal === 'SIGINT' ? 130 : 143);
     signalled = true;
-    void studio?.jobs.cancelAll();
+    void studio?.cancelAll();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

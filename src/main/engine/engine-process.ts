@@ -3,7 +3,8 @@
  * the host as a forked Node child (process.send / process.on('message')) or as an Electron
  * utilityProcess (process.parentPort); speaks the protocol in protocol.ts. Calls run one at a
  * time in arrival order; a 'cancel' aborts the AbortSignal of its call. When the parent goes
- * away the process exits (the wasm thread pool would otherwise keep it alive).
+ * away the process exits (the wasm thread pool would otherwise keep it alive): on 'disconnect',
+ * or through the watchdog thread when the main thread is too busy to see that event.
  */
 import { initBackend } from './backend';
 import * as tf from '@tensorflow/tfjs';
@@ -16,6 +17,7 @@ import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
 import { gradCam } from './grad-cam';
 import { embeddingMapOfSource, labelNextRetrain, neighbours, outOfSample } from './audit-methods';
+import { watchParent } from './parent-watchdog';
 import {
   engineMethods,
   isEngineMethod,
@@ -133,4 +135,5 @@ function onMessage(raw: unknown): void {
 if (parentPort) parentPort.on('message', (e) => onMessage(e.data));
 else process.on('message', onMessage);
 process.on('disconnect', () => process.exit(0));
+watchParent();
 send({ kind: 'ready', pid: process.pid });

@@ -5,8 +5,8 @@
  * kept for the backward pass, plus their gradients), and halved until it fits the budget. A step
  * that still fails with an allocation error halves the batch again (backends that throw cleanly).
  */
-import os from 'node:os';
 import type { BackendInfo } from '../../shared/domain';
+import { engineBudgetBytes } from '../../shared/node/memory-budget';
 
 /**
  * Float32 tensors alive per activation element in one training step (conv out, BatchNorm's affine
@@ -25,9 +25,7 @@ export function stepBytesPerImage(elements: number, inputElements: number): numb
 
 /** What the engine may spend on one step: most of the wasm heap, or half the machine's memory. */
 export function defaultBudgetBytes(backend: BackendInfo['name']): number {
-  const wasmHeap = 4 * 1024 ** 3;
-  if (backend === 'wasm') return wasmHeap * 0.75;
-  return Math.min(os.totalmem() / 2, 16 * 1024 ** 3);
+  return engineBudgetBytes(backend);
 }
 
 export interface BatchFit {

@@ -11,6 +11,7 @@ import { ModelError } from '../../shared/model-errors';
 import { folderIOHandler, readModelFolder } from '../../shared/node/model-folder';
 import { readInstalledMeta } from '../../shared/node/installed-model';
 import { readTeachable, TEACHABLE_FEATURES_LAYER } from '../../shared/node/teachable';
+import { engineBudgetBytes } from '../../shared/node/memory-budget';
 import { tensorsFromOutputs } from './frozen/plan';
 import { loadKerasModel } from './keras/load';
 // eslint-disable-next-line no-restricted-imports -- the plan builder moves to src/shared/ (issue 20 item 5), then this goes
@@ -40,7 +41,7 @@ export async function loadLayersModel(dir: string): Promise<LoadedModel> {
     const weightBytes = fs.statSync(path.join(dir, meta.file)).size;
     return { dir, name: meta.name, weightBytes, model, preprocessing: meta.preprocessing ?? 'tf', teachable: null };
   }
-  const folder = await readModelFolder(dir);
+  const folder = await readModelFolder(dir, { budgetBytes: engineBudgetBytes(tf.getBackend()) });
   try {
     const model = await tf.loadLayersModel(folderIOHandler(folder));
     return { dir: folder.dir, name: folder.modelName, weightBytes: folder.weightBytes, model, preprocessing: meta?.preprocessing ?? 'tf', teachable: readTeachable(dir) };

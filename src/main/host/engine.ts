@@ -27,6 +27,8 @@ const STUDIO_CODE: Record<EngineErrorCode, ErrorCode> = {
   MODEL_UNKNOWN_ARCHITECTURE: 'bad_model',
   MODEL_WEIGHTS_MISMATCH: 'bad_model',
   MODEL_HASH_MISMATCH: 'bad_model',
+  MODEL_FILE_REFUSED: 'bad_model',
+  MODEL_TOO_LARGE: 'bad_model',
   DOWNLOAD_FAILED: 'download_failed',
   CHECKSUM_MISMATCH: 'download_failed',
   UNKNOWN_CATALOG_MODEL: 'not_found',

@@ -98,6 +98,7 @@ export class Studio implements StudioHandlers {
   private readonly training: TrainingService;
   readonly models: ModelLibrary;
   private engineInstance: StudioEngine | undefined;
+  private readonly modelImports = new Set<AbortController>();
 
   constructor(readonly options: StudioOptions) {
     this.recent = new RecentProjects(options.userDataDir);
@@ -644,19 +645,41 @@ export class Studio implements StudioHandlers {
   }
 
   async importModel(input: ParsedInput<'importModel'>): Promise<InstalledModelInfo> {
-    const m = await this.models.importPath(input.dir, {
-      ...(input.id !== undefined ? { id: input.id } : {}),
-      replace: input.replace,
-      ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
-      ...(this.options.engine ? { validate: this.validateModel } : {}),
-    });
-    this.changed('models');
-    return m;
+    // A request, not a job, but cancelAll (Ctrl-C) stops it too: the engine's validation is
+    // cancelled (a busy engine restarted after its grace) and nothing is installed.
+    const controller = new AbortController();
+    this.modelImports.add(controller);
+    const cancelled = (): StudioError => new StudioError('cancelled', 'The model import was cancelled; nothing was installed.');
+    const validate = async (dir: string): Promise<{ params: number; inputSize: number | null; layers: number }> => {
+      const v = await this.validateModel(dir, controller.signal).catch((err: unknown) => {
+        throw controller.signal.aborted ? cancelled() : err; // the engine stopped for the cancel
+      });
+      if (controller.signal.aborted) throw cancelled();
+      return v;
+    };
+    try {
+      const m = await this.models.importPath(input.dir, {
+        ...(input.id !== undefined ? { id: input.id } : {}),
+        replace: input.replace,
+        ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
+        ...(this.options.engine ? { validate } : {}),
+      });
+      this.changed('models');
+      return m;
+    } finally {
+      this.modelImports.delete(controller);
+    }
+  }
+
+  /** Cancels every job and every model import in flight (a CLI's Ctrl-C). */
+  async cancelAll(): Promise<void> {
+    for (const c of this.modelImports) c.abort();
+    await this.jobs.cancelAll();
   }
 
   /** A model is installed only once the engine has built it (a Keras file's weights checked layer by layer). */
-  private readonly validateModel = async (dir: string): Promise<{ params: number; inputSize: number | null; layers: number }> => {
-    const info = await this.inspectModelDir(dir);
+  private readonly validateModel = async (dir: string, signal?: AbortSignal): Promise<{ params: number; inputSize: number | null; layers: number }> => {
+    const info = await this.inspectModelDir(dir, signal);
     return { params: info.params, inputSize: typeof info.inputShape[0] === 'number' && info.inputShape[0] > 0 ? info.inputShape[0] : null, layers: info.layers.length };
   };
 
@@ -688,7 +711,7 @@ export class Studio implements StudioHandlers {
   }
 
   /** The engine answers a broken model folder with a typed bad_model error (host/engine.ts). */
-  private inspectModelDir(dir: string): Promise<ModelInspection> {
-    return this.engine().call('inspectModel', { modelDir: dir });
+  private inspectModelDir(dir: string, signal?: AbortSignal): Promise<ModelInspection> {
+    return this.engine().call('inspectModel', { modelDir: dir }, signal ? { signal } : {});
   }
 }

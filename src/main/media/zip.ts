@@ -1,7 +1,7 @@
 /**
  * Safe extraction of a .zip into a folder inside the project. Entries whose names would leave
- * the folder (zip-slip: "../", absolute paths, drive letters), symbolic links and encrypted
- * entries are skipped and reported. Against zip bombs: every entry's compression ratio is checked
+ * the folder (zip-slip: "../", absolute paths, drive letters) or are too long for a file system,
+ * symbolic links and encrypted entries are skipped and reported (a long name shortened). Against zip bombs: every entry's compression ratio is checked
  * (one over the limit is skipped), the sizes of what would be extracted are added up from the
  * central directory before anything is written and refused past the limit or the free disk space,
  * and yauzl checks every entry's real size against its declared one while it streams.
@@ -91,10 +91,23 @@ function openStream(zf: yauzl.ZipFile, e: yauzl.Entry): Promise<NodeJS.ReadableS
   return new Promise((resolve, reject) => zf.openReadStream(e, (err, s) => (err || !s ? reject(err ?? new Error('no stream')) : resolve(s))));
 }
 
+/** File systems take names of 255 bytes per part (ext4, APFS, NTFS in UTF-16 units), paths of a few thousand. */
+const MAX_NAME_PART_BYTES = 255;
+const MAX_NAME_CHARS = 1024;
+/** What a report shows of a long entry name (never the whole of a hostile one). */
+const SHOWN_NAME_CHARS = 120;
+
+/** An entry's name as reports show it: whole when short, else its start and its length. */
+export function shownEntryName(name: string): string {
+  return name.length <= SHOWN_NAME_CHARS ? name : `${name.slice(0, SHOWN_NAME_CHARS)}... (${name.length} characters)`;
+}
+
 /** Decoded entry name, or a reason to skip it. */
 function entryName(e: yauzl.Entry): { name: string } | { name: string; reason: string } {
   const raw = e.fileName as unknown as Buffer;
   const name = yz.getFileNameLowLevel(e.generalPurposeBitFlag, raw, e.extraFields as unknown[], false);
+  if (name.length > MAX_NAME_CHARS || name.split('/').some((part) => Buffer.byteLength(part) > MAX_NAME_PART_BYTES))
+    return { name, reason: `name of ${name.length} characters is too long for a file system; skipped` };
   const why = yz.validateFileName(name);
   if (why !== null || name.split('/').includes('..') || path.isAbsolute(name) || /^[A-Za-z]:/.test(name))
     return { name, reason: 'path leaves the extraction folder (zip-slip); skipped' };
@@ -110,16 +123,16 @@ function isSymlink(e: yauzl.Entry): boolean {
 /** What to do with an entry: extract it (under `name`), skip it with a reason, or pass over it silently (folders, OS clutter). */
 type Verdict = { extract: string } | { skip: string; reason: string } | { ignore: true };
 
-function verdict(e: yauzl.Entry, maxRatio: number): Verdict {
+function verdict(e: yauzl.Entry, maxRatio: number, include: (name: string) => boolean): Verdict {
   const n = entryName(e);
-  if ('reason' in n) return { skip: n.name, reason: n.reason };
+  if ('reason' in n) return include(n.name) ? { skip: shownEntryName(n.name), reason: n.reason } : { ignore: true };
   const name = n.name;
-  if (name.endsWith('/') || name.split('/').some((part) => isJunkName(part))) return { ignore: true };
+  if (name.endsWith('/') || name.split('/').some((part) => isJunkName(part)) || !include(name)) return { ignore: true };
   if (isSymlink(e)) return { skip: name, reason: 'symbolic link in the zip; skipped' };
   if (e.isEncrypted()) return { skip: name, reason: 'encrypted entry; skipped' };
   const ratio = e.uncompressedSize / Math.max(1, e.compressedSize);
   if (e.uncompressedSize > SMALL_ENTRY && ratio > maxRatio)
-    return { skip: name, reason: `compression ratio ${Math.round(ratio)}:1 is too high (zip bomb?); skipped` };
+    return { skip: name, reason: `compression ratio ${Math.round(ratio)}:1 is too high (more than ${maxRatio}:1; zip bomb?); skipped` };
   return { extract: name };
 }
 
@@ -138,12 +151,12 @@ const gb = (n: number): string => `${(n / 1024 ** 3).toFixed(1)} GB`;
  * Adds up what would be extracted, from the central directory alone (nothing is written), and
  * refuses the zip when that is over the limit or more than the disk has free.
  */
-async function checkTotal(file: string, dest: string, limits: ZipLimits): Promise<void> {
+async function checkTotal(file: string, dest: string, limits: ZipLimits, include: (name: string) => boolean): Promise<void> {
   const zf = await openZip(file);
   try {
     let total = 0;
     for (let e = await readNext(zf, file); e !== null; e = await readNext(zf, file)) {
-      const v = verdict(e, limits.maxRatio);
+      const v = verdict(e, limits.maxRatio, include);
       if ('extract' in v) total += e.uncompressedSize;
     }
     const free = freeBytes(dest) - DISK_RESERVE;
@@ -167,15 +180,22 @@ async function readNext(zf: yauzl.ZipFile, file: string): Promise<yauzl.Entry | 
 export async function extractZip(
   file: string,
   dest: string,
-  opts: { signal?: AbortSignal; limits?: Partial<ZipLimits>; onProgress?: (done: number, total: number) => void } = {},
+  opts: {
+    signal?: AbortSignal;
+    limits?: Partial<ZipLimits>;
+    onProgress?: (done: number, total: number) => void;
+    /** Only the entries named so are extracted (and checked); the others are passed over silently. */
+    include?: (name: string) => boolean;
+  } = {},
 ): Promise<ZipResult> {
   const limits = { ...DEFAULT_ZIP_LIMITS, ...opts.limits };
+  const include = opts.include ?? (() => true);
   fs.mkdirSync(dest, { recursive: true });
   const zf = await openZip(file);
   try {
     if (zf.entryCount > limits.maxEntries)
       throw new StudioError('bad_input', `${path.basename(file)} has ${zf.entryCount} entries (the limit is ${limits.maxEntries}); refused.`, 'source');
-    await checkTotal(file, dest, limits);
+    await checkTotal(file, dest, limits, include);
     const destReal = fs.realpathSync(dest);
     const skipped: ZipSkipped[] = [];
     let extracted = 0;
@@ -184,7 +204,7 @@ export async function extractZip(
       index++;
       opts.onProgress?.(index, zf.entryCount);
       if (opts.signal?.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
-      const v = verdict(e, limits.maxRatio);
+      const v = verdict(e, limits.maxRatio, include);
       if ('ignore' in v) continue;
       if ('skip' in v) {
         skipped.push({ file: v.skip, reason: v.reason });
@@ -194,19 +214,21 @@ export async function extractZip(
       const target = path.resolve(destReal, ...name.split('/'));
       const rel = path.relative(destReal, target);
       if (rel.startsWith('..') || path.isAbsolute(rel)) {
-        skipped.push({ file: name, reason: 'path leaves the extraction folder (zip-slip); skipped' });
+        skipped.push({ file: shownEntryName(name), reason: 'path leaves the extraction folder (zip-slip); skipped' });
         continue;
       }
-      fs.mkdirSync(path.dirname(target), { recursive: true });
       try {
+        // In the try: a part that cannot be a folder (a file of that name came first) skips this entry only.
+        fs.mkdirSync(path.dirname(target), { recursive: true });
         const stream = await openStream(zf, e);
         // 'wx': never overwrite (two entries with one name): the second is reported.
         await pipeline(stream, fs.createWriteStream(target, { flags: 'wx' }));
         extracted++;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EEXIST') await fs.promises.rm(target, { force: true });
-        skipped.push({ file: name, reason: code === 'EEXIST' ? 'a second entry with the same name; skipped' : `cannot extract (${(err as Error).message})` });
+        if (code !== 'EEXIST') await fs.promises.rm(target, { force: true }).catch(() => undefined);
+        const why = code === 'EEXIST' ? 'a second entry with the same name' : `cannot extract (${code ?? (err as Error).message})`;
+        skipped.push({ file: shownEntryName(name), reason: `${why}; skipped` });
       }
     }
     return { extracted, skipped };

@@ -11,17 +11,22 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { extractZip } from '../media/zip';
+import { extractZip, type ZipResult } from '../media/zip';
+import { checkUserFile, openUserFile, UserFileError } from '../../shared/node/user-file';
 import { ModelError } from '../../shared/model-errors';
 import { SUPPORTED_LAYER_CLASSES } from '../../shared/node/model-folder';
 import { childGroup, hasAttr, stringAttr, stringListAttr, withH5 } from '../../shared/node/h5';
-import { detectArchitecture, type KerasArchitecture, type KerasConfigLayer } from '../../shared/keras-architectures';
+import { detectArchitecture, type KerasArchitecture } from '../../shared/keras-architectures';
+import { checkTopologySize, configLayers } from '../../shared/topology-size';
+import { engineBudgetBytes } from '../../shared/node/memory-budget';
 
 export type KerasFormat = 'keras-weights' | 'keras-h5' | 'keras-v3';
 
 export interface KerasFileInfo {
   format: KerasFormat;
+  /** The file as it was named (for messages), and resolved (no links, inside its folder: what is read and copied). */
   file: string;
+  realFile: string;
   /** The model's name from its config, else the file's name. */
   name: string;
   /** Full models: the Keras topology (model_config, or config.json). */
@@ -35,27 +40,11 @@ export interface KerasFileInfo {
 
 /** Layer classes the engine builds beyond TensorFlow.js' own (engine/keras/normalization.ts). */
 const EXTRA_LAYER_CLASSES = new Set<string>();
-const CONTAINERS = new Set(['Functional', 'Model', 'Sequential']);
-
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Every layer of a Keras topology, nested models' layers included, with the path of models it sits in. */
-export function configLayers(config: Record<string, unknown>, within = ''): { layer: KerasConfigLayer; path: string }[] {
-  const inner = config['config'];
-  const list = isRecord(inner) ? inner['layers'] : Array.isArray(inner) ? inner : undefined;
-  if (!Array.isArray(list)) return [];
-  const out: { layer: KerasConfigLayer; path: string }[] = [];
-  for (const l of list.filter(isRecord) as unknown as KerasConfigLayer[]) {
-    const name = String(l.config?.['name'] ?? l.name ?? '?');
-    out.push({ layer: l, path: within ? `${within}/${name}` : name });
-    if (CONTAINERS.has(l.class_name)) out.push(...configLayers(l as unknown as Record<string, unknown>, within ? `${within}/${name}` : name));
-  }
-  return out;
-}
 
 /** Refuses a topology with layer classes the studio cannot run, naming each such layer. */
 export function checkLayerClasses(config: Record<string, unknown>, file: string): void {
-  const layers = configLayers(config);
+  const layers = configLayers(config, '', 0, file);
   if (layers.length === 0) throw new ModelError('MODEL_TOPOLOGY_MISSING', `${file} has a model configuration without a layer list.`, { file });
   const bad = layers.filter(({ layer }) => !SUPPORTED_LAYER_CLASSES.has(layer.class_name) && !EXTRA_LAYER_CLASSES.has(layer.class_name));
   if (bad.length > 0) {
@@ -84,15 +73,16 @@ const modelName = (config: Record<string, unknown> | null, file: string): string
 };
 
 /** Reads an HDF5 Keras file: a Keras 2 whole model or a weights-only file (matched to an architecture). */
-async function inspectH5(file: string): Promise<KerasFileInfo> {
-  return withH5(file, (f) => {
+async function inspectH5(file: string, realFile: string): Promise<KerasFileInfo> {
+  return withH5(realFile, (f) => {
     const kerasVersion = stringAttr(f, 'keras_version');
     const configText = stringAttr(f, 'model_config');
     if (configText !== null) {
       const config = parseConfig(configText, file, 'model_config attribute');
       checkLayerClasses(config, file);
+      checkTopologySize(config, file, { bytesPresent: fs.statSync(realFile).size, budgetBytes: engineBudgetBytes() });
       if (!childGroup(f, 'model_weights')) throw new ModelError('MODEL_NOT_KERAS', `${file} has a model_config but no model_weights group: it is not a complete Keras model file.`, { file });
-      return { format: 'keras-h5', file, name: modelName(config, file), config, weightLayers: [], architecture: null, kerasVersion };
+      return { format: 'keras-h5', file, realFile, name: modelName(config, file), config, weightLayers: [], architecture: null, kerasVersion };
     }
     const layerNames = stringListAttr(f, 'layer_names');
     if (layerNames === null) {
@@ -114,16 +104,24 @@ async function inspectH5(file: string): Promise<KerasFileInfo> {
         { file, layers: weightLayers.slice(0, 20) },
       );
     }
-    return { format: 'keras-weights', file, name: modelName(null, file), config: null, weightLayers, architecture, kerasVersion };
+    return { format: 'keras-weights', file, realFile, name: modelName(null, file), config: null, weightLayers, architecture, kerasVersion };
   });
 }
 
-/** Extracts a .keras archive's config.json and model.weights.h5 into `dest` (the zip is read safely, media/zip.ts). */
-export async function extractKerasArchive(file: string, dest: string): Promise<{ configFile: string; weightsFile: string }> {
+/** The entries of a .keras archive the studio reads; anything else in it is never extracted. */
+const KERAS_ENTRIES = new Set(['config.json', 'model.weights.h5', 'metadata.json']);
+
+/**
+ * Extracts a .keras archive's config.json, model.weights.h5 (and metadata.json) into `dest`, read
+ * safely (media/zip.ts): an entry the zip reader refuses (its compression ratio, say) is named
+ * with the reason, not reported as missing. `shownAs`: the file as messages name it.
+ */
+export async function extractKerasArchive(file: string, dest: string, shownAs = file): Promise<{ configFile: string; weightsFile: string }> {
+  let result: ZipResult;
   try {
-    await extractZip(file, dest);
-  } catch {
-    throw new ModelError('MODEL_NOT_KERAS', `${file} is not a Keras 3 .keras archive (it is not a readable zip file).`, { file });
+    result = await extractZip(file, dest, { include: (name) => KERAS_ENTRIES.has(name) });
+  } catch (err) {
+    throw new ModelError('MODEL_NOT_KERAS', `${shownAs} is not a readable Keras 3 .keras archive: ${(err as Error).message}`, { file: shownAs });
   }
   const configFile = path.join(dest, 'config.json');
   const weightsFile = path.join(dest, 'model.weights.h5');
@@ -131,17 +129,20 @@ export async function extractKerasArchive(file: string, dest: string): Promise<{
     [configFile, 'config.json'],
     [weightsFile, 'model.weights.h5'],
   ] as const) {
-    if (!fs.existsSync(f)) throw new ModelError('MODEL_NOT_KERAS', `${file} is a zip without ${what}, so it is not a Keras 3 .keras model.`, { file });
+    const skipped = result.skipped.find((s) => s.file === what);
+    if (skipped) throw new ModelError('MODEL_FILE_REFUSED', `${what} in ${shownAs} is refused: ${skipped.reason.replace(/; skipped$/, '')}.`, { file: shownAs, entry: what });
+    if (!fs.existsSync(f)) throw new ModelError('MODEL_NOT_KERAS', `${shownAs} is a zip without ${what}, so it is not a Keras 3 .keras model.`, { file: shownAs });
   }
   return { configFile, weightsFile };
 }
 
-async function inspectArchive(file: string): Promise<KerasFileInfo> {
+async function inspectArchive(file: string, realFile: string): Promise<KerasFileInfo> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-keras-'));
   try {
-    const { configFile, weightsFile } = await extractKerasArchive(file, tmp);
+    const { configFile, weightsFile } = await extractKerasArchive(realFile, tmp, file);
     const config = parseConfig(fs.readFileSync(configFile, 'utf8'), file, 'config.json');
     checkLayerClasses(config, file);
+    checkTopologySize(config, file, { bytesPresent: fs.statSync(weightsFile).size, budgetBytes: engineBudgetBytes() });
     await withH5(weightsFile, () => undefined); // a readable HDF5 file (truncated, damaged: its own message)
     let kerasVersion: string | null = null;
     try {
@@ -149,7 +150,7 @@ async function inspectArchive(file: string): Promise<KerasFileInfo> {
     } catch {
       // metadata.json is informative only
     }
-    return { format: 'keras-v3', file, name: modelName(config, file), config, weightLayers: [], architecture: null, kerasVersion };
+    return { format: 'keras-v3', file, realFile, name: modelName(config, file), config, weightLayers: [], architecture: null, kerasVersion };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -161,15 +162,21 @@ const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 export async function inspectKerasFile(file: string): Promise<KerasFileInfo> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new ModelError('MODEL_DIR_MISSING', `${abs} does not exist.`, { file: abs });
+  // As a model folder's files: a regular file, and a link only to a file in the same folder.
+  const { realPath } = await checkUserFile(abs, { root: path.dirname(abs) }).catch((err: unknown) => {
+    throw err instanceof UserFileError
+      ? new ModelError('MODEL_FILE_REFUSED', `${abs} is refused: ${err.reason}. Name the model file itself, not a link leading out of its folder.`, { file: abs, reason: err.reason })
+      : err;
+  });
   const head = Buffer.alloc(4);
-  const fd = fs.openSync(abs, 'r');
+  const { handle } = await openUserFile(realPath);
   try {
-    fs.readSync(fd, head, 0, 4, 0);
+    await handle.read(head, 0, 4, 0);
   } finally {
-    fs.closeSync(fd);
+    await handle.close();
   }
   // A .keras archive is a zip; everything else is read as HDF5 (which names a non-HDF5 file itself).
-  return head.equals(ZIP_MAGIC) ? inspectArchive(abs) : inspectH5(abs);
+  return head.equals(ZIP_MAGIC) ? inspectArchive(abs, realPath) : inspectH5(abs, realPath);
 }
 
 /** md5 of a file, streamed (Keras' get_file hashes with md5 when the pinned hash has 32 hex digits). */

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PreprocessingMode } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import { buildFolderAtomic, writeFileAtomic, writeFileAtomicSync } from '../../shared/node/atomic-write';
+import { writeFileAtomic, writeFileAtomicSync } from '../../shared/node/atomic-write';
 import { INSTALLED_META, readInstalledMeta, type InstalledModel } from '../../shared/node/installed-model';
 import { kerasEntryByFileName, type CatalogModel, type KerasCatalogModel } from './catalog';
 import { downloadKerasFile, downloadModel, type DownloadOptions } from './download';
@@ -19,6 +19,8 @@ import { isModelError, ModelError } from '../../shared/model-errors';
 import { ARCHITECTURES } from '../../shared/keras-architectures';
 import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
 import { readTeachable, TEACHABLE_METADATA } from '../../shared/node/teachable';
+import { MODEL_ID_RULE, modelIdProblem, shownModelId } from '../../shared/domain';
+import { makeTempFolder, releaseTempFolder, sweepStaleTempFolders } from './temp-folders';
 
 /** Builds the installed model in a folder (the engine), returning what it learned; throws a typed error if it cannot. */
 export type ValidateModel = (dir: string) => Promise<{ params: number; inputSize: number | null; layers: number }>;
@@ -32,7 +34,8 @@ export interface ImportOptions {
 
 
 /** A file of an installed model: copied (or moved) from disk, or written from text. */
-type InstallFile = { from: string; to: string; move?: boolean } | { text: string; to: string };
+/** A file to install: copied (its size checked when `bytes` is given) or moved, or written from text. */
+type InstallFile = { from: string; to: string; move?: boolean; bytes?: number } | { text: string; to: string };
 
 /** The square input size a topology declares (its InputLayer's batch_input_shape), if fixed. */
 function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
@@ -41,7 +44,16 @@ function inputSizeOf(layers: { class_name: string; config: Record<string, unknow
 }
 
 const KERAS_FILE: Record<KerasFileInfo['format'], string> = { 'keras-weights': 'weights.h5', 'keras-h5': 'model.h5', 'keras-v3': 'model.weights.h5' };
-const ID_PATTERN = /^[\w.-]{1,100}$/;
+
+/** The id a model takes from its file or folder name (what --id overrides), checked like any id. */
+function idFromName(src: string): string {
+  const base = path.basename(src);
+  const id = base.replace(/\.(h5|hdf5|keras)$/i, '').replace(/[^\w.-]/g, '_').slice(0, 100);
+  const problem = modelIdProblem(id);
+  if (problem)
+    throw new StudioError('bad_request', `The model id ${shownModelId(id)} taken from the name ${shownModelId(base)} cannot name a model (${problem}): give one with --id (${MODEL_ID_RULE}).`, 'id');
+  return id;
+}
 
 /** A model folder problem as the contract's typed error, keeping its specific message. */
 export function modelErrorToStudio(err: unknown): unknown {
@@ -104,8 +116,24 @@ export class ModelLibrary {
   }
 
   dirOf(id: string): string {
-    if (!ID_PATTERN.test(id)) throw new StudioError('bad_request', `"${id}" is not a model id (letters, digits, . _ - only).`, 'id');
+    const problem = modelIdProblem(id);
+    if (problem) throw new StudioError('bad_request', `${shownModelId(id)} is not a model id: ${problem} (${MODEL_ID_RULE}).`, 'id');
     return path.join(this.root, id);
+  }
+
+  /**
+   * Refuses to install over `id` unless asked to replace it and what is there is a model this
+   * studio installed: a real folder (not a link) holding studio-model.json. Anything else in the
+   * library (a folder copied there by hand, a link) is never deleted.
+   */
+  private checkReplaceable(id: string, replace: boolean | undefined): void {
+    const dest = this.dirOf(id);
+    const st = fs.lstatSync(dest, { throwIfNoEntry: false });
+    if (!st) return;
+    if (!replace) throw new StudioError('conflict', `A model named ${shownModelId(id)} is already installed.`, 'id');
+    const meta = st.isDirectory() ? fs.lstatSync(path.join(dest, INSTALLED_META), { throwIfNoEntry: false }) : undefined;
+    if (!meta?.isFile())
+      throw new StudioError('conflict', `${dest} is not a model the studio installed (${st.isDirectory() ? `no ${INSTALLED_META} in it` : st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}), so --force leaves it alone: remove it yourself or choose another --id.`, 'id');
   }
 
   /** The folder of an installed model (one installed under a built-in's id takes its place), or a typed error that says how to get it. */
@@ -129,6 +157,7 @@ export class ModelLibrary {
   /** The models installed into this machine's models folder (imported or downloaded). */
   installed(): InstalledModel[] {
     if (!fs.existsSync(this.root)) return [];
+    sweepStaleTempFolders(this.root);
     const out: InstalledModel[] = [];
     for (const e of fs.readdirSync(this.root, { withFileTypes: true })) {
       if (!e.isDirectory() || e.name.startsWith('.')) continue;
@@ -149,12 +178,11 @@ export class ModelLibrary {
 
   /** Validates a LayersModel folder and installs a copy under `id` (default: the folder's name). */
   async importFolder(src: string, options: ImportOptions = {}): Promise<InstalledModel> {
-    const id = options.id ?? path.basename(path.resolve(src));
-    const dest = this.dirOf(id);
+    const id = options.id ?? idFromName(path.resolve(src));
+    this.checkReplaceable(id, options.replace);
     const folder = await readModelFolder(path.resolve(src)).catch((err: unknown) => {
       throw modelErrorToStudio(err);
     });
-    if (fs.existsSync(dest) && !options.replace) throw new StudioError('conflict', `A model named "${id}" is already installed.`, 'id');
     const meta: InstalledModel = {
       id,
       name: folder.modelName,
@@ -170,11 +198,12 @@ export class ModelLibrary {
     };
     const teachable = readTeachable(folder.dir);
     if (teachable) meta.teachable = teachable;
-    const files: InstallFile[] = folder.shards.map((s) => ({ from: path.join(folder.dir, s.path), to: s.path }));
+    // Shards are copied from the resolved paths checked by readModelFolder, and must keep their size.
+    const files: InstallFile[] = folder.shards.map((s) => ({ from: s.file, to: s.path, bytes: s.bytes }));
     // Nested models are installed flattened, once: every later reader sees the real layers.
     files.push(folder.flattened ? { text: JSON.stringify(folder.modelJson), to: 'model.json' } : { from: path.join(folder.dir, 'model.json'), to: 'model.json' });
     if (teachable) files.push({ from: path.join(folder.dir, TEACHABLE_METADATA), to: TEACHABLE_METADATA });
-    // Validated structurally above (every shard, its size, the layer classes): no engine needed.
+    // Validated structurally above (every shard, its size, the layer classes, what the topology declares): no engine needed.
     return this.installValidated(id, files, meta);
   }
 
@@ -187,10 +216,9 @@ export class ModelLibrary {
     const info = await inspectKerasFile(src).catch((err: unknown) => {
       throw modelErrorToStudio(err);
     });
-    const id = options.id ?? path.basename(src).replace(/\.(h5|hdf5|keras)$/i, '').replace(/[^\w.-]/g, '_').slice(0, 100);
-    const dest = this.dirOf(id);
-    if (fs.existsSync(dest) && !options.replace) throw new StudioError('conflict', `A model named "${id}" is already installed.`, 'id');
-    const md5 = await md5File(src);
+    const id = options.id ?? idFromName(src);
+    this.checkReplaceable(id, options.replace);
+    const md5 = await md5File(info.realFile);
     const published = kerasEntryByFileName(path.basename(src));
     let verified: string | undefined;
     if (published) {
@@ -205,7 +233,7 @@ export class ModelLibrary {
       name: arch ? `${ARCHITECTURES[arch.architecture].name}${arch.includeTop ? '' : ' (no top)'}` : info.name,
       source: 'import',
       origin: path.resolve(src),
-      weightBytes: fs.statSync(src).size,
+      weightBytes: fs.statSync(info.realFile).size,
       layers: 0,
       installedAt: new Date().toISOString(),
       format: info.format,
@@ -215,14 +243,13 @@ export class ModelLibrary {
       ...(arch ? { architecture: arch.architecture, includeTop: arch.includeTop } : {}),
       ...(verified ? { verified } : {}),
     };
-    if (info.format !== 'keras-v3') return this.installValidated(id, [{ from: path.resolve(src), to: meta.file! }], meta, options.validate);
-    fs.mkdirSync(this.root, { recursive: true });
-    const unpacked = fs.mkdtempSync(path.join(this.root, '.unpack-'));
+    if (info.format !== 'keras-v3') return this.installValidated(id, [{ from: info.realFile, to: meta.file! }], meta, options.validate);
+    const unpacked = makeTempFolder(this.root, 'unpack');
     try {
-      const { configFile, weightsFile } = await extractKerasArchive(src, unpacked);
+      const { configFile, weightsFile } = await extractKerasArchive(info.realFile, unpacked, info.file);
       return await this.installValidated(id, [{ from: configFile, to: 'config.json' }, { from: weightsFile, to: meta.file! }], meta, options.validate);
     } finally {
-      fs.rmSync(unpacked, { recursive: true, force: true });
+      releaseTempFolder(unpacked);
     }
   }
 
@@ -233,30 +260,32 @@ export class ModelLibrary {
    */
   async installValidated(id: string, files: InstallFile[], meta: InstalledModel, validate?: ValidateModel): Promise<InstalledModel> {
     const dest = this.dirOf(id);
-    fs.mkdirSync(this.root, { recursive: true });
+    sweepStaleTempFolders(this.root);
+    const tmp = makeTempFolder(this.root, 'install', id);
     try {
-      return await buildFolderAtomic(
-        dest,
-        async (tmp) => {
-          for (const f of files) {
-            const target = path.join(tmp, f.to);
-            fs.mkdirSync(path.dirname(target), { recursive: true });
-            if ('text' in f) fs.writeFileSync(target, f.text);
-            else if (f.move) fs.renameSync(f.from, target);
-            else fs.copyFileSync(f.from, target);
-          }
-          let done = meta;
-          if (validate) {
-            fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
-            const v = await validate(tmp);
-            done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
-          }
-          fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(done, null, 2));
-          return done;
-        },
-        { replace: 'any' },
-      );
+      for (const f of files) {
+        const target = path.join(tmp, f.to);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        if ('text' in f) fs.writeFileSync(target, f.text);
+        else if (f.move) fs.renameSync(f.from, target);
+        else fs.copyFileSync(f.from, target);
+        if ('bytes' in f && f.bytes !== undefined && fs.statSync(target).size !== f.bytes)
+          throw new ModelError('SHARD_SIZE_MISMATCH', `${f.to} changed while it was copied into the model library.`, { file: f.to });
+      }
+      let done = meta;
+      if (validate) {
+        fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
+        const v = await validate(tmp);
+        done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
+      }
+      fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(done, null, 2));
+      this.checkReplaceable(id, true); // still a folder the studio made (checked again: the validation took a while)
+      fs.rmSync(dest, { recursive: true, force: true });
+      fs.renameSync(tmp, dest);
+      releaseTempFolder(tmp, false);
+      return done;
     } catch (err) {
+      releaseTempFolder(tmp);
       if (err instanceof StudioError) throw err;
       if (isModelError(err)) throw modelErrorToStudio(err);
       throw new StudioError('internal', `Installing the model "${id}" failed: ${(err as Error).message}`);
@@ -276,6 +305,9 @@ export class ModelLibrary {
       if (valid) return { model: installed, cached: true };
     }
     if (entry.kind === 'keras') return { model: await this.downloadKeras(entry, options), cached: false };
+    // A folder of that name without metadata is reused when it holds this valid model (an install
+    // interrupted before its metadata), never deleted: the studio may not have made it.
+    if (!installed && fs.existsSync(dir) && (options.force || !(await readModelFolder(dir).then(() => true, () => false)))) this.checkReplaceable(entry.id, true);
     // downloadModel reuses a valid folder left without metadata by an interrupted install unless forced.
     const folder = await downloadModel(entry, this.root, { ...options, force: options.force || installed !== undefined });
     const meta: InstalledModel = {

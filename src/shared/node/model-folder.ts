@@ -9,6 +9,9 @@ import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import { ModelError } from '../model-errors';
 import { flattenModelTopology } from '../flatten-topology';
+import { checkUserFile, readUserFile, UserFileError } from './user-file';
+import { checkTopologySize, configLayers } from '../topology-size';
+import { engineBudgetBytes } from './memory-budget';
 
 export interface WeightEntry {
   name: string;
@@ -41,8 +44,8 @@ export interface ModelFolder {
   modelName: string;
   layers: KerasLayerConfig[];
   manifest: WeightGroup[];
-  /** Every shard with its size on disk, in manifest order. */
-  shards: { path: string; bytes: number }[];
+  /** Every shard with its size on disk, in manifest order; `file`: its resolved path, inside the folder. */
+  shards: { path: string; bytes: number; file: string }[];
   weightBytes: number;
   modelJsonBytes: number;
 }
@@ -87,18 +90,39 @@ async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
   }
 }
 
-/** Read and validate a LayersModel folder: model.json, topology, manifest, every shard and its size, layer classes. */
-export async function readModelFolder(dir: string): Promise<ModelFolder> {
+/** model.json is text of a few MB at most (the weights are in the shards). */
+const MAX_MODEL_JSON_BYTES = 64 * 1024 ** 2;
+
+/**
+ * A file of the model folder refused as it is (a link leading out of the folder, a FIFO, a
+ * device, a folder), naming the file: what a link leading out of the folder points at is never
+ * read, so neither its size nor its bytes can reach a message.
+ */
+function refused(dir: string, name: string, err: UserFileError): ModelError {
+  return new ModelError('MODEL_FILE_REFUSED', `The file "${name}" in the model folder ${dir} is refused: ${err.reason}. A model folder's files must be its own.`, { dir, file: name, reason: err.reason });
+}
+
+/**
+ * Read and validate a LayersModel folder: model.json, topology, manifest, every shard and its size,
+ * layer classes, and what the topology declares against the weights present and `budgetBytes`
+ * (default: the largest budget of any engine backend).
+ */
+export async function readModelFolder(dir: string, options: { budgetBytes?: number } = {}): Promise<ModelFolder> {
   const dirStat = await statOrNull(dir);
   if (!dirStat?.isDirectory()) {
     throw new ModelError('MODEL_DIR_MISSING', `The model folder ${dir} does not exist or is not a folder.`, { dir });
   }
   const jsonPath = path.join(dir, 'model.json');
-  const jsonStat = await statOrNull(jsonPath);
-  if (!jsonStat?.isFile()) {
+  const jsonStat = await fs.lstat(jsonPath).catch(() => null);
+  if (!jsonStat) {
     throw new ModelError('MODEL_JSON_MISSING', `The model folder ${dir} has no model.json: a TensorFlow.js model folder holds model.json and its weight shards.`, { dir });
   }
-  const text = await fs.readFile(jsonPath, 'utf8');
+  const text = await readUserFile(jsonPath, { root: dir, maxBytes: MAX_MODEL_JSON_BYTES }).then(
+    (b) => b.toString('utf8'),
+    (err: unknown) => {
+      throw err instanceof UserFileError ? refused(dir, 'model.json', err) : err;
+    },
+  );
   let modelJson: unknown;
   try {
     modelJson = JSON.parse(text);
@@ -109,6 +133,9 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     throw new ModelError('MODEL_JSON_INVALID', `model.json in ${dir} is not a JSON object.`, { dir });
   }
   const givenTopology = modelJson['modelTopology'];
+  // Nesting is bounded before anything walks it (flattening, the checks below): a model nested
+  // 100,000 levels deep overflows every recursive reader.
+  if (isRecord(givenTopology)) configLayers(isRecord(givenTopology['model_config']) ? givenTopology['model_config'] : givenTopology, '', 0, `The model in ${dir}`);
   const rawTopology = isRecord(givenTopology) ? flattenModelTopology(givenTopology) : givenTopology;
   const flattened = rawTopology !== givenTopology;
   const json: Record<string, unknown> = flattened ? { ...modelJson, modelTopology: rawTopology } : modelJson;
@@ -135,7 +162,10 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   const layers = layerList.filter(isRecord).map((l) => l as unknown as KerasLayerConfig);
   const modelName = isRecord(config) && typeof config['name'] === 'string' ? config['name'] : path.basename(dir);
 
-  const unsupported = layers.filter((l) => !SUPPORTED_LAYER_CLASSES.has(l.class_name));
+  // Nested models' layers too (a Teachable Machine export is a Sequential in a Sequential).
+  const unsupported = configLayers(topology, '', 0, `The model in ${dir}`)
+    .map((x) => x.layer)
+    .filter((l) => !SUPPORTED_LAYER_CLASSES.has(l.class_name));
   if (unsupported.length > 0) {
     const list = unsupported.map((l) => `${l.config.name ?? l.name ?? '?'} (${l.class_name})`).join(', ');
     throw new ModelError('UNSUPPORTED_LAYER', `The model in ${dir} uses layer classes TensorFlow.js cannot run: ${list}.`, {
@@ -156,7 +186,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     manifest.push({ paths: g['paths'].map(String), weights: g['weights'] as WeightEntry[] });
   }
 
-  const shards: { path: string; bytes: number }[] = [];
+  const shards: ModelFolder['shards'] = [];
   let weightBytes = 0;
   for (const group of manifest) {
     const expected = group.weights.reduce((a, w) => a + entryBytes(w), 0);
@@ -166,12 +196,16 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
       if (!full.startsWith(path.resolve(dir) + path.sep)) {
         throw new ModelError('MODEL_MANIFEST_INVALID', `model.json in ${dir} names a shard outside its folder: "${p}".`, { dir, shard: p });
       }
-      const st = await statOrNull(full);
-      if (!st?.isFile()) {
+      if (!(await fs.lstat(full).then(() => true, () => false))) {
         throw new ModelError('SHARD_MISSING', `The weight shard "${p}" named in model.json is missing from ${dir}.`, { dir, shard: p });
       }
-      sizes.push(st.size);
-      shards.push({ path: p, bytes: st.size });
+      // Links are resolved and must stay in the folder (a shard linked to /etc/shadow would be
+      // copied, trained on and exported); FIFOs and devices are refused before they are opened.
+      const checked = await checkUserFile(full, { root: dir }).catch((err: unknown) => {
+        throw err instanceof UserFileError ? (err.code === 'ENOENT' ? new ModelError('SHARD_MISSING', `The weight shard "${p}" named in model.json is missing from ${dir} (a link to nothing).`, { dir, shard: p }) : refused(dir, p, err)) : err;
+      });
+      sizes.push(checked.size);
+      shards.push({ path: p, bytes: checked.size, file: checked.realPath });
     }
     const actual = sizes.reduce((a, b) => a + b, 0);
     if (actual !== expected) {
@@ -195,7 +229,8 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     }
     weightBytes += actual;
   }
-  return { dir, modelJson: json, flattened, topology, modelClass, modelName, layers, manifest, shards, weightBytes, modelJsonBytes: jsonStat.size };
+  checkTopologySize(topology, `The model in ${dir}`, { bytesPresent: weightBytes, budgetBytes: options.budgetBytes ?? engineBudgetBytes() });
+  return { dir, modelJson: json, flattened, topology, modelClass, modelName, layers, manifest, shards, weightBytes, modelJsonBytes: Buffer.byteLength(text) };
 }
 
 /** The folder's weights concatenated in manifest order, as TensorFlow.js expects them. */
@@ -203,7 +238,9 @@ export async function readWeightData(folder: ModelFolder): Promise<ArrayBuffer> 
   const out = new Uint8Array(folder.weightBytes);
   let offset = 0;
   for (const s of folder.shards) {
-    const buf = await fs.readFile(path.join(folder.dir, s.path));
+    const buf = await readUserFile(path.join(folder.dir, s.path), { root: folder.dir, maxBytes: s.bytes }).catch((err: unknown) => {
+      throw err instanceof UserFileError ? refused(folder.dir, s.path, err) : err;
+    });
     if (buf.length !== s.bytes) {
       throw new ModelError('SHARD_SIZE_MISMATCH', `The weight shard "${s.path}" in ${folder.dir} changed while it was read.`, { dir: folder.dir, shard: s.path });
     }

@@ -4,9 +4,9 @@
  * can say so, cut at the base's out_relu by default, read the head as the export's own classes
  * (not ImageNet) and start a project's classes from its labels. Pure Node.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { TeachableInfo } from '../domain';
+import { readUserFileSync } from './user-file';
 
 export const TEACHABLE_METADATA = 'metadata.json';
 /** The MobileNet base's last convolution: the features Teachable Machine itself trains its head on. */
@@ -16,7 +16,8 @@ export const TEACHABLE_FEATURES_LAYER = 'out_relu';
 export function readTeachable(dir: string): TeachableInfo | null {
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(path.join(dir, TEACHABLE_METADATA), 'utf8'));
+    // A regular file of the folder itself (a link out of it, or a FIFO, reads as no metadata).
+    json = JSON.parse(readUserFileSync(path.join(dir, TEACHABLE_METADATA), { root: dir, maxBytes: 1024 ** 2 }).toString('utf8'));
   } catch {
     return null;
   }

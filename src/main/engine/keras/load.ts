@@ -14,6 +14,8 @@ import { flattenModelTopology } from '../../../shared/flatten-topology';
 import { childGroup, withH5 } from '../../../shared/node/h5';
 import { modernResnetName, type KerasArchitecture } from '../../../shared/keras-architectures';
 import { legacyWeights, v3Weights, type FileWeights } from './file-weights';
+import { checkTopologySize } from '../../../shared/topology-size';
+import { engineBudgetBytes } from '../../../shared/node/memory-budget';
 import { buildArchitecture } from './architectures';
 import { assignWeights } from './weights';
 import './normalization';
@@ -83,6 +85,14 @@ export function keras3ToKeras2(model: Record<string, unknown>): Record<string, u
   return { class_name: model['class_name'] === 'Functional' ? 'Model' : model['class_name'], config: out };
 }
 
+/**
+ * A topology is checked against its weights file's size and this engine's memory before it is
+ * built (a Dense(500000000) in a 10 KB file would otherwise allocate 10 GB here).
+ */
+function checkSize(topology: Record<string, unknown>, file: string, weightsFile: string): void {
+  checkTopologySize(topology, file, { bytesPresent: fs.statSync(weightsFile).size, budgetBytes: engineBudgetBytes(tf.getBackend()) });
+}
+
 async function fromTopology(topology: Record<string, unknown>, file: string): Promise<tf.LayersModel> {
   try {
     // Nested models (Sequential([base, head])) become one graph of their layers; the weights follow by name.
@@ -116,6 +126,7 @@ export async function loadKerasModel(dir: string, meta: KerasModelMeta): Promise
     return withH5(file, async (f) => {
       const text = f.get_attribute('model_config', true);
       const topology = JSON.parse(typeof text === 'string' ? text : String(text)) as Record<string, unknown>;
+      checkSize(topology, source, file);
       const model = await fromTopology(topology, source);
       const root = childGroup(f, 'model_weights');
       if (!root) throw new ModelError('MODEL_NOT_KERAS', `${source} has no model_weights group.`, { file });
@@ -129,6 +140,7 @@ export async function loadKerasModel(dir: string, meta: KerasModelMeta): Promise
     });
   }
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  checkSize(config, 'config.json', file); // before the conversion, which walks nested models too
   const model = await fromTopology(keras3ToKeras2(config), 'config.json');
   try {
     await withH5(file, (f) => assignWeights(model, v3Weights(f, config, source), source));
