@@ -12,7 +12,8 @@
  * order, named as it names them. Each id is matched to a test image by path or file name, with
  * or without extension; an id that matches nothing is looked for as a file in the test sources'
  * folders and matched by content, which finds test images the import merged with an identical
- * image (a duplicate is imported once).
+ * image (a duplicate is imported once). An id that matches two test images (one file name in two
+ * folders or two sources) is refused as ambiguous.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -63,16 +64,27 @@ export function defaultRows(db: DB, strip: boolean): RowPlan {
 /** The id as the file's name, else with an image extension. */
 const TRY_EXTENSIONS = ['', ...EXTENSION_GUESSES];
 
+function ambiguous(id: string, images: readonly ImageFile[]): StudioError {
+  const names = images.map((i) => i.path).join(', ');
+  return new StudioError(
+    'bad_input',
+    `The template's id ${JSON.stringify(id)} is ambiguous: it matches ${images.length} test images (${names}). Give its path within its source folder instead, or keep only one of them in the test set.`,
+    'template',
+  );
+}
+
 /** Rows from a template CSV: its ids in its order; `idColumn` picks the id column by header name. */
 export async function templateRows(db: DB, template: string, idColumn: string | undefined, signal: AbortSignal): Promise<RowPlan> {
   const file = path.resolve(template);
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new StudioError('bad_input', `The template ${file} does not exist.`, 'template');
   const images = testImages(db);
-  // Keys an id may use, most specific first; a key shared by two images is ambiguous and dropped.
-  const keyMaps: Map<string, ImageFile | null>[] = [new Map(), new Map(), new Map(), new Map()];
-  const put = (m: Map<string, ImageFile | null>, k: string, img: ImageFile): void => {
+  // Keys an id may use, most specific first; the first key an id matches decides: one image, or
+  // several (one file name in two folders), which is ambiguous and refused, never a guess.
+  const keyMaps: Map<string, ImageFile[]>[] = [new Map(), new Map(), new Map(), new Map()];
+  const put = (m: Map<string, ImageFile[]>, k: string, img: ImageFile): void => {
     const had = m.get(k);
-    m.set(k, had === undefined || had?.id === img.id ? img : null);
+    if (!had) m.set(k, [img]);
+    else if (!had.some((h) => h.id === img.id)) had.push(img);
   };
   for (const img of images) {
     put(keyMaps[0]!, img.relPath, img);
@@ -80,13 +92,18 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
     put(keyMaps[2]!, img.fileName, img);
     put(keyMaps[3]!, stripExtension(img.fileName), img);
   }
-  const lookup = (id: string): ImageFile | undefined => {
+  const candidates = (id: string): ImageFile[] => {
     const k = id.trim().replace(/\\/g, '/').replace(/^\.\//, '');
     for (const m of keyMaps) {
       const hit = m.get(k);
       if (hit) return hit;
     }
-    return undefined;
+    return [];
+  };
+  const lookup = (id: string): ImageFile | undefined => {
+    const hits = candidates(id);
+    if (hits.length > 1) throw ambiguous(id, hits);
+    return hits[0];
   };
 
   let header: { id: string; label: string | null } | null = null;
@@ -101,7 +118,7 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
       if (idColumn !== undefined && named < 0)
         throw new StudioError('bad_input', `The template has no column "${idColumn}" (its header: ${cells.join(', ')}).`, 'idColumn');
       // A header is a first row whose id cell names no test image.
-      const isHeader = named >= 0 || lookup(cells[0] ?? '') === undefined;
+      const isHeader = named >= 0 || candidates(cells[0] ?? '').length === 0;
       if (isHeader) {
         idIndex = Math.max(0, named);
         const labelCell = cells.find((_, i) => i !== idIndex);
@@ -123,22 +140,28 @@ export async function templateRows(db: DB, template: string, idColumn: string | 
     const still: string[] = [];
     for (const u of unmatched) {
       if (signal.aborted) throw new StudioError('cancelled', 'Cancelled by the user.');
-      let found: ImageFile | undefined;
-      search: for (const root of roots) {
+      // Every test source's folder is looked in: a file of that name in two of them, of different
+      // content, is as ambiguous as two test images of that name.
+      const found = new Map<number, ImageFile>();
+      for (const root of roots) {
         for (const ext of TRY_EXTENSIONS) {
           const candidate = path.resolve(root, u.id + ext);
           if (path.relative(root, candidate).startsWith('..')) continue;
           try {
             if (!fs.statSync(candidate).isFile()) continue;
-            const { hash } = await hashFile(candidate, root);
-            found = byHash(hash);
-            if (found) break search;
+            const hit = byHash((await hashFile(candidate, root)).hash);
+            if (hit) {
+              found.set(hit.id, hit);
+              break;
+            }
           } catch {
             /* not there */
           }
         }
       }
-      if (found) slots[u.index]!.image = found;
+      if (found.size > 1) throw ambiguous(u.id, [...found.values()]);
+      const hit = found.values().next().value;
+      if (hit) slots[u.index]!.image = hit;
       else still.push(u.id);
     }
     if (still.length > 0)

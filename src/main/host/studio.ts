@@ -37,6 +37,7 @@ import { predictableRun, predictImages } from '../training/predict-images';
 import { explainImages, imageHeatmap } from '../training/explain-images';
 import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
+import { deleteRun, resumableRun } from '../training/runs';
 import { adviseForProject } from '../scenarios/advise-project';
 import type { Engine, EngineStart } from '../engine/protocol';
 import type { AdviceInfo } from '../../shared/domain';
@@ -51,10 +52,11 @@ import { runImport } from '../media/import';
 import { relocateSource } from '../media/sources';
 import * as images from '../store/images';
 import { sourcesStatus } from '../store/sources';
-import { imageFiles } from '../store/image-files';
+import { checkProject } from '../store/project-check';
 import { runExport } from '../export/exports';
 import * as audits from '../store/audits';
-import { removeImages, undoRemoval } from '../store/removals';
+import { undoRemoval } from '../store/removals';
+import { keepOne, moveClusterToSplit } from '../audit/duplicate-clusters';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
 import { resolveSource } from '../audit/feature-source';
 import { runAudit } from '../audit/audit-job';
@@ -321,18 +323,7 @@ export class Studio implements StudioHandlers {
 
   async checkProject(): Promise<JobInfo<'check'>> {
     const store = this.store();
-    return this.startJob('check', async (ctx) => {
-      const integrity = store.integrityCheck();
-      const rows = imageFiles(store.db);
-      let missingFiles = 0;
-      for (let i = 0; i < rows.length; i++) {
-        ctx.throwIfCancelled();
-        if (!fs.existsSync(rows[i]!.path)) missingFiles++;
-        ctx.progress(i + 1, rows.length, 'Checking image files');
-        if (i % 500 === 499) await new Promise((r) => setImmediate(r)); // let cancel and events through
-      }
-      return { integrity, images: rows.length, missingFiles };
-    });
+    return this.startJob('check', (ctx) => checkProject(store, ctx));
   }
 
   // ---- images: import, gallery, labels, splits --------------------------------------------
@@ -438,17 +429,7 @@ export class Studio implements StudioHandlers {
   }
 
   async keepOne(input: ParsedInput<'keepOne'>): Promise<RequestOutput<'keepOne'>> {
-    const db = this.store().db;
-    audits.duplicateCluster(db, input.clusterId);
-    const members = audits.clusterMembers(db, input.clusterId);
-    const keep = members.find((m) => m.id === input.keepImageId);
-    if (!keep) throw new StudioError('bad_input', `Image ${input.keepImageId} is not in near-duplicate cluster ${input.clusterId}.`, 'keepImageId');
-    // Test images are what a submission is scored on: they are never removed.
-    if (keep.split !== 'test' && members.some((m) => m.split === 'test'))
-      throw new StudioError('bad_input', `Cluster ${input.clusterId} has a test image, which cannot be removed: keep the test image (its copies in train or val are removed).`, 'keepImageId');
-    const others = members.filter((m) => m.id !== keep.id && m.split !== 'test').map((m) => m.id);
-    if (others.length === 0) throw new StudioError('bad_input', `Cluster ${input.clusterId} has nothing to remove: its other images are test images.`, 'clusterId');
-    const r = removeImages(db, others, `keep image ${keep.id} of near-duplicate cluster ${input.clusterId}`);
+    const r = keepOne(this.store().db, input.clusterId, input.keepImageId);
     this.changed('images', 'classes', 'project', 'audit');
     return r;
   }
@@ -460,9 +441,7 @@ export class Studio implements StudioHandlers {
   }
 
   async moveClusterToSplit(input: ParsedInput<'moveClusterToSplit'>): Promise<RequestOutput<'moveClusterToSplit'>> {
-    const db = this.store().db;
-    audits.duplicateCluster(db, input.clusterId);
-    const r = images.setSplit(db, audits.clusterMembers(db, input.clusterId).map((m) => m.id), input.split);
+    const r = moveClusterToSplit(this.store().db, input.clusterId, input.split);
     this.changed('images', 'audit');
     return r;
   }
@@ -542,21 +521,11 @@ export class Studio implements StudioHandlers {
 
   async resumeRun(input: ParsedInput<'resumeRun'>): Promise<{ job: JobInfo<'train'>; runId: number }> {
     const store = this.store();
-    const run = runs.getRun(store.db, input.id);
-    if (run.state !== 'cancelled' && run.state !== 'failed')
-      throw new StudioError('conflict', `Run ${run.id} ${run.state === 'running' ? 'is still running' : 'has finished'}; only a cancelled or failed run can be resumed.`, 'id');
-    if (run.scenario === 1)
-      throw new StudioError('bad_input', 'A feature-extraction run (scenario 1) retrains its head in seconds from the cached features: start a new run instead.', 'id');
-    if (!fs.existsSync(path.join(store.runDir(run.id), 'checkpoint')))
-      throw new StudioError('bad_input', `Run ${run.id} stopped before its first epoch ended, so it has no checkpoint to resume from: start a new run.`, 'id');
-    const { classNames, items } = trainingSet(store);
-    if (classNames.join('\n') !== run.classNames.join('\n'))
-      throw new StudioError('bad_input', `The project's classes changed since run ${run.id} (${run.classNames.join(', ')} then, ${classNames.join(', ')} now): start a new run.`, 'id');
-    const config = { ...run.config, ...(input.epochs === undefined ? {} : { epochs: input.epochs }) };
+    const { runId, config, classNames, items } = resumableRun(store, input.id, input.epochs);
     const modelDir = this.models.require(config.model);
     const record = (jobId: string): number => {
-      runs.reopenRun(store.db, run.id, jobId, config);
-      return run.id;
+      runs.reopenRun(store.db, runId, jobId, config);
+      return runId;
     };
     return this.queueRun(store, record, { classNames, items, modelDir, config, resume: true });
   }
@@ -570,11 +539,7 @@ export class Studio implements StudioHandlers {
   }
 
   async deleteRun(input: ParsedInput<'deleteRun'>): Promise<null> {
-    const store = this.store();
-    const run = runs.getRun(store.db, input.id);
-    if (run.state === 'running') throw new StudioError('conflict', `Run ${input.id} is still running; cancel it first.`, 'id');
-    runs.deleteRun(store.db, input.id);
-    fs.rmSync(store.runDir(input.id), { recursive: true, force: true });
+    deleteRun(this.store(), input.id);
     this.changed('runs');
     return null;
   }

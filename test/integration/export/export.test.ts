@@ -128,6 +128,38 @@ describe('submission CSV', () => {
     expect(strayFiles(dir, ['sample_submission.csv', 'sub.csv'])).toEqual([]);
   });
 
+  it('refuses a template id that names two test images (one file name in two folders) as ambiguous', async () => {
+    const dir = tempDir();
+    // One source with a/x.png and b/x.png; two sources that each have y.png.
+    await writeImage(path.join(dir, 'test', 'a', 'x.png'), { seed: 40 });
+    await writeImage(path.join(dir, 'test', 'b', 'x.png'), { seed: 41 });
+    await writeImage(path.join(dir, 'test1', 'y.png'), { seed: 42 });
+    await writeImage(path.join(dir, 'test2', 'y.png'), { seed: 43 });
+    const s = ProjectStore.create(path.join(dir, 'project'));
+    stores.push(s);
+    for (const source of ['test', 'test1', 'test2']) await importAll(s, { source: path.join(dir, source), kind: 'files', split: 'test' });
+    const run = addRun(s, CLASSES);
+    const ids = (s.db.prepare(`SELECT id FROM images`).all() as { id: number }[]).map((r) => r.id);
+    expect(ids).toHaveLength(4);
+    predict(s, run, ids, CLASSES.length, () => 0);
+    const template = path.join(dir, 'sample_submission.csv');
+    for (const [id, matches] of [
+      ['x', /"x" is ambiguous: it matches 2 test images \(\S*test\/a\/x\.png, \S*test\/b\/x\.png\)/],
+      ['x.png', /"x\.png" is ambiguous: it matches 2 test images \(\S*test\/a\/x\.png, \S*test\/b\/x\.png\)/],
+      ['y', /"y" is ambiguous: it matches 2 test images \(\S*test1\/y\.png, \S*test2\/y\.png\)/],
+    ] as const) {
+      fs.writeFileSync(template, `image_id,target\na/x,0\n${id},0\n`);
+      const e = await ensureError(exportNow(s, { kind: 'submission', out: path.join(dir, 'sub.csv'), template }));
+      expect(e.code, id).toBe('bad_input');
+      expect(e.field).toBe('template');
+      expect(e.message).toMatch(matches);
+    }
+    expect(strayFiles(dir, ['sample_submission.csv', 'test', 'test1', 'test2', 'project'])).toEqual([]);
+    // Named by their paths, the two x.png are two rows.
+    fs.writeFileSync(template, 'image_id,target\nb/x.png,0\na/x,0\n');
+    expect(await exportNow(s, { kind: 'submission', out: path.join(dir, 'sub.csv'), template })).toMatchObject({ rows: 2 });
+  });
+
   it('says which run lacks predictions for how many test images, and writes nothing', async () => {
     const partial = addRun(store, CLASSES);
     const ids = (store.db.prepare(`SELECT id FROM images WHERE split = 'test' ORDER BY id`).pluck().all() as number[]).slice(0, 5);

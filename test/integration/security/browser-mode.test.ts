@@ -94,6 +94,22 @@ describe('who can reach the studio', () => {
     expect(await rpc(byCookie, 'appInfo', {})).toMatchObject({ ok: true, output: { mode: 'browser' } });
     byCookie.close();
   });
+
+  it('refuses a leading part of the token and the token with a character added, over HTTP and over the WebSocket', async () => {
+    const t = server.token;
+    const near = [t.slice(0, -1), t.slice(0, 8), t[0]!, `${t}A`, `${t}-`, `A${t}`];
+    for (const w of near) {
+      expect((await get(server.port, `/?token=${w}`)).status, `?token=${w}`).toBe(401);
+      expect((await get(server.port, '/', { Cookie: `ts_token_${server.port}=${w}` })).status, `cookie ${w}`).toBe(401);
+      await expect(connect(server.port, w), `socket ?token=${w}`).rejects.toThrow(/401/);
+      await expect(connect(server.port, undefined, { Cookie: `ts_token_${server.port}=${w}` }), `socket cookie ${w}`).rejects.toThrow(/401/);
+    }
+    // The whole token still opens both.
+    expect((await get(server.port, `/?token=${t}`)).status).toBe(200);
+    const whole = await connect(server.port, t);
+    expect(await rpc(whole, 'appInfo', {})).toMatchObject({ ok: true });
+    whole.close();
+  });
 });
 
 describe('malformed requests answer 400 and never end the server', () => {

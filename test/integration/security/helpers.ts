@@ -9,7 +9,8 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import type { WireEvent, WireResponse } from '../../../src/shared/api';
 import { serveAddress } from '../../fixtures/serve-address';
-import { ROOT, TSX } from '../reliability/helpers';
+import { cliEntry } from '../../fixtures/cli';
+import { ROOT } from '../reliability/helpers';
 
 export { ROOT };
 
@@ -23,10 +24,10 @@ export interface Served {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `transfer-studio serve [DIR] --json`: through bin/transfer-studio.js (`viaBin`), else from the source; in `cwd` if given. */
+/** Starts `transfer-studio serve [DIR] --json`: through bin/transfer-studio.js (`viaBin`), else as the CLI fixture does (cliEntry); in `cwd` if given. */
 export async function serve(home: string, dir?: string, opts: { viaBin?: boolean; cwd?: string } = {}): Promise<Served> {
   if (!fs.existsSync(path.join(ROOT, 'out', 'renderer', 'index.html'))) throw new Error('Build first: npm run build');
-  const entry = opts.viaBin ? [path.join(ROOT, 'bin', 'transfer-studio.js')] : ['--import', TSX, path.join(ROOT, 'src/main/cli/index.ts')];
+  const entry = opts.viaBin ? [path.join(ROOT, 'bin', 'transfer-studio.js')] : cliEntry();
   const proc = spawn(process.execPath, [...entry, 'serve', ...(dir ? [dir] : []), '--json'], {
     env: { ...process.env, TRANSFER_STUDIO_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],

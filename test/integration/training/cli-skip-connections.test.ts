@@ -19,7 +19,7 @@ let work: string;
 
 beforeAll(async () => {
   work = tempDir('ts-cli-skip-');
-  await writeDigits(path.join(work, 'digits'), 6, 4); // 4 classes x 6
+  await writeDigits(path.join(work, 'digits'), 4, 4); // 4 classes x 4: 12 train, 4 val
   project = path.join(work, 'project');
   for (const args of [['project', 'create', project], ['import', project, path.join(work, 'digits')], ['split', project, '--val', '0.25', '--seed', '1']]) {
     const r = await run(...args, '--json');
@@ -52,7 +52,7 @@ describe.each([
     expect(refused.code).toBe(2);
     expect(refused.json).toMatchObject({ ok: false, error: { message: expect.stringMatching(/skip connection goes around it/) } });
 
-    const r = await run('train', project, '--scenario', '2', '--model', family, '--freeze-to', freezeTo, '--epochs', '2', '--batch', '8', '--json');
+    const r = await run('train', project, '--scenario', '2', '--model', family, '--freeze-to', freezeTo, '--epochs', '1', '--batch', '8', '--json');
     expect(r.code, r.err).toBe(0);
     const result = (r.json as { run: Record<string, unknown> }).run;
     expect(result).toMatchObject({
@@ -62,8 +62,8 @@ describe.each([
       frozenParams: choice!.frozenParams,
       trainableParams: choice!.trainableParams,
       frozenPart: 'cached',
-      epochsRun: 2,
-      predictions: 24,
+      epochsRun: 1,
+      predictions: 16,
     });
     expect(String(result['frozenKind'])).toMatch(/^onnxruntime/);
   }, 600_000);

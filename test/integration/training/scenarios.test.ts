@@ -150,6 +150,18 @@ describe('scenario 2: freeze the first k layers', () => {
     await expect(trainer.call('train', { job: { ...again, config: { ...again.config, lr: 0.5 }, resume: true } })).rejects.toMatchObject({ code: 'BAD_JOB' });
   });
 
+  it('keys the activation cache by the freeze boundary: frozen one block earlier, at an output of the same shape, it reads none of it', async () => {
+    const few = fewItems();
+    const r = await trainer.call('train', { job: { ...job('s2-pw10', { scenario: 2, freezeTo: 'conv_pw_10_relu', epochs: 1 }), items: few } });
+    expect(r).toMatchObject({ state: 'succeeded', freezeTo: 'conv_pw_10_relu', frozenPart: 'cached', cache: { hits: 0, misses: few.length } });
+    const root = path.join(tmp, 'cache', 'activations');
+    const metas = fs.readdirSync(root).map((d) => JSON.parse(fs.readFileSync(path.join(root, d, 'meta.json'), 'utf8')) as { cutLayer: string; dim: number });
+    const dims = new Map(metas.map((m) => [m.cutLayer, m.dim]));
+    // The two boundaries' outputs have the same shape: only the key tells their caches apart.
+    expect(dims.get('conv_pw_10_relu')).toBeGreaterThan(0);
+    expect(dims.get('conv_pw_10_relu')).toBe(dims.get('conv_pw_11_relu'));
+  });
+
   it('fails with a clear message when not even one image fits', async () => {
     await expect(trainer.call('train', { job: job('s2-oom', { scenario: 2, epochs: 1 }, { memoryBudgetBytes: 1000 }) })).rejects.toMatchObject({
       code: 'OUT_OF_MEMORY',

@@ -123,11 +123,14 @@ describe('transfer-studio end to end on real digits', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['model', 'probabilities.csv', 'submission.csv']);
 
     const stored = new Map((await readCsvFile(path.join(out, 'probabilities.csv'))).slice(1).map((row) => [row[0]!, row.slice(1).map(Number)]));
-    const images = [...fs.readdirSync(path.join(root, 'test')).map((f) => path.join(root, 'test', f)), ...fs.readdirSync(path.join(root, 'more-test')).map((f) => path.join(root, 'more-test', f))];
+    const all = [...fs.readdirSync(path.join(root, 'test')).map((f) => path.join(root, 'test', f)), ...fs.readdirSync(path.join(root, 'more-test')).map((f) => path.join(root, 'more-test', f))];
+    expect(all).toHaveLength(40);
+    // Every third test image, from both folders: the pure JS backend takes about 0.3 s of CPU per image.
+    const images = all.filter((_, i) => i % 3 === 0);
     const plain = spawnSync(process.execPath, [path.join(import.meta.dirname, 'plain-node-predict.mjs'), modelDir, ...images], { encoding: 'utf8', cwd: import.meta.dirname });
     expect(plain.status, plain.stderr).toBe(0);
     const { labels, predictions } = JSON.parse(plain.stdout.trim().split('\n').at(-1)!) as { labels: string[]; predictions: { file: string; probabilities: number[] }[] };
-    expect(predictions).toHaveLength(40);
+    expect(predictions).toHaveLength(images.length);
     const top = (p: number[]): number => p.indexOf(Math.max(...p));
     for (const { file, probabilities } of predictions) {
       const want = stored.get(path.basename(file));
@@ -135,9 +138,10 @@ describe('transfer-studio end to end on real digits', () => {
       expect(labels[top(probabilities)], file).toBe(labels[top(want!)]);
       probabilities.forEach((p, i) => expect(Math.abs(p - want![i]!), `${file} class ${i}`).toBeLessThan(1e-3));
     }
-    // The submission holds the same top-1 classes.
+    // The submission holds the stored top-1 class of every test image.
     const byName = new Map(submission.slice(1).map((row) => [row[0]!, row[1]!]));
-    for (const { file, probabilities } of predictions) expect(byName.get(path.basename(file))).toBe(labels[top(probabilities)]);
+    expect(byName.size).toBe(40);
+    for (const [name, probabilities] of stored) expect(byName.get(name), name).toBe(labels[top(probabilities)]);
   });
 
   it('train --scenario auto trains the scenario the advisor recommends', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXTENSION_GUESSES, IMAGE_EXTENSIONS, hasImageExtension, type ImageFormat } from '../../../src/main/media/formats';
-import { csvLayout, resolveCsvPath } from '../../../src/main/media/import';
+import { csvLayout, resolveCsvPath } from '../../../src/main/media/import-plan';
 
 /** The sharp formats behind every ImageFormat sniff reports (AVIF is read by sharp's heif loader). */
 const SNIFFED: Record<ImageFormat, keyof sharp.FormatEnum> = { jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', tiff: 'tiff', heif: 'heif', avif: 'heif' };

@@ -1,54 +1,34 @@
 /**
- * The gallery screen: filters, sort, thumbnail size, the virtualized grid, keyboard and bulk
- * tagging with undo, splits, import and preview. Rows come page by page from SQLite
- * (listImages); nothing ever loads the whole listing.
+ * The gallery screen: filters, sort, thumbnail size, the virtualized grid, bulk tagging with undo,
+ * splits, import and preview. Rows come page by page from SQLite (listImages); nothing ever loads the
+ * whole listing. The keyboard (useGalleryKeyboard.ts), the mouse on tiles (tile-pointer.ts) and
+ * imports with their report (useImports.ts) live in files of their own.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent, type MouseEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ActionIcon, Button, Center, Group, SegmentedControl, Select, Slider, Stack, Text, TextInput, Tooltip } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { isJobOf, type JobInfo } from '../../../shared/api';
 import type { ClassInfo, ImageFilter, ImageSort, ProjectCounts, Split } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api } from '../../api/client';
 import * as bulk from '../../api/bulk';
-import { useEvent } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
-import { startImageDrag } from '../../components/image-drag';
 import { ImageGrid, type GridLayout } from './ImageGrid';
 import { ImportDialog } from './ImportDialog';
 import { ImportReportModal } from './ImportReportModal';
-import { dropImports, useGalleryFileDrop, type DroppedItem } from './file-drop';
 import { MovedSources } from './MovedSources';
 import { applyLabels, bindLabelHistory, redoLabels, replaceLabelHistory, undoLabels, useLabelHistory } from '../../components/labels';
 import { forgetClasses } from '../../components/label-history';
-import { classOfDigitKey, isUnlabelKey } from '../../components/label-keys';
 import { bindImageSelection, selectedImages, setSelectedImages } from '../../components/image-selection';
 import { PreviewModal } from './PreviewModal';
-import {
-  EMPTY_SELECTION,
-  NAV_KEYS,
-  type NavKey,
-  type Selection,
-  clearSelection,
-  focusOnly,
-  moveFocus,
-  rangeBounds,
-  selectAll,
-  selectOne,
-  selectRange,
-  toggleOne,
-} from './selection';
+import { EMPTY_SELECTION, type Selection, selectAll, selectOne } from './selection';
 import { AutoSplitButton, MoveToSplitMenu, SPLIT_NAMES } from './SplitControls';
 import { useImagePages } from './useImagePages';
+import { gridKeyHandler, useUndoKeys } from './useGalleryKeyboard';
+import { useImports } from './useImports';
+import { tilePointerHandlers } from './tile-pointer';
 
 type ClassFilter = 'all' | 'unlabelled' | `${number}`;
 type SplitFilter = 'all' | Split;
-
-function isEditable(t: EventTarget | null): boolean {
-  const el = t as HTMLElement | null;
-  if (!el || !el.closest) return false;
-  return !!el.closest('input, textarea, select, [contenteditable="true"], [role="dialog"], [role="menu"], [role="slider"], [role="listbox"]');
-}
 
 export function Gallery({ counts, projectDir }: { counts: ProjectCounts; projectDir: string }) {
   bindLabelHistory(projectDir);
@@ -63,9 +43,6 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
   const [sel, setSel] = useState<Selection>(() => ({ ...EMPTY_SELECTION, ids: selectedImages() }));
   const [focusNonce, setFocusNonce] = useState(0);
   const [preview, setPreview] = useState(false);
-  const [importOpen, setImportOpen] = useState(false);
-  const [importJob, setImportJob] = useState<string>();
-  const [report, setReport] = useState<JobInfo<'import'>>();
   const [error, setError] = useState<StudioError>();
   const [notice, setNotice] = useState('');
   const layout = useRef<GridLayout>({ columns: 1, visibleRows: 1 });
@@ -105,6 +82,7 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
     p.then(() => setError(undefined), fail);
   };
   const say = (text: string): void => setNotice(text);
+  const imports = useImports({ say, fail });
 
   const selectedIds = (): number[] => {
     if (sel.ids.size > 0) return [...sel.ids];
@@ -137,128 +115,22 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
 
   const requestFocus = (): void => setFocusNonce((n) => n + 1);
 
-  const onTileClick = (index: number, e: MouseEvent): void => {
-    const row = cache.get(index);
-    if (!row) return;
-    const mod = e.ctrlKey || e.metaKey;
-    if (e.shiftKey) {
-      const [a, b] = rangeBounds(sel, index);
-      void cache.idsBetween(a, b).then((ids) => setSel((s) => selectRange(s, index, ids, mod)));
-    } else if (mod) setSel((s) => toggleOne(s, index, row.id));
-    else setSel((s) => selectOne(s, index, row.id));
-  };
+  const { onTileClick, onTileDragStart } = tilePointerHandlers(sel, setSel, cache);
 
-  const onTileDragStart = (index: number, e: DragEvent): void => {
-    const row = cache.get(index);
-    if (!row) return;
-    if (sel.ids.has(row.id)) startImageDrag(e, [...sel.ids]);
-    else {
-      setSel((s) => selectOne(s, index, row.id));
-      startImageDrag(e, [row.id]);
-    }
-  };
-
-  const onKeyDown = (e: KeyboardEvent): void => {
-    if (isEditable(e.target)) return;
-    const mod = e.ctrlKey || e.metaKey;
-    const key = e.key;
-    if (NAV_KEYS.has(key)) {
-      e.preventDefault();
-      const { columns, visibleRows } = layout.current;
-      const to = moveFocus(sel.focus, key as NavKey, total, columns, visibleRows, mod);
-      if (to === null) return;
-      if (e.shiftKey) {
-        const [a, b] = rangeBounds(sel, to);
-        void cache.idsBetween(a, b).then((ids) => setSel((s) => selectRange(s, to, ids, mod)));
-        setSel((s) => focusOnly(s, to));
-      } else if (mod) setSel((s) => focusOnly(s, to));
-      else {
-        const row = cache.get(to);
-        setSel((s) => (row ? selectOne(s, to, row.id) : focusOnly(s, to)));
-      }
-      requestFocus();
-      return;
-    }
-    if (mod && (key === 'a' || key === 'A')) {
-      e.preventDefault();
-      doSelectAll();
-      return;
-    }
-    if (mod) return; // undo/redo: the window handler below
-    const named = classOfDigitKey(key, classList);
-    if (named) {
-      if ('cls' in named) label(named.cls.id);
-      else say(named.missing);
-      e.preventDefault();
-      return;
-    }
-    if (isUnlabelKey(key)) {
-      e.preventDefault();
-      label(null);
-      return;
-    }
-    if (key === ' ' || key === 'Enter') {
-      e.preventDefault();
-      if (e.shiftKey && sel.focus !== null) {
-        const row = cache.get(sel.focus);
-        if (row) setSel((s) => toggleOne(s, s.focus ?? 0, row.id));
-      } else if (sel.focus !== null && cache.get(sel.focus)) setPreview((p) => !p);
-      return;
-    }
-    if (key === 'Escape') setSel((s) => clearSelection(s));
-  };
-
-  // Undo / redo work wherever the focus is, except in text fields and dialogs.
-  const undoRef = useRef({ undo, redo });
-  undoRef.current = { undo, redo };
-  useEffect(() => {
-    const onKey = (e: globalThis.KeyboardEvent): void => {
-      if (!(e.ctrlKey || e.metaKey) || isEditable(e.target)) return;
-      const k = e.key.toLowerCase();
-      if (k === 'z' && !e.shiftKey) undoRef.current.undo();
-      else if ((k === 'z' && e.shiftKey) || k === 'y') undoRef.current.redo();
-      else return;
-      e.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
-
-  // An import's report opens when its job finishes (it may finish before its id arrives, or
-  // before the render that would have stored it: the awaited ids are kept in a ref).
-  const finished = useRef(new Map<string, JobInfo<'import'>>());
-  const awaiting = useRef(new Set<string>());
-  useEvent('job.finished', (j) => {
-    if (!isJobOf(j, 'import')) return;
-    finished.current.set(j.id, j);
-    if (awaiting.current.delete(j.id)) {
-      setReport(j);
-      setImportJob(awaiting.current.values().next().value);
-    }
+  const onKeyDown = gridKeyHandler({
+    sel,
+    setSel,
+    cache,
+    total,
+    layout,
+    classList,
+    label,
+    selectAll: doSelectAll,
+    say,
+    togglePreview: () => setPreview((p) => !p),
+    requestFocus,
   });
-  const onImportStarted = (j: JobInfo<'import'>): void => {
-    const done = finished.current.get(j.id);
-    if (done) setReport(done);
-    else {
-      awaiting.current.add(j.id);
-      setImportJob(j.id);
-    }
-  };
-
-  // Files or folders dropped onto the window (here or on another screen, which opens the gallery):
-  // imported at once in Electron; a browser gives no paths, so the import dialog opens to type one.
-  const [importHint, setImportHint] = useState('');
-  const dropping = useGalleryFileDrop((items: DroppedItem[] | null) => {
-    if (items === null) {
-      setImportHint('The browser does not tell the studio where dropped files are: type or paste their folder or file path.');
-      setImportOpen(true);
-      return;
-    }
-    const requests = dropImports(items);
-    if (requests.length === 0) return say('Nothing to import in what was dropped');
-    say(`Importing ${requests.length === 1 ? 'what was dropped' : `${requests.length} dropped sources`}`);
-    for (const r of requests) api.call('importImages', r).then(onImportStarted, fail);
-  });
+  useUndoKeys(undo, redo);
 
   const onLayout = useCallback((l: GridLayout) => {
     layout.current = l;
@@ -348,14 +220,14 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
           </Tooltip>
           <MoveToSplitMenu count={sel.ids.size} onMove={moveSplit} />
           <AutoSplitButton />
-          <Button size="xs" onClick={() => setImportOpen(true)} loading={!!importJob} data-testid="import-open">
+          <Button size="xs" onClick={imports.openDialog} loading={!!imports.running} data-testid="import-open">
             Import…
           </Button>
         </Group>
       </Group>
       <ErrorText error={error ?? (pages.error ? StudioError.from(pages.error) : undefined)} />
       <MovedSources />
-      {dropping && (
+      {imports.dropping && (
         <Center
           pos="fixed"
           inset={0}
@@ -370,7 +242,7 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
       {pages.total === 0 && !filtered ? (
         <Stack align="center" justify="center" style={{ flex: 1 }} data-testid="gallery-empty">
           <Text c="dimmed">No images yet. Import a folder with one subfolder per class, a CSV, a zip or loose files.</Text>
-          <Button onClick={() => setImportOpen(true)}>Import images…</Button>
+          <Button onClick={imports.openDialog}>Import images…</Button>
         </Stack>
       ) : (
         <ImageGrid
@@ -403,16 +275,8 @@ export function Gallery({ counts, projectDir }: { counts: ProjectCounts; project
           Click, Shift-click, Ctrl-click · arrows · 1–9 label · 0 unlabel · Space preview · Ctrl+A all · Ctrl+Z undo · drag onto a class
         </Text>
       </Group>
-      <ImportDialog
-        opened={importOpen}
-        hint={importHint}
-        onClose={() => {
-          setImportOpen(false);
-          setImportHint('');
-        }}
-        onStarted={onImportStarted}
-      />
-      {report && <ImportReportModal job={report} onClose={() => setReport(undefined)} />}
+      <ImportDialog opened={imports.dialogOpen} hint={imports.hint} onClose={imports.closeDialog} onStarted={imports.onStarted} />
+      {imports.report && <ImportReportModal job={imports.report} onClose={imports.closeReport} />}
       {preview && focusedRow && (
         <PreviewModal
           cache={cache}
