@@ -132,6 +132,7 @@ export default tseslint.config(
   },
   {
     files: ['src/shared/**/*.ts'],
+    // src/shared/node/: Node-only code of the host and the engine process (never the renderer's).
     ignores: ['src/shared/node/**'],
     rules: {
       'no-restricted-imports': [

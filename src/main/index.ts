@@ -9,7 +9,7 @@ import { Studio } from './host/studio';
 import { CSP, FILE_SCHEME } from './host/csp';
 import { servedFileHeaders } from './host/served-file';
 import { connectIpc } from './ipc';
-import { HostEngine } from './host/engine';
+import { studioEngine } from './host/engine';
 import { utilityProcessChannel } from './training/engine-client';
 import { engineStartEnv } from './engine/protocol';
 import { defaultUserDataDir } from './host/paths';
@@ -56,9 +56,13 @@ app.whenReady().then(async () => {
   const studio = new Studio({
     userDataDir,
     mode: 'electron',
-    // The engine keeps its caches (the ONNX models of frozen parts) where the Studio says (`start`).
-    engine: (start) =>
-      new HostEngine(() => utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, ...engineStartEnv(start) } }))),
+    // The engine keeps its caches (the ONNX models of frozen parts) where the Studio says (`start`);
+    // TRANSFER_STUDIO_ENGINE=ssh://... puts it on a server instead.
+    engineFor: (setting, start) =>
+      studioEngine(setting, () =>
+        utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, ...engineStartEnv(start) } })),
+      ),
+    ...(process.env.TRANSFER_STUDIO_ENGINE !== undefined ? { engineSetting: process.env.TRANSFER_STUDIO_ENGINE } : {}),
   });
   // The page's CSP is a meta tag in the built index.html (header hooks never see a file:// load);
   // any http(s) response gets it as a header too. No permission (camera, notifications...) is ever granted.

@@ -23,6 +23,7 @@ import {
   type SplitGroup,
 } from './domain';
 import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
+import { engineAddressSchema, type EngineSetting, type EngineTestInfo } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspection, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
@@ -315,6 +316,12 @@ export const requests = {
   advise: req<AdviceInfo>()(z.object({ model: key.trim().optional(), similarity: similarityAnswerSchema.default('unknown') }).strict()),
   /** The engine's backend (starts the engine process if needed). */
   engineInfo: req<BackendInfo>()(none),
+  /** Where the engine runs ("Train on: this machine / a server over SSH"), saved per machine. */
+  engineSetting: req<EngineSetting>()(none),
+  /** Saves where the engine runs; the next engine call starts it there (refused while a job runs). */
+  setEngineSetting: req<EngineSetting>()(z.object({ engine: engineAddressSchema }).strict()),
+  /** Starts the engine `engine` names (not kept) and says what it reported: version, runtime, provider, GPU, free memory. */
+  testEngine: req<EngineTestInfo>()(z.object({ engine: engineAddressSchema }).strict()),
 
   /** Models installed on this machine (imported or downloaded), shared by all projects. */
   listModels: req<InstalledModelInfo[]>()(none),

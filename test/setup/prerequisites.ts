@@ -7,6 +7,8 @@
  *  - chattr: e2fsprogs' chattr, which the read-only project test uses as root (root ignores
  *    permission bits, so the file is made immutable instead); only needed as root.
  *  - fashion-mnist: Debian's dataset-fashion-mnist, for a test that asks for it.
+ *  - openssh: sshd, ssh and ssh-keygen (Debian's openssh-server and openssh-client), for the tests
+ *    of the engine over ssh, which start their own sshd on 127.0.0.1.
  * What cannot be had ends the run with one line saying what to install; nothing is skipped.
  *
  * `npm test` runs this file first (so a missing browser fails in seconds, not after the other
@@ -19,10 +21,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export type Need = 'chromium' | 'chattr' | 'fashion-mnist';
-const NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist'];
-/** What the suite as a whole needs (the near-duplicate test reads Fashion-MNIST). */
-export const SUITE_NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist'];
+export type Need = 'chromium' | 'chattr' | 'fashion-mnist' | 'openssh';
+const NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist', 'openssh'];
+/** What the suite as a whole needs (the near-duplicate test reads Fashion-MNIST, the ssh engine tests an sshd). */
+export const SUITE_NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist', 'openssh'];
 
 /** The machine as the finders see it; unit tests pass a made-up one (temporary folders, a fake `run`). */
 export interface Machine {
@@ -207,6 +209,19 @@ export function findFashionMnist(m: Machine, dir = m.env['FASHION_MNIST_DIR'] ??
   throw new PrerequisiteError(`Fashion-MNIST is missing from ${dir}: install Debian's dataset-fashion-mnist (apt-get install -y dataset-fashion-mnist as root), or set FASHION_MNIST_DIR to a folder with its four .gz files.`);
 }
 
+/** The path of sshd, with ssh and ssh-keygen present too (sshd is often outside a user's PATH, in /usr/sbin). */
+export function findOpenssh(m: Machine): string {
+  const dirs = [...(m.env['PATH'] ?? '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'];
+  const look = (): string | undefined => {
+    const sshd = dirs.map((d) => path.join(d, 'sshd')).find(isExecutable);
+    const client = dirs.some((d) => isExecutable(path.join(d, 'ssh'))) && dirs.some((d) => isExecutable(path.join(d, 'ssh-keygen')));
+    return sshd && client ? sshd : undefined;
+  };
+  const found = look() ?? (aptInstall(m, 'openssh-server') && aptInstall(m, 'openssh-client') ? look() : undefined);
+  if (found) return found;
+  throw new PrerequisiteError('The engine-over-ssh tests need OpenSSH (sshd, ssh, ssh-keygen): install openssh-server and openssh-client (apt-get install -y openssh-server openssh-client as root).');
+}
+
 export function thisMachine(): Machine {
   const env = process.env;
   return {
@@ -228,7 +243,7 @@ export function thisMachine(): Machine {
 export function ensure(needs: readonly Need[], m = thisMachine()): Partial<Record<Need, string>> {
   const found: Partial<Record<Need, string>> = {};
   for (const need of needs) {
-    const where = need === 'chromium' ? findChromium(m) : need === 'chattr' ? findChattr(m) : findFashionMnist(m);
+    const where = need === 'chromium' ? findChromium(m) : need === 'chattr' ? findChattr(m) : need === 'openssh' ? findOpenssh(m) : findFashionMnist(m);
     if (where !== undefined) found[need] = where;
   }
   return found;

@@ -6,7 +6,7 @@
 import type { AuditSummary, DuplicateClusterInfo, LabelIssueRow } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { Studio } from '../host/studio';
-import type { Command } from './command';
+import { ENGINE_OPTION, type Command } from './command';
 import { waitForJob } from './jobs';
 import { runOption, stringOption } from './options';
 
@@ -86,9 +86,9 @@ function auditText(s: AuditSummary, issues: LabelIssueRow[], clusters: Duplicate
 export const auditCommands: Command[] = [
   {
     name: 'audit',
-    args: 'DIR [--run ID] [--model NAME] [--folds 5]',
+    args: 'DIR [--run ID] [--model NAME] [--folds 5] [--engine ssh://...]',
     summary: 'Likely label errors (out-of-sample probabilities + confident learning), noise rate per class, near-duplicates and leaks across splits.',
-    options: { run: { type: 'string' }, model: { type: 'string' }, folds: { type: 'string' } },
+    options: { run: { type: 'string' }, model: { type: 'string' }, folds: { type: 'string' }, ...ENGINE_OPTION },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const runId = runOption(values.run);

@@ -11,6 +11,9 @@ export interface Output {
   text: string;
 }
 
+/** `--engine ssh://...` of the commands that run the engine (the Studio is made with that engine). */
+export const ENGINE_OPTION: Options = { engine: { type: 'string' } };
+
 export interface Command {
   /** Words after `transfer-studio`, e.g. 'project create'. */
   name: string;
@@ -20,4 +23,6 @@ export interface Command {
   /** Number of required positionals, then optional ones. */
   positionals: { required: string[]; optional?: string[] };
   run(ctx: { studio: Studio; args: string[]; values: Values; json: boolean }): Promise<Output>;
+  /** A command that runs without a Studio (the engine itself): returns its exit code; `run` is not called. */
+  standalone?(ctx: { args: string[]; values: Values }): Promise<number>;
 }

@@ -12,7 +12,7 @@ import { printable } from '../../shared/names';
 import { Studio } from '../host/studio';
 import { defaultUserDataDir, rendererDir } from '../host/paths';
 import { startServer } from '../host/server';
-import { HostEngine } from '../host/engine';
+import { studioEngine } from '../host/engine';
 import { forkEngine } from '../training/engine-client';
 import type { Command, Values } from './command';
 import { waitForJob } from './jobs';
@@ -22,6 +22,8 @@ import { modelCommands } from './models';
 import { trainingCommands } from './training';
 import { auditCommands } from './audit';
 import { explainCommands } from './explain';
+import { engineCommands } from './engine';
+import { stringOption } from './options';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'bad_request',
@@ -106,6 +108,7 @@ export const commands: Command[] = [
   ...auditCommands,
   ...explainCommands,
   ...exportCommands,
+  ...engineCommands,
   {
     name: 'serve',
     args: '[DIR] [--port N]',
@@ -194,10 +197,16 @@ export async function main(argv: string[]): Promise<number> {
     const { required, optional = [] } = command.positionals;
     if (args.length < required.length) throw new UsageError(`missing ${required.slice(args.length).join(', ')}. Usage: transfer-studio ${command.name} ${command.args}`);
     if (args.length > required.length + optional.length) throw new UsageError(`unexpected argument "${args[required.length + optional.length]}".`);
+    if (command.standalone) return await command.standalone({ args, values: values as Values });
+    // The engine: --engine, else TRANSFER_STUDIO_ENGINE, else the saved setting (the UI's "Train
+    // on"), else a process of this machine. A bad --engine address is refused at once (exit 2).
+    const setting = stringOption((values as Values).engine) ?? process.env['TRANSFER_STUDIO_ENGINE'];
+    if (setting !== undefined && command.options?.['engine']) studioEngine(setting, () => forkEngine());
     studio = new Studio({
       userDataDir: defaultUserDataDir(),
       mode: command.name === 'serve' ? 'browser' : 'cli',
-      engine: (start) => new HostEngine(() => forkEngine({ start })),
+      engineFor: (s, start) => studioEngine(s, () => forkEngine({ start })),
+      ...(setting !== undefined ? { engineSetting: setting } : {}),
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });
     if (values.json && out.json) process.stdout.write(JSON.stringify({ ok: true, ...out.json }) + '\n');

@@ -9,7 +9,7 @@ import type { JobInfo } from '../../shared/api';
 import { inferenceLabel, similarityAnswerSchema, trainConfigSchema, type AdviceInfo, type SimilarityAnswer, type RunDetail, type Split, type TrainConfigInput } from '../../shared/domain';
 import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
-import type { Command } from './command';
+import { ENGINE_OPTION, type Command } from './command';
 import { logAboveProgress, waitForJob, watchJob } from './jobs';
 import { runOption, stringOption, type OptionValue } from './options';
 import type { Studio } from '../host/studio';
@@ -137,7 +137,7 @@ function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
   const lines: string[] = [];
   if (advice) lines.push(`Scenario ${advice.scenario} (advisor): ${advice.reason}${advice.scenario === 2 && advice.freezeTo ? ` Frozen up to ${advice.freezeTo}.` : ''}`);
   const b = run.backend;
-  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}` : 'unknown'}`);
+  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}${b.server ? `; on ${b.server.hostname} (${b.server.address})` : ''}` : 'unknown'}`);
   lines.push('epoch  train loss  train acc  val loss  val acc');
   for (const m of run.metrics)
     lines.push(`${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${pct(m.trainAcc).padStart(9)}  ${(m.valLoss?.toFixed(4) ?? '-').padStart(8)}  ${pct(m.valAcc).padStart(7)}`);
@@ -187,9 +187,9 @@ function adviceText(a: AdviceInfo): string {
 export const trainingCommands: Command[] = [
   {
     name: 'advise',
-    args: 'DIR [--model NAME] [--similarity high|medium|low|unknown]',
+    args: 'DIR [--model NAME] [--similarity high|medium|low|unknown] [--engine ssh://...]',
     summary: 'Recommended scenario, k (blocks frozen in scenario 2) and why, from the labelled images and the similarity (yours, else estimated).',
-    options: { model: { type: 'string' }, similarity: { type: 'string' } },
+    options: { model: { type: 'string' }, similarity: { type: 'string' }, ...ENGINE_OPTION },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const similarity = similarityOption(values.similarity);
@@ -201,7 +201,7 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'train',
-    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--patience N] [--batch N] [--lr X] [--augment | --no-augment] [--seed N] | DIR --resume RUN [--epochs N]',
+    args: 'DIR --scenario 1|2|3|4|auto [--similarity high|medium|low] [--model NAME] [--cut LAYER] [--freeze-to LAYER] [--epochs N] [--patience N] [--batch N] [--lr X] [--augment | --no-augment] [--seed N] | DIR --resume RUN [--epochs N]  [--engine ssh://[user@]host[:port][/path]]',
     summary: 'Train a classifier on the labelled train/val images (default model: the only one not hidden, e.g. the built-in MobileNet v1 0.25); prints metrics vs the majority baseline.',
     options: {
       scenario: { type: 'string' },
@@ -217,13 +217,14 @@ export const trainingCommands: Command[] = [
       'no-augment': { type: 'boolean' },
       seed: { type: 'string' },
       resume: { type: 'string' },
+      ...ENGINE_OPTION,
     },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const resume = runOption(values.resume, '--resume');
       if (resume !== undefined) {
         // A cancelled or failed run continues from its checkpoint with its own settings (only --epochs may change).
-        const other = Object.keys(values).filter((k) => !['resume', 'epochs', 'json', 'help'].includes(k) && values[k] !== undefined);
+        const other = Object.keys(values).filter((k) => !['resume', 'epochs', 'engine', 'json', 'help'].includes(k) && values[k] !== undefined);
         if (other.length) throw new StudioError('bad_request', `--resume continues a run with its own settings; only --epochs can go with it, not --${other[0]}.`, 'resume');
         await studio.call('openProject', { dir: args[0]! });
         const epochs = num(values.epochs);
@@ -248,9 +249,9 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'predict',
-    args: 'DIR [--run ID] [--split test|val|train | --folder PATH]',
+    args: 'DIR [--run ID] [--split test|val|train | --folder PATH] [--engine ssh://...]',
     summary: 'Predict the test split (or a folder, imported as test images first) with a run (default: the latest succeeded) and store the predictions.',
-    options: { run: { type: 'string' }, split: { type: 'string' }, folder: { type: 'string' } },
+    options: { run: { type: 'string' }, split: { type: 'string' }, folder: { type: 'string' }, ...ENGINE_OPTION },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const folder = stringOption(values.folder);

@@ -44,6 +44,12 @@ async function decodeRaw(image: sharp.Sharp): Promise<RawPixels> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
+/** A server engine's wait for an image its host is still sending (remote-cache.ts); none on this machine's engine. */
+let fileWait: ((file: string) => Promise<void>) | null = null;
+export function setFileWait(wait: ((file: string) => Promise<void>) | null): void {
+  fileWait = wait;
+}
+
 /** An image to decode: its bytes, a path, or a path with the folder it must stay inside. */
 export type ImageInput = string | Buffer | ImageRef;
 
@@ -54,6 +60,7 @@ export type ImageInput = string | Buffer | ImageRef;
 async function readImage(file: ImageInput): Promise<Buffer> {
   if (Buffer.isBuffer(file)) return file;
   const ref = typeof file === 'string' ? { path: file } : file;
+  await fileWait?.(ref.path);
   return readUserFile(ref.path, { ...(ref.root !== undefined ? { root: ref.root } : {}), maxBytes: MAX_IMAGE_BYTES });
 }
 

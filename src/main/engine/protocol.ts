@@ -5,7 +5,7 @@
  *
  * host -> engine: { kind: 'call', id, method, params }   start a call
  *                 { kind: 'cancel', id }                   cancel call `id` (its AbortSignal fires)
- * engine -> host: { kind: 'ready', pid }                   once, when the process listens
+ * engine -> host: { kind: 'ready', pid, version, machine } once, when the process listens
  *                 { kind: 'event', id, event }             0..n per call (EngineEvent)
  *                 { kind: 'result', id, result }           exactly one of result / error per call
  *                 { kind: 'error', id, error }
@@ -15,6 +15,11 @@
  * ends it) and one handler in the engine process; the client's generic `call` needs nothing more.
  * What the engine needs of the host's machine before its first call (EngineStart) comes with its
  * start, in its environment.
+ *
+ * An engine on another machine (`transfer-studio engine --stdio` over ssh) reads no path of the
+ * host's: every path a call carries is one of `mapParamPaths`'s fields, which the host rewrites to a
+ * reference inside the server engine's cache (see RemoteRef) after sending what it lacks with the
+ * cache methods, and which the server engine resolves inside its cache folder or refuses.
  */
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, ModelInspection, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
 import type { ModelErrorCode } from '../../shared/model-errors';
@@ -91,7 +96,8 @@ export interface TrainTuning {
 export type EngineEvent =
   /** First event of every training run: what it runs on (log lines saying how it was chosen follow). */
   | { type: 'backend'; backend: BackendInfo }
-  | { type: 'phase'; phase: 'extract' | 'train' }
+  /** 'upload': the host sends the images and the model a server engine lacks (before the run starts). */
+  | { type: 'phase'; phase: 'upload' | 'extract' | 'train' }
   | { type: 'progress'; done: number; total: number; epoch?: number; epochs?: number; batch?: number; batches?: number; imagesPerSec?: number }
   | { type: 'epoch'; metrics: EpochMetrics; confusion: ConfusionMatrix }
   | { type: 'log'; message: string }
@@ -183,6 +189,8 @@ export interface MethodDef<P, R> {
    * resolves with state 'cancelled'), not with a CANCELLED error; also when cancelled before it started.
    */
   cancelResolves?: true;
+  /** Answered at once, beside a call that is running (images sent while the run that reads them extracts). */
+  beside?: true;
   /** Never set; carry the types for inference. */
   readonly params?: P;
   readonly result?: R;
@@ -226,7 +234,118 @@ export const engineMethods = {
   >(),
   /** Memory of the engine process (peak RSS from the OS, current RSS, TensorFlow.js tensors/bytes) and its pid. */
   stats: method<NoParams, EngineStats>(),
+
+  // ---- a server engine's cache (stdio engines only; refs as RemoteRef) ----
+  /**
+   * Which of these blobs / model folders the cache lacks (the ones it has count as just used).
+   * `expect`: the host sends the missing blobs while the next call runs; reading one waits for it.
+   */
+  cacheMissing: method<{ refs: string[]; expect?: true }, { missing: string[] }>(),
+  /**
+   * Content-addressed files (images, label files), each checked against its sha256 before it is
+   * kept; `skipped`: expected blobs that will not come (unreadable here, or a cancel).
+   */
+  cachePutBlobs: method<{ blobs: { hash: string; bytes: Uint8Array }[]; skipped?: string[] }, { stored: number; rejected: string[] }>({ beside: true }),
+  /** Part of a file of a model or run folder being sent: staged until cacheCommit. */
+  cachePutFile: method<{ ref: string; file: string; offset: number; bytes: Uint8Array }, { bytes: number }>(),
+  /** A model folder's staged files become models/<hash> (checked against the hash); a run folder's join it (files it has are kept). */
+  cacheCommit: method<{ ref: string }, { files: number }>(),
+  /** The files under a ref (empty when it is absent): what a run folder holds, to fetch it home. */
+  cacheList: method<{ ref: string }, { files: { path: string; size: number }[] }>(),
+  cacheRead: method<{ ref: string; file: string; offset: number; length: number }, { bytes: Uint8Array }>(),
 };
+
+/**
+ * The folders of a server engine's cache that a call's paths are rewritten to (relative to the
+ * cache folder): blobs/<sha256> (an image or other file), models/<folder hash>, and per project
+ * (a key the host derives from its project) projects/<key>, projects/<key>/cache,
+ * projects/<key>/runs/<run folder name> and projects/<key>/out/<name> (a file a call writes).
+ */
+export const REMOTE_AREAS = ['blobs', 'models', 'projects'] as const;
+
+/** What a path of a call's params names: how the host makes it a reference. */
+export type PathRole = 'image' | 'file' | 'model' | 'run' | 'cache' | 'project' | 'output' | 'root';
+
+/**
+ * Every path in a call's params, through `f` (with its role, and its content hash where the call
+ * carries one): a copy of the params with the paths `f` returns. Written once for both sides: the
+ * host collects and rewrites, a server engine resolves and refuses. Methods without paths pass as they are.
+ */
+export function mapParamPaths<M extends EngineMethod>(method: M, params: EngineParams<M>, f: (p: string, role: PathRole, hash?: string) => string): EngineParams<M> {
+  type Items<T extends ImageRef & { hash?: string }> = T[];
+  // An image's root (the folder it must stay inside) is a path too: on a server, its blobs folder.
+  const items = <T extends ImageRef & { hash?: string }>(list: Items<T>): Items<T> =>
+    list.map((i) => ({ ...i, path: f(i.path, 'image', i.hash), ...(i.root === undefined ? {} : { root: f(i.root, 'root') }) }));
+  const source = (s: FeatureSource): FeatureSource => ({ ...s, modelDir: f(s.modelDir, 'model'), cacheDir: f(s.cacheDir, 'cache'), items: items(s.items) });
+  const p = params as EngineParams<EngineMethod>;
+  const out = ((): unknown => {
+    const m: EngineMethod = method;
+    switch (m) {
+      case 'inspectModel': {
+        const q = p as EngineParams<'inspectModel'>;
+        return { ...q, modelDir: f(q.modelDir, 'model') };
+      }
+      case 'classify': {
+        const q = p as EngineParams<'classify'>;
+        return { ...q, modelDir: f(q.modelDir, 'model'), imagePaths: q.imagePaths.map((i) => f(i, 'file')), ...(q.labelsPath === undefined ? {} : { labelsPath: f(q.labelsPath, 'file') }) };
+      }
+      case 'train': {
+        const { job } = p as EngineParams<'train'>;
+        return {
+          job: { ...job, projectDir: f(job.projectDir, 'project'), runDir: f(job.runDir, 'run'), cacheDir: f(job.cacheDir, 'cache'), modelDir: f(job.modelDir, 'model'), items: items(job.items) },
+        };
+      }
+      case 'estimateSimilarity': {
+        const q = p as EngineParams<'estimateSimilarity'>;
+        return { ...q, modelDir: f(q.modelDir, 'model'), items: items(q.items), ...(q.cacheDir === undefined ? {} : { cacheDir: f(q.cacheDir, 'cache') }) };
+      }
+      case 'predict': {
+        const q = p as EngineParams<'predict'>;
+        return { ...q, runDir: f(q.runDir, 'run'), items: items(q.items), ...(q.cacheDir === undefined ? {} : { cacheDir: f(q.cacheDir, 'cache') }) };
+      }
+      case 'gradCam': {
+        const q = p as EngineParams<'gradCam'>;
+        return { ...q, runDir: f(q.runDir, 'run'), items: items(q.items) };
+      }
+      case 'exportOnnx': {
+        const q = p as EngineParams<'exportOnnx'>;
+        return { ...q, runDir: f(q.runDir, 'run'), out: f(q.out, 'output') };
+      }
+      case 'outOfSample':
+      case 'featureNeighbours':
+      case 'embeddingMap':
+      case 'labelNext': {
+        const q = p as EngineParams<'outOfSample'>;
+        return { ...q, source: source(q.source) };
+      }
+      // No paths (the cache methods carry references they check themselves).
+      case 'backend':
+      case 'stats':
+      case 'cacheMissing':
+      case 'cachePutBlobs':
+      case 'cachePutFile':
+      case 'cacheCommit':
+      case 'cacheList':
+      case 'cacheRead':
+        return p;
+      default:
+        return ((never: never) => never)(m);
+    }
+  })();
+  return out as EngineParams<M>;
+}
+
+/** Facts a server engine gives when it starts: what "Test connection" shows, before any model loads. */
+export interface EngineMachine {
+  hostname: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  totalMemoryBytes: number;
+  freeMemoryBytes: number;
+  /** Free bytes on the disk of its cache folder (stdio engines). */
+  freeDiskBytes?: number;
+}
 
 export type EngineMethods = typeof engineMethods;
 export type EngineMethod = keyof EngineMethods;
@@ -259,6 +378,8 @@ export type EngineJobErrorCode =
   | 'OUT_OF_MEMORY'
   | 'CANCELLED'
   | 'UNKNOWN_METHOD'
+  /** A server engine was asked for a path outside its cache folder (or a reference that does not exist). */
+  | 'PATH_REFUSED'
   /** Anything else that failed in the engine (its message says what). */
   | 'ENGINE_ERROR';
 
@@ -279,7 +400,8 @@ export type HostToEngine =
   | { kind: 'cancel'; id: number };
 
 export type EngineToHost =
-  | { kind: 'ready'; pid: number }
+  /** `version`: the studio version the engine belongs to (a host refuses another one's engine over ssh). */
+  | { kind: 'ready'; pid: number; version?: string; machine?: EngineMachine }
   | { kind: 'event'; id: number; event: EngineEvent }
   | { kind: 'result'; id: number; result: unknown }
   | { kind: 'error'; id: number; error: EngineErrorData };

@@ -1,11 +1,15 @@
 /**
  * The engine as the Studio sees it: an EngineClient (whose process the shell starts: a forked
- * Node child in browser mode and the CLI, an Electron utilityProcess in the app) with the
- * engine's error codes turned into the contract's typed errors.
+ * Node child in browser mode and the CLI, an Electron utilityProcess in the app), or an engine on a
+ * server over ssh (RemoteEngine), with the engine's error codes turned into the contract's typed
+ * errors. `studioEngine` picks one by the engine setting (--engine, TRANSFER_STUDIO_ENGINE).
  */
 import { StudioError, type ErrorCode } from '../../shared/errors';
-import { EngineClient, EngineError, type EngineChannel } from '../training/engine-client';
-import type { CallOptions, EngineErrorCode, EngineMethod, EngineParams, EngineResult } from '../engine/protocol';
+import { EngineClient, EngineError, type EngineChannel, type EngineReady } from '../training/engine-client';
+import { RemoteEngine } from '../training/remote-engine';
+import { parseSshAddress } from '../training/ssh-channel';
+import { APP_VERSION } from '../store/project-store';
+import type { CallOptions, Engine, EngineErrorCode, EngineMethod, EngineParams, EngineResult } from '../engine/protocol';
 import type { StudioEngine } from './studio';
 
 /** Every engine code as the contract's: a model folder at fault, the user's input, a cancel, or the engine. */
@@ -45,6 +49,7 @@ const STUDIO_CODE: Record<EngineErrorCode, ErrorCode> = {
   ENGINE_STOPPED: 'engine_failed',
   ENGINE_START_FAILED: 'engine_failed',
   UNKNOWN_METHOD: 'internal',
+  PATH_REFUSED: 'bad_input',
 };
 
 export function engineErrorToStudio(err: unknown): unknown {
@@ -53,11 +58,15 @@ export function engineErrorToStudio(err: unknown): unknown {
   return new StudioError(STUDIO_CODE[err.code] ?? 'engine_failed', err.message);
 }
 
-export class HostEngine implements StudioEngine {
-  private readonly client: EngineClient;
+/** An engine the host can stop: an EngineClient, or a RemoteEngine (an EngineClient over ssh with its uploads). */
+type DisposableEngine = Engine & { dispose(): void; readonly readyInfo: EngineReady | null };
 
-  constructor(start: () => EngineChannel) {
-    this.client = new EngineClient(start);
+export class HostEngine implements StudioEngine {
+  readonly client: DisposableEngine;
+
+  /** `start`: the function that starts a process of this machine, or an engine already made. */
+  constructor(start: (() => EngineChannel) | DisposableEngine) {
+    this.client = typeof start === 'function' ? new EngineClient(start) : start;
   }
 
   call<M extends EngineMethod>(method: M, params: EngineParams<M>, options?: CallOptions): Promise<EngineResult<M>> {
@@ -69,4 +78,18 @@ export class HostEngine implements StudioEngine {
   async dispose(): Promise<void> {
     this.client.dispose();
   }
+
+  ready(): EngineReady | null {
+    return this.client.readyInfo;
+  }
+}
+
+/**
+ * The engine the setting names: '' or 'local' (or unset) for a process of this machine (`local`
+ * starts it), ssh://[user@]host[:port][/path] for a server. A bad setting is a bad_request.
+ */
+export function studioEngine(setting: string | undefined, local: () => EngineChannel): StudioEngine {
+  const value = setting?.trim() ?? '';
+  if (value === '' || value === 'local') return new HostEngine(local);
+  return new HostEngine(new RemoteEngine(parseSshAddress(value), APP_VERSION));
 }

@@ -25,7 +25,7 @@ import {
   isRequestName,
   requests,
 } from '../../shared/api';
-import type { BackendInfo, InstalledModelInfo, ModelInspection, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
+import type { BackendInfo, EngineSetting, EngineTestInfo, InstalledModelInfo, ModelInspection, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { JobManager, type JobContext, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
@@ -39,7 +39,8 @@ import { buildPlan, PlanError } from '../scenarios/plan';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { deleteRun, resumableRun } from '../training/runs';
 import { adviseForProject } from '../scenarios/advise-project';
-import type { Engine, EngineStart } from '../engine/protocol';
+import type { Engine, EngineMachine, EngineStart } from '../engine/protocol';
+import { engineTestInfo, readEngineSetting, saveEngineSetting } from './engine-setting';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
@@ -67,6 +68,8 @@ import { diskFullError } from '../../shared/node/disk-full';
 /** The engine as the host sees it (HostEngine); the shell passes the function that starts its process. */
 export interface StudioEngine extends Engine {
   dispose(): Promise<void>;
+  /** What the engine said when it started (version, machine), once it has. */
+  ready?(): { version?: string; machine?: EngineMachine } | null;
 }
 
 export interface StudioOptions {
@@ -78,6 +81,12 @@ export interface StudioOptions {
    * user data folder); absent where no training is wanted (some tests).
    */
   engine?: (start: EngineStart) => StudioEngine;
+  /**
+   * Instead of `engine`: the engine a setting names ('' this machine, ssh://... a server), used with
+   * `engineSetting` when given (TRANSFER_STUDIO_ENGINE, --engine), else the one saved in the user data folder.
+   */
+  engineFor?: (setting: string, start: EngineStart) => StudioEngine;
+  engineSetting?: string;
   /**
    * Base URL serving catalog models laid out as <mirror>/<model id>/model.json instead of their
    * publisher (offline sites, tests); default: the TRANSFER_STUDIO_MODEL_MIRROR environment variable.
@@ -202,11 +211,27 @@ export class Studio implements StudioHandlers {
     return this.project ? readImageFile(this.project, kind, id) : null;
   }
 
+  /** Whether this studio was given an engine (some tests make one without). */
+  protected get hasEngine(): boolean {
+    return Boolean(this.options.engine ?? this.options.engineFor);
+  }
+
+  /** What the Studio gives an engine it starts: its caches' folder in the user data folder. */
+  private engineStart(): EngineStart {
+    return { onnxCacheDir: path.join(this.models.root, '.onnx') };
+  }
+
   /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
   protected engine(): StudioEngine {
-    if (!this.options.engine) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
-    this.engineInstance ??= this.options.engine({ onnxCacheDir: path.join(this.models.root, '.onnx') });
+    const { engine, engineFor } = this.options;
+    if (!engine && !engineFor) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
+    this.engineInstance ??= engine ? engine(this.engineStart()) : engineFor!(this.currentEngineSetting().engine, this.engineStart());
     return this.engineInstance;
+  }
+
+  private currentEngineSetting(): EngineSetting {
+    const fixed = this.options.engineSetting;
+    return fixed !== undefined ? { engine: fixed, fixed: true } : { engine: readEngineSetting(this.options.userDataDir), fixed: false };
   }
 
   async dispose(): Promise<void> {
@@ -472,7 +497,7 @@ export class Studio implements StudioHandlers {
   /** Submission / probabilities CSV of the test set, or the labelled dataset (tree or CSV), as a job. */
   async exportData(input: ParsedInput<'exportData'>): Promise<JobInfo<'export'>> {
     const store = this.store();
-    return this.startJob('export', (ctx) => runExport(store, input, ctx, this.options.engine ? () => this.engine() : undefined));
+    return this.startJob('export', (ctx) => runExport(store, input, ctx, this.hasEngine ? () => this.engine() : undefined));
   }
 
   async sourcesStatus(): Promise<SourceStatus[]> {
@@ -584,11 +609,38 @@ export class Studio implements StudioHandlers {
     const store = this.store();
     const id = input.model ?? this.models.defaultModel()?.id;
     const model = id ? { id, dir: this.models.require(id) } : null;
-    return adviseForProject(store, { model, engine: this.options.engine ? this.engine() : null }, input.similarity);
+    return adviseForProject(store, { model, engine: this.hasEngine ? this.engine() : null }, input.similarity);
   }
 
   async engineInfo(): Promise<BackendInfo> {
     return this.engine().call('backend', {});
+  }
+
+  async engineSetting(): Promise<EngineSetting> {
+    return this.currentEngineSetting();
+  }
+
+  async setEngineSetting(input: ParsedInput<'setEngineSetting'>): Promise<EngineSetting> {
+    if (this.currentEngineSetting().fixed) throw new StudioError('conflict', 'TRANSFER_STUDIO_ENGINE (or --engine) sets where the engine runs for this session.', 'engine');
+    if (!this.options.engineFor) throw new StudioError('conflict', 'This studio has one engine; where it runs cannot be changed.', 'engine');
+    this.options.engineFor(input.engine, this.engineStart()); // a bad address is refused before anything is saved
+    if (this.jobs.list().some((j) => j.state === 'running'))
+      throw new StudioError('conflict', 'Jobs are running: change where the engine runs when they have finished.', 'engine');
+    saveEngineSetting(this.options.userDataDir, input.engine);
+    await this.engineInstance?.dispose();
+    this.engineInstance = undefined;
+    return this.currentEngineSetting();
+  }
+
+  async testEngine(input: ParsedInput<'testEngine'>): Promise<EngineTestInfo> {
+    if (!this.options.engineFor) throw new StudioError('engine_failed', 'This studio was started without a choice of engine.');
+    const engine = this.options.engineFor(input.engine, this.engineStart());
+    try {
+      const backend = await engine.call('backend', {});
+      return engineTestInfo(backend, engine.ready?.() ?? null, APP_VERSION);
+    } finally {
+      await engine.dispose();
+    }
   }
 
   // ---- predictions: evaluation views and label suggestions -------------------------------
@@ -627,7 +679,7 @@ export class Studio implements StudioHandlers {
         ...(input.id !== undefined ? { id: input.id } : {}),
         replace: input.replace,
         ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
-        ...(this.options.engine ? { validate } : {}),
+        ...(this.hasEngine ? { validate } : {}),
       });
       this.changed('models');
       return m;
@@ -655,7 +707,7 @@ export class Studio implements StudioHandlers {
   /** A download job; it needs no open project (models are per machine). */
   async downloadModel(input: ParsedInput<'downloadModel'>): Promise<JobInfo<'download'>> {
     const mirror = this.options.modelMirror ?? process.env.TRANSFER_STUDIO_MODEL_MIRROR;
-    const work = downloadJob(this.models, input, mirror || undefined, this.options.engine ? this.validateModel : undefined);
+    const work = downloadJob(this.models, input, mirror || undefined, this.hasEngine ? this.validateModel : undefined);
     return this.jobs.start('download', (ctx) => work(ctx).finally(() => this.changed('models'))).job;
   }
 

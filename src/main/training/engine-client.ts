@@ -17,6 +17,7 @@ import {
   type EngineEvent,
   type EngineMethod,
   type EngineParams,
+  type EngineProcessErrorCode,
   type EngineResult,
   type EngineStart,
   type EngineToHost,
@@ -27,10 +28,21 @@ import { entryScript } from '../../shared/node/entry-script';
 export interface EngineChannel {
   send(msg: HostToEngine): void;
   onMessage(cb: (msg: EngineToHost) => void): void;
-  /** Called once when the process is gone (exit code, or the signal that ended it). */
-  onExit(cb: (code: number | null, signal: string | null) => void): void;
+  /**
+   * Called once when the process is gone (exit code, or the signal that ended it); `failure` when
+   * the channel knows why in words (an ssh connection that dropped, a server that refused to start).
+   */
+  onExit(cb: (code: number | null, signal: string | null, failure?: ChannelFailure) => void): void;
   kill(): void;
 }
+
+export interface ChannelFailure {
+  code: Exclude<EngineProcessErrorCode, 'ENGINE_STOPPED'>;
+  message: string;
+}
+
+/** What the engine said when it started (its version and machine: what "Test connection" shows). */
+export type EngineReady = Extract<EngineToHost, { kind: 'ready' }>;
 
 export class EngineError extends Error {
   override readonly name = 'EngineError';
@@ -57,7 +69,7 @@ export class EngineClient implements Engine {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private stopping = false;
-  private readyPid: number | null = null;
+  private ready: EngineReady | null = null;
 
   constructor(private readonly start: () => EngineChannel) {}
 
@@ -131,7 +143,12 @@ export class EngineClient implements Engine {
 
   /** The engine process's id once it has said it is ready (diagnostics, and fault tests that kill it). */
   get pid(): number | null {
-    return this.readyPid;
+    return this.ready?.pid ?? null;
+  }
+
+  /** What the running engine said when it started, or null. */
+  get readyInfo(): EngineReady | null {
+    return this.ready;
   }
 
   /** Stop the engine process (pending calls fail with ENGINE_STOPPED). */
@@ -147,14 +164,16 @@ export class EngineClient implements Engine {
     this.channel = channel;
     this.stopping = false;
     channel.onMessage((msg) => this.onMessage(msg));
-    channel.onExit((code, signal) => {
+    channel.onExit((code, signal, failure) => {
       if (this.channel !== channel) return;
       this.channel = null;
-      this.readyPid = null;
+      this.ready = null;
       const stopped = this.stopping;
       const err = stopped
         ? new EngineError('ENGINE_STOPPED', 'The training engine was stopped.')
-        : new EngineError(
+        : failure
+          ? new EngineError(failure.code, failure.message, { exitCode: code, signal })
+          : new EngineError(
             'ENGINE_CRASHED',
             `The training engine stopped unexpectedly (exit code ${code ?? 'none'}, signal ${signal ?? 'none'}).`,
             { exitCode: code, signal },
@@ -168,7 +187,7 @@ export class EngineClient implements Engine {
 
   private onMessage(msg: EngineToHost): void {
     if (msg.kind === 'ready') {
-      this.readyPid = msg.pid;
+      this.ready = msg;
       return;
     }
     if (msg.kind === 'event') {

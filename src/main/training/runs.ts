@@ -29,7 +29,8 @@ export function resumableRun(store: ProjectStore, runId: number, epochs?: number
     throw new StudioError('conflict', `Run ${run.id} ${run.state === 'running' ? 'is still running' : 'has finished'}; only a cancelled or failed run can be resumed.`, 'id');
   if (run.scenario === 1)
     throw new StudioError('bad_input', 'A feature-extraction run (scenario 1) retrains its head in seconds from the cached features: start a new run instead.', 'id');
-  if (!fs.existsSync(path.join(store.runDir(run.id), 'checkpoint')))
+  // A run on a server keeps its checkpoint there until it comes home with the result (the server checks it).
+  if (!run.backend?.server && !fs.existsSync(path.join(store.runDir(run.id), 'checkpoint')))
     throw new StudioError('bad_input', `Run ${run.id} stopped before its first epoch ended, so it has no checkpoint to resume from: start a new run.`, 'id');
   const { classNames, items } = trainingSet(store);
   if (classNames.join('\n') !== run.classNames.join('\n'))

@@ -45,6 +45,9 @@ export function trainingSet(store: ProjectStore): { classNames: string[]; items:
   return { classNames: classes.map((c) => c.name), items };
 }
 
+/** The job's progress label of each phase but training (whose label names the epoch). */
+const PHASE_LABEL: Partial<Record<RunProgress['phase'], string>> = { upload: 'Uploading to the server', extract: 'Extracting features', predict: 'Predicting' };
+
 export class TrainingService {
   /** Runs wait for the ones before them: one engine, one training at a time. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -97,7 +100,7 @@ export class TrainingService {
           logLine(e.message);
           break;
         case 'progress': {
-          ctx.progress(e.done, e.total, phase === 'extract' ? 'Extracting features' : phase === 'predict' ? 'Predicting' : `Epoch ${e.epoch ?? ''}`);
+          ctx.progress(e.done, e.total, PHASE_LABEL[phase] ?? `Epoch ${e.epoch ?? ''}`);
           const now = Date.now();
           if (now - last < PROGRESS_INTERVAL_MS && e.done < e.total) break;
           last = now;

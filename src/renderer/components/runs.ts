@@ -30,5 +30,6 @@ export function backendLabel(b: BackendInfo | null | undefined): string {
   if (!b) return 'unknown';
   const names: Record<BackendInfo['name'], string> = { 'tensorflow-gpu': 'TensorFlow GPU', tensorflow: 'TensorFlow (native)', wasm: 'WebAssembly', cpu: 'plain JavaScript (slow)' };
   const training = `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
-  return b.inference ? `${training} · frozen part: ${inferenceLabel(b.inference)}` : training;
+  const where = b.server ? ` · on ${b.server.hostname} over SSH` : '';
+  return `${b.inference ? `${training} · frozen part: ${inferenceLabel(b.inference)}` : training}${where}`;
 }

@@ -8,6 +8,41 @@ export interface BackendInfo {
   threads: number;
   /** What runs frozen forward passes (features, activation caches, prediction); absent in old runs. */
   inference?: InferenceInfo;
+  /** The server the engine ran on (an engine over ssh); absent: this machine. */
+  server?: EngineServerInfo;
+}
+
+/** Where the engine runs: '' for this machine, else ssh://[user@]host[:port][/path to transfer-studio]. */
+export const engineAddressSchema = z
+  .string()
+  .trim()
+  .max(500)
+  .refine((v) => v === '' || v.startsWith('ssh://'), 'this machine (empty) or a server as ssh://[user@]host[:port][/path]');
+
+export interface EngineSetting {
+  engine: string;
+  /** Set by TRANSFER_STUDIO_ENGINE or --engine for this session: the saved setting is not used. */
+  fixed: boolean;
+}
+
+/** What an engine reported when the studio started it to test the connection ("Test connection"). */
+export interface EngineTestInfo {
+  version: string;
+  hostname: string;
+  backend: BackendInfo;
+  /** The accelerator it found (a CUDA / DirectML / CoreML provider, TensorFlow's GPU build), or null: CPU only. */
+  gpu: string | null;
+  freeMemoryBytes: number;
+  totalMemoryBytes: number;
+  /** Free disk of a server engine's cache folder. */
+  freeDiskBytes?: number;
+}
+
+/** A server engine: the address the studio reached it by, and what it said of itself. */
+export interface EngineServerInfo {
+  address: string;
+  hostname: string;
+  version: string;
 }
 
 /** ONNX Runtime with its execution provider, or TensorFlow.js (the backend above) and why. */
@@ -210,7 +245,8 @@ export type TrainRunResult = TrainResult & {
 export interface RunProgress {
   runId: number;
   jobId: string;
-  phase: 'queued' | 'extract' | 'train' | 'predict';
+  /** 'upload': images and the model go to a server engine first (ssh). */
+  phase: 'queued' | 'upload' | 'extract' | 'train' | 'predict';
   done: number;
   total: number;
   epoch?: number;

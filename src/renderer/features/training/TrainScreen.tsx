@@ -10,6 +10,7 @@ import { useLiveProgress } from './live';
 import { STATE_COLOR } from '../../components/runs';
 import { LiveRun } from './LiveRun';
 import { Wizard } from './wizard/Wizard';
+import { EngineChoice } from './EngineChoice';
 
 let lastTab: string = 'wizard';
 let lastRun: number | null = null;
@@ -33,7 +34,7 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
     if (!p) return 'waiting';
     if (p.phase === 'queued') return 'queued';
     if (p.phase === 'train') return `epoch ${p.epoch ?? '?'}/${p.epochs ?? epochs}`;
-    return p.phase === 'extract' ? 'extracting' : 'predicting';
+    return p.phase === 'upload' ? 'uploading' : p.phase === 'extract' ? 'extracting' : 'predicting';
   };
 
   return (
@@ -47,6 +48,7 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
         </Tabs.Tab>
       </Tabs.List>
       <Tabs.Panel value="wizard">
+        <EngineChoice />
         <Wizard
           counts={counts}
           onStarted={(id) => {
