@@ -21,7 +21,7 @@ if (!process.env.ELECTRON_MAJOR_VER && !existsSync(resolve(__dirname, 'node_modu
 }
 
 // Main-process entries: the Electron shell, the CLI (also browser mode), the engine process and the
-// engine's ONNX Runtime session thread (training/entry-script.ts finds them beside the bundle).
+// engine's ONNX Runtime session thread (src/shared/node/entry-script.ts finds them beside the bundle).
 const mainEntries: Record<string, string> = {
   index: resolve(__dirname, 'src/main/index.ts'),
   cli: resolve(__dirname, 'src/main/cli/index.ts'),

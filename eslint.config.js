@@ -6,9 +6,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// The renderer never imports main, and shared imports neither (DESIGN.md).
+// The renderer never imports main, and shared imports neither (DESIGN.md). src/shared/node/ holds
+// the Node-only helpers that the host and the engine process share: the renderer and the preload
+// never import it, and the rest of src/shared does not either (the renderer imports all of that).
+const SHARED_NODE = { regex: '(^|/)shared/node(/|$)', message: 'src/shared/node/ is Node-only: the renderer and the preload cannot import it.' };
 const RENDERER_BANNED = ['**/main/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'];
 const FEATURES = 'src/renderer/features';
+const ENGINE = 'src/main/engine';
+const NO_ML_RUNTIME = { group: ['@tensorflow/*', 'onnxruntime-*'], allowTypeImports: true, message: 'Only src/main/engine/ (the engine process) loads TensorFlow.js or ONNX Runtime.' };
+const ENGINE_PROTOCOL_ONLY = {
+  regex: '(^|/)engine/(?!protocol$)',
+  message: 'Outside src/main/engine/ only its protocol (engine/protocol.ts) is imported: what both sides need belongs in src/shared/.',
+};
+
+const subfolders = (root, rel) => fs.readdirSync(path.join(root, rel), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.posix.join(rel, e.name));
+/** `rel` and every folder below it, relative to `root`. */
+const foldersUnder = (root, rel) => [rel, ...subfolders(root, rel).flatMap((d) => foldersUnder(root, d))];
 
 /**
  * Features never import each other's files (DESIGN.md): what two screens share lives in
@@ -17,11 +30,9 @@ const FEATURES = 'src/renderer/features';
  */
 function featureBoundaries() {
   const root = path.join(path.dirname(fileURLToPath(import.meta.url)), FEATURES);
-  const subdirs = (rel) => fs.readdirSync(path.join(root, rel), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.posix.join(rel, e.name));
-  const dirs = (rel) => [rel, ...subdirs(rel).flatMap(dirs)];
-  const features = subdirs('');
+  const features = subfolders(root, '');
   return features.flatMap((feature) =>
-    dirs(feature).map((dir) => {
+    foldersUnder(root, feature).map((dir) => {
       const up = '\\.\\./'.repeat(dir.split('/').length);
       const other = `(?!${feature}(/|$))`;
       return {
@@ -32,6 +43,7 @@ function featureBoundaries() {
             {
               patterns: [
                 { group: RENDERER_BANNED },
+                SHARED_NODE,
                 {
                   // ../other-feature/... from this folder's depth, or any path through features/other-feature
                   regex: `^${up}${other}[^./][^/]*(/|$)|(^|/)features/${other}`,
@@ -44,6 +56,28 @@ function featureBoundaries() {
       };
     }),
   );
+}
+
+/**
+ * The engine process's boundary (DESIGN.md): src/main/engine/ imports only its own folder and
+ * src/shared/ (npm packages aside); its protocol, which the host imports too, only src/shared/. One
+ * override per folder, since how many `../` leave the engine depends on the importing file's depth.
+ */
+function engineBoundary() {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), ENGINE);
+  const message = 'src/main/engine/ imports only its own folder and src/shared/: move what both sides need to src/shared/ (Node code to src/shared/node/) or pass it in the call.';
+  return [
+    ...foldersUnder(root, '').map((dir) => {
+      const depth = dir === '' ? 0 : dir.split('/').length;
+      // Up to src/main (depth + 1 times '../'), then anywhere but ../shared/.
+      const leaves = `^(\\.\\./){${depth + 1}}(?!\\.\\./shared/)`;
+      return { files: [`${ENGINE}/${dir ? dir + '/' : ''}*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: leaves, message }] }] } };
+    }),
+    {
+      files: [`${ENGINE}/protocol.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.(?!\\./\\.\\./shared/)', message: 'The engine protocol is imported by both sides: it imports only src/shared/.' }] }] },
+    },
+  ];
 }
 
 export default tseslint.config(
@@ -64,21 +98,21 @@ export default tseslint.config(
   },
   {
     files: ['src/renderer/**/*.{ts,tsx}'],
-    rules: { 'no-restricted-imports': ['error', { patterns: RENDERER_BANNED }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: RENDERER_BANNED }, SHARED_NODE] }] },
   },
   ...featureBoundaries(),
   {
-    // TensorFlow.js and ONNX Runtime live only in the engine process (src/main/engine/);
-    // a type import elsewhere is fine, it loads nothing.
-    files: ['src/main/**/*.ts', 'src/preload/**/*.ts'],
+    // Host side: TensorFlow.js and ONNX Runtime live only in the engine process (a type import is
+    // fine, it loads nothing), and of the engine's folder only its protocol is imported.
+    files: ['src/main/**/*.ts'],
     ignores: ['src/main/engine/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['@tensorflow/*', 'onnxruntime-*'], allowTypeImports: true, message: 'Only src/main/engine/ (the engine process) loads TensorFlow.js or ONNX Runtime.' }] },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ML_RUNTIME, ENGINE_PROTOCOL_ONLY] }] },
   },
+  {
+    files: ['src/preload/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ML_RUNTIME, SHARED_NODE] }] },
+  },
+  ...engineBoundary(),
   {
     // Every SQL statement is a typed query in src/main/store/ (DESIGN.md). better-sqlite3's
     // statement-running calls: .pragma and .transaction on anything; .prepare and .exec given SQL
@@ -100,11 +134,22 @@ export default tseslint.config(
     files: ['src/shared/**/*.ts'],
     // src/shared/node/: Node-only code of the host and the engine process (never the renderer's).
     ignores: ['src/shared/node/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', 'node:*', '@tensorflow/*', 'onnxruntime-*'] },
+            { regex: '^(\\.{1,2}/)+node(/|$)', message: 'src/shared/ outside node/ is imported by the renderer: it cannot use the Node-only src/shared/node/.' },
+          ],
+        },
+      ],
+    },
   },
   {
-    // src/shared/node/: Node-only code both the host and the engine process import (never the renderer).
+    // src/shared/node/: Node-only code both the host and the engine process import (never the
+    // renderer): node:* and npm packages, nothing of a process, and no ML runtime loaded (a type is fine).
     files: ['src/shared/node/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron', '@tensorflow/*', 'onnxruntime-*'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/main/**', '**/renderer/**', '**/preload/**', 'electron'] }, NO_ML_RUNTIME] }] },
   },
 );

@@ -34,7 +34,7 @@ async function inferChild(threads: number, alphas: string[], quick: boolean): Pr
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../src/main/engine/backend');
   const { loadLayersModel } = await import('../src/main/engine/model-layers');
-  const { foldedForward, layersForward } = await import('../src/main/engine/frozen');
+  const { foldedForward, layersForward } = await import('../src/main/engine/frozen-forward');
   const info = await initBackend({ prefer: 'wasm', threads });
   const rows: InferRow[] = [];
   for (const alpha of alphas) {

@@ -11,6 +11,7 @@ import { servedFileHeaders } from './host/served-file';
 import { connectIpc } from './ipc';
 import { studioEngine } from './host/engine';
 import { utilityProcessChannel } from './training/engine-client';
+import { engineStartEnv } from './engine/protocol';
 import { defaultUserDataDir } from './host/paths';
 
 protocol.registerSchemesAsPrivileged([{ scheme: FILE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
@@ -55,11 +56,11 @@ app.whenReady().then(async () => {
   const studio = new Studio({
     userDataDir,
     mode: 'electron',
-    // The engine keeps its caches (the ONNX models of frozen parts) in the same user data folder;
+    // The engine keeps its caches (the ONNX models of frozen parts) where the Studio says (`start`);
     // TRANSFER_STUDIO_ENGINE=ssh://... puts it on a server instead.
-    engineFor: (setting) =>
+    engineFor: (setting, start) =>
       studioEngine(setting, () =>
-        utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, TRANSFER_STUDIO_HOME: userDataDir } })),
+        utilityProcessChannel(utilityProcess.fork(enginePath, [], { serviceName: 'Transfer Studio engine', env: { ...process.env, ...engineStartEnv(start) } })),
       ),
     ...(process.env.TRANSFER_STUDIO_ENGINE !== undefined ? { engineSetting: process.env.TRANSFER_STUDIO_ENGINE } : {}),
   });

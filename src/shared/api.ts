@@ -69,6 +69,7 @@ const key = z.string().min(1).max(500);
 export const MAX_MAP_POINTS = 100_000;
 /** Which features an audit, map or label-next ranking uses: a run's (default: the latest succeeded) or a model's own. */
 const featureSource = z.object({ runId: id.optional(), model: key.trim().optional() });
+export type FeatureSourceChoice = z.input<typeof featureSource>;
 const oneSource = (v: { runId?: number | undefined; model?: string | undefined }): boolean => v.runId === undefined || v.model === undefined;
 const sourceMessage = { message: 'give runId or model, not both', path: ['model'] };
 

@@ -9,6 +9,7 @@
  * product with the mean of the normalised rows; clamped to [0, 1].
  * score = uncertainty x density^beta (beta = densityWeight, default 1; 0 ranks by uncertainty alone).
  */
+import { poolDensity } from '../../shared/pool-density';
 
 export type Uncertainty = 'margin' | 'entropy';
 
@@ -50,30 +51,6 @@ export function uncertaintyOf(p: ArrayLike<number>, offset: number, k: number, k
     else if (v > second) second = v;
   }
   return k < 2 ? 0 : 1 - (first - second);
-}
-
-/** Mean cosine similarity of each row to all rows (itself included), clamped to [0, 1]. */
-export function poolDensity(features: Float32Array, dim: number): Float32Array {
-  const n = features.length / dim;
-  const unit = new Float32Array(features.length);
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let d = 0; d < dim; d++) s += (features[i * dim + d] as number) ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let d = 0; d < dim; d++) {
-      const v = (features[i * dim + d] as number) * inv;
-      unit[i * dim + d] = v;
-      mean[d] = (mean[d] as number) + v / n;
-    }
-  }
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let dot = 0;
-    for (let d = 0; d < dim; d++) dot += (unit[i * dim + d] as number) * (mean[d] as number);
-    out[i] = Math.min(1, Math.max(0, dot));
-  }
-  return out;
 }
 
 /** Unlabelled images, most worth labelling first. */

@@ -10,6 +10,7 @@ import { StudioError } from '../../shared/errors';
 import { defaultUserDataDir } from '../host/paths';
 import { APP_VERSION } from '../store/project-store';
 import { defaultEngineEntry } from '../training/engine-client';
+import { engineStartEnv } from '../engine/protocol';
 import type { Command } from './command';
 import { numberOption } from './options';
 
@@ -32,6 +33,7 @@ export const engineCommands: Command[] = [
         stdio: 'inherit',
         env: {
           ...process.env,
+          ...engineStartEnv({ onnxCacheDir: path.join(defaultUserDataDir(), 'models', '.onnx') }),
           TRANSFER_STUDIO_ENGINE_CACHE: path.join(defaultUserDataDir(), 'engine-cache'),
           TRANSFER_STUDIO_ENGINE_CACHE_BYTES: String(Math.round(limitGb * 1024 ** 3)),
           TRANSFER_STUDIO_ENGINE_VERSION: APP_VERSION,

@@ -205,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     studio = new Studio({
       userDataDir: defaultUserDataDir(),
       mode: command.name === 'serve' ? 'browser' : 'cli',
-      engineFor: (s) => studioEngine(s, () => forkEngine()),
+      engineFor: (s, start) => studioEngine(s, () => forkEngine({ start })),
       ...(setting !== undefined ? { engineSetting: setting } : {}),
     });
     const out = await command.run({ studio, args, values: values as Values, json: Boolean(values.json) });

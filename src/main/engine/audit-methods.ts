@@ -7,14 +7,14 @@
  */
 import path from 'node:path';
 import type { TrainConfig } from '../../shared/domain';
-import { poolDensity } from '../audit/label-next';
+import { poolDensity } from '../../shared/pool-density';
 import type { AuditStage, EngineEvent, EngineResult, FeatureFacts, FeatureSource } from './protocol';
 import { embeddingMap } from './embedding-map';
 import { FeatureCache } from './feature-cache';
 import { featureNeighbours } from './feature-neighbours';
-import { foldedForward, type Pooling } from './frozen';
+import { foldedForward, type Pooling } from './frozen-forward';
 import { outOfSampleProbabilities, retrainAndPredict } from './out-of-sample';
-import { preprocessVersion } from './preprocess';
+import { preprocessVersion } from '../../shared/preprocessing';
 import { extractMissing } from './extract';
 import { EngineJobError } from './job-error';
 import { getModel, inputSizeOf } from './model-cache';
@@ -122,7 +122,8 @@ export async function neighbours(p: { source: FeatureSource; k?: number; minCosi
   return { ...facts(f), pairs: r.pairs.map((x) => ({ a: f.kept[x.a]!, b: f.kept[x.b]!, cosine: x.cosine })) };
 }
 
-export async function map(p: { source: FeatureSource; seed: number }, signal: AbortSignal, emit: Emit): Promise<EngineResult<'embeddingMap'>> {
+/** The embedding map of a feature source's images: their features (cached), then PCA and the 2-D layout. */
+export async function embeddingMapOfSource(p: { source: FeatureSource; seed: number }, signal: AbortSignal, emit: Emit): Promise<EngineResult<'embeddingMap'>> {
   const f = await readFeatures(p.source, signal, emit);
   let current: AuditStage | null = null;
   let progress = (_share: number): void => undefined;

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../shared/domain';
-import { folderIOHandler, readModelFolder } from '../models/folder';
+import { folderIOHandler, readModelFolder } from '../../shared/node/model-folder';
 import type { LoopState } from './epoch-loop';
 import { saveLayersModel } from './model-files';
 

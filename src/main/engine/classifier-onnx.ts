@@ -8,8 +8,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { folderIOHandler, readModelFolder } from '../models/folder';
-import { ModelError } from '../models/errors';
+import { folderIOHandler, readModelFolder } from '../../shared/node/model-folder';
+import { ModelError } from '../../shared/model-errors';
 import { buildFoldPlan, FoldPlanError } from './frozen/plan';
 import { emitOnnx, OnnxUnsupportedError } from './onnx/emit';
 import { EngineJobError } from './job-error';

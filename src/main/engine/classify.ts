@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readTeachable } from '../models/teachable';
+import { readTeachable } from '../../shared/node/teachable';
 import { getModel, inputSizeOf } from './model-cache';
 import { loadModelInput } from './preprocess';
 import type { ClassifyResult } from './protocol';

@@ -19,7 +19,7 @@ import os from 'node:os';
 import { initBackend } from './backend';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../../shared/domain';
-import { ModelError } from '../models/errors';
+import { ModelError } from '../../shared/model-errors';
 import { inspectModel } from './model-layers';
 import { classify } from './classify';
 import { EngineJobError } from './job-error';
@@ -31,7 +31,7 @@ import { runFinetune } from './scenario-finetune';
 import { exportClassifierOnnx } from './classifier-onnx';
 import { estimateSimilarity } from './similarity';
 import { gradCam } from './grad-cam';
-import { labelNextRetrain, map, neighbours, outOfSample } from './audit-methods';
+import { embeddingMapOfSource, labelNextRetrain, neighbours, outOfSample } from './audit-methods';
 import { engineTransport } from './transport';
 import { setFileWait } from './preprocess';
 import { RemoteCache } from './remote-cache';
@@ -143,7 +143,7 @@ const handlers: Handlers = {
   exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
   outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),
   featureNeighbours: (params, { signal, emit }) => neighbours(params, signal, emit),
-  embeddingMap: (params, { signal, emit }) => map(params, signal, emit),
+  embeddingMap: (params, { signal, emit }) => embeddingMapOfSource(params, signal, emit),
   labelNext: (params, { signal, emit }) => labelNextRetrain(params, signal, emit),
   cacheMissing: (params) => cache().missing(params),
   cachePutBlobs: (params) => cache().putBlobs(params),

@@ -3,7 +3,7 @@
  * extraction step of scenario 1, scenario 2's activation cache, prediction and the audit methods.
  */
 import type { PreprocessingMode } from '../../shared/domain';
-import { SquaresUnavailableError, type FrozenForward } from './frozen';
+import { SquaresUnavailableError, type FrozenForward } from './frozen-forward';
 import type { RowSink } from './feature-cache';
 import { decodeImage, modeMap, writeInput, writeSquare } from './preprocess';
 import type { EngineEvent, ImageRef } from './protocol';

@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../../shared/node/atomic-write';
 
 export interface FeatureKeyParts {
   modelId: string;
@@ -36,12 +37,6 @@ export interface RowSink {
   append(entries: { hash: string; features: Float32Array }[]): Promise<void>;
 }
 
-export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
-}
-
 /** The cache folder for these key parts under `root`, created with its meta.json if missing. */
 export async function openCacheDir(root: string, parts: FeatureKeyParts, dim: number): Promise<string> {
   const dir = path.join(root, featureKey(parts));
@@ -50,7 +45,7 @@ export async function openCacheDir(root: string, parts: FeatureKeyParts, dim: nu
   try {
     await fs.access(metaPath);
   } catch {
-    await writeAtomic(metaPath, JSON.stringify({ ...parts, dim, format: 'f32-segments-v1' }, null, 2));
+    await writeFileAtomic(metaPath, JSON.stringify({ ...parts, dim, format: 'f32-segments-v1' }, null, 2));
   }
   return dir;
 }
@@ -64,9 +59,9 @@ export async function writeSegment(dir: string, dim: number, rows: { hash: strin
   });
   const stamp = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
   const file = path.join(dir, `seg-${stamp}.f32`);
-  await writeAtomic(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  await writeFileAtomic(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   const index: SegmentIndex = { dim, hashes: rows.map((e) => e.hash) };
-  await writeAtomic(path.join(dir, `seg-${stamp}.json`), JSON.stringify(index));
+  await writeFileAtomic(path.join(dir, `seg-${stamp}.json`), JSON.stringify(index));
   return { data, file };
 }
 

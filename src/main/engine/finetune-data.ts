@@ -6,12 +6,12 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { PreprocessingMode } from '../../shared/domain';
-import { valueRange } from '../models/preprocessing';
+import { preprocessVersion, valueRange } from '../../shared/preprocessing';
 import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { extractMissing } from './extract';
-import type { FrozenForward } from './frozen';
-import { loadModelInput, preprocessVersion } from './preprocess';
+import type { FrozenForward } from './frozen-forward';
+import { loadModelInput } from './preprocess';
 import type { EngineEvent, TrainItem, TrainJob } from './protocol';
 
 export interface PreparedBatch {

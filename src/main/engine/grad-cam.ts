@@ -15,7 +15,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureCache, type RowSink } from './feature-cache';
-import { frozenForward } from './frozen';
+import { frozenForward } from './frozen-forward';
 import { logitsOf } from './head';
 import { disposeWeights, loadSavedModel, readRunRecord } from './model-files';
 import { requireLayer } from './model-layers';

@@ -32,7 +32,7 @@ export interface StepResult {
   correct: number;
 }
 
-/** One training step of the head, whichever runtime runs it (this file's tfjs one, or onnx/head-step.ts). */
+/** One training step of the head, whichever runtime runs it (this file's tfjs one, or head-step-onnx.ts). */
 export interface HeadStep {
   /** What runs the steps, in words (logs and the run record). */
   readonly kind: string;

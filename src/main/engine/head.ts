@@ -1,7 +1,7 @@
 /**
  * Scenario 1's trainable part: a dense head on cached features. The shared epoch loop
  * (epoch-loop.ts, not model.fit) and our own step (gradients by hand, one flat Adam update): on
- * ONNX Runtime when it runs here (onnx/head-step.ts, one session.run per batch, several times
+ * ONNX Runtime when it runs here (head-step-onnx.ts, one session.run per batch, several times
  * faster), else on TensorFlow.js (head-step.ts; 3-4x fewer operations than the gradient tape), so
  * that: init and shuffle are deterministic from the seed; cancel happens at a batch boundary;
  * class weights, early stopping on validation loss (patience) and best-epoch weights are exact;
@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ConfusionMatrix, EpochMetrics, TrainConfig } from '../../shared/domain';
 import { runEpochs, type EpochTrainer } from './epoch-loop';
 import { HeadStepper, type HeadStep } from './head-step';
-import { onnxHeadStep } from './onnx/head-step';
+import { onnxHeadStep } from './head-step-onnx';
 
 export interface HeadData {
   /** Row-major [n, dim]. */

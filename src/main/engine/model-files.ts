@@ -3,16 +3,15 @@
  * a folder, atomically (written to a temp sibling folder, then renamed into place), and the run
  * record (run.json) written and read.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { parseRunRecord, RunRecordError, runRecordText, type RunRecord, type RunRecordFields } from '../../shared/run-record';
+import { buildFolderAtomic, writeFileAtomic } from '../../shared/node/atomic-write';
+import { folderIOHandler, readModelFolder } from '../../shared/node/model-folder';
 import type { PreprocessingMode } from '../../shared/domain';
-import { folderIOHandler, readModelFolder } from '../models/folder';
-import { valueRange } from '../models/preprocessing';
+import { preprocessVersion, valueRange } from '../../shared/preprocessing';
+import { parseRunRecord, RunRecordError, runRecordText, type RunRecord, type RunRecordFields } from '../../shared/run-record';
 import { EngineJobError } from './job-error';
-import { preprocessVersion } from './preprocess';
 import type { TrainJob } from './protocol';
 
 function toBytes(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
@@ -32,25 +31,24 @@ function toBytes(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
 
 /** Returns the absolute paths written. `extraFiles` (name -> text) land in the folder in the same rename. */
 export async function saveLayersModel(model: tf.LayersModel, dir: string, extraFiles: Record<string, string> = {}): Promise<string[]> {
-  const tmp = `${dir}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.mkdir(tmp, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const modelJson = {
-        format: 'layers-model',
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
-        convertedBy: 'Transfer Studio',
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
-      };
-      await fs.writeFile(path.join(tmp, 'weights.bin'), toBytes(artifacts.weightData));
-      await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  for (const [name, text] of Object.entries(extraFiles)) await fs.writeFile(path.join(tmp, name), text);
-  await fs.rm(dir, { recursive: true, force: true });
-  await fs.rename(tmp, dir);
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  await buildFolderAtomic(dir, async (tmp) => {
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const modelJson = {
+          format: 'layers-model',
+          generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+          convertedBy: 'Transfer Studio',
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        };
+        await fs.writeFile(path.join(tmp, 'weights.bin'), toBytes(artifacts.weightData));
+        await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    for (const [name, text] of Object.entries(extraFiles)) await fs.writeFile(path.join(tmp, name), text);
+  }, { replace: 'any' });
   return [path.join(dir, 'model.json'), path.join(dir, 'weights.bin'), ...Object.keys(extraFiles).map((n) => path.join(dir, n))];
 }
 
@@ -78,9 +76,7 @@ export function recordOfJob(job: TrainJob, preprocessing: PreprocessingMode): Pi
 /** run.json beside the saved model (atomically): what prediction and export need to use the run. */
 export async function writeRunRecord(runDir: string, record: RunRecordFields): Promise<string> {
   const file = path.join(runDir, 'run.json');
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, runRecordText(record));
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, runRecordText(record));
   return file;
 }
 

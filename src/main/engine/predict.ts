@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { extractMissing } from './extract';
 import { FeatureCache } from './feature-cache';
-import { frozenForward, type Pooling } from './frozen';
+import { frozenForward, type Pooling } from './frozen-forward';
 import { EngineJobError } from './job-error';
 import { getModel } from './model-cache';
 import { loadSavedModel, readRunRecord } from './model-files';

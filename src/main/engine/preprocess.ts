@@ -1,9 +1,9 @@
 /**
  * Image -> network input: decode with sharp, honour the EXIF orientation, centre square crop,
  * bilinear resize to size x size, sRGB, alpha removed, then the model family's own normalisation
- * (models/preprocessing.ts: [-1, 1] for MobileNet, BGR minus the ImageNet means for VGG16/ResNet50,
- * 0..255 for EfficientNet). The preprocess version is part of every feature-cache key: change it
- * whenever the output changes.
+ * (src/shared/preprocessing.ts: [-1, 1] for MobileNet, BGR minus the ImageNet means for VGG16/ResNet50,
+ * 0..255 for EfficientNet). The preprocess version (preprocessVersion, src/shared/preprocessing.ts)
+ * is part of every feature-cache key: change it whenever the output changes.
  *
  * Two routes to the same picture. An image no larger than the input (28x28 digits, 32x32 CIFAR
  * tiles upscaled to 224) is decoded at its own size and resized here, straight into the float
@@ -14,27 +14,9 @@
 import sharp from 'sharp';
 import type { PreprocessingMode } from '../../shared/domain';
 import { MAX_IMAGE_BYTES, readUserFile } from '../../shared/node/user-file';
-import { PREPROCESSING } from '../models/preprocessing';
+import { PREPROCESSING } from '../../shared/preprocessing';
 import type { ImageRef } from './protocol';
 import { decodeSmallPng, type RawPixels } from './small-png';
-
-/**
- * p2: small images are upscaled in floats here (p1 rounded libvips' upscale to 8 bits). Runs made
- * with p1 are described by the same words (centre crop, bilinear), so exports still accept them.
- */
-export function preprocessVersion(mode: PreprocessingMode): string {
-  return `p2-exif-centercrop-linear-srgb-${mode}`;
-}
-
-/** Whether a version upscales small images in floats (p2 on), which an export then states as its own rule. */
-export function upscalesInFloats(version: string): boolean {
-  return !version.startsWith('p1-');
-}
-
-/** Every version whose preprocessing the current words and numbers describe (exports check it). */
-export function describedVersions(mode: PreprocessingMode): string[] {
-  return [preprocessVersion(mode), mode === 'tf' ? 'p1-exif-centercrop-linear-srgb-m1p1' : `p1-exif-centercrop-linear-srgb-${mode}`];
-}
 
 /** out = pixel * mul + add per input channel, after picking source channel `order[c]`. */
 export interface ChannelMap {

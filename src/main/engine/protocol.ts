@@ -14,6 +14,8 @@
  *
  * Every method is one entry of `engineMethods` (its params and result types, and how a cancel
  * ends it) and one handler in the engine process; the client's generic `call` needs nothing more.
+ * What the engine needs of the host's machine before its first call (EngineStart) comes with its
+ * start, in its environment.
  *
  * An engine on another machine (`transfer-studio engine --stdio` over ssh) reads no path of the
  * host's: every path a call carries is one of `mapParamPaths`'s fields, which the host rewrites to a
@@ -21,11 +23,36 @@
  * cache methods, and which the server engine resolves inside its cache folder or refuses.
  */
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, ModelInspection, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
-import type { ModelErrorCode } from '../models/errors';
+import type { ModelErrorCode } from '../../shared/model-errors';
 import type { TrainPlan } from '../../shared/train-plan';
 
 /** What of a training config shapes its plan. */
 export type TrainPlanRequest = Pick<TrainConfig, 'scenario' | 'cutLayer' | 'freezeTo'>;
+
+/**
+ * What the host gives the engine process when it starts it. It travels as environment variables,
+ * which a forked child and an Electron utility process both take; the engine reads no setting of
+ * the host's own.
+ */
+export interface EngineStart {
+  /** The machine's cache of the ONNX models emitted for frozen parts; absent: each job emits them in memory. */
+  onnxCacheDir?: string;
+}
+
+const START_ENV: Record<keyof EngineStart, string> = { onnxCacheDir: 'TRANSFER_STUDIO_ONNX_CACHE' };
+
+/** The environment variables that carry `start` to the engine process. */
+export function engineStartEnv(start: EngineStart): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(START_ENV) as (keyof EngineStart)[]) if (start[key] !== undefined) env[START_ENV[key]] = start[key];
+  return env;
+}
+
+/** What the engine process was started with (its side of engineStartEnv). */
+export function engineStartOf(env: Record<string, string | undefined>): EngineStart {
+  const dir = env[START_ENV.onnxCacheDir];
+  return dir ? { onnxCacheDir: dir } : {};
+}
 
 /**
  * An image file the engine reads: `path`, and the folder it was named from (its source's root),

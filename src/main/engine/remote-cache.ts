@@ -12,7 +12,7 @@ import path from 'node:path';
 import { folderHash, sha256 } from '../../shared/node/folder-hash';
 import type { EngineParams, EngineResult, PathRole } from './protocol';
 import { EngineJobError } from './job-error';
-import { writeAtomic } from './feature-cache';
+import { writeFileAtomic } from '../../shared/node/atomic-write';
 
 const HEX64 = '[0-9a-f]{64}';
 const KEY = '[A-Za-z0-9_-]{1,64}';
@@ -148,7 +148,7 @@ export class RemoteCache {
           if (sha256(bytes) !== hash) {
             rejected.push(hash);
           } else {
-            await writeAtomic(file, bytes);
+            await writeFileAtomic(file, bytes);
             this.add(`blobs/${hash}`, bytes.length);
             stored++;
           }

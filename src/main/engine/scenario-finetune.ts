@@ -20,7 +20,7 @@ import type { TrainPlan } from '../../shared/train-plan';
 import { checkpointSettings, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { runEpochs, type EpochTrainer, type LoopState, type Validation } from './epoch-loop';
 import { prepareFinetuneData, type PreparedBatch } from './finetune-data';
-import { frozenForward, type FrozenForward } from './frozen';
+import { frozenForward, type FrozenForward } from './frozen-forward';
 import { buildHead, classWeights, majorityBaseline } from './head';
 import { EngineJobError } from './job-error';
 import { Learner } from './learner';

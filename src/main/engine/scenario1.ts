@@ -8,12 +8,12 @@ import path from 'node:path';
 import type { BackendInfo, TrainResult } from '../../shared/domain';
 import { extractMissing, type ExtractTarget } from './extract';
 import { FeatureCache } from './feature-cache';
-import { frozenForward, type Pooling } from './frozen';
+import { frozenForward, type Pooling } from './frozen-forward';
 import { trainHead } from './head';
 import { getModel, inputSizeOf } from './model-cache';
 import { requireLayer } from './model-layers';
 import { classifierModel, disposeWeights, recordOfJob, saveLayersModel, writeRunRecord } from './model-files';
-import { preprocessVersion } from './preprocess';
+import { preprocessVersion } from '../../shared/preprocessing';
 import type { EngineEvent, TrainJob } from './protocol';
 import { validateJob } from './train-job';
 

@@ -19,14 +19,15 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { inspectModel } from './model-layers';
 import { FeatureCache } from './feature-cache';
-import { frozenForward } from './frozen';
+import { frozenForward } from './frozen-forward';
 import { NotACutError, trainableNet, UnsupportedLayerError, type TrainableNet } from './trainable-net';
-import { loadImage, preprocessVersion, type ImageInput } from './preprocess';
+import { loadImage, type ImageInput } from './preprocess';
 import type { EngineEvent, SimilarityEstimate, SimilarityItem } from './protocol';
 import { readLabels } from './classify';
 import { extractMissing } from './extract';
 import { EngineJobError } from './job-error';
 import { getModel, inputSizeOf } from './model-cache';
+import { preprocessVersion } from '../../shared/preprocessing';
 
 /** Images per class looked at: enough for stable means, cheap on any model (about 10 s at alpha 1.0). */
 export const SAMPLE_PER_CLASS = 24;

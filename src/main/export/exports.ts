@@ -20,7 +20,8 @@ import type { DB } from '../store/open-database';
 import { predictionsFor } from '../store/predictions';
 import type { ProjectStore } from '../store/project-store';
 import { findRun, latestSucceededRun } from '../store/runs';
-import { buildFolderAtomic, checkTarget, writeFileAtomic } from './atomic';
+import { buildFolderAtomic } from '../../shared/node/atomic-write';
+import { checkTarget, writeTextFileAtomic } from './atomic';
 import { exportModel } from './model-export';
 import { formulaWarning } from '../../shared/names';
 import { csvLine, spreadsheetLine } from './csv-write';
@@ -73,7 +74,7 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
   const columns = [req.idColumn ?? header?.id ?? 'filename', req.labelColumn ?? header?.label ?? 'label'];
   let fromLabels = 0;
   const labels = new Set<string>();
-  await writeFileAtomic(target, async (sink) => {
+  await writeTextFileAtomic(target, async (sink) => {
     await sink.write(csvLine(columns));
     for (let i = 0; i < rows.length; i++) {
       const { name, image } = rows[i]!;
@@ -106,7 +107,7 @@ async function exportProbabilities(store: ProjectStore, req: ExportRequest, ctx:
   const lacking = rows.filter((r) => !preds.has(r.image.id));
   if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
   const columns = [req.idColumn ?? header?.id ?? 'filename', ...run.classNames];
-  await writeFileAtomic(target, async (sink) => {
+  await writeTextFileAtomic(target, async (sink) => {
     await sink.write(spreadsheetLine(columns));
     for (let i = 0; i < rows.length; i++) {
       const { name, image } = rows[i]!;
@@ -179,7 +180,7 @@ async function exportDatasetTree(store: ProjectStore, ctx: JobContext, target: s
       ctx.progress(i + 1, images.length, 'Copying images');
     }
     ctx.throwIfCancelled();
-  });
+  }, { durable: true });
   const folders = [...folderOf].filter(([c, f]) => c !== f).map(([className, folder]) => ({ className, folder }));
   return { kind: 'dataset', files: [target], rows: images.length, runId: null, folders, renamed, skippedUnlabelled: unlabelled };
 }
@@ -201,7 +202,7 @@ async function exportDatasetCsv(store: ProjectStore, ctx: JobContext, target: st
   const { images, unlabelled } = labelledImages(store.db);
   const base = commonFolder([...new Set(images.map((i) => i.root))]);
   const columns = ['filename', 'label', 'split'];
-  await writeFileAtomic(target, async (sink) => {
+  await writeTextFileAtomic(target, async (sink) => {
     await sink.write(spreadsheetLine(columns));
     for (let i = 0; i < images.length; i++) {
       const img = images[i]!;
@@ -250,7 +251,7 @@ async function exportAudit(store: ProjectStore, ctx: JobContext, target: string)
   const columns = ['image', 'given', 'suggested', 'score', 'reason'];
   const total = issues.length + clusters.reduce((n, c) => n + c.members.length, 0) + queue.length;
   let rows = 0;
-  await writeFileAtomic(target, async (sink) => {
+  await writeTextFileAtomic(target, async (sink) => {
     await sink.write(spreadsheetLine(columns));
     const row = async (fields: (string | number)[]): Promise<void> => {
       await sink.write(spreadsheetLine(fields));

@@ -11,14 +11,13 @@ import path from 'node:path';
 import type { ExportResult } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
-import { readModelFolder, readWeightData, type ModelFolder } from '../models/folder';
+import { readModelFolder, readWeightData, type ModelFolder } from '../../shared/node/model-folder';
 import { modelErrorToStudio } from '../models/library';
 import type { ProjectStore } from '../store/project-store';
-import { PREPROCESSING } from '../models/preprocessing';
+import { describedVersions, PREPROCESSING, upscalesInFloats } from '../../shared/preprocessing';
 import { parseRunRecord, RunRecordError, type RunRecord } from '../../shared/run-record';
-import { describedVersions, upscalesInFloats } from '../engine/preprocess';
 import type { Engine } from '../engine/protocol';
-import { buildFolderAtomic } from './atomic';
+import { buildFolderAtomic } from '../../shared/node/atomic-write';
 import { portableArtifacts, portableRewrites } from './portable-model';
 
 /** What an export needs of the run record (run.json). */
@@ -220,6 +219,6 @@ export async function exportModel(store: ProjectStore, run: { id: number; state:
     await fs.promises.writeFile(path.join(tmp, 'README.txt'), readme(facts, run.id, engine ? 'onnx' : 'tfjs'));
     ctx.progress(written, written, 'Model exported');
     ctx.throwIfCancelled();
-  });
+  }, { durable: true });
   return { kind: engine ? 'onnx' : 'model', files: [target], rows: written, runId: run.id, labels: facts.classNames };
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RecentProject } from '../../shared/domain';
+import { writeFileAtomicSync } from '../../shared/node/atomic-write';
 
 const MAX_RECENT = 12;
 
@@ -33,8 +34,6 @@ export class RecentProjects {
 
   private write(list: RecentProject[]): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(list, null, 2));
-    fs.renameSync(tmp, this.file);
+    writeFileAtomicSync(this.file, JSON.stringify(list, null, 2));
   }
 }

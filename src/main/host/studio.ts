@@ -38,7 +38,7 @@ import { explainImages, imageHeatmap } from '../training/explain-images';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { deleteRun, resumableRun } from '../training/runs';
 import { adviseForProject } from '../scenarios/advise-project';
-import type { Engine, EngineMachine } from '../engine/protocol';
+import type { Engine, EngineMachine, EngineStart } from '../engine/protocol';
 import { engineTestInfo, readEngineSetting, saveEngineSetting } from './engine-setting';
 import type { AdviceInfo } from '../../shared/domain';
 import * as runs from '../store/runs';
@@ -75,13 +75,16 @@ export interface StudioOptions {
   /** Per-machine folder: recent projects, model cache. */
   userDataDir: string;
   mode: AppInfo['mode'];
-  /** Starts (lazily) the engine process; absent where no training is wanted (some tests). */
-  engine?: () => StudioEngine;
+  /**
+   * Starts (lazily) the engine process with what the Studio gives it (its caches' folders, in the
+   * user data folder); absent where no training is wanted (some tests).
+   */
+  engine?: (start: EngineStart) => StudioEngine;
   /**
    * Instead of `engine`: the engine a setting names ('' this machine, ssh://... a server), used with
    * `engineSetting` when given (TRANSFER_STUDIO_ENGINE, --engine), else the one saved in the user data folder.
    */
-  engineFor?: (setting: string) => StudioEngine;
+  engineFor?: (setting: string, start: EngineStart) => StudioEngine;
   engineSetting?: string;
   /**
    * Base URL serving catalog models laid out as <mirror>/<model id>/model.json instead of their
@@ -212,11 +215,16 @@ export class Studio implements StudioHandlers {
     return Boolean(this.options.engine ?? this.options.engineFor);
   }
 
+  /** What the Studio gives an engine it starts: its caches' folder in the user data folder. */
+  private engineStart(): EngineStart {
+    return { onnxCacheDir: path.join(this.models.root, '.onnx') };
+  }
+
   /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
   protected engine(): StudioEngine {
     const { engine, engineFor } = this.options;
     if (!engine && !engineFor) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
-    this.engineInstance ??= engine ? engine() : engineFor!(this.currentEngineSetting().engine);
+    this.engineInstance ??= engine ? engine(this.engineStart()) : engineFor!(this.currentEngineSetting().engine, this.engineStart());
     return this.engineInstance;
   }
 
@@ -603,7 +611,7 @@ export class Studio implements StudioHandlers {
   async setEngineSetting(input: ParsedInput<'setEngineSetting'>): Promise<EngineSetting> {
     if (this.currentEngineSetting().fixed) throw new StudioError('conflict', 'TRANSFER_STUDIO_ENGINE (or --engine) sets where the engine runs for this session.', 'engine');
     if (!this.options.engineFor) throw new StudioError('conflict', 'This studio has one engine; where it runs cannot be changed.', 'engine');
-    this.options.engineFor(input.engine); // a bad address is refused before anything is saved
+    this.options.engineFor(input.engine, this.engineStart()); // a bad address is refused before anything is saved
     if (this.jobs.list().some((j) => j.state === 'running'))
       throw new StudioError('conflict', 'Jobs are running: change where the engine runs when they have finished.', 'engine');
     saveEngineSetting(this.options.userDataDir, input.engine);
@@ -614,7 +622,7 @@ export class Studio implements StudioHandlers {
 
   async testEngine(input: ParsedInput<'testEngine'>): Promise<EngineTestInfo> {
     if (!this.options.engineFor) throw new StudioError('engine_failed', 'This studio was started without a choice of engine.');
-    const engine = this.options.engineFor(input.engine);
+    const engine = this.options.engineFor(input.engine, this.engineStart());
     try {
       const backend = await engine.call('backend', {});
       return engineTestInfo(backend, engine.ready?.() ?? null, APP_VERSION);

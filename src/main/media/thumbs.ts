@@ -4,10 +4,10 @@
  * Stored by content hash in <project>/thumbs/<first 2 hex>/<hash>.webp, written to a temp
  * file and renamed so a reader never sees half a thumbnail.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../../shared/node/atomic-write';
 
 export const THUMB_SIZE = 256;
 export const THUMBS_FOLDER = 'thumbs';
@@ -29,9 +29,8 @@ export class ThumbWriteError extends Error {
   }
 }
 
-async function writeAtomic(target: string, data: Buffer): Promise<void> {
+async function writeThumbFile(target: string, data: Buffer): Promise<void> {
   const dir = path.dirname(target);
-  const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   for (let attempt = 0; ; attempt++) {
     try {
       if (!madeDirs.has(dir)) {
@@ -39,11 +38,9 @@ async function writeAtomic(target: string, data: Buffer): Promise<void> {
         if (madeDirs.size > 10_000) madeDirs.clear();
         madeDirs.add(dir);
       }
-      await fs.promises.writeFile(tmp, data);
-      await fs.promises.rename(tmp, target);
+      await writeFileAtomic(target, data);
       return;
     } catch (err) {
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       madeDirs.delete(dir);
       // The folder may have been removed since we made it: make it again, once.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;
@@ -61,5 +58,5 @@ export async function writeThumbnail(source: string | Buffer, target: string, ma
     .toColourspace('srgb')
     .webp({ quality: 78, effort: 2 })
     .toBuffer();
-  await writeAtomic(target, data);
+  await writeThumbFile(target, data);
 }

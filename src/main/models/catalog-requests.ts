@@ -7,9 +7,9 @@ import type { CatalogModelInfo, DownloadResult, ParsedInput } from '../../shared
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
 import { CATALOG, catalogModel, fromMirror } from './catalog';
-import { isModelError } from './errors';
+import { isModelError } from '../../shared/model-errors';
 import type { ModelLibrary, ValidateModel } from './library';
-import { valueRange } from './preprocessing';
+import { valueRange } from '../../shared/preprocessing';
 
 export function listCatalog(library: ModelLibrary): CatalogModelInfo[] {
   const installed = new Set(library.list().map((m) => m.id));

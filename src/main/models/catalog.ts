@@ -13,7 +13,7 @@
  *   the architecture) and by its size where a size is known.
  */
 import type { PreprocessingMode } from '../../shared/domain';
-import { ARCHITECTURES, type KerasArchitecture } from './keras-architectures';
+import { ARCHITECTURES, type KerasArchitecture } from '../../shared/keras-architectures';
 
 interface CatalogBase {
   id: string;

@@ -10,12 +10,13 @@
  * A failed or cancelled download leaves nothing in place of the model.
  * No TensorFlow.js here; `fetch` is injectable (tests serve files from disk).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { KerasCatalogModel, TfjsCatalogModel } from './catalog';
-import { ModelError } from './errors';
-import { readModelFolder, type ModelFolder } from './folder';
+import { buildFolderAtomic } from '../../shared/node/atomic-write';
+import { ModelError } from '../../shared/model-errors';
+import { readModelFolder, type ModelFolder } from '../../shared/node/model-folder';
 import { md5File } from './keras-file';
 
 export interface DownloadOptions {
@@ -72,59 +73,57 @@ export async function downloadModel(entry: TfjsCatalogModel, cacheDir: string, o
     }
   }
   await fs.mkdir(cacheDir, { recursive: true });
-  const tmp = path.join(cacheDir, `.download-${entry.id}-${randomBytes(4).toString('hex')}`);
-  await fs.mkdir(tmp);
-  try {
-    const jsonBytes = await fetchBytes(f, entry.url, options.signal);
-    if (entry.modelJsonSha256) {
-      const got = createHash('sha256').update(jsonBytes).digest('hex');
-      if (got !== entry.modelJsonSha256) {
-        throw new ModelError('CHECKSUM_MISMATCH', `model.json of ${entry.name} from ${entry.url} has sha256 ${got}, expected ${entry.modelJsonSha256}.`, { url: entry.url });
+  await buildFolderAtomic(
+    target,
+    async (tmp) => {
+      const jsonBytes = await fetchBytes(f, entry.url, options.signal);
+      if (entry.modelJsonSha256) {
+        const got = createHash('sha256').update(jsonBytes).digest('hex');
+        if (got !== entry.modelJsonSha256) {
+          throw new ModelError('CHECKSUM_MISMATCH', `model.json of ${entry.name} from ${entry.url} has sha256 ${got}, expected ${entry.modelJsonSha256}.`, { url: entry.url });
+        }
       }
-    }
-    await fs.writeFile(path.join(tmp, 'model.json'), jsonBytes);
-    let manifest: { paths: string[] }[];
-    try {
-      manifest = (JSON.parse(Buffer.from(jsonBytes).toString('utf8')) as { weightsManifest: { paths: string[] }[] }).weightsManifest;
-    } catch (e) {
-      throw new ModelError('MODEL_JSON_INVALID', `model.json from ${entry.url} is not valid JSON (${(e as Error).message}).`, { url: entry.url });
-    }
-    const files = (manifest ?? []).flatMap((g) => g.paths);
-    let bytes = jsonBytes.length;
-    let done = 0;
-    const queue = [...files];
-    // A few shards at a time.
-    let stop = false;
-    const worker = async () => {
+      await fs.writeFile(path.join(tmp, 'model.json'), jsonBytes);
+      let manifest: { paths: string[] }[];
       try {
-        await fetchAll();
+        manifest = (JSON.parse(Buffer.from(jsonBytes).toString('utf8')) as { weightsManifest: { paths: string[] }[] }).weightsManifest;
       } catch (e) {
-        stop = true;
-        throw e;
+        throw new ModelError('MODEL_JSON_INVALID', `model.json from ${entry.url} is not valid JSON (${(e as Error).message}).`, { url: entry.url });
       }
-    };
-    const fetchAll = async () => {
-      for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
-        if (stop) return;
-        const url = shardUrl(p, entry.url);
-        const data = await fetchBytes(f, url, options.signal);
-        await fs.mkdir(path.dirname(path.join(tmp, p)), { recursive: true });
-        await fs.writeFile(path.join(tmp, p), data);
-        bytes += data.length;
-        options.onProgress?.({ done: ++done, total: files.length, bytes });
-      }
-    };
-    // allSettled: when one shard fails, the others finish before the temp folder is removed.
-    const settled = await Promise.allSettled([worker(), worker(), worker(), worker()]);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    await readModelFolder(tmp); // structural verification: every shard, exact sizes, layer classes
-    await fs.rm(target, { recursive: true, force: true });
-    await fs.rename(tmp, target);
-    return await readModelFolder(target);
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
+      const files = (manifest ?? []).flatMap((g) => g.paths);
+      let bytes = jsonBytes.length;
+      let done = 0;
+      const queue = [...files];
+      // A few shards at a time.
+      let stop = false;
+      const worker = async () => {
+        try {
+          await fetchAll();
+        } catch (e) {
+          stop = true;
+          throw e;
+        }
+      };
+      const fetchAll = async () => {
+        for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+          if (stop) return;
+          const url = shardUrl(p, entry.url);
+          const data = await fetchBytes(f, url, options.signal);
+          await fs.mkdir(path.dirname(path.join(tmp, p)), { recursive: true });
+          await fs.writeFile(path.join(tmp, p), data);
+          bytes += data.length;
+          options.onProgress?.({ done: ++done, total: files.length, bytes });
+        }
+      };
+      // allSettled: when one shard fails, the others finish before the temp folder is removed.
+      const settled = await Promise.allSettled([worker(), worker(), worker(), worker()]);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      await readModelFolder(tmp); // structural verification: every shard, exact sizes, layer classes
+    },
+    { replace: 'any' },
+  );
+  return await readModelFolder(target);
 }
 
 /** The partial file of a Keras download, kept between attempts so the next one resumes. */

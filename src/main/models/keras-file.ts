@@ -13,20 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { extractZip, type ZipResult } from '../media/zip';
 import { checkUserFile, openUserFile, UserFileError } from '../../shared/node/user-file';
-import { ModelError } from './errors';
-import { SUPPORTED_LAYER_CLASSES } from './folder';
-import { childGroup, hasAttr, stringAttr, stringListAttr, withH5 } from './h5';
-import { detectArchitecture, type KerasArchitecture } from './keras-architectures';
-import { checkTopologySize, configLayers } from './topology-size';
+import { ModelError } from '../../shared/model-errors';
+import { SUPPORTED_LAYER_CLASSES } from '../../shared/node/model-folder';
+import { childGroup, hasAttr, stringAttr, stringListAttr, withH5 } from '../../shared/node/h5';
+import { detectArchitecture, type KerasArchitecture } from '../../shared/keras-architectures';
+import { checkTopologySize, configLayers } from '../../shared/topology-size';
 import { engineBudgetBytes } from '../../shared/node/memory-budget';
 
 export type KerasFormat = 'keras-weights' | 'keras-h5' | 'keras-v3';
-
-export interface KerasConfigLayer {
-  class_name: string;
-  name?: string;
-  config: Record<string, unknown>;
-}
 
 export interface KerasFileInfo {
   format: KerasFormat;

@@ -8,27 +8,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { InstalledModelInfo, PreprocessingMode } from '../../shared/domain';
+import type { PreprocessingMode } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { writeFileAtomic, writeFileAtomicSync } from '../../shared/node/atomic-write';
+import { INSTALLED_META, readInstalledMeta, type InstalledModel } from '../../shared/node/installed-model';
 import { kerasEntryByFileName, type CatalogModel, type KerasCatalogModel } from './catalog';
 import { downloadKerasFile, downloadModel, type DownloadOptions } from './download';
-import { readModelFolder } from './folder';
-import { isModelError, ModelError } from './errors';
-import { ARCHITECTURES, type KerasArchitecture } from './keras-architectures';
+import { readModelFolder } from '../../shared/node/model-folder';
+import { isModelError, ModelError } from '../../shared/model-errors';
+import { ARCHITECTURES } from '../../shared/keras-architectures';
 import { extractKerasArchive, inspectKerasFile, md5File, type KerasFileInfo } from './keras-file';
+import { readTeachable, TEACHABLE_METADATA } from '../../shared/node/teachable';
 import { MODEL_ID_RULE, modelIdProblem, shownModelId } from '../../shared/domain';
 import { makeTempFolder, releaseTempFolder, sweepStaleTempFolders } from './temp-folders';
-import { readTeachable, TEACHABLE_METADATA } from './teachable';
-
-export interface InstalledModel extends InstalledModelInfo {
-  /** Keras models: the file in the folder the engine reads (weights.h5, model.h5, model.weights.h5). */
-  file?: string;
-  architecture?: KerasArchitecture;
-  includeTop?: boolean;
-  /** md5 of the Keras file, and whether it is the file Keras publishes (its pinned hash). */
-  md5?: string;
-  verified?: string;
-}
 
 /** Builds the installed model in a folder (the engine), returning what it learned; throws a typed error if it cannot. */
 export type ValidateModel = (dir: string) => Promise<{ params: number; inputSize: number | null; layers: number }>;
@@ -40,7 +32,6 @@ export interface ImportOptions {
   validate?: ValidateModel;
 }
 
-const META = 'studio-model.json';
 
 /** A file of an installed model: copied (or moved) from disk, or written from text. */
 /** A file to install: copied (its size checked when `bytes` is given) or moved, or written from text. */
@@ -50,15 +41,6 @@ type InstallFile = { from: string; to: string; move?: boolean; bytes?: number } 
 function inputSizeOf(layers: { class_name: string; config: Record<string, unknown> }[]): number | null {
   const shape = layers.find((l) => l.class_name === 'InputLayer')?.config['batch_input_shape'];
   return Array.isArray(shape) && typeof shape[1] === 'number' && shape[1] === shape[2] ? shape[1] : null;
-}
-
-/** The metadata of an installed model folder, or null (a folder imported by hand, a test's model). */
-export function readInstalledMeta(dir: string): InstalledModel | null {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, META), 'utf8')) as InstalledModel;
-  } catch {
-    return null;
-  }
 }
 
 const KERAS_FILE: Record<KerasFileInfo['format'], string> = { 'keras-weights': 'weights.h5', 'keras-h5': 'model.h5', 'keras-v3': 'model.weights.h5' };
@@ -124,9 +106,7 @@ export class ModelLibrary {
     if (hidden) ids.add(id);
     else ids.delete(id);
     fs.mkdirSync(this.root, { recursive: true });
-    const tmp = `${this.hiddenFile()}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify([...ids].sort()));
-    fs.renameSync(tmp, this.hiddenFile());
+    writeFileAtomicSync(this.hiddenFile(), JSON.stringify([...ids].sort()));
     return this.list().find((m) => m.id === id)!;
   }
 
@@ -151,15 +131,15 @@ export class ModelLibrary {
     const st = fs.lstatSync(dest, { throwIfNoEntry: false });
     if (!st) return;
     if (!replace) throw new StudioError('conflict', `A model named ${shownModelId(id)} is already installed.`, 'id');
-    const meta = st.isDirectory() ? fs.lstatSync(path.join(dest, META), { throwIfNoEntry: false }) : undefined;
+    const meta = st.isDirectory() ? fs.lstatSync(path.join(dest, INSTALLED_META), { throwIfNoEntry: false }) : undefined;
     if (!meta?.isFile())
-      throw new StudioError('conflict', `${dest} is not a model the studio installed (${st.isDirectory() ? `no ${META} in it` : st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}), so --force leaves it alone: remove it yourself or choose another --id.`, 'id');
+      throw new StudioError('conflict', `${dest} is not a model the studio installed (${st.isDirectory() ? `no ${INSTALLED_META} in it` : st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}), so --force leaves it alone: remove it yourself or choose another --id.`, 'id');
   }
 
   /** The folder of an installed model (one installed under a built-in's id takes its place), or a typed error that says how to get it. */
   require(id: string): string {
     const dir = this.dirOf(id);
-    if (fs.existsSync(path.join(dir, META))) return dir;
+    if (fs.existsSync(path.join(dir, INSTALLED_META))) return dir;
     const builtIn = this.builtIns().get(id);
     if (builtIn) return builtIn.dir;
     throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
@@ -181,11 +161,9 @@ export class ModelLibrary {
     const out: InstalledModel[] = [];
     for (const e of fs.readdirSync(this.root, { withFileTypes: true })) {
       if (!e.isDirectory() || e.name.startsWith('.')) continue;
-      try {
-        out.push(JSON.parse(fs.readFileSync(path.join(this.root, e.name, META), 'utf8')) as InstalledModel);
-      } catch {
-        // A folder without our metadata is an interrupted install; it is not offered.
-      }
+      // A folder without our metadata is an interrupted install; it is not offered.
+      const meta = readInstalledMeta(path.join(this.root, e.name));
+      if (meta) out.push(meta);
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -296,11 +274,11 @@ export class ModelLibrary {
       }
       let done = meta;
       if (validate) {
-        fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
+        fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(meta, null, 2)); // the engine reads what the folder is
         const v = await validate(tmp);
         done = { ...meta, params: v.params, layers: v.layers, ...(v.inputSize ? { inputSize: v.inputSize } : {}) };
       }
-      fs.writeFileSync(path.join(tmp, META), JSON.stringify(done, null, 2));
+      fs.writeFileSync(path.join(tmp, INSTALLED_META), JSON.stringify(done, null, 2));
       this.checkReplaceable(id, true); // still a folder the studio made (checked again: the validation took a while)
       fs.rmSync(dest, { recursive: true, force: true });
       fs.renameSync(tmp, dest);
@@ -346,9 +324,7 @@ export class ModelLibrary {
       ...(entry.params ? { params: entry.params } : {}),
     };
     // Metadata last (written then renamed): until it is there the folder is not listed.
-    const tmp = path.join(dir, `.${META}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(meta, null, 2));
-    fs.renameSync(tmp, path.join(dir, META));
+    await writeFileAtomic(path.join(dir, INSTALLED_META), JSON.stringify(meta, null, 2));
     return { model: meta, cached: false };
   }
 

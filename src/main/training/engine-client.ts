@@ -10,6 +10,7 @@ import { fork } from 'node:child_process';
 import path from 'node:path';
 import {
   engineMethods,
+  engineStartEnv,
   type CallOptions,
   type Engine,
   type EngineErrorCode,
@@ -18,10 +19,11 @@ import {
   type EngineParams,
   type EngineProcessErrorCode,
   type EngineResult,
+  type EngineStart,
   type EngineToHost,
   type HostToEngine,
 } from '../engine/protocol';
-import { entryScript } from '../engine/entry-script';
+import { entryScript } from '../../shared/node/entry-script';
 
 export interface EngineChannel {
   send(msg: HostToEngine): void;
@@ -221,11 +223,11 @@ export function defaultEngineEntry(): { entry: string; execArgv: string[] } {
 }
 
 /** An EngineChannel over child_process.fork (plain Node; Electron can use utilityProcess instead). */
-export function forkEngine(options: { entry?: string; execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): EngineChannel {
+export function forkEngine(options: { entry?: string; execArgv?: string[]; env?: NodeJS.ProcessEnv; start?: EngineStart } = {}): EngineChannel {
   const def = defaultEngineEntry();
   const child = fork(options.entry ?? def.entry, [], {
     execArgv: options.execArgv ?? def.execArgv,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...options.env, ...engineStartEnv(options.start ?? {}) },
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -9,7 +9,8 @@ import type { ExplainSummary, HeatmapInfo, ParsedInput } from '../../shared/api'
 import { heatmapPeak } from '../../shared/heatmap';
 import { StudioError } from '../../shared/errors';
 import type { Engine, ExplainItem, GradCamResult } from '../engine/protocol';
-import { buildFolderAtomic, checkTarget } from '../export/atomic';
+import { buildFolderAtomic } from '../../shared/node/atomic-write';
+import { checkTarget } from '../export/atomic';
 import { csvLine } from '../export/csv-write';
 import type { JobContext } from '../jobs/job-manager';
 import { heatmapOverlay, uprightSize } from '../media/heatmap-overlay';
@@ -112,7 +113,7 @@ export async function explainImages(
     if (count === 0) throw new StudioError('bad_input', `No image could be read or decoded (${failed.slice(0, 3).join(', ')}${failed.length > 3 ? ', ...' : ''}); nothing was written.`, 'imagePaths');
     await fs.promises.writeFile(path.join(tmp, 'peaks.csv'), rows);
     return count;
-  });
+  }, { durable: true });
   return { runId: run.id, out, peaksCsv: path.join(out, 'peaks.csv'), written, failed, layer: maps.layer, className: classIndex === undefined ? null : (run.classNames[classIndex] ?? null) };
 }
 

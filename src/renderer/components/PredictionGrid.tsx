@@ -18,6 +18,7 @@ import { HeatmapPreview } from './HeatmapPreview';
 import { applyLabels, replaceLabelHistory, undoLabels, useLabelHistory } from './labels';
 import { recordChange } from './label-history';
 import { Tile, TileGrid, useTileActions, type TileGridHandle } from './TileGrid';
+import { isUnlabelKey } from './label-keys';
 
 export type PredictionFilter = Omit<RequestInput<'listPredictions'>, 'offset' | 'limit'>;
 
@@ -146,7 +147,7 @@ export function PredictionGrid({
 
   const onKey = (e: KeyboardEvent, row: PredictionRow): boolean => {
     if (digit(e.key, classes, (cls) => run(applyLabels([row.imageId], cls.id).then(() => `${row.fileName} labelled ${cls.name}`)))) return true;
-    if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete') {
+    if (isUnlabelKey(e.key)) {
       run(applyLabels([row.imageId], null).then(() => `${row.fileName} unlabelled`));
       return true;
     }

@@ -9,6 +9,7 @@ import { useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, t
 import { Button, Group, Text } from '@mantine/core';
 import type { ClassInfo } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { classOfDigitKey } from './label-keys';
 
 export interface TileGridHandle {
   /** Puts the keyboard focus back on the focused tile (after a button took it). */
@@ -34,10 +35,10 @@ export function useTileActions(grid: RefObject<TileGridHandle | null>) {
   };
   /** A digit key 1–9 labels with that class (or says there is none): true when `key` was one. */
   const digit = (key: string, classes: readonly ClassInfo[], label: (cls: ClassInfo) => void): boolean => {
-    if (!/^[1-9]$/.test(key)) return false;
-    const cls = classes[Number(key) - 1];
-    if (cls) label(cls);
-    else setNotice(`There is no class ${key}`);
+    const named = classOfDigitKey(key, classes);
+    if (!named) return false;
+    if ('cls' in named) label(named.cls);
+    else setNotice(named.missing);
     return true;
   };
   return { notice, error, run, digit };

@@ -55,7 +55,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(src, 'test'));
   fs.writeFileSync(path.join(src, 'test/copy-of-0-1.jpg'), await alteredCopy(path.join(src, 'train/0/1.png'), 'jpeg'));
   fs.writeFileSync(path.join(src, 'test/copy-of-3-2.png'), await alteredCopy(path.join(src, 'train/3/2.png'), 'resized'));
-  studio = new Studio({ userDataDir: tempDir('ts-audit-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
+  studio = new Studio({ userDataDir: tempDir('ts-audit-home-'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
   await studio.call('createProject', { dir: path.join(tempDir('ts-audit-proj-'), 'p') });
   await waitOk(await studio.call('importImages', { source: path.join(src, 'train') }));
   await waitOk(await studio.call('importImages', { source: path.join(src, 'test'), split: 'test' }));

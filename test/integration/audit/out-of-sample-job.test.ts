@@ -27,7 +27,7 @@ let src: string;
 beforeAll(async () => {
   src = tempDir('ts-oos-src-');
   await writeDigits(src, PER_CLASS, CLASSES);
-  studio = new Studio({ userDataDir: tempDir('ts-oos-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
+  studio = new Studio({ userDataDir: tempDir('ts-oos-home-'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
   await studio.call('importModel', { dir: MODEL_025 });
 }, 120_000);
 

@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preprocessVersion } from '../../../src/main/engine/preprocess';
 import { ProjectStore } from '../../../src/main/store/project-store';
 import { MODEL_025 } from '../../fixtures/assets';
 import { legacyHeadRunJson } from '../../fixtures/run-record';
 import { addRun, exportNow, removeTempDirs, strayFiles, tempDir, testContext } from '../helpers';
+import { preprocessVersion } from '../../../src/shared/preprocessing';
 
 const CLASSES = ['cat', 'dog', 'ünïcode bird'];
 let store: ProjectStore;

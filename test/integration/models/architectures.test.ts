@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
-import { ARCHITECTURES, detectArchitecture, modernResnetName } from '../../../src/main/models/keras-architectures';
+import { ARCHITECTURES, detectArchitecture, modernResnetName } from '../../../src/shared/keras-architectures';
 
 const shapeOf = (m: tf.LayersModel, name: string) => (m.getLayer(name).outputShape as number[]).slice(1);
 const names = (m: tf.LayersModel) => m.layers.slice(1).map((l) => l.name); // the input layer's name is Keras' auto name

@@ -15,7 +15,7 @@ import { ModelLibrary } from '../../../src/main/models/library';
 import { initBackend } from '../../../src/main/engine/backend';
 import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
 import { inspectModel, loadLayersModel } from '../../../src/main/engine/model-layers';
-import { foldedForward } from '../../../src/main/engine/frozen';
+import { foldedForward } from '../../../src/main/engine/frozen-forward';
 import { loadModelInput } from '../../../src/main/engine/preprocess';
 import { classify } from '../../../src/main/engine/classify';
 import { keras2Topology, layerSpecs, seedWeights, writeKeras3, writeModelH5, writeWeightsH5, type LayerSpec } from '../../fixtures/keras';

@@ -30,7 +30,7 @@ describe('a Keras model in the Studio', () => {
   beforeAll(async () => {
     work = tmp('ts-keras-train-');
     await writeDigits(path.join(work, 'digits'), 6);
-    studio = new Studio({ userDataDir: tmp('ts-keras-train-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()), builtInModels: null });
+    studio = new Studio({ userDataDir: tmp('ts-keras-train-home-'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })), builtInModels: null });
     await studio.call('createProject', { dir: path.join(work, 'project') });
     await studio.jobs.wait((await studio.call('importImages', { source: path.join(work, 'digits') })).id);
     await studio.call('autoSplit', { val: 0.25, seed: 1 });

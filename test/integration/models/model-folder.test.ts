@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelError } from '../../../src/main/models/errors';
-import { readModelFolder } from '../../../src/main/models/folder';
+import { ModelError } from '../../../src/shared/model-errors';
+import { readModelFolder } from '../../../src/shared/node/model-folder';
 import { GRAPH_MODEL, MODEL_025 } from '../../fixtures/assets';
 import { copyModel } from '../helpers';
 

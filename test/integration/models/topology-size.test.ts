@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/engine/backend';
 import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
-import { KERAS_ARCHITECTURES } from '../../../src/main/models/keras-architectures';
-import { topologySize, type LayerSize } from '../../../src/main/models/topology-size';
+import { KERAS_ARCHITECTURES } from '../../../src/shared/keras-architectures';
+import { topologySize, type LayerSize } from '../../../src/shared/topology-size';
 import { keras2Topology, keras3Config } from '../../fixtures/keras';
 import { MODEL_025, TEACHABLE_MODEL } from '../../fixtures/assets';
 

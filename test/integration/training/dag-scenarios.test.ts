@@ -14,7 +14,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../../src/shared/domain';
-import type { KerasArchitecture } from '../../../src/main/models/keras-architectures';
+import type { KerasArchitecture } from '../../../src/shared/keras-architectures';
 import { ModelLibrary } from '../../../src/main/models/library';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { EngineClient, forkEngine } from '../../../src/main/training/engine-client';

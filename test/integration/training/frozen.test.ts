@@ -7,7 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectModel, loadLayersModel, type LoadedModel } from '../../../src/main/engine/model-layers';
 import { initBackend } from '../../../src/main/engine/backend';
-import { foldedForward, layersForward } from '../../../src/main/engine/frozen';
+import { foldedForward, layersForward } from '../../../src/main/engine/frozen-forward';
 import { loadImage } from '../../../src/main/engine/preprocess';
 import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/assets';
 

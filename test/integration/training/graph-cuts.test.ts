@@ -14,29 +14,29 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KerasArchitecture } from '../../../src/main/models/keras-architectures';
+import type { KerasArchitecture } from '../../../src/shared/keras-architectures';
 import { blockBoundaries, buildTrainPlan, TrainPlanError } from '../../../src/shared/train-plan';
 import { initBackend } from '../../../src/main/engine/backend';
-import { foldedForward, frozenForward, layersForward } from '../../../src/main/engine/frozen';
+import { foldedForward, frozenForward, layersForward } from '../../../src/main/engine/frozen-forward';
 import { buildArchitecture } from '../../../src/main/engine/keras/architectures';
 import { inspectModel } from '../../../src/main/engine/model-layers';
 import type { ModelInspection } from '../../../src/shared/domain';
 import { NotACutError, trainableNet } from '../../../src/main/engine/trainable-net';
 import { seedWeights } from '../../fixtures/keras';
+import { startEngineInProcess } from '../../fixtures/engine-start';
 
 const SIZE = 32;
 let home: string;
-const savedHome = process.env['TRANSFER_STUDIO_HOME'];
+let endEngineStart: () => void;
 
 beforeAll(async () => {
   home = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-graph-cuts-'));
-  process.env['TRANSFER_STUDIO_HOME'] = home;
+  endEngineStart = startEngineInProcess({ onnxCacheDir: path.join(home, 'models', '.onnx') });
   await initBackend({ prefer: 'wasm', threads: 1 });
 });
 
 afterAll(async () => {
-  if (savedHome === undefined) delete process.env['TRANSFER_STUDIO_HOME'];
-  else process.env['TRANSFER_STUDIO_HOME'] = savedHome;
+  endEngineStart();
   await fs.rm(home, { recursive: true, force: true });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The head's training step on ONNX Runtime (onnx/head-graph.ts, onnx/head-step.ts) against the
+ * The head's training step on ONNX Runtime (onnx/head-graph.ts, head-step-onnx.ts) against the
  * TensorFlow.js step (head-step.ts), in process: with the same initial weights, batches, dropout
  * masks and class weights, every step's loss and the parameters after several steps agree within
  * float tolerance, for Adam and momentum, heads without and with hidden layers, every activation.
@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/engine/backend';
 import { buildHead, trainHead, type HeadData } from '../../../src/main/engine/head';
 import { HeadStepper, type HeadStep } from '../../../src/main/engine/head-step';
-import { dropoutMasks, onnxHeadStep } from '../../../src/main/engine/onnx/head-step';
+import { dropoutMasks, onnxHeadStep } from '../../../src/main/engine/head-step-onnx';
 import { trainConfigSchema, type TrainConfig } from '../../../src/shared/domain';
 import { seededRandom } from '../../../src/shared/random';
 import { relDiff } from '../../fixtures/compare';

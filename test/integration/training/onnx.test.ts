@@ -12,11 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/engine/backend';
-import { foldedForward, frozenForward, layersForward, SquaresUnavailableError, type FrozenForward } from '../../../src/main/engine/frozen';
+import { foldedForward, frozenForward, layersForward, SquaresUnavailableError, type FrozenForward } from '../../../src/main/engine/frozen-forward';
 import { extractMissing } from '../../../src/main/engine/extract';
 import { buildFoldPlan } from '../../../src/main/engine/frozen/plan';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
-import { onnxCacheDir } from '../../../src/main/engine/onnx/cache';
 import { decodeImage, loadImage, modeMap, writeInput, writeSquare } from '../../../src/main/engine/preprocess';
 import sharp from 'sharp';
 import { buildHead } from '../../../src/main/engine/head';
@@ -26,10 +25,11 @@ import { trainConfigSchema } from '../../../src/shared/domain';
 import { MODEL_025, MODEL_075, PHOTOS } from '../../fixtures/assets';
 import { legacyModelRunJson } from '../../fixtures/run-record';
 import { relDiff } from '../../fixtures/compare';
+import { startEngineInProcess } from '../../fixtures/engine-start';
 
 const PHOTO_FILES = ['coffee.png', 'motorcycle_left.png', 'chelsea.png', 'fruits.jpg'];
 let home: string;
-const savedHome = process.env['TRANSFER_STUDIO_HOME'];
+let endEngineStart: () => void;
 
 function random(n: number, size: number, seed: number, lo = -1, hi = 1): Float32Array {
   return tf.tidy(() => tf.randomUniform([n, size, size, 3], lo, hi, 'float32', seed).dataSync() as Float32Array);
@@ -39,7 +39,7 @@ let photos: Float32Array;
 
 beforeAll(async () => {
   home = await fs.mkdtemp(path.join(os.tmpdir(), 'ts-onnx-'));
-  process.env['TRANSFER_STUDIO_HOME'] = home;
+  endEngineStart = startEngineInProcess({ onnxCacheDir: path.join(home, 'models', '.onnx') });
   const info = await initBackend({ prefer: 'wasm', threads: 1 });
   expect(info.inference?.runtime).toBe('onnxruntime');
   expect(info.inference?.provider).toBe('cpu');
@@ -49,8 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (savedHome === undefined) delete process.env['TRANSFER_STUDIO_HOME'];
-  else process.env['TRANSFER_STUDIO_HOME'] = savedHome;
+  endEngineStart();
   await fs.rm(home, { recursive: true, force: true });
 });
 
@@ -340,8 +339,9 @@ describe('the machine\'s ONNX cache', () => {
     expect(first.kind).toContain('cache built');
     const ref = await first.runBatch(input, 2, 224);
     first.dispose();
-    const files = (await fs.readdir(onnxCacheDir())).filter((f) => f.startsWith('mobilenet_v1_0.25_224-conv_pw_5_relu-avg-224'));
-    const onnx = path.join(onnxCacheDir(), files.find((f) => f.endsWith('.onnx')) ?? '');
+    const cacheDir = path.join(home, 'models', '.onnx');
+    const files = (await fs.readdir(cacheDir)).filter((f) => f.startsWith('mobilenet_v1_0.25_224-conv_pw_5_relu-avg-224'));
+    const onnx = path.join(cacheDir, files.find((f) => f.endsWith('.onnx')) ?? '');
     expect(files).toHaveLength(2); // the model and its checksum
     const again = await frozenForward(model, 'conv_pw_5_relu', { pool: 'avg', cacheAs: 'mobilenet_v1_0.25_224', log });
     expect(again.kind).toContain('cache hit');

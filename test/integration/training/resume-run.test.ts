@@ -23,7 +23,7 @@ describe('resume a run', () => {
   beforeAll(async () => {
     const src = tempDir('ts-resume-src-');
     await writeDigits(src, 12, 3);
-    studio = new Studio({ userDataDir: tempDir('ts-resume-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
+    studio = new Studio({ userDataDir: tempDir('ts-resume-home-'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
     studio.on('run.log', (e) => logs.push(e));
     await studio.call('createProject', { dir: path.join(tempDir('ts-resume-proj-'), 'p') });
     await studio.jobs.wait((await studio.call('importImages', { source: src })).id);

@@ -31,7 +31,7 @@ let projectDir: string;
 beforeAll(async () => {
   const src = tempDir('ts-results-src-');
   await writeUnbalancedDigits(src);
-  studio = new Studio({ userDataDir: tempDir('ts-results-home-'), mode: 'test', engine: () => new HostEngine(() => forkEngine()) });
+  studio = new Studio({ userDataDir: tempDir('ts-results-home-'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
   projectDir = path.join(tempDir('ts-results-proj-'), 'p');
   await studio.call('createProject', { dir: projectDir });
   const imported = await studio.jobs.wait((await studio.call('importImages', { source: src })).id);
@@ -69,6 +69,11 @@ describe('the feature cache with several models in one project', () => {
     const first = await train({ scenario: 1, model: 'm025', epochs: 2, seed: 3 });
     expect(cacheOf(first)).toEqual({ hits: 0, misses: TOTAL });
     expect(first.result?.['featureDim']).toBe(256);
+    // The ONNX model of its frozen part is cached where the Studio told the engine at its start.
+    expect(first.result?.['frozenKind']).toMatch(/^onnxruntime .*\(cache built\)$/);
+    const onnxFiles = fs.readdirSync(path.join(studio.models.root, '.onnx')).filter((f) => f.endsWith('.onnx'));
+    expect(onnxFiles.length).toBeGreaterThan(0);
+    expect(onnxFiles.filter((f) => !f.startsWith('m025-'))).toEqual([]);
 
     const wide = await train({ scenario: 1, model: 'm075', epochs: 2, seed: 3 });
     expect(cacheOf(wide)).toEqual({ hits: 0, misses: TOTAL });

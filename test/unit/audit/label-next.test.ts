@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelNext, poolDensity, uncertaintyOf } from '../../../src/main/audit/label-next';
+import { labelNext, uncertaintyOf } from '../../../src/main/audit/label-next';
+import { poolDensity } from '../../../src/shared/pool-density';
 
 describe('label next', () => {
   it('margin and entropy: an undecided image scores 1, a sure one 0', () => {

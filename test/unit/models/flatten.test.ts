@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flattenModelTopology, flattenTopology, hasNestedModel } from '../../../src/main/models/flatten';
-import { readTeachable } from '../../../src/main/models/teachable';
+import { flattenModelTopology, flattenTopology, hasNestedModel } from '../../../src/shared/flatten-topology';
+import { readTeachable } from '../../../src/shared/node/teachable';
 import { MODEL_025, TEACHABLE_MODEL } from '../../fixtures/assets';
 import { removeTempDirs, tempDir } from '../helpers';
 

@@ -4,7 +4,7 @@
  * compared on real architectures in test/integration/models/topology-size.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { checkTopologySize, configLayers, MAX_MODEL_NESTING, topologySize } from '../../../src/main/models/topology-size';
+import { checkTopologySize, configLayers, MAX_MODEL_NESTING, topologySize } from '../../../src/shared/topology-size';
 
 type Json = Record<string, unknown>;
 const input = (name: string, shape: (number | null)[]): Json => ({ class_name: 'InputLayer', name, config: { name, batch_input_shape: [null, ...shape] }, inbound_nodes: [] });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ADAM, adamSimd } from '../../../src/main/engine/onnx/adam-simd';
-import { optimizerUpdate } from '../../../src/main/engine/onnx/head-step';
+import { optimizerUpdate } from '../../../src/main/engine/head-step-onnx';
 import { seededRandom } from '../../../src/shared/random';
 
 const P = 1031;

@@ -6,7 +6,7 @@
  * model summaries (test/integration/models/architectures.test.ts checks them).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KerasArchitecture } from '../../models/keras-architectures';
+import type { KerasArchitecture } from '../../../shared/keras-architectures';
 import { Normalization } from './normalization';
 
 export interface BuildOptions {
@@ -20,12 +20,24 @@ export interface BuildOptions {
   init?: 'random' | 'zeros';
 }
 
-/** The initializer arguments of the build in progress (builders are synchronous; set by buildArchitecture). */
-let INIT: Record<string, 'zeros'> = {};
-const conv2d = (args: Parameters<typeof tf.layers.conv2d>[0]) => tf.layers.conv2d({ ...INIT, ...args });
-const dense = (args: Parameters<typeof tf.layers.dense>[0]) => tf.layers.dense({ ...INIT, ...args });
-const depthwiseConv2d = (args: Parameters<typeof tf.layers.depthwiseConv2d>[0]) =>
-  tf.layers.depthwiseConv2d({ ...(INIT.kernelInitializer ? { depthwiseInitializer: 'zeros' as const, biasInitializer: 'zeros' as const } : {}), ...args });
+/**
+ * The layers that hold weights, made with the initializers of one build: Keras' defaults, or zeros
+ * for weights about to be loaded. Each build makes its own and hands it to every block.
+ */
+interface WeightLayers {
+  conv2d(args: Parameters<typeof tf.layers.conv2d>[0]): tf.layers.Layer;
+  dense(args: Parameters<typeof tf.layers.dense>[0]): tf.layers.Layer;
+  depthwiseConv2d(args: Parameters<typeof tf.layers.depthwiseConv2d>[0]): tf.layers.Layer;
+}
+
+function weightLayers(init: BuildOptions['init']): WeightLayers {
+  const zeros = init === 'zeros' ? ({ kernelInitializer: 'zeros', biasInitializer: 'zeros' } as const) : {};
+  return {
+    conv2d: (args) => tf.layers.conv2d({ ...zeros, ...args }),
+    dense: (args) => tf.layers.dense({ ...zeros, ...args }),
+    depthwiseConv2d: (args) => tf.layers.depthwiseConv2d({ ...(init === 'zeros' ? { depthwiseInitializer: 'zeros', biasInitializer: 'zeros' } : {}), ...args }),
+  };
+}
 
 type T = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: T | T[]): T => layer.apply(x) as T;
@@ -44,7 +56,7 @@ function correctPad(x: T, kernel: number): [[number, number], [number, number]] 
 
 // ---- VGG16 ------------------------------------------------------------------------------
 
-function vgg16(input: T, includeTop: boolean): T {
+function vgg16(layers: WeightLayers, input: T, includeTop: boolean): T {
   let x = input;
   const blocks: [number, number][] = [
     [64, 2],
@@ -55,15 +67,15 @@ function vgg16(input: T, includeTop: boolean): T {
   ];
   blocks.forEach(([filters, convs], b) => {
     for (let i = 1; i <= convs; i++) {
-      x = apply(conv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${i}` }), x);
+      x = apply(layers.conv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${i}` }), x);
     }
     x = apply(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }), x);
   });
   if (includeTop) {
     x = apply(tf.layers.flatten({ name: 'flatten' }), x);
-    x = apply(dense({ units: 4096, activation: 'relu', name: 'fc1' }), x);
-    x = apply(dense({ units: 4096, activation: 'relu', name: 'fc2' }), x);
-    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(layers.dense({ units: 4096, activation: 'relu', name: 'fc1' }), x);
+    x = apply(layers.dense({ units: 4096, activation: 'relu', name: 'fc2' }), x);
+    x = apply(layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
@@ -72,27 +84,27 @@ function vgg16(input: T, includeTop: boolean): T {
 
 const resnetBn = (name: string) => tf.layers.batchNormalization({ axis: 3, epsilon: 1.001e-5, name });
 
-function residualBlockV1(x: T, filters: number, stride: number, convShortcut: boolean, name: string): T {
+function residualBlockV1(layers: WeightLayers, x: T, filters: number, stride: number, convShortcut: boolean, name: string): T {
   let shortcut = x;
   if (convShortcut) {
-    shortcut = apply(conv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x);
+    shortcut = apply(layers.conv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x);
     shortcut = apply(resnetBn(`${name}_0_bn`), shortcut);
   }
-  let y = apply(conv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
+  let y = apply(layers.conv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
   y = apply(resnetBn(`${name}_1_bn`), y);
   y = apply(tf.layers.activation({ activation: 'relu', name: `${name}_1_relu` }), y);
-  y = apply(conv2d({ filters, kernelSize: 3, padding: 'same', name: `${name}_2_conv` }), y);
+  y = apply(layers.conv2d({ filters, kernelSize: 3, padding: 'same', name: `${name}_2_conv` }), y);
   y = apply(resnetBn(`${name}_2_bn`), y);
   y = apply(tf.layers.activation({ activation: 'relu', name: `${name}_2_relu` }), y);
-  y = apply(conv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }), y);
+  y = apply(layers.conv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }), y);
   y = apply(resnetBn(`${name}_3_bn`), y);
   y = apply(tf.layers.add({ name: `${name}_add` }), [shortcut, y]);
   return apply(tf.layers.activation({ activation: 'relu', name: `${name}_out` }), y);
 }
 
-function resnet50(input: T, includeTop: boolean): T {
+function resnet50(layers: WeightLayers, input: T, includeTop: boolean): T {
   let x = apply(tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }), input);
-  x = apply(conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
+  x = apply(layers.conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
   x = apply(resnetBn('conv1_bn'), x);
   x = apply(tf.layers.activation({ activation: 'relu', name: 'conv1_relu' }), x);
   x = apply(tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'pool1_pad' }), x);
@@ -104,12 +116,12 @@ function resnet50(input: T, includeTop: boolean): T {
     ['conv5', 512, 3, 2],
   ];
   for (const [name, filters, blocks, stride1] of stacks) {
-    x = residualBlockV1(x, filters, stride1, true, `${name}_block1`);
-    for (let i = 2; i <= blocks; i++) x = residualBlockV1(x, filters, 1, false, `${name}_block${i}`);
+    x = residualBlockV1(layers, x, filters, stride1, true, `${name}_block1`);
+    for (let i = 2; i <= blocks; i++) x = residualBlockV1(layers, x, filters, 1, false, `${name}_block${i}`);
   }
   if (includeTop) {
     x = apply(tf.layers.globalAveragePooling2d({ name: 'avg_pool' }), x);
-    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
@@ -125,31 +137,31 @@ function makeDivisible(v: number, divisor: number): number {
   return nv;
 }
 
-function invertedResBlock(inputs: T, expansion: number, stride: number, alpha: number, filters: number, blockId: number): T {
+function invertedResBlock(layers: WeightLayers, inputs: T, expansion: number, stride: number, alpha: number, filters: number, blockId: number): T {
   const inChannels = inputs.shape[3] ?? 0;
   const pointwise = makeDivisible(Math.trunc(filters * alpha), 8);
   let x = inputs;
   let prefix = `block_${blockId}_`;
   if (blockId) {
-    x = apply(conv2d({ filters: expansion * inChannels, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` }), x);
+    x = apply(layers.conv2d({ filters: expansion * inChannels, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` }), x);
     x = apply(mnBn(`${prefix}expand_BN`), x);
     x = apply(relu6(`${prefix}expand_relu`), x);
   } else {
     prefix = 'expanded_conv_';
   }
   if (stride === 2) x = apply(tf.layers.zeroPadding2d({ padding: correctPad(x, 3), name: `${prefix}pad` }), x);
-  x = apply(depthwiseConv2d({ kernelSize: 3, strides: stride, useBias: false, padding: stride === 1 ? 'same' : 'valid', name: `${prefix}depthwise` }), x);
+  x = apply(layers.depthwiseConv2d({ kernelSize: 3, strides: stride, useBias: false, padding: stride === 1 ? 'same' : 'valid', name: `${prefix}depthwise` }), x);
   x = apply(mnBn(`${prefix}depthwise_BN`), x);
   x = apply(relu6(`${prefix}depthwise_relu`), x);
-  x = apply(conv2d({ filters: pointwise, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}project` }), x);
+  x = apply(layers.conv2d({ filters: pointwise, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}project` }), x);
   x = apply(mnBn(`${prefix}project_BN`), x);
   if (inChannels === pointwise && stride === 1) return apply(tf.layers.add({ name: `${prefix}add` }), [inputs, x]);
   return x;
 }
 
-function mobilenetV2(input: T, includeTop: boolean): T {
+function mobilenetV2(layers: WeightLayers, input: T, includeTop: boolean): T {
   const alpha = 1.0;
-  let x = apply(conv2d({ filters: makeDivisible(32 * alpha, 8), kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }), input);
+  let x = apply(layers.conv2d({ filters: makeDivisible(32 * alpha, 8), kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }), input);
   x = apply(mnBn('bn_Conv1'), x);
   x = apply(relu6('Conv1_relu'), x);
   // [filters, stride, expansion] for block ids 0..16 (mobilenet_v2.py).
@@ -163,14 +175,14 @@ function mobilenetV2(input: T, includeTop: boolean): T {
     [320, 1, 6],
   ];
   blocks.forEach(([filters, stride, expansion], id) => {
-    x = invertedResBlock(x, expansion, stride, alpha, filters, id);
+    x = invertedResBlock(layers, x, expansion, stride, alpha, filters, id);
   });
-  x = apply(conv2d({ filters: 1280, kernelSize: 1, useBias: false, name: 'Conv_1' }), x);
+  x = apply(layers.conv2d({ filters: 1280, kernelSize: 1, useBias: false, name: 'Conv_1' }), x);
   x = apply(mnBn('Conv_1_bn'), x);
   x = apply(relu6('out_relu'), x);
   if (includeTop) {
     x = apply(tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }), x);
-    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
@@ -191,11 +203,11 @@ const EFFICIENTNET_BLOCKS: [number, number, number, number, number, number][] = 
 const IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225];
 const effBn = (name: string) => tf.layers.batchNormalization({ axis: 3, name });
 
-function efficientBlock(inputs: T, dropRate: number, name: string, filtersIn: number, filtersOut: number, kernel: number, strides: number, expandRatio: number): T {
+function efficientBlock(layers: WeightLayers, inputs: T, dropRate: number, name: string, filtersIn: number, filtersOut: number, kernel: number, strides: number, expandRatio: number): T {
   const filters = filtersIn * expandRatio;
   let x = inputs;
   if (expandRatio !== 1) {
-    x = apply(conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, name: `${name}expand_conv` }), x);
+    x = apply(layers.conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, name: `${name}expand_conv` }), x);
     x = apply(effBn(`${name}expand_bn`), x);
     x = apply(tf.layers.activation({ activation: 'swish', name: `${name}expand_activation` }), x);
   }
@@ -204,17 +216,17 @@ function efficientBlock(inputs: T, dropRate: number, name: string, filtersIn: nu
     x = apply(tf.layers.zeroPadding2d({ padding: correctPad(x, kernel), name: `${name}dwconv_pad` }), x);
     pad = 'valid';
   }
-  x = apply(depthwiseConv2d({ kernelSize: kernel, strides, padding: pad, useBias: false, name: `${name}dwconv` }), x);
+  x = apply(layers.depthwiseConv2d({ kernelSize: kernel, strides, padding: pad, useBias: false, name: `${name}dwconv` }), x);
   x = apply(effBn(`${name}bn`), x);
   x = apply(tf.layers.activation({ activation: 'swish', name: `${name}activation` }), x);
   // Squeeze and excitation (se_ratio 0.25 of the block's input filters).
   const filtersSe = Math.max(1, Math.trunc(filtersIn * 0.25));
   let se = apply(tf.layers.globalAveragePooling2d({ name: `${name}se_squeeze` }), x);
   se = apply(tf.layers.reshape({ targetShape: [1, 1, filters], name: `${name}se_reshape` }), se);
-  se = apply(conv2d({ filters: filtersSe, kernelSize: 1, padding: 'same', activation: 'swish', name: `${name}se_reduce` }), se);
-  se = apply(conv2d({ filters, kernelSize: 1, padding: 'same', activation: 'sigmoid', name: `${name}se_expand` }), se);
+  se = apply(layers.conv2d({ filters: filtersSe, kernelSize: 1, padding: 'same', activation: 'swish', name: `${name}se_reduce` }), se);
+  se = apply(layers.conv2d({ filters, kernelSize: 1, padding: 'same', activation: 'sigmoid', name: `${name}se_expand` }), se);
   x = apply(tf.layers.multiply({ name: `${name}se_excite` }), [x, se]);
-  x = apply(conv2d({ filters: filtersOut, kernelSize: 1, padding: 'same', useBias: false, name: `${name}project_conv` }), x);
+  x = apply(layers.conv2d({ filters: filtersOut, kernelSize: 1, padding: 'same', useBias: false, name: `${name}project_conv` }), x);
   x = apply(effBn(`${name}project_bn`), x);
   if (strides === 1 && filtersIn === filtersOut) {
     if (dropRate > 0) x = apply(tf.layers.dropout({ rate: dropRate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `${name}drop` }), x);
@@ -223,13 +235,13 @@ function efficientBlock(inputs: T, dropRate: number, name: string, filtersIn: nu
   return x;
 }
 
-function efficientnetB0(input: T, includeTop: boolean): T {
+function efficientnetB0(layers: WeightLayers, input: T, includeTop: boolean): T {
   let x = apply(tf.layers.rescaling({ scale: 1 / 255, name: 'rescaling' }), input);
   x = apply(new Normalization({ axis: 3, name: 'normalization' }), x);
   // tf.layers.rescaling multiplies by any tensor-like scale, so the per-channel list works as in Keras.
   x = apply(tf.layers.rescaling({ scale: IMAGENET_STDDEV_RGB.map((s) => 1 / Math.sqrt(s)) as unknown as number, name: 'rescaling_1' }), x);
   x = apply(tf.layers.zeroPadding2d({ padding: correctPad(x, 3), name: 'stem_conv_pad' }), x);
-  x = apply(conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'stem_conv' }), x);
+  x = apply(layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'stem_conv' }), x);
   x = apply(effBn('stem_bn'), x);
   x = apply(tf.layers.activation({ activation: 'swish', name: 'stem_activation' }), x);
   const total = EFFICIENTNET_BLOCKS.reduce((a, b) => a + b[1], 0);
@@ -237,22 +249,22 @@ function efficientnetB0(input: T, includeTop: boolean): T {
   EFFICIENTNET_BLOCKS.forEach(([kernel, repeats, filtersIn, filtersOut, expand, strides], i) => {
     for (let j = 0; j < repeats; j++) {
       const name = `block${i + 1}${String.fromCharCode(97 + j)}_`;
-      x = efficientBlock(x, (0.2 * b) / total, name, j > 0 ? filtersOut : filtersIn, filtersOut, kernel, j > 0 ? 1 : strides, expand);
+      x = efficientBlock(layers, x, (0.2 * b) / total, name, j > 0 ? filtersOut : filtersIn, filtersOut, kernel, j > 0 ? 1 : strides, expand);
       b++;
     }
   });
-  x = apply(conv2d({ filters: 1280, kernelSize: 1, padding: 'same', useBias: false, name: 'top_conv' }), x);
+  x = apply(layers.conv2d({ filters: 1280, kernelSize: 1, padding: 'same', useBias: false, name: 'top_conv' }), x);
   x = apply(effBn('top_bn'), x);
   x = apply(tf.layers.activation({ activation: 'swish', name: 'top_activation' }), x);
   if (includeTop) {
     x = apply(tf.layers.globalAveragePooling2d({ name: 'avg_pool' }), x);
     x = apply(tf.layers.dropout({ rate: 0.2, name: 'top_dropout' }), x);
-    x = apply(dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
+    x = apply(layers.dense({ units: 1000, activation: 'softmax', name: 'predictions' }), x);
   }
   return x;
 }
 
-const BUILDERS: Record<KerasArchitecture, { build: (input: T, includeTop: boolean) => T; modelName: string }> = {
+const BUILDERS: Record<KerasArchitecture, { build: (layers: WeightLayers, input: T, includeTop: boolean) => T; modelName: string }> = {
   vgg16: { build: vgg16, modelName: 'vgg16' },
   resnet50: { build: resnet50, modelName: 'resnet50' },
   mobilenet_v2: { build: mobilenetV2, modelName: 'mobilenetv2_1.00_224' },
@@ -264,10 +276,5 @@ export function buildArchitecture(arch: KerasArchitecture, options: BuildOptions
   const size = options.inputSize ?? 224;
   const spec = BUILDERS[arch];
   const input = tf.input({ shape: [size, size, 3], name: 'input_1' });
-  INIT = options.init === 'zeros' ? { kernelInitializer: 'zeros', biasInitializer: 'zeros' } : {};
-  try {
-    return tf.model({ inputs: input, outputs: spec.build(input, options.includeTop), name: spec.modelName });
-  } finally {
-    INIT = {};
-  }
+  return tf.model({ inputs: input, outputs: spec.build(weightLayers(options.init), input, options.includeTop), name: spec.modelName });
 }

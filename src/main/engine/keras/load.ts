@@ -9,12 +9,12 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../../models/errors';
-import { flattenModelTopology } from '../../models/flatten';
-import { childGroup, withH5 } from '../../models/h5';
-import { modernResnetName, type KerasArchitecture } from '../../models/keras-architectures';
-import { legacyWeights, v3Weights, type FileWeights } from '../../models/keras-weights';
-import { checkTopologySize } from '../../models/topology-size';
+import { ModelError } from '../../../shared/model-errors';
+import { flattenModelTopology } from '../../../shared/flatten-topology';
+import { childGroup, withH5 } from '../../../shared/node/h5';
+import { modernResnetName, type KerasArchitecture } from '../../../shared/keras-architectures';
+import { legacyWeights, v3Weights, type FileWeights } from './file-weights';
+import { checkTopologySize } from '../../../shared/topology-size';
 import { engineBudgetBytes } from '../../../shared/node/memory-budget';
 import { buildArchitecture } from './architectures';
 import { assignWeights } from './weights';

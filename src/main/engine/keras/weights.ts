@@ -5,8 +5,8 @@
  * weights, a different shape. Nothing is assigned unless everything matches.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../../models/errors';
-import type { FileWeight, FileWeights } from '../../models/keras-weights';
+import { ModelError } from '../../../shared/model-errors';
+import type { FileWeight, FileWeights } from './file-weights';
 
 const shapeText = (s: readonly (number | null)[]): string => `[${s.join(', ')}]`;
 const shortName = (w: tf.LayerVariable): string => w.originalName.split('/').slice(1).join('/') || w.originalName;

@@ -1,6 +1,7 @@
 /**
  * The emitted ONNX models of frozen parts, cached once per machine beside the installed models
- * (<userData>/models/.onnx/, a dot folder the model library does not list): one
+ * (<userData>/models/.onnx/, a dot folder the model library does not list; the host names it when
+ * it starts the engine, EngineStart): one
  * <model>-<cut>-<key>.onnx per plan, whose key hashes everything the graph is made of (weights,
  * operations, pooling, input size, emitter version), with <same>.json holding the file's sha256
  * and size. A file that does not match its checksum (torn write, disk fault, tampering) is
@@ -9,15 +10,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { defaultUserDataDir } from '../../host/paths';
-import { writeAtomic } from '../feature-cache';
+import { writeFileAtomic } from '../../../shared/node/atomic-write';
 import type { FoldPlan } from '../frozen/plan';
 import { EMITTER_VERSION } from './emit';
-
-/** The machine's ONNX cache folder (TRANSFER_STUDIO_HOME / the user data folder). */
-export function onnxCacheDir(): string {
-  return path.join(defaultUserDataDir(), 'models', '.onnx');
-}
 
 /** A content key of the plan as it would be emitted. */
 export function planKey(plan: FoldPlan, extra: Record<string, unknown>): string {
@@ -73,8 +68,8 @@ export async function writeCached(dir: string, name: string, description: string
   const metaFile = path.join(dir, `${name}.json`);
   await fs.mkdir(dir, { recursive: true });
   await fs.rm(metaFile, { force: true });
-  await writeAtomic(file, bytes);
+  await writeFileAtomic(file, bytes);
   const meta: CacheMeta = { sha256: sha256(bytes), bytes: bytes.length, emitter: EMITTER_VERSION, description };
-  await writeAtomic(metaFile, JSON.stringify(meta, null, 2));
+  await writeFileAtomic(metaFile, JSON.stringify(meta, null, 2));
   return bytes;
 }

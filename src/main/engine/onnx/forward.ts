@@ -5,7 +5,7 @@
  */
 import type { InferenceInfo } from '../../../shared/domain';
 import type { FoldPlan } from '../frozen/plan';
-import { cachedOnnx, onnxCacheDir, planKey, writeCached } from './cache';
+import { cachedOnnx, planKey, writeCached } from './cache';
 import { emitOnnx, OnnxUnsupportedError } from './emit';
 import { initOnnxRuntime, onnxRuntime, sessionOptions } from './runtime';
 import { SessionThread } from './session-thread';
@@ -25,6 +25,8 @@ export interface OnnxForwardOptions {
   upscaleFrom?: number;
   /** File name stem in the machine's ONNX cache (model and cut), or null: emitted in memory only. */
   cacheAs: string | null;
+  /** The machine's ONNX cache folder (EngineStart's onnxCacheDir), or null: nothing cached on disk. */
+  cacheDir: string | null;
   description: string;
   log?: (message: string) => void;
 }
@@ -35,10 +37,11 @@ export async function onnxForward(plan: FoldPlan, options: OnnxForwardOptions): 
   if (!rt) return { unavailable: (await initOnnxRuntime()).reason ?? 'onnxruntime is not available' };
   const shape = { pool: options.pool, inputSize: options.inputSize, ...(options.upscaleFrom === undefined ? {} : { upscaleFrom: options.upscaleFrom }) };
   const emit = () => emitOnnx(plan, { ...shape, description: options.description });
-  const name = options.cacheAs && `${options.cacheAs.replace(/[^\w.-]+/g, '_').slice(0, 80)}-${planKey(plan, shape)}`;
+  const { cacheDir } = options;
+  const name = cacheDir && options.cacheAs && `${options.cacheAs.replace(/[^\w.-]+/g, '_').slice(0, 80)}-${planKey(plan, shape)}`;
   let model: { bytes: Uint8Array; state: string; problem?: string };
   try {
-    model = name ? await cachedOnnx(onnxCacheDir(), name, options.description, emit) : { bytes: emit(), state: 'memory' };
+    model = cacheDir && name ? await cachedOnnx(cacheDir, name, options.description, emit) : { bytes: emit(), state: 'memory' };
   } catch (e) {
     if (e instanceof OnnxUnsupportedError) return { unavailable: e.message };
     throw e;
@@ -49,10 +52,10 @@ export async function onnxForward(plan: FoldPlan, options: OnnxForwardOptions): 
   try {
     session = await init(model.bytes);
   } catch (e) {
-    if (!name || model.state !== 'hit') return { unavailable: `ONNX Runtime refused the model (${(e as Error).message.split('\n')[0]})` };
+    if (!cacheDir || !name || model.state !== 'hit') return { unavailable: `ONNX Runtime refused the model (${(e as Error).message.split('\n')[0]})` };
     // Checksum fine but unloadable (an older emitter's graph?): replaced by a fresh one, once.
     options.log?.(`The cached ONNX model ${name} could not be loaded (${(e as Error).message.split('\n')[0]}); rebuilt.`);
-    model = { bytes: await writeCached(onnxCacheDir(), name, options.description, emit()), state: 'rebuilt' };
+    model = { bytes: await writeCached(cacheDir, name, options.description, emit()), state: 'rebuilt' };
     session = await init(model.bytes);
   }
   return {

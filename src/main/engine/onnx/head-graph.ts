@@ -5,7 +5,7 @@
  * class-weighted mean cross-entropy, inverted dropout with masks given as inputs. The optimiser's
  * update is not in the graph: as ~14 elementwise ONNX operations over the whole parameter vector it
  * cost more than the GEMMs (each a pass through memory), while one fused JavaScript loop
- * (onnx/head-step.ts) does it in a single pass.
+ * (head-step-onnx.ts) does it in a single pass.
  * The parameters are one flat vector, as head-step.ts keeps them: kernel [in, out] then bias [out]
  * per dense layer, row-major, as tf.layers.
  */

@@ -8,7 +8,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { startWorker } from '../entry-script';
+import { startWorker } from '../../../shared/node/entry-script';
 
 export type ToSession = { kind: 'run'; id: number; input: Float32Array; dims: number[] } | { kind: 'release'; id: number };
 export type FromSession =

@@ -17,6 +17,7 @@ import { ErrorText } from '../../components/ErrorText';
 import { pct } from '../../components/format';
 import { applyChange, applyLabels } from '../../components/labels';
 import { Tile, TileGrid, useTileActions, type TileGridHandle } from '../../components/TileGrid';
+import { isUnlabelKey } from '../../components/label-keys';
 
 const PAGE = 60;
 const TILE = 168;
@@ -144,7 +145,7 @@ export function LabelIssues({ summary, classes }: { summary: AuditSummary; class
 
   const onKey = (e: KeyboardEvent, row: LabelIssueRow): boolean => {
     if (digit(e.key, classes, (cls) => label(row, cls.id))) return true;
-    if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete') {
+    if (isUnlabelKey(e.key)) {
       label(row, null);
       return true;
     }

@@ -7,6 +7,7 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Alert, Button, Group, NumberInput, SegmentedControl, Stack, Switch, Text, Tooltip } from '@mantine/core';
+import type { FeatureSourceChoice } from '../../../shared/api';
 import type { ClassInfo, LabelNextInfo, LabelNextRow, UncertaintyKind } from '../../../shared/domain';
 import { api, fileUrl } from '../../api/client';
 import { useQuery } from '../../api/hooks';
@@ -14,7 +15,6 @@ import { ErrorText } from '../../components/ErrorText';
 import { JobStatus } from '../../components/JobStatus';
 import { applyLabels } from '../../components/labels';
 import type { JobHandle } from '../../components/useJob';
-import type { FeatureChoice } from './source';
 import { Tile, TileGrid, useTileActions, type TileGridHandle } from '../../components/TileGrid';
 
 const PAGE = 60;
@@ -52,7 +52,7 @@ function NextTile({ row, rank, index, focused, onFocus, cls }: { row: LabelNextR
   );
 }
 
-export function LabelNext({ classes, handle, source }: { classes: ClassInfo[]; handle: JobHandle<'label-next'>; source: FeatureChoice }) {
+export function LabelNext({ classes, handle, source }: { classes: ClassInfo[]; handle: JobHandle<'label-next'>; source: FeatureSourceChoice }) {
   const [uncertainty, setUncertainty] = useState<UncertaintyKind>('margin');
   const [representative, setRepresentative] = useState(true);
   const [batch, setBatch] = useState(10);

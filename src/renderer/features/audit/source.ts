@@ -3,12 +3,8 @@
  * the latest succeeded run, which the host picks when neither is given) or an installed model at
  * its default cut layer (before any run).
  */
+import type { FeatureSourceChoice } from '../../../shared/api';
 import type { InstalledModelInfo, RunSummary } from '../../../shared/domain';
-
-export interface FeatureChoice {
-  runId?: number;
-  model?: string;
-}
 
 export const DEFAULT_SOURCE = '';
 
@@ -20,7 +16,7 @@ export function sourceOptions(runs: readonly RunSummary[], models: readonly Inst
   return opts;
 }
 
-export function parseSource(value: string): FeatureChoice {
+export function parseSource(value: string): FeatureSourceChoice {
   if (value.startsWith('run:')) return { runId: Number(value.slice(4)) };
   if (value.startsWith('model:')) return { model: value.slice(6) };
   return {};

@@ -6,6 +6,7 @@
  */
 import { useEffect, useRef, type Dispatch, type KeyboardEvent, type RefObject, type SetStateAction } from 'react';
 import type { ClassInfo } from '../../../shared/domain';
+import { classOfDigitKey, isUnlabelKey } from '../../components/label-keys';
 import type { GridLayout } from './ImageGrid';
 import type { PageCache } from './page-cache';
 import { NAV_KEYS, type NavKey, type Selection, clearSelection, focusOnly, moveFocus, rangeBounds, selectOne, selectRange, toggleOne } from './selection';
@@ -63,14 +64,14 @@ export function gridKeyHandler(k: GridKeys): (e: KeyboardEvent) => void {
       return;
     }
     if (mod) return; // undo/redo: the window handler of useUndoKeys
-    if (/^[1-9]$/.test(key)) {
-      const cls = k.classList[Number(key) - 1];
-      if (cls) k.label(cls.id);
-      else k.say(`There is no class ${key}`);
+    const named = classOfDigitKey(key, k.classList);
+    if (named) {
+      if ('cls' in named) k.label(named.cls.id);
+      else k.say(named.missing);
       e.preventDefault();
       return;
     }
-    if (key === '0' || key === 'Backspace' || key === 'Delete') {
+    if (isUnlabelKey(key)) {
       e.preventDefault();
       k.label(null);
       return;

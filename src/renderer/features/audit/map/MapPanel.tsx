@@ -6,18 +6,19 @@
  */
 import { useMemo, useState, type KeyboardEvent } from 'react';
 import { Button, Group, SegmentedControl, Stack, Text, Tooltip, useComputedColorScheme } from '@mantine/core';
+import type { FeatureSourceChoice } from '../../../../shared/api';
 import type { ClassInfo } from '../../../../shared/domain';
 import { StudioError } from '../../../../shared/errors';
 import { api } from '../../../api/client';
 import { ErrorText } from '../../../components/ErrorText';
 import { JobStatus } from '../../../components/JobStatus';
 import { setSelectedImages, useSelectedImages } from '../../../components/image-selection';
+import { classOfDigitKey, isUnlabelKey } from '../../../components/label-keys';
 import { applyLabels } from '../../../components/labels';
 import type { JobHandle } from '../../../components/useJob';
 import { COLOUR_MODES, SPLIT_ORDER, colourPoints, type ColourMode, type Colouring } from './colouring';
 import { MapCanvas, type SelectMode } from './MapCanvas';
 import { useMapPoints } from './useMapPoints';
-import type { FeatureChoice } from '../source';
 
 const MODE_TEXT: Record<ColourMode, string> = { label: 'Label', prediction: 'Prediction', split: 'Split', score: 'Audit score' };
 
@@ -61,7 +62,7 @@ function Legend({ colouring, mode }: { colouring: Colouring; mode: ColourMode })
   );
 }
 
-export function MapPanel({ classes, handle, source, onOpenGallery }: { classes: ClassInfo[]; handle: JobHandle<'map'>; source: FeatureChoice; onOpenGallery: () => void }) {
+export function MapPanel({ classes, handle, source, onOpenGallery }: { classes: ClassInfo[]; handle: JobHandle<'map'>; source: FeatureSourceChoice; onOpenGallery: () => void }) {
   const { map, error: loadError } = useMapPoints();
   const [mode, setMode] = useState<ColourMode>('label');
   const [lasso, setLasso] = useState(true);
@@ -108,12 +109,12 @@ export function MapPanel({ classes, handle, source, onOpenGallery }: { classes: 
 
   const onKeyDown = (e: KeyboardEvent): void => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (/^[1-9]$/.test(e.key)) {
+    const named = classOfDigitKey(e.key, classes);
+    if (named) {
       e.preventDefault();
-      const cls = classes[Number(e.key) - 1];
-      if (cls) label(cls.id);
-      else setNotice(`There is no class ${e.key}`);
-    } else if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete') {
+      if ('cls' in named) label(named.cls.id);
+      else setNotice(named.missing);
+    } else if (isUnlabelKey(e.key)) {
       e.preventDefault();
       label(null);
     } else if (e.key === 'Escape') {

@@ -6,7 +6,7 @@
  * ImageNet BGR means [103.939, 116.779, 123.68], unscaled. 'raw' (EfficientNet): the network's own
  * Rescaling and Normalization layers do the rest.
  */
-import type { PreprocessingMode } from '../../shared/domain';
+import type { PreprocessingMode } from './domain';
 
 export interface PreprocessingSpec {
   mode: PreprocessingMode;
@@ -42,6 +42,24 @@ export const PREPROCESSING: Record<PreprocessingMode, PreprocessingSpec> = {
     description: 'RGB 0..255 as is; the network rescales and normalizes inside (EfficientNet)',
   },
 };
+
+/**
+ * p2: small images are upscaled in floats by the engine (engine/preprocess.ts) (p1 rounded libvips' upscale to 8 bits). Runs made
+ * with p1 are described by the same words (centre crop, bilinear), so exports still accept them.
+ */
+export function preprocessVersion(mode: PreprocessingMode): string {
+  return `p2-exif-centercrop-linear-srgb-${mode}`;
+}
+
+/** Whether a version upscales small images in floats (p2 on), which an export then states as its own rule. */
+export function upscalesInFloats(version: string): boolean {
+  return !version.startsWith('p1-');
+}
+
+/** Every version whose preprocessing the current words and numbers describe (exports check it). */
+export function describedVersions(mode: PreprocessingMode): string[] {
+  return [preprocessVersion(mode), mode === 'tf' ? 'p1-exif-centercrop-linear-srgb-m1p1' : `p1-exif-centercrop-linear-srgb-${mode}`];
+}
 
 /** The smallest and largest value any channel can take (augmentation clamps to it). */
 export function valueRange(mode: PreprocessingMode): [number, number] {

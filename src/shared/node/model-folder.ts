@@ -7,11 +7,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
-import { checkUserFile, readUserFile, UserFileError } from '../../shared/node/user-file';
-import { ModelError } from './errors';
-import { checkTopologySize, configLayers } from './topology-size';
-import { engineBudgetBytes } from '../../shared/node/memory-budget';
-import { flattenModelTopology } from './flatten';
+import { ModelError } from '../model-errors';
+import { flattenModelTopology } from '../flatten-topology';
+import { checkUserFile, readUserFile, UserFileError } from './user-file';
+import { checkTopologySize, configLayers } from '../topology-size';
+import { engineBudgetBytes } from './memory-budget';
 
 export interface WeightEntry {
   name: string;

@@ -1,11 +1,19 @@
 /**
  * The Keras Applications architectures the studio can rebuild (engine/keras/architectures.ts
- * builds them), described as plain data for the host: what each is, its preprocessing and published
- * figures, and how a weights-only .h5 is recognised from its layer names. Pure Node.
+ * builds them), described as plain data for the host and the engine: what each is, its
+ * preprocessing and published figures, how a weights-only .h5 is recognised from its layer names,
+ * and the shape of a layer in a Keras config.
  * Figures: parameters without the top from Keras' model summaries, with it from keras.io's
  * applications table (exact counts); top-1 from that table.
  */
-import type { PreprocessingMode } from '../../shared/domain';
+import type { PreprocessingMode } from './domain';
+
+/** One layer of a Keras model config (model.to_json() / config.json). */
+export interface KerasConfigLayer {
+  class_name: string;
+  name?: string;
+  config: Record<string, unknown>;
+}
 
 export const KERAS_ARCHITECTURES = ['vgg16', 'resnet50', 'mobilenet_v2', 'efficientnetb0'] as const;
 export type KerasArchitecture = (typeof KERAS_ARCHITECTURES)[number];

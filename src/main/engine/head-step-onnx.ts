@@ -9,12 +9,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
-import type { TrainConfig } from '../../../shared/domain';
-import { seededRandom } from '../../../shared/random';
-import { batchScore, type HeadStep, type StepResult } from '../head-step';
-import { ADAM, adamSimd, type AdamSimd } from './adam-simd';
-import { emitHeadStep, headParamCount, headParamShapes } from './head-graph';
-import { onnxRuntime, sessionOptions } from './runtime';
+import type { TrainConfig } from '../../shared/domain';
+import { seededRandom } from '../../shared/random';
+import { batchScore, type HeadStep, type StepResult } from './head-step';
+import { ADAM, adamSimd, type AdamSimd } from './onnx/adam-simd';
+import { emitHeadStep, headParamCount, headParamShapes } from './onnx/head-graph';
+import { onnxRuntime, sessionOptions } from './onnx/runtime';
 
 /**
  * Inverted-dropout masks (0 or 1 / (1 - rate)) for each hidden layer of n rows, seeded per layer.

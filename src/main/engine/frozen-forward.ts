@@ -1,18 +1,19 @@
 /**
  * The frozen part of a pretrained network (input .. cut layer), run for inference only, behind one
- * interface: a batch of images in, a batch of rows out. The part becomes a fold plan (./plan:
+ * interface: a batch of images in, a batch of rows out. The part becomes a fold plan (frozen/plan.ts:
  * BatchNorm folded, activations fused, any DAG), which runs
- *  - on ONNX Runtime (../onnx) where it loads and can express every node: `frozenForward` picks it;
- *  - else on TensorFlow.js (`foldedForward`, ./tfjs-plan), with the reason in `kind`.
+ *  - on ONNX Runtime (onnx/) where it loads and can express every node: `frozenForward` picks it;
+ *  - else on TensorFlow.js (`foldedForward`, frozen/tfjs-plan.ts), with the reason in `kind`.
  * `layersForward` (the tf.layers model truncated at the cut) is the reference both are tested against.
  * Frozen BatchNorm always runs in inference mode here (moving statistics), never batch statistics.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { InferenceInfo } from '../../../shared/domain';
-import { requireLayer } from '../model-layers';
-import { onnxForward, type OnnxForward } from '../onnx/forward';
-import { buildFoldPlan, unfoldedLayers, type FoldPlan } from './plan';
-import { TfPlan } from './tfjs-plan';
+import type { InferenceInfo } from '../../shared/domain';
+import { requireLayer } from './model-layers';
+import { engineStartOf } from './protocol';
+import { onnxForward, type OnnxForward } from './onnx/forward';
+import { buildFoldPlan, unfoldedLayers, type FoldPlan } from './frozen/plan';
+import { TfPlan } from './frozen/tfjs-plan';
 
 export interface FrozenForward {
   /** Output shape of one image, e.g. [256] or [7, 7, 256]. */
@@ -136,6 +137,7 @@ export async function frozenForward(model: tf.LayersModel, cutLayer: string, opt
     pool,
     inputSize: size,
     cacheAs: options.cacheAs && `${options.cacheAs}-${cutLayer}-${pool}-${size}`,
+    cacheDir: engineStartOf(process.env).onnxCacheDir ?? null,
     description: `${model.name} from its input to ${cutLayer}, pooling ${pool}, ${size}x${size}`,
     ...(options.log ? { log: options.log } : {}),
   };

@@ -8,9 +8,9 @@
  * A nested model's weights are listed under it as "<inner layer>/<weight>". Pure Node (h5wasm).
  */
 import type { Group } from 'h5wasm/node';
-import { ModelError } from './errors';
-import { childDataset, childGroup, readFloats, stringListAttr } from './h5';
-import type { KerasConfigLayer } from './keras-file';
+import { ModelError } from '../../../shared/model-errors';
+import { childDataset, childGroup, readFloats, stringListAttr } from '../../../shared/node/h5';
+import type { KerasConfigLayer } from '../../../shared/keras-architectures';
 
 export interface FileWeight {
   /** The weight's name in the file (Keras 2 weight name, or "<i>" in Keras 3). */

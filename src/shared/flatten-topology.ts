@@ -6,7 +6,7 @@
  * unchanged, and every consumer (layer picker, advisor, plans, caches, exports) sees the real
  * layers and block ends. Pure data: no TensorFlow.js here.
  */
-import { ModelError } from './errors';
+import { ModelError } from './model-errors';
 
 type Json = Record<string, unknown>;
 /** A tensor in the flat graph: [layer name, node index, tensor index]. */

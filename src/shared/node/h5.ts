@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import type { Dataset, Group, File as H5File } from 'h5wasm/node';
-import { ModelError } from './errors';
+import { ModelError } from '../model-errors';
 
 type H5Wasm = (typeof import('h5wasm/node'))['default'];
 let h5wasm: H5Wasm | null = null;

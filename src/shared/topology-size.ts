@@ -8,7 +8,7 @@
  * Keras 3 (config.json) configurations. Unknown dimensions count as unknown, never as refusals.
  * Pure Node.
  */
-import { ModelError } from './errors';
+import { ModelError } from './model-errors';
 
 type Json = Record<string, unknown>;
 /** A tensor's shape per sample (no batch dimension); null entries are unknown (variable) sizes. */

@@ -5,8 +5,8 @@
  * (not ImageNet) and start a project's classes from its labels. Pure Node.
  */
 import path from 'node:path';
-import type { TeachableInfo } from '../../shared/domain';
-import { readUserFileSync } from '../../shared/node/user-file';
+import type { TeachableInfo } from '../domain';
+import { readUserFileSync } from './user-file';
 
 export const TEACHABLE_METADATA = 'metadata.json';
 /** The MobileNet base's last convolution: the features Teachable Machine itself trains its head on. */
