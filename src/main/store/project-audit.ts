@@ -20,8 +20,11 @@ interface SchemaEntry {
   sql: string | null;
 }
 
-/** Made by SQLite itself (ANALYZE, PRAGMA optimize): statistics for the planner, never code. */
-const SQLITE_STATS = /^sqlite_stat\d$/;
+/**
+ * Made by SQLite itself, data and never code: statistics for the planner (ANALYZE, PRAGMA
+ * optimize) and the counters of AUTOINCREMENT tables (projects made by older versions have one).
+ */
+const SQLITE_INTERNAL = /^sqlite_(stat\d|sequence)$/;
 
 /** Electron needs a binary built for its own ABI; the shell passes its path here. */
 export const nativeBinding = process.env.TRANSFER_STUDIO_SQLITE_BINDING || undefined;
@@ -44,8 +47,10 @@ function expectedSchema(version: number): Map<string, SchemaEntry> {
   return schema;
 }
 
+/** The schema's objects, less SQLite's own tables (whether those exist depends on the data, not on us). */
 function readSchema(db: DB): SchemaEntry[] {
-  return db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name').all() as SchemaEntry[];
+  const all = db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name').all() as SchemaEntry[];
+  return all.filter((e) => !(e.type === 'table' && SQLITE_INTERNAL.test(e.name)));
 }
 
 const describe = (e: SchemaEntry): string => `${e.type} "${e.name}"${e.type === 'trigger' || e.type === 'index' ? ` on ${e.tbl_name}` : ''}`;
@@ -56,7 +61,6 @@ function schemaFindings(db: DB, version: number): string[] {
   const found: string[] = [];
   const seen = new Set<string>();
   for (const e of readSchema(db)) {
-    if (e.type === 'table' && SQLITE_STATS.test(e.name)) continue;
     seen.add(e.name);
     const want = expected.get(e.name);
     if (!want) found.push(`unknown ${describe(e)}`);
