@@ -10,7 +10,7 @@ import { RemoteEngine } from '../training/remote-engine';
 import { parseSshAddress } from '../training/ssh-channel';
 import { APP_VERSION } from '../store/project-store';
 import type { CallOptions, Engine, EngineErrorCode, EngineMethod, EngineParams, EngineResult } from '../engine/protocol';
-import type { StudioEngine } from './studio';
+import type { StudioEngine } from './engine-host';
 
 /** Every engine code as the contract's: a model folder at fault, the user's input, a cancel, or the engine. */
 const STUDIO_CODE: Record<EngineErrorCode, ErrorCode> = {

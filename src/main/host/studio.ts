@@ -4,88 +4,53 @@
  * `handle` is the one entry point of every transport: it validates input with the request's
  * zod schema and turns every failure into a typed error.
  */
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import {
-  type AppInfo,
-  type CatalogModelInfo,
-  type EventName,
-  type JobInfo,
-  type JobKind,
-  type JobResults,
-  type ParsedInput,
-  type RequestName,
-  type RequestOutput,
-  type RequestResult,
-  type StoreTopic,
-  type StudioEvents,
-  EVENT_NAMES,
-  isRequestName,
-  requests,
-} from '../../shared/api';
-import type { BackendInfo, EngineSetting, EngineTestInfo, InstalledModelInfo, ModelInspection, ClassInfo, ProjectInfo, RecentProject, RunDetail, RunSummary } from '../../shared/domain';
+import type { AppInfo, CatalogModelInfo, EventName, JobInfo, JobKind, JobResults, ParsedInput, RequestName, RequestOutput, RequestResult, StoreTopic, StudioEvents, requests } from '../../shared/api';
+import type { AdviceInfo, BackendInfo, ClassInfo, EngineSetting, EngineTestInfo, ImageDetails, ImageRow, InstalledModelInfo, ModelInspection, ProjectInfo, RecentProject, RunDetail, RunSummary, SourceStatus } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
+import { diskFullError } from '../../shared/node/disk-full';
 import { JobManager, type JobContext, type JobWork } from '../jobs/job-manager';
 import * as classes from '../store/classes';
 import { listJobs, saveJob } from '../store/jobs';
 import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
-import { RecentProjects } from './recent-projects';
-import { predictableRun, predictImages } from '../training/predict-images';
+import * as runs from '../store/runs';
+import * as predictions from '../store/predictions';
+import * as images from '../store/images';
+import { sourcesStatus } from '../store/sources';
+import { checkProject } from '../store/project-check';
+import * as audits from '../store/audits';
+import { undoRemoval } from '../store/removals';
+import { labelNextQueue, latestRankingInfo } from '../store/label-next';
+import { finishedRun, predictableRun, predictImages } from '../training/predict-images';
 import { explainImages, imageHeatmap } from '../training/explain-images';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { deleteRun, resumableRun } from '../training/runs';
 import { adviseForProject } from '../scenarios/advise-project';
-import type { Engine, EngineMachine, EngineStart } from '../engine/protocol';
-import { engineTestInfo, readEngineSetting, saveEngineSetting } from './engine-setting';
-import type { AdviceInfo } from '../../shared/domain';
-import * as runs from '../store/runs';
 import { ModelLibrary } from '../models/library';
-import { builtInModelsDir } from './paths';
+import { ModelImports } from '../models/model-import';
 import { downloadJob, listCatalog } from '../models/catalog-requests';
 import { readImageFile } from '../media/files';
-import * as predictions from '../store/predictions';
-import type { ImageDetails, ImageRow, SourceStatus } from '../../shared/domain';
 import { runImport } from '../media/import';
 import { relocateSource } from '../media/sources';
-import * as images from '../store/images';
-import { sourcesStatus } from '../store/sources';
-import { checkProject } from '../store/project-check';
 import { runExport } from '../export/exports';
-import * as audits from '../store/audits';
-import { undoRemoval } from '../store/removals';
 import { keepOne, moveClusterToSplit } from '../audit/duplicate-clusters';
-import { labelNextQueue, latestRankingInfo } from '../store/label-next';
 import { resolveSource } from '../audit/feature-source';
 import { runAudit } from '../audit/audit-job';
 import { mapPage, runMap } from '../audit/map-job';
 import { runLabelNext } from '../audit/label-next-job';
-import { diskFullError } from '../../shared/node/disk-full';
+import { RecentProjects } from './recent-projects';
+import { builtInModelsDir } from './paths';
+import { EngineHost, type EngineOptions, type StudioEngine } from './engine-host';
+import { StudioEventHub } from './studio-events';
+import { parseRequest } from './request-input';
 
-/** The engine as the host sees it (HostEngine); the shell passes the function that starts its process. */
-export interface StudioEngine extends Engine {
-  dispose(): Promise<void>;
-  /** What the engine said when it started (version, machine), once it has. */
-  ready?(): { version?: string; machine?: EngineMachine } | null;
-}
-
-export interface StudioOptions {
-  /** Per-machine folder: recent projects, model cache. */
+export interface StudioOptions extends EngineOptions {
+  /** Per-machine folder: recent projects, model cache, engine setting. */
   userDataDir: string;
   mode: AppInfo['mode'];
-  /**
-   * Starts (lazily) the engine process with what the Studio gives it (its caches' folders, in the
-   * user data folder); absent where no training is wanted (some tests).
-   */
-  engine?: (start: EngineStart) => StudioEngine;
-  /**
-   * Instead of `engine`: the engine a setting names ('' this machine, ssh://... a server), used with
-   * `engineSetting` when given (TRANSFER_STUDIO_ENGINE, --engine), else the one saved in the user data folder.
-   */
-  engineFor?: (setting: string, start: EngineStart) => StudioEngine;
-  engineSetting?: string;
   /**
    * Base URL serving catalog models laid out as <mirror>/<model id>/model.json instead of their
    * publisher (offline sites, tests); default: the TRANSFER_STUDIO_MODEL_MIRROR environment variable.
@@ -98,36 +63,37 @@ export interface StudioOptions {
 /** Every request as a method taking its parsed input: the compiler checks Studio covers the contract. */
 export type StudioHandlers = { [K in RequestName]: (input: ParsedInput<K>) => Promise<RequestOutput<K>> };
 
-
 export class Studio implements StudioHandlers {
   private project: ProjectStore | null = null;
-  private readonly events = new EventEmitter();
+  private readonly events = new StudioEventHub();
   private readonly recent: RecentProjects;
   readonly jobs: JobManager;
 
   private readonly training: TrainingService;
   readonly models: ModelLibrary;
-  private engineInstance: StudioEngine | undefined;
-  private readonly modelImports = new Set<AbortController>();
+  private readonly engineHost: EngineHost;
+  private readonly modelImports: ModelImports;
 
   constructor(readonly options: StudioOptions) {
     this.recent = new RecentProjects(options.userDataDir);
     this.models = new ModelLibrary(options.userDataDir, { builtInDir: options.builtInModels === undefined ? builtInModelsDir() : options.builtInModels });
+    this.engineHost = new EngineHost(options, path.join(this.models.root, '.onnx'));
+    this.modelImports = new ModelImports(this.models);
     this.training = new TrainingService(() => this.engine(), {
-      progress: (p) => this.emit('run.progress', p),
+      progress: (p) => this.events.emit('run.progress', p),
       epoch: (e) => {
-        this.emit('run.epoch', e);
+        this.events.emit('run.epoch', e);
         this.changed('runs');
       },
-      log: (e) => this.emit('run.log', e),
+      log: (e) => this.events.emit('run.log', e),
     });
     this.jobs = new JobManager({
       save: (job) => {
         if (this.project?.db.open) saveJob(this.project.db, job);
       },
-      progress: (job) => this.emit('job.progress', job),
+      progress: (job) => this.events.emit('job.progress', job),
       finished: (job) => {
-        this.emit('job.finished', job);
+        this.events.emit('job.finished', job);
         this.changed('jobs');
       },
       describe: (err) => this.describeError(err),
@@ -139,16 +105,9 @@ export class Studio implements StudioHandlers {
   /** Validates and runs one request. Never throws: failures come back as typed errors. */
   async handle(name: unknown, input: unknown): Promise<RequestResult> {
     try {
-      if (!isRequestName(name)) throw new StudioError('unknown_request', `There is no request named ${JSON.stringify(name)}.`);
-      const schema: z.ZodType = requests[name].input;
-      const parsed = schema.safeParse(input ?? {});
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.join('.') || undefined;
-        throw new StudioError('bad_request', `${name}: ${field ? `${field}: ` : ''}${issue.message}`, field);
-      }
-      const method = this[name] as (input: unknown) => Promise<unknown>;
-      const output = await method.call(this, parsed.data);
+      const request = parseRequest(name, input);
+      const method = this[request.name] as (input: unknown) => Promise<unknown>;
+      const output = await method.call(this, request.input);
       return { ok: true, output: output ?? null };
     } catch (err) {
       return { ok: false, error: this.describeError(err).toJSON() };
@@ -168,26 +127,22 @@ export class Studio implements StudioHandlers {
   }
 
   on<E extends EventName>(event: E, listener: (payload: StudioEvents[E]) => void): () => void {
-    this.events.on(event, listener);
-    return () => this.events.off(event, listener);
+    return this.events.on(event, listener);
   }
 
   /** Every event, for transports that forward all of them. */
   onAny(listener: (event: EventName, payload: unknown) => void): () => void {
-    const fns = EVENT_NAMES.map((e) => {
-      const fn = (p: unknown): void => listener(e, p);
-      this.events.on(e, fn);
-      return [e, fn] as const;
-    });
-    return () => fns.forEach(([e, fn]) => this.events.off(e, fn));
-  }
-
-  protected emit<E extends EventName>(event: E, payload: StudioEvents[E]): void {
-    this.events.emit(event, payload);
+    return this.events.onAny(listener);
   }
 
   protected changed(...topics: StoreTopic[]): void {
-    this.emit('store.changed', { topics });
+    this.events.changed(...topics);
+  }
+
+  /** `result` of a change to the store, once the views are told which topics to read again. */
+  private changedAfter<T>(result: T, ...topics: StoreTopic[]): T {
+    this.changed(...topics);
+    return result;
   }
 
   /** The open project, or a typed error for requests that need one. */
@@ -212,30 +167,16 @@ export class Studio implements StudioHandlers {
 
   /** Whether this studio was given an engine (some tests make one without). */
   protected get hasEngine(): boolean {
-    return Boolean(this.options.engine ?? this.options.engineFor);
+    return this.engineHost.available;
   }
 
-  /** What the Studio gives an engine it starts: its caches' folder in the user data folder. */
-  private engineStart(): EngineStart {
-    return { onnxCacheDir: path.join(this.models.root, '.onnx') };
-  }
-
-  /** The engine, started on first use and reused; the engine client restarts its process if it dies. */
+  /** The engine, started on first use and reused (engine-host.ts). */
   protected engine(): StudioEngine {
-    const { engine, engineFor } = this.options;
-    if (!engine && !engineFor) throw new StudioError('engine_failed', 'This studio was started without a training engine.');
-    this.engineInstance ??= engine ? engine(this.engineStart()) : engineFor!(this.currentEngineSetting().engine, this.engineStart());
-    return this.engineInstance;
-  }
-
-  private currentEngineSetting(): EngineSetting {
-    const fixed = this.options.engineSetting;
-    return fixed !== undefined ? { engine: fixed, fixed: true } : { engine: readEngineSetting(this.options.userDataDir), fixed: false };
+    return this.engineHost.engine();
   }
 
   async dispose(): Promise<void> {
-    await this.engineInstance?.dispose();
-    this.engineInstance = undefined;
+    await this.engineHost.dispose();
     await this.jobs.cancelAll();
     this.project?.close();
     this.project = null;
@@ -303,15 +244,11 @@ export class Studio implements StudioHandlers {
   }
 
   async addClass(input: ParsedInput<'addClass'>): Promise<ClassInfo> {
-    const c = classes.addClass(this.store().db, input.name, input.color);
-    this.changed('classes');
-    return c;
+    return this.changedAfter(classes.addClass(this.store().db, input.name, input.color), 'classes');
   }
 
   async addClassesFromModel(input: ParsedInput<'addClassesFromModel'>): Promise<ClassInfo[]> {
-    this.models.require(input.model);
-    const labels = this.models.list().find((m) => m.id === input.model)?.teachable?.labels ?? [];
-    if (labels.length === 0) throw new StudioError('bad_input', `The model "${input.model}" names no classes: only a Teachable Machine export (its metadata.json) carries its labels.`, 'model');
+    const labels = this.models.classLabels(input.model);
     const ids = classes.ensureClasses(this.store().db, labels);
     this.changed('classes');
     const wanted = new Set(ids.values());
@@ -319,9 +256,7 @@ export class Studio implements StudioHandlers {
   }
 
   async updateClass(input: ParsedInput<'updateClass'>): Promise<ClassInfo> {
-    const c = classes.updateClass(this.store().db, input.id, input);
-    this.changed('classes');
-    return c;
+    return this.changedAfter(classes.updateClass(this.store().db, input.id, input), 'classes');
   }
 
   async deleteClass(input: ParsedInput<'deleteClass'>): Promise<null> {
@@ -385,39 +320,27 @@ export class Studio implements StudioHandlers {
   }
 
   async setLabels(input: ParsedInput<'setLabels'>): Promise<RequestOutput<'setLabels'>> {
-    const r = images.setLabels(this.store().db, input.ids, input.classId);
-    this.changed('images');
-    return r;
+    return this.changedAfter(images.setLabels(this.store().db, input.ids, input.classId), 'images');
   }
 
   async restoreLabels(input: ParsedInput<'restoreLabels'>): Promise<RequestOutput<'restoreLabels'>> {
-    const r = images.restoreLabels(this.store().db, input.groups);
-    this.changed('images');
-    return r;
+    return this.changedAfter(images.restoreLabels(this.store().db, input.groups), 'images');
   }
 
   async setSplit(input: ParsedInput<'setSplit'>): Promise<RequestOutput<'setSplit'>> {
-    const r = images.setSplit(this.store().db, input.ids, input.split);
-    this.changed('images');
-    return r;
+    return this.changedAfter(images.setSplit(this.store().db, input.ids, input.split), 'images');
   }
 
   async restoreSplits(input: ParsedInput<'restoreSplits'>): Promise<RequestOutput<'restoreSplits'>> {
-    const r = images.restoreSplits(this.store().db, input.groups);
-    this.changed('images');
-    return r;
+    return this.changedAfter(images.restoreSplits(this.store().db, input.groups), 'images');
   }
 
   async mergeClasses(input: ParsedInput<'mergeClasses'>): Promise<{ moved: number }> {
-    const r = images.mergeClasses(this.store().db, Array.isArray(input.from) ? input.from : [input.from], input.into);
-    this.changed('images', 'classes');
-    return r;
+    return this.changedAfter(images.mergeClasses(this.store().db, Array.isArray(input.from) ? input.from : [input.from], input.into), 'images', 'classes');
   }
 
   async autoSplit(input: ParsedInput<'autoSplit'>): Promise<RequestOutput<'autoSplit'>> {
-    const r = images.stratifiedSplit(this.store().db, input.val, input.seed);
-    this.changed('images');
-    return r;
+    return this.changedAfter(images.stratifiedSplit(this.store().db, input.val, input.seed), 'images');
   }
 
   // ---- the data audit: label issues, near-duplicates and leaks, the map, label next ------------
@@ -437,15 +360,11 @@ export class Studio implements StudioHandlers {
   }
 
   async confirmLabels(input: ParsedInput<'confirmLabels'>): Promise<RequestOutput<'confirmLabels'>> {
-    const r = audits.confirmLabels(this.store().db, input.ids);
-    this.changed('audit');
-    return r;
+    return this.changedAfter(audits.confirmLabels(this.store().db, input.ids), 'audit');
   }
 
   async unconfirmLabels(input: ParsedInput<'unconfirmLabels'>): Promise<RequestOutput<'unconfirmLabels'>> {
-    const r = audits.unconfirmLabels(this.store().db, input.ids);
-    this.changed('audit');
-    return r;
+    return this.changedAfter(audits.unconfirmLabels(this.store().db, input.ids), 'audit');
   }
 
   async listDuplicateClusters(input: ParsedInput<'listDuplicateClusters'>): Promise<RequestOutput<'listDuplicateClusters'>> {
@@ -453,21 +372,15 @@ export class Studio implements StudioHandlers {
   }
 
   async keepOne(input: ParsedInput<'keepOne'>): Promise<RequestOutput<'keepOne'>> {
-    const r = keepOne(this.store().db, input.clusterId, input.keepImageId);
-    this.changed('images', 'classes', 'project', 'audit');
-    return r;
+    return this.changedAfter(keepOne(this.store().db, input.clusterId, input.keepImageId), 'images', 'classes', 'project', 'audit');
   }
 
   async undoRemoval(input: ParsedInput<'undoRemoval'>): Promise<RequestOutput<'undoRemoval'>> {
-    const r = undoRemoval(this.store().db, input.removalId);
-    this.changed('images', 'classes', 'project', 'audit');
-    return r;
+    return this.changedAfter(undoRemoval(this.store().db, input.removalId), 'images', 'classes', 'project', 'audit');
   }
 
   async moveClusterToSplit(input: ParsedInput<'moveClusterToSplit'>): Promise<RequestOutput<'moveClusterToSplit'>> {
-    const r = moveClusterToSplit(this.store().db, input.clusterId, input.split);
-    this.changed('images', 'audit');
-    return r;
+    return this.changedAfter(moveClusterToSplit(this.store().db, input.clusterId, input.split), 'images', 'audit');
   }
 
   async startEmbeddingMap(input: ParsedInput<'startEmbeddingMap'>): Promise<JobInfo<'map'>> {
@@ -575,22 +488,14 @@ export class Studio implements StudioHandlers {
     });
   }
 
-  /** A finished run: the one asked for, else the latest succeeded. */
-  private finishedRun(runId: number | undefined): { id: number; classNames: string[] } {
-    const store = this.store();
-    const id = runId ?? runs.latestSucceededRun(store.db)?.id;
-    if (id === undefined) throw new StudioError('bad_input', 'There is no finished run: train a model first.', 'runId');
-    return predictableRun(store, id);
-  }
-
   async explainImages(input: ParsedInput<'explainImages'>): Promise<JobInfo<'explain'>> {
     const store = this.store();
-    const run = this.finishedRun(input.runId);
+    const run = finishedRun(store, input.runId);
     return this.startJob('explain', (ctx) => explainImages(store, this.engine(), run, input, ctx));
   }
 
   async imageHeatmap(input: ParsedInput<'imageHeatmap'>): Promise<RequestOutput<'imageHeatmap'>> {
-    return imageHeatmap(this.store(), this.engine(), this.finishedRun(input.runId), input.imageId, input.className);
+    return imageHeatmap(this.store(), this.engine(), finishedRun(this.store(), input.runId), input.imageId, input.className);
   }
 
   async advise(input: ParsedInput<'advise'>): Promise<AdviceInfo> {
@@ -605,30 +510,15 @@ export class Studio implements StudioHandlers {
   }
 
   async engineSetting(): Promise<EngineSetting> {
-    return this.currentEngineSetting();
+    return this.engineHost.setting();
   }
 
   async setEngineSetting(input: ParsedInput<'setEngineSetting'>): Promise<EngineSetting> {
-    if (this.currentEngineSetting().fixed) throw new StudioError('conflict', 'TRANSFER_STUDIO_ENGINE (or --engine) sets where the engine runs for this session.', 'engine');
-    if (!this.options.engineFor) throw new StudioError('conflict', 'This studio has one engine; where it runs cannot be changed.', 'engine');
-    this.options.engineFor(input.engine, this.engineStart()); // a bad address is refused before anything is saved
-    if (this.jobs.list().some((j) => j.state === 'running'))
-      throw new StudioError('conflict', 'Jobs are running: change where the engine runs when they have finished.', 'engine');
-    saveEngineSetting(this.options.userDataDir, input.engine);
-    await this.engineInstance?.dispose();
-    this.engineInstance = undefined;
-    return this.currentEngineSetting();
+    return this.engineHost.changeSetting(input.engine, () => this.jobs.list().some((j) => j.state === 'running'));
   }
 
   async testEngine(input: ParsedInput<'testEngine'>): Promise<EngineTestInfo> {
-    if (!this.options.engineFor) throw new StudioError('engine_failed', 'This studio was started without a choice of engine.');
-    const engine = this.options.engineFor(input.engine, this.engineStart());
-    try {
-      const backend = await engine.call('backend', {});
-      return engineTestInfo(backend, engine.ready?.() ?? null, APP_VERSION);
-    } finally {
-      await engine.dispose();
-    }
+    return this.engineHost.test(input.engine);
   }
 
   // ---- predictions: evaluation views and label suggestions -------------------------------
@@ -638,9 +528,7 @@ export class Studio implements StudioHandlers {
   }
 
   async acceptSuggestions(input: ParsedInput<'acceptSuggestions'>): Promise<RequestOutput<'acceptSuggestions'>> {
-    const r = predictions.acceptSuggestions(this.store().db, input);
-    this.changed('images');
-    return r;
+    return this.changedAfter(predictions.acceptSuggestions(this.store().db, input), 'images');
   }
 
   // ---- models ------------------------------------------------------------------------------
@@ -649,36 +537,14 @@ export class Studio implements StudioHandlers {
     return this.models.list();
   }
 
+  /** A request, not a job, that cancelAll stops too (model-import.ts). */
   async importModel(input: ParsedInput<'importModel'>): Promise<InstalledModelInfo> {
-    // A request, not a job, but cancelAll (Ctrl-C) stops it too: the engine's validation is
-    // cancelled (a busy engine restarted after its grace) and nothing is installed.
-    const controller = new AbortController();
-    this.modelImports.add(controller);
-    const cancelled = (): StudioError => new StudioError('cancelled', 'The model import was cancelled; nothing was installed.');
-    const validate = async (dir: string): Promise<{ params: number; inputSize: number | null; layers: number }> => {
-      const v = await this.validateModel(dir, controller.signal).catch((err: unknown) => {
-        throw controller.signal.aborted ? cancelled() : err; // the engine stopped for the cancel
-      });
-      if (controller.signal.aborted) throw cancelled();
-      return v;
-    };
-    try {
-      const m = await this.models.importPath(input.dir, {
-        ...(input.id !== undefined ? { id: input.id } : {}),
-        replace: input.replace,
-        ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
-        ...(this.hasEngine ? { validate } : {}),
-      });
-      this.changed('models');
-      return m;
-    } finally {
-      this.modelImports.delete(controller);
-    }
+    return this.changedAfter(await this.modelImports.run(input, this.hasEngine ? this.validateModel : undefined), 'models');
   }
 
   /** Cancels every job and every model import in flight (a CLI's Ctrl-C). */
   async cancelAll(): Promise<void> {
-    for (const c of this.modelImports) c.abort();
+    this.modelImports.cancelAll();
     await this.jobs.cancelAll();
   }
 
@@ -700,9 +566,7 @@ export class Studio implements StudioHandlers {
   }
 
   async setModelHidden(input: ParsedInput<'setModelHidden'>): Promise<InstalledModelInfo> {
-    const m = this.models.setHidden(input.id, input.hidden);
-    this.changed('models');
-    return m;
+    return this.changedAfter(this.models.setHidden(input.id, input.hidden), 'models');
   }
 
   async removeModel(input: ParsedInput<'removeModel'>): Promise<null> {

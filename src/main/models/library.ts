@@ -145,6 +145,14 @@ export class ModelLibrary {
     throw new StudioError('not_found', `The model "${id}" is not installed: import its folder or download it from the catalog.`, 'model');
   }
 
+  /** The class names an installed model carries (a Teachable Machine export's metadata.json), or a typed error. */
+  classLabels(id: string): string[] {
+    this.require(id);
+    const labels = this.list().find((m) => m.id === id)?.teachable?.labels ?? [];
+    if (labels.length === 0) throw new StudioError('bad_input', `The model "${id}" names no classes: only a Teachable Machine export (its metadata.json) carries its labels.`, 'model');
+    return labels;
+  }
+
   /** Every model this machine has: the built-in ones first, then those installed, with whether each is hidden. */
   list(): InstalledModel[] {
     const installed = this.installed();

@@ -68,3 +68,10 @@ export async function predictImages(
   }
   return { runId, predicted, failed };
 }
+
+/** A finished run: the one asked for, else the latest succeeded. */
+export function finishedRun(store: ProjectStore, runId: number | undefined): { id: number; classNames: string[] } {
+  const id = runId ?? runs.latestSucceededRun(store.db)?.id;
+  if (id === undefined) throw new StudioError('bad_input', 'There is no finished run: train a model first.', 'runId');
+  return predictableRun(store, id);
+}
