@@ -96,10 +96,10 @@ describe('imports', () => {
   it('the folder walk finds two folders that import each other, through a subfolder too', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-folder-cycles-'));
     tmpDirs.push(dir);
-    for (const d of ['engine/onnx', 'host', 'shared']) fs.mkdirSync(path.join(dir, d), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'shared', 'types.ts'), 'export type T = 1;\n');
-    fs.writeFileSync(path.join(dir, 'host', 'paths.ts'), "import type { T } from '../shared/types';\nexport const home = (t: T) => t;\n");
-    fs.writeFileSync(path.join(dir, 'engine', 'protocol.ts'), "import type { T } from '../shared/types';\nexport type P = T;\n");
+    for (const d of ['engine/onnx', 'host', 'common']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'common', 'types.ts'), 'export type T = 1;\n');
+    fs.writeFileSync(path.join(dir, 'host', 'paths.ts'), "import type { T } from '../common/types';\nexport const home = (t: T) => t;\n");
+    fs.writeFileSync(path.join(dir, 'engine', 'protocol.ts'), "import type { T } from '../common/types';\nexport type P = T;\n");
     fs.writeFileSync(path.join(dir, 'engine', 'onnx', 'cache.ts'), "import { home } from '../../host/paths';\nexport const c = home;\n");
     fs.writeFileSync(path.join(dir, 'host', 'studio.ts'), "import type { P } from '../engine/protocol';\nexport type S = P;\n");
     fs.writeFileSync(path.join(dir, 'engine', 'forward.ts'), "import { c } from './onnx/cache';\nexport const f = c;\n");
