@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import { ModelError } from '../model-errors';
 import { flattenModelTopology } from '../flatten-topology';
-import { checkUserFile, readUserFile, UserFileError } from './user-file';
+import { checkUserFile, isInside, readUserFile, UserFileError } from './user-file';
 import { checkTopologySize, configLayers } from '../topology-size';
 import { engineBudgetBytes } from './memory-budget';
 
@@ -193,7 +193,7 @@ export async function readModelFolder(dir: string, options: { budgetBytes?: numb
     const sizes: number[] = [];
     for (const p of group.paths) {
       const full = path.resolve(dir, p);
-      if (!full.startsWith(path.resolve(dir) + path.sep)) {
+      if (full === path.resolve(dir) || !isInside(path.resolve(dir), full)) {
         throw new ModelError('MODEL_MANIFEST_INVALID', `model.json in ${dir} names a shard outside its folder: "${p}".`, { dir, shard: p });
       }
       if (!(await fs.lstat(full).then(() => true, () => false))) {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../../shared/node/atomic-write';
+import { sha256 } from '../../../shared/node/folder-hash';
 import type { FoldPlan } from '../frozen/plan';
 import { EMITTER_VERSION } from './emit';
 
@@ -32,8 +33,6 @@ interface CacheMeta {
   emitter: string;
   description: string;
 }
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export interface CachedModel {
   file: string;
