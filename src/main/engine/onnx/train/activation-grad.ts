@@ -41,11 +41,9 @@ export function emitActivationGrad(g: Graph, act: Activation, x: string, y: stri
       return g.op('Where', [g.op('Greater', [x, s('zero', 0)]), dy, mul(dy, s('alpha', alpha))], [], 'dLeakyRelu');
     }
     case 'elu': {
-      // x > 0: 1; else alpha * exp(x) = y + alpha (tf.elu's EluGrad gives 1 at x = 0, = alpha there when alpha is 1).
-      const alpha = act.alpha ?? 1;
-      const neg = g.op('Add', [y, s('alpha', alpha)]);
-      const pos = alpha === 1 ? g.op('GreaterOrEqual', [y, s('zero', 0)]) : g.op('Greater', [x, s('zero', 0)]);
-      return mul(dy, g.op('Where', [pos, s('one', 1), neg]), 'dElu');
+      // x > 0: 1; else alpha * exp(x) = y + alpha (at x = 0 that is alpha: tf.elu's EluGrad gives 1 there, = alpha 1).
+      const d = g.op('Where', [g.op('Greater', [x, s('zero', 0)]), s('one', 1), g.op('Add', [y, s('alpha', act.alpha ?? 1)])]);
+      return mul(dy, d, 'dElu');
     }
     case 'selu': {
       // x > 0: scale; else scale * alpha * exp(x) = y + scale * alpha.
