@@ -9,7 +9,6 @@
  */
 import type { Activation } from '../../frozen/plan';
 import { intAttr, type Graph } from '../emit';
-import { asFloat } from './grad-util';
 
 /** tf.selu's constants (tfjs-core selu_util), which its gradient uses. */
 const SELU_SCALE = 1.0507009873554805;
@@ -23,19 +22,19 @@ const SELU_SCALE_ALPHA = 1.7580993408473768;
 export function emitActivationGrad(g: Graph, act: Activation, x: string, y: string, dy: string, rank4?: boolean): string {
   const s = (hint: string, v: number) => g.scalar(hint, v);
   const mul = (a: string, b: string, hint = 'Mul') => g.op('Mul', [a, b], [], hint);
+  /** dy where `cond`, else 0: one Where, not a Cast and a Mul. */
+  const pass = (cond: string, hint = 'Where') => g.op('Where', [cond, dy, s('zero', 0)], [], hint);
   /** lo < v <= hi: tf.relu6's mask. */
   const between = (v: string, lo: number, hi: number) => g.op('And', [g.op('Greater', [v, s('lo', lo)]), g.op('LessOrEqual', [v, s('hi', hi)])]);
   switch (act.kind) {
     case 'linear':
       return dy;
     case 'relu':
-      return mul(dy, asFloat(g, g.op('Greater', [y, s('zero', 0)])), 'dRelu');
+      return pass(g.op('Greater', [y, s('zero', 0)]), 'dRelu');
     case 'relu6':
-      return mul(dy, asFloat(g, between(x, 0, 6)), 'dRelu6');
-    case 'clip': {
-      const inside = g.op('And', [g.op('GreaterOrEqual', [x, s('lo', act.min ?? 0)]), g.op('LessOrEqual', [x, s('hi', act.max ?? 3.4e38)])]);
-      return mul(dy, asFloat(g, inside), 'dClip');
-    }
+      return pass(between(x, 0, 6), 'dRelu6');
+    case 'clip':
+      return pass(g.op('And', [g.op('GreaterOrEqual', [x, s('lo', act.min ?? 0)]), g.op('LessOrEqual', [x, s('hi', act.max ?? 3.4e38)])]), 'dClip');
     case 'leakyRelu': {
       const alpha = act.alpha ?? 0.3;
       return g.op('Where', [g.op('Greater', [x, s('zero', 0)]), dy, mul(dy, s('alpha', alpha))], [], 'dLeakyRelu');
@@ -56,21 +55,21 @@ export function emitActivationGrad(g: Graph, act: Activation, x: string, y: stri
       // clipByValue(0.2 x + 0.5, 0, 1): 0.2 where 0 <= 0.2 x + 0.5 <= 1, bounds included.
       const z = g.op('Add', [mul(x, s('a', 0.2)), s('b', 0.5)]);
       const inside = g.op('And', [g.op('GreaterOrEqual', [z, s('zero', 0)]), g.op('LessOrEqual', [z, s('one', 1)])]);
-      return mul(dy, mul(asFloat(g, inside), s('a', 0.2)), 'dHardSigmoid');
+      return mul(pass(inside), s('a', 0.2), 'dHardSigmoid');
     }
     case 'hardSwish': {
       // x * relu6(x + 3) / 6: relu6(x + 3) / 6 + x / 6 where 0 < x + 3 <= 6.
       const z = g.op('Add', [x, s('three', 3)]);
       const r = g.op('Clip', [z, s('min', 0), s('max', 6)]);
-      const d = g.op('Add', [r, mul(x, asFloat(g, between(z, 0, 6)))]);
+      const d = g.op('Add', [r, g.op('Where', [between(z, 0, 6), x, s('zero', 0)])]);
       return mul(dy, mul(d, s('sixth', 1 / 6)), 'dHardSwish');
     }
     case 'tanh':
       return mul(dy, g.op('Sub', [s('one', 1), mul(y, y)]), 'dTanh');
     case 'swish': {
-      // x * sigmoid(x): sigmoid(x) * (1 + x * (1 - sigmoid(x))).
-      const sig = g.op('Sigmoid', [x]);
-      const d = mul(sig, g.op('Add', [s('one', 1), mul(x, g.op('Sub', [s('one', 1), sig]))]));
+      // x * sigmoid(x): sigmoid(x) * (1 + x * (1 - sigmoid(x))) = y + sigmoid(x) * (1 - y). (The
+      // forward's Sigmoid(x) is the same node to ONNX Runtime's common-subexpression elimination.)
+      const d = g.op('Add', [y, mul(g.op('Sigmoid', [x]), g.op('Sub', [s('one', 1), y]))]);
       return mul(dy, d, 'dSwish');
     }
     case 'mish': {

@@ -2,14 +2,6 @@
 import { intAttr, type Graph } from '../emit';
 import { ATTR, type AttributeMsg } from '../proto';
 
-/** ONNX TensorProto.DataType FLOAT, for Cast. */
-const FLOAT_TYPE = 1;
-
-/** A boolean value as 0/1 float32. */
-export function asFloat(g: Graph, cond: string): string {
-  return g.op('Cast', [cond], [intAttr('to', FLOAT_TYPE)], 'mask');
-}
-
 export function stringAttr(name: string, s: string): AttributeMsg {
   return { name, type: ATTR.STRING, s: new TextEncoder().encode(s) };
 }

@@ -12,7 +12,7 @@
  *  - global max: dy to every cell equal to the maximum (tf.max's gradient: all ties get it).
  */
 import { intAttr, intsAttr, type Graph } from '../emit';
-import { asFloat, multiOp, stringAttr } from './grad-util';
+import { multiOp, stringAttr } from './grad-util';
 
 export interface PoolSpec {
   kind: 'max' | 'avg';
@@ -93,5 +93,5 @@ export function emitGlobalPoolGrad(g: Graph, kind: 'max' | 'avg', x: string, y: 
     const d = g.op('Mul', [as4(dy), g.scalar('invHW', 1 / (inShape[1] * inShape[2]))]);
     return g.op('Expand', [d, g.op('Shape', [x])], [], 'dGlobalAvg');
   }
-  return g.op('Mul', [as4(dy), asFloat(g, g.op('Equal', [x, as4(y)]))], [], 'dGlobalMax');
+  return g.op('Where', [g.op('Equal', [x, as4(y)]), as4(dy), g.scalar('zero', 0)], [], 'dGlobalMax');
 }
