@@ -291,6 +291,8 @@ describe('pooling', () => {
     });
     expect(relDiff(ours['y'] as Float32Array, values(y)), 'y').toBeLessThan(TOL);
     expect(relDiff(back(ours['dx'], shape), values(dx)), 'dx').toBeLessThan(TOL);
+    // More cells than the 2 x 4 maxima get dy: the data has ties, and every tied maximum gets all of its dy.
+    if (kind === 'max') expect((ours['dx'] as Float32Array).filter((v) => v !== 0).length).toBeGreaterThan(8);
     tf.dispose([xt, y, dyt, dx]);
   });
 });
