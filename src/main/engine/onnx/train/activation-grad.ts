@@ -4,8 +4,7 @@
  * the frozen part runs; each derivative is TensorFlow.js' gradient of the definition the TF.js
  * trainer runs (frozen/tfjs-plan.ts applyActivation), including where it is taken at the kinks:
  * relu 0 at x = 0; relu6 (tf.relu6) 1 at 6, 0 at 0; clip and hardSigmoid (tf.clipByValue) 1 and
- * 0.2 at both bounds; hardSwish x*relu6(x+3)/6. Values are NCHW (4-D) or
- * [N, C] (2-D), float32.
+ * 0.2 at both bounds; hardSwish x*relu6(x+3)/6. Values are NCHW (4-D) or [N, C] (2-D), float32.
  */
 import type { Activation } from '../../frozen/plan';
 import { intAttr, type Graph } from '../emit';
