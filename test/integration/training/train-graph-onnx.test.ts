@@ -132,19 +132,25 @@ describe('the training-step graph gives TensorFlow.js gradients', () => {
 });
 
 describe('the ONNX learner trains as the TensorFlow.js learner', () => {
-  for (const c of [CASES[1] as Case, CASES[2] as Case]) {
-    it(`${c.name}: same losses and parameters after 3 Adam steps, statistics and frozen weights bit-identical`, async () => {
+  const learnerCases: (Case & { mode: 'inference' | 'batch' })[] = [
+    { ...(CASES[1] as Case), mode: 'inference' },
+    { ...(CASES[2] as Case), mode: 'inference' },
+    // Scenario 3's BatchNorm: batch statistics in the step, moving averages moved after it.
+    { ...(CASES[1] as Case), name: `${CASES[1]?.name} with BatchNorm on batch statistics`, mode: 'batch' },
+  ];
+  for (const c of learnerCases) {
+    it(`${c.name}: same losses and parameters after 3 Adam steps, frozen weights${c.mode === 'inference' ? ' and statistics' : ''} bit-identical`, async () => {
       const { model, x } = await inputOf(c);
       const pretrained = new Map(model.weights.map((w, i) => [w.name, model.getWeights()[i]?.dataSync().slice() as Float32Array]));
       const reference = await cloneNetwork(model, 'pretrained');
-      const net = trainableNet(reference, { from: c.from, to: c.to, mode: 'inference' });
+      const net = trainableNet(reference, { from: c.from, to: c.to, mode: c.mode, statsMomentum: 0.9 });
       const headRef = buildHead(net.outputDim, K, config);
       const tfLearner = new Learner(net, headRef, config, 1e-4, tf.tensor1d(CLASS_WEIGHTS));
       const clone = await cloneNetwork(model, 'pretrained');
-      const plan = buildTrainPlan(clone, { from: c.from, to: c.to, inputShape: x.shape.slice(1), mode: 'inference' });
+      const plan = buildTrainPlan(clone, { from: c.from, to: c.to, inputShape: x.shape.slice(1), mode: c.mode, statsMomentum: 0.9 });
       const head = buildHead(plan.outputDim, K, config);
       const rt = { ort, provider: 'cpu' as const, threads: 1 };
-      const learner = await OnnxLearner.create({ ...rt, plan, head, config, netLr: 1e-4, classWeights: CLASS_WEIGHTS, bnMode: 'inference', batchSize: B, rowShape: x.shape.slice(1) });
+      const learner = await OnnxLearner.create({ ...rt, plan, head, config, netLr: 1e-4, classWeights: CLASS_WEIGHTS, bnMode: c.mode, batchSize: B, rowShape: x.shape.slice(1) });
       const data = x.dataSync() as Float32Array;
       for (let s = 0; s < 3; s++) {
         const a = tfLearner.step(x, Y, 1);
@@ -159,7 +165,8 @@ describe('the ONNX learner trains as the TensorFlow.js learner', () => {
       clone.weights.forEach((w, i) => {
         const v = after[i]?.dataSync() as Float32Array;
         const before = pretrained.get(model.weights[i]?.name ?? '') as Float32Array;
-        const trains = plan.params.some((p) => p.variable === (w.read() as tf.Variable));
+        const variable = w.read() as tf.Variable;
+        const trains = plan.params.some((p) => p.variable === variable) || (c.mode === 'batch' && plan.batchNorms.some((b) => b.mean === variable || b.variance === variable));
         if (!trains) {
           // Frozen weights and every BatchNorm statistic: not one bit moved.
           expect(Buffer.from(v.buffer).equals(Buffer.from(before.buffer)), `${w.name} bit-identical`).toBe(true);
@@ -168,7 +175,7 @@ describe('the ONNX learner trains as the TensorFlow.js learner', () => {
         moved++;
         expect(relDiff(v, expected[i]?.dataSync() as Float32Array), w.name).toBeLessThan(5e-4);
       });
-      expect(moved).toBe(plan.params.length);
+      expect(moved).toBe(plan.params.length + (c.mode === 'batch' ? 2 * plan.batchNorms.length : 0));
       const hAfter = head.getWeights();
       headRef.getWeights().forEach((w, i) => expect(relDiff(hAfter[i]?.dataSync() as Float32Array, w.dataSync() as Float32Array)).toBeLessThan(1e-4));
       learner.dispose();

@@ -29,8 +29,13 @@ export interface TrainGraphSpec {
   batch: number;
 }
 
-/** Activations whose derivative is a function of the output alone, which is also what the BatchNorm gradient needs. */
-const OUTPUT_ONLY = new Set(['linear', 'relu', 'relu6']);
+/**
+ * Activations whose derivative (activation-grad.ts) reads the output alone, so that the pre-activation
+ * need not be kept (ONNX Runtime then fuses the activation into the Conv): where their derivative is
+ * non-zero the output equals the pre-activation, which is also what the BatchNorm gradient needs.
+ * Not relu6: TensorFlow.js' derivative is 1 at x = 6 and 0 above, which the output cannot tell apart.
+ */
+const OUTPUT_ONLY = new Set(['linear', 'relu']);
 
 interface Saved {
   /** Forward values a node's backward reads. */
