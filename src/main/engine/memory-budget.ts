@@ -20,9 +20,9 @@ const LIVE_TENSORS_PER_ELEMENT = 4.5;
 
 /**
  * The same for an ONNX Runtime training graph (onnx/train/train-graph.ts): its memory planner keeps
- * the forward's outputs and reuses the backward's buffers. Measured, scenario 4, MobileNet v1 0.25 at
- * 224, batch 32: peak RSS 0.68 GB for 3.9M elements per image (about 1.4 tensors per element with
- * the process' own); 3 leaves room for networks whose backward keeps more.
+ * the forward's outputs (and relu6's pre-activations) and reuses the backward's buffers. Measured,
+ * scenario 4, MobileNet v1 0.25 at 224, batch 32: peak RSS 1.0 GB for 3.9M elements per image (about
+ * 2 tensors per element with the process' own); 3 leaves room for networks whose backward keeps more.
  */
 export const ORT_TENSORS_PER_ELEMENT = 3;
 

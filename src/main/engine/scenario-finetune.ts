@@ -240,6 +240,8 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     }
     disposables.push(learner);
     const trainedBackend: BackendInfo = { ...backend, training };
+    // The live screen shows what trains from now on (the run's record keeps it too).
+    emit({ type: 'backend', backend: frozen ? { ...trainedBackend, inference: frozen.inference } : trainedBackend });
     emit({ type: 'phase', phase: 'train' });
     // Where training starts from (the new head untrained): what every epoch has to improve on.
     const initial = !resume && valItems.length ? await validate(fit.batchSize) : null;

@@ -131,11 +131,14 @@ class TrainGraphWriter {
         const [kh = 1, kw = 1, ci = 1, co = 1] = n.kernel.shape;
         const k = this.p(n.kernel);
         let w = n.depthwise ? g.op('Reshape', [g.op('Transpose', [k], [intsAttr('perm', [2, 3, 0, 1])]), g.ints('shape', [ci, 1, kh, kw])]) : g.op('Transpose', [k], [intsAttr('perm', [3, 2, 0, 1])]);
+        const raw = w;
         let bias = n.bias ? this.p(n.bias) : null;
         let scale: string | null = null;
+        let invStd: string | null = null;
         if (n.bn) {
           const bn = this.affineOf(n.bn);
           scale = bn.scale;
+          invStd = bn.invStd;
           w = g.op('Mul', [w, g.op('Unsqueeze', [bn.scale, g.ints('axes', [1, 2, 3])])], [], 'wFolded');
           bias = bias ? g.op('Add', [g.op('Mul', [bias, bn.scale]), bn.shift]) : bn.shift;
         }
@@ -143,7 +146,7 @@ class TrainGraphWriter {
         void co;
         const z = g.op('Conv', [a, w, ...(bias ? [bias] : [])], attrs, hint);
         const y = g.activation(z, n.act, true);
-        this.saved.set(n, { x: a, z, y, w, ...(scale ? { scale } : {}) });
+        this.saved.set(n, { x: a, z, y, w, raw, ...(scale ? { scale } : {}), ...(invStd ? { invStd } : {}) });
         return y;
       }
       case 'dense': {
@@ -268,14 +271,15 @@ class TrainGraphWriter {
         this.addGrad(n.kernel, g.op('Transpose', [n.depthwise ? g.op('Reshape', [dW, g.ints('shape', [geo.inShape[0] as number, 1, geo.kh, geo.kw])]) : dW], [intsAttr('perm', n.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0])], 'dKernel'));
         if (n.bias) this.addGrad(n.bias, scale ? g.op('Mul', [dSum, scale]) : dSum);
         if (n.bn) {
-          // z = gamma * xhat + beta, so dgamma = sum(dz * xhat) = (sum(dz * z) - beta * sum(dz)) / gamma;
-          // where the activation's derivative is zero z = y does not matter, so y serves for z.
           this.addGrad(n.bn.beta, dSum);
           if (n.bn.gamma) {
-            const zs = outputOnly ? (s['y'] as string) : (s['z'] as string);
-            let num = g.op('ReduceSum', [g.op('Mul', [dz, zs]), this.axes023], [intAttr('keepdims', 0)]);
-            if (n.bn.beta) num = g.op('Sub', [num, g.op('Mul', [this.p(n.bn.beta), dSum])]);
-            this.addGrad(n.bn.gamma, g.op('Div', [num, this.p(n.bn.gamma)], [], 'dGamma'));
+            // dgamma = sum(dz * xhat), xhat = (c - mean) invStd with c = conv(x, W) + bias. The conv is
+            // linear in W, so sum(dz * conv(x, W)) per channel = sum(W * dWf) (dWf: the weight
+            // gradient of dz, just computed): weight-sized work instead of a pass over the activations.
+            const st = this.stats.get(n.bn) as { mean: string };
+            const wdw = g.op('ReduceSum', [g.op('Mul', [s['raw'] as string, dWf]), g.ints('axes', [1, 2, 3])], [intAttr('keepdims', 0)]);
+            const offset = n.bias ? g.op('Sub', [this.p(n.bias), st.mean]) : g.op('Neg', [st.mean]);
+            this.addGrad(n.bn.gamma, g.op('Mul', [g.op('Add', [wdw, g.op('Mul', [offset, dSum])]), s['invStd'] as string], [], 'dGamma'));
           }
         }
         return [needInput ? convInputGrad(g, dz, s['w'] as string, geo) : null];
