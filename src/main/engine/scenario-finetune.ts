@@ -19,13 +19,13 @@ import type { RunRecord, RunRecordFields } from '../../shared/run-record';
 import type { TrainPlan } from '../../shared/train-plan';
 import { checkpointSettings, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { runEpochs, type EpochTrainer, type LoopState, type Validation } from './epoch-loop';
-import { prepareFinetuneData, type BatchSource, type PreparedBatch } from './finetune-data';
+import { prepareFinetuneData, type PreparedBatch } from './finetune-data';
 import { frozenForward, type FrozenForward } from './frozen-forward';
 import { buildHead, classWeights, majorityBaseline } from './head';
 import { EngineJobError } from './job-error';
 import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, stepBytesPerImage } from './memory-budget';
-import { onnxTrainer, type StepLearner } from './onnx/train/onnx-trainer';
+import { onnxTrainer, tfjsStepLearner, type StepLearner } from './step-learner';
 import { getModel, inputSizeOf } from './model-cache';
 import { classifierModel, disposeWeights, recordOfJob, saveLayersModel, writeRunRecord } from './model-files';
 import { requireLayer } from './model-layers';
@@ -98,25 +98,6 @@ async function setUpNetwork(
   const head = buildHead(net.outputDim, job.classNames.length, config);
   disposables.push({ dispose: () => disposeWeights(head) });
   return { net, head, frozen, bnMode };
-}
-
-/** TensorFlow.js' Learner behind the step interface the ONNX one has. */
-function tfjsStepLearner(learner: Learner, source: BatchSource): StepLearner {
-  const withTensor = <T>(b: PreparedBatch, f: (x: tf.Tensor) => T): T => {
-    const x = source.tensor(b);
-    try {
-      return f(x);
-    } finally {
-      x.dispose();
-    }
-  };
-  return {
-    step: (b, seed) => Promise.resolve(withTensor(b, (x) => learner.step(x, b.y, seed))),
-    evaluate: (b) => Promise.resolve(withTensor(b, (x) => learner.evaluate(x, b.y))),
-    abandonStep: () => learner.abandonStep(),
-    writeBack: () => undefined, // the optimisers update the model's own variables
-    dispose: () => learner.dispose(),
-  };
 }
 
 export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e: EngineEvent) => void, signal?: AbortSignal): Promise<TrainResult> {

@@ -15,7 +15,7 @@ import { buildHead, crossEntropy, logitsOf } from '../../../src/main/engine/head
 import { Learner } from '../../../src/main/engine/learner';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { headParamCount } from '../../../src/main/engine/onnx/head-graph';
-import { OnnxLearner } from '../../../src/main/engine/onnx/train/onnx-learner';
+import { OnnxLearner } from '../../../src/main/engine/learner-onnx';
 import { emitTrainStep } from '../../../src/main/engine/onnx/train/train-graph';
 import { buildTrainPlan, type TrainPlan } from '../../../src/main/engine/onnx/train/train-plan';
 import { cloneNetwork } from '../../../src/main/engine/scenario-finetune';

@@ -11,7 +11,6 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { activationNamed, GraphWalker, layerOp, outputTensor, type Activation, type InboundNode, type PlanOp } from '../../frozen/plan';
-import { NotACutError } from '../../trainable-net';
 import { OnnxUnsupportedError } from '../emit';
 
 /** A parameter: the clone's variable and where it sits in the flat vector. */
@@ -113,7 +112,8 @@ class TrainPlanBuilder extends GraphWalker {
   }
 
   protected input(): number {
-    if (this.cut) throw new NotACutError(`${this.to} can be reached from the input without crossing ${this.from} (a skip connection goes around it).`);
+    // trainableNet (which the scenario builds first) says this to the user as NotACutError.
+    if (this.cut) throw new OnnxUnsupportedError(`${this.to} can be reached from the input without crossing ${this.from}`);
     return 0;
   }
 
@@ -278,7 +278,7 @@ function mergeBatchNorms(nodes: TrainNode[], output: number): void {
 
 /**
  * The part of `model` after `from` (null: from the input, of `inputShape` NHWC) up to `to`.
- * Throws OnnxUnsupportedError for a layer without a training graph, NotACutError as trainableNet.
+ * Throws OnnxUnsupportedError for a layer without a training graph or a boundary that is not a cut.
  */
 export function buildTrainPlan(
   model: tf.LayersModel,

@@ -1,17 +1,18 @@
 /**
- * Scenarios 2-4's choice of what runs the training steps: ONNX Runtime (onnx-learner.ts) when it is
+ * Scenarios 2-4's choice of what runs the training steps: ONNX Runtime (learner-onnx.ts) when it is
  * loaded and every layer of the trainable part has a training graph, else TensorFlow.js with the
  * reason (the run's log and record say it). The steps run on the provider the frozen part runs on,
  * with its intra-op threads (ENGINE_THREADS, default every core).
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { InferenceInfo, TrainConfig } from '../../../../shared/domain';
-import type { PreparedBatch } from '../../finetune-data';
-import { ORT_TENSORS_PER_ELEMENT, stepBytesPerImage } from '../../memory-budget';
-import { OnnxUnsupportedError } from '../emit';
-import { initOnnxRuntime, onnxRuntime } from '../runtime';
-import { OnnxLearner } from './onnx-learner';
-import { activationElements, buildTrainPlan } from './train-plan';
+import type { InferenceInfo, TrainConfig } from '../../shared/domain';
+import type { BatchSource, PreparedBatch } from './finetune-data';
+import { ORT_TENSORS_PER_ELEMENT, stepBytesPerImage } from './memory-budget';
+import { OnnxUnsupportedError } from './onnx/emit';
+import { initOnnxRuntime, onnxRuntime } from './onnx/runtime';
+import type { Learner } from './learner';
+import { OnnxLearner } from './learner-onnx';
+import { activationElements, buildTrainPlan } from './onnx/train/train-plan';
 
 /** One training step and validation batch, whichever runtime runs them. */
 export interface StepLearner {
@@ -74,5 +75,24 @@ export async function onnxTrainer(model: tf.LayersModel, options: OnnxTrainerOpt
         dispose: () => learner.dispose(),
       };
     },
+  };
+}
+
+/** TensorFlow.js' Learner behind the same interface (its optimisers update the model's own variables). */
+export function tfjsStepLearner(learner: Learner, source: BatchSource): StepLearner {
+  const withTensor = <T>(b: PreparedBatch, f: (x: tf.Tensor) => T): T => {
+    const x = source.tensor(b);
+    try {
+      return f(x);
+    } finally {
+      x.dispose();
+    }
+  };
+  return {
+    step: (b, seed) => Promise.resolve(withTensor(b, (x) => learner.step(x, b.y, seed))),
+    evaluate: (b) => Promise.resolve(withTensor(b, (x) => learner.evaluate(x, b.y))),
+    abandonStep: () => learner.abandonStep(),
+    writeBack: () => undefined,
+    dispose: () => learner.dispose(),
   };
 }

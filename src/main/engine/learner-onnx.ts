@@ -1,6 +1,6 @@
 /**
  * What trains in scenarios 2-4 on ONNX Runtime: the trainable part and the head as one training
- * graph (train-graph.ts), one session.run per batch; the parameters live in two flat vectors (the
+ * graph (onnx/train/train-graph.ts), one session.run per batch; the parameters live in two flat vectors (the
  * network's, updated at the pretrained layers' rate, and the head's) that go into every run, updated
  * by Adam in WebAssembly SIMD (or the JavaScript loop of head-step-onnx.ts) as the head of scenario 1
  * is. The moving statistics of BatchNorm layers that learn from the batch move after each step with
@@ -9,14 +9,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
-import type { TrainConfig } from '../../../../shared/domain';
-import { batchScore } from '../../head-step';
-import { dropoutMasks, lossTargets, optimizerUpdate, type OptimizerState } from '../../head-step-onnx';
-import { ADAM, adamSimd, type AdamSimd } from '../adam-simd';
-import { headParamCount, headParamShapes, type HeadGraphSpec } from '../head-graph';
-import { sessionOptions } from '../runtime';
-import { emitEvalStep, emitTrainStep } from './train-graph';
-import type { TrainPlan } from './train-plan';
+import type { TrainConfig } from '../../shared/domain';
+import { batchScore } from './head-step';
+import { dropoutMasks, lossTargets, optimizerUpdate, type OptimizerState } from './head-step-onnx';
+import { ADAM, adamSimd, type AdamSimd } from './onnx/adam-simd';
+import { headParamCount, headParamShapes, type HeadGraphSpec } from './onnx/head-graph';
+import { sessionOptions } from './onnx/runtime';
+import { emitEvalStep, emitTrainStep } from './onnx/train/train-graph';
+import type { TrainPlan } from './onnx/train/train-plan';
 
 type Provider = Parameters<typeof sessionOptions>[0];
 
