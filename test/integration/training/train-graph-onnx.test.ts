@@ -2,8 +2,11 @@
  * Scenarios 2-4's training step on ONNX Runtime (onnx/train/) against TensorFlow.js (trainable-net.ts
  * + learner.ts), in process, on real pretrained weights at a small input (32 px):
  *  - the step graph's loss and every parameter's gradient (class-weighted cross-entropy) equal
- *    tf.variableGrads' on MobileNet v1 0.25 (every layer; frozen through conv_pw_11) and on the
- *    Teachable Machine MobileNetV2 0.35 (skip connections, ZeroPadding2D, stride-2 valid depthwise);
+ *    tf.variableGrads' on a small seeded network of every layer kind and geometry MobileNets need
+ *    and more (strides, valid padding, non-square kernels, BatchNorm folded and standalone), on
+ *    MobileNet v1 0.25 (every layer; frozen through conv_pw_11) and on the Teachable Machine
+ *    MobileNetV2 0.35 (skip connections, ZeroPadding2D, stride-2 valid depthwise); dilated
+ *    convolutions, which TensorFlow.js cannot differentiate, against the loss's finite differences;
  *  - three Adam steps of the ONNX learner give the losses and parameters of three TensorFlow.js
  *    steps, with every BatchNorm statistic and every frozen weight bit-identical.
  */
@@ -73,60 +76,139 @@ function statsVector(plan: TrainPlan): Float32Array {
   return v;
 }
 
-describe('the training-step graph gives TensorFlow.js gradients', () => {
-  for (const c of CASES) {
-    it(c.name, async () => {
-      const { model, x } = await inputOf(c);
-      const clone = await cloneNetwork(model, 'pretrained');
-      const net = trainableNet(clone, { from: c.from, to: c.to, mode: 'inference' });
-      const head = buildHead(net.outputDim, K, config);
-      const headVars = head.trainableWeights.map((w) => w.read() as tf.Variable);
-      const weights = tf.tensor1d(CLASS_WEIGHTS);
-      const { value, grads } = tf.variableGrads(() => crossEntropy(logitsOf(head, net.forward(x, true), 0, null), tf.tensor1d(Y, 'int32'), K, weights), [...net.variables, ...headVars]);
+/** The step graph's loss and gradients against tf.variableGrads' for the part from..to of `model` on x. */
+async function expectTfjsGradients(model: tf.LayersModel, from: string | null, to: string, x: tf.Tensor, tolerance: number): Promise<void> {
+  const net = trainableNet(model, { from, to, mode: 'inference' });
+  const head = buildHead(net.outputDim, K, config);
+  const headVars = head.trainableWeights.map((w) => w.read() as tf.Variable);
+  const weights = tf.tensor1d(CLASS_WEIGHTS);
+  const { value, grads } = tf.variableGrads(() => crossEntropy(logitsOf(head, net.forward(x, true), 0, null), tf.tensor1d(Y, 'int32'), K, weights), [...net.variables, ...headVars]);
+  const plan = buildTrainPlan(model, { from, to, inputShape: x.shape.slice(1), mode: 'inference' });
+  expect(plan.params.map((p) => p.variable)).toEqual(expect.arrayContaining(net.variables));
+  expect(plan.params.length).toBe(net.variables.length);
+  const units = [plan.outputDim, 16, K];
+  const { model: bytes } = emitTrainStep({ plan, head: { units, activation: 'relu', dropout: false }, bnMode: 'inference', batch: B });
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const rowWeight = Float32Array.from(Y, (y) => (CLASS_WEIGHTS[y] as number) / B);
+  const target = new Float32Array(B * K);
+  Y.forEach((y, i) => (target[i * K + y] = rowWeight[i] as number));
+  const headFlat = new Float32Array(headParamCount(units));
+  let o = 0;
+  for (const v of headVars) {
+    headFlat.set(v.dataSync() as Float32Array, o);
+    o += v.size;
+  }
+  const out = await session.run({
+    input: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape),
+    net: new ort.Tensor('float32', netVector(plan), [plan.paramCount]),
+    ...(plan.statsCount ? { stats: new ort.Tensor('float32', statsVector(plan), [plan.statsCount]) } : {}),
+    flat: new ort.Tensor('float32', headFlat, [headFlat.length]),
+    rowWeight: new ort.Tensor('float32', rowWeight, [B, 1]),
+    target: new ort.Tensor('float32', target, [B, K]),
+  });
+  const logp = out['logp']?.data as Float32Array;
+  const loss = Y.reduce((a, y, i) => a - (CLASS_WEIGHTS[y] as number) * (logp[i * K + y] as number), 0) / B;
+  expect(Math.abs(loss - (value.dataSync()[0] as number))).toBeLessThan(1e-5 * Math.max(1, loss));
+  const gnet = out['gnet']?.data as Float32Array;
+  for (const p of plan.params) {
+    const ref = grads[p.variable.name]?.dataSync() as Float32Array;
+    expect(relDiff(gnet.subarray(p.offset, p.offset + p.variable.size), ref), p.variable.name).toBeLessThan(tolerance);
+  }
+  const ghead = out['grad']?.data as Float32Array;
+  o = 0;
+  for (const v of headVars) {
+    expect(relDiff(ghead.subarray(o, o + v.size), grads[v.name]?.dataSync() as Float32Array)).toBeLessThan(1e-4);
+    o += v.size;
+  }
+  await session.release();
+  tf.dispose([value, weights, ...Object.values(grads)]);
+  net.dispose();
+}
 
-      const plan = buildTrainPlan(clone, { from: c.from, to: c.to, inputShape: x.shape.slice(1), mode: 'inference' });
-      expect(plan.params.map((p) => p.variable)).toEqual(expect.arrayContaining(net.variables));
-      expect(plan.params.length).toBe(net.variables.length);
-      const units = [plan.outputDim, 16, K];
-      const { model: bytes } = emitTrainStep({ plan, head: { units, activation: 'relu', dropout: false }, bnMode: 'inference', batch: B });
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-      const rowWeight = Float32Array.from(Y, (y) => (CLASS_WEIGHTS[y] as number) / B);
-      const target = new Float32Array(B * K);
-      Y.forEach((y, i) => (target[i * K + y] = rowWeight[i] as number));
-      const headFlat = new Float32Array(headParamCount(units));
-      let o = 0;
-      for (const v of headVars) {
-        headFlat.set(v.dataSync() as Float32Array, o);
-        o += v.size;
-      }
+describe('layer kinds and geometries', () => {
+  const seeded = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: tf.initializers.randomNormal({ seed: seed + 1, stddev: 0.1 }) });
+  /** A BatchNorm with non-trivial moving statistics and affine parameters (the graph folds it). */
+  const bn = (name: string, seed: number) => {
+    const layer = tf.layers.batchNormalization({ name });
+    return { layer, init: () => layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, i === 3 ? 0.5 : -0.5, i === 3 ? 2 : 0.5, 'float32', seed + i).add(i === 0 ? 1 : 0))) };
+  };
+  it('Conv2D strided, valid, 3x2, with bias; DepthwiseConv2D strided; BatchNorm folded and standalone; ZeroPadding2D; Add; ReLU; Flatten; Dense', async () => {
+    const input = tf.input({ shape: [11, 11, 3] });
+    const bn1 = bn('bn1', 11);
+    const bn2 = bn('bn2', 21);
+    const bn3 = bn('bn3', 31);
+    let h = tf.layers.conv2d({ name: 'c1', filters: 6, kernelSize: 3, strides: 2, padding: 'valid', ...seeded(1) }).apply(input) as tf.SymbolicTensor; // 5x5
+    h = bn1.layer.apply(h) as tf.SymbolicTensor;
+    h = tf.layers.reLU({ maxValue: 6, name: 'r1' }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.zeroPadding2d({ padding: [[1, 2], [2, 1]], name: 'zp' }).apply(h) as tf.SymbolicTensor; // 8x8
+    const d = tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 3 }), useBias: false }).apply(h) as tf.SymbolicTensor;
+    const c = tf.layers.conv2d({ name: 'c2', filters: 6, kernelSize: [3, 2], padding: 'same', activation: 'relu', ...seeded(4) }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.add({ name: 'add' }).apply([bn2.layer.apply(d) as tf.SymbolicTensor, c]) as tf.SymbolicTensor;
+    h = tf.layers.depthwiseConv2d({ name: 'dw2', kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(h) as tf.SymbolicTensor; // 4x4
+    h = tf.layers.conv2d({ name: 'c3', filters: 5, kernelSize: 2, strides: 2, padding: 'same', useBias: false, ...seeded(6) }).apply(h) as tf.SymbolicTensor; // 2x2
+    h = tf.layers.flatten({ name: 'flat' }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.dense({ name: 'fc', units: 7, activation: 'relu', ...seeded(7) }).apply(h) as tf.SymbolicTensor;
+    h = bn3.layer.apply(h) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: h });
+    for (const b of [bn1, bn2, bn3]) b.init();
+    const x = tf.randomUniform([B, 11, 11, 3], -1, 1, 'float32', 9);
+    await expectTfjsGradients(model, null, 'bn3', x, 1e-4);
+    x.dispose();
+  });
+});
+
+describe('dilated convolutions (TensorFlow.js has no gradient for them)', () => {
+  it('Conv2D and DepthwiseConv2D with dilation 2: the gradient predicts the change of the loss along a random direction', async () => {
+    const input = tf.input({ shape: [9, 9, 2] });
+    let h = tf.layers.conv2d({ name: 'c', filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    h = tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 2, dilationRate: 2, padding: 'valid', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.conv2d({ name: 'c2', filters: 3, kernelSize: 2, dilationRate: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(h) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: h });
+    const x = tf.randomUniform([B, 9, 9, 2], -1, 1, 'float32', 4);
+    const plan = buildTrainPlan(model, { from: null, to: 'c2', inputShape: x.shape.slice(1), mode: 'inference' });
+    const units = [plan.outputDim, K];
+    const { model: bytes } = emitTrainStep({ plan, head: { units, activation: 'relu', dropout: false }, bnMode: 'inference', batch: B });
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const rowWeight = new Float32Array(B).fill(1 / B);
+    const target = new Float32Array(B * K);
+    Y.forEach((y, i) => (target[i * K + y] = 1 / B));
+    const headFlat = Float32Array.from({ length: headParamCount(units) }, (_, i) => Math.sin(i) * 0.5);
+    const run = async (net: Float32Array) => {
       const out = await session.run({
         input: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape),
-        net: new ort.Tensor('float32', netVector(plan), [plan.paramCount]),
-        stats: new ort.Tensor('float32', statsVector(plan), [plan.statsCount]),
+        net: new ort.Tensor('float32', net, [net.length]),
         flat: new ort.Tensor('float32', headFlat, [headFlat.length]),
         rowWeight: new ort.Tensor('float32', rowWeight, [B, 1]),
         target: new ort.Tensor('float32', target, [B, K]),
       });
       const logp = out['logp']?.data as Float32Array;
-      const loss = Y.reduce((a, y, i) => a - (CLASS_WEIGHTS[y] as number) * (logp[i * K + y] as number), 0) / B;
-      expect(Math.abs(loss - (value.dataSync()[0] as number))).toBeLessThan(1e-5);
-      const gnet = out['gnet']?.data as Float32Array;
-      let worst = 0;
-      for (const p of plan.params) {
-        const ref = grads[p.variable.name]?.dataSync() as Float32Array;
-        const d = relDiff(gnet.subarray(p.offset, p.offset + p.variable.size), ref);
-        worst = Math.max(worst, d);
-      }
-      expect(worst).toBeLessThan(2e-3);
-      const ghead = out['grad']?.data as Float32Array;
-      o = 0;
-      for (const v of headVars) {
-        expect(relDiff(ghead.subarray(o, o + v.size), grads[v.name]?.dataSync() as Float32Array)).toBeLessThan(1e-4);
-        o += v.size;
-      }
-      await session.release();
-      tf.dispose([x, value, weights, ...Object.values(grads)]);
-      net.dispose();
+      return { loss: Y.reduce((a, y, i) => a - (logp[i * K + y] as number), 0) / B, grad: out['gnet']?.data as Float32Array };
+    };
+    const w = netVector(plan);
+    const { grad } = await run(w);
+    for (const p of plan.params) {
+      // One direction per parameter tensor, so each layer's gradient is checked on its own.
+      const dir = new Float32Array(w.length);
+      for (let i = p.offset; i < p.offset + p.variable.size; i++) dir[i] = Math.cos(7 * i) > 0 ? 1 : -1;
+      const eps = 1e-2;
+      const plus = await run(w.map((v, i) => v + eps * (dir[i] as number)));
+      const minus = await run(w.map((v, i) => v - eps * (dir[i] as number)));
+      const numeric = (plus.loss - minus.loss) / (2 * eps);
+      const analytic = grad.reduce((a, g, i) => a + g * (dir[i] as number), 0);
+      expect(Math.abs(numeric - analytic), `${p.variable.name}: ${numeric} vs ${analytic}`).toBeLessThan(2e-2 * Math.abs(analytic) + 1e-5);
+      expect(Math.abs(analytic), p.variable.name).toBeGreaterThan(1e-4);
+    }
+    await session.release();
+    x.dispose();
+  });
+});
+
+describe('the training-step graph gives TensorFlow.js gradients', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const { model, x } = await inputOf(c);
+      await expectTfjsGradients(await cloneNetwork(model, 'pretrained'), c.from, c.to, x, 2e-3);
+      x.dispose();
     });
   }
 });
