@@ -8,7 +8,7 @@
  * (writeBack: the best epoch, a checkpoint), so saving, exports and resume read the trained model.
  */
 import * as tf from '@tensorflow/tfjs';
-import type * as Ort from 'onnxruntime-node';
+import { SessionThread, type NamedTensor } from './onnx/session-thread';
 import type { TrainConfig } from '../../shared/domain';
 import { batchScore } from './head-step';
 import { dropoutMasks, lossTargets, optimizerUpdate, type OptimizerState } from './head-step-onnx';
@@ -50,7 +50,6 @@ class FlatParams {
 }
 
 export interface OnnxLearnerInput {
-  ort: typeof Ort;
   provider: Provider;
   threads: number;
   plan: TrainPlan;
@@ -71,11 +70,11 @@ export class OnnxLearner {
   private readonly headVars: tf.Variable[];
   private readonly spec: HeadGraphSpec;
   private readonly k: number;
-  private train: { batch: number; session: Ort.InferenceSession; batchStats: boolean } | null = null;
+  private train: { batch: number; session: SessionThread; batchStats: boolean } | null = null;
 
   private constructor(
     private readonly input: OnnxLearnerInput,
-    private readonly evalSession: Ort.InferenceSession,
+    private readonly evalSession: SessionThread,
   ) {
     const { plan, head, config } = input;
     this.headVars = head.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -107,7 +106,7 @@ export class OnnxLearner {
   /** The learner with its sessions; throws OnnxUnsupportedError (a layer without a graph) or ONNX Runtime's refusal. */
   static async create(input: OnnxLearnerInput): Promise<OnnxLearner> {
     const spec = { plan: input.plan, head: OnnxLearner.headSpec(input), bnMode: input.bnMode, batch: null };
-    const evalSession = await input.ort.InferenceSession.create(emitEvalStep(spec), sessionOptions(input.provider, input.threads));
+    const evalSession = await SessionThread.open({ model: emitEvalStep(spec), options: sessionOptions(input.provider, input.threads) });
     const learner = new OnnxLearner(input, evalSession);
     try {
       await learner.trainSession(input.batchSize);
@@ -119,24 +118,28 @@ export class OnnxLearner {
   }
 
   /** The training session for batches of `batch` (a new size replaces the old session and its memory). */
-  private async trainSession(batch: number): Promise<{ batch: number; session: Ort.InferenceSession; batchStats: boolean }> {
+  private async trainSession(batch: number): Promise<{ batch: number; session: SessionThread; batchStats: boolean }> {
     if (this.train?.batch === batch) return this.train;
     if (this.train) await this.train.session.release();
     this.train = null;
     const { model, batchStats } = emitTrainStep({ plan: this.input.plan, head: this.spec, bnMode: this.input.bnMode, batch });
-    const session = await this.input.ort.InferenceSession.create(model, sessionOptions(this.input.provider, this.input.threads));
+    const session = await SessionThread.open({ model, options: sessionOptions(this.input.provider, this.input.threads) });
     this.train = { batch, session, batchStats };
     return this.train;
   }
 
-  private commonFeeds(data: Float32Array, rows: number): Record<string, Ort.Tensor> {
-    const { ort, plan, rowShape } = this.input;
-    const feeds: Record<string, Ort.Tensor> = {
-      input: new ort.Tensor('float32', data, [rows, ...rowShape]),
-      net: new ort.Tensor('float32', this.net.values, [plan.paramCount]),
-      flat: new ort.Tensor('float32', this.headParams.values, [this.headParams.values.length]),
+  /**
+   * The inputs every run takes. The batch's buffer moves to the session's thread; the parameters go
+   * as copies (they stay here, where the optimiser updates them while the next batch is prepared).
+   */
+  private commonFeeds(data: Float32Array, rows: number): Record<string, NamedTensor> {
+    const { plan, rowShape } = this.input;
+    const feeds: Record<string, NamedTensor> = {
+      input: { data, dims: [rows, ...rowShape] },
+      net: { data: this.net.values.slice(), dims: [plan.paramCount] },
+      flat: { data: this.headParams.values.slice(), dims: [this.headParams.values.length] },
     };
-    if (plan.statsCount) feeds['stats'] = new ort.Tensor('float32', this.stats, [plan.statsCount]);
+    if (plan.statsCount) feeds['stats'] = { data: this.stats.slice(), dims: [plan.statsCount] };
     return feeds;
   }
 
@@ -146,7 +149,7 @@ export class OnnxLearner {
    * BatchNorm on batch statistics such a batch gets a session of its own size.
    */
   async step(data: Float32Array, y: Int32Array, dropSeed: number): Promise<{ loss: number; correct: number }> {
-    const { ort, config, rowShape, bnMode } = this.input;
+    const { config, rowShape, bnMode } = this.input;
     const n = y.length;
     const current = this.train?.batch ?? n;
     const rows = n > current || bnMode === 'batch' ? n : current;
@@ -154,17 +157,18 @@ export class OnnxLearner {
     const rowSize = rowShape.reduce((a, b) => a * b, 1);
     const x = rows === n ? data : new Float32Array(rows * rowSize);
     if (x !== data) x.set(data.subarray(0, n * rowSize));
+    // The session runs on its own thread: the next batch is decoded and prepared meanwhile.
     const feeds = this.commonFeeds(x, rows);
     const { rowWeight, target } = lossTargets(y, this.k, this.input.classWeights, rows);
-    feeds['rowWeight'] = new ort.Tensor('float32', rowWeight, [rows, 1]);
-    feeds['target'] = new ort.Tensor('float32', target, [rows, this.k]);
+    feeds['rowWeight'] = { data: rowWeight, dims: [rows, 1] };
+    feeds['target'] = { data: target, dims: [rows, this.k] };
     const hidden = this.spec.units.slice(1, -1);
-    if (this.spec.dropout) dropoutMasks(rows, hidden, config.head.dropout, dropSeed).forEach((m, l) => (feeds[`mask${l}`] = new ort.Tensor('float32', m, [rows, hidden[l] as number])));
-    const out = await session.run(feeds);
-    this.net.update((out['gnet'] as Ort.Tensor).data as Float32Array);
-    this.headParams.update((out['grad'] as Ort.Tensor).data as Float32Array);
-    if (batchStats) this.moveStatistics((out['batchStats'] as Ort.Tensor).data as Float32Array);
-    const logp = ((out['logp'] as Ort.Tensor).data as Float32Array).subarray(0, n * this.k);
+    if (this.spec.dropout) dropoutMasks(rows, hidden, config.head.dropout, dropSeed).forEach((m, l) => (feeds[`mask${l}`] = { data: m, dims: [rows, hidden[l] as number] }));
+    const out = await session.runNamed(feeds, ['logp', 'grad', 'gnet', ...(batchStats ? ['batchStats'] : [])]);
+    this.net.update((out['gnet'] as NamedTensor).data);
+    this.headParams.update((out['grad'] as NamedTensor).data);
+    if (batchStats) this.moveStatistics((out['batchStats'] as NamedTensor).data);
+    const logp = (out['logp'] as NamedTensor).data.subarray(0, n * this.k);
     return batchScore(logp, y, this.k, this.input.classWeights);
   }
 
@@ -184,8 +188,8 @@ export class OnnxLearner {
 
   /** Summed loss and the predicted class of every image of a batch, BatchNorm on its moving statistics, no dropout. */
   async evaluate(data: Float32Array, y: Int32Array): Promise<{ lossSum: number; predicted: Int32Array }> {
-    const out = await this.evalSession.run(this.commonFeeds(data, y.length));
-    const logp = (out['logp'] as Ort.Tensor).data as Float32Array;
+    const out = await this.evalSession.runNamed(this.commonFeeds(data, y.length), ['logp']);
+    const logp = (out['logp'] as NamedTensor).data;
     const k = this.k;
     const predicted = new Int32Array(y.length);
     let lossSum = 0;

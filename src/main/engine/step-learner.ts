@@ -62,7 +62,7 @@ export async function onnxTrainer(model: tf.LayersModel, options: OnnxTrainerOpt
     learner: async ({ head, config, netLr, classWeights, batchSize }) => {
       let learner: OnnxLearner;
       try {
-        learner = await OnnxLearner.create({ ort: rt.ort, provider: rt.provider, threads: rt.threads, plan, head, config, netLr, classWeights, bnMode: options.bnMode, batchSize, rowShape: options.rowShape });
+        learner = await OnnxLearner.create({ provider: rt.provider, threads: rt.threads, plan, head, config, netLr, classWeights, bnMode: options.bnMode, batchSize, rowShape: options.rowShape });
       } catch (e) {
         if (e instanceof OnnxUnsupportedError) return { reason: `no ONNX training graph for this network (${e.message})` };
         return { reason: `ONNX Runtime refused the training graph (${firstLine(e)})` };
