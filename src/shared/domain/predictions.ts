@@ -16,6 +16,9 @@ export const ensembleRunsSchema = z
   .max(MAX_ENSEMBLE)
   .refine((runs) => new Set(runs).size === runs.length, { message: 'a run is listed twice' });
 
+/** Whose predictions a view shows: one run, or an ensemble (two runs or more, averaged). */
+export type PredictionSource = { runId: number } | { runs: number[] };
+
 /** Where predictions come from: one run (`runId`) or an ensemble (`runs`), never both. */
 export const oneSource = (v: { runId?: number | undefined; runs?: number[] | undefined }): boolean => v.runId === undefined || v.runs === undefined;
 export const oneSourceMessage = { message: 'give runId or runs (an ensemble), not both', path: ['runs'] };

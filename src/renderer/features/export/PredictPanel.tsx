@@ -5,9 +5,8 @@
 import { useEffect, useState } from 'react';
 import { Button, Checkbox, Group, Stack, Text } from '@mantine/core';
 import { isJobOf } from '../../../shared/api';
-import type { RunSummary } from '../../../shared/domain';
+import type { PredictionSource, RunSummary } from '../../../shared/domain';
 import { TTA_VIEWS, viewsText } from '../../../shared/tta';
-import type { PredictionSource } from './export-logic';
 import { api } from '../../api/client';
 import { JobStatus } from '../../components/JobStatus';
 import { useJob } from '../../components/useJob';

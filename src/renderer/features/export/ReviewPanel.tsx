@@ -5,9 +5,8 @@
  */
 import { useState } from 'react';
 import { Group, SegmentedControl, Select, Stack, Text } from '@mantine/core';
-import type { ClassInfo, PredictionQuery } from '../../../shared/domain';
+import type { ClassInfo, PredictionQuery, PredictionSource } from '../../../shared/domain';
 import { PredictionGrid } from '../../components/PredictionGrid';
-import type { PredictionSource } from './export-logic';
 
 type ReviewSort = Extract<PredictionQuery['sort'], 'confidence-asc' | 'confidence-desc' | 'imported'>;
 

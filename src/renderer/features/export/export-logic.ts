@@ -4,12 +4,9 @@
  * the contract's EXPORT_KINDS, so a kind added there shows up here without other changes.
  */
 import { EXPORT_KINDS, type ExportKind, type ExportResult, type RequestInput } from '../../../shared/api';
-import type { EnsembleSummary, RunSummary } from '../../../shared/domain';
+import type { EnsembleSummary, PredictionSource, RunSummary } from '../../../shared/domain';
 import { viewsText } from '../../../shared/tta';
 import { joinPath } from '../../components/paths';
-
-/** Whose predictions the screen works with: one run, or an ensemble (two runs or more, averaged). */
-export type PredictionSource = { runId: number } | { runs: number[] };
 
 /** The ensemble when two runs or more are picked for it, else the run (none without a run). */
 export function predictionSource(run: RunSummary | undefined, ensemble: readonly number[]): PredictionSource | undefined {
