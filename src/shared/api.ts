@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
-import { ensembleRunsSchema, filePath, oneSource as oneRunSource, oneSourceMessage as oneRunSourceMessage, predictionQuerySchema, type EnsembleSummary, type PredictionRow } from './domain';
+import { ensembleRunsSchema, filePath, oneRunSource, oneRunSourceMessage, predictionQuerySchema, type EnsembleSummary, type PredictionRow } from './domain';
 import { MODEL_ID_RULE, modelIdProblem } from './domain';
 import {
   CLUSTER_FILTERS,

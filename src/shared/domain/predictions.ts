@@ -20,8 +20,8 @@ export const ensembleRunsSchema = z
 export type PredictionSource = { runId: number } | { runs: number[] };
 
 /** Where predictions come from: one run (`runId`) or an ensemble (`runs`), never both. */
-export const oneSource = (v: { runId?: number | undefined; runs?: number[] | undefined }): boolean => v.runId === undefined || v.runs === undefined;
-export const oneSourceMessage = { message: 'give runId or runs (an ensemble), not both', path: ['runs'] };
+export const oneRunSource = (v: { runId?: number | undefined; runs?: number[] | undefined }): boolean => v.runId === undefined || v.runs === undefined;
+export const oneRunSourceMessage = { message: 'give runId or runs (an ensemble), not both', path: ['runs'] };
 
 export const PREDICTION_SORTS = ['imported', 'loss', 'confidence-asc', 'confidence-desc'] as const;
 export const predictionQuerySchema = z
@@ -46,7 +46,7 @@ export const predictionQuerySchema = z
     limit: z.number().int().min(1).max(500).default(100),
   })
   .strict()
-  .refine(oneSource, oneSourceMessage)
+  .refine(oneRunSource, oneRunSourceMessage)
   .refine((v) => v.runId !== undefined || v.runs !== undefined, { message: 'give runId or runs', path: ['runId'] });
 export type PredictionQuery = z.output<typeof predictionQuerySchema>;
 

@@ -59,7 +59,7 @@ export function PredictPanel({ run, source, testTotal }: { run: RunSummary | und
       <JobStatus handle={handle} label="Prediction" testId="predict-job" cancelledText="Prediction cancelled: images it had finished keep their new predictions, the others their earlier ones.">
         {result && (
           <Text size="sm" c="green" data-testid="predict-result">
-            {result.predicted} test image{result.predicted === 1 ? '' : 's'} predicted{result.runs ? ` by each of runs ${result.runs.join(', ')}` : ''}, {viewsText(result.views)}
+            {result.predicted} test image{result.predicted === 1 ? '' : 's'} predicted{result.runs ? ` by each of runs ${result.runs.join(', ')}` : ''}{result.views.length > 1 ? `, ${viewsText(result.views)}` : ''}
             {result.failed.length > 0 ? `; ${result.failed.length} could not be read (first: ${result.failed[0]})` : ''}.
           </Text>
         )}
