@@ -171,8 +171,17 @@ export interface StoredPrediction {
   views: string[];
 }
 
-/** The views column (null: the image alone). */
-export const storedViews = (column: string | null): string[] => (column === null ? ['identity'] : (JSON.parse(column) as string[]));
+/** The views column (null: the image alone); a value the studio never writes reads as views unknown. */
+export function storedViews(column: string | null): string[] {
+  if (column === null) return ['identity'];
+  try {
+    const views: unknown = JSON.parse(column);
+    if (Array.isArray(views) && views.every((v) => typeof v === 'string')) return views as string[];
+  } catch {
+    // below
+  }
+  return ['unknown'];
+}
 
 /** Run `runId`'s predictions for `imageIds` (those it has), by image id. */
 export function predictionsFor(db: DB, runId: number, imageIds: readonly number[]): Map<number, StoredPrediction> {

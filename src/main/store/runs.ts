@@ -148,7 +148,7 @@ export interface PredictionInput {
 
 /** How a batch of predictions was made: the test-time views averaged (src/shared/tta.ts). */
 export function viewsColumn(views: readonly string[] | undefined): string | null {
-  return views === undefined || views.length <= 1 ? null : JSON.stringify(views);
+  return views === undefined || (views.length === 1 && views[0] === 'identity') ? null : JSON.stringify(views);
 }
 
 /**
