@@ -58,27 +58,55 @@ const crossEntropy = (p: number | undefined): number => -Math.log(Math.max(p ?? 
 
 const sameViews = (a: readonly string[] | null, b: readonly string[] | null): boolean => a !== null && b !== null && a.join() === b.join();
 
+type EnsemblePrediction = StoredPrediction & { views: string[] | null };
+
 /**
  * The ensemble's prediction for each of `imageIds` that every member predicted: the mean of the
  * members' probabilities in the ensemble's class order; views: the members' when they agree, else null.
  */
-export function ensemblePredictionsFor(db: DB, e: Ensemble, imageIds: readonly number[]): Map<number, StoredPrediction & { views: string[] | null }> {
-  const perMember = e.runs.map((runId) => predictionsFor(db, runId, imageIds));
-  const k = e.classNames.length;
-  const out = new Map<number, StoredPrediction & { views: string[] | null }>();
-  for (const imageId of new Set(imageIds)) {
-    const preds = perMember.map((m) => m.get(imageId));
-    if (preds.some((p) => p === undefined)) continue;
-    const mean = new Array<number>(k).fill(0);
-    let views: string[] | null = preds[0]!.views;
-    preds.forEach((p, m) => {
-      const cols = e.columns[m]!;
-      for (let c = 0; c < k; c++) mean[c]! += (p!.probabilities[cols[c]!] ?? 0) / preds.length;
-      if (!sameViews(views, p!.views)) views = null;
-    });
-    out.set(imageId, { predicted: argmax(mean), probabilities: mean, views });
+export function ensemblePredictionsFor(db: DB, e: Ensemble, imageIds: readonly number[]): Map<number, EnsemblePrediction> {
+  const all = averaged(db, e);
+  const out = new Map<number, EnsemblePrediction>();
+  for (const id of imageIds) {
+    const p = all.get(id);
+    if (p) out.set(id, p);
   }
   return out;
+}
+
+/**
+ * The last ensemble averaged, per project database: the evaluation views page, filter and sort
+ * through it without reading every member's rows again. Its key changes with any prediction of a
+ * member stored, replaced (a new rowid) or deleted.
+ */
+const recent = new WeakMap<DB, { key: string; preds: Map<number, EnsemblePrediction> }>();
+
+function averaged(db: DB, e: Ensemble): Map<number, EnsemblePrediction> {
+  const members = JSON.stringify(e.runs);
+  const state = db.prepare('SELECT COUNT(*) AS n, MAX(rowid) AS last, TOTAL(image_id) AS ids FROM predictions WHERE run_id IN (SELECT value FROM json_each(?))').get(members);
+  const key = JSON.stringify([e.runs, e.columns, state]);
+  const hit = recent.get(db);
+  if (hit?.key === key) return hit.preds;
+  const ids = db
+    .prepare('SELECT image_id FROM predictions WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY image_id HAVING COUNT(*) = ?')
+    .pluck()
+    .all(members, e.runs.length) as number[];
+  const perMember = e.runs.map((runId) => predictionsFor(db, runId, ids));
+  const k = e.classNames.length;
+  const preds = new Map<number, EnsemblePrediction>();
+  for (const imageId of ids) {
+    const own = perMember.map((m) => m.get(imageId)!);
+    const mean = new Array<number>(k).fill(0);
+    let views: string[] | null = own[0]!.views;
+    own.forEach((p, m) => {
+      const cols = e.columns[m]!;
+      for (let c = 0; c < k; c++) mean[c]! += (p.probabilities[cols[c]!] ?? 0) / own.length;
+      if (!sameViews(views, p.views)) views = null;
+    });
+    preds.set(imageId, { predicted: argmax(mean), probabilities: mean, views });
+  }
+  recent.set(db, { key, preds });
+  return preds;
 }
 
 /** The views shared by every prediction, or null when they differ (some images with TTA, some without). */
@@ -101,7 +129,7 @@ interface ImageRow {
 
 /** Images predicted by every member, filtered by what does not depend on the prediction. */
 function candidateImages(db: DB, e: Ensemble, q: Pick<PredictionQuery, 'trueIndex' | 'unlabelledOnly' | 'split'>): ImageRow[] {
-  const parts = ['(SELECT COUNT(*) FROM predictions p WHERE p.image_id = i.id AND p.run_id IN (SELECT value FROM json_each(?))) = ?'];
+  const parts = ['1'];
   const params: (string | number)[] = [JSON.stringify(e.runs), e.runs.length];
   if (q.trueIndex !== undefined) {
     const name = e.classNames[q.trueIndex];
@@ -117,7 +145,9 @@ function candidateImages(db: DB, e: Ensemble, q: Pick<PredictionQuery, 'trueInde
   return db
     .prepare(
       `SELECT i.id AS imageId, i.file_name AS fileName, i.split AS split, i.class_id AS classId, c.name AS className
-       FROM images i LEFT JOIN classes c ON c.id = i.class_id WHERE ${parts.join(' AND ')} ORDER BY i.id`,
+       FROM images i
+       JOIN (SELECT image_id FROM predictions WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY image_id HAVING COUNT(*) = ?) every ON every.image_id = i.id
+       LEFT JOIN classes c ON c.id = i.class_id WHERE ${parts.join(' AND ')} ORDER BY i.id`,
     )
     .all(...params) as ImageRow[];
 }
@@ -127,24 +157,30 @@ export function listEnsemblePredictions(db: DB, q: PredictionQuery & { runs: num
   const e = ensembleOf(db, q.runs);
   if (q.predictedIndex !== undefined && q.predictedIndex >= e.classNames.length) throw new StudioError('bad_request', `The ensemble has no class ${q.predictedIndex}.`, 'predictedIndex');
   const images = candidateImages(db, e, q);
-  const preds = ensemblePredictionsFor(db, e, images.map((i) => i.imageId));
-  const index = new Map(e.classNames.map((n, i) => [n.toLowerCase(), i]));
-  const rows = images.flatMap((img) => {
+  const preds = averaged(db, e);
+  const lower = e.classNames.map((n) => n.toLowerCase());
+  const index = new Map(lower.map((n, i) => [n, i]));
+  // Filtered on the averaged probabilities; whole rows are made for the page only.
+  const rows: { img: ImageRow; p: EnsemblePrediction; confidence: number; loss: number | null }[] = [];
+  for (const img of images) {
     const p = preds.get(img.imageId);
-    if (!p) return [];
-    const trueIndex = img.className === null ? undefined : index.get(img.className.toLowerCase());
+    if (!p || (q.predictedIndex !== undefined && p.predicted !== q.predictedIndex)) continue;
+    const label = img.className?.toLowerCase() ?? null;
+    if (q.wrongOnly && (label === null || label === lower[p.predicted])) continue;
     const confidence = p.probabilities[p.predicted] ?? 0;
-    const loss = img.className === null ? null : crossEntropy(trueIndex === undefined ? 0 : p.probabilities[trueIndex]);
-    if (q.predictedIndex !== undefined && p.predicted !== q.predictedIndex) return [];
-    if (q.wrongOnly && (img.className === null || img.className.toLowerCase() === e.classNames[p.predicted]!.toLowerCase())) return [];
-    if (q.minConfidence !== undefined && confidence < q.minConfidence) return [];
-    return [{ ...img, predicted: p.predicted, predictedName: e.classNames[p.predicted]!, confidence, loss, top: top(p.probabilities, e.classNames) }];
-  });
-  const byId = (a: PredictionRow, b: PredictionRow): number => a.imageId - b.imageId;
+    if (q.minConfidence !== undefined && confidence < q.minConfidence) continue;
+    const trueIndex = label === null ? undefined : index.get(label);
+    rows.push({ img, p, confidence, loss: label === null ? null : crossEntropy(trueIndex === undefined ? 0 : p.probabilities[trueIndex]) });
+  }
+  type Row = (typeof rows)[number];
+  const byId = (a: Row, b: Row): number => a.img.imageId - b.img.imageId;
   if (q.sort === 'loss') rows.sort((a, b) => (a.loss === null ? 1 : 0) - (b.loss === null ? 1 : 0) || (b.loss ?? 0) - (a.loss ?? 0) || byId(a, b));
   else if (q.sort === 'confidence-asc') rows.sort((a, b) => a.confidence - b.confidence || byId(a, b));
   else if (q.sort === 'confidence-desc') rows.sort((a, b) => b.confidence - a.confidence || byId(a, b));
-  return { rows: rows.slice(q.offset, q.offset + q.limit), total: rows.length, classNames: e.classNames };
+  const page = rows.slice(q.offset, q.offset + q.limit).map(
+    ({ img, p, confidence, loss }): PredictionRow => ({ ...img, predicted: p.predicted, predictedName: e.classNames[p.predicted]!, confidence, loss, top: top(p.probabilities, e.classNames) }),
+  );
+  return { rows: page, total: rows.length, classNames: e.classNames };
 }
 
 /**

@@ -186,11 +186,16 @@ export function storedViews(column: string | null): string[] {
 /** Run `runId`'s predictions for `imageIds` (those it has), by image id. */
 export function predictionsFor(db: DB, runId: number, imageIds: readonly number[]): Map<number, StoredPrediction> {
   const map = new Map<number, StoredPrediction>();
-  const stmt = db.prepare('SELECT image_id AS imageId, predicted, probabilities, views FROM predictions WHERE run_id = ? AND image_id IN (SELECT value FROM json_each(?))');
-  const unique = [...new Set(imageIds)];
-  for (let i = 0; i < unique.length; i += 10_000) {
-    for (const r of stmt.all(runId, JSON.stringify(unique.slice(i, i + 10_000))) as { imageId: number; predicted: number; probabilities: Buffer; views: string | null }[])
-      map.set(r.imageId, { predicted: r.predicted, probabilities: decodeProbabilities(r.probabilities), views: storedViews(r.views) });
+  type Stored = { imageId: number; predicted: number; probabilities: Buffer; views: string | null };
+  const put = (r: Stored): void => void map.set(r.imageId, { predicted: r.predicted, probabilities: decodeProbabilities(r.probabilities), views: storedViews(r.views) });
+  const unique = new Set(imageIds);
+  const columns = 'SELECT image_id AS imageId, predicted, probabilities, views FROM predictions WHERE run_id = ?';
+  // Many images (an ensemble's evaluation views): one pass over the run's rows beats an IN list.
+  if (unique.size > 2000) {
+    for (const r of db.prepare(columns).iterate(runId) as IterableIterator<Stored>) if (unique.has(r.imageId)) put(r);
+    return map;
   }
+  const stmt = db.prepare(`${columns} AND image_id IN (SELECT value FROM json_each(?))`);
+  for (const r of stmt.all(runId, JSON.stringify([...unique])) as Stored[]) put(r);
   return map;
 }
