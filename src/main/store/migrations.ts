@@ -257,6 +257,34 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    // Sweeps (issue 22): a grid of runs, optionally k-fold. sweeps: the grid, the options (folds,
+    // fold seed, executor and its Slurm options, the class names the sweep started with) and the
+    // state. sweep_folds: each labelled image's fold, dealt once when the sweep starts so that a
+    // re-run trains the missing folds on the same split. runs.sweep_id / runs.fold: a run of a
+    // sweep and its fold; runs.kind 'cv': a k-fold configuration's out-of-fold predictions (no model).
+    sql: `
+      CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        grid TEXT NOT NULL,
+        options TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'cancelled')),
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE TABLE sweep_folds (
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        fold INTEGER NOT NULL,
+        PRIMARY KEY (sweep_id, image_id)
+      ) WITHOUT ROWID;
+      ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id) ON DELETE SET NULL;
+      ALTER TABLE runs ADD COLUMN fold INTEGER;
+      ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train' CHECK (kind IN ('train', 'cv'));
+      CREATE INDEX runs_sweep ON runs(sweep_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,5 +1,5 @@
 /** Typed queries on training runs, their per-epoch metrics, confusion matrices and predictions. */
-import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunDetail, RunState, RunSummary, Scenario, TrainConfig } from '../../shared/domain';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunDetail, RunKind, RunState, RunSummary, Scenario, TrainConfig } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { DB } from './open-database';
 
@@ -20,6 +20,9 @@ interface RunRow {
   job_id: string | null;
   started_at: string;
   finished_at: string | null;
+  sweep_id: number | null;
+  fold: number | null;
+  kind: RunKind;
 }
 
 function toSummary(r: RunRow): RunSummary {
@@ -39,17 +42,31 @@ function toSummary(r: RunRow): RunSummary {
     finishedAt: r.finished_at,
     error: r.error,
     jobId: r.job_id,
+    sweepId: r.sweep_id,
+    fold: r.fold,
+    kind: r.kind,
     result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
   };
 }
 
-export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string }): number {
+/** A new run, 'running' (queued until the training queue reaches it); a sweep's with its sweep and fold. */
+export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string | null; sweepId?: number; fold?: number | null; kind?: RunKind }): number {
   const info = db
     .prepare(
-      `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at)
-       VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+      `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at, sweep_id, fold, kind)
+       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(run.config.scenario, run.config.model, JSON.stringify(run.config), JSON.stringify(run.classNames), run.jobId, new Date().toISOString());
+    .run(
+      run.config.scenario,
+      run.config.model,
+      JSON.stringify(run.config),
+      JSON.stringify(run.classNames),
+      run.jobId,
+      new Date().toISOString(),
+      run.sweepId ?? null,
+      run.fold ?? null,
+      run.kind ?? 'train',
+    );
   return Number(info.lastInsertRowid);
 }
 
@@ -96,6 +113,11 @@ export function listRuns(db: DB): RunSummary[] {
   return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
 }
 
+/** The runs of a sweep, in the order it made them. */
+export function sweepRuns(db: DB, sweepId: number): RunSummary[] {
+  return (db.prepare('SELECT * FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as RunRow[]).map(toSummary);
+}
+
 /** Run `runId`, or undefined when there is none. */
 export function findRun(db: DB, runId: number): RunSummary | undefined {
   const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
@@ -110,7 +132,7 @@ export function getRun(db: DB, runId: number): RunSummary {
 
 /** The latest run that succeeded (what predict and export use when no run is named). */
 export function latestSucceededRun(db: DB): RunSummary | undefined {
-  const row = db.prepare("SELECT * FROM runs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+  const row = db.prepare("SELECT * FROM runs WHERE state = 'succeeded' AND kind = 'train' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
   return row && toSummary(row);
 }
 
