@@ -109,6 +109,20 @@ export function reopenRun(db: DB, runId: number, jobId: string, config: TrainCon
   );
 }
 
+/**
+ * A sweep's run that did not succeed, queued again from scratch under a new job: its metrics,
+ * matrices and predictions of the attempt before are dropped (a re-run is a new training).
+ */
+export function restartRun(db: DB, runId: number, jobId: string): void {
+  db.transaction(() => {
+    for (const table of ['run_metrics', 'confusion_matrices', 'predictions']) db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(runId);
+    db.prepare(
+      `UPDATE runs SET state = 'running', error = NULL, result = NULL, finished_at = NULL, backend = NULL, baseline = NULL,
+         best_epoch = NULL, best_val_acc = NULL, best_val_loss = NULL, job_id = ?, started_at = ? WHERE id = ?`,
+    ).run(jobId, new Date().toISOString(), runId);
+  })();
+}
+
 export function listRuns(db: DB): RunSummary[] {
   return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
 }
