@@ -1,5 +1,6 @@
 /** Typed queries on sweeps: the grid and options, the state, and each labelled image's fold. */
-import type { ConfusionMatrix, RunState, SlurmOptions, SweepExecutorKind, SweepGrid, SweepInfo, SweepState } from '../../shared/domain';
+import type { ConfusionMatrix, RunState, SlurmOptions, SweepExecutorKind, SweepGrid, SweepInfo, SweepState, TrainConfig } from '../../shared/domain';
+import { createRun, finishRun, restartRun } from './runs';
 import { StudioError } from '../../shared/errors';
 import type { DB } from './open-database';
 
@@ -42,11 +43,28 @@ function toInfo(db: DB, r: SweepRow): SweepInfo & { classNames: string[] } {
   };
 }
 
-export function createSweep(db: DB, grid: SweepGrid, options: SweepOptions): number {
-  const info = db
-    .prepare("INSERT INTO sweeps (grid, options, state, created_at) VALUES (?, ?, 'running', ?)")
-    .run(JSON.stringify(grid), JSON.stringify(options), new Date().toISOString());
-  return Number(info.lastInsertRowid);
+/** A new sweep (running) with its folds and its runs (queued), in one transaction. */
+export function createSweep(
+  db: DB,
+  sweep: { grid: SweepGrid; options: SweepOptions; folds: ReadonlyMap<number, number> | null; runs: { config: TrainConfig; fold: number | null; jobId: string }[] },
+): { sweepId: number; runIds: number[] } {
+  return db.transaction(() => {
+    const info = db
+      .prepare("INSERT INTO sweeps (grid, options, state, created_at) VALUES (?, ?, 'running', ?)")
+      .run(JSON.stringify(sweep.grid), JSON.stringify(sweep.options), new Date().toISOString());
+    const sweepId = Number(info.lastInsertRowid);
+    if (sweep.folds) saveFolds(db, sweepId, sweep.folds);
+    const runIds = sweep.runs.map((r) => createRun(db, { config: r.config, classNames: sweep.options.classNames, jobId: r.jobId, sweepId, fold: r.fold }));
+    return { sweepId, runIds };
+  })();
+}
+
+/** Runs of a sweep queued again from scratch (each under a new job id), the sweep running again. */
+export function restartSweepRuns(db: DB, sweepId: number, runs: { runId: number; jobId: string }[]): void {
+  db.transaction(() => {
+    for (const r of runs) restartRun(db, r.runId, r.jobId);
+    setSweepState(db, sweepId, 'running');
+  })();
 }
 
 export function getSweep(db: DB, id: number): SweepInfo & { classNames: string[] } {
@@ -67,7 +85,7 @@ export function setSweepState(db: DB, id: number, state: SweepState): void {
 }
 
 /** Each labelled image's fold, kept for the sweep's re-runs. */
-export function saveFolds(db: DB, sweepId: number, folds: ReadonlyMap<number, number>): void {
+function saveFolds(db: DB, sweepId: number, folds: ReadonlyMap<number, number>): void {
   const stmt = db.prepare('INSERT INTO sweep_folds (sweep_id, image_id, fold) VALUES (?, ?, ?)');
   db.transaction(() => {
     for (const [imageId, fold] of folds) stmt.run(sweepId, imageId, fold);
@@ -94,7 +112,7 @@ export function duplicateGroups(db: DB): number[][] {
 }
 
 /** Copies the predictions of `fromRun` for `imageIds` to `toRun` (a k-fold configuration's out-of-fold predictions). */
-export function copyPredictions(db: DB, fromRun: number, toRun: number, imageIds: readonly number[]): number {
+function copyPredictions(db: DB, fromRun: number, toRun: number, imageIds: readonly number[]): number {
   const stmt = db.prepare(
     `INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss)
      SELECT ?, image_id, predicted, confidence, probabilities, loss FROM predictions WHERE run_id = ? AND image_id = ?`,
@@ -106,11 +124,23 @@ export function copyPredictions(db: DB, fromRun: number, toRun: number, imageIds
   return copied;
 }
 
-/** A k-fold configuration's out-of-fold figures on its 'cv' run: accuracy, mean loss, baseline and confusion matrix. */
-export function recordOutOfFold(db: DB, runId: number, r: { acc: number; loss: number | null; baseline: number; confusion: ConfusionMatrix }): void {
-  db.transaction(() => {
+/**
+ * A k-fold configuration's 'cv' run in one transaction: each fold run's predictions of its own fold
+ * copied to it, and the out-of-fold accuracy, mean loss, baseline and confusion matrix.
+ */
+export function saveOutOfFold(
+  db: DB,
+  cv: { sweepId: number; config: TrainConfig; classNames: string[]; folds: { runId: number; imageIds: number[] }[] },
+  r: { acc: number; loss: number | null; baseline: number; confusion: ConfusionMatrix },
+): number {
+  return db.transaction(() => {
+    const runId = createRun(db, { config: cv.config, classNames: cv.classNames, jobId: null, sweepId: cv.sweepId, kind: 'cv' });
+    let copied = 0;
+    for (const f of cv.folds) copied += copyPredictions(db, f.runId, runId, f.imageIds);
     db.prepare('INSERT OR REPLACE INTO confusion_matrices (run_id, epoch, matrix) VALUES (?, 0, ?)').run(runId, JSON.stringify(r.confusion));
     db.prepare('UPDATE runs SET best_val_acc = ?, best_val_loss = ?, baseline = ? WHERE id = ?').run(r.acc, r.loss, r.baseline, runId);
+    finishRun(db, runId, 'succeeded', { result: { outOfFold: { folds: cv.folds.length, runs: cv.folds.map((f) => f.runId), predictions: copied } } });
+    return runId;
   })();
 }
 

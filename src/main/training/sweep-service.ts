@@ -58,13 +58,12 @@ export class SweepService {
     const { plan, configs, classNames, items } = await this.prepare(store, req);
     const folds = req.folds ? dealFolds(items, sweeps.duplicateGroups(store.db), req.folds, req.foldSeed) : null;
     const executor = executorFor(req.on, req.slurm ?? null, this.executorDeps());
-    const db = store.db;
-    const created = db.transaction(() => {
-      const sweepId = sweeps.createSweep(db, req.grid, { folds: req.folds ?? null, foldSeed: req.foldSeed, on: req.on, slurm: req.slurm ?? null, classNames });
-      if (folds) sweeps.saveFolds(db, sweepId, folds);
-      const runIds = plan.runs.map((r) => runs.createRun(db, { config: r.config, classNames, jobId: JobManager.newId(), sweepId, fold: r.fold }));
-      return { sweepId, runIds };
-    })();
+    const created = sweeps.createSweep(store.db, {
+      grid: req.grid,
+      options: { folds: req.folds ?? null, foldSeed: req.foldSeed, on: req.on, slurm: req.slurm ?? null, classNames },
+      folds,
+      runs: plan.runs.map((r) => ({ config: r.config, fold: r.fold, jobId: JobManager.newId() })),
+    });
     const tasks = plan.runs.map((r, i): SweepTask => {
       const c = configs[r.configIndex]!;
       return {
@@ -102,13 +101,9 @@ export class SweepService {
         ...(r.fold !== null && sweep.folds ? { fold: { index: r.fold, of: sweep.folds } } : {}),
       };
     });
-    store.db.transaction(() => {
-      for (const r of again) {
-        runs.restartRun(store.db, r.id, JobManager.newId());
-        fs.rmSync(store.runDir(r.id), { recursive: true, force: true });
-      }
-      sweeps.setSweepState(store.db, sweepId, 'running');
-    })();
+    sweeps.restartSweepRuns(store.db, sweepId, again.map((r) => ({ runId: r.id, jobId: JobManager.newId() })));
+    // The attempt before left its model, checkpoint and caches: a re-run starts from nothing.
+    for (const r of again) fs.rmSync(store.runDir(r.id), { recursive: true, force: true });
     const job = this.launch(store, sweepId, executor, tasks, sweep.folds);
     return { job, sweepId, runIds: again.map((r) => r.id) };
   }
@@ -193,34 +188,34 @@ function outOfFold(store: ProjectStore, sweepId: number, k: number): void {
   for (const group of groups.values()) {
     const train = group.filter((r) => r.kind === 'train');
     if (group.some((r) => r.kind === 'cv') || train.length !== k || train.some((r) => r.state !== 'succeeded')) continue;
-    db.transaction(() => {
-      const cvId = runs.createRun(db, { config: train[0]!.config, classNames, jobId: null, sweepId, kind: 'cv' });
-      const matrix = classNames.map(() => classNames.map(() => 0));
-      let correct = 0;
-      let n = 0;
-      let lossSum = 0;
-      let losses = 0;
-      for (const run of train) {
-        const mine = [...folds].filter(([id, f]) => f === run.fold && labelOf.has(id)).map(([id]) => id);
-        sweeps.copyPredictions(db, run.id, cvId, mine);
-        const predicted = sweeps.predictedOf(db, run.id);
-        for (const id of mine) {
-          const p = predicted.get(id);
-          if (!p) continue;
-          const y = labelOf.get(id)!;
-          matrix[y]![p.predicted]!++;
-          n++;
-          if (p.predicted === y) correct++;
-          if (p.loss !== null) {
-            lossSum += p.loss;
-            losses++;
-          }
+    const matrix = classNames.map(() => classNames.map(() => 0));
+    let correct = 0;
+    let n = 0;
+    let lossSum = 0;
+    let losses = 0;
+    const byFold = train.map((run) => {
+      const mine = [...folds].filter(([id, f]) => f === run.fold && labelOf.has(id)).map(([id]) => id);
+      const predicted = sweeps.predictedOf(db, run.id);
+      for (const id of mine) {
+        const p = predicted.get(id);
+        if (!p) continue;
+        const y = labelOf.get(id)!;
+        matrix[y]![p.predicted]!++;
+        n++;
+        if (p.predicted === y) correct++;
+        if (p.loss !== null) {
+          lossSum += p.loss;
+          losses++;
         }
       }
-      const perClass = matrix.map((row) => row.reduce((s, v) => s + v, 0));
-      const confusion: ConfusionMatrix = { epoch: 0, classNames, matrix };
-      sweeps.recordOutOfFold(db, cvId, { acc: n ? correct / n : 0, loss: losses ? lossSum / losses : null, baseline: n ? Math.max(...perClass) / n : 0, confusion });
-      runs.finishRun(db, cvId, 'succeeded', { result: { outOfFold: { folds: k, runs: train.map((r) => r.id), predictions: n } } });
-    })();
+      return { runId: run.id, imageIds: mine };
+    });
+    const perClass = matrix.map((row) => row.reduce((s, v) => s + v, 0));
+    const confusion: ConfusionMatrix = { epoch: 0, classNames, matrix };
+    sweeps.saveOutOfFold(
+      db,
+      { sweepId, config: train[0]!.config, classNames, folds: byFold },
+      { acc: n ? correct / n : 0, loss: losses ? lossSum / losses : null, baseline: n ? Math.max(...perClass) / n : 0, confusion },
+    );
   }
 }
