@@ -54,26 +54,41 @@ export async function checkConfigs(
   return out;
 }
 
-/** Median training images per second of the project's finished runs like `config` (same scenario, the same model first). */
-function pastSpeed(history: readonly RunSummary[], config: TrainConfig): { ips: number; from: number } | null {
-  const speed = (r: RunSummary): number | null => (typeof r.result?.imagesPerSec === 'number' && r.result.imagesPerSec > 0 ? r.result.imagesPerSec : null);
-  const done = history.filter((r) => r.state === 'succeeded' && r.kind === 'train' && r.scenario === config.scenario && speed(r) !== null);
+/**
+ * A finished run's speed in labelled image-epochs per wall second (start to end: extraction,
+ * epochs and the prediction at the end), from its feature-cache counts (the images it trained and
+ * validated on) and epochs run; else its training speed.
+ */
+function wallSpeed(r: RunSummary): number | null {
+  const res = r.result ?? {};
+  const cache = res.cache as { hits?: unknown; misses?: unknown } | undefined;
+  const images = typeof cache?.hits === 'number' && typeof cache.misses === 'number' ? cache.hits + cache.misses : null;
+  const wall = r.finishedAt ? (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000 : null;
+  if (images && wall && wall > 0 && typeof res.epochsRun === 'number') return (res.epochsRun * images) / wall;
+  // Runs without cache counts (scenarios 3 and 4): their training images per second.
+  return typeof res.imagesPerSec === 'number' && res.imagesPerSec > 0 ? res.imagesPerSec : null;
+}
+
+/** Median speed of the project's finished runs like `config` (same scenario, the same model first). */
+function pastSpeed(history: readonly RunSummary[], config: TrainConfig): number | null {
+  const done = history.filter((r) => r.state === 'succeeded' && r.kind === 'train' && r.scenario === config.scenario && wallSpeed(r) !== null);
   const same = done.filter((r) => r.model === config.model);
-  const pool = (same.length ? same : done).map((r) => speed(r)!).sort((a, b) => a - b);
-  return pool.length ? { ips: pool[Math.floor(pool.length / 2)]!, from: pool.length } : null;
+  const pool = (same.length ? same : done).map((r) => wallSpeed(r)!).sort((a, b) => a - b);
+  return pool.length ? pool[Math.floor(pool.length / 2)]! : null;
 }
 
 /** The runs of the sweep, configuration by configuration (its folds together), with their rough time. */
 export function planRuns(configs: readonly GridConfig[], folds: number | null, images: number, history: readonly RunSummary[]): SweepPlan {
   const runs: PlannedSweepRun[] = [];
   let measured = 0;
-  // Each fold trains on (K-1)/K of the labelled images; without folds, the project's train split (~80%).
+  // The default speed counts training images: each fold trains on (K-1)/K of the labelled images; without folds, the train split (~80%).
   const trainShare = folds ? (folds - 1) / folds : 0.8;
   configs.forEach((c, configIndex) => {
     const past = pastSpeed(history, c.config);
     if (past) measured++;
-    const ips = past?.ips ?? DEFAULT_IMAGES_PER_SEC[c.config.scenario];
-    const estimateSeconds = RUN_OVERHEAD_SECONDS + (c.config.epochs * images * trainShare) / ips;
+    const estimateSeconds = past
+      ? (c.config.epochs * images) / past
+      : RUN_OVERHEAD_SECONDS + (c.config.epochs * images * trainShare) / DEFAULT_IMAGES_PER_SEC[c.config.scenario];
     for (const fold of folds ? Array.from({ length: folds }, (_, k) => k) : [null])
       runs.push({ index: runs.length, configIndex, config: c.config, fold, label: c.label, estimateSeconds });
   });
