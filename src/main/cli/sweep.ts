@@ -5,12 +5,13 @@
  * configuration, fold, state and metrics). --resume SWEEP runs again what did not succeed.
  */
 import { isJobOf, type JobInfo } from '../../shared/api';
-import { sweepRequestSchema, type Leaderboard, type LeaderboardRow, type MeanSd, type SweepPlan, type SweepRequestInput } from '../../shared/domain';
+import { sortLeaderboard, sweepRequestSchema, type Leaderboard, type LeaderboardSort, type MeanSd, type SweepPlan, type SweepRequestInput } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { ENGINE_OPTION, type Command, type Values } from './command';
 import { logAboveProgress, watchJob } from './jobs';
 import { numberOption, runOption, stringOption } from './options';
 import { chooseModel } from './training';
+import { commaList, gridFromText } from '../../shared/sweep-text';
 import type { Studio } from '../host/studio';
 
 /** Grid field -> its flag, so a refused value names what the user typed. */
@@ -35,40 +36,29 @@ const FLAG_OF: Record<string, string> = {
   workdir: 'workdir',
 };
 
-const NUMBER_FIELDS = ['scenario', 'lr', 'headSize', 'seed', 'epochs', 'patience', 'batchSize'] as const;
-const STRING_FIELDS = ['model', 'cutLayer', 'freezeTo'] as const;
+/** The grid's field each flag sets. */
+const FIELD_OF = Object.fromEntries(Object.entries(FLAG_OF).map(([field, flag]) => [flag, field]));
 
-/** A comma list of a flag as typed (empty items refused). */
-function list(values: Values, flag: string): string[] | undefined {
-  const v = stringOption(values[flag]);
-  if (v === undefined) return undefined;
-  const items = v.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new StudioError('bad_request', `--${flag}: an empty value in ${JSON.stringify(v)}.`, flag);
-  return items;
+/** A bad value's error, naming the flag instead of the grid field. */
+function asFlag(err: unknown): StudioError {
+  const e = StudioError.from(err);
+  const flag = e.field ? (FLAG_OF[e.field] ?? e.field) : undefined;
+  return flag ? new StudioError(e.code, `--${flag}: ${e.message.replace(/^\w+: /, '')}`, flag) : e;
 }
 
 /** The request from the flags, checked by the contract's schema (a bad value names its flag). */
-function sweepRequest(values: Values, model: string[]): SweepRequestInput {
-  const grid: Record<string, unknown> = { model };
-  for (const field of [...NUMBER_FIELDS, ...STRING_FIELDS]) {
-    if (field === 'model') continue;
-    const flag = FLAG_OF[field]!;
-    const items = list(values, flag);
-    if (items === undefined) continue;
-    grid[field] = (NUMBER_FIELDS as readonly string[]).includes(field)
-      ? items.map((s) => {
-          const n = Number(s);
-          if (!Number.isFinite(n)) throw new StudioError('bad_request', `--${flag}: ${s} is not a number.`, flag);
-          return n;
-        })
-      : items;
-  }
-  grid.scenario ??= [1];
-  const augment = list(values, 'augment');
-  if (augment) {
-    const bad = augment.find((a) => a !== 'on' && a !== 'off');
-    if (bad) throw new StudioError('bad_request', `--augment takes on, off or on,off, not ${bad}.`, 'augment');
-    grid.augment = augment.map((a) => a === 'on');
+function sweepRequest(values: Values, models: string[]): SweepRequestInput {
+  const texts = Object.fromEntries(
+    ['scenarios', 'cut', 'freeze-to', 'lr', 'head', 'augment', 'seeds', 'epochs', 'patience', 'batch'].flatMap((flag) => {
+      const v = stringOption(values[flag]);
+      return v === undefined ? [] : [[FIELD_OF[flag]!, v]];
+    }),
+  );
+  let grid: Record<string, unknown>;
+  try {
+    grid = { scenario: [1], ...gridFromText(texts), model: models };
+  } catch (err) {
+    throw asFlag(err);
   }
   const on = stringOption(values.on) ?? 'local';
   const slurm = Object.fromEntries((['partition', 'gres', 'time', 'workdir'] as const).flatMap((k) => (values[k] === undefined ? [] : [[k, stringOption(values[k])]])));
@@ -102,18 +92,13 @@ function planText(plan: SweepPlan): string {
   return lines.join('\n');
 }
 
-type SortKey = 'acc' | 'loss' | 'time';
-function sortRows(rows: LeaderboardRow[], by: SortKey): LeaderboardRow[] {
-  const key = (r: LeaderboardRow): number =>
-    by === 'acc' ? -(r.valAcc?.mean ?? -1) : by === 'loss' ? (r.valLoss?.mean ?? Number.POSITIVE_INFINITY) : (r.seconds ?? Number.POSITIVE_INFINITY);
-  return [...rows].sort((a, b) => key(a) - key(b) || a.configIndex - b.configIndex);
-}
+type SortKey = LeaderboardSort;
 
 function leaderboardText(board: Leaderboard, by: SortKey): string {
   const s = board.sweep;
   const lines = [`Sweep ${s.id} ${s.state}: ${s.counts.succeeded} succeeded, ${s.counts.failed} failed, ${s.counts.cancelled} cancelled${s.folds ? ` (${s.folds}-fold)` : ''}`];
   lines.push(`  ${'configuration'.padEnd(40)} ${'val acc'.padStart(15)} ${'val loss'.padStart(17)} ${'time'.padStart(8)}  runs`);
-  for (const r of sortRows(board.rows, by))
+  for (const r of sortLeaderboard(board.rows, by))
     lines.push(
       `  ${r.label.slice(0, 40).padEnd(40)} ${pm(r.valAcc, (x) => pct(x)).padStart(15)} ${pm(r.valLoss, (x) => x.toFixed(4)).padStart(17)} ${(r.seconds === null ? '-' : duration(r.seconds)).padStart(8)}  ${r.runs.map((x) => `${x.id}${x.state === 'succeeded' ? '' : ` (${x.state})`}`).join(', ')}${r.cvRunId ? `; out-of-fold run ${r.cvRunId}: ${pct(r.oofAcc)}` : ''}`,
     );
@@ -192,13 +177,20 @@ export const sweepCommands: Command[] = [
         return followSweep(studio, job, resume, sort);
       }
       await studio.call('openProject', { dir: args[0]! });
-      const models = list(values, 'models') ?? [await chooseModel(studio, undefined)];
+      let models: string[] | undefined;
+      try {
+        models = commaList(stringOption(values.models), 'model');
+      } catch (err) {
+        throw asFlag(err);
+      }
+      models ??= [await chooseModel(studio, undefined)];
       const req = sweepRequest(values, models);
+      // A value the engine refuses names its grid field: say which flag that is.
       if (values.plan) {
-        const plan = await studio.call('planSweep', req);
+        const plan = await studio.call('planSweep', req).catch((err: unknown) => Promise.reject(asFlag(err)));
         return { json: { plan }, text: planText(plan) };
       }
-      const { job, sweepId, plan } = await studio.call('startSweep', req);
+      const { job, sweepId, plan } = await studio.call('startSweep', req).catch((err: unknown) => Promise.reject(asFlag(err)));
       process.stderr.write(`Sweep ${sweepId}: ${planText(plan)}\n`);
       return followSweep(studio, job, sweepId, sort);
     },

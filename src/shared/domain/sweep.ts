@@ -159,3 +159,12 @@ export interface SweepSummary {
   state: SweepState;
   runs: { id: number; state: RunState; error: string | null }[];
 }
+
+export type LeaderboardSort = 'acc' | 'loss' | 'time';
+
+/** Rows best first: highest mean validation accuracy, lowest mean loss, or shortest time; rows without the figure last. */
+export function sortLeaderboard(rows: readonly LeaderboardRow[], by: LeaderboardSort): LeaderboardRow[] {
+  const key = (r: LeaderboardRow): number =>
+    by === 'acc' ? -(r.valAcc?.mean ?? -1) : by === 'loss' ? (r.valLoss?.mean ?? Number.POSITIVE_INFINITY) : (r.seconds ?? Number.POSITIVE_INFINITY);
+  return [...rows].sort((a, b) => key(a) - key(b) || a.configIndex - b.configIndex);
+}
