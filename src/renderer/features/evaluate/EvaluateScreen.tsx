@@ -95,12 +95,15 @@ function Overview({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
             </Text>
             <CloseButton aria-label="Close the cell's images" onClick={() => setCell(null)} />
           </Group>
-          <PredictionGrid filter={{ runId: run.id, trueIndex: cell[0], predictedIndex: cell[1], split: 'val' }} classes={classes} testId="cell-grid" explain emptyText="No images in this cell (labels may have been fixed since the run)." />
+          <PredictionGrid filter={{ runId: run.id, trueIndex: cell[0], predictedIndex: cell[1], ...valOnly(run) }} classes={classes} testId="cell-grid" explain emptyText="No images in this cell (labels may have been fixed since the run)." />
         </Card>
       )}
     </Stack>
   );
 }
+
+/** The validation images of a run; every labelled image of a k-fold out-of-fold run (each predicted by the fold model that did not train on it). */
+const valOnly = (run: RunDetail): { split?: 'val' } => (run.kind === 'cv' ? {} : { split: 'val' });
 
 function Mistakes({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
   const [view, setView] = useState<'wrong' | 'loss'>('wrong');
@@ -121,7 +124,7 @@ function Mistakes({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
         Highest loss first: the images the model found most surprising, often wrong labels. Fix one with 1–9 (0 unlabels); E shows what the model looked at.
       </Text>
       <PredictionGrid
-        filter={view === 'wrong' ? { runId: run.id, wrongOnly: true, sort: 'loss' } : { runId: run.id, sort: 'loss', split: 'val' }}
+        filter={view === 'wrong' ? { runId: run.id, wrongOnly: true, sort: 'loss' } : { runId: run.id, sort: 'loss', ...valOnly(run) }}
         classes={classes}
         testId="mistakes-grid"
         explain
