@@ -262,8 +262,10 @@ export const MIGRATIONS: readonly Migration[] = [
     // Sweeps (issue 22): a grid of runs, optionally k-fold. sweeps: the grid, the options (folds,
     // fold seed, executor and its Slurm options, the class names the sweep started with) and the
     // state. sweep_folds: each labelled image's fold, dealt once when the sweep starts so that a
-    // re-run trains the missing folds on the same split. runs.sweep_id / runs.fold: a run of a
-    // sweep and its fold; runs.kind 'cv': a k-fold configuration's out-of-fold predictions (no model).
+    // re-run trains the missing folds on the same split. sweep_runs: the runs of a sweep, each
+    // with its fold (k-fold) and kind ('cv': a k-fold configuration's out-of-fold predictions, no
+    // model of its own); a table beside runs rather than new runs columns, so this migration only
+    // adds tables.
     sql: `
       CREATE TABLE sweeps (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -279,10 +281,13 @@ export const MIGRATIONS: readonly Migration[] = [
         fold INTEGER NOT NULL,
         PRIMARY KEY (sweep_id, image_id)
       ) WITHOUT ROWID;
-      ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id) ON DELETE SET NULL;
-      ALTER TABLE runs ADD COLUMN fold INTEGER;
-      ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train' CHECK (kind IN ('train', 'cv'));
-      CREATE INDEX runs_sweep ON runs(sweep_id);
+      CREATE TABLE sweep_runs (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        fold INTEGER,
+        kind TEXT NOT NULL DEFAULT 'train' CHECK (kind IN ('train', 'cv'))
+      );
+      CREATE INDEX sweep_runs_sweep ON sweep_runs(sweep_id);
     `,
   },
 ];

@@ -25,6 +25,9 @@ interface RunRow {
   kind: RunKind;
 }
 
+/** Runs with their sweep, fold and kind (sweep_runs; a run of no sweep is a 'train' run). */
+const SELECT_RUNS = `SELECT r.*, s.sweep_id, s.fold, COALESCE(s.kind, 'train') AS kind FROM runs r LEFT JOIN sweep_runs s ON s.run_id = r.id`;
+
 function toSummary(r: RunRow): RunSummary {
   return {
     id: r.id,
@@ -51,23 +54,18 @@ function toSummary(r: RunRow): RunSummary {
 
 /** A new run, 'running' (queued until the training queue reaches it); a sweep's with its sweep and fold. */
 export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string | null; sweepId?: number; fold?: number | null; kind?: RunKind }): number {
-  const info = db
-    .prepare(
-      `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at, sweep_id, fold, kind)
-       VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .run(
-      run.config.scenario,
-      run.config.model,
-      JSON.stringify(run.config),
-      JSON.stringify(run.classNames),
-      run.jobId,
-      new Date().toISOString(),
-      run.sweepId ?? null,
-      run.fold ?? null,
-      run.kind ?? 'train',
-    );
-  return Number(info.lastInsertRowid);
+  return db.transaction(() => {
+    const info = db
+      .prepare(
+        `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at)
+         VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+      )
+      .run(run.config.scenario, run.config.model, JSON.stringify(run.config), JSON.stringify(run.classNames), run.jobId, new Date().toISOString());
+    const id = Number(info.lastInsertRowid);
+    if (run.sweepId !== undefined)
+      db.prepare('INSERT INTO sweep_runs (run_id, sweep_id, fold, kind) VALUES (?, ?, ?, ?)').run(id, run.sweepId, run.fold ?? null, run.kind ?? 'train');
+    return id;
+  })();
 }
 
 export function setRunBackend(db: DB, runId: number, backend: BackendInfo, baseline: number | null): void {
@@ -124,17 +122,17 @@ export function restartRun(db: DB, runId: number, jobId: string): void {
 }
 
 export function listRuns(db: DB): RunSummary[] {
-  return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
+  return (db.prepare(`${SELECT_RUNS} ORDER BY r.id DESC`).all() as RunRow[]).map(toSummary);
 }
 
 /** The runs of a sweep, in the order it made them. */
 export function sweepRuns(db: DB, sweepId: number): RunSummary[] {
-  return (db.prepare('SELECT * FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as RunRow[]).map(toSummary);
+  return (db.prepare(`${SELECT_RUNS} WHERE s.sweep_id = ? ORDER BY r.id`).all(sweepId) as RunRow[]).map(toSummary);
 }
 
 /** Run `runId`, or undefined when there is none. */
 export function findRun(db: DB, runId: number): RunSummary | undefined {
-  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  const row = db.prepare(`${SELECT_RUNS} WHERE r.id = ?`).get(runId) as RunRow | undefined;
   return row && toSummary(row);
 }
 
@@ -146,7 +144,7 @@ export function getRun(db: DB, runId: number): RunSummary {
 
 /** The latest run that succeeded (what predict and export use when no run is named). */
 export function latestSucceededRun(db: DB): RunSummary | undefined {
-  const row = db.prepare("SELECT * FROM runs WHERE state = 'succeeded' AND kind = 'train' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+  const row = db.prepare(`${SELECT_RUNS} WHERE r.state = 'succeeded' AND COALESCE(s.kind, 'train') = 'train' ORDER BY r.id DESC LIMIT 1`).get() as RunRow | undefined;
   return row && toSummary(row);
 }
 

@@ -26,7 +26,7 @@ interface SweepRow {
 function toInfo(db: DB, r: SweepRow): SweepInfo & { classNames: string[] } {
   const o = JSON.parse(r.options) as SweepOptions;
   const counts: Record<RunState, number> = { running: 0, succeeded: 0, failed: 0, cancelled: 0 };
-  for (const c of db.prepare("SELECT state, COUNT(*) AS n FROM runs WHERE sweep_id = ? AND kind = 'train' GROUP BY state").all(r.id) as { state: RunState; n: number }[])
+  for (const c of db.prepare("SELECT r.state, COUNT(*) AS n FROM runs r JOIN sweep_runs s ON s.run_id = r.id WHERE s.sweep_id = ? AND s.kind = 'train' GROUP BY r.state").all(r.id) as { state: RunState; n: number }[])
     counts[c.state] = c.n;
   return {
     id: r.id,

@@ -65,10 +65,10 @@ describe('sweeps', () => {
     expect(out.baseline).toBeCloseTo(1 / 3, 5);
     const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
     try {
-      const rows = db.prepare('SELECT id, sweep_id AS sweepId, state FROM runs ORDER BY id').all() as { id: number; sweepId: number; state: string }[];
+      const rows = db.prepare('SELECT r.id, s.sweep_id AS sweepId, r.state FROM runs r LEFT JOIN sweep_runs s ON s.run_id = r.id ORDER BY r.id').all() as { id: number; sweepId: number; state: string }[];
       expect(rows.map((x) => x.id)).toEqual(out.runs.map((x) => x.id));
       expect(new Set(rows.map((x) => x.sweepId))).toEqual(new Set([out.sweep.id]));
-      expect((db.prepare('SELECT COUNT(*) AS n FROM run_metrics WHERE run_id IN (SELECT id FROM runs WHERE sweep_id = ?)').get(out.sweep.id) as { n: number }).n).toBe(8);
+      expect((db.prepare('SELECT COUNT(*) AS n FROM run_metrics WHERE run_id IN (SELECT run_id FROM sweep_runs WHERE sweep_id = ?)').get(out.sweep.id) as { n: number }).n).toBe(8);
     } finally {
       db.close();
     }
@@ -130,8 +130,8 @@ describe('sweeps', () => {
         const mismatched = db
           .prepare(
             `SELECT COUNT(*) AS n FROM predictions o JOIN sweep_folds f ON f.image_id = o.image_id AND f.sweep_id = ?
-             JOIN runs r ON r.sweep_id = f.sweep_id AND r.fold = f.fold AND r.kind = 'train'
-             JOIN predictions p ON p.run_id = r.id AND p.image_id = o.image_id
+             JOIN sweep_runs r ON r.sweep_id = f.sweep_id AND r.fold = f.fold AND r.kind = 'train'
+             JOIN predictions p ON p.run_id = r.run_id AND p.image_id = o.image_id
              WHERE o.run_id = ? AND p.probabilities <> o.probabilities`,
           )
           .get(cv.sweepId, row.cvRunId) as { n: number };
