@@ -46,17 +46,21 @@ export class SweepService {
     return (await this.prepare(store, req)).plan;
   }
 
-  private async prepare(store: ProjectStore, req: SweepRequest): Promise<{ plan: SweepPlan; configs: CheckedConfig[]; classNames: string[]; items: TrainItem[] }> {
+  private async prepare(
+    store: ProjectStore,
+    req: SweepRequest,
+  ): Promise<{ plan: SweepPlan; configs: CheckedConfig[]; classNames: string[]; items: TrainItem[]; folds: Map<number, number> | null }> {
     const { classNames, items } = trainingSet(store);
+    // Dealt here so that --plan refuses folds the images cannot fill, as starting would.
+    const folds = req.folds ? dealFolds(items, sweeps.duplicateGroups(store.db), req.folds, req.foldSeed) : null;
     const configs = await checkConfigs(req.grid, this.deps.engine(), this.deps.modelDir);
     const plan = planRuns(configs, req.folds ?? null, items.length, runs.listRuns(store.db));
-    return { plan, configs, classNames, items };
+    return { plan, configs, classNames, items, folds };
   }
 
   /** Records the sweep and its runs (queued) and starts the sweep job. */
   async start(store: ProjectStore, req: SweepRequest): Promise<{ job: JobInfo<'sweep'>; sweepId: number; plan: SweepPlan }> {
-    const { plan, configs, classNames, items } = await this.prepare(store, req);
-    const folds = req.folds ? dealFolds(items, sweeps.duplicateGroups(store.db), req.folds, req.foldSeed) : null;
+    const { plan, configs, classNames, items, folds } = await this.prepare(store, req);
     const executor = executorFor(req.on, req.slurm ?? null, this.executorDeps());
     const created = sweeps.createSweep(store.db, {
       grid: req.grid,
