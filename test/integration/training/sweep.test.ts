@@ -3,8 +3,8 @@
  * ordinary runs under one sweep with their metrics, and a seeded sweep run reproduces a single
  * `train` run of the same configuration; --plan refuses a layer the model lacks, naming its flag;
  * 3-fold cross-validation stores every labelled image's out-of-fold prediction (from the fold run
- * that validated on it); cancelling a sweep leaves no run running, and re-running it trains only
- * the runs that did not succeed.
+ * that validated on it); cancelling a sweep (the request, or Ctrl-C of the CLI) leaves no run
+ * running, and re-running it trains only the runs that did not succeed.
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,7 +14,7 @@ import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
 import { writeDigits } from '../../fixtures/digits';
 import { MODEL_025 } from '../../fixtures/assets';
-import { cliRunner, removeTempDirs, tempDir } from '../helpers';
+import { cliRunner, interruptedCli, jobRunning, removeTempDirs, tempDir } from '../helpers';
 
 interface JsonRun {
   id: number;
@@ -104,6 +104,21 @@ describe('sweeps', () => {
     const slurmOnly = await run('sweep', dir, '--models', 'm025', '--time', '10', '--plan');
     expect(slurmOnly.code).toBe(2);
     expect(slurmOnly.err).toMatch(/--time is a Slurm option/);
+  }, 60_000);
+
+  it('Ctrl-C cancels the sweep: exit 1, no run left running, the sweep recorded as cancelled', async () => {
+    const r = await interruptedCli(home, ['sweep', dir, '--models', 'm025', '--seeds', '5,6', '--epochs', '3', '--batch', '8', '--json'], () => jobRunning(dir, 'train'));
+    expect(r.code, r.err).toBe(1);
+    expect(r.json).toMatchObject({ ok: false, error: { code: 'cancelled' } });
+    const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT state FROM sweeps ORDER BY id DESC LIMIT 1').pluck().get()).toBe('cancelled');
+      expect(db.prepare("SELECT COUNT(*) FROM runs WHERE state = 'running'").pluck().get()).toBe(0);
+      expect(db.prepare("SELECT COUNT(*) FROM jobs WHERE state = 'running'").pluck().get()).toBe(0);
+      expect(db.prepare("SELECT r.state FROM runs r JOIN sweep_runs s ON s.run_id = r.id WHERE s.sweep_id = (SELECT MAX(id) FROM sweeps) ORDER BY r.id").pluck().all()).toEqual(['cancelled', 'cancelled']);
+    } finally {
+      db.close();
+    }
   }, 60_000);
 
   it('stores every labelled image out-of-fold under 3-fold cross-validation; cancelling leaves nothing running; a re-run trains only what did not succeed', async () => {
