@@ -62,6 +62,7 @@ export class SweepService {
   async start(store: ProjectStore, req: SweepRequest): Promise<{ job: JobInfo<'sweep'>; sweepId: number; plan: SweepPlan }> {
     const { plan, configs, classNames, items, folds } = await this.prepare(store, req);
     const executor = executorFor(req.on, req.slurm ?? null, this.executorDeps());
+    const itemsOf = itemsByFold(items, folds);
     const created = sweeps.createSweep(store.db, {
       grid: req.grid,
       options: { folds: req.folds ?? null, foldSeed: req.foldSeed, on: req.on, slurm: req.slurm ?? null, classNames },
@@ -73,7 +74,7 @@ export class SweepService {
       return {
         runId: created.runIds[i]!,
         index: i,
-        input: { classNames, items: folds && r.fold !== null ? foldItems(items, folds, r.fold) : items, modelDir: c.modelDir, config: c.config, plan: c.plan },
+        input: { classNames, items: itemsOf(r.fold), modelDir: c.modelDir, config: c.config, plan: c.plan },
         ...(r.fold !== null && req.folds ? { fold: { index: r.fold, of: req.folds } } : {}),
       };
     });
@@ -95,13 +96,14 @@ export class SweepService {
     const byKey = new Map(configs.map((c) => [JSON.stringify(c.config), c]));
     const folds = sweep.folds ? sweeps.sweepFolds(store.db, sweepId) : null;
     const executor = executorFor(sweep.on, sweep.slurm, this.executorDeps());
+    const itemsOf = itemsByFold(items, folds);
     const tasks = again.map((r): SweepTask => {
       const c = byKey.get(JSON.stringify(r.config));
       if (!c) throw new StudioError('internal', `Run ${r.id}'s configuration is not in sweep ${sweepId}'s grid.`);
       return {
         runId: r.id,
         index: all.indexOf(r),
-        input: { classNames, items: folds && r.fold !== null ? foldItems(items, folds, r.fold) : items, modelDir: c.modelDir, config: c.config, plan: c.plan },
+        input: { classNames, items: itemsOf(r.fold), modelDir: c.modelDir, config: c.config, plan: c.plan },
         ...(r.fold !== null && sweep.folds ? { fold: { index: r.fold, of: sweep.folds } } : {}),
       };
     });
@@ -174,6 +176,16 @@ export class SweepService {
     const baseline = all.find((r) => r.kind === 'cv' && r.baseline !== null)?.baseline ?? all.find((r) => r.baseline !== null)?.baseline ?? null;
     return { sweep, baseline, rows: leaderboardRows(sweep.grid, all) };
   }
+}
+
+/** A run's items by its fold: each fold's list made once and shared by its configurations' runs. */
+function itemsByFold(items: TrainItem[], folds: ReadonlyMap<number, number> | null): (fold: number | null) => TrainItem[] {
+  const made = new Map<number, TrainItem[]>();
+  return (fold) => {
+    if (!folds || fold === null) return items;
+    if (!made.has(fold)) made.set(fold, foldItems(items, folds, fold));
+    return made.get(fold)!;
+  };
 }
 
 /**
