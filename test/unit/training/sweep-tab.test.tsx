@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 /**
- * The Sweep tab's leaderboard: one row per configuration with mean ± sd under k-fold, sorted by
+ * The Sweep tab's form: comma lists planned first (the runs and their time shown), then started;
+ * a bad value is refused on its field. Its leaderboard: one row per configuration with mean ± sd under k-fold, sorted by
  * validation accuracy, loss or time on a click, the majority baseline beside, and cancel of one
  * running run or of the whole sweep; the mean ± sd of runs' figures.
  */
@@ -36,6 +37,7 @@ vi.mock('../../../src/renderer/api/client', () => ({
   fileUrl: () => '',
 }));
 const { SweepLeaderboard } = await import('../../../src/renderer/features/training/sweep/SweepLeaderboard');
+const { SweepForm } = await import('../../../src/renderer/features/training/sweep/SweepForm');
 
 beforeAll(browserApisForMantine);
 afterEach(cleanup);
@@ -68,5 +70,40 @@ describe('sweep leaderboard', () => {
     await waitFor(() => expect(call).toHaveBeenCalledWith('cancelRun', { id: 21 }));
     fireEvent.click(screen.getByTestId('sweep-cancel'));
     await waitFor(() => expect(call).toHaveBeenCalledWith('cancelSweep', { id: 3 }));
+  });
+});
+
+describe('sweep form', () => {
+  it('plans the grid typed, shows the runs with their time, then starts it; a bad value is refused on its field', async () => {
+    const plan = {
+      runs: [0, 1].map((i) => ({ index: i, configIndex: i, config, fold: null, label: `lr ${i ? 0.01 : 0.1}`, estimateSeconds: 12 })),
+      configurations: 2,
+      folds: null,
+      images: 36,
+      estimate: { seconds: 24, source: 'a rough default' },
+    };
+    call.mockImplementation((name: string) =>
+      Promise.resolve(name === 'listModels' ? [{ id: 'm025', hidden: false }] : name === 'planSweep' ? plan : name === 'startSweep' ? { sweepId: 7, plan, job: {} } : null),
+    );
+    const started = vi.fn();
+    render(
+      <MantineProvider>
+        <SweepForm onStarted={started} />
+      </MantineProvider>,
+    );
+    await waitFor(() => expect(call).toHaveBeenCalledWith('listModels', {}));
+    fireEvent.change(screen.getByTestId('sweep-lr'), { target: { value: '0.1, fast' } });
+    fireEvent.click(screen.getByTestId('sweep-plan'));
+    await waitFor(() => screen.getByText('lr: fast is not a number.'));
+    fireEvent.change(screen.getByTestId('sweep-lr'), { target: { value: '0.1, 0.01' } });
+    fireEvent.change(screen.getByTestId('sweep-seed'), { target: { value: '' } });
+    expect(screen.getByTestId('sweep-start')).toHaveProperty('disabled', true);
+    fireEvent.click(screen.getByTestId('sweep-plan'));
+    await waitFor(() => expect(screen.getAllByTestId('sweep-planned-run')).toHaveLength(2));
+    expect(call).toHaveBeenCalledWith('planSweep', { grid: { scenario: [1], lr: [0.1, 0.01], model: ['m025'] }, on: 'local' });
+    expect(screen.getByTestId('sweep-planned').textContent).toContain('2 runs: 2 configurations on 36 labelled images · about 24 s');
+    fireEvent.click(screen.getByTestId('sweep-start'));
+    await waitFor(() => expect(started).toHaveBeenCalledWith(7));
+    expect(call).toHaveBeenCalledWith('startSweep', { grid: { scenario: [1], lr: [0.1, 0.01], model: ['m025'] }, on: 'local' });
   });
 });
