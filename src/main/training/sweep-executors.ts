@@ -2,8 +2,9 @@
  * Which executor runs a sweep's tasks (--on local | slurm): a small registry the sweep service asks,
  * so an executor plugs in without the sweep service knowing it.
  *
- * Slurm (issue 22, the slurm helper): add `slurm: (options, deps) => new SlurmExecutor(options, ...)`
- * to FACTORIES below; until then `on: slurm` is refused with a clear message before a sweep exists.
+ * Slurm (issue 22, the slurm helper): add `slurm: (slurm, deps) => slurmExecutorFor(slurm, deps)`
+ * (training/slurm-executor.ts; it reads deps.training.events) to FACTORIES below; until then
+ * `on: slurm` is refused with a clear message before a sweep exists (`--plan` still lists the runs).
  * An executor may also offer `cancelTask(runId)` (cancel one run of a running sweep: scancel of its
  * array task); the sweep service marks a queued run cancelled in the store itself, and an executor
  * must not start a task whose run row is no longer 'running' (LocalExecutor shows how).
