@@ -114,8 +114,8 @@ export function duplicateGroups(db: DB): number[][] {
 /** Copies the predictions of `fromRun` for `imageIds` to `toRun` (a k-fold configuration's out-of-fold predictions). */
 function copyPredictions(db: DB, fromRun: number, toRun: number, imageIds: readonly number[]): number {
   const stmt = db.prepare(
-    `INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss)
-     SELECT ?, image_id, predicted, confidence, probabilities, loss FROM predictions WHERE run_id = ? AND image_id = ?`,
+    `INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss, views)
+     SELECT ?, image_id, predicted, confidence, probabilities, loss, views FROM predictions WHERE run_id = ? AND image_id = ?`,
   );
   let copied = 0;
   db.transaction(() => {

@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION } from '../../../src/main/store/migrations';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { writeDigits } from '../../fixtures/digits';
 import { MODEL_025 } from '../../fixtures/assets';
+import { SCHEMA_VERSION } from '../../../src/main/store/migrations';
 import { cliRunner, interruptedCli, jobRunning, readCsvFile, removeTempDirs, tempDir } from '../helpers';
 
 let home: string;
@@ -112,6 +112,8 @@ describe('a project made before the audit existed', () => {
     expect(tables).toContain('fingerprints');
     db.pragma('foreign_keys = OFF');
     for (const t of tables) db.exec(`DROP TABLE ${t}`);
+    // Version 7 added the predictions' test-time views: a version 3 project has no such column.
+    db.exec('ALTER TABLE predictions DROP COLUMN views');
     db.pragma('user_version = 3');
     db.close();
 
