@@ -24,6 +24,7 @@ import {
 } from './domain';
 import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
 import { engineAddressSchema, type EngineSetting, type EngineTestInfo } from './domain';
+import { sweepRequestSchema, type Leaderboard, type SweepInfo, type SweepPlan, type SweepSummary } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspection, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
@@ -260,6 +261,8 @@ export interface JobResults {
   map: MapSummary;
   /** Label next's quick head retrain and ranking of the unlabelled images (startLabelNext). */
   'label-next': LabelNextInfo;
+  /** A sweep's runs, executed here or on Slurm (startSweep, resumeSweep). */
+  sweep: SweepSummary;
 }
 export type JobKind = keyof JobResults;
 
@@ -312,6 +315,19 @@ export const requests = {
    */
   resumeRun: req<{ job: JobInfo<'train'>; runId: number }>()(z.object({ id, epochs: z.number().int().min(1).max(1000).optional() }).strict()),
   listRuns: req<RunSummary[]>()(none),
+  /** Cancels one run: training now, or waiting in a sweep (it will not start). */
+  cancelRun: req<null>()(z.object({ id }).strict()),
+
+  /** The runs a sweep would make (every combination checked by the engine; a refused value names its field) and their rough time. */
+  planSweep: req<SweepPlan>()(sweepRequestSchema),
+  /** Records a sweep and its runs and starts the sweep job (the runs train one at a time here, or as a Slurm job array). */
+  startSweep: req<{ job: JobInfo<'sweep'>; sweepId: number; plan: SweepPlan }>()(sweepRequestSchema),
+  /** Runs again every run of a sweep that did not succeed. */
+  resumeSweep: req<{ job: JobInfo<'sweep'>; sweepId: number; runIds: number[] }>()(z.object({ id }).strict()),
+  cancelSweep: req<null>()(z.object({ id }).strict()),
+  listSweeps: req<SweepInfo[]>()(none),
+  /** One row per configuration (mean ± sd over folds under k-fold) and the majority baseline. */
+  sweepLeaderboard: req<Leaderboard>()(z.object({ id }).strict()),
   getRun: req<RunDetail>()(z.object({ id }).strict()),
   deleteRun: req<null>()(z.object({ id }).strict()),
   /**

@@ -20,6 +20,7 @@ import { mediaCommands } from './media';
 import { exportCommands } from './export';
 import { modelCommands } from './models';
 import { trainingCommands } from './training';
+import { sweepCommands } from './sweep';
 import { auditCommands } from './audit';
 import { explainCommands } from './explain';
 import { engineCommands } from './engine';
@@ -105,6 +106,7 @@ export const commands: Command[] = [
   ...mediaCommands,
   ...modelCommands,
   ...trainingCommands,
+  ...sweepCommands,
   ...auditCommands,
   ...explainCommands,
   ...exportCommands,

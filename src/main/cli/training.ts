@@ -49,7 +49,7 @@ async function followRun(studio: Studio, job: JobInfo<'train'>, runId: number, a
 }
 
 /** The model to train on: --model, or the only one not hidden (the built-in one on a fresh machine). */
-async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
+export async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
   if (flag !== undefined) return flag;
   const listed = await studio.call('listModels', {});
   const installed = listed.filter((m) => !m.hidden);

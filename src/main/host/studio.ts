@@ -18,6 +18,7 @@ import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
 import * as predictions from '../store/predictions';
+import { listSweeps } from '../store/sweeps';
 import * as images from '../store/images';
 import { sourcesStatus } from '../store/sources';
 import { checkProject } from '../store/project-check';
@@ -29,6 +30,7 @@ import { ensembleOf, ensembleSummary, listEnsemblePredictions } from '../store/e
 import { explainImages, imageHeatmap } from '../training/explain-images';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { deleteRun, resumableRun } from '../training/runs';
+import { SweepService } from '../training/sweep-service';
 import { adviseForProject } from '../scenarios/advise-project';
 import { ModelLibrary } from '../models/library';
 import { ModelImports } from '../models/model-import';
@@ -71,6 +73,7 @@ export class Studio implements StudioHandlers {
   readonly jobs: JobManager;
 
   private readonly training: TrainingService;
+  private readonly sweeps: SweepService;
   readonly models: ModelLibrary;
   private readonly engineHost: EngineHost;
   private readonly modelImports: ModelImports;
@@ -98,6 +101,13 @@ export class Studio implements StudioHandlers {
         this.changed('jobs');
       },
       describe: (err) => this.describeError(err),
+    });
+    this.sweeps = new SweepService({
+      engine: () => this.engine(),
+      modelDir: (id) => this.models.require(id),
+      jobs: this.jobs,
+      training: this.training,
+      changed: (...topics) => this.changed(...topics),
     });
   }
 
@@ -459,6 +469,38 @@ export class Studio implements StudioHandlers {
 
   async listRuns(): Promise<RunSummary[]> {
     return runs.listRuns(this.store().db);
+  }
+
+  async cancelRun(input: ParsedInput<'cancelRun'>): Promise<null> {
+    this.sweeps.cancelRun(this.store(), input.id);
+    return null;
+  }
+
+  // ---- sweeps ------------------------------------------------------------------------------
+
+  async planSweep(input: ParsedInput<'planSweep'>): Promise<RequestOutput<'planSweep'>> {
+    return this.sweeps.plan(this.store(), input);
+  }
+
+  async startSweep(input: ParsedInput<'startSweep'>): Promise<RequestOutput<'startSweep'>> {
+    return this.sweeps.start(this.store(), input);
+  }
+
+  async resumeSweep(input: ParsedInput<'resumeSweep'>): Promise<RequestOutput<'resumeSweep'>> {
+    return this.sweeps.resume(this.store(), input.id);
+  }
+
+  async cancelSweep(input: ParsedInput<'cancelSweep'>): Promise<null> {
+    this.sweeps.cancelSweep(this.store(), input.id);
+    return null;
+  }
+
+  async listSweeps(): Promise<RequestOutput<'listSweeps'>> {
+    return listSweeps(this.store().db);
+  }
+
+  async sweepLeaderboard(input: ParsedInput<'sweepLeaderboard'>): Promise<RequestOutput<'sweepLeaderboard'>> {
+    return this.sweeps.leaderboard(this.store(), input.id);
   }
 
   async getRun(input: ParsedInput<'getRun'>): Promise<RunDetail> {

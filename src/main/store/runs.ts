@@ -1,5 +1,5 @@
 /** Typed queries on training runs, their per-epoch metrics, confusion matrices and predictions. */
-import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunDetail, RunState, RunSummary, Scenario, TrainConfig } from '../../shared/domain';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunDetail, RunKind, RunState, RunSummary, Scenario, TrainConfig } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { DB } from './open-database';
 
@@ -20,7 +20,13 @@ interface RunRow {
   job_id: string | null;
   started_at: string;
   finished_at: string | null;
+  sweep_id: number | null;
+  fold: number | null;
+  kind: RunKind;
 }
+
+/** Runs with their sweep, fold and kind (sweep_runs; a run of no sweep is a 'train' run). */
+const SELECT_RUNS = `SELECT r.*, s.sweep_id, s.fold, COALESCE(s.kind, 'train') AS kind FROM runs r LEFT JOIN sweep_runs s ON s.run_id = r.id`;
 
 function toSummary(r: RunRow): RunSummary {
   return {
@@ -39,18 +45,27 @@ function toSummary(r: RunRow): RunSummary {
     finishedAt: r.finished_at,
     error: r.error,
     jobId: r.job_id,
+    sweepId: r.sweep_id,
+    fold: r.fold,
+    kind: r.kind,
     result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
   };
 }
 
-export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string }): number {
-  const info = db
-    .prepare(
-      `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at)
-       VALUES (?, ?, 'running', ?, ?, ?, ?)`,
-    )
-    .run(run.config.scenario, run.config.model, JSON.stringify(run.config), JSON.stringify(run.classNames), run.jobId, new Date().toISOString());
-  return Number(info.lastInsertRowid);
+/** A new run, 'running' (queued until the training queue reaches it); a sweep's with its sweep and fold. */
+export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string | null; sweepId?: number; fold?: number | null; kind?: RunKind }): number {
+  return db.transaction(() => {
+    const info = db
+      .prepare(
+        `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at)
+         VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+      )
+      .run(run.config.scenario, run.config.model, JSON.stringify(run.config), JSON.stringify(run.classNames), run.jobId, new Date().toISOString());
+    const id = Number(info.lastInsertRowid);
+    if (run.sweepId !== undefined)
+      db.prepare('INSERT INTO sweep_runs (run_id, sweep_id, fold, kind) VALUES (?, ?, ?, ?)').run(id, run.sweepId, run.fold ?? null, run.kind ?? 'train');
+    return id;
+  })();
 }
 
 export function setRunBackend(db: DB, runId: number, backend: BackendInfo, baseline: number | null): void {
@@ -92,13 +107,32 @@ export function reopenRun(db: DB, runId: number, jobId: string, config: TrainCon
   );
 }
 
+/**
+ * A sweep's run that did not succeed, queued again from scratch under a new job: its metrics,
+ * matrices and predictions of the attempt before are dropped (a re-run is a new training).
+ */
+export function restartRun(db: DB, runId: number, jobId: string): void {
+  db.transaction(() => {
+    for (const table of ['run_metrics', 'confusion_matrices', 'predictions']) db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(runId);
+    db.prepare(
+      `UPDATE runs SET state = 'running', error = NULL, result = NULL, finished_at = NULL, backend = NULL, baseline = NULL,
+         best_epoch = NULL, best_val_acc = NULL, best_val_loss = NULL, job_id = ?, started_at = ? WHERE id = ?`,
+    ).run(jobId, new Date().toISOString(), runId);
+  })();
+}
+
 export function listRuns(db: DB): RunSummary[] {
-  return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
+  return (db.prepare(`${SELECT_RUNS} ORDER BY r.id DESC`).all() as RunRow[]).map(toSummary);
+}
+
+/** The runs of a sweep, in the order it made them. */
+export function sweepRuns(db: DB, sweepId: number): RunSummary[] {
+  return (db.prepare(`${SELECT_RUNS} WHERE s.sweep_id = ? ORDER BY r.id`).all(sweepId) as RunRow[]).map(toSummary);
 }
 
 /** Run `runId`, or undefined when there is none. */
 export function findRun(db: DB, runId: number): RunSummary | undefined {
-  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  const row = db.prepare(`${SELECT_RUNS} WHERE r.id = ?`).get(runId) as RunRow | undefined;
   return row && toSummary(row);
 }
 
@@ -110,7 +144,7 @@ export function getRun(db: DB, runId: number): RunSummary {
 
 /** The latest run that succeeded (what predict and export use when no run is named). */
 export function latestSucceededRun(db: DB): RunSummary | undefined {
-  const row = db.prepare("SELECT * FROM runs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+  const row = db.prepare(`${SELECT_RUNS} WHERE r.state = 'succeeded' AND COALESCE(s.kind, 'train') = 'train' ORDER BY r.id DESC LIMIT 1`).get() as RunRow | undefined;
   return row && toSummary(row);
 }
 

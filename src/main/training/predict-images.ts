@@ -18,6 +18,8 @@ import type { Engine } from '../engine/protocol';
 /** A finished run whose model can predict, or a typed error saying why not. */
 export function predictableRun(store: ProjectStore, runId: number): { id: number; classNames: string[] } {
   const run = runs.getRun(store.db, runId);
+  if (run.kind === 'cv')
+    throw new StudioError('bad_input', `Run ${runId} holds the out-of-fold predictions of a k-fold configuration and has no model of its own: use one of its fold runs (${String((run.result?.outOfFold as { runs?: number[] } | undefined)?.runs?.join(', ') ?? '')}).`, 'runId');
   if (run.state !== 'succeeded')
     throw new StudioError('bad_input', `Run ${runId} has no trained model to predict with (it ${run.state === 'running' ? 'is still running' : run.state}).`, 'runId');
   return run;

@@ -32,9 +32,18 @@ interface Evaluated {
   baseline: number | null;
   running: boolean;
   ensemble?: EnsembleSummary;
+  /** A k-fold configuration's out-of-fold run: its predictions cover every labelled image, not only validation. */
+  allLabelled?: boolean;
 }
 
-const ofRun = (run: RunDetail): Evaluated => ({ key: `run:${run.id}`, source: { runId: run.id }, confusion: run.confusion, baseline: run.baseline, running: run.state === 'running' });
+const ofRun = (run: RunDetail): Evaluated => ({
+  key: `run:${run.id}`,
+  source: { runId: run.id },
+  confusion: run.confusion,
+  baseline: run.baseline,
+  running: run.state === 'running',
+  ...(run.kind === 'cv' ? { allLabelled: true } : {}),
+});
 const ofEnsemble = (s: EnsembleSummary): Evaluated => ({ key: `runs:${s.runs.join(',')}`, source: { runs: s.runs }, confusion: s.confusion, baseline: null, running: false, ensemble: s });
 
 function EnsembleGain({ s }: { s: EnsembleSummary }) {
@@ -131,12 +140,15 @@ function Overview({ run, classes }: { run: Evaluated; classes: ClassInfo[] }) {
             </Text>
             <CloseButton aria-label="Close the cell's images" onClick={() => setCell(null)} />
           </Group>
-          <PredictionGrid filter={{ ...run.source, trueIndex: cell[0], predictedIndex: cell[1], split: 'val' }} classes={classes} testId="cell-grid" explain emptyText="No images in this cell (labels may have been fixed since the run)." />
+          <PredictionGrid filter={{ ...run.source, trueIndex: cell[0], predictedIndex: cell[1], ...valOnly(run) }} classes={classes} testId="cell-grid" explain emptyText="No images in this cell (labels may have been fixed since the run)." />
         </Card>
       )}
     </Stack>
   );
 }
+
+/** The validation images; every labelled image of a k-fold out-of-fold run (each predicted by the fold model that did not train on it). */
+const valOnly = (run: Evaluated): { split?: 'val' } => (run.allLabelled ? {} : { split: 'val' });
 
 function Mistakes({ run, classes }: { run: Evaluated; classes: ClassInfo[] }) {
   const [view, setView] = useState<'wrong' | 'loss'>('wrong');
@@ -157,7 +169,7 @@ function Mistakes({ run, classes }: { run: Evaluated; classes: ClassInfo[] }) {
         Highest loss first: the images the model found most surprising, often wrong labels. Fix one with 1–9 (0 unlabels); E shows what the model looked at.
       </Text>
       <PredictionGrid
-        filter={view === 'wrong' ? { ...run.source, wrongOnly: true, sort: 'loss' } : { ...run.source, sort: 'loss', split: 'val' }}
+        filter={view === 'wrong' ? { ...run.source, wrongOnly: true, sort: 'loss' } : { ...run.source, sort: 'loss', ...valOnly(run) }}
         classes={classes}
         testId="mistakes-grid"
         explain
