@@ -1,0 +1,198 @@
+/**
+ * A sweep's runs on a real one-node Slurm cluster (test/fixtures/slurm.ts): SlurmExecutor writes
+ * the run bundles, submits one job array whose tasks run `transfer-studio run-bundle` (the real
+ * CLI and engine process), follows them and imports each finished run. Seeded, the runs give the
+ * same metrics as the same runs trained here by the training service; cancelling leaves squeue
+ * empty and no run half-imported; a task cancelled on the cluster is reported with Slurm's reason
+ * and, run again, is submitted alone. Hostile work folders are refused with a message.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainConfigSchema, type EpochMetrics } from '../../../src/shared/domain';
+import { EngineClient, forkEngine } from '../../../src/main/training/engine-client';
+import { SlurmExecutor } from '../../../src/main/training/slurm-executor';
+import { importBundle } from '../../../src/main/training/run-bundle-import';
+import { bundlePaths, bundleDirOf, RESULT_FILES } from '../../../src/main/training/run-bundle';
+import { TrainingService, trainingSet, type TrainingEvents } from '../../../src/main/training/training-service';
+import type { SweepTask } from '../../../src/main/training/sweep-executor';
+import type { ProjectStore } from '../../../src/main/store/project-store';
+import * as runs from '../../../src/main/store/runs';
+import { stratifiedSplit } from '../../../src/main/store/images';
+import { MODEL_025 } from '../../fixtures/assets';
+import { writeDigits } from '../../fixtures/digits';
+import { slurmUnavailable, startSlurm, type SlurmCluster } from '../../fixtures/slurm';
+import { importAll, newStore, removeTempDirs, tempDir, testContext } from '../helpers';
+
+const unavailable = slurmUnavailable();
+
+describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let cluster: SlurmCluster;
+  let store: ProjectStore;
+  let engine: EngineClient;
+  let workdir: string;
+  /** A run the first test trained on the cluster (its bundle is the hostile test's material). */
+  let finishedRunId = 0;
+  const epochs: { runId: number; metrics: EpochMetrics }[] = [];
+  const logs: { runId: number; message: string }[] = [];
+  const progress: { runId: number; phase: string }[] = [];
+  const events: TrainingEvents = {
+    progress: (p) => progress.push({ runId: p.runId, phase: p.phase }),
+    epoch: (e) => epochs.push({ runId: e.runId, metrics: e.metrics }),
+    log: (e) => logs.push(e),
+  };
+
+  beforeAll(async () => {
+    const [c] = await Promise.all([
+      startSlurm(),
+      (async () => {
+        const src = tempDir('ts-slurm-src-');
+        await writeDigits(src, 8, 3);
+        store = newStore();
+        await importAll(store, { source: src });
+        stratifiedSplit(store.db, 0.25, 1);
+      })(),
+    ]);
+    cluster = c;
+    engine = new EngineClient(() => forkEngine());
+    workdir = tempDir('ts-slurm-work-');
+  }, 60_000);
+
+  afterAll(async () => {
+    engine?.dispose();
+    await cluster?.stop();
+    store?.close();
+    removeTempDirs();
+  });
+
+  /** Queued runs of scenario 1 with these seeds, as a sweep makes them, and their tasks. */
+  async function tasks(seeds: number[]): Promise<SweepTask[]> {
+    const { classNames, items } = trainingSet(store);
+    const out: SweepTask[] = [];
+    for (const [index, seed] of seeds.entries()) {
+      const config = trainConfigSchema.parse({ scenario: 1, model: 'm025', epochs: 2, batchSize: 8, seed });
+      const plan = await engine.call('planTraining', { modelDir: MODEL_025, config });
+      const runId = runs.createRun(store.db, { config, classNames, jobId: 'sweep' });
+      out.push({ runId, index, input: { classNames, items, modelDir: MODEL_025, config, plan } });
+    }
+    return out;
+  }
+
+  const executor = (extra: Partial<ConstructorParameters<typeof SlurmExecutor>[0]> = {}): SlurmExecutor =>
+    new SlurmExecutor({ workdir, partition: cluster.partition, env: cluster.env, events, pollMs: 200, ...extra });
+  const queueEmpty = (): boolean => cluster.run('squeue', ['-h']).trim() === '';
+  const metricsOf = (runId: number): EpochMetrics[] => runs.runDetail(store.db, runId).metrics;
+
+  it('trains a 2-task job array with the same metrics as the same runs trained locally', async () => {
+    const onSlurm = await tasks([1, 2]);
+    const slurm = executor();
+    const outcomes = await slurm.run(store, onSlurm, testContext());
+    expect([...outcomes.values()], JSON.stringify(logs.slice(-5))).toEqual([{ state: 'succeeded' }, { state: 'succeeded' }]);
+    finishedRunId = onSlurm[0]!.runId;
+    expect(cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => /ArrayTaskId=\d/.test(l))).toHaveLength(2);
+
+    const local = await tasks([1, 2]);
+    const service = new TrainingService(() => engine, { progress: () => undefined, epoch: () => undefined, log: () => undefined });
+    for (const t of local) await service.enqueue(store, t.runId, t.input, testContext());
+
+    for (const [i, t] of onSlurm.entries()) {
+      const run = runs.runDetail(store.db, t.runId);
+      expect(run.state).toBe('succeeded');
+      const there = metricsOf(t.runId);
+      const here = metricsOf(local[i]!.runId);
+      expect(there.map((m) => m.epoch)).toEqual([1, 2]);
+      for (const [e, m] of there.entries()) {
+        expect(m.valAcc).toBe(here[e]!.valAcc);
+        expect(m.trainLoss).toBeCloseTo(here[e]!.trainLoss, 5);
+        expect(m.valLoss!).toBeCloseTo(here[e]!.valLoss!, 5);
+      }
+      expect(run.confusion?.matrix).toEqual(runs.runDetail(store.db, local[i]!.runId).confusion?.matrix);
+      expect(run.backend?.server?.address).toBe('slurm');
+      // The run's folder and predictions as a local run has them.
+      expect(fs.existsSync(path.join(store.runDir(t.runId), 'run.json'))).toBe(true);
+      const count = (id: number): number => (store.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?').get(id) as { n: number }).n;
+      expect(count(t.runId)).toBe(24);
+      expect(count(t.runId)).toBe(count(local[i]!.runId));
+      // Shown live like a local run: each epoch once, and progress.
+      expect(epochs.filter((e) => e.runId === t.runId).map((e) => e.metrics.epoch)).toEqual([1, 2]);
+      expect(progress.some((p) => p.runId === t.runId && p.phase === 'queued')).toBe(true);
+    }
+    // Images stored once by content hash for both bundles.
+    expect(fs.readdirSync(path.join(workdir, 'images'))).toHaveLength(24);
+    expect(fs.readdirSync(path.join(workdir, 'models'))).toHaveLength(1);
+  }, 120_000);
+
+  it('refuses a hostile work folder with a message, leaving the run untouched', async () => {
+    const [t] = await tasks([3]);
+    const done = bundleDirOf(workdir, store, finishedRunId);
+    const dir = bundleDirOf(workdir, store, t!.runId);
+    fs.cpSync(done, dir, { recursive: true });
+    const bundle = JSON.parse(fs.readFileSync(bundlePaths(dir).bundle, 'utf8')) as { runId: number };
+    fs.writeFileSync(bundlePaths(dir).bundle, JSON.stringify({ ...bundle, runId: t!.runId }));
+    const p = bundlePaths(dir);
+    // A link out of the result folder.
+    fs.symlinkSync('/etc/passwd', path.join(p.result, 'stolen'));
+    await expect(importBundle(store, t!.runId, dir)).rejects.toThrow(/link \(stolen\)/);
+    fs.rmSync(path.join(p.result, 'stolen'));
+    // A model file named outside the folder.
+    const trainFile = path.join(p.result, RESULT_FILES.train);
+    const train = JSON.parse(fs.readFileSync(trainFile, 'utf8')) as { modelFiles: string[] };
+    fs.writeFileSync(trainFile, JSON.stringify({ ...train, modelFiles: ['../../../../etc/passwd'] }));
+    await expect(importBundle(store, t!.runId, dir)).rejects.toThrow(/model file \.\.\/.*not in its folder/);
+    fs.writeFileSync(trainFile, JSON.stringify(train));
+    // Predictions that are not JSON, then 50 MB over the epochs' limit.
+    fs.writeFileSync(path.join(p.result, RESULT_FILES.predictions), '{"imageIds": [1, 2');
+    await expect(importBundle(store, t!.runId, dir)).rejects.toThrow(/predictions is not valid JSON/);
+    fs.writeFileSync(path.join(p.result, RESULT_FILES.epochs), Buffer.alloc(65 * 2 ** 20, 32));
+    await expect(importBundle(store, t!.runId, dir)).rejects.toThrow(/epochs is 65\.0 MB, more than the 64 MB/);
+    expect(runs.getRun(store.db, t!.runId).state).toBe('running');
+    expect(metricsOf(t!.runId)).toEqual([]);
+    expect(fs.existsSync(store.runDir(t!.runId))).toBe(false);
+    runs.finishRun(store.db, t!.runId, 'failed', { error: 'test' });
+  });
+
+  it('cancelling the sweep leaves squeue empty and no run half-imported', async () => {
+    const ts = await tasks([4, 5]);
+    const controller = new AbortController();
+    const slurm = executor();
+    // Cancelled once a task runs on the node; its progress file may be there or not.
+    const cancelWhenRunning = setInterval(() => {
+      if (slurm.lastJobId && /RUNNING/.test(cluster.run('squeue', ['-h', '-j', slurm.lastJobId, '-o', '%T']))) {
+        clearInterval(cancelWhenRunning);
+        controller.abort();
+      }
+    }, 100);
+    const outcomes = await slurm.run(store, ts, testContext(controller)).finally(() => clearInterval(cancelWhenRunning));
+    expect([...outcomes.values()]).toEqual([{ state: 'cancelled' }, { state: 'cancelled' }]);
+    expect(queueEmpty()).toBe(true);
+    for (const t of ts) {
+      expect(runs.getRun(store.db, t.runId).state).toBe('cancelled');
+      expect(metricsOf(t.runId)).toEqual([]);
+      expect((store.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?').get(t.runId) as { n: number }).n).toBe(0);
+      expect(fs.existsSync(path.join(store.runDir(t.runId), 'run.json'))).toBe(false);
+    }
+  }, 60_000);
+
+  it('reports a task cancelled on the cluster with Slurm\'s reason and submits it alone when run again', async () => {
+    const ts = await tasks([6, 7]);
+    const slurm = executor();
+    const killed = setInterval(() => {
+      if (slurm.lastJobId && /RUNNING/.test(cluster.run('squeue', ['-h', '-j', `${slurm.lastJobId}_1`, '-o', '%T']))) {
+        clearInterval(killed);
+        cluster.run('scancel', [`${slurm.lastJobId}_1`]);
+      }
+    }, 100);
+    const first = await slurm.run(store, ts, testContext()).finally(() => clearInterval(killed));
+    expect(first.get(ts[0]!.runId)).toEqual({ state: 'succeeded' });
+    expect(first.get(ts[1]!.runId)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^CANCELLED: it was cancelled on the cluster \(scancel\)/) });
+    expect(runs.getRun(store.db, ts[1]!.runId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^CANCELLED/) });
+
+    const again = await slurm.run(store, ts, testContext());
+    expect([...again.values()]).toEqual([{ state: 'succeeded' }, { state: 'succeeded' }]);
+    const records = cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => /ArrayTaskId=/.test(l));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatch(/ArrayTaskId=0 /);
+    expect(fs.readFileSync(path.join(path.dirname(records[0]!.match(/StdOut=(\S+)/)![1]!), 'tasks.txt'), 'utf8').trim()).toBe(bundleDirOf(workdir, store, ts[1]!.runId));
+    expect(metricsOf(ts[1]!.runId).map((m) => m.epoch)).toEqual([1, 2]);
+  }, 120_000);
+});
