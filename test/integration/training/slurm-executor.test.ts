@@ -83,41 +83,62 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
   const queueEmpty = (): boolean => cluster.run('squeue', ['-h']).trim() === '';
   const metricsOf = (runId: number): EpochMetrics[] => runs.runDetail(store.db, runId).metrics;
 
-  it('trains a 2-task job array with the same metrics as the same runs trained locally', async () => {
-    const onSlurm = await tasks([1, 2]);
+  it('trains a job array with the same metrics as local runs; a task cancelled on the cluster is reported with Slurm\'s reason and re-submitted alone', async () => {
+    const onSlurm = await tasks([1, 2, 3]);
     const slurm = executor();
-    const outcomes = await slurm.run(store, onSlurm, testContext());
-    expect([...outcomes.values()], JSON.stringify(logs.slice(-5))).toEqual([{ state: 'succeeded' }, { state: 'succeeded' }]);
+    // Task 2 waits for a core (two run at a time on this node): cancelled on the cluster at once.
+    const killed = setInterval(() => {
+      if (!slurm.lastJobId) return;
+      clearInterval(killed);
+      cluster.run('scancel', [`${slurm.lastJobId}_2`]);
+    }, 50);
+    const outcomes = await slurm.run(store, onSlurm, testContext()).finally(() => clearInterval(killed));
+    expect(outcomes.get(onSlurm[0]!.runId), JSON.stringify(logs.slice(-5))).toEqual({ state: 'succeeded' });
+    expect(outcomes.get(onSlurm[1]!.runId)).toEqual({ state: 'succeeded' });
+    expect(outcomes.get(onSlurm[2]!.runId)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^CANCELLED: it was cancelled on the cluster \(scancel\)/) });
+    expect(runs.getRun(store.db, onSlurm[2]!.runId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^CANCELLED/) });
+    expect(metricsOf(onSlurm[2]!.runId)).toEqual([]);
     finishedRunId = onSlurm[0]!.runId;
-    expect(cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => /ArrayTaskId=\d/.test(l))).toHaveLength(2);
 
+    // Run again (beside the same runs trained here): only the cancelled task is submitted.
     const local = await tasks([1, 2]);
     const service = new TrainingService(() => engine, { progress: () => undefined, epoch: () => undefined, log: () => undefined });
-    for (const t of local) await service.enqueue(store, t.runId, t.input, testContext());
+    const [again] = await Promise.all([
+      slurm.run(store, onSlurm, testContext()),
+      (async () => {
+        for (const t of local) await service.enqueue(store, t.runId, t.input, testContext());
+      })(),
+    ]);
+    expect([...again.values()]).toEqual([{ state: 'succeeded' }, { state: 'succeeded' }, { state: 'succeeded' }]);
+    const records = cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => /ArrayTaskId=/.test(l));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatch(/ArrayTaskId=0 /);
+    expect(fs.readFileSync(path.join(path.dirname(/StdOut=(\S+)/.exec(records[0]!)![1]!), 'tasks.txt'), 'utf8').trim()).toBe(bundleDirOf(workdir, store, onSlurm[2]!.runId));
+    expect(metricsOf(onSlurm[2]!.runId).map((m) => m.epoch)).toEqual([1, 2]);
 
-    for (const [i, t] of onSlurm.entries()) {
-      const run = runs.runDetail(store.db, t.runId);
+    for (const [i, t] of local.entries()) {
+      const run = runs.runDetail(store.db, onSlurm[i]!.runId);
       expect(run.state).toBe('succeeded');
-      const there = metricsOf(t.runId);
-      const here = metricsOf(local[i]!.runId);
+      const there = run.metrics;
+      const here = metricsOf(t.runId);
       expect(there.map((m) => m.epoch)).toEqual([1, 2]);
       for (const [e, m] of there.entries()) {
         expect(m.valAcc).toBe(here[e]!.valAcc);
         expect(m.trainLoss).toBeCloseTo(here[e]!.trainLoss, 5);
         expect(m.valLoss!).toBeCloseTo(here[e]!.valLoss!, 5);
       }
-      expect(run.confusion?.matrix).toEqual(runs.runDetail(store.db, local[i]!.runId).confusion?.matrix);
+      expect(run.confusion?.matrix).toEqual(runs.runDetail(store.db, t.runId).confusion?.matrix);
       expect(run.backend?.server?.address).toBe('slurm');
       // The run's folder and predictions as a local run has them.
-      expect(fs.existsSync(path.join(store.runDir(t.runId), 'run.json'))).toBe(true);
+      expect(fs.existsSync(path.join(store.runDir(run.id), 'run.json'))).toBe(true);
       const count = (id: number): number => (store.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?').get(id) as { n: number }).n;
-      expect(count(t.runId)).toBe(24);
-      expect(count(t.runId)).toBe(count(local[i]!.runId));
+      expect(count(run.id)).toBe(24);
+      expect(count(run.id)).toBe(count(t.runId));
       // Shown live like a local run: each epoch once, and progress.
-      expect(epochs.filter((e) => e.runId === t.runId).map((e) => e.metrics.epoch)).toEqual([1, 2]);
-      expect(progress.some((p) => p.runId === t.runId && p.phase === 'queued')).toBe(true);
+      expect(epochs.filter((e) => e.runId === run.id).map((e) => e.metrics.epoch)).toEqual([1, 2]);
+      expect(progress.some((p) => p.runId === run.id && p.phase === 'queued')).toBe(true);
     }
-    // Images stored once by content hash for both bundles.
+    // Images stored once by content hash for every bundle.
     expect(fs.readdirSync(path.join(workdir, 'images'))).toHaveLength(24);
     expect(fs.readdirSync(path.join(workdir, 'models'))).toHaveLength(1);
   }, 120_000);
@@ -172,27 +193,4 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
       expect(fs.existsSync(path.join(store.runDir(t.runId), 'run.json'))).toBe(false);
     }
   }, 60_000);
-
-  it('reports a task cancelled on the cluster with Slurm\'s reason and submits it alone when run again', async () => {
-    const ts = await tasks([6, 7]);
-    const slurm = executor();
-    const killed = setInterval(() => {
-      if (slurm.lastJobId && /RUNNING/.test(cluster.run('squeue', ['-h', '-j', `${slurm.lastJobId}_1`, '-o', '%T']))) {
-        clearInterval(killed);
-        cluster.run('scancel', [`${slurm.lastJobId}_1`]);
-      }
-    }, 100);
-    const first = await slurm.run(store, ts, testContext()).finally(() => clearInterval(killed));
-    expect(first.get(ts[0]!.runId)).toEqual({ state: 'succeeded' });
-    expect(first.get(ts[1]!.runId)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^CANCELLED: it was cancelled on the cluster \(scancel\)/) });
-    expect(runs.getRun(store.db, ts[1]!.runId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^CANCELLED/) });
-
-    const again = await slurm.run(store, ts, testContext());
-    expect([...again.values()]).toEqual([{ state: 'succeeded' }, { state: 'succeeded' }]);
-    const records = cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => /ArrayTaskId=/.test(l));
-    expect(records).toHaveLength(1);
-    expect(records[0]).toMatch(/ArrayTaskId=0 /);
-    expect(fs.readFileSync(path.join(path.dirname(records[0]!.match(/StdOut=(\S+)/)![1]!), 'tasks.txt'), 'utf8').trim()).toBe(bundleDirOf(workdir, store, ts[1]!.runId));
-    expect(metricsOf(ts[1]!.runId).map((m) => m.epoch)).toEqual([1, 2]);
-  }, 120_000);
 });
