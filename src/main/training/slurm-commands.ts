@@ -66,16 +66,37 @@ export function scontrolFields(line: string): Record<string, string> {
   return fields;
 }
 
-/** How task `index` of the array stands: scontrol while it remembers the job, else sacct; null when neither knows. */
+/** Whether an ArrayTaskId field ("3", "0-7", "1,4-6%2") covers `index`. */
+export function coversTask(field: string, index: number): boolean {
+  return field
+    .split('%')[0]!
+    .split(',')
+    .some((part) => {
+      const m = /^(\d+)(?:-(\d+))?(?::(\d+))?$/.exec(part);
+      if (!m) return false;
+      const [lo, hi, step] = [Number(m[1]), Number(m[2] ?? m[1]), Number(m[3] ?? 1)];
+      return index >= lo && index <= hi && (index - lo) % step === 0;
+    });
+}
+
+/**
+ * How task `index` of the array stands: scontrol while it remembers the array (the record of the
+ * task, or of the pending tasks that include it), else sacct; null when neither knows. A task that
+ * scontrol no longer lists while it still knows the array was cancelled before it started: a
+ * pending task leaves the array's record then, and never gets one of its own.
+ */
 export async function taskState(jobId: string, index: number, opts: SlurmEnv): Promise<TaskState | null> {
-  const id = `${jobId}_${index}`;
-  const s = await run('scontrol', ['-o', 'show', 'job', id], opts);
+  const s = await run('scontrol', ['-o', 'show', 'job', jobId], opts);
   if (s.code === 0) {
-    const line = s.stdout.split('\n').find((l) => scontrolFields(l)['ArrayTaskId'] === String(index));
-    const f = line ? scontrolFields(line) : null;
-    if (f?.['JobState'])
-      return { state: f['JobState'], ...(f['Reason'] && f['Reason'] !== 'None' ? { reason: f['Reason'] } : {}), ...(f['ExitCode'] ? { exitCode: f['ExitCode'] } : {}) };
+    const records = s.stdout
+      .split('\n')
+      .map(scontrolFields)
+      .filter((f) => f['ArrayJobId'] === jobId && f['JobState']);
+    const f = records.find((r) => r['ArrayTaskId'] === String(index)) ?? records.find((r) => coversTask(r['ArrayTaskId'] ?? '', index));
+    if (f) return { state: f['JobState']!, ...(f['Reason'] && f['Reason'] !== 'None' ? { reason: f['Reason'] } : {}), ...(f['ExitCode'] ? { exitCode: f['ExitCode'] } : {}) };
+    if (records.length > 0) return { state: 'CANCELLED', reason: 'cancelled while it waited in the queue' };
   }
+  const id = `${jobId}_${index}`;
   const a = await run('sacct', ['-n', '-P', '-X', '-j', id, '-o', 'State,ExitCode,Reason'], opts);
   const row = a.code === 0 ? a.stdout.split('\n').find((l) => l.trim()) : undefined;
   if (!row) return null;
