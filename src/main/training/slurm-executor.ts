@@ -69,10 +69,20 @@ export function defaultStudioCommand(): string[] {
   return [process.execPath, ...execArgv, entry];
 }
 
+/** Where the studio's own time went in the last run() (the benchmark reads it). */
+export interface SlurmRunStats {
+  bundles: number;
+  bundleMs: number;
+  submitMs: number;
+  /** Each import of a finished run. */
+  importMs: number[];
+}
+
 export class SlurmExecutor implements SweepExecutor {
   readonly kind = 'slurm' as const;
   /** The job id of the last submission (tests and the log name it). */
   lastJobId: string | null = null;
+  lastStats: SlurmRunStats = { bundles: 0, bundleMs: 0, submitMs: 0, importMs: [] };
   private readonly pollMs: number;
 
   constructor(private readonly options: SlurmExecutorOptions) {
@@ -81,6 +91,7 @@ export class SlurmExecutor implements SweepExecutor {
 
   async run(store: ProjectStore, tasks: SweepTask[], ctx: JobContext): Promise<Map<number, TaskOutcome>> {
     const outcomes = new Map<number, TaskOutcome>();
+    const stats: SlurmRunStats = (this.lastStats = { bundles: 0, bundleMs: 0, submitMs: 0, importMs: [] });
     const { events } = this.options;
     const log = (runId: number, message: string): void => events.log({ runId, message });
     const end = (runId: number, outcome: TaskOutcome): void => {
@@ -107,7 +118,10 @@ export class SlurmExecutor implements SweepExecutor {
         continue;
       }
       try {
+        const started = performance.now();
         const bundle = await writeBundle(store, workdir, task, hashes, ctx.signal);
+        stats.bundleMs += performance.now() - started;
+        stats.bundles++;
         const tracked: Tracked = { task, dir: bundle.dir, index: toSubmit.length, shownEpochs: 0, progressStamp: 0, progressRefused: false, queuedShown: false, unknownPolls: 0 };
         if (bundle.finished) {
           log(task.runId, `Run ${task.runId} finished on the cluster earlier; importing it.`);
@@ -126,7 +140,9 @@ export class SlurmExecutor implements SweepExecutor {
 
     let jobId: string;
     try {
+      const started = performance.now();
       jobId = await this.submit(workdir, toSubmit);
+      stats.submitMs = performance.now() - started;
     } catch (e) {
       const err = StudioError.from(e);
       for (const t of toSubmit) end(t.task.runId, { state: 'failed', reason: err.message });
@@ -258,7 +274,9 @@ export class SlurmExecutor implements SweepExecutor {
   private async importRun(store: ProjectStore, t: Tracked, ctx: JobContext): Promise<TaskOutcome> {
     const runId = t.task.runId;
     try {
+      const started = performance.now();
       const imported = await importBundle(store, runId, t.dir);
+      this.lastStats.importMs.push(performance.now() - started);
       this.showEpochs(t, imported.epochs);
       this.options.events.progress({ runId, jobId: ctx.jobId, phase: 'predict', done: imported.predictions, total: imported.predictions });
       return { state: 'succeeded' };
