@@ -172,18 +172,19 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
     runs.finishRun(store.db, t!.runId, 'failed', { error: 'test' });
   });
 
-  it('cancelling the sweep leaves squeue empty and no run half-imported', async () => {
+  it('cancelling the sweep while its tasks run leaves squeue empty and no run half-imported', async () => {
     const ts = await tasks([4, 5]);
     const controller = new AbortController();
-    const slurm = executor();
-    // Cancelled once a task runs on the node; its progress file may be there or not.
-    const cancelWhenRunning = setInterval(() => {
-      if (slurm.lastJobId && /RUNNING/.test(cluster.run('squeue', ['-h', '-j', slurm.lastJobId, '-o', '%T']))) {
-        clearInterval(cancelWhenRunning);
+    const ids = new Set(ts.map((t) => t.runId));
+    // Cancelled once a task runs the studio on the node (its first progress file).
+    const seen = progress.length;
+    const cancelWhenTraining = setInterval(() => {
+      if (progress.slice(seen).some((p) => ids.has(p.runId) && p.phase !== 'queued')) {
+        clearInterval(cancelWhenTraining);
         controller.abort();
       }
-    }, 100);
-    const outcomes = await slurm.run(store, ts, testContext(controller)).finally(() => clearInterval(cancelWhenRunning));
+    }, 50);
+    const outcomes = await executor().run(store, ts, testContext(controller)).finally(() => clearInterval(cancelWhenTraining));
     expect([...outcomes.values()]).toEqual([{ state: 'cancelled' }, { state: 'cancelled' }]);
     expect(queueEmpty()).toBe(true);
     for (const t of ts) {
@@ -193,4 +194,30 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
       expect(fs.existsSync(path.join(store.runDir(t.runId), 'run.json'))).toBe(false);
     }
   }, 60_000);
+
+  it('refuses a progress file that is not JSON or too big, once, and goes on following the task', async () => {
+    const ts = await tasks([8, 9]);
+    const controller = new AbortController();
+    // Tasks that run a shell sleeping instead of the studio: their progress files are the test's.
+    const slurm = executor({ studioCommand: ['/bin/sh', '-c', 'sleep 60'] });
+    const dirs = ts.map((t) => bundleDirOf(workdir, store, t.runId));
+    const seen = logs.length;
+    const refused = (): string[] => logs.slice(seen).filter((l) => /progress file/.test(l.message)).map((l) => l.message);
+    const hostile = setInterval(() => {
+      if (!slurm.lastJobId || fs.existsSync(bundlePaths(dirs[1]!).progress)) return;
+      fs.writeFileSync(bundlePaths(dirs[0]!).progress, '{"phase": "train", "done": ');
+      fs.writeFileSync(bundlePaths(dirs[1]!).progress, Buffer.alloc(50 * 2 ** 20, 32));
+    }, 50);
+    const stop = setInterval(() => refused().length >= 2 && controller.abort(), 50);
+    const outcomes = await slurm.run(store, ts, testContext(controller)).finally(() => {
+      clearInterval(hostile);
+      clearInterval(stop);
+    });
+    expect([...outcomes.values()]).toEqual([{ state: 'cancelled' }, { state: 'cancelled' }]);
+    expect(refused()).toEqual([
+      expect.stringMatching(new RegExp(`progress file of run ${ts[0]!.runId} is not valid JSON .*refused\\. Its progress is not shown; the run goes on\\.`)),
+      expect.stringMatching(new RegExp(`progress file of run ${ts[1]!.runId} is 50\\.0 MB, more than the 4 MB it may be`)),
+    ]);
+    expect(queueEmpty()).toBe(true);
+  }, 30_000);
 });
