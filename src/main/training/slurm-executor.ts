@@ -34,6 +34,8 @@ export interface SlurmExecutorOptions extends SlurmOptions, SlurmEnv {
   studioCommand?: string[];
   /** How often the tasks are looked at (ms). */
   pollMs?: number;
+  /** A run's row changed (imported, failed, cancelled): the views read the runs again. */
+  changed?: () => void;
 }
 
 /** A task of this submission being followed. */
@@ -84,6 +86,10 @@ export class SlurmExecutor implements SweepExecutor {
   lastJobId: string | null = null;
   lastStats: SlurmRunStats = { bundles: 0, bundleMs: 0, submitMs: 0, importMs: [] };
   private readonly pollMs: number;
+  /** The array and tasks being followed now (cancelTask stops one). */
+  private following: { jobId: string; tasks: Map<number, Tracked> } | null = null;
+  /** Runs cancelled alone (cancelTask): ended as cancelled, not as failed. */
+  private readonly cancelled = new Set<number>();
 
   constructor(private readonly options: SlurmExecutorOptions) {
     this.pollMs = options.pollMs ?? 1000;
@@ -97,7 +103,8 @@ export class SlurmExecutor implements SweepExecutor {
     const end = (runId: number, outcome: TaskOutcome): void => {
       outcomes.set(runId, outcome);
       if (outcome.state === 'failed') runs.finishRun(store.db, runId, 'failed', { error: outcome.reason });
-      else if (outcome.state === 'cancelled') runs.finishRun(store.db, runId, 'cancelled', { error: 'The sweep was cancelled.' });
+      else if (outcome.state === 'cancelled') runs.finishRun(store.db, runId, 'cancelled', { error: this.cancelled.has(runId) ? 'Cancelled.' : 'The sweep was cancelled.' });
+      this.options.changed?.();
     };
     const workdir = path.resolve(this.options.workdir);
 
@@ -107,12 +114,12 @@ export class SlurmExecutor implements SweepExecutor {
     let written = 0;
     for (const task of tasks) {
       ctx.progress(written++, tasks.length, 'Writing run bundles');
+      // A run whose row is no longer 'running' (queued rows are) was ended meanwhile, e.g. cancelled alone: it never starts.
       const run = runs.getRun(store.db, task.runId);
-      if (run.state === 'succeeded') {
-        outcomes.set(task.runId, { state: 'succeeded' });
+      if (run.state !== 'running') {
+        outcomes.set(task.runId, run.state === 'failed' ? { state: 'failed', reason: run.error ?? 'failed' } : { state: run.state });
         continue;
       }
-      if (run.state !== 'running') runs.reopenRun(store.db, task.runId, ctx.jobId, task.input.config);
       if (ctx.signal.aborted) {
         end(task.runId, { state: 'cancelled' });
         continue;
@@ -153,8 +160,24 @@ export class SlurmExecutor implements SweepExecutor {
       log(t.task.runId, `Submitted to Slurm as task ${t.index} of job array ${jobId} (${toSubmit.length} task(s)).`);
       events.progress({ runId: t.task.runId, jobId: ctx.jobId, phase: 'queued', done: 0, total: 0 });
     }
-    await this.follow(store, jobId, toSubmit, ctx, end);
+    this.following = { jobId, tasks: new Map(toSubmit.map((t) => [t.task.runId, t])) };
+    try {
+      await this.follow(store, jobId, toSubmit, ctx, end);
+    } finally {
+      this.following = null;
+    }
     return outcomes;
+  }
+
+  /** Cancels one run of the sweep (scancel of its array task); false when it is not on the cluster now. */
+  cancelTask(runId: number): boolean {
+    const t = this.following?.tasks.get(runId);
+    if (!t || !this.following) return false;
+    this.cancelled.add(runId);
+    void scancel(`${this.following.jobId}_${t.index}`, this.options).catch((e: unknown) =>
+      this.options.events.log({ runId, message: `scancel failed: ${StudioError.from(e).message}` }),
+    );
+    return true;
   }
 
   /** Writes the array's script and task list under jobs/ and submits it; the Slurm job id. */
@@ -222,7 +245,9 @@ export class SlurmExecutor implements SweepExecutor {
         const status = await readBundleJson(bundlePaths(t.dir).status, statusSchema, LIMITS.status, 'status.json').catch(() => null);
         if (!state && !status && ++t.unknownPolls < 3) continue;
         open.delete(t);
+        this.following?.tasks.delete(t.task.runId);
         if (status?.state === 'succeeded' && (!state || state.state === 'COMPLETED')) end(t.task.runId, await this.importRun(store, t, ctx));
+        else if (this.cancelled.has(t.task.runId)) end(t.task.runId, { state: 'cancelled' });
         else end(t.task.runId, { state: 'failed', reason: failureReason(state, status?.message) });
       }
       ctx.progress(tasks.length - open.size, tasks.length, 'Runs on the Slurm cluster');

@@ -31,5 +31,3 @@ export const slurmOptionsSchema = z.object({
 export type SlurmOptions = z.infer<typeof slurmOptionsSchema>;
 export type SlurmOptionsInput = z.input<typeof slurmOptionsSchema>;
 
-/** The Slurm job states that end a task other than with success, as squeue/scontrol/sacct name them. */
-export const SLURM_FAILED_STATES = ['BOOT_FAIL', 'CANCELLED', 'DEADLINE', 'FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'REVOKED', 'TIMEOUT'] as const;

@@ -100,7 +100,8 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
     expect(metricsOf(onSlurm[2]!.runId)).toEqual([]);
     finishedRunId = onSlurm[0]!.runId;
 
-    // Run again (beside the same runs trained here): only the cancelled task is submitted.
+    // Run again (beside the same runs trained here) as the sweep's re-run does, its rows queued again: only the cancelled task is submitted.
+    for (const t of onSlurm) if (runs.getRun(store.db, t.runId).state !== 'succeeded') runs.reopenRun(store.db, t.runId, 'sweep', t.input.config);
     const local = await tasks([1, 2]);
     const service = new TrainingService(() => engine, { progress: () => undefined, epoch: () => undefined, log: () => undefined });
     const [again] = await Promise.all([
@@ -195,7 +196,7 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
     }
   }, 60_000);
 
-  it('refuses a progress file that is not JSON or too big, once, and goes on following the task', async () => {
+  it('refuses a progress file that is not JSON or too big, once, and goes on following the task; cancels one run alone', async () => {
     const ts = await tasks([8, 9]);
     const controller = new AbortController();
     // Tasks that run a shell sleeping instead of the studio: their progress files are the test's.
@@ -208,7 +209,13 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
       fs.writeFileSync(bundlePaths(dirs[0]!).progress, '{"phase": "train", "done": ');
       fs.writeFileSync(bundlePaths(dirs[1]!).progress, Buffer.alloc(50 * 2 ** 20, 32));
     }, 50);
-    const stop = setInterval(() => refused().length >= 2 && controller.abort(), 50);
+    // Then one run is cancelled alone (scancel of its task), then the sweep.
+    let alone = false;
+    const stop = setInterval(() => {
+      if (refused().length < 2) return;
+      if (!alone) alone = slurm.cancelTask(ts[0]!.runId);
+      else if (runs.getRun(store.db, ts[0]!.runId).state === 'cancelled') controller.abort();
+    }, 50);
     const outcomes = await slurm.run(store, ts, testContext(controller)).finally(() => {
       clearInterval(hostile);
       clearInterval(stop);
@@ -218,6 +225,8 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
       expect.stringMatching(new RegExp(`progress file of run ${ts[0]!.runId} is not valid JSON .*refused\\. Its progress is not shown; the run goes on\\.`)),
       expect.stringMatching(new RegExp(`progress file of run ${ts[1]!.runId} is 50\\.0 MB, more than the 4 MB it may be`)),
     ]);
+    expect(runs.getRun(store.db, ts[0]!.runId).error).toBe('Cancelled.');
+    expect(runs.getRun(store.db, ts[1]!.runId).error).toBe('The sweep was cancelled.');
     expect(queueEmpty()).toBe(true);
   }, 30_000);
 });
