@@ -310,3 +310,26 @@ export class SlurmExecutor implements SweepExecutor {
     }
   }
 }
+
+/**
+ * The executor of a sweep `--on slurm` (the sweep's executor registry calls it): its runs report to
+ * the training service's events, as local runs do. A work folder is required: nothing else is
+ * seen by the compute nodes.
+ */
+export function slurmExecutorFor(
+  slurm: { workdir?: string | undefined; partition?: string | undefined; gres?: string | undefined; time?: string | undefined } | null,
+  deps: { training: { events: TrainingEvents }; changed?: () => void },
+): SlurmExecutor {
+  const workdir = slurm?.workdir;
+  if (!workdir)
+    throw new StudioError('bad_input', 'A sweep on Slurm needs --workdir: a folder this machine and every compute node see at the same path (the run bundles go there).', 'workdir');
+  const { partition, gres, time } = slurm;
+  return new SlurmExecutor({
+    workdir,
+    ...(partition ? { partition } : {}),
+    ...(gres ? { gres } : {}),
+    ...(time ? { time } : {}),
+    events: deps.training.events,
+    ...(deps.changed ? { changed: deps.changed } : {}),
+  });
+}

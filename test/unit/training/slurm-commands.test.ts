@@ -1,6 +1,7 @@
 /** What the studio reads from Slurm's answers: scontrol's fields, array task ranges, and the reason a task is reported with. */
 import { describe, expect, it } from 'vitest';
 import { coversTask, failureReason, scontrolFields } from '../../../src/main/training/slurm-commands';
+import { slurmExecutorFor } from '../../../src/main/training/slurm-executor';
 import { slurmOptionsSchema } from '../../../src/shared/domain';
 
 describe('Slurm answers', () => {
@@ -30,5 +31,11 @@ describe('Slurm answers', () => {
     expect(slurmOptionsSchema.safeParse({ workdir: '/w', time: '2 hours' }).success).toBe(false);
     expect(slurmOptionsSchema.safeParse({ workdir: '/w', partition: 'a b; rm -rf /' }).success).toBe(false);
     expect(slurmOptionsSchema.safeParse({ workdir: '' }).success).toBe(false);
+  });
+
+  it('refuses a sweep on Slurm without a work folder, naming --workdir', () => {
+    const events = { progress: () => undefined, epoch: () => undefined, log: () => undefined };
+    expect(() => slurmExecutorFor({ partition: 'gpu' }, { training: { events } })).toThrow(expect.objectContaining({ code: 'bad_input', field: 'workdir' }));
+    expect(slurmExecutorFor({ workdir: '/shared/w', partition: 'gpu' }, { training: { events } }).kind).toBe('slurm');
   });
 });
