@@ -185,6 +185,8 @@ export class SlurmExecutor implements SweepExecutor {
     const jobDir = path.join(workdir, 'jobs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
     await fs.promises.mkdir(jobDir, { recursive: true });
     const list = path.join(jobDir, 'tasks.txt');
+    // One bundle a line: a line break in the work folder's path would shift every task.
+    if (/[\n\r]/.test(workdir)) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
     await writeFileAtomic(list, tasks.map((t) => t.dir).join('\n') + '\n');
     const command = this.options.studioCommand ?? defaultStudioCommand();
     const electron = process.versions['electron'] !== undefined && !this.options.studioCommand;
@@ -323,6 +325,7 @@ export function slurmExecutorFor(
   const workdir = slurm?.workdir;
   if (!workdir)
     throw new StudioError('bad_input', 'A sweep on Slurm needs --workdir: a folder this machine and every compute node see at the same path (the run bundles go there).', 'workdir');
+  if (/[\n\r]/.test(workdir)) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
   const { partition, gres, time } = slurm;
   return new SlurmExecutor({
     workdir,

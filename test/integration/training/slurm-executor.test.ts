@@ -135,6 +135,10 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
       const count = (id: number): number => (store.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?').get(id) as { n: number }).n;
       expect(count(run.id)).toBe(24);
       expect(count(run.id)).toBe(count(t.runId));
+      const probabilities = (id: number): number[][] =>
+        (store.db.prepare('SELECT probabilities FROM predictions WHERE run_id = ? ORDER BY image_id').all(id) as { probabilities: Buffer }[]).map((r) => runs.decodeProbabilities(r.probabilities));
+      const [mine, theirs] = [probabilities(run.id), probabilities(t.runId)];
+      mine.forEach((row, k) => row.forEach((p, c) => expect(p).toBeCloseTo(theirs[k]![c]!, 5)));
       // Shown live like a local run: each epoch once, and progress.
       expect(epochs.filter((e) => e.runId === run.id).map((e) => e.metrics.epoch)).toEqual([1, 2]);
       expect(progress.some((p) => p.runId === run.id && p.phase === 'queued')).toBe(true);
