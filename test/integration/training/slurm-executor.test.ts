@@ -83,7 +83,7 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
   const queueEmpty = (): boolean => cluster.run('squeue', ['-h']).trim() === '';
   const metricsOf = (runId: number): EpochMetrics[] => runs.runDetail(store.db, runId).metrics;
 
-  it('trains a job array with the same metrics as local runs; a task cancelled on the cluster is reported with Slurm\'s reason and re-submitted alone', async () => {
+  it('trains a job array with the same metrics as local runs; a task cancelled on the cluster or failing is reported with Slurm\'s reason; the cancelled one is re-submitted alone', async () => {
     const onSlurm = await tasks([1, 2, 3]);
     const slurm = executor();
     // Task 2 waits for a core (two run at a time on this node): cancelled on the cluster at once.
@@ -101,18 +101,27 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
     finishedRunId = onSlurm[0]!.runId;
 
     // Run again (beside the same runs trained here) as the sweep's re-run does, its rows queued again: only the cancelled task is submitted.
-    for (const t of onSlurm) if (runs.getRun(store.db, t.runId).state !== 'succeeded') runs.reopenRun(store.db, t.runId, 'sweep', t.input.config);
+    runs.reopenRun(store.db, onSlurm[2]!.runId, 'sweep', onSlurm[2]!.input.config);
     const local = await tasks([1, 2]);
     const service = new TrainingService(() => engine, { progress: () => undefined, epoch: () => undefined, log: () => undefined });
-    const [again] = await Promise.all([
+    // Beside it, on the other core, another sweep's run on a model folder that lost its weights: the engine on the node refuses it.
+    const [failing] = await tasks([4]);
+    const broken = tempDir('ts-slurm-broken-model-');
+    fs.cpSync(MODEL_025, broken, { recursive: true });
+    for (const f of fs.readdirSync(broken)) if (/shard/.test(f)) fs.rmSync(path.join(broken, f));
+    failing!.input = { ...failing!.input, modelDir: broken };
+    const [again, failed] = await Promise.all([
       slurm.run(store, onSlurm, testContext()),
+      executor({ workdir: tempDir('ts-slurm-work-failing-') }).run(store, [failing!], testContext()),
       (async () => {
         for (const t of local) await service.enqueue(store, t.runId, t.input, testContext());
       })(),
     ]);
     expect([...again.values()]).toEqual([{ state: 'succeeded' }, { state: 'succeeded' }, { state: 'succeeded' }]);
-    const records = cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => /ArrayTaskId=/.test(l));
-    expect(records).toHaveLength(1);
+    expect(failed.get(failing!.runId)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^FAILED: it ended with an error, exit code 1:0.*\(The weight shard .* is missing/) });
+    expect(runs.getRun(store.db, failing!.runId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^FAILED/) });
+    const records = cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => l.includes(`ArrayJobId=${slurm.lastJobId} `));
+    expect(records, records.join('\n')).toHaveLength(1);
     expect(records[0]).toMatch(/ArrayTaskId=0 /);
     expect(fs.readFileSync(path.join(path.dirname(/StdOut=(\S+)/.exec(records[0]!)![1]!), 'tasks.txt'), 'utf8').trim()).toBe(bundleDirOf(workdir, store, onSlurm[2]!.runId));
     expect(metricsOf(onSlurm[2]!.runId).map((m) => m.epoch)).toEqual([1, 2]);
