@@ -11,4 +11,3 @@ export * from './domain/predictions';
 export * from './domain/models';
 export * from './domain/advisor';
 export * from './domain/audit';
-export * from './domain/slurm';

@@ -11,7 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SlurmOptions } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { entryScript } from '../../shared/node/entry-script';
 import { writeFileAtomic } from '../../shared/node/atomic-write';
@@ -24,7 +23,20 @@ import { failureReason, isActive, sbatch, scancel, squeue, taskState, type Slurm
 import type { SweepExecutor, SweepTask, TaskOutcome } from './sweep-executor';
 import type { TrainingEvents } from './training-service';
 
-export interface SlurmExecutorOptions extends SlurmOptions, SlurmEnv {
+/**
+ * Where and how the array runs: the sweep's Slurm options (SlurmOptions of the sweep request, in
+ * src/shared/domain) with the work folder required. Each value reaches sbatch as one argument,
+ * never through a shell.
+ */
+export interface SlurmExecutorOptions extends SlurmEnv {
+  /** A folder this machine and every compute node see at the same path: the run bundles go there. */
+  workdir: string;
+  /** sbatch --partition; the cluster's default when absent. */
+  partition?: string;
+  /** sbatch --gres, e.g. gpu:1. */
+  gres?: string;
+  /** sbatch --time of each task, e.g. 02:00:00. */
+  time?: string;
   events: TrainingEvents;
   /**
    * The command line that starts transfer-studio on a compute node (before `run-bundle BUNDLE`);

@@ -1,8 +1,7 @@
-/** What the studio reads from Slurm's answers: scontrol's fields, array task ranges, and the reason a task is reported with. */
+/** What the studio reads from Slurm's answers (scontrol's fields, array task ranges, the reason a task is reported with), and the executor's options. */
 import { describe, expect, it } from 'vitest';
 import { coversTask, failureReason, scontrolFields } from '../../../src/main/training/slurm-commands';
 import { slurmExecutorFor } from '../../../src/main/training/slurm-executor';
-import { slurmOptionsSchema } from '../../../src/shared/domain';
 
 describe('Slurm answers', () => {
   it('reads scontrol -o fields', () => {
@@ -24,13 +23,6 @@ describe('Slurm answers', () => {
     expect(failureReason({ state: 'PREEMPTED' }, 'The run was stopped')).toBe('PREEMPTED: it was pre-empted by a job of higher priority (The run was stopped)');
     expect(failureReason({ state: 'OUT_OF_MEMORY', exitCode: '0:125' })).toMatch(/^OUT_OF_MEMORY: it ran out of memory/);
     expect(failureReason(null)).toMatch(/left Slurm's queue without a result/);
-  });
-
-  it('checks sbatch options against Slurm\'s syntax', () => {
-    expect(slurmOptionsSchema.parse({ workdir: '/shared/w', partition: 'gpu', gres: 'gpu:a100:2', time: '1-02:00:00' })).toMatchObject({ gres: 'gpu:a100:2' });
-    expect(slurmOptionsSchema.safeParse({ workdir: '/w', time: '2 hours' }).success).toBe(false);
-    expect(slurmOptionsSchema.safeParse({ workdir: '/w', partition: 'a b; rm -rf /' }).success).toBe(false);
-    expect(slurmOptionsSchema.safeParse({ workdir: '' }).success).toBe(false);
   });
 
   it('refuses a sweep on Slurm without a work folder, naming --workdir', () => {
