@@ -336,7 +336,7 @@ export function slurmExecutorFor(
 ): SlurmExecutor {
   const workdir = slurm?.workdir;
   if (!workdir)
-    throw new StudioError('bad_input', 'A sweep on Slurm needs --workdir: a folder this machine and every compute node see at the same path (the run bundles go there).', 'workdir');
+    throw new StudioError('bad_input', 'A sweep on Slurm needs a work folder that this machine and every compute node see at the same path (the run bundles go there).', 'workdir');
   if (/[\n\r]/.test(workdir)) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
   const { partition, gres, time } = slurm;
   return new SlurmExecutor({
