@@ -24,7 +24,8 @@ import { checkProject } from '../store/project-check';
 import * as audits from '../store/audits';
 import { undoRemoval } from '../store/removals';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
-import { finishedRun, predictableRun, predictImages } from '../training/predict-images';
+import { finishedRun, predictableRun, predictEnsemble, predictImages, viewsFor } from '../training/predict-images';
+import { ensembleOf, ensembleSummary, listEnsemblePredictions } from '../store/ensemble-predictions';
 import { explainImages, imageHeatmap } from '../training/explain-images';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { deleteRun, resumableRun } from '../training/runs';
@@ -472,6 +473,15 @@ export class Studio implements StudioHandlers {
 
   async predictImages(input: ParsedInput<'predictImages'>): Promise<JobInfo<'predict'>> {
     const store = this.store();
+    const views = viewsFor(input.tta);
+    if (input.runs !== undefined) {
+      const members = ensembleOf(store.db, input.runs).runs; // refused before a job starts
+      return this.startJob('predict', (ctx) =>
+        predictEnsemble(store, this.engine(), members, { splits: input.splits, views, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'Predicting (ensemble)') }).finally(() =>
+          this.changed('runs', 'images'),
+        ),
+      );
+    }
     const runId = input.runId ?? runs.latestSucceededRun(store.db)?.id;
     if (runId === undefined) throw new StudioError('bad_input', 'There is no finished run to predict with: train a model first.', 'runId');
     const run = predictableRun(store, runId);
@@ -479,6 +489,7 @@ export class Studio implements StudioHandlers {
       try {
         return await predictImages(store, this.engine(), run, {
           splits: input.splits,
+          views,
           signal: ctx.signal,
           onProgress: (done, total) => ctx.progress(done, total, 'Predicting'),
         });
@@ -486,6 +497,10 @@ export class Studio implements StudioHandlers {
         this.changed('runs', 'images');
       }
     });
+  }
+
+  async ensembleSummary(input: ParsedInput<'ensembleSummary'>): Promise<RequestOutput<'ensembleSummary'>> {
+    return ensembleSummary(this.store().db, input.runs);
   }
 
   async explainImages(input: ParsedInput<'explainImages'>): Promise<JobInfo<'explain'>> {
@@ -524,7 +539,8 @@ export class Studio implements StudioHandlers {
   // ---- predictions: evaluation views and label suggestions -------------------------------
 
   async listPredictions(input: ParsedInput<'listPredictions'>): Promise<RequestOutput<'listPredictions'>> {
-    return predictions.listPredictions(this.store().db, input);
+    const { runs: members } = input;
+    return members !== undefined ? listEnsemblePredictions(this.store().db, { ...input, runs: members }) : predictions.listPredictions(this.store().db, input);
   }
 
   async acceptSuggestions(input: ParsedInput<'acceptSuggestions'>): Promise<RequestOutput<'acceptSuggestions'>> {

@@ -146,18 +146,27 @@ export interface PredictionInput {
   trueIndex: number | null;
 }
 
-/** Stores a batch of predictions (replacing earlier ones of the same run and image). */
-export function savePredictions(db: DB, runId: number, batch: PredictionInput[]): void {
+/** How a batch of predictions was made: the test-time views averaged (src/shared/tta.ts). */
+export function viewsColumn(views: readonly string[] | undefined): string | null {
+  return views === undefined || (views.length === 1 && views[0] === 'identity') ? null : JSON.stringify(views);
+}
+
+/**
+ * Stores a batch of predictions (replacing earlier ones of the same run and image); `views`: the
+ * test-time views each was averaged over (absent: the image alone).
+ */
+export function savePredictions(db: DB, runId: number, batch: PredictionInput[], views?: readonly string[]): void {
   const stmt = db.prepare(
-    'INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss, views) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  const viewsText = viewsColumn(views);
   db.transaction(() => {
     for (const p of batch) {
       const probs = Float32Array.from(p.probabilities);
       let best = 0;
       for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
       const loss = p.trueIndex === null ? null : -Math.log(Math.max(probs[p.trueIndex] ?? 0, 1e-7));
-      stmt.run(runId, p.imageId, best, probs[best] ?? 0, Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength), loss);
+      stmt.run(runId, p.imageId, best, probs[best] ?? 0, Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength), loss, viewsText);
     }
   })();
 }
