@@ -258,10 +258,9 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 7,
+    version: 5,
     // Test-time augmentation (issue 22): the views a prediction averaged, as a JSON array of
     // names (src/shared/tta.ts); NULL: the image alone. Read so a submission says how it was made.
-    // (Versions 5 and 6 belong to other work of the same release; this one applies after them.)
     sql: `
       ALTER TABLE predictions ADD COLUMN views TEXT;
     `,
