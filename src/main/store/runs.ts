@@ -208,3 +208,20 @@ export function savePredictions(db: DB, runId: number, batch: PredictionInput[],
 export function decodeProbabilities(blob: Buffer): number[] {
   return Array.from(new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength)));
 }
+
+/**
+ * A run trained elsewhere (a Slurm task's bundle) recorded whole in one transaction: what ran it,
+ * every epoch with its confusion matrix, the predictions and the outcome.
+ */
+export function recordImportedRun(
+  db: DB,
+  runId: number,
+  run: { backend: BackendInfo; baseline: number | null; epochs: { metrics: EpochMetrics; confusion: ConfusionMatrix | null }[]; predictions: PredictionInput[]; result: unknown },
+): void {
+  db.transaction(() => {
+    setRunBackend(db, runId, run.backend, run.baseline);
+    for (const e of run.epochs) recordEpoch(db, runId, e.metrics, e.confusion);
+    savePredictions(db, runId, run.predictions);
+    finishRun(db, runId, 'succeeded', { result: run.result });
+  })();
+}
