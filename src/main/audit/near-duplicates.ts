@@ -25,8 +25,11 @@
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
+import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
+import { alignThumbs } from './thumb-alignment';
+import { shrink } from './thumb-resize';
 
 export interface NearDuplicateOptions {
   /** Hash candidates: at most this many bits apart (default 8). */
@@ -56,6 +59,8 @@ export interface CandidateScore {
   aligned: number;
   shifted: number | null;
   transformed: number | null;
+  /** The alignment search lined them up mirrored. */
+  mirrored: boolean;
 }
 
 /** Keys (a * n + b) of the pairs among either image's `m` nearest feature neighbours. */
@@ -83,8 +88,8 @@ export interface DuplicatePair {
   cosine: number | null;
   /** Best normalised cross-correlation of the thumbnails, -1..1... */
   pixel: number;
-  /** ...found at a shift of more than 1 pixel. */
-  shift: boolean;
+  /** How the thumbnails were lined up for that correlation. */
+  match: DuplicateMatch;
 }
 
 export interface NearDuplicateCluster {
@@ -112,37 +117,6 @@ export interface NearDuplicateInput {
   /** Label index of each image, null when unlabelled. */
   labels?: readonly (number | null)[];
   options?: NearDuplicateOptions;
-}
-
-/** Box-filtered resize of a grey image to w x h (w, h no larger than the source). */
-function shrink(t: GreyThumb, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  if (t.width === w && t.height === h) {
-    for (let i = 0; i < w * h; i++) out[i] = t.pixels[i] as number;
-    return out;
-  }
-  const sx = t.width / w;
-  const sy = t.height / h;
-  for (let y = 0; y < h; y++) {
-    const y0 = y * sy;
-    const y1 = y0 + sy;
-    for (let x = 0; x < w; x++) {
-      const x0 = x * sx;
-      const x1 = x0 + sx;
-      let sum = 0;
-      let area = 0;
-      for (let yy = Math.floor(y0); yy < Math.min(t.height, Math.ceil(y1)); yy++) {
-        const wy = Math.min(y1, yy + 1) - Math.max(y0, yy);
-        for (let xx = Math.floor(x0); xx < Math.min(t.width, Math.ceil(x1)); xx++) {
-          const wgt = wy * (Math.min(x1, xx + 1) - Math.max(x0, xx));
-          sum += wgt * (t.pixels[yy * t.width + xx] as number);
-          area += wgt;
-        }
-      }
-      out[y * w + x] = area > 0 ? sum / area : 0;
-    }
-  }
-  return out;
 }
 
 /** Normalised cross-correlation of a and b (w x h) with b moved by (dx, dy), on their overlap; -1 if flat or under half. */
@@ -239,85 +213,6 @@ function similarity(pa: Prepared, pb: Prepared, maxShiftShare: number | null): P
   return { aligned, shifted: Math.max(aligned, fine.c) };
 }
 
-/** The thumbnail mirrored left to right. */
-function mirror(p: Prepared): Prepared {
-  const flip = (src: Float32Array, w: number, h: number) => {
-    const out = new Float32Array(src.length);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = src[y * w + (w - 1 - x)] as number;
-    return out;
-  };
-  return { w: p.w, h: p.h, full: flip(p.full, p.w, p.h), half: flip(p.half, Math.floor(p.w / 2), Math.floor(p.h / 2)) };
-}
-
-function bilinear(src: Float32Array, w: number, h: number, fx: number, fy: number): number {
-  const x0 = Math.floor(fx);
-  const y0 = Math.floor(fy);
-  const x1 = Math.min(w - 1, x0 + 1);
-  const y1 = Math.min(h - 1, y0 + 1);
-  const ax = fx - x0;
-  const ay = fy - y0;
-  const top = (src[y0 * w + x0] as number) * (1 - ax) + (src[y0 * w + x1] as number) * ax;
-  const bottom = (src[y1 * w + x0] as number) * (1 - ax) + (src[y1 * w + x1] as number) * ax;
-  return top * (1 - ay) + bottom * ay;
-}
-
-/** The thumbnail's centre magnified by `s` (> 1) to its own size: what a crop of it, resized back, looks like. */
-function zoomIn(p: Prepared, s: number): Prepared {
-  const sample = (src: Float32Array, w: number, h: number) => {
-    const out = new Float32Array(w * h);
-    const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
-    for (let y = 0; y < h; y++) {
-      const fy = clamp((y + 0.5 - h / 2) / s + h / 2 - 0.5, h);
-      for (let x = 0; x < w; x++) out[y * w + x] = bilinear(src, w, h, clamp((x + 0.5 - w / 2) / s + w / 2 - 0.5, w), fy);
-    }
-    return out;
-  };
-  return { w: p.w, h: p.h, full: sample(p.full, p.w, p.h), half: sample(p.half, Math.floor(p.w / 2), Math.floor(p.h / 2)) };
-}
-
-/** Binomial [1 4 6 4 1] / 16 blur along rows and columns (edges clamped), twice: sigma about 1.4 pixels. */
-function soften(p: Prepared): Prepared {
-  const pass = (src: Float32Array, w: number, h: number, dx: number, dy: number) => {
-    const out = new Float32Array(src.length);
-    const kernel = [1, 4, 6, 4, 1];
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        let s = 0;
-        for (let k = -2; k <= 2; k++) {
-          const xx = Math.min(w - 1, Math.max(0, x + k * dx));
-          const yy = Math.min(h - 1, Math.max(0, y + k * dy));
-          s += (kernel[k + 2] as number) * (src[yy * w + xx] as number);
-        }
-        out[y * w + x] = s / 16;
-      }
-    }
-    return out;
-  };
-  let full = p.full;
-  for (let i = 0; i < 2; i++) full = pass(pass(full, p.w, p.h, 1, 0), p.w, p.h, 0, 1);
-  return prepare({ width: p.w, height: p.h, pixels: Uint8Array.from(full, (v) => Math.round(v)) }, p.w, p.h);
-}
-
-/** Zoom factors tried on either side: a crop of up to ~15% or a border of up to ~10% each side, with some resizing on top. */
-const ZOOMS = [1.04, 1.08, 1.12, 1.16, 1.2, 1.25];
-
-/**
- * The best correlation at any shift with `b` as it is or mirrored, and either side zoomed in by one
- * of ZOOMS: copies that were cropped, padded or mirrored (and resized, re-encoded, brightened on top).
- */
-function transformedSimilarity(sharpA: Prepared, sharpB: Prepared, maxShiftShare: number): number {
-  let best = -1;
-  // Both blurred alike first: a thumbnail reduced from a larger copy is blurred, one at its own size is not.
-  const pa = soften(sharpA);
-  const pb = soften(sharpB);
-  for (const b of [pb, mirror(pb)]) {
-    const tries: [Prepared, Prepared][] = [[pa, b]];
-    for (const z of ZOOMS) tries.push([zoomIn(pa, z), b], [pa, zoomIn(b, z)]);
-    for (const [x, y] of tries) best = Math.max(best, similarity(x, y, maxShiftShare).shifted as number);
-  }
-  return best;
-}
-
 /**
  * Two thumbnails compared at the smaller one's size. -1 when their aspect ratios differ by more
  * than 10% (a different crop, not a copy) or nothing varies. The shift search is coarse to fine:
@@ -352,8 +247,8 @@ class UnionFind {
   }
 }
 
-/** The mirror and zoom search's threshold (the benchmark's curve, bench/audit.ts). */
-export const TRANSFORMED_MIN = 0.999;
+/** The alignment search's threshold (the benchmark's curve, bench/audit.ts). */
+export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
 
 /** Longest stretch of the pixel check between two yields to the event loop. */
 const YIELD_MS = 20;
@@ -368,8 +263,8 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   if (input.thumbs.length !== n) throw new RangeError(`${n} hashes but ${input.thumbs.length} thumbnails.`);
   const o = input.options ?? {};
   const maxHash = o.maxHashDistance ?? 8;
-  const alignedMin = o.minAligned ?? 0.98;
-  const shiftedMin = o.minShifted ?? 0.99;
+  const alignedMin = o.minAligned ?? DUPLICATE_THRESHOLDS.aligned;
+  const shiftedMin = o.minShifted ?? DUPLICATE_THRESHOLDS.shifted;
   const shift = o.maxShiftShare ?? 0.25;
   const transformedMin = o.minTransformed ?? TRANSFORMED_MIN;
   const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 3);
@@ -404,16 +299,20 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const pa = prepared(c.a, w, h);
     const pb = prepared(c.b, w, h);
     const quick = similarity(pa, pb, null);
-    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null };
+    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null, mirrored: false };
     // A shifted, mirrored or cropped copy has a different hash: only feature candidates are searched.
     if (quick.aligned < alignedMin && c.cosine !== null) {
       score.shifted = similarity(pa, pb, shift).shifted as number;
-      if (score.shifted < shiftedMin && nearest.has(key(c.a, c.b))) score.transformed = transformedSimilarity(pa, pb, shift);
+      if (score.shifted < shiftedMin && nearest.has(key(c.a, c.b))) {
+        const found = alignThumbs(ta, tb);
+        score.transformed = found.score;
+        score.mirrored = found.mirrored;
+      }
     }
     o.onScore?.(score);
-    if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, shift: false });
-    else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, shift: true });
-    else if (score.transformed !== null && score.transformed >= transformedMin) pairs.push({ ...c, pixel: score.transformed, shift: true });
+    if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, match: 'aligned' });
+    else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted' });
+    else if (score.transformed !== null && score.transformed >= transformedMin) pairs.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
   }
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }

@@ -71,7 +71,7 @@ function cropped(t: GreyThumb, share: number): GreyThumb {
 }
 
 describe('near-duplicate clusters', () => {
-  const pair = (a: number, b: number): DuplicatePair => ({ a, b, hamming: 0, cosine: null, pixel: 1, shift: false });
+  const pair = (a: number, b: number): DuplicatePair => ({ a, b, hamming: 0, cosine: null, pixel: 1, match: 'aligned' });
 
   it('joins pairs transitively, flags leaks across splits and conflicting labels', () => {
     const clusters = clusterPairs(7, [pair(4, 5), pair(0, 1), pair(1, 2)], ['train', 'train', 'test', null, 'val', 'val', 'train'], [0, 0, 1, null, 2, null, 1]);
@@ -98,9 +98,9 @@ describe('near-duplicate clusters', () => {
       ],
       splits: ['train', 'train', 'val', 'train', 'train'],
     });
-    expect(r?.pairs.map((p) => [p.a, p.b, p.shift])).toEqual([
-      [0, 1, false],
-      [0, 2, true],
+    expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([
+      [0, 1, 'aligned'],
+      [0, 2, 'shifted'],
     ]);
     expect(r?.pairs[1]?.hamming).toBeGreaterThan(40);
     expect(r?.pairs[1]?.cosine).toBe(0.9);
