@@ -124,6 +124,7 @@ if (SECTIONS.has('2')) {
   const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
   const ndS = seconds(t0);
   if (!nd) throw new Error('not cancelled');
+  if (process.env['BENCH_SCORES']) fs.writeFileSync(process.env['BENCH_SCORES'], JSON.stringify({ TRAIN, COPIES, of: copies.map((c) => c.of), sets: copies.map((c) => c.set), pairs: nd.pairs, scores }));
   // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
   const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
   const evaluate = (clusters: NearDuplicateCluster[]) => {
