@@ -29,7 +29,6 @@ import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { alignThumbs } from './thumb-alignment';
-import { shrink } from './thumb-resize';
 
 export interface NearDuplicateOptions {
   /** Hash candidates: at most this many bits apart (default 8). */
@@ -117,6 +116,37 @@ export interface NearDuplicateInput {
   /** Label index of each image, null when unlabelled. */
   labels?: readonly (number | null)[];
   options?: NearDuplicateOptions;
+}
+
+/** Box-filtered resize of a grey image to w x h (w, h no larger than the source). */
+function shrink(t: GreyThumb, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  if (t.width === w && t.height === h) {
+    for (let i = 0; i < w * h; i++) out[i] = t.pixels[i] as number;
+    return out;
+  }
+  const sx = t.width / w;
+  const sy = t.height / h;
+  for (let y = 0; y < h; y++) {
+    const y0 = y * sy;
+    const y1 = y0 + sy;
+    for (let x = 0; x < w; x++) {
+      const x0 = x * sx;
+      const x1 = x0 + sx;
+      let sum = 0;
+      let area = 0;
+      for (let yy = Math.floor(y0); yy < Math.min(t.height, Math.ceil(y1)); yy++) {
+        const wy = Math.min(y1, yy + 1) - Math.max(y0, yy);
+        for (let xx = Math.floor(x0); xx < Math.min(t.width, Math.ceil(x1)); xx++) {
+          const wgt = wy * (Math.min(x1, xx + 1) - Math.max(x0, xx));
+          sum += wgt * (t.pixels[yy * t.width + xx] as number);
+          area += wgt;
+        }
+      }
+      out[y * w + x] = area > 0 ? sum / area : 0;
+    }
+  }
+  return out;
 }
 
 /** Normalised cross-correlation of a and b (w x h) with b moved by (dx, dy), on their overlap; -1 if flat or under half. */
@@ -267,7 +297,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const shiftedMin = o.minShifted ?? DUPLICATE_THRESHOLDS.shifted;
   const shift = o.maxShiftShare ?? 0.25;
   const transformedMin = o.minTransformed ?? TRANSFORMED_MIN;
-  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 3);
+  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 20);
   const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null }>();
   const key = (a: number, b: number) => a * n + b;
   for (const p of hashPairs(input.hashes, maxHash)) candidates.set(key(p.a, p.b), { ...p, cosine: null });

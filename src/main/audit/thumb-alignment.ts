@@ -17,7 +17,7 @@ export interface Alignment {
   score: number;
   /** The second image is the first's mirror image. */
   mirrored: boolean;
-  /** The second image's content size over the first's (above 1: the second is larger, e.g. upscaled or cropped). */
+  /** The second image's content size over the first's, in pixels (above 1: the second shows it larger, e.g. upscaled, or cropped to the same size). */
   scale: number;
 }
 
@@ -227,7 +227,7 @@ const MAX_SHIFT = 0.2;
 /** Coarse poses refined at full size. */
 const REFINED = 2;
 /** Below this at half size a pair is no copy (the copies of the benchmark score 0.95 or more there). */
-const COARSE_MIN = Number(process.env['COARSE_MIN'] ?? 0.7);
+const COARSE_MIN = 0.7;
 
 /**
  * The coarse search for one orientation and zoom: b resampled once onto a's grid widened by r on
@@ -414,7 +414,7 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   for (const sigma of [0.5, 0.8, 1.2]) {
     score = Math.max(score, aSharper ? nccMasked(a, blur(a, sigma).px, laid.px, laid.inside) : nccMasked(a, a.px, blur(over, sigma).px, laid.inside));
   }
-  // The scale reported is b's content size over a's whichever was laid over which.
-  const scale = best.pose.k / base;
+  // The scale reported is b's content size over a's, in pixels, whichever was laid over which.
+  const scale = best.pose.k;
   return { score, mirrored: best.pose.mirrored, scale: swap ? 1 / scale : scale };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterPairs, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import type { GreyThumb } from '../../../src/main/media/perceptual-hash';
 
 /** A smooth random texture (sums of seeded sinusoids), 28x28. */
@@ -69,6 +70,31 @@ function cropped(t: GreyThumb, share: number): GreyThumb {
   }
   return { ...t, pixels };
 }
+
+/** A flat grey border of `by` pixels around it (a padded copy, larger by 2 * by). */
+function padded(t: GreyThumb, by: number): GreyThumb {
+  const w = t.width + 2 * by;
+  const h = t.height + 2 * by;
+  const pixels = new Uint8Array(w * h).fill(128);
+  for (let y = 0; y < t.height; y++) pixels.set(t.pixels.subarray(y * t.width, (y + 1) * t.width), (y + by) * w + by);
+  return { width: w, height: h, pixels };
+}
+
+describe('alignment search', () => {
+  it('lines up a padded, mirrored, darker copy (its border left out) and says so; another texture does not line up', () => {
+    const a = texture(1);
+    const copy = padded(darker(mirrored(a)), 3);
+    const found = alignThumbs(a, copy);
+    expect(found.score).toBeGreaterThan(0.995);
+    expect(found.mirrored).toBe(true);
+    // The copy's content is as large as the original's: 28 of its 34 pixels.
+    expect(found.scale).toBeCloseTo(1, 1);
+    expect(alignThumbs(copy, a).score).toBeGreaterThan(0.995);
+    expect(alignThumbs(a, padded(texture(2), 3)).score).toBeLessThan(0.9);
+    // Mirroring not searched: the mirrored copy does not line up.
+    expect(alignThumbs(a, copy, { mirror: false }).score).toBeLessThan(0.9);
+  });
+});
 
 describe('near-duplicate clusters', () => {
   const pair = (a: number, b: number): DuplicatePair => ({ a, b, hamming: 0, cosine: null, pixel: 1, match: 'aligned' });
