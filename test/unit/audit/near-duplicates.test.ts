@@ -71,11 +71,11 @@ function cropped(t: GreyThumb, share: number): GreyThumb {
   return { ...t, pixels };
 }
 
-/** A flat grey border of `by` pixels around it (a padded copy, larger by 2 * by). */
+/** A flat near-white border of `by` pixels around it (a padded copy, larger by 2 * by). */
 function padded(t: GreyThumb, by: number): GreyThumb {
   const w = t.width + 2 * by;
   const h = t.height + 2 * by;
-  const pixels = new Uint8Array(w * h).fill(128);
+  const pixels = new Uint8Array(w * h).fill(250);
   for (let y = 0; y < t.height; y++) pixels.set(t.pixels.subarray(y * t.width, (y + 1) * t.width), (y + by) * w + by);
   return { width: w, height: h, pixels };
 }
