@@ -297,7 +297,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const shiftedMin = o.minShifted ?? DUPLICATE_THRESHOLDS.shifted;
   const shift = o.maxShiftShare ?? 0.25;
   const transformedMin = o.minTransformed ?? TRANSFORMED_MIN;
-  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 20);
+  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 5);
   const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null }>();
   const key = (a: number, b: number) => a * n + b;
   for (const p of hashPairs(input.hashes, maxHash)) candidates.set(key(p.a, p.b), { ...p, cosine: null });

@@ -161,6 +161,8 @@ interface Pose {
   k: number;
   dx: number;
   dy: number;
+  /** Vertical over horizontal scale (thumbnail sizes are rounded: a copy's aspect ratio differs by a pixel's worth). */
+  stretch?: number;
 }
 
 /** Share of a's pixels that must fall inside b for a score to count. */
@@ -183,7 +185,7 @@ function nccPosed(a: Plane, b: Plane, pose: Pose): number {
   const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
   const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
   for (let y = ay0; y < ay1; y++) {
-    const fy = cby + pose.k * (y - cay);
+    const fy = cby + pose.k * (pose.stretch ?? 1) * (y - cay);
     if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
     const yc = Math.min(b.h - 1, Math.max(0, fy));
     const y0 = Math.min(b.h - 2, Math.floor(yc));
@@ -301,6 +303,8 @@ function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
       { ...pose, dy: pose.dy - step },
       { ...pose, k: pose.k * (1 + zoom) },
       { ...pose, k: pose.k / (1 + zoom) },
+      { ...pose, stretch: (pose.stretch ?? 1) * (1 + zoom / 2) },
+      { ...pose, stretch: (pose.stretch ?? 1) / (1 + zoom / 2) },
     ];
     let moved = false;
     for (const t of tries) {
@@ -327,7 +331,7 @@ function posedSamples(a: Plane, b: Plane, pose: Pose): { px: Float32Array; insid
   const cax = (a.w - 1) / 2;
   const cay = (a.h - 1) / 2;
   for (let y = 0; y < a.h; y++) {
-    const fy = (b.h - 1) / 2 + pose.dy + pose.k * (y - cay);
+    const fy = (b.h - 1) / 2 + pose.dy + pose.k * (pose.stretch ?? 1) * (y - cay);
     if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
     for (let x = 0; x < a.w; x++) {
       const fx = (b.w - 1) / 2 + pose.dx + pose.k * ((pose.mirrored ? a.w - 1 - x : x) - cax);

@@ -68,9 +68,9 @@ async function findIn(images: Image[], sub: string) {
 const TRIPLES: Alteration[][] = [
   ['cropped', 'padded', 'mirrored'],
   ['upscaled', 'cropped', 'mirrored'],
-  ['upscaled', 'padded', 'recompressed'],
+  ['upscaled', 'padded', 'mirrored'],
   ['brightness-contrast', 'cropped', 'upscaled'],
-  ['downscaled', 'mirrored', 'brightness-contrast'],
+  ['padded', 'mirrored', 'brightness-contrast'],
   ['padded', 'mirrored', 'recompressed'],
 ];
 
@@ -92,7 +92,7 @@ describe('copies changed three ways at once', () => {
     const all = await withCopies(
       digits.map((d) => ({ path: d.path, hash: d.hash })),
       10,
-      TRIPLES.filter((t) => !t.includes('downscaled')),
+      TRIPLES,
       1,
       'digits',
     );
