@@ -44,6 +44,9 @@ export interface NearDuplicateOptions {
    * best shift (only pairs among each other's `transformNeighbours` nearest by features).
    */
   minTransformed?: number;
+  /** ...always from this one (default TRANSFORMED_SURE), from minTransformed only `transformedGap` (default TRANSFORMED_GAP) above either image's next best alignment. */
+  sureTransformed?: number;
+  transformedGap?: number;
   /** How many of an image's nearest feature neighbours get the mirror and zoom search (default 3). */
   transformNeighbours?: number;
   /** Every candidate's scores as checked (the benchmark draws its threshold curves from them). */
@@ -277,8 +280,10 @@ class UnionFind {
   }
 }
 
-/** The alignment search's threshold (the benchmark's curve, bench/audit.ts). */
+/** The alignment search's thresholds (the benchmark's curve, bench/audit.ts): a copy from TRANSFORMED_SURE, or from TRANSFORMED_MIN standing TRANSFORMED_GAP above either image's next best. */
 export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
+export const TRANSFORMED_SURE = 0.995;
+export const TRANSFORMED_GAP = 0.02;
 
 /** Longest stretch of the pixel check between two yields to the event loop. */
 const YIELD_MS = 20;
@@ -311,6 +316,8 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   }
   const prepared = preparedCache(input.thumbs);
   const pairs: DuplicatePair[] = [];
+  // The alignment search's pairs, decided together at the end (each against its images' other alignments).
+  const aligned: DuplicatePair[] = [];
   let checked = 0;
   // It runs on the host's event loop: yield every YIELD_MS, so requests and a cancel get through.
   let lastYield = performance.now();
@@ -342,9 +349,31 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     o.onScore?.(score);
     if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, match: 'aligned' });
     else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted' });
-    else if (score.transformed !== null && score.transformed >= transformedMin) pairs.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
+    else if (score.transformed !== null) aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
   }
+  pairs.push(...confirmAlignments(aligned, { min: transformedMin, sure: o.sureTransformed ?? TRANSFORMED_SURE, gap: o.transformedGap ?? TRANSFORMED_GAP }));
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
+}
+
+/**
+ * Which pairs the alignment search makes copies: those at `sure` or more, and those at `min` or
+ * more that stand out, `gap` above the next best alignment of either image. Where many images
+ * look alike (plain garments on black), every neighbour aligns nearly as well and only `sure`
+ * counts; a copy among different pictures stands far above the rest.
+ */
+export function confirmAlignments(searched: readonly DuplicatePair[], t: { min: number; sure: number; gap: number }): DuplicatePair[] {
+  const top = new Map<number, [number, number]>();
+  for (const p of searched) {
+    for (const i of [p.a, p.b]) {
+      const [first, second] = top.get(i) ?? [-Infinity, -Infinity];
+      top.set(i, p.pixel > first ? [p.pixel, first] : [first, Math.max(second, p.pixel)]);
+    }
+  }
+  const runnerUp = (i: number, v: number): number => {
+    const [first, second] = top.get(i) as [number, number];
+    return v >= first ? second : first;
+  };
+  return searched.filter((p) => p.pixel >= t.min && (p.pixel >= t.sure || (p.pixel - runnerUp(p.a, p.pixel) >= t.gap && p.pixel - runnerUp(p.b, p.pixel) >= t.gap)));
 }
 
 /** Clusters of two or more images joined by near-duplicate pairs, largest first. */
