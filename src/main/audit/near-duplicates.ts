@@ -282,7 +282,7 @@ class UnionFind {
 
 /** The alignment search's thresholds (the benchmark's curve, bench/audit.ts): a copy from TRANSFORMED_SURE, or from TRANSFORMED_MIN standing TRANSFORMED_GAP above either image's next best. */
 export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
-export const TRANSFORMED_SURE = 0.995;
+export const TRANSFORMED_SURE = 0.997;
 export const TRANSFORMED_GAP = 0.02;
 
 /** Longest stretch of the pixel check between two yields to the event loop. */

@@ -119,7 +119,7 @@ export type DuplicateMatch = (typeof DUPLICATE_MATCHES)[number];
  * The pixel correlation each match must reach to make a pair (audit/near-duplicates.ts decides
  * with them; the leak view measures a pair's margin from them). The looser the alignment, the
  * stricter the threshold: 'rescaled' and 'mirrored' from the benchmark's curve (bench/audit.ts), and
- * below 0.995 only for a pair that stands out among its images' other alignments.
+ * below 0.997 only for a pair that stands out among its images' other alignments.
  */
 export const DUPLICATE_THRESHOLDS: Readonly<Record<DuplicateMatch, number>> = { aligned: 0.98, shifted: 0.99, rescaled: 0.985, mirrored: 0.985 };
 /** A pair within this of its threshold is doubtful: the leak view says so. */
