@@ -112,9 +112,7 @@ describe('copies changed three ways at once', () => {
     // default 5 (bench/audit.ts measures what that misses).
     const r = await findIn(all, 'digits', { k: 30, minCosine: 0.75 });
     expect(r.missed).toEqual([]);
-    // A handwritten "1" is a stroke, and a stroke rescaled is another one: three pairs of the 20 ones
-    // line up at 0.987-0.996 (issue 14's test saw one); no other digits are joined.
-    expect(r.joined.length).toBeLessThanOrEqual(3);
-    expect(r.joined.every((j) => j.startsWith('d1_'))).toBe(true);
+    // Two of the 20 ones are near-identical strokes (issue 14's test): at most that pair is joined.
+    expect(r.joined.length).toBeLessThanOrEqual(1);
   });
 });

@@ -109,9 +109,8 @@ describe('near-duplicates on real images', () => {
     // A 5-pixel shift is a quarter of a 20-pixel digit: the features rank such a copy lower among
     // look-alike digits (up to 18th here), so more neighbours are checked than the default 20.
     const r = await clustersOf(all, 'digits', 40);
-    // Two of the 200 are near-identical strokes of a "1" (pixels correlate 0.987, hashes 4 bits apart);
-    // the alignment search lines up two more pairs of ones (a stroke rescaled is another stroke, 0.995-0.996).
-    expectCopiesFoundAndOriginalsApart(all, r, 10, 3);
+    // Two of the 200 are near-identical strokes of a "1" (pixels correlate 0.987, hashes 4 bits apart).
+    expectCopiesFoundAndOriginalsApart(all, r, 10, 1);
   });
 
   it('pHash: a re-encoded copy is within a few bits, a different image far', async () => {
