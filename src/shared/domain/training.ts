@@ -159,6 +159,7 @@ export interface ConfusionMatrix {
 }
 
 export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type RunKind = 'train' | 'cv';
 
 export interface RunSummary {
   id: number;
@@ -176,6 +177,14 @@ export interface RunSummary {
   finishedAt: string | null;
   error: string | null;
   jobId: string | null;
+  /** The sweep it belongs to, and its fold in a k-fold sweep (0-based). */
+  sweepId: number | null;
+  fold: number | null;
+  /**
+   * 'train': a trained model. 'cv': no model of its own, the out-of-fold predictions of a k-fold
+   * configuration (each labelled image predicted by the fold run that did not train on it).
+   */
+  kind: RunKind;
   /**
    * Once the run ended: a TrainRunResult when it succeeded (durations, cache hits, parameter counts,
    * log...), the engine's result and the log when cancelled, the log alone when it failed.
