@@ -20,11 +20,12 @@
  * matched, and correlates them. Its pairs are decided together (confirmAlignments): a copy from
  * TRANSFORMED_SURE, or from TRANSFORMED_MIN when it stands TRANSFORMED_GAP above either image's next
  * best alignment. Measured (`npm run bench -- audit`, Fashion-MNIST 10,000 with 670 planted copies):
- * a plain threshold adds false clusters below 0.995 (0.99: 107 against 91 without the search);
- * with the gap rule the copies found from 0.985 rise to 55/70 wild singles, 91/210 pairs and 69/350
- * triples (35/350 at a plain 0.995) for 93 false clusters (339 images). Cropped and mirrored copies
- * are all found; padded ones and copies of a 28-pixel garment downscaled to 19 mostly not: their
- * MobileNet features move so far that the original is not among their nearest neighbours.
+ * a plain threshold adds false clusters below 0.995 (0.99: 104 against 91 without the search);
+ * with the gap rule (0.997 sure, 0.02 gap) the copies found from 0.985 are 53/70 wild singles,
+ * 84/210 pairs and 63/350 triples (plain 0.995: 50, 58, 32) for 93 false clusters (339 images).
+ * Cropped and mirrored copies are all found; padded ones and copies of a 28-pixel garment
+ * downscaled to 19 mostly not: their MobileNet features move so far that the original is not
+ * among their 5 nearest neighbours (and searching more costs 5 ms of CPU a pair).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
