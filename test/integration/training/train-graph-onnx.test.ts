@@ -9,8 +9,8 @@
  *    convolutions, which TensorFlow.js cannot differentiate, against the loss's finite differences;
  *  - three Adam steps of the ONNX learner give the losses and parameters of three TensorFlow.js
  *    steps, with every BatchNorm statistic and every frozen weight bit-identical;
- *  - the Keras architectures with seeded weights (EfficientNetB0 every layer; ResNet50 and VGG16
- *    from a late boundary, for time): two momentum-SGD steps give TensorFlow.js' losses and updates.
+ *  - the Keras architectures with seeded weights (EfficientNetB0 every layer; ResNet50's
+ *    conv4_block1 and VGG16's block 5, for time): two momentum-SGD steps give TensorFlow.js' losses and updates.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
@@ -322,12 +322,12 @@ describe('the ONNX learner trains as the TensorFlow.js learner', () => {
 
 describe('the Keras architectures train as on TensorFlow.js (seeded weights, 2 images at 32 px, 2 steps)', () => {
   // EfficientNetB0 every layer (swish, squeeze-excite, Rescaling/Normalization); ResNet50 and VGG16
-  // from a late boundary, so the check stays cheap: ResNet50's last stage (bottlenecks, projection
-  // shortcut), VGG16's block 5 (3x3 convs, MaxPooling2D).
+  // from a late boundary, so the check stays cheap: ResNet50's conv4_block1 (bottleneck, stride 2,
+  // projection shortcut), VGG16's last two convs and MaxPooling2D.
   const archCases: { arch: KerasArchitecture; from: string | null; to: string }[] = [
     { arch: 'efficientnetb0', from: null, to: 'top_activation' },
-    { arch: 'resnet50', from: 'conv4_block6_out', to: 'conv5_block3_out' },
-    { arch: 'vgg16', from: 'block4_pool', to: 'block5_pool' },
+    { arch: 'resnet50', from: 'conv3_block4_out', to: 'conv4_block1_out' },
+    { arch: 'vgg16', from: 'block5_conv1', to: 'block5_pool' },
   ];
   for (const c of archCases) {
     it(`${c.arch} from ${c.from ?? 'the input'} through ${c.to}`, async () => {
