@@ -1,20 +1,29 @@
 /**
- * The issue-11 workload against the PyTorch reference, in one process tree:
- * `npm run bench transfer` or `npx tsx bench/transfer.ts [--quick] [--alphas 0.25,0.75] [--skip-torch]
- * [--skip-s2] [--skip-memory] [--counts 10000,60000]`.
- *  1. Scenario 1 through the CLI, as a user runs it: Fashion-MNIST PNGs imported (class folders for
+ * The issue-11 and issue-26 workloads against the PyTorch reference, in one process tree:
+ * `npm run bench transfer` or `npx tsx bench/transfer.ts [--quick] [--alphas 0.25,0.75] [--seeds 42,1,2]
+ * [--scenarios 2,3,4] [--skip-torch] [--skip-families] [--skip-memory] [--counts 10000,60000]
+ * [--ft-images 2000] [--family-images 640]`.
+ *  1. Scenario 1 through the CLI, as a user runs it, once per seed (--seeds; split and train take
+ *     it, so does the reference): Fashion-MNIST PNGs imported (class folders for
  *     10,000 train, a folder of 2,000 unlabelled test images), split 80/20, MobileNet v1 at 224,
  *     `train --scenario 1 --epochs 20 --patience 0 --batch 64` (all 20 epochs, as the reference trains)
  *     then `predict`; test accuracy from the exported
  *     submission. Wall time of train + predict (import excluded), extraction img/s (decode + resize
- *     + forward, from the run record), head training seconds.
- *  2. Scenario 2 through the CLI: alpha 0.25, frozen up to conv_pw_11_relu, 2,000 train, 3 epochs:
- *     training img/s from the run record.
+ *     + forward, from the run record), head training seconds; with several seeds, the means.
+ *  2. Scenarios 2, 3 and 4 (issue 26), each in a fresh engine process (EngineClient): MobileNet v1
+ *     0.25 at 224, 2,000 train (80/20), batch 32, no augmentation, the reference's head (MLP [128],
+ *     no dropout) and rates (Adam: head 1e-3, pretrained layers 1e-4; scenario 3 1e-3 everywhere);
+ *     S2 frozen through conv_pw_11 and S3 (from random weights, BatchNorm learning) 3 epochs, S4
+ *     (every layer) 2 epochs. Training img/s in the steps alone and with validation and checkpoints,
+ *     validation (last epoch) and test accuracy, the engine's peak RSS (VmHWM) and its RSS peak per
+ *     epoch (sampled), the runtime that trained (from the run record). Then scenario 4 on the
+ *     Teachable Machine MobileNetV2 0.35 and on EfficientNetB0 with seeded Keras weights (fewer
+ *     images, no reference).
  *  3. The engine process (EngineClient, a fresh process per count): scenario 1 on 10,000 and on
  *     60,000 training images (extraction + a 10-epoch MLP [128] head on all rows): peak RSS, and
  *     the head's seconds on 60,000 x 256 features.
- *  4. ../shared/bench/torch_transfer.py with the same settings (alpha 0.25 / 0.75 scenario 1, alpha
- *     0.25 scenario 2 with 2,000 train), its whole run timed; ratios printed beside ours.
+ *  4. ../shared/bench/torch_transfer.py with the same settings after each of ours, its whole run
+ *     timed; ratios printed beside ours.
  * Runs everything one after another (never side by side). Timings depend on the machine's load.
  */
 import { spawn } from 'node:child_process';
