@@ -2,7 +2,7 @@
  * The issue-11 and issue-26 workloads against the PyTorch reference, in one process tree:
  * `npm run bench transfer` or `npx tsx bench/transfer.ts [--quick] [--alphas 0.25,0.75] [--seeds 42,1,2]
  * [--scenarios 2,3,4] [--skip-torch] [--skip-families] [--skip-memory] [--counts 10000,60000]
- * [--ft-images 2000] [--family-images 640]`.
+ * [--ft-images 2000] [--family-images 160]`.
  *  1. Scenario 1 through the CLI, as a user runs it, once per seed (--seeds; split and train take
  *     it, so does the reference): Fashion-MNIST PNGs imported (class folders for
  *     10,000 train, a folder of 2,000 unlabelled test images), split 80/20, MobileNet v1 at 224,
@@ -41,7 +41,7 @@ const N_TRAIN = quick ? 2000 : 10000;
 const N_TEST = quick ? 400 : 2000;
 /** Scenarios 2-4 (issue 26): 2,000 train images; the other families' scenario 4 on fewer (hours on TensorFlow.js). */
 const N_FT = Number(arg('--ft-images') ?? (quick ? 320 : 2000));
-const N_FAMILY = Number(arg('--family-images') ?? (quick ? 160 : 640));
+const N_FAMILY = Number(arg('--family-images') ?? (quick ? 40 : 160));
 
 interface Proc {
   code: number;
