@@ -179,14 +179,15 @@ interface FineTuneRow {
 
 /**
  * What trained, from the run record: the training runtime when the record names one (the ONNX
- * trainer's `training`, in the frozen part's InferenceInfo shape), else the TensorFlow.js backend.
+ * trainer's `backend.training`, an InferenceInfo like the frozen part's), else the TensorFlow.js backend.
  */
 function trainedOn(res: TrainResult): string {
-  const rec = res as TrainResult & { training?: InferenceInfo; backend: BackendInfo & { training?: InferenceInfo } };
-  const info = rec.training ?? rec.backend.training;
-  if (info) return inferenceLabel(info);
+  // Typed here until BackendInfo has `training` (the ONNX trainer's branch adds it); harmless after.
+  const info = (res.backend as BackendInfo & { training?: InferenceInfo }).training;
   const b = res.backend;
-  return `TensorFlow.js ${b.name}${b.simd ? ' SIMD' : ''} x${b.threads}`;
+  const tfjs = `TensorFlow.js ${b.name}${b.simd ? ' SIMD' : ''} x${b.threads}`;
+  if (!info) return tfjs;
+  return info.runtime === 'tfjs' ? `${tfjs}${info.reason ? ` (${info.reason})` : ''}` : inferenceLabel(info);
 }
 
 /** The resident memory of a process (kB lines of /proc/PID/status), in MB; null once it is gone. */
