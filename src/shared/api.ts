@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { StudioErrorShape } from './errors';
 import type { ClassInfo, ImportReport, JobProgress, JobState, ProjectInfo, RecentProject, TrainRunResult } from './domain';
-import { filePath, predictionQuerySchema, type PredictionRow } from './domain';
+import { ensembleRunsSchema, filePath, oneRunSource, oneRunSourceMessage, predictionQuerySchema, type EnsembleSummary, type PredictionRow } from './domain';
 import { MODEL_ID_RULE, modelIdProblem } from './domain';
 import {
   CLUSTER_FILTERS,
@@ -24,6 +24,7 @@ import {
 } from './domain';
 import { PREPROCESSING_MODES, similarityAnswerSchema, type AdviceInfo, type PreprocessingMode } from './domain';
 import { engineAddressSchema, type EngineSetting, type EngineTestInfo } from './domain';
+import { sweepRequestSchema, type Leaderboard, type SweepInfo, type SweepPlan, type SweepSummary } from './domain';
 import { trainConfigSchema, type InstalledModelInfo, type ModelInspection, type BackendInfo, type ConfusionMatrix, type EpochMetrics, type RunDetail, type RunProgress, type RunSummary } from './domain';
 import {
   type ImageDetails,
@@ -102,6 +103,8 @@ export const exportRequestSchema = z
     out: filePath.min(1, 'an output path is required'),
     /** The run whose predictions (submission, probabilities) or model to use; default: the latest succeeded run. */
     runId: id.optional(),
+    /** submission, probabilities: an ensemble instead, its members' probabilities averaged. */
+    runs: ensembleRunsSchema.optional(),
     /** Column names of the test-set CSVs (default: the template's header, else filename and label). */
     idColumn: columnName.optional(),
     labelColumn: columnName.optional(),
@@ -112,7 +115,9 @@ export const exportRequestSchema = z
     /** Replace an existing CSV (a dataset folder must always be new or empty). */
     overwrite: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .refine(oneRunSource, oneRunSourceMessage)
+  .refine((v) => v.runs === undefined || v.kind === 'submission' || v.kind === 'probabilities', { message: 'an ensemble (runs) exports a submission or probabilities only', path: ['runs'] });
 export type ExportRequest = z.output<typeof exportRequestSchema>;
 
 export interface ExportResult {
@@ -121,7 +126,12 @@ export interface ExportResult {
   files: string[];
   /** CSV data rows, or files copied into the dataset folder. */
   rows: number;
+  /** The run; for an ensemble, null (see runs). */
   runId: number | null;
+  /** submission, probabilities of an ensemble: its members. */
+  runs?: number[];
+  /** submission, probabilities: the test-time views the predictions averaged (['identity']: none); null: they differ between images or members. */
+  views?: string[] | null;
   columns?: string[];
   /** submission: rows whose label came from the user's label rather than the prediction. */
   fromLabels?: number;
@@ -177,8 +187,16 @@ export interface DownloadResult {
 
 /** The result of a predictImages job (and of the prediction that ends every training run). */
 export interface PredictSummary {
+  /** The run; for an ensemble its first member (runs lists them all). */
   runId: number;
+  /** An ensemble's members, each predicted in turn (their predictions are stored, the ensemble's are their mean). */
+  runs?: number[];
+  /** Images predicted (by every member, for an ensemble). */
   predicted: number;
+  /** The test-time views averaged (['identity']: the image alone). */
+  views: string[];
+  /** An ensemble: how it compares with its best member on the validation images. */
+  ensemble?: EnsembleSummary;
   /** Images whose file could not be read or decoded (their path); they keep no prediction. */
   failed: string[];
 }
@@ -243,6 +261,8 @@ export interface JobResults {
   map: MapSummary;
   /** Label next's quick head retrain and ranking of the unlabelled images (startLabelNext). */
   'label-next': LabelNextInfo;
+  /** A sweep's runs, executed here or on Slurm (startSweep, resumeSweep). */
+  sweep: SweepSummary;
 }
 export type JobKind = keyof JobResults;
 
@@ -295,6 +315,19 @@ export const requests = {
    */
   resumeRun: req<{ job: JobInfo<'train'>; runId: number }>()(z.object({ id, epochs: z.number().int().min(1).max(1000).optional() }).strict()),
   listRuns: req<RunSummary[]>()(none),
+  /** Cancels one run: training now, or waiting in a sweep (it will not start). */
+  cancelRun: req<null>()(z.object({ id }).strict()),
+
+  /** The runs a sweep would make (every combination checked by the engine; a refused value names its field) and their rough time. */
+  planSweep: req<SweepPlan>()(sweepRequestSchema),
+  /** Records a sweep and its runs and starts the sweep job (the runs train one at a time here, or as a Slurm job array). */
+  startSweep: req<{ job: JobInfo<'sweep'>; sweepId: number; plan: SweepPlan }>()(sweepRequestSchema),
+  /** Runs again every run of a sweep that did not succeed. */
+  resumeSweep: req<{ job: JobInfo<'sweep'>; sweepId: number; runIds: number[] }>()(z.object({ id }).strict()),
+  cancelSweep: req<null>()(z.object({ id }).strict()),
+  listSweeps: req<SweepInfo[]>()(none),
+  /** One row per configuration (mean ± sd over folds under k-fold) and the majority baseline. */
+  sweepLeaderboard: req<Leaderboard>()(z.object({ id }).strict()),
   getRun: req<RunDetail>()(z.object({ id }).strict()),
   deleteRun: req<null>()(z.object({ id }).strict()),
   /**
@@ -302,8 +335,20 @@ export const requests = {
    * finished run's model (default: the latest succeeded run) and stores the predictions.
    */
   predictImages: req<JobInfo<'predict'>>()(
-    z.object({ runId: id.optional(), splits: z.array(splitSchema).min(1).max(3).default(['test']) }).strict(),
+    z
+      .object({
+        runId: id.optional(),
+        /** An ensemble: each member predicts the images (its predictions are stored); the ensemble's are their mean. */
+        runs: ensembleRunsSchema.optional(),
+        splits: z.array(splitSchema).min(1).max(3).default(['test']),
+        /** Test-time augmentation: each image also on its views (src/shared/tta.ts), averaged. With an ensemble, the validation images too, so its comparison with its members is like for like. */
+        tta: z.boolean().default(false),
+      })
+      .strict()
+      .refine(oneRunSource, oneRunSourceMessage),
   ),
+  /** An ensemble against its best member on the validation images: accuracies, losses, the gain and its confusion matrix. */
+  ensembleSummary: req<EnsembleSummary>()(z.object({ runs: ensembleRunsSchema }).strict()),
   /** Starts a job that writes Grad-CAM overlays and peaks.csv of a split's images or of files into a new or empty folder. */
   explainImages: req<JobInfo<'explain'>>()(explainRequestSchema),
   /** The Grad-CAM heatmap of one image with a finished run (default: the latest succeeded): its predicted class's, or `className`'s. */

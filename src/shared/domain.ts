@@ -11,3 +11,4 @@ export * from './domain/predictions';
 export * from './domain/models';
 export * from './domain/advisor';
 export * from './domain/audit';
+export * from './domain/sweep';

@@ -9,6 +9,8 @@
  *  - fashion-mnist: Debian's dataset-fashion-mnist, for a test that asks for it.
  *  - openssh: sshd, ssh and ssh-keygen (Debian's openssh-server and openssh-client), for the tests
  *    of the engine over ssh, which start their own sshd on 127.0.0.1.
+ *  - slurm: slurmctld, slurmd, sbatch and munged (Debian's slurm-wlm and munge), for the sweep on
+ *    Slurm tests, which start their own one-node cluster (test/fixtures/slurm.ts).
  * What cannot be had ends the run with one line saying what to install; nothing is skipped.
  *
  * `npm test` runs this file first (so a missing browser fails in seconds, not after the other
@@ -21,10 +23,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export type Need = 'chromium' | 'chattr' | 'fashion-mnist' | 'openssh';
-const NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist', 'openssh'];
-/** What the suite as a whole needs (the near-duplicate test reads Fashion-MNIST, the ssh engine tests an sshd). */
-export const SUITE_NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist', 'openssh'];
+export type Need = 'chromium' | 'chattr' | 'fashion-mnist' | 'openssh' | 'slurm';
+const NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist', 'openssh', 'slurm'];
+/** What the suite as a whole needs (the near-duplicate test reads Fashion-MNIST, the ssh engine tests an sshd, the Slurm tests a cluster). */
+export const SUITE_NEEDS: readonly Need[] = ['chromium', 'chattr', 'fashion-mnist', 'openssh', 'slurm'];
 
 /** The machine as the finders see it; unit tests pass a made-up one (temporary folders, a fake `run`). */
 export interface Machine {
@@ -222,6 +224,21 @@ export function findOpenssh(m: Machine): string {
   throw new PrerequisiteError('The engine-over-ssh tests need OpenSSH (sshd, ssh, ssh-keygen): install openssh-server and openssh-client (apt-get install -y openssh-server openssh-client as root).');
 }
 
+/** The Slurm and munge programs a one-node test cluster starts, by name (daemons live in sbin, outside a user's PATH). */
+export const SLURM_PROGRAMS = ['slurmctld', 'slurmd', 'munged', 'sbatch', 'squeue', 'scontrol', 'scancel', 'sinfo'] as const;
+
+/** The folder of sbatch with every other Slurm and munge program found (in it or in an sbin beside). */
+export function findSlurm(m: Machine): string {
+  const dirs = [...(m.env['PATH'] ?? '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'];
+  const look = (): string | undefined => {
+    const all = SLURM_PROGRAMS.every((p) => dirs.some((d) => isExecutable(path.join(d, p))));
+    return all ? dirs.find((d) => isExecutable(path.join(d, 'sbatch'))) : undefined;
+  };
+  const found = look() ?? (aptInstall(m, 'munge') && aptInstall(m, 'slurm-wlm') ? look() : undefined);
+  if (found) return found;
+  throw new PrerequisiteError('The sweep-on-Slurm tests need Slurm and munge (slurmctld, slurmd, sbatch, munged): install slurm-wlm and munge (apt-get install -y slurm-wlm munge as root).');
+}
+
 export function thisMachine(): Machine {
   const env = process.env;
   return {
@@ -243,7 +260,7 @@ export function thisMachine(): Machine {
 export function ensure(needs: readonly Need[], m = thisMachine()): Partial<Record<Need, string>> {
   const found: Partial<Record<Need, string>> = {};
   for (const need of needs) {
-    const where = need === 'chromium' ? findChromium(m) : need === 'chattr' ? findChattr(m) : need === 'openssh' ? findOpenssh(m) : findFashionMnist(m);
+    const where = need === 'chromium' ? findChromium(m) : need === 'chattr' ? findChattr(m) : need === 'openssh' ? findOpenssh(m) : need === 'slurm' ? findSlurm(m) : findFashionMnist(m);
     if (where !== undefined) found[need] = where;
   }
   return found;

@@ -19,6 +19,8 @@ export interface Command {
   name: string;
   args: string;
   summary: string;
+  /** Internal commands (what a cluster's task runs) are left out of the usage text. */
+  hidden?: boolean;
   options?: Options;
   /** Number of required positionals, then optional ones. */
   positionals: { required: string[]; optional?: string[] };

@@ -5,17 +5,22 @@ import { EXPORT_KINDS } from '../../shared/api';
 import { StudioError } from '../../shared/errors';
 import type { Command } from './command';
 import { waitForJob } from './jobs';
-import { runOption, stringOption } from './options';
+import { runOrRuns, stringOption } from './options';
+import { viewsText } from '../../shared/tta';
+
+/** Whose predictions a test-set CSV holds, and how they were made. */
+const madeBy = (r: ExportResult): string =>
+  `${r.runs ? `the ensemble of runs ${r.runs.join(', ')}, probabilities averaged` : `run ${r.runId}`}; predictions ${viewsText(r.views === undefined ? ['identity'] : r.views)}`;
 
 function resultText(r: ExportResult): string {
   const lines: string[] = [];
   const where = r.files.join(', ');
   switch (r.kind) {
     case 'submission':
-      lines.push(`Wrote ${r.rows} rows to ${where} (run ${r.runId}${r.fromLabels ? `; ${r.fromLabels} from your labels` : ''})`);
+      lines.push(`Wrote ${r.rows} rows to ${where} (${madeBy(r)}${r.fromLabels ? `; ${r.fromLabels} from your labels` : ''})`);
       break;
     case 'probabilities':
-      lines.push(`Wrote ${r.rows} rows x ${(r.columns?.length ?? 1) - 1} classes to ${where} (run ${r.runId})`);
+      lines.push(`Wrote ${r.rows} rows x ${(r.columns?.length ?? 1) - 1} classes to ${where} (${madeBy(r)})`);
       break;
     case 'dataset':
       lines.push(`Copied ${r.rows} images into ${where}, one folder per class`);
@@ -42,12 +47,13 @@ export const exportCommands: Command[] = [
   {
     name: 'export',
     args:
-      'DIR submission|probabilities|model|onnx|dataset|dataset-csv|audit --out PATH [--run ID] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
+      'DIR submission|probabilities|model|onnx|dataset|dataset-csv|audit --out PATH [--run ID | --runs A,B,C] [--template CSV] [--id-column NAME] [--label-column NAME] [--strip-extension] [--force]',
     summary:
-      'Export the test set\'s submission or probabilities CSV (a run\'s predictions), a run\'s model as a TensorFlow.js folder or an ONNX model (default run: the latest succeeded), the labelled dataset as class folders or a CSV, or the latest audit\'s results as a CSV.',
+      'Export the test set\'s submission or probabilities CSV (a run\'s predictions, or an ensemble\'s with --runs: its members\' probabilities averaged), a run\'s model as a TensorFlow.js folder or an ONNX model (default run: the latest succeeded), the labelled dataset as class folders or a CSV, or the latest audit\'s results as a CSV.',
     options: {
       out: { type: 'string', short: 'o' },
       run: { type: 'string' },
+      runs: { type: 'string' },
       template: { type: 'string' },
       'id-column': { type: 'string' },
       'label-column': { type: 'string' },
@@ -60,14 +66,16 @@ export const exportCommands: Command[] = [
       if (!(EXPORT_KINDS as readonly string[]).includes(kind))
         throw new StudioError('bad_request', `unknown export "${kind}": one of ${EXPORT_KINDS.join(', ')}.`, 'kind');
       if (typeof values.out !== 'string') throw new StudioError('bad_request', 'missing --out PATH (the CSV file, or for dataset, model and onnx a new folder).', 'out');
-      const runId = runOption(values.run);
+      const { runId, runs } = runOrRuns(values);
       if (runId !== undefined && (kind === 'dataset' || kind === 'dataset-csv' || kind === 'audit')) throw new StudioError('bad_request', `--run does not apply to export ${kind}.`, 'run');
+      if (runs !== undefined && kind !== 'submission' && kind !== 'probabilities') throw new StudioError('bad_request', `--runs (an ensemble) applies to export submission and probabilities, not ${kind}.`, 'runs');
       const template = stringOption(values.template);
       await studio.call('openProject', { dir: args[0]! });
       const job = await studio.call('exportData', {
         kind: kind as ExportKind,
         out: path.resolve(values.out),
         ...(runId !== undefined ? { runId } : {}),
+        ...(runs !== undefined ? { runs } : {}),
         ...(template !== undefined ? { template: path.resolve(template) } : {}),
         ...(typeof values['id-column'] === 'string' ? { idColumn: values['id-column'] } : {}),
         ...(typeof values['label-column'] === 'string' ? { labelColumn: values['label-column'] } : {}),

@@ -20,9 +20,11 @@ import { mediaCommands } from './media';
 import { exportCommands } from './export';
 import { modelCommands } from './models';
 import { trainingCommands } from './training';
+import { sweepCommands } from './sweep';
 import { auditCommands } from './audit';
 import { explainCommands } from './explain';
 import { engineCommands } from './engine';
+import { runBundleCommands } from './run-bundle';
 import { stringOption } from './options';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -105,10 +107,12 @@ export const commands: Command[] = [
   ...mediaCommands,
   ...modelCommands,
   ...trainingCommands,
+  ...sweepCommands,
   ...auditCommands,
   ...explainCommands,
   ...exportCommands,
   ...engineCommands,
+  ...runBundleCommands,
   {
     name: 'serve',
     args: '[DIR] [--port N]',
@@ -138,7 +142,8 @@ export const commands: Command[] = [
 
 function usage(): string {
   // Long synopses go on a line of their own, the summary indented under them.
-  const width = Math.min(48, Math.max(...commands.map((c) => `${c.name} ${c.args}`.length)));
+  const listed = commands.filter((c) => !c.hidden);
+  const width = Math.min(48, Math.max(...listed.map((c) => `${c.name} ${c.args}`.length)));
   const line = (c: Command): string => {
     const head = `${c.name} ${c.args}`;
     return head.length <= width ? `  ${head.padEnd(width)}  ${c.summary}` : `  ${head}\n  ${''.padEnd(width)}  ${c.summary}`;
@@ -146,7 +151,7 @@ function usage(): string {
   return [
     'Usage: transfer-studio <command> [options]   (every command takes --json and --help)',
     '',
-    ...commands.map(line),
+    ...listed.map(line),
     '',
     'Exit codes: 0 success, 2 bad input, 1 failure.',
   ].join('\n');

@@ -22,3 +22,22 @@ export function runOption(v: OptionValue, flag = '--run'): number | undefined {
 
 /** A string option, or undefined when absent. */
 export const stringOption = (v: OptionValue): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** `--runs A,B,C`: an ensemble's runs (two or more, each once), or undefined when absent. */
+export function runsOption(v: OptionValue): number[] | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new StudioError('bad_request', '--runs takes run numbers separated by commas, e.g. --runs 3,4,5', 'runs');
+  const runs = v.split(',').map((part) => runOption(part.trim(), '--runs'));
+  if (runs.length < 2) throw new StudioError('bad_request', `--runs takes two runs or more (an ensemble); for one run use --run ${v.trim()}`, 'runs');
+  const twice = runs.find((r, i) => runs.indexOf(r) !== i);
+  if (twice !== undefined) throw new StudioError('bad_request', `--runs lists run ${twice} twice`, 'runs');
+  return runs as number[];
+}
+
+/** `--run ID` and `--runs A,B,C` together: refused (one run, or an ensemble). */
+export function runOrRuns(values: Record<string, OptionValue>): { runId?: number; runs?: number[] } {
+  const runId = runOption(values.run);
+  const runs = runsOption(values.runs);
+  if (runId !== undefined && runs !== undefined) throw new StudioError('bad_request', '--run and --runs cannot be combined: one run, or an ensemble of several.', 'runs');
+  return { ...(runId !== undefined ? { runId } : {}), ...(runs !== undefined ? { runs } : {}) };
+}

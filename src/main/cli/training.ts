@@ -11,7 +11,9 @@ import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { ENGINE_OPTION, type Command } from './command';
 import { logAboveProgress, waitForJob, watchJob } from './jobs';
-import { runOption, stringOption, type OptionValue } from './options';
+import { ensembleLines } from './ensemble';
+import { runOption, runOrRuns, stringOption, type OptionValue } from './options';
+import { viewsText } from '../../shared/tta';
 import type { Studio } from '../host/studio';
 
 /** TrainConfig field -> the flag that sets it, so schema errors name what the user typed. */
@@ -47,7 +49,7 @@ async function followRun(studio: Studio, job: JobInfo<'train'>, runId: number, a
 }
 
 /** The model to train on: --model, or the only one not hidden (the built-in one on a fresh machine). */
-async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
+export async function chooseModel(studio: Studio, flag: string | undefined): Promise<string> {
   if (flag !== undefined) return flag;
   const listed = await studio.call('listModels', {});
   const installed = listed.filter((m) => !m.hidden);
@@ -120,6 +122,8 @@ function runJson(run: RunDetail): Record<string, unknown> {
     frozenPart: r.frozenPart ?? null,
     frozenKind: r.frozenKind ?? null,
     headKind: r.headKind ?? null,
+    // Scenarios 2-4: the runtime and provider of the training steps ('tfjs' with the reason when not ONNX Runtime).
+    trainingRuntime: run.backend?.training ?? null,
     imagesPerSec: r.imagesPerSec ?? null,
     stepImagesPerSec: r.stepImagesPerSec ?? null,
     batchSize: r.batchSize ?? run.config.batchSize,
@@ -137,7 +141,7 @@ function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
   const lines: string[] = [];
   if (advice) lines.push(`Scenario ${advice.scenario} (advisor): ${advice.reason}${advice.scenario === 2 && advice.freezeTo ? ` Frozen up to ${advice.freezeTo}.` : ''}`);
   const b = run.backend;
-  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}${b.server ? `; on ${b.server.hostname} (${b.server.address})` : ''}` : 'unknown'}`);
+  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}${b.training ? `; training steps: ${inferenceLabel(b.training)}` : ''}${b.server ? `; on ${b.server.hostname} (${b.server.address})` : ''}` : 'unknown'}`);
   lines.push('epoch  train loss  train acc  val loss  val acc');
   for (const m of run.metrics)
     lines.push(`${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${pct(m.trainAcc).padStart(9)}  ${(m.valLoss?.toFixed(4) ?? '-').padStart(8)}  ${pct(m.valAcc).padStart(7)}`);
@@ -156,11 +160,11 @@ function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
   return lines.join('\n');
 }
 
-/** Per-class counts of a run's predictions on a split (the listPredictions totals). */
-async function predictedPerClass(studio: Studio, runId: number, classNames: string[], split: Split): Promise<{ name: string; count: number }[]> {
+/** Per-class counts of a run's (or an ensemble's) predictions on a split (the listPredictions totals). */
+async function predictedPerClass(studio: Studio, source: { runId: number } | { runs: number[] }, classNames: string[], split: Split): Promise<{ name: string; count: number }[]> {
   const out: { name: string; count: number }[] = [];
   for (let i = 0; i < classNames.length; i++) {
-    const page = await studio.call('listPredictions', { runId, split, predictedIndex: i, limit: 1 });
+    const page = await studio.call('listPredictions', { ...source, split, predictedIndex: i, limit: 1 });
     out.push({ name: classNames[i]!, count: page.total });
   }
   return out;
@@ -249,9 +253,10 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'predict',
-    args: 'DIR [--run ID] [--split test|val|train | --folder PATH] [--engine ssh://...]',
-    summary: 'Predict the test split (or a folder, imported as test images first) with a run (default: the latest succeeded) and store the predictions.',
-    options: { run: { type: 'string' }, split: { type: 'string' }, folder: { type: 'string' }, ...ENGINE_OPTION },
+    args: 'DIR [--run ID | --runs A,B,C] [--tta] [--split test|val|train | --folder PATH] [--engine ssh://...]',
+    summary:
+      'Predict the test split (or a folder, imported as test images first) with a run (default: the latest succeeded) or an ensemble (--runs: each member predicts, their probabilities are averaged; says by how much it beats its best member on the validation images), with test-time augmentation (--tta: each image also mirrored, shifted and zoomed, averaged); the predictions are stored.',
+    options: { run: { type: 'string' }, runs: { type: 'string' }, tta: { type: 'boolean' }, split: { type: 'string' }, folder: { type: 'string' }, ...ENGINE_OPTION },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const folder = stringOption(values.folder);
@@ -259,33 +264,43 @@ export const trainingCommands: Command[] = [
       if (folder !== undefined && splitFlag !== undefined) throw new StudioError('bad_request', '--split and --folder cannot be combined (a folder is imported as test images).', 'split');
       if (splitFlag !== undefined && !['train', 'val', 'test'].includes(splitFlag)) throw new StudioError('bad_request', `--split must be test, val or train, not ${splitFlag}.`, 'split');
       const split = (splitFlag ?? 'test') as Split;
-      const runFlag = runOption(values.run);
+      const source = runOrRuns(values);
+      const tta = values.tta === true;
       await studio.call('openProject', { dir: args[0]! });
       let imported: ImportReport | undefined;
       if (folder !== undefined) {
         imported = await waitForJob(studio, await studio.call('importImages', { source: path.resolve(folder), split: 'test' }));
         if (imported.failureCount > 0) logAboveProgress(`${imported.failureCount} file(s) of ${folder} could not be imported (see --json).`);
       }
-      const summary = await waitForJob(studio, await studio.call('predictImages', { ...(runFlag !== undefined ? { runId: runFlag } : {}), splits: [split] }));
-      const run = await studio.call('getRun', { id: summary.runId });
-      const perClass = await predictedPerClass(studio, run.id, run.classNames, split);
-      const where = `the predictions table of ${path.join(path.resolve(args[0]!), 'project.sqlite')} (run ${run.id})`;
+      const summary = await waitForJob(studio, await studio.call('predictImages', { ...source, splits: [split], tta }));
+      const ensemble = summary.ensemble;
+      const classNames = ensemble ? ensemble.classNames : (await studio.call('getRun', { id: summary.runId })).classNames;
+      const perClass = await predictedPerClass(studio, ensemble ? { runs: ensemble.runs } : { runId: summary.runId }, classNames, split);
+      const who = ensemble ? `the ensemble of runs ${ensemble.runs.join(', ')}` : `run ${summary.runId}`;
+      const where = ensemble
+        ? `the predictions table of ${path.join(path.resolve(args[0]!), 'project.sqlite')} (each member's; the ensemble's are their mean)`
+        : `the predictions table of ${path.join(path.resolve(args[0]!), 'project.sqlite')} (run ${summary.runId})`;
       const json = {
         predict: {
-          runId: run.id,
+          runId: ensemble ? null : summary.runId,
+          ...(ensemble ? { runs: ensemble.runs } : {}),
           split,
+          tta: summary.views,
           predicted: summary.predicted,
           failed: summary.failed,
           perClass,
           where,
+          ...(ensemble ? { ensemble } : {}),
           ...(imported ? { import: { added: imported.added, duplicates: imported.duplicateCount, failures: imported.failures, root: imported.root } } : {}),
         },
       };
+      const exportFlag = ensemble ? `--runs ${ensemble.runs.join(',')}` : `--run ${summary.runId}`;
       const lines = [
         ...(imported ? [`Imported ${imported.added} test image(s) from ${imported.root}${imported.duplicateCount ? ` (${imported.duplicateCount} already in the project)` : ''}`] : []),
-        `Predicted ${summary.predicted} ${split} image(s) with run ${run.id}${summary.failed.length ? `; ${summary.failed.length} could not be read (e.g. ${summary.failed[0]})` : ''}`,
+        `Predicted ${summary.predicted} ${split} image(s) with ${who}, ${viewsText(summary.views)}${summary.failed.length ? `; ${summary.failed.length} could not be read (e.g. ${summary.failed[0]})` : ''}`,
         ...perClass.map((c) => `  ${c.name.padEnd(24)} ${String(c.count).padStart(7)}`),
-        `Stored in ${where}; export with: transfer-studio export ${args[0]} submission --out FILE --run ${run.id}`,
+        ...(ensemble ? ensembleLines(ensemble) : []),
+        `Stored in ${where}; export with: transfer-studio export ${args[0]} submission --out FILE ${exportFlag}`,
       ];
       return { json, text: lines.join('\n') };
     },

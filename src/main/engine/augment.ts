@@ -6,6 +6,7 @@
  */
 import type { AugmentConfig } from '../../shared/domain';
 import { seededRandom } from '../../shared/random';
+import type { TtaView } from '../../shared/tta';
 
 export interface AugmentParams {
   flip: boolean;
@@ -19,9 +20,21 @@ export interface AugmentParams {
   brightness: number;
   /** Multiplies the distance of every value from the image mean. */
   contrast: number;
+  /** Test-time views only: the content moves by this share of the side (positive: left / up). */
+  shiftX?: number;
+  shiftY?: number;
 }
 
 export const IDENTITY: AugmentParams = { flip: false, cropScale: 1, cropX: 0, cropY: 0, angle: 0, brightness: 0, contrast: 1 };
+
+/** Test-time augmentation's views (src/shared/tta.ts) as the training transforms' parameters. */
+export const TTA_PARAMS: Record<TtaView, AugmentParams> = {
+  identity: IDENTITY,
+  flip: { ...IDENTITY, flip: true },
+  'shift-left': { ...IDENTITY, shiftX: 0.04 },
+  'shift-right': { ...IDENTITY, shiftX: -0.04 },
+  zoom: { ...IDENTITY, cropScale: 1 / 1.05 },
+};
 
 /** Ranges: crop 80-100% of the side, rotation up to 10 degrees, brightness +-0.15, contrast 0.8-1.2. */
 export function sampleAugment(config: AugmentConfig, random: () => number): AugmentParams {
@@ -45,7 +58,7 @@ export function augmentRandom(seed: number, epoch: number, index: number): () =>
 /** Augmented copy of an HWC image of size x size x 3 whose values span `range` = [lo, hi]. */
 export function augmentImage(src: Float32Array, size: number, p: AugmentParams, range: readonly [number, number]): Float32Array {
   const out = new Float32Array(src.length);
-  const geometric = p.flip || p.cropScale !== 1 || p.angle !== 0;
+  const geometric = p.flip || p.cropScale !== 1 || p.angle !== 0 || Boolean(p.shiftX) || Boolean(p.shiftY);
   if (geometric) {
     // Output pixel (x, y) -> source point: centre, rotate, scale to the crop, shift to the crop centre.
     const c = (size - 1) / 2;
@@ -53,8 +66,8 @@ export function augmentImage(src: Float32Array, size: number, p: AugmentParams, 
     const sin = Math.sin(p.angle);
     const s = p.cropScale;
     const slack = ((1 - s) * size) / 2;
-    const cx = c + p.cropX * slack;
-    const cy = c + p.cropY * slack;
+    const cx = c + p.cropX * slack + (p.shiftX ?? 0) * size;
+    const cy = c + p.cropY * slack + (p.shiftY ?? 0) * size;
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const dx = (p.flip ? size - 1 - x : x) - c;

@@ -138,7 +138,7 @@ const handlers: Handlers = {
     }
   },
   estimateSimilarity: (params, { signal, emit }) => estimateSimilarity(params, emit, signal),
-  predict: ({ runDir, items, cacheDir }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit),
+  predict: ({ runDir, items, cacheDir, views }, { signal, emit }) => predict(runDir, items, cacheDir, signal, emit, views),
   gradCam: (params, { signal, emit }) => gradCam(params, signal, emit),
   exportOnnx: ({ runDir, out }) => exportClassifierOnnx(runDir, out),
   outOfSample: (params, { signal, emit }) => outOfSample(params, signal, emit),

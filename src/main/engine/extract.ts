@@ -3,6 +3,8 @@
  * extraction step of scenario 1, scenario 2's activation cache, prediction and the audit methods.
  */
 import type { PreprocessingMode } from '../../shared/domain';
+import { valueRange } from '../../shared/preprocessing';
+import { augmentImage, type AugmentParams } from './augment';
 import { SquaresUnavailableError, type FrozenForward } from './frozen-forward';
 import type { RowSink } from './feature-cache';
 import { decodeImage, modeMap, writeInput, writeSquare } from './preprocess';
@@ -29,9 +31,12 @@ export async function extractMissing(
   emit: (e: EngineEvent) => void,
   /** The model's input preprocessing (its family's). */
   mode: PreprocessingMode = 'tf',
+  /** A test-time view (augment.ts's TTA_PARAMS) applied to each network input; null: the image as it is. */
+  view: AugmentParams | null = null,
 ): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
   const dim = forward.outputShape.reduce((a, b) => a * b, 1);
   const map = modeMap(mode);
+  const range = valueRange(mode);
   const failed: string[] = [];
   /**
    * One batch ready for the forward: decoded (sharp or small-png.ts, libuv threads) and written into
@@ -39,7 +44,8 @@ export async function extractMissing(
    * images of one size goes to ONNX Runtime as they are (their centre squares), to be upscaled in
    * its graph; any other batch is upscaled or reduced here. Images that fail are logged and left out.
    */
-  let squaresOk = forward.runSquares !== undefined;
+  // A view transforms the full-size input, so its batches never take the squares route.
+  let squaresOk = forward.runSquares !== undefined && view === null;
   let upscaledInGraph = 0;
   const decode = async (s: number): Promise<{ hashes: string[]; batch: Float32Array; side: number }> => {
     const slice = targets.slice(s, s + EXTRACT_BATCH);
@@ -60,6 +66,7 @@ export async function extractMissing(
     const pixels = side * side * 3;
     const batch = new Float32Array(ok.length * pixels);
     ok.forEach((d, i) => (side < size ? writeSquare(d.image, map, batch, i * pixels) : writeInput(d.image, size, map, batch, i * pixels)));
+    if (view) for (let i = 0; i < ok.length; i++) batch.set(augmentImage(batch.subarray(i * pixels, (i + 1) * pixels), size, view, range), i * pixels);
     return { hashes: ok.map((d) => d.t.hash), batch, side };
   };
   const t0 = performance.now();

@@ -7,37 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../shared/domain';
+import { stratifiedFolds } from '../../shared/folds';
 import { seededRandom, shuffled } from '../../shared/random';
 import { trainHead, type HeadData } from './head';
 
 export const DEFAULT_FOLDS = 5;
 /** Share of the training folds kept apart for early stopping, by default. */
 export const STOP_SHARE = 0.1;
-
-/**
- * Fold of each image: per class, its images in a seeded order dealt round-robin, each class starting
- * where the previous one stopped, so folds differ in size by at most one and every class is spread.
- */
-export function stratifiedFolds(labels: ArrayLike<number>, folds: number, seed: number): Int32Array {
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i] as number;
-    const list = byClass.get(y) ?? [];
-    list.push(i);
-    byClass.set(y, list);
-  }
-  const random = seededRandom(seed);
-  const out = new Int32Array(labels.length);
-  let next = 0;
-  for (const y of [...byClass.keys()].sort((a, b) => a - b)) {
-    const members = byClass.get(y) as number[];
-    for (const r of shuffled(members.length, random)) {
-      out[members[r] as number] = next;
-      next = (next + 1) % folds;
-    }
-  }
-  return out;
-}
 
 export interface FoldRecord {
   fold: number;

@@ -25,6 +25,7 @@
 import type { BackendInfo, ConfusionMatrix, EpochMetrics, ModelInspection, SimilarityEstimateInfo, TrainConfig, TrainResult } from '../../shared/domain';
 import type { ModelErrorCode } from '../../shared/model-errors';
 import type { TrainPlan } from '../../shared/train-plan';
+import type { TtaView } from '../../shared/tta';
 
 /** What of a training config shapes its plan. */
 export type TrainPlanRequest = Pick<TrainConfig, 'scenario' | 'cutLayer' | 'freezeTo'>;
@@ -158,6 +159,8 @@ export interface PredictItem extends ImageRef {
 
 export interface PredictResult {
   classNames: string[];
+  /** The test-time views averaged (['identity']: the image alone). */
+  views: TtaView[];
   items: { imageId?: number; path: string; probabilities: number[] }[];
 }
 
@@ -220,7 +223,8 @@ export const engineMethods = {
   train: method<{ job: TrainJob }, TrainResult>({ cancelResolves: true }),
   /** Similarity of labelled images to the pretrained data (a sample per class; features cached as scenario 1's). */
   estimateSimilarity: method<{ modelDir: string; modelId: string; classNames: string[]; items: SimilarityItem[]; cacheDir?: string }, SimilarityEstimate>(),
-  predict: method<{ runDir: string; items: PredictItem[]; cacheDir?: string }, PredictResult>(),
+  /** `views`: test-time augmentation, each image's probabilities averaged over them (default: the image alone). */
+  predict: method<{ runDir: string; items: PredictItem[]; cacheDir?: string; views?: TtaView[] }, PredictResult>(),
   /** Grad-CAM maps of a run for images: the predicted class's, or `classIndex`'s (cached in the run's folder). */
   gradCam: method<{ runDir: string; items: ExplainItem[]; classIndex?: number }, GradCamResult>(),
   /** A run's whole classifier written as one ONNX file `out` (model export). */

@@ -14,9 +14,10 @@ import { copyOriginal } from '../media/files';
 import { imageFile, labelledImageFiles } from '../store/image-files';
 import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
-import type { LabelIssueRow, LabelNextRow } from '../../shared/domain';
+import { describeDuplicatePair, type LabelIssueRow, type LabelNextRow } from '../../shared/domain';
 import { countImages } from '../store/images';
 import type { DB } from '../store/open-database';
+import { commonViews, ensembleOf, ensemblePredictionsFor } from '../store/ensemble-predictions';
 import { predictionsFor } from '../store/predictions';
 import type { ProjectStore } from '../store/project-store';
 import { findRun, latestSucceededRun } from '../store/runs';
@@ -55,22 +56,56 @@ async function testRows(store: ProjectStore, req: ExportRequest, ctx: JobContext
   return plan;
 }
 
-function missingPredictions(run: RunRef, rows: ExportRow[], total: number): StudioError {
+/** Whose test-set predictions an export writes: one run's, or an ensemble's (its members' averaged). */
+interface PredictionSource {
+  /** "run 3" or "the ensemble of runs 3, 4, 5": for messages. */
+  name: string;
+  runId: number | null;
+  runs?: number[];
+  classNames: string[];
+  predictions(imageIds: readonly number[]): Map<number, { predicted: number; probabilities: number[]; views: string[] | null }>;
+  /** The predict command that fills what is missing. */
+  predictHint: string;
+}
+
+function predictionSource(db: DB, req: ExportRequest): PredictionSource {
+  if (req.runs !== undefined) {
+    const e = ensembleOf(db, req.runs);
+    const list = e.runs.join(',');
+    return {
+      name: `the ensemble of runs ${e.runs.join(', ')}`,
+      runId: null,
+      runs: e.runs,
+      classNames: e.classNames,
+      predictions: (ids) => ensemblePredictionsFor(db, e, ids),
+      predictHint: `transfer-studio predict DIR --runs ${list} --split test`,
+    };
+  }
+  const run = resolveRun(db, req.runId);
+  return { name: `Run ${run.id}`, runId: run.id, classNames: run.classNames, predictions: (ids) => predictionsFor(db, run.id, ids), predictHint: `transfer-studio predict DIR --run ${run.id} --split test` };
+}
+
+function missingPredictions(source: PredictionSource, rows: ExportRow[], total: number): StudioError {
   const first = rows[0]!.name;
   return new StudioError(
     'bad_input',
-    `Run ${run.id} has no prediction for ${rows.length} of ${total} test images (first: ${first}): run predict first (transfer-studio predict DIR --run ${run.id} --split test).`,
-    'runId',
+    `${source.name.replace(/^the/, 'The')} has no prediction for ${rows.length} of ${total} test images (first: ${first}${source.runs ? '; a member has none' : ''}): run predict first (${source.predictHint}).`,
+    source.runs ? 'runs' : 'runId',
   );
 }
 
+/** What every test-set export says of its predictions: whose, and how they were made (the test-time views). */
+function provenance(source: PredictionSource, preds: Map<number, { views: string[] | null }>): Pick<ExportResult, 'runId' | 'runs' | 'views'> {
+  return { runId: source.runId, ...(source.runs ? { runs: source.runs } : {}), views: commonViews(preds.values()) };
+}
+
 async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: JobContext, target: string): Promise<ExportResult> {
-  const run = resolveRun(store.db, req.runId);
+  const source = predictionSource(store.db, req);
   const { rows, header } = await testRows(store, req, ctx);
-  const preds = predictionsFor(store.db, run.id, rows.map((r) => r.image.id));
+  const preds = source.predictions(rows.map((r) => r.image.id));
   // A label the user gave a test image wins over the prediction; only the others need one.
   const lacking = rows.filter((r) => r.image.className === null && !preds.has(r.image.id));
-  if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
+  if (lacking.length > 0) throw missingPredictions(source, lacking, rows.length);
   const columns = [req.idColumn ?? header?.id ?? 'filename', req.labelColumn ?? header?.label ?? 'label'];
   let fromLabels = 0;
   const labels = new Set<string>();
@@ -82,8 +117,8 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
       if (label !== null) fromLabels++;
       else {
         const p = preds.get(image.id)!;
-        label = run.classNames[p.predicted] ?? null;
-        if (label === null) throw new StudioError('internal', `Run ${run.id} predicted class ${p.predicted}, which it does not have (${run.classNames.length} classes).`);
+        label = source.classNames[p.predicted] ?? null;
+        if (label === null) throw new StudioError('internal', `${source.name} predicted class ${p.predicted}, which it does not have (${source.classNames.length} classes).`);
       }
       labels.add(label);
       // Exact labels: a scorer reads them back (formula-like ones are warned about below).
@@ -97,23 +132,23 @@ async function exportSubmission(store: ProjectStore, req: ExportRequest, ctx: Jo
     ctx.throwIfCancelled();
   });
   const warning = formulaWarning([...labels]);
-  return { kind: 'submission', files: [target], rows: rows.length, runId: run.id, columns, fromLabels, ...(warning ? { warnings: [warning] } : {}) };
+  return { kind: 'submission', files: [target], rows: rows.length, ...provenance(source, preds), columns, fromLabels, ...(warning ? { warnings: [warning] } : {}) };
 }
 
 async function exportProbabilities(store: ProjectStore, req: ExportRequest, ctx: JobContext, target: string): Promise<ExportResult> {
-  const run = resolveRun(store.db, req.runId);
+  const source = predictionSource(store.db, req);
   const { rows, header } = await testRows(store, req, ctx);
-  const preds = predictionsFor(store.db, run.id, rows.map((r) => r.image.id));
+  const preds = source.predictions(rows.map((r) => r.image.id));
   const lacking = rows.filter((r) => !preds.has(r.image.id));
-  if (lacking.length > 0) throw missingPredictions(run, lacking, rows.length);
-  const columns = [req.idColumn ?? header?.id ?? 'filename', ...run.classNames];
+  if (lacking.length > 0) throw missingPredictions(source, lacking, rows.length);
+  const columns = [req.idColumn ?? header?.id ?? 'filename', ...source.classNames];
   await writeTextFileAtomic(target, async (sink) => {
     await sink.write(spreadsheetLine(columns));
     for (let i = 0; i < rows.length; i++) {
       const { name, image } = rows[i]!;
       const probs = preds.get(image.id)!.probabilities;
-      if (probs.length !== run.classNames.length)
-        throw new StudioError('internal', `The prediction for ${name} has ${probs.length} probabilities; run ${run.id} has ${run.classNames.length} classes.`);
+      if (probs.length !== source.classNames.length)
+        throw new StudioError('internal', `The prediction for ${name} has ${probs.length} probabilities; ${source.name} has ${source.classNames.length} classes.`);
       await sink.write(spreadsheetLine([name, ...probs]));
       if (i % YIELD_EVERY === YIELD_EVERY - 1) {
         await tick();
@@ -123,7 +158,7 @@ async function exportProbabilities(store: ProjectStore, req: ExportRequest, ctx:
     }
     ctx.throwIfCancelled();
   });
-  return { kind: 'probabilities', files: [target], rows: rows.length, runId: run.id, columns };
+  return { kind: 'probabilities', files: [target], rows: rows.length, ...provenance(source, preds), columns };
 }
 
 interface LabelledImage {
@@ -272,7 +307,10 @@ async function exportAudit(store: ProjectStore, ctx: JobContext, target: string)
         const counts = new Map<string, number>();
         for (const o of others) counts.set(o, (counts.get(o) ?? 0) + 1);
         const majority = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? '';
-        await row([pathOf(m.imageId), m.className ?? '', c.conflict && majority !== m.className ? majority : '', c.best.get(m.imageId) ?? '', reason]);
+        const closest = c.best.get(m.imageId);
+        const other = closest && (closest.a === m.imageId ? closest.b : closest.a);
+        const how = closest ? `; closest: ${path.basename(pathOf(other as number))}, ${describeDuplicatePair(closest)}` : '';
+        await row([pathOf(m.imageId), m.className ?? '', c.conflict && majority !== m.className ? majority : '', closest?.pixel ?? '', reason + how]);
       }
     }
     for (const [rank, q] of queue.entries())

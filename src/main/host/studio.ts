@@ -18,16 +18,19 @@ import { SCHEMA_VERSION } from '../store/migrations';
 import { APP_VERSION, ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
 import * as predictions from '../store/predictions';
+import { listSweeps } from '../store/sweeps';
 import * as images from '../store/images';
 import { sourcesStatus } from '../store/sources';
 import { checkProject } from '../store/project-check';
 import * as audits from '../store/audits';
 import { undoRemoval } from '../store/removals';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
-import { finishedRun, predictableRun, predictImages } from '../training/predict-images';
+import { finishedRun, predictableRun, predictEnsemble, predictImages, viewsFor } from '../training/predict-images';
+import { ensembleOf, ensembleSummary, listEnsemblePredictions } from '../store/ensemble-predictions';
 import { explainImages, imageHeatmap } from '../training/explain-images';
 import { TrainingService, trainingSet, type TrainingInput } from '../training/training-service';
 import { deleteRun, resumableRun } from '../training/runs';
+import { SweepService } from '../training/sweep-service';
 import { adviseForProject } from '../scenarios/advise-project';
 import { ModelLibrary } from '../models/library';
 import { ModelImports } from '../models/model-import';
@@ -70,6 +73,7 @@ export class Studio implements StudioHandlers {
   readonly jobs: JobManager;
 
   private readonly training: TrainingService;
+  private readonly sweeps: SweepService;
   readonly models: ModelLibrary;
   private readonly engineHost: EngineHost;
   private readonly modelImports: ModelImports;
@@ -97,6 +101,13 @@ export class Studio implements StudioHandlers {
         this.changed('jobs');
       },
       describe: (err) => this.describeError(err),
+    });
+    this.sweeps = new SweepService({
+      engine: () => this.engine(),
+      modelDir: (id) => this.models.require(id),
+      jobs: this.jobs,
+      training: this.training,
+      changed: (...topics) => this.changed(...topics),
     });
   }
 
@@ -460,6 +471,38 @@ export class Studio implements StudioHandlers {
     return runs.listRuns(this.store().db);
   }
 
+  async cancelRun(input: ParsedInput<'cancelRun'>): Promise<null> {
+    this.sweeps.cancelRun(this.store(), input.id);
+    return null;
+  }
+
+  // ---- sweeps ------------------------------------------------------------------------------
+
+  async planSweep(input: ParsedInput<'planSweep'>): Promise<RequestOutput<'planSweep'>> {
+    return this.sweeps.plan(this.store(), input);
+  }
+
+  async startSweep(input: ParsedInput<'startSweep'>): Promise<RequestOutput<'startSweep'>> {
+    return this.sweeps.start(this.store(), input);
+  }
+
+  async resumeSweep(input: ParsedInput<'resumeSweep'>): Promise<RequestOutput<'resumeSweep'>> {
+    return this.sweeps.resume(this.store(), input.id);
+  }
+
+  async cancelSweep(input: ParsedInput<'cancelSweep'>): Promise<null> {
+    this.sweeps.cancelSweep(this.store(), input.id);
+    return null;
+  }
+
+  async listSweeps(): Promise<RequestOutput<'listSweeps'>> {
+    return listSweeps(this.store().db);
+  }
+
+  async sweepLeaderboard(input: ParsedInput<'sweepLeaderboard'>): Promise<RequestOutput<'sweepLeaderboard'>> {
+    return this.sweeps.leaderboard(this.store(), input.id);
+  }
+
   async getRun(input: ParsedInput<'getRun'>): Promise<RunDetail> {
     return runs.runDetail(this.store().db, input.id);
   }
@@ -472,6 +515,15 @@ export class Studio implements StudioHandlers {
 
   async predictImages(input: ParsedInput<'predictImages'>): Promise<JobInfo<'predict'>> {
     const store = this.store();
+    const views = viewsFor(input.tta);
+    if (input.runs !== undefined) {
+      const members = ensembleOf(store.db, input.runs).runs; // refused before a job starts
+      return this.startJob('predict', (ctx) =>
+        predictEnsemble(store, this.engine(), members, { splits: input.splits, views, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'Predicting (ensemble)') }).finally(() =>
+          this.changed('runs', 'images'),
+        ),
+      );
+    }
     const runId = input.runId ?? runs.latestSucceededRun(store.db)?.id;
     if (runId === undefined) throw new StudioError('bad_input', 'There is no finished run to predict with: train a model first.', 'runId');
     const run = predictableRun(store, runId);
@@ -479,6 +531,7 @@ export class Studio implements StudioHandlers {
       try {
         return await predictImages(store, this.engine(), run, {
           splits: input.splits,
+          views,
           signal: ctx.signal,
           onProgress: (done, total) => ctx.progress(done, total, 'Predicting'),
         });
@@ -486,6 +539,10 @@ export class Studio implements StudioHandlers {
         this.changed('runs', 'images');
       }
     });
+  }
+
+  async ensembleSummary(input: ParsedInput<'ensembleSummary'>): Promise<RequestOutput<'ensembleSummary'>> {
+    return ensembleSummary(this.store().db, input.runs);
   }
 
   async explainImages(input: ParsedInput<'explainImages'>): Promise<JobInfo<'explain'>> {
@@ -524,7 +581,8 @@ export class Studio implements StudioHandlers {
   // ---- predictions: evaluation views and label suggestions -------------------------------
 
   async listPredictions(input: ParsedInput<'listPredictions'>): Promise<RequestOutput<'listPredictions'>> {
-    return predictions.listPredictions(this.store().db, input);
+    const { runs: members } = input;
+    return members !== undefined ? listEnsemblePredictions(this.store().db, { ...input, runs: members }) : predictions.listPredictions(this.store().db, input);
   }
 
   async acceptSuggestions(input: ParsedInput<'acceptSuggestions'>): Promise<RequestOutput<'acceptSuggestions'>> {

@@ -257,6 +257,47 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    // Test-time augmentation (issue 22): the views a prediction averaged, as a JSON array of
+    // names (src/shared/tta.ts); NULL: the image alone. Read so a submission says how it was made.
+    sql: `
+      ALTER TABLE predictions ADD COLUMN views TEXT;
+    `,
+  },
+  {
+    version: 6,
+    // Sweeps (issue 22): a grid of runs, optionally k-fold. sweeps: the grid, the options (folds,
+    // fold seed, executor and its Slurm options, the class names the sweep started with) and the
+    // state. sweep_folds: each labelled image's fold, dealt once when the sweep starts so that a
+    // re-run trains the missing folds on the same split. sweep_runs: the runs of a sweep, each
+    // with its fold (k-fold) and kind ('cv': a k-fold configuration's out-of-fold predictions, no
+    // model of its own); a table beside runs rather than new runs columns, so this migration only
+    // adds tables.
+    sql: `
+      CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        grid TEXT NOT NULL,
+        options TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'cancelled')),
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE TABLE sweep_folds (
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        fold INTEGER NOT NULL,
+        PRIMARY KEY (sweep_id, image_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE sweep_runs (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        fold INTEGER,
+        kind TEXT NOT NULL DEFAULT 'train' CHECK (kind IN ('train', 'cv'))
+      );
+      CREATE INDEX sweep_runs_sweep ON sweep_runs(sweep_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -17,7 +17,10 @@ const FROM = `FROM predictions p
   JOIN images i ON i.id = p.image_id
   LEFT JOIN classes c ON c.id = i.class_id`;
 
-function where(q: PredictionQuery, classNames: readonly string[]): { sql: string; params: Param[] } {
+/** A query on one run's predictions (an ensemble's are listed by ensemble-predictions.ts). */
+type RunPredictionQuery = PredictionQuery & { runId: number };
+
+function where(q: RunPredictionQuery, classNames: readonly string[]): { sql: string; params: Param[] } {
   const parts = ['p.run_id = ?'];
   const params: Param[] = [q.runId];
   if (q.trueIndex !== undefined) {
@@ -73,7 +76,7 @@ interface Row {
   probabilities: Buffer;
 }
 
-function top(probs: readonly number[], classNames: readonly string[], n = 3): { name: string; p: number }[] {
+export function top(probs: readonly number[], classNames: readonly string[], n = 3): { name: string; p: number }[] {
   return probs
     .map((p, i) => ({ name: classNames[i] ?? `#${i}`, p }))
     .sort((a, b) => b.p - a.p)
@@ -81,8 +84,11 @@ function top(probs: readonly number[], classNames: readonly string[], n = 3): { 
 }
 
 /** One page of a run's predictions for a filter and sort, and the total for the filter. */
-export function listPredictions(db: DB, q: PredictionQuery): { rows: PredictionRow[]; total: number; classNames: string[] } {
-  const { classNames } = getRun(db, q.runId);
+export function listPredictions(db: DB, query: PredictionQuery): { rows: PredictionRow[]; total: number; classNames: string[] } {
+  const runId = query.runId;
+  if (runId === undefined) throw new StudioError('bad_request', "Name the run whose predictions to list (an ensemble's are listed by listEnsemblePredictions).", 'runId');
+  const q = { ...query, runId };
+  const { classNames } = getRun(db, runId);
   const { sql, params } = where(q, classNames);
   const rows = db
     .prepare(
@@ -157,20 +163,39 @@ export function acceptSuggestions(db: DB, q: { runId: number; minConfidence?: nu
   })();
 }
 
-/** A run's stored prediction for one image: the class index and every class's probability. */
+/** A run's stored prediction for one image: the class index, every class's probability and the test-time views averaged. */
 export interface StoredPrediction {
   predicted: number;
   probabilities: number[];
+  /** ['identity']: the image alone. */
+  views: string[];
+}
+
+/** The views column (null: the image alone); a value the studio never writes reads as views unknown. */
+export function storedViews(column: string | null): string[] {
+  if (column === null) return ['identity'];
+  try {
+    const views: unknown = JSON.parse(column);
+    if (Array.isArray(views) && views.every((v) => typeof v === 'string')) return views as string[];
+  } catch {
+    // below
+  }
+  return ['unknown'];
 }
 
 /** Run `runId`'s predictions for `imageIds` (those it has), by image id. */
 export function predictionsFor(db: DB, runId: number, imageIds: readonly number[]): Map<number, StoredPrediction> {
   const map = new Map<number, StoredPrediction>();
-  const stmt = db.prepare('SELECT image_id AS imageId, predicted, probabilities FROM predictions WHERE run_id = ? AND image_id IN (SELECT value FROM json_each(?))');
-  const unique = [...new Set(imageIds)];
-  for (let i = 0; i < unique.length; i += 10_000) {
-    for (const r of stmt.all(runId, JSON.stringify(unique.slice(i, i + 10_000))) as { imageId: number; predicted: number; probabilities: Buffer }[])
-      map.set(r.imageId, { predicted: r.predicted, probabilities: decodeProbabilities(r.probabilities) });
+  type Stored = { imageId: number; predicted: number; probabilities: Buffer; views: string | null };
+  const put = (r: Stored): void => void map.set(r.imageId, { predicted: r.predicted, probabilities: decodeProbabilities(r.probabilities), views: storedViews(r.views) });
+  const unique = new Set(imageIds);
+  const columns = 'SELECT image_id AS imageId, predicted, probabilities, views FROM predictions WHERE run_id = ?';
+  // Many images (an ensemble's evaluation views): one pass over the run's rows beats an IN list.
+  if (unique.size > 2000) {
+    for (const r of db.prepare(columns).iterate(runId) as IterableIterator<Stored>) if (unique.has(r.imageId)) put(r);
+    return map;
   }
+  const stmt = db.prepare(`${columns} AND image_id IN (SELECT value FROM json_each(?))`);
+  for (const r of stmt.all(runId, JSON.stringify([...unique])) as Stored[]) put(r);
   return map;
 }

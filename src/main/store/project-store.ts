@@ -52,6 +52,7 @@ export class ProjectStore {
     db.prepare(`UPDATE runs SET state = 'failed', error = 'Interrupted: the studio stopped during training.', finished_at = ? WHERE state = 'running'`).run(
       new Date().toISOString(),
     );
+    db.prepare(`UPDATE sweeps SET state = 'failed', finished_at = ? WHERE state = 'running'`).run(new Date().toISOString());
     return store;
   }
 

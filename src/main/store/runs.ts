@@ -1,5 +1,5 @@
 /** Typed queries on training runs, their per-epoch metrics, confusion matrices and predictions. */
-import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunDetail, RunState, RunSummary, Scenario, TrainConfig } from '../../shared/domain';
+import type { BackendInfo, ConfusionMatrix, EpochMetrics, RunDetail, RunKind, RunState, RunSummary, Scenario, TrainConfig } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { DB } from './open-database';
 
@@ -20,7 +20,13 @@ interface RunRow {
   job_id: string | null;
   started_at: string;
   finished_at: string | null;
+  sweep_id: number | null;
+  fold: number | null;
+  kind: RunKind;
 }
+
+/** Runs with their sweep, fold and kind (sweep_runs; a run of no sweep is a 'train' run). */
+const SELECT_RUNS = `SELECT r.*, s.sweep_id, s.fold, COALESCE(s.kind, 'train') AS kind FROM runs r LEFT JOIN sweep_runs s ON s.run_id = r.id`;
 
 function toSummary(r: RunRow): RunSummary {
   return {
@@ -39,18 +45,27 @@ function toSummary(r: RunRow): RunSummary {
     finishedAt: r.finished_at,
     error: r.error,
     jobId: r.job_id,
+    sweepId: r.sweep_id,
+    fold: r.fold,
+    kind: r.kind,
     result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
   };
 }
 
-export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string }): number {
-  const info = db
-    .prepare(
-      `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at)
-       VALUES (?, ?, 'running', ?, ?, ?, ?)`,
-    )
-    .run(run.config.scenario, run.config.model, JSON.stringify(run.config), JSON.stringify(run.classNames), run.jobId, new Date().toISOString());
-  return Number(info.lastInsertRowid);
+/** A new run, 'running' (queued until the training queue reaches it); a sweep's with its sweep and fold. */
+export function createRun(db: DB, run: { config: TrainConfig; classNames: string[]; jobId: string | null; sweepId?: number; fold?: number | null; kind?: RunKind }): number {
+  return db.transaction(() => {
+    const info = db
+      .prepare(
+        `INSERT INTO runs (scenario, model, state, config, class_names, job_id, started_at)
+         VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+      )
+      .run(run.config.scenario, run.config.model, JSON.stringify(run.config), JSON.stringify(run.classNames), run.jobId, new Date().toISOString());
+    const id = Number(info.lastInsertRowid);
+    if (run.sweepId !== undefined)
+      db.prepare('INSERT INTO sweep_runs (run_id, sweep_id, fold, kind) VALUES (?, ?, ?, ?)').run(id, run.sweepId, run.fold ?? null, run.kind ?? 'train');
+    return id;
+  })();
 }
 
 export function setRunBackend(db: DB, runId: number, backend: BackendInfo, baseline: number | null): void {
@@ -92,13 +107,32 @@ export function reopenRun(db: DB, runId: number, jobId: string, config: TrainCon
   );
 }
 
+/**
+ * A sweep's run that did not succeed, queued again from scratch under a new job: its metrics,
+ * matrices and predictions of the attempt before are dropped (a re-run is a new training).
+ */
+export function restartRun(db: DB, runId: number, jobId: string): void {
+  db.transaction(() => {
+    for (const table of ['run_metrics', 'confusion_matrices', 'predictions']) db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(runId);
+    db.prepare(
+      `UPDATE runs SET state = 'running', error = NULL, result = NULL, finished_at = NULL, backend = NULL, baseline = NULL,
+         best_epoch = NULL, best_val_acc = NULL, best_val_loss = NULL, job_id = ?, started_at = ? WHERE id = ?`,
+    ).run(jobId, new Date().toISOString(), runId);
+  })();
+}
+
 export function listRuns(db: DB): RunSummary[] {
-  return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
+  return (db.prepare(`${SELECT_RUNS} ORDER BY r.id DESC`).all() as RunRow[]).map(toSummary);
+}
+
+/** The runs of a sweep, in the order it made them. */
+export function sweepRuns(db: DB, sweepId: number): RunSummary[] {
+  return (db.prepare(`${SELECT_RUNS} WHERE s.sweep_id = ? ORDER BY r.id`).all(sweepId) as RunRow[]).map(toSummary);
 }
 
 /** Run `runId`, or undefined when there is none. */
 export function findRun(db: DB, runId: number): RunSummary | undefined {
-  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  const row = db.prepare(`${SELECT_RUNS} WHERE r.id = ?`).get(runId) as RunRow | undefined;
   return row && toSummary(row);
 }
 
@@ -110,7 +144,7 @@ export function getRun(db: DB, runId: number): RunSummary {
 
 /** The latest run that succeeded (what predict and export use when no run is named). */
 export function latestSucceededRun(db: DB): RunSummary | undefined {
-  const row = db.prepare("SELECT * FROM runs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+  const row = db.prepare(`${SELECT_RUNS} WHERE r.state = 'succeeded' AND COALESCE(s.kind, 'train') = 'train' ORDER BY r.id DESC LIMIT 1`).get() as RunRow | undefined;
   return row && toSummary(row);
 }
 
@@ -146,22 +180,48 @@ export interface PredictionInput {
   trueIndex: number | null;
 }
 
-/** Stores a batch of predictions (replacing earlier ones of the same run and image). */
-export function savePredictions(db: DB, runId: number, batch: PredictionInput[]): void {
+/** How a batch of predictions was made: the test-time views averaged (src/shared/tta.ts). */
+export function viewsColumn(views: readonly string[] | undefined): string | null {
+  return views === undefined || (views.length === 1 && views[0] === 'identity') ? null : JSON.stringify(views);
+}
+
+/**
+ * Stores a batch of predictions (replacing earlier ones of the same run and image); `views`: the
+ * test-time views each was averaged over (absent: the image alone).
+ */
+export function savePredictions(db: DB, runId: number, batch: PredictionInput[], views?: readonly string[]): void {
   const stmt = db.prepare(
-    'INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT OR REPLACE INTO predictions (run_id, image_id, predicted, confidence, probabilities, loss, views) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  const viewsText = viewsColumn(views);
   db.transaction(() => {
     for (const p of batch) {
       const probs = Float32Array.from(p.probabilities);
       let best = 0;
       for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
       const loss = p.trueIndex === null ? null : -Math.log(Math.max(probs[p.trueIndex] ?? 0, 1e-7));
-      stmt.run(runId, p.imageId, best, probs[best] ?? 0, Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength), loss);
+      stmt.run(runId, p.imageId, best, probs[best] ?? 0, Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength), loss, viewsText);
     }
   })();
 }
 
 export function decodeProbabilities(blob: Buffer): number[] {
   return Array.from(new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength)));
+}
+
+/**
+ * A run trained elsewhere (a Slurm task's bundle) recorded whole in one transaction: what ran it,
+ * every epoch with its confusion matrix, the predictions and the outcome.
+ */
+export function recordImportedRun(
+  db: DB,
+  runId: number,
+  run: { backend: BackendInfo; baseline: number | null; epochs: { metrics: EpochMetrics; confusion: ConfusionMatrix | null }[]; predictions: PredictionInput[]; result: unknown },
+): void {
+  db.transaction(() => {
+    setRunBackend(db, runId, run.backend, run.baseline);
+    for (const e of run.epochs) recordEpoch(db, runId, e.metrics, e.confusion);
+    savePredictions(db, runId, run.predictions);
+    finishRun(db, runId, 'succeeded', { result: run.result });
+  })();
 }

@@ -57,7 +57,8 @@ export class TrainingService {
 
   constructor(
     private readonly engine: () => Engine,
-    private readonly events: TrainingEvents,
+    /** Also what a sweep's Slurm executor reports its runs' progress to (they show like local runs). */
+    readonly events: TrainingEvents,
   ) {}
 
   /** Runs one training job when the runs queued before it have ended. */

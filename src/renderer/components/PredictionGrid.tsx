@@ -116,16 +116,17 @@ export function PredictionGrid({
   mode = 'fix',
   testId = 'pred-grid',
   emptyText = 'No images here.',
-  explain = false,
+  explain: explainAsked = false,
 }: {
   filter: PredictionFilter;
   classes: ClassInfo[];
   mode?: GridMode;
   testId?: string;
   emptyText?: string;
-  /** Offer each image's Grad-CAM heatmap (E, or the tile's button). */
+  /** Offer each image's Grad-CAM heatmap (E, or the tile's button); a single run's only. */
   explain?: boolean;
 }) {
+  const explain = explainAsked && filter.runId !== undefined;
   const [page, setPage] = useState(0);
   const [explained, setExplained] = useState<PredictionRow | null>(null);
   const grid = useRef<TileGridHandle>(null);
@@ -155,7 +156,8 @@ export function PredictionGrid({
       setExplained(row);
       return true;
     }
-    if (e.key === 'Enter' && mode === 'suggest') {
+    // An ensemble (filter.runs) has no single run to accept from or to explain.
+    if (e.key === 'Enter' && mode === 'suggest' && filter.runId !== undefined) {
       run(acceptPredictions({ runId: filter.runId, imageIds: [row.imageId] }).then((n) => (n > 0 ? `${row.fileName} labelled ${row.predictedName}` : `${row.predictedName} is no longer a class`)));
       return true;
     }
@@ -211,7 +213,7 @@ export function PredictionGrid({
         }
       />
       <Modal opened={explained !== null} onClose={() => setExplained(null)} title={explained ? `Why ${explained.predictedName}? ${explained.fileName}` : ''} size="auto" data-testid="explain-modal">
-        {explained && <HeatmapPreview runId={filter.runId} imageId={explained.imageId} fileName={explained.fileName} />}
+        {explained && filter.runId !== undefined && <HeatmapPreview runId={filter.runId} imageId={explained.imageId} fileName={explained.fileName} />}
       </Modal>
     </Stack>
   );

@@ -1,11 +1,34 @@
-/** A run's predictions: evaluation views and label suggestions. */
+/** A run's predictions (or an ensemble's, several runs' averaged): evaluation views and label suggestions. */
 import { z } from 'zod';
 import { splitSchema, type Split } from './project';
+import type { ConfusionMatrix } from './training';
+
+/** Most runs one ensemble averages. */
+export const MAX_ENSEMBLE = 50;
+
+/**
+ * An ensemble: runs whose class probabilities are averaged image by image (classes matched by
+ * name; every member must have the same classes). Two runs at least, each once.
+ */
+export const ensembleRunsSchema = z
+  .array(z.number().int().positive())
+  .min(2, 'an ensemble takes two runs or more')
+  .max(MAX_ENSEMBLE)
+  .refine((runs) => new Set(runs).size === runs.length, { message: 'a run is listed twice' });
+
+/** Whose predictions a view shows: one run, or an ensemble (two runs or more, averaged). */
+export type PredictionSource = { runId: number } | { runs: number[] };
+
+/** Where predictions come from: one run (`runId`) or an ensemble (`runs`), never both. */
+export const oneRunSource = (v: { runId?: number | undefined; runs?: number[] | undefined }): boolean => v.runId === undefined || v.runs === undefined;
+export const oneRunSourceMessage = { message: 'give runId or runs (an ensemble), not both', path: ['runs'] };
 
 export const PREDICTION_SORTS = ['imported', 'loss', 'confidence-asc', 'confidence-desc'] as const;
 export const predictionQuerySchema = z
   .object({
-    runId: z.number().int().positive(),
+    /** The run whose predictions are listed; or `runs`: an ensemble's, its members' probabilities averaged. */
+    runId: z.number().int().positive().optional(),
+    runs: ensembleRunsSchema.optional(),
     /** Index into the run's class names: images whose current label is that class. */
     trueIndex: z.number().int().min(0).optional(),
     /** Index into the run's class names: images the run predicted as that class. */
@@ -22,7 +45,9 @@ export const predictionQuerySchema = z
     offset: z.number().int().min(0).default(0),
     limit: z.number().int().min(1).max(500).default(100),
   })
-  .strict();
+  .strict()
+  .refine(oneRunSource, oneRunSourceMessage)
+  .refine((v) => v.runId !== undefined || v.runs !== undefined, { message: 'give runId or runs', path: ['runId'] });
 export type PredictionQuery = z.output<typeof predictionQuerySchema>;
 
 /** One image with a run's prediction on it, for the evaluation grids. */
@@ -41,4 +66,35 @@ export interface PredictionRow {
   loss: number | null;
   /** The three most likely classes. */
   top: { name: string; p: number }[];
+}
+
+/** One run's or the ensemble's score on the images an ensemble is compared on. */
+export interface EnsembleScore {
+  accuracy: number;
+  /** Mean cross-entropy: -log p(label). */
+  loss: number;
+}
+
+/**
+ * By how much an ensemble beats its best member, on the validation images every member
+ * predicted (their stored predictions: TTA ones where the members were predicted with TTA).
+ */
+export interface EnsembleSummary {
+  runs: number[];
+  /** In the first member's order (the others are matched by name). */
+  classNames: string[];
+  /** The images compared on: the validation split (out-of-fold predictions of a k-fold group are not compared yet). */
+  on: 'validation';
+  images: number;
+  /** Each member's score (empty when no validation image was predicted by every member). */
+  members: (EnsembleScore & { runId: number })[];
+  /** The member with the best accuracy (then the lowest loss); null without images. */
+  best: (EnsembleScore & { runId: number }) | null;
+  ensemble: EnsembleScore | null;
+  /** Ensemble minus best member: accuracy points gained, and loss reduced (positive: the ensemble is better). */
+  gain: { accuracy: number; loss: number } | null;
+  /** The ensemble's confusion matrix on those images (epoch 0: not a training epoch). */
+  confusion: ConfusionMatrix | null;
+  /** The test-time views of the predictions compared; null: members or images differ. */
+  views: string[] | null;
 }

@@ -8,6 +8,11 @@ export interface BackendInfo {
   threads: number;
   /** What runs frozen forward passes (features, activation caches, prediction); absent in old runs. */
   inference?: InferenceInfo;
+  /**
+   * Scenarios 2-4: what ran the training steps (ONNX Runtime with its provider, or TensorFlow.js on
+   * the backend above and why); absent in older runs, which trained on TensorFlow.js.
+   */
+  training?: InferenceInfo;
   /** The server the engine ran on (an engine over ssh); absent: this machine. */
   server?: EngineServerInfo;
 }
@@ -159,6 +164,7 @@ export interface ConfusionMatrix {
 }
 
 export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type RunKind = 'train' | 'cv';
 
 export interface RunSummary {
   id: number;
@@ -176,6 +182,14 @@ export interface RunSummary {
   finishedAt: string | null;
   error: string | null;
   jobId: string | null;
+  /** The sweep it belongs to, and its fold in a k-fold sweep (0-based). */
+  sweepId: number | null;
+  fold: number | null;
+  /**
+   * 'train': a trained model. 'cv': no model of its own, the out-of-fold predictions of a k-fold
+   * configuration (each labelled image predicted by the fold run that did not train on it).
+   */
+  kind: RunKind;
   /**
    * Once the run ended: a TrainRunResult when it succeeded (durations, cache hits, parameter counts,
    * log...), the engine's result and the log when cancelled, the log alone when it failed.

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { writeDigits } from '../../fixtures/digits';
 import { MODEL_025 } from '../../fixtures/assets';
+import { SCHEMA_VERSION } from '../../../src/main/store/migrations';
 import { cliRunner, interruptedCli, jobRunning, readCsvFile, removeTempDirs, tempDir } from '../helpers';
 
 let home: string;
@@ -111,17 +112,19 @@ describe('a project made before the audit existed', () => {
     expect(tables).toContain('fingerprints');
     db.pragma('foreign_keys = OFF');
     for (const t of tables) db.exec(`DROP TABLE ${t}`);
+    // Version 7 added the predictions' test-time views: a version 3 project has no such column.
+    db.exec('ALTER TABLE predictions DROP COLUMN views');
     db.pragma('user_version = 3');
     db.close();
 
     const r = await ok('audit', old, '--folds', '3', '--json');
     expect((r.json?.audit as { scored: number }).scored).toBe(100);
     const after = new Database(path.join(old, 'project.sqlite'), { readonly: true });
-    expect(after.pragma('user_version', { simple: true })).toBe(4);
+    expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect((after.prepare('SELECT COUNT(*) AS n FROM fingerprints').get() as { n: number }).n).toBe(101);
     expect(JSON.parse(after.prepare('SELECT result FROM audits').pluck().get() as string)).toMatchObject({ fingerprintsComputed: 101 });
     after.close();
     const info = await ok('project', 'info', old, '--json');
-    expect(info.json).toMatchObject({ project: { schemaVersion: 4, counts: { total: 101 } } });
+    expect(info.json).toMatchObject({ project: { schemaVersion: SCHEMA_VERSION, counts: { total: 101 } } });
   });
 });

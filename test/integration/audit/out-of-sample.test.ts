@@ -3,7 +3,8 @@ import { trainConfigSchema } from '../../../src/shared/domain';
 import { initBackend } from '../../../src/main/engine/backend';
 import { seededRandom } from '../../../src/shared/random';
 import { trainHead } from '../../../src/main/engine/head';
-import { headProbabilities, outOfSampleProbabilities, stratifiedFolds, trainAndPredict, type FoldRecord } from '../../../src/main/engine/out-of-sample';
+import { headProbabilities, outOfSampleProbabilities, trainAndPredict, type FoldRecord } from '../../../src/main/engine/out-of-sample';
+import { stratifiedFolds } from '../../../src/shared/folds';
 
 /** Random features with random labels: only memorisation can predict a label, never generalisation. */
 function noise(n: number, dim: number, k: number) {

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { EXPORT_KINDS, exportRequestSchema, type ExportResult, type JobInfo } from '../../../src/shared/api';
-import type { RunSummary } from '../../../src/shared/domain';
+import type { EnsembleSummary, RunSummary } from '../../../src/shared/domain';
 import {
   buildExportRequest,
   defaultOut,
+  describeGain,
+  ensembleCandidates,
+  predictionSource,
   defaultRun,
   describeResult,
   exportKinds,
@@ -101,5 +104,38 @@ describe('export: runs and jobs', () => {
     expect(jobPercent(job('a', 'running', 0, 0))).toBe(0);
     expect(jobPercent(job('a', 'running', 3, 12))).toBe(25);
     expect(jobPercent(job('a', 'succeeded', 0, 0))).toBe(100);
+  });
+});
+
+describe('export: an ensemble', () => {
+  const run = (id: number, state: RunSummary['state'], classNames = ['cat', 'dog']): RunSummary => ({ id, state, classNames, model: 'm', bestValAcc: 0.5 }) as RunSummary;
+
+  it('is the source once two runs are picked, and offers only succeeded runs with the first pick\'s classes', () => {
+    expect(predictionSource(run(4, 'succeeded'), [])).toEqual({ runId: 4 });
+    expect(predictionSource(run(4, 'succeeded'), [5])).toEqual({ runId: 4 });
+    expect(predictionSource(run(4, 'succeeded'), [5, 2])).toEqual({ runs: [5, 2] });
+    expect(predictionSource(undefined, [])).toBeUndefined();
+    const runs = [run(1, 'succeeded'), run(2, 'failed'), run(3, 'succeeded', ['Dog', 'cat']), run(4, 'succeeded', ['cat', 'bird'])];
+    expect(ensembleCandidates(runs, []).map((r) => r.id)).toEqual([4, 3, 1]);
+    expect(ensembleCandidates(runs, [1]).map((r) => r.id)).toEqual([3, 1]);
+  });
+
+  it('exports the test-set CSVs from the ensemble and a model from the run', () => {
+    const sub = buildExportRequest(form({ runs: [3, 5] }));
+    expect(sub).toMatchObject({ kind: 'submission', runs: [3, 5] });
+    expect(sub).not.toHaveProperty('runId');
+    expect(buildExportRequest(form({ kind: 'model', runs: [3, 5] }))).toEqual({ kind: 'model', out: '/tmp/out/sub.csv', runId: 4 });
+    expect(exportRequestSchema.safeParse(sub).success).toBe(true);
+    expect(exportRequestSchema.safeParse({ ...sub, runId: 4 }).success).toBe(false);
+    expect(exportRequestSchema.safeParse({ kind: 'model', out: '/m', runs: [3, 5] }).success).toBe(false);
+    expect(exportRequestSchema.safeParse({ ...sub, runs: [3, 3] }).success).toBe(false);
+    const done: ExportResult = { kind: 'probabilities', files: ['/o/p.csv'], rows: 2, runId: null, runs: [3, 5], views: ['identity', 'flip'] };
+    expect(describeResult(done)).toEqual(['2 rows written', 'from the ensemble of runs 3, 5 (probabilities averaged)', 'predictions TTA over 2 views (identity, flip)']);
+  });
+
+  it('says by how much it beats its best member', () => {
+    const s = { runs: [3, 5], images: 40, views: ['identity'], best: { runId: 5, accuracy: 0.8, loss: 0.5 }, ensemble: { accuracy: 0.825, loss: 0.45 }, gain: { accuracy: 0.025, loss: 0.05 } } as EnsembleSummary;
+    expect(describeGain(s)).toBe('On 40 validation images, predictions plain (no TTA): ensemble accuracy 82.5%, best member (run 5) 80.0%: +2.5 points; loss 0.4500 against 0.5000.');
+    expect(describeGain({ ...s, best: null, ensemble: null, gain: null })).toMatch(/No validation image has a prediction from every member/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { augmentImage, augmentRandom, IDENTITY, sampleAugment } from '../../../src/main/engine/augment';
+import { augmentImage, augmentRandom, IDENTITY, sampleAugment, TTA_PARAMS } from '../../../src/main/engine/augment';
+import { TTA_VIEWS } from '../../../src/shared/tta';
 
 const SIZE = 16;
 const RANGE = [-1, 1] as const;
@@ -48,5 +49,26 @@ describe('augmentation', () => {
     const once = augmentImage(image(), SIZE, p, RANGE);
     expect(once[0]).toBeCloseTo(image()[(SIZE - 1) * 3] as number, 6);
     expect(maxDiff(augmentImage(once, SIZE, p, RANGE), image())).toBeLessThan(1e-6);
+  });
+});
+
+describe('test-time views', () => {
+  const at = (img: Float32Array, x: number, y: number): number => img[(y * SIZE + x) * 3] as number;
+
+  it('mirror, shift by 4% of the side and zoom 1.05x about the centre, with the training transforms', () => {
+    const src = image();
+    expect(Array.from(augmentImage(src, SIZE, TTA_PARAMS.identity, RANGE))).toEqual(Array.from(src));
+    const flip = augmentImage(src, SIZE, TTA_PARAMS.flip, RANGE);
+    for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) expect(at(flip, x, y)).toBeCloseTo(at(src, SIZE - 1 - x, y), 6);
+    // Content moves left by 0.04 * 16 = 0.64 px: each pixel reads 0.64 px to its right (a gradient of 1.5/16 per px).
+    const left = augmentImage(src, SIZE, TTA_PARAMS['shift-left'], RANGE);
+    expect(at(left, 8, 10)).toBeCloseTo(at(src, 8, 10) + 0.64 * (1.5 / SIZE), 5);
+    const right = augmentImage(src, SIZE, TTA_PARAMS['shift-right'], RANGE);
+    expect(at(right, 8, 10)).toBeCloseTo(at(src, 8, 10) - 0.64 * (1.5 / SIZE), 5);
+    // Zoomed in about the centre: the centre stays, a pixel off it reads nearer the centre.
+    const zoom = augmentImage(src, SIZE, TTA_PARAMS.zoom, RANGE);
+    const c = (SIZE - 1) / 2;
+    expect(at(zoom, 12, 10)).toBeCloseTo(-1 + (1.5 * (c + (12 - c) / 1.05)) / SIZE, 5);
+    expect(Object.keys(TTA_PARAMS)).toEqual([...TTA_VIEWS]);
   });
 });

@@ -2,11 +2,14 @@
  * The Evaluate screen: a run's validation confusion matrix (click or Enter on a cell to see
  * exactly those images), per-class precision/recall/F1, accuracy against the majority baseline;
  * the misclassified and top-loss images with on-the-spot label fixes; label suggestions for
- * unlabelled images; and the run history with comparison.
+ * unlabelled images; and the run history with comparison. The confusion matrix and the mistakes
+ * also show for an ensemble (the run with others picked beside it: their probabilities averaged),
+ * with its gain over its best member.
  */
 import { useEffect, useState } from 'react';
-import { Alert, Button, Card, CloseButton, Group, SegmentedControl, Select, Slider, Stack, Table, Tabs, Text } from '@mantine/core';
-import type { ClassInfo, ProjectCounts, RunDetail } from '../../../shared/domain';
+import { Alert, Button, Card, CloseButton, Group, MultiSelect, SegmentedControl, Select, Slider, Stack, Table, Tabs, Text } from '@mantine/core';
+import type { ClassInfo, ConfusionMatrix, EnsembleSummary, PredictionSource, ProjectCounts, RunDetail } from '../../../shared/domain';
+import { viewsText } from '../../../shared/tta';
 import { StudioError } from '../../../shared/errors';
 import { useQuery } from '../../api/hooks';
 import { ConfusionHeatmap } from '../../components/ConfusionHeatmap';
@@ -21,11 +24,52 @@ import { useUndoRedoKeys } from '../../components/labels';
 let lastRunId: number | null = null;
 let lastTab = 'matrix';
 
-function Overview({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
+/** What the confusion and mistakes views show: one run, or an ensemble (its members' stored probabilities averaged). */
+interface Evaluated {
+  key: string;
+  source: PredictionSource;
+  confusion: ConfusionMatrix | null;
+  baseline: number | null;
+  running: boolean;
+  ensemble?: EnsembleSummary;
+  /** A k-fold configuration's out-of-fold run: its predictions cover every labelled image, not only validation. */
+  allLabelled?: boolean;
+}
+
+const ofRun = (run: RunDetail): Evaluated => ({
+  key: `run:${run.id}`,
+  source: { runId: run.id },
+  confusion: run.confusion,
+  baseline: run.baseline,
+  running: run.state === 'running',
+  ...(run.kind === 'cv' ? { allLabelled: true } : {}),
+});
+const ofEnsemble = (s: EnsembleSummary): Evaluated => ({ key: `runs:${s.runs.join(',')}`, source: { runs: s.runs }, confusion: s.confusion, baseline: null, running: false, ensemble: s });
+
+function EnsembleGain({ s }: { s: EnsembleSummary }) {
+  if (!s.best || !s.ensemble || !s.gain) return null;
+  return (
+    <Card withBorder padding="sm" data-testid="eval-ensemble-gain" data-gain={s.gain.accuracy}>
+      <Text size="xs" c="dimmed">
+        Ensemble of runs {s.runs.join(', ')} against its best member (run {s.best.runId}), predictions {viewsText(s.views)}
+      </Text>
+      <Text fw={700} size="xl">
+        {s.gain.accuracy >= 0 ? '+' : ''}
+        {(100 * s.gain.accuracy).toFixed(1)} points
+      </Text>
+      <Text size="xs" c="dimmed">
+        accuracy {pct(s.ensemble.accuracy)} against {pct(s.best.accuracy)}; loss {s.ensemble.loss.toFixed(4)} against {s.best.loss.toFixed(4)}
+      </Text>
+    </Card>
+  );
+}
+
+function Overview({ run, classes }: { run: Evaluated; classes: ClassInfo[] }) {
   const [cell, setCell] = useState<[number, number] | null>(null);
-  useEffect(() => setCell(null), [run.id]);
+  useEffect(() => setCell(null), [run.key]);
   const cm = run.confusion;
-  if (!cm || cm.matrix.length === 0) return <Text c="dimmed">This run has no validation confusion matrix{run.state === 'running' ? ' yet' : ''}.</Text>;
+  if (!cm || cm.matrix.length === 0)
+    return <Text c="dimmed">{run.ensemble ? 'This ensemble has no validation image predicted by every member: predict with it on the Export screen.' : `This run has no validation confusion matrix${run.running ? ' yet' : ''}.`}</Text>;
   const acc = accuracy(cm.matrix);
   const baseline = run.baseline ?? majorityBaseline(cm.matrix);
   const beats = acc !== null && baseline !== null && acc > baseline + 1e-9;
@@ -35,7 +79,7 @@ function Overview({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
       <Group gap="xl" align="flex-start">
         <Card withBorder padding="sm">
           <Text size="xs" c="dimmed">
-            Validation accuracy (epoch {cm.epoch})
+            Validation accuracy ({run.ensemble ? 'ensemble' : `epoch ${cm.epoch}`})
           </Text>
           <Text fw={700} size="xl" data-testid="eval-accuracy">
             {pct(acc)}
@@ -44,6 +88,7 @@ function Overview({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
             majority baseline {pct(baseline)}
           </Text>
         </Card>
+        {run.ensemble && <EnsembleGain s={run.ensemble} />}
         {!beats && (
           <Alert color="red" variant="light" title="No better than guessing" data-testid="baseline-flag" maw={420}>
             This model does not beat always answering the largest class. Look at the data (labels, balance, similarity) before tuning settings.
@@ -95,14 +140,17 @@ function Overview({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
             </Text>
             <CloseButton aria-label="Close the cell's images" onClick={() => setCell(null)} />
           </Group>
-          <PredictionGrid filter={{ runId: run.id, trueIndex: cell[0], predictedIndex: cell[1], split: 'val' }} classes={classes} testId="cell-grid" explain emptyText="No images in this cell (labels may have been fixed since the run)." />
+          <PredictionGrid filter={{ ...run.source, trueIndex: cell[0], predictedIndex: cell[1], ...valOnly(run) }} classes={classes} testId="cell-grid" explain emptyText="No images in this cell (labels may have been fixed since the run)." />
         </Card>
       )}
     </Stack>
   );
 }
 
-function Mistakes({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
+/** The validation images; every labelled image of a k-fold out-of-fold run (each predicted by the fold model that did not train on it). */
+const valOnly = (run: Evaluated): { split?: 'val' } => (run.allLabelled ? {} : { split: 'val' });
+
+function Mistakes({ run, classes }: { run: Evaluated; classes: ClassInfo[] }) {
   const [view, setView] = useState<'wrong' | 'loss'>('wrong');
   return (
     <Stack gap="sm" data-testid="eval-mistakes">
@@ -121,7 +169,7 @@ function Mistakes({ run, classes }: { run: RunDetail; classes: ClassInfo[] }) {
         Highest loss first: the images the model found most surprising, often wrong labels. Fix one with 1–9 (0 unlabels); E shows what the model looked at.
       </Text>
       <PredictionGrid
-        filter={view === 'wrong' ? { runId: run.id, wrongOnly: true, sort: 'loss' } : { runId: run.id, sort: 'loss', split: 'val' }}
+        filter={view === 'wrong' ? { ...run.source, wrongOnly: true, sort: 'loss' } : { ...run.source, sort: 'loss', ...valOnly(run) }}
         classes={classes}
         testId="mistakes-grid"
         explain
@@ -194,6 +242,13 @@ export function EvaluateScreen({ counts, initialRunId }: { counts: ProjectCounts
   }, [runId, tab]);
   const detail = useQuery('getRun', { id: runId ?? 1 }, ['runs'], runId !== null);
   const run = detail.data && detail.data.id === runId ? detail.data : undefined;
+  // Runs averaged with the picked one (an ensemble), hand-picked among succeeded runs with its classes.
+  const [beside, setBeside] = useState<number[]>([]);
+  const classKey = (names: readonly string[]): string => names.map((n) => n.toLowerCase()).sort().join('\n');
+  const partners = run ? list.filter((r) => r.id !== run.id && r.state === 'succeeded' && classKey(r.classNames) === classKey(run.classNames)) : [];
+  const members = run && run.state === 'succeeded' ? [run.id, ...beside.filter((id) => partners.some((p) => p.id === id))] : [];
+  const ensemble = useQuery('ensembleSummary', { runs: members.length >= 2 ? members : [1, 2] }, ['runs', 'images'], members.length >= 2);
+  const evaluated = members.length >= 2 ? (ensemble.data ? ofEnsemble(ensemble.data) : undefined) : run && ofRun(run);
   const classes: ClassInfo[] = counts.byClass;
   const [undoError, setUndoError] = useState<StudioError>();
 
@@ -219,8 +274,20 @@ export function EvaluateScreen({ counts, initialRunId }: { counts: ProjectCounts
           allowDeselect={false}
           data-testid="eval-run"
         />
+        <MultiSelect
+          size="xs"
+          w={360}
+          aria-label="Ensemble with"
+          placeholder={partners.length ? 'Ensemble with… (average with other runs)' : 'no other run with these classes'}
+          data={partners.map((r) => ({ value: String(r.id), label: `Run ${r.id} · ${r.model}${r.bestValAcc !== null ? ` · ${pct(r.bestValAcc)}` : ''}` }))}
+          value={beside.filter((id) => partners.some((p) => p.id === id)).map(String)}
+          onChange={(v) => setBeside(v.map(Number))}
+          disabled={partners.length === 0}
+          clearable
+          data-testid="eval-ensemble"
+        />
       </Group>
-      <ErrorText error={runs.error ?? detail.error ?? undoError} />
+      <ErrorText error={runs.error ?? detail.error ?? (members.length >= 2 ? ensemble.error : undefined) ?? undoError} />
       <Tabs value={tab} onChange={(v) => setTab(v ?? 'matrix')} keepMounted={false}>
         <Tabs.List mb="sm">
           <Tabs.Tab value="matrix" data-testid="tab-matrix">
@@ -236,8 +303,9 @@ export function EvaluateScreen({ counts, initialRunId }: { counts: ProjectCounts
             Run history
           </Tabs.Tab>
         </Tabs.List>
-        <Tabs.Panel value="matrix">{run && <Overview run={run} classes={classes} />}</Tabs.Panel>
-        <Tabs.Panel value="mistakes">{run && <Mistakes run={run} classes={classes} />}</Tabs.Panel>
+        <Tabs.Panel value="matrix">{evaluated && <Overview run={evaluated} classes={classes} />}</Tabs.Panel>
+        <Tabs.Panel value="mistakes">{evaluated && <Mistakes run={evaluated} classes={classes} />}</Tabs.Panel>
+        {/* Suggestions are accepted from one run's predictions. */}
         <Tabs.Panel value="suggestions">{run && <Suggestions run={run} classes={classes} />}</Tabs.Panel>
         <Tabs.Panel value="history">
           <RunHistory

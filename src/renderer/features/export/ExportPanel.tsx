@@ -32,7 +32,8 @@ function ExportDone({ result }: { result: ExportResult }) {
   );
 }
 
-export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; projectDir: string }) {
+/** `ensemble`: the runs whose averaged probabilities the test-set CSVs write (a model export still takes `run`). */
+export function ExportPanel({ run, ensemble, projectDir }: { run: RunSummary | undefined; ensemble?: number[] | undefined; projectDir: string }) {
   const [kind, setKind] = useState<ExportKind>('submission');
   const [typed, setTyped] = useState<Partial<Record<ExportKind, string>>>({});
   const [idColumn, setIdColumn] = useState('');
@@ -46,10 +47,10 @@ export function ExportPanel({ run, projectDir }: { run: RunSummary | undefined; 
   // Each kind suggests its own path (following the run) until the user types one for it.
   const out = typed[kind] ?? defaultOut(projectDir, kind, info.usesRun ? runId : null);
   const busy = handle.starting || handle.job?.state === 'running' || handle.job?.state === 'queued';
-  const blocked = info.usesRun && run !== undefined && run.state !== 'succeeded';
+  const blocked = info.usesRun && !(ensemble && info.testCsv) && run !== undefined && run.state !== 'succeeded';
 
   const start = (): void => {
-    const req = buildExportRequest({ kind, out, runId, idColumn, labelColumn, template, stripExtension, overwrite });
+    const req = buildExportRequest({ kind, out, runId, ...(ensemble ? { runs: ensemble } : {}), idColumn, labelColumn, template, stripExtension, overwrite });
     void handle.start(() => api.call('exportData', req));
   };
 

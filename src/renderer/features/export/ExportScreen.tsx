@@ -1,7 +1,8 @@
 /**
- * The Export screen: choose a run (default: the latest succeeded), predict the test set with it,
- * review and correct the test predictions, then export the submission, the probabilities, the
- * labelled dataset or the model, each as a job.
+ * The Export screen: choose a run (default: the latest succeeded) or an ensemble of runs, predict
+ * the test set with it (with test-time augmentation if asked), review and correct the test
+ * predictions, then export the submission, the probabilities, the labelled dataset or the model,
+ * each as a job.
  */
 import { useState, type ReactNode } from 'react';
 import { Card, Stack, Text, Title } from '@mantine/core';
@@ -11,7 +12,8 @@ import { useQuery } from '../../api/hooks';
 import { ErrorText } from '../../components/ErrorText';
 import { useUndoRedoKeys } from '../../components/labels';
 import { ExportPanel } from './ExportPanel';
-import { defaultRun } from './export-logic';
+import { EnsemblePanel } from './EnsemblePanel';
+import { defaultRun, predictionSource } from './export-logic';
 import { PredictPanel } from './PredictPanel';
 import { ReviewPanel } from './ReviewPanel';
 import { RunPicker } from './RunPicker';
@@ -32,8 +34,11 @@ export function ExportScreen({ counts, projectDir }: { counts: ProjectCounts; pr
   const list = runs.data ?? [];
   const [picked, setPicked] = useState<number | null>(null);
   const run = list.find((r) => r.id === picked) ?? defaultRun(list);
+  const [ensemble, setEnsemble] = useState<number[]>([]);
+  const source = predictionSource(run, ensemble);
+  const sourceKey = source ? JSON.stringify(source) : '';
   const testTotal = counts.bySplit.test;
-  const coverage = useQuery('listPredictions', { runId: run?.id ?? 1, split: 'test', limit: 1 }, ['runs', 'images'], run !== undefined);
+  const coverage = useQuery('listPredictions', { ...(source ?? { runId: 1 }), split: 'test', limit: 1 }, ['runs', 'images'], source !== undefined);
   const classes: ClassInfo[] = counts.byClass;
   const [undoError, setUndoError] = useState<StudioError>();
   useUndoRedoKeys(setUndoError);
@@ -48,18 +53,19 @@ export function ExportScreen({ counts, projectDir }: { counts: ProjectCounts; pr
     <Stack gap="md" data-testid="export-screen">
       <ErrorText error={runs.error ?? undoError} />
       <Section title="1. Run" testId="export-section-run">
-        <RunPicker runs={list} run={run} onPick={setPicked} testPredicted={run ? coverage.data?.total : undefined} testTotal={testTotal} />
+        <RunPicker runs={list} run={run} onPick={setPicked} testPredicted={run && ensemble.length < 2 ? coverage.data?.total : undefined} testTotal={testTotal} />
+        <EnsemblePanel runs={list} picked={ensemble} onPick={setEnsemble} />
       </Section>
       <Section title="2. Predict the test set" testId="export-section-predict">
-        <PredictPanel key={run?.id ?? 0} run={run} testTotal={testTotal} />
+        <PredictPanel key={sourceKey} run={run} source={source} testTotal={testTotal} />
       </Section>
-      {run && (
+      {run && source && (
         <Section title="3. Review and correct the test predictions" testId="export-section-review">
-          <ReviewPanel key={run.id} run={run} classes={classes} testTotal={testTotal} />
+          <ReviewPanel key={sourceKey} source={source} classNames={run.classNames} classes={classes} testTotal={testTotal} />
         </Section>
       )}
       <Section title="4. Export" testId="export-section-export">
-        <ExportPanel run={run} projectDir={projectDir} />
+        <ExportPanel run={run} ensemble={ensemble.length >= 2 ? ensemble : undefined} projectDir={projectDir} />
       </Section>
     </Stack>
   );

@@ -5,12 +5,13 @@
  */
 import { useState } from 'react';
 import { Group, SegmentedControl, Select, Stack, Text } from '@mantine/core';
-import type { ClassInfo, PredictionQuery, RunSummary } from '../../../shared/domain';
+import type { ClassInfo, PredictionQuery, PredictionSource } from '../../../shared/domain';
 import { PredictionGrid } from '../../components/PredictionGrid';
 
 type ReviewSort = Extract<PredictionQuery['sort'], 'confidence-asc' | 'confidence-desc' | 'imported'>;
 
-export function ReviewPanel({ run, classes, testTotal }: { run: RunSummary; classes: ClassInfo[]; testTotal: number }) {
+/** `source`: a run, or an ensemble (its classes are its first member's, `classNames`). */
+export function ReviewPanel({ source, classNames, classes, testTotal }: { source: PredictionSource; classNames: string[]; classes: ClassInfo[]; testTotal: number }) {
   const [predicted, setPredicted] = useState<string>('all');
   const [sort, setSort] = useState<ReviewSort>('confidence-asc');
   const index = predicted === 'all' ? undefined : Number(predicted);
@@ -21,7 +22,7 @@ export function ReviewPanel({ run, classes, testTotal }: { run: RunSummary; clas
           size="xs"
           w={220}
           label="Predicted class"
-          data={[{ value: 'all', label: 'All classes' }, ...run.classNames.map((name, i) => ({ value: String(i), label: name }))]}
+          data={[{ value: 'all', label: 'All classes' }, ...classNames.map((name, i) => ({ value: String(i), label: name }))]}
           value={predicted}
           onChange={(v) => setPredicted(v ?? 'all')}
           allowDeselect={false}
@@ -44,7 +45,7 @@ export function ReviewPanel({ run, classes, testTotal }: { run: RunSummary; clas
         Click an image and press 1–9 to give it a class (0 removes it): your label goes into the submission instead of the prediction.
       </Text>
       <PredictionGrid
-        filter={{ runId: run.id, split: 'test', sort, ...(index === undefined ? {} : { predictedIndex: index }) }}
+        filter={{ ...source, split: 'test', sort, ...(index === undefined ? {} : { predictedIndex: index }) }}
         classes={classes}
         mode="review"
         testId="review-grid"
@@ -52,8 +53,8 @@ export function ReviewPanel({ run, classes, testTotal }: { run: RunSummary; clas
           testTotal === 0
             ? 'The project has no test images: import the test set in the gallery (Import… → Test set).'
             : index === undefined
-              ? 'This run has no predictions for the test set: predict it first.'
-              : `No test image was predicted as ${run.classNames[index] ?? 'this class'}.`
+              ? `${'runs' in source ? 'This ensemble' : 'This run'} has no predictions for the test set: predict it first.`
+              : `No test image was predicted as ${classNames[index] ?? 'this class'}.`
         }
       />
     </Stack>

@@ -4,8 +4,30 @@
  * the contract's EXPORT_KINDS, so a kind added there shows up here without other changes.
  */
 import { EXPORT_KINDS, type ExportKind, type ExportResult, type RequestInput } from '../../../shared/api';
-import type { RunSummary } from '../../../shared/domain';
+import type { EnsembleSummary, PredictionSource, RunSummary } from '../../../shared/domain';
+import { viewsText } from '../../../shared/tta';
 import { joinPath } from '../../components/paths';
+
+/** The ensemble when two runs or more are picked for it, else the run (none without a run). */
+export function predictionSource(run: RunSummary | undefined, ensemble: readonly number[]): PredictionSource | undefined {
+  if (ensemble.length >= 2) return { runs: [...ensemble] };
+  return run ? { runId: run.id } : undefined;
+}
+
+/** The runs an ensemble can take: succeeded runs with the classes of the first picked (newest first). */
+export function ensembleCandidates(runs: readonly RunSummary[], picked: readonly number[]): RunSummary[] {
+  const first = runs.find((r) => r.id === picked[0]);
+  const key = (r: RunSummary): string => r.classNames.map((n) => n.toLowerCase()).sort().join('\n');
+  return [...runs].filter((r) => r.state === 'succeeded' && (!first || key(r) === key(first))).sort((a, b) => b.id - a.id);
+}
+
+const points = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} points`;
+
+/** An ensemble's comparison with its best member, in words (the Export screen's summary). */
+export function describeGain(s: EnsembleSummary): string {
+  if (!s.best || !s.ensemble || !s.gain) return 'No validation image has a prediction from every member yet: predict with the ensemble to compare it.';
+  return `On ${s.images} validation images, predictions ${viewsText(s.views)}: ensemble accuracy ${(s.ensemble.accuracy * 100).toFixed(1)}%, best member (run ${s.best.runId}) ${(s.best.accuracy * 100).toFixed(1)}%: ${points(s.gain.accuracy)}; loss ${s.ensemble.loss.toFixed(4)} against ${s.best.loss.toFixed(4)}.`;
+}
 
 export interface KindInfo {
   label: string;
@@ -119,6 +141,8 @@ export interface ExportForm {
   kind: ExportKind;
   out: string;
   runId: number | null;
+  /** An ensemble (two runs or more): the test-set CSVs average their probabilities; a model export still uses runId. */
+  runs?: number[];
   idColumn: string;
   labelColumn: string;
   template: string;
@@ -130,7 +154,8 @@ export interface ExportForm {
 export function buildExportRequest(form: ExportForm): RequestInput<'exportData'> {
   const info = kindInfo(form.kind);
   const req: RequestInput<'exportData'> = { kind: form.kind, out: form.out.trim() };
-  if (info.usesRun && form.runId !== null) req.runId = form.runId;
+  if (info.testCsv && form.runs && form.runs.length >= 2) req.runs = form.runs;
+  else if (info.usesRun && form.runId !== null) req.runId = form.runId;
   if (info.target === 'file') req.overwrite = form.overwrite;
   if (info.testCsv) {
     if (form.idColumn.trim()) req.idColumn = form.idColumn.trim();
@@ -148,7 +173,9 @@ export function describeResult(r: ExportResult): string[] {
   const lines: string[] = [];
   const folder = kindInfo(r.kind).target === 'folder';
   lines.push(folder ? `${plural(r.rows, 'file')} written` : `${plural(r.rows, 'row')} written${r.columns ? ` (columns: ${r.columns.join(', ')})` : ''}`);
-  if (r.runId !== null && kindInfo(r.kind).usesRun) lines.push(`from run ${r.runId}`);
+  if (r.runs) lines.push(`from the ensemble of runs ${r.runs.join(', ')} (probabilities averaged)`);
+  else if (r.runId !== null && kindInfo(r.kind).usesRun) lines.push(`from run ${r.runId}`);
+  if (r.views !== undefined) lines.push(`predictions ${viewsText(r.views)}`);
   if (r.fromLabels !== undefined) lines.push(`${plural(r.fromLabels, 'row')} whose label came from your label rather than the prediction`);
   if (r.skippedUnlabelled) lines.push(`${plural(r.skippedUnlabelled, 'unlabelled image')} left out`);
   if (r.renamed) lines.push(`${plural(r.renamed, 'file')} renamed because the name was taken in its class folder`);

@@ -11,6 +11,7 @@ import { STATE_COLOR } from '../../components/runs';
 import { LiveRun } from './LiveRun';
 import { Wizard } from './wizard/Wizard';
 import { EngineChoice } from './EngineChoice';
+import { SweepTab } from './sweep/SweepTab';
 
 let lastTab: string = 'wizard';
 let lastRun: number | null = null;
@@ -25,7 +26,8 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
     lastRun = runId;
   }, [tab, runId]);
 
-  const active = runs.filter((r) => r.state === 'running').sort((a, b) => a.id - b.id);
+  // A sweep's runs join the queue when their turn comes (the Sweep tab lists them all before that).
+  const active = runs.filter((r) => r.state === 'running' && (r.sweepId === null || live.get(r.id)?.progress)).sort((a, b) => a.id - b.id);
   const recent = runs.filter((r) => r.state !== 'running').slice(0, 12);
   const shown = runId ?? active[0]?.id ?? recent[0]?.id ?? null;
 
@@ -46,7 +48,13 @@ export function TrainScreen({ counts, onEvaluate }: { counts: ProjectCounts; onE
         <Tabs.Tab value="runs" data-testid="tab-runs" rightSection={active.length > 0 ? <Badge size="xs">{active.length}</Badge> : undefined}>
           Training
         </Tabs.Tab>
+        <Tabs.Tab value="sweep" data-testid="tab-sweep">
+          Sweep
+        </Tabs.Tab>
       </Tabs.List>
+      <Tabs.Panel value="sweep">
+        <SweepTab {...(onEvaluate ? { onEvaluate } : {})} />
+      </Tabs.Panel>
       <Tabs.Panel value="wizard">
         <EngineChoice />
         <Wizard
