@@ -129,6 +129,8 @@ async function followSweep(studio: Studio, job: JobInfo<'sweep'>, sweepId: numbe
   const board = await studio.call('sweepLeaderboard', { id: sweepId });
   if (done.state === 'succeeded' && board.sweep.state === 'succeeded') return { json: boardJson(board), text: leaderboardText(board, by) };
   process.stderr.write(leaderboardText(board, by) + '\n');
+  // Why each run did not succeed (on Slurm: the task's state and Slurm's reason).
+  for (const r of board.rows.flatMap((row) => row.runs)) if (r.state !== 'succeeded' && r.error) process.stderr.write(`  run ${r.id} ${r.state}: ${r.error}\n`);
   const c = board.sweep.counts;
   const message = `Sweep ${sweepId} ${done.state === 'cancelled' ? 'cancelled' : board.sweep.state}: ${c.succeeded} of ${c.succeeded + c.failed + c.cancelled + c.running} runs succeeded; run the rest again with --resume ${sweepId}.`;
   throw new StudioError(done.state === 'cancelled' ? 'cancelled' : 'engine_failed', message);
