@@ -100,7 +100,7 @@ function leaderboardText(board: Leaderboard, by: SortKey): string {
   lines.push(`  ${'configuration'.padEnd(40)} ${'val acc'.padStart(15)} ${'val loss'.padStart(17)} ${'time'.padStart(8)}  runs`);
   for (const r of sortLeaderboard(board.rows, by))
     lines.push(
-      `  ${r.label.slice(0, 40).padEnd(40)} ${pm(r.valAcc, (x) => pct(x)).padStart(15)} ${pm(r.valLoss, (x) => x.toFixed(4)).padStart(17)} ${(r.seconds === null ? '-' : duration(r.seconds)).padStart(8)}  ${r.runs.map((x) => `${x.id}${x.state === 'succeeded' ? '' : ` (${x.state})`}`).join(', ')}${r.cvRunId ? `; out-of-fold run ${r.cvRunId}: ${pct(r.oofAcc)}` : ''}`,
+      `  ${`#${r.configIndex + 1} ${r.label}`.slice(0, 40).padEnd(40)} ${pm(r.valAcc, (x) => pct(x)).padStart(15)} ${pm(r.valLoss, (x) => x.toFixed(4)).padStart(17)} ${(r.seconds === null ? '-' : duration(r.seconds)).padStart(8)}  ${r.runs.map((x) => `${x.id}${x.state === 'succeeded' ? '' : ` (${x.state})`}`).join(', ')}${r.cvRunId ? `; out-of-fold run ${r.cvRunId}: ${pct(r.oofAcc)}` : ''}`,
     );
   lines.push(`Majority baseline: ${pct(board.baseline)}`);
   return lines.join('\n');
