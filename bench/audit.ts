@@ -24,7 +24,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { TRANSFORMED_MIN, clusterPairs, findNearDuplicates, type CandidateScore, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
 import { initBackend } from '../src/main/engine/backend';
@@ -39,6 +39,8 @@ import { featuresOf } from '../test/fixtures/features';
 const TRAIN = Number(arg('--train') ?? 10000);
 const PER_SET = Number(arg('--per-set') ?? 10);
 const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
+/** How many nearest feature neighbours of each image get the alignment search (the audit's default unless given). */
+const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(arg('--neighbours'));
 /** The sets of alterations planted, each PER_SET times. */
 const SETS: Alteration[][] = [...ALTERATIONS.map((a) => [a]), ...[1, 2, 3].flatMap((n) => combinations(WILD_ALTERATIONS, n))];
 const COPIES = SETS.length * PER_SET;
@@ -119,9 +121,10 @@ if (SECTIONS.has('2')) {
   const splits = images.map((_, i) => (i >= TRAIN ? 'test' : 'train'));
   // Every candidate's scores, the mirror and zoom search accepting nothing: its threshold is swept below.
   const scores: CandidateScore[] = [];
-  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, onScore: (sc) => scores.push(sc) } });
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
   const ndS = seconds(t0);
   if (!nd) throw new Error('not cancelled');
+  if (process.env['BENCH_SCORES']) fs.writeFileSync(process.env['BENCH_SCORES'], JSON.stringify({ TRAIN, COPIES, of: copies.map((c) => c.of), sets: copies.map((c) => c.set), pairs: nd.pairs, scores }));
   // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
   const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
   const evaluate = (clusters: NearDuplicateCluster[]) => {
@@ -142,22 +145,33 @@ if (SECTIONS.has('2')) {
   const sum = (fs: { found: number; total: number }[]) => `${fs.reduce((a, f) => a + f.found, 0)}/${fs.reduce((a, f) => a + f.total, 0)}`;
   const group = (r: ReturnType<typeof evaluate>, size: number) => r.found.filter((f) => f.wild && f.size === size);
   log(`\n2. Near-duplicates: ${COPIES} altered copies (${PER_SET} per set of alterations, ${SETS.length} sets) of test images, in the test split beside their originals and ${TRAIN} training images`);
-  log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; candidates + pixel check (every score) + clusters ${ndS.toFixed(1)} s; ${scores.filter((sc) => sc.transformed !== null).length} pairs got the mirror and zoom search`);
-  log(`\nThe mirror and zoom search's threshold (off: issue 14's finder):`);
-  log(`| threshold | issue-14 singles | wild singles at >= 95% | pairs at >= 95% | triples at >= 95% | found (wild singles / pairs / triples) | clusters | false clusters (images) |`);
-  log(`|---|---|---|---|---|---|---|---|`);
+  log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; candidates + pixel check (every score) + clusters ${ndS.toFixed(1)} s; ${scores.filter((sc) => sc.transformed !== null).length} pairs got the alignment search`);
+  const searched = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const) }));
   const rowsOf = new Map<string, ReturnType<typeof evaluate>>();
-  for (const t of [Infinity, 0.999, 0.995, 0.99, 0.985, 0.98, 0.975, 0.97, 0.96, 0.95]) {
-    const extra = scores
-      .filter((sc) => sc.transformed !== null && sc.transformed >= t)
-      .map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, shift: true }));
-    const r = evaluate(clusterPairs(images.length, [...nd.pairs, ...extra], splits));
-    rowsOf.set(String(t), r);
-    const old = r.found.filter((f) => !f.wild);
-    log(`| ${t === Infinity ? 'off' : t} | ${sum(old)} | ${atTarget(group(r, 1))} | ${atTarget(group(r, 2))} | ${atTarget(group(r, 3))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.clusters} | ${r.falseClusters} (${r.falseImages}) |`);
+  for (const rule of ['plain', 'gap'] as const) {
+    log(
+      rule === 'plain'
+        ? `\nThe alignment search's threshold, every pair at or above it a copy (off: issue 14's finder); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
+        : `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when ${TRANSFORMED_GAP} above either image's next best alignment (the finder's rule):`,
+    );
+    log(`| threshold | issue-14 singles | wild singles at >= 95% | pairs at >= 95% | triples at >= 95% | found (wild singles / pairs / triples) | clusters | false clusters (images) |`);
+    log(`|---|---|---|---|---|---|---|---|`);
+    for (const t of [Infinity, 0.999, 0.995, 0.993, 0.99, 0.988, 0.985, 0.983, 0.98, 0.975, 0.97, 0.96]) {
+      if (rule === 'gap' && (t === Infinity || t >= TRANSFORMED_SURE)) continue;
+      const extra = confirmAlignments(searched, rule === 'plain' ? { min: t, sure: t, gap: Infinity } : { min: t, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP });
+      const r = evaluate(clusterPairs(images.length, [...nd.pairs, ...extra], splits));
+      rowsOf.set(`${rule} ${t}`, r);
+      const old = r.found.filter((f) => !f.wild);
+      log(`| ${t === Infinity ? 'off' : t} | ${sum(old)} | ${atTarget(group(r, 1))} | ${atTarget(group(r, 2))} | ${atTarget(group(r, 3))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.clusters} | ${r.falseClusters} (${r.falseImages}) |`);
+    }
   }
-  const op = rowsOf.get(String(TRANSFORMED_MIN))!;
-  log(`\nAt the operating point (${TRANSFORMED_MIN}): single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  const singles = rowsOf.get('plain Infinity')!.found.filter((f) => f.wild && f.size === 1).map((f) => f.set);
+  log(`\nPer single alteration, copies found by threshold:`);
+  log(`| threshold | ${singles.join(' | ')} |`);
+  log(`|---|${singles.map(() => '---|').join('')}`);
+  for (const [t, r] of rowsOf) log(`| ${t.replace('Infinity', 'off')} | ${singles.map((set) => share(r.found.find((f) => f.set === set)!)).join(' | ')} |`);
+  const op = rowsOf.get(`gap ${TRANSFORMED_MIN}`)!;
+  log(`\nAt the operating point (from ${TRANSFORMED_MIN}; ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best): single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

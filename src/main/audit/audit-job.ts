@@ -4,7 +4,7 @@
  * (engine) + perceptual-hash pairs -> pixel check -> clusters -> one transaction into the store as
  * the project's latest audit. Cancel stops at the next safe point and stores nothing.
  */
-import type { AuditSummary, DuplicatePairInfo } from '../../shared/domain';
+import type { AuditSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { JobContext } from '../jobs/job-manager';
 import { fillFingerprints } from '../media/fingerprints';
@@ -162,7 +162,7 @@ export async function runAudit(store: ProjectStore, engine: Engine, models: Mode
   const idOf = (p: number): number => withPrint[p]!.r.id;
   const clusters = nd.clusters.map((c) => ({
     members: c.members.map(idOf),
-    pairs: c.pairs.map((p): DuplicatePairInfo => ({ a: idOf(p.a), b: idOf(p.b), hamming: p.hamming, cosine: p.cosine, pixel: p.pixel, shifted: p.shift })),
+    pairs: c.pairs.map((p) => ({ a: idOf(p.a), b: idOf(p.b), hamming: p.hamming, cosine: p.cosine, pixel: p.pixel, match: p.match })),
   }));
   const duplicatesMs = sinceMs(tPhase);
 

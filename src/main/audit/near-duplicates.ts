@@ -14,19 +14,25 @@
  * 2,612 pairs of different garments pass; with 0.98, 88, and every resized, JPEG and brightened
  * copy is still found; a shifted copy, which aligns exactly, is found when the features rank it
  * among the original's 20 nearest (86%).
- * Copies mirrored, cropped or padded (issue 24) get one more search, only between each image and
- * its 3 nearest feature neighbours: both thumbnails blurred alike, the second as it is or mirrored,
- * either zoomed in by 4-25%, at the best shift; a copy from >= TRANSFORMED_MIN. The threshold is
- * the curve's (`npm run bench -- audit`, Fashion-MNIST 10,000 with 670 planted copies): at 0.999
- * the false clusters among untouched images stay where they were without the search (91 clusters,
- * 335 images) while mirrored copies are found; at 0.98 cropped and upscaled copies are found too,
- * but the blurred thumbnails of different garments correlate and false clusters grow to 324
- * (5,844 images). Cropped, padded and combined copies need a better measure than this.
+ * Copies mirrored, cropped, padded or rescaled, alone or combined (issue 24), get one more search,
+ * between each image and its 5 nearest feature neighbours: thumb-alignment.ts lays one thumbnail
+ * over the other at the best zoom, shift and orientation, flat borders (pads) left out, blur
+ * matched, and correlates them. Its pairs are decided together (confirmAlignments): a copy from
+ * TRANSFORMED_SURE, or from TRANSFORMED_MIN when it stands TRANSFORMED_GAP above either image's next
+ * best alignment. Measured (`npm run bench -- audit`, Fashion-MNIST 10,000 with 670 planted copies):
+ * a plain threshold adds false clusters below 0.995 (0.99: 104 against 91 without the search);
+ * with the gap rule (0.997 sure, 0.02 gap) the copies found from 0.985 are 53/70 wild singles,
+ * 84/210 pairs and 63/350 triples (plain 0.995: 50, 58, 32) for 93 false clusters (339 images).
+ * Cropped and mirrored copies are all found; padded ones and copies of a 28-pixel garment
+ * downscaled to 19 mostly not: their MobileNet features move so far that the original is not
+ * among their 5 nearest neighbours (and searching more costs 5 ms of CPU a pair).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
+import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
+import { alignThumbs } from './thumb-alignment';
 
 export interface NearDuplicateOptions {
   /** Hash candidates: at most this many bits apart (default 8). */
@@ -42,6 +48,9 @@ export interface NearDuplicateOptions {
    * best shift (only pairs among each other's `transformNeighbours` nearest by features).
    */
   minTransformed?: number;
+  /** ...always from this one (default TRANSFORMED_SURE), from minTransformed only `transformedGap` (default TRANSFORMED_GAP) above either image's next best alignment. */
+  sureTransformed?: number;
+  transformedGap?: number;
   /** How many of an image's nearest feature neighbours get the mirror and zoom search (default 3). */
   transformNeighbours?: number;
   /** Every candidate's scores as checked (the benchmark draws its threshold curves from them). */
@@ -56,6 +65,8 @@ export interface CandidateScore {
   aligned: number;
   shifted: number | null;
   transformed: number | null;
+  /** The alignment search lined them up mirrored. */
+  mirrored: boolean;
 }
 
 /** Keys (a * n + b) of the pairs among either image's `m` nearest feature neighbours. */
@@ -83,8 +94,8 @@ export interface DuplicatePair {
   cosine: number | null;
   /** Best normalised cross-correlation of the thumbnails, -1..1... */
   pixel: number;
-  /** ...found at a shift of more than 1 pixel. */
-  shift: boolean;
+  /** How the thumbnails were lined up for that correlation. */
+  match: DuplicateMatch;
 }
 
 export interface NearDuplicateCluster {
@@ -239,85 +250,6 @@ function similarity(pa: Prepared, pb: Prepared, maxShiftShare: number | null): P
   return { aligned, shifted: Math.max(aligned, fine.c) };
 }
 
-/** The thumbnail mirrored left to right. */
-function mirror(p: Prepared): Prepared {
-  const flip = (src: Float32Array, w: number, h: number) => {
-    const out = new Float32Array(src.length);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = src[y * w + (w - 1 - x)] as number;
-    return out;
-  };
-  return { w: p.w, h: p.h, full: flip(p.full, p.w, p.h), half: flip(p.half, Math.floor(p.w / 2), Math.floor(p.h / 2)) };
-}
-
-function bilinear(src: Float32Array, w: number, h: number, fx: number, fy: number): number {
-  const x0 = Math.floor(fx);
-  const y0 = Math.floor(fy);
-  const x1 = Math.min(w - 1, x0 + 1);
-  const y1 = Math.min(h - 1, y0 + 1);
-  const ax = fx - x0;
-  const ay = fy - y0;
-  const top = (src[y0 * w + x0] as number) * (1 - ax) + (src[y0 * w + x1] as number) * ax;
-  const bottom = (src[y1 * w + x0] as number) * (1 - ax) + (src[y1 * w + x1] as number) * ax;
-  return top * (1 - ay) + bottom * ay;
-}
-
-/** The thumbnail's centre magnified by `s` (> 1) to its own size: what a crop of it, resized back, looks like. */
-function zoomIn(p: Prepared, s: number): Prepared {
-  const sample = (src: Float32Array, w: number, h: number) => {
-    const out = new Float32Array(w * h);
-    const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
-    for (let y = 0; y < h; y++) {
-      const fy = clamp((y + 0.5 - h / 2) / s + h / 2 - 0.5, h);
-      for (let x = 0; x < w; x++) out[y * w + x] = bilinear(src, w, h, clamp((x + 0.5 - w / 2) / s + w / 2 - 0.5, w), fy);
-    }
-    return out;
-  };
-  return { w: p.w, h: p.h, full: sample(p.full, p.w, p.h), half: sample(p.half, Math.floor(p.w / 2), Math.floor(p.h / 2)) };
-}
-
-/** Binomial [1 4 6 4 1] / 16 blur along rows and columns (edges clamped), twice: sigma about 1.4 pixels. */
-function soften(p: Prepared): Prepared {
-  const pass = (src: Float32Array, w: number, h: number, dx: number, dy: number) => {
-    const out = new Float32Array(src.length);
-    const kernel = [1, 4, 6, 4, 1];
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        let s = 0;
-        for (let k = -2; k <= 2; k++) {
-          const xx = Math.min(w - 1, Math.max(0, x + k * dx));
-          const yy = Math.min(h - 1, Math.max(0, y + k * dy));
-          s += (kernel[k + 2] as number) * (src[yy * w + xx] as number);
-        }
-        out[y * w + x] = s / 16;
-      }
-    }
-    return out;
-  };
-  let full = p.full;
-  for (let i = 0; i < 2; i++) full = pass(pass(full, p.w, p.h, 1, 0), p.w, p.h, 0, 1);
-  return prepare({ width: p.w, height: p.h, pixels: Uint8Array.from(full, (v) => Math.round(v)) }, p.w, p.h);
-}
-
-/** Zoom factors tried on either side: a crop of up to ~15% or a border of up to ~10% each side, with some resizing on top. */
-const ZOOMS = [1.04, 1.08, 1.12, 1.16, 1.2, 1.25];
-
-/**
- * The best correlation at any shift with `b` as it is or mirrored, and either side zoomed in by one
- * of ZOOMS: copies that were cropped, padded or mirrored (and resized, re-encoded, brightened on top).
- */
-function transformedSimilarity(sharpA: Prepared, sharpB: Prepared, maxShiftShare: number): number {
-  let best = -1;
-  // Both blurred alike first: a thumbnail reduced from a larger copy is blurred, one at its own size is not.
-  const pa = soften(sharpA);
-  const pb = soften(sharpB);
-  for (const b of [pb, mirror(pb)]) {
-    const tries: [Prepared, Prepared][] = [[pa, b]];
-    for (const z of ZOOMS) tries.push([zoomIn(pa, z), b], [pa, zoomIn(b, z)]);
-    for (const [x, y] of tries) best = Math.max(best, similarity(x, y, maxShiftShare).shifted as number);
-  }
-  return best;
-}
-
 /**
  * Two thumbnails compared at the smaller one's size. -1 when their aspect ratios differ by more
  * than 10% (a different crop, not a copy) or nothing varies. The shift search is coarse to fine:
@@ -352,8 +284,10 @@ class UnionFind {
   }
 }
 
-/** The mirror and zoom search's threshold (the benchmark's curve, bench/audit.ts). */
-export const TRANSFORMED_MIN = 0.999;
+/** The alignment search's thresholds (the benchmark's curve, bench/audit.ts): a copy from TRANSFORMED_SURE, or from TRANSFORMED_MIN standing TRANSFORMED_GAP above either image's next best. */
+export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
+export const TRANSFORMED_SURE = 0.997;
+export const TRANSFORMED_GAP = 0.02;
 
 /** Longest stretch of the pixel check between two yields to the event loop. */
 const YIELD_MS = 20;
@@ -368,11 +302,11 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   if (input.thumbs.length !== n) throw new RangeError(`${n} hashes but ${input.thumbs.length} thumbnails.`);
   const o = input.options ?? {};
   const maxHash = o.maxHashDistance ?? 8;
-  const alignedMin = o.minAligned ?? 0.98;
-  const shiftedMin = o.minShifted ?? 0.99;
+  const alignedMin = o.minAligned ?? DUPLICATE_THRESHOLDS.aligned;
+  const shiftedMin = o.minShifted ?? DUPLICATE_THRESHOLDS.shifted;
   const shift = o.maxShiftShare ?? 0.25;
   const transformedMin = o.minTransformed ?? TRANSFORMED_MIN;
-  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 3);
+  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 5);
   const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null }>();
   const key = (a: number, b: number) => a * n + b;
   for (const p of hashPairs(input.hashes, maxHash)) candidates.set(key(p.a, p.b), { ...p, cosine: null });
@@ -386,6 +320,8 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   }
   const prepared = preparedCache(input.thumbs);
   const pairs: DuplicatePair[] = [];
+  // The alignment search's pairs, decided together at the end (each against its images' other alignments).
+  const aligned: DuplicatePair[] = [];
   let checked = 0;
   // It runs on the host's event loop: yield every YIELD_MS, so requests and a cancel get through.
   let lastYield = performance.now();
@@ -404,18 +340,44 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const pa = prepared(c.a, w, h);
     const pb = prepared(c.b, w, h);
     const quick = similarity(pa, pb, null);
-    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null };
+    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null, mirrored: false };
     // A shifted, mirrored or cropped copy has a different hash: only feature candidates are searched.
     if (quick.aligned < alignedMin && c.cosine !== null) {
       score.shifted = similarity(pa, pb, shift).shifted as number;
-      if (score.shifted < shiftedMin && nearest.has(key(c.a, c.b))) score.transformed = transformedSimilarity(pa, pb, shift);
+      if (score.shifted < shiftedMin && nearest.has(key(c.a, c.b))) {
+        const found = alignThumbs(ta, tb);
+        score.transformed = found.score;
+        score.mirrored = found.mirrored;
+      }
     }
     o.onScore?.(score);
-    if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, shift: false });
-    else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, shift: true });
-    else if (score.transformed !== null && score.transformed >= transformedMin) pairs.push({ ...c, pixel: score.transformed, shift: true });
+    if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, match: 'aligned' });
+    else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted' });
+    else if (score.transformed !== null) aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
   }
+  pairs.push(...confirmAlignments(aligned, { min: transformedMin, sure: o.sureTransformed ?? TRANSFORMED_SURE, gap: o.transformedGap ?? TRANSFORMED_GAP }));
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
+}
+
+/**
+ * Which pairs the alignment search makes copies: those at `sure` or more, and those at `min` or
+ * more that stand out, `gap` above the next best alignment of either image. Where many images
+ * look alike (plain garments on black), every neighbour aligns nearly as well and only `sure`
+ * counts; a copy among different pictures stands far above the rest.
+ */
+export function confirmAlignments(searched: readonly DuplicatePair[], t: { min: number; sure: number; gap: number }): DuplicatePair[] {
+  const top = new Map<number, [number, number]>();
+  for (const p of searched) {
+    for (const i of [p.a, p.b]) {
+      const [first, second] = top.get(i) ?? [-Infinity, -Infinity];
+      top.set(i, p.pixel > first ? [p.pixel, first] : [first, Math.max(second, p.pixel)]);
+    }
+  }
+  const runnerUp = (i: number, v: number): number => {
+    const [first, second] = top.get(i) as [number, number];
+    return v >= first ? second : first;
+  };
+  return searched.filter((p) => p.pixel >= t.min && (p.pixel >= t.sure || (p.pixel - runnerUp(p.a, p.pixel) >= t.gap && p.pixel - runnerUp(p.b, p.pixel) >= t.gap)));
 }
 
 /** Clusters of two or more images joined by near-duplicate pairs, largest first. */

@@ -122,6 +122,8 @@ function runJson(run: RunDetail): Record<string, unknown> {
     frozenPart: r.frozenPart ?? null,
     frozenKind: r.frozenKind ?? null,
     headKind: r.headKind ?? null,
+    // Scenarios 2-4: the runtime and provider of the training steps ('tfjs' with the reason when not ONNX Runtime).
+    trainingRuntime: run.backend?.training ?? null,
     imagesPerSec: r.imagesPerSec ?? null,
     stepImagesPerSec: r.stepImagesPerSec ?? null,
     batchSize: r.batchSize ?? run.config.batchSize,
@@ -139,7 +141,7 @@ function runText(run: RunDetail, advice: AdviceInfo | undefined): string {
   const lines: string[] = [];
   if (advice) lines.push(`Scenario ${advice.scenario} (advisor): ${advice.reason}${advice.scenario === 2 && advice.freezeTo ? ` Frozen up to ${advice.freezeTo}.` : ''}`);
   const b = run.backend;
-  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}${b.server ? `; on ${b.server.hostname} (${b.server.address})` : ''}` : 'unknown'}`);
+  lines.push(`Run ${run.id} ${run.state}: scenario ${run.scenario}, model ${run.model}, backend ${b ? `${b.name}${b.simd ? ' SIMD' : ''} ${b.threads} thread(s); frozen forward: ${inferenceLabel(b.inference)}${b.training ? `; training steps: ${inferenceLabel(b.training)}` : ''}${b.server ? `; on ${b.server.hostname} (${b.server.address})` : ''}` : 'unknown'}`);
   lines.push('epoch  train loss  train acc  val loss  val acc');
   for (const m of run.metrics)
     lines.push(`${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${pct(m.trainAcc).padStart(9)}  ${(m.valLoss?.toFixed(4) ?? '-').padStart(8)}  ${pct(m.valAcc).padStart(7)}`);

@@ -35,6 +35,24 @@ export function dropoutMasks(n: number, hidden: number[], rate: number, seed: nu
   });
 }
 
+/**
+ * The loss inputs of the ONNX training graphs (head-graph.ts): rowWeight [n, 1] = w_y / n and target
+ * [n, k] = onehot(y) w_y / n, w_y the class weight (1 without). `rows` (>= n) pads with zero rows,
+ * which add nothing to the loss or any gradient.
+ */
+export function lossTargets(yb: Int32Array, k: number, classWeights: Float32Array | null, rows = yb.length): { rowWeight: Float32Array; target: Float32Array } {
+  const n = yb.length;
+  const rowWeight = new Float32Array(rows);
+  const target = new Float32Array(rows * k);
+  for (let i = 0; i < n; i++) {
+    const y = yb[i] as number;
+    const w = (classWeights ? (classWeights[y] as number) : 1) / n;
+    rowWeight[i] = w;
+    target[i * k + y] = w;
+  }
+  return { rowWeight, target };
+}
+
 const MOMENTUM = 0.9;
 
 /** Optimiser state of the flat parameter vector: step count and slots (m, and v for Adam). */
@@ -107,14 +125,7 @@ class OnnxHeadStepper implements HeadStep {
     const n = yb.length;
     const dim = this.units[0] as number;
     const hidden = this.units.slice(1, -1);
-    const rowWeight = new Float32Array(n);
-    const target = new Float32Array(n * k);
-    for (let i = 0; i < n; i++) {
-      const y = yb[i] as number;
-      const w = (this.classWeights ? (this.classWeights[y] as number) : 1) / n;
-      rowWeight[i] = w;
-      target[i * k + y] = w;
-    }
+    const { rowWeight, target } = lossTargets(yb, k, this.classWeights);
     const feeds: Record<string, Ort.Tensor> = {
       flat: new ort.Tensor('float32', this.flat, [this.flat.length]),
       x: new ort.Tensor('float32', xb, [n, dim]),

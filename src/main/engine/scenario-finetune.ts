@@ -14,7 +14,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo, TrainResult } from '../../shared/domain';
+import { inferenceLabel, type BackendInfo, type InferenceInfo, type TrainResult } from '../../shared/domain';
 import type { RunRecord, RunRecordFields } from '../../shared/run-record';
 import type { TrainPlan } from '../../shared/train-plan';
 import { checkpointSettings, loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -25,6 +25,7 @@ import { buildHead, classWeights, majorityBaseline } from './head';
 import { EngineJobError } from './job-error';
 import { Learner } from './learner';
 import { defaultBudgetBytes, fitBatchSize, stepBytesPerImage } from './memory-budget';
+import { onnxTrainer, tfjsStepLearner, type StepLearner } from './step-learner';
 import { getModel, inputSizeOf } from './model-cache';
 import { classifierModel, disposeWeights, recordOfJob, saveLayersModel, writeRunRecord } from './model-files';
 import { requireLayer } from './model-layers';
@@ -121,9 +122,13 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
         `${plan.trainableParams} trainable parameters up to ${cutLayer} (${plan.init === 'he' ? 'He initialised' : 'pretrained'}, BatchNorm ${bnMode === 'batch' ? 'trained on batch statistics' : 'in inference mode'}), ` +
         `head on ${net.outputDim} features; input ${size}x${size}; augmentation ${augment ? Object.entries(augment).filter(([, on]) => on).map(([k]) => k).join('+') || 'none' : 'off'}; backend ${backend.name} x${backend.threads}`,
     );
+    // The training steps on ONNX Runtime when it loads and every layer has a training graph, else TensorFlow.js.
+    const onnx = await onnxTrainer(clone, { from: plan.freezeTo, to: cutLayer, rowShape, bnMode, ...(scenario === 3 ? { statsMomentum: 0.9 } : {}) });
+    const training: InferenceInfo = 'reason' in onnx ? { runtime: 'tfjs', reason: onnx.reason } : onnx.info;
+    if ('reason' in onnx) log(`Training steps on TensorFlow.js: ${onnx.reason}.`);
     // Batch size against memory, before the first step.
-    const budget = job.tuning?.memoryBudgetBytes ?? defaultBudgetBytes(backend.name);
-    const perImage = stepBytesPerImage(activationElements(net.layers, declaredSize, size), rowShape.reduce((a, b) => a * b, 1));
+    const budget = job.tuning?.memoryBudgetBytes ?? defaultBudgetBytes('reason' in onnx ? backend.name : undefined);
+    const perImage = 'reason' in onnx ? stepBytesPerImage(activationElements(net.layers, declaredSize, size), rowShape.reduce((a, b) => a * b, 1)) : onnx.bytesPerImage;
     const fit = fitBatchSize(config.batchSize, perImage, budget);
     if ('error' in fit) throw new EngineJobError('OUT_OF_MEMORY', fit.error);
     const batchReductions: string[] = [];
@@ -139,9 +144,8 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     const k = job.classNames.length;
     const weightsT = config.classWeights ? tf.tensor1d(classWeights(Int32Array.from(trainItems, (i) => i.label), k)) : null;
     if (weightsT) disposables.push(weightsT);
-    const learner = new Learner(net, head, config, scenario === 3 ? config.lr : (config.lrPretrained ?? config.lr / 10), weightsT);
-    disposables.push(learner);
-    log(`Learning rates: ${learner.netLr} for the ${scenario === 3 ? 'network' : 'pretrained layers'}, ${config.lr} for the head; batch ${fit.batchSize}; ${trainCached ? 'epochs read the activation cache' : 'the full forward runs every epoch'}.`);
+    const netLr = scenario === 3 ? config.lr : (config.lrPretrained ?? config.lr / 10);
+    log(`Learning rates: ${netLr} for the ${scenario === 3 ? 'network' : 'pretrained layers'}, ${config.lr} for the head; batch ${fit.batchSize}; ${trainCached ? 'epochs read the activation cache' : 'the full forward runs every epoch'}.`);
 
     // ---- the loop
     const full = classifierModel(clone, cutLayer, head);
@@ -154,7 +158,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       freezeTo: plan.freezeTo,
       inputSize: size,
       featureDim: net.outputDim,
-      backend,
+      backend: trainedBackend,
       bestEpoch,
       state,
     });
@@ -165,9 +169,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       for (let s = 0; s < valItems.length; s += batchSize) {
         const b = await source.prepare(valItems.slice(s, s + batchSize), Boolean(data.cache), null);
         if (b.y.length === 0) continue;
-        const x = source.tensor(b);
-        const ev = learner.evaluate(x, b.y);
-        x.dispose();
+        const ev = await learner.evaluate(b);
         lossSum += ev.lossSum;
         b.y.forEach((t, i) => {
           const row = matrix[t] as number[];
@@ -180,14 +182,9 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     };
     const trainer: EpochTrainer<PreparedBatch> = {
       prepare: (positions, epoch) => source.prepare(Array.from(positions, (i) => trainItems[i] as TrainItem), trainCached, { epoch, positions }),
-      step: (b, dropoutSeed) => {
+      step: async (b, dropoutSeed) => {
         if (b.y.length === 0) return { loss: 0, correct: 0, count: 0 }; // every image of the batch failed to decode
-        const x = source.tensor(b);
-        try {
-          return { ...learner.step(x, b.y, dropoutSeed), count: b.y.length };
-        } finally {
-          x.dispose();
-        }
+        return { ...(await learner.step(b, dropoutSeed)), count: b.y.length };
       },
       abandonStep: () => learner.abandonStep(),
       validate: async (batchSize) => (valItems.length ? validate(batchSize) : null),
@@ -208,6 +205,24 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
       resume = state;
       log(`Resumed from the checkpoint after epoch ${state.epoch} (best so far: epoch ${state.best?.epoch ?? '-'}); the optimiser's averages start afresh.`);
     }
+    // Made after a resume has loaded its weights: the ONNX learner copies them into its own vectors.
+    let learner: StepLearner;
+    if ('reason' in onnx) learner = tfjsStepLearner(new Learner(net, head, config, netLr, weightsT), source);
+    else {
+      const created = await onnx.learner({ head, config, netLr, classWeights: weightsT ? (weightsT.dataSync() as Float32Array) : null, batchSize: resume?.batchSize ?? fit.batchSize });
+      if ('reason' in created) {
+        log(`Training steps on TensorFlow.js: ${created.reason}.`);
+        Object.assign(training, { runtime: 'tfjs', reason: created.reason, provider: undefined, threads: undefined, version: undefined });
+        learner = tfjsStepLearner(new Learner(net, head, config, netLr, weightsT), source);
+      } else {
+        learner = created;
+        log(`Training steps on ${inferenceLabel(training)}.`);
+      }
+    }
+    disposables.push(learner);
+    const trainedBackend: BackendInfo = { ...backend, training };
+    // The live screen shows what trains from now on (the run's record keeps it too).
+    emit({ type: 'backend', backend: frozen ? { ...trainedBackend, inference: frozen.inference } : trainedBackend });
     emit({ type: 'phase', phase: 'train' });
     // Where training starts from (the new head untrained): what every epoch has to improve on.
     const initial = !resume && valItems.length ? await validate(fit.batchSize) : null;
@@ -226,10 +241,12 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
         onEpoch: (metrics, confusion) => emit({ type: 'epoch', metrics, confusion }),
         // The best model so far, on disk at once (a cancel or a crash keeps it).
         onBest: async (epoch) => {
+          learner.writeBack();
           modelFiles.splice(0, modelFiles.length, ...(await saveLayersModel(full, path.join(job.runDir, 'model'))));
           modelFiles.push(await writeRunRecord(job.runDir, runRecord('checkpoint', epoch)));
         },
         onEpochEnd: async (state) => {
+          learner.writeBack();
           await saveCheckpoint(job.runDir, full, state, settings);
         },
         onBatchLowered: (message) => {
@@ -238,13 +255,13 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
         },
       });
     } catch (e) {
-      throw cannotTrainError(e, backend) ?? e;
+      throw (training.runtime === 'tfjs' ? cannotTrainError(e, backend) : null) ?? e;
     }
     if (loop.best) await writeRunRecord(job.runDir, runRecord(loop.state, loop.best.epoch));
     await data.cache?.close();
     return {
       state: loop.state,
-      backend: frozen ? { ...backend, inference: frozen.inference } : backend,
+      backend: frozen ? { ...trainedBackend, inference: frozen.inference } : trainedBackend,
       scenario,
       epochsRun: loop.metrics.length,
       bestEpoch: loop.best?.epoch ?? null,

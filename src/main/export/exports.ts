@@ -14,7 +14,7 @@ import { copyOriginal } from '../media/files';
 import { imageFile, labelledImageFiles } from '../store/image-files';
 import { allClusters, latestAudit, listLabelIssues } from '../store/audits';
 import { labelNextQueue, latestRankingInfo } from '../store/label-next';
-import type { LabelIssueRow, LabelNextRow } from '../../shared/domain';
+import { describeDuplicatePair, type LabelIssueRow, type LabelNextRow } from '../../shared/domain';
 import { countImages } from '../store/images';
 import type { DB } from '../store/open-database';
 import { commonViews, ensembleOf, ensemblePredictionsFor } from '../store/ensemble-predictions';
@@ -307,7 +307,10 @@ async function exportAudit(store: ProjectStore, ctx: JobContext, target: string)
         const counts = new Map<string, number>();
         for (const o of others) counts.set(o, (counts.get(o) ?? 0) + 1);
         const majority = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? '';
-        await row([pathOf(m.imageId), m.className ?? '', c.conflict && majority !== m.className ? majority : '', c.best.get(m.imageId) ?? '', reason]);
+        const closest = c.best.get(m.imageId);
+        const other = closest && (closest.a === m.imageId ? closest.b : closest.a);
+        const how = closest ? `; closest: ${path.basename(pathOf(other as number))}, ${describeDuplicatePair(closest)}` : '';
+        await row([pathOf(m.imageId), m.className ?? '', c.conflict && majority !== m.className ? majority : '', closest?.pixel ?? '', reason + how]);
       }
     }
     for (const [rank, q] of queue.entries())

@@ -3,17 +3,19 @@
  * flags), label confirmations, and its near-duplicate clusters. What is "open", a "leak" or a
  * "conflict" is judged on the images' labels and splits now, so a fix or a move shows at once.
  */
-import type {
-  AuditSummary,
-  DuplicateClusterInfo,
-  DuplicateMemberInfo,
-  DuplicatePairInfo,
-  FeatureSourceInfo,
-  IssueStatus,
-  LabelIssueQuery,
-  LabelIssueRow,
-  NoiseRateInfo,
-  Split,
+import {
+  DUPLICATE_MATCHES,
+  DUPLICATE_THRESHOLDS,
+  type AuditSummary,
+  type DuplicateClusterInfo,
+  type DuplicateMemberInfo,
+  type DuplicatePairInfo,
+  type FeatureSourceInfo,
+  type IssueStatus,
+  type LabelIssueQuery,
+  type LabelIssueRow,
+  type NoiseRateInfo,
+  type Split,
 } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import type { DB } from './open-database';
@@ -50,7 +52,7 @@ export interface NewAudit {
   /** The highest image id when the audit started: images above it were not looked at. */
   lastImageId: number;
   scores: AuditScoreInput[];
-  clusters: { members: number[]; pairs: DuplicatePairInfo[] }[];
+  clusters: { members: number[]; pairs: Omit<DuplicatePairInfo, 'shifted' | 'margin'>[] }[];
 }
 
 export function lastImageId(db: DB): number {
@@ -89,7 +91,8 @@ export function saveAudit(db: DB, audit: NewAudit): number {
     for (const c of audit.clusters) {
       const cid = Number(cluster.run(id).lastInsertRowid);
       for (const m of c.members) member.run(cid, m);
-      for (const p of c.pairs) pair.run(cid, p.a, p.b, p.hamming, p.cosine, p.pixel, p.shifted ? 1 : 0, p.a, p.b);
+      // The shifted column holds the match's index in DUPLICATE_MATCHES (0 aligned, 1 shifted: what it held before matches had names).
+      for (const p of c.pairs) pair.run(cid, p.a, p.b, p.hamming, p.cosine, p.pixel, DUPLICATE_MATCHES.indexOf(p.match), p.a, p.b);
     }
     return id;
   })();
@@ -318,6 +321,14 @@ export function listDuplicateClusters(db: DB, q: { only: 'all' | 'leaks' | 'conf
   return { total, rows: page.map((c) => clusterInfo(db, c)) };
 }
 
+type PairRow = Omit<DuplicatePairInfo, 'shifted' | 'match' | 'margin'> & { shifted: number };
+
+/** A stored pair with its match named and its margin over the match's threshold. */
+function pairInfo(p: PairRow): DuplicatePairInfo {
+  const match = DUPLICATE_MATCHES[p.shifted] ?? 'shifted';
+  return { ...p, shifted: match !== 'aligned', match, margin: p.pixel - DUPLICATE_THRESHOLDS[match] };
+}
+
 function clusterInfo(db: DB, c: { id: number; size: number; leak: number; conflict: number }): DuplicateClusterInfo {
   const members = db
     .prepare(
@@ -329,8 +340,8 @@ function clusterInfo(db: DB, c: { id: number; size: number; leak: number; confli
   const pairs = (
     db
       .prepare('SELECT a, b, hamming, cosine, pixel, shifted FROM duplicate_pairs WHERE cluster_id = ? ORDER BY pixel DESC, a, b LIMIT ?')
-      .all(c.id, MEMBERS_SHOWN) as (Omit<DuplicatePairInfo, 'shifted'> & { shifted: number })[]
-  ).map((p) => ({ ...p, shifted: p.shifted === 1 }));
+      .all(c.id, MEMBERS_SHOWN) as PairRow[]
+  ).map(pairInfo);
   const splits = (db.prepare('SELECT DISTINCT i.split FROM duplicate_members m JOIN images i ON i.id = m.image_id WHERE m.cluster_id = ? ORDER BY i.split').pluck().all(c.id) as Split[]).sort(
     (x, y) => SPLIT_ORDER.indexOf(x) - SPLIT_ORDER.indexOf(y),
   );
@@ -353,8 +364,8 @@ export function clusterMembers(db: DB, clusterId: number): { id: number; split: 
     .all(clusterId) as { id: number; split: Split }[];
 }
 
-/** Every cluster with all its members and their best pixel similarity within the cluster (exports). */
-export function allClusters(db: DB): (DuplicateClusterInfo & { best: Map<number, number> })[] {
+/** Every cluster with all its members and each member's closest pair within the cluster (exports). */
+export function allClusters(db: DB): (DuplicateClusterInfo & { best: Map<number, DuplicatePairInfo> })[] {
   const a = latestAudit(db);
   if (!a) return [];
   const list = db.prepare(`${CLUSTERS} ORDER BY COUNT(*) DESC, c.id`).all(a.id) as { id: number; size: number; leak: number; conflict: number }[];
@@ -366,10 +377,10 @@ export function allClusters(db: DB): (DuplicateClusterInfo & { best: Map<number,
          FROM duplicate_members m JOIN images i ON i.id = m.image_id LEFT JOIN classes cl ON cl.id = i.class_id WHERE m.cluster_id = ? ORDER BY i.id`,
       )
       .all(c.id) as DuplicateMemberInfo[];
-    const best = new Map<number, number>();
-    for (const p of db.prepare('SELECT a, b, pixel FROM duplicate_pairs WHERE cluster_id = ?').all(c.id) as { a: number; b: number; pixel: number }[]) {
-      best.set(p.a, Math.max(best.get(p.a) ?? -1, p.pixel));
-      best.set(p.b, Math.max(best.get(p.b) ?? -1, p.pixel));
+    const best = new Map<number, DuplicatePairInfo>();
+    for (const row of db.prepare('SELECT a, b, hamming, cosine, pixel, shifted FROM duplicate_pairs WHERE cluster_id = ?').all(c.id) as PairRow[]) {
+      const p = pairInfo(row);
+      for (const m of [p.a, p.b]) if (p.pixel > (best.get(m)?.pixel ?? -Infinity)) best.set(m, p);
     }
     return { ...info, best };
   });

@@ -29,7 +29,8 @@ export const STATE_COLOR: Record<RunState, string> = { running: 'blue', succeede
 export function backendLabel(b: BackendInfo | null | undefined): string {
   if (!b) return 'unknown';
   const names: Record<BackendInfo['name'], string> = { 'tensorflow-gpu': 'TensorFlow GPU', tensorflow: 'TensorFlow (native)', wasm: 'WebAssembly', cpu: 'plain JavaScript (slow)' };
-  const training = `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
+  const tfjs = `${names[b.name]}${b.name === 'wasm' ? ` · SIMD ${b.simd ? 'on' : 'off'} · ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''}`;
+  const training = b.training?.runtime === 'onnxruntime' ? `trained on ${inferenceLabel(b.training)}` : tfjs;
   const where = b.server ? ` · on ${b.server.hostname} over SSH` : '';
   return `${b.inference ? `${training} · frozen part: ${inferenceLabel(b.inference)}` : training}${where}`;
 }

@@ -108,6 +108,23 @@ export interface DuplicateMemberInfo {
   className: string | null;
 }
 
+/**
+ * How the pixel check lined two near-duplicates up: as they are (within a pixel), shifted, rescaled
+ * (one cropped, padded or resized against the other) or mirrored (and possibly rescaled).
+ */
+export const DUPLICATE_MATCHES = ['aligned', 'shifted', 'rescaled', 'mirrored'] as const;
+export type DuplicateMatch = (typeof DUPLICATE_MATCHES)[number];
+
+/**
+ * The pixel correlation each match must reach to make a pair (audit/near-duplicates.ts decides
+ * with them; the leak view measures a pair's margin from them). The looser the alignment, the
+ * stricter the threshold: 'rescaled' and 'mirrored' from the benchmark's curve (bench/audit.ts), and
+ * below 0.997 only for a pair that stands out among its images' other alignments.
+ */
+export const DUPLICATE_THRESHOLDS: Readonly<Record<DuplicateMatch, number>> = { aligned: 0.98, shifted: 0.99, rescaled: 0.985, mirrored: 0.985 };
+/** A pair within this of its threshold is doubtful: the leak view says so. */
+export const DOUBTFUL_MARGIN = 0.005;
+
 /** Two images found to be near-duplicates, with the distances that say how alike they are. */
 export interface DuplicatePairInfo {
   a: number;
@@ -118,8 +135,22 @@ export interface DuplicatePairInfo {
   cosine: number | null;
   /** Best normalised cross-correlation of their grey thumbnails (-1..1)... */
   pixel: number;
-  /** ...found at a shift of more than one pixel. */
+  /** ...found at a shift of more than one pixel (any match but 'aligned'). */
   shifted: boolean;
+  /** How the thumbnails were lined up for that correlation. */
+  match: DuplicateMatch;
+  /** The pixel correlation's margin over its match's threshold (DUPLICATE_THRESHOLDS): under DOUBTFUL_MARGIN, a doubtful pair to look at. */
+  margin: number;
+}
+
+const MATCH_TEXT: Record<DuplicateMatch, string> = { aligned: '', shifted: ' (shifted)', rescaled: ' (rescaled: cropped, padded or resized)', mirrored: ' (mirrored)' };
+
+/** One pair's distances in words, doubtful ones said so (the leak view, the audit export). */
+export function describeDuplicatePair(p: DuplicatePairInfo): string {
+  const parts = [`hash ${p.hamming} bit${p.hamming === 1 ? '' : 's'} apart`, `pixels ${p.pixel.toFixed(3)}${MATCH_TEXT[p.match]}`];
+  parts.splice(1, 0, p.cosine !== null ? `features cosine ${p.cosine.toFixed(3)}` : 'features not among the nearest');
+  if (p.margin < DOUBTFUL_MARGIN) parts.push(`doubtful: ${p.margin.toFixed(3)} over the threshold`);
+  return parts.join(' · ');
 }
 
 /** A near-duplicate cluster, with leak and conflict judged on the images' splits and labels now. */

@@ -8,6 +8,11 @@ export interface BackendInfo {
   threads: number;
   /** What runs frozen forward passes (features, activation caches, prediction); absent in old runs. */
   inference?: InferenceInfo;
+  /**
+   * Scenarios 2-4: what ran the training steps (ONNX Runtime with its provider, or TensorFlow.js on
+   * the backend above and why); absent in older runs, which trained on TensorFlow.js.
+   */
+  training?: InferenceInfo;
   /** The server the engine ran on (an engine over ssh); absent: this machine. */
   server?: EngineServerInfo;
 }

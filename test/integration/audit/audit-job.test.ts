@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo } from '../../../src/shared/api';
+import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import { HostEngine } from '../../../src/main/host/engine';
 import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
@@ -115,6 +116,10 @@ describe('the audit job', () => {
       expect(c.leak).toBe(true);
       expect(c.splits).toContain('test');
       expect(c.pairs[0]!.pixel).toBeGreaterThan(0.95);
+      // How sure: the match that lined the pair up, and the margin over its threshold.
+      const p = c.pairs[0]!;
+      expect(p.margin).toBeCloseTo(p.pixel - DUPLICATE_THRESHOLDS[p.match], 6);
+      expect(p.shifted).toBe(p.match !== 'aligned');
     }
     const summary = await studio.call('auditSummary', {});
     expect(summary!.leaks).toBeGreaterThanOrEqual(2);
@@ -214,7 +219,7 @@ describe('the audit job', () => {
     expect(Number(line[3])).toBeCloseTo(issue.score, 5);
     expect(line[4]).toBe('likely label error');
     const copy = rows.find((x) => x[0] === path.join(src, 'test/copy-of-0-1.jpg'))!;
-    expect(copy[4]).toMatch(/^leak: near-duplicate cluster \d+ spans train|val, test$/);
+    expect(copy[4]).toMatch(/^leak: near-duplicate cluster \d+ spans (train|val), test; closest: 1\.png, hash \d+ bits? apart · features (cosine [\d.]+|not among the nearest) · pixels [\d.]+/);
     expect(Number(copy[3])).toBeGreaterThan(0.95);
   });
 

@@ -91,7 +91,7 @@ describe('near-duplicates on real images', () => {
     const r = await clustersOf(all, 'fm');
     expectCopiesFoundAndOriginalsApart(all, r, 12);
     // The shifted copies are found by the pixel check after a shift (their hashes are far apart).
-    expect(r.pairs.filter((p) => p.shift).length).toBeGreaterThanOrEqual(12);
+    expect(r.pairs.filter((p) => p.match === 'shifted').length).toBeGreaterThanOrEqual(12);
   });
 
   it('photos: copies of each shared photo found, the photos stay apart', async () => {

@@ -59,12 +59,14 @@ function expectSame(got: Plain, studio: Map<string, number[]>, classes: string[]
 
 describe.each([
   { name: 'MobileNet v1 (real weights), scenario 1', model: 'mobilenet_v1_0.25_224', train: ['--scenario', '1', '--epochs', '3'] },
+  // Every layer fine-tuned, the steps on ONNX Runtime (the trained weights written back into the saved model).
+  { name: 'MobileNet v1, scenario 4 (ONNX Runtime)', model: 'mobilenet_v1_0.25_224', project: 's4', train: ['--scenario', '4', '--epochs', '1', '--batch', '8', '--lr', '0.01'], trainedOn: 'onnxruntime' },
   { name: 'EfficientNetB0 (seeded weights), scenario 2', model: 'efficientnetb0', train: ['--scenario', '2', '--freeze-to', 'block6d_add', '--epochs', '2', '--batch', '8'] },
   // The Teachable Machine export: nested models flattened at import, real MobileNetV2 weights, frozen at a residual block's add.
   { name: 'Teachable Machine MobileNetV2 0.35 (real weights), scenario 2', model: 'teachable_machine_mobilenet_v2_0.35_224', train: ['--scenario', '2', '--freeze-to', 'block_12_add', '--epochs', '1', '--batch', '8'] },
-])('$name', ({ model, train }) => {
+])('$name', ({ model, train, project: name, trainedOn }: { model: string; train: string[]; project?: string; trainedOn?: string }) => {
   it('exports a TensorFlow.js folder and an ONNX model that predict like the studio in a fresh process', async () => {
-    const project = path.join(work, model);
+    const project = path.join(work, name ?? model);
     for (const args of [
       ['project', 'create', project],
       ['import', project, path.join(work, 'digits')],
@@ -86,8 +88,9 @@ describe.each([
     const trained = await run('train', project, '--model', model, ...train, '--json');
     expect(trained.code, trained.err).toBe(0);
     const runId = String((trained.json as { run: { id: number } }).run.id);
+    if (trainedOn) expect((trained.json as { run: { trainingRuntime: { runtime: string } | null } }).run.trainingRuntime).toMatchObject({ runtime: trainedOn, provider: 'cpu' });
 
-    const out = (name: string) => path.join(work, `${model}-${name}`);
+    const out = (file: string) => path.join(work, `${name ?? model}-${file}`);
     for (const kind of ['probabilities', 'model', 'onnx']) {
       const r = await run('export', project, kind, '--run', runId, '--out', out(kind === 'probabilities' ? 'p.csv' : kind), '--json');
       expect(r.code, r.err).toBe(0);

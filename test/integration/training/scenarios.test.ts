@@ -92,6 +92,9 @@ describe('scenario 2: freeze the first k layers', () => {
     const events: EngineEvent[] = [];
     const r = await trainPlanned(trainer, job('s2', { scenario: 2, freezeTo: 'conv_pw_11_relu', epochs: 2 }), { onEvent: (e) => events.push(e) });
     expect(r).toMatchObject({ state: 'succeeded', scenario: 2, freezeTo: 'conv_pw_11_relu', frozenPart: 'cached', cache: { hits: 0, misses: 80 }, epochsRun: 2 });
+    // The steps ran on ONNX Runtime, and the model saved (the predictions below) is the one it trained.
+    expect(r.backend.training).toMatchObject({ runtime: 'onnxruntime', provider: 'cpu' });
+    expect(events.some((e) => e.type === 'log' && /^Training steps on ONNX Runtime/.test(e.message))).toBe(true);
     expect(r.frozenParams).toBeGreaterThan(0);
     perImageBytes = r.stepBytesPerImage ?? 0;
     expect(r.trainableParams).toBeGreaterThan(0);
@@ -188,7 +191,7 @@ describe('scenarios 3 and 4: everything trains', () => {
   it('scenario 4 changes every trainable layer, the pretrained ones at their smaller learning rate', async () => {
     const lrPretrained = 1e-5;
     const r = await trainPlanned(trainer, { ...job('s4', { scenario: 4, epochs: 1, lr: 1e-3, lrPretrained }), items: fewItems() });
-    expect(r).toMatchObject({ state: 'succeeded', scenario: 4, frozenParams: 0 });
+    expect(r).toMatchObject({ state: 'succeeded', scenario: 4, frozenParams: 0, backend: { training: { runtime: 'onnxruntime' } } });
     const steps = Math.ceil(30 / 16);
     const saved = await weightsByLayer(path.join(tmp, 'runs', 's4', 'model'));
     for (const [name, w] of pretrained) {

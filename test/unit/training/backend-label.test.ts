@@ -10,4 +10,9 @@ describe('backendLabel', () => {
       'WebAssembly · SIMD on · 2 threads · frozen part: ONNX Runtime (CPU, 2 threads) · on gpu-box over SSH',
     );
   });
+  it('says what ran the training steps when it was ONNX Runtime (scenarios 2-4), else the TensorFlow.js backend', () => {
+    const onnx = { runtime: 'onnxruntime' as const, provider: 'cpu' as const, threads: 2, version: '1.30.0' };
+    expect(backendLabel({ ...local, training: onnx })).toBe('trained on ONNX Runtime 1.30.0 (CPU, 2 threads) · frozen part: ONNX Runtime (CPU, 2 threads)');
+    expect(backendLabel({ ...local, training: { runtime: 'tfjs', reason: 'onnxruntime is turned off' } })).toBe(backendLabel(local));
+  });
 });

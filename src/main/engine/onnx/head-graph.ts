@@ -26,11 +26,11 @@ export function headParamShapes(units: number[]): number[][] {
   return units.slice(1).flatMap((out, l) => [[units[l] as number, out], [out]]);
 }
 
-function tensor(name: string, dims: (number | string)[]): ValueInfoMsg {
+export function tensor(name: string, dims: (number | string)[]): ValueInfoMsg {
   return { name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } };
 }
 
-function model(name: string, g: Graph, input: ValueInfoMsg[], outputs: string[], doc: string): Uint8Array {
+export function model(name: string, g: Graph, input: ValueInfoMsg[], outputs: string[], doc: string): Uint8Array {
   return encodeModel({
     irVersion: 8,
     producerName: 'Transfer Studio',
@@ -84,11 +84,11 @@ function unflatten(g: Graph, units: number[]): string[] {
   return parts.map((p, i) => ((shapes[i] as number[]).length === 1 ? p : g.op('Reshape', [p, g.ints('shape', shapes[i] as number[])], [], `param${i}`)));
 }
 
-function forward(g: Graph, spec: HeadGraphSpec, params: string[], masks: string[] | null): Forward {
+function forward(g: Graph, spec: HeadGraphSpec, params: string[], masks: string[] | null, x: string): Forward {
   const layers = spec.units.length - 1;
-  const inputs = ['x'];
+  const inputs = [x];
   const hidden: string[] = [];
-  let h = 'x';
+  let h = x;
   for (let l = 0; l < layers - 1; l++) {
     h = activation(g, g.op('Gemm', [h, params[2 * l] as string, params[2 * l + 1] as string], [], `dense${l}`), spec.activation);
     hidden.push(h);
@@ -107,6 +107,54 @@ export function headParamCount(units: number[]): number {
 }
 
 /**
+ * The head's forward pass and its loss gradient on the values of `g`, from features `x` [batch, dim]:
+ * graph inputs "flat" (the head's parameters), "rowWeight", "target" and mask0.. (see emitHeadStep),
+ * graph values "logp" and "grad" (the gradient laid out as "flat"). With `inputGrad`, also the
+ * gradient of the features (the value returned), for a network below the head (train/train-graph.ts).
+ */
+export function emitHeadLoss(g: Graph, spec: HeadGraphSpec, x: string, inputGrad: boolean): string | null {
+  const layers = spec.units.length - 1;
+  const params = unflatten(g, spec.units);
+  const masks = spec.dropout ? spec.units.slice(1, -1).map((_, l) => `mask${l}`) : null;
+  const { logits, inputs, hidden } = forward(g, spec, params, masks, x);
+  const logp = g.op('LogSoftmax', [logits], [intAttr('axis', -1)], 'logp', 'logp');
+  // d(weighted mean CE)/d logits = w_y (softmax - onehot) / batch.
+  let dz = g.op('Sub', [g.op('Mul', [g.op('Exp', [logp]), 'rowWeight']), 'target'], [], 'dlogits');
+  const grads: string[] = new Array<string>(params.length);
+  const axis0 = g.ints('axis0', [0]);
+  const flatShape = g.ints('flat', [-1]);
+  let dx: string | null = null;
+  for (let l = layers - 1; l >= 0; l--) {
+    const gk = g.op('Gemm', [inputs[l] as string, dz], [intAttr('transA', 1)], `gkernel${l}`);
+    grads[2 * l] = g.op('Reshape', [gk, flatShape]);
+    grads[2 * l + 1] = g.op('ReduceSum', [dz, axis0], [intAttr('keepdims', 0)], `gbias${l}`);
+    if (l === 0) {
+      if (inputGrad) dx = g.op('Gemm', [dz, params[0] as string], [intAttr('transB', 1)], 'dfeatures');
+      break;
+    }
+    let dh = g.op('Gemm', [dz, params[2 * l] as string], [intAttr('transB', 1)], `dh${l}`);
+    if (masks) dh = g.op('Mul', [dh, masks[l - 1] as string]);
+    dz = g.op('Mul', [dh, activationGrad(g, hidden[l - 1] as string, spec.activation)], [], `dz${l - 1}`);
+  }
+  g.op('Concat', grads, [intAttr('axis', 0)], 'grad', 'grad');
+  return dx;
+}
+
+/** The head's forward pass alone (no dropout) from features `x`: graph input "flat", value "logp". */
+export function emitHeadLogp(g: Graph, spec: HeadGraphSpec, x: string): void {
+  const { logits } = forward(g, spec, unflatten(g, spec.units), null, x);
+  g.op('LogSoftmax', [logits], [intAttr('axis', -1)], 'logp', 'logp');
+}
+
+/** The graph inputs of the head's loss: rowWeight, target and the dropout masks. */
+export function headLossInputs(spec: HeadGraphSpec): ValueInfoMsg[] {
+  const layers = spec.units.length - 1;
+  const k = spec.units[layers] as number;
+  const masks = spec.dropout ? spec.units.slice(1, -1).map((_, l) => `mask${l}`) : [];
+  return [tensor('rowWeight', ['batch', 1]), tensor('target', ['batch', k]), ...masks.map((m, l) => tensor(m, ['batch', spec.units[l + 1] as number]))];
+}
+
+/**
  * The loss gradient of a batch. Inputs: x [batch, dim]; "rowWeight" [batch, 1] = w_y / batch and
  * "target" [batch, classes] = onehot(y) * w_y / batch (w_y: the row's class weight, 1 without
  * weights); mask0.. [batch, hidden_l] when dropout; "flat" (all parameters). Outputs: "logp" (the
@@ -115,34 +163,8 @@ export function headParamCount(units: number[]): number {
  */
 export function emitHeadStep(spec: HeadGraphSpec): Uint8Array {
   const g = new Graph();
-  const layers = spec.units.length - 1;
-  const params = unflatten(g, spec.units);
-  const masks = spec.dropout ? spec.units.slice(1, -1).map((_, l) => `mask${l}`) : null;
-  const { logits, inputs, hidden } = forward(g, spec, params, masks);
-  const logp = g.op('LogSoftmax', [logits], [intAttr('axis', -1)], 'logp', 'logp');
-  // d(weighted mean CE)/d logits = w_y (softmax - onehot) / batch.
-  let dz = g.op('Sub', [g.op('Mul', [g.op('Exp', [logp]), 'rowWeight']), 'target'], [], 'dlogits');
-  const grads: string[] = new Array<string>(params.length);
-  const axis0 = g.ints('axis0', [0]);
-  const flatShape = g.ints('flat', [-1]);
-  for (let l = layers - 1; l >= 0; l--) {
-    const gk = g.op('Gemm', [inputs[l] as string, dz], [intAttr('transA', 1)], `gkernel${l}`);
-    grads[2 * l] = g.op('Reshape', [gk, flatShape]);
-    grads[2 * l + 1] = g.op('ReduceSum', [dz, axis0], [intAttr('keepdims', 0)], `gbias${l}`);
-    if (l === 0) break;
-    let dh = g.op('Gemm', [dz, params[2 * l] as string], [intAttr('transB', 1)], `dh${l}`);
-    if (masks) dh = g.op('Mul', [dh, masks[l - 1] as string]);
-    dz = g.op('Mul', [dh, activationGrad(g, hidden[l - 1] as string, spec.activation)], [], `dz${l - 1}`);
-  }
-  g.op('Concat', grads, [intAttr('axis', 0)], 'grad', 'grad');
-  const k = spec.units[layers] as number;
+  emitHeadLoss(g, spec, 'x', false);
   const count = headParamCount(spec.units);
-  const input = [
-    tensor('x', ['batch', spec.units[0] as number]),
-    tensor('rowWeight', ['batch', 1]),
-    tensor('target', ['batch', k]),
-    ...(masks ?? []).map((m, l) => tensor(m, ['batch', spec.units[l + 1] as number])),
-    tensor('flat', [count]),
-  ];
+  const input = [tensor('x', ['batch', spec.units[0] as number]), ...headLossInputs(spec), tensor('flat', [count])];
   return model('head_step', g, input, ['logp', 'grad'], 'dense head: loss gradient');
 }

@@ -10,11 +10,21 @@ import type { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { startWorker } from '../../../shared/node/entry-script';
 
-export type ToSession = { kind: 'run'; id: number; input: Float32Array; dims: number[] } | { kind: 'release'; id: number };
+/** A named float32 tensor crossing to or from the session's thread. */
+export interface NamedTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export type ToSession =
+  | { kind: 'run'; id: number; input: Float32Array; dims: number[] }
+  | { kind: 'runNamed'; id: number; feeds: Record<string, NamedTensor>; outputs: string[] }
+  | { kind: 'release'; id: number };
 export type FromSession =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
   | { kind: 'output'; id: number; data: Float32Array; dims: number[] }
+  | { kind: 'outputs'; id: number; outputs: Record<string, NamedTensor> }
   | { kind: 'error'; id: number; message: string }
   | { kind: 'released'; id: number };
 
@@ -79,6 +89,17 @@ export class SessionThread {
   async run(input: Float32Array, dims: number[], handOver = false): Promise<{ data: Float32Array; dims: number[] }> {
     const m = await this.request((id) => ({ kind: 'run', id, input, dims }), handOver && ownsBuffer(input) ? [input.buffer as ArrayBuffer] : []);
     if (m.kind === 'output') return { data: m.data, dims: m.dims };
+    throw new Error(m.kind === 'error' ? m.message : `unexpected answer ${m.kind}`);
+  }
+
+  /**
+   * Runs a model of several named inputs and outputs (a training step). The feeds' buffers move to
+   * the session's thread (the caller must not use them afterwards): pass copies of what it keeps.
+   */
+  async runNamed(feeds: Record<string, NamedTensor>, outputs: string[]): Promise<Record<string, NamedTensor>> {
+    const transfer = [...new Set(Object.values(feeds).flatMap((t) => (ownsBuffer(t.data) ? [t.data.buffer as ArrayBuffer] : [])))];
+    const m = await this.request((id) => ({ kind: 'runNamed', id, feeds, outputs }), transfer);
+    if (m.kind === 'outputs') return m.outputs;
     throw new Error(m.kind === 'error' ? m.message : `unexpected answer ${m.kind}`);
   }
 

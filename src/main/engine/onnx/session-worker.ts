@@ -1,7 +1,7 @@
 /** The worker side of session-thread.ts: owns one InferenceSession and answers run requests in order. */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { ownsBuffer, type FromSession, type SessionInit, type ToSession } from './session-thread';
+import { ownsBuffer, type FromSession, type NamedTensor, type SessionInit, type ToSession } from './session-thread';
 
 const port = parentPort;
 if (!port) throw new Error('session-worker.ts runs as a worker thread (session-thread.ts starts it).');
@@ -13,6 +13,28 @@ try {
   port.on('message', (m: ToSession) => {
     if (m.kind === 'release') {
       void session.release().finally(() => port.postMessage({ kind: 'released', id: m.id } satisfies FromSession));
+      return;
+    }
+    if (m.kind === 'runNamed') {
+      let run: Promise<ort.InferenceSession.ReturnType>;
+      try {
+        run = session.run(Object.fromEntries(Object.entries(m.feeds).map(([name, t]) => [name, new ort.Tensor('float32', t.data, t.dims)])), m.outputs);
+      } catch (e) {
+        port.postMessage({ kind: 'error', id: m.id, message: message(e) } satisfies FromSession);
+        return;
+      }
+      void run.then(
+        (r) => {
+          const outputs: Record<string, NamedTensor> = {};
+          for (const name of m.outputs) {
+            const t = r[name] as ort.Tensor;
+            const data = t.data as Float32Array;
+            outputs[name] = { data: ownsBuffer(data) ? data : data.slice(), dims: t.dims.map(Number) };
+          }
+          port.postMessage({ kind: 'outputs', id: m.id, outputs } satisfies FromSession, Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+        },
+        (e: unknown) => port.postMessage({ kind: 'error', id: m.id, message: message(e) } satisfies FromSession),
+      );
       return;
     }
     try {

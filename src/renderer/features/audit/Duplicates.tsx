@@ -7,7 +7,7 @@
  */
 import { useState } from 'react';
 import { Badge, Button, Card, Group, SegmentedControl, Select, Stack, Text, Tooltip } from '@mantine/core';
-import { SPLITS, type ClassInfo, type DuplicateClusterInfo, type DuplicatePairInfo, type Split } from '../../../shared/domain';
+import { DOUBTFUL_MARGIN, SPLITS, describeDuplicatePair, type ClassInfo, type DuplicateClusterInfo, type Split } from '../../../shared/domain';
 import { StudioError } from '../../../shared/errors';
 import { api, fileUrl } from '../../api/client';
 import { useQuery } from '../../api/hooks';
@@ -32,12 +32,6 @@ export function defaultSplit(c: DuplicateClusterInfo): Split {
   return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'train';
 }
 
-/** One pair's distances in words. */
-export function describePair(p: DuplicatePairInfo): string {
-  const parts = [`hash ${p.hamming} bit${p.hamming === 1 ? '' : 's'} apart`, `pixels ${p.pixel.toFixed(3)}${p.shifted ? ' (shifted)' : ''}`];
-  if (p.cosine !== null) parts.splice(1, 0, `features cosine ${p.cosine.toFixed(3)}`);
-  return parts.join(' · ');
-}
 
 function Cluster({ c, classById, onDone, onError }: { c: DuplicateClusterInfo; classById: Map<number, ClassInfo>; onDone: (msg: string) => void; onError: (e: unknown) => void }) {
   const [keep, setKeep] = useState(() => defaultKeep(c));
@@ -130,8 +124,8 @@ function Cluster({ c, classById, onDone, onError }: { c: DuplicateClusterInfo; c
         </Group>
         <Stack gap={0} data-testid="cluster-pairs">
           {c.pairs.map((p) => (
-            <Text key={`${p.a}-${p.b}`} size="10px" c="dimmed" data-testid="cluster-pair">
-              {names.get(p.a)} ↔ {names.get(p.b)}: {describePair(p)}
+            <Text key={`${p.a}-${p.b}`} size="10px" c={p.margin < DOUBTFUL_MARGIN ? 'orange' : 'dimmed'} data-testid="cluster-pair" data-match={p.match} data-doubtful={p.margin < DOUBTFUL_MARGIN}>
+              {names.get(p.a)} ↔ {names.get(p.b)}: {describeDuplicatePair(p)}
             </Text>
           ))}
         </Stack>

@@ -1,0 +1,424 @@
+/**
+ * How well two grey thumbnails match once the second is laid over the first as a copy would be:
+ * scaled (upscaled, downscaled, cropped or padded, which all scale the content and move it), moved,
+ * and possibly mirrored. The score is the normalised cross-correlation on the part of the first
+ * that falls inside the second (zero mean and unit variance there: brightness and contrast changes
+ * do not count, and a padded border, lying outside the other image, is not compared).
+ *
+ * Search, coarse to fine: at half size, every zoom of ZOOMS, both orientations and every whole-pixel
+ * shift up to a fifth of the side; then around the best few, at full size, finer zooms and
+ * half-pixel shifts (bilinear); last, the sharper thumbnail blurred towards the other's blur (a
+ * thumbnail reduced from a larger copy is blurred, one kept at its own size is not).
+ */
+import type { GreyThumb } from '../media/perceptual-hash';
+
+export interface Alignment {
+  /** Normalised cross-correlation at the best alignment, -1..1 (-1: nothing to compare). */
+  score: number;
+  /** The second image is the first's mirror image. */
+  mirrored: boolean;
+  /** The second image's content size over the first's, in pixels (above 1: the second shows it larger, e.g. upscaled, or cropped to the same size). */
+  scale: number;
+}
+
+/** A grey plane of floats. */
+interface Plane {
+  w: number;
+  h: number;
+  px: Float32Array;
+  /** The part inside a flat border (a pad or letterbox), [x0, y0, x1, y1) : a border is never compared. */
+  inner?: readonly [number, number, number, number];
+}
+
+/** Largest flat border taken off a side, as a share of it (a pad of 10% with rounding). */
+const MAX_BORDER = 0.15;
+/** A row or column is flat when its grey levels vary this little against the whole thumbnail's (a pad, JPEG noise and blur included). */
+const FLAT = 0.12;
+
+/**
+ * The plane with its flat border found: outer rows and columns peeled while each is flat, then one
+ * more on each side that had a border (where a blurred thumbnail smears the border into the picture).
+ */
+function withInner(p: Plane): Plane {
+  let sum = 0;
+  let sum2 = 0;
+  for (const v of p.px) {
+    sum += v;
+    sum2 += v * v;
+  }
+  const limit = Math.max(3, FLAT * Math.sqrt(Math.max(0, sum2 / p.px.length - (sum / p.px.length) ** 2)));
+  const flat = (i0: number, step: number, count: number): boolean => {
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0, j = i0; i < count; i++, j += step) {
+      const v = p.px[j] as number;
+      s += v;
+      s2 += v * v;
+    }
+    return Math.sqrt(Math.max(0, s2 / count - (s / count) ** 2)) <= limit;
+  };
+  const mx = Math.floor(MAX_BORDER * p.w);
+  const my = Math.floor(MAX_BORDER * p.h);
+  let [x0, y0, x1, y1] = [0, 0, p.w, p.h];
+  while (y0 < my && flat(y0 * p.w + x0, 1, x1 - x0)) y0++;
+  while (p.h - y1 < my && flat((y1 - 1) * p.w + x0, 1, x1 - x0)) y1--;
+  while (x0 < mx && flat(y0 * p.w + x0, p.w, y1 - y0)) x0++;
+  while (p.w - x1 < mx && flat(y0 * p.w + x1 - 1, p.w, y1 - y0)) x1--;
+  return { ...p, inner: [x0 > 0 ? x0 + 1 : 0, y0 > 0 ? y0 + 1 : 0, x1 < p.w ? x1 - 1 : p.w, y1 < p.h ? y1 - 1 : p.h] };
+}
+
+function bilinear(p: Plane, fx: number, fy: number): number {
+  const xc = Math.min(p.w - 1, Math.max(0, fx));
+  const yc = Math.min(p.h - 1, Math.max(0, fy));
+  const x0 = Math.min(p.w - 2, Math.floor(xc));
+  const y0 = Math.min(p.h - 2, Math.floor(yc));
+  const ax = xc - x0;
+  const ay = yc - y0;
+  const i = y0 * p.w + x0;
+  const top = (p.px[i] as number) * (1 - ax) + (p.px[i + 1] as number) * ax;
+  const bottom = (p.px[i + p.w] as number) * (1 - ax) + (p.px[i + p.w + 1] as number) * ax;
+  return top * (1 - ay) + bottom * ay;
+}
+
+/** Half size, 2x2 box average (an odd last row or column dropped). */
+function half(p: Plane): Plane {
+  const w = Math.max(1, p.w >> 1);
+  const h = Math.max(1, p.h >> 1);
+  const px = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = 2 * y * p.w + 2 * x;
+      px[y * w + x] = ((p.px[i] as number) + (p.px[i + 1] as number) + (p.px[i + p.w] as number) + (p.px[i + p.w + 1] as number)) / 4;
+    }
+  }
+  return { w, h, px };
+}
+
+/** Gaussian blur of the given sigma (pixels), separable, edges clamped. */
+function blur(p: Plane, sigma: number): Plane {
+  if (sigma <= 0) return p;
+  const r = Math.ceil(3 * sigma);
+  const k = Float32Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const sum = k.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / sum;
+  const pass = (src: Float32Array, dx: number, dy: number): Float32Array => {
+    const out = new Float32Array(src.length);
+    for (let y = 0; y < p.h; y++) {
+      for (let x = 0; x < p.w; x++) {
+        let s = 0;
+        for (let j = -r; j <= r; j++) {
+          const xx = Math.min(p.w - 1, Math.max(0, x + j * dx));
+          const yy = Math.min(p.h - 1, Math.max(0, y + j * dy));
+          s += (k[j + r] as number) * (src[yy * p.w + xx] as number);
+        }
+        out[y * p.w + x] = s;
+      }
+    }
+    return out;
+  };
+  return { ...p, px: pass(pass(p.px, 1, 0), 0, 1) };
+}
+
+/**
+ * Sharpness: mean squared difference of neighbouring pixels over the variance. A blurred
+ * thumbnail scores lower than a sharp one of the same picture.
+ */
+function sharpness(p: Plane, inside: Uint8Array): number {
+  let mean = 0;
+  let count = 0;
+  for (let i = 0; i < p.px.length; i++) {
+    if (!inside[i]) continue;
+    mean += p.px[i] as number;
+    count++;
+  }
+  mean /= Math.max(1, count);
+  let variance = 0;
+  let diff = 0;
+  let n = 0;
+  for (let y = 0; y < p.h; y++) {
+    for (let x = 0; x < p.w; x++) {
+      const i = y * p.w + x;
+      if (!inside[i]) continue;
+      const v = p.px[i] as number;
+      variance += (v - mean) ** 2;
+      if (x + 1 < p.w && inside[i + 1]) {
+        diff += (v - (p.px[i + 1] as number)) ** 2;
+        n++;
+      }
+      if (y + 1 < p.h && inside[i + p.w]) {
+        diff += (v - (p.px[i + p.w] as number)) ** 2;
+        n++;
+      }
+    }
+  }
+  return variance > 0 && n > 0 ? diff / n / (variance / count) : 0;
+}
+
+/** Where a's pixel centres fall in b: b's pixel = centre_b + k (a's pixel - centre_a) + shift, a mirrored first when asked. */
+interface Pose {
+  mirrored: boolean;
+  /** Pixels of b per pixel of a. */
+  k: number;
+  dx: number;
+  dy: number;
+  /** Vertical over horizontal scale (thumbnail sizes are rounded: a copy's aspect ratio differs by a pixel's worth). */
+  stretch?: number;
+}
+
+/** Share of a's pixels that must fall inside b for a score to count. */
+const MIN_OVERLAP = 0.55;
+
+const innerArea = (p: Plane): number => (p.inner ? (p.inner[2] - p.inner[0]) * (p.inner[3] - p.inner[1]) : p.w * p.h);
+
+/** Normalised cross-correlation of a with b sampled (bilinear) at a's pixels as posed; -1 if too little overlaps or nothing varies. */
+function nccPosed(a: Plane, b: Plane, pose: Pose): number {
+  const cax = (a.w - 1) / 2;
+  const cay = (a.h - 1) / 2;
+  const cbx = (b.w - 1) / 2 + pose.dx;
+  const cby = (b.h - 1) / 2 + pose.dy;
+  let n = 0;
+  let sa = 0;
+  let sb = 0;
+  let saa = 0;
+  let sbb = 0;
+  let sab = 0;
+  const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
+  const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
+  for (let y = ay0; y < ay1; y++) {
+    const fy = cby + pose.k * (pose.stretch ?? 1) * (y - cay);
+    if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
+    const yc = Math.min(b.h - 1, Math.max(0, fy));
+    const y0 = Math.min(b.h - 2, Math.floor(yc));
+    const ay = b.h > 1 ? yc - y0 : 0;
+    const r0 = Math.max(0, y0) * b.w;
+    const r1 = Math.min(b.h - 1, y0 + 1) * b.w;
+    for (let x = ax0; x < ax1; x++) {
+      const fx = cbx + pose.k * ((pose.mirrored ? a.w - 1 - x : x) - cax);
+      if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
+      const xc = Math.min(b.w - 1, Math.max(0, fx));
+      const x0 = Math.min(b.w - 2, Math.floor(xc));
+      const ax = b.w > 1 ? xc - x0 : 0;
+      const x0c = Math.max(0, x0);
+      const x1c = Math.min(b.w - 1, x0 + 1);
+      const top = (b.px[r0 + x0c] as number) * (1 - ax) + (b.px[r0 + x1c] as number) * ax;
+      const bottom = (b.px[r1 + x0c] as number) * (1 - ax) + (b.px[r1 + x1c] as number) * ax;
+      const vb = top * (1 - ay) + bottom * ay;
+      const va = a.px[y * a.w + x] as number;
+      n++;
+      sa += va;
+      sb += vb;
+      saa += va * va;
+      sbb += vb * vb;
+      sab += va * vb;
+    }
+  }
+  if (n < MIN_OVERLAP * innerArea(a)) return -1;
+  const vA = saa - (sa * sa) / n;
+  const vB = sbb - (sb * sb) / n;
+  if (vA <= 1e-6 * n || vB <= 1e-6 * n) return -1;
+  return (sab - (sa * sb) / n) / Math.sqrt(vA * vB);
+}
+
+/**
+ * Relative zooms searched (content size of b over a, on top of the ratio of their areas): a crop
+ * of up to about 20% or a border of up to about 12% a side, combined with resizing.
+ */
+export const ZOOMS = [0.8, 0.85, 0.9, 0.95, 1, 1.05, 1.1, 1.16, 1.22];
+/** Largest shift searched, as a share of the shorter side. */
+const MAX_SHIFT = 0.2;
+/** Coarse poses refined at full size. */
+const REFINED = 2;
+/** Below this at half size a pair is no copy (the copies of the benchmark score 0.95 or more there). */
+const COARSE_MIN = 0.7;
+
+/**
+ * The coarse search for one orientation and zoom: b resampled once onto a's grid widened by r on
+ * every side, then every whole-pixel shift of a over it (no resampling per shift).
+ */
+function coarseShifts(a: Plane, b: Plane, mirrored: boolean, k: number, r: number, out: { c: number; pose: Pose }[]): void {
+  const W = a.w + 2 * r;
+  const H = a.h + 2 * r;
+  const canvas = new Float32Array(W * H);
+  const inside = new Uint8Array(W * H);
+  const cax = (a.w - 1) / 2;
+  const cay = (a.h - 1) / 2;
+  const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
+  for (let y = 0; y < H; y++) {
+    const fy = (b.h - 1) / 2 + k * (y - r - cay);
+    if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
+    for (let x = 0; x < W; x++) {
+      const xa = x - r;
+      const fx = (b.w - 1) / 2 + k * ((mirrored ? a.w - 1 - xa : xa) - cax);
+      if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
+      canvas[y * W + x] = bilinear(b, fx, fy);
+      inside[y * W + x] = 1;
+    }
+  }
+  const need = MIN_OVERLAP * innerArea(a);
+  const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
+  for (let sy = -r; sy <= r; sy++) {
+    for (let sx = -r; sx <= r; sx++) {
+      let n = 0;
+      let sa = 0;
+      let sb = 0;
+      let saa = 0;
+      let sbb = 0;
+      let sab = 0;
+      for (let y = ay0; y < ay1; y++) {
+        let i = (y + r + sy) * W + r + sx + ax0;
+        let j = y * a.w + ax0;
+        for (let x = ax0; x < ax1; x++, i++, j++) {
+          if (!inside[i]) continue;
+          const va = a.px[j] as number;
+          const vb = canvas[i] as number;
+          n++;
+          sa += va;
+          sb += vb;
+          saa += va * va;
+          sbb += vb * vb;
+          sab += va * vb;
+        }
+      }
+      if (n < need) continue;
+      const vA = saa - (sa * sa) / n;
+      const vB = sbb - (sb * sb) / n;
+      if (vA <= 1e-6 * n || vB <= 1e-6 * n) continue;
+      // Comparing a's pixel with the canvas (sx, sy) further on moves b's sampling point by k (sx, sy), mirrored: by k (-sx, sy).
+      out.push({ c: (sab - (sa * sb) / n) / Math.sqrt(vA * vB), pose: { mirrored, k, dx: k * sx * (mirrored ? -1 : 1), dy: k * sy } });
+    }
+  }
+}
+
+/** Pattern search from a pose: shifts and zoom stepped, the steps halved when no neighbour is better. */
+function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
+  let pose = start;
+  let c = nccPosed(a, b, pose);
+  let step = 1;
+  let zoom = 0.04;
+  while (step >= 0.25) {
+    const tries: Pose[] = [
+      { ...pose, dx: pose.dx + step },
+      { ...pose, dx: pose.dx - step },
+      { ...pose, dy: pose.dy + step },
+      { ...pose, dy: pose.dy - step },
+      { ...pose, k: pose.k * (1 + zoom) },
+      { ...pose, k: pose.k / (1 + zoom) },
+      { ...pose, stretch: (pose.stretch ?? 1) * (1 + zoom / 2) },
+      { ...pose, stretch: (pose.stretch ?? 1) / (1 + zoom / 2) },
+    ];
+    let moved = false;
+    for (const t of tries) {
+      const ct = nccPosed(a, b, t);
+      if (ct > c + 1e-6) {
+        c = ct;
+        pose = t;
+        moved = true;
+      }
+    }
+    if (!moved) {
+      step /= 2;
+      zoom /= 2;
+    }
+  }
+  return { c, pose };
+}
+
+/** b sampled (bilinear) at a's pixels as posed, and which of them fell inside b's inner part. */
+function posedSamples(a: Plane, b: Plane, pose: Pose): { px: Float32Array; inside: Uint8Array } {
+  const px = new Float32Array(a.w * a.h);
+  const inside = new Uint8Array(a.w * a.h);
+  const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
+  const cax = (a.w - 1) / 2;
+  const cay = (a.h - 1) / 2;
+  for (let y = 0; y < a.h; y++) {
+    const fy = (b.h - 1) / 2 + pose.dy + pose.k * (pose.stretch ?? 1) * (y - cay);
+    if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
+    for (let x = 0; x < a.w; x++) {
+      const fx = (b.w - 1) / 2 + pose.dx + pose.k * ((pose.mirrored ? a.w - 1 - x : x) - cax);
+      if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
+      px[y * a.w + x] = bilinear(b, fx, fy);
+      inside[y * a.w + x] = 1;
+    }
+  }
+  return { px, inside };
+}
+
+/** Normalised cross-correlation of two planes of a's size on the pixels inside both a's inner part and `inside`. */
+function nccMasked(a: Plane, px: Float32Array, bx: Float32Array, inside: Uint8Array): number {
+  const [x0, y0, x1, y1] = a.inner ?? [0, 0, a.w, a.h];
+  let n = 0;
+  let sa = 0;
+  let sb = 0;
+  let saa = 0;
+  let sbb = 0;
+  let sab = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = y * a.w + x;
+      if (!inside[i]) continue;
+      const va = px[i] as number;
+      const vb = bx[i] as number;
+      n++;
+      sa += va;
+      sb += vb;
+      saa += va * va;
+      sbb += vb * vb;
+      sab += va * vb;
+    }
+  }
+  const vA = saa - (sa * sa) / n;
+  const vB = sbb - (sb * sb) / n;
+  if (n < MIN_OVERLAP * innerArea(a) || vA <= 1e-6 * n || vB <= 1e-6 * n) return -1;
+  return (sab - (sa * sb) / n) / Math.sqrt(vA * vB);
+}
+
+/** The thumbnail as a plane with its flat border found. */
+const planeOf = (t: GreyThumb): Plane => withInner({ w: t.width, h: t.height, px: Float32Array.from(t.pixels) });
+
+/** Half size with the inner part halved (shrunk inward: a pixel half border, half picture is not inner). */
+function halfPlane(p: Plane): Plane {
+  const h = half(p);
+  const [x0, y0, x1, y1] = p.inner ?? [0, 0, p.w, p.h];
+  return { ...h, inner: [Math.ceil(x0 / 2), Math.ceil(y0 / 2), Math.max(Math.ceil(x0 / 2) + 1, Math.floor(x1 / 2)), Math.max(Math.ceil(y0 / 2) + 1, Math.floor(y1 / 2))] };
+}
+
+/**
+ * The best alignment of b over a; `mirror: false` tries b only as it is. The one with fewer
+ * pixels is laid over by the other (sampled at its pixels), so the comparison is at the coarser
+ * one's detail, the finer one smoothed to it first.
+ */
+export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: boolean } = {}): Alignment {
+  const swap = tb.width * tb.height < ta.width * ta.height;
+  const a = planeOf(swap ? tb : ta);
+  let b = planeOf(swap ? ta : tb);
+  const base = Math.sqrt((b.w * b.h) / (a.w * a.h));
+  // Sampling a finer b at a's pixels: smoothed first as a reduction would (no aliasing).
+  if (base > 1.15) b = blur(b, 0.5 * base);
+  const ha = halfPlane(a);
+  const hb = halfPlane(b);
+  const r = Math.max(1, Math.round(MAX_SHIFT * Math.min(ha.w, ha.h)));
+  const coarse: { c: number; pose: Pose }[] = [];
+  for (const mirrored of options.mirror === false ? [false] : [false, true]) for (const z of ZOOMS) coarseShifts(ha, hb, mirrored, base * z, r, coarse);
+  coarse.sort((p, q) => q.c - p.c);
+  // Half size smooths away what distinguishes near-identical images, so a pair that does not
+  // correlate there will not at full size either: most candidates stop here.
+  if ((coarse[0]?.c ?? -1) < COARSE_MIN) return { score: coarse[0]?.c ?? -1, mirrored: coarse[0]?.pose.mirrored ?? false, scale: 1 };
+  let best = { c: -1, pose: { mirrored: false, k: base, dx: 0, dy: 0 } as Pose };
+  for (const start of coarse.slice(0, REFINED)) {
+    // At full size the shift in b's pixels doubles (both halved alike).
+    const fine = refine(a, b, { ...start.pose, dx: 2 * start.pose.dx, dy: 2 * start.pose.dy });
+    if (fine.c > best.c) best = fine;
+  }
+  if (best.c <= -1) return { score: -1, mirrored: false, scale: 1 };
+  // Blur: the sharper of a and b-as-laid-over softened towards the other (a thumbnail reduced from a larger image is blurred).
+  const laid = posedSamples(a, b, best.pose);
+  const over: Plane = { ...a, px: laid.px };
+  const aSharper = sharpness(a, laid.inside) > sharpness(over, laid.inside);
+  let score = best.c;
+  for (const sigma of [0.5, 0.8, 1.2]) {
+    score = Math.max(score, aSharper ? nccMasked(a, blur(a, sigma).px, laid.px, laid.inside) : nccMasked(a, a.px, blur(over, sigma).px, laid.inside));
+  }
+  // The scale reported is b's content size over a's, in pixels, whichever was laid over which.
+  const scale = best.pose.k;
+  return { score, mirrored: best.pose.mirrored, scale: swap ? 1 / scale : scale };
+}
