@@ -145,6 +145,24 @@ function depthwiseWeight(kernel: Float32Array, [kh, kw, c, m]: [number, number, 
   return out;
 }
 
+/** A merge layer (Add, Subtract, Multiply, Average, Maximum, Minimum) of its inputs `x`. */
+export function emitMerge(g: Graph, op: 'add' | 'sub' | 'mul' | 'avg' | 'max' | 'min', x: string[], hint: string): string {
+  switch (op) {
+    case 'add':
+      return g.op('Sum', x, [], hint);
+    case 'sub':
+      return g.op('Sub', x, [], hint);
+    case 'mul':
+      return x.slice(1).reduce((p, q) => g.op('Mul', [p, q], [], hint), x[0] as string);
+    case 'avg':
+      return g.op('Mean', x, [], hint);
+    case 'max':
+      return g.op('Max', x, [], hint);
+    case 'min':
+      return g.op('Min', x, [], hint);
+  }
+}
+
 function emitNode(g: Graph, n: PlanNode, x: string[], rank4: (i: number) => boolean, outRank4: boolean): string {
   const a = x[0] as string;
   const hint = n.name.replace(/[^\w]/g, '_');
@@ -173,17 +191,12 @@ function emitNode(g: Graph, n: PlanNode, x: string[], rank4: (i: number) => bool
     case 'act':
       return g.activation(a, n.act, rank4(0));
     case 'add':
-      return g.op('Sum', x, [], hint);
     case 'sub':
-      return g.op('Sub', x, [], hint);
     case 'mul':
-      return x.slice(1).reduce((p, q) => g.op('Mul', [p, q], [], hint), a);
     case 'avg':
-      return g.op('Mean', x, [], hint);
     case 'max':
-      return g.op('Max', x, [], hint);
     case 'min':
-      return g.op('Min', x, [], hint);
+      return emitMerge(g, n.op, x, hint);
     case 'concat':
       return g.op('Concat', x, [intAttr('axis', rank4(0) ? (NCHW_OF_NHWC_AXIS[n.axis] ?? n.axis) : n.axis)], hint);
     case 'pool': {

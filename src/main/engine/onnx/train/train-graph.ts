@@ -11,7 +11,7 @@
  * batch, "batchStats" (laid out as "stats"). A forward-only model (emitEvalStep) gives "logp" from
  * the same inputs for validation. The parameters being inputs, one session serves every step.
  */
-import { Graph, intAttr, intsAttr, OnnxUnsupportedError } from '../emit';
+import { emitMerge, Graph, intAttr, intsAttr, OnnxUnsupportedError } from '../emit';
 import { emitHeadLogp, emitHeadLoss, headLossInputs, headParamCount, model, tensor, type HeadGraphSpec } from '../head-graph';
 import { emitActivationGrad } from './activation-grad';
 import { emitBatchNormTrain, emitBatchNormTrainGrad, type BatchNormTrainValues } from './batchnorm-grad';
@@ -181,17 +181,12 @@ class TrainGraphWriter {
         return g.op('Add', [g.op('Mul', [a, scale], [], hint), g.floats(hint, dims(n.shift), n.shift)]);
       }
       case 'add':
-        return g.op('Sum', x, [], hint);
       case 'sub':
-        return g.op('Sub', x, [], hint);
       case 'mul':
-        return x.slice(1).reduce((p, q) => g.op('Mul', [p, q], [], hint), a);
       case 'avg':
-        return g.op('Mean', x, [], hint);
       case 'max':
-        return g.op('Max', x, [], hint);
       case 'min':
-        return g.op('Min', x, [], hint);
+        return emitMerge(g, n.op, x, hint);
       case 'concat':
         return g.op('Concat', x, [intAttr('axis', n.axis)], hint);
       case 'pool': {
