@@ -82,7 +82,8 @@ describe.each([
       const imported = await run('models', 'import', file, '--id', model, '--json');
       expect(imported.code, imported.err).toBe(0);
     } else {
-      const imported = await run('models', 'import', model === 'mobilenet_v1_0.25_224' ? MODEL_025 : TEACHABLE_MODEL, '--json');
+      // --force: two rows train MobileNet v1, each row installs what it trains.
+      const imported = await run('models', 'import', model === 'mobilenet_v1_0.25_224' ? MODEL_025 : TEACHABLE_MODEL, '--force', '--json');
       expect(imported.code, imported.err).toBe(0);
     }
     const trained = await run('train', project, '--model', model, ...train, '--json');

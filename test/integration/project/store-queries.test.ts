@@ -141,7 +141,7 @@ describe('runs', () => {
     savePredictions(store.db, one, [{ imageId: a, probabilities: [0.25, 0.75], trueIndex: null }]);
     const preds = predictionsFor(store.db, one, [a, b, a]);
     expect([...preds.keys()]).toEqual([a]);
-    expect(preds.get(a)).toEqual({ predicted: 1, probabilities: [0.25, 0.75] });
+    expect(preds.get(a)).toEqual({ predicted: 1, probabilities: [0.25, 0.75], views: ['identity'] });
 
     const dir = store.runDir(one);
     expect(dir).toBe(path.join(store.dir, 'runs', String(one)));
