@@ -17,9 +17,12 @@ import { writeFileAtomic } from '../../shared/node/atomic-write';
 import type { JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
-import { bundlePaths, LIMITS, progressSchema, readBundleJson, statusSchema, writeBundle, type BundleEpoch } from './run-bundle';
-import { importBundle } from './run-bundle-import';
+import { bundleDirOf, bundlePaths, bundleSchema, LIMITS, progressSchema, readBundleJson, statusSchema, writeBundle, type BundleEpoch } from './run-bundle';
+import { importBundle, RESULT_MAX_BYTES } from './run-bundle-import';
 import { failureReason, isActive, sbatch, scancel, squeue, taskState, type SlurmEnv } from './slurm-commands';
+import { localWorkdir, workdirRel, type SlurmWorkdir } from './slurm-workdir';
+import { sshRunner, sshWorkdir } from './slurm-ssh';
+import { parseSshAddress } from './ssh-channel';
 import type { SweepExecutor, SweepTask, TaskOutcome } from './sweep-executor';
 import type { TrainingEvents } from './training-service';
 
@@ -31,6 +34,8 @@ import type { TrainingEvents } from './training-service';
 export interface SlurmExecutorOptions extends SlurmEnv {
   /** A folder this machine and every compute node see at the same path: the run bundles go there. */
   workdir: string;
+  /** The work folder reached another way (on the login node over ssh); default: `workdir` itself. */
+  access?: SlurmWorkdir;
   /** sbatch --partition; the cluster's default when absent. */
   partition?: string;
   /** sbatch --gres, e.g. gpu:1. */
@@ -118,7 +123,8 @@ export class SlurmExecutor implements SweepExecutor {
       else if (outcome.state === 'cancelled') runs.finishRun(store.db, runId, 'cancelled', { error: this.cancelled.has(runId) ? 'Cancelled.' : 'The sweep was cancelled.' });
       this.options.changed?.();
     };
-    const workdir = path.resolve(this.options.workdir);
+    const access = this.access;
+    const workdir = access.local;
 
     // Bundles: a run that already succeeded is left alone; a finished bundle is imported, not run again.
     const toSubmit: Tracked[] = [];
@@ -138,7 +144,11 @@ export class SlurmExecutor implements SweepExecutor {
       }
       try {
         const started = performance.now();
+        const dir = bundleDirOf(workdir, store, task.runId);
+        // What the cluster's copy of the bundle holds decides whether it is finished.
+        await access.pull(['bundle.json', 'status.json', 'result'].map((f) => workdirRel(access, path.join(dir, f))), { maxBytes: LIMITS.bundle });
         const bundle = await writeBundle(store, workdir, task, hashes, ctx.signal);
+        if (!bundle.finished) await this.publish(bundle.dir, ctx.signal);
         stats.bundleMs += performance.now() - started;
         stats.bundles++;
         const tracked: Tracked = { task, dir: bundle.dir, index: toSubmit.length, shownEpochs: 0, progressStamp: 0, progressRefused: false, queuedShown: false, unknownPolls: 0 };
@@ -181,6 +191,22 @@ export class SlurmExecutor implements SweepExecutor {
     return outcomes;
   }
 
+  private get access(): SlurmWorkdir {
+    return this.options.access ?? localWorkdir(this.options.workdir);
+  }
+
+  /** Gives the cluster a bundle written here: its images and model where it lacks them, its bundle.json, no state of an earlier attempt. */
+  private async publish(dir: string, signal: AbortSignal): Promise<void> {
+    const access = this.access;
+    if (access.clusterPath(dir) === dir) return;
+    const bundle = await readBundleJson(bundlePaths(dir).bundle, bundleSchema, LIMITS.bundle, 'bundle.json');
+    const shared = new Set([bundle.model, ...bundle.items.map((i) => i.image), ...bundle.predict.map((i) => i.image)]);
+    await access.push([...shared], { onlyMissing: true, signal });
+    const p = bundlePaths(dir);
+    await access.remove([p.status, p.progress, p.result, p.work].map((f) => workdirRel(access, f)));
+    await access.push([workdirRel(access, p.bundle)], { signal });
+  }
+
   /** Cancels one run of the sweep (scancel of its array task); false when it is not on the cluster now. */
   cancelTask(runId: number): boolean {
     const t = this.following?.tasks.get(runId);
@@ -197,9 +223,10 @@ export class SlurmExecutor implements SweepExecutor {
     const jobDir = path.join(workdir, 'jobs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
     await fs.promises.mkdir(jobDir, { recursive: true });
     const list = path.join(jobDir, 'tasks.txt');
+    const at = (p: string): string => this.access.clusterPath(p);
     // One bundle a line: a line break in the work folder's path would shift every task.
-    if (/[\n\r]/.test(workdir)) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
-    await writeFileAtomic(list, tasks.map((t) => t.dir).join('\n') + '\n');
+    if (/[\n\r]/.test(workdir) || /[\n\r]/.test(at(workdir))) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
+    await writeFileAtomic(list, tasks.map((t) => at(t.dir)).join('\n') + '\n');
     const command = this.options.studioCommand ?? defaultStudioCommand();
     const electron = process.versions['electron'] !== undefined && !this.options.studioCommand;
     const script = path.join(jobDir, 'array.sh');
@@ -208,24 +235,25 @@ export class SlurmExecutor implements SweepExecutor {
       [
         '#!/bin/sh',
         '# Written by Transfer Studio: each task of this job array trains one run bundle (the line of tasks.txt at its index).',
-        `BUNDLE=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${quote(list)})`,
+        `BUNDLE=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${quote(at(list))})`,
         `${electron ? 'ELECTRON_RUN_AS_NODE=1 ' : ''}exec ${command.map(quote).join(' ')} run-bundle "$BUNDLE"`,
         '',
       ].join('\n'),
     );
     await fs.promises.chmod(script, 0o755);
+    await this.access.push([workdirRel(this.access, jobDir)]);
     const { partition, gres, time } = this.options;
     const args = [
       `--array=0-${tasks.length - 1}`,
       '--job-name=transfer-studio-sweep',
-      `--chdir=${jobDir}`,
-      `--output=${path.join(jobDir, 'task-%a.out')}`,
-      `--error=${path.join(jobDir, 'task-%a.err')}`,
+      `--chdir=${at(jobDir)}`,
+      `--output=${at(path.join(jobDir, 'task-%a.out'))}`,
+      `--error=${at(path.join(jobDir, 'task-%a.err'))}`,
       ...(partition ? [`--partition=${partition}`] : []),
       ...(gres ? [`--gres=${gres}`] : []),
       ...(time ? [`--time=${time}`] : []),
     ];
-    return sbatch(args, script, this.options);
+    return sbatch(args, at(script), this.options);
   }
 
   /** Follows the array until every task ended, or cancels it when the sweep is cancelled. */
@@ -243,6 +271,7 @@ export class SlurmExecutor implements SweepExecutor {
         await sleep(this.pollMs * 5, ctx.signal);
         continue;
       }
+      await this.refresh(open);
       for (const t of [...open]) {
         const q = queued.get(t.index);
         if (q) {
@@ -277,12 +306,26 @@ export class SlurmExecutor implements SweepExecutor {
       if (i > 600) throw new StudioError('internal', `Slurm still lists tasks of job ${jobId} a minute after scancel.`);
       await sleep(100, never);
     }
+    await this.refresh(open);
     for (const t of open) {
       const status = await readBundleJson(bundlePaths(t.dir).status, statusSchema, LIMITS.status, 'status.json').catch(() => null);
       const state = await taskState(jobId, t.index, this.options);
       if (status?.state === 'succeeded' && state?.state === 'COMPLETED') end(t.task.runId, await this.importRun(store, t, ctx));
       else end(t.task.runId, { state: 'cancelled' });
     }
+  }
+
+  /** The tasks' progress and status files (and whether a result is there) as the cluster has them. */
+  private async refresh(open: Iterable<Tracked>): Promise<void> {
+    const access = this.access;
+    const rels = [...open].flatMap((t) => {
+      const p = bundlePaths(t.dir);
+      return [p.progress, p.status, p.result].map((f) => workdirRel(access, f));
+    });
+    // A failure to look is passing (the link, the login node): the next poll looks again.
+    await access.pull(rels, { maxBytes: LIMITS.progress }).catch((e: unknown) => {
+      for (const t of open) this.options.events.log({ runId: t.task.runId, message: `Could not read the task's files: ${StudioError.from(e).message}` });
+    });
   }
 
   /** Progress and new epochs of a task from its progress.json, when it changed; a broken file is refused once, in the log. */
@@ -314,6 +357,7 @@ export class SlurmExecutor implements SweepExecutor {
     const runId = t.task.runId;
     try {
       const started = performance.now();
+      await this.access.pull([workdirRel(this.access, bundlePaths(t.dir).result)], { deep: true, maxBytes: RESULT_MAX_BYTES });
       const imported = await importBundle(store, runId, t.dir);
       this.lastStats.importMs.push(performance.now() - started);
       this.showEpochs(t, imported.epochs);
@@ -331,16 +375,19 @@ export class SlurmExecutor implements SweepExecutor {
  * seen by the compute nodes.
  */
 export function slurmExecutorFor(
-  slurm: { workdir?: string | undefined; partition?: string | undefined; gres?: string | undefined; time?: string | undefined } | null,
+  slurm: { workdir?: string | undefined; partition?: string | undefined; gres?: string | undefined; time?: string | undefined; login?: string | undefined } | null,
   deps: { training: { events: TrainingEvents }; changed?: () => void },
 ): SlurmExecutor {
   const workdir = slurm?.workdir;
   if (!workdir)
     throw new StudioError('bad_input', 'A sweep on Slurm needs a work folder that this machine and every compute node see at the same path (the run bundles go there).', 'workdir');
   if (/[\n\r]/.test(workdir)) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
-  const { partition, gres, time } = slurm;
+  const { partition, gres, time, login } = slurm;
+  // Through the login node: the commands run there, the work folder is its own, the tasks run the studio installed there.
+  const address = login ? parseSshAddress(login) : null;
   return new SlurmExecutor({
     workdir,
+    ...(address ? { access: sshWorkdir(address, workdir), runner: sshRunner(address), studioCommand: [address.command] } : {}),
     ...(partition ? { partition } : {}),
     ...(gres ? { gres } : {}),
     ...(time ? { time } : {}),
