@@ -64,6 +64,9 @@ function sweepRequest(values: Values, models: string[]): SweepRequestInput {
   const on = stringOption(values.on) ?? 'local';
   const slurm = Object.fromEntries((['partition', 'gres', 'time', 'workdir', 'login'] as const).flatMap((k) => (values[k] === undefined ? [] : [[k, stringOption(values[k])]])));
   if (on !== 'slurm' && Object.keys(slurm).length) throw new StudioError('bad_request', `--${Object.keys(slurm)[0]} is a Slurm option: it goes with --on slurm.`, Object.keys(slurm)[0]);
+  // --engine ssh://login... with --on slurm: the cluster is reached through that host (its login node).
+  const engine = stringOption(values.engine);
+  if (on === 'slurm' && slurm['login'] === undefined && engine?.startsWith('ssh://')) slurm['login'] = engine;
   const req = {
     grid,
     ...(values.folds !== undefined ? { folds: numberOption(values.folds, 'folds', 0) } : {}),
