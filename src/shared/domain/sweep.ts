@@ -48,7 +48,7 @@ export const slurmOptionsSchema = z
     /** A folder every node sees (the run bundles go there). */
     workdir: filePath.min(1).optional(),
     /** The login node, for a studio outside the cluster: the Slurm commands run there over ssh and workdir is its folder (the SSH engine's address form). */
-    login: z.string().trim().max(500).startsWith('ssh://', 'ssh://[user@]host[:port][/path to transfer-studio]').optional(),
+    login: z.string().trim().max(500).startsWith('ssh://', 'the login node as ssh://[user@]host[:port][/path to transfer-studio]').optional(),
   })
   .strict();
 export type SlurmOptions = z.infer<typeof slurmOptionsSchema>;
