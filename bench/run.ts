@@ -11,8 +11,8 @@ import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-/** In the order a reader meets the product: import, gallery, engine, head training, training kernels, scenarios, audit, the PyTorch comparison, the first run and the Teachable Machine base, the engine over ssh, ensembles and TTA, sweeps, sweeps on Slurm. */
-const BENCHES = ['import', 'gallery', 'engine', 'head', 'kernels', 'scenarios', 'audit', 'transfer', 'out-of-box', 'ssh', 'ensemble', 'sweep', 'slurm'] as const;
+/** In the order a reader meets the product: import, gallery, engine, head training, training kernels, scenarios, audit, the PyTorch comparison, the first run and the Teachable Machine base, the engine over ssh, ensembles and TTA, sweeps, sweeps on Slurm, the leaderboard workflow (sweep, k-fold ensemble, TTA). */
+const BENCHES = ['import', 'gallery', 'engine', 'head', 'kernels', 'scenarios', 'audit', 'transfer', 'out-of-box', 'ssh', 'ensemble', 'sweep', 'slurm', 'leaderboard'] as const;
 const NEEDS_BUILD = new Set(['gallery']);
 
 const wanted = process.argv.slice(2);

@@ -1,20 +1,29 @@
 /**
- * The issue-11 workload against the PyTorch reference, in one process tree:
- * `npm run bench transfer` or `npx tsx bench/transfer.ts [--quick] [--alphas 0.25,0.75] [--skip-torch]
- * [--skip-s2] [--skip-memory] [--counts 10000,60000]`.
- *  1. Scenario 1 through the CLI, as a user runs it: Fashion-MNIST PNGs imported (class folders for
+ * The issue-11 and issue-26 workloads against the PyTorch reference, in one process tree:
+ * `npm run bench transfer` or `npx tsx bench/transfer.ts [--quick] [--alphas 0.25,0.75] [--seeds 42,1,2]
+ * [--scenarios 2,3,4] [--skip-torch] [--skip-families] [--skip-memory] [--counts 10000,60000]
+ * [--ft-images 2000] [--family-images 160]`.
+ *  1. Scenario 1 through the CLI, as a user runs it, once per seed (--seeds; split and train take
+ *     it, so does the reference): Fashion-MNIST PNGs imported (class folders for
  *     10,000 train, a folder of 2,000 unlabelled test images), split 80/20, MobileNet v1 at 224,
  *     `train --scenario 1 --epochs 20 --patience 0 --batch 64` (all 20 epochs, as the reference trains)
  *     then `predict`; test accuracy from the exported
  *     submission. Wall time of train + predict (import excluded), extraction img/s (decode + resize
- *     + forward, from the run record), head training seconds.
- *  2. Scenario 2 through the CLI: alpha 0.25, frozen up to conv_pw_11_relu, 2,000 train, 3 epochs:
- *     training img/s from the run record.
+ *     + forward, from the run record), head training seconds; with several seeds, the means.
+ *  2. Scenarios 2, 3 and 4 (issue 26), each in a fresh engine process (EngineClient): MobileNet v1
+ *     0.25 at 224, 2,000 train (80/20), batch 32, no augmentation, the reference's head (MLP [128],
+ *     no dropout) and rates (Adam: head 1e-3, pretrained layers 1e-4; scenario 3 1e-3 everywhere);
+ *     S2 frozen through conv_pw_11 and S3 (from random weights, BatchNorm learning) 3 epochs, S4
+ *     (every layer) 2 epochs. Training img/s in the steps alone and with validation and checkpoints,
+ *     validation (last epoch) and test accuracy, the engine's peak RSS (VmHWM) and its RSS peak per
+ *     epoch (sampled), the runtime that trained (from the run record). Then scenario 4 on the
+ *     Teachable Machine MobileNetV2 0.35 and on EfficientNetB0 with seeded Keras weights (fewer
+ *     images, no reference).
  *  3. The engine process (EngineClient, a fresh process per count): scenario 1 on 10,000 and on
  *     60,000 training images (extraction + a 10-epoch MLP [128] head on all rows): peak RSS, and
  *     the head's seconds on 60,000 x 256 features.
- *  4. ../shared/bench/torch_transfer.py with the same settings (alpha 0.25 / 0.75 scenario 1, alpha
- *     0.25 scenario 2 with 2,000 train), its whole run timed; ratios printed beside ours.
+ *  4. ../shared/bench/torch_transfer.py with the same settings after each of ours, its whole run
+ *     timed; ratios printed beside ours.
  * Runs everything one after another (never side by side). Timings depend on the machine's load.
  */
 import { spawn } from 'node:child_process';
@@ -22,6 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inferenceLabel, trainConfigSchema, type BackendInfo, type InferenceInfo, type TrainConfigInput, type TrainResult } from '../src/shared/domain';
 import { MODELS, SHARED, argv, arg } from './common';
 import { FASHION_CLASSES, FASHION_ROOT, fashionPngs, type FashionImage } from './fashion-mnist';
 
@@ -29,7 +39,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const quick = argv.includes('--quick');
 const N_TRAIN = quick ? 2000 : 10000;
 const N_TEST = quick ? 400 : 2000;
-const N_S2 = 2000;
+/** Scenarios 2-4 (issue 26): 2,000 train images; the other families' scenario 4 on fewer (hours on TensorFlow.js). */
+const N_FT = Number(arg('--ft-images') ?? (quick ? 320 : 2000));
+const N_FAMILY = Number(arg('--family-images') ?? (quick ? 40 : 160));
 
 interface Proc {
   code: number;
@@ -97,7 +109,7 @@ interface Ours {
   frozen: string;
 }
 
-async function scenario1(alpha: string, data: { train: FashionImage[]; test: FashionImage[] }): Promise<Ours> {
+async function scenario1(alpha: string, data: { train: FashionImage[]; test: FashionImage[] }, seed: number): Promise<Ours> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-transfer-'));
   try {
     const home = path.join(tmp, 'home');
@@ -108,8 +120,8 @@ async function scenario1(alpha: string, data: { train: FashionImage[]; test: Fas
     await studio(home, ['project', 'create', dir]);
     await studio(home, ['import', dir, layout.train]);
     await studio(home, ['import', dir, layout.test, '--split', 'test']);
-    await studio(home, ['split', dir, '--val', '0.2', '--seed', '42']);
-    const train = await studio(home, ['train', dir, '--scenario', '1', '--model', model, '--epochs', '20', '--patience', '0', '--batch', '64', '--seed', '42']);
+    await studio(home, ['split', dir, '--val', '0.2', '--seed', String(seed)]);
+    const train = await studio(home, ['train', dir, '--scenario', '1', '--model', model, '--epochs', '20', '--patience', '0', '--batch', '64', '--seed', String(seed)]);
     const predict = await studio(home, ['predict', dir]);
     const testAcc = await submissionAccuracy(home, dir, path.join(tmp, 'submission.csv'), layout.truth);
     const r = train.json['run'] as { durations: { extractMs: number; trainMs: number }; epochsRun: number; frozenKind: string; backend: { inference?: { runtime: string } }; predictions: number };
@@ -141,22 +153,148 @@ export async function submissionAccuracy(home: string, dir: string, csv: string,
   return correct / rows.length;
 }
 
-async function scenario2(data: FashionImage[]): Promise<{ imgPerSec: number; stepImgPerSec: number; valAcc: number; frozen: string }> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-transfer-s2-'));
+/** The issue-26 workload of scenarios 2-4, as torch_transfer.py trains it (its defaults: head MLP [128] without dropout, Adam). */
+const FINE_TUNE: Record<2 | 3 | 4, { epochs: number; config: Omit<TrainConfigInput, 'model' | 'scenario'>; torch: string[] }> = {
+  2: { epochs: 3, config: { freezeTo: 'conv_pw_11_relu', lr: 0.001, lrPretrained: 0.0001 }, torch: [] },
+  // From random weights: one rate (lr) for every layer, BatchNorm learning its statistics.
+  3: { epochs: 3, config: { lr: 0.001 }, torch: [] },
+  4: { epochs: 2, config: { lr: 0.001, lrPretrained: 0.0001 }, torch: ['--epochs', '2'] },
+};
+
+interface FineTuneRow {
+  what: string;
+  scenario: 2 | 3 | 4;
+  stepImgPerSec: number;
+  imgPerSec: number;
+  valAcc: number | null;
+  testAcc: number | null;
+  bestEpoch: number | null;
+  batch: number;
+  peakRssMB: number;
+  epochPeakMB: number[];
+  trainedOn: string;
+  frozen: string;
+  error?: string;
+}
+
+/**
+ * What trained, from the run record: the training runtime when the record names one (the ONNX
+ * trainer's `backend.training`, an InferenceInfo like the frozen part's), else the TensorFlow.js backend.
+ */
+function trainedOn(res: TrainResult): string {
+  // Typed here until BackendInfo has `training` (the ONNX trainer's branch adds it); harmless after.
+  const info = (res.backend as BackendInfo & { training?: InferenceInfo }).training;
+  const b = res.backend;
+  const tfjs = `TensorFlow.js ${b.name}${b.simd ? ' SIMD' : ''} x${b.threads}`;
+  if (!info) return tfjs;
+  return info.runtime === 'tfjs' ? `${tfjs}${info.reason ? ` (${info.reason})` : ''}` : inferenceLabel(info);
+}
+
+/** The resident memory of a process (kB lines of /proc/PID/status), in MB; null once it is gone. */
+function procMB(pid: number, key: 'VmRSS' | 'VmHWM'): number | null {
   try {
-    const home = path.join(tmp, 'home');
-    const dir = path.join(tmp, 'project');
-    const layout = importLayout(path.join(tmp, 'data'), data, []);
-    await studio(home, ['models', 'import', path.join(MODELS, 'mobilenet_v1_0.25_224')]);
-    await studio(home, ['project', 'create', dir]);
-    await studio(home, ['import', dir, layout.train]);
-    await studio(home, ['split', dir, '--val', '0.2', '--seed', '42']);
-    const r = await studio(home, ['train', dir, '--scenario', '2', '--freeze-to', 'conv_pw_11_relu', '--epochs', '3', '--batch', '32', '--lr', '0.001', '--seed', '42']);
-    const run = r.json['run'] as { imagesPerSec: number; stepImagesPerSec: number; valAccuracy: number; frozenKind: string };
-    return { imgPerSec: run.imagesPerSec, stepImgPerSec: run.stepImagesPerSec, valAcc: run.valAccuracy, frozen: run.frozenKind };
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One fine-tuning run in a fresh engine process (EngineClient, the runtime the engine picks), then
+ * its model predicting the test images: record speeds, validation accuracy of the last epoch (as the
+ * reference reports it), test accuracy, and the engine's RSS sampled every 100 ms (peak per epoch)
+ * beside its VmHWM (peak over the process' life: model load, caches, training).
+ */
+async function fineTune(
+  what: string,
+  scenario: 2 | 3 | 4,
+  model: { id: string; dir: string },
+  data: { train: FashionImage[]; test: FashionImage[] },
+  epochs: number,
+  config: Omit<TrainConfigInput, 'model' | 'scenario'>,
+): Promise<FineTuneRow> {
+  const { EngineClient, forkEngine } = await import('../src/main/training/engine-client');
+  const { trainPlanned } = await import('../test/fixtures/train-job');
+  const client = new EngineClient(() => forkEngine());
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-transfer-ft-'));
+  const epochPeakMB: number[] = [];
+  let current = 0;
+  let hwm = 0;
+  const sample = () => {
+    const rss = client.pid ? procMB(client.pid, 'VmRSS') : null;
+    if (rss !== null) current = Math.max(current, rss);
+    if (client.pid) hwm = Math.max(hwm, procMB(client.pid, 'VmHWM') ?? 0);
+  };
+  const sampler = setInterval(sample, 100);
+  const row = { what, scenario, batch: 0, epochPeakMB, frozen: '-' };
+  try {
+    // The same 80/20 split as the reference's shape (every fifth image validates), seeded head and order.
+    const items = data.train.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: (i % 5 === 4 ? 'val' : 'train') as 'train' | 'val' }));
+    const runDir = path.join(tmp, 'run');
+    const cacheDir = path.join(tmp, 'cache');
+    const full = trainConfigSchema.parse({ scenario, model: model.id, epochs, batchSize: 32, patience: 0, seed: 42, augment: null, head: { hidden: [128], dropout: 0 }, ...config });
+    const res = await trainPlanned(
+      client,
+      { projectDir: tmp, runDir, cacheDir, modelDir: model.dir, modelId: model.id, classNames: FASHION_CLASSES, items, config: full },
+      {
+        onEvent: (e) => {
+          if (e.type === 'phase' && e.phase === 'train') current = 0; // per-epoch peaks count from the first step
+          if (e.type === 'epoch') {
+            sample();
+            epochPeakMB.push(current);
+            current = 0;
+          }
+          if (e.type === 'log' && /lowered|fell back|falls back|fallback|trains on|trained on/i.test(e.message)) process.stdout.write(`    engine: ${e.message}\n`);
+        },
+      },
+    );
+    sample();
+    const predicted = await client.call('predict', { runDir, cacheDir, items: data.test.map((d) => ({ path: d.path, hash: d.hash })) });
+    const correct = predicted.items.filter((p, i) => p.probabilities.indexOf(Math.max(...p.probabilities)) === data.test[i]?.label).length;
+    sample();
+    return {
+      ...row,
+      stepImgPerSec: res.stepImagesPerSec ?? NaN,
+      imgPerSec: res.imagesPerSec ?? NaN,
+      valAcc: res.metrics.at(-1)?.valAcc ?? null,
+      testAcc: data.test.length ? correct / data.test.length : null,
+      bestEpoch: res.bestEpoch,
+      batch: res.batchSize ?? full.batchSize,
+      peakRssMB: hwm,
+      trainedOn: trainedOn(res),
+      frozen: res.frozenPart ?? res.frozenKind,
+    };
+  } catch (e) {
+    return { ...row, stepImgPerSec: NaN, imgPerSec: NaN, valAcc: null, testAcc: null, bestEpoch: null, peakRssMB: hwm, trainedOn: '-', error: (e as Error).message.split('\n')[0]?.slice(0, 200) ?? 'failed' };
   } finally {
+    clearInterval(sampler);
+    client.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Scenario 4 on a model of another family (no reference): the Teachable Machine MobileNetV2 0.35, EfficientNetB0 with seeded Keras weights. */
+async function otherFamilies(data: { train: FashionImage[]; test: FashionImage[] }, epochs: number): Promise<FineTuneRow[]> {
+  const { ModelLibrary } = await import('../src/main/models/library');
+  const { writeCatalogWeights } = await import('../test/fixtures/keras');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-transfer-families-'));
+  const library = new ModelLibrary(home);
+  const rows: FineTuneRow[] = [];
+  try {
+    const tm = await library.importPath(path.join(MODELS, 'teachable_machine_mobilenet_v2_0.35_224'), { id: 'tm_mobilenet_v2_0.35' });
+    const seeded = path.join(home, 'seeded_efficientnetb0.h5');
+    await writeCatalogWeights({ family: 'efficientnetb0', includeTop: false }, seeded, 1);
+    const effnet = await library.importPath(seeded, { id: 'efficientnetb0_seeded' });
+    for (const m of [tm, effnet]) {
+      const row = await fineTune(`S4 ${m.id}`, 4, { id: m.id, dir: library.dirOf(m.id) }, data, epochs, FINE_TUNE[4].config);
+      process.stdout.write(`  ${row.what}: ${JSON.stringify(row)}\n`);
+      rows.push(row);
+    }
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+  return rows;
 }
 
 /** Scenario 1 in a fresh engine: peak RSS, extraction and head time on `images` rows (all train). */
@@ -213,39 +351,74 @@ export async function main(): Promise<void> {
   const skipTorch = argv.includes('--skip-torch');
   process.stdout.write(`transfer bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${N_TRAIN} train / ${N_TEST} test\n`);
   const pngDir = path.join(os.tmpdir(), 'ts-bench-fashion-png');
-  const data = await fashionPngs(pngDir, Math.max(N_TRAIN, ...(argv.includes('--skip-memory') ? [] : counts)), N_TEST);
+  const data = await fashionPngs(pngDir, Math.max(N_TRAIN, N_FT, ...(argv.includes('--skip-memory') ? [] : counts)), N_TEST);
   const workload = { train: data.train.slice(0, N_TRAIN), test: data.test };
 
-  const rows: { ours: Ours; ref: { result: Torch; seconds: number } | null }[] = [];
+  // --seeds 42,1,2: each seed splits and trains anew (ours: split --seed and train --seed; the reference: --seed), and the means are printed.
+  const seeds = (arg('--seeds') ?? '42').split(',').filter(Boolean).map(Number);
+  const rows: { seed: number; ours: Ours; ref: { result: Torch; seconds: number } | null }[] = [];
   for (const alpha of alphas) {
-    const ours = await scenario1(alpha, workload);
-    process.stdout.write(`  scenario 1, alpha ${alpha}, ours: ${JSON.stringify(ours)}\n`);
-    const ref = skipTorch ? null : await torch(['--alpha', alpha, '--n-train', String(N_TRAIN), '--n-test', String(N_TEST)]);
-    rows.push({ ours, ref });
-    process.stdout.write(`  scenario 1, alpha ${alpha}, reference: ${f(ref?.seconds)} s ${JSON.stringify(ref?.result ?? null)}\n`);
+    for (const seed of seeds) {
+      const ours = await scenario1(alpha, workload, seed);
+      process.stdout.write(`  scenario 1, alpha ${alpha}, seed ${seed}, ours: ${JSON.stringify(ours)}\n`);
+      const ref = skipTorch ? null : await torch(['--alpha', alpha, '--n-train', String(N_TRAIN), '--n-test', String(N_TEST), '--seed', String(seed)]);
+      rows.push({ seed, ours, ref });
+      process.stdout.write(`  scenario 1, alpha ${alpha}, seed ${seed}, reference: ${f(ref?.seconds)} s ${JSON.stringify(ref?.result ?? null)}\n`);
+    }
   }
-  process.stdout.write(`\nScenario 1: Fashion-MNIST ${N_TRAIN} train (80/20 split) + ${N_TEST} test, MobileNet v1 at 224, MLP head [128], 20 epochs, batch 64\n`);
-  process.stdout.write('| alpha | extract img/s ours | ref | ratio | wall s ours (train + predict) | ref whole run s | ours / ref | head s ours (epochs) | ref head s | test acc ours | ref | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n');
-  for (const { ours, ref } of rows) {
+  if (rows.length) {
+    process.stdout.write(`\nScenario 1: Fashion-MNIST ${N_TRAIN} train (80/20 split) + ${N_TEST} test, MobileNet v1 at 224, MLP head [128], 20 epochs, batch 64\n`);
+    process.stdout.write('| alpha | seed | extract img/s ours | ref | ratio | wall s ours (train + predict) | ref whole run s | ours / ref | head s ours (epochs) | ref head s | test acc ours | ref | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+  }
+  for (const { seed, ours, ref } of rows) {
     const r = ref?.result;
     process.stdout.write(
-      `| ${ours.alpha} | ${f(ours.extractImgPerSec, 0)} | ${f(r?.['extract_img_per_s'] as number, 0)} | ${ratio(ours.extractImgPerSec, r?.['extract_img_per_s'] as number)} | ` +
+      `| ${ours.alpha} | ${seed} | ${f(ours.extractImgPerSec, 0)} | ${f(r?.['extract_img_per_s'] as number, 0)} | ${ratio(ours.extractImgPerSec, r?.['extract_img_per_s'] as number)} | ` +
         `${f(ours.wallS)} | ${f(ref?.seconds)} | ${ratio(ours.wallS, ref?.seconds)} | ${f(ours.headS)} (${ours.epochs}) | ${f(r?.['head_train_seconds'] as number)} | ` +
         `${f(ours.testAcc, 4)} | ${f(r?.['test_acc'] as number, 4)} | ${ours.frozen} |\n`,
     );
   }
+  const mean = (v: (number | undefined)[]) => (v.every((x) => typeof x === 'number') ? (v as number[]).reduce((a, b) => a + b, 0) / v.length : undefined);
+  for (const alpha of seeds.length > 1 ? alphas : []) {
+    const of = rows.filter((x) => x.ours.alpha === alpha);
+    const ourMean = mean(of.map((x) => x.ours.testAcc));
+    const refMean = mean(of.map((x) => x.ref?.result['test_acc'] as number | undefined));
+    process.stdout.write(`| ${alpha} | mean of ${seeds.length} | | | | | | | | | ${f(ourMean, 4)} | ${f(refMean, 4)} | difference ${ourMean !== undefined && refMean !== undefined ? (ourMean - refMean).toFixed(4) : '-'} |\n`);
+  }
 
-  if (!argv.includes('--skip-s2')) {
-    const s2 = await scenario2(data.train.slice(0, N_S2));
-    process.stdout.write(`  scenario 2, ours: ${JSON.stringify(s2)}\n`);
-    const ref = skipTorch ? null : await torch(['--alpha', '0.25', '--scenario', '2', '--n-train', String(N_S2), '--n-test', String(N_TEST), '--skip-verify']);
-    const refRate = ref?.result['train_img_per_s'] as number | undefined;
-    process.stdout.write(`\nScenario 2: alpha 0.25, frozen up to conv_pw_11_relu, ${N_S2} train (80/20), 3 epochs, batch 32\n`);
-    // The reference times its training loop alone; ours is given both ways (steps alone, and with each epoch's validation and checkpoint).
-    process.stdout.write('| training img/s ours (steps) | ref (steps) | ratio | ours with validation + checkpoints | val acc ours | ref | frozen part |\n|---|---|---|---|---|---|---|\n');
+  const scenarios = (arg('--scenarios') ?? '2,3,4').split(',').map(Number).filter((n): n is 2 | 3 | 4 => (n === 2 && !argv.includes('--skip-s2')) || n === 3 || n === 4);
+  if (scenarios.length) {
+    const ftData = { train: data.train.slice(0, N_FT), test: data.test.slice(0, N_TEST) };
+    const mobilenet = { id: 'mobilenet_v1_0.25_224', dir: path.join(MODELS, 'mobilenet_v1_0.25_224') };
+    const ftRows: { ours: FineTuneRow; ref: { result: Torch; seconds: number } | null }[] = [];
+    for (const scenario of scenarios) {
+      const spec = FINE_TUNE[scenario];
+      const what = scenario === 2 ? 'S2 frozen through conv_pw_11' : scenario === 3 ? 'S3 from random weights' : 'S4 every layer';
+      const ours = await fineTune(what, scenario, mobilenet, ftData, spec.epochs, spec.config);
+      process.stdout.write(`  scenario ${scenario}, ours: ${JSON.stringify(ours)}\n`);
+      const ref = skipTorch
+        ? null
+        : await torch(['--alpha', '0.25', '--scenario', String(scenario), '--n-train', String(N_FT), '--n-test', String(N_TEST), '--skip-verify', ...spec.torch]);
+      process.stdout.write(`  scenario ${scenario}, reference: ${f(ref?.seconds)} s ${JSON.stringify(ref?.result ?? null)}\n`);
+      ftRows.push({ ours, ref });
+    }
+    const familyRows = argv.includes('--skip-families') || !scenarios.includes(4) ? [] : await otherFamilies({ train: data.train.slice(0, N_FAMILY), test: data.test.slice(0, Math.min(N_TEST, N_FAMILY)) }, FINE_TUNE[4].epochs);
     process.stdout.write(
-      `| ${f(s2.stepImgPerSec, 0)} | ${f(refRate, 0)} | ${ratio(s2.stepImgPerSec, refRate)} | ${f(s2.imgPerSec, 0)} | ${f(s2.valAcc, 4)} | ${f(ref?.result['val_acc'] as number, 4)} | ${s2.frozen} |\n`,
+      `\nScenarios 2-4: MobileNet v1 0.25 at 224, ${N_FT} train (80/20), ${N_TEST} test, batch 32, no augmentation, head [128] without dropout, Adam (head lr 1e-3, pretrained layers 1e-4; S3 1e-3 everywhere), S2/S3 3 epochs, S4 2 epochs` +
+        `${familyRows.length ? `; S4 on other families: ${N_FAMILY} train (80/20), no reference` : ''}\n`,
     );
+    // The reference times its training loop alone (its train_img_per_s); ours both ways: the steps alone, and the whole training with each epoch's validation and checkpoint.
+    process.stdout.write(
+      '| run | img/s ours (steps) | ref (steps) | ratio | ours with validation + checkpoints | val acc ours (last epoch) | ref | test acc ours (best epoch) | ref | peak RSS MB (VmHWM) | RSS peak per epoch MB | batch | trained on | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n',
+    );
+    for (const { ours, ref } of [...ftRows, ...familyRows.map((ours) => ({ ours, ref: null }))]) {
+      const r = ref?.result;
+      const refRate = r?.['train_img_per_s'] as number | undefined;
+      process.stdout.write(
+        `| ${ours.what} | ${f(ours.stepImgPerSec)} | ${f(refRate)} | ${ratio(ours.stepImgPerSec, refRate)} | ${f(ours.imgPerSec)} | ${f(ours.valAcc, 4)} | ${f(r?.['val_acc'] as number, 4)} | ` +
+          `${f(ours.testAcc, 4)} (${ours.bestEpoch ?? '-'}) | ${f(r?.['test_acc'] as number, 4)} | ${f(ours.peakRssMB, 0)} | ${ours.epochPeakMB.map((m) => m.toFixed(0)).join(' / ') || '-'} | ${ours.batch} | ${ours.trainedOn} | ${ours.error ? `FAILED: ${ours.error}` : ours.frozen} |\n`,
+      );
+    }
   }
 
   if (!argv.includes('--skip-memory')) {

@@ -104,7 +104,7 @@ function leaderboardText(board: Leaderboard, by: SortKey): string {
   lines.push(`  ${'configuration'.padEnd(40)} ${'val acc'.padStart(15)} ${'val loss'.padStart(17)} ${'time'.padStart(8)}  runs`);
   for (const r of sortLeaderboard(board.rows, by))
     lines.push(
-      `  ${r.label.slice(0, 40).padEnd(40)} ${pm(r.valAcc, (x) => pct(x)).padStart(15)} ${pm(r.valLoss, (x) => x.toFixed(4)).padStart(17)} ${(r.seconds === null ? '-' : duration(r.seconds)).padStart(8)}  ${r.runs.map((x) => `${x.id}${x.state === 'succeeded' ? '' : ` (${x.state})`}`).join(', ')}${r.cvRunId ? `; out-of-fold run ${r.cvRunId}: ${pct(r.oofAcc)}` : ''}`,
+      `  ${`#${r.configIndex + 1} ${r.label}`.slice(0, 40).padEnd(40)} ${pm(r.valAcc, (x) => pct(x)).padStart(15)} ${pm(r.valLoss, (x) => x.toFixed(4)).padStart(17)} ${(r.seconds === null ? '-' : duration(r.seconds)).padStart(8)}  ${r.runs.map((x) => `${x.id}${x.state === 'succeeded' ? '' : ` (${x.state})`}`).join(', ')}${r.cvRunId ? `; out-of-fold run ${r.cvRunId}: ${pct(r.oofAcc)}` : ''}`,
     );
   lines.push(`Majority baseline: ${pct(board.baseline)}`);
   return lines.join('\n');
@@ -133,6 +133,8 @@ async function followSweep(studio: Studio, job: JobInfo<'sweep'>, sweepId: numbe
   const board = await studio.call('sweepLeaderboard', { id: sweepId });
   if (done.state === 'succeeded' && board.sweep.state === 'succeeded') return { json: boardJson(board), text: leaderboardText(board, by) };
   process.stderr.write(leaderboardText(board, by) + '\n');
+  // Why each run did not succeed (on Slurm: the task's state and Slurm's reason).
+  for (const r of board.rows.flatMap((row) => row.runs)) if (r.state !== 'succeeded' && r.error) process.stderr.write(`  run ${r.id} ${r.state}: ${r.error}\n`);
   const c = board.sweep.counts;
   const message = `Sweep ${sweepId} ${done.state === 'cancelled' ? 'cancelled' : board.sweep.state}: ${c.succeeded} of ${c.succeeded + c.failed + c.cancelled + c.running} runs succeeded; run the rest again with --resume ${sweepId}.`;
   throw new StudioError(done.state === 'cancelled' ? 'cancelled' : 'engine_failed', message);

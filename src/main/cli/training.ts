@@ -11,7 +11,7 @@ import type { ImportReport } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
 import { ENGINE_OPTION, type Command } from './command';
 import { logAboveProgress, waitForJob, watchJob } from './jobs';
-import { ensembleLines } from './ensemble';
+import { ensembleLines, sweepEnsembleOption } from './ensemble';
 import { runOption, runOrRuns, stringOption, type OptionValue } from './options';
 import { viewsText } from '../../shared/tta';
 import type { Studio } from '../host/studio';
@@ -253,10 +253,10 @@ export const trainingCommands: Command[] = [
   },
   {
     name: 'predict',
-    args: 'DIR [--run ID | --runs A,B,C] [--tta] [--split test|val|train | --folder PATH] [--engine ssh://...]',
+    args: 'DIR [--run ID | --runs A,B,C | --sweep ID (--best N | --folds C)] [--tta] [--split test|val|train | --folder PATH] [--engine ssh://...]',
     summary:
-      'Predict the test split (or a folder, imported as test images first) with a run (default: the latest succeeded) or an ensemble (--runs: each member predicts, their probabilities are averaged; says by how much it beats its best member on the validation images), with test-time augmentation (--tta: each image also mirrored, shifted and zoomed, averaged); the predictions are stored.',
-    options: { run: { type: 'string' }, runs: { type: 'string' }, tta: { type: 'boolean' }, split: { type: 'string' }, folder: { type: 'string' }, ...ENGINE_OPTION },
+      'Predict the test split (or a folder, imported as test images first) with a run (default: the latest succeeded) or an ensemble (--runs: each member predicts, their probabilities are averaged; says by how much it beats its best member on the validation images), with test-time augmentation (--tta: each image also mirrored, shifted and zoomed, averaged); the predictions are stored. --sweep ID --best N: the sweep\'s N best runs by validation accuracy; --sweep ID --folds C: the fold models of its configuration C (numbered as its leaderboard shows them); both resolve to --runs and say which.',
+    options: { run: { type: 'string' }, runs: { type: 'string' }, sweep: { type: 'string' }, best: { type: 'string' }, folds: { type: 'string' }, tta: { type: 'boolean' }, split: { type: 'string' }, folder: { type: 'string' }, ...ENGINE_OPTION },
     positionals: { required: ['DIR'] },
     async run({ studio, args, values }) {
       const folder = stringOption(values.folder);
@@ -264,9 +264,11 @@ export const trainingCommands: Command[] = [
       if (folder !== undefined && splitFlag !== undefined) throw new StudioError('bad_request', '--split and --folder cannot be combined (a folder is imported as test images).', 'split');
       if (splitFlag !== undefined && !['train', 'val', 'test'].includes(splitFlag)) throw new StudioError('bad_request', `--split must be test, val or train, not ${splitFlag}.`, 'split');
       const split = (splitFlag ?? 'test') as Split;
-      const source = runOrRuns(values);
       const tta = values.tta === true;
       await studio.call('openProject', { dir: args[0]! });
+      const chosen = await sweepEnsembleOption(studio, values);
+      const source = chosen ? { runs: chosen.runs } : runOrRuns(values);
+      if (chosen) logAboveProgress(`${chosen.label}: --runs ${chosen.runs.join(',')}`);
       let imported: ImportReport | undefined;
       if (folder !== undefined) {
         imported = await waitForJob(studio, await studio.call('importImages', { source: path.resolve(folder), split: 'test' }));
@@ -291,11 +293,13 @@ export const trainingCommands: Command[] = [
           perClass,
           where,
           ...(ensemble ? { ensemble } : {}),
+          ...(chosen ? { chosen } : {}),
           ...(imported ? { import: { added: imported.added, duplicates: imported.duplicateCount, failures: imported.failures, root: imported.root } } : {}),
         },
       };
       const exportFlag = ensemble ? `--runs ${ensemble.runs.join(',')}` : `--run ${summary.runId}`;
       const lines = [
+        ...(chosen ? [`${chosen.label}: --runs ${chosen.runs.join(',')}`] : []),
         ...(imported ? [`Imported ${imported.added} test image(s) from ${imported.root}${imported.duplicateCount ? ` (${imported.duplicateCount} already in the project)` : ''}`] : []),
         `Predicted ${summary.predicted} ${split} image(s) with ${who}, ${viewsText(summary.views)}${summary.failed.length ? `; ${summary.failed.length} could not be read (e.g. ${summary.failed[0]})` : ''}`,
         ...perClass.map((c) => `  ${c.name.padEnd(24)} ${String(c.count).padStart(7)}`),

@@ -8,7 +8,8 @@ import type { ConfusionMatrix, EnsembleScore, EnsembleSummary, PredictionQuery, 
 import { StudioError } from '../../shared/errors';
 import type { DB } from './open-database';
 import { predictionsFor, top, type StoredPrediction } from './predictions';
-import { getRun } from './runs';
+import { getRun, sweepRuns } from './runs';
+import { getSweep } from './sweeps';
 
 export interface Ensemble {
   runs: number[];
@@ -190,6 +191,10 @@ export function listEnsemblePredictions(db: DB, q: PredictionQuery & { runs: num
  */
 export function ensembleSummary(db: DB, runIds: readonly number[]): EnsembleSummary {
   const e = ensembleOf(db, runIds);
+  const folds = foldModelsOf(db, e.runs);
+  // A fold model trained on every labelled image outside its fold, validation images included: none is unseen by all members.
+  if (folds)
+    return { runs: e.runs, classNames: e.classNames, on: 'none', images: 0, members: [], best: null, ensemble: null, gain: null, confusion: null, views: null, folds };
   const index = new Map(e.classNames.map((n, i) => [n.toLowerCase(), i]));
   const images = candidateImages(db, e, { split: 'val', unlabelledOnly: false })
     .map((img) => ({ imageId: img.imageId, label: img.className === null ? undefined : index.get(img.className.toLowerCase()) }))
@@ -228,5 +233,16 @@ export function ensembleSummary(db: DB, runIds: readonly number[]): EnsembleSumm
     gain: best && ensemble ? { accuracy: ensemble.accuracy - best.accuracy, loss: best.loss - ensemble.loss } : null,
     confusion,
     views: commonViews(ensemblePreds.values()),
+    folds: null,
   };
+}
+
+/** When a member is a fold model of a k-fold sweep: that sweep, K, and its configuration's out-of-fold run (the first such member's). */
+function foldModelsOf(db: DB, runIds: readonly number[]): EnsembleSummary['folds'] {
+  const member = runIds.map((id) => getRun(db, id)).find((r) => r.fold !== null && r.sweepId !== null);
+  if (!member) return null;
+  const sweepId = member.sweepId!;
+  const config = JSON.stringify(member.config);
+  const cv = sweepRuns(db, sweepId).find((r) => r.kind === 'cv' && JSON.stringify(r.config) === config);
+  return { sweepId, k: getSweep(db, sweepId).folds, cvRunId: cv?.id ?? null, outOfFoldAccuracy: cv?.bestValAcc ?? null };
 }

@@ -83,8 +83,12 @@ export interface EnsembleSummary {
   runs: number[];
   /** In the first member's order (the others are matched by name). */
   classNames: string[];
-  /** The images compared on: the validation split (out-of-fold predictions of a k-fold group are not compared yet). */
-  on: 'validation';
+  /**
+   * The images compared on: the validation split; 'none' when a member is a fold model of a k-fold
+   * sweep (it trained on the other folds, validation images included, so no labelled image is
+   * unseen by every member: the gain cannot be measured; `folds` says what estimates one member).
+   */
+  on: 'validation' | 'none';
   images: number;
   /** Each member's score (empty when no validation image was predicted by every member). */
   members: (EnsembleScore & { runId: number })[];
@@ -97,4 +101,10 @@ export interface EnsembleSummary {
   confusion: ConfusionMatrix | null;
   /** The test-time views of the predictions compared; null: members or images differ. */
   views: string[] | null;
+  /**
+   * When members are fold models of a k-fold sweep: the sweep, K, and the configuration's
+   * out-of-fold run and accuracy (each labelled image predicted by the fold model that did not
+   * train on it: the estimate of one fold model's accuracy; null until every fold succeeded).
+   */
+  folds: { sweepId: number; k: number | null; cvRunId: number | null; outOfFoldAccuracy: number | null } | null;
 }

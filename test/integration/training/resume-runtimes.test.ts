@@ -3,9 +3,11 @@
  * ONNX Runtime (a default engine): the checkpoint holds the model's own weights, which the ONNX
  * learner reads at its start, so the resumed epoch goes on from the trained head (its training loss
  * far below the first epoch's, which started from an untrained head) and every frozen weight and
- * BatchNorm statistic stays bit-identical across the two runtimes.
+ * BatchNorm statistic stays bit-identical across the two runtimes. Then the reverse: the ONNX
+ * Runtime checkpoint (the weights epoch 3 trained there) resumes on TensorFlow.js for epoch 4.
  */
 import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../../src/shared/domain';
 import { loadCheckpoint } from '../../../src/main/engine/checkpoint';
@@ -50,11 +52,12 @@ function job(epochs: number, resume: boolean): UnplannedJob {
 }
 
 describe('resume across runtimes', () => {
-  it('a TensorFlow.js checkpoint resumes on ONNX Runtime from the trained weights', async () => {
+  it('a TensorFlow.js checkpoint resumes on ONNX Runtime from the trained weights, and that one on TensorFlow.js', async () => {
     const first = await trainPlanned(tfjsEngine, job(2, false));
     expect(first.backend.training).toMatchObject({ runtime: 'tfjs', reason: expect.stringMatching(/turned off/) });
     const ckpt = await loadCheckpoint(path.join(tmp, 'run'));
     expect(ckpt?.file.epoch).toBe(2);
+    const saved2 = await loadSavedModel(path.join(tmp, 'run', 'checkpoint'));
     const resumed = await trainPlanned(ortEngine, job(3, true));
     expect(resumed.backend.training).toMatchObject({ runtime: 'onnxruntime' });
     expect(resumed.metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
@@ -62,6 +65,23 @@ describe('resume across runtimes', () => {
     // Epoch 3 starts where epoch 2 ended, not from the untrained head epoch 1 started from.
     const [e1, , e3] = resumed.metrics as [{ trainLoss: number }, unknown, { trainLoss: number }];
     expect(e3.trainLoss).toBeLessThan(0.9 * e1.trainLoss);
+
+    // And the reverse: the ONNX Runtime checkpoint (epoch 3) resumes on TensorFlow.js. It holds what
+    // epoch 3 trained on ONNX Runtime (the learner wrote its flat parameters back before saving):
+    // every trainable kernel moved since the TensorFlow.js checkpoint of epoch 2.
+    const trained = /^(conv_(dw|pw)_1[23]|head|dense(_\d+)?)$/;
+    const kernels = (m: tf.LayersModel) => new Map(m.layers.filter((l) => trained.test(l.name)).map((l) => [l.name, l.getWeights()[0]?.dataSync().slice() as Float32Array]));
+    const atEpoch2 = kernels(saved2);
+    expect((await loadCheckpoint(path.join(tmp, 'run')))?.file.epoch).toBe(3);
+    const atEpoch3 = kernels(await loadSavedModel(path.join(tmp, 'run', 'checkpoint')));
+    expect([...atEpoch3.keys()].length, [...atEpoch3.keys()].join()).toBe(5);
+    for (const [name, k] of atEpoch3) expect(k.some((v, i) => v !== atEpoch2.get(name)?.[i]), `${name} moved in epoch 3`).toBe(true);
+    const back = await trainPlanned(tfjsEngine, job(4, true));
+    expect(back.backend.training).toMatchObject({ runtime: 'tfjs' });
+    expect(back.metrics.map((m) => m.epoch)).toEqual([1, 2, 3, 4]);
+    expect(back.metrics.slice(0, 3)).toEqual(resumed.metrics);
+    const e4 = back.metrics[3] as { trainLoss: number };
+    expect(e4.trainLoss).toBeLessThan(0.9 * e1.trainLoss);
 
     const { model: pretrained } = await loadLayersModel(MODEL_025);
     const before = new Map(pretrained.layers.map((l) => [l.name, l.getWeights()]));

@@ -1,20 +1,22 @@
 /**
- * A sweep's runs on a real one-node Slurm cluster (test/fixtures/slurm.ts): SlurmExecutor writes
- * the run bundles, submits one job array whose tasks run `transfer-studio run-bundle` (the real
- * CLI and engine process), follows them and imports each finished run. Seeded, the runs give the
- * same metrics as the same runs trained here by the training service; cancelling leaves squeue
- * empty and no run half-imported; a task cancelled on the cluster is reported with Slurm's reason
- * and, run again, is submitted alone. Hostile work folders are refused with a message.
+ * Sweeps on a real one-node Slurm cluster (test/fixtures/slurm.ts). Through the CLI, `transfer-studio
+ * sweep --on slurm` runs a 2x2 grid as one job array whose tasks run `transfer-studio run-bundle`
+ * (the real CLI and engine process): seeded, its runs have the metrics and predictions of the same
+ * sweep run here; a task cancelled on the cluster is reported with Slurm's reason, and --resume
+ * submits it alone. Directly through SlurmExecutor: a task whose engine fails is reported with its
+ * message; cancelling leaves squeue empty and no run half-imported; one run is cancelled alone;
+ * hostile work folders and progress files are refused with a message.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type EpochMetrics } from '../../../src/shared/domain';
 import { EngineClient, forkEngine } from '../../../src/main/training/engine-client';
 import { SlurmExecutor } from '../../../src/main/training/slurm-executor';
 import { importBundle } from '../../../src/main/training/run-bundle-import';
 import { bundlePaths, bundleDirOf, RESULT_FILES } from '../../../src/main/training/run-bundle';
-import { TrainingService, trainingSet, type TrainingEvents } from '../../../src/main/training/training-service';
+import { trainingSet, type TrainingEvents } from '../../../src/main/training/training-service';
 import type { SweepTask } from '../../../src/main/training/sweep-executor';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import * as runs from '../../../src/main/store/runs';
@@ -22,7 +24,9 @@ import { stratifiedSplit } from '../../../src/main/store/images';
 import { MODEL_025 } from '../../fixtures/assets';
 import { writeDigits } from '../../fixtures/digits';
 import { slurmUnavailable, startSlurm, type SlurmCluster } from '../../fixtures/slurm';
-import { importAll, newStore, removeTempDirs, tempDir, testContext } from '../helpers';
+import { HostEngine } from '../../../src/main/host/engine';
+import { Studio } from '../../../src/main/host/studio';
+import { cli, importAll, newStore, removeTempDirs, tempDir, testContext, type CliResult } from '../helpers';
 
 const unavailable = slurmUnavailable();
 
@@ -31,6 +35,9 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
   let store: ProjectStore;
   let engine: EngineClient;
   let workdir: string;
+  /** A project made through the Studio, for the CLI's sweeps, and the CLI's user folder. */
+  let project = '';
+  let home = '';
   /** A run the first test trained on the cluster (its bundle is the hostile test's material). */
   let finishedRunId = 0;
   const epochs: { runId: number; metrics: EpochMetrics }[] = [];
@@ -51,6 +58,17 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
         store = newStore();
         await importAll(store, { source: src });
         stratifiedSplit(store.db, 0.25, 1);
+        home = tempDir('ts-slurm-home-');
+        project = path.join(tempDir('ts-slurm-proj-'), 'p');
+        const studio = new Studio({ userDataDir: home, mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
+        try {
+          await studio.call('createProject', { dir: project });
+          await studio.jobs.wait((await studio.call('importImages', { source: src })).id);
+          await studio.call('autoSplit', { val: 0.25, seed: 1 });
+          await studio.call('importModel', { dir: MODEL_025, id: 'm025' });
+        } finally {
+          await studio.dispose();
+        }
       })(),
     ]);
     cluster = c;
@@ -83,79 +101,94 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
   const queueEmpty = (): boolean => cluster.run('squeue', ['-h']).trim() === '';
   const metricsOf = (runId: number): EpochMetrics[] => runs.runDetail(store.db, runId).metrics;
 
-  it('trains a job array with the same metrics as local runs; a task cancelled on the cluster or failing is reported with Slurm\'s reason; the cancelled one is re-submitted alone', async () => {
-    const onSlurm = await tasks([1, 2, 3]);
-    const slurm = executor();
-    // Task 2 waits for a core (two run at a time on this node): cancelled on the cluster at once.
-    const killed = setInterval(() => {
-      if (!slurm.lastJobId) return;
-      clearInterval(killed);
-      cluster.run('scancel', [`${slurm.lastJobId}_2`]);
-    }, 50);
-    const outcomes = await slurm.run(store, onSlurm, testContext()).finally(() => clearInterval(killed));
-    expect(outcomes.get(onSlurm[0]!.runId), JSON.stringify(logs.slice(-5))).toEqual({ state: 'succeeded' });
-    expect(outcomes.get(onSlurm[1]!.runId)).toEqual({ state: 'succeeded' });
-    expect(outcomes.get(onSlurm[2]!.runId)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^CANCELLED: it was cancelled on the cluster \(scancel\)/) });
-    expect(runs.getRun(store.db, onSlurm[2]!.runId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^CANCELLED/) });
-    expect(metricsOf(onSlurm[2]!.runId)).toEqual([]);
-    finishedRunId = onSlurm[0]!.runId;
+  it('transfer-studio sweep --on slurm: a 2x2 sweep gives the metrics of the same sweep run here; a task cancelled on the cluster is reported with its reason and --resume submits it alone', async () => {
+    const slurmWork = tempDir('ts-slurm-cli-work-');
+    const grid = ['--models', 'm025', '--lr', '0.01,0.003', '--seeds', '1,2', '--epochs', '2', '--batch', '8', '--json'];
+    const sweepCli = (...args: string[]): Promise<CliResult> => cli(home, ['sweep', project, ...args], { env: cluster.env });
+    const arrays = (): string[] => [...new Set(cluster.run('scontrol', ['-o', 'show', 'job']).split('\n').flatMap((l) => /ArrayJobId=(\d+) /.exec(l)?.[1] ?? []))];
+    const before = new Set(arrays());
+    // The array's last task waits for a core (two run at a time on this node): cancelled on the cluster.
+    let cancelled = '';
+    const killer = setInterval(() => {
+      const job = cluster.run('squeue', ['-h', '-o', '%F']).split('\n').map((l) => l.trim()).find((id) => id && !before.has(id));
+      if (!job || cancelled) return;
+      cancelled = `${job}_3`;
+      cluster.run('scancel', [cancelled]);
+    }, 100);
+    const [onSlurm, here] = await Promise.all([sweepCli(...grid, '--on', 'slurm', '--workdir', slurmWork).finally(() => clearInterval(killer)), sweepCli(...grid)]);
+    type Out = { sweep: { id: number; state: string }; runs: { id: number; config: { lr: number; seed: number }; state: string; error: string | null; valAccuracy: number | null }[] };
+    expect(here.code, here.err).toBe(0);
+    expect(cancelled).not.toBe('');
+    expect(onSlurm.code, onSlurm.err).not.toBe(0);
+    expect(onSlurm.err).toMatch(/Sweep \d+ failed: 3 of 4 runs succeeded; run the rest again with --resume \d+/);
+    expect(onSlurm.err).toMatch(/run \d+ failed: CANCELLED: it was cancelled on the cluster \(scancel\)/);
+    const sweepId = Number(/--resume (\d+)/.exec(onSlurm.err)![1]);
+    const resumed = await sweepCli('--resume', String(sweepId), '--json');
+    expect(resumed.code, resumed.err).toBe(0);
+    // Re-submitted alone: the newest array has one task.
+    const latest = arrays().filter((id) => !before.has(id)).sort((a, b) => Number(a) - Number(b));
+    expect(latest).toHaveLength(2);
+    const records = cluster.run('scontrol', ['-o', 'show', 'job', latest[1]!]).split('\n').filter((l) => l.includes(`ArrayJobId=${latest[1]} `));
+    expect(records, records.join('\n')).toHaveLength(1);
+    expect(records[0]).toMatch(/ArrayTaskId=0 /);
 
-    // Run again (beside the same runs trained here) as the sweep's re-run does, its rows queued again: only the cancelled task is submitted.
-    runs.reopenRun(store.db, onSlurm[2]!.runId, 'sweep', onSlurm[2]!.input.config);
-    const local = await tasks([1, 2]);
-    const service = new TrainingService(() => engine, { progress: () => undefined, epoch: () => undefined, log: () => undefined });
-    // Beside it, on the other core, another sweep's run on a model folder that lost its weights: the engine on the node refuses it.
-    const [failing] = await tasks([4]);
+    const there = resumed.json as Out;
+    const local = here.json as Out;
+    expect(there.sweep).toMatchObject({ id: sweepId, state: 'succeeded' });
+    expect(there.runs.map((r) => [r.config.lr, r.config.seed, r.state])).toEqual(local.runs.map((r) => [r.config.lr, r.config.seed, 'succeeded']));
+    const db = new Database(path.join(project, 'project.sqlite'), { readonly: true });
+    try {
+      const metrics = (runId: number): { epoch: number; val_acc: number; val_loss: number; train_loss: number }[] =>
+        db.prepare('SELECT epoch, val_acc, val_loss, train_loss FROM run_metrics WHERE run_id = ? ORDER BY epoch').all(runId) as never;
+      const predictions = (runId: number): number[][] =>
+        (db.prepare('SELECT probabilities FROM predictions WHERE run_id = ? ORDER BY image_id').all(runId) as { probabilities: Buffer }[]).map((r) => runs.decodeProbabilities(r.probabilities));
+      for (const [i, r] of there.runs.entries()) {
+        const l = local.runs[i]!;
+        const [a, b] = [metrics(r.id), metrics(l.id)];
+        expect(a.map((m) => m.epoch)).toEqual([1, 2]);
+        a.forEach((m, e) => {
+          expect(m.val_acc).toBe(b[e]!.val_acc);
+          expect(m.train_loss).toBeCloseTo(b[e]!.train_loss, 5);
+          expect(m.val_loss).toBeCloseTo(b[e]!.val_loss, 5);
+        });
+        expect(r.valAccuracy).toBe(l.valAccuracy);
+        const [mine, theirs] = [predictions(r.id), predictions(l.id)];
+        expect(mine).toHaveLength(24);
+        mine.forEach((row, k) => row.forEach((p, c) => expect(p).toBeCloseTo(theirs[k]![c]!, 5)));
+      }
+    } finally {
+      db.close();
+    }
+    expect(queueEmpty()).toBe(true);
+  }, 120_000);
+
+  it('trains a job array\'s runs and shows them live like local runs; a task whose engine fails on the node is reported FAILED with the engine\'s message', async () => {
+    // One good task, and one on a model folder that lost its weights: the engine on the node refuses it.
+    const [good, failing] = await tasks([1, 4]);
     const broken = tempDir('ts-slurm-broken-model-');
     fs.cpSync(MODEL_025, broken, { recursive: true });
     for (const f of fs.readdirSync(broken)) if (/shard/.test(f)) fs.rmSync(path.join(broken, f));
     failing!.input = { ...failing!.input, modelDir: broken };
-    const [again, failed] = await Promise.all([
-      slurm.run(store, onSlurm, testContext()),
-      executor({ workdir: tempDir('ts-slurm-work-failing-') }).run(store, [failing!], testContext()),
-      (async () => {
-        for (const t of local) await service.enqueue(store, t.runId, t.input, testContext());
-      })(),
-    ]);
-    expect([...again.values()]).toEqual([{ state: 'succeeded' }, { state: 'succeeded' }, { state: 'succeeded' }]);
-    expect(failed.get(failing!.runId)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^FAILED: it ended with an error, exit code 1:0.*\(The weight shard .* is missing/) });
+    const outcomes = await executor().run(store, [good!, failing!], testContext());
+    expect(outcomes.get(good!.runId), JSON.stringify(logs.slice(-5))).toEqual({ state: 'succeeded' });
+    expect(outcomes.get(failing!.runId)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^FAILED: it ended with an error, exit code 1:0.*\(The weight shard .* is missing/) });
     expect(runs.getRun(store.db, failing!.runId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^FAILED/) });
-    const records = cluster.run('scontrol', ['-o', 'show', 'job', slurm.lastJobId!]).split('\n').filter((l) => l.includes(`ArrayJobId=${slurm.lastJobId} `));
-    expect(records, records.join('\n')).toHaveLength(1);
-    expect(records[0]).toMatch(/ArrayTaskId=0 /);
-    expect(fs.readFileSync(path.join(path.dirname(/StdOut=(\S+)/.exec(records[0]!)![1]!), 'tasks.txt'), 'utf8').trim()).toBe(bundleDirOf(workdir, store, onSlurm[2]!.runId));
-    expect(metricsOf(onSlurm[2]!.runId).map((m) => m.epoch)).toEqual([1, 2]);
-
-    for (const [i, t] of local.entries()) {
-      const run = runs.runDetail(store.db, onSlurm[i]!.runId);
-      expect(run.state).toBe('succeeded');
-      const there = run.metrics;
-      const here = metricsOf(t.runId);
-      expect(there.map((m) => m.epoch)).toEqual([1, 2]);
-      for (const [e, m] of there.entries()) {
-        expect(m.valAcc).toBe(here[e]!.valAcc);
-        expect(m.trainLoss).toBeCloseTo(here[e]!.trainLoss, 5);
-        expect(m.valLoss!).toBeCloseTo(here[e]!.valLoss!, 5);
-      }
-      expect(run.confusion?.matrix).toEqual(runs.runDetail(store.db, t.runId).confusion?.matrix);
-      expect(run.backend?.server?.address).toBe('slurm');
-      // The run's folder and predictions as a local run has them.
-      expect(fs.existsSync(path.join(store.runDir(run.id), 'run.json'))).toBe(true);
-      const count = (id: number): number => (store.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?').get(id) as { n: number }).n;
-      expect(count(run.id)).toBe(24);
-      expect(count(run.id)).toBe(count(t.runId));
-      const probabilities = (id: number): number[][] =>
-        (store.db.prepare('SELECT probabilities FROM predictions WHERE run_id = ? ORDER BY image_id').all(id) as { probabilities: Buffer }[]).map((r) => runs.decodeProbabilities(r.probabilities));
-      const [mine, theirs] = [probabilities(run.id), probabilities(t.runId)];
-      mine.forEach((row, k) => row.forEach((p, c) => expect(p).toBeCloseTo(theirs[k]![c]!, 5)));
-      // Shown live like a local run: each epoch once, and progress.
-      expect(epochs.filter((e) => e.runId === run.id).map((e) => e.metrics.epoch)).toEqual([1, 2]);
-      expect(progress.some((p) => p.runId === run.id && p.phase === 'queued')).toBe(true);
-    }
-    // Images stored once by content hash for every bundle.
+    expect(metricsOf(failing!.runId)).toEqual([]);
+    finishedRunId = good!.runId;
+    const run = runs.runDetail(store.db, good!.runId);
+    expect(run.metrics.map((m) => m.epoch)).toEqual([1, 2]);
+    expect(run.confusion?.matrix.flat().reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(run.backend?.server?.address).toBe('slurm');
+    // The run's folder and predictions as a local run has them (the CLI test compares their values with local runs').
+    expect(fs.existsSync(path.join(store.runDir(run.id), 'run.json'))).toBe(true);
+    expect((store.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?').get(run.id) as { n: number }).n).toBe(24);
+    // Shown live like a local run: each epoch once, and progress.
+    expect(epochs.filter((e) => e.runId === run.id).map((e) => e.metrics.epoch)).toEqual([1, 2]);
+    expect(progress.some((p) => p.runId === run.id && p.phase === 'queued')).toBe(true);
+    // Images stored once by content hash for every bundle; the two model folders once each.
     expect(fs.readdirSync(path.join(workdir, 'images'))).toHaveLength(24);
-    expect(fs.readdirSync(path.join(workdir, 'models'))).toHaveLength(1);
-  }, 120_000);
+    expect(fs.readdirSync(path.join(workdir, 'models'))).toHaveLength(2);
+  }, 60_000);
 
   it('refuses a hostile work folder with a message, leaving the run untouched', async () => {
     const [t] = await tasks([3]);

@@ -73,6 +73,14 @@ describe('sweeps', () => {
       db.close();
     }
 
+    // The sweep's best 2 by validation accuracy as an ensemble: predict resolves them to --runs and says which.
+    const best = [...out.runs].sort((a, b) => b.valAccuracy! - a.valAccuracy! || a.valLoss! - b.valLoss! || a.id - b.id).slice(0, 2).map((x) => x.id);
+    const ens = await ok('predict', dir, '--sweep', String(out.sweep.id), '--best', '2', '--split', 'val', '--json');
+    expect((ens.json as { predict: { runs: number[]; chosen: { runs: number[]; label: string } } }).predict).toMatchObject({ runs: best, chosen: { runs: best, label: expect.stringMatching(/best 2 by validation accuracy/) } });
+    const refused = await run('predict', dir, '--sweep', String(out.sweep.id), '--folds', '1');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/has no folds: take its best runs \(--best N\)/);
+
     const single = await ok('train', dir, '--scenario', '1', '--model', 'm025', '--lr', '0.003', '--seed', '2', '--epochs', '2', '--batch', '8', '--json');
     const trained = (single.json as { run: { metrics: { valAcc: number; valLoss: number; trainLoss: number }[] } }).run;
     const studio = newStudio();
@@ -121,6 +129,9 @@ describe('sweeps', () => {
     }
   }, 60_000);
 
+  /** The 3-fold sweep of the test below: its fold models and out-of-fold accuracy. */
+  let cvSweep: { id: number; folds: number[]; oof: number } | undefined;
+
   it('stores every labelled image out-of-fold under 3-fold cross-validation; cancelling leaves nothing running; a re-run trains only what did not succeed', async () => {
     const studio = newStudio();
     try {
@@ -156,6 +167,7 @@ describe('sweeps', () => {
         db.close();
       }
       await expect(studio.call('predictImages', { runId: row.cvRunId! })).rejects.toMatchObject({ code: 'bad_input' });
+      cvSweep = { id: cv.sweepId, folds: row.runs.map((x) => x.id), oof: row.oofAcc! };
 
       // Cancel: one queued run alone, then the whole sweep once its first run trains.
       const started = await studio.call('startSweep', { grid: { scenario: [1], model: ['m025'], lr: [0.01, 0.003], seed: [3, 4], epochs: [3], batchSize: [8] } });
@@ -187,4 +199,16 @@ describe('sweeps', () => {
       await studio.dispose();
     }
   }, 180_000);
+
+  it('predict --sweep ID --folds C: the fold models as an ensemble, whose gain is said to be unmeasurable out of fold, with the out-of-fold estimate of one fold model', async () => {
+    expect(cvSweep).toBeDefined();
+    const r = await ok('predict', dir, '--sweep', String(cvSweep!.id), '--folds', '1', '--split', 'val');
+    expect(r.out).toContain(`the 3 fold models of #1`);
+    expect(r.out).toContain(`--runs ${cvSweep!.folds.join(',')}`);
+    expect(r.out).toMatch(/no labelled image is unseen by every member and the ensemble's gain over its best member cannot be measured/);
+    expect(r.out).toContain(`${(cvSweep!.oof * 100).toFixed(1)}%`);
+    const bad = await run('predict', dir, '--sweep', String(cvSweep!.id), '--folds', '9');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/configurations 1 to 1, not 9/);
+  }, 60_000);
 });

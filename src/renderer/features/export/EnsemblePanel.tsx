@@ -9,10 +9,7 @@ import { ErrorText } from '../../components/ErrorText';
 import { pct } from '../../components/format';
 import { describeGain, ensembleCandidates } from './export-logic';
 
-/**
- * `suggested`: a hook for lists made elsewhere (a sweep's best N, a k-fold group's fold models),
- * offered as one pick beside the hand-picked list once the sweep screens provide them.
- */
+/** `suggested`: lists made elsewhere (the latest sweep's best N, a k-fold configuration's fold models), offered as one pick beside the hand-picked runs. */
 export function EnsemblePanel({ runs, picked, onPick, suggested = [] }: { runs: RunSummary[]; picked: number[]; onPick: (ids: number[]) => void; suggested?: { label: string; runs: number[] }[] }) {
   const candidates = ensembleCandidates(runs, picked);
   const active = picked.length >= 2;

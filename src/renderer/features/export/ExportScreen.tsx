@@ -17,6 +17,7 @@ import { defaultRun, predictionSource } from './export-logic';
 import { PredictPanel } from './PredictPanel';
 import { ReviewPanel } from './ReviewPanel';
 import { RunPicker } from './RunPicker';
+import { useSweepSuggestions } from './sweep-suggestions';
 
 function Section({ title, children, testId }: { title: string; children: ReactNode; testId: string }) {
   return (
@@ -35,6 +36,7 @@ export function ExportScreen({ counts, projectDir }: { counts: ProjectCounts; pr
   const [picked, setPicked] = useState<number | null>(null);
   const run = list.find((r) => r.id === picked) ?? defaultRun(list);
   const [ensemble, setEnsemble] = useState<number[]>([]);
+  const suggested = useSweepSuggestions();
   const source = predictionSource(run, ensemble);
   const sourceKey = source ? JSON.stringify(source) : '';
   const testTotal = counts.bySplit.test;
@@ -54,7 +56,7 @@ export function ExportScreen({ counts, projectDir }: { counts: ProjectCounts; pr
       <ErrorText error={runs.error ?? undoError} />
       <Section title="1. Run" testId="export-section-run">
         <RunPicker runs={list} run={run} onPick={setPicked} testPredicted={run && ensemble.length < 2 ? coverage.data?.total : undefined} testTotal={testTotal} />
-        <EnsemblePanel runs={list} picked={ensemble} onPick={setEnsemble} />
+        <EnsemblePanel runs={list} picked={ensemble} onPick={setEnsemble} suggested={suggested} />
       </Section>
       <Section title="2. Predict the test set" testId="export-section-predict">
         <PredictPanel key={sourceKey} run={run} source={source} testTotal={testTotal} />

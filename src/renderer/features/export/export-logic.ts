@@ -6,6 +6,7 @@
 import { EXPORT_KINDS, type ExportKind, type ExportResult, type RequestInput } from '../../../shared/api';
 import type { EnsembleSummary, PredictionSource, RunSummary } from '../../../shared/domain';
 import { viewsText } from '../../../shared/tta';
+import { foldEnsembleText } from '../../../shared/sweep-ensembles';
 import { joinPath } from '../../components/paths';
 
 /** The ensemble when two runs or more are picked for it, else the run (none without a run). */
@@ -25,6 +26,8 @@ const points = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1
 
 /** An ensemble's comparison with its best member, in words (the Export screen's summary). */
 export function describeGain(s: EnsembleSummary): string {
+  const folds = foldEnsembleText(s);
+  if (folds) return folds;
   if (!s.best || !s.ensemble || !s.gain) return 'No validation image has a prediction from every member yet: predict with the ensemble to compare it.';
   return `On ${s.images} validation images, predictions ${viewsText(s.views)}: ensemble accuracy ${(s.ensemble.accuracy * 100).toFixed(1)}%, best member (run ${s.best.runId}) ${(s.best.accuracy * 100).toFixed(1)}%: ${points(s.gain.accuracy)}; loss ${s.ensemble.loss.toFixed(4)} against ${s.best.loss.toFixed(4)}.`;
 }

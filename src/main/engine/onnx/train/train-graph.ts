@@ -33,9 +33,10 @@ export interface TrainGraphSpec {
  * Activations whose derivative (activation-grad.ts) reads the output alone, so that the pre-activation
  * need not be kept (ONNX Runtime then fuses the activation into the Conv): where their derivative is
  * non-zero the output equals the pre-activation, which is also what the BatchNorm gradient needs.
- * Not relu6: TensorFlow.js' derivative is 1 at x = 6 and 0 above, which the output cannot tell apart.
+ * relu6 and clip differ from TensorFlow.js' derivative where the pre-activation is exactly a bound
+ * (activation-grad.ts says why that is accepted).
  */
-const OUTPUT_ONLY = new Set(['linear', 'relu']);
+const OUTPUT_ONLY = new Set(['linear', 'relu', 'relu6', 'clip']);
 
 interface Saved {
   /** Forward values a node's backward reads. */
