@@ -91,6 +91,17 @@ function safeRel(rel: string): string {
   return rel;
 }
 
+/** This user's own folder of mirrors in the shared temporary folder; refused if someone else made it or may write in it. */
+function privateTempDir(): string {
+  const dir = path.join(os.tmpdir(), `transfer-studio-slurm-${os.userInfo().username}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = fs.lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (process.platform !== 'win32' && (stat.mode & 0o077) !== 0))
+    throw new StudioError('internal', `${dir} is not a folder of yours that only you can write in: the Slurm work folder's mirror cannot go there. Remove it and try again.`);
+  return dir;
+}
+
 /**
  * The work folder `remoteDir` (absolute, on the login node of `a`), mirrored in `localDir` (default:
  * a folder of this machine's temporary folder named after the two).
@@ -98,7 +109,7 @@ function safeRel(rel: string): string {
 export function sshWorkdir(a: SshAddress, remoteDir: string, localDir?: string): SlurmWorkdir {
   if (!remoteDir.startsWith('/')) throw new StudioError('bad_input', `The Slurm work folder on the login node must be an absolute path (${remoteDir} is not).`, 'workdir');
   const remote = path.posix.normalize(remoteDir).replace(/\/$/, '') || '/';
-  const local = path.resolve(localDir ?? path.join(os.tmpdir(), 'transfer-studio-slurm', Buffer.from(`${sshTarget(a)}${remote}`).toString('base64url').slice(0, 120)));
+  const local = path.resolve(localDir ?? path.join(privateTempDir(), Buffer.from(`${sshTarget(a)}${remote}`).toString('base64url').slice(0, 120)));
   fs.mkdirSync(local, { recursive: true, mode: 0o700 });
   const relOf = (p: string): string => path.relative(local, p).split(path.sep).join('/');
   const script = (body: string, args: string[], env = ''): string[] => ['sh', '-c', `${env}${body}`, 'sh', remote, ...args];
