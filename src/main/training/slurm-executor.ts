@@ -357,7 +357,7 @@ export class SlurmExecutor implements SweepExecutor {
     const runId = t.task.runId;
     try {
       const started = performance.now();
-      await this.access.pull([workdirRel(this.access, bundlePaths(t.dir).result)], { deep: true, maxBytes: RESULT_MAX_BYTES });
+      await this.access.pull([workdirRel(this.access, bundlePaths(t.dir).result)], { deep: true, maxBytes: RESULT_MAX_BYTES, maxTotal: RESULT_MAX_BYTES });
       const imported = await importBundle(store, runId, t.dir);
       this.lastStats.importMs.push(performance.now() - started);
       this.showEpochs(t, imported.epochs);

@@ -188,7 +188,7 @@ export function sshWorkdir(a: SshAddress, remoteDir: string, localDir?: string):
           if (stat?.isFile() && stat.size === e.size && Math.abs(stat.mtimeMs / 1000 - e.mtime) < 0.001) continue;
           await fs.promises.rm(file, { recursive: true, force: true });
           total += e.size;
-          if (e.size > options.maxBytes || total > options.maxBytes) {
+          if (e.size > options.maxBytes || total > (options.maxTotal ?? Infinity)) {
             // Not read: a sparse file of its size, which the reader refuses by its size.
             await fs.promises.writeFile(file, '');
             await fs.promises.truncate(file, e.size);

@@ -10,8 +10,10 @@ import path from 'node:path';
 export interface PullOptions {
   /** Folders come whole (every file in them); else a folder is mirrored as an empty folder, which says only that it is there. */
   deep?: boolean;
-  /** The most bytes one file, and all files together, may have: a larger file is not read (its size is kept, so the reader refuses it by size). */
+  /** The most bytes one file may have: a larger one is not read (its size is kept, so the reader refuses it by its size). */
   maxBytes: number;
+  /** The most bytes all files together may have: past it, files are not read (kept by size, as above). */
+  maxTotal?: number;
 }
 
 export interface SlurmWorkdir {
