@@ -130,6 +130,10 @@ export class SlurmExecutor implements SweepExecutor {
     const toSubmit: Tracked[] = [];
     const hashes = new Map<string, string>();
     let written = 0;
+    // What the cluster's copies of the bundles hold decides which are finished: one look for all.
+    const seen = await access
+      .pull(tasks.flatMap((task) => ['bundle.json', 'status.json', 'result'].map((f) => workdirRel(access, path.join(bundleDirOf(workdir, store, task.runId), f)))), { maxBytes: LIMITS.bundle })
+      .then(() => null, (e: unknown) => StudioError.from(e));
     for (const task of tasks) {
       ctx.progress(written++, tasks.length, 'Writing run bundles');
       // A run whose row is no longer 'running' (queued rows are) was ended meanwhile, e.g. cancelled alone: it never starts.
@@ -143,12 +147,9 @@ export class SlurmExecutor implements SweepExecutor {
         continue;
       }
       try {
+        if (seen) throw seen;
         const started = performance.now();
-        const dir = bundleDirOf(workdir, store, task.runId);
-        // What the cluster's copy of the bundle holds decides whether it is finished.
-        await access.pull(['bundle.json', 'status.json', 'result'].map((f) => workdirRel(access, path.join(dir, f))), { maxBytes: LIMITS.bundle });
         const bundle = await writeBundle(store, workdir, task, hashes, ctx.signal);
-        if (!bundle.finished) await this.publish(bundle.dir, ctx.signal);
         stats.bundleMs += performance.now() - started;
         stats.bundles++;
         const tracked: Tracked = { task, dir: bundle.dir, index: toSubmit.length, shownEpochs: 0, progressStamp: 0, progressRefused: false, queuedShown: false, unknownPolls: 0 };
@@ -162,6 +163,15 @@ export class SlurmExecutor implements SweepExecutor {
       }
     }
     if (toSubmit.length === 0) return outcomes;
+    try {
+      const started = performance.now();
+      await this.publish(toSubmit.map((t) => t.dir), ctx.signal);
+      stats.bundleMs += performance.now() - started;
+    } catch (e) {
+      const err = StudioError.from(e);
+      for (const t of toSubmit) end(t.task.runId, ctx.signal.aborted ? { state: 'cancelled' } : { state: 'failed', reason: `Its run bundle could not be sent to the cluster: ${err.message}` });
+      return outcomes;
+    }
     if (ctx.signal.aborted) {
       for (const t of toSubmit) end(t.task.runId, { state: 'cancelled' });
       return outcomes;
@@ -195,16 +205,22 @@ export class SlurmExecutor implements SweepExecutor {
     return this.options.access ?? localWorkdir(this.options.workdir);
   }
 
-  /** Gives the cluster a bundle written here: its images and model where it lacks them, its bundle.json, no state of an earlier attempt. */
-  private async publish(dir: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Gives the cluster the bundles written here, all at once (a few connections, however many tasks):
+   * their images and models where it lacks them, their bundle.json, no state of an earlier attempt.
+   */
+  private async publish(dirs: string[], signal: AbortSignal): Promise<void> {
     const access = this.access;
-    if (access.clusterPath(dir) === dir) return;
-    const bundle = await readBundleJson(bundlePaths(dir).bundle, bundleSchema, LIMITS.bundle, 'bundle.json');
-    const shared = new Set([bundle.model, ...bundle.items.map((i) => i.image), ...bundle.predict.map((i) => i.image)]);
+    if (dirs.every((dir) => access.clusterPath(dir) === dir)) return;
+    const shared = new Set<string>();
+    for (const dir of dirs) {
+      const bundle = await readBundleJson(bundlePaths(dir).bundle, bundleSchema, LIMITS.bundle, 'bundle.json');
+      for (const rel of [bundle.model, ...bundle.items.map((i) => i.image), ...bundle.predict.map((i) => i.image)]) shared.add(rel);
+    }
     await access.push([...shared], { onlyMissing: true, signal });
-    const p = bundlePaths(dir);
-    await access.remove([p.status, p.progress, p.result, p.work].map((f) => workdirRel(access, f)));
-    await access.push([workdirRel(access, p.bundle)], { signal });
+    const paths = dirs.map(bundlePaths);
+    await access.remove(paths.flatMap((p) => [p.status, p.progress, p.result, p.work]).map((f) => workdirRel(access, f)));
+    await access.push(paths.map((p) => workdirRel(access, p.bundle)), { signal });
   }
 
   /** Cancels one run of the sweep (scancel of its array task); false when it is not on the cluster now. */

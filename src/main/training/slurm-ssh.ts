@@ -85,6 +85,29 @@ const UNPACK_SCRIPT = [
   'rm -rf -- "$tmp"',
 ].join('\n');
 
+/**
+ * `words` in groups whose command line stays well below what one argument may be on Linux (128 KB:
+ * the remote command reaches the login shell as one argument); `group` items stay together.
+ */
+function chunks(words: string[], group = 1, maxChars = 60_000): string[][] {
+  const out: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (let i = 0; i < words.length; i += group) {
+    const item = words.slice(i, i + group);
+    const n = item.reduce((sum, w) => sum + w.length + 3, 0);
+    if (current.length && size + n > maxChars) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(...item);
+    size += n;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
 /** A relative path the login node listed, refused if it could leave the mirror. */
 function safeRel(rel: string): string {
   if (!rel || rel.startsWith('/') || rel.split('/').some((s) => s === '..' || s === '')) throw new StudioError('bad_input', `The login node listed ${JSON.stringify(rel)} in the work folder; refused.`);
@@ -115,9 +138,13 @@ export function sshWorkdir(a: SshAddress, remoteDir: string, localDir?: string):
   const script = (body: string, args: string[], env = ''): string[] => ['sh', '-c', `${env}${body}`, 'sh', remote, ...args];
 
   async function list(rels: string[], deep: boolean): Promise<Listed[]> {
-    const r = await sshRun(a, script(LIST_SCRIPT, rels, deep ? 'DEPTH=; ' : 'DEPTH="-maxdepth 0"; '));
-    if (r.code !== 0) throw sshFailed(a, 'Reading the work folder', r);
-    return r.stdout
+    const out: Buffer[] = [];
+    for (const chunk of chunks(rels)) {
+      const r = await sshRun(a, script(LIST_SCRIPT, chunk, deep ? 'DEPTH=; ' : 'DEPTH="-maxdepth 0"; '));
+      if (r.code !== 0) throw sshFailed(a, 'Reading the work folder', r);
+      out.push(r.stdout);
+    }
+    return Buffer.concat(out)
       .toString('utf8')
       .split('\0')
       .filter(Boolean)
@@ -125,6 +152,33 @@ export function sshWorkdir(a: SshAddress, remoteDir: string, localDir?: string):
         const [type = '', size = '0', mtime = '0', ...name] = entry.split('\t');
         return { type, size: Number(size), mtime: Number(mtime), rel: safeRel(name.join('\t')) };
       });
+  }
+
+  /** One tar stream of these paths over one connection, unpacked beside the work folder and renamed into it. */
+  async function pushNow(send: string[], signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) throw new StudioError('cancelled', 'Cancelled while sending the run bundles.');
+    // One tar stream over one connection; the names go to tar through a file (no argument limit).
+    const names = path.join(os.tmpdir(), `transfer-studio-push-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await fs.promises.writeFile(names, send.map((r) => `${r}\0`).join(''));
+    try {
+      const tar = spawn('tar', ['-C', local, '--null', '-T', names, '-cf', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let tarErr = '';
+      tar.stderr.on('data', (d: Buffer) => (tarErr += String(d)));
+      const tarDone = new Promise<number>((resolve) => {
+        tar.on('error', () => resolve(-1));
+        tar.on('close', (code) => resolve(code ?? -1));
+      });
+      const abort = (): void => void tar.kill('SIGTERM');
+      signal?.addEventListener('abort', abort, { once: true });
+      const [r, tarCode] = await Promise.all([sshRun(a, script(UNPACK_SCRIPT, send), { stdin: tar.stdout, timeoutMs: 24 * 3600_000 }), tarDone]).finally(() =>
+        signal?.removeEventListener('abort', abort),
+      );
+      if (signal?.aborted) throw new StudioError('cancelled', 'Cancelled while sending the run bundles.');
+      if (tarCode !== 0) throw new StudioError('internal', `tar could not pack the run bundles: ${tarErr.trim() || `exit code ${tarCode}`}`);
+      if (r.code !== 0) throw sshFailed(a, 'Sending the run bundles', r);
+    } finally {
+      await fs.promises.rm(names, { force: true });
+    }
   }
 
   return {
@@ -135,40 +189,22 @@ export function sshWorkdir(a: SshAddress, remoteDir: string, localDir?: string):
       if (rels.length === 0) return;
       let send = rels;
       if (options.onlyMissing) {
-        const r = await sshRun(a, script(MISSING_SCRIPT, rels));
-        if (r.code !== 0) throw sshFailed(a, 'Looking into the work folder', r);
-        send = r.stdout.toString('utf8').split('\0').filter(Boolean);
+        send = [];
+        for (const chunk of chunks(rels)) {
+          const r = await sshRun(a, script(MISSING_SCRIPT, chunk));
+          if (r.code !== 0) throw sshFailed(a, 'Looking into the work folder', r);
+          send.push(...r.stdout.toString('utf8').split('\0').filter(Boolean));
+        }
         if (send.length === 0) return;
       }
-      if (options.signal?.aborted) throw new StudioError('cancelled', 'Cancelled while sending the run bundles.');
-      // One tar stream over one connection; the names go to tar through a file (no argument limit).
-      const names = path.join(os.tmpdir(), `transfer-studio-push-${process.pid}-${randomBytes(4).toString('hex')}`);
-      await fs.promises.writeFile(names, send.map((r) => `${r}\0`).join(''));
-      try {
-        const tar = spawn('tar', ['-C', local, '--null', '-T', names, '-cf', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let tarErr = '';
-        tar.stderr.on('data', (d: Buffer) => (tarErr += String(d)));
-        const tarDone = new Promise<number>((resolve) => {
-          tar.on('error', () => resolve(-1));
-          tar.on('close', (code) => resolve(code ?? -1));
-        });
-        const abort = (): void => void tar.kill('SIGTERM');
-        options.signal?.addEventListener('abort', abort, { once: true });
-        const [r, tarCode] = await Promise.all([sshRun(a, script(UNPACK_SCRIPT, send), { stdin: tar.stdout, timeoutMs: 24 * 3600_000 }), tarDone]).finally(() =>
-          options.signal?.removeEventListener('abort', abort),
-        );
-        if (options.signal?.aborted) throw new StudioError('cancelled', 'Cancelled while sending the run bundles.');
-        if (tarCode !== 0) throw new StudioError('internal', `tar could not pack the run bundles: ${tarErr.trim() || `exit code ${tarCode}`}`);
-        if (r.code !== 0) throw sshFailed(a, 'Sending the run bundles', r);
-      } finally {
-        await fs.promises.rm(names, { force: true });
-      }
+      for (const chunk of chunks(send)) await pushNow(chunk, options.signal);
     },
 
     async remove(rels) {
-      if (rels.length === 0) return;
-      const r = await sshRun(a, script(REMOVE_SCRIPT, rels));
-      if (r.code !== 0) throw sshFailed(a, 'Clearing the run bundles', r);
+      for (const chunk of chunks(rels)) {
+        const r = await sshRun(a, script(REMOVE_SCRIPT, chunk));
+        if (r.code !== 0) throw sshFailed(a, 'Clearing the run bundles', r);
+      }
     },
 
     async pull(rels, options: PullOptions) {
@@ -208,19 +244,25 @@ export function sshWorkdir(a: SshAddress, remoteDir: string, localDir?: string):
         }
       }
       if (reads.length === 0) return;
-      const r = await sshRun(a, script(READ_SCRIPT, reads.flatMap((e) => [String(e.size), e.rel])), { timeoutMs: 3600_000 });
-      if (r.code !== 0) throw sshFailed(a, 'Reading the work folder', r);
-      const expected = reads.reduce((n, e) => n + e.size, 0);
-      if (r.stdout.length !== expected) throw new StudioError('internal', `Files of the work folder on ${sshTarget(a)} changed while they were read (${r.stdout.length} bytes instead of ${expected}); the next look reads them again.`);
-      let offset = 0;
-      for (const e of reads) {
-        const file = target(e.rel);
-        const tmp = `${file}.${process.pid}.download`;
-        await fs.promises.writeFile(tmp, r.stdout.subarray(offset, offset + e.size));
-        offset += e.size;
-        await fs.promises.utimes(tmp, e.mtime, e.mtime);
-        await fs.promises.rename(tmp, file);
-      }
+      const byRel = new Map(reads.map((e) => [e.rel, e]));
+      for (const chunk of chunks(reads.flatMap((e) => [String(e.size), e.rel]), 2)) await readInto(chunk.filter((_, i) => i % 2 === 1).flatMap((rel) => byRel.get(rel) ?? []), target);
     },
   };
+
+  /** The files `reads` names, in one connection, each written whole here then renamed. */
+  async function readInto(reads: Listed[], target: (rel: string) => string): Promise<void> {
+    const r = await sshRun(a, script(READ_SCRIPT, reads.flatMap((e) => [String(e.size), e.rel])), { timeoutMs: 3600_000 });
+    if (r.code !== 0) throw sshFailed(a, 'Reading the work folder', r);
+    const expected = reads.reduce((n, e) => n + e.size, 0);
+    if (r.stdout.length !== expected) throw new StudioError('internal', `Files of the work folder on ${sshTarget(a)} changed while they were read (${r.stdout.length} bytes instead of ${expected}); the next look reads them again.`);
+    let offset = 0;
+    for (const e of reads) {
+      const file = target(e.rel);
+      const tmp = `${file}.${process.pid}.download`;
+      await fs.promises.writeFile(tmp, r.stdout.subarray(offset, offset + e.size));
+      offset += e.size;
+      await fs.promises.utimes(tmp, e.mtime, e.mtime);
+      await fs.promises.rename(tmp, file);
+    }
+  }
 }

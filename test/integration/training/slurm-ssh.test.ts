@@ -150,7 +150,7 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster through its log
     expect(cluster.run('squeue', ['-h']).trim()).toBe('');
   }, 30_000);
 
-  it('brings the login node\'s files back as they are: a link stays a link, a file over the limit is not read', async () => {
+  it('brings the login node\'s files back as they are: a link stays a link, a file over the limit is not read; thousands of paths go in groups', async () => {
     const remote = tempDir('ts-slurm-ssh-hostile-');
     fs.mkdirSync(path.join(remote, 'b', 'result'), { recursive: true });
     fs.writeFileSync(path.join(remote, 'b', 'status.json'), '{"ok": true}');
@@ -164,5 +164,10 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster through its log
     expect(fs.readFileSync(path.join(mirror, 'b', 'progress.json')).every((x) => x === 0)).toBe(true);
     expect(fs.readlinkSync(path.join(mirror, 'b', 'result', 'stolen'))).toBe('link-on-the-login-node');
     expect(fs.existsSync(path.join(mirror, 'b', 'absent'))).toBe(false);
+    // Thousands of paths (a large sweep's tasks) do not fit one remote command line (128 KB on Linux): sent in groups.
+    fs.rmSync(path.join(mirror, 'b', 'status.json'));
+    const many = Array.from({ length: 3000 }, (_, i) => `b/absent-${String(i).padStart(40, '0')}`);
+    await access.pull([...many, 'b/status.json'], { maxBytes: LIMITS.progress });
+    expect(fs.readFileSync(path.join(mirror, 'b', 'status.json'), 'utf8')).toBe('{"ok": true}');
   });
 });
