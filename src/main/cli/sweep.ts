@@ -34,6 +34,7 @@ const FLAG_OF: Record<string, string> = {
   gres: 'gres',
   time: 'time',
   workdir: 'workdir',
+  login: 'login',
 };
 
 /** The grid's field each flag sets. */
@@ -61,8 +62,11 @@ function sweepRequest(values: Values, models: string[]): SweepRequestInput {
     throw asFlag(err);
   }
   const on = stringOption(values.on) ?? 'local';
-  const slurm = Object.fromEntries((['partition', 'gres', 'time', 'workdir'] as const).flatMap((k) => (values[k] === undefined ? [] : [[k, stringOption(values[k])]])));
+  const slurm = Object.fromEntries((['partition', 'gres', 'time', 'workdir', 'login'] as const).flatMap((k) => (values[k] === undefined ? [] : [[k, stringOption(values[k])]])));
   if (on !== 'slurm' && Object.keys(slurm).length) throw new StudioError('bad_request', `--${Object.keys(slurm)[0]} is a Slurm option: it goes with --on slurm.`, Object.keys(slurm)[0]);
+  // --engine ssh://login... with --on slurm: the cluster is reached through that host (its login node).
+  const engine = stringOption(values.engine);
+  if (on === 'slurm' && slurm['login'] === undefined && engine?.startsWith('ssh://')) slurm['login'] = engine;
   const req = {
     grid,
     ...(values.folds !== undefined ? { folds: numberOption(values.folds, 'folds', 0) } : {}),
@@ -139,7 +143,7 @@ async function followSweep(studio: Studio, job: JobInfo<'sweep'>, sweepId: numbe
 export const sweepCommands: Command[] = [
   {
     name: 'sweep',
-    args: 'DIR [--scenarios 1,2] [--models A,B] [--cut L1,L2] [--freeze-to L1,L2] [--lr X,Y] [--head 128,0] [--augment on,off] [--seeds 1,2,3] [--epochs N] [--patience N] [--batch N] [--folds K] [--fold-seed N] [--on local|slurm [--partition P] [--gres gpu:1] [--time T] [--workdir PATH]] [--plan] [--sort acc|loss|time] | DIR --resume SWEEP',
+    args: 'DIR [--scenarios 1,2] [--models A,B] [--cut L1,L2] [--freeze-to L1,L2] [--lr X,Y] [--head 128,0] [--augment on,off] [--seeds 1,2,3] [--epochs N] [--patience N] [--batch N] [--folds K] [--fold-seed N] [--on local|slurm [--partition P] [--gres gpu:1] [--time T] [--workdir PATH] [--login ssh://[user@]host[:port][/path]]] [--plan] [--sort acc|loss|time] | DIR --resume SWEEP',
     summary: 'Train a grid of runs (every combination of the comma lists; --folds K: k-fold cross-validation), shown as a plan first; prints the leaderboard vs the majority baseline.',
     options: {
       scenarios: { type: 'string' },
@@ -160,6 +164,7 @@ export const sweepCommands: Command[] = [
       gres: { type: 'string' },
       time: { type: 'string' },
       workdir: { type: 'string' },
+      login: { type: 'string' },
       plan: { type: 'boolean' },
       sort: { type: 'string' },
       resume: { type: 'string' },

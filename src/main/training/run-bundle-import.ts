@@ -17,7 +17,7 @@ import * as runs from '../store/runs';
 import { bundlePaths, bundleSchema, epochsSchema, LIMITS, predictionsSchema, readBundleJson, RESULT_FILES, statusSchema, type BundleEpoch } from './run-bundle';
 
 /** A whole result folder may not be larger than this (a model and its checkpoint fit many times). */
-const RESULT_MAX_BYTES = 8 * 2 ** 30;
+export const RESULT_MAX_BYTES = 8 * 2 ** 30;
 
 const trainResultSchema = z
   .object({

@@ -7,9 +7,21 @@
 import { execFile } from 'node:child_process';
 import { StudioError } from '../../shared/errors';
 
+export interface CommandResult {
+  /** The exit code; -1 when the command could not be run at all. */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one Slurm client command: here (execFile, the default) or on the login node (ssh, slurm-ssh.ts). */
+export type CommandRunner = (cmd: string, args: string[]) => Promise<CommandResult>;
+
 export interface SlurmEnv {
-  /** Added to this process's environment (SLURM_CONF, PATH). */
+  /** Added to this process's environment (SLURM_CONF, PATH) by the local runner. */
   env?: Record<string, string>;
+  /** Where the commands run; default: this machine. */
+  runner?: CommandRunner;
 }
 
 /** A task's Slurm state, as squeue/scontrol/sacct name it (RUNNING, COMPLETED, TIMEOUT...), with the reason and exit code when known. */
@@ -23,9 +35,13 @@ export interface TaskState {
 const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_FED', 'REQUEUE_HOLD', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED', 'RESV_DEL_HOLD']);
 export const isActive = (state: string): boolean => ACTIVE.has(state);
 
-function run(cmd: string, args: string[], opts: SlurmEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], opts: SlurmEnv): Promise<CommandResult> {
+  return opts.runner ? opts.runner(cmd, args) : runHere(cmd, args, opts.env);
+}
+
+function runHere(cmd: string, args: string[], env: Record<string, string> | undefined): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...opts.env }, timeout: 60_000, maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && typeof err.code !== 'number' ? err.message : '') });
     });

@@ -17,9 +17,12 @@ import { writeFileAtomic } from '../../shared/node/atomic-write';
 import type { JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
-import { bundlePaths, LIMITS, progressSchema, readBundleJson, statusSchema, writeBundle, type BundleEpoch } from './run-bundle';
-import { importBundle } from './run-bundle-import';
+import { bundleDirOf, bundlePaths, bundleSchema, LIMITS, progressSchema, readBundleJson, statusSchema, writeBundle, type BundleEpoch } from './run-bundle';
+import { importBundle, RESULT_MAX_BYTES } from './run-bundle-import';
 import { failureReason, isActive, sbatch, scancel, squeue, taskState, type SlurmEnv } from './slurm-commands';
+import { localWorkdir, workdirRel, type SlurmWorkdir } from './slurm-workdir';
+import { sshRunner, sshWorkdir } from './slurm-ssh';
+import { parseSshAddress } from './ssh-channel';
 import type { SweepExecutor, SweepTask, TaskOutcome } from './sweep-executor';
 import type { TrainingEvents } from './training-service';
 
@@ -31,6 +34,8 @@ import type { TrainingEvents } from './training-service';
 export interface SlurmExecutorOptions extends SlurmEnv {
   /** A folder this machine and every compute node see at the same path: the run bundles go there. */
   workdir: string;
+  /** The work folder reached another way (on the login node over ssh); default: `workdir` itself. */
+  access?: SlurmWorkdir;
   /** sbatch --partition; the cluster's default when absent. */
   partition?: string;
   /** sbatch --gres, e.g. gpu:1. */
@@ -118,12 +123,17 @@ export class SlurmExecutor implements SweepExecutor {
       else if (outcome.state === 'cancelled') runs.finishRun(store.db, runId, 'cancelled', { error: this.cancelled.has(runId) ? 'Cancelled.' : 'The sweep was cancelled.' });
       this.options.changed?.();
     };
-    const workdir = path.resolve(this.options.workdir);
+    const access = this.access;
+    const workdir = access.local;
 
     // Bundles: a run that already succeeded is left alone; a finished bundle is imported, not run again.
     const toSubmit: Tracked[] = [];
     const hashes = new Map<string, string>();
     let written = 0;
+    // What the cluster's copies of the bundles hold decides which are finished: one look for all.
+    const seen = await access
+      .pull(tasks.flatMap((task) => ['bundle.json', 'status.json', 'result'].map((f) => workdirRel(access, path.join(bundleDirOf(workdir, store, task.runId), f)))), { maxBytes: LIMITS.bundle })
+      .then(() => null, (e: unknown) => StudioError.from(e));
     for (const task of tasks) {
       ctx.progress(written++, tasks.length, 'Writing run bundles');
       // A run whose row is no longer 'running' (queued rows are) was ended meanwhile, e.g. cancelled alone: it never starts.
@@ -137,6 +147,7 @@ export class SlurmExecutor implements SweepExecutor {
         continue;
       }
       try {
+        if (seen) throw seen;
         const started = performance.now();
         const bundle = await writeBundle(store, workdir, task, hashes, ctx.signal);
         stats.bundleMs += performance.now() - started;
@@ -152,6 +163,15 @@ export class SlurmExecutor implements SweepExecutor {
       }
     }
     if (toSubmit.length === 0) return outcomes;
+    try {
+      const started = performance.now();
+      await this.publish(toSubmit.map((t) => t.dir), ctx.signal);
+      stats.bundleMs += performance.now() - started;
+    } catch (e) {
+      const err = StudioError.from(e);
+      for (const t of toSubmit) end(t.task.runId, ctx.signal.aborted ? { state: 'cancelled' } : { state: 'failed', reason: `Its run bundle could not be sent to the cluster: ${err.message}` });
+      return outcomes;
+    }
     if (ctx.signal.aborted) {
       for (const t of toSubmit) end(t.task.runId, { state: 'cancelled' });
       return outcomes;
@@ -181,6 +201,28 @@ export class SlurmExecutor implements SweepExecutor {
     return outcomes;
   }
 
+  private get access(): SlurmWorkdir {
+    return this.options.access ?? localWorkdir(this.options.workdir);
+  }
+
+  /**
+   * Gives the cluster the bundles written here, all at once (a few connections, however many tasks):
+   * their images and models where it lacks them, their bundle.json, no state of an earlier attempt.
+   */
+  private async publish(dirs: string[], signal: AbortSignal): Promise<void> {
+    const access = this.access;
+    if (dirs.every((dir) => access.clusterPath(dir) === dir)) return;
+    const shared = new Set<string>();
+    for (const dir of dirs) {
+      const bundle = await readBundleJson(bundlePaths(dir).bundle, bundleSchema, LIMITS.bundle, 'bundle.json');
+      for (const rel of [bundle.model, ...bundle.items.map((i) => i.image), ...bundle.predict.map((i) => i.image)]) shared.add(rel);
+    }
+    await access.push([...shared], { onlyMissing: true, signal });
+    const paths = dirs.map(bundlePaths);
+    await access.remove(paths.flatMap((p) => [p.status, p.progress, p.result, p.work]).map((f) => workdirRel(access, f)));
+    await access.push(paths.map((p) => workdirRel(access, p.bundle)), { signal });
+  }
+
   /** Cancels one run of the sweep (scancel of its array task); false when it is not on the cluster now. */
   cancelTask(runId: number): boolean {
     const t = this.following?.tasks.get(runId);
@@ -197,9 +239,10 @@ export class SlurmExecutor implements SweepExecutor {
     const jobDir = path.join(workdir, 'jobs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
     await fs.promises.mkdir(jobDir, { recursive: true });
     const list = path.join(jobDir, 'tasks.txt');
+    const at = (p: string): string => this.access.clusterPath(p);
     // One bundle a line: a line break in the work folder's path would shift every task.
-    if (/[\n\r]/.test(workdir)) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
-    await writeFileAtomic(list, tasks.map((t) => t.dir).join('\n') + '\n');
+    if (/[\n\r]/.test(workdir) || /[\n\r]/.test(at(workdir))) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
+    await writeFileAtomic(list, tasks.map((t) => at(t.dir)).join('\n') + '\n');
     const command = this.options.studioCommand ?? defaultStudioCommand();
     const electron = process.versions['electron'] !== undefined && !this.options.studioCommand;
     const script = path.join(jobDir, 'array.sh');
@@ -208,24 +251,25 @@ export class SlurmExecutor implements SweepExecutor {
       [
         '#!/bin/sh',
         '# Written by Transfer Studio: each task of this job array trains one run bundle (the line of tasks.txt at its index).',
-        `BUNDLE=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${quote(list)})`,
+        `BUNDLE=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${quote(at(list))})`,
         `${electron ? 'ELECTRON_RUN_AS_NODE=1 ' : ''}exec ${command.map(quote).join(' ')} run-bundle "$BUNDLE"`,
         '',
       ].join('\n'),
     );
     await fs.promises.chmod(script, 0o755);
+    await this.access.push([workdirRel(this.access, jobDir)]);
     const { partition, gres, time } = this.options;
     const args = [
       `--array=0-${tasks.length - 1}`,
       '--job-name=transfer-studio-sweep',
-      `--chdir=${jobDir}`,
-      `--output=${path.join(jobDir, 'task-%a.out')}`,
-      `--error=${path.join(jobDir, 'task-%a.err')}`,
+      `--chdir=${at(jobDir)}`,
+      `--output=${at(path.join(jobDir, 'task-%a.out'))}`,
+      `--error=${at(path.join(jobDir, 'task-%a.err'))}`,
       ...(partition ? [`--partition=${partition}`] : []),
       ...(gres ? [`--gres=${gres}`] : []),
       ...(time ? [`--time=${time}`] : []),
     ];
-    return sbatch(args, script, this.options);
+    return sbatch(args, at(script), this.options);
   }
 
   /** Follows the array until every task ended, or cancels it when the sweep is cancelled. */
@@ -243,6 +287,7 @@ export class SlurmExecutor implements SweepExecutor {
         await sleep(this.pollMs * 5, ctx.signal);
         continue;
       }
+      await this.refresh(open);
       for (const t of [...open]) {
         const q = queued.get(t.index);
         if (q) {
@@ -277,12 +322,26 @@ export class SlurmExecutor implements SweepExecutor {
       if (i > 600) throw new StudioError('internal', `Slurm still lists tasks of job ${jobId} a minute after scancel.`);
       await sleep(100, never);
     }
+    await this.refresh(open);
     for (const t of open) {
       const status = await readBundleJson(bundlePaths(t.dir).status, statusSchema, LIMITS.status, 'status.json').catch(() => null);
       const state = await taskState(jobId, t.index, this.options);
       if (status?.state === 'succeeded' && state?.state === 'COMPLETED') end(t.task.runId, await this.importRun(store, t, ctx));
       else end(t.task.runId, { state: 'cancelled' });
     }
+  }
+
+  /** The tasks' progress and status files (and whether a result is there) as the cluster has them. */
+  private async refresh(open: Iterable<Tracked>): Promise<void> {
+    const access = this.access;
+    const rels = [...open].flatMap((t) => {
+      const p = bundlePaths(t.dir);
+      return [p.progress, p.status, p.result].map((f) => workdirRel(access, f));
+    });
+    // A failure to look is passing (the link, the login node): the next poll looks again.
+    await access.pull(rels, { maxBytes: LIMITS.progress }).catch((e: unknown) => {
+      for (const t of open) this.options.events.log({ runId: t.task.runId, message: `Could not read the task's files: ${StudioError.from(e).message}` });
+    });
   }
 
   /** Progress and new epochs of a task from its progress.json, when it changed; a broken file is refused once, in the log. */
@@ -314,6 +373,7 @@ export class SlurmExecutor implements SweepExecutor {
     const runId = t.task.runId;
     try {
       const started = performance.now();
+      await this.access.pull([workdirRel(this.access, bundlePaths(t.dir).result)], { deep: true, maxBytes: RESULT_MAX_BYTES, maxTotal: RESULT_MAX_BYTES });
       const imported = await importBundle(store, runId, t.dir);
       this.lastStats.importMs.push(performance.now() - started);
       this.showEpochs(t, imported.epochs);
@@ -331,16 +391,19 @@ export class SlurmExecutor implements SweepExecutor {
  * seen by the compute nodes.
  */
 export function slurmExecutorFor(
-  slurm: { workdir?: string | undefined; partition?: string | undefined; gres?: string | undefined; time?: string | undefined } | null,
+  slurm: { workdir?: string | undefined; partition?: string | undefined; gres?: string | undefined; time?: string | undefined; login?: string | undefined } | null,
   deps: { training: { events: TrainingEvents }; changed?: () => void },
 ): SlurmExecutor {
   const workdir = slurm?.workdir;
   if (!workdir)
     throw new StudioError('bad_input', 'A sweep on Slurm needs a work folder that this machine and every compute node see at the same path (the run bundles go there).', 'workdir');
   if (/[\n\r]/.test(workdir)) throw new StudioError('bad_input', 'The Slurm work folder\'s path has a line break in it; choose another folder.', 'workdir');
-  const { partition, gres, time } = slurm;
+  const { partition, gres, time, login } = slurm;
+  // Through the login node: the commands run there, the work folder is its own, the tasks run the studio installed there.
+  const address = login ? parseSshAddress(login) : null;
   return new SlurmExecutor({
     workdir,
+    ...(address ? { access: sshWorkdir(address, workdir), runner: sshRunner(address), studioCommand: [address.command] } : {}),
     ...(partition ? { partition } : {}),
     ...(gres ? { gres } : {}),
     ...(time ? { time } : {}),

@@ -58,10 +58,16 @@ export function sshTarget(a: SshAddress): string {
   return `${a.user ? `${a.user}@` : ''}${a.host}${a.port ? `:${a.port}` : ''}`;
 }
 
-const shellQuote = (s: string): string => (/^[A-Za-z0-9_./=:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+/** One word for the remote shell (ssh hands the command line to the login shell there). */
+export const shellQuote = (s: string): string => (/^[A-Za-z0-9_./=:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The ssh command line that starts the engine on the server. */
 export function sshArgs(a: SshAddress, extraOptions: readonly string[] = sshOptionsFromEnv()): string[] {
+  return sshCommandArgs(a, `${shellQuote(a.command)} engine --stdio`, extraOptions);
+}
+
+/** The ssh command line that runs `remoteCommand` (one shell line, its words already quoted) on the server. */
+export function sshCommandArgs(a: SshAddress, remoteCommand: string, extraOptions: readonly string[] = sshOptionsFromEnv()): string[] {
   return [
     '-T',
     '-o', 'BatchMode=yes',
@@ -73,7 +79,7 @@ export function sshArgs(a: SshAddress, extraOptions: readonly string[] = sshOpti
     ...(a.user ? ['-l', a.user] : []),
     '--',
     a.host,
-    `${shellQuote(a.command)} engine --stdio`,
+    remoteCommand,
   ];
 }
 

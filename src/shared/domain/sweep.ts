@@ -47,6 +47,8 @@ export const slurmOptionsSchema = z
     time: z.string().trim().regex(/^(\d+-)?\d+(:\d{1,2}){0,2}$/, 'minutes, HH:MM:SS or D-HH:MM:SS').optional(),
     /** A folder every node sees (the run bundles go there). */
     workdir: filePath.min(1).optional(),
+    /** The login node, for a studio outside the cluster: the Slurm commands run there over ssh and workdir is its folder (the SSH engine's address form). */
+    login: z.string().trim().max(500).startsWith('ssh://', 'the login node as ssh://[user@]host[:port][/path to transfer-studio]').optional(),
   })
   .strict();
 export type SlurmOptions = z.infer<typeof slurmOptionsSchema>;

@@ -83,8 +83,8 @@ export function SweepForm({ onStarted }: { onStarted: (sweepId: number) => void 
           data-testid="sweep-on"
         />
         {form.on === 'slurm' &&
-          (['partition', 'gres', 'time', 'workdir'] as const).map((k) => (
-            <TextInput key={k} size="xs" w={k === 'workdir' ? 220 : 110} label={k === 'gres' ? 'GRES' : k[0]!.toUpperCase() + k.slice(1)} placeholder={k === 'gres' ? 'gpu:1' : k === 'time' ? '02:00:00' : ''} value={form.slurm[k]} error={fieldError(`slurm.${k}`)} onChange={(e) => {
+          (['partition', 'gres', 'time', 'workdir', 'login'] as const).map((k) => (
+            <TextInput key={k} size="xs" w={k === 'workdir' || k === 'login' ? 220 : 110} label={k === 'gres' ? 'GRES' : k === 'login' ? 'Login node (if no Slurm here)' : k[0]!.toUpperCase() + k.slice(1)} placeholder={k === 'gres' ? 'gpu:1' : k === 'time' ? '02:00:00' : k === 'login' ? 'ssh://user@login/path/to/transfer-studio' : ''} value={form.slurm[k] ?? ''} error={fieldError(`slurm.${k}`)} onChange={(e) => {
               const value = e.currentTarget.value;
               edit((v) => ({ ...v, slurm: { ...v.slurm, [k]: value } }));
             }} data-testid={`sweep-slurm-${k}`} />

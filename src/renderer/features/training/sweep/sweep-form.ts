@@ -8,7 +8,8 @@ export interface SweepFormValues {
   /** Blank: no cross-validation. */
   folds: string;
   on: 'local' | 'slurm';
-  slurm: { partition: string; gres: string; time: string; workdir: string };
+  /** login: the cluster's login node (ssh://...) when this machine has no Slurm commands. */
+  slurm: { partition: string; gres: string; time: string; workdir: string; login?: string };
 }
 
 export const EMPTY_FORM: SweepFormValues = {
