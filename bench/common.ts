@@ -14,3 +14,10 @@ export function arg(name: string): string | undefined {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 }
+
+/** What `work` returns, and the seconds it took. */
+export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; s: number }> {
+  const t0 = performance.now();
+  const value = await work();
+  return { value, s: (performance.now() - t0) / 1000 };
+}

@@ -14,8 +14,8 @@ import { HostEngine } from '../src/main/host/engine';
 import { Studio } from '../src/main/host/studio';
 import { forkEngine } from '../src/main/training/engine-client';
 import type { PredictionSource } from '../src/shared/domain';
-import { MODELS, arg } from './common';
-import { FASHION_CLASSES, FASHION_ROOT, fashionPngs } from './fashion-mnist';
+import { MODELS, arg, timed } from './common';
+import { FASHION_ROOT, fashionFolders } from './fashion-mnist';
 
 const TRAIN = Number(arg('--train') ?? 2000);
 const TEST = Number(arg('--test') ?? 1000);
@@ -28,24 +28,9 @@ if (!fs.existsSync(FASHION_ROOT)) {
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-ensemble-'));
-const pngs = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, TEST);
-// As a user gives them: a folder per class (names a folder can hold), the test images loose.
-const folderOf = (label: number): string => FASHION_CLASSES[label]!.replace(/[^A-Za-z0-9-]+/g, '-');
-for (const img of pngs.train) {
-  const dst = path.join(work, 'train', folderOf(img.label), path.basename(img.path));
-  fs.mkdirSync(path.dirname(dst), { recursive: true });
-  fs.copyFileSync(img.path, dst);
-}
-fs.mkdirSync(path.join(work, 'test'));
-for (const img of pngs.test) fs.copyFileSync(img.path, path.join(work, 'test', path.basename(img.path)));
-const truth = new Map(pngs.test.map((img) => [path.basename(img.path), folderOf(img.label)]));
+const { truth } = await fashionFolders(work, TRAIN, TEST);
 
 const studio = new Studio({ userDataDir: path.join(work, 'home'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
-const seconds = async <T>(work: () => Promise<T>): Promise<{ value: T; s: number }> => {
-  const t0 = performance.now();
-  const value = await work();
-  return { value, s: (performance.now() - t0) / 1000 };
-};
 
 /** Test accuracy of a run's or an ensemble's stored test predictions, read through listPredictions. */
 async function testAccuracy(source: PredictionSource): Promise<number> {
@@ -70,7 +55,7 @@ try {
 
   const runs: { id: number; s: number; acc: number }[] = [];
   for (let seed = 1; seed <= RUNS; seed++) {
-    const { value: id, s } = await seconds(async () => {
+    const { value: id, s } = await timed(async () => {
       const { job, runId } = await studio.call('startTraining', { config: { scenario: 1, model: 'mobilenet_v1_0.25_224', epochs: EPOCHS, seed, lr: 0.002 * seed } });
       const done = await studio.jobs.wait(job.id);
       if (done.state !== 'succeeded') throw new Error(`run ${runId} ${done.state}: ${JSON.stringify(done.error)}`);
@@ -80,10 +65,10 @@ try {
   }
   const members = runs.map((r) => r.id);
   const best = [...runs].sort((a, b) => b.acc - a.acc)[0]!;
-  const plain = await seconds(async () => studio.jobs.wait((await studio.call('predictImages', { runs: members, splits: ['test'] })).id));
+  const plain = await timed(async () => studio.jobs.wait((await studio.call('predictImages', { runs: members, splits: ['test'] })).id));
   const plainAcc = await testAccuracy({ runs: members });
   const plainGain = await studio.call('ensembleSummary', { runs: members });
-  const tta = await seconds(async () => studio.jobs.wait((await studio.call('predictImages', { runs: members, splits: ['test'], tta: true })).id));
+  const tta = await timed(async () => studio.jobs.wait((await studio.call('predictImages', { runs: members, splits: ['test'], tta: true })).id));
   const ttaAcc = await testAccuracy({ runs: members });
   const ttaGain = await studio.call('ensembleSummary', { runs: members });
 

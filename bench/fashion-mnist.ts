@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
@@ -37,4 +38,22 @@ export async function fashionPngs(dir: string, trainCount: number, testCount: nu
     train: await write(readIdx('train-images-idx3-ubyte.gz'), readIdx('train-labels-idx1-ubyte.gz'), trainCount, 'train'),
     test: await write(readIdx('t10k-images-idx3-ubyte.gz'), readIdx('t10k-labels-idx1-ubyte.gz'), testCount, 'test'),
   };
+}
+
+/**
+ * Fashion-MNIST as a user gives it to the studio, in `work`: train/ with a folder per class (names
+ * a folder can hold) and test/ with the test images loose; `truth` maps a test file's name to its
+ * class folder's name.
+ */
+export async function fashionFolders(work: string, trainCount: number, testCount: number): Promise<{ truth: Map<string, string> }> {
+  const pngs = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), trainCount, testCount);
+  const folderOf = (label: number): string => FASHION_CLASSES[label]!.replace(/[^A-Za-z0-9-]+/g, '-');
+  for (const img of pngs.train) {
+    const dst = path.join(work, 'train', folderOf(img.label), path.basename(img.path));
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    fs.copyFileSync(img.path, dst);
+  }
+  fs.mkdirSync(path.join(work, 'test'));
+  for (const img of pngs.test) fs.copyFileSync(img.path, path.join(work, 'test', path.basename(img.path)));
+  return { truth: new Map(pngs.test.map((img) => [path.basename(img.path), folderOf(img.label)])) };
 }

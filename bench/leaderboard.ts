@@ -18,8 +18,8 @@ import { HostEngine } from '../src/main/host/engine';
 import { Studio } from '../src/main/host/studio';
 import { forkEngine } from '../src/main/training/engine-client';
 import type { PredictionSource, SweepRequestInput } from '../src/shared/domain';
-import { MODELS, arg } from './common';
-import { FASHION_CLASSES, FASHION_ROOT, fashionPngs } from './fashion-mnist';
+import { MODELS, arg, timed } from './common';
+import { FASHION_ROOT, fashionFolders } from './fashion-mnist';
 
 const TRAIN = Number(arg('--train') ?? 10000);
 const TEST = Number(arg('--test') ?? 2000);
@@ -31,23 +31,9 @@ if (!fs.existsSync(FASHION_ROOT)) {
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-leaderboard-'));
-const pngs = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, TEST);
-const folderOf = (label: number): string => FASHION_CLASSES[label]!.replace(/[^A-Za-z0-9-]+/g, '-');
-for (const img of pngs.train) {
-  const dst = path.join(work, 'train', folderOf(img.label), path.basename(img.path));
-  fs.mkdirSync(path.dirname(dst), { recursive: true });
-  fs.copyFileSync(img.path, dst);
-}
-fs.mkdirSync(path.join(work, 'test'));
-for (const img of pngs.test) fs.copyFileSync(img.path, path.join(work, 'test', path.basename(img.path)));
-const truth = new Map(pngs.test.map((img) => [path.basename(img.path), folderOf(img.label)]));
+const { truth } = await fashionFolders(work, TRAIN, TEST);
 
 const studio = new Studio({ userDataDir: path.join(work, 'home'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
-const timed = async <T>(f: () => Promise<T>): Promise<{ value: T; s: number }> => {
-  const t0 = performance.now();
-  const value = await f();
-  return { value, s: (performance.now() - t0) / 1000 };
-};
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
 async function testAccuracy(source: PredictionSource): Promise<number> {
