@@ -9,19 +9,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainConfigSchema } from '../../../src/shared/domain';
 import { EngineClient, forkEngine } from '../../../src/main/training/engine-client';
 import { SlurmExecutor, slurmExecutorFor } from '../../../src/main/training/slurm-executor';
 import { bundleDirOf, LIMITS } from '../../../src/main/training/run-bundle';
 import { sshRunner, sshWorkdir } from '../../../src/main/training/slurm-ssh';
 import type { CommandRunner } from '../../../src/main/training/slurm-commands';
 import { parseSshAddress, type SshAddress } from '../../../src/main/training/ssh-channel';
-import { trainingSet, type TrainingEvents } from '../../../src/main/training/training-service';
+import type { TrainingEvents } from '../../../src/main/training/training-service';
 import type { SweepTask } from '../../../src/main/training/sweep-executor';
 import type { ProjectStore } from '../../../src/main/store/project-store';
 import * as runs from '../../../src/main/store/runs';
 import { stratifiedSplit } from '../../../src/main/store/images';
-import { MODEL_025 } from '../../fixtures/assets';
+import { scenario1Tasks } from '../../fixtures/sweep-tasks';
 import { writeDigits } from '../../fixtures/digits';
 import { slurmUnavailable, startSlurm, type SlurmCluster } from '../../fixtures/slurm';
 import { startSshd, type SshServer } from '../../fixtures/sshd';
@@ -69,17 +68,7 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster through its log
     removeTempDirs();
   });
 
-  async function tasks(seeds: number[]): Promise<SweepTask[]> {
-    const { classNames, items } = trainingSet(store);
-    const out: SweepTask[] = [];
-    for (const [index, seed] of seeds.entries()) {
-      const config = trainConfigSchema.parse({ scenario: 1, model: 'm025', epochs: 2, batchSize: 8, seed });
-      const plan = await engine.call('planTraining', { modelDir: MODEL_025, config });
-      const runId = runs.createRun(store.db, { config, classNames, jobId: 'sweep' });
-      out.push({ runId, index, input: { classNames, items, modelDir: MODEL_025, config, plan } });
-    }
-    return out;
-  }
+  const tasks = (seeds: number[]): Promise<SweepTask[]> => scenario1Tasks(store, engine, seeds);
 
   const recording = (runner: CommandRunner): CommandRunner => (cmd, args) => {
     sent.push(cmd);
