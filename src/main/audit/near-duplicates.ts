@@ -33,6 +33,7 @@ import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { alignThumbs } from './thumb-alignment';
+import { ncc } from './ncc';
 
 export interface NearDuplicateOptions {
   /** Hash candidates: at most this many bits apart (default 8). */
@@ -158,34 +159,7 @@ function shrink(t: GreyThumb, w: number, h: number): Float32Array {
 
 /** Normalised cross-correlation of a and b (w x h) with b moved by (dx, dy), on their overlap; -1 if flat or under half. */
 function nccAt(pa: Float32Array, pb: Float32Array, w: number, h: number, dx: number, dy: number): number {
-  const ys = Math.max(0, dy);
-  const ye = Math.min(h, h + dy);
-  const xs = Math.max(0, dx);
-  const xe = Math.min(w, w + dx);
-  const n = (ye - ys) * (xe - xs);
-  if (n * 2 < w * h) return -1;
-  let sa = 0;
-  let sb = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
-  for (let y = ys; y < ye; y++) {
-    let ia = y * w + xs;
-    let ib = (y - dy) * w + xs - dx;
-    for (let x = xs; x < xe; x++, ia++, ib++) {
-      const va = pa[ia] as number;
-      const vb = pb[ib] as number;
-      sa += va;
-      sb += vb;
-      saa += va * va;
-      sbb += vb * vb;
-      sab += va * vb;
-    }
-  }
-  const va = saa - (sa * sa) / n;
-  const vb = sbb - (sb * sb) / n;
-  if (va <= 1e-6 || vb <= 1e-6) return -1;
-  return (sab - (sa * sb) / n) / Math.sqrt(va * vb);
+  return ncc(pa, w, pb, w, [Math.max(0, dx), Math.max(0, dy), Math.min(w, w + dx), Math.min(h, h + dy)], -dx, -dy, (w * h) / 2);
 }
 
 /** Best correlation over shifts within r of (cx, cy). */

@@ -11,6 +11,7 @@
  * thumbnail reduced from a larger copy is blurred, one kept at its own size is not).
  */
 import type { GreyThumb } from '../media/perceptual-hash';
+import { ncc, type Rect } from './ncc';
 
 export interface Alignment {
   /** Normalised cross-correlation at the best alignment, -1..1 (-1: nothing to compare). */
@@ -170,53 +171,11 @@ const MIN_OVERLAP = 0.55;
 
 const innerArea = (p: Plane): number => (p.inner ? (p.inner[2] - p.inner[0]) * (p.inner[3] - p.inner[1]) : p.w * p.h);
 
-/** Normalised cross-correlation of a with b sampled (bilinear) at a's pixels as posed; -1 if too little overlaps or nothing varies. */
-function nccPosed(a: Plane, b: Plane, pose: Pose): number {
-  const cax = (a.w - 1) / 2;
-  const cay = (a.h - 1) / 2;
-  const cbx = (b.w - 1) / 2 + pose.dx;
-  const cby = (b.h - 1) / 2 + pose.dy;
-  let n = 0;
-  let sa = 0;
-  let sb = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
-  const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
-  const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
-  for (let y = ay0; y < ay1; y++) {
-    const fy = cby + pose.k * (pose.stretch ?? 1) * (y - cay);
-    if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
-    const yc = Math.min(b.h - 1, Math.max(0, fy));
-    const y0 = Math.min(b.h - 2, Math.floor(yc));
-    const ay = b.h > 1 ? yc - y0 : 0;
-    const r0 = Math.max(0, y0) * b.w;
-    const r1 = Math.min(b.h - 1, y0 + 1) * b.w;
-    for (let x = ax0; x < ax1; x++) {
-      const fx = cbx + pose.k * ((pose.mirrored ? a.w - 1 - x : x) - cax);
-      if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
-      const xc = Math.min(b.w - 1, Math.max(0, fx));
-      const x0 = Math.min(b.w - 2, Math.floor(xc));
-      const ax = b.w > 1 ? xc - x0 : 0;
-      const x0c = Math.max(0, x0);
-      const x1c = Math.min(b.w - 1, x0 + 1);
-      const top = (b.px[r0 + x0c] as number) * (1 - ax) + (b.px[r0 + x1c] as number) * ax;
-      const bottom = (b.px[r1 + x0c] as number) * (1 - ax) + (b.px[r1 + x1c] as number) * ax;
-      const vb = top * (1 - ay) + bottom * ay;
-      const va = a.px[y * a.w + x] as number;
-      n++;
-      sa += va;
-      sb += vb;
-      saa += va * va;
-      sbb += vb * vb;
-      sab += va * vb;
-    }
-  }
-  if (n < MIN_OVERLAP * innerArea(a)) return -1;
-  const vA = saa - (sa * sa) / n;
-  const vB = sbb - (sb * sb) / n;
-  if (vA <= 1e-6 * n || vB <= 1e-6 * n) return -1;
-  return (sab - (sa * sb) / n) / Math.sqrt(vA * vB);
+/** Normalised cross-correlation of a (its inner part) with b sampled at a's pixels as posed; -1 if too little overlaps or nothing varies. */
+function nccPosed(a: Plane, b: Plane, pose: Pose, buffers?: Samples): number {
+  const rect = a.inner ?? [0, 0, a.w, a.h];
+  const laid = posedSamples(a, b, pose, buffers, rect);
+  return ncc(a.px, a.w, laid.px, a.w, rect, 0, 0, MIN_OVERLAP * innerArea(a), laid.inside);
 }
 
 /**
@@ -255,36 +214,13 @@ function coarseShifts(a: Plane, b: Plane, mirrored: boolean, k: number, r: numbe
     }
   }
   const need = MIN_OVERLAP * innerArea(a);
-  const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
+  const inner = a.inner ?? [0, 0, a.w, a.h];
   for (let sy = -r; sy <= r; sy++) {
     for (let sx = -r; sx <= r; sx++) {
-      let n = 0;
-      let sa = 0;
-      let sb = 0;
-      let saa = 0;
-      let sbb = 0;
-      let sab = 0;
-      for (let y = ay0; y < ay1; y++) {
-        let i = (y + r + sy) * W + r + sx + ax0;
-        let j = y * a.w + ax0;
-        for (let x = ax0; x < ax1; x++, i++, j++) {
-          if (!inside[i]) continue;
-          const va = a.px[j] as number;
-          const vb = canvas[i] as number;
-          n++;
-          sa += va;
-          sb += vb;
-          saa += va * va;
-          sbb += vb * vb;
-          sab += va * vb;
-        }
-      }
-      if (n < need) continue;
-      const vA = saa - (sa * sa) / n;
-      const vB = sbb - (sb * sb) / n;
-      if (vA <= 1e-6 * n || vB <= 1e-6 * n) continue;
+      const c = ncc(a.px, a.w, canvas, W, inner, r + sx, r + sy, need, inside);
+      if (c <= -1) continue;
       // Comparing a's pixel with the canvas (sx, sy) further on moves b's sampling point by k (sx, sy), mirrored: by k (-sx, sy).
-      out.push({ c: (sab - (sa * sb) / n) / Math.sqrt(vA * vB), pose: { mirrored, k, dx: k * sx * (mirrored ? -1 : 1), dy: k * sy } });
+      out.push({ c, pose: { mirrored, k, dx: k * sx * (mirrored ? -1 : 1), dy: k * sy } });
     }
   }
 }
@@ -292,7 +228,8 @@ function coarseShifts(a: Plane, b: Plane, mirrored: boolean, k: number, r: numbe
 /** Pattern search from a pose: shifts and zoom stepped, the steps halved when no neighbour is better. */
 function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
   let pose = start;
-  let c = nccPosed(a, b, pose);
+  const buffers: Samples = { px: new Float32Array(a.w * a.h), inside: new Uint8Array(a.w * a.h) };
+  let c = nccPosed(a, b, pose, buffers);
   let step = 1;
   let zoom = 0.04;
   while (step >= 0.25) {
@@ -308,7 +245,7 @@ function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
     ];
     let moved = false;
     for (const t of tries) {
-      const ct = nccPosed(a, b, t);
+      const ct = nccPosed(a, b, t, buffers);
       if (ct > c + 1e-6) {
         c = ct;
         pose = t;
@@ -323,53 +260,47 @@ function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
   return { c, pose };
 }
 
-/** b sampled (bilinear) at a's pixels as posed, and which of them fell inside b's inner part. */
-function posedSamples(a: Plane, b: Plane, pose: Pose): { px: Float32Array; inside: Uint8Array } {
-  const px = new Float32Array(a.w * a.h);
-  const inside = new Uint8Array(a.w * a.h);
+/** b sampled at a's pixels, and which of them fell inside b's inner part. */
+interface Samples {
+  px: Float32Array;
+  inside: Uint8Array;
+}
+
+/**
+ * b sampled (bilinear) at a's pixels in `rect` (all of a by default) as posed; into `buffers` when
+ * given (the refinement samples hundreds of poses of one pair).
+ */
+function posedSamples(a: Plane, b: Plane, pose: Pose, buffers?: Samples, rect: Rect = [0, 0, a.w, a.h]): Samples {
+  const px = buffers?.px ?? new Float32Array(a.w * a.h);
+  const inside = buffers?.inside ?? new Uint8Array(a.w * a.h);
+  const [x0, y0, x1, y1] = rect;
   const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
   const cax = (a.w - 1) / 2;
   const cay = (a.h - 1) / 2;
-  for (let y = 0; y < a.h; y++) {
+  for (let y = y0; y < y1; y++) {
+    inside.fill(0, y * a.w + x0, y * a.w + x1);
     const fy = (b.h - 1) / 2 + pose.dy + pose.k * (pose.stretch ?? 1) * (y - cay);
     if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
-    for (let x = 0; x < a.w; x++) {
+    // Bilinear weights of the row, once (bilinear() per pixel would redo them).
+    const yc = Math.min(b.h - 1, Math.max(0, fy));
+    const yi = Math.max(0, Math.min(b.h - 2, Math.floor(yc)));
+    const ay = b.h > 1 ? yc - yi : 0;
+    const r0 = yi * b.w;
+    const r1 = Math.min(b.h - 1, yi + 1) * b.w;
+    for (let x = x0; x < x1; x++) {
       const fx = (b.w - 1) / 2 + pose.dx + pose.k * ((pose.mirrored ? a.w - 1 - x : x) - cax);
       if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
-      px[y * a.w + x] = bilinear(b, fx, fy);
+      const xc = Math.min(b.w - 1, Math.max(0, fx));
+      const xi = Math.max(0, Math.min(b.w - 2, Math.floor(xc)));
+      const ax = b.w > 1 ? xc - xi : 0;
+      const xj = Math.min(b.w - 1, xi + 1);
+      const top = (b.px[r0 + xi] as number) * (1 - ax) + (b.px[r0 + xj] as number) * ax;
+      const bottom = (b.px[r1 + xi] as number) * (1 - ax) + (b.px[r1 + xj] as number) * ax;
+      px[y * a.w + x] = top * (1 - ay) + bottom * ay;
       inside[y * a.w + x] = 1;
     }
   }
   return { px, inside };
-}
-
-/** Normalised cross-correlation of two planes of a's size on the pixels inside both a's inner part and `inside`. */
-function nccMasked(a: Plane, px: Float32Array, bx: Float32Array, inside: Uint8Array): number {
-  const [x0, y0, x1, y1] = a.inner ?? [0, 0, a.w, a.h];
-  let n = 0;
-  let sa = 0;
-  let sb = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      const i = y * a.w + x;
-      if (!inside[i]) continue;
-      const va = px[i] as number;
-      const vb = bx[i] as number;
-      n++;
-      sa += va;
-      sb += vb;
-      saa += va * va;
-      sbb += vb * vb;
-      sab += va * vb;
-    }
-  }
-  const vA = saa - (sa * sa) / n;
-  const vB = sbb - (sb * sb) / n;
-  if (n < MIN_OVERLAP * innerArea(a) || vA <= 1e-6 * n || vB <= 1e-6 * n) return -1;
-  return (sab - (sa * sb) / n) / Math.sqrt(vA * vB);
 }
 
 /** The thumbnail as a plane with its flat border found. */
@@ -416,7 +347,8 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   const aSharper = sharpness(a, laid.inside) > sharpness(over, laid.inside);
   let score = best.c;
   for (const sigma of [0.5, 0.8, 1.2]) {
-    score = Math.max(score, aSharper ? nccMasked(a, blur(a, sigma).px, laid.px, laid.inside) : nccMasked(a, a.px, blur(over, sigma).px, laid.inside));
+    const [pa, pb] = aSharper ? [blur(a, sigma).px, laid.px] : [a.px, blur(over, sigma).px];
+    score = Math.max(score, ncc(pa, a.w, pb, a.w, a.inner ?? [0, 0, a.w, a.h], 0, 0, MIN_OVERLAP * innerArea(a), laid.inside));
   }
   // The scale reported is b's content size over a's, in pixels, whichever was laid over which.
   const scale = best.pose.k;
