@@ -34,6 +34,7 @@ import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { alignThumbs } from './thumb-alignment';
 import { ncc } from './ncc';
+import { contentHashes } from './content-box';
 
 export interface NearDuplicateOptions {
   /** Hash candidates: at most this many bits apart (default 8). */
@@ -52,8 +53,10 @@ export interface NearDuplicateOptions {
   /** ...always from this one (default TRANSFORMED_SURE), from minTransformed only `transformedGap` (default TRANSFORMED_GAP) above either image's next best alignment. */
   sureTransformed?: number;
   transformedGap?: number;
-  /** How many of an image's nearest feature neighbours get the mirror and zoom search (default 3). */
+  /** How many of an image's nearest feature neighbours get the mirror and zoom search (default TRANSFORM_NEIGHBOURS). */
   transformNeighbours?: number;
+  /** Pairs whose content hashes (content-box.ts, plain or one mirrored) are at most this many bits apart also get it (default CONTENT_HASH_DISTANCE; -1: none). */
+  maxContentDistance?: number;
   /** Every candidate's scores as checked (the benchmark draws its threshold curves from them). */
   onScore?: (score: CandidateScore) => void;
 }
@@ -68,6 +71,21 @@ export interface CandidateScore {
   transformed: number | null;
   /** The alignment search lined them up mirrored. */
   mirrored: boolean;
+}
+
+/** Pairs (a < b) whose trimmed content hashes, as they are or one of them mirrored, are at most `d` bits apart. */
+function contentPairs(thumbs: readonly GreyThumb[], d: number): { a: number; b: number }[] {
+  if (d < 0) return [];
+  const n = thumbs.length;
+  const hashes = thumbs.map(contentHashes);
+  const out: { a: number; b: number }[] = [];
+  // One search over both lists: a plain against a plain, or a plain against a mirrored one.
+  for (const p of hashPairs([...hashes.map((h) => h.plain), ...hashes.map((h) => h.mirrored)], d)) {
+    if (p.a >= n) continue;
+    const b = p.b < n ? p.b : p.b - n;
+    if (b !== p.a) out.push(p.a < b ? { a: p.a, b } : { a: b, b: p.a });
+  }
+  return out;
 }
 
 /** Keys (a * n + b) of the pairs among either image's `m` nearest feature neighbours. */
@@ -263,6 +281,11 @@ export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
 export const TRANSFORMED_SURE = 0.997;
 export const TRANSFORMED_GAP = 0.02;
 
+/** How many of each image's nearest feature neighbours the alignment search looks at (with the content pairs: bench/audit.ts). */
+export const TRANSFORM_NEIGHBOURS = 3;
+/** Content hashes (content-box.ts) at most this many bits apart make a pair for the alignment search. */
+export const CONTENT_HASH_DISTANCE = 8;
+
 /** Longest stretch of the pixel check between two yields to the event loop. */
 const YIELD_MS = 20;
 
@@ -280,11 +303,16 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const shiftedMin = o.minShifted ?? DUPLICATE_THRESHOLDS.shifted;
   const shift = o.maxShiftShare ?? 0.25;
   const transformedMin = o.minTransformed ?? TRANSFORMED_MIN;
-  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 5);
+  // The pairs the shift and alignment searches look at: near by features or by trimmed content.
+  const searched = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? TRANSFORM_NEIGHBOURS);
   const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null }>();
   const key = (a: number, b: number) => a * n + b;
-  for (const p of hashPairs(input.hashes, maxHash)) candidates.set(key(p.a, p.b), { ...p, cosine: null });
   const words = input.hashes;
+  for (const p of contentPairs(input.thumbs, o.maxContentDistance ?? CONTENT_HASH_DISTANCE)) {
+    searched.add(key(p.a, p.b));
+    candidates.set(key(p.a, p.b), { ...p, hamming: hammingDistance(words[p.a] as string, words[p.b] as string), cosine: null });
+  }
+  for (const p of hashPairs(input.hashes, maxHash)) if (!candidates.has(key(p.a, p.b))) candidates.set(key(p.a, p.b), { ...p, cosine: null });
   for (const p of input.featurePairs ?? []) {
     const [a, b] = p.a < p.b ? [p.a, p.b] : [p.b, p.a];
     if (a === b || a < 0 || b >= n) throw new RangeError(`Feature pair (${p.a}, ${p.b}) is not a pair of the ${n} images.`);
@@ -315,10 +343,11 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const pb = prepared(c.b, w, h);
     const quick = similarity(pa, pb, null);
     const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null, mirrored: false };
-    // A shifted, mirrored or cropped copy has a different hash: only feature candidates are searched.
-    if (quick.aligned < alignedMin && c.cosine !== null) {
+    // A shifted, mirrored or cropped copy has a different hash: only feature and content candidates are searched.
+    const near = searched.has(key(c.a, c.b));
+    if (quick.aligned < alignedMin && (c.cosine !== null || near)) {
       score.shifted = similarity(pa, pb, shift).shifted as number;
-      if (score.shifted < shiftedMin && nearest.has(key(c.a, c.b))) {
+      if (score.shifted < shiftedMin && near) {
         const found = alignThumbs(ta, tb);
         score.transformed = found.score;
         score.mirrored = found.mirrored;

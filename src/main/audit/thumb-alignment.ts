@@ -12,6 +12,7 @@
  */
 import type { GreyThumb } from '../media/perceptual-hash';
 import { ncc, type Rect } from './ncc';
+import { bilinear, flatBorder } from './content-box';
 
 export interface Alignment {
   /** Normalised cross-correlation at the best alignment, -1..1 (-1: nothing to compare). */
@@ -33,52 +34,14 @@ interface Plane {
 
 /** Largest flat border taken off a side, as a share of it (a pad of 10% with rounding). */
 const MAX_BORDER = 0.15;
-/** A row or column is flat when its grey levels vary this little against the whole thumbnail's (a pad, JPEG noise and blur included). */
-const FLAT = 0.12;
 
 /**
- * The plane with its flat border found: outer rows and columns peeled while each is flat, then one
- * more on each side that had a border (where a blurred thumbnail smears the border into the picture).
+ * The plane with its flat border found (content-box.ts), and one more row or column on each side
+ * that had a border (where a blurred thumbnail smears the border into the picture).
  */
 function withInner(p: Plane): Plane {
-  let sum = 0;
-  let sum2 = 0;
-  for (const v of p.px) {
-    sum += v;
-    sum2 += v * v;
-  }
-  const limit = Math.max(3, FLAT * Math.sqrt(Math.max(0, sum2 / p.px.length - (sum / p.px.length) ** 2)));
-  const flat = (i0: number, step: number, count: number): boolean => {
-    let s = 0;
-    let s2 = 0;
-    for (let i = 0, j = i0; i < count; i++, j += step) {
-      const v = p.px[j] as number;
-      s += v;
-      s2 += v * v;
-    }
-    return Math.sqrt(Math.max(0, s2 / count - (s / count) ** 2)) <= limit;
-  };
-  const mx = Math.floor(MAX_BORDER * p.w);
-  const my = Math.floor(MAX_BORDER * p.h);
-  let [x0, y0, x1, y1] = [0, 0, p.w, p.h];
-  while (y0 < my && flat(y0 * p.w + x0, 1, x1 - x0)) y0++;
-  while (p.h - y1 < my && flat((y1 - 1) * p.w + x0, 1, x1 - x0)) y1--;
-  while (x0 < mx && flat(y0 * p.w + x0, p.w, y1 - y0)) x0++;
-  while (p.w - x1 < mx && flat(y0 * p.w + x1 - 1, p.w, y1 - y0)) x1--;
+  const [x0, y0, x1, y1] = flatBorder(p, MAX_BORDER);
   return { ...p, inner: [x0 > 0 ? x0 + 1 : 0, y0 > 0 ? y0 + 1 : 0, x1 < p.w ? x1 - 1 : p.w, y1 < p.h ? y1 - 1 : p.h] };
-}
-
-function bilinear(p: Plane, fx: number, fy: number): number {
-  const xc = Math.min(p.w - 1, Math.max(0, fx));
-  const yc = Math.min(p.h - 1, Math.max(0, fy));
-  const x0 = Math.min(p.w - 2, Math.floor(xc));
-  const y0 = Math.min(p.h - 2, Math.floor(yc));
-  const ax = xc - x0;
-  const ay = yc - y0;
-  const i = y0 * p.w + x0;
-  const top = (p.px[i] as number) * (1 - ax) + (p.px[i + 1] as number) * ax;
-  const bottom = (p.px[i + p.w] as number) * (1 - ax) + (p.px[i + p.w + 1] as number) * ax;
-  return top * (1 - ay) + bottom * ay;
 }
 
 /** Half size, 2x2 box average (an odd last row or column dropped). */
