@@ -11,7 +11,7 @@
  * thumbnail reduced from a larger copy is blurred, one kept at its own size is not).
  */
 import type { GreyThumb } from '../media/perceptual-hash';
-import { ncc, type Rect } from './ncc';
+import { Correlation, ncc } from './ncc';
 import { bilinear, flatBorder } from './content-box';
 
 export interface Alignment {
@@ -134,11 +134,42 @@ const MIN_OVERLAP = 0.55;
 
 const innerArea = (p: Plane): number => (p.inner ? (p.inner[2] - p.inner[0]) * (p.inner[3] - p.inner[1]) : p.w * p.h);
 
-/** Normalised cross-correlation of a (its inner part) with b sampled at a's pixels as posed; -1 if too little overlaps or nothing varies. */
-function nccPosed(a: Plane, b: Plane, pose: Pose, buffers?: Samples): number {
-  const rect = a.inner ?? [0, 0, a.w, a.h];
-  const laid = posedSamples(a, b, pose, buffers, rect);
-  return ncc(a.px, a.w, laid.px, a.w, rect, 0, 0, MIN_OVERLAP * innerArea(a), laid.inside);
+/**
+ * Normalised cross-correlation of a (its inner part) with b sampled (bilinear) at a's pixels as
+ * posed; -1 if too little overlaps or nothing varies. The refinement's inner loop: sampled and
+ * summed in one pass, nothing stored.
+ */
+function nccPosed(a: Plane, b: Plane, pose: Pose): number {
+  const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
+  const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
+  const cax = (a.w - 1) / 2;
+  const cay = (a.h - 1) / 2;
+  // b's x at a's x = ax0, and its step per pixel of a.
+  const step = pose.mirrored ? -pose.k : pose.k;
+  const fx0 = (b.w - 1) / 2 + pose.dx + pose.k * ((pose.mirrored ? a.w - 1 - ax0 : ax0) - cax);
+  const sums = new Correlation();
+  for (let y = ay0; y < ay1; y++) {
+    const fy = (b.h - 1) / 2 + pose.dy + pose.k * (pose.stretch ?? 1) * (y - cay);
+    if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
+    const yc = Math.min(b.h - 1, Math.max(0, fy));
+    const yi = Math.max(0, Math.min(b.h - 2, Math.floor(yc)));
+    const wy = b.h > 1 ? yc - yi : 0;
+    const r0 = yi * b.w;
+    const r1 = Math.min(b.h - 1, yi + 1) * b.w;
+    const row = y * a.w;
+    for (let x = ax0; x < ax1; x++) {
+      const fx = fx0 + (x - ax0) * step;
+      if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
+      const xc = Math.min(b.w - 1, Math.max(0, fx));
+      const xi = Math.max(0, Math.min(b.w - 2, Math.floor(xc)));
+      const wx = b.w > 1 ? xc - xi : 0;
+      const xj = Math.min(b.w - 1, xi + 1);
+      const top = (b.px[r0 + xi] as number) * (1 - wx) + (b.px[r0 + xj] as number) * wx;
+      const bottom = (b.px[r1 + xi] as number) * (1 - wx) + (b.px[r1 + xj] as number) * wx;
+      sums.add(a.px[row + x] as number, top * (1 - wy) + bottom * wy);
+    }
+  }
+  return sums.value(MIN_OVERLAP * innerArea(a));
 }
 
 /**
@@ -191,8 +222,7 @@ function coarseShifts(a: Plane, b: Plane, mirrored: boolean, k: number, r: numbe
 /** Pattern search from a pose: shifts and zoom stepped, the steps halved when no neighbour is better. */
 function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
   let pose = start;
-  const buffers: Samples = { px: new Float32Array(a.w * a.h), inside: new Uint8Array(a.w * a.h) };
-  let c = nccPosed(a, b, pose, buffers);
+  let c = nccPosed(a, b, pose);
   let step = 1;
   let zoom = 0.04;
   while (step >= 0.25) {
@@ -208,7 +238,7 @@ function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
     ];
     let moved = false;
     for (const t of tries) {
-      const ct = nccPosed(a, b, t, buffers);
+      const ct = nccPosed(a, b, t);
       if (ct > c + 1e-6) {
         c = ct;
         pose = t;
@@ -223,43 +253,20 @@ function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
   return { c, pose };
 }
 
-/** b sampled at a's pixels, and which of them fell inside b's inner part. */
-interface Samples {
-  px: Float32Array;
-  inside: Uint8Array;
-}
-
-/**
- * b sampled (bilinear) at a's pixels in `rect` (all of a by default) as posed; into `buffers` when
- * given (the refinement samples hundreds of poses of one pair).
- */
-function posedSamples(a: Plane, b: Plane, pose: Pose, buffers?: Samples, rect: Rect = [0, 0, a.w, a.h]): Samples {
-  const px = buffers?.px ?? new Float32Array(a.w * a.h);
-  const inside = buffers?.inside ?? new Uint8Array(a.w * a.h);
-  const [x0, y0, x1, y1] = rect;
+/** b sampled (bilinear) at a's pixels as posed, and which of them fell inside b's inner part. */
+function posedSamples(a: Plane, b: Plane, pose: Pose): { px: Float32Array; inside: Uint8Array } {
+  const px = new Float32Array(a.w * a.h);
+  const inside = new Uint8Array(a.w * a.h);
   const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
   const cax = (a.w - 1) / 2;
   const cay = (a.h - 1) / 2;
-  for (let y = y0; y < y1; y++) {
-    inside.fill(0, y * a.w + x0, y * a.w + x1);
+  for (let y = 0; y < a.h; y++) {
     const fy = (b.h - 1) / 2 + pose.dy + pose.k * (pose.stretch ?? 1) * (y - cay);
     if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
-    // Bilinear weights of the row, once (bilinear() per pixel would redo them).
-    const yc = Math.min(b.h - 1, Math.max(0, fy));
-    const yi = Math.max(0, Math.min(b.h - 2, Math.floor(yc)));
-    const ay = b.h > 1 ? yc - yi : 0;
-    const r0 = yi * b.w;
-    const r1 = Math.min(b.h - 1, yi + 1) * b.w;
-    for (let x = x0; x < x1; x++) {
+    for (let x = 0; x < a.w; x++) {
       const fx = (b.w - 1) / 2 + pose.dx + pose.k * ((pose.mirrored ? a.w - 1 - x : x) - cax);
       if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
-      const xc = Math.min(b.w - 1, Math.max(0, fx));
-      const xi = Math.max(0, Math.min(b.w - 2, Math.floor(xc)));
-      const ax = b.w > 1 ? xc - xi : 0;
-      const xj = Math.min(b.w - 1, xi + 1);
-      const top = (b.px[r0 + xi] as number) * (1 - ax) + (b.px[r0 + xj] as number) * ax;
-      const bottom = (b.px[r1 + xi] as number) * (1 - ax) + (b.px[r1 + xj] as number) * ax;
-      px[y * a.w + x] = top * (1 - ay) + bottom * ay;
+      px[y * a.w + x] = bilinear(b, fx, fy);
       inside[y * a.w + x] = 1;
     }
   }
