@@ -73,14 +73,30 @@ export interface CandidateScore {
   mirrored: boolean;
 }
 
-/** Pairs (a < b) whose trimmed content hashes, as they are or one of them mirrored, are at most `d` bits apart. */
-function contentPairs(thumbs: readonly GreyThumb[], d: number): { a: number; b: number }[] {
+/**
+ * Pairs (a < b) whose trimmed content hashes, as they are or one of them mirrored, are at most `d`
+ * bits apart; null when cancelled. About 0.2 ms an image (2.3 s for 11,340 on the loaded 2-core
+ * machine), so it yields every YIELD_MS.
+ */
+async function contentPairs(thumbs: readonly GreyThumb[], d: number, signal?: AbortSignal): Promise<{ a: number; b: number }[] | null> {
   if (d < 0) return [];
   const n = thumbs.length;
-  const hashes = thumbs.map(contentHashes);
+  const plain: string[] = [];
+  const mirrored: string[] = [];
+  let lastYield = performance.now();
+  for (const t of thumbs) {
+    const h = contentHashes(t);
+    plain.push(h.plain);
+    mirrored.push(h.mirrored);
+    if (performance.now() - lastYield > YIELD_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+      if (signal?.aborted) return null;
+    }
+  }
   const out: { a: number; b: number }[] = [];
   // One search over both lists: a plain against a plain, or a plain against a mirrored one.
-  for (const p of hashPairs([...hashes.map((h) => h.plain), ...hashes.map((h) => h.mirrored)], d)) {
+  for (const p of hashPairs([...plain, ...mirrored], d)) {
     if (p.a >= n) continue;
     const b = p.b < n ? p.b : p.b - n;
     if (b !== p.a) out.push(p.a < b ? { a: p.a, b } : { a: b, b: p.a });
@@ -308,7 +324,9 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null }>();
   const key = (a: number, b: number) => a * n + b;
   const words = input.hashes;
-  for (const p of contentPairs(input.thumbs, o.maxContentDistance ?? CONTENT_HASH_DISTANCE)) {
+  const content = await contentPairs(input.thumbs, o.maxContentDistance ?? CONTENT_HASH_DISTANCE, signal);
+  if (!content) return null;
+  for (const p of content) {
     searched.add(key(p.a, p.b));
     candidates.set(key(p.a, p.b), { ...p, hamming: hammingDistance(words[p.a] as string, words[p.b] as string), cosine: null });
   }
