@@ -14,18 +14,26 @@
  * 2,612 pairs of different garments pass; with 0.98, 88, and every resized, JPEG and brightened
  * copy is still found; a shifted copy, which aligns exactly, is found when the features rank it
  * among the original's 20 nearest (86%).
- * Copies mirrored, cropped, padded or rescaled, alone or combined (issue 24), get one more search,
- * between each image and its 5 nearest feature neighbours: thumb-alignment.ts lays one thumbnail
- * over the other at the best zoom, shift and orientation, flat borders (pads) left out, blur
- * matched, and correlates them. Its pairs are decided together (confirmAlignments): a copy from
+ * Copies mirrored, cropped, padded or rescaled, alone or combined (issue 24), get one more search:
+ * thumb-alignment.ts lays one thumbnail over the other at the best zoom, shift and orientation,
+ * flat borders (pads) left out, blur matched, and correlates them. It looks at two kinds of pairs:
+ * each image and its TRANSFORM_NEIGHBOURS nearest by features, and pairs whose trimmed content
+ * (content-box.ts: flat margins peeled, the rest stretched to 32 x 32 and hashed, as it is and
+ * mirrored) hashes within CONTENT_HASH_DISTANCE bits, which finds padded copies whose features have
+ * moved too far (a grey pad around a garment on black). A pair only the content hashes found is
+ * decided by this search alone. Its pairs are decided together (confirmAlignments): a copy from
  * TRANSFORMED_SURE, or from TRANSFORMED_MIN when it stands TRANSFORMED_GAP above either image's next
- * best alignment. Measured (`npm run bench -- audit`, Fashion-MNIST 10,000 with 670 planted copies):
- * a plain threshold adds false clusters below 0.995 (0.99: 104 against 91 without the search);
- * with the gap rule (0.997 sure, 0.02 gap) the copies found from 0.985 are 53/70 wild singles,
- * 84/210 pairs and 63/350 triples (plain 0.995: 50, 58, 32) for 93 false clusters (339 images).
- * Cropped and mirrored copies are all found; padded ones and copies of a 28-pixel garment
- * downscaled to 19 mostly not: their MobileNet features move so far that the original is not
- * among their 5 nearest neighbours (and searching more costs 5 ms of CPU a pair).
+ * best alignment (a plain threshold adds false clusters below 0.995).
+ * Measured (`node --import tsx bench/audit.ts --sections 2`, Fashion-MNIST 10,000 and 670 planted
+ * copies; the candidate stage alone and the whole finder): with 5 nearest by features and no
+ * content hashes, 45,561 pairs to search, and 62/70 wild singles, 130/210 pairs and 165/350
+ * triples among the candidates (padded 2/10); with 2 nearest and the content hashes within 8 bits,
+ * 40,317 pairs and 69/70, 176/210, 250/350 (padded 10/10; 3 nearest: 49,133 pairs, 70, 176, 255).
+ * At 0.985 (0.997 sure, 0.02 gap) the finder then finds 64/70 wild singles, 134/210 pairs and
+ * 163/350 triples for 91 false clusters (339 images), against 53, 84, 63 and 93 (339) with the
+ * 5 nearest alone; 0.983 adds 1, 2 and 5 copies for 1 false cluster, 0.98 another 7 false ones.
+ * Still missed: copies whose best alignment scores no higher than look-alike garments do (0.97 to
+ * 0.99 on 28-pixel images: upscaled then reduced, recompressed, cropped and downscaled together).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
