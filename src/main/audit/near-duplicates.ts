@@ -24,14 +24,14 @@
  * decided by this search alone. Its pairs are decided together (confirmAlignments): a copy from
  * TRANSFORMED_SURE, or from TRANSFORMED_MIN when it stands TRANSFORMED_GAP above either image's next
  * best alignment (a plain threshold adds false clusters below 0.995).
- * Measured (`node --import tsx bench/audit.ts --sections 2`, Fashion-MNIST 10,000 and 670 planted
- * copies; the candidate stage alone and the whole finder): with 5 nearest by features and no
+ * Measured on the audit benchmark's images (Fashion-MNIST 10,000 and 670 planted copies): the
+ * candidate stage alone (this module's hash and neighbour lists, no pixel check) with 5 nearest and no
  * content hashes, 45,561 pairs to search, and 62/70 wild singles, 130/210 pairs and 165/350
  * triples among the candidates (padded 2/10); with 2 nearest and the content hashes within 8 bits,
  * 40,317 pairs and 69/70, 176/210, 250/350 (padded 10/10; 3 nearest: 49,133 pairs, 70, 176, 255).
- * At 0.985 (0.997 sure, 0.02 gap) the finder then finds 64/70 wild singles, 134/210 pairs and
+ * The finder (`node --import tsx bench/audit.ts --sections 2`) at 0.985 (0.997 sure, 0.02 gap) finds 64/70 wild singles, 134/210 pairs and
  * 163/350 triples for 91 false clusters (339 images), against 53, 84, 63 and 93 (339) with the
- * 5 nearest alone; 0.983 adds 1, 2 and 5 copies for 1 false cluster, 0.98 another 7 false ones.
+ * 5 nearest alone; 0.983 adds 1, 2 and 5 copies for 1 false cluster more; 0.98 makes 98.
  * Still missed: copies whose best alignment scores no higher than look-alike garments do (0.97 to
  * 0.99 on 28-pixel images: upscaled then reduced, recompressed, cropped and downscaled together).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
