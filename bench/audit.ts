@@ -24,7 +24,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { DOUBTFUL_FLOOR, EDGES_MIN, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
 import { initBackend } from '../src/main/engine/backend';
@@ -122,7 +122,7 @@ if (SECTIONS.has('2')) {
   const splits = images.map((_, i) => (i >= TRAIN ? 'test' : 'train'));
   // Every candidate's scores, the mirror and zoom search accepting nothing: its threshold is swept below.
   const scores: CandidateScore[] = [];
-  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
   const ndS = seconds(t0);
   const ndCpu = process.cpuUsage(cpu0);
   if (!nd) throw new Error('not cancelled');
@@ -157,19 +157,21 @@ if (SECTIONS.has('2')) {
   };
   const alignedPairs = scores.filter((sc) => sc.transformed !== null).length;
   log(`candidate stage (checked / checked and aligned at 0.98 or searched / copies): issue-14 singles ${stage(1, false)}, wild singles ${stage(1, true)}, pairs ${stage(2, true)}, triples ${stage(3, true)}; ${scores.length} candidates checked, ${alignedPairs} searched; pixel check ${((ndCpu.user + ndCpu.system) / 1000).toFixed(0)} CPU ms, ${((ndCpu.user + ndCpu.system) / 1000 / Math.max(1, alignedPairs)).toFixed(2)} CPU ms per searched pair`);
-  const searched = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const) }));
+  const searched = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const), edges: sc.edges }));
   const rowsOf = new Map<string, ReturnType<typeof evaluate>>();
-  for (const rule of ['plain', 'gap'] as const) {
+  for (const rule of ['plain', 'gap', 'edges'] as const) {
     log(
       rule === 'plain'
         ? `\nThe alignment search's threshold, every pair at or above it a copy (off: issue 14's finder); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
-        : `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when ${TRANSFORMED_GAP} above either image's next best alignment (the finder's rule):`,
+        : rule === 'gap'
+          ? `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when ${TRANSFORMED_GAP} above either image's next best alignment (the rule before the second look):`
+          : `\nThe same, and a doubtful alignment (${DOUBTFUL_FLOOR} up to ${TRANSFORMED_SURE}) whose edges correlate at ${EDGES_MIN} or more (the finder's rule):`,
     );
     log(`| threshold | issue-14 singles | wild singles at >= 95% | pairs at >= 95% | triples at >= 95% | found (wild singles / pairs / triples) | clusters | false clusters (images) |`);
     log(`|---|---|---|---|---|---|---|---|`);
     for (const t of [Infinity, 0.999, 0.995, 0.993, 0.99, 0.988, 0.985, 0.983, 0.98, 0.975, 0.97, 0.96]) {
-      if (rule === 'gap' && (t === Infinity || t >= TRANSFORMED_SURE)) continue;
-      const extra = confirmAlignments(searched, rule === 'plain' ? { min: t, sure: t, gap: Infinity } : { min: t, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP });
+      if (rule !== 'plain' && (t === Infinity || t >= TRANSFORMED_SURE)) continue;
+      const extra = confirmAlignments(searched, rule === 'plain' ? { min: t, sure: t, gap: Infinity } : { min: t, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, ...(rule === 'edges' ? { edges: EDGES_MIN } : {}) });
       const r = evaluate(clusterPairs(images.length, [...nd.pairs, ...extra], splits));
       rowsOf.set(`${rule} ${t}`, r);
       const old = r.found.filter((f) => !f.wild);
@@ -181,8 +183,16 @@ if (SECTIONS.has('2')) {
   log(`| threshold | ${singles.join(' | ')} |`);
   log(`|---|${singles.map(() => '---|').join('')}`);
   for (const [t, r] of rowsOf) log(`| ${t.replace('Infinity', 'off')} | ${singles.map((set) => share(r.found.find((f) => f.set === set)!)).join(' | ')} |`);
-  const op = rowsOf.get(`gap ${TRANSFORMED_MIN}`)!;
-  log(`\nAt the operating point (from ${TRANSFORMED_MIN}; ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best): single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  // The second look's curve: the finder's rule with other edge thresholds.
+  log(`\nThe edge threshold at the operating point (from ${TRANSFORMED_MIN}; ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or a doubtful alignment's edges at or above it):`);
+  log(`| edges | found (wild singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|`);
+  for (const e of [Infinity, 0.99, 0.985, 0.98, 0.975, 0.97, 0.965, 0.96, 0.95]) {
+    const r = evaluate(clusterPairs(images.length, [...nd.pairs, ...confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: e })], splits));
+    log(`| ${e === Infinity ? 'off' : e} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
+  const op = rowsOf.get(`edges ${TRANSFORMED_MIN}`)!;
+  log(`\nAt the operating point (from ${TRANSFORMED_MIN}; ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or edges from ${EDGES_MIN}): single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

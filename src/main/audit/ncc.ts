@@ -52,3 +52,24 @@ export function ncc(a: Float32Array, aw: number, b: Float32Array, bw: number, re
   }
   return sums.value(minCount);
 }
+
+/**
+ * Normalised cross-correlation of two planes' edges (w x h each): their differences to the right
+ * and downward neighbour, where both pixels are marked in `inside`. Garments that look alike share
+ * a silhouette but not the folds, seams and prints inside it; a copy keeps those even when it is
+ * blurred or recompressed (near-duplicates.ts: the second look at a doubtful alignment).
+ */
+export function edgeNcc(w: number, h: number, a: Float32Array, b: Float32Array, inside: Uint8Array): number {
+  const sums = new Correlation();
+  let compared = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (!inside[i]) continue;
+      compared++;
+      if (x + 1 < w && inside[i + 1]) sums.add((a[i + 1] as number) - (a[i] as number), (b[i + 1] as number) - (b[i] as number));
+      if (y + 1 < h && inside[i + w]) sums.add((a[i + w] as number) - (a[i] as number), (b[i + w] as number) - (b[i] as number));
+    }
+  }
+  return sums.value(compared / 2);
+}

@@ -41,7 +41,7 @@ import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { alignThumbs } from './thumb-alignment';
-import { ncc } from './ncc';
+import { edgeNcc, ncc } from './ncc';
 import { contentHashes } from './content-box';
 
 export interface NearDuplicateOptions {
@@ -65,6 +65,8 @@ export interface NearDuplicateOptions {
   transformNeighbours?: number;
   /** Pairs whose content hashes (content-box.ts, plain or one mirrored) are at most this many bits apart also get it (default CONTENT_HASH_DISTANCE; -1: none). */
   maxContentDistance?: number;
+  /** A doubtful alignment (from DOUBTFUL_FLOOR) is a copy from this edge correlation (default EDGES_MIN; above 1: never). */
+  minEdges?: number;
   /** Every candidate's scores as checked (the benchmark draws its threshold curves from them). */
   onScore?: (score: CandidateScore) => void;
 }
@@ -79,6 +81,8 @@ export interface CandidateScore {
   transformed: number | null;
   /** The alignment search lined them up mirrored. */
   mirrored: boolean;
+  /** Edge correlation at that alignment (ncc.ts edgeNcc): only for a doubtful one, from DOUBTFUL_FLOOR to TRANSFORMED_SURE. */
+  edges: number | null;
 }
 
 /**
@@ -139,6 +143,8 @@ export interface DuplicatePair {
   pixel: number;
   /** How the thumbnails were lined up for that correlation. */
   match: DuplicateMatch;
+  /** Correlation of their edges once lined up (the second look at a doubtful alignment), null when not measured. */
+  edges: number | null;
 }
 
 export interface NearDuplicateCluster {
@@ -305,6 +311,13 @@ export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
 export const TRANSFORMED_SURE = 0.997;
 export const TRANSFORMED_GAP = 0.02;
 
+/**
+ * The second look at a doubtful alignment (DOUBTFUL_FLOOR up to TRANSFORMED_SURE): a copy when the
+ * edges of the pair as lined up correlate at EDGES_MIN or more, whatever the gap (bench/audit.ts).
+ */
+export const DOUBTFUL_FLOOR = 0.95;
+export const EDGES_MIN = 0.975;
+
 /** How many of each image's nearest feature neighbours the alignment search looks at (with the content pairs: bench/audit.ts). */
 export const TRANSFORM_NEIGHBOURS = 2;
 /** Content hashes (content-box.ts) at most this many bits apart make a pair for the alignment search. */
@@ -327,6 +340,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const shiftedMin = o.minShifted ?? DUPLICATE_THRESHOLDS.shifted;
   const shift = o.maxShiftShare ?? 0.25;
   const transformedMin = o.minTransformed ?? TRANSFORMED_MIN;
+  const sure = o.sureTransformed ?? TRANSFORMED_SURE;
   // The pairs the shift and alignment searches look at: near by features or by trimmed content.
   const searched = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? TRANSFORM_NEIGHBOURS);
   // contentOnly: a pair only the content hashes found, decided by the alignment search's rule alone.
@@ -369,7 +383,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const pa = prepared(c.a, w, h);
     const pb = prepared(c.b, w, h);
     const quick = similarity(pa, pb, null);
-    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null, mirrored: false };
+    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null, mirrored: false, edges: null };
     // A shifted, mirrored or cropped copy has a different hash: only feature and content candidates are searched.
     // A pair only the content hashes found goes straight to the alignment search and its rule: the
     // plain aligned and shifted thresholds, measured on hash and feature candidates, let look-alike
@@ -381,18 +395,21 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
         const found = alignThumbs(ta, tb);
         score.transformed = found.score;
         score.mirrored = found.mirrored;
+        // The second look, only at a doubtful alignment: do the edges inside the silhouette agree too?
+        const o = found.overlay;
+        if (o && found.score >= DOUBTFUL_FLOOR && found.score < sure) score.edges = edgeNcc(o.w, o.h, o.a, o.b, o.inside);
       }
     }
     o.onScore?.(score);
     if (contentOnly) {
       // Said to be aligned when lying as they are fits them at least as well.
-      if (score.transformed === null || score.aligned >= score.transformed) aligned.push({ ...c, pixel: score.aligned, match: 'aligned' });
-      else aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
-    } else if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, match: 'aligned' });
-    else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted' });
-    else if (score.transformed !== null) aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
+      if (score.transformed === null || score.aligned >= score.transformed) aligned.push({ ...c, pixel: score.aligned, match: 'aligned', edges: score.edges });
+      else aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled', edges: score.edges });
+    } else if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, match: 'aligned', edges: null });
+    else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted', edges: null });
+    else if (score.transformed !== null) aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled', edges: score.edges });
   }
-  pairs.push(...confirmAlignments(aligned, { min: transformedMin, sure: o.sureTransformed ?? TRANSFORMED_SURE, gap: o.transformedGap ?? TRANSFORMED_GAP }));
+  pairs.push(...confirmAlignments(aligned, { min: transformedMin, sure, gap: o.transformedGap ?? TRANSFORMED_GAP, edges: o.minEdges ?? EDGES_MIN }));
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }
 
@@ -402,7 +419,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
  * look alike (plain garments on black), every neighbour aligns nearly as well and only `sure`
  * counts; a copy among different pictures stands far above the rest.
  */
-export function confirmAlignments(searched: readonly DuplicatePair[], t: { min: number; sure: number; gap: number }): DuplicatePair[] {
+export function confirmAlignments(searched: readonly DuplicatePair[], t: { min: number; sure: number; gap: number; edges?: number }): DuplicatePair[] {
   const top = new Map<number, [number, number]>();
   for (const p of searched) {
     for (const i of [p.a, p.b]) {
@@ -414,7 +431,8 @@ export function confirmAlignments(searched: readonly DuplicatePair[], t: { min: 
     const [first, second] = top.get(i) as [number, number];
     return v >= first ? second : first;
   };
-  return searched.filter((p) => p.pixel >= t.min && (p.pixel >= t.sure || (p.pixel - runnerUp(p.a, p.pixel) >= t.gap && p.pixel - runnerUp(p.b, p.pixel) >= t.gap)));
+  const edgesAgree = (p: DuplicatePair): boolean => t.edges !== undefined && p.edges !== null && p.edges >= t.edges;
+  return searched.filter((p) => edgesAgree(p) || (p.pixel >= t.min && (p.pixel >= t.sure || (p.pixel - runnerUp(p.a, p.pixel) >= t.gap && p.pixel - runnerUp(p.b, p.pixel) >= t.gap))));
 }
 
 /** Clusters of two or more images joined by near-duplicate pairs, largest first. */

@@ -21,6 +21,17 @@ export interface Alignment {
   mirrored: boolean;
   /** The second image's content size over the first's, in pixels (above 1: the second shows it larger, e.g. upscaled, or cropped to the same size). */
   scale: number;
+  /** The two as compared for `score`: the smaller one's grid, the other laid over it, blur matched; `inside` marks the compared pixels. */
+  overlay?: Overlay;
+}
+
+/** Two grey planes on one grid (w x h), and which of its pixels are compared. */
+export interface Overlay {
+  w: number;
+  h: number;
+  a: Float32Array;
+  b: Float32Array;
+  inside: Uint8Array;
 }
 
 /** A grey plane of floats. */
@@ -316,11 +327,18 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   const over: Plane = { ...a, px: laid.px };
   const aSharper = sharpness(a, laid.inside) > sharpness(over, laid.inside);
   let score = best.c;
+  const [ix0, iy0, ix1, iy1] = a.inner ?? [0, 0, a.w, a.h];
+  const inside = Uint8Array.from(laid.inside, (v, i) => (v && i % a.w >= ix0 && i % a.w < ix1 && Math.floor(i / a.w) >= iy0 && Math.floor(i / a.w) < iy1 ? 1 : 0));
+  let overlay: Overlay = { w: a.w, h: a.h, a: a.px, b: laid.px, inside };
   for (const sigma of [0.5, 0.8, 1.2]) {
     const [pa, pb] = aSharper ? [blur(a, sigma).px, laid.px] : [a.px, blur(over, sigma).px];
-    score = Math.max(score, ncc(pa, a.w, pb, a.w, a.inner ?? [0, 0, a.w, a.h], 0, 0, MIN_OVERLAP * innerArea(a), laid.inside));
+    const c = ncc(pa, a.w, pb, a.w, a.inner ?? [0, 0, a.w, a.h], 0, 0, MIN_OVERLAP * innerArea(a), laid.inside);
+    if (c > score) {
+      score = c;
+      overlay = { ...overlay, a: pa, b: pb };
+    }
   }
   // The scale reported is b's content size over a's, in pixels, whichever was laid over which.
   const scale = best.pose.k;
-  return { score, mirrored: best.pose.mirrored, scale: swap ? 1 / scale : scale };
+  return { score, mirrored: best.pose.mirrored, scale: swap ? 1 / scale : scale, overlay };
 }

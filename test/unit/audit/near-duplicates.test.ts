@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { clusterPairs, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { EDGES_MIN, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
-import type { GreyThumb } from '../../../src/main/media/perceptual-hash';
+import path from 'node:path';
+import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
+import { edgeNcc } from '../../../src/main/audit/ncc';
+import { alteredCopy } from '../../fixtures/altered-copies';
+import { FASHION_LOOKALIKES } from '../../fixtures/assets';
 
 /** A smooth random texture (sums of seeded sinusoids), 28x28. */
 function texture(seed: number, w = 28, h = 28): GreyThumb {
@@ -96,8 +100,40 @@ describe('alignment search', () => {
   });
 });
 
+describe('the second look at a doubtful alignment', () => {
+  it('a copy upscaled and recompressed keeps its edges; two dresses that align better do not', async () => {
+    const pullover = path.join(FASHION_LOOKALIKES, 'pullover-138.png');
+    const copy = await alteredCopy(pullover, ['upscaled', 'recompressed']);
+    const looked = async (a: string | Buffer, b: string | Buffer) => {
+      const found = alignThumbs(await greyThumb(a), await greyThumb(b));
+      const o = found.overlay!;
+      return { pixel: found.score, edges: edgeNcc(o.w, o.h, o.a, o.b, o.inside) };
+    };
+    const twin = await looked(pullover, copy);
+    const dresses = await looked(path.join(FASHION_LOOKALIKES, 'dress-6927.png'), path.join(FASHION_LOOKALIKES, 'dress-9202.png'));
+    // The pixels cannot tell them apart: the dresses align at least as well, both doubtful.
+    expect(dresses.pixel).toBeGreaterThanOrEqual(twin.pixel - 0.002);
+    expect(twin.pixel).toBeLessThan(TRANSFORMED_SURE);
+    // Their edges can.
+    expect(twin.edges).toBeGreaterThanOrEqual(EDGES_MIN);
+    expect(dresses.edges).toBeLessThan(EDGES_MIN - 0.02);
+    // Each pair among other alignments as close (no gap): only the copy is kept.
+    const near = (a: number, pixel: number): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel: pixel - 0.005, match: 'rescaled', edges: null });
+    const decided = confirmAlignments(
+      [
+        { a: 0, b: 1, hamming: 20, cosine: null, pixel: twin.pixel, match: 'rescaled', edges: twin.edges },
+        { ...near(1, twin.pixel), b: 5 },
+        { a: 2, b: 3, hamming: 20, cosine: null, pixel: dresses.pixel, match: 'rescaled', edges: dresses.edges },
+        { ...near(3, dresses.pixel), b: 6 },
+      ],
+      { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: EDGES_MIN },
+    );
+    expect(decided.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+  });
+});
+
 describe('near-duplicate clusters', () => {
-  const pair = (a: number, b: number): DuplicatePair => ({ a, b, hamming: 0, cosine: null, pixel: 1, match: 'aligned' });
+  const pair = (a: number, b: number): DuplicatePair => ({ a, b, hamming: 0, cosine: null, pixel: 1, match: 'aligned', edges: null });
 
   it('joins pairs transitively, flags leaks across splits and conflicting labels', () => {
     const clusters = clusterPairs(7, [pair(4, 5), pair(0, 1), pair(1, 2)], ['train', 'train', 'test', null, 'val', 'val', 'train'], [0, 0, 1, null, 2, null, 1]);
