@@ -1,0 +1,43 @@
+/** The leak view's evidence of a pair (store/audits.ts, domain describeDuplicatePair): the second look's edge correlation is kept and said. */
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeDuplicatePair } from '../../../src/shared/domain';
+import { listDuplicateClusters, saveAudit } from '../../../src/main/store/audits';
+import { ProjectStore } from '../../../src/main/store/project-store';
+import { removeTempDirs, tempDir } from '../../fixtures/temp';
+
+afterAll(removeTempDirs);
+
+describe('near-duplicate evidence', () => {
+  it('a pair kept by its edges shows them beside its doubtful pixel correlation; a plain pair shows none', () => {
+    const store = ProjectStore.create(path.join(tempDir(), 'p'));
+    try {
+      const db = store.db;
+      db.prepare("INSERT INTO sources (id, kind, root, description, imported_at) VALUES (1, 'folder', ?, '', 'x')").run(tempDir());
+      const add = db.prepare("INSERT INTO images (source_id, rel_path, file_name, hash, split, width, height, bytes, format, imported_at) VALUES (1, ?, ?, ?, ?, 28, 28, 1, 'png', 'x')");
+      const ids = ['a', 'b', 'c', 'd'].map((n, i) => Number(add.run(`${n}.png`, `${n}.png`, (i + 1).toString(16).padStart(64, '0'), i % 2 ? 'test' : 'train').lastInsertRowid));
+      const [a, b, c, d] = ids as [number, number, number, number];
+      saveAudit(db, {
+        source: { runId: null, model: 'm', cutLayer: 'l', featureDim: 4 },
+        folds: 5,
+        classes: [],
+        result: { scored: 0, images: 4, skippedCount: 0, skipped: [], flagged: 0, noiseRates: [], fingerprintsComputed: 4, durations: { fingerprintsMs: 0, foldsMs: 0, neighboursMs: 0, duplicatesMs: 0, totalMs: 0 } },
+        lastImageId: d,
+        scores: [],
+        clusters: [
+          { members: [a, b], pairs: [{ a, b, hamming: 22, cosine: null, pixel: 0.972, match: 'rescaled', edges: 0.981 }] },
+          { members: [c, d], pairs: [{ a: c, b: d, hamming: 2, cosine: 0.99, pixel: 0.995, match: 'aligned', edges: null }] },
+        ],
+      });
+      const pairs = listDuplicateClusters(db, { only: 'all', offset: 0, limit: 10 }).rows.flatMap((r) => r.pairs);
+      const kept = pairs.find((p) => p.a === a)!;
+      expect(kept.edges).toBeCloseTo(0.981, 6);
+      expect(describeDuplicatePair(kept)).toBe('hash 22 bits apart · features not among the nearest · pixels 0.972 (rescaled: cropped, padded or resized) · edges 0.981 · doubtful: -0.013 over the threshold');
+      const plain = pairs.find((p) => p.a === c)!;
+      expect(plain.edges).toBeNull();
+      expect(describeDuplicatePair(plain)).not.toContain('edges');
+    } finally {
+      store.close();
+    }
+  });
+});
