@@ -316,7 +316,7 @@ export const TRANSFORMED_GAP = 0.02;
  * edges of the pair as lined up correlate at EDGES_MIN or more, whatever the gap (bench/audit.ts).
  */
 export const DOUBTFUL_FLOOR = 0.95;
-export const EDGES_MIN = 0.975;
+export const EDGES_MIN = 0.98;
 
 /** How many of each image's nearest feature neighbours the alignment search looks at (with the content pairs: bench/audit.ts). */
 export const TRANSFORM_NEIGHBOURS = 2;

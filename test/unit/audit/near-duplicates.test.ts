@@ -101,22 +101,22 @@ describe('alignment search', () => {
 });
 
 describe('the second look at a doubtful alignment', () => {
-  it('a copy upscaled and recompressed keeps its edges; two dresses that align better do not', async () => {
-    const pullover = path.join(FASHION_LOOKALIKES, 'pullover-138.png');
-    const copy = await alteredCopy(pullover, ['upscaled', 'recompressed']);
+  it('a copy changed three ways keeps its edges; two dresses that align better do not', async () => {
+    const bag = path.join(FASHION_LOOKALIKES, 'bag-619.png');
+    const copy = await alteredCopy(bag, ['brightness-contrast', 'cropped', 'mirrored']);
     const looked = async (a: string | Buffer, b: string | Buffer) => {
       const found = alignThumbs(await greyThumb(a), await greyThumb(b));
       const o = found.overlay!;
       return { pixel: found.score, edges: edgeNcc(o.w, o.h, o.a, o.b, o.inside) };
     };
-    const twin = await looked(pullover, copy);
-    const dresses = await looked(path.join(FASHION_LOOKALIKES, 'dress-6927.png'), path.join(FASHION_LOOKALIKES, 'dress-9202.png'));
+    const twin = await looked(bag, copy);
+    const dresses = await looked(path.join(FASHION_LOOKALIKES, 'dress-6308.png'), path.join(FASHION_LOOKALIKES, 'dress-9898.png'));
     // The pixels cannot tell them apart: the dresses align at least as well, both doubtful.
-    expect(dresses.pixel).toBeGreaterThanOrEqual(twin.pixel - 0.002);
+    expect(dresses.pixel).toBeGreaterThan(twin.pixel);
     expect(twin.pixel).toBeLessThan(TRANSFORMED_SURE);
     // Their edges can.
     expect(twin.edges).toBeGreaterThanOrEqual(EDGES_MIN);
-    expect(dresses.edges).toBeLessThan(EDGES_MIN - 0.02);
+    expect(dresses.edges).toBeLessThan(EDGES_MIN - 0.01);
     // Each pair among other alignments as close (no gap): only the copy is kept.
     const near = (a: number, pixel: number): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel: pixel - 0.005, match: 'rescaled', edges: null });
     const decided = confirmAlignments(
