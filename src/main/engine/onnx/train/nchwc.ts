@@ -144,12 +144,31 @@ function rowsOf(g: Graph, v: string, channels: number, spatial: number, block: n
   return g.op('Reshape', [t, g.ints('shape', [-1, c2])], [], 'rows');
 }
 
-/** A pointwise (1x1, stride 1, unpadded) weight gradient [Co, Ci, 1, 1] from blocked x and dz: one GEMM over every pixel of the batch. */
+/**
+ * Below this many pixels per image a pointwise weight gradient is one GEMM over channels-last
+ * copies of x and dz; from it, products of their blocks as they lie (no copies, but a product per
+ * image and pair of channel blocks: many small ones where the image is small and the channels many).
+ */
+const BLOCK_PRODUCTS_FROM = 28 * 28;
+
+/** A pointwise (1x1, stride 1, unpadded) weight gradient [Co, Ci, 1, 1] from blocked x and dz. */
 export function blockedPointwiseWeightGrad(g: Graph, x: string, dz: string, c: ConvGeometry, block: number): string {
   const [ci = 1] = c.inShape;
   const [co = 1, oh = 1, ow = 1] = c.outShape;
-  const dW = g.op('Gemm', [rowsOf(g, dz, co, oh * ow, block), rowsOf(g, x, ci, oh * ow, block)], [intAttr('transA', 1)], 'dWpw');
-  const cut = aligned(co, block) === co && aligned(ci, block) === ci ? dW : g.op('Slice', [dW, g.ints('starts', [0, 0]), g.ints('ends', [co, ci]), g.ints('axes', [0, 1])]);
+  const p = oh * ow;
+  const cob = aligned(co, block) / block;
+  const cib = aligned(ci, block) / block;
+  let dW: string;
+  if (p < BLOCK_PRODUCTS_FROM) dW = g.op('Gemm', [rowsOf(g, dz, co, p, block), rowsOf(g, x, ci, p, block)], [intAttr('transA', 1)], 'dWpw');
+  else {
+    // For each image and pair of channel blocks [B, P] x [P, B] (dz's block transposed: ONNX
+    // Runtime folds that Transpose into its MatMul), then summed over the images.
+    const a = g.op('Transpose', [g.op('Reshape', [dz, g.ints('shape', [-1, cob, 1, p, block])])], [intsAttr('perm', [0, 1, 2, 4, 3])]);
+    const b = g.op('Reshape', [x, g.ints('shape', [-1, 1, cib, p, block])]);
+    const summed = g.op('ReduceSum', [g.op('MatMul', [a, b], [], 'dWpw'), g.ints('axis0', [0])], [intAttr('keepdims', 0)]); // [Cob, Cib, Bo, Bi]
+    dW = g.op('Reshape', [g.op('Transpose', [summed], [intsAttr('perm', [0, 2, 1, 3])]), g.ints('shape', [cob * block, cib * block])]);
+  }
+  const cut = cob * block === co && cib * block === ci ? dW : g.op('Slice', [dW, g.ints('starts', [0, 0]), g.ints('ends', [co, ci]), g.ints('axes', [0, 1])]);
   return g.op('Reshape', [cut, g.ints('shape', [co, ci, 1, 1])], [], 'dW');
 }
 
