@@ -100,15 +100,44 @@ export function blockedConv(g: Graph, x: string, w: string, bias: string | null,
   return nchwcOp(g, 'Conv', [x, filter, ...(b ? [b] : [])], attrs, hint);
 }
 
-/** Per-channel sum over batch, height and width of a blocked [N, C', H, W]: [C]. */
-export function blockedChannelSum(g: Graph, v: string, channels: number, spatial: number, block: number): string {
-  const c2 = aligned(channels, block);
+/** Per-channel sum over batch, height and width of a blocked [N, C', H, W]: [C'] (the padding channels' included). */
+export function channelSums(g: Graph, v: string, c2: number, spatial: number, block: number): string {
   // Over the pixels, then the batch: two reductions ONNX Runtime has fast kernels for (one over
   // axes 0 and 2 together runs its generic loop, several times slower).
   const perImage = g.op('ReduceSum', [g.op('Reshape', [v, g.ints('shape', [-1, spatial, block])]), g.ints('axes', [1])], [intAttr('keepdims', 0)]);
-  const s = g.op('ReduceSum', [g.op('Reshape', [perImage, g.ints('shape', [-1, c2])]), g.ints('axis0', [0])], [intAttr('keepdims', 0)]);
-  const flat = s;
-  return c2 === channels ? flat : g.op('Slice', [flat, g.ints('starts', [0]), g.ints('ends', [channels]), g.ints('axes', [0])], [], 'dSumC');
+  return g.op('ReduceSum', [g.op('Reshape', [perImage, g.ints('shape', [-1, c2])]), g.ints('axis0', [0])], [intAttr('keepdims', 0)], 'sumC');
+}
+
+/** The first `n` of a vector. */
+export function head1d(g: Graph, v: string, n: number, length: number): string {
+  return n === length ? v : g.op('Slice', [v, g.ints('starts', [0]), g.ints('ends', [n]), g.ints('axes', [0])], [], 'cut');
+}
+
+/** Per-channel sum over batch, height and width of a blocked [N, C', H, W]: [C]. */
+export function blockedChannelSum(g: Graph, v: string, channels: number, spatial: number, block: number): string {
+  const c2 = aligned(channels, block);
+  return head1d(g, channelSums(g, v, c2, spatial, block), channels, c2);
+}
+
+/**
+ * scale * x + shift per channel (and a fused activation) of a blocked x: a 1x1 depthwise NCHWc
+ * convolution, one pass (a Mul and an Add would make two); `scale` and `shift` are [C'].
+ * With `sum`, that is added before the activation (MLAS accumulates into it).
+ */
+export function blockedAffine(g: Graph, x: string, scale: string, shift: string | null, c2: number, sum?: string, act: Activation = { kind: 'linear' }): string {
+  const fused = fusedActivation(act);
+  if (!fused) throw new Error(`activation ${act.kind} is not fused on NCHWc`);
+  const attrs = convAttrs([1, 1], [1, 1], [1, 1], [0, 0, 0, 0], c2);
+  if (fused.name) attrs.push(stringAttr('activation', fused.name));
+  if (fused.params) attrs.push({ name: 'activation_params', type: ATTR.FLOATS, floats: fused.params });
+  // A 1x1 depthwise filter's OIHWBo order is its plain order.
+  const w = g.op('Reshape', [scale, g.ints('shape', [c2, 1, 1, 1])]);
+  return nchwcOp(g, 'Conv', sum ? [x, w, shift ?? '', sum] : [x, w, ...(shift ? [shift] : [])], attrs, 'affine');
+}
+
+/** Zeros appended to a [C] vector up to [C']. */
+export function padChannels(g: Graph, v: string, c: number, c2: number): string {
+  return padAxis(g, v, 1, 0, c, c2);
 }
 
 /**

@@ -17,7 +17,7 @@ import { emitActivationGrad } from './activation-grad';
 import { emitBatchNormTrain, emitBatchNormTrainGrad, type BatchNormTrainValues } from './batchnorm-grad';
 import { convInputGrad, convWeightGrad, type ConvGeometry } from './conv-grad';
 import { emitConcatGrad, emitMergeGrad } from './merge-grad';
-import { blockedChannelSum, blockedConv, blockedDepthwiseWeightGrad, blockedInputGrad, blockedPointwiseWeightGrad, fromBlocked, fusedActivation, toBlocked } from './nchwc';
+import { aligned, blockedAffine, blockedChannelSum, blockedConv, blockedDepthwiseWeightGrad, channelSums, head1d, padChannels, blockedInputGrad, blockedPointwiseWeightGrad, fromBlocked, fusedActivation, toBlocked } from './nchwc';
 import { emitGlobalPoolGrad, emitPoolGrad } from './pool-grad';
 import type { BatchNormRef, ParamRef, TrainNode, TrainPlan } from './train-plan';
 
@@ -57,7 +57,8 @@ class TrainGraphWriter {
   private readonly value = new Map<number, string>();
   /** Values in the blocked layout (nchwc.ts), beside or instead of their NCHW form in `value`. */
   private readonly blocked = new Map<number, string>();
-  private readonly blockedConvs = new Set<TrainNode>();
+  /** Nodes written on blocked values (their gradients flow blocked). */
+  private readonly blockedNodes = new Set<TrainNode>();
   private readonly saved = new Map<TrainNode, Saved>();
   private readonly params = new Map<ParamRef, string>();
   private readonly paramGrads = new Map<ParamRef, string[]>();
@@ -169,8 +170,17 @@ class TrainGraphWriter {
     const { g, spec } = this;
     this.value.set(0, this.shape(0).length === 3 ? g.toNchw('input') : 'input');
     for (const n of spec.plan.nodes) {
+      const input = n.inputs[0] as number;
+      const onBlocked = this.blocked.has(input) && this.shape(input).length === 3;
       if (n.op === 'conv' && this.blockable(n)) this.blocked.set(n.output, this.forwardBlockedConv(n));
-      else this.value.set(n.output, this.forwardNode(n));
+      else if (n.op === 'bn' && onBlocked && spec.bnMode === 'batch' && this.training) this.blocked.set(n.output, this.forwardBlockedBatchNorm(n));
+      else if (n.op === 'act' && onBlocked && n.act.kind !== 'softmax') {
+        // Elementwise: the same on blocked values (the padding channels' values are never read back).
+        const y = g.activation(this.blocked.get(input) as string, n.act, true);
+        this.saved.set(n, { x: this.blocked.get(input) as string, y });
+        this.blockedNodes.add(n);
+        this.blocked.set(n.output, y);
+      } else this.value.set(n.output, this.forwardNode(n));
     }
     const out = this.nchw(spec.plan.output);
     return this.shape(spec.plan.output).length === 3 ? g.op('Flatten', [g.op('GlobalAveragePool', [out])], [intAttr('axis', 1)], 'features') : out;
@@ -196,6 +206,58 @@ class TrainGraphWriter {
     return { w, raw, bias, scale, invStd };
   }
 
+  /**
+   * BatchNorm on batch statistics (scenario 3) of a blocked value, as emitBatchNormTrain on NCHW:
+   * per-channel sums in fast reductions, the normalisation one 1x1 depthwise NCHWc convolution.
+   */
+  private forwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }): string {
+    const { g } = this;
+    const block = this.block;
+    const [c = 1, h = 1, w = 1] = this.shape(n.output);
+    const c2 = aligned(c, block);
+    const p = h * w;
+    const x = this.blocked.get(n.inputs[0] as number) as string;
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
+    const view = (v: string) => g.op('Reshape', [v, g.ints('shape', [-1, c2 / block, p, block])]);
+    const mean = g.op('Mul', [channelSums(g, x, c2, p, block), inv], [], 'bnMean');
+    // x - mean as an NCHWc affine: a Sub broadcasting [1, C'/B, 1, B] runs in spans of B values.
+    const centred4 = view(blockedAffine(g, x, g.floats('one', [c2], new Float32Array(c2).fill(1)), g.op('Neg', [mean]), c2));
+    const variance = g.op('Mul', [channelSums(g, g.op('Mul', [centred4, centred4]), c2, p, block), inv], [], 'bnVar');
+    const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.scalar('eps', n.bn.epsilon)])])], [], 'bnInvStd');
+    const gamma = padChannels(g, n.bn.gamma ? this.p(n.bn.gamma) : g.floats('one', [c], new Float32Array(c).fill(1)), c, c2);
+    const beta = n.bn.beta ? padChannels(g, this.p(n.bn.beta), c, c2) : null;
+    const centred = g.op('Reshape', [centred4, g.ints('shape', [-1, c2, h, w])]);
+    const y = blockedAffine(g, centred, g.op('Mul', [gamma, invStd]), beta, c2);
+    // The batch statistics leave as [C] (statsOutput); the backward reads the rest from `saved`.
+    this.bnValues.set(n.bn, { y, mean: head1d(g, mean, c, c2), variance: head1d(g, variance, c, c2), x, centred, invStd, epsilon: n.bn.epsilon });
+    this.saved.set(n, { centred4, invStd, gamma });
+    this.blockedNodes.add(n);
+    return y;
+  }
+
+  /** dL/dx, dgamma, dbeta of forwardBlockedBatchNorm, as emitBatchNormTrainGrad: dx = k dy - (kb / invStd') centred - ka, two passes. */
+  private backwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }, dy: string): GradOut[] {
+    const { g } = this;
+    const s = this.saved.get(n) ?? {};
+    const block = this.block;
+    const [c = 1, h = 1, w = 1] = this.shape(n.output);
+    const c2 = aligned(c, block);
+    const p = h * w;
+    const invStd = s['invStd'] as string;
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
+    const dy4 = g.op('Reshape', [dy, g.ints('shape', [-1, c2 / block, p, block])]);
+    const sumDy = channelSums(g, dy, c2, p, block);
+    const sumDyXhat = g.op('Mul', [channelSums(g, g.op('Mul', [dy4, s['centred4'] as string]), c2, p, block), invStd]);
+    this.addGrad(n.bn.beta, head1d(g, sumDy, c, c2));
+    this.addGrad(n.bn.gamma, head1d(g, sumDyXhat, c, c2));
+    const k = g.op('Mul', [s['gamma'] as string, invStd]);
+    const negKa = g.op('Neg', [g.op('Mul', [g.op('Mul', [sumDy, inv]), k])]);
+    const negKbInv = g.op('Neg', [g.op('Mul', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), k]), invStd])]);
+    const centred = g.op('Reshape', [s['centred4'] as string, g.ints('shape', [-1, c2, h, w])]);
+    const t = blockedAffine(g, centred, negKbInv, negKa, c2);
+    return [{ blocked: blockedAffine(g, dy, k, null, c2, t) }];
+  }
+
   /** A convolution on the NCHWc kernels: its blocked output. */
   private forwardBlockedConv(n: TrainNode & { op: 'conv' }): string {
     const v = n.inputs[0] as number;
@@ -204,7 +266,7 @@ class TrainGraphWriter {
     const x = nchwInput ? this.nchw(v) : this.blockedOf(v);
     const f = this.foldedConv(n);
     const y = blockedConv(this.g, x, f.w, f.bias, this.geometry(n), n.act, this.block, nchwInput, n.name.replace(/[^\w]/g, '_'));
-    this.blockedConvs.add(n);
+    this.blockedNodes.add(n);
     this.saved.set(n, { x, y, w: f.w, raw: f.raw, ...(f.scale ? { scale: f.scale } : {}), ...(f.invStd ? { invStd: f.invStd } : {}), ...(nchwInput ? { nchwInput: '1' } : {}) });
     return y;
   }
@@ -315,11 +377,11 @@ class TrainGraphWriter {
       const n = spec.plan.nodes[i] as TrainNode;
       const list = grads.get(n.output);
       if (!list) continue;
-      const blocked = this.blockedConvs.has(n);
+      const blocked = this.blockedNodes.has(n);
       const c = this.channelsOf(n.output);
       const parts = list.map((d) => (typeof d === 'string' ? (blocked ? toBlocked(g, d) : d) : blocked ? d.blocked : fromBlocked(g, d.blocked, c)));
       const dy = parts.length === 1 ? (parts[0] as string) : g.op('Sum', parts, [], 'dSum');
-      const dxs = blocked ? this.backwardBlockedConv(n as TrainNode & { op: 'conv' }, dy) : this.backwardNode(n, dy);
+      const dxs = blocked ? this.backwardBlocked(n, dy) : this.backwardNode(n, dy);
       n.inputs.forEach((v, k) => {
         const d = dxs[k];
         if (d) push(v, d);
@@ -346,6 +408,16 @@ class TrainGraphWriter {
         this.addGrad(n.bn.gamma, g.op('Mul', [g.op('Add', [wdw, g.op('Mul', [offset, dSum])]), s['invStd'] as string], [], 'dGamma'));
       }
     }
+  }
+
+  private backwardBlocked(n: TrainNode, dy: string): GradOut[] {
+    if (n.op === 'conv') return this.backwardBlockedConv(n, dy);
+    if (n.op === 'bn') return this.backwardBlockedBatchNorm(n, dy);
+    if (n.op === 'act') {
+      const s = this.saved.get(n) ?? {};
+      return [{ blocked: emitActivationGrad(this.g, n.act, s['x'] as string, s['y'] as string, dy, true) }];
+    }
+    throw new Error(`${n.name}: ${n.op} has no blocked backward`);
   }
 
   /** The backward of a blocked convolution (nchwc.ts): dy blocked; dx blocked, or NCHW where the blocked form does not apply. */
