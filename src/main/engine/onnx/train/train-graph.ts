@@ -59,6 +59,8 @@ class TrainGraphWriter {
   private readonly blocked = new Map<number, string>();
   /** Nodes written on blocked values (their gradients flow blocked). */
   private readonly blockedNodes = new Set<TrainNode>();
+  /** Activations a blocked BatchNorm applies itself (their output). */
+  private readonly fusedInto = new Map<TrainNode, string>();
   private readonly saved = new Map<TrainNode, Saved>();
   private readonly params = new Map<ParamRef, string>();
   private readonly paramGrads = new Map<ParamRef, string[]>();
@@ -172,7 +174,13 @@ class TrainGraphWriter {
     for (const n of spec.plan.nodes) {
       const input = n.inputs[0] as number;
       const onBlocked = this.blocked.has(input) && this.shape(input).length === 3;
-      if (n.op === 'conv' && this.blockable(n)) this.blocked.set(n.output, this.forwardBlockedConv(n));
+      const fused = this.fusedInto.get(n);
+      if (fused !== undefined) {
+        // Applied by the BatchNorm before it (forwardBlockedBatchNorm); its backward reads the output alone.
+        this.saved.set(n, { x: fused, y: fused });
+        this.blockedNodes.add(n);
+        this.blocked.set(n.output, fused);
+      } else if (n.op === 'conv' && this.blockable(n)) this.blocked.set(n.output, this.forwardBlockedConv(n));
       else if (n.op === 'bn' && onBlocked && spec.bnMode === 'batch' && this.training) this.blocked.set(n.output, this.forwardBlockedBatchNorm(n));
       else if (n.op === 'act' && onBlocked && n.act.kind !== 'softmax') {
         // Elementwise: the same on blocked values (the padding channels' values are never read back).
@@ -227,7 +235,12 @@ class TrainGraphWriter {
     const gamma = padChannels(g, n.bn.gamma ? this.p(n.bn.gamma) : g.floats('one', [c], new Float32Array(c).fill(1)), c, c2);
     const beta = n.bn.beta ? padChannels(g, this.p(n.bn.beta), c, c2) : null;
     const centred = g.op('Reshape', [centred4, g.ints('shape', [-1, c2, h, w])]);
-    const y = blockedAffine(g, centred, g.op('Mul', [gamma, invStd]), beta, c2);
+    // An activation MLAS fuses that is the BatchNorm's only consumer is applied in the same pass.
+    const consumers = this.spec.plan.nodes.filter((m) => m.inputs.includes(n.output));
+    const next = consumers.length === 1 && n.output !== this.spec.plan.output ? consumers[0] : undefined;
+    const act = next?.op === 'act' && fusedActivation(next.act) ? next : undefined;
+    const y = blockedAffine(g, centred, g.op('Mul', [gamma, invStd]), beta, c2, undefined, act?.op === 'act' ? act.act : undefined);
+    if (act) this.fusedInto.set(act, y);
     // The batch statistics leave as [C] (statsOutput); the backward reads the rest from `saved`.
     this.bnValues.set(n.bn, { y, mean: head1d(g, mean, c, c2), variance: head1d(g, variance, c, c2), x, centred, invStd, epsilon: n.bn.epsilon });
     this.saved.set(n, { centred4, invStd, gamma });
