@@ -326,19 +326,31 @@ describe('the ONNX learner trains as the TensorFlow.js learner', () => {
   }
 });
 
+/**
+ * Seeded weights keep each layer's scale, but ResNet50's 16 residual sums add up: by conv5 the
+ * logits reach 1e13, where both runtimes' losses are float noise. Its branches' last BatchNorm
+ * scaled down (as zero-init-gamma training starts them) keeps the whole graph comparable.
+ */
+function tameResiduals(model: tf.LayersModel): void {
+  for (const layer of model.layers.filter((l) => /_3_bn$/.test(l.name))) {
+    const [gamma, ...rest] = layer.getWeights();
+    layer.setWeights([tf.mul(gamma!, 0.1), ...rest]);
+  }
+}
+
 describe('the Keras architectures train as on TensorFlow.js (seeded weights, 2 images at 32 px, 2 steps)', () => {
-  // EfficientNetB0 every layer (swish, squeeze-excite, Rescaling/Normalization); ResNet50 and VGG16
-  // from a late boundary, so the check stays cheap: ResNet50's conv4_block1 (bottleneck, stride 2,
-  // projection shortcut), VGG16's last two convs and MaxPooling2D.
+  // Each whole graph: EfficientNetB0 (swish, squeeze-excite, Rescaling/Normalization), ResNet50
+  // (ZeroPadding2D, bottlenecks, stride-2 projection shortcuts), VGG16 (MaxPooling2D).
   const archCases: { arch: KerasArchitecture; from: string | null; to: string }[] = [
     { arch: 'efficientnetb0', from: null, to: 'top_activation' },
-    { arch: 'resnet50', from: 'conv3_block4_out', to: 'conv4_block1_out' },
-    { arch: 'vgg16', from: 'block5_conv1', to: 'block5_pool' },
+    { arch: 'resnet50', from: null, to: 'conv5_block3_out' },
+    { arch: 'vgg16', from: null, to: 'block5_pool' },
   ];
   for (const c of archCases) {
     it(`${c.arch} from ${c.from ?? 'the input'} through ${c.to}`, async () => {
       const model = buildArchitecture(c.arch, { includeTop: false, inputSize: SIZE, init: 'zeros' });
       seedWeights(model, 5);
+      if (c.arch === 'resnet50') tameResiduals(model);
       const full = tf.randomUniform([2, SIZE, SIZE, 3], 0, 255, 'float32', 7); // raw pixels, as these models take them
       // The part's input: the frozen layers' output on real images, as the activation cache gives it.
       const x = c.from ? (tf.model({ inputs: model.inputs, outputs: model.getLayer(c.from).output }).predict(full) as tf.Tensor4D) : full;
