@@ -7,6 +7,8 @@
  *   TRANSFER_STUDIO_ONNXRUNTIME=off                     never loads onnxruntime (tests; the
  *                                                       TensorFlow.js path runs everything)
  *   ENGINE_THREADS                                      intra-op threads (default: all cores)
+ *   TRANSFER_STUDIO_NCHWC=off                           training graphs without ONNX Runtime's
+ *                                                       NCHWc convolutions (nchwcBlockSize)
  * When onnxruntime cannot load, InferenceInfo says why and frozen parts run on TensorFlow.js.
  */
 import fs from 'node:fs';
