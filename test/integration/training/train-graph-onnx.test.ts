@@ -20,6 +20,7 @@ import { buildHead, crossEntropy, logitsOf } from '../../../src/main/engine/head
 import { Learner } from '../../../src/main/engine/learner';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { headParamCount } from '../../../src/main/engine/onnx/head-graph';
+import { nchwcBlockSize } from '../../../src/main/engine/onnx/runtime';
 import { OnnxLearner } from '../../../src/main/engine/learner-onnx';
 import { emitTrainStep } from '../../../src/main/engine/onnx/train/train-graph';
 import { buildTrainPlan, type TrainPlan } from '../../../src/main/engine/onnx/train/train-plan';
@@ -92,8 +93,6 @@ async function expectTfjsGradients(model: tf.LayersModel, from: string | null, t
   expect(plan.params.map((p) => p.variable)).toEqual(expect.arrayContaining(net.variables));
   expect(plan.params.length).toBe(net.variables.length);
   const units = [plan.outputDim, 16, K];
-  const { model: bytes } = emitTrainStep({ plan, head: { units, activation: 'relu', dropout: false }, bnMode: 'inference', batch: B });
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   const rowWeight = Float32Array.from(Y, (y) => (CLASS_WEIGHTS[y] as number) / B);
   const target = new Float32Array(B * K);
   Y.forEach((y, i) => (target[i * K + y] = rowWeight[i] as number));
@@ -103,29 +102,35 @@ async function expectTfjsGradients(model: tf.LayersModel, from: string | null, t
     headFlat.set(v.dataSync() as Float32Array, o);
     o += v.size;
   }
-  const out = await session.run({
-    input: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape),
-    net: new ort.Tensor('float32', netVector(plan), [plan.paramCount]),
-    ...(plan.statsCount ? { stats: new ort.Tensor('float32', statsVector(plan), [plan.statsCount]) } : {}),
-    flat: new ort.Tensor('float32', headFlat, [headFlat.length]),
-    rowWeight: new ort.Tensor('float32', rowWeight, [B, 1]),
-    target: new ort.Tensor('float32', target, [B, K]),
-  });
-  const logp = out['logp']?.data as Float32Array;
-  const loss = Y.reduce((a, y, i) => a - (CLASS_WEIGHTS[y] as number) * (logp[i * K + y] as number), 0) / B;
-  expect(Math.abs(loss - (value.dataSync()[0] as number))).toBeLessThan(1e-5 * Math.max(1, loss));
-  const gnet = out['gnet']?.data as Float32Array;
-  for (const p of plan.params) {
-    const ref = grads[p.variable.name]?.dataSync() as Float32Array;
-    expect(relDiff(gnet.subarray(p.offset, p.offset + p.variable.size), ref), p.variable.name).toBeLessThan(tolerance);
+  // Standard ONNX convolutions, and (where the machine has them) ONNX Runtime's NCHWc ones.
+  const block = await nchwcBlockSize();
+  for (const nchwcBlock of block ? [0, block] : [0]) {
+    const { model: bytes } = emitTrainStep({ plan, head: { units, activation: 'relu', dropout: false }, bnMode: 'inference', batch: B, nchwcBlock });
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const out = await session.run({
+      input: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape),
+      net: new ort.Tensor('float32', netVector(plan), [plan.paramCount]),
+      ...(plan.statsCount ? { stats: new ort.Tensor('float32', statsVector(plan), [plan.statsCount]) } : {}),
+      flat: new ort.Tensor('float32', headFlat, [headFlat.length]),
+      rowWeight: new ort.Tensor('float32', rowWeight, [B, 1]),
+      target: new ort.Tensor('float32', target, [B, K]),
+    });
+    const logp = out['logp']?.data as Float32Array;
+    const loss = Y.reduce((a, y, i) => a - (CLASS_WEIGHTS[y] as number) * (logp[i * K + y] as number), 0) / B;
+    expect(Math.abs(loss - (value.dataSync()[0] as number))).toBeLessThan(1e-5 * Math.max(1, loss));
+    const gnet = out['gnet']?.data as Float32Array;
+    for (const p of plan.params) {
+      const ref = grads[p.variable.name]?.dataSync() as Float32Array;
+      expect(relDiff(gnet.subarray(p.offset, p.offset + p.variable.size), ref), `${p.variable.name}, NCHWc block ${nchwcBlock}`).toBeLessThan(tolerance);
+    }
+    const ghead = out['grad']?.data as Float32Array;
+    o = 0;
+    for (const v of headVars) {
+      expect(relDiff(ghead.subarray(o, o + v.size), grads[v.name]?.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      o += v.size;
+    }
+    await session.release();
   }
-  const ghead = out['grad']?.data as Float32Array;
-  o = 0;
-  for (const v of headVars) {
-    expect(relDiff(ghead.subarray(o, o + v.size), grads[v.name]?.dataSync() as Float32Array)).toBeLessThan(1e-4);
-    o += v.size;
-  }
-  await session.release();
   tf.dispose([value, weights, ...Object.values(grads)]);
   net.dispose();
 }
@@ -137,17 +142,18 @@ describe('layer kinds and geometries', () => {
     const layer = tf.layers.batchNormalization({ name });
     return { layer, init: () => layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, i === 3 ? 0.5 : -0.5, i === 3 ? 2 : 0.5, 'float32', seed + i).add(i === 0 ? 1 : 0))) };
   };
+  // 8 filters: a multiple of 4, so that these layers also run on the NCHWc kernels where the machine has them.
   it('Conv2D strided, valid, 3x2, with bias; DepthwiseConv2D strided; BatchNorm folded and standalone; ZeroPadding2D; Add; ReLU; Flatten; Dense', async () => {
     const input = tf.input({ shape: [11, 11, 3] });
     const bn1 = bn('bn1', 11);
     const bn2 = bn('bn2', 21);
     const bn3 = bn('bn3', 31);
-    let h = tf.layers.conv2d({ name: 'c1', filters: 6, kernelSize: 3, strides: 2, padding: 'valid', ...seeded(1) }).apply(input) as tf.SymbolicTensor; // 5x5
+    let h = tf.layers.conv2d({ name: 'c1', filters: 8, kernelSize: 3, strides: 2, padding: 'valid', ...seeded(1) }).apply(input) as tf.SymbolicTensor; // 5x5
     h = bn1.layer.apply(h) as tf.SymbolicTensor;
     h = tf.layers.reLU({ maxValue: 6, name: 'r1' }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.zeroPadding2d({ padding: [[1, 2], [2, 1]], name: 'zp' }).apply(h) as tf.SymbolicTensor; // 8x8
     const d = tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 3 }), useBias: false }).apply(h) as tf.SymbolicTensor;
-    const c = tf.layers.conv2d({ name: 'c2', filters: 6, kernelSize: [3, 2], padding: 'same', activation: 'relu', ...seeded(4) }).apply(h) as tf.SymbolicTensor;
+    const c = tf.layers.conv2d({ name: 'c2', filters: 8, kernelSize: [3, 2], padding: 'same', activation: 'relu', ...seeded(4) }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.add({ name: 'add' }).apply([bn2.layer.apply(d) as tf.SymbolicTensor, c]) as tf.SymbolicTensor;
     h = tf.layers.depthwiseConv2d({ name: 'dw2', kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(h) as tf.SymbolicTensor; // 4x4
     h = tf.layers.conv2d({ name: 'c3', filters: 5, kernelSize: 2, strides: 2, padding: 'same', useBias: false, ...seeded(6) }).apply(h) as tf.SymbolicTensor; // 2x2
