@@ -32,8 +32,20 @@
  * The finder (`node --import tsx bench/audit.ts --sections 2`) at 0.985 (0.997 sure, 0.02 gap) finds 64/70 wild singles, 134/210 pairs and
  * 163/350 triples for 91 false clusters (339 images), against 53, 84, 63 and 93 (339) with the
  * 5 nearest alone; 0.983 adds 1, 2 and 5 copies for 1 false cluster more; 0.98 makes 98.
- * Still missed: copies whose best alignment scores no higher than look-alike garments do (0.97 to
- * 0.99 on 28-pixel images: upscaled then reduced, recompressed, cropped and downscaled together).
+ * Such copies score 0.97 to 0.99 on 28-pixel images (upscaled then reduced, recompressed, cropped
+ * and downscaled together), no higher than look-alike garments, so a doubtful alignment (from
+ * DOUBTFUL_FLOOR up to TRANSFORMED_SURE) gets a second look: the correlation of the two as lined up,
+ * edges only (ncc.ts edgeNcc: neighbour differences). Look-alikes share a silhouette, not the folds
+ * and prints inside it. Measured offline on the benchmark's 9,272 searched pairs at 0.95 or more
+ * (379 copies), copies kept with at most 5 look-alike pairs let through: the alignment score alone
+ * 211, edges 235; object-masked correlation 240, band-pass 187, residual smoothness and feature
+ * cosine no better than chance; sums of several about 265 (not taken: one score to show and explain).
+ * On the benchmark the finder's rule with edges from EDGES_MIN finds 64/70, 139/210, 169/350 for the
+ * same 91 false clusters (339 images); 0.975 finds 141 and 176 (91) but joins two look-alike digit
+ * ones of test/integration/audit/combined-alterations.test.ts (edges 0.979); 0.97, 144 and 177 (92).
+ * About 9 us a pair on the overlay the alignment search already made.
+ * Still missed: copies the candidate stage does not reach (34 pairs, 100 triples), and copies whose
+ * edges agree no better than look-alikes' (downscaled with a crop or a pad: the thumbnail is too coarse).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
@@ -313,7 +325,8 @@ export const TRANSFORMED_GAP = 0.02;
 
 /**
  * The second look at a doubtful alignment (DOUBTFUL_FLOOR up to TRANSFORMED_SURE): a copy when the
- * edges of the pair as lined up correlate at EDGES_MIN or more, whatever the gap (bench/audit.ts).
+ * edges of the pair as lined up correlate at EDGES_MIN or more, whatever the gap (bench/audit.ts's
+ * edge curve; 0.975 let two look-alike digits through).
  */
 export const DOUBTFUL_FLOOR = 0.95;
 export const EDGES_MIN = 0.98;
