@@ -10,7 +10,9 @@
  *     then `predict`; test accuracy from the exported
  *     submission. Wall time of train + predict (import excluded), extraction img/s (decode + resize
  *     + forward, from the run record), head training seconds; with several seeds, the means.
- *  2. Scenarios 2, 3 and 4 (issue 26), each in a fresh engine process (EngineClient): MobileNet v1
+ *  2. Scenarios 2, 3 and 4 (issue 26), once per seed (--seeds: ours trains with it on the reference's own
+ *     80/20 split of that seed, the reference gets --seed; with several seeds, each scenario's mean
+ *     test accuracy and spread), each in a fresh engine process (EngineClient): MobileNet v1
  *     0.25 at 224, 2,000 train (80/20), batch 32, no augmentation, the reference's head (MLP [128],
  *     no dropout) and rates (Adam: head 1e-3, pretrained layers 1e-4; scenario 3 1e-3 everywhere);
  *     S2 frozen through conv_pw_11 and S3 (from random weights, BatchNorm learning) 3 epochs, S4
