@@ -118,11 +118,13 @@ if (SECTIONS.has('2')) {
   const nb = await featureNeighbours({ features: rows, dim });
   const nbS = seconds(t0);
   t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const splits = images.map((_, i) => (i >= TRAIN ? 'test' : 'train'));
   // Every candidate's scores, the mirror and zoom search accepting nothing: its threshold is swept below.
   const scores: CandidateScore[] = [];
   const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
   const ndS = seconds(t0);
+  const ndCpu = process.cpuUsage(cpu0);
   if (!nd) throw new Error('not cancelled');
   if (process.env['BENCH_SCORES']) fs.writeFileSync(process.env['BENCH_SCORES'], JSON.stringify({ TRAIN, COPIES, of: copies.map((c) => c.of), sets: copies.map((c) => c.set), pairs: nd.pairs, scores }));
   // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
@@ -146,6 +148,15 @@ if (SECTIONS.has('2')) {
   const group = (r: ReturnType<typeof evaluate>, size: number) => r.found.filter((f) => f.wild && f.size === size);
   log(`\n2. Near-duplicates: ${COPIES} altered copies (${PER_SET} per set of alterations, ${SETS.length} sets) of test images, in the test split beside their originals and ${TRAIN} training images`);
   log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; candidates + pixel check (every score) + clusters ${ndS.toFixed(1)} s; ${scores.filter((sc) => sc.transformed !== null).length} pairs got the alignment search`);
+  // The candidate stage alone: was the copy's pair with its original checked at all, and did it get the alignment search?
+  const checked = new Map(scores.map((sc) => [sc.a * images.length + sc.b, sc] as const));
+  const candidateOf = (j: number) => checked.get(Math.min(TRAIN + copies[j]!.of, TRAIN + COPIES + j) * images.length + Math.max(TRAIN + copies[j]!.of, TRAIN + COPIES + j));
+  const stage = (size: number, wild: boolean) => {
+    const mine = copies.map((c, j) => ({ c, j })).filter(({ c }) => c.set.split('+').length === size && wild !== (ALTERATIONS as readonly string[]).includes(c.set));
+    return `${mine.filter(({ j }) => candidateOf(j)).length}/${mine.filter(({ j }) => candidateOf(j)?.transformed != null || (candidateOf(j)?.aligned ?? -1) >= 0.98).length}/${mine.length}`;
+  };
+  const alignedPairs = scores.filter((sc) => sc.transformed !== null).length;
+  log(`candidate stage (checked / checked and aligned at 0.98 or searched / copies): issue-14 singles ${stage(1, false)}, wild singles ${stage(1, true)}, pairs ${stage(2, true)}, triples ${stage(3, true)}; ${scores.length} candidates checked, ${alignedPairs} searched; pixel check ${((ndCpu.user + ndCpu.system) / 1000).toFixed(0)} CPU ms, ${((ndCpu.user + ndCpu.system) / 1000 / Math.max(1, alignedPairs)).toFixed(2)} CPU ms per searched pair`);
   const searched = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const) }));
   const rowsOf = new Map<string, ReturnType<typeof evaluate>>();
   for (const rule of ['plain', 'gap'] as const) {

@@ -14,18 +14,26 @@
  * 2,612 pairs of different garments pass; with 0.98, 88, and every resized, JPEG and brightened
  * copy is still found; a shifted copy, which aligns exactly, is found when the features rank it
  * among the original's 20 nearest (86%).
- * Copies mirrored, cropped, padded or rescaled, alone or combined (issue 24), get one more search,
- * between each image and its 5 nearest feature neighbours: thumb-alignment.ts lays one thumbnail
- * over the other at the best zoom, shift and orientation, flat borders (pads) left out, blur
- * matched, and correlates them. Its pairs are decided together (confirmAlignments): a copy from
+ * Copies mirrored, cropped, padded or rescaled, alone or combined (issue 24), get one more search:
+ * thumb-alignment.ts lays one thumbnail over the other at the best zoom, shift and orientation,
+ * flat borders (pads) left out, blur matched, and correlates them. It looks at two kinds of pairs:
+ * each image and its TRANSFORM_NEIGHBOURS nearest by features, and pairs whose trimmed content
+ * (content-box.ts: flat margins peeled, the rest stretched to 32 x 32 and hashed, as it is and
+ * mirrored) hashes within CONTENT_HASH_DISTANCE bits, which finds padded copies whose features have
+ * moved too far (a grey pad around a garment on black). A pair only the content hashes found is
+ * decided by this search alone. Its pairs are decided together (confirmAlignments): a copy from
  * TRANSFORMED_SURE, or from TRANSFORMED_MIN when it stands TRANSFORMED_GAP above either image's next
- * best alignment. Measured (`npm run bench -- audit`, Fashion-MNIST 10,000 with 670 planted copies):
- * a plain threshold adds false clusters below 0.995 (0.99: 104 against 91 without the search);
- * with the gap rule (0.997 sure, 0.02 gap) the copies found from 0.985 are 53/70 wild singles,
- * 84/210 pairs and 63/350 triples (plain 0.995: 50, 58, 32) for 93 false clusters (339 images).
- * Cropped and mirrored copies are all found; padded ones and copies of a 28-pixel garment
- * downscaled to 19 mostly not: their MobileNet features move so far that the original is not
- * among their 5 nearest neighbours (and searching more costs 5 ms of CPU a pair).
+ * best alignment (a plain threshold adds false clusters below 0.995).
+ * Measured on the audit benchmark's images (Fashion-MNIST 10,000 and 670 planted copies): the
+ * candidate stage alone (this module's hash and neighbour lists, no pixel check) with 5 nearest and no
+ * content hashes, 45,561 pairs to search, and 62/70 wild singles, 130/210 pairs and 165/350
+ * triples among the candidates (padded 2/10); with 2 nearest and the content hashes within 8 bits,
+ * 40,317 pairs and 69/70, 176/210, 250/350 (padded 10/10; 3 nearest: 49,133 pairs, 70, 176, 255).
+ * The finder (`node --import tsx bench/audit.ts --sections 2`) at 0.985 (0.997 sure, 0.02 gap) finds 64/70 wild singles, 134/210 pairs and
+ * 163/350 triples for 91 false clusters (339 images), against 53, 84, 63 and 93 (339) with the
+ * 5 nearest alone; 0.983 adds 1, 2 and 5 copies for 1 false cluster more; 0.98 makes 98.
+ * Still missed: copies whose best alignment scores no higher than look-alike garments do (0.97 to
+ * 0.99 on 28-pixel images: upscaled then reduced, recompressed, cropped and downscaled together).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
@@ -33,6 +41,8 @@ import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { alignThumbs } from './thumb-alignment';
+import { ncc } from './ncc';
+import { contentHashes } from './content-box';
 
 export interface NearDuplicateOptions {
   /** Hash candidates: at most this many bits apart (default 8). */
@@ -51,8 +61,10 @@ export interface NearDuplicateOptions {
   /** ...always from this one (default TRANSFORMED_SURE), from minTransformed only `transformedGap` (default TRANSFORMED_GAP) above either image's next best alignment. */
   sureTransformed?: number;
   transformedGap?: number;
-  /** How many of an image's nearest feature neighbours get the mirror and zoom search (default 3). */
+  /** How many of an image's nearest feature neighbours get the mirror and zoom search (default TRANSFORM_NEIGHBOURS). */
   transformNeighbours?: number;
+  /** Pairs whose content hashes (content-box.ts, plain or one mirrored) are at most this many bits apart also get it (default CONTENT_HASH_DISTANCE; -1: none). */
+  maxContentDistance?: number;
   /** Every candidate's scores as checked (the benchmark draws its threshold curves from them). */
   onScore?: (score: CandidateScore) => void;
 }
@@ -67,6 +79,37 @@ export interface CandidateScore {
   transformed: number | null;
   /** The alignment search lined them up mirrored. */
   mirrored: boolean;
+}
+
+/**
+ * Pairs (a < b) whose trimmed content hashes, as they are or one of them mirrored, are at most `d`
+ * bits apart; null when cancelled. About 0.2 ms an image (2.3 s for 11,340 on the loaded 2-core
+ * machine), so it yields every YIELD_MS.
+ */
+async function contentPairs(thumbs: readonly GreyThumb[], d: number, signal?: AbortSignal): Promise<{ a: number; b: number }[] | null> {
+  if (d < 0) return [];
+  const n = thumbs.length;
+  const plain: string[] = [];
+  const mirrored: string[] = [];
+  let lastYield = performance.now();
+  for (const t of thumbs) {
+    const h = contentHashes(t);
+    plain.push(h.plain);
+    mirrored.push(h.mirrored);
+    if (performance.now() - lastYield > YIELD_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+      if (signal?.aborted) return null;
+    }
+  }
+  const out: { a: number; b: number }[] = [];
+  // One search over both lists: a plain against a plain, or a plain against a mirrored one.
+  for (const p of hashPairs([...plain, ...mirrored], d)) {
+    if (p.a >= n) continue;
+    const b = p.b < n ? p.b : p.b - n;
+    if (b !== p.a) out.push(p.a < b ? { a: p.a, b } : { a: b, b: p.a });
+  }
+  return out;
 }
 
 /** Keys (a * n + b) of the pairs among either image's `m` nearest feature neighbours. */
@@ -158,34 +201,7 @@ function shrink(t: GreyThumb, w: number, h: number): Float32Array {
 
 /** Normalised cross-correlation of a and b (w x h) with b moved by (dx, dy), on their overlap; -1 if flat or under half. */
 function nccAt(pa: Float32Array, pb: Float32Array, w: number, h: number, dx: number, dy: number): number {
-  const ys = Math.max(0, dy);
-  const ye = Math.min(h, h + dy);
-  const xs = Math.max(0, dx);
-  const xe = Math.min(w, w + dx);
-  const n = (ye - ys) * (xe - xs);
-  if (n * 2 < w * h) return -1;
-  let sa = 0;
-  let sb = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
-  for (let y = ys; y < ye; y++) {
-    let ia = y * w + xs;
-    let ib = (y - dy) * w + xs - dx;
-    for (let x = xs; x < xe; x++, ia++, ib++) {
-      const va = pa[ia] as number;
-      const vb = pb[ib] as number;
-      sa += va;
-      sb += vb;
-      saa += va * va;
-      sbb += vb * vb;
-      sab += va * vb;
-    }
-  }
-  const va = saa - (sa * sa) / n;
-  const vb = sbb - (sb * sb) / n;
-  if (va <= 1e-6 || vb <= 1e-6) return -1;
-  return (sab - (sa * sb) / n) / Math.sqrt(va * vb);
+  return ncc(pa, w, pb, w, [Math.max(0, dx), Math.max(0, dy), Math.min(w, w + dx), Math.min(h, h + dy)], -dx, -dy, (w * h) / 2);
 }
 
 /** Best correlation over shifts within r of (cx, cy). */
@@ -289,6 +305,11 @@ export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
 export const TRANSFORMED_SURE = 0.997;
 export const TRANSFORMED_GAP = 0.02;
 
+/** How many of each image's nearest feature neighbours the alignment search looks at (with the content pairs: bench/audit.ts). */
+export const TRANSFORM_NEIGHBOURS = 2;
+/** Content hashes (content-box.ts) at most this many bits apart make a pair for the alignment search. */
+export const CONTENT_HASH_DISTANCE = 8;
+
 /** Longest stretch of the pixel check between two yields to the event loop. */
 const YIELD_MS = 20;
 
@@ -306,17 +327,25 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const shiftedMin = o.minShifted ?? DUPLICATE_THRESHOLDS.shifted;
   const shift = o.maxShiftShare ?? 0.25;
   const transformedMin = o.minTransformed ?? TRANSFORMED_MIN;
-  const nearest = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? 5);
-  const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null }>();
+  // The pairs the shift and alignment searches look at: near by features or by trimmed content.
+  const searched = nearestPairs(n, input.featurePairs ?? [], o.transformNeighbours ?? TRANSFORM_NEIGHBOURS);
+  // contentOnly: a pair only the content hashes found, decided by the alignment search's rule alone.
+  const candidates = new Map<number, { a: number; b: number; hamming: number; cosine: number | null; contentOnly: boolean }>();
   const key = (a: number, b: number) => a * n + b;
-  for (const p of hashPairs(input.hashes, maxHash)) candidates.set(key(p.a, p.b), { ...p, cosine: null });
   const words = input.hashes;
+  const content = await contentPairs(input.thumbs, o.maxContentDistance ?? CONTENT_HASH_DISTANCE, signal);
+  if (!content) return null;
+  for (const p of content) {
+    searched.add(key(p.a, p.b));
+    candidates.set(key(p.a, p.b), { ...p, hamming: hammingDistance(words[p.a] as string, words[p.b] as string), cosine: null, contentOnly: true });
+  }
+  for (const p of hashPairs(input.hashes, maxHash)) candidates.set(key(p.a, p.b), { ...p, cosine: null, contentOnly: false });
   for (const p of input.featurePairs ?? []) {
     const [a, b] = p.a < p.b ? [p.a, p.b] : [p.b, p.a];
     if (a === b || a < 0 || b >= n) throw new RangeError(`Feature pair (${p.a}, ${p.b}) is not a pair of the ${n} images.`);
     const hit = candidates.get(key(a, b));
-    if (hit) hit.cosine = p.cosine;
-    else candidates.set(key(a, b), { a, b, hamming: hammingDistance(words[a] as string, words[b] as string), cosine: p.cosine });
+    if (hit) Object.assign(hit, { cosine: p.cosine, contentOnly: false });
+    else candidates.set(key(a, b), { a, b, hamming: hammingDistance(words[a] as string, words[b] as string), cosine: p.cosine, contentOnly: false });
   }
   const prepared = preparedCache(input.thumbs);
   const pairs: DuplicatePair[] = [];
@@ -325,7 +354,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   let checked = 0;
   // It runs on the host's event loop: yield every YIELD_MS, so requests and a cancel get through.
   let lastYield = performance.now();
-  for (const c of candidates.values()) {
+  for (const { contentOnly, ...c } of candidates.values()) {
     if (++checked % 32 === 0 && performance.now() - lastYield > YIELD_MS) {
       onProgress?.(checked / candidates.size);
       await new Promise<void>((r) => setImmediate(r));
@@ -341,17 +370,25 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const pb = prepared(c.b, w, h);
     const quick = similarity(pa, pb, null);
     const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null, mirrored: false };
-    // A shifted, mirrored or cropped copy has a different hash: only feature candidates are searched.
-    if (quick.aligned < alignedMin && c.cosine !== null) {
-      score.shifted = similarity(pa, pb, shift).shifted as number;
-      if (score.shifted < shiftedMin && nearest.has(key(c.a, c.b))) {
+    // A shifted, mirrored or cropped copy has a different hash: only feature and content candidates are searched.
+    // A pair only the content hashes found goes straight to the alignment search and its rule: the
+    // plain aligned and shifted thresholds, measured on hash and feature candidates, let look-alike
+    // garments through among these (bench/audit.ts: 4 more false clusters).
+    const near = searched.has(key(c.a, c.b));
+    if (contentOnly || (quick.aligned < alignedMin && c.cosine !== null)) {
+      if (!contentOnly) score.shifted = similarity(pa, pb, shift).shifted as number;
+      if ((score.shifted ?? -1) < shiftedMin && near) {
         const found = alignThumbs(ta, tb);
         score.transformed = found.score;
         score.mirrored = found.mirrored;
       }
     }
     o.onScore?.(score);
-    if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, match: 'aligned' });
+    if (contentOnly) {
+      // Said to be aligned when lying as they are fits them at least as well.
+      if (score.transformed === null || score.aligned >= score.transformed) aligned.push({ ...c, pixel: score.aligned, match: 'aligned' });
+      else aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
+    } else if (score.aligned >= alignedMin) pairs.push({ ...c, pixel: score.aligned, match: 'aligned' });
     else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted' });
     else if (score.transformed !== null) aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
   }

@@ -11,6 +11,8 @@
  * thumbnail reduced from a larger copy is blurred, one kept at its own size is not).
  */
 import type { GreyThumb } from '../media/perceptual-hash';
+import { Correlation, ncc } from './ncc';
+import { bilinear, flatBorder } from './content-box';
 
 export interface Alignment {
   /** Normalised cross-correlation at the best alignment, -1..1 (-1: nothing to compare). */
@@ -32,52 +34,14 @@ interface Plane {
 
 /** Largest flat border taken off a side, as a share of it (a pad of 10% with rounding). */
 const MAX_BORDER = 0.15;
-/** A row or column is flat when its grey levels vary this little against the whole thumbnail's (a pad, JPEG noise and blur included). */
-const FLAT = 0.12;
 
 /**
- * The plane with its flat border found: outer rows and columns peeled while each is flat, then one
- * more on each side that had a border (where a blurred thumbnail smears the border into the picture).
+ * The plane with its flat border found (content-box.ts), and one more row or column on each side
+ * that had a border (where a blurred thumbnail smears the border into the picture).
  */
 function withInner(p: Plane): Plane {
-  let sum = 0;
-  let sum2 = 0;
-  for (const v of p.px) {
-    sum += v;
-    sum2 += v * v;
-  }
-  const limit = Math.max(3, FLAT * Math.sqrt(Math.max(0, sum2 / p.px.length - (sum / p.px.length) ** 2)));
-  const flat = (i0: number, step: number, count: number): boolean => {
-    let s = 0;
-    let s2 = 0;
-    for (let i = 0, j = i0; i < count; i++, j += step) {
-      const v = p.px[j] as number;
-      s += v;
-      s2 += v * v;
-    }
-    return Math.sqrt(Math.max(0, s2 / count - (s / count) ** 2)) <= limit;
-  };
-  const mx = Math.floor(MAX_BORDER * p.w);
-  const my = Math.floor(MAX_BORDER * p.h);
-  let [x0, y0, x1, y1] = [0, 0, p.w, p.h];
-  while (y0 < my && flat(y0 * p.w + x0, 1, x1 - x0)) y0++;
-  while (p.h - y1 < my && flat((y1 - 1) * p.w + x0, 1, x1 - x0)) y1--;
-  while (x0 < mx && flat(y0 * p.w + x0, p.w, y1 - y0)) x0++;
-  while (p.w - x1 < mx && flat(y0 * p.w + x1 - 1, p.w, y1 - y0)) x1--;
+  const [x0, y0, x1, y1] = flatBorder(p, MAX_BORDER);
   return { ...p, inner: [x0 > 0 ? x0 + 1 : 0, y0 > 0 ? y0 + 1 : 0, x1 < p.w ? x1 - 1 : p.w, y1 < p.h ? y1 - 1 : p.h] };
-}
-
-function bilinear(p: Plane, fx: number, fy: number): number {
-  const xc = Math.min(p.w - 1, Math.max(0, fx));
-  const yc = Math.min(p.h - 1, Math.max(0, fy));
-  const x0 = Math.min(p.w - 2, Math.floor(xc));
-  const y0 = Math.min(p.h - 2, Math.floor(yc));
-  const ax = xc - x0;
-  const ay = yc - y0;
-  const i = y0 * p.w + x0;
-  const top = (p.px[i] as number) * (1 - ax) + (p.px[i + 1] as number) * ax;
-  const bottom = (p.px[i + p.w] as number) * (1 - ax) + (p.px[i + p.w + 1] as number) * ax;
-  return top * (1 - ay) + bottom * ay;
 }
 
 /** Half size, 2x2 box average (an odd last row or column dropped). */
@@ -170,53 +134,42 @@ const MIN_OVERLAP = 0.55;
 
 const innerArea = (p: Plane): number => (p.inner ? (p.inner[2] - p.inner[0]) * (p.inner[3] - p.inner[1]) : p.w * p.h);
 
-/** Normalised cross-correlation of a with b sampled (bilinear) at a's pixels as posed; -1 if too little overlaps or nothing varies. */
+/**
+ * Normalised cross-correlation of a (its inner part) with b sampled (bilinear) at a's pixels as
+ * posed; -1 if too little overlaps or nothing varies. The refinement's inner loop: sampled and
+ * summed in one pass, nothing stored.
+ */
 function nccPosed(a: Plane, b: Plane, pose: Pose): number {
-  const cax = (a.w - 1) / 2;
-  const cay = (a.h - 1) / 2;
-  const cbx = (b.w - 1) / 2 + pose.dx;
-  const cby = (b.h - 1) / 2 + pose.dy;
-  let n = 0;
-  let sa = 0;
-  let sb = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
   const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
   const [bx0, by0, bx1, by1] = b.inner ?? [0, 0, b.w, b.h];
+  const cax = (a.w - 1) / 2;
+  const cay = (a.h - 1) / 2;
+  // b's x at a's x = ax0, and its step per pixel of a.
+  const step = pose.mirrored ? -pose.k : pose.k;
+  const fx0 = (b.w - 1) / 2 + pose.dx + pose.k * ((pose.mirrored ? a.w - 1 - ax0 : ax0) - cax);
+  const sums = new Correlation();
   for (let y = ay0; y < ay1; y++) {
-    const fy = cby + pose.k * (pose.stretch ?? 1) * (y - cay);
+    const fy = (b.h - 1) / 2 + pose.dy + pose.k * (pose.stretch ?? 1) * (y - cay);
     if (fy < by0 - 0.5 || fy > by1 - 0.5) continue;
     const yc = Math.min(b.h - 1, Math.max(0, fy));
-    const y0 = Math.min(b.h - 2, Math.floor(yc));
-    const ay = b.h > 1 ? yc - y0 : 0;
-    const r0 = Math.max(0, y0) * b.w;
-    const r1 = Math.min(b.h - 1, y0 + 1) * b.w;
+    const yi = Math.max(0, Math.min(b.h - 2, Math.floor(yc)));
+    const wy = b.h > 1 ? yc - yi : 0;
+    const r0 = yi * b.w;
+    const r1 = Math.min(b.h - 1, yi + 1) * b.w;
+    const row = y * a.w;
     for (let x = ax0; x < ax1; x++) {
-      const fx = cbx + pose.k * ((pose.mirrored ? a.w - 1 - x : x) - cax);
+      const fx = fx0 + (x - ax0) * step;
       if (fx < bx0 - 0.5 || fx > bx1 - 0.5) continue;
       const xc = Math.min(b.w - 1, Math.max(0, fx));
-      const x0 = Math.min(b.w - 2, Math.floor(xc));
-      const ax = b.w > 1 ? xc - x0 : 0;
-      const x0c = Math.max(0, x0);
-      const x1c = Math.min(b.w - 1, x0 + 1);
-      const top = (b.px[r0 + x0c] as number) * (1 - ax) + (b.px[r0 + x1c] as number) * ax;
-      const bottom = (b.px[r1 + x0c] as number) * (1 - ax) + (b.px[r1 + x1c] as number) * ax;
-      const vb = top * (1 - ay) + bottom * ay;
-      const va = a.px[y * a.w + x] as number;
-      n++;
-      sa += va;
-      sb += vb;
-      saa += va * va;
-      sbb += vb * vb;
-      sab += va * vb;
+      const xi = Math.max(0, Math.min(b.w - 2, Math.floor(xc)));
+      const wx = b.w > 1 ? xc - xi : 0;
+      const xj = Math.min(b.w - 1, xi + 1);
+      const top = (b.px[r0 + xi] as number) * (1 - wx) + (b.px[r0 + xj] as number) * wx;
+      const bottom = (b.px[r1 + xi] as number) * (1 - wx) + (b.px[r1 + xj] as number) * wx;
+      sums.add(a.px[row + x] as number, top * (1 - wy) + bottom * wy);
     }
   }
-  if (n < MIN_OVERLAP * innerArea(a)) return -1;
-  const vA = saa - (sa * sa) / n;
-  const vB = sbb - (sb * sb) / n;
-  if (vA <= 1e-6 * n || vB <= 1e-6 * n) return -1;
-  return (sab - (sa * sb) / n) / Math.sqrt(vA * vB);
+  return sums.value(MIN_OVERLAP * innerArea(a));
 }
 
 /**
@@ -255,36 +208,13 @@ function coarseShifts(a: Plane, b: Plane, mirrored: boolean, k: number, r: numbe
     }
   }
   const need = MIN_OVERLAP * innerArea(a);
-  const [ax0, ay0, ax1, ay1] = a.inner ?? [0, 0, a.w, a.h];
+  const inner = a.inner ?? [0, 0, a.w, a.h];
   for (let sy = -r; sy <= r; sy++) {
     for (let sx = -r; sx <= r; sx++) {
-      let n = 0;
-      let sa = 0;
-      let sb = 0;
-      let saa = 0;
-      let sbb = 0;
-      let sab = 0;
-      for (let y = ay0; y < ay1; y++) {
-        let i = (y + r + sy) * W + r + sx + ax0;
-        let j = y * a.w + ax0;
-        for (let x = ax0; x < ax1; x++, i++, j++) {
-          if (!inside[i]) continue;
-          const va = a.px[j] as number;
-          const vb = canvas[i] as number;
-          n++;
-          sa += va;
-          sb += vb;
-          saa += va * va;
-          sbb += vb * vb;
-          sab += va * vb;
-        }
-      }
-      if (n < need) continue;
-      const vA = saa - (sa * sa) / n;
-      const vB = sbb - (sb * sb) / n;
-      if (vA <= 1e-6 * n || vB <= 1e-6 * n) continue;
+      const c = ncc(a.px, a.w, canvas, W, inner, r + sx, r + sy, need, inside);
+      if (c <= -1) continue;
       // Comparing a's pixel with the canvas (sx, sy) further on moves b's sampling point by k (sx, sy), mirrored: by k (-sx, sy).
-      out.push({ c: (sab - (sa * sb) / n) / Math.sqrt(vA * vB), pose: { mirrored, k, dx: k * sx * (mirrored ? -1 : 1), dy: k * sy } });
+      out.push({ c, pose: { mirrored, k, dx: k * sx * (mirrored ? -1 : 1), dy: k * sy } });
     }
   }
 }
@@ -343,35 +273,6 @@ function posedSamples(a: Plane, b: Plane, pose: Pose): { px: Float32Array; insid
   return { px, inside };
 }
 
-/** Normalised cross-correlation of two planes of a's size on the pixels inside both a's inner part and `inside`. */
-function nccMasked(a: Plane, px: Float32Array, bx: Float32Array, inside: Uint8Array): number {
-  const [x0, y0, x1, y1] = a.inner ?? [0, 0, a.w, a.h];
-  let n = 0;
-  let sa = 0;
-  let sb = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      const i = y * a.w + x;
-      if (!inside[i]) continue;
-      const va = px[i] as number;
-      const vb = bx[i] as number;
-      n++;
-      sa += va;
-      sb += vb;
-      saa += va * va;
-      sbb += vb * vb;
-      sab += va * vb;
-    }
-  }
-  const vA = saa - (sa * sa) / n;
-  const vB = sbb - (sb * sb) / n;
-  if (n < MIN_OVERLAP * innerArea(a) || vA <= 1e-6 * n || vB <= 1e-6 * n) return -1;
-  return (sab - (sa * sb) / n) / Math.sqrt(vA * vB);
-}
-
 /** The thumbnail as a plane with its flat border found. */
 const planeOf = (t: GreyThumb): Plane => withInner({ w: t.width, h: t.height, px: Float32Array.from(t.pixels) });
 
@@ -416,7 +317,8 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   const aSharper = sharpness(a, laid.inside) > sharpness(over, laid.inside);
   let score = best.c;
   for (const sigma of [0.5, 0.8, 1.2]) {
-    score = Math.max(score, aSharper ? nccMasked(a, blur(a, sigma).px, laid.px, laid.inside) : nccMasked(a, a.px, blur(over, sigma).px, laid.inside));
+    const [pa, pb] = aSharper ? [blur(a, sigma).px, laid.px] : [a.px, blur(over, sigma).px];
+    score = Math.max(score, ncc(pa, a.w, pb, a.w, a.inner ?? [0, 0, a.w, a.h], 0, 0, MIN_OVERLAP * innerArea(a), laid.inside));
   }
   // The scale reported is b's content size over a's, in pixels, whichever was laid over which.
   const scale = best.pose.k;

@@ -92,6 +92,7 @@ function planText(plan: SweepPlan): string {
     `${plan.runs.length} run(s): ${plan.configurations} configuration(s)${plan.folds ? ` x ${plan.folds} folds` : ''} on ${plan.images} labelled image(s)`,
     ...plan.runs.map((r) => `  ${String(r.index + 1).padStart(3)}. ${r.label}${r.fold !== null ? `, fold ${r.fold + 1}/${plan.folds}` : ''}  ~${duration(r.estimateSeconds)}`),
     `Estimated time: ~${duration(plan.estimate.seconds)} (${plan.estimate.source})`,
+    ...(plan.grouping ? [`${plan.grouping.audited ? '' : 'Warning: '}${plan.grouping.text}`] : []),
   ];
   return lines.join('\n');
 }

@@ -14,7 +14,7 @@ import { batchScore } from './head-step';
 import { dropoutMasks, lossTargets, optimizerUpdate, type OptimizerState } from './head-step-onnx';
 import { ADAM, adamSimd, type AdamSimd } from './onnx/adam-simd';
 import { headParamCount, headParamShapes, type HeadGraphSpec } from './onnx/head-graph';
-import { sessionOptions } from './onnx/runtime';
+import { nchwcBlockSize, sessionOptions } from './onnx/runtime';
 import { emitEvalStep, emitTrainStep } from './onnx/train/train-graph';
 import type { TrainPlan } from './onnx/train/train-plan';
 
@@ -75,6 +75,8 @@ export class OnnxLearner {
   private constructor(
     private readonly input: OnnxLearnerInput,
     private readonly evalSession: SessionThread,
+    /** The CPU's NCHWc block: the step graphs' convolutions run on ONNX Runtime's blocked kernels (0: standard ones). */
+    private readonly nchwcBlock: number,
   ) {
     const { plan, head, config } = input;
     this.headVars = head.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -105,9 +107,10 @@ export class OnnxLearner {
 
   /** The learner with its sessions; throws OnnxUnsupportedError (a layer without a graph) or ONNX Runtime's refusal. */
   static async create(input: OnnxLearnerInput): Promise<OnnxLearner> {
-    const spec = { plan: input.plan, head: OnnxLearner.headSpec(input), bnMode: input.bnMode, batch: null };
+    const nchwcBlock = input.provider === 'cpu' ? await nchwcBlockSize() : 0;
+    const spec = { plan: input.plan, head: OnnxLearner.headSpec(input), bnMode: input.bnMode, batch: null, nchwcBlock };
     const evalSession = await SessionThread.open({ model: emitEvalStep(spec), options: sessionOptions(input.provider, input.threads) });
-    const learner = new OnnxLearner(input, evalSession);
+    const learner = new OnnxLearner(input, evalSession, nchwcBlock);
     try {
       await learner.trainSession(input.batchSize);
     } catch (e) {
@@ -122,7 +125,7 @@ export class OnnxLearner {
     if (this.train?.batch === batch) return this.train;
     if (this.train) await this.train.session.release();
     this.train = null;
-    const { model, batchStats } = emitTrainStep({ plan: this.input.plan, head: this.spec, bnMode: this.input.bnMode, batch });
+    const { model, batchStats } = emitTrainStep({ plan: this.input.plan, head: this.spec, bnMode: this.input.bnMode, batch, nchwcBlock: this.nchwcBlock });
     const session = await SessionThread.open({ model, options: sessionOptions(this.input.provider, this.input.threads) });
     this.train = { batch, session, batchStats };
     return this.train;

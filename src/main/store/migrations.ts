@@ -298,6 +298,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sweep_runs_sweep ON sweep_runs(sweep_id);
     `,
   },
+  {
+    version: 7,
+    // Near-duplicates (issue 24): thumbnails reduced from a larger image are blurred less
+    // (perceptual-hash.ts THUMB_BLUR). Those made before (32 pixels on the long side) are dropped;
+    // the next audit recomputes them in its fingerprint step (media/fingerprints.ts: batches,
+    // progress, cancel), not the opening of the project. Images of 32 pixels or less are kept as
+    // they were (never blurred); so are the pHashes of the rest, recomputed alike.
+    sql: `
+      DELETE FROM fingerprints WHERE max(width, height) >= 32;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -106,5 +106,6 @@ export function planRuns(configs: readonly GridConfig[], folds: number | null, i
     folds,
     images,
     estimate: { seconds: runs.reduce((s, r) => s + r.estimateSeconds, 0), source: `at most (early stopping may end runs sooner); ${source}` },
+    grouping: null,
   };
 }

@@ -16,10 +16,11 @@ import { JobManager, type JobContext } from '../jobs/job-manager';
 import type { ProjectStore } from '../store/project-store';
 import * as runs from '../store/runs';
 import * as sweeps from '../store/sweeps';
+import { latestAudit } from '../store/audits';
 import type { Engine, TrainItem } from '../engine/protocol';
 import { trainingSet, type TrainingService } from './training-service';
 import { checkConfigs, planRuns, type CheckedConfig } from './sweep-plan';
-import { dealFolds, foldItems } from './sweep-folds';
+import { dealFolds, foldGrouping, foldItems } from './sweep-folds';
 import { executorFor, type TaskExecutor } from './sweep-executors';
 import { leaderboardRows } from './sweep-leaderboard';
 import type { SweepTask } from './sweep-executor';
@@ -52,10 +53,11 @@ export class SweepService {
   ): Promise<{ plan: SweepPlan; configs: CheckedConfig[]; classNames: string[]; items: TrainItem[]; folds: Map<number, number> | null }> {
     const { classNames, items } = trainingSet(store);
     // Dealt here so that --plan refuses folds the images cannot fill, as starting would.
-    const folds = req.folds ? dealFolds(items, sweeps.duplicateGroups(store.db), req.folds, req.foldSeed) : null;
+    const groups = sweeps.duplicateGroups(store.db);
+    const folds = req.folds ? dealFolds(items, groups, req.folds, req.foldSeed) : null;
     const configs = await checkConfigs(req.grid, this.deps.engine(), this.deps.modelDir);
     const plan = planRuns(configs, req.folds ?? null, items.length, runs.listRuns(store.db));
-    return { plan, configs, classNames, items, folds };
+    return { plan: { ...plan, grouping: req.folds ? foldGrouping(latestAudit(store.db)?.createdAt ?? null, items, groups) : null }, configs, classNames, items, folds };
   }
 
   /** Records the sweep and its runs (queued) and starts the sweep job. */

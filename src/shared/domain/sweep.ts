@@ -94,6 +94,11 @@ export interface SweepPlan {
   images: number;
   /** The whole sweep's rough time, one run at a time, and where the speed figure came from. */
   estimate: { seconds: number; source: string };
+  /**
+   * k-fold only: how near-duplicates are kept inside one fold, in words; `audited` false when no
+   * audit has looked for them, so copies may straddle folds and flatter the cross-validation score.
+   */
+  grouping: { audited: boolean; text: string } | null;
 }
 
 export type SweepState = 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -86,6 +86,20 @@ describe('ProjectStore', () => {
     expect(sha(path.join(dir, 'project.sqlite'))).toBe(before);
   });
 
+  it('migration 7 drops the thumbnails reduced from larger images (blurred at 2 px) and keeps the small ones', () => {
+    const dir = tmp();
+    ProjectStore.create(dir).close();
+    const db = new Database(path.join(dir, 'project.sqlite'));
+    const insert = db.prepare('INSERT INTO fingerprints (hash, phash, width, height, pixels) VALUES (?, ?, ?, ?, ?)');
+    insert.run('a'.repeat(64), '0'.repeat(16), 32, 24, Buffer.alloc(32 * 24));
+    insert.run('b'.repeat(64), '0'.repeat(16), 28, 28, Buffer.alloc(28 * 28));
+    db.pragma('user_version = 6');
+    db.close();
+    const s = ProjectStore.open(dir);
+    expect(s.db.prepare('SELECT hash FROM fingerprints').pluck().all()).toEqual(['b'.repeat(64)]);
+    s.close();
+  });
+
   it('refuses a project from a newer schema with a clear message and writes nothing', () => {
     const dir = tmp();
     ProjectStore.create(dir).close();

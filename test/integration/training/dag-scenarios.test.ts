@@ -6,8 +6,8 @@
  *  - scenario 2 frozen up to a block end: every frozen weight and every BatchNorm statistic
  *    bit-identical after training, trainable kernels changed, the validation loss lowered from the
  *    untrained head, and the run's whole classifier predicting what training measured;
- *  - scenarios 3 and 4 on the whole graph: He initialisation (3), every kernel moved by the small
- *    pretrained learning rate with BatchNorm statistics kept (4).
+ *  - scenarios 3 and 4 on EfficientNetB0's whole graph: He initialisation (3), every kernel moved
+ *    by the small pretrained learning rate with BatchNorm statistics kept (4).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -152,10 +152,10 @@ describe.each(Object.keys(SCENARIO_2) as KerasArchitecture[])('%s, scenario 2 fr
 /** Scenarios 3 and 4 train the whole network every step: 2 training images per class keep them short. */
 const fewItems = () => items.filter((i) => i.split === 'val' || Number(/_(\d+)\.png$/.exec(i.path)?.[1]) < 2);
 
-describe.each([
-  ['resnet50', 'conv3_block1_2_conv', 3 * 3 * 128, 'conv3_block1_2_bn'],
-  ['efficientnetb0', 'block4b_project_conv', 480, 'block4b_project_bn'],
-] as const)('%s, scenarios 3 and 4 on the whole graph', (arch, conv, fanIn, bn) => {
+// EfficientNetB0 only: it has every layer kind ResNet50's whole graph has (Conv2D, BatchNorm, Add)
+// and more (depthwise, squeeze-excite, swish) at a fifth of the weights; ResNet50 trains through the
+// engine in scenario 2 above, and its bottleneck step equals TensorFlow.js' in train-graph-onnx.test.ts.
+describe.each([['efficientnetb0', 'block4b_project_conv', 480, 'block4b_project_bn']] as const)('%s, scenarios 3 and 4 on the whole graph', (arch, conv, fanIn, bn) => {
   let dir: string;
   let before: { weights: Weights; model: tf.LayersModel };
   beforeAll(async () => {
@@ -190,8 +190,8 @@ describe.each([
     expect(kernels.length).toBeGreaterThan(50);
     // Random weights make EfficientNet's squeeze-excite gates vanish the gradient of its first
     // stages (about 1e-11 at the stem): an Adam step of 1e-5 there is below float32's resolution.
-    // Only there may a kernel stay where it was; every kernel of ResNet50 and of EfficientNet's stages 3-7 moves.
-    expect(still.filter((n) => arch === 'resnet50' || !/^(stem|block[12])/.test(n))).toEqual([]);
+    // Only there may a kernel stay where it was; every kernel of its stages 3-7 moves.
+    expect(still.filter((n) => !/^(stem|block[12])/.test(n))).toEqual([]);
     after.model.dispose();
   }, 300_000);
 

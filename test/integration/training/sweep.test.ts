@@ -100,8 +100,10 @@ describe('sweeps', () => {
 
   it('--plan lists the runs with an estimate, and refuses a layer the model lacks naming --cut', async () => {
     const plan = await ok('sweep', dir, '--models', 'm025', '--lr', '0.01,0.001', '--folds', '3', '--epochs', '2', '--plan', '--json');
-    const p = (plan.json as { plan: { runs: { fold: number }[]; configurations: number; estimate: { seconds: number; source: string } } }).plan;
+    const p = (plan.json as { plan: { runs: { fold: number }[]; configurations: number; estimate: { seconds: number; source: string }; grouping: { audited: boolean } } }).plan;
     expect(p.configurations).toBe(2);
+    // Never audited: the plan warns that copies may straddle folds.
+    expect(p.grouping.audited).toBe(false);
     expect(p.runs.map((x) => x.fold)).toEqual([0, 1, 2, 0, 1, 2]);
     expect(p.estimate.seconds).toBeGreaterThan(0);
     expect(p.estimate.source).toMatch(/finished runs/);

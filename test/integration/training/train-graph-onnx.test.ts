@@ -20,6 +20,7 @@ import { buildHead, crossEntropy, logitsOf } from '../../../src/main/engine/head
 import { Learner } from '../../../src/main/engine/learner';
 import { loadLayersModel } from '../../../src/main/engine/model-layers';
 import { headParamCount } from '../../../src/main/engine/onnx/head-graph';
+import { nchwcBlockSize } from '../../../src/main/engine/onnx/runtime';
 import { OnnxLearner } from '../../../src/main/engine/learner-onnx';
 import { emitTrainStep } from '../../../src/main/engine/onnx/train/train-graph';
 import { buildTrainPlan, type TrainPlan } from '../../../src/main/engine/onnx/train/train-plan';
@@ -92,8 +93,6 @@ async function expectTfjsGradients(model: tf.LayersModel, from: string | null, t
   expect(plan.params.map((p) => p.variable)).toEqual(expect.arrayContaining(net.variables));
   expect(plan.params.length).toBe(net.variables.length);
   const units = [plan.outputDim, 16, K];
-  const { model: bytes } = emitTrainStep({ plan, head: { units, activation: 'relu', dropout: false }, bnMode: 'inference', batch: B });
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   const rowWeight = Float32Array.from(Y, (y) => (CLASS_WEIGHTS[y] as number) / B);
   const target = new Float32Array(B * K);
   Y.forEach((y, i) => (target[i * K + y] = rowWeight[i] as number));
@@ -103,29 +102,35 @@ async function expectTfjsGradients(model: tf.LayersModel, from: string | null, t
     headFlat.set(v.dataSync() as Float32Array, o);
     o += v.size;
   }
-  const out = await session.run({
-    input: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape),
-    net: new ort.Tensor('float32', netVector(plan), [plan.paramCount]),
-    ...(plan.statsCount ? { stats: new ort.Tensor('float32', statsVector(plan), [plan.statsCount]) } : {}),
-    flat: new ort.Tensor('float32', headFlat, [headFlat.length]),
-    rowWeight: new ort.Tensor('float32', rowWeight, [B, 1]),
-    target: new ort.Tensor('float32', target, [B, K]),
-  });
-  const logp = out['logp']?.data as Float32Array;
-  const loss = Y.reduce((a, y, i) => a - (CLASS_WEIGHTS[y] as number) * (logp[i * K + y] as number), 0) / B;
-  expect(Math.abs(loss - (value.dataSync()[0] as number))).toBeLessThan(1e-5 * Math.max(1, loss));
-  const gnet = out['gnet']?.data as Float32Array;
-  for (const p of plan.params) {
-    const ref = grads[p.variable.name]?.dataSync() as Float32Array;
-    expect(relDiff(gnet.subarray(p.offset, p.offset + p.variable.size), ref), p.variable.name).toBeLessThan(tolerance);
+  // Standard ONNX convolutions, and (where the machine has them) ONNX Runtime's NCHWc ones.
+  const block = await nchwcBlockSize();
+  for (const nchwcBlock of block ? [0, block] : [0]) {
+    const { model: bytes } = emitTrainStep({ plan, head: { units, activation: 'relu', dropout: false }, bnMode: 'inference', batch: B, nchwcBlock });
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const out = await session.run({
+      input: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape),
+      net: new ort.Tensor('float32', netVector(plan), [plan.paramCount]),
+      ...(plan.statsCount ? { stats: new ort.Tensor('float32', statsVector(plan), [plan.statsCount]) } : {}),
+      flat: new ort.Tensor('float32', headFlat, [headFlat.length]),
+      rowWeight: new ort.Tensor('float32', rowWeight, [B, 1]),
+      target: new ort.Tensor('float32', target, [B, K]),
+    });
+    const logp = out['logp']?.data as Float32Array;
+    const loss = Y.reduce((a, y, i) => a - (CLASS_WEIGHTS[y] as number) * (logp[i * K + y] as number), 0) / B;
+    expect(Math.abs(loss - (value.dataSync()[0] as number))).toBeLessThan(1e-5 * Math.max(1, loss));
+    const gnet = out['gnet']?.data as Float32Array;
+    for (const p of plan.params) {
+      const ref = grads[p.variable.name]?.dataSync() as Float32Array;
+      expect(relDiff(gnet.subarray(p.offset, p.offset + p.variable.size), ref), `${p.variable.name}, NCHWc block ${nchwcBlock}`).toBeLessThan(tolerance);
+    }
+    const ghead = out['grad']?.data as Float32Array;
+    o = 0;
+    for (const v of headVars) {
+      expect(relDiff(ghead.subarray(o, o + v.size), grads[v.name]?.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      o += v.size;
+    }
+    await session.release();
   }
-  const ghead = out['grad']?.data as Float32Array;
-  o = 0;
-  for (const v of headVars) {
-    expect(relDiff(ghead.subarray(o, o + v.size), grads[v.name]?.dataSync() as Float32Array)).toBeLessThan(1e-4);
-    o += v.size;
-  }
-  await session.release();
   tf.dispose([value, weights, ...Object.values(grads)]);
   net.dispose();
 }
@@ -137,17 +142,18 @@ describe('layer kinds and geometries', () => {
     const layer = tf.layers.batchNormalization({ name });
     return { layer, init: () => layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, i === 3 ? 0.5 : -0.5, i === 3 ? 2 : 0.5, 'float32', seed + i).add(i === 0 ? 1 : 0))) };
   };
+  // 8 filters: a multiple of 4, so that these layers also run on the NCHWc kernels where the machine has them.
   it('Conv2D strided, valid, 3x2, with bias; DepthwiseConv2D strided; BatchNorm folded and standalone; ZeroPadding2D; Add; ReLU; Flatten; Dense', async () => {
     const input = tf.input({ shape: [11, 11, 3] });
     const bn1 = bn('bn1', 11);
     const bn2 = bn('bn2', 21);
     const bn3 = bn('bn3', 31);
-    let h = tf.layers.conv2d({ name: 'c1', filters: 6, kernelSize: 3, strides: 2, padding: 'valid', ...seeded(1) }).apply(input) as tf.SymbolicTensor; // 5x5
+    let h = tf.layers.conv2d({ name: 'c1', filters: 8, kernelSize: 3, strides: 2, padding: 'valid', ...seeded(1) }).apply(input) as tf.SymbolicTensor; // 5x5
     h = bn1.layer.apply(h) as tf.SymbolicTensor;
     h = tf.layers.reLU({ maxValue: 6, name: 'r1' }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.zeroPadding2d({ padding: [[1, 2], [2, 1]], name: 'zp' }).apply(h) as tf.SymbolicTensor; // 8x8
     const d = tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 3 }), useBias: false }).apply(h) as tf.SymbolicTensor;
-    const c = tf.layers.conv2d({ name: 'c2', filters: 6, kernelSize: [3, 2], padding: 'same', activation: 'relu', ...seeded(4) }).apply(h) as tf.SymbolicTensor;
+    const c = tf.layers.conv2d({ name: 'c2', filters: 8, kernelSize: [3, 2], padding: 'same', activation: 'relu', ...seeded(4) }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.add({ name: 'add' }).apply([bn2.layer.apply(d) as tf.SymbolicTensor, c]) as tf.SymbolicTensor;
     h = tf.layers.depthwiseConv2d({ name: 'dw2', kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(h) as tf.SymbolicTensor; // 4x4
     h = tf.layers.conv2d({ name: 'c3', filters: 5, kernelSize: 2, strides: 2, padding: 'same', useBias: false, ...seeded(6) }).apply(h) as tf.SymbolicTensor; // 2x2
@@ -320,19 +326,31 @@ describe('the ONNX learner trains as the TensorFlow.js learner', () => {
   }
 });
 
+/**
+ * Seeded weights keep each layer's scale, but ResNet50's 16 residual sums add up: by conv5 the
+ * logits reach 1e13, where both runtimes' losses are float noise. Its branches' last BatchNorm
+ * scaled down (as zero-init-gamma training starts them) keeps the whole graph comparable.
+ */
+function tameResiduals(model: tf.LayersModel): void {
+  for (const layer of model.layers.filter((l) => /_3_bn$/.test(l.name))) {
+    const [gamma, ...rest] = layer.getWeights();
+    layer.setWeights([tf.mul(gamma!, 0.1), ...rest]);
+  }
+}
+
 describe('the Keras architectures train as on TensorFlow.js (seeded weights, 2 images at 32 px, 2 steps)', () => {
-  // EfficientNetB0 every layer (swish, squeeze-excite, Rescaling/Normalization); ResNet50 and VGG16
-  // from a late boundary, so the check stays cheap: ResNet50's conv4_block1 (bottleneck, stride 2,
-  // projection shortcut), VGG16's last two convs and MaxPooling2D.
+  // Each whole graph: EfficientNetB0 (swish, squeeze-excite, Rescaling/Normalization), ResNet50
+  // (ZeroPadding2D, bottlenecks, stride-2 projection shortcuts), VGG16 (MaxPooling2D).
   const archCases: { arch: KerasArchitecture; from: string | null; to: string }[] = [
     { arch: 'efficientnetb0', from: null, to: 'top_activation' },
-    { arch: 'resnet50', from: 'conv3_block4_out', to: 'conv4_block1_out' },
-    { arch: 'vgg16', from: 'block5_conv1', to: 'block5_pool' },
+    { arch: 'resnet50', from: null, to: 'conv5_block3_out' },
+    { arch: 'vgg16', from: null, to: 'block5_pool' },
   ];
   for (const c of archCases) {
     it(`${c.arch} from ${c.from ?? 'the input'} through ${c.to}`, async () => {
       const model = buildArchitecture(c.arch, { includeTop: false, inputSize: SIZE, init: 'zeros' });
       seedWeights(model, 5);
+      if (c.arch === 'resnet50') tameResiduals(model);
       const full = tf.randomUniform([2, SIZE, SIZE, 3], 0, 255, 'float32', 7); // raw pixels, as these models take them
       // The part's input: the frozen layers' output on real images, as the activation cache gives it.
       const x = c.from ? (tf.model({ inputs: model.inputs, outputs: model.getLayer(c.from).output }).predict(full) as tf.Tensor4D) : full;

@@ -147,7 +147,8 @@ describe('near-duplicate clusters', () => {
       { a: 0, b: 5, cosine: 0.93 },
     ];
     const scores: CandidateScore[] = [];
-    const r = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { onScore: (s) => scores.push(s) } });
+    // The trimmed-content hashes (content-box.ts) are off here: only the feature pairs are searched.
+    const r = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { onScore: (s) => scores.push(s), maxContentDistance: -1 } });
     expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([
       [0, 1, 'mirrored'],
       [0, 2, 'mirrored'],
@@ -159,8 +160,28 @@ describe('near-duplicate clusters', () => {
     expect(scores.find((s) => s.a === 0 && s.b === 3)!.transformed).toBeLessThan(0.9);
     expect(scores.find((s) => s.b === 5)!.transformed).toBeGreaterThan(0.995);
     // Without the search (its threshold out of reach) only an aligned or shifted copy passes: none here.
-    const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2 } });
+    const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2, maxContentDistance: -1 } });
     expect(off?.pairs).toEqual([]);
+  });
+
+  it('finds a padded, mirrored copy of a picture on black by its trimmed content, without features or a close pHash', async () => {
+    // A 20-pixel texture on black (28 pixels), and a copy mirrored and framed by a 2-pixel grey pad (32).
+    const onBlack = (t: GreyThumb, side: number): GreyThumb => {
+      const pixels = new Uint8Array(side * side);
+      const m = (side - t.width) / 2;
+      for (let y = 0; y < t.height; y++) for (let x = 0; x < t.width; x++) pixels[(y + m) * side + x + m] = t.pixels[y * t.width + x]!;
+      return { width: side, height: side, pixels };
+    };
+    const original = onBlack(texture(1, 20, 20), 28);
+    const copy = onBlack(mirrored(original), 32);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) if (x < 2 || y < 2 || x >= 30 || y >= 30) copy.pixels[y * 32 + x] = 128;
+    const thumbs = [original, copy, onBlack(texture(5, 20, 20), 28), onBlack(texture(6, 20, 20), 32)];
+    const hashes = ['0123456789abcdef', 'fedcba9876543210', 'f0f0f0f0f0f0f0f0', '0f0f0f0f0f0f0f0f'];
+    const r = await findNearDuplicates({ hashes, thumbs });
+    expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'mirrored']]);
+    expect(r?.pairs[0]?.cosine).toBeNull();
+    // Without the content hashes nothing makes it a candidate.
+    expect((await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1 } }))?.pairs).toEqual([]);
   });
 
   it('stops when cancelled and refuses pairs outside the images', async () => {

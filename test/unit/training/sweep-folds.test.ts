@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { groupedFolds, stratifiedFolds } from '../../../src/shared/folds';
-import { dealFolds, foldItems } from '../../../src/main/training/sweep-folds';
+import { dealFolds, foldGrouping, foldItems } from '../../../src/main/training/sweep-folds';
 import { gridConfigs } from '../../../src/main/training/sweep-grid';
 import type { TrainItem } from '../../../src/main/engine/protocol';
 
@@ -67,6 +67,13 @@ describe('sweep folds', () => {
 
   it('refuses more folds than images', () => {
     expect(() => dealFolds(items.slice(0, 3), [], 5, 1)).toThrow(/5 folds need at least 5 labelled images/);
+  });
+
+  it('tells the plan whether near-duplicates were looked for, counting the groups among the labelled images', () => {
+    expect(foldGrouping(null, items, [])).toMatchObject({ audited: false, text: expect.stringMatching(/No audit .* Run an audit first/) });
+    // The audit's clusters with 2+ labelled members here ([3, 999] has one: it needs no care).
+    expect(foldGrouping('2026-12-01 10:00:00', items, [...clusters, [3, 999]]).text).toBe('Near-duplicates from the audit of 2026-12-01: 7 groups of copies, each kept in one fold.');
+    expect(foldGrouping('2026-12-01 10:00:00', items, []).text).toMatch(/none among the labelled images/);
   });
 });
 

@@ -81,6 +81,7 @@ describe('sweep form', () => {
       folds: null,
       images: 36,
       estimate: { seconds: 24, source: 'a rough default' },
+      grouping: { audited: false, text: 'No audit has looked for near-duplicates in this project.' },
     };
     call.mockImplementation((name: string) =>
       Promise.resolve(name === 'listModels' ? [{ id: 'm025', hidden: false }] : name === 'planSweep' ? plan : name === 'startSweep' ? { sweepId: 7, plan, job: {} } : null),
@@ -102,6 +103,7 @@ describe('sweep form', () => {
     await waitFor(() => expect(screen.getAllByTestId('sweep-planned-run')).toHaveLength(2));
     expect(call).toHaveBeenCalledWith('planSweep', { grid: { scenario: [1], lr: [0.1, 0.01], model: ['m025'] }, on: 'local' });
     expect(screen.getByTestId('sweep-planned').textContent).toContain('2 runs: 2 configurations on 36 labelled images · about 24 s');
+    expect(screen.getByTestId('sweep-fold-grouping').textContent).toBe('No audit has looked for near-duplicates in this project.');
     fireEvent.click(screen.getByTestId('sweep-start'));
     await waitFor(() => expect(started).toHaveBeenCalledWith(7));
     expect(call).toHaveBeenCalledWith('startSweep', { grid: { scenario: [1], lr: [0.1, 0.01], model: ['m025'] }, on: 'local' });

@@ -36,7 +36,7 @@ export function model(name: string, g: Graph, input: ValueInfoMsg[], outputs: st
     producerName: 'Transfer Studio',
     producerVersion: 'head-1',
     docString: doc,
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: OPSET }, ...[...new Set(g.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))].map((domain) => ({ domain, version: 1 }))],
     graph: { name, node: g.nodes, initializer: g.inits, input, output: outputs.map((o) => ({ name: o, type: { tensorType: { elemType: FLOAT } } })) },
   });
 }

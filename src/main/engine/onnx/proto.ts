@@ -106,6 +106,8 @@ export interface NodeMsg {
   input: string[];
   output: string[];
   attribute: AttributeMsg[];
+  /** The operator set's domain ('' or absent: ONNX's own). */
+  domain?: string;
 }
 
 export interface ValueInfoMsg {

@@ -7,6 +7,8 @@
  *   TRANSFER_STUDIO_ONNXRUNTIME=off                     never loads onnxruntime (tests; the
  *                                                       TensorFlow.js path runs everything)
  *   ENGINE_THREADS                                      intra-op threads (default: all cores)
+ *   TRANSFER_STUDIO_NCHWC=off                           training graphs without ONNX Runtime's
+ *                                                       NCHWc convolutions (nchwcBlockSize)
  * When onnxruntime cannot load, InferenceInfo says why and frozen parts run on TensorFlow.js.
  */
 import fs from 'node:fs';
@@ -15,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { InferenceInfo } from '../../../shared/domain';
-import { emitOnnx } from './emit';
+import { emitOnnx, Graph } from './emit';
+import { model, tensor } from './head-graph';
 
 type OrtModule = typeof Ort;
 type Provider = NonNullable<InferenceInfo['provider']>;
@@ -118,6 +121,48 @@ async function load(log: (m: string) => void): Promise<OrtState> {
   const reason = `onnxruntime-node loaded but no execution provider started: ${tried.join('; ')}`;
   log(reason);
   return { ort: null, info: { runtime: 'tfjs', reason } };
+}
+
+/**
+ * A one-node model: ONNX Runtime's ReorderInput (com.microsoft.nchwc) of a [1, 4, 1, 1] tensor,
+ * whose output has the channels rounded up to MLAS' NCHWc block.
+ */
+function blockProbeModel(): Uint8Array {
+  const g = new Graph();
+  g.nodes.push({ name: 'reorder', opType: 'ReorderInput', input: ['input'], output: ['output'], attribute: [], domain: 'com.microsoft.nchwc' });
+  return model('nchwc_probe', g, [tensor('input', [1, 4, 1, 1])], ['output'], 'NCHWc block probe');
+}
+
+let blockProbe: Promise<number> | null = null;
+
+/**
+ * The NCHWc block of this machine's MLAS build (8 with AVX2, 16 with AVX-512), which the training
+ * graphs' blocked convolutions (onnx/train/nchwc.ts) are written for: what ONNX Runtime's own
+ * ReorderInput does to four channels. 0 when its NCHWc kernels are absent (the op is refused:
+ * a CPU without AVX2, an ARM build), on another provider than the CPU's, or with
+ * TRANSFER_STUDIO_NCHWC=off: the graphs then use standard ONNX convolutions.
+ */
+export function nchwcBlockSize(): Promise<number> {
+  blockProbe ??= (async () => {
+    if (/^(0|off|false|no)$/i.test(process.env['TRANSFER_STUDIO_NCHWC'] ?? '')) return 0;
+    const rt = await onnxRuntime();
+    if (!rt || rt.provider !== 'cpu') return 0;
+    try {
+      const session = await rt.ort.InferenceSession.create(blockProbeModel(), { ...sessionOptions('cpu', 1), logSeverityLevel: 4 });
+      try {
+        const out = (await session.run({ input: new rt.ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [1, 4, 1, 1]) }))['output'];
+        const block = Number(out?.dims[1] ?? 0);
+        const data = out?.data as Float32Array | undefined;
+        // Blocked [1, 1, 1, 1, block]: the four channels then zeros.
+        return block >= 4 && (block & (block - 1)) === 0 && data?.[3] === 4 ? block : 0;
+      } finally {
+        await session.release();
+      }
+    } catch {
+      return 0;
+    }
+  })();
+  return blockProbe;
 }
 
 /** Loads onnxruntime and picks the provider once per process; later calls return the same answer. */

@@ -17,6 +17,7 @@ import { emitActivationGrad } from './activation-grad';
 import { emitBatchNormTrain, emitBatchNormTrainGrad, type BatchNormTrainValues } from './batchnorm-grad';
 import { convInputGrad, convWeightGrad, type ConvGeometry } from './conv-grad';
 import { emitConcatGrad, emitMergeGrad } from './merge-grad';
+import { aligned, blockedAffine, blockedChannelSum, blockedConv, blockedDepthwiseWeightGrad, channelSums, head1d, padChannels, blockedInputGrad, blockedPointwiseWeightGrad, fromBlocked, fusedActivation, toBlocked } from './nchwc';
 import { emitGlobalPoolGrad, emitPoolGrad } from './pool-grad';
 import type { BatchNormRef, ParamRef, TrainNode, TrainPlan } from './train-plan';
 
@@ -27,7 +28,15 @@ export interface TrainGraphSpec {
   bnMode: 'inference' | 'batch';
   /** The graph is written for this batch size (a depthwise weight gradient needs it as an attribute). */
   batch: number;
+  /**
+   * The machine's NCHWc block (runtime.ts nchwcBlockSize): convolutions then run on ONNX Runtime's
+   * blocked-layout kernels (nchwc.ts). 0 or absent: standard ONNX convolutions only.
+   */
+  nchwcBlock?: number;
 }
+
+/** A gradient flowing into a value: NCHW, or blocked (nchwc.ts) when a blocked convolution made it. */
+type GradOut = string | { blocked: string } | null;
 
 /**
  * Activations whose derivative (activation-grad.ts) reads the output alone, so that the pre-activation
@@ -46,6 +55,12 @@ interface Saved {
 class TrainGraphWriter {
   readonly g = new Graph();
   private readonly value = new Map<number, string>();
+  /** Values in the blocked layout (nchwc.ts), beside or instead of their NCHW form in `value`. */
+  private readonly blocked = new Map<number, string>();
+  /** Nodes written on blocked values (their gradients flow blocked). */
+  private readonly blockedNodes = new Set<TrainNode>();
+  /** Activations a blocked BatchNorm applies itself (their output). */
+  private readonly fusedInto = new Map<TrainNode, string>();
   private readonly saved = new Map<TrainNode, Saved>();
   private readonly params = new Map<ParamRef, string>();
   private readonly paramGrads = new Map<ParamRef, string[]>();
@@ -92,6 +107,46 @@ class TrainGraphWriter {
     return this.shape(v)[0] as number;
   }
 
+  private get block(): number {
+    return this.spec.nchwcBlock ?? 0;
+  }
+
+  /** A value in NCHW (made from its blocked form when only that exists). */
+  private nchw(v: number): string {
+    let x = this.value.get(v);
+    if (x === undefined) {
+      x = fromBlocked(this.g, this.blocked.get(v) as string, this.channelsOf(v));
+      this.value.set(v, x);
+    }
+    return x;
+  }
+
+  /** A 4-D value in the blocked layout (its channels a multiple of 4: ReorderInput's rule). */
+  private blockedOf(v: number): string {
+    let x = this.blocked.get(v);
+    if (x === undefined) {
+      // The part's NHWC input goes straight from NHWC.
+      x = v === 0 && this.shape(0).length === 3 ? toBlocked(this.g, 'input', true) : toBlocked(this.g, this.nchw(v));
+      this.blocked.set(v, x);
+    }
+    return x;
+  }
+
+  /**
+   * Whether a convolution runs blocked: a machine with NCHWc kernels, an activation they fuse and
+   * the backward reads from the output, channels ReorderInput takes (or an NCHW input of fewer
+   * channels than the block, which MLAS reads as it is).
+   */
+  private blockable(n: TrainNode & { op: 'conv' }): boolean {
+    const block = this.block;
+    if (!block || !fusedActivation(n.act)) return false;
+    const ci = this.channelsOf(n.inputs[0] as number);
+    const co = this.channelsOf(n.output);
+    if (co % 4 !== 0) return false;
+    if (this.blocked.has(n.inputs[0] as number)) return true;
+    return ci % 4 === 0 || (!n.depthwise && ci < block);
+  }
+
   /** [C] as [C, 1, 1] for a 4-D value. */
   private perChannel(v: string, rank4: boolean): string {
     return rank4 ? this.g.op('Unsqueeze', [v, this.g.ints('axes', [1, 2])]) : v;
@@ -116,35 +171,130 @@ class TrainGraphWriter {
   forward(): string {
     const { g, spec } = this;
     this.value.set(0, this.shape(0).length === 3 ? g.toNchw('input') : 'input');
-    for (const n of spec.plan.nodes) this.value.set(n.output, this.forwardNode(n));
-    const out = this.value.get(spec.plan.output) as string;
+    for (const n of spec.plan.nodes) {
+      const input = n.inputs[0] as number;
+      const onBlocked = this.blocked.has(input) && this.shape(input).length === 3;
+      const fused = this.fusedInto.get(n);
+      if (fused !== undefined) {
+        // Applied by the BatchNorm before it (forwardBlockedBatchNorm); its backward reads the output alone.
+        this.saved.set(n, { x: fused, y: fused });
+        this.blockedNodes.add(n);
+        this.blocked.set(n.output, fused);
+      } else if (n.op === 'conv' && this.blockable(n)) this.blocked.set(n.output, this.forwardBlockedConv(n));
+      else if (n.op === 'bn' && onBlocked && spec.bnMode === 'batch' && this.training) this.blocked.set(n.output, this.forwardBlockedBatchNorm(n));
+      else if (n.op === 'act' && onBlocked && n.act.kind !== 'softmax') {
+        // Elementwise: the same on blocked values (the padding channels' values are never read back).
+        const y = g.activation(this.blocked.get(input) as string, n.act, true);
+        this.saved.set(n, { x: this.blocked.get(input) as string, y });
+        this.blockedNodes.add(n);
+        this.blocked.set(n.output, y);
+      } else this.value.set(n.output, this.forwardNode(n));
+    }
+    const out = this.nchw(spec.plan.output);
     return this.shape(spec.plan.output).length === 3 ? g.op('Flatten', [g.op('GlobalAveragePool', [out])], [intAttr('axis', 1)], 'features') : out;
+  }
+
+  /** The folded weight (OIHW, BatchNorm's scale in it) and bias of a convolution, for its forward and backward. */
+  private foldedConv(n: TrainNode & { op: 'conv' }): { w: string; raw: string; bias: string | null; scale: string | null; invStd: string | null } {
+    const { g } = this;
+    const [kh = 1, kw = 1, ci = 1] = n.kernel.shape;
+    const k = this.p(n.kernel);
+    let w = n.depthwise ? g.op('Reshape', [g.op('Transpose', [k], [intsAttr('perm', [2, 3, 0, 1])]), g.ints('shape', [ci, 1, kh, kw])]) : g.op('Transpose', [k], [intsAttr('perm', [3, 2, 0, 1])]);
+    const raw = w;
+    let bias = n.bias ? this.p(n.bias) : null;
+    let scale: string | null = null;
+    let invStd: string | null = null;
+    if (n.bn) {
+      const bn = this.affineOf(n.bn);
+      scale = bn.scale;
+      invStd = bn.invStd;
+      w = g.op('Mul', [w, g.op('Unsqueeze', [bn.scale, g.ints('axes', [1, 2, 3])])], [], 'wFolded');
+      bias = bias ? g.op('Add', [g.op('Mul', [bias, bn.scale]), bn.shift]) : bn.shift;
+    }
+    return { w, raw, bias, scale, invStd };
+  }
+
+  /**
+   * BatchNorm on batch statistics (scenario 3) of a blocked value, as emitBatchNormTrain on NCHW:
+   * per-channel sums in fast reductions, the normalisation one 1x1 depthwise NCHWc convolution.
+   */
+  private forwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }): string {
+    const { g } = this;
+    const block = this.block;
+    const [c = 1, h = 1, w = 1] = this.shape(n.output);
+    const c2 = aligned(c, block);
+    const p = h * w;
+    const x = this.blocked.get(n.inputs[0] as number) as string;
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
+    const view = (v: string) => g.op('Reshape', [v, g.ints('shape', [-1, c2 / block, p, block])]);
+    const mean = g.op('Mul', [channelSums(g, x, c2, p, block), inv], [], 'bnMean');
+    // x - mean as an NCHWc affine: a Sub broadcasting [1, C'/B, 1, B] runs in spans of B values.
+    const centred4 = view(blockedAffine(g, x, g.floats('one', [c2], new Float32Array(c2).fill(1)), g.op('Neg', [mean]), c2));
+    const variance = g.op('Mul', [channelSums(g, g.op('Mul', [centred4, centred4]), c2, p, block), inv], [], 'bnVar');
+    const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.scalar('eps', n.bn.epsilon)])])], [], 'bnInvStd');
+    const gamma = padChannels(g, n.bn.gamma ? this.p(n.bn.gamma) : g.floats('one', [c], new Float32Array(c).fill(1)), c, c2);
+    const beta = n.bn.beta ? padChannels(g, this.p(n.bn.beta), c, c2) : null;
+    const centred = g.op('Reshape', [centred4, g.ints('shape', [-1, c2, h, w])]);
+    // An activation MLAS fuses that is the BatchNorm's only consumer is applied in the same pass.
+    const consumers = this.spec.plan.nodes.filter((m) => m.inputs.includes(n.output));
+    const next = consumers.length === 1 && n.output !== this.spec.plan.output ? consumers[0] : undefined;
+    const act = next?.op === 'act' && fusedActivation(next.act) ? next : undefined;
+    const y = blockedAffine(g, centred, g.op('Mul', [gamma, invStd]), beta, c2, undefined, act?.op === 'act' ? act.act : undefined);
+    if (act) this.fusedInto.set(act, y);
+    // The batch statistics leave as [C] (statsOutput); the backward reads the rest from `saved`.
+    this.bnValues.set(n.bn, { y, mean: head1d(g, mean, c, c2), variance: head1d(g, variance, c, c2), x, centred, invStd, epsilon: n.bn.epsilon });
+    this.saved.set(n, { centred4, invStd, gamma });
+    this.blockedNodes.add(n);
+    return y;
+  }
+
+  /** dL/dx, dgamma, dbeta of forwardBlockedBatchNorm, as emitBatchNormTrainGrad: dx = k dy - (kb / invStd') centred - ka, two passes. */
+  private backwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }, dy: string): GradOut[] {
+    const { g } = this;
+    const s = this.saved.get(n) ?? {};
+    const block = this.block;
+    const [c = 1, h = 1, w = 1] = this.shape(n.output);
+    const c2 = aligned(c, block);
+    const p = h * w;
+    const invStd = s['invStd'] as string;
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
+    const dy4 = g.op('Reshape', [dy, g.ints('shape', [-1, c2 / block, p, block])]);
+    const sumDy = channelSums(g, dy, c2, p, block);
+    const sumDyXhat = g.op('Mul', [channelSums(g, g.op('Mul', [dy4, s['centred4'] as string]), c2, p, block), invStd]);
+    this.addGrad(n.bn.beta, head1d(g, sumDy, c, c2));
+    this.addGrad(n.bn.gamma, head1d(g, sumDyXhat, c, c2));
+    const k = g.op('Mul', [s['gamma'] as string, invStd]);
+    const negKa = g.op('Neg', [g.op('Mul', [g.op('Mul', [sumDy, inv]), k])]);
+    const negKbInv = g.op('Neg', [g.op('Mul', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), k]), invStd])]);
+    const centred = g.op('Reshape', [s['centred4'] as string, g.ints('shape', [-1, c2, h, w])]);
+    const t = blockedAffine(g, centred, negKbInv, negKa, c2);
+    return [{ blocked: blockedAffine(g, dy, k, null, c2, t) }];
+  }
+
+  /** A convolution on the NCHWc kernels: its blocked output. */
+  private forwardBlockedConv(n: TrainNode & { op: 'conv' }): string {
+    const v = n.inputs[0] as number;
+    // An NCHW input of fewer channels than the block is read as it is (MLAS' NCHW-input convolution).
+    const nchwInput = !this.blocked.has(v) && !n.depthwise && this.channelsOf(v) < this.block;
+    const x = nchwInput ? this.nchw(v) : this.blockedOf(v);
+    const f = this.foldedConv(n);
+    const y = blockedConv(this.g, x, f.w, f.bias, this.geometry(n), n.act, this.block, nchwInput, n.name.replace(/[^\w]/g, '_'));
+    this.blockedNodes.add(n);
+    this.saved.set(n, { x, y, w: f.w, raw: f.raw, ...(f.scale ? { scale: f.scale } : {}), ...(f.invStd ? { invStd: f.invStd } : {}), ...(nchwInput ? { nchwInput: '1' } : {}) });
+    return y;
   }
 
   private forwardNode(n: TrainNode): string {
     const { g } = this;
-    const x = n.inputs.map((v) => this.value.get(v) as string);
+    const x = n.inputs.map((v) => this.nchw(v));
     const a = x[0] as string;
     const rank4 = this.shape(n.inputs[0] as number).length === 3;
     const hint = n.name.replace(/[^\w]/g, '_');
     switch (n.op) {
       case 'conv': {
-        const [kh = 1, kw = 1, ci = 1, co = 1] = n.kernel.shape;
-        const k = this.p(n.kernel);
-        let w = n.depthwise ? g.op('Reshape', [g.op('Transpose', [k], [intsAttr('perm', [2, 3, 0, 1])]), g.ints('shape', [ci, 1, kh, kw])]) : g.op('Transpose', [k], [intsAttr('perm', [3, 2, 0, 1])]);
-        const raw = w;
-        let bias = n.bias ? this.p(n.bias) : null;
-        let scale: string | null = null;
-        let invStd: string | null = null;
-        if (n.bn) {
-          const bn = this.affineOf(n.bn);
-          scale = bn.scale;
-          invStd = bn.invStd;
-          w = g.op('Mul', [w, g.op('Unsqueeze', [bn.scale, g.ints('axes', [1, 2, 3])])], [], 'wFolded');
-          bias = bias ? g.op('Add', [g.op('Mul', [bias, bn.scale]), bn.shift]) : bn.shift;
-        }
+        const [kh = 1, kw = 1, ci = 1] = n.kernel.shape;
+        const { w, raw, bias, scale, invStd } = this.foldedConv(n);
         const attrs = [intsAttr('kernel_shape', [kh, kw]), intsAttr('strides', n.strides), intsAttr('dilations', n.dilations), intsAttr('pads', n.pads), intAttr('group', n.depthwise ? ci : 1)];
-        void co;
         const z = g.op('Conv', [a, w, ...(bias ? [bias] : [])], attrs, hint);
         const y = g.activation(z, n.act, true);
         this.saved.set(n, { x: a, z, y, w, raw, ...(scale ? { scale } : {}), ...(invStd ? { invStd } : {}) });
@@ -221,8 +371,8 @@ class TrainGraphWriter {
   /** Backward from dL/d(features); every parameter's gradient collected in paramGrads. */
   backward(dFeatures: string): void {
     const { g, spec } = this;
-    const grads = new Map<number, string[]>();
-    const push = (v: number, d: string) => {
+    const grads = new Map<number, Exclude<GradOut, null>[]>();
+    const push = (v: number, d: Exclude<GradOut, null>) => {
       if (v === 0) return; // the part's input: no gradient needed
       const list = grads.get(v) ?? [];
       list.push(d);
@@ -232,7 +382,7 @@ class TrainGraphWriter {
     const outShape = this.shape(out);
     if (outShape.length === 3) {
       const [c = 1, h = 1, w = 1] = outShape;
-      const y = this.value.get(out) as string;
+      const y = this.nchw(out);
       const d4 = g.op('Reshape', [g.op('Mul', [dFeatures, g.scalar('invHW', 1 / (h * w))]), g.ints('shape', [-1, c, 1, 1])]);
       push(out, g.op('Expand', [d4, g.op('Shape', [y])], [], 'dGap'));
     } else push(out, dFeatures);
@@ -240,8 +390,11 @@ class TrainGraphWriter {
       const n = spec.plan.nodes[i] as TrainNode;
       const list = grads.get(n.output);
       if (!list) continue;
-      const dy = list.length === 1 ? (list[0] as string) : g.op('Sum', list, [], 'dSum');
-      const dxs = this.backwardNode(n, dy);
+      const blocked = this.blockedNodes.has(n);
+      const c = this.channelsOf(n.output);
+      const parts = list.map((d) => (typeof d === 'string' ? (blocked ? toBlocked(g, d) : d) : blocked ? d.blocked : fromBlocked(g, d.blocked, c)));
+      const dy = parts.length === 1 ? (parts[0] as string) : g.op('Sum', parts, [], 'dSum');
+      const dxs = blocked ? this.backwardBlocked(n, dy) : this.backwardNode(n, dy);
       n.inputs.forEach((v, k) => {
         const d = dxs[k];
         if (d) push(v, d);
@@ -249,7 +402,61 @@ class TrainGraphWriter {
     }
   }
 
-  private backwardNode(n: TrainNode, dy: string): (string | null)[] {
+  /** The weight, bias and BatchNorm gradients of a convolution from dz and its OIHW weight gradient dWf. */
+  private convParamGrads(n: TrainNode & { op: 'conv' }, s: Saved, dWf: string, dSum: string, geo: ConvGeometry): void {
+    const { g } = this;
+    const scale = s['scale'];
+    const dW = scale ? g.op('Mul', [dWf, g.op('Unsqueeze', [scale, g.ints('axes', [1, 2, 3])])]) : dWf;
+    this.addGrad(n.kernel, g.op('Transpose', [n.depthwise ? g.op('Reshape', [dW, g.ints('shape', [geo.inShape[0] as number, 1, geo.kh, geo.kw])]) : dW], [intsAttr('perm', n.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0])], 'dKernel'));
+    if (n.bias) this.addGrad(n.bias, scale ? g.op('Mul', [dSum, scale]) : dSum);
+    if (n.bn) {
+      this.addGrad(n.bn.beta, dSum);
+      if (n.bn.gamma) {
+        // dgamma = sum(dz * xhat), xhat = (c - mean) invStd with c = conv(x, W) + bias. The conv is
+        // linear in W, so sum(dz * conv(x, W)) per channel = sum(W * dWf) (dWf: the weight
+        // gradient of dz, just computed): weight-sized work instead of a pass over the activations.
+        const st = this.stats.get(n.bn) as { mean: string };
+        const wdw = g.op('ReduceSum', [g.op('Mul', [s['raw'] as string, dWf]), g.ints('axes', [1, 2, 3])], [intAttr('keepdims', 0)]);
+        const offset = n.bias ? g.op('Sub', [this.p(n.bias), st.mean]) : g.op('Neg', [st.mean]);
+        this.addGrad(n.bn.gamma, g.op('Mul', [g.op('Add', [wdw, g.op('Mul', [offset, dSum])]), s['invStd'] as string], [], 'dGamma'));
+      }
+    }
+  }
+
+  private backwardBlocked(n: TrainNode, dy: string): GradOut[] {
+    if (n.op === 'conv') return this.backwardBlockedConv(n, dy);
+    if (n.op === 'bn') return this.backwardBlockedBatchNorm(n, dy);
+    if (n.op === 'act') {
+      const s = this.saved.get(n) ?? {};
+      return [{ blocked: emitActivationGrad(this.g, n.act, s['x'] as string, s['y'] as string, dy, true) }];
+    }
+    throw new Error(`${n.name}: ${n.op} has no blocked backward`);
+  }
+
+  /** The backward of a blocked convolution (nchwc.ts): dy blocked; dx blocked, or NCHW where the blocked form does not apply. */
+  private backwardBlockedConv(n: TrainNode & { op: 'conv' }, dy: string): GradOut[] {
+    const { g } = this;
+    const s = this.saved.get(n) ?? {};
+    const geo = this.geometry(n);
+    const block = this.block;
+    const [co = 1, oh = 1, ow = 1] = geo.outShape;
+    // The fused activations' derivatives read the output alone (elementwise: the layout does not matter).
+    const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, s['y'] as string, s['y'] as string, dy);
+    const dSum = blockedChannelSum(g, dz, co, oh * ow, block);
+    const x = s['x'] as string;
+    const nchwInput = s['nchwInput'] !== undefined;
+    const pointwise = !n.depthwise && geo.kh === 1 && geo.kw === 1 && geo.strides.every((v) => v === 1) && !geo.pads.some((p) => p);
+    let dWf: string;
+    if (n.depthwise) dWf = blockedDepthwiseWeightGrad(g, x, dz, geo, this.spec.batch, block);
+    else if (pointwise && !nchwInput) dWf = blockedPointwiseWeightGrad(g, x, dz, geo, block);
+    else dWf = convWeightGrad(g, nchwInput ? x : this.nchw(n.inputs[0] as number), fromBlocked(g, dz, co), geo, this.spec.batch);
+    this.convParamGrads(n, s, dWf, dSum, geo);
+    if ((n.inputs[0] as number) === 0) return [null];
+    const dx = blockedInputGrad(g, dz, s['w'] as string, geo, block);
+    return [dx ? { blocked: dx } : convInputGrad(g, fromBlocked(g, dz, co), s['w'] as string, geo)];
+  }
+
+  private backwardNode(n: TrainNode, dy: string): GradOut[] {
     const { g } = this;
     const s = this.saved.get(n) ?? {};
     const needInput = (n.inputs[0] as number) !== 0;
@@ -261,23 +468,7 @@ class TrainGraphWriter {
         const outputOnly = OUTPUT_ONLY.has(n.act.kind);
         const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, outputOnly ? (s['y'] as string) : (s['z'] as string), s['y'] as string, dy);
         const dSum = g.op('ReduceSum', [dz, this.axes023], [intAttr('keepdims', 0)], 'dSumC');
-        const dWf = convWeightGrad(g, s['x'] as string, dz, geo, this.spec.batch);
-        const scale = s['scale'];
-        const dW = scale ? g.op('Mul', [dWf, g.op('Unsqueeze', [scale, g.ints('axes', [1, 2, 3])])]) : dWf;
-        this.addGrad(n.kernel, g.op('Transpose', [n.depthwise ? g.op('Reshape', [dW, g.ints('shape', [geo.inShape[0] as number, 1, geo.kh, geo.kw])]) : dW], [intsAttr('perm', n.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0])], 'dKernel'));
-        if (n.bias) this.addGrad(n.bias, scale ? g.op('Mul', [dSum, scale]) : dSum);
-        if (n.bn) {
-          this.addGrad(n.bn.beta, dSum);
-          if (n.bn.gamma) {
-            // dgamma = sum(dz * xhat), xhat = (c - mean) invStd with c = conv(x, W) + bias. The conv is
-            // linear in W, so sum(dz * conv(x, W)) per channel = sum(W * dWf) (dWf: the weight
-            // gradient of dz, just computed): weight-sized work instead of a pass over the activations.
-            const st = this.stats.get(n.bn) as { mean: string };
-            const wdw = g.op('ReduceSum', [g.op('Mul', [s['raw'] as string, dWf]), g.ints('axes', [1, 2, 3])], [intAttr('keepdims', 0)]);
-            const offset = n.bias ? g.op('Sub', [this.p(n.bias), st.mean]) : g.op('Neg', [st.mean]);
-            this.addGrad(n.bn.gamma, g.op('Mul', [g.op('Add', [wdw, g.op('Mul', [offset, dSum])]), s['invStd'] as string], [], 'dGamma'));
-          }
-        }
+        this.convParamGrads(n, s, convWeightGrad(g, s['x'] as string, dz, geo, this.spec.batch), dSum, geo);
         return [needInput ? convInputGrad(g, dz, s['w'] as string, geo) : null];
       }
       case 'dense': {
@@ -319,8 +510,8 @@ class TrainGraphWriter {
         return emitMergeGrad(
           g,
           n.op,
-          n.inputs.map((v) => this.value.get(v) as string),
-          this.value.get(n.output) as string,
+          n.inputs.map((v) => this.nchw(v)),
+          this.nchw(n.output),
           dy,
           n.inputs.map((v) => toNchw(this.shape(v))),
           this.shape(n.output),

@@ -13,6 +13,11 @@ export function SweepPlanList({ plan }: { plan: SweepPlan }) {
       <Text size="xs" c="dimmed">
         {plan.estimate.source}
       </Text>
+      {plan.grouping && (
+        <Text size="xs" c={plan.grouping.audited ? 'dimmed' : 'orange'} data-testid="sweep-fold-grouping">
+          {plan.grouping.text}
+        </Text>
+      )}
       <ScrollArea.Autosize mah={220}>
         <Table striped withRowBorders={false} fz="xs">
           <Table.Tbody>
