@@ -10,7 +10,9 @@
  *     then `predict`; test accuracy from the exported
  *     submission. Wall time of train + predict (import excluded), extraction img/s (decode + resize
  *     + forward, from the run record), head training seconds; with several seeds, the means.
- *  2. Scenarios 2, 3 and 4 (issue 26), each in a fresh engine process (EngineClient): MobileNet v1
+ *  2. Scenarios 2, 3 and 4 (issue 26), once per seed (--seeds: ours trains with it on the reference's own
+ *     80/20 split of that seed, the reference gets --seed; with several seeds, each scenario's mean
+ *     test accuracy and spread), each in a fresh engine process (EngineClient): MobileNet v1
  *     0.25 at 224, 2,000 train (80/20), batch 32, no augmentation, the reference's head (MLP [128],
  *     no dropout) and rates (Adam: head 1e-3, pretrained layers 1e-4; scenario 3 1e-3 everywhere);
  *     S2 frozen through conv_pw_11 and S3 (from random weights, BatchNorm learning) 3 epochs, S4
@@ -164,6 +166,7 @@ const FINE_TUNE: Record<2 | 3 | 4, { epochs: number; config: Omit<TrainConfigInp
 interface FineTuneRow {
   what: string;
   scenario: 2 | 3 | 4;
+  seed: number;
   stepImgPerSec: number;
   imgPerSec: number;
   valAcc: number | null;
@@ -213,6 +216,8 @@ async function fineTune(
   data: { train: FashionImage[]; test: FashionImage[] },
   epochs: number,
   config: Omit<TrainConfigInput, 'model' | 'scenario'>,
+  seed = 42,
+  valSet: ReadonlySet<number> | null = null,
 ): Promise<FineTuneRow> {
   const { EngineClient, forkEngine } = await import('../src/main/training/engine-client');
   const { trainPlanned } = await import('../test/fixtures/train-job');
@@ -227,13 +232,14 @@ async function fineTune(
     if (client.pid) hwm = Math.max(hwm, procMB(client.pid, 'VmHWM') ?? 0);
   };
   const sampler = setInterval(sample, 100);
-  const row = { what, scenario, batch: 0, epochPeakMB, frozen: '-' };
+  const row = { what, scenario, seed, batch: 0, epochPeakMB, frozen: '-' };
   try {
-    // The same 80/20 split as the reference's shape (every fifth image validates), seeded head and order.
-    const items = data.train.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: (i % 5 === 4 ? 'val' : 'train') as 'train' | 'val' }));
+    // The reference's own 80/20 split of this seed when given, else every fifth image validates; seeded head and order.
+    const isVal = (i: number) => (valSet ? valSet.has(i) : i % 5 === 4);
+    const items = data.train.map((d, i) => ({ imageId: i + 1, path: d.path, hash: d.hash, label: d.label, split: (isVal(i) ? 'val' : 'train') as 'train' | 'val' }));
     const runDir = path.join(tmp, 'run');
     const cacheDir = path.join(tmp, 'cache');
-    const full = trainConfigSchema.parse({ scenario, model: model.id, epochs, batchSize: 32, patience: 0, seed: 42, augment: null, head: { hidden: [128], dropout: 0 }, ...config });
+    const full = trainConfigSchema.parse({ scenario, model: model.id, epochs, batchSize: 32, patience: 0, seed, augment: null, head: { hidden: [128], dropout: 0 }, ...config });
     const res = await trainPlanned(
       client,
       { projectDir: tmp, runDir, cacheDir, modelDir: model.dir, modelId: model.id, classNames: FASHION_CLASSES, items, config: full },
@@ -338,6 +344,18 @@ async function torch(args: string[]): Promise<{ result: Torch; seconds: number }
   return { result: lastJson(p) as Torch, seconds: p.seconds };
 }
 
+/**
+ * The validation images of torch_transfer.py's split for this seed (the first round(n * 0.2) of
+ * torch.randperm(n) from a generator seeded with it), so that ours and the reference train and
+ * validate on the same images; null without python3 and torch (then every fifth image validates).
+ */
+async function torchValSet(n: number, seed: number): Promise<Set<number> | null> {
+  if (!fs.existsSync('/usr/bin/python3')) return null;
+  const code = `import torch,json;g=torch.Generator().manual_seed(${seed});print(json.dumps(torch.randperm(${n},generator=g)[:int(round(${n}*0.2))].tolist()))`;
+  const p = await run('/usr/bin/python3', ['-c', code]);
+  return p.code === 0 ? new Set(JSON.parse(p.out.trim()) as number[]) : null;
+}
+
 const f = (v: number | undefined | null, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '-');
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
 
@@ -394,13 +412,16 @@ export async function main(): Promise<void> {
     for (const scenario of scenarios) {
       const spec = FINE_TUNE[scenario];
       const what = scenario === 2 ? 'S2 frozen through conv_pw_11' : scenario === 3 ? 'S3 from random weights' : 'S4 every layer';
-      const ours = await fineTune(what, scenario, mobilenet, ftData, spec.epochs, spec.config);
-      process.stdout.write(`  scenario ${scenario}, ours: ${JSON.stringify(ours)}\n`);
-      const ref = skipTorch
-        ? null
-        : await torch(['--alpha', '0.25', '--scenario', String(scenario), '--n-train', String(N_FT), '--n-test', String(N_TEST), '--skip-verify', ...spec.torch]);
-      process.stdout.write(`  scenario ${scenario}, reference: ${f(ref?.seconds)} s ${JSON.stringify(ref?.result ?? null)}\n`);
-      ftRows.push({ ours, ref });
+      for (const seed of seeds) {
+        const valSet = skipTorch ? null : await torchValSet(N_FT, seed);
+        const ours = await fineTune(what, scenario, mobilenet, ftData, spec.epochs, spec.config, seed, valSet);
+        process.stdout.write(`  scenario ${scenario}, seed ${seed}${valSet ? ' (the reference\'s split)' : ''}, ours: ${JSON.stringify(ours)}\n`);
+        const ref = skipTorch
+          ? null
+          : await torch(['--alpha', '0.25', '--scenario', String(scenario), '--n-train', String(N_FT), '--n-test', String(N_TEST), '--skip-verify', '--seed', String(seed), ...spec.torch]);
+        process.stdout.write(`  scenario ${scenario}, seed ${seed}, reference: ${f(ref?.seconds)} s ${JSON.stringify(ref?.result ?? null)}\n`);
+        ftRows.push({ ours, ref });
+      }
     }
     const familyRows = argv.includes('--skip-families') || !scenarios.includes(4) ? [] : await otherFamilies({ train: data.train.slice(0, N_FAMILY), test: data.test.slice(0, Math.min(N_TEST, N_FAMILY)) }, FINE_TUNE[4].epochs);
     process.stdout.write(
@@ -409,14 +430,25 @@ export async function main(): Promise<void> {
     );
     // The reference times its training loop alone (its train_img_per_s); ours both ways: the steps alone, and the whole training with each epoch's validation and checkpoint.
     process.stdout.write(
-      '| run | img/s ours (steps) | ref (steps) | ratio | ours with validation + checkpoints | val acc ours (last epoch) | ref | test acc ours (best epoch) | ref | peak RSS MB (VmHWM) | RSS peak per epoch MB | batch | trained on | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n',
+      '| run | seed | img/s ours (steps) | ref (steps) | ratio | ours with validation + checkpoints | val acc ours (last epoch) | ref | test acc ours (best epoch) | ref | peak RSS MB (VmHWM) | RSS peak per epoch MB | batch | trained on | frozen part |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n',
     );
     for (const { ours, ref } of [...ftRows, ...familyRows.map((ours) => ({ ours, ref: null }))]) {
       const r = ref?.result;
       const refRate = r?.['train_img_per_s'] as number | undefined;
       process.stdout.write(
-        `| ${ours.what} | ${f(ours.stepImgPerSec)} | ${f(refRate)} | ${ratio(ours.stepImgPerSec, refRate)} | ${f(ours.imgPerSec)} | ${f(ours.valAcc, 4)} | ${f(r?.['val_acc'] as number, 4)} | ` +
+        `| ${ours.what} | ${ours.seed} | ${f(ours.stepImgPerSec)} | ${f(refRate)} | ${ratio(ours.stepImgPerSec, refRate)} | ${f(ours.imgPerSec)} | ${f(ours.valAcc, 4)} | ${f(r?.['val_acc'] as number, 4)} | ` +
           `${f(ours.testAcc, 4)} (${ours.bestEpoch ?? '-'}) | ${f(r?.['test_acc'] as number, 4)} | ${f(ours.peakRssMB, 0)} | ${ours.epochPeakMB.map((m) => m.toFixed(0)).join(' / ') || '-'} | ${ours.batch} | ${ours.trainedOn} | ${ours.error ? `FAILED: ${ours.error}` : ours.frozen} |\n`,
+      );
+    }
+    // Over several seeds: each scenario's mean test accuracy (and the spread, max - min) beside the reference's.
+    for (const scenario of seeds.length > 1 ? scenarios : []) {
+      const of = ftRows.filter((x) => x.ours.scenario === scenario);
+      const ours = of.map((x) => x.ours.testAcc ?? undefined);
+      const refs = of.map((x) => x.ref?.result['test_acc'] as number | undefined);
+      const spread = (v: (number | undefined)[]) => (v.every((x) => typeof x === 'number') ? Math.max(...(v as number[])) - Math.min(...(v as number[])) : undefined);
+      const [o, r] = [mean(ours), mean(refs)];
+      process.stdout.write(
+        `| S${scenario} mean of ${seeds.length} | | | | | | | | ${f(o, 4)} (spread ${f(spread(ours), 4)}) | ${f(r, 4)} (spread ${f(spread(refs), 4)}) | difference ${o !== undefined && r !== undefined ? (o - r).toFixed(4) : '-'} | | | | |\n`,
       );
     }
   }
