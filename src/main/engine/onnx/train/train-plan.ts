@@ -247,33 +247,39 @@ function outShape(op: TrainOp, inShapes: number[][]): number[] {
   }
 }
 
-/** Merges each BatchNorm that is the only consumer of a linear convolution into it. */
-function mergeBatchNorms(nodes: TrainNode[], output: number): void {
+type Conv = Extract<TrainNode, { op: 'conv' }>;
+
+/**
+ * Folds each `op` node whose input is a linear convolution consumed by it alone into that
+ * convolution (`take` moves what the node does onto it), the node's output and name becoming the conv's.
+ */
+function foldIntoConvs<O extends TrainNode['op']>(nodes: TrainNode[], output: number, op: O, take: (conv: Conv, n: Extract<TrainNode, { op: O }>) => boolean): void {
   const uses = new Map<number, number>([[output, 1]]);
   for (const n of nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i] as TrainNode;
-    if (n.op !== 'bn') continue;
+    if (n.op !== op) continue;
     const src = nodes.find((m) => m.output === n.inputs[0]);
-    if (!src || src.op !== 'conv' || src.bn || src.act.kind !== 'linear' || uses.get(src.output) !== 1) continue;
-    src.bn = n.bn;
+    if (!src || src.op !== 'conv' || src.act.kind !== 'linear' || uses.get(src.output) !== 1) continue;
+    if (!take(src, n as Extract<TrainNode, { op: O }>)) continue;
     src.output = n.output;
     src.name = n.name;
     nodes.splice(i, 1);
   }
+}
+
+/** Merges each BatchNorm that is the only consumer of a linear convolution into it. */
+function mergeBatchNorms(nodes: TrainNode[], output: number): void {
+  foldIntoConvs(nodes, output, 'bn', (conv, n) => {
+    if (conv.bn) return false;
+    conv.bn = n.bn;
+    return true;
+  });
   // An activation right after a merged conv (its only consumer) becomes the conv's own.
-  const uses2 = new Map<number, number>([[output, 1]]);
-  for (const n of nodes) for (const i of n.inputs) uses2.set(i, (uses2.get(i) ?? 0) + 1);
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const n = nodes[i] as TrainNode;
-    if (n.op !== 'act') continue;
-    const src = nodes.find((m) => m.output === n.inputs[0]);
-    if (!src || src.op !== 'conv' || src.act.kind !== 'linear' || uses2.get(src.output) !== 1) continue;
-    src.act = n.act;
-    src.output = n.output;
-    src.name = n.name;
-    nodes.splice(i, 1);
-  }
+  foldIntoConvs(nodes, output, 'act', (conv, n) => {
+    conv.act = n.act;
+    return true;
+  });
 }
 
 /**
