@@ -15,36 +15,21 @@ import { Studio } from '../src/main/host/studio';
 import { forkEngine } from '../src/main/training/engine-client';
 import type { PredictionSource } from '../src/shared/domain';
 import { MODELS, arg, timed } from './common';
-import { FASHION_ROOT, fashionFolders } from './fashion-mnist';
+import { exitWithoutFashion, fashionFolders, storedTestAccuracy } from './fashion-mnist';
 
 const TRAIN = Number(arg('--train') ?? 2000);
 const TEST = Number(arg('--test') ?? 1000);
 const RUNS = Number(arg('--runs') ?? 3);
 const EPOCHS = Number(arg('--epochs') ?? 8);
 
-if (!fs.existsSync(FASHION_ROOT)) {
-  process.stdout.write(`Skipped: ${FASHION_ROOT} is missing (apt-get install -y dataset-fashion-mnist).\n`);
-  process.exit(0);
-}
+exitWithoutFashion();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-bench-ensemble-'));
 const { truth } = await fashionFolders(work, TRAIN, TEST);
 
 const studio = new Studio({ userDataDir: path.join(work, 'home'), mode: 'test', engine: (start) => new HostEngine(() => forkEngine({ start })) });
 
-/** Test accuracy of a run's or an ensemble's stored test predictions, read through listPredictions. */
-async function testAccuracy(source: PredictionSource): Promise<number> {
-  let right = 0;
-  let seen = 0;
-  for (let offset = 0; ; offset += 500) {
-    const page = await studio.call('listPredictions', { ...source, split: 'test', offset, limit: 500 });
-    for (const row of page.rows) if (truth.get(row.fileName) === row.predictedName) right++;
-    seen += page.rows.length;
-    if (page.rows.length < 500) break;
-  }
-  if (seen !== TEST) throw new Error(`${seen} of ${TEST} test images have a prediction`);
-  return right / TEST;
-}
+const testAccuracy = (source: PredictionSource): Promise<number> => storedTestAccuracy(studio, source, truth);
 
 try {
   await studio.call('createProject', { dir: path.join(work, 'project') });

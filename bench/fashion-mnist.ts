@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import type { Studio } from '../src/main/host/studio';
+import type { PredictionSource } from '../src/shared/domain';
 
 export const FASHION_ROOT = '/usr/share/datasets/fashion-mnist';
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -56,4 +58,28 @@ export async function fashionFolders(work: string, trainCount: number, testCount
   fs.mkdirSync(path.join(work, 'test'));
   for (const img of pngs.test) fs.copyFileSync(img.path, path.join(work, 'test', path.basename(img.path)));
   return { truth: new Map(pngs.test.map((img) => [path.basename(img.path), folderOf(img.label)])) };
+}
+
+/** Ends a benchmark that needs the dataset, saying how to install it, when the machine lacks it. */
+export function exitWithoutFashion(): void {
+  if (fs.existsSync(FASHION_ROOT)) return;
+  process.stdout.write(`Skipped: ${FASHION_ROOT} is missing (apt-get install -y dataset-fashion-mnist).\n`);
+  process.exit(0);
+}
+
+/**
+ * Test accuracy of a run's or an ensemble's stored predictions of fashionFolders' test images (its
+ * `truth`), read through listPredictions; every test image must have one.
+ */
+export async function storedTestAccuracy(studio: Studio, source: PredictionSource, truth: ReadonlyMap<string, string>): Promise<number> {
+  let right = 0;
+  let seen = 0;
+  for (let offset = 0; ; offset += 500) {
+    const page = await studio.call('listPredictions', { ...source, split: 'test', offset, limit: 500 });
+    for (const row of page.rows) if (truth.get(row.fileName) === row.predictedName) right++;
+    seen += page.rows.length;
+    if (page.rows.length < 500) break;
+  }
+  if (seen !== truth.size) throw new Error(`${seen} of ${truth.size} test images have a prediction`);
+  return right / truth.size;
 }
