@@ -53,11 +53,12 @@ export class SweepService {
   ): Promise<{ plan: SweepPlan; configs: CheckedConfig[]; classNames: string[]; items: TrainItem[]; folds: Map<number, number> | null }> {
     const { classNames, items } = trainingSet(store);
     // Dealt here so that --plan refuses folds the images cannot fill, as starting would.
-    const groups = sweeps.duplicateGroups(store.db);
+    const groups = req.folds ? sweeps.duplicateGroups(store.db) : [];
     const folds = req.folds ? dealFolds(items, groups, req.folds, req.foldSeed) : null;
+    const grouping = req.folds ? foldGrouping(latestAudit(store.db)?.createdAt ?? null, items, groups) : null;
     const configs = await checkConfigs(req.grid, this.deps.engine(), this.deps.modelDir);
     const plan = planRuns(configs, req.folds ?? null, items.length, runs.listRuns(store.db));
-    return { plan: { ...plan, grouping: req.folds ? foldGrouping(latestAudit(store.db)?.createdAt ?? null, items, groups) : null }, configs, classNames, items, folds };
+    return { plan: { ...plan, grouping }, configs, classNames, items, folds };
   }
 
   /** Records the sweep and its runs (queued) and starts the sweep job. */
