@@ -239,7 +239,14 @@ describe.skipIf(unavailable !== null)(`sweeps on a Slurm cluster${unavailable ? 
     const slurm = executor({ studioCommand: ['/bin/sh', '-c', 'sleep 60'] });
     const dirs = ts.map((t) => bundleDirOf(workdir, store, t.runId));
     const seen = logs.length;
-    const refused = (): string[] => logs.slice(seen).filter((l) => /progress file/.test(l.message)).map((l) => l.message);
+    // In run order: both files are written while a poll may be between the two tasks, so either may be refused first.
+    const runOf = (m: string): number => Number(/ of run (\d+)/.exec(m)?.[1]);
+    const refused = (): string[] =>
+      logs
+        .slice(seen)
+        .filter((l) => /progress file/.test(l.message))
+        .map((l) => l.message)
+        .sort((a, b) => runOf(a) - runOf(b));
     const hostile = setInterval(() => {
       if (!slurm.lastJobId || fs.existsSync(bundlePaths(dirs[1]!).progress)) return;
       fs.writeFileSync(bundlePaths(dirs[0]!).progress, '{"phase": "train", "done": ');
