@@ -108,6 +108,20 @@ export function channelSums(g: Graph, v: string, c2: number, spatial: number, bl
   return g.op('ReduceSum', [g.op('Reshape', [perImage, g.ints('shape', [-1, c2])]), g.ints('axis0', [0])], [intAttr('keepdims', 0)], 'sumC');
 }
 
+/**
+ * Per-channel sum over batch, height and width of a * b, two blocked [N, C', H, W]: [C']. One NCHWc
+ * depthwise convolution of a seen as [1, N*C', H, W] with b as its N*C' kernels, each as large as
+ * the image (a blocked value is, byte for byte, MLAS' OIHWBo filter: blockedDepthwiseWeightGrad);
+ * it reads both once and writes N*C' numbers, where a Mul and a ReduceSum write and re-read a whole
+ * product (measured 2.3 ms against 9 ms for a . a at [32, 16, 112, 112]).
+ */
+export function channelDots(g: Graph, a: string, b: string, [c2, h, w]: number[], batch: number): string {
+  const x1 = g.op('Reshape', [a, g.ints('shape', [1, batch * (c2 as number), h as number, w as number])]);
+  const k = g.op('Reshape', [b, g.ints('shape', [batch * (c2 as number), 1, h as number, w as number])]);
+  const perImage = nchwcOp(g, 'Conv', [x1, k], convAttrs([h as number, w as number], [1, 1], [1, 1], [0, 0, 0, 0], batch * (c2 as number)), 'dot');
+  return g.op('ReduceSum', [g.op('Reshape', [perImage, g.ints('shape', [batch, c2 as number])]), g.ints('axis0', [0])], [intAttr('keepdims', 0)], 'dotC');
+}
+
 /** The first `n` of a vector. */
 export function head1d(g: Graph, v: string, n: number, length: number): string {
   return n === length ? v : g.op('Slice', [v, g.ints('starts', [0]), g.ints('ends', [n]), g.ints('axes', [0])], [], 'cut');

@@ -17,7 +17,7 @@ import { emitActivationGrad } from './activation-grad';
 import { emitBatchNormTrain, emitBatchNormTrainGrad, type BatchNormTrainValues } from './batchnorm-grad';
 import { convInputGrad, convWeightGrad, type ConvGeometry } from './conv-grad';
 import { emitConcatGrad, emitMergeGrad } from './merge-grad';
-import { aligned, blockedAffine, blockedChannelSum, blockedConv, blockedDepthwiseWeightGrad, channelSums, head1d, padChannels, blockedInputGrad, blockedPointwiseWeightGrad, fromBlocked, fusedActivation, toBlocked } from './nchwc';
+import { aligned, blockedAffine, blockedChannelSum, blockedConv, blockedDepthwiseWeightGrad, channelDots, channelSums, head1d, padChannels, blockedInputGrad, blockedPointwiseWeightGrad, fromBlocked, fusedActivation, toBlocked } from './nchwc';
 import { emitGlobalPoolGrad, emitPoolGrad } from './pool-grad';
 import type { BatchNormRef, ParamRef, TrainNode, TrainPlan } from './train-plan';
 
@@ -65,6 +65,8 @@ class TrainGraphWriter {
   private readonly params = new Map<ParamRef, string>();
   private readonly paramGrads = new Map<ParamRef, string[]>();
   private readonly bnValues = new Map<BatchNormRef, BatchNormTrainValues>();
+  /** Each batch-statistics BatchNorm's batch mean and variance, [C] (statsOutput). */
+  private readonly batchStats = new Map<BatchNormRef, { mean: string; variance: string }>();
   private readonly stats = new Map<BatchNormRef, { mean: string; variance: string }>();
   private axes?: string;
 
@@ -215,60 +217,62 @@ class TrainGraphWriter {
   }
 
   /**
-   * BatchNorm on batch statistics (scenario 3) of a blocked value, as emitBatchNormTrain on NCHW:
-   * per-channel sums in fast reductions, the normalisation one 1x1 depthwise NCHWc convolution.
+   * BatchNorm on batch statistics (scenario 3) of a blocked value, as emitBatchNormTrain on NCHW, in
+   * three passes over x: its per-channel sums, sums of squares (channelDots) and the normalisation
+   * (one 1x1 depthwise NCHWc convolution, with the activation after it). The variance is
+   * E[x^2] - mean^2: that cancels only where a channel's mean is thousands of its deviations, and
+   * saves the two passes that would write and re-read x - mean.
    */
   private forwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }): string {
     const { g } = this;
-    const block = this.block;
     const [c = 1, h = 1, w = 1] = this.shape(n.output);
-    const c2 = aligned(c, block);
-    const p = h * w;
+    const c2 = aligned(c, this.block);
     const x = this.blocked.get(n.inputs[0] as number) as string;
-    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
-    const view = (v: string) => g.op('Reshape', [v, g.ints('shape', [-1, c2 / block, p, block])]);
-    const mean = g.op('Mul', [channelSums(g, x, c2, p, block), inv], [], 'bnMean');
-    // x - mean as an NCHWc affine: a Sub broadcasting [1, C'/B, 1, B] runs in spans of B values.
-    const centred4 = view(blockedAffine(g, x, g.floats('one', [c2], new Float32Array(c2).fill(1)), g.op('Neg', [mean]), c2));
-    const variance = g.op('Mul', [channelSums(g, g.op('Mul', [centred4, centred4]), c2, p, block), inv], [], 'bnVar');
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * h * w));
+    const mean = g.op('Mul', [channelSums(g, x, c2, h * w, this.block), inv], [], 'bnMean');
+    const meanSquare = g.op('Mul', [channelDots(g, x, x, [c2, h, w], this.spec.batch), inv]);
+    const variance = g.op('Relu', [g.op('Sub', [meanSquare, g.op('Mul', [mean, mean])])], [], 'bnVar');
     const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.scalar('eps', n.bn.epsilon)])])], [], 'bnInvStd');
     const gamma = padChannels(g, n.bn.gamma ? this.p(n.bn.gamma) : g.floats('one', [c], new Float32Array(c).fill(1)), c, c2);
-    const beta = n.bn.beta ? padChannels(g, this.p(n.bn.beta), c, c2) : null;
-    const centred = g.op('Reshape', [centred4, g.ints('shape', [-1, c2, h, w])]);
+    const scale = g.op('Mul', [gamma, invStd]);
+    const meanShift = g.op('Mul', [mean, scale]);
+    const shift = n.bn.beta ? g.op('Sub', [padChannels(g, this.p(n.bn.beta), c, c2), meanShift]) : g.op('Neg', [meanShift]);
     // An activation MLAS fuses that is the BatchNorm's only consumer is applied in the same pass.
     const consumers = this.spec.plan.nodes.filter((m) => m.inputs.includes(n.output));
     const next = consumers.length === 1 && n.output !== this.spec.plan.output ? consumers[0] : undefined;
     const act = next?.op === 'act' && fusedActivation(next.act) ? next : undefined;
-    const y = blockedAffine(g, centred, g.op('Mul', [gamma, invStd]), beta, c2, undefined, act?.op === 'act' ? act.act : undefined);
+    const y = blockedAffine(g, x, scale, shift, c2, undefined, act?.op === 'act' ? act.act : undefined);
     if (act) this.fusedInto.set(act, y);
     // The batch statistics leave as [C] (statsOutput); the backward reads the rest from `saved`.
-    this.bnValues.set(n.bn, { y, mean: head1d(g, mean, c, c2), variance: head1d(g, variance, c, c2), x, centred, invStd, epsilon: n.bn.epsilon });
-    this.saved.set(n, { centred4, invStd, gamma });
+    this.batchStats.set(n.bn, { mean: head1d(g, mean, c, c2), variance: head1d(g, variance, c, c2) });
+    this.saved.set(n, { x, mean, invStd, gamma });
     this.blockedNodes.add(n);
     return y;
   }
 
-  /** dL/dx, dgamma, dbeta of forwardBlockedBatchNorm, as emitBatchNormTrainGrad: dx = k dy - (kb / invStd') centred - ka, two passes. */
+  /**
+   * dL/dx, dgamma, dbeta of forwardBlockedBatchNorm, as emitBatchNormTrainGrad but on x itself:
+   * dx = k dy - kb xhat - ka = k dy + a x + b per channel, after two reductions, in two passes.
+   */
   private backwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }, dy: string): GradOut[] {
     const { g } = this;
     const s = this.saved.get(n) ?? {};
-    const block = this.block;
     const [c = 1, h = 1, w = 1] = this.shape(n.output);
-    const c2 = aligned(c, block);
-    const p = h * w;
+    const c2 = aligned(c, this.block);
+    const x = s['x'] as string;
+    const mean = s['mean'] as string;
     const invStd = s['invStd'] as string;
-    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
-    const dy4 = g.op('Reshape', [dy, g.ints('shape', [-1, c2 / block, p, block])]);
-    const sumDy = channelSums(g, dy, c2, p, block);
-    const sumDyXhat = g.op('Mul', [channelSums(g, g.op('Mul', [dy4, s['centred4'] as string]), c2, p, block), invStd]);
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * h * w));
+    const sumDy = channelSums(g, dy, c2, h * w, this.block);
+    // sum(dy * xhat) = (sum(dy * x) - mean * sum(dy)) * invStd
+    const sumDyXhat = g.op('Mul', [g.op('Sub', [channelDots(g, dy, x, [c2, h, w], this.spec.batch), g.op('Mul', [mean, sumDy])]), invStd]);
     this.addGrad(n.bn.beta, head1d(g, sumDy, c, c2));
     this.addGrad(n.bn.gamma, head1d(g, sumDyXhat, c, c2));
     const k = g.op('Mul', [s['gamma'] as string, invStd]);
-    const negKa = g.op('Neg', [g.op('Mul', [g.op('Mul', [sumDy, inv]), k])]);
-    const negKbInv = g.op('Neg', [g.op('Mul', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), k]), invStd])]);
-    const centred = g.op('Reshape', [s['centred4'] as string, g.ints('shape', [-1, c2, h, w])]);
-    const t = blockedAffine(g, centred, negKbInv, negKa, c2);
-    return [{ blocked: blockedAffine(g, dy, k, null, c2, t) }];
+    const ka = g.op('Mul', [g.op('Mul', [sumDy, inv]), k]);
+    const a = g.op('Neg', [g.op('Mul', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), k]), invStd])]);
+    const b = g.op('Neg', [g.op('Add', [g.op('Mul', [a, mean]), ka])]);
+    return [{ blocked: blockedAffine(g, dy, k, null, c2, blockedAffine(g, x, a, b, c2)) }];
   }
 
   /** A convolution on the NCHWc kernels: its blocked output. */
@@ -313,6 +317,7 @@ class TrainGraphWriter {
           const beta = n.bn.beta ? this.p(n.bn.beta) : g.floats('zero', [n.bn.channels], new Float32Array(n.bn.channels));
           const values = emitBatchNormTrain(g, a, gamma, beta, n.bn.epsilon, rank);
           this.bnValues.set(n.bn, values);
+          this.batchStats.set(n.bn, values);
           this.saved.set(n, { gamma });
           return values.y;
         }
@@ -560,7 +565,7 @@ class TrainGraphWriter {
   /** "batchStats": each BatchNorm's batch mean and variance, laid out as "stats". */
   statsOutput(): boolean {
     const parts = this.spec.plan.batchNorms.flatMap((b) => {
-      const v = this.bnValues.get(b);
+      const v = this.batchStats.get(b);
       return v ? [v.mean, v.variance] : [];
     });
     if (!parts.length) return false;
