@@ -35,8 +35,12 @@ export interface TrainGraphSpec {
   nchwcBlock?: number;
 }
 
-/** A gradient flowing into a value: NCHW, or blocked (nchwc.ts) when a blocked convolution made it. */
-type GradOut = string | { blocked: string } | null;
+/**
+ * A gradient flowing into a value: NCHW, or blocked (nchwc.ts) when a blocked convolution made it;
+ * a blocked one may come with a per-channel factor [C'] still to apply (backwardBlockedBatchNorm),
+ * which a blocked convolution takes into its weights instead of a pass over the gradient.
+ */
+type GradOut = string | { blocked: string; scale?: string } | null;
 
 /**
  * Activations whose derivative (activation-grad.ts) reads the output alone, so that the pre-activation
@@ -252,7 +256,7 @@ class TrainGraphWriter {
 
   /**
    * dL/dx, dgamma, dbeta of forwardBlockedBatchNorm, as emitBatchNormTrainGrad but on x itself:
-   * dx = k dy - kb xhat - ka = k dy + a x + b per channel, after two reductions, in two passes.
+   * dx = k dy - kb xhat - ka = k (dy + a x + b) per channel, after two reductions, in one pass.
    */
   private backwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }, dy: string): GradOut[] {
     const { g } = this;
@@ -268,11 +272,10 @@ class TrainGraphWriter {
     const sumDyXhat = g.op('Mul', [g.op('Sub', [channelDots(g, dy, x, [c2, h, w], this.spec.batch), g.op('Mul', [mean, sumDy])]), invStd]);
     this.addGrad(n.bn.beta, head1d(g, sumDy, c, c2));
     this.addGrad(n.bn.gamma, head1d(g, sumDyXhat, c, c2));
-    const k = g.op('Mul', [s['gamma'] as string, invStd]);
-    const ka = g.op('Mul', [g.op('Mul', [sumDy, inv]), k]);
-    const a = g.op('Neg', [g.op('Mul', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), k]), invStd])]);
-    const b = g.op('Neg', [g.op('Add', [g.op('Mul', [a, mean]), ka])]);
-    return [{ blocked: blockedAffine(g, dy, k, null, c2, blockedAffine(g, x, a, b, c2)) }];
+    // dx = k (dy + a x + b): the bracket in one pass, k left to the convolution before (GradOut).
+    const a = g.op('Neg', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), invStd])]);
+    const b = g.op('Neg', [g.op('Add', [g.op('Mul', [a, mean]), g.op('Mul', [sumDy, inv])])]);
+    return [{ blocked: blockedAffine(g, x, a, b, c2, dy), scale: g.op('Mul', [s['gamma'] as string, invStd]) }];
   }
 
   /** A convolution on the NCHWc kernels: its blocked output. */
@@ -397,9 +400,15 @@ class TrainGraphWriter {
       if (!list) continue;
       const blocked = this.blockedNodes.has(n);
       const c = this.channelsOf(n.output);
-      const parts = list.map((d) => (typeof d === 'string' ? (blocked ? toBlocked(g, d) : d) : blocked ? d.blocked : fromBlocked(g, d.blocked, c)));
+      const only = list.length === 1 ? list[0] : undefined;
+      const pending = blocked && n.op === 'conv' && typeof only === 'object' ? only.scale : undefined;
+      const parts = list.map((d) => {
+        if (typeof d === 'string') return blocked ? toBlocked(g, d) : d;
+        const b = d.scale && !pending ? blockedAffine(g, d.blocked, d.scale, null, aligned(c, this.block)) : d.blocked;
+        return blocked ? b : fromBlocked(g, b, c);
+      });
       const dy = parts.length === 1 ? (parts[0] as string) : g.op('Sum', parts, [], 'dSum');
-      const dxs = blocked ? this.backwardBlocked(n, dy) : this.backwardNode(n, dy);
+      const dxs = blocked ? this.backwardBlocked(n, dy, pending) : this.backwardNode(n, dy);
       n.inputs.forEach((v, k) => {
         const d = dxs[k];
         if (d) push(v, d);
@@ -428,8 +437,8 @@ class TrainGraphWriter {
     }
   }
 
-  private backwardBlocked(n: TrainNode, dy: string): GradOut[] {
-    if (n.op === 'conv') return this.backwardBlockedConv(n, dy);
+  private backwardBlocked(n: TrainNode, dy: string, scale: string | undefined): GradOut[] {
+    if (n.op === 'conv') return this.backwardBlockedConv(n, dy, scale);
     if (n.op === 'bn') return this.backwardBlockedBatchNorm(n, dy);
     if (n.op === 'act') {
       const s = this.saved.get(n) ?? {};
@@ -438,16 +447,24 @@ class TrainGraphWriter {
     throw new Error(`${n.name}: ${n.op} has no blocked backward`);
   }
 
-  /** The backward of a blocked convolution (nchwc.ts): dy blocked; dx blocked, or NCHW where the blocked form does not apply. */
-  private backwardBlockedConv(n: TrainNode & { op: 'conv' }, dy: string): GradOut[] {
+  /**
+   * The backward of a blocked convolution (nchwc.ts): dy blocked; dx blocked, or NCHW where the
+   * blocked form does not apply. The gradient is `scale` (per output channel, [Co']) times dy: the
+   * weight and bias gradients are scaled after their reductions, and dx is taken with the weights
+   * scaled (the activation's mask commutes with it).
+   */
+  private backwardBlockedConv(n: TrainNode & { op: 'conv' }, dy: string, scale: string | undefined): GradOut[] {
     const { g } = this;
     const s = this.saved.get(n) ?? {};
     const geo = this.geometry(n);
     const block = this.block;
     const [co = 1, oh = 1, ow = 1] = geo.outShape;
+    const perOut = scale ? g.op('Unsqueeze', [head1d(g, scale, co, aligned(co, block)), g.ints('axes', [1, 2, 3])]) : null;
+    const scaled = (v: string) => (perOut ? g.op('Mul', [v, perOut]) : v);
     // The fused activations' derivatives read the output alone (elementwise: the layout does not matter).
     const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, s['y'] as string, s['y'] as string, dy);
-    const dSum = blockedChannelSum(g, dz, co, oh * ow, block);
+    const sum = blockedChannelSum(g, dz, co, oh * ow, block);
+    const dSum = scale ? g.op('Mul', [sum, head1d(g, scale, co, aligned(co, block))]) : sum;
     const x = s['x'] as string;
     const nchwInput = s['nchwInput'] !== undefined;
     const pointwise = !n.depthwise && geo.kh === 1 && geo.kw === 1 && geo.strides.every((v) => v === 1) && !geo.pads.some((p) => p);
@@ -455,10 +472,11 @@ class TrainGraphWriter {
     if (n.depthwise) dWf = blockedDepthwiseWeightGrad(g, x, dz, geo, this.spec.batch, block);
     else if (pointwise && !nchwInput) dWf = blockedPointwiseWeightGrad(g, x, dz, geo, block);
     else dWf = convWeightGrad(g, nchwInput ? x : this.nchw(n.inputs[0] as number), fromBlocked(g, dz, co), geo, this.spec.batch);
-    this.convParamGrads(n, s, dWf, dSum, geo);
+    this.convParamGrads(n, s, scaled(dWf), dSum, geo);
     if ((n.inputs[0] as number) === 0) return [null];
-    const dx = blockedInputGrad(g, dz, s['w'] as string, geo, block);
-    return [dx ? { blocked: dx } : convInputGrad(g, fromBlocked(g, dz, co), s['w'] as string, geo)];
+    const w = scaled(s['w'] as string);
+    const dx = blockedInputGrad(g, dz, w, geo, block);
+    return [dx ? { blocked: dx } : convInputGrad(g, fromBlocked(g, dz, co), w, geo)];
   }
 
   private backwardNode(n: TrainNode, dy: string): GradOut[] {
