@@ -416,12 +416,17 @@ class TrainGraphWriter {
     }
   }
 
-  /** The weight, bias and BatchNorm gradients of a convolution from dz and its OIHW weight gradient dWf. */
-  private convParamGrads(n: TrainNode & { op: 'conv' }, s: Saved, dWf: string, dSum: string, geo: ConvGeometry): void {
+  /**
+   * The weight, bias and BatchNorm gradients of a convolution from dz and its OIHW weight gradient
+   * dWf. `sumOf` makes dz's per-channel sum, only where a bias or a folded BatchNorm needs it (ONNX
+   * Runtime runs a node whose output nothing reads).
+   */
+  private convParamGrads(n: TrainNode & { op: 'conv' }, s: Saved, dWf: string, sumOf: () => string, geo: ConvGeometry): void {
     const { g } = this;
     const scale = s['scale'];
-    const dW = scale ? g.op('Mul', [dWf, g.op('Unsqueeze', [scale, g.ints('axes', [1, 2, 3])])]) : dWf;
-    this.addGrad(n.kernel, g.op('Transpose', [n.depthwise ? g.op('Reshape', [dW, g.ints('shape', [geo.inShape[0] as number, 1, geo.kh, geo.kw])]) : dW], [intsAttr('perm', n.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0])], 'dKernel'));
+    this.addGrad(n.kernel, this.kernelGrad(n, scale ? g.op('Mul', [dWf, g.op('Unsqueeze', [scale, g.ints('axes', [1, 2, 3])])]) : dWf, geo));
+    if (!n.bias && !n.bn) return;
+    const dSum = sumOf();
     if (n.bias) this.addGrad(n.bias, scale ? g.op('Mul', [dSum, scale]) : dSum);
     if (n.bn) {
       this.addGrad(n.bn.beta, dSum);
@@ -435,6 +440,12 @@ class TrainGraphWriter {
         this.addGrad(n.bn.gamma, g.op('Mul', [g.op('Add', [wdw, g.op('Mul', [offset, dSum])]), s['invStd'] as string], [], 'dGamma'));
       }
     }
+  }
+
+  /** An OIHW weight gradient in tf.layers' kernel layout. */
+  private kernelGrad(n: TrainNode & { op: 'conv' }, dW: string, geo: ConvGeometry): string {
+    const oihw = n.depthwise ? this.g.op('Reshape', [dW, this.g.ints('shape', [geo.inShape[0] as number, 1, geo.kh, geo.kw])]) : dW;
+    return this.g.op('Transpose', [oihw], [intsAttr('perm', n.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0])], 'dKernel');
   }
 
   private backwardBlocked(n: TrainNode, dy: string, scale: string | undefined): GradOut[] {
@@ -463,8 +474,10 @@ class TrainGraphWriter {
     const scaled = (v: string) => (perOut ? g.op('Mul', [v, perOut]) : v);
     // The fused activations' derivatives read the output alone (elementwise: the layout does not matter).
     const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, s['y'] as string, s['y'] as string, dy);
-    const sum = blockedChannelSum(g, dz, co, oh * ow, block);
-    const dSum = scale ? g.op('Mul', [sum, head1d(g, scale, co, aligned(co, block))]) : sum;
+    const dSum = () => {
+      const sum = blockedChannelSum(g, dz, co, oh * ow, block);
+      return scale ? g.op('Mul', [sum, head1d(g, scale, co, aligned(co, block))]) : sum;
+    };
     const x = s['x'] as string;
     const nchwInput = s['nchwInput'] !== undefined;
     const pointwise = !n.depthwise && geo.kh === 1 && geo.kw === 1 && geo.strides.every((v) => v === 1) && !geo.pads.some((p) => p);
@@ -490,7 +503,7 @@ class TrainGraphWriter {
         const geo = this.geometry(n);
         const outputOnly = OUTPUT_ONLY.has(n.act.kind);
         const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, outputOnly ? (s['y'] as string) : (s['z'] as string), s['y'] as string, dy);
-        const dSum = g.op('ReduceSum', [dz, this.axes023], [intAttr('keepdims', 0)], 'dSumC');
+        const dSum = () => g.op('ReduceSum', [dz, this.axes023], [intAttr('keepdims', 0)], 'dSumC');
         this.convParamGrads(n, s, convWeightGrad(g, s['x'] as string, dz, geo, this.spec.batch), dSum, geo);
         return [needInput ? convInputGrad(g, dz, s['w'] as string, geo) : null];
       }
