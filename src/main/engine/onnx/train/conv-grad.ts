@@ -77,25 +77,29 @@ function depthwiseTaps(g: Graph, xp: string, dz: string, c: ConvGeometry): strin
 /**
  * The weight gradient as a convolution whose "kernel" is dz: the taps x reads become the output
  * positions (strides and dilations swap roles). The forward's padding becomes the Conv's own pads
- * (no padded copy of x), and what lies past the last tap's reach is cut off. `x` [*, *, H, W].
+ * (no padded copy of x); rows and columns past the last tap's reach are cut off x: it keeps `h` x `w`.
  */
-function dzAsKernel(g: Graph, x: string, c: ConvGeometry): { x: string; h: number; w: number; attrs: AttributeMsg[] } {
+export function dzKernelWindow(c: ConvGeometry): { h: number; w: number; attrs: AttributeMsg[] } {
   const [, oh = 1, ow = 1] = c.outShape;
   const [, h = 1, w = 1] = c.inShape;
   const spanH = (c.kh - 1) * c.dilations[0] + (oh - 1) * c.strides[0] + 1;
   const spanW = (c.kw - 1) * c.dilations[1] + (ow - 1) * c.strides[1] + 1;
   const endH = spanH - h - c.pads[0];
   const endW = spanW - w - c.pads[1];
-  const hv = h + Math.min(0, endH);
-  const wv = w + Math.min(0, endW);
-  const xv = hv < h || wv < w ? g.op('Slice', [x, g.ints('starts', [0, 0]), g.ints('ends', [hv, wv]), g.ints('axes', [2, 3])], [], 'xcrop') : x;
   const attrs = [
     intsAttr('kernel_shape', [oh, ow]),
     intsAttr('strides', [c.dilations[0], c.dilations[1]]),
     intsAttr('dilations', [c.strides[0], c.strides[1]]),
     intsAttr('pads', [c.pads[0], c.pads[1], Math.max(0, endH), Math.max(0, endW)]),
   ];
-  return { x: xv, h: hv, w: wv, attrs };
+  return { h: h + Math.min(0, endH), w: w + Math.min(0, endW), attrs };
+}
+
+/** x [*, *, H, W] cut to the window's rows and columns. */
+function windowOf(g: Graph, x: string, c: ConvGeometry): { x: string; h: number; w: number; attrs: AttributeMsg[] } {
+  const v = dzKernelWindow(c);
+  const [, h = 1, w = 1] = c.inShape;
+  return { ...v, x: v.h < h || v.w < w ? g.op('Slice', [x, g.ints('starts', [0, 0]), g.ints('ends', [v.h, v.w]), g.ints('axes', [2, 3])], [], 'xcrop') : x };
 }
 
 /**
@@ -105,7 +109,7 @@ function dzAsKernel(g: Graph, x: string, c: ConvGeometry): { x: string; h: numbe
  */
 function depthwiseGrouped(g: Graph, x: string, dz: string, c: ConvGeometry, batch: number): string {
   const [co = 1, oh = 1, ow = 1] = c.outShape;
-  const v = dzAsKernel(g, x, c);
+  const v = windowOf(g, x, c);
   const x1 = g.op('Reshape', [v.x, g.ints('shape', [1, batch * co, v.h, v.w])]);
   const w1 = g.op('Reshape', [dz, g.ints('shape', [batch * co, 1, oh, ow])]);
   const y = g.op('Conv', [x1, w1], [...v.attrs, intAttr('group', batch * co)], 'dWdw');
@@ -123,7 +127,7 @@ const STEM_CHANNELS = 4;
 
 function stemWeightGrad(g: Graph, x: string, dz: string, c: ConvGeometry): string {
   const swap = [intsAttr('perm', [1, 0, 2, 3])];
-  const v = dzAsKernel(g, g.op('Transpose', [x], swap), c);
+  const v = windowOf(g, g.op('Transpose', [x], swap), c);
   const y = g.op('Conv', [v.x, g.op('Transpose', [dz], swap)], [...v.attrs, intAttr('group', 1)], 'dWstem');
   return g.op('Transpose', [y], swap, 'dW');
 }
