@@ -23,6 +23,8 @@ export interface PreparedBatch {
 /** Everything one run needs to turn item indices into the trainable part's input. */
 export class BatchSource {
   private failed = new Set<string>();
+  /** Buffers of finished steps, to write batches of the same length into (fresh ones cost page faults beside the step). */
+  private readonly spare: Float32Array[] = [];
 
   constructor(
     private readonly size: number,
@@ -43,7 +45,7 @@ export class BatchSource {
   async prepare(items: readonly TrainItem[], useCache: boolean, augmentAt: { epoch: number; positions: ArrayLike<number> } | null): Promise<PreparedBatch> {
     if (useCache && this.cache) {
       const dim = this.rowShape.reduce((a, b) => a * b, 1);
-      const data = new Float32Array(items.length * dim);
+      const data = this.buffer(items.length * dim);
       const hashes = items.map((i) => i.hash);
       await this.cache.read(hashes, data);
       return { data, y: Int32Array.from(items, (i) => i.label), hashes };
@@ -63,7 +65,7 @@ export class BatchSource {
     );
     const ok = decoded.filter((d) => d !== null);
     // Written straight into the batch (no image-sized array each), augmented through one scratch image.
-    const images = new Float32Array(ok.length * pixels);
+    const images = this.buffer(ok.length * pixels);
     const map = modeMap(this.mode);
     const augment = augmentAt && this.augment ? { at: augmentAt, config: this.augment, scratch: new Float32Array(pixels) } : null;
     ok.forEach((d, i) => {
@@ -75,6 +77,16 @@ export class BatchSource {
     // The frozen part runs here too (ONNX Runtime or TensorFlow.js), while the previous batch trains.
     const data = this.frozen && ok.length ? await this.frozen.runBatch(images, ok.length, this.size, true) : images;
     return { data, y: Int32Array.from(ok, (d) => d.item.label), hashes: ok.map((d) => d.item.hash) };
+  }
+
+  /** A batch's buffer after its step: the next batch of its length is written into it (every value is). */
+  recycle(spent: Float32Array): void {
+    if (this.spare.length < 2) this.spare.push(spent);
+  }
+
+  private buffer(length: number): Float32Array {
+    const i = this.spare.findIndex((b) => b.length === length);
+    return i < 0 ? new Float32Array(length) : (this.spare.splice(i, 1)[0] as Float32Array);
   }
 
   /** GPU/wasm side: the input tensor of the trainable part. */

@@ -151,7 +151,7 @@ export class OnnxLearner {
    * rows of zero loss weight, which add nothing to any gradient while BatchNorm is fixed; with
    * BatchNorm on batch statistics such a batch gets a session of its own size.
    */
-  async step(data: Float32Array, y: Int32Array, dropSeed: number): Promise<{ loss: number; correct: number }> {
+  async step(data: Float32Array, y: Int32Array, dropSeed: number): Promise<{ loss: number; correct: number; spent: Float32Array | null }> {
     const { config, rowShape, bnMode } = this.input;
     const n = y.length;
     const current = this.train?.batch ?? n;
@@ -167,12 +167,13 @@ export class OnnxLearner {
     feeds['target'] = { data: target, dims: [rows, this.k] };
     const hidden = this.spec.units.slice(1, -1);
     if (this.spec.dropout) dropoutMasks(rows, hidden, config.head.dropout, dropSeed).forEach((m, l) => (feeds[`mask${l}`] = { data: m, dims: [rows, hidden[l] as number] }));
-    const out = await session.runNamed(feeds, ['logp', 'grad', 'gnet', ...(batchStats ? ['batchStats'] : [])]);
+    const { outputs: out, inputs } = await session.runNamed(feeds, ['logp', 'grad', 'gnet', ...(batchStats ? ['batchStats'] : [])]);
     this.net.update((out['gnet'] as NamedTensor).data);
     this.headParams.update((out['grad'] as NamedTensor).data);
     if (batchStats) this.moveStatistics((out['batchStats'] as NamedTensor).data);
     const logp = (out['logp'] as NamedTensor).data.subarray(0, n * this.k);
-    return batchScore(logp, y, this.k, this.input.classWeights);
+    // The batch's buffer, back from the session's thread for the next batch to be written into.
+    return { ...batchScore(logp, y, this.k, this.input.classWeights), spent: inputs['input'] ?? null };
   }
 
   /** moving = moving * momentum + batch * (1 - momentum), as trainable-net.ts' commitStatistics. */
@@ -191,7 +192,7 @@ export class OnnxLearner {
 
   /** Summed loss and the predicted class of every image of a batch, BatchNorm on its moving statistics, no dropout. */
   async evaluate(data: Float32Array, y: Int32Array): Promise<{ lossSum: number; predicted: Int32Array }> {
-    const out = await this.evalSession.runNamed(this.commonFeeds(data, y.length), ['logp']);
+    const { outputs: out } = await this.evalSession.runNamed(this.commonFeeds(data, y.length), ['logp']);
     const logp = (out['logp'] as NamedTensor).data;
     const k = this.k;
     const predicted = new Int32Array(y.length);

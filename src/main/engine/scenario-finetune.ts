@@ -209,7 +209,7 @@ export async function runFinetune(job: TrainJob, backend: BackendInfo, emit: (e:
     let learner: StepLearner;
     if ('reason' in onnx) learner = tfjsStepLearner(new Learner(net, head, config, netLr, weightsT), source);
     else {
-      const created = await onnx.learner({ head, config, netLr, classWeights: weightsT ? (weightsT.dataSync() as Float32Array) : null, batchSize: resume?.batchSize ?? fit.batchSize });
+      const created = await onnx.learner({ head, config, netLr, classWeights: weightsT ? (weightsT.dataSync() as Float32Array) : null, batchSize: resume?.batchSize ?? fit.batchSize, recycle: (spent) => source.recycle(spent) });
       if ('reason' in created) {
         log(`Training steps on TensorFlow.js: ${created.reason}.`);
         Object.assign(training, { runtime: 'tfjs', reason: created.reason, provider: undefined, threads: undefined, version: undefined });

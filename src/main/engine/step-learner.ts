@@ -38,7 +38,8 @@ export interface OnnxTrainer {
   info: InferenceInfo;
   /** The memory estimate of one image in a step (the batch is fitted with it). */
   bytesPerImage: number;
-  learner(args: { head: tf.Sequential; config: TrainConfig; netLr: number; classWeights: Float32Array | null; batchSize: number }): Promise<StepLearner | { reason: string }>;
+  /** `recycle` takes each batch's buffer back once its step is done (BatchSource.recycle). */
+  learner(args: { head: tf.Sequential; config: TrainConfig; netLr: number; classWeights: Float32Array | null; batchSize: number; recycle?: (spent: Float32Array) => void }): Promise<StepLearner | { reason: string }>;
 }
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
@@ -59,7 +60,7 @@ export async function onnxTrainer(model: tf.LayersModel, options: OnnxTrainerOpt
   return {
     info,
     bytesPerImage: stepBytesPerImage(activationElements(plan), inputElements, ORT_TENSORS_PER_ELEMENT),
-    learner: async ({ head, config, netLr, classWeights, batchSize }) => {
+    learner: async ({ head, config, netLr, classWeights, batchSize, recycle }) => {
       let learner: OnnxLearner;
       try {
         learner = await OnnxLearner.create({ provider: rt.provider, threads: rt.threads, plan, head, config, netLr, classWeights, bnMode: options.bnMode, batchSize, rowShape: options.rowShape });
@@ -68,7 +69,11 @@ export async function onnxTrainer(model: tf.LayersModel, options: OnnxTrainerOpt
         return { reason: `ONNX Runtime refused the training graph (${firstLine(e)})` };
       }
       return {
-        step: (b, seed) => learner.step(b.data, b.y, seed),
+        step: async (b, seed) => {
+          const { loss, correct, spent } = await learner.step(b.data, b.y, seed);
+          if (spent) recycle?.(spent);
+          return { loss, correct };
+        },
         evaluate: (b) => learner.evaluate(b.data, b.y),
         abandonStep: () => learner.abandonStep(),
         writeBack: () => learner.writeBack(),

@@ -24,7 +24,7 @@ export type FromSession =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
   | { kind: 'output'; id: number; data: Float32Array; dims: number[] }
-  | { kind: 'outputs'; id: number; outputs: Record<string, NamedTensor> }
+  | { kind: 'outputs'; id: number; outputs: Record<string, NamedTensor>; inputs: Record<string, Float32Array> }
   | { kind: 'error'; id: number; message: string }
   | { kind: 'released'; id: number };
 
@@ -95,11 +95,12 @@ export class SessionThread {
   /**
    * Runs a model of several named inputs and outputs (a training step). The feeds' buffers move to
    * the session's thread (the caller must not use them afterwards): pass copies of what it keeps.
+   * They come back after the run as `inputs` (each feed that owned its buffer), to be filled again.
    */
-  async runNamed(feeds: Record<string, NamedTensor>, outputs: string[]): Promise<Record<string, NamedTensor>> {
+  async runNamed(feeds: Record<string, NamedTensor>, outputs: string[]): Promise<{ outputs: Record<string, NamedTensor>; inputs: Record<string, Float32Array> }> {
     const transfer = [...new Set(Object.values(feeds).flatMap((t) => (ownsBuffer(t.data) ? [t.data.buffer as ArrayBuffer] : [])))];
     const m = await this.request((id) => ({ kind: 'runNamed', id, feeds, outputs }), transfer);
-    if (m.kind === 'outputs') return m.outputs;
+    if (m.kind === 'outputs') return { outputs: m.outputs, inputs: m.inputs };
     throw new Error(m.kind === 'error' ? m.message : `unexpected answer ${m.kind}`);
   }
 

@@ -31,7 +31,10 @@ try {
             const data = t.data as Float32Array;
             outputs[name] = { data: ownsBuffer(data) ? data : data.slice(), dims: t.dims.map(Number) };
           }
-          port.postMessage({ kind: 'outputs', id: m.id, outputs } satisfies FromSession, Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+          // The feeds go back too: the caller refills them (a training batch is 19 MB of fresh pages otherwise).
+          const inputs = Object.fromEntries(Object.entries(m.feeds).flatMap(([name, t]) => (ownsBuffer(t.data) ? [[name, t.data]] : [])));
+          const transfer = [...new Set([...Object.values(outputs).map((o) => o.data), ...Object.values(inputs)].map((d) => d.buffer as ArrayBuffer))];
+          port.postMessage({ kind: 'outputs', id: m.id, outputs, inputs } satisfies FromSession, transfer);
         },
         (e: unknown) => port.postMessage({ kind: 'error', id: m.id, message: message(e) } satisfies FromSession),
       );
