@@ -1,5 +1,5 @@
 /**
- * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--sections 1,2,3]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
@@ -39,6 +39,8 @@ import { featuresOf } from '../test/fixtures/features';
 
 const TRAIN = Number(arg('--train') ?? 10000);
 const PER_SET = Number(arg('--per-set') ?? 10);
+/** The first test image copied: another value plants the same alterations on other pictures (a check that a rule is not tuned to one set). */
+const FIRST = Number(arg('--first') ?? 0);
 const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
 /** How many nearest feature neighbours of each image get the alignment search (the audit's default unless given). */
 const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(arg('--neighbours'));
@@ -54,20 +56,21 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 
 const backend = await initBackend();
 log(`audit bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, backend ${backend.name} x${backend.threads}`);
-const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, Math.max(COPIES, 2000));
+const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, Math.max(FIRST + COPIES, 2000));
 const k = FASHION_CLASSES.length;
 
-// Altered copies of the first COPIES test images, PER_SET of each set of alterations.
-fs.mkdirSync(path.join(tmp, 'copies'), { recursive: true });
+// Altered copies of COPIES test images from FIRST, PER_SET of each set of alterations.
+const copyDir = path.join(tmp, FIRST === 0 ? 'copies' : `copies-${FIRST}`);
+fs.mkdirSync(copyDir, { recursive: true });
 const copies: { path: string; hash: string; of: number; set: string }[] = [];
 for (let i = 0; i < COPIES; i++) {
   const kinds = SETS[Math.floor(i / PER_SET)]!;
   const last = kinds[kinds.length - 1];
-  const file = path.join(tmp, 'copies', `${i}-${kinds.join('+')}.${last === 'jpeg' || last === 'recompressed' ? 'jpg' : 'png'}`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, await alteredCopy(data.test[i]!.path, kinds));
+  const file = path.join(copyDir, `${i}-${kinds.join('+')}.${last === 'jpeg' || last === 'recompressed' ? 'jpg' : 'png'}`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, await alteredCopy(data.test[FIRST + i]!.path, kinds));
   copies.push({ path: file, hash: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), of: i, set: kinds.join('+') });
 }
-const originals = data.test.slice(0, COPIES);
+const originals = data.test.slice(FIRST, FIRST + COPIES);
 const images = [...data.train, ...originals, ...copies];
 
 let t0 = performance.now();

@@ -98,6 +98,14 @@ describe('alignment search', () => {
     // Mirroring not searched: the mirrored copy does not line up.
     expect(alignThumbs(a, copy, { mirror: false }).score).toBeLessThan(0.9);
   });
+
+  it('lines up an upscaled copy, its thumbnail blurred, at its true zoom: the pose searched again with the blur matched', async () => {
+    const pullover = path.join(FASHION_LOOKALIKES, 'pullover-46.png');
+    const found = alignThumbs(await greyThumb(pullover), await greyThumb(await alteredCopy(pullover, 'upscaled')));
+    // 28 pixels shown on the copy's 32-pixel thumbnail; searched on the unmatched pair: 1.099 and 0.970.
+    expect(Math.abs(found.scale - 32 / 28)).toBeLessThan(0.02);
+    expect(found.score).toBeGreaterThan(0.99);
+  });
 });
 
 describe('the second look at a doubtful alignment', () => {
