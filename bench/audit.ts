@@ -1,5 +1,5 @@
 /**
- * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--sections 1,2,3]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--search-best-aligned] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
@@ -25,7 +25,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
@@ -45,6 +45,8 @@ const FIRST = Number(arg('--first') ?? 0);
 const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
 /** How many nearest feature neighbours of each image get the alignment search (the audit's default unless given). */
 const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(arg('--neighbours'));
+/** Each image's best plain match among its candidates searched too (the finder's searchBestAligned). */
+const SEARCH_BEST_ALIGNED = process.argv.includes('--search-best-aligned');
 /** The sets of alterations planted, each PER_SET times. */
 const SETS: Alteration[][] = [...ALTERATIONS.map((a) => [a]), ...[1, 2, 3].flatMap((n) => combinations(WILD_ALTERATIONS, n))];
 const COPIES = SETS.length * PER_SET;
@@ -128,7 +130,7 @@ if (SECTIONS.has('2')) {
   // Every candidate's scores, the mirror and zoom search accepting nothing and the plain check every
   // aligned pair: their rules are applied (and swept) below.
   const scores: CandidateScore[] = [];
-  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, searchBestAligned: SEARCH_BEST_ALIGNED, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
   const ndS = seconds(t0);
   const ndCpu = process.cpuUsage(cpu0);
   if (!nd) throw new Error('not cancelled');
@@ -137,7 +139,8 @@ if (SECTIONS.has('2')) {
   const plainAt = (sure: number, gap: number): DuplicatePair[] => {
     const rivals = new Rivals(sure);
     for (const sc of scores) rivals.add(sc.a, sc.b, sc.aligned);
-    return [...nd.pairs.filter((p) => p.match !== 'aligned'), ...confirmAlignments(nd.pairs.filter((p) => p.match === 'aligned'), { min: DUPLICATE_THRESHOLDS.aligned, sure, gap }, rivals)];
+    for (const sc of scores) if ((sc.transformed ?? -1) >= TRANSFORMED_SURE) rivals.add(sc.a, sc.b, sure);
+    return [...nd.pairs.filter((p) => p.match !== 'aligned'), ...confirmAlignments(nd.pairs.filter((p) => p.match === 'aligned'), { min: DUPLICATE_THRESHOLDS.aligned, sure, gap, twins: true }, rivals)];
   };
   const base = plainAt(PLAIN_SURE, PLAIN_GAP);
   // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
@@ -206,17 +209,21 @@ if (SECTIONS.has('2')) {
   }
   // The floor's curve: below TRANSFORMED_MIN, edges from floorEdges and standing out by the gap plus the shortfall.
   const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: EDGES_MIN };
+  // As the finder: the search's rivals, the plain check's sure copies none.
+  const searchRivals = new Rivals(TRANSFORMED_SURE);
+  for (const p of searched) searchRivals.add(p.a, p.b, p.pixel);
+  for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) searchRivals.add(p.a, p.b, TRANSFORMED_SURE);
   log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands ${TRANSFORMED_GAP} + its shortfall above either image's next best (with the finder's rule above):`);
   log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);
-  for (const floor of [DOUBTFUL_FLOOR, 0.97]) {
+  for (const floor of [DOUBTFUL_FLOOR, 0.97, FLOOR]) {
     for (const fe of [Infinity, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8]) {
-      const r = evaluate(clusterPairs(images.length, [...base, ...confirmAlignments(searched, { ...finder, floor, floorEdges: fe })], splits));
+      const r = evaluate(clusterPairs(images.length, [...base, ...confirmAlignments(searched, { ...finder, floor, floorEdges: fe }, searchRivals)], splits));
       log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
   }
   // The plain check's curve, with the finder's alignment rule.
-  const opExtra = confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES });
+  const opExtra = confirmAlignments(searched, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES }, searchRivals);
   log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only a gap above either image's next best plain alignment among its candidates (sure pairs not counted); with the finder's alignment rule:`);
   log(`| sure | gap | issue-14 singles | found (wild singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|`);
@@ -225,7 +232,7 @@ if (SECTIONS.has('2')) {
     log(`| ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : gap} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or edges from ${EDGES_MIN}, or from ${DOUBTFUL_FLOOR} with edges from ${FLOOR_EDGES} and the gap plus the shortfall): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and the gap plus the shortfall): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

@@ -87,7 +87,12 @@ export interface NearDuplicateOptions {
   /** The plain check's sure level (default PLAIN_SURE; at minAligned or below: every aligned pair is a copy) and gap (default PLAIN_GAP). */
   plainSure?: number;
   plainGap?: number;
-  /** Each image's best plain alignment among its candidates gets the alignment search too (default true). */
+  /**
+   * Each image's best plain alignment among its candidates gets the alignment search too (default
+   * false; bench/audit.ts --search-best-aligned: 27% more pairs searched for 4 more pairs of
+   * alterations and 12 more triples found, and it joins two different ones of
+   * combined-alterations.test.ts at 0.995, edges 0.988).
+   */
   searchBestAligned?: boolean;
   /** Every candidate's scores as checked (the benchmark draws its threshold curves from them). */
   onScore?: (score: CandidateScore) => void;
@@ -342,13 +347,16 @@ export const DOUBTFUL_FLOOR = 0.95;
 export const EDGES_MIN = 0.985;
 
 /**
- * Below DOUBTFUL_FLOOR's neighbour TRANSFORMED_MIN, down to DOUBTFUL_FLOOR, a pair is still a copy when
- * its edges correlate at FLOOR_EDGES or more and it stands out further the lower it lies: by
- * TRANSFORMED_GAP plus its shortfall under TRANSFORMED_MIN (bench/audit.ts's curve). Copies changed
- * three ways align at 0.95-0.985 far above anything else their images align with; look-alikes, at
- * the same height, among many as close.
+ * Below TRANSFORMED_MIN, down to FLOOR, a pair is still a copy when its edges correlate at
+ * FLOOR_EDGES or more and it stands out further the lower it lies: by TRANSFORMED_GAP plus its
+ * shortfall under TRANSFORMED_MIN (bench/audit.ts's curve). Copies changed three ways align at
+ * 0.95-0.985 far above anything else their images align with; look-alikes, at the same height,
+ * among many as close. From 0.95 the benchmark finds 4 more pairs of alterations and 9 more
+ * triples (4 more false clusters), but in a small set, where few rivals stand near, two different
+ * garments of test/integration/audit/near-duplicates.test.ts's 252 stand out at 0.970 (edges 0.94).
  */
 export const FLOOR_EDGES = 0.9;
+export const FLOOR = 0.975;
 
 /**
  * The plain check (issue 14's, at the same framing): a copy from PLAIN_SURE, and from the aligned
@@ -422,7 +430,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     return !signal?.aborted;
   };
   // First every candidate's plain alignment (NaN: not comparable): the rivals of the plain check,
-  // and each image's best one, which gets the alignment search too (a copy cropped or padded and
+  // and each image's best one, which can get the alignment search too (a copy cropped or padded and
   // resized can be a hash candidate only, far in features, and still its image's best plain match).
   const quickOf = new Float32Array(list.length).fill(NaN);
   const bestOf = new Map<number, number>();
@@ -439,7 +447,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     plainRivals.add(c.a, c.b, v);
     for (const i of [c.a, c.b]) if (v > (quickOf[bestOf.get(i) ?? -1] ?? -Infinity)) bestOf.set(i, k);
   }
-  if ((o.searchBestAligned ?? true) === true) for (const k of bestOf.values()) searched.add(key((list[k] as (typeof list)[number]).a, (list[k] as (typeof list)[number]).b));
+  if (o.searchBestAligned === true) for (const k of bestOf.values()) searched.add(key((list[k] as (typeof list)[number]).a, (list[k] as (typeof list)[number]).b));
   for (let k = 0; k < list.length; k++) {
     if (k % 32 === 0 && !(await pause(list.length + k))) return null;
     const { contentOnly, ...c } = list[k] as (typeof list)[number];
@@ -478,8 +486,14 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted', edges: null });
     else if (score.transformed !== null) aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled', edges: score.edges });
   }
-  pairs.push(...confirmAlignments(plain, { min: alignedMin, sure: plainSure, gap: o.plainGap ?? PLAIN_GAP }, plainRivals));
-  pairs.push(...confirmAlignments(aligned, { min: transformedMin, sure, gap: o.transformedGap ?? TRANSFORMED_GAP, edges: o.minEdges ?? EDGES_MIN, ...(o.noFloor ? {} : { floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }) }));
+  // The alignment search's sure copies make twins too (a photo's shifted copy and its resized one).
+  for (const p of aligned) if (p.pixel >= sure) plainRivals.add(p.a, p.b, plainSure);
+  pairs.push(...confirmAlignments(plain, { min: alignedMin, sure: plainSure, gap: o.plainGap ?? PLAIN_GAP, twins: true }, plainRivals));
+  // The alignment search's rivals: its own pairs, and the plain check's sure copies (no rivals of theirs either).
+  const searchRivals = new Rivals(sure);
+  for (const p of aligned) searchRivals.add(p.a, p.b, p.pixel);
+  for (const p of plain) if (p.pixel >= plainSure) searchRivals.add(p.a, p.b, sure);
+  pairs.push(...confirmAlignments(aligned, { min: transformedMin, sure, gap: o.transformedGap ?? TRANSFORMED_GAP, edges: o.minEdges ?? EDGES_MIN, ...(o.noFloor ? {} : { floor: FLOOR, floorEdges: FLOOR_EDGES }) }, searchRivals));
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }
 
@@ -494,6 +508,7 @@ const RIVALS_KEPT = 4;
 export class Rivals {
   private readonly best = new Map<number, { v: number; other: number }[]>();
   private readonly parent = new Map<number, number>();
+  private readonly twins = new Set<number>();
   constructor(private readonly sure: number) {}
 
   private root(i: number): number {
@@ -504,6 +519,7 @@ export class Rivals {
 
   add(a: number, b: number, v: number): void {
     if (v >= this.sure) {
+      this.twins.add(a).add(b);
       const [ra, rb] = [this.root(a), this.root(b)];
       if (ra !== rb) this.parent.set(Math.max(ra, rb), Math.min(ra, rb));
       return;
@@ -521,6 +537,11 @@ export class Rivals {
     }
   }
 
+  /** i has a sure copy (a pair at `sure` or more). */
+  twinned(i: number): boolean {
+    return this.twins.has(i);
+  }
+
   /** How far v, the score of i with partner, lies above i's best score with an image that is neither the partner nor its sure copy. */
   margin(i: number, partner: number, v: number): number {
     const group = this.root(partner);
@@ -536,11 +557,13 @@ export class Rivals {
  * neighbour aligns nearly as well and only `sure` counts; a copy among different pictures stands
  * far above the rest. A doubtful pair whose edges agree (`edges`) is a copy too; and from `floor`
  * up to `min`, one whose edges reach `floorEdges` and that stands out by `gap` plus its shortfall
- * under `min`.
+ * under `min`. `twins`: a pair one of whose images has a sure copy needs no gap (it is a duplicated
+ * picture, and its other copies align with it alike: a photo and its resized, brightened and
+ * shifted copies).
  */
 export function confirmAlignments(
   searched: readonly DuplicatePair[],
-  t: { min: number; sure: number; gap: number; edges?: number; floor?: number; floorEdges?: number },
+  t: { min: number; sure: number; gap: number; edges?: number; floor?: number; floorEdges?: number; twins?: boolean },
   rivals?: Rivals,
 ): DuplicatePair[] {
   let r = rivals;
@@ -552,7 +575,8 @@ export function confirmAlignments(
   const edgesAgree = (p: DuplicatePair): boolean => t.edges !== undefined && p.edges !== null && p.edges >= t.edges;
   const aboveFloor = (p: DuplicatePair): boolean =>
     t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && p.edges !== null && p.edges >= (t.floorEdges ?? Infinity) && margin(p) >= t.gap + (t.min - p.pixel);
-  return searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || margin(p) >= t.gap)));
+  const twinned = (p: DuplicatePair): boolean => t.twins === true && ((r as Rivals).twinned(p.a) || (r as Rivals).twinned(p.b));
+  return searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || margin(p) >= t.gap)));
 }
 
 /** Clusters of two or more images joined by near-duplicate pairs, largest first. */

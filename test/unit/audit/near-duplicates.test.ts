@@ -258,16 +258,16 @@ describe('near-duplicate clusters', () => {
     expect(off?.pairs).toEqual([]);
   });
 
-  it("gives each image's best plain match the alignment search: a cropped copy only its pHash found", async () => {
+  it("on request, gives each image's best plain match the alignment search: a cropped copy only its pHash found", async () => {
     const a = texture(5);
     const thumbs = [a, cropped(a, 0.1), texture(6)];
     const hashes = ['0123456789abcdef', '0123456789abcdee', '0123456789abcdec'];
     const scores: CandidateScore[] = [];
-    const r = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, onScore: (s) => scores.push(s) } });
+    const r = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, searchBestAligned: true, onScore: (s) => scores.push(s) } });
     expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'rescaled']]);
     expect(scores.find((s) => s.b === 1)!.aligned).toBeLessThan(0.98);
-    // Hash candidates alone were never searched.
-    const off = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, searchBestAligned: false } });
+    // By default hash candidates alone are not searched.
+    const off = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1 } });
     expect(off?.pairs).toEqual([]);
   });
 
