@@ -12,7 +12,7 @@
 import type { Activation } from '../../frozen/plan';
 import { intAttr, intsAttr, type Graph } from '../emit';
 import { ATTR } from '../proto';
-import type { ConvGeometry } from './conv-grad';
+import { dzKernelWindow, type ConvGeometry } from './conv-grad';
 import { stringAttr } from './grad-util';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
@@ -108,6 +108,20 @@ export function channelSums(g: Graph, v: string, c2: number, spatial: number, bl
   return g.op('ReduceSum', [g.op('Reshape', [perImage, g.ints('shape', [-1, c2])]), g.ints('axis0', [0])], [intAttr('keepdims', 0)], 'sumC');
 }
 
+/**
+ * Per-channel sum over batch, height and width of a * b, two blocked [N, C', H, W]: [C']. One NCHWc
+ * depthwise convolution of a seen as [1, N*C', H, W] with b as its N*C' kernels, each as large as
+ * the image (a blocked value is, byte for byte, MLAS' OIHWBo filter: blockedDepthwiseWeightGrad);
+ * it reads both once and writes N*C' numbers, where a Mul and a ReduceSum write and re-read a whole
+ * product (measured 2.3 ms against 9 ms for a . a at [32, 16, 112, 112]).
+ */
+export function channelDots(g: Graph, a: string, b: string, [c2, h, w]: number[], batch: number): string {
+  const x1 = g.op('Reshape', [a, g.ints('shape', [1, batch * (c2 as number), h as number, w as number])]);
+  const k = g.op('Reshape', [b, g.ints('shape', [batch * (c2 as number), 1, h as number, w as number])]);
+  const perImage = nchwcOp(g, 'Conv', [x1, k], convAttrs([h as number, w as number], [1, 1], [1, 1], [0, 0, 0, 0], batch * (c2 as number)), 'dot');
+  return g.op('ReduceSum', [g.op('Reshape', [perImage, g.ints('shape', [batch, c2 as number])]), g.ints('axis0', [0])], [intAttr('keepdims', 0)], 'dotC');
+}
+
 /** The first `n` of a vector. */
 export function head1d(g: Graph, v: string, n: number, length: number): string {
   return n === length ? v : g.op('Slice', [v, g.ints('starts', [0]), g.ints('ends', [n]), g.ints('axes', [0])], [], 'cut');
@@ -149,17 +163,12 @@ export function blockedDepthwiseWeightGrad(g: Graph, x: string, dz: string, c: C
   const [ch = 1, h = 1, w = 1] = c.inShape;
   const [, oh = 1, ow = 1] = c.outShape;
   const c2 = aligned(ch, block);
-  const spanH = (c.kh - 1) * c.dilations[0] + (oh - 1) * c.strides[0] + 1;
-  const spanW = (c.kw - 1) * c.dilations[1] + (ow - 1) * c.strides[1] + 1;
-  const endH = spanH - h - c.pads[0];
-  const endW = spanW - w - c.pads[1];
-  const hv = h + Math.min(0, endH);
-  const wv = w + Math.min(0, endW);
+  const { h: hv, w: wv, attrs: window } = dzKernelWindow(c);
   // Rows and columns no tap reads are cut off (on the 5-D view: a 4-D slice would cut the blocks).
   const xv = hv < h || wv < w ? g.op('Slice', [g.op('Reshape', [x, g.ints('shape', [batch, c2 / block, h, w, block])]), g.ints('starts', [0, 0]), g.ints('ends', [hv, wv]), g.ints('axes', [2, 3])], [], 'xcrop') : x;
   const x1 = g.op('Reshape', [xv, g.ints('shape', [1, batch * c2, hv, wv])]);
   const w1 = g.op('Reshape', [dz, g.ints('shape', [batch * c2, 1, oh, ow])]);
-  const attrs = convAttrs([oh, ow], [c.dilations[0], c.dilations[1]], [c.strides[0], c.strides[1]], [c.pads[0], c.pads[1], Math.max(0, endH), Math.max(0, endW)], batch * c2);
+  const attrs = [...window, intAttr('group', batch * c2)];
   const y = nchwcOp(g, 'Conv', [x1, w1], attrs, 'dWdw');
   const summed = g.op('ReduceSum', [g.op('Reshape', [y, g.ints('shape', [batch, c2 / block, c.kh, c.kw, block])]), g.ints('axis0', [0])], [intAttr('keepdims', 0)]);
   const oihw = g.op('Reshape', [g.op('Transpose', [summed], [intsAttr('perm', [0, 3, 1, 2])]), g.ints('shape', [c2, 1, c.kh, c.kw])]);

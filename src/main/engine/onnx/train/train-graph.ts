@@ -17,7 +17,7 @@ import { emitActivationGrad } from './activation-grad';
 import { emitBatchNormTrain, emitBatchNormTrainGrad, type BatchNormTrainValues } from './batchnorm-grad';
 import { convInputGrad, convWeightGrad, type ConvGeometry } from './conv-grad';
 import { emitConcatGrad, emitMergeGrad } from './merge-grad';
-import { aligned, blockedAffine, blockedChannelSum, blockedConv, blockedDepthwiseWeightGrad, channelSums, head1d, padChannels, blockedInputGrad, blockedPointwiseWeightGrad, fromBlocked, fusedActivation, toBlocked } from './nchwc';
+import { aligned, blockedAffine, blockedChannelSum, blockedConv, blockedDepthwiseWeightGrad, channelDots, channelSums, head1d, padChannels, blockedInputGrad, blockedPointwiseWeightGrad, fromBlocked, fusedActivation, toBlocked } from './nchwc';
 import { emitGlobalPoolGrad, emitPoolGrad } from './pool-grad';
 import type { BatchNormRef, ParamRef, TrainNode, TrainPlan } from './train-plan';
 
@@ -35,8 +35,12 @@ export interface TrainGraphSpec {
   nchwcBlock?: number;
 }
 
-/** A gradient flowing into a value: NCHW, or blocked (nchwc.ts) when a blocked convolution made it. */
-type GradOut = string | { blocked: string } | null;
+/**
+ * A gradient flowing into a value: NCHW, or blocked (nchwc.ts) when a blocked convolution made it;
+ * a blocked one may come with a per-channel factor [C'] still to apply (backwardBlockedBatchNorm),
+ * which a blocked convolution takes into its weights instead of a pass over the gradient.
+ */
+type GradOut = string | { blocked: string; scale?: string } | null;
 
 /**
  * Activations whose derivative (activation-grad.ts) reads the output alone, so that the pre-activation
@@ -65,6 +69,8 @@ class TrainGraphWriter {
   private readonly params = new Map<ParamRef, string>();
   private readonly paramGrads = new Map<ParamRef, string[]>();
   private readonly bnValues = new Map<BatchNormRef, BatchNormTrainValues>();
+  /** Each batch-statistics BatchNorm's batch mean and variance, [C] (statsOutput). */
+  private readonly batchStats = new Map<BatchNormRef, { mean: string; variance: string }>();
   private readonly stats = new Map<BatchNormRef, { mean: string; variance: string }>();
   private axes?: string;
 
@@ -215,60 +221,61 @@ class TrainGraphWriter {
   }
 
   /**
-   * BatchNorm on batch statistics (scenario 3) of a blocked value, as emitBatchNormTrain on NCHW:
-   * per-channel sums in fast reductions, the normalisation one 1x1 depthwise NCHWc convolution.
+   * BatchNorm on batch statistics (scenario 3) of a blocked value, as emitBatchNormTrain on NCHW, in
+   * three passes over x: its per-channel sums, sums of squares (channelDots) and the normalisation
+   * (one 1x1 depthwise NCHWc convolution, with the activation after it). The variance is
+   * E[x^2] - mean^2: that cancels only where a channel's mean is thousands of its deviations, and
+   * saves the two passes that would write and re-read x - mean.
    */
   private forwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }): string {
     const { g } = this;
-    const block = this.block;
     const [c = 1, h = 1, w = 1] = this.shape(n.output);
-    const c2 = aligned(c, block);
-    const p = h * w;
+    const c2 = aligned(c, this.block);
     const x = this.blocked.get(n.inputs[0] as number) as string;
-    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
-    const view = (v: string) => g.op('Reshape', [v, g.ints('shape', [-1, c2 / block, p, block])]);
-    const mean = g.op('Mul', [channelSums(g, x, c2, p, block), inv], [], 'bnMean');
-    // x - mean as an NCHWc affine: a Sub broadcasting [1, C'/B, 1, B] runs in spans of B values.
-    const centred4 = view(blockedAffine(g, x, g.floats('one', [c2], new Float32Array(c2).fill(1)), g.op('Neg', [mean]), c2));
-    const variance = g.op('Mul', [channelSums(g, g.op('Mul', [centred4, centred4]), c2, p, block), inv], [], 'bnVar');
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * h * w));
+    const mean = g.op('Mul', [channelSums(g, x, c2, h * w, this.block), inv], [], 'bnMean');
+    const meanSquare = g.op('Mul', [channelDots(g, x, x, [c2, h, w], this.spec.batch), inv]);
+    const variance = g.op('Relu', [g.op('Sub', [meanSquare, g.op('Mul', [mean, mean])])], [], 'bnVar');
     const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.scalar('eps', n.bn.epsilon)])])], [], 'bnInvStd');
     const gamma = padChannels(g, n.bn.gamma ? this.p(n.bn.gamma) : g.floats('one', [c], new Float32Array(c).fill(1)), c, c2);
-    const beta = n.bn.beta ? padChannels(g, this.p(n.bn.beta), c, c2) : null;
-    const centred = g.op('Reshape', [centred4, g.ints('shape', [-1, c2, h, w])]);
+    const scale = g.op('Mul', [gamma, invStd]);
+    const meanShift = g.op('Mul', [mean, scale]);
+    const shift = n.bn.beta ? g.op('Sub', [padChannels(g, this.p(n.bn.beta), c, c2), meanShift]) : g.op('Neg', [meanShift]);
     // An activation MLAS fuses that is the BatchNorm's only consumer is applied in the same pass.
     const consumers = this.spec.plan.nodes.filter((m) => m.inputs.includes(n.output));
     const next = consumers.length === 1 && n.output !== this.spec.plan.output ? consumers[0] : undefined;
     const act = next?.op === 'act' && fusedActivation(next.act) ? next : undefined;
-    const y = blockedAffine(g, centred, g.op('Mul', [gamma, invStd]), beta, c2, undefined, act?.op === 'act' ? act.act : undefined);
+    const y = blockedAffine(g, x, scale, shift, c2, undefined, act?.op === 'act' ? act.act : undefined);
     if (act) this.fusedInto.set(act, y);
     // The batch statistics leave as [C] (statsOutput); the backward reads the rest from `saved`.
-    this.bnValues.set(n.bn, { y, mean: head1d(g, mean, c, c2), variance: head1d(g, variance, c, c2), x, centred, invStd, epsilon: n.bn.epsilon });
-    this.saved.set(n, { centred4, invStd, gamma });
+    this.batchStats.set(n.bn, { mean: head1d(g, mean, c, c2), variance: head1d(g, variance, c, c2) });
+    this.saved.set(n, { x, mean, invStd, gamma });
     this.blockedNodes.add(n);
     return y;
   }
 
-  /** dL/dx, dgamma, dbeta of forwardBlockedBatchNorm, as emitBatchNormTrainGrad: dx = k dy - (kb / invStd') centred - ka, two passes. */
+  /**
+   * dL/dx, dgamma, dbeta of forwardBlockedBatchNorm, as emitBatchNormTrainGrad but on x itself:
+   * dx = k dy - kb xhat - ka = k (dy + a x + b) per channel, after two reductions, in one pass.
+   */
   private backwardBlockedBatchNorm(n: TrainNode & { op: 'bn' }, dy: string): GradOut[] {
     const { g } = this;
     const s = this.saved.get(n) ?? {};
-    const block = this.block;
     const [c = 1, h = 1, w = 1] = this.shape(n.output);
-    const c2 = aligned(c, block);
-    const p = h * w;
+    const c2 = aligned(c, this.block);
+    const x = s['x'] as string;
+    const mean = s['mean'] as string;
     const invStd = s['invStd'] as string;
-    const inv = g.scalar('invCount', 1 / (this.spec.batch * p));
-    const dy4 = g.op('Reshape', [dy, g.ints('shape', [-1, c2 / block, p, block])]);
-    const sumDy = channelSums(g, dy, c2, p, block);
-    const sumDyXhat = g.op('Mul', [channelSums(g, g.op('Mul', [dy4, s['centred4'] as string]), c2, p, block), invStd]);
+    const inv = g.scalar('invCount', 1 / (this.spec.batch * h * w));
+    const sumDy = channelSums(g, dy, c2, h * w, this.block);
+    // sum(dy * xhat) = (sum(dy * x) - mean * sum(dy)) * invStd
+    const sumDyXhat = g.op('Mul', [g.op('Sub', [channelDots(g, dy, x, [c2, h, w], this.spec.batch), g.op('Mul', [mean, sumDy])]), invStd]);
     this.addGrad(n.bn.beta, head1d(g, sumDy, c, c2));
     this.addGrad(n.bn.gamma, head1d(g, sumDyXhat, c, c2));
-    const k = g.op('Mul', [s['gamma'] as string, invStd]);
-    const negKa = g.op('Neg', [g.op('Mul', [g.op('Mul', [sumDy, inv]), k])]);
-    const negKbInv = g.op('Neg', [g.op('Mul', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), k]), invStd])]);
-    const centred = g.op('Reshape', [s['centred4'] as string, g.ints('shape', [-1, c2, h, w])]);
-    const t = blockedAffine(g, centred, negKbInv, negKa, c2);
-    return [{ blocked: blockedAffine(g, dy, k, null, c2, t) }];
+    // dx = k (dy + a x + b): the bracket in one pass, k left to the convolution before (GradOut).
+    const a = g.op('Neg', [g.op('Mul', [g.op('Mul', [sumDyXhat, inv]), invStd])]);
+    const b = g.op('Neg', [g.op('Add', [g.op('Mul', [a, mean]), g.op('Mul', [sumDy, inv])])]);
+    return [{ blocked: blockedAffine(g, x, a, b, c2, dy), scale: g.op('Mul', [s['gamma'] as string, invStd]) }];
   }
 
   /** A convolution on the NCHWc kernels: its blocked output. */
@@ -313,6 +320,7 @@ class TrainGraphWriter {
           const beta = n.bn.beta ? this.p(n.bn.beta) : g.floats('zero', [n.bn.channels], new Float32Array(n.bn.channels));
           const values = emitBatchNormTrain(g, a, gamma, beta, n.bn.epsilon, rank);
           this.bnValues.set(n.bn, values);
+          this.batchStats.set(n.bn, values);
           this.saved.set(n, { gamma });
           return values.y;
         }
@@ -392,9 +400,15 @@ class TrainGraphWriter {
       if (!list) continue;
       const blocked = this.blockedNodes.has(n);
       const c = this.channelsOf(n.output);
-      const parts = list.map((d) => (typeof d === 'string' ? (blocked ? toBlocked(g, d) : d) : blocked ? d.blocked : fromBlocked(g, d.blocked, c)));
+      const only = list.length === 1 ? list[0] : undefined;
+      const pending = blocked && n.op === 'conv' && typeof only === 'object' ? only.scale : undefined;
+      const parts = list.map((d) => {
+        if (typeof d === 'string') return blocked ? toBlocked(g, d) : d;
+        const b = d.scale && !pending ? blockedAffine(g, d.blocked, d.scale, null, aligned(c, this.block)) : d.blocked;
+        return blocked ? b : fromBlocked(g, b, c);
+      });
       const dy = parts.length === 1 ? (parts[0] as string) : g.op('Sum', parts, [], 'dSum');
-      const dxs = blocked ? this.backwardBlocked(n, dy) : this.backwardNode(n, dy);
+      const dxs = blocked ? this.backwardBlocked(n, dy, pending) : this.backwardNode(n, dy);
       n.inputs.forEach((v, k) => {
         const d = dxs[k];
         if (d) push(v, d);
@@ -402,12 +416,17 @@ class TrainGraphWriter {
     }
   }
 
-  /** The weight, bias and BatchNorm gradients of a convolution from dz and its OIHW weight gradient dWf. */
-  private convParamGrads(n: TrainNode & { op: 'conv' }, s: Saved, dWf: string, dSum: string, geo: ConvGeometry): void {
+  /**
+   * The weight, bias and BatchNorm gradients of a convolution from dz and its OIHW weight gradient
+   * dWf. `sumOf` makes dz's per-channel sum, only where a bias or a folded BatchNorm needs it (ONNX
+   * Runtime runs a node whose output nothing reads).
+   */
+  private convParamGrads(n: TrainNode & { op: 'conv' }, s: Saved, dWf: string, sumOf: () => string, geo: ConvGeometry): void {
     const { g } = this;
     const scale = s['scale'];
-    const dW = scale ? g.op('Mul', [dWf, g.op('Unsqueeze', [scale, g.ints('axes', [1, 2, 3])])]) : dWf;
-    this.addGrad(n.kernel, g.op('Transpose', [n.depthwise ? g.op('Reshape', [dW, g.ints('shape', [geo.inShape[0] as number, 1, geo.kh, geo.kw])]) : dW], [intsAttr('perm', n.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0])], 'dKernel'));
+    this.addGrad(n.kernel, this.kernelGrad(n, scale ? g.op('Mul', [dWf, g.op('Unsqueeze', [scale, g.ints('axes', [1, 2, 3])])]) : dWf, geo));
+    if (!n.bias && !n.bn) return;
+    const dSum = sumOf();
     if (n.bias) this.addGrad(n.bias, scale ? g.op('Mul', [dSum, scale]) : dSum);
     if (n.bn) {
       this.addGrad(n.bn.beta, dSum);
@@ -423,8 +442,14 @@ class TrainGraphWriter {
     }
   }
 
-  private backwardBlocked(n: TrainNode, dy: string): GradOut[] {
-    if (n.op === 'conv') return this.backwardBlockedConv(n, dy);
+  /** An OIHW weight gradient in tf.layers' kernel layout. */
+  private kernelGrad(n: TrainNode & { op: 'conv' }, dW: string, geo: ConvGeometry): string {
+    const oihw = n.depthwise ? this.g.op('Reshape', [dW, this.g.ints('shape', [geo.inShape[0] as number, 1, geo.kh, geo.kw])]) : dW;
+    return this.g.op('Transpose', [oihw], [intsAttr('perm', n.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0])], 'dKernel');
+  }
+
+  private backwardBlocked(n: TrainNode, dy: string, scale: string | undefined): GradOut[] {
+    if (n.op === 'conv') return this.backwardBlockedConv(n, dy, scale);
     if (n.op === 'bn') return this.backwardBlockedBatchNorm(n, dy);
     if (n.op === 'act') {
       const s = this.saved.get(n) ?? {};
@@ -433,16 +458,26 @@ class TrainGraphWriter {
     throw new Error(`${n.name}: ${n.op} has no blocked backward`);
   }
 
-  /** The backward of a blocked convolution (nchwc.ts): dy blocked; dx blocked, or NCHW where the blocked form does not apply. */
-  private backwardBlockedConv(n: TrainNode & { op: 'conv' }, dy: string): GradOut[] {
+  /**
+   * The backward of a blocked convolution (nchwc.ts): dy blocked; dx blocked, or NCHW where the
+   * blocked form does not apply. The gradient is `scale` (per output channel, [Co']) times dy: the
+   * weight and bias gradients are scaled after their reductions, and dx is taken with the weights
+   * scaled (the activation's mask commutes with it).
+   */
+  private backwardBlockedConv(n: TrainNode & { op: 'conv' }, dy: string, scale: string | undefined): GradOut[] {
     const { g } = this;
     const s = this.saved.get(n) ?? {};
     const geo = this.geometry(n);
     const block = this.block;
     const [co = 1, oh = 1, ow = 1] = geo.outShape;
+    const perOut = scale ? g.op('Unsqueeze', [head1d(g, scale, co, aligned(co, block)), g.ints('axes', [1, 2, 3])]) : null;
+    const scaled = (v: string) => (perOut ? g.op('Mul', [v, perOut]) : v);
     // The fused activations' derivatives read the output alone (elementwise: the layout does not matter).
     const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, s['y'] as string, s['y'] as string, dy);
-    const dSum = blockedChannelSum(g, dz, co, oh * ow, block);
+    const dSum = () => {
+      const sum = blockedChannelSum(g, dz, co, oh * ow, block);
+      return scale ? g.op('Mul', [sum, head1d(g, scale, co, aligned(co, block))]) : sum;
+    };
     const x = s['x'] as string;
     const nchwInput = s['nchwInput'] !== undefined;
     const pointwise = !n.depthwise && geo.kh === 1 && geo.kw === 1 && geo.strides.every((v) => v === 1) && !geo.pads.some((p) => p);
@@ -450,10 +485,11 @@ class TrainGraphWriter {
     if (n.depthwise) dWf = blockedDepthwiseWeightGrad(g, x, dz, geo, this.spec.batch, block);
     else if (pointwise && !nchwInput) dWf = blockedPointwiseWeightGrad(g, x, dz, geo, block);
     else dWf = convWeightGrad(g, nchwInput ? x : this.nchw(n.inputs[0] as number), fromBlocked(g, dz, co), geo, this.spec.batch);
-    this.convParamGrads(n, s, dWf, dSum, geo);
+    this.convParamGrads(n, s, scaled(dWf), dSum, geo);
     if ((n.inputs[0] as number) === 0) return [null];
-    const dx = blockedInputGrad(g, dz, s['w'] as string, geo, block);
-    return [dx ? { blocked: dx } : convInputGrad(g, fromBlocked(g, dz, co), s['w'] as string, geo)];
+    const w = scaled(s['w'] as string);
+    const dx = blockedInputGrad(g, dz, w, geo, block);
+    return [dx ? { blocked: dx } : convInputGrad(g, fromBlocked(g, dz, co), w, geo)];
   }
 
   private backwardNode(n: TrainNode, dy: string): GradOut[] {
@@ -467,7 +503,7 @@ class TrainGraphWriter {
         const geo = this.geometry(n);
         const outputOnly = OUTPUT_ONLY.has(n.act.kind);
         const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, outputOnly ? (s['y'] as string) : (s['z'] as string), s['y'] as string, dy);
-        const dSum = g.op('ReduceSum', [dz, this.axes023], [intAttr('keepdims', 0)], 'dSumC');
+        const dSum = () => g.op('ReduceSum', [dz, this.axes023], [intAttr('keepdims', 0)], 'dSumC');
         this.convParamGrads(n, s, convWeightGrad(g, s['x'] as string, dz, geo, this.spec.batch), dSum, geo);
         return [needInput ? convInputGrad(g, dz, s['w'] as string, geo) : null];
       }
@@ -560,7 +596,7 @@ class TrainGraphWriter {
   /** "batchStats": each BatchNorm's batch mean and variance, laid out as "stats". */
   statsOutput(): boolean {
     const parts = this.spec.plan.batchNorms.flatMap((b) => {
-      const v = this.bnValues.get(b);
+      const v = this.batchStats.get(b);
       return v ? [v.mean, v.variance] : [];
     });
     if (!parts.length) return false;
