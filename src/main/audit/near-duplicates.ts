@@ -46,9 +46,16 @@
  * tell look-alikes apart: 0.98 joins two different digits of test/integration/audit/audit-job.test.ts
  * (0.983), 0.975 two ones of combined-alterations.test.ts (0.979). About 9 us a pair, on the overlay
  * the alignment search already made.
- * Still missed: copies the candidate stage never searches (the benchmark's candidate line), and
- * copies whose edges agree no better than look-alikes' (recompressed or upscaled most often among
- * their alterations: 197 of the 379 copies at 0.95 or more are under 0.98).
+ * Issue 24's second round, on the same benchmark (bench/audit.ts --sections 2; before: 64/70,
+ * 138/210, 166/350 for 91 false clusters, 339 images): the alignment search settles its pose again
+ * with the blur matched (thumb-alignment.ts; upscaled 6/10 -> 10/10); the plain check's pairs below
+ * PLAIN_SURE must stand out (false clusters 93 -> 60); from FLOOR up to TRANSFORMED_MIN a pair with
+ * edges from FLOOR_EDGES that stands out enough is a copy. Now 69/70 (cropped 9/10), 153/210 and
+ * 195/350 for 71 false clusters (205 images); on other pictures (--first 1000) 67/70, 154/210,
+ * 187/350 for 68 (183). The pixel check's CPU time grew 24% (229 s to 283 s for 11,340 images).
+ * Still missed: copies the candidate stage never searches (the benchmark's candidate line: 235 of
+ * the 350 triples are searched or aligned), and copies changed three ways whose alignment neither
+ * stands out nor keeps its edges (downscaled, cropped and padded ones most often).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
