@@ -8,7 +8,8 @@
  * Search, coarse to fine: at half size, every zoom of ZOOMS, both orientations and every whole-pixel
  * shift up to a fifth of the side; then around the best few, at full size, finer zooms and
  * half-pixel shifts (bilinear); last, the sharper thumbnail blurred towards the other's blur (a
- * thumbnail reduced from a larger copy is blurred, one kept at its own size is not).
+ * thumbnail reduced from a larger copy is blurred, one kept at its own size is not), and the pose
+ * refined again on the pair so matched.
  */
 import type { GreyThumb } from '../media/perceptual-hash';
 import { Correlation, ncc } from './ncc';
