@@ -11,7 +11,7 @@ import { ActivationCache } from './activation-cache';
 import { augmentImage, augmentRandom, sampleAugment } from './augment';
 import { extractMissing } from './extract';
 import type { FrozenForward } from './frozen-forward';
-import { loadModelInput } from './preprocess';
+import { decodeImage, modeMap, writeInput } from './preprocess';
 import type { EngineEvent, TrainItem, TrainJob } from './protocol';
 
 export interface PreparedBatch {
@@ -53,10 +53,7 @@ export class BatchSource {
       items.map(async (item, k) => {
         if (this.failed.has(item.path)) return null;
         try {
-          const img = await loadModelInput(item, this.size, this.mode);
-          if (!this.augment || !augmentAt) return { item, img };
-          const params = sampleAugment(this.augment, augmentRandom(this.seed, augmentAt.epoch, augmentAt.positions[k] as number));
-          return { item, img: augmentImage(img, this.size, params, valueRange(this.mode)) };
+          return { item, k, image: await decodeImage(item, this.size) };
         } catch (e) {
           this.failed.add(item.path);
           this.emit({ type: 'log', message: `Skipped ${item.path}: it could not be decoded (${(e as Error).message})` });
@@ -65,8 +62,16 @@ export class BatchSource {
       }),
     );
     const ok = decoded.filter((d) => d !== null);
+    // Written straight into the batch (no image-sized array each), augmented through one scratch image.
     const images = new Float32Array(ok.length * pixels);
-    ok.forEach((d, i) => images.set(d.img, i * pixels));
+    const map = modeMap(this.mode);
+    const augment = augmentAt && this.augment ? { at: augmentAt, config: this.augment, scratch: new Float32Array(pixels) } : null;
+    ok.forEach((d, i) => {
+      if (!augment) return writeInput(d.image, this.size, map, images, i * pixels);
+      writeInput(d.image, this.size, map, augment.scratch);
+      const params = sampleAugment(augment.config, augmentRandom(this.seed, augment.at.epoch, augment.at.positions[d.k] as number));
+      images.set(augmentImage(augment.scratch, this.size, params, valueRange(this.mode)), i * pixels);
+    });
     // The frozen part runs here too (ONNX Runtime or TensorFlow.js), while the previous batch trains.
     const data = this.frozen && ok.length ? await this.frozen.runBatch(images, ok.length, this.size, true) : images;
     return { data, y: Int32Array.from(ok, (d) => d.item.label), hashes: ok.map((d) => d.item.hash) };

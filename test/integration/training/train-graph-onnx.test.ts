@@ -157,7 +157,8 @@ describe('layer kinds and geometries', () => {
     h = tf.layers.zeroPadding2d({ padding: [[1, 2], [2, 1]], name: 'zp' }).apply(h) as tf.SymbolicTensor; // 8x8
     const d = tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 3 }), useBias: false }).apply(h) as tf.SymbolicTensor;
     const c = tf.layers.conv2d({ name: 'c2', filters: 8, kernelSize: [3, 2], padding: 'same', activation: 'relu', ...seeded(4) }).apply(h) as tf.SymbolicTensor;
-    h = tf.layers.add({ name: 'add' }).apply([bn2.layer.apply(d) as tf.SymbolicTensor, c]) as tf.SymbolicTensor;
+    // d also skips bn2: its gradient then sums two parts, one of them still to be scaled by bn2's factor.
+    h = tf.layers.add({ name: 'add' }).apply([bn2.layer.apply(d) as tf.SymbolicTensor, c, d]) as tf.SymbolicTensor;
     h = tf.layers.depthwiseConv2d({ name: 'dw2', kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(h) as tf.SymbolicTensor; // 4x4
     h = tf.layers.conv2d({ name: 'c3', filters: 5, kernelSize: 2, strides: 2, padding: 'same', useBias: false, ...seeded(6) }).apply(h) as tf.SymbolicTensor; // 2x2
     h = tf.layers.flatten({ name: 'flat' }).apply(h) as tf.SymbolicTensor;
@@ -168,7 +169,8 @@ describe('layer kinds and geometries', () => {
     const x = tf.randomUniform([B, 11, 11, 3], -1, 1, 'float32', 9);
     await expectTfjsGradients(model, null, 'bn3', x, 1e-4);
     // Scenario 3's BatchNorm on batch statistics: bn1 and bn2 on 5x5 and 8x8 maps of 8 channels
-    // (padded to the NCHWc block where it is 16), bn1 with the ReLU6 after it in its pass.
+    // (padded to the NCHWc block where it is 16), bn1 with the ReLU6 after it in its pass; bn1's
+    // factor goes into c1's weight gradient, bn2's is applied before d's two gradients are summed.
     await expectTfjsGradients(model, null, 'bn3', x, 1e-4, 'batch');
     x.dispose();
   });
