@@ -1,5 +1,5 @@
 /**
- * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--sections 1,2,3]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--search-best-aligned] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
@@ -25,7 +25,8 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { DOUBTFUL_FLOOR, EDGES_MIN, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
 import { initBackend } from '../src/main/engine/backend';
@@ -39,9 +40,13 @@ import { featuresOf } from '../test/fixtures/features';
 
 const TRAIN = Number(arg('--train') ?? 10000);
 const PER_SET = Number(arg('--per-set') ?? 10);
+/** The first test image copied: another value plants the same alterations on other pictures (a check that a rule is not tuned to one set). */
+const FIRST = Number(arg('--first') ?? 0);
 const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
 /** How many nearest feature neighbours of each image get the alignment search (the audit's default unless given). */
 const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(arg('--neighbours'));
+/** Each image's best plain match among its candidates searched too (the finder's searchBestAligned). */
+const SEARCH_BEST_ALIGNED = process.argv.includes('--search-best-aligned');
 /** The sets of alterations planted, each PER_SET times. */
 const SETS: Alteration[][] = [...ALTERATIONS.map((a) => [a]), ...[1, 2, 3].flatMap((n) => combinations(WILD_ALTERATIONS, n))];
 const COPIES = SETS.length * PER_SET;
@@ -54,20 +59,21 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 
 const backend = await initBackend();
 log(`audit bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, backend ${backend.name} x${backend.threads}`);
-const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, Math.max(COPIES, 2000));
+const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, Math.max(FIRST + COPIES, 2000));
 const k = FASHION_CLASSES.length;
 
-// Altered copies of the first COPIES test images, PER_SET of each set of alterations.
-fs.mkdirSync(path.join(tmp, 'copies'), { recursive: true });
+// Altered copies of COPIES test images from FIRST, PER_SET of each set of alterations.
+const copyDir = path.join(tmp, FIRST === 0 ? 'copies' : `copies-${FIRST}`);
+fs.mkdirSync(copyDir, { recursive: true });
 const copies: { path: string; hash: string; of: number; set: string }[] = [];
 for (let i = 0; i < COPIES; i++) {
   const kinds = SETS[Math.floor(i / PER_SET)]!;
   const last = kinds[kinds.length - 1];
-  const file = path.join(tmp, 'copies', `${i}-${kinds.join('+')}.${last === 'jpeg' || last === 'recompressed' ? 'jpg' : 'png'}`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, await alteredCopy(data.test[i]!.path, kinds));
+  const file = path.join(copyDir, `${i}-${kinds.join('+')}.${last === 'jpeg' || last === 'recompressed' ? 'jpg' : 'png'}`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, await alteredCopy(data.test[FIRST + i]!.path, kinds));
   copies.push({ path: file, hash: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), of: i, set: kinds.join('+') });
 }
-const originals = data.test.slice(0, COPIES);
+const originals = data.test.slice(FIRST, FIRST + COPIES);
 const images = [...data.train, ...originals, ...copies];
 
 let t0 = performance.now();
@@ -121,13 +127,22 @@ if (SECTIONS.has('2')) {
   t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const splits = images.map((_, i) => (i >= TRAIN ? 'test' : 'train'));
-  // Every candidate's scores, the mirror and zoom search accepting nothing: its threshold is swept below.
+  // Every candidate's scores, the mirror and zoom search accepting nothing and the plain check every
+  // aligned pair: their rules are applied (and swept) below.
   const scores: CandidateScore[] = [];
-  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, searchBestAligned: SEARCH_BEST_ALIGNED, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
   const ndS = seconds(t0);
   const ndCpu = process.cpuUsage(cpu0);
   if (!nd) throw new Error('not cancelled');
   if (process.env['BENCH_SCORES']) fs.writeFileSync(process.env['BENCH_SCORES'], JSON.stringify({ TRAIN, COPIES, of: copies.map((c) => c.of), sets: copies.map((c) => c.set), pairs: nd.pairs, scores }));
+  // The plain check's rule (sure, or standing out among every candidate's plain alignment), as the finder decides it.
+  const plainAt = (sure: number, gap: number): DuplicatePair[] => {
+    const rivals = new Rivals(sure);
+    for (const sc of scores) rivals.add(sc.a, sc.b, sc.aligned);
+    for (const sc of scores) if ((sc.transformed ?? -1) >= TRANSFORMED_SURE) rivals.add(sc.a, sc.b, sure);
+    return [...nd.pairs.filter((p) => p.match !== 'aligned'), ...confirmAlignments(nd.pairs.filter((p) => p.match === 'aligned'), { min: DUPLICATE_THRESHOLDS.aligned, sure, gap, twins: true }, rivals)];
+  };
+  const base = plainAt(PLAIN_SURE, PLAIN_GAP);
   // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
   const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
   const evaluate = (clusters: NearDuplicateCluster[]) => {
@@ -163,7 +178,7 @@ if (SECTIONS.has('2')) {
   for (const rule of ['plain', 'gap', 'edges'] as const) {
     log(
       rule === 'plain'
-        ? `\nThe alignment search's threshold, every pair at or above it a copy (off: issue 14's finder); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
+        ? `\nThe alignment search's threshold, every pair at or above it a copy (off: the plain check alone, from ${DUPLICATE_THRESHOLDS.aligned}: ${PLAIN_SURE} or ${PLAIN_GAP} above either image's next best); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
         : rule === 'gap'
           ? `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when ${TRANSFORMED_GAP} above either image's next best alignment (the rule before the second look):`
           : `\nThe same, and a doubtful alignment (${DOUBTFUL_FLOOR} up to ${TRANSFORMED_SURE}) whose edges correlate at ${EDGES_MIN} or more (the finder's rule):`,
@@ -173,7 +188,7 @@ if (SECTIONS.has('2')) {
     for (const t of [Infinity, 0.999, 0.995, 0.993, 0.99, 0.988, 0.985, 0.983, 0.98, 0.975, 0.97, 0.96]) {
       if (rule !== 'plain' && (t === Infinity || t >= TRANSFORMED_SURE)) continue;
       const extra = confirmAlignments(searched, rule === 'plain' ? { min: t, sure: t, gap: Infinity } : { min: t, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, ...(rule === 'edges' ? { edges: EDGES_MIN } : {}) });
-      const r = evaluate(clusterPairs(images.length, [...nd.pairs, ...extra], splits));
+      const r = evaluate(clusterPairs(images.length, [...base, ...extra], splits));
       rowsOf.set(`${rule} ${t}`, r);
       const old = r.found.filter((f) => !f.wild);
       log(`| ${t === Infinity ? 'off' : t} | ${sum(old)} | ${atTarget(group(r, 1))} | ${atTarget(group(r, 2))} | ${atTarget(group(r, 3))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.clusters} | ${r.falseClusters} (${r.falseImages}) |`);
@@ -189,11 +204,35 @@ if (SECTIONS.has('2')) {
   log(`| edges | found (wild singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|`);
   for (const e of [Infinity, 0.99, 0.985, 0.98, 0.975, 0.97, 0.965, 0.96, 0.95]) {
-    const r = evaluate(clusterPairs(images.length, [...nd.pairs, ...confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: e })], splits));
+    const r = evaluate(clusterPairs(images.length, [...base, ...confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: e })], splits));
     log(`| ${e === Infinity ? 'off' : e} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
-  const op = rowsOf.get(`edges ${TRANSFORMED_MIN}`)!;
-  log(`\nAt the operating point (from ${TRANSFORMED_MIN}; ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or edges from ${EDGES_MIN}): single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  // The floor's curve: below TRANSFORMED_MIN, edges from floorEdges and standing out by the gap plus the shortfall.
+  const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: EDGES_MIN };
+  // As the finder: the search's rivals, the plain check's sure copies none.
+  const searchRivals = new Rivals(TRANSFORMED_SURE);
+  for (const p of searched) searchRivals.add(p.a, p.b, p.pixel);
+  for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) searchRivals.add(p.a, p.b, TRANSFORMED_SURE);
+  log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands ${TRANSFORMED_GAP} + its shortfall above either image's next best (with the finder's rule above):`);
+  log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|---|`);
+  for (const floor of [DOUBTFUL_FLOOR, 0.97, FLOOR]) {
+    for (const fe of [Infinity, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8]) {
+      const r = evaluate(clusterPairs(images.length, [...base, ...confirmAlignments(searched, { ...finder, floor, floorEdges: fe }, searchRivals)], splits));
+      log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+    }
+  }
+  // The plain check's curve, with the finder's alignment rule.
+  const opExtra = confirmAlignments(searched, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES }, searchRivals);
+  log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only a gap above either image's next best plain alignment among its candidates (sure pairs not counted); with the finder's alignment rule:`);
+  log(`| sure | gap | issue-14 singles | found (wild singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|`);
+  for (const [sure, gap] of [[0, 0], [0.99, 0.002], [0.99, 0.005], [0.99, 0.01], [0.995, 0.005], [0.995, 0.01]] as const) {
+    const r = evaluate(clusterPairs(images.length, [...plainAt(sure, gap), ...opExtra], splits));
+    log(`| ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : gap} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
+  const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and the gap plus the shortfall): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

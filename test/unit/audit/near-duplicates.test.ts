@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { EDGES_MIN, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR_EDGES, PLAIN_SURE, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import path from 'node:path';
 import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
 import { edgeNcc } from '../../../src/main/audit/ncc';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { FASHION_LOOKALIKES } from '../../fixtures/assets';
+import { seededRandom } from '../../../src/shared/random';
 
 /** A smooth random texture (sums of seeded sinusoids), 28x28. */
 function texture(seed: number, w = 28, h = 28): GreyThumb {
@@ -13,6 +14,12 @@ function texture(seed: number, w = 28, h = 28): GreyThumb {
   const f = [1 + (seed % 3), 2 + (seed % 5), 0.5 + (seed % 7) / 3];
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pixels[y * w + x] = Math.round(127 + 60 * Math.sin((f[0]! * x) / 5 + seed) + 60 * Math.cos((f[1]! * y) / 6 + (f[2]! * x) / 7 + seed * 2));
   return { width: w, height: h, pixels };
+}
+
+/** With seeded uniform noise of the given amplitude added (35: a copy correlating with it at about 0.986). */
+function noisy(t: GreyThumb, seed: number, amplitude = 35): GreyThumb {
+  const random = seededRandom(seed);
+  return { ...t, pixels: Uint8Array.from(t.pixels, (v) => Math.max(0, Math.min(255, Math.round(v + amplitude * (random() - 0.5))))) };
 }
 
 /** Moved right and down by `by`, the uncovered edge repeating the border. */
@@ -98,6 +105,14 @@ describe('alignment search', () => {
     // Mirroring not searched: the mirrored copy does not line up.
     expect(alignThumbs(a, copy, { mirror: false }).score).toBeLessThan(0.9);
   });
+
+  it('lines up an upscaled copy, its thumbnail blurred, at its true zoom: the pose searched again with the blur matched', async () => {
+    const pullover = path.join(FASHION_LOOKALIKES, 'pullover-46.png');
+    const found = alignThumbs(await greyThumb(pullover), await greyThumb(await alteredCopy(pullover, 'upscaled')));
+    // 28 pixels shown on the copy's 32-pixel thumbnail; searched on the unmatched pair: 1.099 and 0.970.
+    expect(Math.abs(found.scale - 32 / 28)).toBeLessThan(0.02);
+    expect(found.score).toBeGreaterThan(0.99);
+  });
 });
 
 describe('the second look at a doubtful alignment', () => {
@@ -130,6 +145,29 @@ describe('the second look at a doubtful alignment', () => {
     );
     expect(decided.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
   });
+
+  it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out further the lower it lies', () => {
+    const at = (a: number, pixel: number, edges: number | null): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'rescaled', edges });
+    const rival = (a: number, pixel: number): DuplicatePair => ({ ...at(a, pixel, null), b: 100 + a });
+    const pixel = TRANSFORMED_MIN - 0.015;
+    const need = TRANSFORMED_GAP + 0.015;
+    const searched = [
+      at(0, pixel, FLOOR_EDGES + 0.02),
+      rival(0, pixel - need - 0.01),
+      // Stands out, but not by the gap plus its shortfall.
+      at(2, pixel, FLOOR_EDGES + 0.02),
+      rival(2, pixel - need + 0.01),
+      // Stands out, its edges too unlike.
+      at(4, pixel, FLOOR_EDGES - 0.03),
+      rival(4, pixel - 0.2),
+      // Under the floor.
+      at(6, DOUBTFUL_FLOOR - 0.005, FLOOR_EDGES + 0.05),
+      rival(6, 0.5),
+    ];
+    const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: EDGES_MIN };
+    expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0]);
+    expect(confirmAlignments(searched, finder)).toEqual([]);
+  });
 });
 
 describe('near-duplicate clusters', () => {
@@ -146,11 +184,31 @@ describe('near-duplicate clusters', () => {
     expect(clusters[1]).toMatchObject({ leak: false, splits: ['val'], conflict: false, labels: [2] });
   });
 
+  it('the plain check keeps a copy that stands out; look-alikes among as close ones not; an exact twin is no rival', async () => {
+    const a = texture(1);
+    const d = texture(3);
+    const f = texture(5);
+    // 1 and 2 align with 0 at 0.986 and 0.985 (look-alikes of a kind), 4 with 3 alone, 7 with 5 and its twin 6.
+    const thumbs = [a, noisy(a, 1), noisy(a, 2), d, noisy(d, 3), f, f, noisy(f, 5)];
+    const r = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs });
+    expect(r?.pairs.map((p) => [p.a, p.b])).toEqual([
+      [3, 4],
+      [5, 6],
+      [5, 7],
+      [6, 7],
+    ]);
+    expect(Math.max(...r!.pairs.filter((p) => p.a !== 5 || p.b !== 6).map((p) => p.pixel))).toBeLessThan(PLAIN_SURE);
+    // Every aligned pair a copy, as before the rule.
+    const all = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { plainSure: 0 } });
+    expect(all?.pairs.map((p) => [p.a, p.b])).toEqual([[0, 1], [0, 2], [3, 4], [5, 6], [5, 7], [6, 7]]);
+  });
+
   it('accepts hash twins that align and feature neighbours that align after a shift; rejects the rest', async () => {
     const a = texture(1);
-    const thumbs = [a, a, shift(a, 5), texture(2), texture(4)];
+    const thumbs = [a, a, shift(a, 5), texture(3), texture(4)];
     const hashes = ['0123456789abcdef', '0123456789abcdef', 'fedcba9876543210', '0123456789abcdee', 'fedcba9876543211'];
-    // 3 shares a hash with 0 but not its pixels; 4 is a feature neighbour of 2 but not a copy.
+    // 3 shares a hash with 0 but not its pixels (its best plain match, it gets the alignment search
+    // and does not line up: texture(2), a zoom of texture(1), would); 4 is a feature neighbour of 2 but not a copy.
     const r = await findNearDuplicates({
       hashes,
       thumbs,
@@ -197,6 +255,19 @@ describe('near-duplicate clusters', () => {
     expect(scores.find((s) => s.b === 5)!.transformed).toBeGreaterThan(0.995);
     // Without the search (its threshold out of reach) only an aligned or shifted copy passes: none here.
     const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2, maxContentDistance: -1 } });
+    expect(off?.pairs).toEqual([]);
+  });
+
+  it("on request, gives each image's best plain match the alignment search: a cropped copy only its pHash found", async () => {
+    const a = texture(5);
+    const thumbs = [a, cropped(a, 0.1), texture(6)];
+    const hashes = ['0123456789abcdef', '0123456789abcdee', '0123456789abcdec'];
+    const scores: CandidateScore[] = [];
+    const r = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, searchBestAligned: true, onScore: (s) => scores.push(s) } });
+    expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'rescaled']]);
+    expect(scores.find((s) => s.b === 1)!.aligned).toBeLessThan(0.98);
+    // By default hash candidates alone are not searched.
+    const off = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1 } });
     expect(off?.pairs).toEqual([]);
   });
 
