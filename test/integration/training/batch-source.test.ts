@@ -14,7 +14,7 @@ const files = [path.join(FASHION_LOOKALIKES, 'bag-619.png'), path.join(PHOTOS, '
 const items: TrainItem[] = files.map((p, i) => ({ path: p, imageId: i + 1, hash: `h${i}`, label: i % 2, split: 'train' }));
 
 function source(augment: boolean): BatchSource {
-  const config = augment ? { flip: true, crop: true, rotate: true, brightness: true, contrast: true } : undefined;
+  const config = augment ? { flip: true, crop: true, rotate: true, brightness: true, contrast: true } : null;
   return new BatchSource(SIZE, null, [SIZE, SIZE, 3], null, config, 7, () => undefined, 'tf');
 }
 
