@@ -470,13 +470,14 @@ class TrainGraphWriter {
     const geo = this.geometry(n);
     const block = this.block;
     const [co = 1, oh = 1, ow = 1] = geo.outShape;
-    const perOut = scale ? g.op('Unsqueeze', [head1d(g, scale, co, aligned(co, block)), g.ints('axes', [1, 2, 3])]) : null;
+    const scaleC = scale ? head1d(g, scale, co, aligned(co, block)) : null;
+    const perOut = scaleC ? g.op('Unsqueeze', [scaleC, g.ints('axes', [1, 2, 3])]) : null;
     const scaled = (v: string) => (perOut ? g.op('Mul', [v, perOut]) : v);
     // The fused activations' derivatives read the output alone (elementwise: the layout does not matter).
     const dz = n.act.kind === 'linear' ? dy : emitActivationGrad(g, n.act, s['y'] as string, s['y'] as string, dy);
     const dSum = () => {
       const sum = blockedChannelSum(g, dz, co, oh * ow, block);
-      return scale ? g.op('Mul', [sum, head1d(g, scale, co, aligned(co, block))]) : sum;
+      return scaleC ? g.op('Mul', [sum, scaleC]) : sum;
     };
     const x = s['x'] as string;
     const nchwInput = s['nchwInput'] !== undefined;
