@@ -318,17 +318,15 @@ export function pixelSimilarity(a: GreyThumb, b: GreyThumb, maxShiftShare: numbe
   return similarity(prepare(a, w, h), prepare(b, w, h), maxShiftShare);
 }
 
+/** Groups of images joined pair by pair; each group's root is its smallest member. An image never joined is its own root. */
 class UnionFind {
-  private readonly parent: Int32Array;
-  constructor(n: number) {
-    this.parent = Int32Array.from({ length: n }, (_, i) => i);
-  }
+  private readonly parent = new Map<number, number>();
   find(i: number): number {
     let r = i;
-    while (this.parent[r] !== r) r = this.parent[r] as number;
-    while (this.parent[i] !== r) {
-      const next = this.parent[i] as number;
-      this.parent[i] = r;
+    for (let p = this.parent.get(r); p !== undefined; p = this.parent.get(r)) r = p;
+    while (i !== r) {
+      const next = this.parent.get(i) as number;
+      this.parent.set(i, r);
       i = next;
     }
     return r;
@@ -336,7 +334,7 @@ class UnionFind {
   union(a: number, b: number): void {
     const ra = this.find(a);
     const rb = this.find(b);
-    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
+    if (ra !== rb) this.parent.set(Math.max(ra, rb), Math.min(ra, rb));
   }
 }
 
@@ -514,21 +512,15 @@ const RIVALS_KEPT = 4;
  */
 export class Rivals {
   private readonly best = new Map<number, { v: number; other: number }[]>();
-  private readonly parent = new Map<number, number>();
+  /** Images joined by sure copies. */
+  private readonly groups = new UnionFind();
   private readonly twins = new Set<number>();
   constructor(private readonly sure: number) {}
-
-  private root(i: number): number {
-    let r = i;
-    for (let p = this.parent.get(r); p !== undefined && p !== r; p = this.parent.get(r)) r = p;
-    return r;
-  }
 
   add(a: number, b: number, v: number): void {
     if (v >= this.sure) {
       this.twins.add(a).add(b);
-      const [ra, rb] = [this.root(a), this.root(b)];
-      if (ra !== rb) this.parent.set(Math.max(ra, rb), Math.min(ra, rb));
+      this.groups.union(a, b);
       return;
     }
     for (const [i, other] of [
@@ -551,8 +543,8 @@ export class Rivals {
 
   /** How far v, the score of i with partner, lies above i's best score with an image that is neither the partner nor its sure copy. */
   margin(i: number, partner: number, v: number): number {
-    const group = this.root(partner);
-    const rival = (this.best.get(i) ?? []).find((e) => this.root(e.other) !== group);
+    const group = this.groups.find(partner);
+    const rival = (this.best.get(i) ?? []).find((e) => this.groups.find(e.other) !== group);
     return v - (rival?.v ?? -Infinity);
   }
 }
@@ -588,7 +580,7 @@ export function confirmAlignments(
 
 /** Clusters of two or more images joined by near-duplicate pairs, largest first. */
 export function clusterPairs(n: number, pairs: readonly DuplicatePair[], splits?: readonly (string | null)[], labels?: readonly (number | null)[]): NearDuplicateCluster[] {
-  const uf = new UnionFind(n);
+  const uf = new UnionFind();
   for (const p of pairs) uf.union(p.a, p.b);
   const byRoot = new Map<number, NearDuplicateCluster>();
   const clusterOf = (i: number): NearDuplicateCluster => {
