@@ -4,6 +4,7 @@
  * means the same folds everywhere.
  */
 import { seededRandom, shuffled } from './random';
+import { UnionFind } from './union-find';
 
 /**
  * Fold of each image: per class, its images in a seeded order dealt round-robin, each class starting
@@ -46,14 +47,10 @@ export function groupedFolds(labels: ArrayLike<number>, groups: readonly (readon
 /** Images joined into units by the groups (merged where they overlap), each with its commonest label (the lowest on a tie). */
 function dealingUnits(labels: ArrayLike<number>, groups: readonly (readonly number[])[]): { members: number[]; label: number }[] {
   const n = labels.length;
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
-    return i;
-  };
-  for (const g of groups) for (let k = 1; k < g.length; k++) parent[find(g[k]!)] = find(g[0]!);
+  const units = new UnionFind();
+  for (const g of groups) for (let k = 1; k < g.length; k++) units.union(g[0]!, g[k]!);
   const byRoot = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) byRoot.set(find(i), [...(byRoot.get(find(i)) ?? []), i]);
+  for (let i = 0; i < n; i++) byRoot.set(units.find(i), [...(byRoot.get(units.find(i)) ?? []), i]);
   return [...byRoot.values()].map((members) => {
     const count = new Map<number, number>();
     for (const i of members) count.set(labels[i] as number, (count.get(labels[i] as number) ?? 0) + 1);

@@ -60,6 +60,7 @@
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
 import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
+import { UnionFind } from '../../shared/union-find';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { alignThumbs } from './thumb-alignment';
@@ -316,26 +317,6 @@ export function pixelSimilarity(a: GreyThumb, b: GreyThumb, maxShiftShare: numbe
   const w = Math.min(a.width, b.width);
   const h = Math.min(a.height, b.height);
   return similarity(prepare(a, w, h), prepare(b, w, h), maxShiftShare);
-}
-
-/** Groups of images joined pair by pair; each group's root is its smallest member. An image never joined is its own root. */
-class UnionFind {
-  private readonly parent = new Map<number, number>();
-  find(i: number): number {
-    let r = i;
-    for (let p = this.parent.get(r); p !== undefined; p = this.parent.get(r)) r = p;
-    while (i !== r) {
-      const next = this.parent.get(i) as number;
-      this.parent.set(i, r);
-      i = next;
-    }
-    return r;
-  }
-  union(a: number, b: number): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra !== rb) this.parent.set(Math.max(ra, rb), Math.min(ra, rb));
-  }
 }
 
 /** The alignment search's thresholds (the benchmark's curve, bench/audit.ts): a copy from TRANSFORMED_SURE, or from TRANSFORMED_MIN standing TRANSFORMED_GAP above either image's next best. */
