@@ -330,13 +330,14 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   const over: Plane = { ...a, px: laid.px };
   const aSharper = sharpness(a, laid.inside) > sharpness(over, laid.inside);
   let score = best.c;
-  const [ix0, iy0, ix1, iy1] = a.inner ?? [0, 0, a.w, a.h];
+  const inner = a.inner ?? [0, 0, a.w, a.h];
+  const [ix0, iy0, ix1, iy1] = inner;
   const innerOf = (laidInside: Uint8Array) => Uint8Array.from(laidInside, (v, i) => (v && i % a.w >= ix0 && i % a.w < ix1 && Math.floor(i / a.w) >= iy0 && Math.floor(i / a.w) < iy1 ? 1 : 0));
   let overlay: Overlay = { w: a.w, h: a.h, a: a.px, b: laid.px, inside: innerOf(laid.inside) };
   let sharpened = 0;
   for (const sigma of [0.5, 0.8, 1.2]) {
     const [pa, pb] = aSharper ? [blur(a, sigma).px, laid.px] : [a.px, blur(over, sigma).px];
-    const c = ncc(pa, a.w, pb, a.w, a.inner ?? [0, 0, a.w, a.h], 0, 0, MIN_OVERLAP * innerArea(a), laid.inside);
+    const c = ncc(pa, a.w, pb, a.w, inner, 0, 0, MIN_OVERLAP * innerArea(a), laid.inside);
     if (c > score) {
       score = c;
       sharpened = sigma;
