@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DESCRIPTOR_LENGTH, contentDescriptor } from '../../../src/main/audit/content-box';
+import { contentNeighbours } from '../../../src/main/audit/content-neighbours';
+import { greyThumb } from '../../../src/main/media/perceptual-hash';
+import { seededRandom } from '../../../src/shared/random';
+import { alteredCopy, type Alteration } from '../../fixtures/altered-copies';
+import { FASHION_LOOKALIKES } from '../../fixtures/assets';
+
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * (b[i] as number), 0);
+
+describe('content descriptors', () => {
+  it('a copy changed three ways lies nearest its own original among look-alike garments; mirrored, it is the same vector', async () => {
+    const files = fs.readdirSync(FASHION_LOOKALIKES).filter((f) => f.endsWith('.png')).map((f) => path.join(FASHION_LOOKALIKES, f));
+    const originals = await Promise.all(files.map(async (f) => contentDescriptor(await greyThumb(f))));
+    for (const d of originals) expect(dot(d, d)).toBeCloseTo(1, 5);
+    const mirrored = contentDescriptor(await greyThumb(await alteredCopy(files[0] as string, 'mirrored')));
+    for (let i = 0; i < DESCRIPTOR_LENGTH; i++) expect(mirrored[i]).toBeCloseTo(originals[0]?.[i] as number, 4);
+    const sets: Alteration[][] = [
+      ['downscaled', 'cropped', 'padded'],
+      ['upscaled', 'brightness-contrast', 'padded'],
+      ['recompressed', 'cropped', 'mirrored'],
+    ];
+    // The two dresses are look-alikes (0.958 between the originals): a copy of one may lie a shade
+    // nearer the other, never farther than second; every other copy lies nearest its own.
+    let nearest = 0;
+    for (const kinds of sets) {
+      for (const [i, file] of files.entries()) {
+        const copy = contentDescriptor(await greyThumb(await alteredCopy(file, kinds)));
+        const similarities = originals.map((o) => dot(copy, o));
+        const rank = similarities.filter((s) => s > (similarities[i] as number)).length;
+        expect(rank, `${path.basename(file)} ${kinds.join('+')}`).toBeLessThanOrEqual(path.basename(file).startsWith('dress') ? 1 : 0);
+        if (rank === 0) nearest++;
+      }
+    }
+    expect(nearest).toBeGreaterThanOrEqual(10);
+    // A flat picture has no content to describe.
+    expect(Array.from(contentDescriptor({ width: 8, height: 8, pixels: new Uint8Array(64).fill(90) })).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('content neighbours', () => {
+  /** Unit vectors near a few centres (groups of look-alikes), seeded. */
+  function vectors(n: number, dim: number, seed: number): Float32Array[] {
+    const random = seededRandom(seed);
+    const centres = Array.from({ length: 5 }, () => Float32Array.from({ length: dim }, () => random() - 0.5));
+    return Array.from({ length: n }, (_, i) => {
+      const v = Float32Array.from(centres[i % 5] as Float32Array, (c) => c + 0.3 * (random() - 0.5));
+      const norm = Math.sqrt(dot(v, v));
+      return v.map((x) => x / norm);
+    });
+  }
+
+  it('gives exactly the pairs of each one and its k nearest from the least similarity, as counting every pair does', async () => {
+    const d = vectors(300, DESCRIPTOR_LENGTH, 7);
+    for (const [k, min] of [
+      [1, -1],
+      [3, 0.5],
+      [5, 0.9],
+    ] as const) {
+      const expected = new Map<string, number>();
+      for (let i = 0; i < d.length; i++) {
+        const ranked = d.map((v, j) => ({ j, s: dot(d[i] as Float32Array, v) })).filter((e) => e.j !== i && e.s >= min);
+        for (const e of ranked.sort((x, y) => y.s - x.s).slice(0, k)) expected.set(`${Math.min(i, e.j)},${Math.max(i, e.j)}`, e.s);
+      }
+      const found = await contentNeighbours(d, k, min);
+      expect(found?.map((p) => `${p.a},${p.b}`)).toEqual([...expected.keys()].sort((x, y) => Number(x.split(',')[0]) - Number(y.split(',')[0]) || Number(x.split(',')[1]) - Number(y.split(',')[1])));
+      for (const p of found ?? []) expect(p.similarity).toBeCloseTo(expected.get(`${p.a},${p.b}`) as number, 5);
+    }
+  });
+
+  it('stops when cancelled, and refuses descriptors of another length', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    // 3,000 vectors: 4.5 M dot products, far more than one stretch between yields.
+    expect(await contentNeighbours(vectors(3000, DESCRIPTOR_LENGTH, 1), 3, 0, controller.signal)).toBeNull();
+    await expect(contentNeighbours([new Float32Array(4), new Float32Array(5)], 1, 0)).rejects.toThrow(/Descriptor 1 has 5 values, not 4/);
+    expect(await contentNeighbours([new Float32Array(4)], 3, 0)).toEqual([]);
+  });
+});
