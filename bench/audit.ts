@@ -25,8 +25,10 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
+import { contentDescriptor } from '../src/main/audit/content-box';
+import { contentNeighbours } from '../src/main/audit/content-neighbours';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
 import { initBackend } from '../src/main/engine/backend';
@@ -173,6 +175,20 @@ if (SECTIONS.has('2')) {
   };
   const alignedPairs = scores.filter((sc) => sc.transformed !== null).length;
   log(`candidate stage (checked / checked and aligned at 0.98 or searched / copies): issue-14 singles ${stage(1, false)}, wild singles ${stage(1, true)}, pairs ${stage(2, true)}, triples ${stage(3, true)}; ${scores.length} candidates checked, ${alignedPairs} searched; pixel check ${((ndCpu.user + ndCpu.system) / 1000).toFixed(0)} CPU ms, ${((ndCpu.user + ndCpu.system) / 1000 / Math.max(1, alignedPairs)).toFixed(2)} CPU ms per searched pair`);
+  // The content descriptors' neighbours alone (content-neighbours.ts), by how many each image keeps: the pairs they add, and the copies among them.
+  const descriptors = fps.map((f) => contentDescriptor(f.thumb));
+  const byK: string[] = [];
+  for (const kk of [1, 2, CONTENT_NEIGHBOURS, 4, 5]) {
+    const t1 = performance.now();
+    const near = new Set((await contentNeighbours(descriptors, kk, CONTENT_MIN_SIMILARITY))!.map((p) => p.a * images.length + p.b));
+    const ms = performance.now() - t1;
+    const among = (size: number) => copies.filter((c, j) => c.set.split('+').length === size && !(ALTERATIONS as readonly string[]).includes(c.set) && near.has((TRAIN + c.of) * images.length + TRAIN + COPIES + j)).length;
+    byK.push(`${kk}: ${near.size} pairs (${(ms / 1000).toFixed(1)} s), ${among(1)} / ${among(2)} / ${among(3)}`);
+  }
+  log(`content descriptors' nearest alone (how many kept: pairs, wild singles / pairs / triples among them; the finder keeps ${CONTENT_NEIGHBOURS} from ${CONTENT_MIN_SIMILARITY}): ${byK.join('; ')}`);
+  // Pairs only the content descriptors found: decided without the second looks, as the finder does.
+  const onlyDescriptors = new Set(scores.filter((sc) => sc.descriptorOnly).map((sc) => sc.a * images.length + sc.b));
+  const descriptorOnly = (p: DuplicatePair) => onlyDescriptors.has(p.a * images.length + p.b);
   const searched = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const), edges: sc.edges }));
   const rowsOf = new Map<string, ReturnType<typeof evaluate>>();
   for (const rule of ['plain', 'gap', 'edges'] as const) {
@@ -180,14 +196,14 @@ if (SECTIONS.has('2')) {
       rule === 'plain'
         ? `\nThe alignment search's threshold, every pair at or above it a copy (off: the plain check alone, from ${DUPLICATE_THRESHOLDS.aligned}: ${PLAIN_SURE} or ${PLAIN_GAP} above either image's next best); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
         : rule === 'gap'
-          ? `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when ${TRANSFORMED_GAP} above either image's next best alignment (the rule before the second look):`
+          ? `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when either image's next best alignment leaves ${TRANSFORMED_RATIO} times as much unexplained (1 - score) (the rule before the second look):`
           : `\nThe same, and a doubtful alignment (${DOUBTFUL_FLOOR} up to ${TRANSFORMED_SURE}) whose edges correlate at ${EDGES_MIN} or more (the finder's rule):`,
     );
     log(`| threshold | issue-14 singles | wild singles at >= 95% | pairs at >= 95% | triples at >= 95% | found (wild singles / pairs / triples) | clusters | false clusters (images) |`);
     log(`|---|---|---|---|---|---|---|---|`);
     for (const t of [Infinity, 0.999, 0.995, 0.993, 0.99, 0.988, 0.985, 0.983, 0.98, 0.975, 0.97, 0.96]) {
       if (rule !== 'plain' && (t === Infinity || t >= TRANSFORMED_SURE)) continue;
-      const extra = confirmAlignments(searched, rule === 'plain' ? { min: t, sure: t, gap: Infinity } : { min: t, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, ...(rule === 'edges' ? { edges: EDGES_MIN } : {}) });
+      const extra = decideAlignments(searched, descriptorOnly, rule === 'plain' ? { min: t, sure: t, gap: Infinity } : { min: t, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, ...(rule === 'edges' ? { edges: EDGES_MIN } : {}) });
       const r = evaluate(clusterPairs(images.length, [...base, ...extra], splits));
       rowsOf.set(`${rule} ${t}`, r);
       const old = r.found.filter((f) => !f.wild);
@@ -200,30 +216,38 @@ if (SECTIONS.has('2')) {
   log(`|---|${singles.map(() => '---|').join('')}`);
   for (const [t, r] of rowsOf) log(`| ${t.replace('Infinity', 'off')} | ${singles.map((set) => share(r.found.find((f) => f.set === set)!)).join(' | ')} |`);
   // The second look's curve: the finder's rule with other edge thresholds.
-  log(`\nThe edge threshold at the operating point (from ${TRANSFORMED_MIN}; ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or a doubtful alignment's edges at or above it):`);
+  log(`\nThe edge threshold at the operating point (from ${TRANSFORMED_MIN}; ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO}, or a doubtful alignment's edges at or above it):`);
   log(`| edges | found (wild singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|`);
   for (const e of [Infinity, 0.99, 0.985, 0.98, 0.975, 0.97, 0.965, 0.96, 0.95]) {
-    const r = evaluate(clusterPairs(images.length, [...base, ...confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: e })], splits));
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: e })], splits));
     log(`| ${e === Infinity ? 'off' : e} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The floor's curve: below TRANSFORMED_MIN, edges from floorEdges and standing out by the gap plus the shortfall.
-  const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: EDGES_MIN };
+  const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
   // As the finder: the search's rivals, the plain check's sure copies none.
   const searchRivals = new Rivals(TRANSFORMED_SURE);
   for (const p of searched) searchRivals.add(p.a, p.b, p.pixel);
   for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) searchRivals.add(p.a, p.b, TRANSFORMED_SURE);
-  log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands ${TRANSFORMED_GAP} + its shortfall above either image's next best (with the finder's rule above):`);
+  log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by the ratio (with the finder's rule above):`);
   log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);
-  for (const floor of [DOUBTFUL_FLOOR, 0.97, FLOOR]) {
+  for (const floor of [DOUBTFUL_FLOOR, 0.96, FLOOR, 0.975]) {
     for (const fe of [Infinity, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8]) {
-      const r = evaluate(clusterPairs(images.length, [...base, ...confirmAlignments(searched, { ...finder, floor, floorEdges: fe }, searchRivals)], splits));
+      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floor, floorEdges: fe }, searchRivals)], splits));
       log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
   }
+  // The standing-out rule's curve: a fixed gap (the rule before the ratio) or other ratios, the rest as the finder.
+  log(`\nStanding out (the alignment search, from ${FLOOR}): a fixed gap above either image's next best alignment (plus the shortfall under ${TRANSFORMED_MIN}), or its 1 - score at least the ratio times the pair's:`);
+  log(`| rule | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|`);
+  for (const rule of [{ gap: 0.02 }, { ratio: 1.5 }, { ratio: 2 }, { ratio: 2.25 }, { ratio: TRANSFORMED_RATIO }, { ratio: 3 }, { ratio: 4 }]) {
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, edges: EDGES_MIN, floor: FLOOR, floorEdges: FLOOR_EDGES, ...rule }, searchRivals)], splits));
+    log(`| ${'gap' in rule ? `gap ${rule.gap}` : `ratio ${rule.ratio}`} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
   // The plain check's curve, with the finder's alignment rule.
-  const opExtra = confirmAlignments(searched, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES }, searchRivals);
+  const opExtra = decideAlignments(searched, descriptorOnly, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES }, searchRivals);
   log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only a gap above either image's next best plain alignment among its candidates (sure pairs not counted); with the finder's alignment rule:`);
   log(`| sure | gap | issue-14 singles | found (wild singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|`);
@@ -232,7 +256,7 @@ if (SECTIONS.has('2')) {
     log(`| ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : gap} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or ${TRANSFORMED_GAP} above the next best, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and the gap plus the shortfall): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO}, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR_EDGES, PLAIN_SURE, TRANSFORMED_GAP, TRANSFORMED_MIN, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR_EDGES, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import path from 'node:path';
 import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
@@ -141,22 +141,32 @@ describe('the second look at a doubtful alignment', () => {
         { a: 2, b: 3, hamming: 20, cosine: null, pixel: dresses.pixel, match: 'rescaled', edges: dresses.edges },
         { ...near(3, dresses.pixel), b: 6 },
       ],
-      { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: EDGES_MIN },
+      { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN },
     );
     expect(decided.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
   });
 
-  it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out further the lower it lies', () => {
+  it('stands out by a ratio of what is left unexplained: a copy at 0.995 over 0.985, not one at 0.987 over 0.975', () => {
+    const at = (a: number, pixel: number): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'rescaled', edges: null });
+    const searched = [at(0, 0.995), { ...at(0, 0.985), b: 100 }, at(2, 0.987), { ...at(2, 0.975), b: 102 }];
+    const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO };
+    expect(confirmAlignments(searched, rule).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    // A fixed gap cannot tell them so: 0.011 keeps the one at 0.987 (0.012 above its next best) and drops the copy (0.010).
+    expect(confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: 0.011 }).map((p) => [p.a, p.b])).toEqual([[2, 3]]);
+  });
+
+  it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out', () => {
     const at = (a: number, pixel: number, edges: number | null): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'rescaled', edges });
     const rival = (a: number, pixel: number): DuplicatePair => ({ ...at(a, pixel, null), b: 100 + a });
-    const pixel = TRANSFORMED_MIN - 0.015;
-    const need = TRANSFORMED_GAP + 0.015;
+    const pixel = TRANSFORMED_MIN - 0.01;
+    // The best rival it stands out from: TRANSFORMED_RATIO times as far from 1.
+    const rivalMax = 1 - TRANSFORMED_RATIO * (1 - pixel);
     const searched = [
       at(0, pixel, FLOOR_EDGES + 0.02),
-      rival(0, pixel - need - 0.01),
-      // Stands out, but not by the gap plus its shortfall.
+      rival(0, rivalMax - 0.01),
+      // Stands out, but not by the ratio.
       at(2, pixel, FLOOR_EDGES + 0.02),
-      rival(2, pixel - need + 0.01),
+      rival(2, rivalMax + 0.01),
       // Stands out, its edges too unlike.
       at(4, pixel, FLOOR_EDGES - 0.03),
       rival(4, pixel - 0.2),
@@ -164,7 +174,7 @@ describe('the second look at a doubtful alignment', () => {
       at(6, DOUBTFUL_FLOOR - 0.005, FLOOR_EDGES + 0.05),
       rival(6, 0.5),
     ];
-    const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: TRANSFORMED_GAP, edges: EDGES_MIN };
+    const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
     expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0]);
     expect(confirmAlignments(searched, finder)).toEqual([]);
   });
@@ -189,8 +199,9 @@ describe('near-duplicate clusters', () => {
     const d = texture(3);
     const f = texture(5);
     // 1 and 2 align with 0 at 0.986 and 0.985 (look-alikes of a kind), 4 with 3 alone, 7 with 5 and its twin 6.
+    // The plain check alone: no content neighbours, whose alignment search would line up 1 and 2, two noisy a's.
     const thumbs = [a, noisy(a, 1), noisy(a, 2), d, noisy(d, 3), f, f, noisy(f, 5)];
-    const r = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs });
+    const r = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { contentNeighbours: 0 } });
     expect(r?.pairs.map((p) => [p.a, p.b])).toEqual([
       [3, 4],
       [5, 6],
@@ -199,7 +210,7 @@ describe('near-duplicate clusters', () => {
     ]);
     expect(Math.max(...r!.pairs.filter((p) => p.a !== 5 || p.b !== 6).map((p) => p.pixel))).toBeLessThan(PLAIN_SURE);
     // Every aligned pair a copy, as before the rule.
-    const all = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { plainSure: 0 } });
+    const all = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { plainSure: 0, contentNeighbours: 0 } });
     expect(all?.pairs.map((p) => [p.a, p.b])).toEqual([[0, 1], [0, 2], [3, 4], [5, 6], [5, 7], [6, 7]]);
   });
 
@@ -242,7 +253,7 @@ describe('near-duplicate clusters', () => {
     ];
     const scores: CandidateScore[] = [];
     // The trimmed-content hashes (content-box.ts) are off here: only the feature pairs are searched.
-    const r = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { onScore: (s) => scores.push(s), maxContentDistance: -1 } });
+    const r = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { onScore: (s) => scores.push(s), maxContentDistance: -1, contentNeighbours: 0 } });
     expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([
       [0, 1, 'mirrored'],
       [0, 2, 'mirrored'],
@@ -254,7 +265,7 @@ describe('near-duplicate clusters', () => {
     expect(scores.find((s) => s.a === 0 && s.b === 3)!.transformed).toBeLessThan(0.9);
     expect(scores.find((s) => s.b === 5)!.transformed).toBeGreaterThan(0.995);
     // Without the search (its threshold out of reach) only an aligned or shifted copy passes: none here.
-    const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2, maxContentDistance: -1 } });
+    const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2, maxContentDistance: -1, contentNeighbours: 0 } });
     expect(off?.pairs).toEqual([]);
   });
 
@@ -263,11 +274,11 @@ describe('near-duplicate clusters', () => {
     const thumbs = [a, cropped(a, 0.1), texture(6)];
     const hashes = ['0123456789abcdef', '0123456789abcdee', '0123456789abcdec'];
     const scores: CandidateScore[] = [];
-    const r = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, searchBestAligned: true, onScore: (s) => scores.push(s) } });
+    const r = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, contentNeighbours: 0, searchBestAligned: true, onScore: (s) => scores.push(s) } });
     expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'rescaled']]);
     expect(scores.find((s) => s.b === 1)!.aligned).toBeLessThan(0.98);
     // By default hash candidates alone are not searched.
-    const off = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1 } });
+    const off = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, contentNeighbours: 0 } });
     expect(off?.pairs).toEqual([]);
   });
 
@@ -287,8 +298,9 @@ describe('near-duplicate clusters', () => {
     const r = await findNearDuplicates({ hashes, thumbs });
     expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'mirrored']]);
     expect(r?.pairs[0]?.cosine).toBeNull();
-    // Without the content hashes nothing makes it a candidate.
-    expect((await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1 } }))?.pairs).toEqual([]);
+    // The content descriptors alone find it too (content-neighbours.ts); without either nothing makes it a candidate.
+    expect((await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1 } }))?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'mirrored']]);
+    expect((await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, contentNeighbours: 0 } }))?.pairs).toEqual([]);
   });
 
   it('stops when cancelled and refuses pairs outside the images', async () => {
