@@ -35,8 +35,17 @@ describe('content descriptors', () => {
       }
     }
     expect(nearest).toBeGreaterThanOrEqual(10);
-    // A flat picture has no content to describe.
+    // A flat picture has no content to describe; a one-pixel line or dot is described without error.
     expect(Array.from(contentDescriptor({ width: 8, height: 8, pixels: new Uint8Array(64).fill(90) })).every((v) => v === 0)).toBe(true);
+    for (const [width, height] of [
+      [1, 1],
+      [1, 32],
+      [32, 1],
+    ] as const) {
+      const d = contentDescriptor({ width, height, pixels: Uint8Array.from({ length: width * height }, (_, i) => (i * 37) % 256) });
+      expect(d).toHaveLength(DESCRIPTOR_LENGTH);
+      expect(d.every((v) => Number.isFinite(v))).toBe(true);
+    }
   });
 });
 
