@@ -106,6 +106,16 @@ describe('alignment search', () => {
     expect(alignThumbs(a, copy, { mirror: false }).score).toBeLessThan(0.9);
   });
 
+  it('says a mirrored copy of a nearly symmetric garment is mirrored: the other orientation is refined too', async () => {
+    // At half size both dresses' poses as they are outscore the mirrored ones; refined, the mirrored pose lines up at 0.998 or more.
+    for (const dress of ['dress-6308.png', 'dress-9898.png']) {
+      const file = path.join(FASHION_LOOKALIKES, dress);
+      const found = alignThumbs(await greyThumb(file), await greyThumb(await alteredCopy(file, ['cropped', 'mirrored'])));
+      expect(found.mirrored, dress).toBe(true);
+      expect(found.score).toBeGreaterThan(0.995);
+    }
+  });
+
   it('lines up an upscaled copy, its thumbnail blurred, at its true zoom: the pose searched again with the blur matched', async () => {
     const pullover = path.join(FASHION_LOOKALIKES, 'pullover-46.png');
     const found = alignThumbs(await greyThumb(pullover), await greyThumb(await alteredCopy(pullover, 'upscaled')));
