@@ -12,8 +12,10 @@
  *     brightness and contrast, recompressed, cropped 10%, padded, mirrored) alone and in every
  *     combination of two and three. The share found with their original per set (targets: >= 95%
  *     for every single alteration and every combination of three), and the false clusters among
- *     the untouched images (issue 24's baseline: 85 clusters, 321 images). The alignment search's
- *     rule with and without its second look (edges of a doubtful alignment), and the edge threshold's curve.
+ *     the untouched images (issue 24's baseline: 85 clusters, 321 images). The candidate stage
+ *     (which copies are ever searched; the content descriptors' nearest by how many are kept), the
+ *     alignment search's rule with and without its second look (edges of a doubtful alignment), and
+ *     the curves of the edge threshold, the floor, standing out (a gap or a ratio) and the plain check.
  *  3. UMAP (after PCA to 50) of 10,000 points: time. Label next: quick retrain time.
  * Numbers only; the machine's load distorts the times.
  */

@@ -56,13 +56,15 @@
  * edges from FLOOR_EDGES that stands out enough is a copy. Now 69/70 (cropped 9/10), 153/210 and
  * 195/350 for 71 false clusters (205 images); on other pictures (--first 1000) 67/70, 154/210,
  * 187/350 for 68 (183). The pixel check's CPU time grew 24% (229 s to 283 s for 11,340 images).
- * Third round (before: 69/70, 153/210, 195/350 for 71 false clusters): 235 of the 350 triples
- * were ever searched. With the content descriptors' 3 nearest, 327 are (2 nearest: 308 among the
- * descriptors' pairs, 3: 310, 5: 322; each 9,400 pairs more), and the alignment search stands out
- * by a ratio: 70/70 (every single kind 10/10), 177/210, 255/350 for 66 false clusters (196
- * images). Pairs searched 40,092 -> 64,681 and the pixel check's CPU time 283 s -> 454 s.
+ * Third round (before: 69/70, 153/210, 195/350 for 71 false clusters, 205 images): 235 of the 350
+ * triples were ever searched. With the content descriptors' 2 nearest, 327 are (the descriptors'
+ * pairs alone hold 296 with 1 nearest, 308 with 2, 322 with 5; each about 9,400 pairs more); the
+ * alignment search stands out by a ratio, refines the other orientation too, and the plain check's
+ * gap is 0.01: 70/70 (every single kind 10/10), 181/210 and 277/350 for 47 false clusters (158
+ * images). Pairs searched 40,092 -> 56,208, and the pixel check's CPU time 283 s -> 505 s.
  * Still missed: copies changed three ways whose alignment neither stands out among look-alikes
- * nor keeps its edges (cropped and mirrored, downscaled and cropped ones most often).
+ * nor keeps its edges (48 of the misses align at 0.99 or more, with a look-alike nearly as close),
+ * and a few the alignment search does not line up (recompressed, cropped and padded most often).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
