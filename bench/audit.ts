@@ -180,7 +180,7 @@ if (SECTIONS.has('2')) {
   // The content descriptors' neighbours alone (content-neighbours.ts), by how many each image keeps: the pairs they add, and the copies among them.
   const descriptors = fps.map((f) => contentDescriptor(f.thumb));
   const byK: string[] = [];
-  for (const kk of [1, 2, CONTENT_NEIGHBOURS, 4, 5]) {
+  for (const kk of [...new Set([1, 2, 3, 4, 5, CONTENT_NEIGHBOURS])].sort((x, y) => x - y)) {
     const t1 = performance.now();
     const near = new Set((await contentNeighbours(descriptors, kk, CONTENT_MIN_SIMILARITY))!.map((p) => p.a * images.length + p.b));
     const ms = performance.now() - t1;
@@ -234,7 +234,7 @@ if (SECTIONS.has('2')) {
   log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by the ratio (with the finder's rule above):`);
   log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);
-  for (const floor of [DOUBTFUL_FLOOR, 0.96, FLOOR, 0.975]) {
+  for (const floor of [...new Set([DOUBTFUL_FLOOR, 0.96, 0.97, 0.975, FLOOR])].sort((x, y) => x - y)) {
     for (const fe of [Infinity, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8]) {
       const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floor, floorEdges: fe }, searchRivals)], splits));
       log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);

@@ -60,8 +60,8 @@
  * triples were ever searched. With the content descriptors' 2 nearest, 327 are (the descriptors'
  * pairs alone hold 296 with 1 nearest, 308 with 2, 322 with 5; each about 9,400 pairs more); the
  * alignment search stands out by a ratio, refines the other orientation too, and the plain check's
- * gap is 0.01: 70/70 (every single kind 10/10), 181/210 and 277/350 for 47 false clusters (158
- * images). Pairs searched 40,092 -> 56,208, and the pixel check's CPU time 283 s -> 505 s.
+ * gap is 0.01: 70/70 (every single kind 10/10), 180/210 and 276/350 for 47 false clusters (158
+ * images). Pairs searched 40,092 -> 56,208, and the pixel check's CPU time 283 s -> 495 s.
  * Still missed: copies changed three ways whose alignment neither stands out among look-alikes
  * nor keeps its edges (48 of the misses align at 0.99 or more, with a look-alike nearly as close),
  * and a few the alignment search does not line up (recompressed, cropped and padded most often).
@@ -348,8 +348,8 @@ export function pixelSimilarity(a: GreyThumb, b: GreyThumb, maxShiftShare: numbe
  * with its next best (1 - that score) is TRANSFORMED_RATIO times what the pair leaves (1 - its
  * score) or more. A ratio, not a fixed gap: a copy at 0.995 whose image's next best is 0.985 stands
  * out (3x), one at 0.985 over 0.97 not (2x). With more pairs searched (content-neighbours.ts) an
- * image has more rivals: a gap of 0.02 found 232 of 350 triples for 71 false clusters, the ratio 2.5
- * 259 for 69 (bench/audit.ts's ratio curve).
+ * image has more rivals: a gap of 0.02 finds 243 of 350 triples for 48 false clusters, the ratio
+ * 2.5 276 for 47, 2 280 for 52 (bench/audit.ts's standing-out curve).
  */
 export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
 export const TRANSFORMED_SURE = 0.997;
