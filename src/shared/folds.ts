@@ -50,7 +50,12 @@ function dealingUnits(labels: ArrayLike<number>, groups: readonly (readonly numb
   const units = new UnionFind();
   for (const g of groups) for (let k = 1; k < g.length; k++) units.union(g[0]!, g[k]!);
   const byRoot = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) byRoot.set(units.find(i), [...(byRoot.get(units.find(i)) ?? []), i]);
+  for (let i = 0; i < n; i++) {
+    const root = units.find(i);
+    const members = byRoot.get(root);
+    if (members) members.push(i);
+    else byRoot.set(root, [i]);
+  }
   return [...byRoot.values()].map((members) => {
     const count = new Map<number, number>();
     for (const i of members) count.set(labels[i] as number, (count.get(labels[i] as number) ?? 0) + 1);
