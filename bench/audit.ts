@@ -228,8 +228,7 @@ if (SECTIONS.has('2')) {
   // The floor's curve: below TRANSFORMED_MIN, edges from floorEdges and standing out by the gap plus the shortfall.
   const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
   // As the finder: the search's rivals, the plain check's sure copies none.
-  const searchRivals = new Rivals(TRANSFORMED_SURE);
-  for (const p of searched) searchRivals.add(p.a, p.b, p.pixel);
+  const searchRivals = Rivals.among(searched, TRANSFORMED_SURE);
   for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) searchRivals.add(p.a, p.b, TRANSFORMED_SURE);
   log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by the ratio (with the finder's rule above):`);
   log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);

@@ -164,8 +164,9 @@ async function contentPairs(thumbs: readonly GreyThumb[], d: number, k: number, 
   if (d >= 0) {
     for (const p of hashPairs([...plain, ...mirrored], d)) {
       if (p.a >= n) continue;
-      const b = p.b < n ? p.b : p.b - n;
-      if (b !== p.a) out.set(Math.min(p.a, b) * n + Math.max(p.a, b), { a: Math.min(p.a, b), b: Math.max(p.a, b), descriptorOnly: false });
+      const other = p.b < n ? p.b : p.b - n;
+      const [a, b] = p.a < other ? [p.a, other] : [other, p.a];
+      if (a !== b) out.set(a * n + b, { a, b, descriptorOnly: false });
     }
   }
   const near = await contentNeighbours(descriptors, k, CONTENT_MIN_SIMILARITY, signal, onProgress);
@@ -369,9 +370,10 @@ export const EDGES_MIN = 0.99;
  * Below TRANSFORMED_MIN, down to FLOOR, a pair is still a copy when its edges correlate at
  * FLOOR_EDGES or more and it stands out by the same ratio (bench/audit.ts's curve). Copies changed
  * three ways align at 0.95-0.985 far above anything else their images align with; look-alikes, at
- * the same height, among many as close. From 0.95 the benchmark finds 4 more pairs of alterations and 9 more
- * triples (4 more false clusters), but in a small set, where few rivals stand near, two different
- * garments of test/integration/audit/near-duplicates.test.ts's 252 stand out at 0.970 (edges 0.94).
+ * the same height, among many as close. From 0.95 the benchmark finds 3 more pairs of alterations
+ * and 9 more triples (no more false clusters), but in a small set, where few rivals stand near, two
+ * different garments of test/integration/audit/near-duplicates.test.ts's 252 stand out at 0.970
+ * (edges 0.94).
  */
 export const FLOOR_EDGES = 0.9;
 export const FLOOR = 0.975;
@@ -528,8 +530,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   for (const p of aligned) if (p.pixel >= sure) plainRivals.add(p.a, p.b, plainSure);
   pairs.push(...confirmAlignments(plain, { min: alignedMin, sure: plainSure, gap: o.plainGap ?? PLAIN_GAP, twins: true }, plainRivals));
   // The alignment search's rivals: its own pairs, and the plain check's sure copies (no rivals of theirs either).
-  const searchRivals = new Rivals(sure);
-  for (const p of aligned) searchRivals.add(p.a, p.b, p.pixel);
+  const searchRivals = Rivals.among(aligned, sure);
   for (const p of plain) if (p.pixel >= plainSure) searchRivals.add(p.a, p.b, sure);
   const rule = { min: transformedMin, sure, ratio: o.transformedRatio ?? TRANSFORMED_RATIO, edges: o.minEdges ?? EDGES_MIN, ...(o.noFloor ? {} : { floor: FLOOR, floorEdges: FLOOR_EDGES }) };
   pairs.push(...decideAlignments(aligned, (p) => descriptorOnly.has(key(p.a, p.b)), rule, searchRivals));
@@ -550,6 +551,13 @@ export class Rivals {
   private readonly groups = new UnionFind();
   private readonly twins = new Set<number>();
   constructor(private readonly sure: number) {}
+
+  /** The rivals among the pairs themselves. */
+  static among(pairs: readonly DuplicatePair[], sure: number): Rivals {
+    const r = new Rivals(sure);
+    for (const p of pairs) r.add(p.a, p.b, p.pixel);
+    return r;
+  }
 
   add(a: number, b: number, v: number): void {
     if (v >= this.sure) {
@@ -600,12 +608,8 @@ export function confirmAlignments(
   t: { min: number; sure: number; gap?: number; ratio?: number; edges?: number; floor?: number; floorEdges?: number; twins?: boolean },
   rivals?: Rivals,
 ): DuplicatePair[] {
-  let r = rivals;
-  if (!r) {
-    r = new Rivals(t.sure);
-    for (const p of searched) r.add(p.a, p.b, p.pixel);
-  }
-  const margin = (p: DuplicatePair): number => Math.min((r as Rivals).margin(p.a, p.b, p.pixel), (r as Rivals).margin(p.b, p.a, p.pixel));
+  const r = rivals ?? Rivals.among(searched, t.sure);
+  const margin = (p: DuplicatePair): number => Math.min(r.margin(p.a, p.b, p.pixel), r.margin(p.b, p.a, p.pixel));
   const edgesAgree = (p: DuplicatePair): boolean => t.edges !== undefined && p.edges !== null && p.edges >= t.edges;
   const standsOut = (p: DuplicatePair): boolean => {
     const m = margin(p);
@@ -613,7 +617,7 @@ export function confirmAlignments(
     return t.gap !== undefined && m >= t.gap + Math.max(0, t.min - p.pixel);
   };
   const aboveFloor = (p: DuplicatePair): boolean => t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && p.edges !== null && p.edges >= (t.floorEdges ?? Infinity) && standsOut(p);
-  const twinned = (p: DuplicatePair): boolean => t.twins === true && ((r as Rivals).twinned(p.a) || (r as Rivals).twinned(p.b));
+  const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
   return searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))));
 }
 
@@ -626,11 +630,7 @@ export function confirmAlignments(
  * all of `aligned` unless given.
  */
 export function decideAlignments(aligned: readonly DuplicatePair[], descriptorOnly: (p: DuplicatePair) => boolean, t: Parameters<typeof confirmAlignments>[1], rivals?: Rivals): DuplicatePair[] {
-  let r = rivals;
-  if (!r) {
-    r = new Rivals(t.sure);
-    for (const p of aligned) r.add(p.a, p.b, p.pixel);
-  }
+  const r = rivals ?? Rivals.among(aligned, t.sure);
   const { edges: _edges, floor: _floor, floorEdges: _floorEdges, ...standingOut } = t;
   return [...confirmAlignments(aligned.filter((p) => !descriptorOnly(p)), t, r), ...confirmAlignments(aligned.filter(descriptorOnly), standingOut, r)];
 }
