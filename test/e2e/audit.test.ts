@@ -17,7 +17,7 @@ import type { EmbeddingMapPage } from '../../src/shared/domain';
 import { alteredCopy } from '../fixtures/altered-copies';
 import { digitPng } from '../fixtures/digits';
 import { MODEL_025 } from '../fixtures/assets';
-import { type App, cliJson, openApp, pageCall, screenshot, tempDir } from './harness';
+import { type App, attributeNow, cliJson, openApp, pageCall, screenshot, tempDir } from './harness';
 
 const CLASSES = ['zero', 'one', 'two'];
 const TRAIN = 16;
@@ -66,13 +66,13 @@ async function idOf(page: Page, fileName: string): Promise<number> {
  */
 async function startAndWait(page: Page, start: string, testId: string, state: string, timeout = 120_000): Promise<Set<string>> {
   const block = page.getByTestId(testId);
-  const before = await block.getAttribute('data-job-id').catch(() => null);
+  const before = await attributeNow(block, 'data-job-id');
   await page.getByTestId(start).click();
   const seen = new Set<string>();
   await expect
     .poll(
       async () => {
-        const [id, s] = await Promise.all([block.getAttribute('data-job-id').catch(() => null), block.getAttribute('data-state').catch(() => null)]);
+        const [id, s] = await Promise.all([attributeNow(block, 'data-job-id'), attributeNow(block, 'data-state')]);
         if (id === null || id === before) return 'not started';
         seen.add(s ?? '');
         return s;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { _electron, chromium, type Browser, type Page } from 'playwright-core';
+import { _electron, chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/api';
 import { cli } from '../fixtures/cli';
@@ -66,6 +66,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * The attribute of the first element `locator` matches, or null when there is none, read at once.
+ * Inside a poll: Playwright's getAttribute waits up to 30 s for an element that may never come
+ * (a run that finished before its progress bar was drawn).
+ */
+export const attributeNow = (locator: Locator, name: string): Promise<string | null> =>
+  locator.evaluateAll((els, n) => els[0]?.getAttribute(n) ?? null, name);
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ts-${prefix}-`));

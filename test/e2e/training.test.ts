@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_025 } from '../fixtures/assets';
-import { type App, cliJson, createProject, importFolder, openApp, screenshot, tempDir } from './harness';
+import { type App, attributeNow, cliJson, createProject, importFolder, openApp, screenshot, tempDir } from './harness';
 
 const COLOURS: Record<string, [number, number, number]> = { red: [215, 35, 35], green: [35, 170, 55], blue: [35, 60, 215] };
 const TRAIN_PER_CLASS = 10;
@@ -137,7 +137,7 @@ describe('training', () => {
     await expect
       .poll(
         async () => {
-          const phase = (await page.getByTestId('run-progress').getAttribute('data-phase').catch(() => null)) ?? '';
+          const phase = (await attributeNow(page.getByTestId('run-progress'), 'data-phase')) ?? '';
           if (phase) progress.push(phase);
           return phase === 'train' || (await runState(page)) !== 'running';
         },
