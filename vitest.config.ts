@@ -16,8 +16,11 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // TensorFlow.js and sharp each use both cores; running files side by side only thrashes.
-          fileParallelism: false,
+          // Two files at a time: one alone keeps the two cores about 64% busy (processes starting,
+          // SQLite, single-threaded JS between TensorFlow.js's parallel ops), two about 90% (the
+          // suite took 654 s one at a time, 423 s two at a time). Every file's daemons, ports and
+          // folders are its own (fixtures/slurm.ts, sshd.ts, free-port.ts, temp.ts).
+          maxWorkers: 2,
           globalSetup,
         },
       },
