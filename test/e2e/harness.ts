@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { _electron, chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { inject } from 'vitest';
@@ -14,6 +13,7 @@ import type { RequestInput, RequestName, RequestOutput } from '../../src/shared/
 import { cli } from '../fixtures/cli';
 import { serveAddress } from '../fixtures/serve-address';
 import { ROOT } from '../fixtures/assets';
+import { tempDir as makeTempDir } from '../fixtures/temp';
 
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 
@@ -75,9 +75,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export const attributeNow = (locator: Locator, name: string): Promise<string | null> =>
   locator.evaluateAll((els, n) => els[0]?.getAttribute(n) ?? null, name);
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `ts-${prefix}-`));
-}
+/** A temporary folder, removed after its test file (cleanup.ts). */
+export const tempDir = (prefix: string): string => makeTempDir(`ts-${prefix}-`);
 
 /** The studio as a user sees it: a page, with the host behind it that a test can restart. */
 export interface App {
