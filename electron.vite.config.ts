@@ -20,13 +20,15 @@ if (!process.env.ELECTRON_MAJOR_VER && !existsSync(resolve(__dirname, 'node_modu
   process.env.ELECTRON_MAJOR_VER = pinned.replace(/^\D*/, '').split('.')[0];
 }
 
-// Main-process entries: the Electron shell, the CLI (also browser mode), the engine process and the
-// engine's ONNX Runtime session thread (src/shared/node/entry-script.ts finds them beside the bundle).
+// Main-process entries: the Electron shell, the CLI (also browser mode), the engine process, the
+// engine's ONNX Runtime session thread and the audit's alignment search threads
+// (src/shared/node/entry-script.ts finds them beside the bundle).
 const mainEntries: Record<string, string> = {
   index: resolve(__dirname, 'src/main/index.ts'),
   cli: resolve(__dirname, 'src/main/cli/index.ts'),
   'engine-process': resolve(__dirname, 'src/main/engine/engine-process.ts'),
   'onnx-session-worker': resolve(__dirname, 'src/main/engine/onnx/session-worker.ts'),
+  'alignment-worker': resolve(__dirname, 'src/main/audit/alignment-worker.ts'),
 };
 
 export default defineConfig({

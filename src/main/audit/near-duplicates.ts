@@ -72,8 +72,8 @@ import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { UnionFind } from '../../shared/union-find';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
-import { alignThumbs } from './thumb-alignment';
-import { edgeNcc, ncc } from './ncc';
+import { ncc } from './ncc';
+import { searchPairs } from './alignment-pool';
 import { contentDescriptor, contentHashes } from './content-box';
 import { contentNeighbours } from './content-neighbours';
 
@@ -114,6 +114,8 @@ export interface NearDuplicateOptions {
    * combined-alterations.test.ts at 0.995, edges 0.988).
    */
   searchBestAligned?: boolean;
+  /** Threads for the alignment search (alignment-pool.ts; default one per core). */
+  searchThreads?: number;
   /** Every candidate's scores as checked (the benchmark draws its threshold curves from them). */
   onScore?: (score: CandidateScore) => void;
 }
@@ -411,11 +413,16 @@ const CONTENT_SHARE = 0.02;
 
 /** Longest stretch of the pixel check between two yields to the event loop. */
 const YIELD_MS = 20;
+/** The pixel check's passes, as shares of its progress: plain alignments, shifted ones, the alignment searches (most of the time). */
+const PLAIN_PASS = [0, 0.05] as const;
+const SHIFT_PASS = [0.05, 0.15] as const;
+const SEARCH_PASS = [0.15, 1] as const;
 
 /**
  * Pairs passing the pixel check, each with its distances. Seconds to minutes on a large project
- * (about 1 ms per candidate), so it yields to the event loop every YIELD_MS, reports progress (0..1)
- * and stops when the signal fires (null). Never on the UI's thread (the renderer).
+ * (about 1 ms per candidate, nearly all of it the alignment searches, which run on every core:
+ * alignment-pool.ts), so it yields to the event loop every YIELD_MS, reports progress (0..1) and
+ * stops when the signal fires (null). Never on the UI's thread (the renderer).
  */
 export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: AbortSignal, onProgress?: (done: number) => void): Promise<DuplicatePair[] | null> {
   const n = input.hashes.length;
@@ -462,9 +469,10 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const list = [...candidates.values()];
   // It runs on the host's event loop: yield every YIELD_MS, so requests and a cancel get through.
   let lastYield = performance.now();
-  const pause = async (done: number): Promise<boolean> => {
+  const progress = (pass: readonly [number, number], share: number): void => onProgress?.(CONTENT_SHARE + (1 - CONTENT_SHARE) * (pass[0] + (pass[1] - pass[0]) * share));
+  const pause = async (pass: readonly [number, number], share: number): Promise<boolean> => {
     if (performance.now() - lastYield <= YIELD_MS) return true;
-    onProgress?.(CONTENT_SHARE + ((1 - CONTENT_SHARE) * done) / (2 * list.length));
+    progress(pass, share);
     await new Promise<void>((r) => setImmediate(r));
     lastYield = performance.now();
     return !signal?.aborted;
@@ -475,7 +483,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const quickOf = new Float32Array(list.length).fill(NaN);
   const bestOf = new Map<number, number>();
   for (let k = 0; k < list.length; k++) {
-    if (k % 32 === 0 && !(await pause(k))) return null;
+    if (k % 32 === 0 && !(await pause(PLAIN_PASS, k / list.length))) return null;
     const c = list[k] as (typeof list)[number];
     const ta = input.thumbs[c.a] as GreyThumb;
     const tb = input.thumbs[c.b] as GreyThumb;
@@ -488,35 +496,47 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     for (const i of [c.a, c.b]) if (v > (quickOf[bestOf.get(i) ?? -1] ?? -Infinity)) bestOf.set(i, k);
   }
   if (o.searchBestAligned === true) for (const k of bestOf.values()) searched.add(key((list[k] as (typeof list)[number]).a, (list[k] as (typeof list)[number]).b));
+  // Then each candidate's shifted alignment where it applies, and which get the alignment search.
+  const scores: (CandidateScore | null)[] = new Array<CandidateScore | null>(list.length).fill(null);
+  const toSearch: number[] = [];
   for (let k = 0; k < list.length; k++) {
-    if (k % 32 === 0 && !(await pause(list.length + k))) return null;
-    const { contentOnly, ...c } = list[k] as (typeof list)[number];
-    const ta = input.thumbs[c.a] as GreyThumb;
-    const tb = input.thumbs[c.b] as GreyThumb;
+    if (k % 32 === 0 && !(await pause(SHIFT_PASS, k / list.length))) return null;
+    const c = list[k] as (typeof list)[number];
     const aligned0 = quickOf[k] as number;
     if (Number.isNaN(aligned0)) continue;
-    const w = Math.min(ta.width, tb.width);
-    const h = Math.min(ta.height, tb.height);
-    const pa = prepared(c.a, w, h);
-    const pb = prepared(c.b, w, h);
-    const quick = { aligned: aligned0 };
-    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: quick.aligned, shifted: null, transformed: null, mirrored: false, edges: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)) };
+    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: aligned0, shifted: null, transformed: null, mirrored: false, edges: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)) };
+    scores[k] = score;
     // A shifted, mirrored or cropped copy has a different hash: only feature and content candidates are searched.
     // A pair only the content hashes found goes straight to the alignment search and its rule: the
     // plain aligned and shifted thresholds, measured on hash and feature candidates, let look-alike
     // garments through among these (bench/audit.ts: 4 more false clusters).
     const near = searched.has(key(c.a, c.b));
-    if (contentOnly || (quick.aligned < alignedMin && (c.cosine !== null || near))) {
-      if (!contentOnly) score.shifted = similarity(pa, pb, shift).shifted as number;
-      if ((score.shifted ?? -1) < shiftedMin && near) {
-        const found = alignThumbs(ta, tb);
-        score.transformed = found.score;
-        score.mirrored = found.mirrored;
-        // The second look, only at a doubtful alignment: do the edges inside the silhouette agree too?
-        const o = found.overlay;
-        if (o && found.score >= DOUBTFUL_FLOOR && found.score < sure) score.edges = edgeNcc(o.w, o.h, o.a, o.b, o.inside);
+    if (c.contentOnly || (aligned0 < alignedMin && (c.cosine !== null || near))) {
+      if (!c.contentOnly) {
+        const w = Math.min((input.thumbs[c.a] as GreyThumb).width, (input.thumbs[c.b] as GreyThumb).width);
+        const h = Math.min((input.thumbs[c.a] as GreyThumb).height, (input.thumbs[c.b] as GreyThumb).height);
+        score.shifted = similarity(prepared(c.a, w, h), prepared(c.b, w, h), shift).shifted as number;
       }
+      if ((score.shifted ?? -1) < shiftedMin && near) toSearch.push(k);
     }
+  }
+  // The alignment searches, on every core; the second look only at a doubtful alignment: do the edges inside the silhouette agree too?
+  const found = await searchPairs(input.thumbs, Int32Array.from(toSearch.flatMap((k) => [(list[k] as (typeof list)[number]).a, (list[k] as (typeof list)[number]).b])), { from: DOUBTFUL_FLOOR, below: sure }, {
+    ...(o.searchThreads === undefined ? {} : { threads: o.searchThreads }),
+    ...(signal ? { signal } : {}),
+    onProgress: (done) => progress(SEARCH_PASS, done / Math.max(1, toSearch.length)),
+  });
+  if (!found) return null;
+  toSearch.forEach((k, j) => {
+    const score = scores[k] as CandidateScore;
+    score.transformed = found.score[j] as number;
+    score.mirrored = found.mirrored[j] === 1;
+    score.edges = Number.isNaN(found.edges[j]) ? null : (found.edges[j] as number);
+  });
+  for (let k = 0; k < list.length; k++) {
+    const score = scores[k];
+    if (!score) continue;
+    const { contentOnly, ...c } = list[k] as (typeof list)[number];
     o.onScore?.(score);
     if (contentOnly) {
       // Said to be aligned when lying as they are fits them at least as well.

@@ -1,0 +1,63 @@
+/**
+ * One candidate pair's alignment search (thumb-alignment.ts) with its second look, as the finder
+ * and each of its search threads (alignment-pool.ts) run it, and the thumbnails packed for those
+ * threads: every image's pixels in one shared buffer, which each thread reads without a copy.
+ */
+import type { GreyThumb } from '../media/perceptual-hash';
+import { edgeNcc } from './ncc';
+import { alignThumbs } from './thumb-alignment';
+
+/** What the search found of one pair; edges NaN where it took no second look. */
+export interface PairSearch {
+  score: number;
+  mirrored: boolean;
+  edges: number;
+}
+
+/** The alignments that get the second look at their edges: from `from`, below `below`. */
+export interface Doubtful {
+  from: number;
+  below: number;
+}
+
+export function searchPair(ta: GreyThumb, tb: GreyThumb, doubtful: Doubtful): PairSearch {
+  const found = alignThumbs(ta, tb);
+  const o = found.overlay;
+  const look = o && found.score >= doubtful.from && found.score < doubtful.below;
+  return { score: found.score, mirrored: found.mirrored, edges: look ? edgeNcc(o.w, o.h, o.a, o.b, o.inside) : NaN };
+}
+
+/** Thumbnails in shared memory: image i is `pixels[offsets[i] .. offsets[i] + widths[i] * heights[i])`. */
+export interface PackedThumbs {
+  pixels: Uint8Array;
+  offsets: Float64Array;
+  widths: Int32Array;
+  heights: Int32Array;
+}
+
+export function packThumbs(thumbs: readonly GreyThumb[]): PackedThumbs {
+  const shared = <T extends Uint8Array | Float64Array | Int32Array>(make: (b: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(bytes));
+  const total = thumbs.reduce((s, t) => s + t.pixels.length, 0);
+  const packed: PackedThumbs = {
+    pixels: shared((b) => new Uint8Array(b), total),
+    offsets: shared((b) => new Float64Array(b), 8 * thumbs.length),
+    widths: shared((b) => new Int32Array(b), 4 * thumbs.length),
+    heights: shared((b) => new Int32Array(b), 4 * thumbs.length),
+  };
+  let at = 0;
+  thumbs.forEach((t, i) => {
+    packed.pixels.set(t.pixels, at);
+    packed.offsets[i] = at;
+    packed.widths[i] = t.width;
+    packed.heights[i] = t.height;
+    at += t.pixels.length;
+  });
+  return packed;
+}
+
+export function unpackThumb(p: PackedThumbs, i: number): GreyThumb {
+  const at = p.offsets[i] as number;
+  const width = p.widths[i] as number;
+  const height = p.heights[i] as number;
+  return { width, height, pixels: p.pixels.subarray(at, at + width * height) };
+}
