@@ -56,18 +56,41 @@ function withInner(p: Plane): Plane {
   return { ...p, inner: [x0 > 0 ? x0 + 1 : 0, y0 > 0 ? y0 + 1 : 0, x1 < p.w ? x1 - 1 : p.w, y1 < p.h ? y1 - 1 : p.h] };
 }
 
-/** Half size, 2x2 box average (an odd last row or column dropped). */
+/**
+ * Half size, centred on the plane's centre: a pixel of an even side averages two, of an odd side
+ * three (a quarter, a half, a quarter), so the half grid's centre is the plane's and a pose found
+ * at half size is the same pose at full size, mirrored or not. (Dropping an odd side's last pixel
+ * put the half grid's centre half a pixel early: a copy's mirror image then fell half a half-size
+ * pixel off every shift searched, and the pullover asset cropped and mirrored lined up at 0.67.)
+ */
 function half(p: Plane): Plane {
   const w = Math.max(1, p.w >> 1);
   const h = Math.max(1, p.h >> 1);
+  const rows = halveRows(p.px, p.w, p.h, h);
   const px = new Float32Array(w * h);
+  const oddW = p.w % 2 === 1 && p.w > 1;
   for (let y = 0; y < h; y++) {
+    const r = y * p.w;
     for (let x = 0; x < w; x++) {
-      const i = 2 * y * p.w + 2 * x;
-      px[y * w + x] = ((p.px[i] as number) + (p.px[i + 1] as number) + (p.px[i + p.w] as number) + (p.px[i + p.w + 1] as number)) / 4;
+      const i = r + 2 * x;
+      px[y * w + x] = oddW ? 0.25 * (rows[i] as number) + 0.5 * (rows[i + 1] as number) + 0.25 * (rows[i + 2] as number) : p.w > 1 ? 0.5 * ((rows[i] as number) + (rows[i + 1] as number)) : (rows[i] as number);
     }
   }
   return { w, h, px };
+}
+
+/** The rows of a w x h plane halved to `h2` rows, centred as half() says (columns kept). */
+function halveRows(src: Float32Array, w: number, h: number, h2: number): Float32Array {
+  const out = new Float32Array(w * h2);
+  const odd = h % 2 === 1 && h > 1;
+  for (let y = 0; y < h2; y++) {
+    const r = 2 * y * w;
+    for (let x = 0; x < w; x++) {
+      const i = r + x;
+      out[y * w + x] = odd ? 0.25 * (src[i] as number) + 0.5 * (src[i + w] as number) + 0.25 * (src[i + 2 * w] as number) : h > 1 ? 0.5 * ((src[i] as number) + (src[i + w] as number)) : (src[i] as number);
+    }
+  }
+  return out;
 }
 
 /** Gaussian blur of the given sigma (pixels), separable, edges clamped. */
@@ -290,11 +313,12 @@ function posedSamples(a: Plane, b: Plane, pose: Pose): { px: Float32Array; insid
 /** The thumbnail as a plane with its flat border found. */
 const planeOf = (t: GreyThumb): Plane => withInner({ w: t.width, h: t.height, px: Float32Array.from(t.pixels) });
 
-/** Half size with the inner part halved (shrunk inward: a pixel half border, half picture is not inner). */
+/** Half size with the inner part halved (shrunk inward: a pixel half border, half picture is not inner; an odd side's half pixel reaches one further). */
 function halfPlane(p: Plane): Plane {
   const h = half(p);
   const [x0, y0, x1, y1] = p.inner ?? [0, 0, p.w, p.h];
-  return { ...h, inner: [Math.ceil(x0 / 2), Math.ceil(y0 / 2), Math.max(Math.ceil(x0 / 2) + 1, Math.floor(x1 / 2)), Math.max(Math.ceil(y0 / 2) + 1, Math.floor(y1 / 2))] };
+  const end = (e: number, side: number): number => Math.floor((e - (side % 2)) / 2);
+  return { ...h, inner: [Math.ceil(x0 / 2), Math.ceil(y0 / 2), Math.max(Math.ceil(x0 / 2) + 1, end(x1, p.w)), Math.max(Math.ceil(y0 / 2) + 1, end(y1, p.h))] };
 }
 
 /**
