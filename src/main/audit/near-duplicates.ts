@@ -520,8 +520,10 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const near = searched.has(key(c.a, c.b));
     if (c.contentOnly || (aligned0 < alignedMin && (c.cosine !== null || near))) {
       if (!c.contentOnly) {
-        const w = Math.min((input.thumbs[c.a] as GreyThumb).width, (input.thumbs[c.b] as GreyThumb).width);
-        const h = Math.min((input.thumbs[c.a] as GreyThumb).height, (input.thumbs[c.b] as GreyThumb).height);
+        const ta = input.thumbs[c.a] as GreyThumb;
+        const tb = input.thumbs[c.b] as GreyThumb;
+        const w = Math.min(ta.width, tb.width);
+        const h = Math.min(ta.height, tb.height);
         score.shifted = similarity(prepared(c.a, w, h), prepared(c.b, w, h), shift).shifted as number;
       }
       if ((score.shifted ?? -1) < shiftedMin && near) toSearch.push(k);

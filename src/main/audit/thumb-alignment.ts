@@ -66,32 +66,21 @@ function withInner(p: Plane): Plane {
 function half(p: Plane): Plane {
   const w = Math.max(1, p.w >> 1);
   const h = Math.max(1, p.h >> 1);
-  const rows = halveRows(p.px, p.w, p.h, h);
+  const tx = halvingTaps(p.w);
+  const ty = halvingTaps(p.h);
   const px = new Float32Array(w * h);
-  const oddW = p.w % 2 === 1 && p.w > 1;
   for (let y = 0; y < h; y++) {
-    const r = y * p.w;
     for (let x = 0; x < w; x++) {
-      const i = r + 2 * x;
-      px[y * w + x] = oddW ? 0.25 * (rows[i] as number) + 0.5 * (rows[i + 1] as number) + 0.25 * (rows[i + 2] as number) : p.w > 1 ? 0.5 * ((rows[i] as number) + (rows[i + 1] as number)) : (rows[i] as number);
+      let sum = 0;
+      for (let j = 0; j < ty.length; j++) for (let i = 0; i < tx.length; i++) sum += (ty[j] as number) * (tx[i] as number) * (p.px[(2 * y + j) * p.w + 2 * x + i] as number);
+      px[y * w + x] = sum;
     }
   }
   return { w, h, px };
 }
 
-/** The rows of a w x h plane halved to `h2` rows, centred as half() says (columns kept). */
-function halveRows(src: Float32Array, w: number, h: number, h2: number): Float32Array {
-  const out = new Float32Array(w * h2);
-  const odd = h % 2 === 1 && h > 1;
-  for (let y = 0; y < h2; y++) {
-    const r = 2 * y * w;
-    for (let x = 0; x < w; x++) {
-      const i = r + x;
-      out[y * w + x] = odd ? 0.25 * (src[i] as number) + 0.5 * (src[i + w] as number) + 0.25 * (src[i + 2 * w] as number) : h > 1 ? 0.5 * ((src[i] as number) + (src[i + w] as number)) : (src[i] as number);
-    }
-  }
-  return out;
-}
+/** The weights one half-size pixel gives the pixels from 2k on, along a side of n (see half). */
+const halvingTaps = (n: number): readonly number[] => (n < 2 ? [1] : n % 2 === 1 ? [0.25, 0.5, 0.25] : [0.5, 0.5]);
 
 /** Gaussian blur of the given sigma (pixels), separable, edges clamped. */
 function blur(p: Plane, sigma: number): Plane {
