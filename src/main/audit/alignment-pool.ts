@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { startWorker } from '../../shared/node/entry-script';
-import { packThumbs, searchPair, type Doubtful } from './pair-search';
+import { packThumbs, searchRange, type Doubtful, type PairSearches } from './pair-search';
 
 /** Pairs a thread searches between two messages (about 0.1-0.5 s of work: progress and a cancel get through). */
 const CHUNK = 64;
@@ -25,18 +25,8 @@ export interface ToSearchThread {
   /** Image indices, a and b of each pair in turn. */
   pairs: Int32Array;
 }
-export interface FromSearchThread {
+export interface FromSearchThread extends PairSearches {
   id: number;
-  score: Float64Array;
-  mirrored: Uint8Array;
-  edges: Float64Array;
-}
-
-/** What the searches found, pair by pair: edges NaN where no second look was taken. */
-export interface PairSearches {
-  score: Float64Array;
-  mirrored: Uint8Array;
-  edges: Float64Array;
 }
 
 export interface SearchOptions {
@@ -66,10 +56,7 @@ async function searchHere(thumbs: readonly GreyThumb[], pairs: Int32Array, doubt
       lastYield = performance.now();
     }
     if (o.signal?.aborted) return null;
-    const found = searchPair(thumbs[pairs[2 * k] as number] as GreyThumb, thumbs[pairs[2 * k + 1] as number] as GreyThumb, doubtful);
-    out.score[k] = found.score;
-    out.mirrored[k] = found.mirrored ? 1 : 0;
-    out.edges[k] = found.edges;
+    searchRange((i) => thumbs[i] as GreyThumb, pairs, doubtful, out, k, k + 1);
   }
   o.onProgress?.(out.score.length);
   return out;

@@ -27,6 +27,23 @@ export function searchPair(ta: GreyThumb, tb: GreyThumb, doubtful: Doubtful): Pa
   return { score: found.score, mirrored: found.mirrored, edges: look ? edgeNcc(o.w, o.h, o.a, o.b, o.inside) : NaN };
 }
 
+/** What the searches found, pair by pair: edges NaN where no second look was taken. */
+export interface PairSearches {
+  score: Float64Array;
+  mirrored: Uint8Array;
+  edges: Float64Array;
+}
+
+/** Searches pairs `from` to `to` of `pairs` (a and b of each in turn) into the same places of `out`. */
+export function searchRange(thumb: (i: number) => GreyThumb, pairs: Int32Array, doubtful: Doubtful, out: PairSearches, from: number, to: number): void {
+  for (let k = from; k < to; k++) {
+    const found = searchPair(thumb(pairs[2 * k] as number), thumb(pairs[2 * k + 1] as number), doubtful);
+    out.score[k] = found.score;
+    out.mirrored[k] = found.mirrored ? 1 : 0;
+    out.edges[k] = found.edges;
+  }
+}
+
 /** Thumbnails in shared memory: image i is `pixels[offsets[i] .. offsets[i] + widths[i] * heights[i])`. */
 export interface PackedThumbs {
   pixels: Uint8Array;
