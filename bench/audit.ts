@@ -27,7 +27,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptor } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -239,6 +239,14 @@ if (SECTIONS.has('2')) {
       log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
   }
+  // The descriptor pairs' floor: how far a pair only the content descriptors found must stand out below TRANSFORMED_MIN.
+  log(`\nPairs only the content descriptors found, below ${TRANSFORMED_MIN} down to ${FLOOR} (edges from ${FLOOR_EDGES}): standing out by the ratio (the rest as the finder):`);
+  log(`| ratio | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|`);
+  for (const ratio of [Infinity, TRANSFORMED_RATIO, 3, 3.5, DESCRIPTOR_FLOOR_RATIO, 5]) {
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES, descriptorFloorRatio: ratio }, searchRivals)], splits));
+    log(`| ${ratio === Infinity ? 'off' : ratio} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
   // The standing-out rule's curve: a fixed gap (the rule before the ratio) or other ratios, the rest as the finder.
   log(`\nStanding out (the alignment search, from ${FLOOR}): a fixed gap above either image's next best alignment (plus the shortfall under ${TRANSFORMED_MIN}), or its 1 - score at least the ratio times the pair's:`);
   log(`| rule | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
@@ -257,7 +265,7 @@ if (SECTIONS.has('2')) {
     log(`| ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : gap} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO}, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO}, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out, by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

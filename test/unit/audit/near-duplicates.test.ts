@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOUBTFUL_FLOOR, EDGES_MIN, FLOOR_EDGES, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import path from 'node:path';
 import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
@@ -203,6 +203,24 @@ describe('the second look at a doubtful alignment', () => {
     const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
     expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0]);
     expect(confirmAlignments(searched, finder)).toEqual([]);
+  });
+
+  it('a pair only the content descriptors found gets the floor too, but must stand out by DESCRIPTOR_FLOOR_RATIO', () => {
+    const pixel = FLOOR + 0.01;
+    // Its best rival leaves `times` as much unexplained as the pair does.
+    const withRival = (a: number, times: number): DuplicatePair[] => [
+      { a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'rescaled', edges: FLOOR_EDGES + 0.02 },
+      { a, b: 100 + a, hamming: 20, cosine: null, pixel: 1 - times * (1 - pixel), match: 'rescaled', edges: null },
+    ];
+    const between = (TRANSFORMED_RATIO + DESCRIPTOR_FLOOR_RATIO) / 2;
+    expect(between).toBeGreaterThan(TRANSFORMED_RATIO);
+    const searched = [...withRival(0, between), ...withRival(2, between), ...withRival(4, DESCRIPTOR_FLOOR_RATIO + 0.5)];
+    // 0 was searched as a feature or hash neighbour; 2 and 4 only as content descriptors' neighbours.
+    const descriptorOnly = (p: DuplicatePair): boolean => p.a >= 2 && p.b === p.a + 1;
+    const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN, floor: FLOOR, floorEdges: FLOOR_EDGES };
+    expect(decideAlignments(searched, descriptorOnly, rule).map((p) => p.a)).toEqual([0, 4]);
+    // Without the floor, neither is a copy: both lie under TRANSFORMED_MIN.
+    expect(decideAlignments(searched, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN })).toEqual([]);
   });
 });
 
