@@ -191,7 +191,7 @@ if (SECTIONS.has('2')) {
   // Pairs only the content descriptors found: decided without the second looks, as the finder does.
   const onlyDescriptors = new Set(scores.filter((sc) => sc.descriptorOnly).map((sc) => sc.a * images.length + sc.b));
   const descriptorOnly = (p: DuplicatePair) => onlyDescriptors.has(p.a * images.length + p.b);
-  const searched = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const), edges: sc.edges }));
+  const searched: DuplicatePair[] = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const), edges: sc.edges, ...(sc.smoothed === null ? {} : { smoothed: sc.smoothed }) }));
   const rowsOf = new Map<string, ReturnType<typeof evaluate>>();
   for (const rule of ['plain', 'gap', 'edges'] as const) {
     log(
@@ -243,17 +243,22 @@ if (SECTIONS.has('2')) {
   log(`\nPairs only the content descriptors found, below ${TRANSFORMED_MIN} down to ${FLOOR} (edges from ${FLOOR_EDGES}): standing out by the ratio (the rest as the finder):`);
   log(`| ratio | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|`);
-  for (const ratio of [Infinity, TRANSFORMED_RATIO, 3, 3.5, DESCRIPTOR_FLOOR_RATIO, 5]) {
+  for (const ratio of [...new Set([Infinity, TRANSFORMED_RATIO, 4, DESCRIPTOR_FLOOR_RATIO, 6])]) {
     const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES, descriptorFloorRatio: ratio }, searchRivals)], splits));
     log(`| ${ratio === Infinity ? 'off' : ratio} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
-  // The standing-out rule's curve: a fixed gap (the rule before the ratio) or other ratios, the rest as the finder.
-  log(`\nStanding out (the alignment search, from ${FLOOR}): a fixed gap above either image's next best alignment (plus the shortfall under ${TRANSFORMED_MIN}), or its 1 - score at least the ratio times the pair's:`);
-  log(`| rule | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
-  log(`|---|---|---|---|`);
-  for (const rule of [{ gap: 0.02 }, { ratio: 1.5 }, { ratio: 2 }, { ratio: 2.25 }, { ratio: TRANSFORMED_RATIO }, { ratio: 3 }, { ratio: 4 }]) {
-    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, edges: EDGES_MIN, floor: FLOOR, floorEdges: FLOOR_EDGES, ...rule }, searchRivals)], splits));
-    log(`| ${'gap' in rule ? `gap ${rule.gap}` : `ratio ${rule.ratio}`} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  // The standing-out rule's curve: a fixed gap (the rule before the ratio) or other ratios, by the smoothed correlation (the finder's) or the pixel score; the rest as the finder.
+  log(`\nStanding out (the alignment search, from ${FLOOR}): a fixed gap above either image's next best alignment (plus the shortfall under ${TRANSFORMED_MIN}), or its 1 - score at least the ratio times the pair's; scores smoothed (the finder's: ncc.ts smoothedNcc) or not:`);
+  log(`| by | rule | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|`);
+  for (const by of ['smoothed', 'pixel'] as const) {
+    const pairsBy = by === 'smoothed' ? searched : searched.map(({ smoothed: _smoothed, ...p }) => p);
+    const rivalsBy = Rivals.among(pairsBy, TRANSFORMED_SURE);
+    for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) rivalsBy.add(p.a, p.b, TRANSFORMED_SURE);
+    for (const rule of [{ gap: 0.02 }, { ratio: 2 }, { ratio: 2.5 }, { ratio: 3 }, { ratio: 3.5 }, { ratio: 4 }]) {
+      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(pairsBy, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, edges: EDGES_MIN, floor: FLOOR, floorEdges: FLOOR_EDGES, ...rule }, rivalsBy)], splits));
+      log(`| ${by} | ${'gap' in rule ? `gap ${rule.gap}` : `ratio ${rule.ratio}${rule.ratio === TRANSFORMED_RATIO && by === 'smoothed' ? ' *' : ''}`} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+    }
   }
   // The plain check's curve, with the finder's alignment rule.
   const opExtra = decideAlignments(searched, descriptorOnly, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES }, searchRivals);

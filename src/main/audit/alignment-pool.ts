@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { startWorker } from '../../shared/node/entry-script';
-import { packThumbs, searchRange, type Doubtful, type PairSearches } from './pair-search';
+import { packThumbs, placeSearches, searchRange, searchesFor, type Doubtful, type PairSearches } from './pair-search';
 
 /** Pairs a thread searches between two messages (about 0.1-0.5 s of work: progress and a cancel get through). */
 const CHUNK = 64;
@@ -41,7 +41,7 @@ export interface SearchOptions {
 export async function searchPairs(thumbs: readonly GreyThumb[], pairs: Int32Array, doubtful: Doubtful, options: SearchOptions = {}): Promise<PairSearches | null> {
   const count = pairs.length >> 1;
   for (const i of pairs) if (!(i >= 0 && i < thumbs.length)) throw new RangeError(`Pair member ${i} is not one of the ${thumbs.length} images.`);
-  const out: PairSearches = { score: new Float64Array(count), mirrored: new Uint8Array(count), edges: new Float64Array(count) };
+  const out = searchesFor(count);
   const threads = Math.min(options.threads ?? Math.min(os.availableParallelism(), MAX_THREADS), Math.ceil(count / CHUNK));
   if (threads <= 1 || (options.threads === undefined && count < MIN_PAIRS_FOR_THREADS)) return searchHere(thumbs, pairs, doubtful, out, options);
   return searchOnThreads(thumbs, pairs, doubtful, out, threads, options);
@@ -94,10 +94,7 @@ function searchOnThreads(thumbs: readonly GreyThumb[], pairs: Int32Array, doubtf
       workers.push(w);
       w.on('message', (m: FromSearchThread) => {
         try {
-          const at = m.id * CHUNK;
-          out.score.set(m.score, at);
-          out.mirrored.set(m.mirrored, at);
-          out.edges.set(m.edges, at);
+          placeSearches(out, m, m.id * CHUNK);
           done += m.score.length;
           o.onProgress?.(done);
           if (++finished === chunks) end(out);

@@ -1,6 +1,6 @@
 /** A search thread of alignment-pool.ts: searches the pairs it is sent among the packed thumbnails. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { searchRange, unpackThumb, type Doubtful, type PackedThumbs } from './pair-search';
+import { buffersOf, searchRange, searchesFor, unpackThumb, type Doubtful, type PackedThumbs } from './pair-search';
 import type { FromSearchThread, ToSearchThread } from './alignment-pool';
 
 const port = parentPort;
@@ -9,7 +9,7 @@ const { thumbs, doubtful } = workerData as { thumbs: PackedThumbs; doubtful: Dou
 
 port.on('message', (m: ToSearchThread) => {
   const count = m.pairs.length / 2;
-  const out = { id: m.id, score: new Float64Array(count), mirrored: new Uint8Array(count), edges: new Float64Array(count) } satisfies FromSearchThread;
+  const out = { id: m.id, ...searchesFor(count) } satisfies FromSearchThread;
   searchRange((i) => unpackThumb(thumbs, i), m.pairs, doubtful, out, 0, count);
-  port.postMessage(out, [out.score.buffer, out.mirrored.buffer, out.edges.buffer]);
+  port.postMessage(out, buffersOf(out));
 });

@@ -73,3 +73,46 @@ export function edgeNcc(w: number, h: number, a: Float32Array, b: Float32Array, 
   }
   return sums.value(compared / 2);
 }
+
+/** A Gaussian's weights from -3 sigma to 3 sigma (whole pixels), summing to 1. */
+export function gaussianTaps(sigma: number): Float32Array {
+  const r = Math.ceil(3 * sigma);
+  const taps = Float32Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const sum = taps.reduce((s, t) => s + t, 0);
+  return taps.map((t) => t / sum);
+}
+
+/**
+ * Normalised cross-correlation of two planes (w x h each) where `inside` marks them, both first
+ * smoothed by a Gaussian of `sigma` pixels over the marked pixels only. What a copy's own noise
+ * (recompression, resampling twice) adds is fine-grained and smooths away; what tells look-alike
+ * garments apart (a collar's shape, a sleeve's length) is coarser and stays (near-duplicates.ts:
+ * how far a pair stands out above its images' other alignments).
+ */
+export function smoothedNcc(w: number, h: number, a: Float32Array, b: Float32Array, inside: Uint8Array, sigma: number): number {
+  const taps = gaussianTaps(sigma);
+  const r = (taps.length - 1) / 2;
+  // One pass along x (dx 1) or y (dx 0), each output the weighted mean of the marked pixels it reaches.
+  const pass = (src: Float32Array, alongX: boolean): Float32Array => {
+    const out = new Float32Array(src.length);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let sum = 0;
+        let weight = 0;
+        for (let j = -r; j <= r; j++) {
+          const xx = alongX ? x + j : x;
+          const yy = alongX ? y : y + j;
+          if (xx < 0 || yy < 0 || xx >= w || yy >= h || !inside[yy * w + xx]) continue;
+          sum += (taps[j + r] as number) * (src[yy * w + xx] as number);
+          weight += taps[j + r] as number;
+        }
+        out[y * w + x] = weight > 0 ? sum / weight : 0;
+      }
+    }
+    return out;
+  };
+  const smooth = (p: Float32Array): Float32Array => pass(pass(p, true), false);
+  let compared = 0;
+  for (const v of inside) compared += v;
+  return ncc(smooth(a), w, smooth(b), w, [0, 0, w, h], 0, 0, compared / 2, inside);
+}

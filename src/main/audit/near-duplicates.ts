@@ -134,6 +134,8 @@ export interface CandidateScore {
   mirrored: boolean;
   /** Edge correlation at that alignment (ncc.ts edgeNcc): only for a doubtful one, from DOUBTFUL_FLOOR to TRANSFORMED_SURE. */
   edges: number | null;
+  /** Correlation at that alignment with both smoothed (ncc.ts smoothedNcc): what it stands out by; null when not lined up. */
+  smoothed: number | null;
   /** Only the content descriptors made it a pair to search (decideAlignments). */
   descriptorOnly: boolean;
 }
@@ -208,6 +210,8 @@ export interface DuplicatePair {
   match: DuplicateMatch;
   /** Correlation of their edges once lined up (the second look at a doubtful alignment), null when not measured. */
   edges: number | null;
+  /** The alignment search's pairs: their correlation as lined up with both smoothed, which they stand out by (confirmAlignments). */
+  smoothed?: number;
 }
 
 export interface NearDuplicateCluster {
@@ -348,22 +352,21 @@ export function pixelSimilarity(a: GreyThumb, b: GreyThumb, maxShiftShare: numbe
 }
 
 /**
- * The alignment search's thresholds (the benchmark's curve, bench/audit.ts): a copy from
+ * The alignment search's thresholds (the benchmark's curves, bench/audit.ts): a copy from
  * TRANSFORMED_SURE, or from TRANSFORMED_MIN when it stands out: what either image leaves unexplained
  * with its next best (1 - that score) is TRANSFORMED_RATIO times what the pair leaves (1 - its
- * score) or more. A ratio, not a fixed gap: a copy at 0.995 whose image's next best is 0.985 stands
- * out (3x), one at 0.987 over 0.975 not (1.9x). With more pairs searched (content-neighbours.ts) an
- * image has more rivals: a gap of 0.02 finds 243 of 350 triples for 48 false clusters, the ratio
- * 2.5 276 for 47, 2 280 for 52 (bench/audit.ts's standing-out curve). Once the half-size search was
- * centred (thumb-alignment.ts half()), look-alikes line up better too: 2.5 finds 69/70 (a cropped
- * copy lost to a look-alike at 0.991), 181/210 and 281/350 for 47; 2 finds 70/70, 184/210 and
- * 285/350 for 52, but joins look-alike handwritten digits (test/integration/audit's 200 digits).
- * TRANSFORMED_SURE 0.996, not 0.997, keeps that copy (0.9960): 70/70, 182/210, 281/350 for 49 false
- * clusters; on other pictures (--first 1000) 191/210 and 286/350 for 39 instead of 189 and 285 for 38.
+ * score) or more. A ratio, not a fixed gap: a copy at 0.995 whose image's next best is 0.98 stands
+ * out (4x), one at 0.987 over 0.975 not (1.9x). The scores compared are smoothed
+ * (confirmAlignments standingOf, ncc.ts smoothedNcc): a copy's own noise smooths away, what tells
+ * look-alikes apart does not. On the benchmark (with the floor below): by the pixel scores at 2.5,
+ * 298/350 triples for 49 false clusters (a gap of 0.02: 261); smoothed at 2.5, 313 for 55; at 3,
+ * 311 for 49; at 4, 303 for 46. A lower ratio also joins look-alike handwritten digits
+ * (test/integration/audit's 200). TRANSFORMED_SURE 0.996 keeps a cropped copy at 0.9960 whose
+ * image has a look-alike at 0.991 (0.997 loses it).
  */
 export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
 export const TRANSFORMED_SURE = 0.996;
-export const TRANSFORMED_RATIO = 2.5;
+export const TRANSFORMED_RATIO = 3;
 
 /**
  * The second look at a doubtful alignment (DOUBTFUL_FLOOR up to TRANSFORMED_SURE): a copy when the
@@ -382,15 +385,15 @@ export const EDGES_MIN = 0.99;
  * the same height, among many as close. A pair only the content descriptors found gets the floor
  * too (no edge look: a copy cropped and padded or mirrored is often found by its shape alone), but
  * must stand out by DESCRIPTOR_FLOOR_RATIO: those pairs are look-alike shapes first, and a small
- * set has few rivals to hold them back (two trousers of test/integration/audit's 252 garments,
- * 0.972 and 3.2 times). Measured on the benchmark (main set / other pictures, --first 1000): the
- * floor at 0.975 for searched pairs only finds 281 / 286 of 350 triples for 49 / 39 false
- * clusters; at 0.95, 290 / 292; and for descriptor pairs at ratio 4, 298 / 297 (2.5: 301 / 299,
- * 3: 299 / 298), false clusters unchanged throughout.
+ * set has few rivals to hold them back (two trousers of test/integration/audit's 252 garments at
+ * 0.972, smoothed 0.989, stand out 4.1 times). On the benchmark (by pixel scores, before the
+ * smoothing): the floor at 0.975 for searched pairs found 281/350 triples, at 0.95 290, and with
+ * descriptor pairs from 4 times, 298, false clusters unchanged (49); smoothed, descriptor pairs
+ * from 4 times find 311, from 5 310, from 6 309, all for 49.
  */
 export const FLOOR_EDGES = 0.9;
 export const FLOOR = DOUBTFUL_FLOOR;
-export const DESCRIPTOR_FLOOR_RATIO = 4;
+export const DESCRIPTOR_FLOOR_RATIO = 5;
 
 /**
  * The plain check (issue 14's, at the same framing): a copy from PLAIN_SURE, and from the aligned
@@ -516,7 +519,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const c = list[k] as (typeof list)[number];
     const aligned0 = quickOf[k] as number;
     if (Number.isNaN(aligned0)) continue;
-    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: aligned0, shifted: null, transformed: null, mirrored: false, edges: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)) };
+    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: aligned0, shifted: null, transformed: null, mirrored: false, edges: null, smoothed: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)) };
     scores[k] = score;
     // A shifted, mirrored or cropped copy has a different hash: only feature and content candidates are searched.
     // A pair only the content hashes found goes straight to the alignment search and its rule: the
@@ -546,19 +549,21 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     score.transformed = found.score[j] as number;
     score.mirrored = found.mirrored[j] === 1;
     score.edges = Number.isNaN(found.edges[j]) ? null : (found.edges[j] as number);
+    score.smoothed = Number.isNaN(found.smoothed[j]) ? null : (found.smoothed[j] as number);
   });
   for (let k = 0; k < list.length; k++) {
     const score = scores[k];
     if (!score) continue;
     const { contentOnly, ...c } = list[k] as (typeof list)[number];
     o.onScore?.(score);
+    const searchedPair = { ...c, edges: score.edges, ...(score.smoothed === null ? {} : { smoothed: score.smoothed }) };
     if (contentOnly) {
       // Said to be aligned when lying as they are fits them at least as well.
-      if (score.transformed === null || score.aligned >= score.transformed) aligned.push({ ...c, pixel: score.aligned, match: 'aligned', edges: score.edges });
-      else aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled', edges: score.edges });
+      if (score.transformed === null || score.aligned >= score.transformed) aligned.push({ ...searchedPair, pixel: score.aligned, match: 'aligned' });
+      else aligned.push({ ...searchedPair, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
     } else if (score.aligned >= alignedMin) plain.push({ ...c, pixel: score.aligned, match: 'aligned', edges: null });
     else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted', edges: null });
-    else if (score.transformed !== null) aligned.push({ ...c, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled', edges: score.edges });
+    else if (score.transformed !== null) aligned.push({ ...searchedPair, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
   }
   // The alignment search's sure copies make twins too (a photo's shifted copy and its resized one).
   for (const p of aligned) if (p.pixel >= sure) plainRivals.add(p.a, p.b, plainSure);
@@ -586,15 +591,16 @@ export class Rivals {
   private readonly twins = new Set<number>();
   constructor(private readonly sure: number) {}
 
-  /** The rivals among the pairs themselves. */
+  /** The rivals among the pairs themselves: each at what it stands out by (standingOf), a sure copy by its pixel score. */
   static among(pairs: readonly DuplicatePair[], sure: number): Rivals {
     const r = new Rivals(sure);
-    for (const p of pairs) r.add(p.a, p.b, p.pixel);
+    for (const p of pairs) r.add(p.a, p.b, standingOf(p), p.pixel >= sure);
     return r;
   }
 
-  add(a: number, b: number, v: number): void {
-    if (v >= this.sure) {
+  /** A rival at v, or a sure copy (`twin`; by default when v is at `sure` or more). */
+  add(a: number, b: number, v: number, twin = v >= this.sure): void {
+    if (twin) {
       this.twins.add(a).add(b);
       this.groups.union(a, b);
       return;
@@ -637,17 +643,21 @@ export class Rivals {
  * picture, and its other copies align with it alike: a photo and its resized, brightened and
  * shifted copies).
  */
+/** What a pair stands out by: its smoothed correlation where the alignment search measured it, else its pixel score. */
+const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
+
 export function confirmAlignments(
   searched: readonly DuplicatePair[],
   t: { min: number; sure: number; gap?: number; ratio?: number; edges?: number; floor?: number; floorEdges?: number; floorRatio?: number; twins?: boolean },
   rivals?: Rivals,
 ): DuplicatePair[] {
   const r = rivals ?? Rivals.among(searched, t.sure);
-  const margin = (p: DuplicatePair): number => Math.min(r.margin(p.a, p.b, p.pixel), r.margin(p.b, p.a, p.pixel));
+  const margin = (p: DuplicatePair): number => Math.min(r.margin(p.a, p.b, standingOf(p)), r.margin(p.b, p.a, standingOf(p)));
   const edgesAgree = (p: DuplicatePair): boolean => t.edges !== undefined && p.edges !== null && p.edges >= t.edges;
   const standsOut = (p: DuplicatePair, ratio = t.ratio): boolean => {
     const m = margin(p);
-    if (ratio !== undefined && 1 - (p.pixel - m) >= ratio * (1 - p.pixel)) return true;
+    const v = standingOf(p);
+    if (ratio !== undefined && 1 - (v - m) >= ratio * (1 - v)) return true;
     return t.gap !== undefined && m >= t.gap + Math.max(0, t.min - p.pixel);
   };
   const aboveFloor = (p: DuplicatePair): boolean => t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && p.edges !== null && p.edges >= (t.floorEdges ?? Infinity) && standsOut(p, t.floorRatio ?? t.ratio);

@@ -12,7 +12,7 @@
  * refined again on the pair so matched.
  */
 import type { GreyThumb } from '../media/perceptual-hash';
-import { Correlation, ncc } from './ncc';
+import { Correlation, gaussianTaps, ncc } from './ncc';
 import { bilinear, flatBorder } from './content-box';
 
 export interface Alignment {
@@ -85,10 +85,8 @@ const halvingTaps = (n: number): readonly number[] => (n < 2 ? [1] : n % 2 === 1
 /** Gaussian blur of the given sigma (pixels), separable, edges clamped. */
 function blur(p: Plane, sigma: number): Plane {
   if (sigma <= 0) return p;
-  const r = Math.ceil(3 * sigma);
-  const k = Float32Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
-  const sum = k.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / sum;
+  const k = gaussianTaps(sigma);
+  const r = (k.length - 1) / 2;
   const pass = (src: Float32Array, dx: number, dy: number): Float32Array => {
     const out = new Float32Array(src.length);
     for (let y = 0; y < p.h; y++) {

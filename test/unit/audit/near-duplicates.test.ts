@@ -3,7 +3,8 @@ import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, 
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import path from 'node:path';
 import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
-import { edgeNcc } from '../../../src/main/audit/ncc';
+import { edgeNcc, ncc, smoothedNcc } from '../../../src/main/audit/ncc';
+import { SMOOTH_SIGMA } from '../../../src/main/audit/pair-search';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { FASHION_LOOKALIKES } from '../../fixtures/assets';
 import { seededRandom } from '../../../src/shared/random';
@@ -139,6 +140,26 @@ describe('alignment search', () => {
 });
 
 describe('the second look at a doubtful alignment', () => {
+  it('smoothed, a copy\'s noise drops out and a difference of shape stays', () => {
+    const t = texture(1);
+    const plane = (p: Uint8Array): Float32Array => Float32Array.from(p);
+    const all = new Uint8Array(28 * 28).fill(1);
+    // The copy: fine noise on every pixel. The look-alike: the same but for a blob (a pocket, a print) of 7 pixels across.
+    const copy = noisy(t, 7);
+    const blob = Uint8Array.from(t.pixels, (v, i) => Math.min(255, Math.round(v + 55 * Math.exp(-(((i % 28) - 10) ** 2 + (Math.floor(i / 28) - 12) ** 2) / 18))));
+    const raw = (b: Uint8Array): number => ncc(plane(t.pixels), 28, plane(b), 28, [0, 0, 28, 28], 0, 0, 1);
+    const smoothed = (b: Uint8Array): number => smoothedNcc(28, 28, plane(t.pixels), plane(b), all, SMOOTH_SIGMA);
+    // As close in pixels (0.987 both)...
+    expect(Math.abs(raw(copy.pixels) - raw(blob))).toBeLessThan(0.002);
+    // ...but smoothed, the copy leaves a tenth of it unexplained (0.9986), the look-alike as much as before (0.9865).
+    expect(1 - smoothed(copy.pixels)).toBeLessThan((1 - raw(copy.pixels)) / 5);
+    expect(1 - smoothed(blob)).toBeGreaterThan((1 - raw(blob)) * 0.9);
+    // Where a pixel is not compared (outside the overlap), it does not leak into its neighbours: a wild value there changes nothing.
+    const masked = Uint8Array.from(all, (_, i) => (i % 28 < 4 ? 0 : 1));
+    const wild = Float32Array.from(copy.pixels, (v, i) => (i % 28 < 4 ? 255 - v : v));
+    expect(smoothedNcc(28, 28, plane(t.pixels), wild, masked, SMOOTH_SIGMA)).toBeCloseTo(smoothedNcc(28, 28, plane(t.pixels), plane(copy.pixels), masked, SMOOTH_SIGMA), 10);
+  });
+
   it('a copy changed three ways keeps its edges; two dresses that align better do not', async () => {
     const pullover = path.join(FASHION_LOOKALIKES, 'pullover-46.png');
     const copy = await alteredCopy(pullover, ['brightness-contrast', 'padded', 'mirrored']);
@@ -172,13 +193,25 @@ describe('the second look at a doubtful alignment', () => {
     expect(decided.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
   });
 
-  it('stands out by a ratio of what is left unexplained: a copy at 0.995 over 0.985, not one at 0.987 over 0.975', () => {
+  it('stands out by a ratio of what is left unexplained: a copy at 0.995 over 0.984, not one at 0.987 over 0.975', () => {
     const at = (a: number, pixel: number): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'rescaled', edges: null });
-    const searched = [at(0, 0.995), { ...at(0, 0.985), b: 100 }, at(2, 0.987), { ...at(2, 0.975), b: 102 }];
+    const searched = [at(0, 0.995), { ...at(0, 0.984), b: 100 }, at(2, 0.987), { ...at(2, 0.975), b: 102 }];
     const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO };
     expect(confirmAlignments(searched, rule).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
-    // A fixed gap cannot tell them so: 0.011 keeps the one at 0.987 (0.012 above its next best) and drops the copy (0.010).
-    expect(confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: 0.011 }).map((p) => [p.a, p.b])).toEqual([[2, 3]]);
+    // A fixed gap cannot tell them so: 0.0115 keeps the one at 0.987 (0.012 above its next best) and drops the copy (0.011).
+    expect(confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: 0.0115 }).map((p) => [p.a, p.b])).toEqual([[2, 3]]);
+  });
+
+  it('stands out by the smoothed scores where the search measured them: a copy over a look-alike as close in pixels', () => {
+    const at = (a: number, b: number, pixel: number, smoothed: number): DuplicatePair => ({ a, b, hamming: 20, cosine: null, pixel, match: 'rescaled', edges: null, smoothed });
+    // 0-1 and its rival 0-100 lie as close in pixels (1.2x); smoothed, 0-1 leaves a sixth as much unexplained.
+    // 2-3 and its rival 2-102 the other way round: far apart in pixels (4x), as close smoothed (1.2x).
+    const searched = [at(0, 1, 0.99, 0.999), at(0, 100, 0.988, 0.994), at(2, 3, 0.99, 0.995), at(2, 102, 0.96, 0.994)];
+    const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO };
+    expect(confirmAlignments(searched, rule).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    // By the pixel scores alone, the other way round.
+    const unsmoothed = searched.map(({ smoothed: _smoothed, ...p }) => p);
+    expect(confirmAlignments(unsmoothed, rule).map((p) => [p.a, p.b])).toEqual([[2, 3]]);
   });
 
   it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out', () => {
