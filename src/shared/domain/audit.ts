@@ -119,7 +119,9 @@ export type DuplicateMatch = (typeof DUPLICATE_MATCHES)[number];
  * The pixel correlation each match must reach to make a pair (audit/near-duplicates.ts decides
  * with them; the leak view measures a pair's margin from them). The looser the alignment, the
  * stricter the threshold: 'rescaled' and 'mirrored' from the benchmark's curve (bench/audit.ts), and
- * below 0.997 only for a pair that stands out among its images' other alignments.
+ * below near-duplicates.ts's TRANSFORMED_SURE only for a pair that stands out among its images'
+ * other alignments. A pair that stands out far, its edges agreeing, is kept down to that module's
+ * FLOOR: its margin is negative, and the leak view calls it doubtful.
  */
 export const DUPLICATE_THRESHOLDS: Readonly<Record<DuplicateMatch, number>> = { aligned: 0.98, shifted: 0.99, rescaled: 0.985, mirrored: 0.985 };
 /** A pair within this of its threshold is doubtful: the leak view says so. */
