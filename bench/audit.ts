@@ -27,7 +27,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_RATIO, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptor } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -140,13 +140,15 @@ if (SECTIONS.has('2')) {
   if (!nd) throw new Error('not cancelled');
   if (process.env['BENCH_SCORES']) fs.writeFileSync(process.env['BENCH_SCORES'], JSON.stringify({ TRAIN, COPIES, of: copies.map((c) => c.of), sets: copies.map((c) => c.set), pairs: nd.pairs, scores }));
   // The plain check's rule (sure, or standing out among every candidate's plain alignment), as the finder decides it.
-  const plainAt = (sure: number, gap: number): DuplicatePair[] => {
+  // `rule`: standing out by a ratio or a gap; `smoothed`: by the smoothed correlations (the finder's) or the pixel scores.
+  const plainAt = (sure: number, rule: { ratio: number } | { gap: number }, smoothed = true): DuplicatePair[] => {
     const rivals = new Rivals(sure);
-    for (const sc of scores) rivals.add(sc.a, sc.b, sc.aligned);
+    for (const sc of scores) rivals.add(sc.a, sc.b, (smoothed ? sc.alignedSmoothed : null) ?? sc.aligned, sc.aligned >= sure);
     for (const sc of scores) if ((sc.transformed ?? -1) >= TRANSFORMED_SURE) rivals.add(sc.a, sc.b, sure);
-    return [...nd.pairs.filter((p) => p.match !== 'aligned'), ...confirmAlignments(nd.pairs.filter((p) => p.match === 'aligned'), { min: DUPLICATE_THRESHOLDS.aligned, sure, gap, twins: true }, rivals)];
+    const plain = nd.pairs.filter((p) => p.match === 'aligned').map(({ smoothed: s, ...p }) => (smoothed && s !== undefined ? { ...p, smoothed: s } : p));
+    return [...nd.pairs.filter((p) => p.match !== 'aligned'), ...confirmAlignments(plain, { min: DUPLICATE_THRESHOLDS.aligned, sure, ...rule, twins: true }, rivals)];
   };
-  const base = plainAt(PLAIN_SURE, PLAIN_GAP);
+  const base = plainAt(PLAIN_SURE, { ratio: PLAIN_RATIO });
   // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
   const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
   const evaluate = (clusters: NearDuplicateCluster[]) => {
@@ -196,7 +198,7 @@ if (SECTIONS.has('2')) {
   for (const rule of ['plain', 'gap', 'edges'] as const) {
     log(
       rule === 'plain'
-        ? `\nThe alignment search's threshold, every pair at or above it a copy (off: the plain check alone, from ${DUPLICATE_THRESHOLDS.aligned}: ${PLAIN_SURE} or ${PLAIN_GAP} above either image's next best); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
+        ? `\nThe alignment search's threshold, every pair at or above it a copy (off: the plain check alone, from ${DUPLICATE_THRESHOLDS.aligned}: ${PLAIN_SURE} or standing out by ${PLAIN_RATIO}); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
         : rule === 'gap'
           ? `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when either image's next best alignment leaves ${TRANSFORMED_RATIO} times as much unexplained (1 - score) (the rule before the second look):`
           : `\nThe same, and a doubtful alignment (${DOUBTFUL_FLOOR} up to ${TRANSFORMED_SURE}) whose edges correlate at ${EDGES_MIN} or more (the finder's rule):`,
@@ -262,15 +264,27 @@ if (SECTIONS.has('2')) {
   }
   // The plain check's curve, with the finder's alignment rule.
   const opExtra = decideAlignments(searched, descriptorOnly, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES }, searchRivals);
-  log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only a gap above either image's next best plain alignment among its candidates (sure pairs not counted); with the finder's alignment rule:`);
-  log(`| sure | gap | issue-14 singles | found (wild singles / pairs / triples) | false clusters (images) |`);
-  log(`|---|---|---|---|---|`);
-  for (const [sure, gap] of [[0, 0], [0.99, 0.002], [0.99, 0.005], [0.99, 0.01], [0.995, 0.005], [0.995, 0.01]] as const) {
-    const r = evaluate(clusterPairs(images.length, [...plainAt(sure, gap), ...opExtra], splits));
-    log(`| ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : gap} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only standing out above either image's next best plain alignment among its candidates (sure pairs not counted), by smoothed correlations (the finder's) or pixel scores; with the finder's alignment rule:`);
+  log(`| by | sure | standing out | issue-14 singles | found (wild singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|---|`);
+  const plainRules: [boolean, number, { ratio: number } | { gap: number }][] = [
+    [true, 0, { gap: 0 }],
+    [false, 0.99, { gap: 0.005 }],
+    [false, 0.99, { gap: 0.01 }],
+    [false, 0.99, { ratio: 2.5 }],
+    [true, 0.99, { gap: 0.01 }],
+    [true, 0.99, { ratio: 2 }],
+    [true, 0.99, { ratio: 2.5 }],
+    [true, 0.99, { ratio: 3 }],
+    [true, 0.995, { ratio: 2.5 }],
+  ];
+  for (const [smoothed, sure, rule] of plainRules) {
+    const r = evaluate(clusterPairs(images.length, [...plainAt(sure, rule, smoothed), ...opExtra], splits));
+    const star = smoothed && sure === PLAIN_SURE && 'ratio' in rule && rule.ratio === PLAIN_RATIO ? ' *' : '';
+    log(`| ${smoothed ? 'smoothed' : 'pixel'} | ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : 'ratio' in rule ? `ratio ${rule.ratio}${star}` : `gap ${rule.gap}`} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or ${PLAIN_GAP} above the next best; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO}, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out, by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing out by ${PLAIN_RATIO}; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO}, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out, by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

@@ -74,8 +74,9 @@ import { DUPLICATE_THRESHOLDS, type DuplicateMatch } from '../../shared/domain';
 import { UnionFind } from '../../shared/union-find';
 import { hammingDistance, hashPairs } from './hash-pairs';
 import type { GreyThumb } from '../media/perceptual-hash';
-import { ncc } from './ncc';
+import { ncc, smoothedNcc } from './ncc';
 import { searchPairs } from './alignment-pool';
+import { SMOOTH_SIGMA } from './pair-search';
 import { contentDescriptor, contentHashes } from './content-box';
 import { contentNeighbours } from './content-neighbours';
 
@@ -106,9 +107,9 @@ export interface NearDuplicateOptions {
   minEdges?: number;
   /** Alignments below minTransformed are never copies (the benchmark draws the floor's curve itself). */
   noFloor?: boolean;
-  /** The plain check's sure level (default PLAIN_SURE; at minAligned or below: every aligned pair is a copy) and gap (default PLAIN_GAP). */
+  /** The plain check's sure level (default PLAIN_SURE; at minAligned or below: every aligned pair is a copy) and ratio (default PLAIN_RATIO). */
   plainSure?: number;
-  plainGap?: number;
+  plainRatio?: number;
   /**
    * Each image's best plain alignment among its candidates gets the alignment search too (default
    * false; bench/audit.ts --search-best-aligned: 27% more pairs searched for 4 more pairs of
@@ -128,6 +129,8 @@ export interface CandidateScore {
   b: number;
   cosine: number | null;
   aligned: number;
+  /** The plain alignment with both smoothed (ncc.ts smoothedNcc), from PLAIN_SMOOTHED_FROM: what it stands out by. */
+  alignedSmoothed: number | null;
   shifted: number | null;
   transformed: number | null;
   /** The alignment search lined them up mirrored. */
@@ -289,6 +292,22 @@ function bestAround(pa: Float32Array, pb: Float32Array, w: number, h: number, cx
   return best;
 }
 
+/** smoothedNcc of a and b (w x h) with b moved by (dx, dy), on their overlap. */
+function smoothedAt(pa: Float32Array, pb: Float32Array, w: number, h: number, dx: number, dy: number): number {
+  const [x0, y0, x1, y1] = [Math.max(0, dx), Math.max(0, dy), Math.min(w, w + dx), Math.min(h, h + dy)];
+  const ow = x1 - x0;
+  const oh = y1 - y0;
+  const a = new Float32Array(ow * oh);
+  const b = new Float32Array(ow * oh);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      a[y * ow + x] = pa[(y + y0) * w + x + x0] as number;
+      b[y * ow + x] = pb[(y + y0 - dy) * w + x + x0 - dx] as number;
+    }
+  }
+  return smoothedNcc(ow, oh, a, b, new Uint8Array(ow * oh).fill(1), SMOOTH_SIGMA);
+}
+
 export interface PixelSimilarity {
   /** Best normalised cross-correlation with at most 1 pixel of shift (resized, re-encoded, brightened copies). */
   aligned: number;
@@ -358,15 +377,16 @@ export function pixelSimilarity(a: GreyThumb, b: GreyThumb, maxShiftShare: numbe
  * score) or more. A ratio, not a fixed gap: a copy at 0.995 whose image's next best is 0.98 stands
  * out (4x), one at 0.987 over 0.975 not (1.9x). The scores compared are smoothed
  * (confirmAlignments standingOf, ncc.ts smoothedNcc): a copy's own noise smooths away, what tells
- * look-alikes apart does not. On the benchmark (with the floor below): by the pixel scores at 2.5,
- * 298/350 triples for 49 false clusters (a gap of 0.02: 261); smoothed at 2.5, 313 for 55; at 3,
- * 311 for 49; at 4, 303 for 46. A lower ratio also joins look-alike handwritten digits
- * (test/integration/audit's 200). TRANSFORMED_SURE 0.996 keeps a cropped copy at 0.9960 whose
- * image has a look-alike at 0.991 (0.997 loses it).
+ * look-alikes apart does not. On the benchmark (with the floor below, and the plain check standing
+ * out smoothed too): by the pixel scores at 2.5, 297/350 triples for 39 false clusters (a gap of
+ * 0.02: 280); smoothed at 2, 312 for 51; at 2.5, 311 for 42; at 3, 309 for 39; at 4, 300 for 36.
+ * Ratio 2 on the pixel scores joined look-alike handwritten digits (test/integration/audit's 200).
+ * TRANSFORMED_SURE 0.996 keeps a cropped copy at 0.9960 whose image has a look-alike at 0.991
+ * (0.997 loses it).
  */
 export const TRANSFORMED_MIN = DUPLICATE_THRESHOLDS.rescaled;
 export const TRANSFORMED_SURE = 0.996;
-export const TRANSFORMED_RATIO = 3;
+export const TRANSFORMED_RATIO = 2.5;
 
 /**
  * The second look at a doubtful alignment (DOUBTFUL_FLOOR up to TRANSFORMED_SURE): a copy when the
@@ -388,8 +408,9 @@ export const EDGES_MIN = 0.99;
  * set has few rivals to hold them back (two trousers of test/integration/audit's 252 garments at
  * 0.972, smoothed 0.989, stand out 4.1 times). On the benchmark (by pixel scores, before the
  * smoothing): the floor at 0.975 for searched pairs found 281/350 triples, at 0.95 290, and with
- * descriptor pairs from 4 times, 298, false clusters unchanged (49); smoothed, descriptor pairs
- * from 4 times find 311, from 5 310, from 6 309, all for 49.
+ * descriptor pairs from 4 times, 298, false clusters unchanged (49). Smoothed, as the finder is
+ * now: the floor at 0.975, 298; at 0.95 with descriptor pairs from 4 times, 312, from 5 311, from
+ * 6 309, all for 42.
  */
 export const FLOOR_EDGES = 0.9;
 export const FLOOR = DOUBTFUL_FLOOR;
@@ -397,15 +418,19 @@ export const DESCRIPTOR_FLOOR_RATIO = 5;
 
 /**
  * The plain check (issue 14's, at the same framing): a copy from PLAIN_SURE, and from the aligned
- * threshold (0.98) only PLAIN_GAP above either image's next best plain alignment among its
- * candidates. Plain garments of a kind (trousers, bags) align with many others at 0.98-0.99; a
- * resized, re-encoded or brightened copy stands out (bench/audit.ts's plain curve: false clusters
- * 93 -> 59 with a gap of 0.005, one copy lost). With the content descriptors' pairs, 0.01 instead
- * of 0.005 takes false clusters from 68 to 47 for one pair of alterations of 210; a sure level of
- * 0.995 (64 or 41) loses a resized copy among test/integration/audit/near-duplicates.test.ts's 252.
+ * threshold (0.98) when it stands out by PLAIN_RATIO above either image's next best plain alignment
+ * among its candidates, as the alignment search's pairs do: by their smoothed correlations (from
+ * PLAIN_SMOOTHED_FROM; a resized, re-encoded or brightened copy's noise smooths away). Plain
+ * garments of a kind (trousers, bags) align with many others at 0.98-0.99. On the benchmark
+ * (bench/audit.ts's plain curve, both sets): a gap of 0.01 on the pixel scores, 310 and 300 triples
+ * for 49 and 40 false clusters; smoothed at 2.5 (the search's ratio too), 311 and 303 for 42 and
+ * 35, no single lost. A sure level of 0.995 loses a resized copy among
+ * test/integration/audit/near-duplicates.test.ts's 252.
  */
 export const PLAIN_SURE = 0.99;
-export const PLAIN_GAP = 0.01;
+export const PLAIN_RATIO = 2.5;
+/** Plain alignments from this are smoothed too: the pairs and the rivals that matter (a fifth of the benchmark's candidates, about 0.1 ms each). */
+export const PLAIN_SMOOTHED_FROM = 0.9;
 
 /** How many of each image's nearest feature neighbours the alignment search looks at (with the content pairs: bench/audit.ts). */
 export const TRANSFORM_NEIGHBOURS = 2;
@@ -496,6 +521,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   // and each image's best one, which can get the alignment search too (a copy cropped or padded and
   // resized can be a hash candidate only, far in features, and still its image's best plain match).
   const quickOf = new Float32Array(list.length).fill(NaN);
+  const smoothOf = new Float64Array(list.length).fill(NaN);
   const bestOf = new Map<number, number>();
   for (let k = 0; k < list.length; k++) {
     if (k % 32 === 0 && !(await pause(PLAIN_PASS, k / list.length))) return null;
@@ -505,9 +531,13 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     if (!comparable(ta, tb)) continue;
     const w = Math.min(ta.width, tb.width);
     const h = Math.min(ta.height, tb.height);
-    const v = similarity(prepared(c.a, w, h), prepared(c.b, w, h), null).aligned;
+    const pa = prepared(c.a, w, h);
+    const pb = prepared(c.b, w, h);
+    const best = bestAround(pa.full, pb.full, w, h, 0, 0, 1);
+    const v = best.c;
     quickOf[k] = v;
-    plainRivals.add(c.a, c.b, v);
+    if (v >= PLAIN_SMOOTHED_FROM) smoothOf[k] = smoothedAt(pa.full, pb.full, w, h, best.dx, best.dy);
+    plainRivals.add(c.a, c.b, Number.isNaN(smoothOf[k]) ? v : (smoothOf[k] as number), v >= plainSure);
     for (const i of [c.a, c.b]) if (v > (quickOf[bestOf.get(i) ?? -1] ?? -Infinity)) bestOf.set(i, k);
   }
   if (o.searchBestAligned === true) for (const k of bestOf.values()) searched.add(key((list[k] as (typeof list)[number]).a, (list[k] as (typeof list)[number]).b));
@@ -519,7 +549,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const c = list[k] as (typeof list)[number];
     const aligned0 = quickOf[k] as number;
     if (Number.isNaN(aligned0)) continue;
-    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: aligned0, shifted: null, transformed: null, mirrored: false, edges: null, smoothed: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)) };
+    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: aligned0, alignedSmoothed: Number.isNaN(smoothOf[k]) ? null : (smoothOf[k] as number), shifted: null, transformed: null, mirrored: false, edges: null, smoothed: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)) };
     scores[k] = score;
     // A shifted, mirrored or cropped copy has a different hash: only feature and content candidates are searched.
     // A pair only the content hashes found goes straight to the alignment search and its rule: the
@@ -561,13 +591,13 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
       // Said to be aligned when lying as they are fits them at least as well.
       if (score.transformed === null || score.aligned >= score.transformed) aligned.push({ ...searchedPair, pixel: score.aligned, match: 'aligned' });
       else aligned.push({ ...searchedPair, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
-    } else if (score.aligned >= alignedMin) plain.push({ ...c, pixel: score.aligned, match: 'aligned', edges: null });
+    } else if (score.aligned >= alignedMin) plain.push({ ...c, pixel: score.aligned, match: 'aligned', edges: null, ...(score.alignedSmoothed === null ? {} : { smoothed: score.alignedSmoothed }) });
     else if (score.shifted !== null && score.shifted >= shiftedMin) pairs.push({ ...c, pixel: score.shifted, match: 'shifted', edges: null });
     else if (score.transformed !== null) aligned.push({ ...searchedPair, pixel: score.transformed, match: score.mirrored ? 'mirrored' : 'rescaled' });
   }
   // The alignment search's sure copies make twins too (a photo's shifted copy and its resized one).
   for (const p of aligned) if (p.pixel >= sure) plainRivals.add(p.a, p.b, plainSure);
-  pairs.push(...confirmAlignments(plain, { min: alignedMin, sure: plainSure, gap: o.plainGap ?? PLAIN_GAP, twins: true }, plainRivals));
+  pairs.push(...confirmAlignments(plain, { min: alignedMin, sure: plainSure, ratio: o.plainRatio ?? PLAIN_RATIO, twins: true }, plainRivals));
   // The alignment search's rivals: its own pairs, and the plain check's sure copies (no rivals of theirs either).
   const searchRivals = Rivals.among(aligned, sure);
   for (const p of plain) if (p.pixel >= plainSure) searchRivals.add(p.a, p.b, sure);

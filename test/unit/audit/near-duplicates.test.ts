@@ -291,6 +291,19 @@ describe('near-duplicate clusters', () => {
     expect(all?.pairs.map((p) => [p.a, p.b])).toEqual([[0, 1], [0, 2], [3, 4], [5, 6], [5, 7], [6, 7]]);
   });
 
+  it('the plain check: a copy stands out by its smoothed correlation from a look-alike as close in pixels', async () => {
+    const a = texture(1);
+    // The copy: fine noise. The look-alike: a blob (a pocket, a print) 7 pixels across. Both align with a at 0.987.
+    const blob: GreyThumb = { ...a, pixels: Uint8Array.from(a.pixels, (v, i) => Math.min(255, Math.round(v + 55 * Math.exp(-(((i % 28) - 10) ** 2 + (Math.floor(i / 28) - 12) ** 2) / 18)))) };
+    const thumbs = [a, noisy(a, 7), blob];
+    const hashes = thumbs.map(() => '0123456789abcdef');
+    const r = await findNearDuplicates({ hashes, thumbs, options: { contentNeighbours: 0 } });
+    expect(r?.pairs.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    // By the pixel scores the two lie as close (a gap of 0.002), and neither stands out.
+    expect(Math.abs(r!.pairs[0]!.pixel - pixelSimilarity(a, blob).aligned)).toBeLessThan(0.002);
+    expect(r!.pairs[0]!.pixel).toBeLessThan(PLAIN_SURE);
+  });
+
   it('accepts hash twins that align and feature neighbours that align after a shift; rejects the rest', async () => {
     const a = texture(1);
     const thumbs = [a, a, shift(a, 5), texture(3), texture(4)];
