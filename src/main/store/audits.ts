@@ -33,6 +33,8 @@ export interface AuditResultData {
   durations: AuditSummary['durations'];
   /** [a, b, edges] of the stored pairs whose edges were measured (the second look; no column holds it: few pairs). */
   pairEdges?: [number, number, number][];
+  /** [a, b, smoothed correlation] of the stored pairs that have one (as pairEdges). */
+  pairSmoothed?: [number, number, number][];
 }
 
 export interface AuditScoreInput {
@@ -64,14 +66,26 @@ export function lastImageId(db: DB): number {
 const f32 = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const fromF32 = (b: Buffer): Float32Array => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
-/** The result with the edges of the pairs that have them. */
-function withPairEdges(audit: NewAudit): AuditResultData {
-  const pairEdges = audit.clusters.flatMap((c) => c.pairs.flatMap((p): [number, number, number][] => (p.edges === null ? [] : [[p.a, p.b, p.edges]])));
-  return pairEdges.length ? { ...audit.result, pairEdges } : audit.result;
+/** The pair measures no column holds, kept in the result where a pair has them. */
+type PairMeasure = 'edges' | 'smoothed';
+const MEASURE_KEYS = { edges: 'pairEdges', smoothed: 'pairSmoothed' } as const satisfies Record<PairMeasure, keyof AuditResultData>;
+
+/** The result with each pair measure of the pairs that have it. */
+function withPairMeasures(audit: NewAudit): AuditResultData {
+  const result = { ...audit.result };
+  for (const m of ['edges', 'smoothed'] as const) {
+    const rows = audit.clusters.flatMap((c) => c.pairs.flatMap((p): [number, number, number][] => (p[m] === null ? [] : [[p.a, p.b, p[m]]])));
+    if (rows.length) result[MEASURE_KEYS[m]] = rows;
+  }
+  return result;
 }
 
-/** Edges by pair key (a-b) of an audit. */
-const edgesOf = (a: LatestAudit): Map<string, number> => new Map((a.result.pairEdges ?? []).map(([x, y, e]) => [`${x}-${y}`, e]));
+/** A pair measure by pair key (a-b) of an audit. */
+type Measures = Record<PairMeasure, Map<string, number>>;
+const measuresOf = (a: LatestAudit): Measures => ({
+  edges: new Map((a.result.pairEdges ?? []).map(([x, y, e]) => [`${x}-${y}`, e])),
+  smoothed: new Map((a.result.pairSmoothed ?? []).map(([x, y, e]) => [`${x}-${y}`, e])),
+});
 
 /** Stores an audit as the project's latest (the one before, with its rows, is deleted); returns its id. */
 export function saveAudit(db: DB, audit: NewAudit): number {
@@ -80,7 +94,7 @@ export function saveAudit(db: DB, audit: NewAudit): number {
     const id = Number(
       db
         .prepare('INSERT INTO audits (run_id, model, cut_layer, feature_dim, folds, classes, result, last_image_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(audit.source.runId, audit.source.model, audit.source.cutLayer, audit.source.featureDim, audit.folds, JSON.stringify(audit.classes), JSON.stringify(withPairEdges(audit)), audit.lastImageId, new Date().toISOString())
+        .run(audit.source.runId, audit.source.model, audit.source.cutLayer, audit.source.featureDim, audit.folds, JSON.stringify(audit.classes), JSON.stringify(withPairMeasures(audit)), audit.lastImageId, new Date().toISOString())
         .lastInsertRowid,
     );
     // An image removed while the audit ran has no row to point at: its scores and memberships are dropped.
@@ -329,18 +343,18 @@ export function listDuplicateClusters(db: DB, q: { only: 'all' | 'leaks' | 'conf
   const base = `SELECT * FROM (${CLUSTERS}) ${FILTER[q.only]}`;
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM (${base})`).get(a.id) as { n: number }).n;
   const page = db.prepare(`${base} ORDER BY size DESC, id LIMIT ? OFFSET ?`).all(a.id, q.limit, q.offset) as { id: number; size: number; leak: number; conflict: number }[];
-  return { total, rows: page.map((c) => clusterInfo(db, c, edgesOf(a))) };
+  return { total, rows: page.map((c) => clusterInfo(db, c, measuresOf(a))) };
 }
 
-type PairRow = Omit<DuplicatePairInfo, 'shifted' | 'match' | 'margin' | 'edges'> & { shifted: number };
+type PairRow = Omit<DuplicatePairInfo, 'shifted' | 'match' | 'margin' | PairMeasure> & { shifted: number };
 
-/** A stored pair with its match named, its margin over the match's threshold and its edges when measured. */
-function pairInfo(p: PairRow, edges: Map<string, number>): DuplicatePairInfo {
+/** A stored pair with its match named, its margin over the match's threshold and its edges and smoothed correlation when measured. */
+function pairInfo(p: PairRow, measures: Measures): DuplicatePairInfo {
   const match = DUPLICATE_MATCHES[p.shifted] ?? 'shifted';
-  return { ...p, shifted: match !== 'aligned', match, margin: p.pixel - DUPLICATE_THRESHOLDS[match], edges: edges.get(`${p.a}-${p.b}`) ?? null };
+  return { ...p, shifted: match !== 'aligned', match, margin: p.pixel - DUPLICATE_THRESHOLDS[match], edges: measures.edges.get(`${p.a}-${p.b}`) ?? null, smoothed: measures.smoothed.get(`${p.a}-${p.b}`) ?? null };
 }
 
-function clusterInfo(db: DB, c: { id: number; size: number; leak: number; conflict: number }, edges: Map<string, number>): DuplicateClusterInfo {
+function clusterInfo(db: DB, c: { id: number; size: number; leak: number; conflict: number }, measures: Measures): DuplicateClusterInfo {
   const members = db
     .prepare(
       `SELECT i.id AS imageId, i.file_name AS fileName, i.split, i.class_id AS classId, cl.name AS className
@@ -352,7 +366,7 @@ function clusterInfo(db: DB, c: { id: number; size: number; leak: number; confli
     db
       .prepare('SELECT a, b, hamming, cosine, pixel, shifted FROM duplicate_pairs WHERE cluster_id = ? ORDER BY pixel DESC, a, b LIMIT ?')
       .all(c.id, MEMBERS_SHOWN) as PairRow[]
-  ).map((p) => pairInfo(p, edges));
+  ).map((p) => pairInfo(p, measures));
   const splits = (db.prepare('SELECT DISTINCT i.split FROM duplicate_members m JOIN images i ON i.id = m.image_id WHERE m.cluster_id = ? ORDER BY i.split').pluck().all(c.id) as Split[]).sort(
     (x, y) => SPLIT_ORDER.indexOf(x) - SPLIT_ORDER.indexOf(y),
   );
@@ -365,7 +379,7 @@ export function duplicateCluster(db: DB, clusterId: number): DuplicateClusterInf
   const a = latestAudit(db);
   const c = a ? (db.prepare(`SELECT * FROM (${CLUSTERS}) WHERE id = ?`).get(a.id, clusterId) as { id: number; size: number; leak: number; conflict: number } | undefined) : undefined;
   if (!a || !c) throw new StudioError('not_found', `The latest audit has no near-duplicate cluster ${clusterId} (with two or more images still in the project).`, 'clusterId');
-  return clusterInfo(db, c, edgesOf(a));
+  return clusterInfo(db, c, measuresOf(a));
 }
 
 /** Every member of a cluster (not capped) with its split now. */
@@ -380,9 +394,9 @@ export function allClusters(db: DB): (DuplicateClusterInfo & { best: Map<number,
   const a = latestAudit(db);
   if (!a) return [];
   const list = db.prepare(`${CLUSTERS} ORDER BY COUNT(*) DESC, c.id`).all(a.id) as { id: number; size: number; leak: number; conflict: number }[];
-  const edges = edgesOf(a);
+  const measures = measuresOf(a);
   return list.map((c) => {
-    const info = clusterInfo(db, c, edges);
+    const info = clusterInfo(db, c, measures);
     info.members = db
       .prepare(
         `SELECT i.id AS imageId, i.file_name AS fileName, i.split, i.class_id AS classId, cl.name AS className
@@ -391,7 +405,7 @@ export function allClusters(db: DB): (DuplicateClusterInfo & { best: Map<number,
       .all(c.id) as DuplicateMemberInfo[];
     const best = new Map<number, DuplicatePairInfo>();
     for (const row of db.prepare('SELECT a, b, hamming, cosine, pixel, shifted FROM duplicate_pairs WHERE cluster_id = ?').all(c.id) as PairRow[]) {
-      const p = pairInfo(row, edges);
+      const p = pairInfo(row, measures);
       for (const m of [p.a, p.b]) if (p.pixel > (best.get(m)?.pixel ?? -Infinity)) best.set(m, p);
     }
     return { ...info, best };

@@ -145,6 +145,8 @@ export interface DuplicatePairInfo {
   margin: number;
   /** Correlation of their edges once lined up: the second look a doubtful alignment gets (a pair under its pixel threshold is kept by it), null when not measured. */
   edges: number | null;
+  /** The pixel correlation with both thumbnails smoothed (a copy's recompression and resampling noise gone): what a pair below the sure level must stand out by. Null when not measured. */
+  smoothed: number | null;
 }
 
 const MATCH_TEXT: Record<DuplicateMatch, string> = { aligned: '', shifted: ' (shifted)', rescaled: ' (rescaled: cropped, padded or resized)', mirrored: ' (mirrored)' };
@@ -153,6 +155,7 @@ const MATCH_TEXT: Record<DuplicateMatch, string> = { aligned: '', shifted: ' (sh
 export function describeDuplicatePair(p: DuplicatePairInfo): string {
   const parts = [`hash ${p.hamming} bit${p.hamming === 1 ? '' : 's'} apart`, `pixels ${p.pixel.toFixed(3)}${MATCH_TEXT[p.match]}`];
   parts.splice(1, 0, p.cosine !== null ? `features cosine ${p.cosine.toFixed(3)}` : 'features not among the nearest');
+  if (p.smoothed !== null) parts.push(`smoothed ${p.smoothed.toFixed(3)}`);
   if (p.edges !== null) parts.push(`edges ${p.edges.toFixed(3)}`);
   if (p.margin < DOUBTFUL_MARGIN) parts.push(`doubtful: ${p.margin.toFixed(3)} over the threshold`);
   return parts.join(' · ');

@@ -1,4 +1,4 @@
-/** The leak view's evidence of a pair (store/audits.ts, domain describeDuplicatePair): the second look's edge correlation is kept and said. */
+/** The leak view's evidence of a pair (store/audits.ts, domain describeDuplicatePair): the second look's edge correlation and the smoothed correlation are kept and said. */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeDuplicatePair } from '../../../src/shared/domain';
@@ -9,7 +9,7 @@ import { removeTempDirs, tempDir } from '../../fixtures/temp';
 afterAll(removeTempDirs);
 
 describe('near-duplicate evidence', () => {
-  it('a pair kept by its edges shows them beside its doubtful pixel correlation; a plain pair shows none', () => {
+  it('a pair kept by its edges shows them and its smoothed correlation beside its doubtful pixel correlation; a plain pair shows neither', () => {
     const store = ProjectStore.create(path.join(tempDir(), 'p'));
     try {
       const db = store.db;
@@ -25,17 +25,20 @@ describe('near-duplicate evidence', () => {
         lastImageId: d,
         scores: [],
         clusters: [
-          { members: [a, b], pairs: [{ a, b, hamming: 22, cosine: null, pixel: 0.972, match: 'rescaled', edges: 0.981 }] },
-          { members: [c, d], pairs: [{ a: c, b: d, hamming: 2, cosine: 0.99, pixel: 0.995, match: 'aligned', edges: null }] },
+          { members: [a, b], pairs: [{ a, b, hamming: 22, cosine: null, pixel: 0.972, match: 'rescaled', edges: 0.981, smoothed: 0.9912 }] },
+          { members: [c, d], pairs: [{ a: c, b: d, hamming: 2, cosine: 0.99, pixel: 0.995, match: 'aligned', edges: null, smoothed: null }] },
         ],
       });
       const pairs = listDuplicateClusters(db, { only: 'all', offset: 0, limit: 10 }).rows.flatMap((r) => r.pairs);
       const kept = pairs.find((p) => p.a === a)!;
       expect(kept.edges).toBeCloseTo(0.981, 6);
-      expect(describeDuplicatePair(kept)).toBe('hash 22 bits apart · features not among the nearest · pixels 0.972 (rescaled: cropped, padded or resized) · edges 0.981 · doubtful: -0.013 over the threshold');
+      expect(kept.smoothed).toBeCloseTo(0.9912, 6);
+      expect(describeDuplicatePair(kept)).toBe('hash 22 bits apart · features not among the nearest · pixels 0.972 (rescaled: cropped, padded or resized) · smoothed 0.991 · edges 0.981 · doubtful: -0.013 over the threshold');
       const plain = pairs.find((p) => p.a === c)!;
       expect(plain.edges).toBeNull();
+      expect(plain.smoothed).toBeNull();
       expect(describeDuplicatePair(plain)).not.toContain('edges');
+      expect(describeDuplicatePair(plain)).not.toContain('smoothed');
     } finally {
       store.close();
     }
