@@ -230,8 +230,12 @@ if (SECTIONS.has('2')) {
   // The floor's curve: below TRANSFORMED_MIN, edges from floorEdges and standing out by the gap plus the shortfall.
   const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
   // As the finder: the search's rivals, the plain check's sure copies none.
-  const searchRivals = Rivals.among(searched, TRANSFORMED_SURE);
-  for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) searchRivals.add(p.a, p.b, TRANSFORMED_SURE);
+  const searchRivalsOf = (pairs: readonly DuplicatePair[]): Rivals => {
+    const r = Rivals.among(pairs, TRANSFORMED_SURE);
+    for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) r.add(p.a, p.b, TRANSFORMED_SURE);
+    return r;
+  };
+  const searchRivals = searchRivalsOf(searched);
   log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by the ratio (with the finder's rule above):`);
   log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);
@@ -255,8 +259,7 @@ if (SECTIONS.has('2')) {
   log(`|---|---|---|---|---|`);
   for (const by of ['smoothed', 'pixel'] as const) {
     const pairsBy = by === 'smoothed' ? searched : searched.map(({ smoothed: _smoothed, ...p }) => p);
-    const rivalsBy = Rivals.among(pairsBy, TRANSFORMED_SURE);
-    for (const p of base) if (p.match === 'aligned' && p.pixel >= PLAIN_SURE) rivalsBy.add(p.a, p.b, TRANSFORMED_SURE);
+    const rivalsBy = searchRivalsOf(pairsBy);
     for (const rule of [{ gap: 0.02 }, { ratio: 2 }, { ratio: 2.5 }, { ratio: 3 }, { ratio: 3.5 }, { ratio: 4 }]) {
       const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(pairsBy, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, edges: EDGES_MIN, floor: FLOOR, floorEdges: FLOOR_EDGES, ...rule }, rivalsBy)], splits));
       log(`| ${by} | ${'gap' in rule ? `gap ${rule.gap}` : `ratio ${rule.ratio}${rule.ratio === TRANSFORMED_RATIO && by === 'smoothed' ? ' *' : ''}`} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);

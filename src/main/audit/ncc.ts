@@ -92,7 +92,7 @@ export function gaussianTaps(sigma: number): Float32Array {
 export function smoothedNcc(w: number, h: number, a: Float32Array, b: Float32Array, inside: Uint8Array, sigma: number): number {
   const taps = gaussianTaps(sigma);
   const r = (taps.length - 1) / 2;
-  // One pass along x (dx 1) or y (dx 0), each output the weighted mean of the marked pixels it reaches.
+  // One pass along x or along y: each output the weighted mean of the marked pixels it reaches.
   const pass = (src: Float32Array, alongX: boolean): Float32Array => {
     const out = new Float32Array(src.length);
     for (let y = 0; y < h; y++) {

@@ -213,7 +213,7 @@ export interface DuplicatePair {
   match: DuplicateMatch;
   /** Correlation of their edges once lined up (the second look at a doubtful alignment), null when not measured. */
   edges: number | null;
-  /** The alignment search's pairs: their correlation as lined up with both smoothed, which they stand out by (confirmAlignments). */
+  /** Their correlation as lined up with both smoothed (ncc.ts smoothedNcc), which they stand out by (confirmAlignments); where measured: the alignment search's pairs, the plain check's from PLAIN_SMOOTHED_FROM. */
   smoothed?: number;
 }
 
@@ -429,7 +429,7 @@ export const DESCRIPTOR_FLOOR_RATIO = 5;
  */
 export const PLAIN_SURE = 0.99;
 export const PLAIN_RATIO = 2.5;
-/** Plain alignments from this are smoothed too: the pairs and the rivals that matter (a fifth of the benchmark's candidates, about 0.1 ms each). */
+/** Plain alignments from this are smoothed too: the pairs and the rivals that matter (a fifth of the benchmark's candidates, a fraction of a millisecond each). */
 export const PLAIN_SMOOTHED_FROM = 0.9;
 
 /** How many of each image's nearest feature neighbours the alignment search looks at (with the content pairs: bench/audit.ts). */
@@ -661,6 +661,9 @@ export class Rivals {
   }
 }
 
+/** What a pair stands out by: its smoothed correlation where it was measured (the alignment search's pairs, the plain check's from PLAIN_SMOOTHED_FROM), else its pixel score. */
+const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
+
 /**
  * Which pairs the alignment search makes copies: those at `sure` or more, and those at `min` or
  * more that stand out above the next best alignment of either image (`rivals`: among `searched`
@@ -673,9 +676,6 @@ export class Rivals {
  * picture, and its other copies align with it alike: a photo and its resized, brightened and
  * shifted copies).
  */
-/** What a pair stands out by: its smoothed correlation where the alignment search measured it, else its pixel score. */
-const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
-
 export function confirmAlignments(
   searched: readonly DuplicatePair[],
   t: { min: number; sure: number; gap?: number; ratio?: number; edges?: number; floor?: number; floorEdges?: number; floorRatio?: number; twins?: boolean },
