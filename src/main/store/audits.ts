@@ -82,10 +82,9 @@ function withPairMeasures(audit: NewAudit): AuditResultData {
 
 /** A pair measure by pair key (a-b) of an audit. */
 type Measures = Record<PairMeasure, Map<string, number>>;
-const measuresOf = (a: LatestAudit): Measures => ({
-  edges: new Map((a.result.pairEdges ?? []).map(([x, y, e]) => [`${x}-${y}`, e])),
-  smoothed: new Map((a.result.pairSmoothed ?? []).map(([x, y, e]) => [`${x}-${y}`, e])),
-});
+const pairKey = (a: number, b: number): string => `${a}-${b}`;
+const byPair = (rows: [number, number, number][] = []): Map<string, number> => new Map(rows.map(([a, b, v]) => [pairKey(a, b), v]));
+const measuresOf = (a: LatestAudit): Measures => ({ edges: byPair(a.result[MEASURE_KEYS.edges]), smoothed: byPair(a.result[MEASURE_KEYS.smoothed]) });
 
 /** Stores an audit as the project's latest (the one before, with its rows, is deleted); returns its id. */
 export function saveAudit(db: DB, audit: NewAudit): number {
@@ -351,7 +350,7 @@ type PairRow = Omit<DuplicatePairInfo, 'shifted' | 'match' | 'margin' | PairMeas
 /** A stored pair with its match named, its margin over the match's threshold and its edges and smoothed correlation when measured. */
 function pairInfo(p: PairRow, measures: Measures): DuplicatePairInfo {
   const match = DUPLICATE_MATCHES[p.shifted] ?? 'shifted';
-  return { ...p, shifted: match !== 'aligned', match, margin: p.pixel - DUPLICATE_THRESHOLDS[match], edges: measures.edges.get(`${p.a}-${p.b}`) ?? null, smoothed: measures.smoothed.get(`${p.a}-${p.b}`) ?? null };
+  return { ...p, shifted: match !== 'aligned', match, margin: p.pixel - DUPLICATE_THRESHOLDS[match], edges: measures.edges.get(pairKey(p.a, p.b)) ?? null, smoothed: measures.smoothed.get(pairKey(p.a, p.b)) ?? null };
 }
 
 function clusterInfo(db: DB, c: { id: number; size: number; leak: number; conflict: number }, measures: Measures): DuplicateClusterInfo {
