@@ -193,7 +193,7 @@ if (SECTIONS.has('2')) {
   // Pairs only the content descriptors found: decided without the second looks, as the finder does.
   const onlyDescriptors = new Set(scores.filter((sc) => sc.descriptorOnly).map((sc) => sc.a * images.length + sc.b));
   const descriptorOnly = (p: DuplicatePair) => onlyDescriptors.has(p.a * images.length + p.b);
-  const searched: DuplicatePair[] = scores.filter((sc) => sc.transformed !== null).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const), edges: sc.edges, ...(sc.smoothed === null ? {} : { smoothed: sc.smoothed }) }));
+  const searched: DuplicatePair[] = scores.filter((sc) => sc.transformed !== null && !sc.plain).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const), edges: sc.edges, ...(sc.smoothed === null ? {} : { smoothed: sc.smoothed }) }));
   const rowsOf = new Map<string, ReturnType<typeof evaluate>>();
   for (const rule of ['plain', 'gap', 'edges'] as const) {
     log(

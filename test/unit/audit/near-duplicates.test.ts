@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
+import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
 import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
 import { edgeNcc, ncc, smoothedNcc } from '../../../src/main/audit/ncc';
@@ -302,6 +303,28 @@ describe('near-duplicate clusters', () => {
     // By the pixel scores the two lie as close (a gap of 0.002), and neither stands out.
     expect(Math.abs(r!.pairs[0]!.pixel - pixelSimilarity(a, blob).aligned)).toBeLessThan(0.002);
     expect(r!.pairs[0]!.pixel).toBeLessThan(PLAIN_SURE);
+  });
+
+  it('a mirrored copy of a nearly symmetric picture, lying as it is just under the sure level, is searched and said mirrored', async () => {
+    // Symmetric about the middle column but for a spot left of it: mirrored, it lies over the original at 0.986.
+    const w = 28;
+    const pixels = new Uint8Array(w * w);
+    for (let y = 0; y < w; y++) {
+      for (let x = 0; x < w; x++) {
+        const xs = Math.abs(x - 13.5);
+        pixels[y * w + x] = Math.round(120 + 60 * Math.sin(xs / 2.2) * Math.cos(y / 3.1) + 40 * Math.sin((xs * y) / 40) + 40 * Math.exp(-((x - 8) ** 2 + (y - 9) ** 2) / 8));
+      }
+    }
+    const a: GreyThumb = { width: w, height: w, pixels };
+    const mirrored: GreyThumb = { ...a, pixels: Uint8Array.from(pixels, (_, i) => pixels[Math.floor(i / w) * w + w - 1 - (i % w)] as number) };
+    const plainly = pixelSimilarity(a, mirrored).aligned;
+    expect(plainly).toBeGreaterThanOrEqual(DUPLICATE_THRESHOLDS.aligned);
+    expect(plainly).toBeLessThan(PLAIN_SURE);
+    const scores: CandidateScore[] = [];
+    const r = await findNearDuplicates({ hashes: ['0123456789abcdef', 'fedcba9876543210'], thumbs: [a, mirrored], featurePairs: [{ a: 0, b: 1, cosine: 0.9 }], options: { contentNeighbours: 0, onScore: (sc) => scores.push(sc) } });
+    expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'mirrored']]);
+    expect(r?.pairs[0]?.pixel).toBeGreaterThan(0.999);
+    expect(scores[0]).toMatchObject({ plain: false, mirrored: true });
   });
 
   it('accepts hash twins that align and feature neighbours that align after a shift; rejects the rest', async () => {
