@@ -219,6 +219,8 @@ export interface DuplicatePair {
   edges: number | null;
   /** Their correlation as lined up with both smoothed (ncc.ts smoothedNcc), which they stand out by (confirmAlignments); where measured: the alignment search's pairs, the plain check's from PLAIN_SMOOTHED_FROM. */
   smoothed?: number;
+  /** The best score either image has with a third (neither the other nor its sure copy), on the scale the pair stands out by: what confirmAlignments compared it to; absent where it had none. */
+  rival?: number;
 }
 
 export interface NearDuplicateCluster {
@@ -703,7 +705,12 @@ export function confirmAlignments(
   };
   const aboveFloor = (p: DuplicatePair): boolean => t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && p.edges !== null && p.edges >= (t.floorEdges ?? Infinity) && standsOut(p, t.floorRatio ?? t.ratio);
   const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
-  return searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))));
+  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))));
+  // Each with its next best rival, the evidence the leak view gives beside the pair's own scores.
+  return kept.map((p) => {
+    const m = margin(p);
+    return Number.isFinite(m) ? { ...p, rival: standingOf(p) - m } : p;
+  });
 }
 
 /**

@@ -35,6 +35,8 @@ export interface AuditResultData {
   pairEdges?: [number, number, number][];
   /** [a, b, smoothed correlation] of the stored pairs that have one (as pairEdges). */
   pairSmoothed?: [number, number, number][];
+  /** [a, b, next best rival's score] of the stored pairs that were compared with one (as pairEdges). */
+  pairRival?: [number, number, number][];
 }
 
 export interface AuditScoreInput {
@@ -67,13 +69,14 @@ const f32 = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.b
 const fromF32 = (b: Buffer): Float32Array => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 /** The pair measures no column holds, kept in the result where a pair has them. */
-type PairMeasure = 'edges' | 'smoothed';
-const MEASURE_KEYS = { edges: 'pairEdges', smoothed: 'pairSmoothed' } as const satisfies Record<PairMeasure, keyof AuditResultData>;
+const PAIR_MEASURES = ['edges', 'smoothed', 'rival'] as const;
+type PairMeasure = (typeof PAIR_MEASURES)[number];
+const MEASURE_KEYS = { edges: 'pairEdges', smoothed: 'pairSmoothed', rival: 'pairRival' } as const satisfies Record<PairMeasure, keyof AuditResultData>;
 
 /** The result with each pair measure of the pairs that have it. */
 function withPairMeasures(audit: NewAudit): AuditResultData {
   const result = { ...audit.result };
-  for (const m of ['edges', 'smoothed'] as const) {
+  for (const m of PAIR_MEASURES) {
     const rows = audit.clusters.flatMap((c) => c.pairs.flatMap((p): [number, number, number][] => (p[m] === null ? [] : [[p.a, p.b, p[m]]])));
     if (rows.length) result[MEASURE_KEYS[m]] = rows;
   }
@@ -84,7 +87,7 @@ function withPairMeasures(audit: NewAudit): AuditResultData {
 type Measures = Record<PairMeasure, Map<string, number>>;
 const pairKey = (a: number, b: number): string => `${a}-${b}`;
 const byPair = (rows: [number, number, number][] = []): Map<string, number> => new Map(rows.map(([a, b, v]) => [pairKey(a, b), v]));
-const measuresOf = (a: LatestAudit): Measures => ({ edges: byPair(a.result[MEASURE_KEYS.edges]), smoothed: byPair(a.result[MEASURE_KEYS.smoothed]) });
+const measuresOf = (a: LatestAudit): Measures => Object.fromEntries(PAIR_MEASURES.map((m) => [m, byPair(a.result[MEASURE_KEYS[m]])])) as Measures;
 
 /** Stores an audit as the project's latest (the one before, with its rows, is deleted); returns its id. */
 export function saveAudit(db: DB, audit: NewAudit): number {
@@ -347,10 +350,11 @@ export function listDuplicateClusters(db: DB, q: { only: 'all' | 'leaks' | 'conf
 
 type PairRow = Omit<DuplicatePairInfo, 'shifted' | 'match' | 'margin' | PairMeasure> & { shifted: number };
 
-/** A stored pair with its match named, its margin over the match's threshold and its edges and smoothed correlation when measured. */
+/** A stored pair with its match named, its margin over the match's threshold and each pair measure (edges, smoothed correlation, rival) where it has one. */
 function pairInfo(p: PairRow, measures: Measures): DuplicatePairInfo {
   const match = DUPLICATE_MATCHES[p.shifted] ?? 'shifted';
-  return { ...p, shifted: match !== 'aligned', match, margin: p.pixel - DUPLICATE_THRESHOLDS[match], edges: measures.edges.get(pairKey(p.a, p.b)) ?? null, smoothed: measures.smoothed.get(pairKey(p.a, p.b)) ?? null };
+  const measured = Object.fromEntries(PAIR_MEASURES.map((m) => [m, measures[m].get(pairKey(p.a, p.b)) ?? null])) as Record<PairMeasure, number | null>;
+  return { ...p, shifted: match !== 'aligned', match, margin: p.pixel - DUPLICATE_THRESHOLDS[match], ...measured };
 }
 
 function clusterInfo(db: DB, c: { id: number; size: number; leak: number; conflict: number }, measures: Measures): DuplicateClusterInfo {

@@ -147,15 +147,27 @@ export interface DuplicatePairInfo {
   edges: number | null;
   /** The pixel correlation with both thumbnails smoothed (a copy's recompression and resampling noise gone): what a pair below the sure level must stand out by. Null when not measured. */
   smoothed: number | null;
+  /**
+   * The next best match: the best score either image has with a third image (not the other, nor its
+   * sure copy), as the pair's standing is measured (smoothed where it was). A pair below the sure
+   * level was kept by standing out from it; null where neither image had another.
+   */
+  rival: number | null;
 }
 
 const MATCH_TEXT: Record<DuplicateMatch, string> = { aligned: '', shifted: ' (shifted)', rescaled: ' (rescaled: cropped, padded or resized)', mirrored: ' (mirrored)' };
+
+/** How many times as far from identical the next best match is: ' (3.1× as far off)', nothing when the pair is identical. */
+function standingOut(standing: number, rival: number): string {
+  return standing < 1 ? ` (${((1 - rival) / (1 - standing)).toFixed(1)}× as far off)` : '';
+}
 
 /** One pair's distances in words, doubtful ones said so (the leak view, the audit export). */
 export function describeDuplicatePair(p: DuplicatePairInfo): string {
   const parts = [`hash ${p.hamming} bit${p.hamming === 1 ? '' : 's'} apart`, `pixels ${p.pixel.toFixed(3)}${MATCH_TEXT[p.match]}`];
   parts.splice(1, 0, p.cosine !== null ? `features cosine ${p.cosine.toFixed(3)}` : 'features not among the nearest');
   if (p.smoothed !== null) parts.push(`smoothed ${p.smoothed.toFixed(3)}`);
+  if (p.rival !== null) parts.push(`next best match ${p.rival.toFixed(3)}${p.smoothed !== null ? ' smoothed' : ''}${standingOut(p.smoothed ?? p.pixel, p.rival)}`);
   if (p.edges !== null) parts.push(`edges ${p.edges.toFixed(3)}`);
   if (p.margin < DOUBTFUL_MARGIN) parts.push(`doubtful: ${p.margin.toFixed(3)} over the threshold`);
   return parts.join(' · ');

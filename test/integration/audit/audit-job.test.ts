@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo } from '../../../src/shared/api';
-import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
+import { DUPLICATE_THRESHOLDS, describeDuplicatePair } from '../../../src/shared/domain';
 import { HostEngine } from '../../../src/main/host/engine';
 import { Studio } from '../../../src/main/host/studio';
 import { forkEngine } from '../../../src/main/training/engine-client';
@@ -121,6 +121,10 @@ describe('the audit job', () => {
       expect(p.margin).toBeCloseTo(p.pixel - DUPLICATE_THRESHOLDS[p.match], 6);
       expect(p.shifted).toBe(p.match !== 'aligned');
     }
+    // And what each stood out from: the next best match of either image, kept with the audit and said.
+    const compared = rows.flatMap((c) => c.pairs).filter((p) => p.rival !== null);
+    expect(compared.length).toBeGreaterThan(0);
+    for (const p of compared) expect(describeDuplicatePair(p)).toContain(`next best match ${p.rival!.toFixed(3)}`);
     const summary = await studio.call('auditSummary', {});
     expect(summary!.leaks).toBeGreaterThanOrEqual(2);
   });

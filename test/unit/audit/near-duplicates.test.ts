@@ -209,10 +209,17 @@ describe('the second look at a doubtful alignment', () => {
     // 2-3 and its rival 2-102 the other way round: far apart in pixels (4x), as close smoothed (1.2x).
     const searched = [at(0, 1, 0.99, 0.999), at(0, 100, 0.988, 0.994), at(2, 3, 0.99, 0.995), at(2, 102, 0.96, 0.994)];
     const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO };
-    expect(confirmAlignments(searched, rule).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    const kept = confirmAlignments(searched, rule);
+    expect(kept.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    // Each kept pair carries the rival it was compared to (the leak view says it), on the scale it stood out by.
+    expect(kept[0]?.rival).toBeCloseTo(0.994, 9);
     // By the pixel scores alone, the other way round.
     const unsmoothed = searched.map(({ smoothed: _smoothed, ...p }) => p);
-    expect(confirmAlignments(unsmoothed, rule).map((p) => [p.a, p.b])).toEqual([[2, 3]]);
+    const byPixels = confirmAlignments(unsmoothed, rule);
+    expect(byPixels.map((p) => [p.a, p.b])).toEqual([[2, 3]]);
+    expect(byPixels[0]?.rival).toBeCloseTo(0.96, 9);
+    // A sure pair with no other alignment has no rival to say.
+    expect(confirmAlignments([at(7, 8, 0.999, 0.9999)], rule)[0]).not.toHaveProperty('rival');
   });
 
   it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out', () => {
