@@ -27,7 +27,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_RATIO, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RULE, PLAIN_RATIO, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptor } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -228,7 +228,7 @@ if (SECTIONS.has('2')) {
     log(`| ${e === Infinity ? 'off' : e} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The floor's curve: below TRANSFORMED_MIN, edges from floorEdges and standing out by the gap plus the shortfall.
-  const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
+  const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN, pixelsToo: true };
   // As the finder: the search's rivals, the plain check's sure copies none.
   const searchRivalsOf = (pairs: readonly DuplicatePair[]): Rivals => {
     const r = Rivals.among(pairs, TRANSFORMED_SURE);
@@ -236,12 +236,12 @@ if (SECTIONS.has('2')) {
     return r;
   };
   const searchRivals = searchRivalsOf(searched);
-  log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by the ratio (with the finder's rule above):`);
+  log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by the ratio, or it stands out by ${FAR_RATIO} (with the finder's rule above):`);
   log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);
   for (const floor of [...new Set([DOUBTFUL_FLOOR, 0.96, 0.97, 0.975, FLOOR])].sort((x, y) => x - y)) {
     for (const fe of [Infinity, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8]) {
-      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floor, floorEdges: fe }, searchRivals)], splits));
+      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, floor, floorEdges: fe }, searchRivals)], splits));
       log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
   }
@@ -250,23 +250,31 @@ if (SECTIONS.has('2')) {
   log(`| ratio | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|`);
   for (const ratio of [...new Set([Infinity, TRANSFORMED_RATIO, 4, DESCRIPTOR_FLOOR_RATIO, 6])]) {
-    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES, descriptorFloorRatio: ratio }, searchRivals)], splits));
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, descriptorFloorRatio: ratio }, searchRivals)], splits));
     log(`| ${ratio === Infinity ? 'off' : ratio} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
+  // The far ratio's curve: from the floor, standing out this far whatever the edges.
+  log(`\nFrom ${FLOOR} up to ${TRANSFORMED_MIN}, a copy whatever its edges when it stands out by the far ratio (the rest as the finder):`);
+  log(`| far ratio | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|`);
+  for (const farRatio of [...new Set([Infinity, 8, 10, 12, FAR_RATIO, 16, 20])].sort((x, y) => x - y)) {
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, farRatio }, searchRivals)], splits));
+    log(`| ${farRatio === Infinity ? 'off' : farRatio}${farRatio === FAR_RATIO ? ' *' : ''} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
   // The standing-out rule's curve: a fixed gap (the rule before the ratio) or other ratios, by the smoothed correlation (the finder's) or the pixel score; the rest as the finder.
-  log(`\nStanding out (the alignment search, from ${FLOOR}): a fixed gap above either image's next best alignment (plus the shortfall under ${TRANSFORMED_MIN}), or its 1 - score at least the ratio times the pair's; scores smoothed (the finder's: ncc.ts smoothedNcc) or not:`);
+  log(`\nStanding out (the alignment search, from ${FLOOR}): a fixed gap above either image's next best alignment (plus the shortfall under ${TRANSFORMED_MIN}), or its 1 - score at least the ratio times the pair's; by the smoothed scores (ncc.ts smoothedNcc), the pixel scores, or either (the finder's):`);
   log(`| by | rule | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|`);
-  for (const by of ['smoothed', 'pixel'] as const) {
-    const pairsBy = by === 'smoothed' ? searched : searched.map(({ smoothed: _smoothed, ...p }) => p);
+  for (const by of ['either', 'smoothed', 'pixel'] as const) {
+    const pairsBy = by === 'pixel' ? searched.map(({ smoothed: _smoothed, ...p }) => p) : searched;
     const rivalsBy = searchRivalsOf(pairsBy);
     for (const rule of [{ gap: 0.02 }, { ratio: 2 }, { ratio: 2.5 }, { ratio: 3 }, { ratio: 3.5 }, { ratio: 4 }]) {
-      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(pairsBy, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, edges: EDGES_MIN, floor: FLOOR, floorEdges: FLOOR_EDGES, ...rule }, rivalsBy)], splits));
-      log(`| ${by} | ${'gap' in rule ? `gap ${rule.gap}` : `ratio ${rule.ratio}${rule.ratio === TRANSFORMED_RATIO && by === 'smoothed' ? ' *' : ''}`} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(pairsBy, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, edges: EDGES_MIN, ...FLOOR_RULE, pixelsToo: by === 'either', ...rule }, rivalsBy)], splits));
+      log(`| ${by} | ${'gap' in rule ? `gap ${rule.gap}` : `ratio ${rule.ratio}${rule.ratio === TRANSFORMED_RATIO && by === 'either' ? ' *' : ''}`} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
   }
   // The plain check's curve, with the finder's alignment rule.
-  const opExtra = decideAlignments(searched, descriptorOnly, { ...finder, floor: FLOOR, floorEdges: FLOOR_EDGES }, searchRivals);
+  const opExtra = decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE }, searchRivals);
   log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only standing out above either image's next best plain alignment among its candidates (sure pairs not counted), by smoothed correlations (the finder's) or pixel scores; with the finder's alignment rule:`);
   log(`| by | sure | standing out | issue-14 singles | found (wild singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);
@@ -287,7 +295,7 @@ if (SECTIONS.has('2')) {
     log(`| ${smoothed ? 'smoothed' : 'pixel'} | ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : 'ratio' in rule ? `ratio ${rule.ratio}${star}` : `gap ${rule.gap}`} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing out by ${PLAIN_RATIO}; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO}, or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out, by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing out by ${PLAIN_RATIO}; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out (by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

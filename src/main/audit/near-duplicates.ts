@@ -387,6 +387,9 @@ export function pixelSimilarity(a: GreyThumb, b: GreyThumb, maxShiftShare: numbe
  * out smoothed too): by the pixel scores at 2.5, 297/350 triples for 39 false clusters (a gap of
  * 0.02: 280); smoothed at 2, 312 for 51; at 2.5, 311 for 42; at 3, 309 for 39; at 4, 300 for 36.
  * Ratio 2 on the pixel scores joined look-alike handwritten digits (test/integration/audit's 200).
+ * A pair standing out by either measure is kept (confirmAlignments' pixelsToo): the two miss
+ * different copies, and admit nearly the same look-alikes (with the far ratio below: triples 314 ->
+ * 317, pairs 197 -> 199, false clusters 40 both; on other pictures 310 -> 312, 198 -> 199, 31 -> 32).
  * TRANSFORMED_SURE 0.996 keeps a cropped copy at 0.9960 whose image has a look-alike at 0.991
  * (0.997 loses it).
  */
@@ -421,6 +424,16 @@ export const EDGES_MIN = 0.99;
 export const FLOOR_EDGES = 0.9;
 export const FLOOR = DOUBTFUL_FLOOR;
 export const DESCRIPTOR_FLOOR_RATIO = 5;
+/**
+ * From FLOOR up, a pair that stands out FAR_RATIO times is a copy whatever its edges: a copy
+ * upscaled and reduced again, or recompressed, smears its edges under FLOOR_EDGES (0.87-0.9) while
+ * nothing else either image has comes near it (bench/audit.ts's far curve, both sets: off 312 and
+ * 306 triples for 40 and 31 false clusters; 10, 314 and 311 for 41 and 33; 14, 314 and 310 for 40
+ * and 31, a single more on the other pictures; 20, 313 and 308).
+ */
+export const FAR_RATIO = 14;
+/** The floor as the finder applies it (confirmAlignments' floor, floorEdges and farRatio). */
+export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, farRatio: FAR_RATIO } as const;
 
 /**
  * The plain check (issue 14's, at the same framing): a copy from PLAIN_SURE, and from the aligned
@@ -543,7 +556,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const v = best.c;
     quickOf[k] = v;
     if (v >= PLAIN_SMOOTHED_FROM) smoothOf[k] = smoothedAt(pa.full, pb.full, w, h, best.dx, best.dy);
-    plainRivals.add(c.a, c.b, Number.isNaN(smoothOf[k]) ? v : (smoothOf[k] as number), v >= plainSure);
+    plainRivals.add(c.a, c.b, Number.isNaN(smoothOf[k]) ? v : (smoothOf[k] as number), v >= plainSure, v);
     for (const i of [c.a, c.b]) if (v > (quickOf[bestOf.get(i) ?? -1] ?? -Infinity)) bestOf.set(i, k);
   }
   if (o.searchBestAligned === true) for (const k of bestOf.values()) searched.add(key((list[k] as (typeof list)[number]).a, (list[k] as (typeof list)[number]).b));
@@ -614,7 +627,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   // The alignment search's rivals: its own pairs, and the plain check's sure copies (no rivals of theirs either).
   const searchRivals = Rivals.among(aligned, sure);
   for (const p of plain) if (p.pixel >= plainSure) searchRivals.add(p.a, p.b, sure);
-  const rule = { min: transformedMin, sure, ratio: o.transformedRatio ?? TRANSFORMED_RATIO, edges: o.minEdges ?? EDGES_MIN, ...(o.noFloor ? {} : { floor: FLOOR, floorEdges: FLOOR_EDGES }) };
+  const rule = { min: transformedMin, sure, ratio: o.transformedRatio ?? TRANSFORMED_RATIO, edges: o.minEdges ?? EDGES_MIN, pixelsToo: true, ...(o.noFloor ? {} : FLOOR_RULE) };
   pairs.push(...decideAlignments(aligned, (p) => descriptorOnly.has(key(p.a, p.b)), rule, searchRivals));
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }
@@ -628,32 +641,38 @@ const RIVALS_KEPT = 4;
  * exact twin and an altered copy, the copy aligning with both alike, is no look-alike among many.
  */
 export class Rivals {
-  private readonly best = new Map<number, { v: number; other: number }[]>();
+  /** Each image's best rivals by what pairs stand out by (standingOf), and by their pixel scores. */
+  private readonly best: Record<RivalMeasure, Map<number, { v: number; other: number }[]>> = { standing: new Map(), pixel: new Map() };
   /** Images joined by sure copies. */
   private readonly groups = new UnionFind();
   private readonly twins = new Set<number>();
   constructor(private readonly sure: number) {}
 
-  /** The rivals among the pairs themselves: each at what it stands out by (standingOf), a sure copy by its pixel score. */
+  /** The rivals among the pairs themselves: each at what it stands out by (standingOf) and at its pixel score, a sure copy by its pixel score. */
   static among(pairs: readonly DuplicatePair[], sure: number): Rivals {
     const r = new Rivals(sure);
-    for (const p of pairs) r.add(p.a, p.b, standingOf(p), p.pixel >= sure);
+    for (const p of pairs) r.add(p.a, p.b, standingOf(p), p.pixel >= sure, p.pixel);
     return r;
   }
 
-  /** A rival at v, or a sure copy (`twin`; by default when v is at `sure` or more). */
-  add(a: number, b: number, v: number, twin = v >= this.sure): void {
+  /** A rival at v (at `pixel` on the pixel scores, where v is smoothed), or a sure copy (`twin`; by default when v is at `sure` or more). */
+  add(a: number, b: number, v: number, twin = v >= this.sure, pixel = v): void {
     if (twin) {
       this.twins.add(a).add(b);
       this.groups.union(a, b);
       return;
     }
+    this.keep(this.best.standing, a, b, v);
+    this.keep(this.best.pixel, a, b, pixel);
+  }
+
+  private keep(best: Map<number, { v: number; other: number }[]>, a: number, b: number, v: number): void {
     for (const [i, other] of [
       [a, b],
       [b, a],
     ] as const) {
-      let list = this.best.get(i);
-      if (!list) this.best.set(i, (list = []));
+      let list = best.get(i);
+      if (!list) best.set(i, (list = []));
       if (list.length === RIVALS_KEPT && v <= (list[RIVALS_KEPT - 1] as { v: number }).v) continue;
       list.push({ v, other });
       list.sort((x, y) => y.v - x.v);
@@ -666,13 +685,16 @@ export class Rivals {
     return this.twins.has(i);
   }
 
-  /** How far v, the score of i with partner, lies above i's best score with an image that is neither the partner nor its sure copy. */
-  margin(i: number, partner: number, v: number): number {
+  /** How far v, the score of i with partner, lies above i's best score (by `measure`) with an image that is neither the partner nor its sure copy. */
+  margin(i: number, partner: number, v: number, measure: RivalMeasure = 'standing'): number {
     const group = this.groups.find(partner);
-    const rival = (this.best.get(i) ?? []).find((e) => this.groups.find(e.other) !== group);
+    const rival = (this.best[measure].get(i) ?? []).find((e) => this.groups.find(e.other) !== group);
     return v - (rival?.v ?? -Infinity);
   }
 }
+
+/** What rivals are compared by: what a pair stands out by (standingOf), or the pixel scores. */
+type RivalMeasure = 'standing' | 'pixel';
 
 /** What a pair stands out by: its smoothed correlation where it was measured (the alignment search's pairs, the plain check's from PLAIN_SMOOTHED_FROM), else its pixel score. */
 const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
@@ -684,26 +706,33 @@ const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
  * images look alike (plain garments on black), every neighbour aligns nearly as well and only
  * `sure` counts; a copy among different pictures stands far above the rest. A doubtful pair whose
  * edges agree (`edges`) is a copy too; and from `floor` up to `min`, one whose edges reach
- * `floorEdges` and that stands out (by the ratio, or by `gap` plus its shortfall under `min`).
- * `twins`: a pair one of whose images has a sure copy needs not stand out (it is a duplicated
+ * `floorEdges` and that stands out (by `floorRatio` or the ratio, or by `gap` plus its shortfall
+ * under `min`), or one that stands out `farRatio` times, whatever its edges. `twins`: a pair one of whose images has a sure copy needs not stand out (it is a duplicated
  * picture, and its other copies align with it alike: a photo and its resized, brightened and
  * shifted copies).
  */
 export function confirmAlignments(
   searched: readonly DuplicatePair[],
-  t: { min: number; sure: number; gap?: number; ratio?: number; edges?: number; floor?: number; floorEdges?: number; floorRatio?: number; twins?: boolean },
+  t: { min: number; sure: number; gap?: number; ratio?: number; edges?: number; floor?: number; floorEdges?: number; floorRatio?: number; farRatio?: number; pixelsToo?: boolean; twins?: boolean },
   rivals?: Rivals,
 ): DuplicatePair[] {
   const r = rivals ?? Rivals.among(searched, t.sure);
-  const margin = (p: DuplicatePair): number => Math.min(r.margin(p.a, p.b, standingOf(p)), r.margin(p.b, p.a, standingOf(p)));
+  const margin = (p: DuplicatePair, measure: RivalMeasure = 'standing'): number => {
+    const v = measure === 'pixel' ? p.pixel : standingOf(p);
+    return Math.min(r.margin(p.a, p.b, v, measure), r.margin(p.b, p.a, v, measure));
+  };
   const edgesAgree = (p: DuplicatePair): boolean => t.edges !== undefined && p.edges !== null && p.edges >= t.edges;
+  const byRatio = (v: number, m: number, ratio: number): boolean => 1 - (v - m) >= ratio * (1 - v);
   const standsOut = (p: DuplicatePair, ratio = t.ratio): boolean => {
     const m = margin(p);
-    const v = standingOf(p);
-    if (ratio !== undefined && 1 - (v - m) >= ratio * (1 - v)) return true;
+    if (ratio !== undefined && byRatio(standingOf(p), m, ratio)) return true;
+    // Or by the pixel scores: a copy whose smoothing leaves a look-alike as close can still stand far above it unsmoothed.
+    if (ratio !== undefined && t.pixelsToo === true && byRatio(p.pixel, margin(p, 'pixel'), ratio)) return true;
     return t.gap !== undefined && m >= t.gap + Math.max(0, t.min - p.pixel);
   };
-  const aboveFloor = (p: DuplicatePair): boolean => t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && p.edges !== null && p.edges >= (t.floorEdges ?? Infinity) && standsOut(p, t.floorRatio ?? t.ratio);
+  const edgesReachFloor = (p: DuplicatePair): boolean => p.edges !== null && p.edges >= (t.floorEdges ?? Infinity);
+  const aboveFloor = (p: DuplicatePair): boolean =>
+    t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && ((edgesReachFloor(p) && standsOut(p, t.floorRatio ?? t.ratio)) || (t.farRatio !== undefined && standsOut(p, t.farRatio)));
   const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
   const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))));
   // Each with its next best rival, the evidence the leak view gives beside the pair's own scores.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FLOOR, FLOOR_EDGES, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
@@ -218,11 +218,16 @@ describe('the second look at a doubtful alignment', () => {
     const byPixels = confirmAlignments(unsmoothed, rule);
     expect(byPixels.map((p) => [p.a, p.b])).toEqual([[2, 3]]);
     expect(byPixels[0]?.rival).toBeCloseTo(0.96, 9);
+    // The finder keeps a pair standing out by either: 0-1 smoothed, 2-3 in pixels.
+    expect(confirmAlignments(searched, { ...rule, pixelsToo: true }).map((p) => [p.a, p.b])).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
     // A sure pair with no other alignment has no rival to say.
     expect(confirmAlignments([at(7, 8, 0.999, 0.9999)], rule)[0]).not.toHaveProperty('rival');
   });
 
-  it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out', () => {
+  it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out, or whatever its edges when it stands out far', () => {
     const at = (a: number, pixel: number, edges: number | null): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'rescaled', edges });
     const rival = (a: number, pixel: number): DuplicatePair => ({ ...at(a, pixel, null), b: 100 + a });
     const pixel = TRANSFORMED_MIN - 0.01;
@@ -240,9 +245,13 @@ describe('the second look at a doubtful alignment', () => {
       // Under the floor.
       at(6, DOUBTFUL_FLOOR - 0.005, FLOOR_EDGES + 0.05),
       rival(6, 0.5),
+      // Its edges as unlike as 4's, but it stands out FAR_RATIO times and more (4: 9 times).
+      at(8, pixel, FLOOR_EDGES - 0.03),
+      rival(8, 1 - (FAR_RATIO + 1) * (1 - pixel)),
     ];
     const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
     expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0]);
+    expect(confirmAlignments(searched, { ...finder, ...FLOOR_RULE }).map((p) => p.a)).toEqual([0, 8]);
     expect(confirmAlignments(searched, finder)).toEqual([]);
   });
 
@@ -384,8 +393,8 @@ describe('near-duplicate clusters', () => {
     expect(scores.find((s) => s.a === 3 && s.b === 4)!.transformed).toBeLessThan(0.9);
     expect(scores.find((s) => s.a === 0 && s.b === 3)!.transformed).toBeLessThan(0.9);
     expect(scores.find((s) => s.b === 5)!.transformed).toBeGreaterThan(0.995);
-    // Without the search (its threshold out of reach) only an aligned or shifted copy passes: none here.
-    const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2, maxContentDistance: -1, contentNeighbours: 0 } });
+    // Without the search (its threshold out of reach, and no floor under it) only an aligned or shifted copy passes: none here.
+    const off = await findNearDuplicates({ hashes, thumbs, featurePairs, options: { minTransformed: 2, noFloor: true, maxContentDistance: -1, contentNeighbours: 0 } });
     expect(off?.pairs).toEqual([]);
   });
 
