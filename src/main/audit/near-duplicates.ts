@@ -412,8 +412,8 @@ export const EDGES_MIN = 0.99;
  * FLOOR_EDGES or more and it stands out by the same ratio (bench/audit.ts's curve). Copies changed
  * three ways align at 0.95-0.985 far above anything else their images align with; look-alikes, at
  * the same height, among many as close. A pair only the content descriptors found gets the floor
- * too (no edge look: a copy cropped and padded or mirrored is often found by its shape alone), but
- * must stand out by DESCRIPTOR_FLOOR_RATIO: those pairs are look-alike shapes first, and a small
+ * too (a copy cropped and padded or mirrored is often found by its shape alone), but must stand
+ * out by DESCRIPTOR_FLOOR_RATIO: those pairs are look-alike shapes first, and a small
  * set has few rivals to hold them back (two trousers of test/integration/audit's 252 garments at
  * 0.972, smoothed 0.989, stand out 4.1 times). On the benchmark (by pixel scores, before the
  * smoothing): the floor at 0.975 for searched pairs found 281/350 triples, at 0.95 290, and with
@@ -502,7 +502,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   // Progress: the content search is the first CONTENT_SHARE, the pixel check's two passes the rest.
   const content = await contentPairs(input.thumbs, o.maxContentDistance ?? CONTENT_HASH_DISTANCE, o.contentNeighbours ?? CONTENT_NEIGHBOURS, signal, (d) => onProgress?.(CONTENT_SHARE * d));
   if (!content) return null;
-  // Pairs only the content descriptors found: the alignment search's rule without its second looks (below).
+  // Pairs only the content descriptors found: below the alignment search's threshold they must stand out further (decideAlignments).
   const descriptorOnly = new Set<number>();
   for (const p of content) {
     if (p.descriptorOnly && !searched.has(key(p.a, p.b))) descriptorOnly.add(key(p.a, p.b));
@@ -744,11 +744,13 @@ export function confirmAlignments(
 
 /**
  * The alignment search's decision (the finder's, and the benchmark's curves): confirmAlignments,
- * but a pair only the content descriptors found gets no second look at its edges, and below `min`
- * must stand out by `descriptorFloorRatio` (default DESCRIPTOR_FLOOR_RATIO). Those pair look-alike
- * shapes (two handwritten ones, two plain dresses) whose edges agree as a copy's do, and a small
- * set has too few rivals to hold them back (test/integration/audit/near-duplicates.test.ts: two
- * ones at 0.995, edges 0.988). Rivals among all of `aligned` unless given.
+ * but a pair only the content descriptors found must stand out by `descriptorFloorRatio` (default
+ * DESCRIPTOR_FLOOR_RATIO) below `min`: those pair look-alike shapes (two handwritten ones, two plain
+ * dresses), and a small set has too few rivals to hold them back. Their edges get the second look
+ * as every pair's do: kept from EDGES_MIN (0.99), the two ones of
+ * test/integration/audit/near-duplicates.test.ts (0.995, edges 0.988) that kept them from it at
+ * 0.985 stay apart (the benchmark: a triple more, no false cluster). Rivals among all of `aligned`
+ * unless given.
  */
 export function decideAlignments(
   aligned: readonly DuplicatePair[],
@@ -757,8 +759,8 @@ export function decideAlignments(
   rivals?: Rivals,
 ): DuplicatePair[] {
   const r = rivals ?? Rivals.among(aligned, t.sure);
-  const { edges: _edges, descriptorFloorRatio, ...shapes } = t;
-  return [...confirmAlignments(aligned.filter((p) => !descriptorOnly(p)), t, r), ...confirmAlignments(aligned.filter(descriptorOnly), { ...shapes, floorRatio: descriptorFloorRatio ?? DESCRIPTOR_FLOOR_RATIO }, r)];
+  const { descriptorFloorRatio, ...rule } = t;
+  return [...confirmAlignments(aligned.filter((p) => !descriptorOnly(p)), rule, r), ...confirmAlignments(aligned.filter(descriptorOnly), { ...rule, floorRatio: descriptorFloorRatio ?? DESCRIPTOR_FLOOR_RATIO }, r)];
 }
 
 /** Clusters of two or more images joined by near-duplicate pairs, largest first. */

@@ -255,7 +255,7 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments(searched, finder)).toEqual([]);
   });
 
-  it('a pair only the content descriptors found gets the floor too, but must stand out by DESCRIPTOR_FLOOR_RATIO', () => {
+  it('a pair only the content descriptors found gets the floor too, but must stand out by DESCRIPTOR_FLOOR_RATIO; its edges get the second look', () => {
     const pixel = FLOOR + 0.01;
     // Its best rival leaves `times` as much unexplained as the pair does.
     const withRival = (a: number, times: number): DuplicatePair[] => [
@@ -264,13 +264,15 @@ describe('the second look at a doubtful alignment', () => {
     ];
     const between = (TRANSFORMED_RATIO + DESCRIPTOR_FLOOR_RATIO) / 2;
     expect(between).toBeGreaterThan(TRANSFORMED_RATIO);
-    const searched = [...withRival(0, between), ...withRival(2, between), ...withRival(4, DESCRIPTOR_FLOOR_RATIO + 0.5)];
-    // 0 was searched as a feature or hash neighbour; 2 and 4 only as content descriptors' neighbours.
+    // 6 does not stand out, but its edges agree as a copy's do: the second look keeps it, as any pair.
+    const edgesAgree = withRival(6, 1.2).map((p, i) => (i === 0 ? { ...p, edges: EDGES_MIN + 0.005 } : p));
+    const searched = [...withRival(0, between), ...withRival(2, between), ...withRival(4, DESCRIPTOR_FLOOR_RATIO + 0.5), ...edgesAgree];
+    // 0 was searched as a feature or hash neighbour; 2, 4 and 6 only as content descriptors' neighbours.
     const descriptorOnly = (p: DuplicatePair): boolean => p.a >= 2 && p.b === p.a + 1;
     const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN, floor: FLOOR, floorEdges: FLOOR_EDGES };
-    expect(decideAlignments(searched, descriptorOnly, rule).map((p) => p.a)).toEqual([0, 4]);
-    // Without the floor, neither is a copy: both lie under TRANSFORMED_MIN.
-    expect(decideAlignments(searched, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN })).toEqual([]);
+    expect(decideAlignments(searched, descriptorOnly, rule).map((p) => p.a)).toEqual([0, 4, 6]);
+    // Without the floor, only the one its edges keep: the others lie under TRANSFORMED_MIN.
+    expect(decideAlignments(searched, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN }).map((p) => p.a)).toEqual([6]);
   });
 });
 
