@@ -1,5 +1,5 @@
 /**
- * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--search-best-aligned] [--sections 1,2,3]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--neighbours K] [--content-neighbours K] [--search-best-aligned] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
@@ -49,6 +49,8 @@ const FIRST = Number(arg('--first') ?? 0);
 const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
 /** How many nearest feature neighbours of each image get the alignment search (the audit's default unless given). */
 const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(arg('--neighbours'));
+/** How many nearest by content descriptor of each image get the alignment search (the audit's default unless given). */
+const CONTENT_NEAREST = arg('--content-neighbours') === undefined ? undefined : Number(arg('--content-neighbours'));
 /** Each image's best plain match among its candidates searched too (the finder's searchBestAligned). */
 const SEARCH_BEST_ALIGNED = process.argv.includes('--search-best-aligned');
 /** The sets of alterations planted, each PER_SET times. */
@@ -134,7 +136,7 @@ if (SECTIONS.has('2')) {
   // Every candidate's scores, the mirror and zoom search accepting nothing and the plain check every
   // aligned pair: their rules are applied (and swept) below.
   const scores: CandidateScore[] = [];
-  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, searchBestAligned: SEARCH_BEST_ALIGNED, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}) } });
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, searchBestAligned: SEARCH_BEST_ALIGNED, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}), ...(CONTENT_NEAREST !== undefined ? { contentNeighbours: CONTENT_NEAREST } : {}) } });
   const ndS = seconds(t0);
   const ndCpu = process.cpuUsage(cpu0);
   if (!nd) throw new Error('not cancelled');
