@@ -27,7 +27,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RULE, PLAIN_RATIO, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RULE, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptor } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -150,7 +150,7 @@ if (SECTIONS.has('2')) {
     const plain = nd.pairs.filter((p) => p.match === 'aligned').map(({ smoothed: s, ...p }) => (smoothed && s !== undefined ? { ...p, smoothed: s } : p));
     return [...nd.pairs.filter((p) => p.match !== 'aligned'), ...confirmAlignments(plain, { min: DUPLICATE_THRESHOLDS.aligned, sure, ...rule, twins: true }, rivals)];
   };
-  const base = plainAt(PLAIN_SURE, { ratio: PLAIN_RATIO });
+  const base = plainAt(PLAIN_SURE, { gap: PLAIN_GAP });
   // Untouched = the training images and the test originals; a cluster is false when it joins two of them.
   const origin = (i: number) => (i >= TRAIN + COPIES ? TRAIN + (copies[i - TRAIN - COPIES]!.of as number) : i);
   const evaluate = (clusters: NearDuplicateCluster[]) => {
@@ -200,7 +200,7 @@ if (SECTIONS.has('2')) {
   for (const rule of ['plain', 'gap', 'edges'] as const) {
     log(
       rule === 'plain'
-        ? `\nThe alignment search's threshold, every pair at or above it a copy (off: the plain check alone, from ${DUPLICATE_THRESHOLDS.aligned}: ${PLAIN_SURE} or standing out by ${PLAIN_RATIO}); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
+        ? `\nThe alignment search's threshold, every pair at or above it a copy (off: the plain check alone, from ${DUPLICATE_THRESHOLDS.aligned}: ${PLAIN_SURE} or standing ${PLAIN_GAP} above); between each image and its ${ALIGN_NEIGHBOURS ?? 'default number of'} nearest feature neighbours:`
         : rule === 'gap'
           ? `\nThe same threshold as the least a pair needs, a copy from ${TRANSFORMED_SURE} or when either image's next best alignment leaves ${TRANSFORMED_RATIO} times as much unexplained (1 - score) (the rule before the second look):`
           : `\nThe same, and a doubtful alignment (${DOUBTFUL_FLOOR} up to ${TRANSFORMED_SURE}) whose edges correlate at ${EDGES_MIN} or more (the finder's rule):`,
@@ -293,11 +293,11 @@ if (SECTIONS.has('2')) {
   ];
   for (const [smoothed, sure, rule] of plainRules) {
     const r = evaluate(clusterPairs(images.length, [...plainAt(sure, rule, smoothed), ...opExtra], splits));
-    const star = smoothed && sure === PLAIN_SURE && 'ratio' in rule && rule.ratio === PLAIN_RATIO ? ' *' : '';
+    const star = smoothed && sure === PLAIN_SURE && 'gap' in rule && rule.gap === PLAIN_GAP ? ' *' : '';
     log(`| ${smoothed ? 'smoothed' : 'pixel'} | ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : 'ratio' in rule ? `ratio ${rule.ratio}${star}` : `gap ${rule.gap}`} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing out by ${PLAIN_RATIO}; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out (by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing ${PLAIN_GAP} above, smoothed; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out (by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

@@ -66,9 +66,12 @@
  * images). Pairs searched 40,092 -> 56,208, and the pixel check's CPU time 283 s -> 495 s.
  * Fourth round: the half-size search centred on odd sides (a mirrored copy cropped to an odd size
  * lined up at 0.67) and TRANSFORMED_SURE 0.996: 70/70, 182/210, 281/350 for 49 false clusters.
- * Still missed: copies changed three ways whose alignment neither stands out among look-alikes
- * nor keeps its edges (48 of the misses align at 0.99 or more, with a look-alike nearly as close),
- * and a few the alignment search does not line up (recompressed, cropped and padded most often).
+ * Later rounds: pairs stand out by their smoothed correlations (ncc.ts smoothedNcc) or their pixel
+ * scores, from FLOOR (0.95) with their edges or by FAR_RATIO, and doubtful plain pairs get the
+ * search too: 70/70, 199/210, 318/350 for 40 false clusters (other pictures: 69/70, 199, 312, 32).
+ * Still missed: copies changed three ways that are never searched (22 of the 32 triples: their
+ * originals are neither among their nearest by features nor by content descriptor), and copies
+ * with a look-alike nearly as close.
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
@@ -109,9 +112,9 @@ export interface NearDuplicateOptions {
   minEdges?: number;
   /** Alignments below minTransformed are never copies (the benchmark draws the floor's curve itself). */
   noFloor?: boolean;
-  /** The plain check's sure level (default PLAIN_SURE; at minAligned or below: every aligned pair is a copy) and ratio (default PLAIN_RATIO). */
+  /** The plain check's sure level (default PLAIN_SURE; at minAligned or below: every aligned pair is a copy) and gap (default PLAIN_GAP). */
   plainSure?: number;
-  plainRatio?: number;
+  plainGap?: number;
   /**
    * Each image's best plain alignment among its candidates gets the alignment search too (default
    * false; bench/audit.ts --search-best-aligned: 27% more pairs searched for 4 more pairs of
@@ -437,17 +440,17 @@ export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, farRatio: FAR
 
 /**
  * The plain check (issue 14's, at the same framing): a copy from PLAIN_SURE, and from the aligned
- * threshold (0.98) when it stands out by PLAIN_RATIO above either image's next best plain alignment
- * among its candidates, as the alignment search's pairs do: by their smoothed correlations (from
- * PLAIN_SMOOTHED_FROM; a resized, re-encoded or brightened copy's noise smooths away). Plain
- * garments of a kind (trousers, bags) align with many others at 0.98-0.99. On the benchmark
- * (bench/audit.ts's plain curve, both sets): a gap of 0.01 on the pixel scores, 310 and 300 triples
- * for 49 and 40 false clusters; smoothed at 2.5 (the search's ratio too), 311 and 303 for 42 and
- * 35, no single lost. A sure level of 0.995 loses a resized copy among
- * test/integration/audit/near-duplicates.test.ts's 252.
+ * threshold (0.98) when it stands PLAIN_GAP above either image's next best plain alignment among
+ * its candidates, by their smoothed correlations (from PLAIN_SMOOTHED_FROM; a resized, re-encoded or
+ * brightened copy's noise smooths away). Plain garments of a kind (trousers, bags) align with many
+ * others at 0.98-0.99. On the benchmark (bench/audit.ts's plain curve, both sets, every copy found
+ * alike): by the pixel scores, a gap of 0.01 makes 48 and 39 false clusters; smoothed, a ratio of
+ * 2.5 40 and 32, 3 38 and 30, a gap of 0.01 36 and 28. (Before doubtful plain pairs got the search,
+ * the gap lost mirrored singles that lie as they are at 0.98-0.99: the search now decides those.)
+ * A sure level of 0.995 loses a resized copy among test/integration/audit/near-duplicates.test.ts's 252.
  */
 export const PLAIN_SURE = 0.99;
-export const PLAIN_RATIO = 2.5;
+export const PLAIN_GAP = 0.01;
 /** Plain alignments from this are smoothed too: the pairs and the rivals that matter (a fifth of the benchmark's candidates, a fraction of a millisecond each). */
 export const PLAIN_SMOOTHED_FROM = 0.9;
 
@@ -623,7 +626,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   }
   // The alignment search's sure copies make twins too (a photo's shifted copy and its resized one).
   for (const p of aligned) if (p.pixel >= sure) plainRivals.add(p.a, p.b, plainSure);
-  pairs.push(...confirmAlignments(plain, { min: alignedMin, sure: plainSure, ratio: o.plainRatio ?? PLAIN_RATIO, twins: true }, plainRivals));
+  pairs.push(...confirmAlignments(plain, { min: alignedMin, sure: plainSure, gap: o.plainGap ?? PLAIN_GAP, twins: true }, plainRivals));
   // The alignment search's rivals: its own pairs, and the plain check's sure copies (no rivals of theirs either).
   const searchRivals = Rivals.among(aligned, sure);
   for (const p of plain) if (p.pixel >= plainSure) searchRivals.add(p.a, p.b, sure);
