@@ -68,7 +68,7 @@
  * lined up at 0.67) and TRANSFORMED_SURE 0.996: 70/70, 182/210, 281/350 for 49 false clusters.
  * Later rounds: pairs stand out by their smoothed correlations (ncc.ts smoothedNcc) or their pixel
  * scores, from FLOOR (0.95) with their edges or by FAR_RATIO, and doubtful plain pairs get the
- * search too: 70/70, 199/210, 318/350 for 40 false clusters (other pictures: 69/70, 199, 312, 32).
+ * search too: 70/70, 199/210, 318/350 for 36 false clusters (other pictures: 69/70, 199, 312, 28).
  * Still missed: copies changed three ways that are never searched (22 of the 32 triples: their
  * originals are neither among their nearest by features nor by content descriptor), and copies
  * with a look-alike nearly as close.
@@ -430,9 +430,9 @@ export const DESCRIPTOR_FLOOR_RATIO = 5;
 /**
  * From FLOOR up, a pair that stands out FAR_RATIO times is a copy whatever its edges: a copy
  * upscaled and reduced again, or recompressed, smears its edges under FLOOR_EDGES (0.87-0.9) while
- * nothing else either image has comes near it (bench/audit.ts's far curve, both sets: off 312 and
- * 306 triples for 40 and 31 false clusters; 10, 314 and 311 for 41 and 33; 14, 314 and 310 for 40
- * and 31, a single more on the other pictures; 20, 313 and 308).
+ * nothing else either image has comes near it (bench/audit.ts's far curve, both sets, with the
+ * plain check's ratio then: off, 316 and 308 triples for 40 and 32 false clusters; 10, 318 and 313
+ * for 41 and 34; 14, 318 and 312 for 40 and 32, a single more on the other pictures; 20, 317 and 311).
  */
 export const FAR_RATIO = 14;
 /** The floor as the finder applies it (confirmAlignments' floor, floorEdges and farRatio). */
