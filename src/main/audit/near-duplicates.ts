@@ -710,9 +710,11 @@ const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
  * `sure` counts; a copy among different pictures stands far above the rest. A doubtful pair whose
  * edges agree (`edges`) is a copy too; and from `floor` up to `min`, one whose edges reach
  * `floorEdges` and that stands out (by `floorRatio` or the ratio, or by `gap` plus its shortfall
- * under `min`), or one that stands out `farRatio` times, whatever its edges. `twins`: a pair one of whose images has a sure copy needs not stand out (it is a duplicated
- * picture, and its other copies align with it alike: a photo and its resized, brightened and
- * shifted copies).
+ * under `min`), or one that stands out `farRatio` times, whatever its edges. A pair stands out by
+ * what standingOf gives, or with `pixelsToo` by its pixel score as well. `twins`: a pair one of
+ * whose images has a sure copy needs not stand out (it is a duplicated picture, and its other
+ * copies align with it alike: a photo and its resized, brightened and shifted copies). Each pair
+ * kept comes back with its `rival`.
  */
 export function confirmAlignments(
   searched: readonly DuplicatePair[],
