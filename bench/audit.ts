@@ -192,7 +192,7 @@ if (SECTIONS.has('2')) {
     byK.push(`${kk}: ${near.size} pairs (${(ms / 1000).toFixed(1)} s), ${among(1)} / ${among(2)} / ${among(3)}`);
   }
   log(`content descriptors' nearest alone (how many kept: pairs, wild singles / pairs / triples among them; the finder keeps ${CONTENT_NEIGHBOURS} from ${CONTENT_MIN_SIMILARITY}): ${byK.join('; ')}`);
-  // Pairs only the content descriptors found: decided without the second looks, as the finder does.
+  // Pairs only the content descriptors found: below the threshold they must stand out further, as the finder decides them.
   const onlyDescriptors = new Set(scores.filter((sc) => sc.descriptorOnly).map((sc) => sc.a * images.length + sc.b));
   const descriptorOnly = (p: DuplicatePair) => onlyDescriptors.has(p.a * images.length + p.b);
   const searched: DuplicatePair[] = scores.filter((sc) => sc.transformed !== null && !sc.plain).map((sc) => ({ a: sc.a, b: sc.b, cosine: sc.cosine, hamming: 0, pixel: sc.transformed as number, match: sc.mirrored ? ('mirrored' as const) : ('rescaled' as const), edges: sc.edges, ...(sc.smoothed === null ? {} : { smoothed: sc.smoothed }) }));
@@ -294,7 +294,7 @@ if (SECTIONS.has('2')) {
   for (const [smoothed, sure, rule] of plainRules) {
     const r = evaluate(clusterPairs(images.length, [...plainAt(sure, rule, smoothed), ...opExtra], splits));
     const star = smoothed && sure === PLAIN_SURE && 'gap' in rule && rule.gap === PLAIN_GAP ? ' *' : '';
-    log(`| ${smoothed ? 'smoothed' : 'pixel'} | ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : 'ratio' in rule ? `ratio ${rule.ratio}${star}` : `gap ${rule.gap}`} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+    log(`| ${smoothed ? 'smoothed' : 'pixel'} | ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : `${'ratio' in rule ? `ratio ${rule.ratio}` : `gap ${rule.gap}`}${star}`} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
   log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing ${PLAIN_GAP} above, smoothed; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out (by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
