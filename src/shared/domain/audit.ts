@@ -150,7 +150,8 @@ export interface DuplicatePairInfo {
   /**
    * The next best match: the best score either image has with a third image (not the other, nor its
    * sure copy), as the pair's standing is measured (smoothed where it was). A pair below the sure
-   * level was kept by standing out from it; null where neither image had another.
+   * level was kept by standing out from it (or from the next best in pixels), or by its edges; null
+   * where neither image had another.
    */
   rival: number | null;
 }
