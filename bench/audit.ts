@@ -1,5 +1,5 @@
 /**
- * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--neighbours K] [--content-neighbours K] [--search-best-aligned] [--sections 1,2,3]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--neighbours K] [--content-neighbours K] [--no-content-crops] [--search-best-aligned] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
@@ -27,9 +27,9 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RULE, PLAIN_GAP, PLAIN_SURE, Rivals, SEARCH_RULE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, PLAIN_GAP, PLAIN_SURE, Rivals, SEARCH_RULE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
-import { contentDescriptor } from '../src/main/audit/content-box';
+import { contentDescriptors } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
 import { labelNext } from '../src/main/audit/label-next';
 import { imageFingerprint } from '../src/main/media/perceptual-hash';
@@ -53,6 +53,8 @@ const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(
 const CONTENT_NEAREST = arg('--content-neighbours') === undefined ? undefined : Number(arg('--content-neighbours'));
 /** Each image's best plain match among its candidates searched too (the finder's searchBestAligned). */
 const SEARCH_BEST_ALIGNED = process.argv.includes('--search-best-aligned');
+/** The content descriptors' neighbours without their crop hypotheses (content-neighbours.ts SHORTLIST). */
+const NO_CONTENT_CROPS = process.argv.includes('--no-content-crops');
 /** The sets of alterations planted, each PER_SET times. */
 const SETS: Alteration[][] = [...ALTERATIONS.map((a) => [a]), ...[1, 2, 3].flatMap((n) => combinations(WILD_ALTERATIONS, n))];
 const COPIES = SETS.length * PER_SET;
@@ -136,7 +138,7 @@ if (SECTIONS.has('2')) {
   // Every candidate's scores, the mirror and zoom search accepting nothing and the plain check every
   // aligned pair: their rules are applied (and swept) below.
   const scores: CandidateScore[] = [];
-  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, searchBestAligned: SEARCH_BEST_ALIGNED, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}), ...(CONTENT_NEAREST !== undefined ? { contentNeighbours: CONTENT_NEAREST } : {}) } });
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, searchBestAligned: SEARCH_BEST_ALIGNED, onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}), ...(CONTENT_NEAREST !== undefined ? { contentNeighbours: CONTENT_NEAREST } : {}), ...(NO_CONTENT_CROPS ? { contentCrops: false } : {}) } });
   const ndS = seconds(t0);
   const ndCpu = process.cpuUsage(cpu0);
   if (!nd) throw new Error('not cancelled');
@@ -182,16 +184,19 @@ if (SECTIONS.has('2')) {
   const alignedPairs = scores.filter((sc) => sc.transformed !== null).length;
   log(`candidate stage (checked / checked and aligned at 0.98 or searched / copies): issue-14 singles ${stage(1, false)}, wild singles ${stage(1, true)}, pairs ${stage(2, true)}, triples ${stage(3, true)}; ${scores.length} candidates checked, ${alignedPairs} searched; pixel check ${((ndCpu.user + ndCpu.system) / 1000).toFixed(0)} CPU ms, ${((ndCpu.user + ndCpu.system) / 1000 / Math.max(1, alignedPairs)).toFixed(2)} CPU ms per searched pair`);
   // The content descriptors' neighbours alone (content-neighbours.ts), by how many each image keeps: the pairs they add, and the copies among them.
-  const descriptors = fps.map((f) => contentDescriptor(f.thumb));
+  const described = fps.map((f) => contentDescriptors(f.thumb));
+  const descriptors = described.map((d) => d.descriptor);
   const byK: string[] = [];
-  for (const kk of [...new Set([1, 2, 3, 4, 5, CONTENT_NEIGHBOURS])].sort((x, y) => x - y)) {
-    const t1 = performance.now();
-    const near = new Set((await contentNeighbours(descriptors, kk, CONTENT_MIN_SIMILARITY))!.map((p) => p.a * images.length + p.b));
-    const ms = performance.now() - t1;
-    const among = (size: number) => copies.filter((c, j) => c.set.split('+').length === size && !(ALTERATIONS as readonly string[]).includes(c.set) && near.has((TRAIN + c.of) * images.length + TRAIN + COPIES + j)).length;
-    byK.push(`${kk}: ${near.size} pairs (${(ms / 1000).toFixed(1)} s), ${among(1)} / ${among(2)} / ${among(3)}`);
+  for (const kk of [...new Set([1, 2, 3, 4, 5, CONTENT_NEAREST ?? CONTENT_NEIGHBOURS])].sort((x, y) => x - y)) {
+    for (const crops of [false, true]) {
+      const t1 = performance.now();
+      const near = new Set((await contentNeighbours(descriptors, kk, CONTENT_MIN_SIMILARITY, crops ? { crops: described.map((d) => d.crops) } : {}))!.map((p) => p.a * images.length + p.b));
+      const ms = performance.now() - t1;
+      const among = (size: number) => copies.filter((c, j) => c.set.split('+').length === size && !(ALTERATIONS as readonly string[]).includes(c.set) && near.has((TRAIN + c.of) * images.length + TRAIN + COPIES + j)).length;
+      byK.push(`${kk}${crops ? ' with crops' : ''}: ${near.size} pairs (${(ms / 1000).toFixed(1)} s), ${among(1)} / ${among(2)} / ${among(3)}`);
+    }
   }
-  log(`content descriptors' nearest alone (how many kept: pairs, wild singles / pairs / triples among them; the finder keeps ${CONTENT_NEIGHBOURS} from ${CONTENT_MIN_SIMILARITY}): ${byK.join('; ')}`);
+  log(`content descriptors' nearest alone (how many kept: pairs, wild singles / pairs / triples among them; the finder keeps ${CONTENT_NEAREST ?? CONTENT_NEIGHBOURS} from ${CONTENT_MIN_SIMILARITY}${NO_CONTENT_CROPS ? '' : ' with crops'}): ${byK.join('; ')}`);
   // Pairs only the content descriptors found: below the threshold they must stand out further, as the finder decides them.
   const onlyDescriptors = new Set(scores.filter((sc) => sc.descriptorOnly).map((sc) => sc.a * images.length + sc.b));
   const descriptorOnly = (p: DuplicatePair) => onlyDescriptors.has(p.a * images.length + p.b);
@@ -238,7 +243,7 @@ if (SECTIONS.has('2')) {
     return r;
   };
   const searchRivals = searchRivalsOf(searched);
-  log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by the ratio, or it stands out by ${FAR_RATIO} (with the finder's rule above):`);
+  log(`\nBelow ${TRANSFORMED_MIN} down to the floor, a copy when its edges reach the floor's edge threshold and it stands out by ${FLOOR_RATIO}, or it stands out by ${FAR_RATIO} (with the finder's rule above):`);
   log(`| floor | floor's edges | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);
   for (const floor of [...new Set([DOUBTFUL_FLOOR, 0.96, 0.97, 0.975, FLOOR])].sort((x, y) => x - y)) {
@@ -246,6 +251,14 @@ if (SECTIONS.has('2')) {
       const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, floor, floorEdges: fe }, searchRivals)], splits));
       log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
+  }
+  // The floor's ratio: how far a pair must stand out below TRANSFORMED_MIN.
+  log(`\nBelow ${TRANSFORMED_MIN} down to ${FLOOR} (edges from ${FLOOR_EDGES}): standing out by the floor's ratio (the rest as the finder):`);
+  log(`| floor's ratio | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|`);
+  for (const floorRatio of [...new Set([TRANSFORMED_RATIO, 3, FLOOR_RATIO, 3.5, 4])].sort((x, y) => x - y)) {
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, floorRatio }, searchRivals)], splits));
+    log(`| ${floorRatio}${floorRatio === FLOOR_RATIO ? ' *' : ''} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The descriptor pairs' floor: how far a pair only the content descriptors found must stand out below TRANSFORMED_MIN.
   log(`\nPairs only the content descriptors found, below ${TRANSFORMED_MIN} down to ${FLOOR} (edges from ${FLOOR_EDGES}): standing out by the ratio (the rest as the finder):`);
@@ -297,7 +310,7 @@ if (SECTIONS.has('2')) {
     log(`| ${smoothed ? 'smoothed' : 'pixel'} | ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : `${'ratio' in rule ? `ratio ${rule.ratio}` : `gap ${rule.gap}`}${star}`} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing ${PLAIN_GAP} above, smoothed; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out (by ${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing ${PLAIN_GAP} above, smoothed; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out by ${FLOOR_RATIO} (${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_LENGTH, contentDescriptor } from '../../../src/main/audit/content-box';
-import { contentNeighbours } from '../../../src/main/audit/content-neighbours';
+import { CROP_SIDE, DESCRIPTOR_LENGTH, contentDescriptor, contentDescriptors } from '../../../src/main/audit/content-box';
+import { SHORTLIST, contentNeighbours } from '../../../src/main/audit/content-neighbours';
 import { greyThumb } from '../../../src/main/media/perceptual-hash';
 import { seededRandom } from '../../../src/shared/random';
 import { alteredCopy, type Alteration } from '../../fixtures/altered-copies';
@@ -49,6 +49,23 @@ describe('content descriptors', () => {
   });
 });
 
+describe('crop hypotheses', () => {
+  it("a copy cropped into its content lies far from its original's descriptor and near one of its crops", async () => {
+    // The bag fills its frame: the crop cuts into it, so the copy's content box holds less of it.
+    const bag = path.join(FASHION_LOOKALIKES, 'bag-619.png');
+    const original = contentDescriptors(await greyThumb(bag));
+    expect(Array.from(original.descriptor)).toEqual(Array.from(contentDescriptor(await greyThumb(bag))));
+    expect(original.crops).toHaveLength(9);
+    for (const c of original.crops) expect(dot(c, c)).toBeCloseTo(1, 5);
+    expect(CROP_SIDE).toBeLessThan(1);
+    for (const kinds of [['cropped'], ['recompressed', 'cropped', 'padded']] as Alteration[][]) {
+      const copy = contentDescriptor(await greyThumb(await alteredCopy(bag, kinds)));
+      expect(dot(copy, original.descriptor), kinds.join('+')).toBeLessThan(0.8);
+      expect(Math.max(...original.crops.map((c) => dot(c, copy))), kinds.join('+')).toBeGreaterThan(0.97);
+    }
+  });
+});
+
 describe('content neighbours', () => {
   /** Unit vectors near a few centres (groups of look-alikes), seeded. */
   function vectors(n: number, dim: number, seed: number): Float32Array[] {
@@ -77,14 +94,69 @@ describe('content neighbours', () => {
       expect(found?.map((p) => `${p.a},${p.b}`)).toEqual([...expected.keys()].sort((x, y) => Number(x.split(',')[0]) - Number(y.split(',')[0]) || Number(x.split(',')[1]) - Number(y.split(',')[1])));
       for (const p of found ?? []) expect(p.similarity).toBeCloseTo(expected.get(`${p.a},${p.b}`) as number, 5);
     }
+  }, 30_000);
+
+  it("with crops, ranks each image's shortlist by the best of descriptor and crops, as counting the shortlist's pairs does", async () => {
+    const d = vectors(300, DESCRIPTOR_LENGTH, 11);
+    const random = seededRandom(12);
+    // Crops near another image of the same group (a copy of it cropped), and near their own.
+    const near = (v: Float32Array, spread: number) => {
+      const c = Float32Array.from(v, (x) => x + spread * (random() - 0.5));
+      const norm = Math.sqrt(dot(c, c));
+      return c.map((x) => x / norm);
+    };
+    const crops = d.map((v, i) => [near(d[(i + 5) % d.length] as Float32Array, 0.1), near(v, 0.3), near(v, 0.3)]);
+    const best = (i: number, j: number) => Math.max(dot(d[i] as Float32Array, d[j] as Float32Array), ...[...(crops[i] as Float32Array[]).map((c) => dot(c, d[j] as Float32Array)), ...(crops[j] as Float32Array[]).map((c) => dot(c, d[i] as Float32Array))]);
+    const k = 2;
+    // The shortlist: each image's SHORTLIST nearest by descriptor, either way round.
+    const listed = d.map(() => new Set<number>());
+    for (let i = 0; i < d.length; i++) {
+      const ranked = d.map((v, j) => ({ j, s: dot(d[i] as Float32Array, v) })).filter((e) => e.j !== i);
+      for (const e of ranked.sort((x, y) => y.s - x.s).slice(0, SHORTLIST)) {
+        listed[i]?.add(e.j);
+        listed[e.j]?.add(i);
+      }
+    }
+    const expected = new Set<string>();
+    for (let i = 0; i < d.length; i++) {
+      const ranked = [...(listed[i] as Set<number>)].map((j) => ({ j, s: best(i, j) })).sort((x, y) => y.s - x.s);
+      for (const e of ranked.slice(0, k)) expected.add(`${Math.min(i, e.j)},${Math.max(i, e.j)}`);
+    }
+    const found = await contentNeighbours(d, k, -1, { crops });
+    expect(new Set(found?.map((p) => `${p.a},${p.b}`))).toEqual(expected);
+    for (const p of found ?? []) expect(p.similarity).toBeCloseTo(best(p.a, p.b), 5);
+    // Crops move the pairs: without them the same search keeps others.
+    expect(new Set((await contentNeighbours(d, k, -1))?.map((p) => `${p.a},${p.b}`))).not.toEqual(expected);
+  }, 30_000);
+
+  it("with crops, finds a garment's copy cropped into it where look-alikes lie nearer by descriptor", async () => {
+    const bag = contentDescriptors(await greyThumb(path.join(FASHION_LOOKALIKES, 'bag-619.png')));
+    const copy = contentDescriptors(await greyThumb(await alteredCopy(path.join(FASHION_LOOKALIKES, 'bag-619.png'), ['recompressed', 'cropped', 'padded'])));
+    // Look-alikes halfway between the two (0.9 or more to each), the bag and its copy 0.7 apart.
+    const random = seededRandom(5);
+    const alike = Array.from({ length: SHORTLIST / 2 }, () => {
+      const v = Float32Array.from(bag.descriptor, (x, i) => x + (copy.descriptor[i] as number) + 0.05 * (random() - 0.5));
+      const norm = Math.sqrt(dot(v, v));
+      return v.map((x) => x / norm);
+    });
+    const descriptors = [bag.descriptor, copy.descriptor, ...alike];
+    const crops = [bag.crops, copy.crops, ...alike.map((v) => [v])];
+    expect(dot(bag.descriptor, copy.descriptor)).toBeLessThan(0.8);
+    expect(Math.min(...alike.map((v) => Math.min(dot(v, bag.descriptor), dot(v, copy.descriptor))))).toBeGreaterThan(0.9);
+    const pairOf = (r: { a: number; b: number; similarity: number }[] | null) => r?.find((p) => p.a === 0 && p.b === 1);
+    expect(pairOf(await contentNeighbours(descriptors, 1, 0.5))).toBeUndefined();
+    expect(pairOf(await contentNeighbours(descriptors, 1, 0.5, { crops }))?.similarity).toBeGreaterThan(0.97);
   });
 
   it('stops when cancelled, and refuses descriptors of another length', async () => {
     const controller = new AbortController();
     controller.abort();
     // 3,000 vectors: 4.5 M dot products, far more than one stretch between yields.
-    expect(await contentNeighbours(vectors(3000, DESCRIPTOR_LENGTH, 1), 3, 0, controller.signal)).toBeNull();
+    expect(await contentNeighbours(vectors(3000, DESCRIPTOR_LENGTH, 1), 3, 0, { signal: controller.signal })).toBeNull();
     await expect(contentNeighbours([new Float32Array(4), new Float32Array(5)], 1, 0)).rejects.toThrow(/Descriptor 1 has 5 values, not 4/);
     expect(await contentNeighbours([new Float32Array(4)], 3, 0)).toEqual([]);
+    expect(await contentNeighbours(vectors(3000, DESCRIPTOR_LENGTH, 1), 3, 0, { signal: controller.signal, crops: vectors(3000, DESCRIPTOR_LENGTH, 2).map((v) => [v]) })).toBeNull();
+    await expect(contentNeighbours(vectors(3, 4, 1), 1, 0, { crops: [[]] })).rejects.toThrow(/3 descriptors but crops for 1 images/);
+    await expect(contentNeighbours(vectors(3, 4, 1), 1, -1, { crops: vectors(3, 5, 1).map((v) => [v]) })).rejects.toThrow(/crops have 5 values, not 4/);
   });
 });

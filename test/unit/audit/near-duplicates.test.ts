@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
@@ -227,15 +227,17 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments([at(7, 8, 0.999, 0.9999)], rule)[0]).not.toHaveProperty('rival');
   });
 
-  it('below the threshold, down to the floor: a copy when its edges agree well enough and it stands out, or whatever its edges when it stands out far', () => {
+  it("below the threshold, down to the floor: a copy when its edges agree well enough and it stands out by the floor's ratio, or whatever its edges when it stands out far", () => {
     const at = (a: number, pixel: number, edges: number | null): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'rescaled', edges });
     const rival = (a: number, pixel: number): DuplicatePair => ({ ...at(a, pixel, null), b: 100 + a });
     const pixel = TRANSFORMED_MIN - 0.01;
     // The best rival it stands out from: TRANSFORMED_RATIO times as far from 1.
     const rivalMax = 1 - TRANSFORMED_RATIO * (1 - pixel);
+    // Its best rival FLOOR_RATIO times as far from 1, and a little more.
+    const floorRival = 1 - (FLOOR_RATIO + 0.2) * (1 - pixel);
     const searched = [
       at(0, pixel, FLOOR_EDGES + 0.02),
-      rival(0, rivalMax - 0.01),
+      rival(0, floorRival),
       // Stands out, but not by the ratio.
       at(2, pixel, FLOOR_EDGES + 0.02),
       rival(2, rivalMax + 0.01),
@@ -248,9 +250,13 @@ describe('the second look at a doubtful alignment', () => {
       // Its edges as unlike as 4's, but it stands out FAR_RATIO times and more (4: 9 times).
       at(8, pixel, FLOOR_EDGES - 0.03),
       rival(8, 1 - (FAR_RATIO + 1) * (1 - pixel)),
+      // Stands out by the ratio, not by the floor's.
+      at(10, pixel, FLOOR_EDGES + 0.02),
+      rival(10, 1 - ((TRANSFORMED_RATIO + FLOOR_RATIO) / 2) * (1 - pixel)),
     ];
+    expect(FLOOR_RATIO).toBeGreaterThan(TRANSFORMED_RATIO);
     const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
-    expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0]);
+    expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0, 10]);
     expect(confirmAlignments(searched, { ...finder, ...FLOOR_RULE }).map((p) => p.a)).toEqual([0, 8]);
     expect(confirmAlignments(searched, finder)).toEqual([]);
   });
