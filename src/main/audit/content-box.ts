@@ -201,23 +201,15 @@ function describeBox(thumb: GreyPlane, box: readonly [number, number, number, nu
   return out;
 }
 
-/**
- * The content inside its box (contentBox), described (describeBox): a copy padded, rescaled or
- * recompressed lies among its original's nearest (near-duplicates.ts), where its pHash and content
- * hash moved 10-30 bits.
- */
-export function contentDescriptor(t: GreyThumb): Float32Array {
-  const thumb = { w: t.width, h: t.height, px: t.pixels };
-  return describeBox(thumb, contentBox(thumb));
-}
-
 /** Side of a crop hypothesis (contentDescriptors) as a share of the content box's. */
 export const CROP_SIDE = 0.95;
 /** Where crop hypotheses lie along each side of the box: at its start, middle and end (3 x 3 in all). */
 const CROP_AT = [0, 0.5, 1] as const;
 
 /**
- * The content's descriptor and its crops': the content inside boxes CROP_SIDE of its box's sides,
+ * The content inside its box (contentBox), described (describeBox): a copy padded, rescaled or
+ * recompressed lies among its original's nearest (near-duplicates.ts), where its pHash and content
+ * hash moved 10-30 bits. With its crops': the content inside boxes CROP_SIDE of its box's sides,
  * at its corners, edges and centre. A copy cropped into its content (a garment filling the frame,
  * 3-7% gone from each side) has a box that holds less of it, so its descriptor lies near one of its
  * original's crops rather than near the original's own. On the benchmark (bench/audit.ts, the

@@ -1,5 +1,5 @@
 /**
- * Each image's nearest images by content descriptor (content-box.ts contentDescriptor: the coarse
+ * Each image's nearest images by content descriptor (content-box.ts contentDescriptors: the coarse
  * content inside the flat margins, mirror-blind): candidates for the near-duplicate finder's
  * alignment search (near-duplicates.ts) among copies cropped, padded, rescaled and mirrored, whose
  * pHash, content hash and features have all moved. Exact: every pair's dot product, 64 values
@@ -35,8 +35,8 @@ export const SHORTLIST = 20;
 const SEARCH_SHARE = 0.7;
 
 /**
- * Pairs (a < b, ascending) where b is among a's `k` nearest by descriptor (with crops: by the best
- * of descriptor and crops) or a among b's, at `minSimilarity` or more; null when cancelled.
+ * Pairs (a < b, ascending) where b is among a's `wanted` nearest by descriptor (with crops: by the
+ * best of descriptor and crops) or a among b's, at `minSimilarity` or more; null when cancelled.
  */
 export async function contentNeighbours(descriptors: readonly Float32Array[], wanted: number, minSimilarity: number, options: ContentNeighbourOptions = {}): Promise<{ a: number; b: number; similarity: number }[] | null> {
   const { crops, signal } = options;
@@ -127,19 +127,21 @@ async function rankByCrops(
   onProgress: (done: number) => void,
 ): Promise<{ a: number; b: number; similarity: number }[] | null> {
   const n = descriptors.length;
+  // The best of s and i's crops against j's descriptor.
   const bestOf = (i: number, j: number, s: number): number => {
+    const d = descriptors[j] as Float32Array;
     for (const c of crops[i] as readonly Float32Array[]) {
-      if (c.length !== (descriptors[j] as Float32Array).length) throw new RangeError(`Image ${i}'s crops have ${c.length} values, not ${(descriptors[j] as Float32Array).length}.`);
-      s = Math.max(s, dot(c, descriptors[j] as Float32Array));
+      if (c.length !== d.length) throw new RangeError(`Image ${i}'s crops have ${c.length} values, not ${d.length}.`);
+      s = Math.max(s, dot(c, d));
     }
     return s;
   };
-  const of: { a: number; b: number; similarity: number }[][] = Array.from({ length: n }, () => []);
+  const byImage: { a: number; b: number; similarity: number }[][] = Array.from({ length: n }, () => []);
   let lastYield = performance.now();
   for (const [x, plain] of shortlist.entries()) {
     const p = { ...plain, similarity: bestOf(plain.b, plain.a, bestOf(plain.a, plain.b, plain.similarity)) };
-    of[p.a]?.push(p);
-    of[p.b]?.push(p);
+    byImage[p.a]?.push(p);
+    byImage[p.b]?.push(p);
     if (performance.now() - lastYield > YIELD_MS) {
       onProgress(x / shortlist.length);
       await new Promise<void>((r) => setImmediate(r));
@@ -148,6 +150,6 @@ async function rankByCrops(
     }
   }
   const kept = new Set<{ a: number; b: number; similarity: number }>();
-  for (const list of of) for (const p of list.sort((x, y) => y.similarity - x.similarity).slice(0, k)) kept.add(p);
+  for (const list of byImage) for (const p of list.sort((x, y) => y.similarity - x.similarity).slice(0, k)) kept.add(p);
   return [...kept].sort((x, y) => x.a - y.a || x.b - y.b);
 }

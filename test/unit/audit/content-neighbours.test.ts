@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CROP_SIDE, DESCRIPTOR_LENGTH, contentDescriptor, contentDescriptors } from '../../../src/main/audit/content-box';
+import { CROP_SIDE, DESCRIPTOR_LENGTH, contentDescriptors } from '../../../src/main/audit/content-box';
+
+const contentDescriptor = (t: Parameters<typeof contentDescriptors>[0]): Float32Array => contentDescriptors(t).descriptor;
 import { SHORTLIST, contentNeighbours } from '../../../src/main/audit/content-neighbours';
 import { greyThumb } from '../../../src/main/media/perceptual-hash';
 import { seededRandom } from '../../../src/shared/random';
@@ -54,7 +56,6 @@ describe('crop hypotheses', () => {
     // The bag fills its frame: the crop cuts into it, so the copy's content box holds less of it.
     const bag = path.join(FASHION_LOOKALIKES, 'bag-619.png');
     const original = contentDescriptors(await greyThumb(bag));
-    expect(Array.from(original.descriptor)).toEqual(Array.from(contentDescriptor(await greyThumb(bag))));
     expect(original.crops).toHaveLength(9);
     for (const c of original.crops) expect(dot(c, c)).toBeCloseTo(1, 5);
     expect(CROP_SIDE).toBeLessThan(1);
