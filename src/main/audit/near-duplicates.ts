@@ -480,14 +480,15 @@ export const TRANSFORM_NEIGHBOURS = 2;
 export const CONTENT_HASH_DISTANCE = 8;
 
 /**
- * How many of each image's nearest by content descriptor (content-neighbours.ts) get the alignment
- * search, from CONTENT_MIN_SIMILARITY. On the benchmark (the 3-nearest run's scores, the pairs only
- * a farther neighbour brought left out): 1 nearest finds 260 of 350 triples for 72 false clusters
- * and 47,802 pairs searched, 2 nearest 256 for 70 and 56,208, 3 nearest 255 for 66 and 64,681
- * (each more brings more rivals as well as more copies). 2: a copy's original is seldom the
+ * How many of each image's nearest by content descriptor and its crops (content-neighbours.ts) get
+ * the alignment search, from CONTENT_MIN_SIMILARITY. Each more brings more rivals as well as more
+ * copies, and the rivals hold back look-alikes: on the benchmark (bench/audit.ts
+ * --content-neighbours, both sets: triples found, false clusters, pairs searched) 2 nearest find
+ * 324 and 322 for 38 and 28 with 56,578 searched; 3 nearest 325 and 324 for 31 and 30 with 65,203
+ * (the pixel check's CPU time 438 s -> 504 s). Fewer than 2: a copy's original is seldom the
  * nearest where a look-alike or a twin stands as close.
  */
-export const CONTENT_NEIGHBOURS = 2;
+export const CONTENT_NEIGHBOURS = 3;
 export const CONTENT_MIN_SIMILARITY = 0.5;
 
 /** The content search's share of the finder's progress (about 10 s of 5 minutes for 11,340 images, measured). */
@@ -770,8 +771,12 @@ export function confirmAlignments(
 /**
  * The alignment search's decision (the finder's, and the benchmark's curves): confirmAlignments,
  * but a pair only the content descriptors found must stand out by `descriptorFloorRatio` (default
- * DESCRIPTOR_FLOOR_RATIO) below `min`: those pair look-alike shapes (two handwritten ones, two plain
- * dresses), and a small set has too few rivals to hold them back. Their edges get the second look
+ * DESCRIPTOR_FLOOR_RATIO) below `min`, and by its smoothed scores only: those pair look-alike shapes
+ * (two handwritten ones, two plain dresses), a small set has too few rivals to hold them back, and
+ * the zoom search fits one plain shape to another closely enough to stand out in pixels (two
+ * trousers of test/integration/audit's 252 garments, one a resized copy, at 0.988: 2.9 times in
+ * pixels, 2.3 smoothed). On the benchmark's dumps replayed (both sets, 2 and 3 content
+ * neighbours), no copy is lost and false clusters go 38 -> 36, 28, 31 and 30 -> 28. Their edges get the second look
  * as every pair's do: kept from EDGES_MIN (0.99), the two ones of
  * test/integration/audit/near-duplicates.test.ts (0.995, edges 0.988) that kept them from it at
  * 0.985 stay apart (the benchmark: a triple more, no false cluster). Rivals among all of `aligned`
@@ -785,7 +790,7 @@ export function decideAlignments(
 ): DuplicatePair[] {
   const r = rivals ?? Rivals.among(aligned, t.sure);
   const { descriptorFloorRatio, ...rule } = t;
-  return [...confirmAlignments(aligned.filter((p) => !descriptorOnly(p)), rule, r), ...confirmAlignments(aligned.filter(descriptorOnly), { ...rule, floorRatio: descriptorFloorRatio ?? DESCRIPTOR_FLOOR_RATIO }, r)];
+  return [...confirmAlignments(aligned.filter((p) => !descriptorOnly(p)), rule, r), ...confirmAlignments(aligned.filter(descriptorOnly), { ...rule, floorRatio: descriptorFloorRatio ?? DESCRIPTOR_FLOOR_RATIO, pixelsToo: false }, r)];
 }
 
 /** Clusters of two or more images joined by near-duplicate pairs, largest first. */

@@ -203,7 +203,7 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments(searched, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, gap: 0.0115 }).map((p) => [p.a, p.b])).toEqual([[2, 3]]);
   });
 
-  it('stands out by the smoothed scores where the search measured them: a copy over a look-alike as close in pixels', () => {
+  it('stands out by the smoothed scores where the search measured them: a copy over a look-alike as close in pixels; a descriptor pair by those alone', () => {
     const at = (a: number, b: number, pixel: number, smoothed: number): DuplicatePair => ({ a, b, hamming: 20, cosine: null, pixel, match: 'rescaled', edges: null, smoothed });
     // 0-1 and its rival 0-100 lie as close in pixels (1.2x); smoothed, 0-1 leaves a sixth as much unexplained.
     // 2-3 and its rival 2-102 the other way round: far apart in pixels (4x), as close smoothed (1.2x).
@@ -222,6 +222,13 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments(searched, { ...rule, pixelsToo: true }).map((p) => [p.a, p.b])).toEqual([
       [0, 1],
       [2, 3],
+    ]);
+    // A pair only the content descriptors found stands out by its smoothed scores only: 2-3 is not kept.
+    const only23 = (p: DuplicatePair): boolean => p.a === 2 && p.b === 3;
+    expect(decideAlignments(searched, only23, { ...rule, pixelsToo: true }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    expect(decideAlignments(searched, (p) => p.a === 0 && p.b === 1, { ...rule, pixelsToo: true }).map((p) => [p.a, p.b])).toEqual([
+      [2, 3],
+      [0, 1],
     ]);
     // A sure pair with no other alignment has no rival to say.
     expect(confirmAlignments([at(7, 8, 0.999, 0.9999)], rule)[0]).not.toHaveProperty('rival');
