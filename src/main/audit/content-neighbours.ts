@@ -26,13 +26,15 @@ export interface ContentNeighbourOptions {
 /**
  * How many of each image's nearest by descriptor its crops rank again. Crops in every pair would
  * cost 18 dot products a pair where the descriptors' bound skips most of them (about 70 s for the
- * benchmark's 11,340 images, measured); among the 20 nearest, 2 s. On the benchmark (bench/audit.ts,
+ * benchmark's 11,340 images, measured); among the 50 nearest, 4 s. On the benchmark (bench/audit.ts,
  * the content candidates alone), the triples whose copy and original are among one another's 2
- * best: 323 of 350 from the 10 nearest, 325 from 20, 327 from 50 (taking 3 s more); 327 from all.
+ * best: 323 of 350 from the 10 nearest, 325 from 20, 327 from 50; 327 from all. The finder's 3
+ * nearest from 50 against 20, both sets: triples 325 -> 326 and 324, pairs 200 and 202 -> 203,
+ * false clusters 31 and 28 -> 27.
  */
-export const SHORTLIST = 20;
-/** The share of the work that is the descriptors' search when crops rank its shortlist again (measured: 5 s of 7). */
-const SEARCH_SHARE = 0.7;
+export const SHORTLIST = 50;
+/** The share of the work that is the descriptors' search when crops rank its shortlist again (measured: 4.5 s of 8.5). */
+const SEARCH_SHARE = 0.5;
 
 /**
  * Pairs (a < b, ascending) where b is among a's `wanted` nearest by descriptor (with crops: by the

@@ -156,7 +156,7 @@ export interface CandidateScore {
  * Pairs (a < b) whose trimmed content hashes, as they are or one of them mirrored, are at most `d`
  * bits apart, and pairs where one is among the other's `k` nearest by content descriptor
  * (content-neighbours.ts), with their crop hypotheses when `crops`; null when cancelled. Hashes,
- * descriptors and crops take about 0.5 ms an image, the descriptor search about 6 s for 11,340
+ * descriptors and crops take about 0.5 ms an image, the descriptor search about 8 s for 11,340
  * images (both yield every YIELD_MS).
  */
 async function contentPairs(thumbs: readonly GreyThumb[], d: number, k: number, crops: boolean, signal?: AbortSignal, onProgress?: (done: number) => void): Promise<{ a: number; b: number; descriptorOnly: boolean }[] | null> {
@@ -491,8 +491,8 @@ export const CONTENT_HASH_DISTANCE = 8;
 export const CONTENT_NEIGHBOURS = 3;
 export const CONTENT_MIN_SIMILARITY = 0.5;
 
-/** The content search's share of the finder's progress (about 10 s of 5 minutes for 11,340 images, measured). */
-const CONTENT_SHARE = 0.03;
+/** The content search's share of the finder's progress (about 12 s of 5 minutes for 11,340 images, measured). */
+const CONTENT_SHARE = 0.04;
 
 /** Longest stretch of the pixel check between two yields to the event loop. */
 const YIELD_MS = 20;
