@@ -441,8 +441,9 @@ export const DESCRIPTOR_FLOOR_RATIO = 5;
  * only because its images' closest look-alike went unsearched (two trousers' resized copies of
  * test/integration/audit's 252 garments at 0.970, smoothed 0.984, 2.9 times above the next best
  * searched, 0.953, once the content crops no longer made a pair of a third trouser, at 0.944, a
- * candidate). The benchmark's score dumps replayed, both sets, triples and false clusters: the
- * ratio (2.5) 325 and 322 for 40 and 29; 3, 324 and 322 for 38 and 28; 3.5, the same as 3.
+ * candidate). On the benchmark (bench/audit.ts's floor-ratio curve, both sets, triples and false
+ * clusters): the ratio (2.5) 327 and 324 for 32 and 28; 3, 326 and 324 for 31 and 27; 3.5, the
+ * same as 3; 4, 325 and 323 for 30 and 26.
  */
 export const FLOOR_RATIO = 3;
 /**
@@ -453,7 +454,7 @@ export const FLOOR_RATIO = 3;
  * for 41 and 34; 14, 318 and 312 for 40 and 32, a single more on the other pictures; 20, 317 and 311).
  */
 export const FAR_RATIO = 14;
-/** The floor as the finder applies it (confirmAlignments' floor, floorEdges and farRatio). */
+/** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio and farRatio). */
 export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO } as const;
 /** The alignment search's rule above the floor as the finder applies it by default (confirmAlignments' t; the benchmark sweeps around it). */
 export const SEARCH_RULE = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN, pixelsToo: true } as const;
