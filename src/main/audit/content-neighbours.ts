@@ -53,6 +53,7 @@ export async function contentNeighbours(descriptors: readonly Float32Array[], wa
   descriptors.forEach((d, i) => {
     if (d.length !== dim) throw new RangeError(`Descriptor ${i} has ${d.length} values, not ${dim}.`);
     all.set(d, i * dim);
+    for (const c of crops?.[i] ?? []) if (c.length !== dim) throw new RangeError(`Image ${i}'s crops have ${c.length} values, not ${dim}.`);
   });
   // Per row its best k so far: similarities descending, and their images.
   const bestSim = new Float32Array(n * k).fill(-Infinity);
@@ -132,10 +133,7 @@ async function rankByCrops(
   // The best of s and i's crops against j's descriptor.
   const bestOf = (i: number, j: number, s: number): number => {
     const d = descriptors[j] as Float32Array;
-    for (const c of crops[i] as readonly Float32Array[]) {
-      if (c.length !== d.length) throw new RangeError(`Image ${i}'s crops have ${c.length} values, not ${d.length}.`);
-      s = Math.max(s, dot(c, d));
-    }
+    for (const c of crops[i] as readonly Float32Array[]) s = Math.max(s, dot(c, d));
     return s;
   };
   const byImage: { a: number; b: number; similarity: number }[][] = Array.from({ length: n }, () => []);
