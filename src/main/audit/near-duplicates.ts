@@ -657,17 +657,18 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }
 
-/** How many of an image's best rivals are kept (enough to skip those that are copies of the partner). */
-const RIVALS_KEPT = 4;
-
 /**
  * What a pair must stand out from: each image's best scores with others below `sure`. A pair at
  * `sure` or more is a copy, not a rival, and so are the partner's sure copies: an image with an
  * exact twin and an altered copy, the copy aligning with both alike, is no look-alike among many.
  */
 export class Rivals {
-  /** Each image's best rivals by what pairs stand out by (standingOf), and by their pixel scores. */
-  private readonly best: Record<RivalMeasure, Map<number, { v: number; other: number }[]>> = { standing: new Map(), pixel: new Map() };
+  /**
+   * Each image's rivals by what pairs stand out by (standingOf), and by their pixel scores. All of
+   * them: a partner's copies can fill any short list (an image searched with four copies of a
+   * look-alike had no rival left beside them, and stood out from nothing).
+   */
+  private readonly all: Record<RivalMeasure, Map<number, { v: number; other: number }[]>> = { standing: new Map(), pixel: new Map() };
   /** Images joined by sure copies. */
   private readonly groups = new UnionFind();
   private readonly twins = new Set<number>();
@@ -687,21 +688,18 @@ export class Rivals {
       this.groups.union(a, b);
       return;
     }
-    this.keep(this.best.standing, a, b, v);
-    this.keep(this.best.pixel, a, b, pixel);
+    this.keep(this.all.standing, a, b, v);
+    this.keep(this.all.pixel, a, b, pixel);
   }
 
-  private keep(best: Map<number, { v: number; other: number }[]>, a: number, b: number, v: number): void {
+  private keep(all: Map<number, { v: number; other: number }[]>, a: number, b: number, v: number): void {
     for (const [i, other] of [
       [a, b],
       [b, a],
     ] as const) {
-      let list = best.get(i);
-      if (!list) best.set(i, (list = []));
-      if (list.length === RIVALS_KEPT && v <= (list[RIVALS_KEPT - 1] as { v: number }).v) continue;
+      let list = all.get(i);
+      if (!list) all.set(i, (list = []));
       list.push({ v, other });
-      list.sort((x, y) => y.v - x.v);
-      if (list.length > RIVALS_KEPT) list.pop();
     }
   }
 
@@ -713,8 +711,9 @@ export class Rivals {
   /** How far v, the score of i with partner, lies above i's best score (by `measure`) with an image that is neither the partner nor its sure copy. */
   margin(i: number, partner: number, v: number, measure: RivalMeasure = 'standing'): number {
     const group = this.groups.find(partner);
-    const rival = (this.best[measure].get(i) ?? []).find((e) => this.groups.find(e.other) !== group);
-    return v - (rival?.v ?? -Infinity);
+    let rival = -Infinity;
+    for (const e of this.all[measure].get(i) ?? []) if (e.v > rival && this.groups.find(e.other) !== group) rival = e.v;
+    return v - rival;
   }
 }
 
