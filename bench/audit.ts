@@ -264,7 +264,7 @@ if (SECTIONS.has('2')) {
   log(`\nPairs only the content descriptors found, below ${TRANSFORMED_MIN} down to ${FLOOR} (edges from ${FLOOR_EDGES}): standing out by the ratio (the rest as the finder):`);
   log(`| ratio | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|`);
-  for (const ratio of [...new Set([Infinity, TRANSFORMED_RATIO, 4, DESCRIPTOR_FLOOR_RATIO, 6])]) {
+  for (const ratio of [...new Set([Infinity, TRANSFORMED_RATIO, 4, 5, DESCRIPTOR_FLOOR_RATIO, 6])]) {
     const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, descriptorFloorRatio: ratio }, searchRivals)], splits));
     log(`| ${ratio === Infinity ? 'off' : ratio} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }

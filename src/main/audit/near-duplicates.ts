@@ -425,16 +425,15 @@ export const EDGES_MIN = 0.99;
  * the same height, among many as close. A pair only the content descriptors found gets the floor
  * too (a copy cropped and padded or mirrored is often found by its shape alone), but must stand
  * out by DESCRIPTOR_FLOOR_RATIO: those pairs are look-alike shapes first, and a small
- * set has few rivals to hold them back (two trousers of test/integration/audit's 252 garments at
- * 0.972, smoothed 0.989, stand out 4.1 times). On the benchmark (by pixel scores, before the
- * smoothing): the floor at 0.975 for searched pairs found 281/350 triples, at 0.95 290, and with
- * descriptor pairs from 4 times, 298, false clusters unchanged (49). Smoothed, as the finder is
- * now: the floor at 0.975, 298; at 0.95 with descriptor pairs from 4 times, 312, from 5 311, from
- * 6 309, all for 42.
+ * set has few rivals to hold them back. On the benchmark (bench/audit.ts's descriptor-ratio curve,
+ * both sets, triples and false clusters, with 4 content neighbours): 2.5, 330 and 327 for 34 and
+ * 26; 4, 330 and 326 for 31 and 26; 5, 328 and 326, the same false clusters; 6, 327 and 326.
+ * (Two trousers of test/integration/audit's 252 garments stood out 4.1 times while an image's
+ * rivals were only its best four: Rivals keeps them all now.)
  */
 export const FLOOR_EDGES = 0.9;
 export const FLOOR = DOUBTFUL_FLOOR;
-export const DESCRIPTOR_FLOOR_RATIO = 5;
+export const DESCRIPTOR_FLOOR_RATIO = 4;
 /**
  * How far a pair at the floor stands out, a little further than above it: which pairs the search
  * meets as rivals shifts with the candidates, and a look-alike pair at the floor can stand out
@@ -485,11 +484,12 @@ export const CONTENT_HASH_DISTANCE = 8;
  * the alignment search, from CONTENT_MIN_SIMILARITY. Each more brings more rivals as well as more
  * copies, and the rivals hold back look-alikes: on the benchmark (bench/audit.ts
  * --content-neighbours, both sets: triples found, false clusters, pairs searched) 2 nearest find
- * 324 and 322 for 38 and 28 with 56,578 searched; 3 nearest 325 and 324 for 31 and 30 with 65,203
- * (the pixel check's CPU time 438 s -> 504 s). Fewer than 2: a copy's original is seldom the
- * nearest where a look-alike or a twin stands as close.
+ * 324 and 322 for 38 and 28 with 56,578 searched; 3 nearest 326 and 324 for 31 and 27 with 65,392;
+ * 4 nearest 328 and 326 for 31 and 26 with 74,062 (the pixel check's CPU time 438 s -> 503 s ->
+ * 550 s; with DESCRIPTOR_FLOOR_RATIO 5). Fewer than 2: a copy's original is seldom the nearest
+ * where a look-alike or a twin stands as close.
  */
-export const CONTENT_NEIGHBOURS = 3;
+export const CONTENT_NEIGHBOURS = 4;
 export const CONTENT_MIN_SIMILARITY = 0.5;
 
 /** The content search's share of the finder's progress (about 12 s of 5 minutes for 11,340 images, measured). */
