@@ -173,7 +173,7 @@ async function contentPairs(thumbs: readonly GreyThumb[], d: number, k: number, 
       mirrored.push(h.mirrored);
     }
     if (k > 0) {
-      const c = contentDescriptors(t);
+      const c = contentDescriptors(t, crops);
       descriptors.push(c.descriptor);
       if (crops) cropsOf.push(c.crops);
     }

@@ -57,6 +57,10 @@ describe('crop hypotheses', () => {
     const bag = path.join(FASHION_LOOKALIKES, 'bag-619.png');
     const original = contentDescriptors(await greyThumb(bag));
     expect(original.crops).toHaveLength(9);
+    // Without crops (the finder's contentCrops off), the same descriptor alone.
+    const alone = contentDescriptors(await greyThumb(bag), false);
+    expect(alone.crops).toEqual([]);
+    expect(alone.descriptor).toEqual(original.descriptor);
     for (const c of original.crops) expect(dot(c, c)).toBeCloseTo(1, 5);
     expect(CROP_SIDE).toBeLessThan(1);
     for (const kinds of [['cropped'], ['recompressed', 'cropped', 'padded']] as Alteration[][]) {
