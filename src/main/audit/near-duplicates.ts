@@ -657,6 +657,9 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }
 
+/** How many of an image's best rivals are kept (enough to pass over those that are copies of the partner, and a bound on the rest). */
+const RIVALS_KEPT = 8;
+
 /**
  * What a pair must stand out from: each image's best scores with others below `sure`. A pair at
  * `sure` or more is a copy, not a rival, and so are the partner's sure copies: an image with an
@@ -664,11 +667,12 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
  */
 export class Rivals {
   /**
-   * Each image's rivals by what pairs stand out by (standingOf), and by their pixel scores. All of
-   * them: a partner's copies can fill any short list (an image searched with four copies of a
-   * look-alike had no rival left beside them, and stood out from nothing).
+   * Each image's best rivals by what pairs stand out by (standingOf), and by their pixel scores:
+   * the RIVALS_KEPT best, and the best of those dropped, which bounds the rest. A partner's copies
+   * can fill the kept ones (an image searched with four copies of a look-alike had no rival left
+   * beside them, and stood out from nothing): the bound stands in then.
    */
-  private readonly all: Record<RivalMeasure, Map<number, { v: number; other: number }[]>> = { standing: new Map(), pixel: new Map() };
+  private readonly best: Record<RivalMeasure, Map<number, { kept: { v: number; other: number }[]; dropped: number }>> = { standing: new Map(), pixel: new Map() };
   /** Images joined by sure copies. */
   private readonly groups = new UnionFind();
   private readonly twins = new Set<number>();
@@ -688,18 +692,24 @@ export class Rivals {
       this.groups.union(a, b);
       return;
     }
-    this.keep(this.all.standing, a, b, v);
-    this.keep(this.all.pixel, a, b, pixel);
+    this.keep(this.best.standing, a, b, v);
+    this.keep(this.best.pixel, a, b, pixel);
   }
 
-  private keep(all: Map<number, { v: number; other: number }[]>, a: number, b: number, v: number): void {
+  private keep(best: Map<number, { kept: { v: number; other: number }[]; dropped: number }>, a: number, b: number, v: number): void {
     for (const [i, other] of [
       [a, b],
       [b, a],
     ] as const) {
-      let list = all.get(i);
-      if (!list) all.set(i, (list = []));
-      list.push({ v, other });
+      let r = best.get(i);
+      if (!r) best.set(i, (r = { kept: [], dropped: -Infinity }));
+      if (r.kept.length === RIVALS_KEPT && v <= (r.kept[RIVALS_KEPT - 1] as { v: number }).v) {
+        r.dropped = Math.max(r.dropped, v);
+        continue;
+      }
+      r.kept.push({ v, other });
+      r.kept.sort((x, y) => y.v - x.v);
+      if (r.kept.length > RIVALS_KEPT) r.dropped = Math.max(r.dropped, (r.kept.pop() as { v: number }).v);
     }
   }
 
@@ -708,12 +718,11 @@ export class Rivals {
     return this.twins.has(i);
   }
 
-  /** How far v, the score of i with partner, lies above i's best score (by `measure`) with an image that is neither the partner nor its sure copy. */
+  /** How far v, the score of i with partner, lies above i's best score (by `measure`) with an image that is neither the partner nor its sure copy (or above the best dropped, when every kept one is the partner's). */
   margin(i: number, partner: number, v: number, measure: RivalMeasure = 'standing'): number {
     const group = this.groups.find(partner);
-    let rival = -Infinity;
-    for (const e of this.all[measure].get(i) ?? []) if (e.v > rival && this.groups.find(e.other) !== group) rival = e.v;
-    return v - rival;
+    const r = this.best[measure].get(i);
+    return v - (r?.kept.find((e) => this.groups.find(e.other) !== group)?.v ?? r?.dropped ?? -Infinity);
   }
 }
 

@@ -234,23 +234,22 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments([at(7, 8, 0.999, 0.9999)], rule)[0]).not.toHaveProperty('rival');
   });
 
-  it("a look-alike with many copies leaves a pair its real rival: an image searched with all of them stands out from none", () => {
+  it('a look-alike with many copies leaves a pair its real rival: an image searched with all of them stands out from none', () => {
     const at = (a: number, b: number, pixel: number): DuplicatePair => ({ a, b, hamming: 20, cosine: null, pixel, match: 'rescaled', edges: null });
-    const copies = [10, 11, 12, 13, 14];
-    const searched = [
-      // 1 and its five sure copies: one picture.
-      ...copies.map((c) => at(1, c, 0.999)),
-      // 0 aligns with all six at 0.99, and with 100, another look-alike, at 0.98: 2 times as far from 1, under the ratio.
-      at(0, 1, 0.99),
-      ...copies.map((c) => at(0, c, 0.99)),
-      at(0, 100, 0.98),
-    ];
+    /** 1 and its sure copies (one picture); 0 aligns with all of them at 0.99, and with 100, another look-alike, at `rival`. */
+    const searched = (copies: number[], rival: number): DuplicatePair[] => [...copies.map((c) => at(1, c, 0.999)), at(0, 1, 0.99), ...copies.map((c) => at(0, c, 0.99)), at(0, 100, rival)];
     const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO };
+    const keptOf0 = (pairs: DuplicatePair[]) => confirmAlignments(pairs, rule).filter((p) => p.a === 0);
+    const five = [10, 11, 12, 13, 14];
+    // 100 at 0.98 leaves 2 times as much unexplained: under the ratio.
     expect(TRANSFORMED_RATIO).toBeGreaterThan(2);
-    expect(confirmAlignments(searched, rule).filter((p) => p.a === 0)).toEqual([]);
+    expect(keptOf0(searched(five, 0.98))).toEqual([]);
     // With 100 further off, 0 stands out from it, and every pair with the picture is kept.
-    const far = searched.map((p) => (p.b === 100 ? { ...p, pixel: 0.95 } : p));
-    expect(confirmAlignments(far, rule).filter((p) => p.a === 0).map((p) => [p.b, p.rival])).toEqual([1, ...copies].map((b) => [b, 0.95]));
+    expect(keptOf0(searched(five, 0.95)).map((p) => [p.b, p.rival])).toEqual([1, ...five].map((b) => [b, 0.95]));
+    // More copies than the rivals kept: the best of those dropped (one at 0.99) holds 0 back, whatever lies beyond.
+    const twenty = Array.from({ length: 20 }, (_, k) => 10 + k);
+    expect(keptOf0(searched(twenty, 0.98))).toEqual([]);
+    expect(keptOf0(searched(twenty, 0.95))).toEqual([]);
   });
 
   it("below the threshold, down to the floor: a copy when its edges agree well enough and it stands out by the floor's ratio, or whatever its edges when it stands out far", () => {
