@@ -9,6 +9,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { GreyThumb } from '../media/perceptual-hash';
 import { startWorker } from '../../shared/node/entry-script';
+import { Pacer } from './pacer';
 import { packThumbs, placeSearches, searchRange, searchesFor, type Doubtful, type PairSearches } from './pair-search';
 
 /** Pairs a thread searches between two messages (about 0.1-0.5 s of work: progress and a cancel get through). */
@@ -17,8 +18,6 @@ const CHUNK = 64;
 const MIN_PAIRS_FOR_THREADS = 4 * CHUNK;
 /** Threads at most (the host and the engine need a core too on a larger machine). */
 const MAX_THREADS = 8;
-/** Longest stretch between two yields to the event loop when searching here. */
-const YIELD_MS = 20;
 
 export interface ToSearchThread {
   id: number;
@@ -48,12 +47,11 @@ export async function searchPairs(thumbs: readonly GreyThumb[], pairs: Int32Arra
 }
 
 async function searchHere(thumbs: readonly GreyThumb[], pairs: Int32Array, doubtful: Doubtful, out: PairSearches, o: SearchOptions): Promise<PairSearches | null> {
-  let lastYield = performance.now();
+  const pacer = new Pacer();
   for (let k = 0; k < out.score.length; k++) {
-    if (performance.now() - lastYield > YIELD_MS) {
+    if (pacer.due()) {
       o.onProgress?.(k);
-      await new Promise<void>((r) => setImmediate(r));
-      lastYield = performance.now();
+      await pacer.pause();
     }
     if (o.signal?.aborted) return null;
     searchRange((i) => thumbs[i] as GreyThumb, pairs, doubtful, out, k, k + 1);

@@ -7,9 +7,7 @@
  * (content-box.ts contentDescriptors), a copy cropped into its content is found by its original's
  * crops among the shortlist.
  */
-
-/** Longest stretch between two yields to the event loop. */
-const YIELD_MS = 20;
+import { Pacer } from './pacer';
 
 export interface ContentNeighbourOptions {
   /**
@@ -79,7 +77,7 @@ export async function contentNeighbours(descriptors: readonly Float32Array[], wa
     for (let d = split; d < dim; d++) r += (all[i * dim + d] as number) ** 2;
     rest[i] = Math.sqrt(r);
   }
-  let lastYield = performance.now();
+  const pacer = new Pacer(signal);
   for (let i = 0; i < n; i++) {
     const ai = i * dim;
     const ri = rest[i] as number;
@@ -94,12 +92,10 @@ export async function contentNeighbours(descriptors: readonly Float32Array[], wa
       offer(i, j, s);
       offer(j, i, s);
     }
-    if (performance.now() - lastYield > YIELD_MS) {
+    if (pacer.due()) {
       // Rows get shorter as i grows: the share of pairs done, not of rows.
       onProgress?.(1 - ((n - i - 1) / n) ** 2);
-      await new Promise<void>((r) => setImmediate(r));
-      lastYield = performance.now();
-      if (signal?.aborted) return null;
+      if (!(await pacer.pause())) return null;
     }
   }
   const pairs = new Map<number, { a: number; b: number; similarity: number }>();
@@ -137,16 +133,14 @@ async function rankByCrops(
     return s;
   };
   const byImage: { a: number; b: number; similarity: number }[][] = Array.from({ length: n }, () => []);
-  let lastYield = performance.now();
+  const pacer = new Pacer(signal);
   for (const [x, plain] of shortlist.entries()) {
     const p = { ...plain, similarity: bestOf(plain.b, plain.a, bestOf(plain.a, plain.b, plain.similarity)) };
     byImage[p.a]?.push(p);
     byImage[p.b]?.push(p);
-    if (performance.now() - lastYield > YIELD_MS) {
+    if (pacer.due()) {
       onProgress(x / shortlist.length);
-      await new Promise<void>((r) => setImmediate(r));
-      lastYield = performance.now();
-      if (signal?.aborted) return null;
+      if (!(await pacer.pause())) return null;
     }
   }
   const kept = new Set<{ a: number; b: number; similarity: number }>();

@@ -84,6 +84,7 @@ import { searchPairs } from './alignment-pool';
 import { SMOOTH_SIGMA } from './pair-search';
 import { contentDescriptors, contentHashes } from './content-box';
 import { contentNeighbours } from './content-neighbours';
+import { Pacer } from './pacer';
 
 export interface NearDuplicateOptions {
   /** Hash candidates: at most this many bits apart (default 8). */
@@ -157,7 +158,7 @@ export interface CandidateScore {
  * bits apart, and pairs where one is among the other's `k` nearest by content descriptor
  * (content-neighbours.ts), with their crop hypotheses when `crops`; null when cancelled. Hashes,
  * descriptors and crops take about 0.5 ms an image, the descriptor search about 8 s for 11,340
- * images (both yield every YIELD_MS).
+ * images (both yield every pacer.ts YIELD_MS).
  */
 async function contentPairs(thumbs: readonly GreyThumb[], d: number, k: number, crops: boolean, signal?: AbortSignal, onProgress?: (done: number) => void): Promise<{ a: number; b: number; descriptorOnly: boolean }[] | null> {
   const n = thumbs.length;
@@ -165,7 +166,7 @@ async function contentPairs(thumbs: readonly GreyThumb[], d: number, k: number, 
   const mirrored: string[] = [];
   const descriptors: Float32Array[] = [];
   const cropsOf: Float32Array[][] = [];
-  let lastYield = performance.now();
+  const pacer = new Pacer(signal);
   for (const t of thumbs) {
     if (d >= 0) {
       const h = contentHashes(t);
@@ -177,11 +178,7 @@ async function contentPairs(thumbs: readonly GreyThumb[], d: number, k: number, 
       descriptors.push(c.descriptor);
       if (crops) cropsOf.push(c.crops);
     }
-    if (performance.now() - lastYield > YIELD_MS) {
-      await new Promise<void>((r) => setImmediate(r));
-      lastYield = performance.now();
-      if (signal?.aborted) return null;
-    }
+    if (pacer.due() && !(await pacer.pause())) return null;
   }
   const out = new Map<number, { a: number; b: number; descriptorOnly: boolean }>();
   // One search over both lists: a plain against a plain, or a plain against a mirrored one.
@@ -495,8 +492,6 @@ export const CONTENT_MIN_SIMILARITY = 0.5;
 /** The content search's share of the finder's progress (about 12 s of 5 minutes for 11,340 images, measured). */
 const CONTENT_SHARE = 0.04;
 
-/** Longest stretch of the pixel check between two yields to the event loop. */
-const YIELD_MS = 20;
 /** The pixel check's passes, as shares of its progress: plain alignments, shifted ones, the alignment searches (most of the time). */
 const PLAIN_PASS = [0, 0.05] as const;
 const SHIFT_PASS = [0.05, 0.15] as const;
@@ -505,7 +500,7 @@ const SEARCH_PASS = [0.15, 1] as const;
 /**
  * Pairs passing the pixel check, each with its distances. Seconds to minutes on a large project
  * (about 1 ms per candidate, nearly all of it the alignment searches, which run on every core:
- * alignment-pool.ts), so it yields to the event loop every YIELD_MS, reports progress (0..1) and
+ * alignment-pool.ts), so it yields to the event loop every YIELD_MS (pacer.ts), reports progress (0..1) and
  * stops when the signal fires (null). Never on the UI's thread (the renderer).
  */
 export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: AbortSignal, onProgress?: (done: number) => void): Promise<DuplicatePair[] | null> {
@@ -552,14 +547,12 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   const aligned: DuplicatePair[] = [];
   const list = [...candidates.values()];
   // It runs on the host's event loop: yield every YIELD_MS, so requests and a cancel get through.
-  let lastYield = performance.now();
+  const pacer = new Pacer(signal);
   const progress = (pass: readonly [number, number], share: number): void => onProgress?.(CONTENT_SHARE + (1 - CONTENT_SHARE) * (pass[0] + (pass[1] - pass[0]) * share));
   const pause = async (pass: readonly [number, number], share: number): Promise<boolean> => {
-    if (performance.now() - lastYield <= YIELD_MS) return true;
+    if (!pacer.due()) return true;
     progress(pass, share);
-    await new Promise<void>((r) => setImmediate(r));
-    lastYield = performance.now();
-    return !signal?.aborted;
+    return pacer.pause();
   };
   // First every candidate's plain alignment (NaN: not comparable): the rivals of the plain check,
   // and each image's best one, which can get the alignment search too (a copy cropped or padded and
