@@ -266,13 +266,13 @@ describe('the second look at a doubtful alignment', () => {
       // Stands out, but not by the ratio.
       at(2, pixel, FLOOR_EDGES + 0.02),
       rival(2, rivalMax + 0.01),
-      // Stands out, its edges too unlike.
+      // Stands out by more than the floor's ratio, its edges too unlike.
       at(4, pixel, FLOOR_EDGES - 0.03),
-      rival(4, pixel - 0.2),
+      rival(4, 1 - (FAR_RATIO - 1) * (1 - pixel)),
       // Under the floor.
       at(6, DOUBTFUL_FLOOR - 0.005, FLOOR_EDGES + 0.05),
       rival(6, 0.5),
-      // Its edges as unlike as 4's, but it stands out FAR_RATIO times and more (4: 9 times).
+      // Its edges as unlike as 4's, but it stands out FAR_RATIO times and more (4: one time less).
       at(8, pixel, FLOOR_EDGES - 0.03),
       rival(8, 1 - (FAR_RATIO + 1) * (1 - pixel)),
       // Stands out by the ratio, not by the floor's.
@@ -280,6 +280,7 @@ describe('the second look at a doubtful alignment', () => {
       rival(10, 1 - ((TRANSFORMED_RATIO + FLOOR_RATIO) / 2) * (1 - pixel)),
     ];
     expect(FLOOR_RATIO).toBeGreaterThan(TRANSFORMED_RATIO);
+    expect(FAR_RATIO - 1).toBeGreaterThan(FLOOR_RATIO);
     const finder = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN };
     expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0, 10]);
     expect(confirmAlignments(searched, { ...finder, ...FLOOR_RULE }).map((p) => p.a)).toEqual([0, 8]);
@@ -326,9 +327,9 @@ describe('near-duplicate clusters', () => {
     const d = texture(3);
     const f = texture(5);
     // 1 and 2 align with 0 at 0.986 and 0.985 (look-alikes of a kind), 4 with 3 alone, 7 with 5 and its twin 6.
-    // The plain check alone: no content neighbours, whose alignment search would line up 1 and 2, two noisy a's.
+    // The plain check alone: no content neighbours and no search of each image's best plain match, whose alignment search would line up 1 and 2, two noisy a's.
     const thumbs = [a, noisy(a, 1), noisy(a, 2), d, noisy(d, 3), f, f, noisy(f, 5)];
-    const r = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { contentNeighbours: 0 } });
+    const r = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { contentNeighbours: 0, searchBestAligned: false } });
     expect(r?.pairs.map((p) => [p.a, p.b])).toEqual([
       [3, 4],
       [5, 6],
@@ -337,7 +338,7 @@ describe('near-duplicate clusters', () => {
     ]);
     expect(Math.max(...r!.pairs.filter((p) => p.a !== 5 || p.b !== 6).map((p) => p.pixel))).toBeLessThan(PLAIN_SURE);
     // Every aligned pair a copy, as before the rule.
-    const all = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { plainSure: 0, contentNeighbours: 0 } });
+    const all = await findNearDuplicates({ hashes: thumbs.map(() => '0123456789abcdef'), thumbs, options: { plainSure: 0, contentNeighbours: 0, searchBestAligned: false } });
     expect(all?.pairs.map((p) => [p.a, p.b])).toEqual([[0, 1], [0, 2], [3, 4], [5, 6], [5, 7], [6, 7]]);
   });
 
@@ -347,7 +348,8 @@ describe('near-duplicate clusters', () => {
     const blob: GreyThumb = { ...a, pixels: Uint8Array.from(a.pixels, (v, i) => Math.min(255, Math.round(v + 55 * Math.exp(-(((i % 28) - 10) ** 2 + (Math.floor(i / 28) - 12) ** 2) / 18)))) };
     const thumbs = [a, noisy(a, 7), blob];
     const hashes = thumbs.map(() => '0123456789abcdef');
-    const r = await findNearDuplicates({ hashes, thumbs, options: { contentNeighbours: 0 } });
+    // The plain check alone (the alignment search lines the blob up with edges alike: a smooth blob changes few).
+    const r = await findNearDuplicates({ hashes, thumbs, options: { contentNeighbours: 0, searchBestAligned: false } });
     expect(r?.pairs.map((p) => [p.a, p.b])).toEqual([[0, 1]]);
     // By the pixel scores the two lie as close (a gap of 0.002), and neither stands out.
     expect(Math.abs(r!.pairs[0]!.pixel - pixelSimilarity(a, blob).aligned)).toBeLessThan(0.002);
@@ -431,16 +433,16 @@ describe('near-duplicate clusters', () => {
     expect(off?.pairs).toEqual([]);
   });
 
-  it("on request, gives each image's best plain match the alignment search: a cropped copy only its pHash found", async () => {
+  it("gives each image's best plain match the alignment search: a cropped copy only its pHash found", async () => {
     const a = texture(5);
     const thumbs = [a, cropped(a, 0.1), texture(6)];
     const hashes = ['0123456789abcdef', '0123456789abcdee', '0123456789abcdec'];
     const scores: CandidateScore[] = [];
-    const r = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, contentNeighbours: 0, searchBestAligned: true, onScore: (s) => scores.push(s) } });
+    const r = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, contentNeighbours: 0, onScore: (s) => scores.push(s) } });
     expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'rescaled']]);
     expect(scores.find((s) => s.b === 1)!.aligned).toBeLessThan(0.98);
-    // By default hash candidates alone are not searched.
-    const off = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, contentNeighbours: 0 } });
+    // Without it, hash candidates alone are not searched.
+    const off = await findNearDuplicates({ hashes, thumbs, options: { maxContentDistance: -1, contentNeighbours: 0, searchBestAligned: false } });
     expect(off?.pairs).toEqual([]);
   });
 
