@@ -70,8 +70,8 @@
  * scores, from FLOOR (0.95) with their edges or by FAR_RATIO, and doubtful plain pairs get the
  * search too: 70/70, 199/210, 318/350 for 36 false clusters (other pictures: 69/70, 199, 312, 28).
  * Then each image's best plain match searched too, and FAR_RATIO 5: 70/70 on both sets, 199/210 and
- * 203, 332/350 and 329 for 34 and 30 false clusters (a third of them, seen by eye, two photographs
- * of one product: Fashion-MNIST holds many).
+ * 203, 332/350 and 329 for 34 and 30 false clusters (the four the ratio adds, seen by eye, are
+ * each two photographs of one product: Fashion-MNIST holds many).
  * Still missed: copies changed three ways that are never searched (22 of the 32 triples: their
  * originals are neither among their nearest by features nor by content descriptor), and copies
  * with a look-alike nearly as close.
