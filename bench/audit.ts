@@ -51,7 +51,7 @@ const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
 const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(arg('--neighbours'));
 /** How many nearest by content descriptor of each image get the alignment search (the audit's default unless given). */
 const CONTENT_NEAREST = arg('--content-neighbours') === undefined ? undefined : Number(arg('--content-neighbours'));
-/** Each image's best plain match among its candidates not searched too (the finder's searchBestAligned, on by default). */
+/** Without the finder's searchBestAligned (on by default): each image's best plain match among its candidates is searched only when it is a near pair anyway. */
 const NO_SEARCH_BEST_ALIGNED = process.argv.includes('--no-search-best-aligned');
 /** The content descriptors' neighbours without their crop hypotheses (content-neighbours.ts SHORTLIST). */
 const NO_CONTENT_CROPS = process.argv.includes('--no-content-crops');
@@ -272,7 +272,7 @@ if (SECTIONS.has('2')) {
   log(`\nFrom ${FLOOR} up to ${TRANSFORMED_MIN}, a copy whatever its edges when it stands out by the far ratio (the rest as the finder):`);
   log(`| far ratio | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|`);
-  for (const farRatio of [...new Set([Infinity, 4, 5, 6, 8, 10, FAR_RATIO, 14, 20])].sort((x, y) => x - y)) {
+  for (const farRatio of [...new Set([Infinity, 4, 5, 6, 8, 10, 14, 16, 20, FAR_RATIO])].sort((x, y) => x - y)) {
     const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, farRatio }, searchRivals)], splits));
     log(`| ${farRatio === Infinity ? 'off' : farRatio}${farRatio === FAR_RATIO ? ' *' : ''} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
