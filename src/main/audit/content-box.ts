@@ -7,14 +7,7 @@
  * mirrored copies the same way. Computed from the stored grey thumbnails, nothing new is stored.
  */
 import { dctHash, type GreyThumb } from '../media/perceptual-hash';
-import type { Rect } from './ncc';
-
-/** A grey plane: w x h values, row-major. */
-export interface GreyPlane {
-  w: number;
-  h: number;
-  px: ArrayLike<number>;
-}
+import { contentBorder, type GreyPlane } from '../../shared/flat-border';
 
 /** b's value at (fx, fy) by bilinear interpolation, edges clamped. */
 export function bilinear(p: GreyPlane, fx: number, fy: number): number {
@@ -31,53 +24,6 @@ export function bilinear(p: GreyPlane, fx: number, fy: number): number {
   return top * (1 - ay) + bottom * ay;
 }
 
-/** A row or column is flat when its grey levels vary this little against the whole plane's (a pad, JPEG noise and blur included). */
-const FLAT = 0.12;
-/** The same for the content box: a pad recompressed as JPEG rings (a 24-pixel copy at quality 55: 0.14). */
-const CONTENT_FLAT = 0.2;
-
-/**
- * The part of p inside its flat border: top rows, bottom rows, left and right columns peeled
- * while each is flat (varying at most `flatShare` of the plane's deviation), at most `maxShare` of
- * a side from each end. `nested`: peeled over again
- * until nothing moves, so a border inside a border goes too (a pad around a picture on black:
- * once the pad's rows are off, its columns still cut through the black rows).
- */
-export function flatBorder(p: GreyPlane, maxShare: number, nested = false, flatShare = FLAT): Rect {
-  let sum = 0;
-  let sum2 = 0;
-  for (let i = 0; i < p.px.length; i++) {
-    const v = p.px[i] as number;
-    sum += v;
-    sum2 += v * v;
-  }
-  const limit = Math.max(3, flatShare * Math.sqrt(Math.max(0, sum2 / p.px.length - (sum / p.px.length) ** 2)));
-  const flat = (i0: number, step: number, count: number): boolean => {
-    let s = 0;
-    let s2 = 0;
-    for (let i = 0, j = i0; i < count; i++, j += step) {
-      const v = p.px[j] as number;
-      s += v;
-      s2 += v * v;
-    }
-    return Math.sqrt(Math.max(0, s2 / count - (s / count) ** 2)) <= limit;
-  };
-  const mx = Math.floor(maxShare * p.w);
-  const my = Math.floor(maxShare * p.h);
-  let [x0, y0, x1, y1] = [0, 0, p.w, p.h];
-  for (let before = -1; before !== x0 + y0 - x1 - y1; ) {
-    before = x0 + y0 - x1 - y1;
-    while (y0 < my && flat(y0 * p.w + x0, 1, x1 - x0)) y0++;
-    while (p.h - y1 < my && flat((y1 - 1) * p.w + x0, 1, x1 - x0)) y1--;
-    while (x0 < mx && flat(y0 * p.w + x0, p.w, y1 - y0)) x0++;
-    while (p.w - x1 < mx && flat(y0 * p.w + x1 - 1, p.w, y1 - y0)) x1--;
-    if (!nested) break;
-  }
-  return [x0, y0, x1, y1];
-}
-
-/** Largest margin trimmed from each end, as a share of the side (a garment on black fills 30-40% of the width). */
-const MAX_TRIM = 0.4;
 /** pHash's DCT size. */
 const SIDE = 32;
 
@@ -135,7 +81,7 @@ function activitySpan(lines: number, length: number, at: (line: number, i: numbe
  * outside the rows' span.
  */
 function contentBox(plane: GreyPlane): [number, number, number, number] {
-  const [bx0, by0, bx1, by1] = flatBorder(plane, MAX_TRIM, true, CONTENT_FLAT);
+  const [bx0, by0, bx1, by1] = contentBorder(plane);
   const px = (x: number, y: number) => plane.px[y * plane.w + x] as number;
   let [x0, y0, x1, y1] = [bx0, by0, bx1, by1];
   for (let pass = 0; pass < 2; pass++) {
@@ -151,7 +97,7 @@ function contentBox(plane: GreyPlane): [number, number, number, number] {
 /** pHashes of the thumbnail's content inside its flat margins, stretched to 32 x 32, as it is and mirrored. */
 export function contentHashes(t: GreyThumb): { plain: string; mirrored: string } {
   const plane = { w: t.width, h: t.height, px: t.pixels };
-  const plain = contentPlane(plane, flatBorder(plane, MAX_TRIM, true, CONTENT_FLAT));
+  const plain = contentPlane(plane, contentBorder(plane));
   const mirrored = new Float64Array(SIDE * SIDE);
   for (let y = 0; y < SIDE; y++) for (let x = 0; x < SIDE; x++) mirrored[y * SIDE + SIDE - 1 - x] = plain[y * SIDE + x] as number;
   return { plain: dctHash(plain), mirrored: dctHash(mirrored) };

@@ -13,7 +13,8 @@
  */
 import type { GreyThumb } from '../media/perceptual-hash';
 import { Correlation, gaussianTaps, ncc } from './ncc';
-import { bilinear, flatBorder } from './content-box';
+import { bilinear } from './content-box';
+import { flatBorder } from '../../shared/flat-border';
 
 export interface Alignment {
   /** Normalised cross-correlation at the best alignment, -1..1 (-1: nothing to compare). */
