@@ -15,7 +15,9 @@ import { featureNeighbours } from './feature-neighbours';
 import { foldedForward, type Pooling } from './frozen-forward';
 import { outOfSampleProbabilities, retrainAndPredict } from './out-of-sample';
 import { preprocessVersion } from '../../shared/preprocessing';
+import { contentCrop } from './content-crop';
 import { extractMissing } from './extract';
+import type { DecodedImage } from './preprocess';
 import { EngineJobError } from './job-error';
 import { getModel, inputSizeOf } from './model-cache';
 import { pickCutLayer } from './model-layers';
@@ -38,8 +40,11 @@ interface Features extends FeatureFacts {
   kept: Int32Array;
 }
 
-/** The features of every item, extracting those the cache lacks (as a scenario-1 run does). */
-async function readFeatures(source: FeatureSource, signal: AbortSignal, emit: Emit): Promise<Features> {
+/**
+ * The features of every item, extracting those the cache lacks (as a scenario-1 run does); of its
+ * content box (content-crop.ts), as it is or mirrored, when `content` says so (cached apart).
+ */
+async function readFeatures(source: FeatureSource, signal: AbortSignal, emit: Emit, content: 'plain' | 'mirrored' | null = null): Promise<Features> {
   const loaded = await getModel(source.modelDir);
   const cutLayer = pickCutLayer(loaded, source.cutLayer);
   const pool: Pooling = 'avg';
@@ -49,14 +54,15 @@ async function readFeatures(source: FeatureSource, signal: AbortSignal, emit: Em
     const dim = forward.outputShape.reduce((a, b) => a * b, 1);
     const cache = await FeatureCache.open(
       path.join(source.cacheDir, 'features'),
-      { modelId: source.modelId, cutLayer, pool, inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) },
+      { modelId: source.modelId, cutLayer, pool, inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) + (content ? `;content-${content}` : '') },
       dim,
     );
     const missing = new Map<string, { hash: string; path: string }>();
     for (const it of source.items) if (!cache.has(it.hash) && !missing.has(it.hash)) missing.set(it.hash, it);
     emit({ type: 'stage', stage: 'extract' });
     const t0 = performance.now();
-    const ex = await extractMissing(forward, size, [...missing.values()], cache, signal, emit, loaded.preprocessing);
+    const crop = content ? (image: DecodedImage) => contentCrop(image, content === 'mirrored') : null;
+    const ex = await extractMissing(forward, size, [...missing.values()], cache, signal, emit, loaded.preprocessing, null, crop);
     if (ex.state === 'cancelled' || signal.aborted) throw cancelled();
     const failed: number[] = [];
     const kept: number[] = [];
@@ -108,8 +114,29 @@ export async function outOfSample(
   return { ...facts(f), probabilities: scatter(r.probabilities, f.kept, p.source.items.length, p.numClasses), fold };
 }
 
-export async function neighbours(p: { source: FeatureSource; k?: number; minCosine?: number }, signal: AbortSignal, emit: Emit): Promise<EngineResult<'featureNeighbours'>> {
-  const f = await readFeatures(p.source, signal, emit);
+/**
+ * Content features: the sum of the content box's features as it is and mirrored (content-crop.ts),
+ * so a copy padded, cropped, rescaled or mirrored lies near its original. Rows of the items both
+ * passes could read.
+ */
+async function contentFeatures(source: FeatureSource, signal: AbortSignal, emit: Emit): Promise<Features> {
+  const plain = await readFeatures(source, signal, emit, 'plain');
+  const mirrored = await readFeatures(source, signal, emit, 'mirrored');
+  const rowIn = (f: Features) => new Map(Array.from(f.kept, (item, r) => [item, r]));
+  const [inPlain, inMirrored] = [rowIn(plain), rowIn(mirrored)];
+  const kept = Array.from(plain.kept).filter((item) => inMirrored.has(item));
+  const { dim } = plain;
+  const rows = new Float32Array(kept.length * dim);
+  kept.forEach((item, r) => {
+    const [a, b] = [inPlain.get(item)! * dim, inMirrored.get(item)! * dim];
+    for (let d = 0; d < dim; d++) rows[r * dim + d] = plain.rows[a + d]! + mirrored.rows[b + d]!;
+  });
+  const failed = source.items.map((_, i) => i).filter((i) => !inPlain.has(i) || !inMirrored.has(i));
+  return { dim, cutLayer: plain.cutLayer, failed, extractMs: plain.extractMs + mirrored.extractMs, rows, kept: Int32Array.from(kept) };
+}
+
+export async function neighbours(p: { source: FeatureSource; k?: number; minCosine?: number; content?: boolean }, signal: AbortSignal, emit: Emit): Promise<EngineResult<'featureNeighbours'>> {
+  const f = p.content ? await contentFeatures(p.source, signal, emit) : await readFeatures(p.source, signal, emit);
   const r = await featureNeighbours({
     features: f.rows,
     dim: f.dim,

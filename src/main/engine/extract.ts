@@ -7,7 +7,7 @@ import { valueRange } from '../../shared/preprocessing';
 import { augmentImage, type AugmentParams } from './augment';
 import { SquaresUnavailableError, type FrozenForward } from './frozen-forward';
 import type { RowSink } from './feature-cache';
-import { decodeImage, modeMap, writeInput, writeSquare } from './preprocess';
+import { decodeImage, modeMap, writeInput, writeSquare, type DecodedImage } from './preprocess';
 import type { EngineEvent, ImageRef } from './protocol';
 
 const EXTRACT_BATCH = 32;
@@ -33,6 +33,8 @@ export async function extractMissing(
   mode: PreprocessingMode = 'tf',
   /** A test-time view (augment.ts's TTA_PARAMS) applied to each network input; null: the image as it is. */
   view: AugmentParams | null = null,
+  /** Applied to each decoded image before it becomes the network's input (content-crop.ts); null: none. */
+  transform: ((image: DecodedImage) => DecodedImage) | null = null,
 ): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
   const dim = forward.outputShape.reduce((a, b) => a * b, 1);
   const map = modeMap(mode);
@@ -44,15 +46,16 @@ export async function extractMissing(
    * images of one size goes to ONNX Runtime as they are (their centre squares), to be upscaled in
    * its graph; any other batch is upscaled or reduced here. Images that fail are logged and left out.
    */
-  // A view transforms the full-size input, so its batches never take the squares route.
-  let squaresOk = forward.runSquares !== undefined && view === null;
+  // A view transforms the full-size input, and a transform's images differ in size: their batches never take the squares route.
+  let squaresOk = forward.runSquares !== undefined && view === null && transform === null;
   let upscaledInGraph = 0;
   const decode = async (s: number): Promise<{ hashes: string[]; batch: Float32Array; side: number }> => {
     const slice = targets.slice(s, s + EXTRACT_BATCH);
     const images = await Promise.all(
       slice.map(async (t) => {
         try {
-          return { t, image: await decodeImage(t, size) };
+          const image = await decodeImage(t, size);
+          return { t, image: transform ? transform(image) : image };
         } catch (e) {
           failed.push(t.path);
           emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });

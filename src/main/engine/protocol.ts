@@ -237,8 +237,11 @@ export const engineMethods = {
     { source: FeatureSource; labels: Int32Array; numClasses: number; config: TrainConfig; folds: number },
     FeatureFacts & { probabilities: Float32Array; fold: Int32Array }
   >(),
-  /** Each image's nearest neighbours by cosine similarity of its features (pairs of item indices, a < b). */
-  featureNeighbours: method<{ source: FeatureSource; k?: number; minCosine?: number }, FeatureFacts & { pairs: { a: number; b: number; cosine: number }[] }>(),
+  /**
+   * Each image's nearest neighbours by cosine similarity of its features (pairs of item indices,
+   * a < b); `content`: of its content features (its content box's, as it is plus mirrored: engine/content-crop.ts).
+   */
+  featureNeighbours: method<{ source: FeatureSource; k?: number; minCosine?: number; content?: boolean }, FeatureFacts & { pairs: { a: number; b: number; cosine: number }[] }>(),
   /** PCA then seeded UMAP of the features: [x, y] per item (NaN for failed items). */
   embeddingMap: method<{ source: FeatureSource; seed: number }, FeatureFacts & { coordinates: Float32Array; pcaComponents: number; pcaExplained: number }>(),
   /**
