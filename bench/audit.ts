@@ -27,7 +27,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, PLAIN_GAP, PLAIN_SURE, Rivals, SEARCH_RULE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, PLAIN_GAP, PLAIN_SURE, Rivals, SEARCH_RULE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptors } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -38,6 +38,7 @@ import { seededRandom, shuffled } from '../src/shared/random';
 import { outOfSampleProbabilities, retrainAndPredict } from '../src/main/engine/out-of-sample';
 import { FOLD_TRAINING, QUICK_RETRAIN, retrainConfig } from '../src/main/audit/feature-source';
 import { featureNeighbours } from '../src/main/engine/feature-neighbours';
+import { neighbours } from '../src/main/engine/audit-methods';
 import { embeddingMap, layoutEpochs } from '../src/main/engine/embedding-map';
 import { ALTERATIONS, WILD_ALTERATIONS, alteredCopy, combinations, type Alteration } from '../test/fixtures/altered-copies';
 import { featuresOf } from '../test/fixtures/features';
@@ -53,6 +54,8 @@ const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(
 const CONTENT_NEAREST = arg('--content-neighbours') === undefined ? undefined : Number(arg('--content-neighbours'));
 /** Without the finder's searchBestAligned (on by default): each image's best plain match among its candidates is searched only when it is a near pair anyway. */
 const NO_SEARCH_BEST_ALIGNED = process.argv.includes('--no-search-best-aligned');
+/** Each image's nearest by content features searched too (the audit's CONTENT_FEATURE_NEIGHBOURS; 0: none, as before they were). */
+const CONTENT_FEATURE_K = Number(arg('--content-features') ?? CONTENT_FEATURE_NEIGHBOURS);
 /** The content descriptors' neighbours without their crop hypotheses (content-neighbours.ts SHORTLIST). */
 const NO_CONTENT_CROPS = process.argv.includes('--no-content-crops');
 /** The sets of alterations planted, each PER_SET times. */
@@ -132,13 +135,19 @@ if (SECTIONS.has('2')) {
   t0 = performance.now();
   const nb = await featureNeighbours({ features: rows, dim });
   const nbS = seconds(t0);
+  // Content features through the engine's own method (its cache beside the frame's features).
+  t0 = performance.now();
+  const contentNb = CONTENT_FEATURE_K > 0
+    ? await neighbours({ source: { modelDir: MODEL, modelId: path.basename(MODEL), cacheDir: path.join(tmp, 'cache'), items: images.map((im) => ({ hash: im.hash, path: im.path })) }, k: CONTENT_FEATURE_K, minCosine: CONTENT_FEATURE_MIN_COSINE, content: true }, new AbortController().signal, () => undefined)
+    : { pairs: [] };
+  const contentS = seconds(t0);
   t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const splits = images.map((_, i) => (i >= TRAIN ? 'test' : 'train'));
   // Every candidate's scores, the mirror and zoom search accepting nothing and the plain check every
   // aligned pair: their rules are applied (and swept) below.
   const scores: CandidateScore[] = [];
-  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, ...(NO_SEARCH_BEST_ALIGNED ? { searchBestAligned: false } : {}), onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}), ...(CONTENT_NEAREST !== undefined ? { contentNeighbours: CONTENT_NEAREST } : {}), ...(NO_CONTENT_CROPS ? { contentCrops: false } : {}) } });
+  const nd = await findNearDuplicates({ hashes: fps.map((f) => f.phash), thumbs: fps.map((f) => f.thumb), featurePairs: nb.pairs, contentFeaturePairs: contentNb.pairs, splits, options: { minTransformed: 2, minEdges: 2, noFloor: true, plainSure: 0, ...(NO_SEARCH_BEST_ALIGNED ? { searchBestAligned: false } : {}), onScore: (sc) => scores.push(sc), ...(ALIGN_NEIGHBOURS !== undefined ? { transformNeighbours: ALIGN_NEIGHBOURS } : {}), ...(CONTENT_NEAREST !== undefined ? { contentNeighbours: CONTENT_NEAREST } : {}), ...(NO_CONTENT_CROPS ? { contentCrops: false } : {}) } });
   const ndS = seconds(t0);
   const ndCpu = process.cpuUsage(cpu0);
   if (!nd) throw new Error('not cancelled');
@@ -173,7 +182,7 @@ if (SECTIONS.has('2')) {
   const sum = (fs: { found: number; total: number }[]) => `${fs.reduce((a, f) => a + f.found, 0)}/${fs.reduce((a, f) => a + f.total, 0)}`;
   const group = (r: ReturnType<typeof evaluate>, size: number) => r.found.filter((f) => f.wild && f.size === size);
   log(`\n2. Near-duplicates: ${COPIES} altered copies (${PER_SET} per set of alterations, ${SETS.length} sets) of test images, in the test split beside their originals and ${TRAIN} training images`);
-  log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; candidates + pixel check (every score) + clusters ${ndS.toFixed(1)} s; ${scores.filter((sc) => sc.transformed !== null).length} pairs got the alignment search`);
+  log(`fingerprints (pHash + thumbnail, sharp) ${fpS.toFixed(1)} s (${((fpS * 1000) / images.length).toFixed(2)} ms/image); feature neighbours (k 20, blocked matMul) ${nbS.toFixed(1)} s, ${nb.pairs.length} pairs; content features (the content box as it is and mirrored, extracted and cached on the first run) and their ${CONTENT_FEATURE_K} nearest ${contentS.toFixed(1)} s, ${contentNb.pairs.length} pairs; candidates + pixel check (every score) + clusters ${ndS.toFixed(1)} s; ${scores.filter((sc) => sc.transformed !== null).length} pairs got the alignment search`);
   // The candidate stage alone: was the copy's pair with its original checked at all, and did it get the alignment search?
   const checked = new Map(scores.map((sc) => [sc.a * images.length + sc.b, sc] as const));
   const candidateOf = (j: number) => checked.get(Math.min(TRAIN + copies[j]!.of, TRAIN + COPIES + j) * images.length + Math.max(TRAIN + copies[j]!.of, TRAIN + COPIES + j));

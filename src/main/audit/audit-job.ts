@@ -1,8 +1,9 @@
 /**
  * The audit job: fingerprints the images lack -> features and K-fold out-of-sample probabilities
- * of every labelled image (engine) -> confident learning -> feature neighbours of every image
- * (engine) + perceptual-hash pairs -> pixel check -> clusters -> one transaction into the store as
- * the project's latest audit. Cancel stops at the next safe point and stores nothing.
+ * of every labelled image (engine) -> confident learning -> feature neighbours of every image, by
+ * its features and by its content's (engine) + perceptual-hash pairs -> pixel check -> clusters ->
+ * one transaction into the store as the project's latest audit. Cancel stops at the next safe
+ * point and stores nothing.
  */
 import type { AuditSummary } from '../../shared/domain';
 import { StudioError } from '../../shared/errors';
@@ -17,7 +18,7 @@ import type { ProjectStore } from '../store/project-store';
 import type { Engine, EngineEvent } from '../engine/protocol';
 import { confidentLearning, labelQuality } from './confident-learning';
 import { featureSource, FOLD_TRAINING, resolveSource, retrainConfig } from './feature-source';
-import { findNearDuplicates } from './near-duplicates';
+import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, findNearDuplicates } from './near-duplicates';
 
 export interface AuditRequest {
   runId?: number | undefined;
@@ -132,7 +133,14 @@ export async function runAudit(store: ProjectStore, engine: Engine, models: Mode
 
   // 4. Near-duplicates: feature neighbours of every image, hash pairs, the pixel check, clusters.
   tPhase = performance.now();
-  const nb = await engine.call('featureNeighbours', { source: featureSource(store, source, all) }, { signal: ctx.signal, onEvent: engineProgress((s, d) => progress('neighbours', s, d)) });
+  const nb = await engine.call('featureNeighbours', { source: featureSource(store, source, all) }, { signal: ctx.signal, onEvent: engineProgress((s, d) => progress('neighbours', s / 2, d)) });
+  ctx.throwIfCancelled();
+  // And by the features of each image's content (its flat margins off), as it is and mirrored: candidates among padded, cropped and mirrored copies.
+  const cnb = await engine.call(
+    'featureNeighbours',
+    { source: featureSource(store, source, all), k: CONTENT_FEATURE_NEIGHBOURS, minCosine: CONTENT_FEATURE_MIN_COSINE, content: true },
+    { signal: ctx.signal, onEvent: engineProgress((s, d) => progress('neighbours', 0.5 + s / 2, d ? `content: ${d}` : 'content features')) },
+  );
   ctx.throwIfCancelled();
   const neighboursMs = sinceMs(tPhase);
   tPhase = performance.now();
@@ -143,14 +151,15 @@ export async function runAudit(store: ProjectStore, engine: Engine, models: Mode
   const withPrint = all.map((r, i) => ({ r, i })).filter(({ r }) => prints.has(r.hash));
   const position = new Int32Array(all.length).fill(-1);
   withPrint.forEach(({ i }, p) => (position[i] = p));
-  const featurePairs = nb.pairs
-    .map((p) => ({ a: position[p.a]!, b: position[p.b]!, cosine: p.cosine }))
-    .filter((p) => p.a >= 0 && p.b >= 0);
+  const printed = (pairs: { a: number; b: number; cosine: number }[]) => pairs.map((p) => ({ a: position[p.a]!, b: position[p.b]!, cosine: p.cosine })).filter((p) => p.a >= 0 && p.b >= 0);
+  const featurePairs = printed(nb.pairs);
+  const contentFeaturePairs = printed(cnb.pairs);
   const nd = await findNearDuplicates(
     {
       hashes: withPrint.map(({ r }) => prints.get(r.hash)!.phash),
       thumbs: withPrint.map(({ r }) => prints.get(r.hash)!),
       featurePairs,
+      contentFeaturePairs,
       splits: withPrint.map(({ r }) => r.split),
       labels: withPrint.map(({ r }) => r.classId),
     },
@@ -167,7 +176,7 @@ export async function runAudit(store: ProjectStore, engine: Engine, models: Mode
   const duplicatesMs = sinceMs(tPhase);
 
   // 5. One transaction: the latest audit.
-  const failedPaths = [...new Set([...oos.failed.map((i) => labelled[i]!.path), ...nb.failed.map((i) => all[i]!.path)])];
+  const failedPaths = [...new Set([...oos.failed.map((i) => labelled[i]!.path), ...nb.failed.map((i) => all[i]!.path), ...cnb.failed.map((i) => all[i]!.path)])];
   const unprinted = all.length - withPrint.length;
   saveAudit(db, {
     source: { runId: source.runId, model: source.modelId, cutLayer: oos.cutLayer, featureDim: oos.dim },

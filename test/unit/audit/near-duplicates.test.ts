@@ -446,6 +446,29 @@ describe('near-duplicate clusters', () => {
     expect(off?.pairs).toEqual([]);
   });
 
+  it('searches the content-feature pairs: a mirrored, padded copy neither hashes, features nor descriptors found', async () => {
+    const a = texture(7);
+    const thumbs = [a, padded(mirrored(a), 2), texture(8), texture(9)];
+    const hashes = ['0123456789abcdef', 'fedcba9876543210', '00000000ffffffff', 'ffffffff00000000'];
+    const none = { maxContentDistance: -1, contentNeighbours: 0, searchBestAligned: false };
+    const off = await findNearDuplicates({ hashes, thumbs, options: none });
+    expect(off?.pairs).toEqual([]);
+    const scores: CandidateScore[] = [];
+    const contentFeaturePairs = [
+      { a: 1, b: 0, cosine: 0.9 },
+      { a: 2, b: 3, cosine: 0.8 },
+    ];
+    const r = await findNearDuplicates({ hashes, thumbs, contentFeaturePairs, options: { ...none, onScore: (s) => scores.push(s) } });
+    expect(r?.pairs.map((p) => [p.a, p.b, p.match])).toEqual([[0, 1, 'mirrored']]);
+    // Both searched, as pairs found by features (not by a descriptor alone); the look-alikes do not line up.
+    expect(scores.map((s) => [s.a, s.b, s.descriptorOnly])).toEqual([
+      [0, 1, false],
+      [2, 3, false],
+    ]);
+    expect(scores.every((s) => s.transformed !== null)).toBe(true);
+    await expect(findNearDuplicates({ hashes, thumbs, contentFeaturePairs: [{ a: 0, b: 4, cosine: 1 }] })).rejects.toThrow(/Content feature pair \(0, 4\) is not a pair of the 4 images/);
+  });
+
   it('finds a padded, mirrored copy of a picture on black by its trimmed content, without features or a close pHash', async () => {
     // A 20-pixel texture on black (28 pixels), and a copy mirrored and framed by a 2-pixel grey pad (32).
     const onBlack = (t: GreyThumb, side: number): GreyThumb => {
