@@ -1,5 +1,5 @@
 /**
- * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--neighbours K] [--content-neighbours K] [--no-content-crops] [--no-search-best-aligned] [--sections 1,2,3]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--neighbours K] [--content-neighbours K] [--no-content-crops] [--no-search-best-aligned] [--content-features K] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1

@@ -16,15 +16,16 @@
  * among the original's 20 nearest (86%).
  * Copies mirrored, cropped, padded or rescaled, alone or combined (issue 24), get one more search:
  * thumb-alignment.ts lays one thumbnail over the other at the best zoom, shift and orientation,
- * flat borders (pads) left out, blur matched, and correlates them. It looks at three kinds of pairs:
+ * flat borders (pads) left out, blur matched, and correlates them. It looks at four kinds of pairs:
  * each image and its TRANSFORM_NEIGHBOURS nearest by features; pairs whose trimmed content
  * (content-box.ts: flat margins peeled, the rest stretched to 32 x 32 and hashed, as it is and
  * mirrored) hashes within CONTENT_HASH_DISTANCE bits, which finds padded copies whose features have
  * moved too far (a grey pad around a garment on black); and each image and its CONTENT_NEIGHBOURS
  * nearest by content descriptor (content-box.ts, content-neighbours.ts: the content boxed to where
  * it varies, 8 x 8, mirror-blind), which finds copies changed three ways that neither features nor
- * hashes bring near. A pair only the content found is decided by this search alone. Its pairs are
- * decided together (confirmAlignments, decideAlignments): a copy from TRANSFORMED_SURE, or from
+ * hashes bring near; and each image and its nearest by content features (the network's features of
+ * the content box, engine/content-crop.ts). A pair only the content found is decided by this
+ * search alone. Its pairs are decided together (confirmAlignments, decideAlignments): a copy from TRANSFORMED_SURE, or from
  * TRANSFORMED_MIN when it stands out from either image's next best alignment by TRANSFORMED_RATIO
  * (a plain threshold adds false clusters below 0.995). A near pair lying as it is from the aligned
  * threshold up to PLAIN_SURE is searched as well, and decided by the search where it lines them up
@@ -72,9 +73,14 @@
  * Then each image's best plain match searched too, and FAR_RATIO 5: 70/70 on both sets, 199/210 and
  * 203, 332/350 and 329 for 34 and 30 false clusters (the four the ratio adds, seen by eye, are
  * each two photographs of one product: Fashion-MNIST holds many).
- * Still missed (18 triples): copies changed three ways that are never searched (8: their originals
- * are neither among their nearest by features nor by content descriptor, nor their best plain
- * match), and copies with a look-alike nearly as close.
+ * Then each image's CONTENT_FEATURE_NEIGHBOURS nearest by content features (the engine's features
+ * of its content box, as it is plus mirrored: padded, cropped and mirrored copies whose frame's
+ * features moved far): 336/350 and 330, pairs 201 and 204, issue 14's shift 10/10 on both, for
+ * 34 and 31 false clusters.
+ * Still missed (14 triples on the main set): copies changed three ways that are never searched (4,
+ * downscaled with their brightness or recompression changed: their originals are not among their
+ * nearest by any of the lists, nor their best plain match), and copies with a look-alike nearly as
+ * close or lined up at the floor without standing out (10).
  * Accepted pairs are joined into clusters (union-find). A cluster whose images sit in more than
  * one split is a leak; one whose labelled images disagree is a label conflict.
  */
