@@ -25,9 +25,9 @@
  * it varies, 8 x 8, mirror-blind), which finds copies changed three ways that neither features nor
  * hashes bring near; and each image and its nearest by content features (the network's features of
  * the content box, engine/content-crop.ts). A pair only the content found is decided by this
- * search alone. Its pairs are decided together (confirmAlignments, decideAlignments): a copy from TRANSFORMED_SURE, or from
- * TRANSFORMED_MIN when it stands out from either image's next best alignment by TRANSFORMED_RATIO
- * (a plain threshold adds false clusters below 0.995). A near pair lying as it is from the aligned
+ * search alone. Its pairs are decided together (confirmAlignments, decideAlignments): a copy from
+ * TRANSFORMED_SURE, or from TRANSFORMED_MIN when it stands out from either image's next best
+ * alignment by TRANSFORMED_RATIO (a plain threshold adds false clusters below 0.995). A near pair lying as it is from the aligned
  * threshold up to PLAIN_SURE is searched as well, and decided by the search where it lines them up
  * better (a nearly symmetric garment, mirrored).
  * Measured on the audit benchmark's images (Fashion-MNIST 10,000 and 670 planted copies): the
