@@ -15,9 +15,8 @@ import { featureNeighbours } from './feature-neighbours';
 import { foldedForward, type Pooling } from './frozen-forward';
 import { outOfSampleProbabilities, retrainAndPredict } from './out-of-sample';
 import { preprocessVersion } from '../../shared/preprocessing';
-import { contentCrop } from './content-crop';
+import { contentInputs } from './content-crop';
 import { extractMissing } from './extract';
-import type { DecodedImage } from './preprocess';
 import { EngineJobError } from './job-error';
 import { getModel, inputSizeOf } from './model-cache';
 import { pickCutLayer } from './model-layers';
@@ -31,6 +30,9 @@ function stage(emit: Emit, s: AuditStage): (share: number) => void {
   return (share) => emit({ type: 'progress', done: Math.round(Math.min(1, Math.max(0, share)) * SCALE), total: SCALE });
 }
 
+/** The content features' cache key, apart from the frame's (the caches ';content-plain' and ';content-mirrored' before it saw a large image's centre square only). */
+const CONTENT_KEY = ';content';
+
 const cancelled = (): EngineJobError => new EngineJobError('CANCELLED', 'Cancelled.');
 
 interface Features extends FeatureFacts {
@@ -41,10 +43,12 @@ interface Features extends FeatureFacts {
 }
 
 /**
- * The features of every item, extracting those the cache lacks (as a scenario-1 run does); of its
- * content box (content-crop.ts), as it is or mirrored, when `content` says so (cached apart).
+ * The features of every item, extracting those the cache lacks (as a scenario-1 run does). With
+ * `content`, its content features, cached apart: the sum of its content box's features as it is
+ * and mirrored (content-crop.ts), so a copy padded, cropped, rescaled or mirrored lies near its
+ * original.
  */
-async function readFeatures(source: FeatureSource, signal: AbortSignal, emit: Emit, content: 'plain' | 'mirrored' | null = null): Promise<Features> {
+async function readFeatures(source: FeatureSource, signal: AbortSignal, emit: Emit, content = false): Promise<Features> {
   const loaded = await getModel(source.modelDir);
   const cutLayer = pickCutLayer(loaded, source.cutLayer);
   const pool: Pooling = 'avg';
@@ -54,15 +58,14 @@ async function readFeatures(source: FeatureSource, signal: AbortSignal, emit: Em
     const dim = forward.outputShape.reduce((a, b) => a * b, 1);
     const cache = await FeatureCache.open(
       path.join(source.cacheDir, 'features'),
-      { modelId: source.modelId, cutLayer, pool, inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) + (content ? `;content-${content}` : '') },
+      { modelId: source.modelId, cutLayer, pool, inputSize: size, preprocess: preprocessVersion(loaded.preprocessing) + (content ? CONTENT_KEY : '') },
       dim,
     );
     const missing = new Map<string, { hash: string; path: string }>();
     for (const it of source.items) if (!cache.has(it.hash) && !missing.has(it.hash)) missing.set(it.hash, it);
     emit({ type: 'stage', stage: 'extract' });
     const t0 = performance.now();
-    const crop = content ? (image: DecodedImage) => contentCrop(image, content === 'mirrored') : null;
-    const ex = await extractMissing(forward, size, [...missing.values()], cache, signal, emit, loaded.preprocessing, null, crop);
+    const ex = await extractMissing(forward, size, [...missing.values()], cache, signal, emit, loaded.preprocessing, null, content ? contentInputs : null);
     if (ex.state === 'cancelled' || signal.aborted) throw cancelled();
     const failed: number[] = [];
     const kept: number[] = [];
@@ -114,29 +117,8 @@ export async function outOfSample(
   return { ...facts(f), probabilities: scatter(r.probabilities, f.kept, p.source.items.length, p.numClasses), fold };
 }
 
-/**
- * Content features: the sum of the content box's features as it is and mirrored (content-crop.ts),
- * so a copy padded, cropped, rescaled or mirrored lies near its original. Rows of the items both
- * passes could read.
- */
-async function contentFeatures(source: FeatureSource, signal: AbortSignal, emit: Emit): Promise<Features> {
-  const plain = await readFeatures(source, signal, emit, 'plain');
-  const mirrored = await readFeatures(source, signal, emit, 'mirrored');
-  const rowIn = (f: Features) => new Map(Array.from(f.kept, (item, r) => [item, r]));
-  const [inPlain, inMirrored] = [rowIn(plain), rowIn(mirrored)];
-  const kept = Array.from(plain.kept).filter((item) => inMirrored.has(item));
-  const { dim } = plain;
-  const rows = new Float32Array(kept.length * dim);
-  kept.forEach((item, r) => {
-    const [a, b] = [inPlain.get(item)! * dim, inMirrored.get(item)! * dim];
-    for (let d = 0; d < dim; d++) rows[r * dim + d] = plain.rows[a + d]! + mirrored.rows[b + d]!;
-  });
-  const failed = source.items.map((_, i) => i).filter((i) => !inPlain.has(i) || !inMirrored.has(i));
-  return { dim, cutLayer: plain.cutLayer, failed, extractMs: plain.extractMs + mirrored.extractMs, rows, kept: Int32Array.from(kept) };
-}
-
 export async function neighbours(p: { source: FeatureSource; k?: number; minCosine?: number; content?: boolean }, signal: AbortSignal, emit: Emit): Promise<EngineResult<'featureNeighbours'>> {
-  const f = p.content ? await contentFeatures(p.source, signal, emit) : await readFeatures(p.source, signal, emit);
+  const f = await readFeatures(p.source, signal, emit, p.content === true);
   const r = await featureNeighbours({
     features: f.rows,
     dim: f.dim,

@@ -33,8 +33,12 @@ export async function extractMissing(
   mode: PreprocessingMode = 'tf',
   /** A test-time view (augment.ts's TTA_PARAMS) applied to each network input; null: the image as it is. */
   view: AugmentParams | null = null,
-  /** Applied to each decoded image before it becomes the network's input (content-crop.ts); null: none. */
-  transform: ((image: DecodedImage) => DecodedImage) | null = null,
+  /**
+   * How a target becomes the network's inputs; null: decoded as usual (preprocess.ts decodeImage).
+   * Several inputs of one target (content-crop.ts: its content as it is and mirrored) are decoded
+   * once and their features summed into its row.
+   */
+  inputsOf: ((target: ExtractTarget, size: number) => Promise<DecodedImage[]>) | null = null,
 ): Promise<{ state: 'done' | 'cancelled'; failed: string[] }> {
   const dim = forward.outputShape.reduce((a, b) => a * b, 1);
   const map = modeMap(mode);
@@ -46,16 +50,17 @@ export async function extractMissing(
    * images of one size goes to ONNX Runtime as they are (their centre squares), to be upscaled in
    * its graph; any other batch is upscaled or reduced here. Images that fail are logged and left out.
    */
-  // A view transforms the full-size input, and a transform's images differ in size: their batches never take the squares route.
-  let squaresOk = forward.runSquares !== undefined && view === null && transform === null;
+  // A view transforms the full-size input, and inputs of another kind differ in size: their batches never take the squares route.
+  let squaresOk = forward.runSquares !== undefined && view === null && inputsOf === null;
   let upscaledInGraph = 0;
-  const decode = async (s: number): Promise<{ hashes: string[]; batch: Float32Array; side: number }> => {
+  const read = inputsOf ?? (async (t: ExtractTarget) => [await decodeImage(t, size)]);
+  /** A batch's targets (hash and how many inputs each has, in order) and their inputs. */
+  const decode = async (s: number): Promise<{ hashes: string[]; counts: number[]; batch: Float32Array; side: number }> => {
     const slice = targets.slice(s, s + EXTRACT_BATCH);
-    const images = await Promise.all(
+    const decoded = await Promise.all(
       slice.map(async (t) => {
         try {
-          const image = await decodeImage(t, size);
-          return { t, image: transform ? transform(image) : image };
+          return { t, images: await read(t, size) };
         } catch (e) {
           failed.push(t.path);
           emit({ type: 'log', message: `Skipped ${t.path}: it could not be decoded (${(e as Error).message})` });
@@ -63,14 +68,25 @@ export async function extractMissing(
         }
       }),
     );
-    const ok = images.filter((d) => d !== null);
-    const sides = new Set(ok.map((d) => (d.image.fits ? size : Math.min(d.image.width, d.image.height))));
+    const ok = decoded.filter((d) => d !== null);
+    const images = ok.flatMap((d) => d.images);
+    const sides = new Set(images.map((im) => (im.fits ? size : Math.min(im.width, im.height))));
     const side = sides.size === 1 && squaresOk ? [...sides][0]! : size;
     const pixels = side * side * 3;
-    const batch = new Float32Array(ok.length * pixels);
-    ok.forEach((d, i) => (side < size ? writeSquare(d.image, map, batch, i * pixels) : writeInput(d.image, size, map, batch, i * pixels)));
-    if (view) for (let i = 0; i < ok.length; i++) batch.set(augmentImage(batch.subarray(i * pixels, (i + 1) * pixels), size, view, range), i * pixels);
-    return { hashes: ok.map((d) => d.t.hash), batch, side };
+    const batch = new Float32Array(images.length * pixels);
+    images.forEach((im, i) => (side < size ? writeSquare(im, map, batch, i * pixels) : writeInput(im, size, map, batch, i * pixels)));
+    if (view) for (let i = 0; i < images.length; i++) batch.set(augmentImage(batch.subarray(i * pixels, (i + 1) * pixels), size, view, range), i * pixels);
+    return { hashes: ok.map((d) => d.t.hash), counts: ok.map((d) => d.images.length), batch, side };
+  };
+  /** Each target's row: the sum of its inputs' features. */
+  const rowsOf = (counts: number[], values: Float32Array): Float32Array[] => {
+    let at = 0;
+    return counts.map((count) => {
+      const row = values.slice(at * dim, (at + 1) * dim);
+      for (let k = 1; k < count; k++) for (let d = 0, o = (at + k) * dim; d < dim; d++) row[d] = row[d]! + values[o + d]!;
+      at += count;
+      return row;
+    });
   };
   const t0 = performance.now();
   // Where the time goes: waiting for decoded images (not hidden behind the forward), the forward, cache writes.
@@ -95,7 +111,7 @@ export async function extractMissing(
     pending = s + EXTRACT_BATCH < targets.length ? decode(s + EXTRACT_BATCH) : null;
     if (decoded.hashes.length) {
       // The batch moves to the runtime's thread; the next one is being decoded meanwhile.
-      const n = decoded.hashes.length;
+      const n = decoded.counts.reduce((a, b) => a + b, 0);
       let values: Float32Array;
       try {
         values = await timed('forward', decoded.side < size ? forward.runSquares!(decoded.batch, n, decoded.side, true) : forward.runBatch(decoded.batch, n, size, true));
@@ -105,9 +121,10 @@ export async function extractMissing(
         squaresOk = false;
         emit({ type: 'log', message: e.message });
         decoded = await decode(s);
-        values = await timed('forward', forward.runBatch(decoded.batch, decoded.hashes.length, size, true));
+        values = await timed('forward', forward.runBatch(decoded.batch, n, size, true));
       }
-      decoded.hashes.forEach((hash, i) => buffer.push({ hash, features: values.slice(i * dim, (i + 1) * dim) }));
+      const rows = rowsOf(decoded.counts, values);
+      decoded.hashes.forEach((hash, i) => buffer.push({ hash, features: rows[i]! }));
     }
     done += Math.min(EXTRACT_BATCH, targets.length - s);
     emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });

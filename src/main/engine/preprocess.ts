@@ -73,16 +73,19 @@ export interface DecodedImage extends RawPixels {
  * Decoded and upright; reduced to the centre square at size x size by libvips when larger, else at
  * its own size (upscaled by `writeInput`). A plain small PNG is decoded here (small-png.ts); an 8-bit
  * grey or sRGB image without a profile or a rotation is decoded by sharp as it is (the colour
- * conversion and the rotation would be no-ops that still cost a pass each).
+ * conversion and the rotation would be no-ops that still cost a pass each). With `wholeFrame`, a
+ * larger image keeps its whole frame, its shorter side reduced to `wholeFrame` at most (content-crop.ts
+ * looks for its content there, which may lie off the centre square).
  */
-export async function decodeImage(file: ImageInput, size: number): Promise<DecodedImage> {
+export async function decodeImage(file: ImageInput, size: number, wholeFrame?: number): Promise<DecodedImage> {
   const input = await readImage(file);
-  const png = decodeSmallPng(input, size);
+  const png = decodeSmallPng(input, wholeFrame ?? size);
   if (png) return { ...png, fits: false };
   const meta = await sharp(input, { failOn: 'error' }).metadata();
   if (Math.min(meta.width, meta.height) > size) {
     // The shorter side is the same upright or not, so the choice needs no rotation.
-    return { ...(await decodeRaw(sharp(input, { failOn: 'error' }).rotate().resize(size, size, { fit: 'cover', position: 'centre', kernel: 'linear' }))), fits: true };
+    const reduced = wholeFrame === undefined ? { width: size, height: size, fit: 'cover' as const } : { width: wholeFrame, height: wholeFrame, fit: 'outside' as const, withoutEnlargement: true };
+    return { ...(await decodeRaw(sharp(input, { failOn: 'error' }).rotate().resize({ ...reduced, position: 'centre', kernel: 'linear' }))), fits: wholeFrame === undefined };
   }
   const plain = meta.depth === 'uchar' && (meta.space === 'b-w' || meta.space === 'srgb') && !meta.hasProfile && (meta.orientation ?? 1) === 1 && !meta.pages;
   if (plain) {
