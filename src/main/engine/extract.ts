@@ -91,9 +91,10 @@ export async function extractMissing(
   const t0 = performance.now();
   // Where the time goes: waiting for decoded images (not hidden behind the forward), the forward, cache writes.
   const spent = { decode: 0, forward: 0, write: 0 };
-  const timed = async <T>(part: keyof typeof spent, p: Promise<T>): Promise<T> => {
+  // A thunk, not a promise: a forward that computes on this thread (TensorFlow.js) does its work when called.
+  const timed = async <T>(part: keyof typeof spent, start: () => Promise<T>): Promise<T> => {
     const t = performance.now();
-    const r = await p;
+    const r = await start();
     spent[part] += performance.now() - t;
     return r;
   };
@@ -101,7 +102,7 @@ export async function extractMissing(
   let buffer: { hash: string; features: Float32Array }[] = [];
   let done = 0;
   for (let s = 0; s < targets.length; s += EXTRACT_BATCH) {
-    let decoded = await timed('decode', pending as ReturnType<typeof decode>);
+    let decoded = await timed('decode', () => pending as ReturnType<typeof decode>);
     // Squares decoded before the runtime said it cannot take them: decoded again, for the full input.
     if (decoded.side < size && !squaresOk) decoded = await decode(s);
     if (signal?.aborted) {
@@ -114,14 +115,14 @@ export async function extractMissing(
       const n = decoded.counts.reduce((a, b) => a + b, 0);
       let values: Float32Array;
       try {
-        values = await timed('forward', decoded.side < size ? forward.runSquares!(decoded.batch, n, decoded.side, true) : forward.runBatch(decoded.batch, n, size, true));
+        values = await timed('forward', () => (decoded.side < size ? forward.runSquares!(decoded.batch, n, decoded.side, true) : forward.runBatch(decoded.batch, n, size, true)));
         if (decoded.side < size) upscaledInGraph += n;
       } catch (e) {
         if (!(e instanceof SquaresUnavailableError)) throw e;
         squaresOk = false;
         emit({ type: 'log', message: e.message });
         decoded = await decode(s);
-        values = await timed('forward', forward.runBatch(decoded.batch, n, size, true));
+        values = await timed('forward', () => forward.runBatch(decoded.batch, n, size, true));
       }
       const rows = rowsOf(decoded.counts, values);
       decoded.hashes.forEach((hash, i) => buffer.push({ hash, features: rows[i]! }));
@@ -130,11 +131,11 @@ export async function extractMissing(
     emit({ type: 'progress', done, total: targets.length, imagesPerSec: done / Math.max(1e-3, (performance.now() - t0) / 1000) });
     // Flush by rows (pooled features) or by bytes (activations of 100 KB-1 MB per image): memory stays flat.
     if (buffer.length >= 512 || buffer.length * dim >= FLUSH_FLOATS) {
-      await timed('write', cache.append(buffer));
+      await timed('write', () => cache.append(buffer));
       buffer = [];
     }
   }
-  await timed('write', cache.append(buffer));
+  await timed('write', () => cache.append(buffer));
   if (targets.length) {
     const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const total = performance.now() - t0;
