@@ -508,7 +508,7 @@ export const TRANSFORM_NEIGHBOURS = 2;
  * content's; among the 2 nearest 114 against 208. Each image's nearest searched, both sets
  * (--first 1000): triples found 332 -> 336 and 329 -> 330, pairs 199 -> 201 and 203 -> 204, false
  * clusters 34 (106 images) -> 34 (104) and 30 (96) -> 31 (98), for 8% more searches and the content
- * features' two passes (80-140 s for 11,340 images on 2 cores, cached afterwards).
+ * features' pass (82 s for 11,340 images on 2 cores unloaded, each crop and its mirror; cached).
  */
 export const CONTENT_FEATURE_NEIGHBOURS = 1;
 /** The content features' nearest from this cosine only (the benchmark's copies and their originals: 0.56 at the least, 0.95 the median). */
