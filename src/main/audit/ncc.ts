@@ -74,6 +74,48 @@ export function edgeNcc(w: number, h: number, a: Float32Array, b: Float32Array, 
   return sums.value(compared / 2);
 }
 
+/** A pixel is foreground when it lies above this share of the plane's range from its darkest (interiorNcc). */
+const FOREGROUND_SHARE = 0.3;
+/** Fewer foreground pixels in common than this: no interior to compare. */
+const INTERIOR_MIN_PIXELS = 16;
+
+/** Which pixels of a plane (w x h, where `inside`) are its foreground: brighter than FOREGROUND_SHARE of its range. */
+function foreground(p: Float32Array, inside: Uint8Array): (i: number) => boolean {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < p.length; i++) {
+    if (!inside[i]) continue;
+    lo = Math.min(lo, p[i] as number);
+    hi = Math.max(hi, p[i] as number);
+  }
+  const cut = lo + FOREGROUND_SHARE * (hi - lo);
+  return (i) => (p[i] as number) > cut;
+}
+
+/**
+ * Normalised cross-correlation of two planes lined up (w x h each) over the pixels that are
+ * foreground in both (foreground): the texture inside their silhouettes. Garments that look alike
+ * share a silhouette, which dominates the whole plane's correlation (a patterned and a plain
+ * sweater, padded alike, at 0.98); a copy keeps its prints and folds. The foreground is the bright
+ * part, as a subject on a dark background is (the benchmark's garments); on a light background the
+ * bright part is mostly background, whose flat pixels add nothing to the correlation. NaN when they
+ * have fewer than INTERIOR_MIN_PIXELS in common (near-duplicates.ts: what a pair stands out by
+ * besides its smoothed correlation).
+ */
+export function interiorNcc(w: number, h: number, a: Float32Array, b: Float32Array, inside: Uint8Array): number {
+  const inA = foreground(a, inside);
+  const inB = foreground(b, inside);
+  const both = new Uint8Array(w * h);
+  let count = 0;
+  for (let i = 0; i < both.length; i++) {
+    if (inside[i] && inA(i) && inB(i)) {
+      both[i] = 1;
+      count++;
+    }
+  }
+  return count < INTERIOR_MIN_PIXELS ? NaN : ncc(a, w, b, w, [0, 0, w, h], 0, 0, count / 2, both);
+}
+
 /** A Gaussian's weights from -3 sigma to 3 sigma (whole pixels), summing to 1. */
 export function gaussianTaps(sigma: number): Float32Array {
   const r = Math.ceil(3 * sigma);

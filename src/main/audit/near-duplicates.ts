@@ -158,6 +158,8 @@ export interface CandidateScore {
   edges: number | null;
   /** Correlation at that alignment with both smoothed (ncc.ts smoothedNcc): what it stands out by; null when not lined up. */
   smoothed: number | null;
+  /** Correlation of their foregrounds at that alignment (ncc.ts interiorNcc); null when not lined up or too little in common. */
+  interior: number | null;
   /** Only the content descriptors made it a pair to search (decideAlignments). */
   descriptorOnly: boolean;
   /** The plain check decides it (lying as they are fits them at the aligned threshold or more, and no search lined them up better); else the alignment search's rule, where it was searched. */
@@ -245,6 +247,8 @@ export interface DuplicatePair {
   edges: number | null;
   /** Their correlation as lined up with both smoothed (ncc.ts smoothedNcc), which they stand out by (confirmAlignments); where measured: the alignment search's pairs, the plain check's from PLAIN_SMOOTHED_FROM. */
   smoothed?: number;
+  /** Correlation of their foregrounds as lined up (ncc.ts interiorNcc), where the alignment search measured it: what a pair can stand out by too (INTERIOR_RULE). */
+  interior?: number;
   /** The best score either image has with a third (neither the other nor its sure copy), on the scale the pair stands out by: what confirmAlignments compared it to; absent where it had none. */
   rival?: number;
 }
@@ -476,6 +480,23 @@ export const FLOOR_RATIO = 3;
  * many, seen by eye), which the benchmark counts as false.
  */
 export const FAR_RATIO = 5;
+/**
+ * A pair lined up at INTERIOR_FROM or more (smoothed), standing INTERIOR_STANDING times above
+ * either image's next best match, is a copy when the correlation of its foregrounds (ncc.ts
+ * interiorNcc: the texture inside the silhouettes) reaches INTERIOR_MIN and stands out
+ * INTERIOR_RATIO times from either image's next best. Copies changed three ways lose their fine
+ * detail, and a look-alike's silhouette then lines up nearly as well (a patterned sweater upscaled,
+ * padded and mirrored: 0.9875 smoothed against a plain one's 0.9802, interiors 0.97 and 0.88). On
+ * the benchmark (bench/audit.ts's interior curve, both sets) SEE_BENCH. Each image's best by a hair
+ * (ratio 1) joined two of test/integration/audit's 252 garments (smoothed 0.98691 over 0.98648,
+ * interior 0.904).
+ */
+export const INTERIOR_FROM = DUPLICATE_THRESHOLDS.aligned;
+export const INTERIOR_STANDING = 1.2;
+export const INTERIOR_MIN = 0.9;
+export const INTERIOR_RATIO = 2;
+/** The interior rule as the finder applies it (confirmAlignments' interiorFrom, interiorStanding, interiorMin and interiorRatio). */
+export const INTERIOR_RULE = { interiorFrom: INTERIOR_FROM, interiorStanding: INTERIOR_STANDING, interiorMin: INTERIOR_MIN, interiorRatio: INTERIOR_RATIO } as const;
 /** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio and farRatio). */
 export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO } as const;
 /** The alignment search's rule above the floor as the finder applies it by default (confirmAlignments' t; the benchmark sweeps around it). */
@@ -632,7 +653,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const c = list[k] as (typeof list)[number];
     const aligned0 = quickOf[k] as number;
     if (Number.isNaN(aligned0)) continue;
-    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: aligned0, alignedSmoothed: Number.isNaN(smoothOf[k]) ? null : (smoothOf[k] as number), shifted: null, transformed: null, mirrored: false, edges: null, smoothed: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)), plain: false };
+    const score: CandidateScore = { a: c.a, b: c.b, cosine: c.cosine, aligned: aligned0, alignedSmoothed: Number.isNaN(smoothOf[k]) ? null : (smoothOf[k] as number), shifted: null, transformed: null, mirrored: false, edges: null, smoothed: null, interior: null, descriptorOnly: descriptorOnly.has(key(c.a, c.b)), plain: false };
     scores[k] = score;
     // A shifted, mirrored or cropped copy has a different hash: only feature and content candidates are searched.
     // A pair only the content hashes found goes straight to the alignment search and its rule: the
@@ -669,6 +690,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     score.mirrored = found.mirrored[j] === 1;
     score.edges = Number.isNaN(found.edges[j]) ? null : (found.edges[j] as number);
     score.smoothed = Number.isNaN(found.smoothed[j]) ? null : (found.smoothed[j] as number);
+    score.interior = Number.isNaN(found.interior[j]) ? null : (found.interior[j] as number);
   });
   for (let k = 0; k < list.length; k++) {
     const score = scores[k];
@@ -676,7 +698,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
     const { contentOnly, ...c } = list[k] as (typeof list)[number];
     score.plain = !contentOnly && score.aligned >= alignedMin && !((score.transformed ?? -1) > score.aligned);
     o.onScore?.(score);
-    const searchedPair = { ...c, edges: score.edges, ...(score.smoothed === null ? {} : { smoothed: score.smoothed }) };
+    const searchedPair = { ...c, edges: score.edges, ...(score.smoothed === null ? {} : { smoothed: score.smoothed }), ...(score.interior === null ? {} : { interior: score.interior }) };
     if (contentOnly) {
       // Said to be aligned when lying as they are fits them at least as well.
       if (score.transformed === null || score.aligned >= score.transformed) aligned.push({ ...searchedPair, pixel: score.aligned, match: 'aligned' });
@@ -691,7 +713,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   // The alignment search's rivals: its own pairs, and the plain check's sure copies (no rivals of theirs either).
   const searchRivals = Rivals.among(aligned, sure);
   for (const p of plain) if (p.pixel >= plainSure) searchRivals.add(p.a, p.b, sure);
-  const rule = { ...SEARCH_RULE, min: transformedMin, sure, ratio: o.transformedRatio ?? SEARCH_RULE.ratio, edges: o.minEdges ?? SEARCH_RULE.edges, ...(o.noFloor ? {} : FLOOR_RULE) };
+  const rule = { ...SEARCH_RULE, min: transformedMin, sure, ratio: o.transformedRatio ?? SEARCH_RULE.ratio, edges: o.minEdges ?? SEARCH_RULE.edges, ...(o.noFloor ? {} : { ...FLOOR_RULE, ...INTERIOR_RULE }) };
   pairs.push(...decideAlignments(aligned, (p) => descriptorOnly.has(key(p.a, p.b)), rule, searchRivals));
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }
@@ -711,21 +733,21 @@ export class Rivals {
    * can fill the kept ones (an image searched with four copies of a look-alike had no rival left
    * beside them, and stood out from nothing): the bound stands in then.
    */
-  private readonly best: Record<RivalMeasure, Map<number, { kept: { v: number; other: number }[]; dropped: number }>> = { standing: new Map(), pixel: new Map() };
+  private readonly best: Record<RivalMeasure, Map<number, { kept: { v: number; other: number }[]; dropped: number }>> = { standing: new Map(), pixel: new Map(), interior: new Map() };
   /** Images joined by sure copies. */
   private readonly groups = new UnionFind();
   private readonly twins = new Set<number>();
   constructor(private readonly sure: number) {}
 
-  /** The rivals among the pairs themselves: each at what it stands out by (standingOf) and at its pixel score, a sure copy by its pixel score. */
+  /** The rivals among the pairs themselves: each at what it stands out by (standingOf), at its pixel score and its interior's, a sure copy by its pixel score. */
   static among(pairs: readonly DuplicatePair[], sure: number): Rivals {
     const r = new Rivals(sure);
-    for (const p of pairs) r.add(p.a, p.b, standingOf(p), p.pixel >= sure, p.pixel);
+    for (const p of pairs) r.add(p.a, p.b, standingOf(p), p.pixel >= sure, p.pixel, p.interior);
     return r;
   }
 
-  /** A rival at v (at `pixel` on the pixel scores, where v is smoothed), or a sure copy (`twin`; by default when v is at `sure` or more). */
-  add(a: number, b: number, v: number, twin = v >= this.sure, pixel = v): void {
+  /** A rival at v (at `pixel` on the pixel scores, where v is smoothed; at `interior` on the interiors', where measured), or a sure copy (`twin`; by default when v is at `sure` or more). */
+  add(a: number, b: number, v: number, twin = v >= this.sure, pixel = v, interior?: number): void {
     if (twin) {
       this.twins.add(a).add(b);
       this.groups.union(a, b);
@@ -733,6 +755,7 @@ export class Rivals {
     }
     this.keep(this.best.standing, a, b, v);
     this.keep(this.best.pixel, a, b, pixel);
+    if (interior !== undefined) this.keep(this.best.interior, a, b, interior);
   }
 
   private keep(best: Map<number, { kept: { v: number; other: number }[]; dropped: number }>, a: number, b: number, v: number): void {
@@ -765,8 +788,8 @@ export class Rivals {
   }
 }
 
-/** What rivals are compared by: what a pair stands out by (standingOf), or the pixel scores. */
-type RivalMeasure = 'standing' | 'pixel';
+/** What rivals are compared by: what a pair stands out by (standingOf), the pixel scores, or the interiors' (ncc.ts interiorNcc). */
+type RivalMeasure = 'standing' | 'pixel' | 'interior';
 
 /** What a pair stands out by: its smoothed correlation where it was measured (the alignment search's pairs, the plain check's from PLAIN_SMOOTHED_FROM), else its pixel score. */
 const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
@@ -787,12 +810,28 @@ const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
  */
 export function confirmAlignments(
   searched: readonly DuplicatePair[],
-  t: { min: number; sure: number; gap?: number; ratio?: number; edges?: number; floor?: number; floorEdges?: number; floorRatio?: number; farRatio?: number; pixelsToo?: boolean; twins?: boolean },
+  t: {
+    min: number;
+    sure: number;
+    gap?: number;
+    ratio?: number;
+    edges?: number;
+    floor?: number;
+    floorEdges?: number;
+    floorRatio?: number;
+    farRatio?: number;
+    pixelsToo?: boolean;
+    twins?: boolean;
+    interiorFrom?: number;
+    interiorMin?: number;
+    interiorRatio?: number;
+    interiorStanding?: number;
+  },
   rivals?: Rivals,
 ): DuplicatePair[] {
   const r = rivals ?? Rivals.among(searched, t.sure);
   const margin = (p: DuplicatePair, measure: RivalMeasure = 'standing'): number => {
-    const v = measure === 'pixel' ? p.pixel : standingOf(p);
+    const v = measure === 'pixel' ? p.pixel : measure === 'interior' ? (p.interior ?? -1) : standingOf(p);
     return Math.min(r.margin(p.a, p.b, v, measure), r.margin(p.b, p.a, v, measure));
   };
   const edgesAgree = (p: DuplicatePair): boolean => t.edges !== undefined && p.edges !== null && p.edges >= t.edges;
@@ -808,7 +847,15 @@ export function confirmAlignments(
   const aboveFloor = (p: DuplicatePair): boolean =>
     t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && ((edgesReachFloor(p) && standsOut(p, t.floorRatio ?? t.ratio)) || (t.farRatio !== undefined && standsOut(p, t.farRatio)));
   const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
-  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))));
+  // By its interior: from interiorFrom, each image's best match by what it stands out by (interiorStanding times), and the interiors standing out.
+  const interiorStandsOut = (p: DuplicatePair): boolean =>
+    t.interiorRatio !== undefined &&
+    p.interior !== undefined &&
+    standingOf(p) >= (t.interiorFrom ?? t.min) &&
+    p.interior >= (t.interiorMin ?? 0) &&
+    byRatio(standingOf(p), margin(p), t.interiorStanding ?? 1) &&
+    byRatio(p.interior, margin(p, 'interior'), t.interiorRatio);
+  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p));
   // Each with its next best rival, the evidence the leak view gives beside the pair's own scores.
   return kept.map((p) => {
     const m = margin(p);

@@ -4,7 +4,7 @@
  * threads: every image's pixels in one shared buffer, which each thread reads without a copy.
  */
 import type { GreyThumb } from '../media/perceptual-hash';
-import { edgeNcc, smoothedNcc } from './ncc';
+import { edgeNcc, interiorNcc, smoothedNcc } from './ncc';
 import { alignThumbs } from './thumb-alignment';
 
 /**
@@ -20,6 +20,8 @@ export interface PairSearch {
   mirrored: boolean;
   edges: number;
   smoothed: number;
+  /** Correlation of their foregrounds as lined up (ncc.ts interiorNcc); NaN where nothing lined up or too little is foreground in both. */
+  interior: number;
 }
 
 /** The alignments that get the second look at their edges: from `from`, below `below`. */
@@ -32,7 +34,13 @@ export function searchPair(ta: GreyThumb, tb: GreyThumb, doubtful: Doubtful): Pa
   const found = alignThumbs(ta, tb);
   const o = found.overlay;
   const look = o && found.score >= doubtful.from && found.score < doubtful.below;
-  return { score: found.score, mirrored: found.mirrored, edges: look ? edgeNcc(o.w, o.h, o.a, o.b, o.inside) : NaN, smoothed: o ? smoothedNcc(o.w, o.h, o.a, o.b, o.inside, SMOOTH_SIGMA) : NaN };
+  return {
+    score: found.score,
+    mirrored: found.mirrored,
+    edges: look ? edgeNcc(o.w, o.h, o.a, o.b, o.inside) : NaN,
+    smoothed: o ? smoothedNcc(o.w, o.h, o.a, o.b, o.inside, SMOOTH_SIGMA) : NaN,
+    interior: o ? interiorNcc(o.w, o.h, o.a, o.b, o.inside) : NaN,
+  };
 }
 
 /** What the searches found, pair by pair: edges NaN where no second look was taken, smoothed NaN where nothing lined up. */
@@ -41,13 +49,14 @@ export interface PairSearches {
   mirrored: Uint8Array<ArrayBuffer>;
   edges: Float64Array<ArrayBuffer>;
   smoothed: Float64Array<ArrayBuffer>;
+  interior: Float64Array<ArrayBuffer>;
 }
 
 /** Room for `count` pairs' searches. */
-export const searchesFor = (count: number): PairSearches => ({ score: new Float64Array(count), mirrored: new Uint8Array(count), edges: new Float64Array(count), smoothed: new Float64Array(count) });
+export const searchesFor = (count: number): PairSearches => ({ score: new Float64Array(count), mirrored: new Uint8Array(count), edges: new Float64Array(count), smoothed: new Float64Array(count), interior: new Float64Array(count) });
 
 /** The buffers of the searches (a thread hands them over without a copy). */
-export const buffersOf = (s: PairSearches): ArrayBuffer[] => [s.score.buffer, s.mirrored.buffer, s.edges.buffer, s.smoothed.buffer];
+export const buffersOf = (s: PairSearches): ArrayBuffer[] => [s.score.buffer, s.mirrored.buffer, s.edges.buffer, s.smoothed.buffer, s.interior.buffer];
 
 /** Puts `part`, the searches of the pairs from `at` on, into their places in `out`. */
 export function placeSearches(out: PairSearches, part: PairSearches, at: number): void {
@@ -55,6 +64,7 @@ export function placeSearches(out: PairSearches, part: PairSearches, at: number)
   out.mirrored.set(part.mirrored, at);
   out.edges.set(part.edges, at);
   out.smoothed.set(part.smoothed, at);
+  out.interior.set(part.interior, at);
 }
 
 /** Searches pairs `from` to `to` of `pairs` (a and b of each in turn) into the same places of `out`. */
@@ -65,6 +75,7 @@ export function searchRange(thumb: (i: number) => GreyThumb, pairs: Int32Array, 
     out.mirrored[k] = found.mirrored ? 1 : 0;
     out.edges[k] = found.edges;
     out.smoothed[k] = found.smoothed;
+    out.interior[k] = found.interior;
   }
 }
 

@@ -154,6 +154,8 @@ export interface DuplicatePairInfo {
    * where neither image had another.
    */
   rival: number | null;
+  /** Correlation of their foregrounds as lined up (the texture inside the silhouettes): a pair may be kept by it standing out. Null when not measured. */
+  interior: number | null;
 }
 
 const MATCH_TEXT: Record<DuplicateMatch, string> = { aligned: '', shifted: ' (shifted)', rescaled: ' (rescaled: cropped, padded or resized)', mirrored: ' (mirrored)' };
@@ -170,6 +172,7 @@ export function describeDuplicatePair(p: DuplicatePairInfo): string {
   if (p.smoothed !== null) parts.push(`smoothed ${p.smoothed.toFixed(3)}`);
   if (p.rival !== null) parts.push(`next best match ${p.rival.toFixed(3)}${p.smoothed !== null ? ' smoothed' : ''}${standingOut(p.smoothed ?? p.pixel, p.rival)}`);
   if (p.edges !== null) parts.push(`edges ${p.edges.toFixed(3)}`);
+  if (p.interior !== null) parts.push(`interiors ${p.interior.toFixed(3)}`);
   if (p.margin < DOUBTFUL_MARGIN) parts.push(`doubtful: ${p.margin.toFixed(3)} over the threshold`);
   return parts.join(' · ');
 }

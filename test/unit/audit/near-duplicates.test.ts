@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
 import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
-import { edgeNcc, ncc, smoothedNcc } from '../../../src/main/audit/ncc';
+import { edgeNcc, interiorNcc, ncc, smoothedNcc } from '../../../src/main/audit/ncc';
 import { SMOOTH_SIGMA } from '../../../src/main/audit/pair-search';
 import { alteredCopy } from '../../fixtures/altered-copies';
 import { FASHION_LOOKALIKES } from '../../fixtures/assets';
@@ -232,6 +232,47 @@ describe('the second look at a doubtful alignment', () => {
     ]);
     // A sure pair with no other alignment has no rival to say.
     expect(confirmAlignments([at(7, 8, 0.999, 0.9999)], rule)[0]).not.toHaveProperty('rival');
+  });
+
+  it('the interior: a copy keeps the texture inside its silhouette, a look-alike of the same shape does not', () => {
+    const w = 28;
+    const all = new Uint8Array(w * w).fill(1);
+    /** A bright garment (x 6-21, y 4-23) on black, its inside `texture(x, y)`. */
+    const garment = (texture: (x: number, y: number) => number): Float32Array => Float32Array.from({ length: w * w }, (_, i) => {
+      const [x, y] = [i % w, Math.floor(i / w)];
+      return x >= 6 && x < 22 && y >= 4 && y < 24 ? texture(x, y) : 0;
+    });
+    const patterned = garment((x, y) => 150 + 60 * Math.sin(x * 1.3) * Math.cos(y * 0.9));
+    // Its copy, brighter and with more contrast, saturating at 255; a plain look-alike with the same silhouette.
+    const copy = patterned.map((v) => (v === 0 ? 10 : Math.min(255, 1.4 * v - 20)));
+    const plain = garment((x, y) => 160 + 8 * Math.sin(x * 0.2 + y * 0.3));
+    const whole = (b: Float32Array): number => ncc(patterned, w, b, w, [0, 0, w, w], 0, 0, 1, all);
+    // The silhouette dominates the whole correlation: the look-alike is nearly as close as the copy.
+    expect(whole(plain)).toBeGreaterThan(0.9);
+    expect(whole(copy)).toBeGreaterThan(0.99);
+    expect(interiorNcc(w, w, patterned, copy, all)).toBeGreaterThan(0.95);
+    expect(interiorNcc(w, w, patterned, plain, all)).toBeLessThan(0.5);
+    // Too little foreground in common (a garment against a plane only 3 x 3 of it bright): none to compare.
+    const speck = garment(() => 0).map((_, i) => (i % w < 3 && i < 3 * w ? 200 : 0));
+    expect(interiorNcc(w, w, patterned, speck, all)).toBeNaN();
+  });
+
+  it('stands out by the interior: from its level, clearly the best match of both images, its foregrounds far closer than either image with a third', () => {
+    const at = (a: number, b: number, smoothed: number, interior: number): DuplicatePair => ({ a, b, hamming: 20, cosine: null, pixel: smoothed - 0.005, match: 'rescaled', edges: null, smoothed, interior });
+    // 0-1: smoothed 0.9875 against a look-alike's 0.9802 (1.6 times: under the ratio), interiors 0.97 against 0.88 (4 times).
+    const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, pixelsToo: true };
+    const copy = [at(0, 1, 0.9875, 0.97), at(0, 100, 0.9802, 0.88)];
+    expect(confirmAlignments(copy, rule)).toEqual([]);
+    expect(confirmAlignments(copy, { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    expect(INTERIOR_RATIO).toBeLessThanOrEqual((1 - 0.88) / (1 - 0.97));
+    // Not when a third matches either image better (smoothed), or nearly as well, whatever the interiors.
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.988, 0.6)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE, interiorStanding: 1 }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    // Not below its level, nor with interiors under the minimum, nor when a third's interior is as close.
+    expect(confirmAlignments([at(0, 1, INTERIOR_FROM - 0.002, 0.97), at(0, 100, 0.97, 0.88)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    expect(confirmAlignments([at(0, 1, 0.9875, INTERIOR_MIN - 0.01), at(0, 100, 0.9802, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(0, 100, 0.9802, 0.95)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
   });
 
   it('a look-alike with many copies leaves a pair its real rival: an image searched with all of them stands out from none', () => {
