@@ -78,6 +78,7 @@ export async function extractMissing(
     if (view) for (let i = 0; i < images.length; i++) batch.set(augmentImage(batch.subarray(i * pixels, (i + 1) * pixels), size, view, range), i * pixels);
     return { hashes: ok.map((d) => d.t.hash), counts: ok.map((d) => d.images.length), batch, side };
   };
+  const inputCount = (d: { counts: number[] }): number => d.counts.reduce((a, b) => a + b, 0);
   /** Each target's row: the sum of its inputs' features. */
   const rowsOf = (counts: number[], values: Float32Array): Float32Array[] => {
     let at = 0;
@@ -112,7 +113,7 @@ export async function extractMissing(
     pending = s + EXTRACT_BATCH < targets.length ? decode(s + EXTRACT_BATCH) : null;
     if (decoded.hashes.length) {
       // The batch moves to the runtime's thread; the next one is being decoded meanwhile.
-      const n = decoded.counts.reduce((a, b) => a + b, 0);
+      const n = inputCount(decoded);
       let values: Float32Array;
       try {
         values = await timed('forward', () => (decoded.side < size ? forward.runSquares!(decoded.batch, n, decoded.side, true) : forward.runBatch(decoded.batch, n, size, true)));
@@ -122,7 +123,7 @@ export async function extractMissing(
         squaresOk = false;
         emit({ type: 'log', message: e.message });
         decoded = await decode(s);
-        values = await timed('forward', () => forward.runBatch(decoded.batch, n, size, true));
+        values = await timed('forward', () => forward.runBatch(decoded.batch, inputCount(decoded), size, true));
       }
       const rows = rowsOf(decoded.counts, values);
       decoded.hashes.forEach((hash, i) => buffer.push({ hash, features: rows[i]! }));
