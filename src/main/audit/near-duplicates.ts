@@ -123,7 +123,7 @@ export interface NearDuplicateOptions {
   contentCrops?: boolean;
   /** A doubtful alignment (from DOUBTFUL_FLOOR) is a copy from this edge correlation (default EDGES_MIN; above 1: never). */
   minEdges?: number;
-  /** Alignments below minTransformed are never copies (the benchmark draws the floor's curve itself). */
+  /** Alignments below minTransformed are never copies, by the floor or by their interiors (the benchmark draws those curves itself). */
   noFloor?: boolean;
   /** The plain check's sure level (default PLAIN_SURE; at minAligned or below: every aligned pair is a copy) and gap (default PLAIN_GAP). */
   plainSure?: number;
