@@ -1,5 +1,5 @@
 /**
- * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--neighbours K] [--content-neighbours K] [--no-content-crops] [--no-search-best-aligned] [--content-features K] [--sections 1,2,3]`
+ * Audit quality benchmark (issues 14, 24): `npm run bench -- audit [--train 10000] [--per-set 10] [--first 0] [--neighbours K] [--content-neighbours K] [--no-content-crops] [--no-search-best-aligned] [--content-features K] [--inverted] [--sections 1,2,3]`
  *
  *  1. Likely label errors: Fashion-MNIST, 10,000 training images with 5% of the labels flipped to
  *     another class at random (seeded), MobileNet v1 0.25 pooled features (the engine's scenario-1
@@ -47,6 +47,8 @@ const TRAIN = Number(arg('--train') ?? 10000);
 const PER_SET = Number(arg('--per-set') ?? 10);
 /** The first test image copied: another value plants the same alterations on other pictures (a check that a rule is not tuned to one set). */
 const FIRST = Number(arg('--first') ?? 0);
+/** Every picture's grey levels reversed (dark garments on white): a check that the finder does not hold only for a subject on a dark background. */
+const INVERTED = process.argv.includes('--inverted');
 const SECTIONS = new Set((arg('--sections') ?? '1,2,3').split(','));
 /** How many nearest feature neighbours of each image get the alignment search (the audit's default unless given). */
 const ALIGN_NEIGHBOURS = arg('--neighbours') === undefined ? undefined : Number(arg('--neighbours'));
@@ -70,11 +72,11 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 
 const backend = await initBackend();
 log(`audit bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, backend ${backend.name} x${backend.threads}`);
-const data = await fashionPngs(path.join(os.tmpdir(), 'ts-bench-fashion-png'), TRAIN, Math.max(FIRST + COPIES, 2000));
+const data = await fashionPngs(path.join(os.tmpdir(), INVERTED ? 'ts-bench-fashion-png-inverted' : 'ts-bench-fashion-png'), TRAIN, Math.max(FIRST + COPIES, 2000), INVERTED);
 const k = FASHION_CLASSES.length;
 
 // Altered copies of COPIES test images from FIRST, PER_SET of each set of alterations.
-const copyDir = path.join(tmp, FIRST === 0 ? 'copies' : `copies-${FIRST}`);
+const copyDir = path.join(tmp, `${FIRST === 0 ? 'copies' : `copies-${FIRST}`}${INVERTED ? '-inverted' : ''}`);
 fs.mkdirSync(copyDir, { recursive: true });
 const copies: { path: string; hash: string; of: number; set: string }[] = [];
 for (let i = 0; i < COPIES; i++) {

@@ -21,7 +21,8 @@ export interface FashionImage {
 
 const readIdx = (file: string): Buffer => zlib.gunzipSync(fs.readFileSync(path.join(FASHION_ROOT, file)));
 
-export async function fashionPngs(dir: string, trainCount: number, testCount: number): Promise<{ train: FashionImage[]; test: FashionImage[] }> {
+/** `inverted`: every image's grey levels reversed (dark garments on white, as product photos are), in a folder of their own. */
+export async function fashionPngs(dir: string, trainCount: number, testCount: number, inverted = false): Promise<{ train: FashionImage[]; test: FashionImage[] }> {
   const sharp = (await import('sharp')).default;
   fs.mkdirSync(dir, { recursive: true });
   const write = async (images: Buffer, labels: Buffer, count: number, prefix: string): Promise<FashionImage[]> => {
@@ -29,7 +30,8 @@ export async function fashionPngs(dir: string, trainCount: number, testCount: nu
     for (let i = 0; i < count; i++) {
       const file = path.join(dir, `${prefix}-${i}.png`);
       if (!fs.existsSync(file)) {
-        const px = images.subarray(16 + i * 784, 16 + (i + 1) * 784);
+        const stored = images.subarray(16 + i * 784, 16 + (i + 1) * 784);
+        const px = inverted ? stored.map((v) => 255 - v) : stored;
         fs.writeFileSync(file, await sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
       }
       out.push({ path: file, hash: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), label: labels[8 + i] ?? 0 });
