@@ -27,7 +27,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, SEARCH_RULE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FINDER_RULE, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptors } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -246,7 +246,10 @@ if (SECTIONS.has('2')) {
     log(`| ${e === Infinity ? 'off' : e} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The floor's curve: below TRANSFORMED_MIN, edges from floorEdges and standing out by the gap plus the shortfall.
-  const finder = SEARCH_RULE;
+  const finder = FINDER_RULE;
+  // The finder's rule without its standing out above the floor (the standing-out curve's), and without its interior (the interior curve's "off").
+  const { ratio: _ratio, pixelsToo: _pixelsToo, ...finderNotStanding } = finder;
+  const { interiorFrom: _from, interiorStanding: _standing, interiorMin: _min, interiorRatio: _interiorRatio, ...finderNoInterior } = finder;
   // As the finder: the search's rivals, the plain check's sure copies none.
   const searchRivalsOf = (pairs: readonly DuplicatePair[]): Rivals => {
     const r = Rivals.among(pairs, TRANSFORMED_SURE);
@@ -259,7 +262,7 @@ if (SECTIONS.has('2')) {
   log(`|---|---|---|---|---|---|`);
   for (const floor of [...new Set([DOUBTFUL_FLOOR, 0.96, 0.97, 0.975, FLOOR])].sort((x, y) => x - y)) {
     for (const fe of [Infinity, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8]) {
-      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, ...INTERIOR_RULE, floor, floorEdges: fe }, searchRivals)], splits));
+      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floor, floorEdges: fe }, searchRivals)], splits));
       log(`| ${floor} | ${fe === Infinity ? 'off' : fe} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
   }
@@ -268,7 +271,7 @@ if (SECTIONS.has('2')) {
   log(`| floor's ratio | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|`);
   for (const floorRatio of [...new Set([TRANSFORMED_RATIO, 3, FLOOR_RATIO, 3.5, 4])].sort((x, y) => x - y)) {
-    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, ...INTERIOR_RULE, floorRatio }, searchRivals)], splits));
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floorRatio }, searchRivals)], splits));
     log(`| ${floorRatio}${floorRatio === FLOOR_RATIO ? ' *' : ''} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The descriptor pairs' floor: how far a pair only the content descriptors found must stand out below TRANSFORMED_MIN.
@@ -276,7 +279,7 @@ if (SECTIONS.has('2')) {
   log(`| ratio | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|`);
   for (const ratio of [...new Set([Infinity, TRANSFORMED_RATIO, 4, 5, DESCRIPTOR_FLOOR_RATIO, 6])]) {
-    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, ...INTERIOR_RULE, descriptorFloorRatio: ratio }, searchRivals)], splits));
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, descriptorFloorRatio: ratio }, searchRivals)], splits));
     log(`| ${ratio === Infinity ? 'off' : ratio} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The far ratio's curve: from the floor, standing out this far whatever the edges.
@@ -284,7 +287,7 @@ if (SECTIONS.has('2')) {
   log(`| far ratio | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|`);
   for (const farRatio of [...new Set([Infinity, 4, 5, 6, 8, 10, 14, 16, 20, FAR_RATIO])].sort((x, y) => x - y)) {
-    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, ...INTERIOR_RULE, farRatio }, searchRivals)], splits));
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, farRatio }, searchRivals)], splits));
     log(`| ${farRatio === Infinity ? 'off' : farRatio}${farRatio === FAR_RATIO ? ' *' : ''} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The standing-out rule's curve: a fixed gap (the rule before the ratio) or other ratios, by the smoothed correlation (the finder's) or the pixel score; the rest as the finder.
@@ -295,7 +298,7 @@ if (SECTIONS.has('2')) {
     const pairsBy = by === 'pixel' ? searched.map(({ smoothed: _smoothed, ...p }) => p) : searched;
     const rivalsBy = searchRivalsOf(pairsBy);
     for (const rule of [{ gap: 0.02 }, { ratio: 2 }, { ratio: 2.5 }, { ratio: 3 }, { ratio: 3.5 }, { ratio: 4 }]) {
-      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(pairsBy, descriptorOnly, { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, edges: EDGES_MIN, ...FLOOR_RULE, ...INTERIOR_RULE, pixelsToo: by === 'either', ...rule }, rivalsBy)], splits));
+      const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(pairsBy, descriptorOnly, { ...finderNotStanding, pixelsToo: by === 'either', ...rule }, rivalsBy)], splits));
       log(`| ${by} | ${'gap' in rule ? `gap ${rule.gap}` : `ratio ${rule.ratio}${rule.ratio === TRANSFORMED_RATIO && by === 'either' ? ' *' : ''}`} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
     }
   }
@@ -309,12 +312,12 @@ if (SECTIONS.has('2')) {
     ...[1.5, 2, 2.5, 3].map((ratio) => ({ ...INTERIOR_RULE, interiorFrom: 0.95, interiorRatio: ratio })),
   ];
   for (const rule of interiorRules) {
-    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, ...(rule ?? {}) }, searchRivals)], splits));
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, rule ? { ...finder, ...rule } : finderNoInterior, searchRivals)], splits));
     const star = rule && rule.interiorFrom === INTERIOR_FROM && rule.interiorStanding === INTERIOR_STANDING && rule.interiorMin === INTERIOR_MIN && rule.interiorRatio === INTERIOR_RATIO ? ' *' : '';
     log(`| ${rule ? `${rule.interiorFrom} | ${rule.interiorStanding} | ${rule.interiorMin} | ${rule.interiorRatio}${star}` : 'off | | | '} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The plain check's curve, with the finder's alignment rule.
-  const opExtra = decideAlignments(searched, descriptorOnly, { ...finder, ...FLOOR_RULE, ...INTERIOR_RULE }, searchRivals);
+  const opExtra = decideAlignments(searched, descriptorOnly, finder, searchRivals);
   log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only standing out above either image's next best plain alignment among its candidates (sure pairs not counted), by smoothed correlations (the finder's) or pixel scores; with the finder's alignment rule:`);
   log(`| by | sure | standing out | issue-14 singles | found (wild singles / pairs / triples) | false clusters (images) |`);
   log(`|---|---|---|---|---|---|`);

@@ -505,6 +505,8 @@ export const INTERIOR_RULE = { interiorFrom: INTERIOR_FROM, interiorStanding: IN
 export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO } as const;
 /** The alignment search's rule above the floor as the finder applies it by default (confirmAlignments' t; the benchmark sweeps around it). */
 export const SEARCH_RULE = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN, pixelsToo: true } as const;
+/** The alignment search's whole rule as the finder applies it: above the floor, the floor, the interior (the benchmark's curves vary one part of it at a time). */
+export const FINDER_RULE = { ...SEARCH_RULE, ...FLOOR_RULE, ...INTERIOR_RULE } as const;
 
 /**
  * The plain check (issue 14's, at the same framing): a copy from PLAIN_SURE, and from the aligned
@@ -717,7 +719,7 @@ export async function nearDuplicatePairs(input: NearDuplicateInput, signal?: Abo
   // The alignment search's rivals: its own pairs, and the plain check's sure copies (no rivals of theirs either).
   const searchRivals = Rivals.among(aligned, sure);
   for (const p of plain) if (p.pixel >= plainSure) searchRivals.add(p.a, p.b, sure);
-  const rule = { ...SEARCH_RULE, min: transformedMin, sure, ratio: o.transformedRatio ?? SEARCH_RULE.ratio, edges: o.minEdges ?? SEARCH_RULE.edges, ...(o.noFloor ? {} : { ...FLOOR_RULE, ...INTERIOR_RULE }) };
+  const rule = { ...(o.noFloor ? SEARCH_RULE : FINDER_RULE), min: transformedMin, sure, ratio: o.transformedRatio ?? SEARCH_RULE.ratio, edges: o.minEdges ?? SEARCH_RULE.edges };
   pairs.push(...decideAlignments(aligned, (p) => descriptorOnly.has(key(p.a, p.b)), rule, searchRivals));
   return pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 }
