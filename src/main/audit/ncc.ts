@@ -74,19 +74,23 @@ export function edgeNcc(w: number, h: number, a: Float32Array, b: Float32Array, 
   return sums.value(compared / 2);
 }
 
-/** A pixel is foreground when it lies above this share of the plane's range from its darkest (interiorNcc). */
+/** A pixel is foreground when it lies this share of the plane's range away from its background's end (interiorNcc). */
 const FOREGROUND_SHARE = 0.3;
 /** Fewer foreground pixels in common than this: no interior to compare. */
 const INTERIOR_MIN_PIXELS = 16;
 
-/** Which pixels of a plane (w x h, where `inside`) are its foreground: brighter than FOREGROUND_SHARE of its range. */
-function foreground(p: Float32Array, inside: Uint8Array): (i: number) => boolean {
+/** Which pixels of a plane (w x h, where `inside`) are its foreground: FOREGROUND_SHARE of its range brighter than its darkest, or on a light background darker than its brightest. */
+function foreground(p: Float32Array, inside: Uint8Array, lightBackground: boolean): (i: number) => boolean {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < p.length; i++) {
     if (!inside[i]) continue;
     lo = Math.min(lo, p[i] as number);
     hi = Math.max(hi, p[i] as number);
+  }
+  if (lightBackground) {
+    const cut = hi - FOREGROUND_SHARE * (hi - lo);
+    return (i) => (p[i] as number) < cut;
   }
   const cut = lo + FOREGROUND_SHARE * (hi - lo);
   return (i) => (p[i] as number) > cut;
@@ -97,14 +101,15 @@ function foreground(p: Float32Array, inside: Uint8Array): (i: number) => boolean
  * foreground in both (foreground): the texture inside their silhouettes. Garments that look alike
  * share a silhouette, which dominates the whole plane's correlation (a patterned and a plain
  * sweater, padded alike, at 0.98); a copy keeps its prints and folds. The foreground is the bright
- * part, as a subject on a dark background is (the benchmark's garments); on a light background the
- * bright part is mostly background, whose flat pixels add nothing to the correlation. NaN when they
- * have fewer than INTERIOR_MIN_PIXELS in common (near-duplicates.ts: what a pair stands out by
- * besides its smoothed correlation).
+ * part, as a subject on a dark background is (the benchmark's garments), or on a light background
+ * (`lightBackground`: product photos on white) the dark part: taken as bright there, it would be
+ * mostly background, flat and adding nothing but the silhouette's edge. NaN when they have fewer
+ * than INTERIOR_MIN_PIXELS in common (near-duplicates.ts: what a pair stands out by besides its
+ * smoothed correlation).
  */
-export function interiorNcc(w: number, h: number, a: Float32Array, b: Float32Array, inside: Uint8Array): number {
-  const inA = foreground(a, inside);
-  const inB = foreground(b, inside);
+export function interiorNcc(w: number, h: number, a: Float32Array, b: Float32Array, inside: Uint8Array, lightBackground = false): number {
+  const inA = foreground(a, inside, lightBackground);
+  const inB = foreground(b, inside, lightBackground);
   const both = new Uint8Array(w * h);
   let count = 0;
   for (let i = 0; i < both.length; i++) {

@@ -39,7 +39,7 @@ export function searchPair(ta: GreyThumb, tb: GreyThumb, doubtful: Doubtful): Pa
     mirrored: found.mirrored,
     edges: look ? edgeNcc(o.w, o.h, o.a, o.b, o.inside) : NaN,
     smoothed: o ? smoothedNcc(o.w, o.h, o.a, o.b, o.inside, SMOOTH_SIGMA) : NaN,
-    interior: o ? interiorNcc(o.w, o.h, o.a, o.b, o.inside) : NaN,
+    interior: o ? interiorNcc(o.w, o.h, o.a, o.b, o.inside, o.lightBackground) : NaN,
   };
 }
 

@@ -34,6 +34,8 @@ export interface Overlay {
   a: Float32Array;
   b: Float32Array;
   inside: Uint8Array;
+  /** The pictures lie on a light background (onLight): their subjects are the dark part. */
+  lightBackground: boolean;
 }
 
 /** A grey plane of floats. */
@@ -56,6 +58,46 @@ function withInner(p: Plane): Plane {
   const [x0, y0, x1, y1] = flatBorder(p, MAX_BORDER);
   return { ...p, inner: [x0 > 0 ? x0 + 1 : 0, y0 > 0 ? y0 + 1 : 0, x1 < p.w ? x1 - 1 : p.w, y1 < p.h ? y1 - 1 : p.h] };
 }
+
+/**
+ * What a plane's picture lies on, told by its outermost ring of pixels: a light background when
+ * most of the ring lies in the top quarter of the plane's range, a dark one when most lies in the
+ * bottom quarter, null when neither (a mid-grey pad, a picture filled to its edges). A garment
+ * reaching an edge or two leaves most of the ring to the background, as a 28-pixel trouser from
+ * top to bottom does.
+ */
+function backgroundOf(p: Plane): 'light' | 'dark' | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of p.px) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  let light = 0;
+  let dark = 0;
+  let ring = 0;
+  const count = (x: number, y: number): void => {
+    const v = p.px[y * p.w + x] as number;
+    ring++;
+    if (v > hi - 0.25 * (hi - lo)) light++;
+    else if (v < lo + 0.25 * (hi - lo)) dark++;
+  };
+  for (let x = 0; x < p.w; x++) {
+    count(x, 0);
+    if (p.h > 1) count(x, p.h - 1);
+  }
+  for (let y = 1; y < p.h - 1; y++) {
+    count(0, y);
+    if (p.w > 1) count(p.w - 1, y);
+  }
+  return hi <= lo ? null : light > ring / 2 ? 'light' : dark > ring / 2 ? 'dark' : null;
+}
+
+/** A pair lies on a light background when one image's does and the other's is not dark (a copy's mid-grey pad tells nothing). */
+const onLight = (a: Plane, b: Plane): boolean => {
+  const bg = [backgroundOf(a), backgroundOf(b)];
+  return bg.includes('light') && !bg.includes('dark');
+};
 
 /**
  * Half size, centred on the plane's centre: a pixel of an even side averages two, of an odd side
@@ -318,6 +360,7 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   const swap = tb.width * tb.height < ta.width * ta.height;
   const a = planeOf(swap ? tb : ta);
   let b = planeOf(swap ? ta : tb);
+  const light = onLight(a, b);
   const base = Math.sqrt((b.w * b.h) / (a.w * a.h));
   // Sampling a finer b at a's pixels: smoothed first as a reduction would (no aliasing).
   if (base > 1.15) b = blur(b, 0.5 * base);
@@ -351,7 +394,7 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   const inner = a.inner ?? [0, 0, a.w, a.h];
   const [ix0, iy0, ix1, iy1] = inner;
   const innerOf = (laidInside: Uint8Array) => Uint8Array.from(laidInside, (v, i) => (v && i % a.w >= ix0 && i % a.w < ix1 && Math.floor(i / a.w) >= iy0 && Math.floor(i / a.w) < iy1 ? 1 : 0));
-  let overlay: Overlay = { w: a.w, h: a.h, a: a.px, b: laid.px, inside: innerOf(laid.inside) };
+  let overlay: Overlay = { w: a.w, h: a.h, a: a.px, b: laid.px, inside: innerOf(laid.inside), lightBackground: light };
   let sharpened = 0;
   for (const sigma of [0.5, 0.8, 1.2]) {
     const [pa, pb] = aSharper ? [blur(a, sigma).px, laid.px] : [a.px, blur(over, sigma).px];
@@ -372,7 +415,7 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
       const relaid = posedSamples(pa, pb, again.pose);
       score = again.c;
       best = again;
-      overlay = { w: a.w, h: a.h, a: pa.px, b: relaid.px, inside: innerOf(relaid.inside) };
+      overlay = { w: a.w, h: a.h, a: pa.px, b: relaid.px, inside: innerOf(relaid.inside), lightBackground: light };
     }
   }
   // The scale reported is b's content size over a's, in pixels, whichever was laid over which.

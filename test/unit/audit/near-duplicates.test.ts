@@ -3,6 +3,7 @@ import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FL
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
+import sharp from 'sharp';
 import { greyThumb, type GreyThumb } from '../../../src/main/media/perceptual-hash';
 import { edgeNcc, interiorNcc, ncc, smoothedNcc } from '../../../src/main/audit/ncc';
 import { SMOOTH_SIGMA } from '../../../src/main/audit/pair-search';
@@ -255,6 +256,27 @@ describe('the second look at a doubtful alignment', () => {
     // Too little foreground in common (a garment against a plane only 3 x 3 of it bright): none to compare.
     const speck = garment(() => 0).map((_, i) => (i % w < 3 && i < 3 * w ? 200 : 0));
     expect(interiorNcc(w, w, patterned, speck, all)).toBeNaN();
+  });
+
+  it('the interior on a light background: dark garments on white are told apart as garments on black are', async () => {
+    const onWhite = (file: string | Buffer): Promise<Buffer> => sharp(file).negate({ alpha: false }).png().toBuffer();
+    const interiorOf = async (a: string | Buffer, b: string | Buffer) => {
+      const o = alignThumbs(await greyThumb(a), await greyThumb(b)).overlay!;
+      return { light: o.lightBackground, interior: interiorNcc(o.w, o.h, o.a, o.b, o.inside, o.lightBackground), bright: interiorNcc(o.w, o.h, o.a, o.b, o.inside) };
+    };
+    const pullover = path.join(FASHION_LOOKALIKES, 'pullover-46.png');
+    const dresses = [path.join(FASHION_LOOKALIKES, 'dress-6308.png'), path.join(FASHION_LOOKALIKES, 'dress-9898.png')] as const;
+    // Changed alike on black and on white: upscaled, padded with mid-grey (which tells no background) and mirrored.
+    const kinds = ['upscaled', 'padded', 'mirrored'] as const;
+    const black = { copy: await interiorOf(pullover, await alteredCopy(pullover, kinds)), lookalike: await interiorOf(...dresses) };
+    const white = { copy: await interiorOf(await onWhite(pullover), await alteredCopy(await onWhite(pullover), kinds)), lookalike: await interiorOf(await onWhite(dresses[0]), await onWhite(dresses[1])) };
+    expect([black.copy.light, black.lookalike.light, white.copy.light, white.lookalike.light]).toEqual([false, false, true, true]);
+    // The dark part on white is the bright part on black: the same interiors (the copy 0.986, the dresses 0.908).
+    expect(Math.abs(white.copy.interior - black.copy.interior)).toBeLessThan(0.005);
+    expect(Math.abs(white.lookalike.interior - black.lookalike.interior)).toBeLessThan(0.005);
+    expect(white.copy.interior - white.lookalike.interior).toBeGreaterThan(0.05);
+    // Taken as the bright part on white, the interior is mostly background and its edge: the dresses come closer (0.935).
+    expect(white.lookalike.bright).toBeGreaterThan(white.lookalike.interior + 0.02);
   });
 
   it('stands out by the interior: from its level, clearly the best match of both images, its foregrounds far closer than either image with a third', () => {
