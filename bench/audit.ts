@@ -27,7 +27,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FINDER_RULE, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FINDER_RULE, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptors } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -308,8 +308,7 @@ if (SECTIONS.has('2')) {
   log(`|---|---|---|---|---|---|---|`);
   const interiorRules = [
     null,
-    ...[1, INTERIOR_STANDING].flatMap((standing) => [0.85, INTERIOR_MIN, 0.92].flatMap((min) => [1.5, 2, 2.5, 3].map((ratio) => ({ ...INTERIOR_RULE, interiorStanding: standing, interiorMin: min, interiorRatio: ratio })))),
-    ...[1.5, 2, 2.5, 3].map((ratio) => ({ ...INTERIOR_RULE, interiorFrom: 0.95, interiorRatio: ratio })),
+    ...[0.98, INTERIOR_FROM].flatMap((from) => [1, 1.2].flatMap((standing) => [0.85, INTERIOR_MIN, 0.92].flatMap((min) => [1.5, 2, 2.5, 3].map((ratio) => ({ interiorFrom: from, interiorStanding: standing, interiorMin: min, interiorRatio: ratio }))))),
   ];
   for (const rule of interiorRules) {
     const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, rule ? { ...finder, ...rule } : finderNoInterior, searchRivals)], splits));

@@ -487,17 +487,20 @@ export const FAR_RATIO = 5;
  * interiorNcc: the texture inside the silhouettes) reaches INTERIOR_MIN and stands out
  * INTERIOR_RATIO times from either image's next best. Copies changed three ways lose their fine
  * detail, and a look-alike's silhouette then lines up nearly as well (a patterned sweater upscaled,
- * padded and mirrored: 0.9875 smoothed against a plain one's 0.9802, interiors 0.97 and 0.88). On
- * the benchmark (bench/audit.ts's interior curve, both sets, triples and false clusters): off, 336
- * and 330 for 34 and 31; this rule, 339 and 333 for 39 and 36; a ratio of 1.5, 339 and 333 for 45
- * and 44; 2.5, 338 and 332 for 36 and 34; a minimum of 0.85, 43 and 41 false clusters; from 0.95, 41
- * and 38. Standing out by 1 (each image's best) joined two of test/integration/audit's 252 garments
- * (smoothed 0.98691 over 0.98648, interiors 0.904); with a minimum of 0.92 it would not, for 339
- * and 333 with 38 and 34: a choice the curve leaves open. 0.015 ms a pair (the search: 8.6 ms).
+ * padded and mirrored: 0.9875 smoothed against a plain one's 0.9802, interiors 0.97 and 0.88); on
+ * white, brightness and contrast clip a garment's light edge into the background, and its outline
+ * lines up at 0.95-0.98 while its interior stays close. Chosen on bench/audit.ts's interior curve
+ * over four sets (the main set, --first 1000, and both --inverted), as triples found and false
+ * clusters: off, 336, 330, 304 and 300 for 34, 31, 28 and 25; the rule before (from 0.98, standing
+ * 1.2, interiors from 0.9 standing out by 2), 339, 333, 313 and 315 for 39, 36, 34 and 32; this
+ * rule, 339, 333, 318 and 317 for 39, 35, 34 and 32: no set worse, white gains. Interiors from 0.9
+ * with standing 1 joined two of test/integration/audit's 252 garments (smoothed 0.98691 over
+ * 0.98648, interiors 0.904; from the floor also a mirrored pair at 0.976, interiors 0.904); ratio
+ * 2.5 from 0.9 finds 1-4 triples fewer. 0.015 ms a pair (the search: 8.6 ms).
  */
-export const INTERIOR_FROM = DUPLICATE_THRESHOLDS.aligned;
-export const INTERIOR_STANDING = 1.2;
-export const INTERIOR_MIN = 0.9;
+export const INTERIOR_FROM = FLOOR;
+export const INTERIOR_STANDING = 1;
+export const INTERIOR_MIN = 0.92;
 export const INTERIOR_RATIO = 2;
 /** The interior rule as the finder applies it (confirmAlignments' interiorFrom, interiorStanding, interiorMin and interiorRatio). */
 export const INTERIOR_RULE = { interiorFrom: INTERIOR_FROM, interiorStanding: INTERIOR_STANDING, interiorMin: INTERIOR_MIN, interiorRatio: INTERIOR_RATIO } as const;

@@ -287,12 +287,14 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments(copy, rule)).toEqual([]);
     expect(confirmAlignments(copy, { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
     expect(INTERIOR_RATIO).toBeLessThanOrEqual((1 - 0.88) / (1 - 0.97));
-    // Not when a third matches either image better (smoothed), or nearly as well, whatever the interiors.
+    // Not when a third matches either image better (smoothed), whatever the interiors; nearly as well is enough (standing 1), unless asked to stand out further.
     expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.988, 0.6)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
-    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
-    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE, interiorStanding: 1 }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE, interiorStanding: 1.2 })).toEqual([]);
+    // From the floor: an outline lined up at 0.96 whose interior stands far out (brightness and contrast on white).
+    expect(confirmAlignments([at(0, 1, 0.96, 0.98), at(0, 100, 0.955, 0.8)], { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
     // Not below its level, nor with interiors under the minimum, nor when a third's interior is as close.
-    expect(confirmAlignments([at(0, 1, INTERIOR_FROM - 0.002, 0.97), at(0, 100, 0.97, 0.88)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    expect(confirmAlignments([at(0, 1, INTERIOR_FROM - 0.002, 0.98), at(0, 100, INTERIOR_FROM - 0.01, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
     expect(confirmAlignments([at(0, 1, 0.9875, INTERIOR_MIN - 0.01), at(0, 100, 0.9802, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
     expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(0, 100, 0.9802, 0.95)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
   });
