@@ -308,7 +308,7 @@ if (SECTIONS.has('2')) {
   log(`|---|---|---|---|---|---|---|`);
   const interiorRules = [
     null,
-    ...[0.98, INTERIOR_FROM].flatMap((from) => [1, 1.2].flatMap((standing) => [0.85, INTERIOR_MIN, 0.92].flatMap((min) => [1.5, 2, 2.5, 3].map((ratio) => ({ interiorFrom: from, interiorStanding: standing, interiorMin: min, interiorRatio: ratio }))))),
+    ...[...new Set([0.98, INTERIOR_FROM])].flatMap((from) => [1, 1.2].flatMap((standing) => [...new Set([0.85, 0.9, 0.92, INTERIOR_MIN])].flatMap((min) => [1.5, 2, 2.5, 3].map((ratio) => ({ interiorFrom: from, interiorStanding: standing, interiorMin: min, interiorRatio: ratio }))))),
   ];
   for (const rule of interiorRules) {
     const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, rule ? { ...finder, ...rule } : finderNoInterior, searchRivals)], splits));
