@@ -503,8 +503,21 @@ export const INTERIOR_FROM = FLOOR;
 export const INTERIOR_STANDING = 1;
 export const INTERIOR_MIN = 0.92;
 export const INTERIOR_RATIO = 2;
-/** The interior rule as the finder applies it (confirmAlignments' interiorFrom, interiorStanding, interiorMin and interiorRatio). */
-export const INTERIOR_RULE = { interiorFrom: INTERIOR_FROM, interiorStanding: INTERIOR_STANDING, interiorMin: INTERIOR_MIN, interiorRatio: INTERIOR_RATIO } as const;
+/**
+ * Below INTERIOR_MIN, interiors from INTERIOR_FAR_MIN count when they stand out INTERIOR_FAR_RATIO
+ * times (the rest of the interior rule alike), as the floor's far ratio does for edges: a copy
+ * brightened, recompressed and padded loses its interior's fine texture (0.906: a hoodie whose
+ * look-alikes reach 0.62), a look-alike's stays far from it. Chosen on bench/audit.ts's far-interior
+ * curve over the four sets (as INTERIOR_RULE), triples found and false clusters: off, 339, 333, 318
+ * and 317 for 39, 35, 34 and 32; this, 340, 333, 319 and 320, with the same false clusters (and a
+ * pair more on white); from 0.85 by 3, 340, 333, 320 and 320 for 40, 35, 34 and 32; by 2.5, 1 to 5
+ * more false clusters a set. test/integration/audit's mirrored look-alike pair (interiors 0.904,
+ * standing out 2.5 times) stays apart.
+ */
+export const INTERIOR_FAR_MIN = 0.88;
+export const INTERIOR_FAR_RATIO = 3;
+/** The interior rule as the finder applies it (confirmAlignments' interiorFrom, interiorStanding, interiorMin, interiorRatio, interiorFarMin and interiorFarRatio). */
+export const INTERIOR_RULE = { interiorFrom: INTERIOR_FROM, interiorStanding: INTERIOR_STANDING, interiorMin: INTERIOR_MIN, interiorRatio: INTERIOR_RATIO, interiorFarMin: INTERIOR_FAR_MIN, interiorFarRatio: INTERIOR_FAR_RATIO } as const;
 /** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio and farRatio). */
 export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO } as const;
 /** The alignment search's rule above the floor as the finder applies it by default (confirmAlignments' t; the benchmark sweeps around it). */
@@ -836,6 +849,8 @@ export function confirmAlignments(
     interiorMin?: number;
     interiorRatio?: number;
     interiorStanding?: number;
+    interiorFarMin?: number;
+    interiorFarRatio?: number;
   },
   rivals?: Rivals,
 ): DuplicatePair[] {
@@ -857,14 +872,13 @@ export function confirmAlignments(
   const aboveFloor = (p: DuplicatePair): boolean =>
     t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && ((edgesReachFloor(p) && standsOut(p, t.floorRatio ?? t.ratio)) || (t.farRatio !== undefined && standsOut(p, t.farRatio)));
   const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
-  // By its interior: from interiorFrom, each image's best match by what it stands out by (interiorStanding times), and the interiors standing out.
+  // By its interior: from interiorFrom, each image's best match by what it stands out by (interiorStanding times), and the interiors standing out (lower ones further).
+  const interiorAt = (interior: number, m: number, min: number | undefined, ratio: number | undefined): boolean => ratio !== undefined && interior >= (min ?? 0) && byRatio(interior, m, ratio);
   const interiorStandsOut = (p: DuplicatePair): boolean =>
-    t.interiorRatio !== undefined &&
     p.interior !== undefined &&
     standingOf(p) >= (t.interiorFrom ?? t.min) &&
-    p.interior >= (t.interiorMin ?? 0) &&
     byRatio(standingOf(p), margin(p), t.interiorStanding ?? 1) &&
-    byRatio(p.interior, margin(p, 'interior'), t.interiorRatio);
+    (interiorAt(p.interior, margin(p, 'interior'), t.interiorMin, t.interiorRatio) || interiorAt(p.interior, margin(p, 'interior'), t.interiorFarMin, t.interiorFarRatio));
   const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p));
   // Each with its next best rival, the evidence the leak view gives beside the pair's own scores.
   return kept.map((p) => {

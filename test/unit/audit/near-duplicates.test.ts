@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
@@ -295,7 +295,11 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments([at(0, 1, 0.96, 0.98), at(0, 100, 0.955, 0.8)], { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
     // Not below its level, nor with interiors under the minimum, nor when a third's interior is as close.
     expect(confirmAlignments([at(0, 1, INTERIOR_FROM - 0.002, 0.98), at(0, 100, INTERIOR_FROM - 0.01, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
-    expect(confirmAlignments([at(0, 1, 0.9875, INTERIOR_MIN - 0.01), at(0, 100, 0.9802, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    expect(confirmAlignments([at(0, 1, 0.9875, INTERIOR_FAR_MIN - 0.01), at(0, 100, 0.9802, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    // Under the minimum, from the far one: standing out far (0.9 against 0.6, 4 times), not merely by the ratio (against 0.78, 2.2 times).
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.9), at(0, 100, 0.9802, 0.6)], { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
+    expect(confirmAlignments([at(0, 1, 0.9875, 0.9), at(0, 100, 0.9802, 0.78)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    expect([INTERIOR_FAR_MIN < 0.9, 0.9 < INTERIOR_MIN, INTERIOR_FAR_RATIO <= 4, INTERIOR_FAR_RATIO > 2.2]).toEqual([true, true, true, true]);
     expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(0, 100, 0.9802, 0.95)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
   });
 
