@@ -16,7 +16,7 @@
  *     (which copies are ever searched; the content descriptors' nearest by how many are kept), the
  *     alignment search's rule with and without its second look (edges of a doubtful alignment), and
  *     the curves of the edge threshold, the floor, standing out (a gap or a ratio), the interiors (and the
- *     far interiors, lower ones standing out further) and the plain check.
+ *     far interiors, lower ones standing out further, and the interiors alone) and the plain check.
  *  3. UMAP (after PCA to 50) of 10,000 points: time. Label next: quick retrain time.
  * Numbers only; the machine's load distorts the times.
  */
@@ -28,7 +28,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FINDER_RULE, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FINDER_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptors } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -250,8 +250,9 @@ if (SECTIONS.has('2')) {
   const finder = FINDER_RULE;
   // The finder's rule without its standing out above the floor (the standing-out curve's), and without its interior (the interior curve's "off").
   const { ratio: _ratio, pixelsToo: _pixelsToo, ...finderNotStanding } = finder;
-  const { interiorFrom: _from, interiorStanding: _standing, interiorMin: _min, interiorRatio: _interiorRatio, interiorFarMin: _farMin, interiorFarRatio: _farRatio, ...finderNoInterior } = finder;
+  const { interiorFrom: _from, interiorStanding: _standing, interiorMin: _min, interiorRatio: _interiorRatio, interiorFarMin: _farMin, interiorFarRatio: _farRatio, interiorAloneFrom: _aloneFrom, interiorAloneMin: _aloneMin, interiorAloneRatio: _aloneRatio, ...finderNoInterior } = finder;
   const { interiorFarMin: _far, interiorFarRatio: _farBy, ...finderNoFarInterior } = finder;
+  const { interiorAloneFrom: _alone, interiorAloneMin: _aloneAt, interiorAloneRatio: _aloneBy, ...finderNoInteriorAlone } = finder;
   // As the finder: the search's rivals, the plain check's sure copies none.
   const searchRivalsOf = (pairs: readonly DuplicatePair[]): Rivals => {
     const r = Rivals.among(pairs, TRANSFORMED_SURE);
@@ -327,6 +328,16 @@ if (SECTIONS.has('2')) {
     const star = rule && rule.interiorFarMin === INTERIOR_FAR_MIN && rule.interiorFarRatio === INTERIOR_FAR_RATIO ? ' *' : '';
     log(`| ${rule ? `${rule.interiorFarMin} | ${rule.interiorFarRatio}${star}` : 'off | '} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
+  // The interior alone's curve: from a lower level, the interiors standing out whatever the outline's standing.
+  log(`\nBy the interiors alone: from a level (smoothed), the interiors from a minimum standing out by a ratio, the outline not necessarily either image's best match (the rest as the finder):`);
+  log(`| from | minimum | ratio | found (wild singles / pairs / triples) | issue-14 singles | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|---|---|`);
+  const aloneRules = [null, ...[...new Set([0.7, 0.8, 0.9, INTERIOR_ALONE_FROM])].flatMap((from) => [...new Set([0.92, 0.95, 0.97, INTERIOR_ALONE_MIN])].flatMap((min) => [...new Set([3, 4, 6, INTERIOR_ALONE_RATIO])].map((ratio) => ({ interiorAloneFrom: from, interiorAloneMin: min, interiorAloneRatio: ratio }))))];
+  for (const rule of aloneRules) {
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, rule ? { ...finder, ...rule } : finderNoInteriorAlone, searchRivals)], splits));
+    const star = rule && rule.interiorAloneFrom === INTERIOR_ALONE_FROM && rule.interiorAloneMin === INTERIOR_ALONE_MIN && rule.interiorAloneRatio === INTERIOR_ALONE_RATIO ? ' *' : '';
+    log(`| ${rule ? `${rule.interiorAloneFrom} | ${rule.interiorAloneMin} | ${rule.interiorAloneRatio}${star}` : 'off | | '} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${sum(r.found.filter((f) => !f.wild))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
   // The plain check's curve, with the finder's alignment rule.
   const opExtra = decideAlignments(searched, descriptorOnly, finder, searchRivals);
   log(`\nThe plain check (from ${DUPLICATE_THRESHOLDS.aligned}): a copy from its sure level, below it only standing out above either image's next best plain alignment among its candidates (sure pairs not counted), by smoothed correlations (the finder's) or pixel scores; with the finder's alignment rule:`);
@@ -349,7 +360,7 @@ if (SECTIONS.has('2')) {
     log(`| ${smoothed ? 'smoothed' : 'pixel'} | ${sure === 0 ? 'off' : sure} | ${sure === 0 ? '' : `${'ratio' in rule ? `ratio ${rule.ratio}` : `gap ${rule.gap}`}${star}`} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   const op = evaluate(clusterPairs(images.length, [...base, ...opExtra], splits));
-  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing ${PLAIN_GAP} above, smoothed; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out by ${FLOOR_RATIO} (${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}, or from ${INTERIOR_FROM} smoothed standing out by ${INTERIOR_STANDING} with its interior from ${INTERIOR_MIN} standing out by ${INTERIOR_RATIO}, or from ${INTERIOR_FAR_MIN} by ${INTERIOR_FAR_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
+  log(`\nAt the operating point (plain: ${PLAIN_SURE}, or standing ${PLAIN_GAP} above, smoothed; alignment search: from ${TRANSFORMED_MIN}, ${TRANSFORMED_SURE}, or standing out by the ratio ${TRANSFORMED_RATIO} (smoothed or in pixels), or edges from ${EDGES_MIN}, or from ${FLOOR} with edges from ${FLOOR_EDGES} and standing out by ${FLOOR_RATIO} (${DESCRIPTOR_FLOOR_RATIO} for a pair only the content descriptors found) or whatever its edges standing out by ${FAR_RATIO}, or from ${INTERIOR_FROM} smoothed standing out by ${INTERIOR_STANDING} with its interior from ${INTERIOR_MIN} standing out by ${INTERIOR_RATIO}, or from ${INTERIOR_FAR_MIN} by ${INTERIOR_FAR_RATIO}; or from ${INTERIOR_ALONE_FROM} smoothed with its interior from ${INTERIOR_ALONE_MIN} standing out by ${INTERIOR_ALONE_RATIO}): ${op.clusters} clusters, ${op.falseClusters} false (${op.falseImages} images); single alterations ${op.found.filter((f) => f.size === 1).map((f) => `${f.set} ${share(f)}`).join(', ')}`);
   for (const size of [2, 3]) {
     const sets = group(op, size).sort((a, b) => a.found / a.total - b.found / b.total);
     log(`combinations of ${size}: ${atTarget(sets)} at >= 95%, found ${sum(sets)}; worst: ${sets.slice(0, 8).map((f) => `${f.set} ${share(f)}`).join(', ')}`);

@@ -516,8 +516,32 @@ export const INTERIOR_RATIO = 2;
  */
 export const INTERIOR_FAR_MIN = 0.88;
 export const INTERIOR_FAR_RATIO = 3;
-/** The interior rule as the finder applies it (confirmAlignments' interiorFrom, interiorStanding, interiorMin, interiorRatio, interiorFarMin and interiorFarRatio). */
-export const INTERIOR_RULE = { interiorFrom: INTERIOR_FROM, interiorStanding: INTERIOR_STANDING, interiorMin: INTERIOR_MIN, interiorRatio: INTERIOR_RATIO, interiorFarMin: INTERIOR_FAR_MIN, interiorFarRatio: INTERIOR_FAR_RATIO } as const;
+/**
+ * From INTERIOR_ALONE_FROM (smoothed), a pair whose interiors reach INTERIOR_ALONE_MIN and stand out
+ * INTERIOR_ALONE_RATIO times from either image's next best is a copy however its outline stands: on
+ * white, brightness and contrast clip a garment's light fringe into the background, and cropping
+ * and padding move what is left, so its outline lines up at 0.83-0.95, under a look-alike's, while
+ * its interior stays at 0.98-0.998 against the look-alikes' 0.5-0.85. Chosen on bench/audit.ts's
+ * interior-alone curve over the four sets (as INTERIOR_RULE), triples found and false clusters:
+ * off, 340, 333, 319 and 320 for 39, 35, 34 and 32; this, 340, 333, 323 and 323 with the same false
+ * clusters (and issue 14's brightened copy on white that lined up at 0.948); by 3, one triple more
+ * on white; interiors from 0.92, a false cluster more on each black set. On black it adds no pair.
+ */
+export const INTERIOR_ALONE_FROM = 0.8;
+export const INTERIOR_ALONE_MIN = 0.95;
+export const INTERIOR_ALONE_RATIO = 4;
+/** The interior rule as the finder applies it (confirmAlignments' interior options). */
+export const INTERIOR_RULE = {
+  interiorFrom: INTERIOR_FROM,
+  interiorStanding: INTERIOR_STANDING,
+  interiorMin: INTERIOR_MIN,
+  interiorRatio: INTERIOR_RATIO,
+  interiorFarMin: INTERIOR_FAR_MIN,
+  interiorFarRatio: INTERIOR_FAR_RATIO,
+  interiorAloneFrom: INTERIOR_ALONE_FROM,
+  interiorAloneMin: INTERIOR_ALONE_MIN,
+  interiorAloneRatio: INTERIOR_ALONE_RATIO,
+} as const;
 /** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio and farRatio). */
 export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO } as const;
 /** The alignment search's rule above the floor as the finder applies it by default (confirmAlignments' t; the benchmark sweeps around it). */
@@ -851,6 +875,9 @@ export function confirmAlignments(
     interiorStanding?: number;
     interiorFarMin?: number;
     interiorFarRatio?: number;
+    interiorAloneFrom?: number;
+    interiorAloneMin?: number;
+    interiorAloneRatio?: number;
   },
   rivals?: Rivals,
 ): DuplicatePair[] {
@@ -879,7 +906,9 @@ export function confirmAlignments(
     standingOf(p) >= (t.interiorFrom ?? t.min) &&
     byRatio(standingOf(p), margin(p), t.interiorStanding ?? 1) &&
     (interiorAt(p.interior, margin(p, 'interior'), t.interiorMin, t.interiorRatio) || interiorAt(p.interior, margin(p, 'interior'), t.interiorFarMin, t.interiorFarRatio));
-  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p));
+  // Or by its interior alone, from interiorAloneFrom: the outline need not be either image's best match.
+  const interiorAlone = (p: DuplicatePair): boolean => p.interior !== undefined && standingOf(p) >= (t.interiorAloneFrom ?? t.min) && interiorAt(p.interior, margin(p, 'interior'), t.interiorAloneMin, t.interiorAloneRatio);
+  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p) || interiorAlone(p));
   // Each with its next best rival, the evidence the leak view gives beside the pair's own scores.
   return kept.map((p) => {
     const m = margin(p);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
@@ -287,20 +287,36 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments(copy, rule)).toEqual([]);
     expect(confirmAlignments(copy, { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
     expect(INTERIOR_RATIO).toBeLessThanOrEqual((1 - 0.88) / (1 - 0.97));
-    // Not when a third matches either image better (smoothed), whatever the interiors; nearly as well is enough (standing 1), unless asked to stand out further.
-    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.988, 0.6)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    // Not when a third matches either image better (smoothed), however far the interiors stand out (under the interior-alone minimum); nearly as well is enough (standing 1), unless asked to stand out further.
+    expect(confirmAlignments([at(0, 1, 0.9875, INTERIOR_ALONE_MIN - 0.01), at(1, 101, 0.988, 0.6)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
     expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
-    expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE, interiorStanding: 1.2 })).toEqual([]);
+    expect(confirmAlignments([at(0, 1, 0.9875, INTERIOR_ALONE_MIN - 0.01), at(1, 101, 0.9872, 0.6)], { ...rule, ...INTERIOR_RULE, interiorStanding: 1.2 })).toEqual([]);
     // From the floor: an outline lined up at 0.96 whose interior stands far out (brightness and contrast on white).
     expect(confirmAlignments([at(0, 1, 0.96, 0.98), at(0, 100, 0.955, 0.8)], { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
-    // Not below its level, nor with interiors under the minimum, nor when a third's interior is as close.
-    expect(confirmAlignments([at(0, 1, INTERIOR_FROM - 0.002, 0.98), at(0, 100, INTERIOR_FROM - 0.01, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+    // Not below its level (interiors under the interior-alone minimum), nor with interiors under the far minimum, nor when a third's interior is as close.
+    expect(confirmAlignments([at(0, 1, INTERIOR_FROM - 0.002, INTERIOR_ALONE_MIN - 0.01), at(0, 100, INTERIOR_FROM - 0.01, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
     expect(confirmAlignments([at(0, 1, 0.9875, INTERIOR_FAR_MIN - 0.01), at(0, 100, 0.9802, 0.5)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
     // Under the minimum, from the far one: standing out far (0.9 against 0.6, 4 times), not merely by the ratio (against 0.78, 2.2 times).
     expect(confirmAlignments([at(0, 1, 0.9875, 0.9), at(0, 100, 0.9802, 0.6)], { ...rule, ...INTERIOR_RULE }).map((p) => [p.a, p.b])).toEqual([[0, 1]]);
     expect(confirmAlignments([at(0, 1, 0.9875, 0.9), at(0, 100, 0.9802, 0.78)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
     expect([INTERIOR_FAR_MIN < 0.9, 0.9 < INTERIOR_MIN, INTERIOR_FAR_RATIO <= 4, INTERIOR_FAR_RATIO > 2.2]).toEqual([true, true, true, true]);
     expect(confirmAlignments([at(0, 1, 0.9875, 0.97), at(0, 100, 0.9802, 0.95)], { ...rule, ...INTERIOR_RULE })).toEqual([]);
+  });
+
+  it('by its interior alone: an outline clipped on white lines up under a look-alike, its interior stands far out', () => {
+    const at = (a: number, b: number, smoothed: number, interior: number): DuplicatePair => ({ a, b, hamming: 20, cosine: null, pixel: smoothed - 0.005, match: 'rescaled', edges: null, smoothed, interior });
+    const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, pixelsToo: true, ...INTERIOR_RULE };
+    const copyOf0 = (pairs: DuplicatePair[], t: Parameters<typeof confirmAlignments>[1] = rule) => confirmAlignments(pairs, t).filter((p) => p.b === 1).map((p) => [p.a, p.b]);
+    // 0-1 at 0.85 (a look-alike, 100, lines up with 0 at 0.97), interiors 0.99 against the look-alike's 0.7: 30 times.
+    const clipped = [at(0, 1, 0.85, 0.99), at(0, 100, 0.97, 0.7)];
+    expect(copyOf0(clipped)).toEqual([[0, 1]]);
+    const { interiorAloneRatio: _ratio, ...withoutAlone } = rule;
+    expect(copyOf0(clipped, withoutAlone)).toEqual([]);
+    // Not below its level, nor with interiors under its minimum, nor standing out less than its ratio.
+    expect(copyOf0([at(0, 1, INTERIOR_ALONE_FROM - 0.01, 0.99), at(0, 100, 0.97, 0.7)])).toEqual([]);
+    expect(copyOf0([at(0, 1, 0.85, INTERIOR_ALONE_MIN - 0.01), at(0, 100, 0.97, 0.5)])).toEqual([]);
+    expect(copyOf0([at(0, 1, 0.85, 0.96), at(0, 100, 0.97, 0.88)])).toEqual([]);
+    expect([INTERIOR_ALONE_MIN <= 0.96, INTERIOR_ALONE_RATIO > (1 - 0.88) / (1 - 0.96), INTERIOR_ALONE_FROM <= 0.85]).toEqual([true, true, true]);
   });
 
   it('a look-alike with many copies leaves a pair its real rival: an image searched with all of them stands out from none', () => {
