@@ -171,7 +171,7 @@ export async function runAudit(store: ProjectStore, engine: Engine, models: Mode
   const idOf = (p: number): number => withPrint[p]!.r.id;
   const clusters = nd.clusters.map((c) => ({
     members: c.members.map(idOf),
-    pairs: c.pairs.map((p) => ({ a: idOf(p.a), b: idOf(p.b), hamming: p.hamming, cosine: p.cosine, pixel: p.pixel, match: p.match, edges: p.edges, smoothed: p.smoothed ?? null, rival: p.rival ?? null, interior: p.interior ?? null })),
+    pairs: c.pairs.map((p) => ({ a: idOf(p.a), b: idOf(p.b), hamming: p.hamming, cosine: p.cosine, pixel: p.pixel, match: p.match, edges: p.edges, smoothed: p.smoothed ?? null, rival: p.rival ?? null, interior: p.interior ?? null, interiorRival: p.interiorRival ?? null })),
   }));
   const duplicatesMs = sinceMs(tPhase);
 

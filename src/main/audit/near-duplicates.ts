@@ -252,6 +252,8 @@ export interface DuplicatePair {
   interior?: number;
   /** The best score either image has with a third (neither the other nor its sure copy), on the scale the pair stands out by: what confirmAlignments compared it to; absent where it had none. */
   rival?: number;
+  /** The best interior correlation either image has with a third (as `rival`), where the pair's interior was measured and either image had another. */
+  interiorRival?: number;
 }
 
 export interface NearDuplicateCluster {
@@ -912,7 +914,8 @@ export function confirmAlignments(
   // Each with its next best rival, the evidence the leak view gives beside the pair's own scores.
   return kept.map((p) => {
     const m = margin(p);
-    return Number.isFinite(m) ? { ...p, rival: standingOf(p) - m } : p;
+    const mi = p.interior === undefined ? -Infinity : margin(p, 'interior');
+    return { ...p, ...(Number.isFinite(m) ? { rival: standingOf(p) - m } : {}), ...(p.interior !== undefined && Number.isFinite(mi) ? { interiorRival: p.interior - mi } : {}) };
   });
 }
 

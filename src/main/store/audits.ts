@@ -39,6 +39,8 @@ export interface AuditResultData {
   pairRival?: [number, number, number][];
   /** [a, b, interior correlation] of the stored pairs that have one (as pairEdges). */
   pairInterior?: [number, number, number][];
+  /** [a, b, the interiors' next best] of the stored pairs that have one (as pairEdges). */
+  pairInteriorRival?: [number, number, number][];
 }
 
 export interface AuditScoreInput {
@@ -71,9 +73,9 @@ const f32 = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.b
 const fromF32 = (b: Buffer): Float32Array => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 /** The pair measures no column holds, kept in the result where a pair has them. */
-const PAIR_MEASURES = ['edges', 'smoothed', 'rival', 'interior'] as const;
+const PAIR_MEASURES = ['edges', 'smoothed', 'rival', 'interior', 'interiorRival'] as const;
 type PairMeasure = (typeof PAIR_MEASURES)[number];
-const MEASURE_KEYS = { edges: 'pairEdges', smoothed: 'pairSmoothed', rival: 'pairRival', interior: 'pairInterior' } as const satisfies Record<PairMeasure, keyof AuditResultData>;
+const MEASURE_KEYS = { edges: 'pairEdges', smoothed: 'pairSmoothed', rival: 'pairRival', interior: 'pairInterior', interiorRival: 'pairInteriorRival' } as const satisfies Record<PairMeasure, keyof AuditResultData>;
 
 /** The result with each pair measure of the pairs that have it. */
 function withPairMeasures(audit: NewAudit): AuditResultData {
@@ -352,7 +354,7 @@ export function listDuplicateClusters(db: DB, q: { only: 'all' | 'leaks' | 'conf
 
 type PairRow = Omit<DuplicatePairInfo, 'shifted' | 'match' | 'margin' | PairMeasure> & { shifted: number };
 
-/** A stored pair with its match named, its margin over the match's threshold and each pair measure (edges, smoothed correlation, rival, interior) where it has one. */
+/** A stored pair with its match named, its margin over the match's threshold and each pair measure (edges, smoothed correlation, rival, interior and its rival) where it has one. */
 function pairInfo(p: PairRow, measures: Measures): DuplicatePairInfo {
   const match = DUPLICATE_MATCHES[p.shifted] ?? 'shifted';
   const measured = Object.fromEntries(PAIR_MEASURES.map((m) => [m, measures[m].get(pairKey(p.a, p.b)) ?? null])) as Record<PairMeasure, number | null>;

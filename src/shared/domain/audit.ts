@@ -156,6 +156,8 @@ export interface DuplicatePairInfo {
   rival: number | null;
   /** Correlation of their foregrounds as lined up (the texture inside the silhouettes): a pair may be kept by it standing out. Null when not measured. */
   interior: number | null;
+  /** The best interior correlation either image has with a third, as `rival` is for the pair's standing: what its interiors stood out from. Null where not measured or neither image had another. */
+  interiorRival: number | null;
 }
 
 const MATCH_TEXT: Record<DuplicateMatch, string> = { aligned: '', shifted: ' (shifted)', rescaled: ' (rescaled: cropped, padded or resized)', mirrored: ' (mirrored)' };
@@ -172,7 +174,7 @@ export function describeDuplicatePair(p: DuplicatePairInfo): string {
   if (p.smoothed !== null) parts.push(`smoothed ${p.smoothed.toFixed(3)}`);
   if (p.rival !== null) parts.push(`next best match ${p.rival.toFixed(3)}${p.smoothed !== null ? ' smoothed' : ''}${standingOut(p.smoothed ?? p.pixel, p.rival)}`);
   if (p.edges !== null) parts.push(`edges ${p.edges.toFixed(3)}`);
-  if (p.interior !== null) parts.push(`interiors ${p.interior.toFixed(3)}`);
+  if (p.interior !== null) parts.push(`interiors ${p.interior.toFixed(3)}${p.interiorRival !== null ? `, next best ${p.interiorRival.toFixed(3)}${standingOut(p.interior, p.interiorRival)}` : ''}`);
   if (p.margin < DOUBTFUL_MARGIN) parts.push(`doubtful: ${p.margin.toFixed(3)} over the threshold`);
   return parts.join(' · ');
 }

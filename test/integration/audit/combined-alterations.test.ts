@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLOOR, findNearDuplicates } from '../../../src/main/audit/near-duplicates';
+import { FLOOR, INTERIOR_ALONE_RATIO, findNearDuplicates } from '../../../src/main/audit/near-duplicates';
 import { imageFingerprint } from '../../../src/main/media/perceptual-hash';
 import { featureNeighbours } from '../../../src/main/engine/feature-neighbours';
 import { alteredCopy, type Alteration } from '../../fixtures/altered-copies';
@@ -146,5 +146,9 @@ describe('copies changed three ways at once', () => {
     const clipped = r.pairs.filter((p) => all[p.a]!.origin === all[p.b]!.origin && p.pixel < FLOOR);
     expect(clipped.length).toBeGreaterThanOrEqual(2);
     for (const p of clipped) expect(p.interior).toBeGreaterThanOrEqual(0.95);
+    // What they stood out from, kept for the leak view where either image had another interior measured: at least 4 times as far from identical.
+    const compared = clipped.filter((p) => p.interiorRival !== undefined);
+    expect(compared.length).toBeGreaterThanOrEqual(1);
+    for (const p of compared) expect((1 - p.interiorRival!) / (1 - p.interior!)).toBeGreaterThanOrEqual(INTERIOR_ALONE_RATIO);
   });
 });

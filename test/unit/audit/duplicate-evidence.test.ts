@@ -1,4 +1,4 @@
-/** The leak view's evidence of a pair (store/audits.ts, domain describeDuplicatePair): the second look's edge correlation, the smoothed correlation, the next best match and the interiors' correlation are kept and said. */
+/** The leak view's evidence of a pair (store/audits.ts, domain describeDuplicatePair): the second look's edge correlation, the smoothed correlation, the next best match, the interiors' correlation and their next best are kept and said. */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeDuplicatePair } from '../../../src/shared/domain';
@@ -9,7 +9,7 @@ import { removeTempDirs, tempDir } from '../../fixtures/temp';
 afterAll(removeTempDirs);
 
 describe('near-duplicate evidence', () => {
-  it('a pair kept by its edges shows them, its smoothed correlation, its next best match and its interiors beside its doubtful pixel correlation; a plain pair shows neither', () => {
+  it('a pair kept by its edges shows them, its smoothed correlation, its next best match and its interiors with theirs beside its doubtful pixel correlation; a plain pair shows neither', () => {
     const store = ProjectStore.create(path.join(tempDir(), 'p'));
     try {
       const db = store.db;
@@ -25,8 +25,8 @@ describe('near-duplicate evidence', () => {
         lastImageId: d,
         scores: [],
         clusters: [
-          { members: [a, b], pairs: [{ a, b, hamming: 22, cosine: null, pixel: 0.972, match: 'rescaled', edges: 0.981, smoothed: 0.9912, rival: 0.9786, interior: 0.9421 }] },
-          { members: [c, d], pairs: [{ a: c, b: d, hamming: 2, cosine: 0.99, pixel: 0.995, match: 'aligned', edges: null, smoothed: null, rival: null, interior: null }] },
+          { members: [a, b], pairs: [{ a, b, hamming: 22, cosine: null, pixel: 0.972, match: 'rescaled', edges: 0.981, smoothed: 0.9912, rival: 0.9786, interior: 0.9421, interiorRival: 0.71 }] },
+          { members: [c, d], pairs: [{ a: c, b: d, hamming: 2, cosine: 0.99, pixel: 0.995, match: 'aligned', edges: null, smoothed: null, rival: null, interior: null, interiorRival: null }] },
         ],
       });
       const pairs = listDuplicateClusters(db, { only: 'all', offset: 0, limit: 10 }).rows.flatMap((r) => r.pairs);
@@ -35,13 +35,15 @@ describe('near-duplicate evidence', () => {
       expect(kept.smoothed).toBeCloseTo(0.9912, 6);
       expect(kept.rival).toBeCloseTo(0.9786, 6);
       expect(kept.interior).toBeCloseTo(0.9421, 6);
+      expect(kept.interiorRival).toBeCloseTo(0.71, 6);
       // The next best match on the smoothed scale, and how much farther from identical than the pair it is: 0.0214 / 0.0088.
-      expect(describeDuplicatePair(kept)).toBe('hash 22 bits apart · features not among the nearest · pixels 0.972 (rescaled: cropped, padded or resized) · smoothed 0.991 · next best match 0.979 smoothed (2.4× as far off) · edges 0.981 · interiors 0.942 · doubtful: -0.013 over the threshold');
+      expect(describeDuplicatePair(kept)).toBe('hash 22 bits apart · features not among the nearest · pixels 0.972 (rescaled: cropped, padded or resized) · smoothed 0.991 · next best match 0.979 smoothed (2.4× as far off) · edges 0.981 · interiors 0.942, next best 0.710 (5.0× as far off) · doubtful: -0.013 over the threshold');
       const plain = pairs.find((p) => p.a === c)!;
       expect(plain.edges).toBeNull();
       expect(plain.smoothed).toBeNull();
       expect(plain.rival).toBeNull();
       expect(plain.interior).toBeNull();
+      expect(plain.interiorRival).toBeNull();
       expect(describeDuplicatePair(plain)).not.toContain('edges');
       expect(describeDuplicatePair(plain)).not.toContain('next best');
       expect(describeDuplicatePair(plain)).not.toContain('smoothed');

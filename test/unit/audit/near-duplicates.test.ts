@@ -310,6 +310,8 @@ describe('the second look at a doubtful alignment', () => {
     // 0-1 at 0.85 (a look-alike, 100, lines up with 0 at 0.97), interiors 0.99 against the look-alike's 0.7: 30 times.
     const clipped = [at(0, 1, 0.85, 0.99), at(0, 100, 0.97, 0.7)];
     expect(copyOf0(clipped)).toEqual([[0, 1]]);
+    // Kept with what it stood out from: the look-alike's outline and interior.
+    expect(confirmAlignments(clipped, rule).find((p) => p.b === 1)).toMatchObject({ rival: 0.97, interiorRival: 0.7 });
     const { interiorAloneRatio: _ratio, ...withoutAlone } = rule;
     expect(copyOf0(clipped, withoutAlone)).toEqual([]);
     // Not below its level, nor with interiors under its minimum, nor standing out less than its ratio.
