@@ -514,7 +514,7 @@ export const INTERIOR_RATIO = 2;
  * and 317 for 39, 35, 34 and 32; this, 340, 333, 319 and 320, with the same false clusters (and a
  * pair more on white); from 0.85 by 3, 340, 333, 320 and 320 for 40, 35, 34 and 32; by 2.5, 1 to 5
  * more false clusters a set. test/integration/audit's mirrored look-alike pair (interiors 0.904,
- * standing out 2.5 times) stays apart.
+ * which the minimum keeps apart) stays apart.
  */
 export const INTERIOR_FAR_MIN = 0.88;
 export const INTERIOR_FAR_RATIO = 3;
