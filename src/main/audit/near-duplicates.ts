@@ -902,20 +902,20 @@ export function confirmAlignments(
     t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && ((edgesReachFloor(p) && standsOut(p, t.floorRatio ?? t.ratio)) || (t.farRatio !== undefined && standsOut(p, t.farRatio)));
   const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
   // By its interior: from interiorFrom, each image's best match by what it stands out by (interiorStanding times), and the interiors standing out (lower ones further).
-  const interiorAt = (interior: number, m: number, min: number | undefined, ratio: number | undefined): boolean => ratio !== undefined && interior >= (min ?? 0) && byRatio(interior, m, ratio);
+  const interiorAt = (p: DuplicatePair, min: number | undefined, ratio: number | undefined): boolean =>
+    ratio !== undefined && p.interior !== undefined && p.interior >= (min ?? 0) && byRatio(p.interior, margin(p, 'interior'), ratio);
   const interiorStandsOut = (p: DuplicatePair): boolean =>
-    p.interior !== undefined &&
+    (interiorAt(p, t.interiorMin, t.interiorRatio) || interiorAt(p, t.interiorFarMin, t.interiorFarRatio)) &&
     standingOf(p) >= (t.interiorFrom ?? t.min) &&
-    byRatio(standingOf(p), margin(p), t.interiorStanding ?? 1) &&
-    (interiorAt(p.interior, margin(p, 'interior'), t.interiorMin, t.interiorRatio) || interiorAt(p.interior, margin(p, 'interior'), t.interiorFarMin, t.interiorFarRatio));
+    byRatio(standingOf(p), margin(p), t.interiorStanding ?? 1);
   // Or by its interior alone, from interiorAloneFrom: the outline need not be either image's best match.
-  const interiorAlone = (p: DuplicatePair): boolean => p.interior !== undefined && standingOf(p) >= (t.interiorAloneFrom ?? t.min) && interiorAt(p.interior, margin(p, 'interior'), t.interiorAloneMin, t.interiorAloneRatio);
+  const interiorAlone = (p: DuplicatePair): boolean => interiorAt(p, t.interiorAloneMin, t.interiorAloneRatio) && standingOf(p) >= (t.interiorAloneFrom ?? t.min);
   const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p) || interiorAlone(p));
-  // Each with its next best rival, the evidence the leak view gives beside the pair's own scores.
+  // Each with its next best rivals (its standing's, its interiors'), the evidence the leak view gives beside the pair's own scores.
   return kept.map((p) => {
-    const m = margin(p);
-    const mi = p.interior === undefined ? -Infinity : margin(p, 'interior');
-    return { ...p, ...(Number.isFinite(m) ? { rival: standingOf(p) - m } : {}), ...(p.interior !== undefined && Number.isFinite(mi) ? { interiorRival: p.interior - mi } : {}) };
+    const rival = standingOf(p) - margin(p);
+    const interiorRival = p.interior === undefined ? NaN : p.interior - margin(p, 'interior');
+    return { ...p, ...(Number.isFinite(rival) ? { rival } : {}), ...(Number.isFinite(interiorRival) ? { interiorRival } : {}) };
   });
 }
 
