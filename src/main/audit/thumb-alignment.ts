@@ -286,8 +286,13 @@ function coarseShifts(a: Plane, b: Plane, mirrored: boolean, k: number, r: numbe
   }
 }
 
-/** Pattern search from a pose: shifts and zoom stepped, the steps halved when no neighbour is better. */
-function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
+/**
+ * Pattern search from a pose: shifts and zoom stepped, the steps halved when no neighbour is better.
+ * The shift stays within `reach` of a's pixels either way (at the pose's zoom, in b's): unbounded,
+ * it slid a dress's skirt under a trouser's top half (12 of 28 pixels down, smoothed 0.99), which
+ * stood out 5.5 times among 12 garments with few rivals.
+ */
+function refine(a: Plane, b: Plane, start: Pose, reach: number): { c: number; pose: Pose } {
   let pose = start;
   let c = nccPosed(a, b, pose);
   let step = 1;
@@ -305,6 +310,7 @@ function refine(a: Plane, b: Plane, start: Pose): { c: number; pose: Pose } {
     ];
     let moved = false;
     for (const t of tries) {
+      if (Math.abs(t.dx) > reach * t.k || Math.abs(t.dy) > reach * t.k) continue;
       const ct = nccPosed(a, b, t);
       if (ct > c + 1e-6) {
         c = ct;
@@ -367,6 +373,8 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   const ha = halfPlane(a);
   const hb = halfPlane(b);
   const r = Math.max(1, Math.round(MAX_SHIFT * Math.min(ha.w, ha.h)));
+  // The refinement's shifts: the coarse search's at full size, and a pixel.
+  const reach = 2 * r + 1;
   const coarse: { c: number; pose: Pose }[] = [];
   for (const mirrored of options.mirror === false ? [false] : [false, true]) for (const z of ZOOMS) coarseShifts(ha, hb, mirrored, base * z, r, coarse);
   coarse.sort((p, q) => q.c - p.c);
@@ -382,7 +390,7 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   if (other) starts.push(other);
   for (const start of starts) {
     // At full size the shift in b's pixels doubles (both halved alike).
-    const fine = refine(a, b, { ...start.pose, dx: 2 * start.pose.dx, dy: 2 * start.pose.dy });
+    const fine = refine(a, b, { ...start.pose, dx: 2 * start.pose.dx, dy: 2 * start.pose.dy }, reach);
     if (fine.c > best.c) best = fine;
   }
   if (best.c <= -1) return { score: -1, mirrored: false, scale: 1 };
@@ -410,7 +418,7 @@ export function alignThumbs(ta: GreyThumb, tb: GreyThumb, options: { mirror?: bo
   // again with the blur matched, it settles where the copy lies (0.99 or more).
   if (sharpened > 0 && score >= RESEARCH_MIN) {
     const [pa, pb] = aSharper ? [blur(a, sharpened), b] : [a, blur(b, sharpened * best.pose.k)];
-    const again = refine(pa, pb, best.pose);
+    const again = refine(pa, pb, best.pose, reach);
     if (again.c > score) {
       const relaid = posedSamples(pa, pb, again.pose);
       score = again.c;
