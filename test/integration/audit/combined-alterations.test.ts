@@ -10,8 +10,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOOR, INTERIOR_ALONE_RATIO, findNearDuplicates } from '../../../src/main/audit/near-duplicates';
 import { imageFingerprint } from '../../../src/main/media/perceptual-hash';
@@ -20,9 +18,7 @@ import { alteredCopy, type Alteration } from '../../fixtures/altered-copies';
 import { featuresOf } from '../../fixtures/features';
 import { writeDigitItems } from '../../fixtures/digits';
 import { MODEL_025, PHOTOS } from '../../fixtures/assets';
-import { findFashionMnist, thisMachine } from '../../setup/prerequisites';
-
-const FASHION = findFashionMnist(thisMachine());
+import { writeFashionTestGarments } from '../../fixtures/fashion-garments';
 
 interface Image {
   path: string;
@@ -126,17 +122,8 @@ describe('copies changed three ways at once', () => {
 
   it('garments on white: copies brightened and contrasted, cropped and padded are found by their interiors where the outline is clipped, among 240 look-alikes that stay apart', async () => {
     // Test garments 600-609 (the benchmark's set of these three alterations) after the first 240, grey levels reversed: dark garments on white.
-    const raw = zlib.gunzipSync(await fs.readFile(path.join(FASHION, 't10k-images-idx3-ubyte.gz')));
     const copied = Array.from({ length: 10 }, (_, k) => 600 + k);
-    await fs.mkdir(path.join(dir, 'white'), { recursive: true });
-    const originals = [];
-    for (const i of [...copied, ...Array.from({ length: 240 }, (_, k) => k)]) {
-      const px = Buffer.from(raw.subarray(16 + i * 784, 16 + (i + 1) * 784).map((v) => 255 - v));
-      const png = await sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
-      const file = path.join(dir, 'white', `t${i}.png`);
-      await fs.writeFile(file, png);
-      originals.push({ path: file, hash: hashOf(png) });
-    }
+    const originals = await writeFashionTestGarments(path.join(dir, 'white'), [...copied, ...Array.from({ length: 240 }, (_, k) => k)], true);
     const all = await withCopies(originals, copied.length, [['brightness-contrast', 'cropped', 'padded']], 1, 'white-copies');
     const r = await findIn(all, 'white');
     expect(r.joined).toEqual([]);

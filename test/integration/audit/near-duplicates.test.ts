@@ -7,8 +7,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNearDuplicates } from '../../../src/main/audit/near-duplicates';
 import { imageFingerprint, pHash } from '../../../src/main/media/perceptual-hash';
@@ -18,9 +16,7 @@ import { ALTERATIONS, alteredCopy } from '../../fixtures/altered-copies';
 import { featuresOf } from '../../fixtures/features';
 import { writeDigitItems } from '../../fixtures/digits';
 import { MODEL_025, PHOTOS } from '../../fixtures/assets';
-import { findFashionMnist, thisMachine } from '../../setup/prerequisites';
-
-const FASHION = findFashionMnist(thisMachine());
+import { writeFashionTestGarments } from '../../fixtures/fashion-garments';
 
 interface Image {
   path: string;
@@ -80,13 +76,7 @@ function expectCopiesFoundAndOriginalsApart(images: Image[], r: Awaited<ReturnTy
 
 describe('near-duplicates on real images', () => {
   it('Fashion-MNIST: copies of 12 test garments found among 240 training garments, which stay apart', async () => {
-    const images = zlib.gunzipSync(await fs.readFile(path.join(FASHION, 't10k-images-idx3-ubyte.gz')));
-    await fs.mkdir(path.join(dir, 'fm'), { recursive: true });
-    const originals = [];
-    for (let i = 0; i < 252; i++) {
-      const png = await sharp(images.subarray(16 + i * 784, 16 + (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
-      originals.push(await write(path.join(dir, 'fm', `t${i}.png`), png));
-    }
+    const originals = await writeFashionTestGarments(path.join(dir, 'fm'), Array.from({ length: 252 }, (_, i) => i));
     const all = await withCopies(originals, 12, 'fm-copies');
     const r = await clustersOf(all, 'fm');
     expectCopiesFoundAndOriginalsApart(all, r, 12);
@@ -95,13 +85,7 @@ describe('near-duplicates on real images', () => {
   });
 
   it('a small project: 12 distinct garments, a dress among trousers, stay apart (with few rivals, a part lined up must not stand out)', async () => {
-    const images = zlib.gunzipSync(await fs.readFile(path.join(FASHION, 't10k-images-idx3-ubyte.gz')));
-    await fs.mkdir(path.join(dir, 'small'), { recursive: true });
-    const originals = [];
-    for (let i = 2012; i < 2024; i++) {
-      const png = await sharp(images.subarray(16 + i * 784, 16 + (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
-      originals.push(await write(path.join(dir, 'small', `t${i}.png`), png));
-    }
+    const originals = await writeFashionTestGarments(path.join(dir, 'small'), Array.from({ length: 12 }, (_, k) => 2012 + k));
     const r = await clustersOf(await withCopies(originals, 0, 'small-copies'), 'small');
     // Test garment 2012, a dress, and 2023, trousers: the alignment search slid the skirt under the
     // trousers' top half (12 of 28 pixels down), smoothed 0.99, 5.5 times above the next best of
