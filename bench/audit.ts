@@ -28,7 +28,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FINDER_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FINDER_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptors } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -292,6 +292,14 @@ if (SECTIONS.has('2')) {
   for (const farRatio of [...new Set([Infinity, 4, 5, 6, 8, 10, 14, 16, 20, FAR_RATIO])].sort((x, y) => x - y)) {
     const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, farRatio }, searchRivals)], splits));
     log(`| ${farRatio === Infinity ? 'off' : farRatio}${farRatio === FAR_RATIO ? ' *' : ''} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+  }
+  // The floor's interior minimum: below TRANSFORMED_MIN, a pair whose interiors were measured under it is not the floor's.
+  log(`\nBelow ${TRANSFORMED_MIN} down to ${FLOOR}, the floor keeps a pair whose interiors were measured only from this minimum (the rest as the finder):`);
+  log(`| interiors from | issue-14 singles | found (wild singles / pairs / triples) | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|`);
+  for (const floorInteriorMin of [...new Set([-Infinity, 0.75, 0.8, 0.82, FLOOR_INTERIOR_MIN, 0.85, 0.86, 0.88, 0.9])].sort((x, y) => x - y)) {
+    const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, { ...finder, floorInteriorMin }, searchRivals)], splits));
+    log(`| ${floorInteriorMin === -Infinity ? 'off' : floorInteriorMin}${floorInteriorMin === FLOOR_INTERIOR_MIN ? ' *' : ''} | ${sum(r.found.filter((f) => !f.wild))} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The standing-out rule's curve: a fixed gap (the rule before the ratio) or other ratios, by the smoothed correlation (the finder's) or the pixel score; the rest as the finder.
   log(`\nStanding out (the alignment search, from ${FLOOR}): a fixed gap above either image's next best alignment (plus the shortfall under ${TRANSFORMED_MIN}), or its 1 - score at least the ratio times the pair's; by the smoothed scores (ncc.ts smoothedNcc), the pixel scores, or either (the finder's):`);

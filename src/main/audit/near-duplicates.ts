@@ -484,6 +484,18 @@ export const FLOOR_RATIO = 3;
  */
 export const FAR_RATIO = 5;
 /**
+ * Below TRANSFORMED_MIN, a pair whose interiors were measured (ncc.ts interiorNcc) must reach
+ * FLOOR_INTERIOR_MIN for the floor to keep it: a copy changed so far that its outline lines up only
+ * at the floor keeps its interior close (every copy the floor kept on the four benchmark sets, at
+ * 0.851 or more), a look-alike's silhouette lines up as well while what is inside it does not (two
+ * plain trousers mirrored, 0.79 and 0.66: in a project of 12 garments they stood out 5 times from
+ * few rivals). Chosen on bench/audit.ts's floor-interior curve over the four sets (as INTERIOR_RULE),
+ * triples found and false clusters: off, 340, 333, 323 and 323 for 39, 34, 35 and 32; from 0.8, the
+ * same triples for 37, 32, 33 and 30; from this (and 0.85), the same triples for 35, 30, 31 and 29;
+ * from 0.86, a triple fewer on each white set; from 0.9, 3 to 5 fewer on every set.
+ */
+export const FLOOR_INTERIOR_MIN = 0.84;
+/**
  * A pair lined up at INTERIOR_FROM or more (smoothed), standing INTERIOR_STANDING times above
  * either image's next best match, is a copy when the correlation of its foregrounds (ncc.ts
  * interiorNcc: the texture inside the silhouettes) reaches INTERIOR_MIN and stands out
@@ -544,8 +556,8 @@ export const INTERIOR_RULE = {
   interiorAloneMin: INTERIOR_ALONE_MIN,
   interiorAloneRatio: INTERIOR_ALONE_RATIO,
 } as const;
-/** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio and farRatio). */
-export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO } as const;
+/** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio, farRatio and floorInteriorMin). */
+export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO, floorInteriorMin: FLOOR_INTERIOR_MIN } as const;
 /** The alignment search's rule above the floor as the finder applies it by default (confirmAlignments' t; the benchmark sweeps around it). */
 export const SEARCH_RULE = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN, pixelsToo: true } as const;
 /** The alignment search's whole rule as the finder applies it: above the floor, the floor, the interior (the benchmark's curves vary one part of it at a time). */
@@ -851,7 +863,8 @@ const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
  * `sure` counts; a copy among different pictures stands far above the rest. A doubtful pair whose
  * edges agree (`edges`) is a copy too; and from `floor` up to `min`, one whose edges reach
  * `floorEdges` and that stands out (by `floorRatio` or the ratio, or by `gap` plus its shortfall
- * under `min`), or one that stands out `farRatio` times, whatever its edges. A pair stands out by
+ * under `min`), or one that stands out `farRatio` times, whatever its edges; but not one whose
+ * interiors were measured under `floorInteriorMin`. A pair stands out by
  * what standingOf gives, or with `pixelsToo` by its pixel score as well. `twins`: a pair one of
  * whose images has a sure copy needs not stand out (it is a duplicated picture, and its other
  * copies align with it alike: a photo and its resized, brightened and shifted copies). Each pair
@@ -869,6 +882,7 @@ export function confirmAlignments(
     floorEdges?: number;
     floorRatio?: number;
     farRatio?: number;
+    floorInteriorMin?: number;
     pixelsToo?: boolean;
     twins?: boolean;
     interiorFrom?: number;
@@ -898,8 +912,13 @@ export function confirmAlignments(
     return t.gap !== undefined && m >= t.gap + Math.max(0, t.min - p.pixel);
   };
   const edgesReachFloor = (p: DuplicatePair): boolean => p.edges !== null && p.edges >= (t.floorEdges ?? Infinity);
+  const interiorAllowsFloor = (p: DuplicatePair): boolean => p.interior === undefined || p.interior >= (t.floorInteriorMin ?? -Infinity);
   const aboveFloor = (p: DuplicatePair): boolean =>
-    t.floor !== undefined && p.pixel >= t.floor && p.pixel < t.min && ((edgesReachFloor(p) && standsOut(p, t.floorRatio ?? t.ratio)) || (t.farRatio !== undefined && standsOut(p, t.farRatio)));
+    t.floor !== undefined &&
+    p.pixel >= t.floor &&
+    p.pixel < t.min &&
+    interiorAllowsFloor(p) &&
+    ((edgesReachFloor(p) && standsOut(p, t.floorRatio ?? t.ratio)) || (t.farRatio !== undefined && standsOut(p, t.farRatio)));
   const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
   // By its interior: from interiorFrom, each image's best match by what it stands out by (interiorStanding times), and the interiors standing out (lower ones further).
   const interiorAt = (p: DuplicatePair, min: number | undefined, ratio: number | undefined): boolean =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_RATIO, FLOOR_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FLOOR_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
@@ -372,6 +372,28 @@ describe('the second look at a doubtful alignment', () => {
     expect(confirmAlignments(searched, { ...finder, floor: DOUBTFUL_FLOOR, floorEdges: FLOOR_EDGES }).map((p) => p.a)).toEqual([0, 10]);
     expect(confirmAlignments(searched, { ...finder, ...FLOOR_RULE }).map((p) => p.a)).toEqual([0, 8]);
     expect(confirmAlignments(searched, finder)).toEqual([]);
+  });
+
+  it('the floor keeps no pair whose interiors were measured under FLOOR_INTERIOR_MIN; above the threshold they do not count against it', () => {
+    const at = (a: number, pixel: number, interior: number | undefined): DuplicatePair => ({ a, b: a + 1, hamming: 20, cosine: null, pixel, match: 'mirrored', edges: FLOOR_EDGES + 0.02, ...(interior === undefined ? {} : { interior }) });
+    // Each pair's best rival FAR_RATIO + 1 times as far from 1: far enough for the floor whatever the edges.
+    const withRival = (a: number, pixel: number, interior: number | undefined): DuplicatePair[] => [at(a, pixel, interior), { ...at(a, 1 - (FAR_RATIO + 1) * (1 - pixel), undefined), b: 100 + a }];
+    const floorPixel = FLOOR + 0.02;
+    expect(floorPixel).toBeLessThan(TRANSFORMED_MIN);
+    const searched = [
+      // Two look-alike trousers of a small project: their outlines line up, what lies inside them not.
+      ...withRival(0, floorPixel, FLOOR_INTERIOR_MIN - 0.05),
+      ...withRival(2, floorPixel, FLOOR_INTERIOR_MIN + 0.01),
+      // No interiors measured (too little inside either silhouette): nothing against it.
+      ...withRival(4, floorPixel, undefined),
+      // From the threshold up, a pair standing out is kept as before, whatever its interiors.
+      ...withRival(6, TRANSFORMED_MIN + 0.002, FLOOR_INTERIOR_MIN - 0.05),
+    ];
+    const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, edges: EDGES_MIN, ...FLOOR_RULE };
+    expect(FLOOR_RULE.floorInteriorMin).toBe(FLOOR_INTERIOR_MIN);
+    expect(confirmAlignments(searched, rule).map((p) => p.a)).toEqual([2, 4, 6]);
+    const { floorInteriorMin: _none, ...withoutMinimum } = rule;
+    expect(confirmAlignments(searched, withoutMinimum).map((p) => p.a)).toEqual([0, 2, 4, 6]);
   });
 
   it('a pair only the content descriptors found gets the floor too, but must stand out by DESCRIPTOR_FLOOR_RATIO; its edges get the second look', () => {
