@@ -544,6 +544,22 @@ export const INTERIOR_FAR_RATIO = 3;
 export const INTERIOR_ALONE_FROM = 0.8;
 export const INTERIOR_ALONE_MIN = 0.95;
 export const INTERIOR_ALONE_RATIO = 4;
+/**
+ * From INTERIOR_FROM (smoothed), a pair whose interiors reach INTERIOR_PLAUSIBLE_MIN and stand out
+ * INTERIOR_PLAUSIBLE_RATIO times is a copy when its outline is each image's best match among the
+ * rivals that could be copies (Rivals' plausible: interiors unmeasured or from FLOOR_INTERIOR_MIN,
+ * what the floor asks of a copy). A look-alike whose silhouette lines up better, while what lies
+ * inside it does not, holds it back no more: on white, a copy brightened and contrasted at 0.974
+ * smoothed, interiors 0.958, whose original's outline lined up at 0.982 with a look-alike of
+ * interiors 0.42 and at 0.980 with one of 0.82. Chosen on bench/audit.ts's plausible-rivals curve over
+ * the four sets (as INTERIOR_RULE), triples found and false clusters: off, 340, 333, 323 and 323 for
+ * 35, 30, 31 and 29, with that copy (--first 1000 --inverted) its set's one single alteration
+ * missed; this, the same and the copy found; rivals plausible from 0.9, a triple more on white;
+ * from 0.8, the copy missed; interiors from 0.93, 1 to 2 false clusters more a set (and from 0.9,
+ * 4 to 10); standing out 1.5 times, 2 to 3 more.
+ */
+export const INTERIOR_PLAUSIBLE_MIN = 0.95;
+export const INTERIOR_PLAUSIBLE_RATIO = 2;
 /** The interior rule as the finder applies it (confirmAlignments' interior options). */
 export const INTERIOR_RULE = {
   interiorFrom: INTERIOR_FROM,
@@ -555,6 +571,8 @@ export const INTERIOR_RULE = {
   interiorAloneFrom: INTERIOR_ALONE_FROM,
   interiorAloneMin: INTERIOR_ALONE_MIN,
   interiorAloneRatio: INTERIOR_ALONE_RATIO,
+  interiorPlausibleMin: INTERIOR_PLAUSIBLE_MIN,
+  interiorPlausibleRatio: INTERIOR_PLAUSIBLE_RATIO,
 } as const;
 /** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio, farRatio and floorInteriorMin). */
 export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO, floorInteriorMin: FLOOR_INTERIOR_MIN } as const;
@@ -794,15 +812,19 @@ export class Rivals {
    * can fill the kept ones (an image searched with four copies of a look-alike had no rival left
    * beside them, and stood out from nothing): the bound stands in then.
    */
-  private readonly best: Record<RivalMeasure, Map<number, { kept: { v: number; other: number }[]; dropped: number }>> = { standing: new Map(), pixel: new Map(), interior: new Map() };
+  private readonly best: Record<RivalMeasure, Map<number, { kept: { v: number; other: number }[]; dropped: number }>> = { standing: new Map(), plausible: new Map(), pixel: new Map(), interior: new Map() };
   /** Images joined by sure copies. */
   private readonly groups = new UnionFind();
   private readonly twins = new Set<number>();
-  constructor(private readonly sure: number) {}
+  /** `plausibleFrom`: from which interiors a rival could be a copy (the plausible measure's). */
+  constructor(
+    private readonly sure: number,
+    private readonly plausibleFrom = FLOOR_INTERIOR_MIN,
+  ) {}
 
   /** The rivals among the pairs themselves: each at what it stands out by (standingOf), at its pixel score and its interior's, a sure copy by its pixel score. */
-  static among(pairs: readonly DuplicatePair[], sure: number): Rivals {
-    const r = new Rivals(sure);
+  static among(pairs: readonly DuplicatePair[], sure: number, plausibleFrom?: number): Rivals {
+    const r = new Rivals(sure, plausibleFrom);
     for (const p of pairs) r.add(p.a, p.b, standingOf(p), p.pixel >= sure, p.pixel, p.interior);
     return r;
   }
@@ -815,6 +837,7 @@ export class Rivals {
       return;
     }
     this.keep(this.best.standing, a, b, v);
+    if (interior === undefined || interior >= this.plausibleFrom) this.keep(this.best.plausible, a, b, v);
     this.keep(this.best.pixel, a, b, pixel);
     if (interior !== undefined) this.keep(this.best.interior, a, b, interior);
   }
@@ -849,8 +872,8 @@ export class Rivals {
   }
 }
 
-/** What rivals are compared by: what a pair stands out by (standingOf), the pixel scores, or the interiors' (ncc.ts interiorNcc). */
-type RivalMeasure = 'standing' | 'pixel' | 'interior';
+/** What rivals are compared by: what a pair stands out by (standingOf), the same among rivals that could be copies (their interiors unmeasured or from Rivals' plausibleFrom), the pixel scores, or the interiors' (ncc.ts interiorNcc). */
+type RivalMeasure = 'standing' | 'plausible' | 'pixel' | 'interior';
 
 /** What a pair stands out by: its smoothed correlation where it was measured (the alignment search's pairs, the plain check's from PLAIN_SMOOTHED_FROM), else its pixel score. */
 const standingOf = (p: DuplicatePair): number => p.smoothed ?? p.pixel;
@@ -894,6 +917,8 @@ export function confirmAlignments(
     interiorAloneFrom?: number;
     interiorAloneMin?: number;
     interiorAloneRatio?: number;
+    interiorPlausibleMin?: number;
+    interiorPlausibleRatio?: number;
   },
   rivals?: Rivals,
 ): DuplicatePair[] {
@@ -929,7 +954,10 @@ export function confirmAlignments(
     byRatio(standingOf(p), margin(p), t.interiorStanding ?? 1);
   // Or by its interior alone, from interiorAloneFrom: the outline need not be either image's best match.
   const interiorAlone = (p: DuplicatePair): boolean => interiorAt(p, t.interiorAloneMin, t.interiorAloneRatio) && standingOf(p) >= (t.interiorAloneFrom ?? t.min);
-  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p) || interiorAlone(p));
+  // Or from interiorFrom, the outline each image's best match among the rivals that could be copies, and its interiors from interiorPlausibleMin.
+  const interiorAmongPlausible = (p: DuplicatePair): boolean =>
+    interiorAt(p, t.interiorPlausibleMin, t.interiorPlausibleRatio) && standingOf(p) >= (t.interiorFrom ?? t.min) && byRatio(standingOf(p), margin(p, 'plausible'), t.interiorStanding ?? 1);
+  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p) || interiorAlone(p) || interiorAmongPlausible(p));
   // Each with its next best rivals (its standing's, its interiors'), the evidence the leak view gives beside the pair's own scores.
   return kept.map((p) => {
     const rival = standingOf(p) - margin(p);

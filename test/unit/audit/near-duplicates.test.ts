@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FLOOR_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FLOOR_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_PLAUSIBLE_MIN, INTERIOR_PLAUSIBLE_RATIO, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
@@ -319,6 +319,25 @@ describe('the second look at a doubtful alignment', () => {
     expect(copyOf0([at(0, 1, 0.85, INTERIOR_ALONE_MIN - 0.01), at(0, 100, 0.97, 0.5)])).toEqual([]);
     expect(copyOf0([at(0, 1, 0.85, 0.96), at(0, 100, 0.97, 0.88)])).toEqual([]);
     expect([INTERIOR_ALONE_MIN <= 0.96, INTERIOR_ALONE_RATIO > (1 - 0.88) / (1 - 0.96), INTERIOR_ALONE_FROM <= 0.85]).toEqual([true, true, true]);
+  });
+
+  it('by its interior, the outline the best match among rivals that could be copies: a look-alike whose interiors rule it out holds it back no more', () => {
+    const at = (a: number, b: number, smoothed: number, interior: number): DuplicatePair => ({ a, b, hamming: 20, cosine: null, pixel: smoothed - 0.005, match: 'rescaled', edges: null, smoothed, interior });
+    const rule = { min: TRANSFORMED_MIN, sure: TRANSFORMED_SURE, ratio: TRANSFORMED_RATIO, pixelsToo: true, ...FLOOR_RULE, ...INTERIOR_RULE };
+    // A copy on white, brightened and contrasted: 0-1 at 0.974, interiors 0.958, 2.1 times above 1's next best (0.91).
+    // 0's outline lines up better with two look-alikes, whose interiors (0.42, 0.82) say they are none.
+    const pairs = (second: number): DuplicatePair[] => [at(0, 1, 0.974, 0.958), at(1, 200, 0.968, 0.91), at(0, 100, 0.982, 0.42), at(0, 101, 0.98, second)];
+    const copyOf0 = (ps: DuplicatePair[], t: Parameters<typeof confirmAlignments>[1] = rule, rivals?: Rivals) => confirmAlignments(ps, t, rivals).filter((p) => p.a === 0 && p.b === 1).length;
+    expect(FLOOR_INTERIOR_MIN).toBeGreaterThan(0.82);
+    expect(copyOf0(pairs(0.82))).toBe(1);
+    const { interiorPlausibleRatio: _ratio, ...without } = rule;
+    expect(copyOf0(pairs(0.82), without)).toBe(0);
+    // A look-alike whose interiors could be a copy's (from FLOOR_INTERIOR_MIN) still holds it back, as one that could by a lower level.
+    expect(copyOf0(pairs(FLOOR_INTERIOR_MIN + 0.01))).toBe(0);
+    expect(copyOf0(pairs(0.82), rule, Rivals.among(pairs(0.82), TRANSFORMED_SURE, 0.8))).toBe(0);
+    // Nor with its own interiors under INTERIOR_PLAUSIBLE_MIN, nor standing out less than INTERIOR_PLAUSIBLE_RATIO.
+    expect(copyOf0([at(0, 1, 0.974, INTERIOR_PLAUSIBLE_MIN - 0.005), ...pairs(0.82).slice(1).map((p) => (p.b === 200 ? { ...p, interior: 0.85 } : p))])).toBe(0);
+    expect(copyOf0([at(0, 1, 0.974, 0.958), at(1, 200, 0.968, 1 - (INTERIOR_PLAUSIBLE_RATIO - 0.2) * (1 - 0.958)), ...pairs(0.82).slice(2)])).toBe(0);
   });
 
   it('a look-alike with many copies leaves a pair its real rival: an image searched with all of them stands out from none', () => {
