@@ -554,9 +554,9 @@ export const INTERIOR_ALONE_RATIO = 4;
  * interiors 0.42 and at 0.980 with one of 0.82. Chosen on bench/audit.ts's plausible-rivals curve over
  * the four sets (as INTERIOR_RULE), triples found and false clusters: off, 340, 333, 323 and 323 for
  * 35, 30, 31 and 29, with that copy (--first 1000 --inverted) its set's one single alteration
- * missed; this, the same and the copy found; rivals plausible from 0.9, a triple more on white;
- * from 0.8, the copy missed; interiors from 0.93, 1 to 2 false clusters more a set (and from 0.9,
- * 4 to 10); standing out 1.5 times, 2 to 3 more.
+ * missed; this, the same and the copy found; rivals plausible from 0.9, a triple more on the main
+ * white set; from 0.8, the copy missed; interiors from 0.93, 1 to 2 false clusters more a set (from
+ * 0.9, 4 to 7); standing out 1.5 times, 2 to 4 more.
  */
 export const INTERIOR_PLAUSIBLE_MIN = 0.95;
 export const INTERIOR_PLAUSIBLE_RATIO = 2;
