@@ -28,7 +28,7 @@ import { MODELS, arg } from './common';
 import { FASHION_CLASSES, fashionPngs } from './fashion-mnist';
 import { trainConfigSchema } from '../src/shared/domain';
 import { confidentLearning } from '../src/main/audit/confident-learning';
-import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FINDER_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_PLAUSIBLE_MIN, INTERIOR_PLAUSIBLE_RATIO, INTERIOR_RATIO, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
+import { CONTENT_FEATURE_MIN_COSINE, CONTENT_FEATURE_NEIGHBOURS, CONTENT_MIN_SIMILARITY, CONTENT_NEIGHBOURS, DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FINDER_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_PLAUSIBLE_MIN, INTERIOR_RATIO, INTERIOR_STANDING, PLAIN_GAP, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, type CandidateScore, type DuplicatePair, type NearDuplicateCluster } from '../src/main/audit/near-duplicates';
 import { DUPLICATE_THRESHOLDS } from '../src/shared/domain';
 import { contentDescriptors } from '../src/main/audit/content-box';
 import { contentNeighbours } from '../src/main/audit/content-neighbours';
@@ -250,10 +250,10 @@ if (SECTIONS.has('2')) {
   const finder = FINDER_RULE;
   // The finder's rule without its standing out above the floor (the standing-out curve's), and without its interior (the interior curve's "off").
   const { ratio: _ratio, pixelsToo: _pixelsToo, ...finderNotStanding } = finder;
-  const { interiorFrom: _from, interiorStanding: _standing, interiorMin: _min, interiorRatio: _interiorRatio, interiorFarMin: _farMin, interiorFarRatio: _farRatio, interiorAloneFrom: _aloneFrom, interiorAloneMin: _aloneMin, interiorAloneRatio: _aloneRatio, interiorPlausibleMin: _plausibleMin, interiorPlausibleRatio: _plausibleRatio, ...finderNoInterior } = finder;
+  const { interiorFrom: _from, interiorStanding: _standing, interiorMin: _min, interiorRatio: _interiorRatio, interiorFarMin: _farMin, interiorFarRatio: _farRatio, interiorAloneFrom: _aloneFrom, interiorAloneMin: _aloneMin, interiorAloneRatio: _aloneRatio, interiorPlausibleMin: _plausibleMin, ...finderNoInterior } = finder;
   const { interiorFarMin: _far, interiorFarRatio: _farBy, ...finderNoFarInterior } = finder;
   const { interiorAloneFrom: _alone, interiorAloneMin: _aloneAt, interiorAloneRatio: _aloneBy, ...finderNoInteriorAlone } = finder;
-  const { interiorPlausibleMin: _plausibleAt, interiorPlausibleRatio: _plausibleBy, ...finderNoInteriorPlausible } = finder;
+  const { interiorPlausibleMin: _plausibleAt, ...finderNoInteriorPlausible } = finder;
   // As the finder: the search's rivals, the plain check's sure copies none.
   const searchRivalsOf = (pairs: readonly DuplicatePair[], plausibleFrom?: number): Rivals => {
     const r = Rivals.among(pairs, TRANSFORMED_SURE, plausibleFrom);
@@ -347,16 +347,16 @@ if (SECTIONS.has('2')) {
     const star = rule && rule.interiorAloneFrom === INTERIOR_ALONE_FROM && rule.interiorAloneMin === INTERIOR_ALONE_MIN && rule.interiorAloneRatio === INTERIOR_ALONE_RATIO ? ' *' : '';
     log(`| ${rule ? `${rule.interiorAloneFrom} | ${rule.interiorAloneMin} | ${rule.interiorAloneRatio}${star}` : 'off | | '} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${sum(r.found.filter((f) => !f.wild))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
-  // The interiors among plausible rivals: from INTERIOR_FROM, the interiors from a minimum standing out by a ratio, the outline each image's best match among rivals whose interiors do not rule them out.
-  log(`\nBy the interiors, the outline the best match among the rivals that could be copies (their interiors unmeasured or from a level): from ${INTERIOR_FROM} (smoothed), the interiors from a minimum standing out by a ratio (the rest as the finder):`);
-  log(`| rivals from | minimum | ratio | found (wild singles / pairs / triples) | issue-14 singles | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
-  log(`|---|---|---|---|---|---|---|`);
-  const plausibleRules = [null, ...[...new Set([0.8, FLOOR_INTERIOR_MIN, 0.9])].flatMap((from) => [...new Set([0.9, 0.93, 0.97, INTERIOR_PLAUSIBLE_MIN])].flatMap((min) => [...new Set([1.5, 3, INTERIOR_PLAUSIBLE_RATIO])].map((ratio) => ({ from, min, ratio }))))];
+  // The interior rule among plausible rivals: from a minimum of the interiors, the outline each image's best match only among rivals whose interiors do not rule them out.
+  log(`\nThe interior rule, from a minimum of the interiors, asks the outline to be the best match only among the rivals that could be copies (their interiors unmeasured or from a level; the rest as the finder):`);
+  log(`| rivals from | interiors from | found (wild singles / pairs / triples) | issue-14 singles | at >= 95% (singles / pairs / triples) | false clusters (images) |`);
+  log(`|---|---|---|---|---|---|`);
+  const plausibleRules = [null, ...[...new Set([0.8, FLOOR_INTERIOR_MIN, 0.9])].flatMap((from) => [...new Set([INTERIOR_MIN, 0.93, 0.97, INTERIOR_PLAUSIBLE_MIN])].map((min) => ({ from, min })))];
   for (const rule of plausibleRules) {
-    const t = rule ? { ...finder, interiorPlausibleMin: rule.min, interiorPlausibleRatio: rule.ratio } : finderNoInteriorPlausible;
+    const t = rule ? { ...finder, interiorPlausibleMin: rule.min } : finderNoInteriorPlausible;
     const r = evaluate(clusterPairs(images.length, [...base, ...decideAlignments(searched, descriptorOnly, t, rule ? searchRivalsOf(searched, rule.from) : searchRivals)], splits));
-    const star = rule && rule.from === FLOOR_INTERIOR_MIN && rule.min === INTERIOR_PLAUSIBLE_MIN && rule.ratio === INTERIOR_PLAUSIBLE_RATIO ? ' *' : '';
-    log(`| ${rule ? `${rule.from} | ${rule.min} | ${rule.ratio}${star}` : 'off | | '} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${sum(r.found.filter((f) => !f.wild))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
+    const star = rule && rule.from === FLOOR_INTERIOR_MIN && rule.min === INTERIOR_PLAUSIBLE_MIN ? ' *' : '';
+    log(`| ${rule ? `${rule.from} | ${rule.min}${star}` : 'off | '} | ${sum(group(r, 1))} / ${sum(group(r, 2))} / ${sum(group(r, 3))} | ${sum(r.found.filter((f) => !f.wild))} | ${atTarget(group(r, 1))} / ${atTarget(group(r, 2))} / ${atTarget(group(r, 3))} | ${r.falseClusters} (${r.falseImages}) |`);
   }
   // The plain check's curve, with the finder's alignment rule.
   const opExtra = decideAlignments(searched, descriptorOnly, finder, searchRivals);

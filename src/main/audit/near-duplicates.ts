@@ -545,21 +545,19 @@ export const INTERIOR_ALONE_FROM = 0.8;
 export const INTERIOR_ALONE_MIN = 0.95;
 export const INTERIOR_ALONE_RATIO = 4;
 /**
- * From INTERIOR_FROM (smoothed), a pair whose interiors reach INTERIOR_PLAUSIBLE_MIN and stand out
- * INTERIOR_PLAUSIBLE_RATIO times is a copy when its outline is each image's best match among the
- * rivals that could be copies (Rivals' plausible: interiors unmeasured or from FLOOR_INTERIOR_MIN,
- * what the floor asks of a copy). A look-alike whose silhouette lines up better, while what lies
- * inside it does not, holds it back no more: on white, a copy brightened and contrasted at 0.974
- * smoothed, interiors 0.958, whose original's outline lined up at 0.982 with a look-alike of
- * interiors 0.42 and at 0.980 with one of 0.82. Chosen on bench/audit.ts's plausible-rivals curve over
- * the four sets (as INTERIOR_RULE), triples found and false clusters: off, 340, 333, 323 and 323 for
- * 35, 30, 31 and 29, with that copy (--first 1000 --inverted) its set's one single alteration
- * missed; this, the same and the copy found; rivals plausible from 0.9, a triple more on the main
- * white set; from 0.8, the copy missed; interiors from 0.93, 1 to 2 false clusters more a set (from
- * 0.9, 4 to 7); standing out 1.5 times, 2 to 4 more.
+ * From INTERIOR_PLAUSIBLE_MIN, the interior rule asks a pair's outline to be each image's best match
+ * only among the rivals that could be copies (Rivals' plausible: interiors unmeasured or from
+ * FLOOR_INTERIOR_MIN, what the floor asks of a copy). A look-alike whose silhouette lines up better,
+ * while what lies inside it does not, holds it back no more: on white, a copy brightened and
+ * contrasted at 0.974 smoothed, interiors 0.958 (2.1 times above the next best), whose original's
+ * outline lined up at 0.982 with a look-alike of interiors 0.42 and at 0.980 with one of 0.82.
+ * Chosen on bench/audit.ts's plausible-rivals curve over the four sets (as INTERIOR_RULE), triples
+ * found and false clusters: off, 340, 333, 323 and 323 for 35, 30, 31 and 29, with that copy
+ * (--first 1000 --inverted) its set's one single alteration missed; this, the same and the copy
+ * found; rivals plausible from 0.9, a triple more on the main white set; from 0.8, the copy missed;
+ * interiors from 0.93, or from 0.92 (the whole interior rule), 1 to 2 false clusters more a set.
  */
 export const INTERIOR_PLAUSIBLE_MIN = 0.95;
-export const INTERIOR_PLAUSIBLE_RATIO = 2;
 /** The interior rule as the finder applies it (confirmAlignments' interior options). */
 export const INTERIOR_RULE = {
   interiorFrom: INTERIOR_FROM,
@@ -572,7 +570,6 @@ export const INTERIOR_RULE = {
   interiorAloneMin: INTERIOR_ALONE_MIN,
   interiorAloneRatio: INTERIOR_ALONE_RATIO,
   interiorPlausibleMin: INTERIOR_PLAUSIBLE_MIN,
-  interiorPlausibleRatio: INTERIOR_PLAUSIBLE_RATIO,
 } as const;
 /** The floor as the finder applies it (confirmAlignments' floor, floorEdges, floorRatio, farRatio and floorInteriorMin). */
 export const FLOOR_RULE = { floor: FLOOR, floorEdges: FLOOR_EDGES, floorRatio: FLOOR_RATIO, farRatio: FAR_RATIO, floorInteriorMin: FLOOR_INTERIOR_MIN } as const;
@@ -918,7 +915,6 @@ export function confirmAlignments(
     interiorAloneMin?: number;
     interiorAloneRatio?: number;
     interiorPlausibleMin?: number;
-    interiorPlausibleRatio?: number;
   },
   rivals?: Rivals,
 ): DuplicatePair[] {
@@ -945,19 +941,16 @@ export function confirmAlignments(
     interiorAllowsFloor(p) &&
     ((edgesReachFloor(p) && standsOut(p, t.floorRatio ?? t.ratio)) || (t.farRatio !== undefined && standsOut(p, t.farRatio)));
   const twinned = (p: DuplicatePair): boolean => t.twins === true && (r.twinned(p.a) || r.twinned(p.b));
-  // By its interior: from interiorFrom, each image's best match by what it stands out by (interiorStanding times), and the interiors standing out (lower ones further).
+  // By its interior: from interiorFrom, each image's best match by what it stands out by (interiorStanding times; interiors from interiorPlausibleMin, among the rivals that could be copies), and the interiors standing out (lower ones further).
   const interiorAt = (p: DuplicatePair, min: number | undefined, ratio: number | undefined): boolean =>
     ratio !== undefined && p.interior !== undefined && p.interior >= (min ?? 0) && byRatio(p.interior, margin(p, 'interior'), ratio);
   const interiorStandsOut = (p: DuplicatePair): boolean =>
     (interiorAt(p, t.interiorMin, t.interiorRatio) || interiorAt(p, t.interiorFarMin, t.interiorFarRatio)) &&
     standingOf(p) >= (t.interiorFrom ?? t.min) &&
-    byRatio(standingOf(p), margin(p), t.interiorStanding ?? 1);
+    byRatio(standingOf(p), margin(p, (p.interior ?? -1) >= (t.interiorPlausibleMin ?? Infinity) ? 'plausible' : 'standing'), t.interiorStanding ?? 1);
   // Or by its interior alone, from interiorAloneFrom: the outline need not be either image's best match.
   const interiorAlone = (p: DuplicatePair): boolean => interiorAt(p, t.interiorAloneMin, t.interiorAloneRatio) && standingOf(p) >= (t.interiorAloneFrom ?? t.min);
-  // Or from interiorFrom, the outline each image's best match among the rivals that could be copies, and its interiors from interiorPlausibleMin.
-  const interiorAmongPlausible = (p: DuplicatePair): boolean =>
-    interiorAt(p, t.interiorPlausibleMin, t.interiorPlausibleRatio) && standingOf(p) >= (t.interiorFrom ?? t.min) && byRatio(standingOf(p), margin(p, 'plausible'), t.interiorStanding ?? 1);
-  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p) || interiorAlone(p) || interiorAmongPlausible(p));
+  const kept = searched.filter((p) => edgesAgree(p) || aboveFloor(p) || (p.pixel >= t.min && (p.pixel >= t.sure || twinned(p) || standsOut(p))) || interiorStandsOut(p) || interiorAlone(p));
   // Each with its next best rivals (its standing's, its interiors'), the evidence the leak view gives beside the pair's own scores.
   return kept.map((p) => {
     const rival = standingOf(p) - margin(p);

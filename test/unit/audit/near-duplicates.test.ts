@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FLOOR_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_PLAUSIBLE_MIN, INTERIOR_PLAUSIBLE_RATIO, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
+import { DESCRIPTOR_FLOOR_RATIO, DOUBTFUL_FLOOR, EDGES_MIN, FAR_RATIO, FLOOR, FLOOR_EDGES, FLOOR_INTERIOR_MIN, FLOOR_RATIO, FLOOR_RULE, INTERIOR_ALONE_FROM, INTERIOR_ALONE_MIN, INTERIOR_ALONE_RATIO, INTERIOR_FAR_MIN, INTERIOR_FAR_RATIO, INTERIOR_FROM, INTERIOR_MIN, INTERIOR_PLAUSIBLE_MIN, INTERIOR_RATIO, INTERIOR_RULE, PLAIN_SURE, Rivals, TRANSFORMED_MIN, TRANSFORMED_RATIO, TRANSFORMED_SURE, clusterPairs, confirmAlignments, decideAlignments, findNearDuplicates, pixelSimilarity, type CandidateScore, type DuplicatePair } from '../../../src/main/audit/near-duplicates';
 import { alignThumbs } from '../../../src/main/audit/thumb-alignment';
 import { DUPLICATE_THRESHOLDS } from '../../../src/shared/domain';
 import path from 'node:path';
@@ -330,14 +330,14 @@ describe('the second look at a doubtful alignment', () => {
     const copyOf0 = (ps: DuplicatePair[], t: Parameters<typeof confirmAlignments>[1] = rule, rivals?: Rivals) => confirmAlignments(ps, t, rivals).filter((p) => p.a === 0 && p.b === 1).length;
     expect(FLOOR_INTERIOR_MIN).toBeGreaterThan(0.82);
     expect(copyOf0(pairs(0.82))).toBe(1);
-    const { interiorPlausibleRatio: _ratio, ...without } = rule;
+    const { interiorPlausibleMin: _plausible, ...without } = rule;
     expect(copyOf0(pairs(0.82), without)).toBe(0);
     // A look-alike whose interiors could be a copy's (from FLOOR_INTERIOR_MIN) still holds it back, as one that could by a lower level.
     expect(copyOf0(pairs(FLOOR_INTERIOR_MIN + 0.01))).toBe(0);
     expect(copyOf0(pairs(0.82), rule, Rivals.among(pairs(0.82), TRANSFORMED_SURE, 0.8))).toBe(0);
-    // Nor with its own interiors under INTERIOR_PLAUSIBLE_MIN, nor standing out less than INTERIOR_PLAUSIBLE_RATIO.
+    // Nor with its own interiors under INTERIOR_PLAUSIBLE_MIN, nor standing out less than the interior rule's INTERIOR_RATIO.
     expect(copyOf0([at(0, 1, 0.974, INTERIOR_PLAUSIBLE_MIN - 0.005), ...pairs(0.82).slice(1).map((p) => (p.b === 200 ? { ...p, interior: 0.85 } : p))])).toBe(0);
-    expect(copyOf0([at(0, 1, 0.974, 0.958), at(1, 200, 0.968, 1 - (INTERIOR_PLAUSIBLE_RATIO - 0.2) * (1 - 0.958)), ...pairs(0.82).slice(2)])).toBe(0);
+    expect(copyOf0([at(0, 1, 0.974, 0.958), at(1, 200, 0.968, 1 - (INTERIOR_RATIO - 0.2) * (1 - 0.958)), ...pairs(0.82).slice(2)])).toBe(0);
   });
 
   it('a look-alike with many copies leaves a pair its real rival: an image searched with all of them stands out from none', () => {
